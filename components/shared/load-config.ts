@@ -1,0 +1,54 @@
+// Reads the stack's config from the Pulumi runtime and hands it to the pure parser.
+import * as fs from "fs";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { parse as parseYaml } from "yaml";
+import { ConfigError, FreshtrackConfig, PROJECT, USER_SECRET_KEYS, UserSecretKey, parseConfig } from "./config";
+
+/** Keys declared in Pulumi.yaml's `config:` block, with their defaults. */
+export function declaredConfig(projectFile = path.join(__dirname, "..", "..", "Pulumi.yaml")): Record<string, { type: string; default?: unknown; description?: string }> {
+  const doc = parseYaml(fs.readFileSync(projectFile, "utf8")) as { config?: Record<string, { type: string; default?: unknown; description?: string }> };
+  return doc.config ?? {};
+}
+
+// The SDK knows which keys were set with --secret but does not export it in its types.
+const { isConfigSecret } = require("@pulumi/pulumi/runtime/config") as { isConfigSecret: (k: string) => boolean };
+
+export function loadConfig(): FreshtrackConfig {
+  const declared = declaredConfig();
+  const all = pulumi.runtime.allConfig();
+  const raw: Record<string, string> = {};
+  const secretKeys = new Set<string>();
+  const unknown: { key: string; message: string }[] = [];
+  for (const [fullKey, value] of Object.entries(all)) {
+    const [ns, key] = fullKey.split(":");
+    if (ns !== PROJECT) continue; // provider config (aws:region, digitalocean:token ...) is not ours
+    if (!(key in declared)) {
+      const near = Object.keys(declared).find((k) => k.toLowerCase() === key.toLowerCase());
+      unknown.push({ key, message: `is not a key this program reads${near ? ` (did you mean ${near}?)` : ""}. Fix: pulumi config rm ${key}` });
+      continue;
+    }
+    raw[key] = value;
+    if (isConfigSecret(fullKey)) secretKeys.add(key);
+  }
+  try {
+    const cfg = parseConfig(raw, secretKeys);
+    if (unknown.length) throw new ConfigError(unknown);
+    return cfg;
+  } catch (e) {
+    if (e instanceof ConfigError) throw new ConfigError([...unknown, ...e.problems.filter((p) => !unknown.some((u) => u.key === p.key))]);
+    throw e;
+  }
+}
+
+export type UserSecrets = Partial<Record<UserSecretKey, pulumi.Output<string>>>;
+
+/** User-supplied credentials, only ever as secret Outputs. Unset keys are absent. */
+export function loadUserSecrets(cfg: FreshtrackConfig): UserSecrets {
+  const c = new pulumi.Config(PROJECT);
+  const out: UserSecrets = {};
+  for (const key of USER_SECRET_KEYS) {
+    if (cfg.secretsSet.includes(key)) out[key] = c.requireSecret(key);
+  }
+  return out;
+}

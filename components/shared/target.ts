@@ -1,0 +1,27 @@
+// The contract between index.ts and each target component.
+import * as pulumi from "@pulumi/pulumi";
+import { FreshtrackConfig } from "./config";
+import { UserSecrets } from "./load-config";
+import { LastingSecrets } from "./secrets";
+
+export interface TargetArgs {
+  config: FreshtrackConfig;
+  secrets: LastingSecrets;
+  userSecrets: UserSecrets;
+}
+
+/** A DNS record the operator must create (or that we created, when the zone is ours). */
+export interface DnsRecord {
+  type: "A" | "AAAA" | "CNAME" | "TXT";
+  name: string;
+  value: string;
+  purpose: string;
+}
+
+/** What every target exports; index.ts turns these into stack outputs. */
+export interface TargetOutputs {
+  url: pulumi.Output<string>;
+  hostAddress: pulumi.Output<string>;
+  databaseEndpoint: pulumi.Output<string>;
+  dnsRecords: pulumi.Output<DnsRecord[]>;
+}

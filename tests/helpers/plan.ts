@@ -1,0 +1,55 @@
+// Runs the offline plan in a child process (Pulumi mocks and config are
+// per process) and returns everything it declared, secrets visible as {"$secret": v}.
+import { spawnSync } from "child_process";
+import * as path from "path";
+import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
+
+const ROOT = path.resolve(__dirname, "..", "..");
+const cache = new Map<string, PlanOutcome>();
+
+export interface PlanOutcome {
+  ok: boolean;
+  status: number | null;
+  stderr: string;
+  result?: PlanResult;
+}
+
+export function plan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}): PlanOutcome {
+  const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "plan.ts"), "--stack", stack, "--reveal-secrets"];
+  for (const [k, v] of Object.entries(set)) args.push("--set", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
+  for (const [k, v] of Object.entries(secretSet)) args.push("--set-secret", `${k}=${v}`);
+  const key = JSON.stringify(args);
+  const hit = cache.get(key);
+  if (hit) return hit;
+  const p = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+  const outcome: PlanOutcome = { ok: p.status === 0, status: p.status, stderr: p.stderr };
+  if (p.status === 0) outcome.result = JSON.parse(p.stdout) as PlanResult;
+  cache.set(key, outcome);
+  return outcome;
+}
+
+export function mustPlan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}): PlanResult {
+  const o = plan(stack, set, secretSet);
+  if (!o.ok || !o.result) throw new Error(`plan --stack ${stack} failed (${o.status}):\n${o.stderr}`);
+  return o.result;
+}
+
+export function ofType(result: PlanResult, type: string): PlannedResource[] {
+  return result.resources.filter((r) => r.type === type);
+}
+
+export function one(result: PlanResult, type: string, name?: string): PlannedResource {
+  const found = result.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
+  if (found.length !== 1) throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+  return found[0];
+}
+
+/** Every string in `value` that is not inside a {"$secret": ...} wrapper, with its JSON path. */
+export function unmarkedStrings(value: unknown, at = "$"): { path: string; value: string }[] {
+  if (typeof value === "string") return [{ path: at, value }];
+  if (value === null || typeof value !== "object") return [];
+  if (Array.isArray(value)) return value.flatMap((v, i) => unmarkedStrings(v, `${at}[${i}]`));
+  const o = value as Record<string, unknown>;
+  if (Object.keys(o).length === 1 && "$secret" in o) return [];
+  return Object.entries(o).flatMap(([k, v]) => unmarkedStrings(v, `${at}.${k}`));
+}
