@@ -1,0 +1,41 @@
+// Every infrastructure image we run, in one table. Pinned by version; never
+// `latest`. `imageOverrides` (config) replaces entries by key, for private
+// mirrors, digests, and the end-to-end test's locally built stand-ins.
+// Why each image was chosen is in the README ("Images").
+
+export interface ImageSpec {
+  /** Pinned reference. */
+  image: string;
+  /** uid the main process runs as: secret files it reads are owned by this uid. */
+  uid: number;
+  /** What the healthcheck may rely on being inside the image. */
+  healthTool: string;
+}
+
+export const IMAGES = {
+  caddy: { image: "caddy:2.10.2-alpine", uid: 0, healthTool: "busybox wget" },
+  postgres: { image: "postgres:16.10-alpine", uid: 70, healthTool: "pg_isready" },
+  pgbouncer: { image: "edoburu/pgbouncer:v1.24.1-p1", uid: 70, healthTool: "busybox nc" },
+  redis: { image: "valkey/valkey:8.1.3-alpine", uid: 999, healthTool: "valkey-cli" },
+  objectstore: { image: "chrislusf/seaweedfs:3.96", uid: 0, healthTool: "busybox wget" },
+  rclone: { image: "rclone/rclone:1.71.1", uid: 0, healthTool: "rclone" },
+  prometheus: { image: "prom/prometheus:v3.6.0", uid: 65534, healthTool: "busybox wget" },
+  alertmanager: { image: "prom/alertmanager:v0.28.1", uid: 65534, healthTool: "busybox wget" },
+  grafana: { image: "grafana/grafana:12.2.0", uid: 472, healthTool: "busybox wget" },
+  loki: { image: "grafana/loki:3.5.5", uid: 10001, healthTool: "busybox wget (loki image ships /usr/bin/wget)" },
+  alloy: { image: "grafana/alloy:v1.11.0", uid: 0, healthTool: "bash /dev/tcp" },
+  "node-exporter": { image: "prom/node-exporter:v1.9.1", uid: 65534, healthTool: "busybox wget" },
+  "blackbox-exporter": { image: "prom/blackbox-exporter:v0.27.0", uid: 65534, healthTool: "busybox wget" },
+} as const satisfies Record<string, ImageSpec>;
+
+export type ImageKey = keyof typeof IMAGES;
+
+/** The image to run for `key`, after the stack's overrides. */
+export function imageFor(key: ImageKey, overrides: Record<string, string>): string {
+  return overrides[key] ?? IMAGES[key].image;
+}
+
+/** Override keys that name no image: config validation reports them. */
+export function unknownOverrideKeys(overrides: Record<string, string>): string[] {
+  return Object.keys(overrides).filter((k) => !(k in IMAGES) && !["backend", "worker", "frontend"].includes(k));
+}

@@ -1,0 +1,157 @@
+// The application's services as typed data: the single source of truth that the
+// Compose renderer (compose/render/*) and the ECS translation (components/aws)
+// both read. Change a health check or a limit here and both targets change.
+import { AppSettings } from "../components/shared/config";
+
+export const APP_UID = 1001; // backend and worker images run as uid 1001 (APP.md)
+
+export interface HealthCheck {
+  /** Exec form, as Docker and ECS both accept: ["CMD-SHELL", "..."] or ["CMD", ...]. */
+  test: string[];
+  intervalSeconds: number;
+  timeoutSeconds: number;
+  retries: number;
+  startPeriodSeconds: number;
+}
+
+export interface AppService {
+  name: "backend" | "worker" | "frontend" | "migrate";
+  image: string;
+  /** Full command; undefined keeps the image's CMD. */
+  command?: string[];
+  /** Container port the service listens on, if any. */
+  port?: number;
+  user?: string;
+  /** Non-secret environment, identical on every target. */
+  environment: Record<string, string>;
+  /** Names of environment variables whose values are secrets (delivered as files on Compose, Secrets Manager on ECS). */
+  secretEnv: string[];
+  health?: HealthCheck;
+  /** Budget on the 2 vCPU / 4 GB reference host; ECS sizes come from config. */
+  limits: { cpus: number; memoryMb: number };
+  /** Longer than the longest request, so SIGTERM drains in-flight work. */
+  stopGraceSeconds: number;
+  /** The process can run with a read-only root filesystem given these writable paths. */
+  writablePaths: string[];
+}
+
+/** Secrets the backend and worker read (all optional ones included: the wrapper skips empty files). */
+export const APP_SECRET_ENV = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "JWT_SECRET",
+  "TTN_ENCRYPTION_SALT",
+  "STACK_AUTH_SECRET_KEY",
+  "TTN_API_KEY",
+  "TTN_ADMIN_API_KEY",
+  "STRIPE_SECRET_KEY",
+  "STRIPE_WEBHOOK_SECRET",
+  "RESEND_API_KEY",
+  "TELNYX_API_KEY",
+  "SENTRY_DSN",
+  "MINIO_ROOT_USER",
+  "MINIO_ROOT_PASSWORD",
+] as const;
+export type AppSecretEnv = (typeof APP_SECRET_ENV)[number];
+
+export interface AppModelInput {
+  app: AppSettings;
+  /** Public base URL of object storage as browsers reach it (presigned URLs are built from it). */
+  objectStoreEndpoint: string;
+  assetsBucket: string;
+}
+
+const httpCheck = (port: number, path: string, startPeriodSeconds: number): HealthCheck => ({
+  // busybox wget is in both the Node Alpine and nginx Alpine images.
+  test: ["CMD-SHELL", `wget -q -T 3 -O /dev/null http://127.0.0.1:${port}${path} || exit 1`],
+  intervalSeconds: 5,
+  timeoutSeconds: 4,
+  retries: 6,
+  startPeriodSeconds,
+});
+
+/** Non-secret environment of backend, worker and migrate. Sorted keys: stable output, no spurious diffs. */
+export function appEnvironment(input: AppModelInput): Record<string, string> {
+  const { app } = input;
+  const url = `https://${app.domain}`;
+  const env: Record<string, string> = {
+    NODE_ENV: "production",
+    PORT: "3000",
+    LOG_LEVEL: app.logLevel,
+    API_BASE_URL: url,
+    APP_URL: url,
+    FRONTEND_URL: url,
+    CORS_ORIGINS: url,
+    STACK_AUTH_PROJECT_ID: app.stackAuthProjectId,
+    STACK_AUTH_PUBLISHABLE_KEY: app.stackAuthPublishableKey,
+    TTN_API_URL: app.ttnApiUrl,
+    TTN_APPLICATION_ID: app.ttnApplicationId,
+    EMAIL_FROM_ADDRESS: app.emailFromAddress,
+    TELNYX_PHONE_NUMBER: app.telnyxPhoneNumber,
+    TELNYX_MESSAGING_PROFILE_ID: app.telnyxMessagingProfileId,
+    MINIO_ENDPOINT: input.objectStoreEndpoint,
+    MINIO_BUCKET_ASSETS: input.assetsBucket,
+  };
+  return sortKeys(Object.fromEntries(Object.entries(env).filter(([, v]) => v !== "")));
+}
+
+export function appServices(input: AppModelInput): Record<AppService["name"], AppService> {
+  const environment = appEnvironment(input);
+  const secretEnv = [...APP_SECRET_ENV];
+  return {
+    backend: {
+      name: "backend",
+      image: input.app.images.backend,
+      command: ["node", "dist/src/index.js"],
+      port: 3000,
+      user: String(APP_UID),
+      environment,
+      secretEnv,
+      // Readiness (database reachable) gates traffic; liveness alone would let a backend with no DB take webhooks.
+      health: httpCheck(3000, "/health/ready", 20),
+      limits: { cpus: 1.0, memoryMb: 768 },
+      stopGraceSeconds: 45,
+      writablePaths: ["/tmp"],
+    },
+    worker: {
+      name: "worker",
+      image: input.app.images.worker,
+      command: ["node", "dist/src/worker.js"],
+      user: String(APP_UID),
+      environment,
+      secretEnv,
+      // No port: alive means PID 1 still runs.
+      health: { test: ["CMD-SHELL", "kill -0 1 || exit 1"], intervalSeconds: 10, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 10 },
+      limits: { cpus: 0.5, memoryMb: 512 },
+      stopGraceSeconds: 60,
+      writablePaths: ["/tmp"],
+    },
+    frontend: {
+      name: "frontend",
+      image: input.app.images.frontend,
+      port: 8080,
+      environment: {},
+      secretEnv: [],
+      health: httpCheck(8080, "/health", 5),
+      limits: { cpus: 0.25, memoryMb: 128 },
+      stopGraceSeconds: 15,
+      writablePaths: ["/tmp", "/var/cache/nginx", "/var/run"],
+    },
+    migrate: {
+      name: "migrate",
+      image: input.app.images.backend,
+      // Drizzle, forward-only; must reach PostgreSQL directly (DATABASE_URL is the direct URL here).
+      command: ["node", "dist/src/db/migrate.js"],
+      user: String(APP_UID),
+      environment,
+      secretEnv: ["DATABASE_URL"],
+      limits: { cpus: 0.5, memoryMb: 512 },
+      stopGraceSeconds: 30,
+      writablePaths: ["/tmp"],
+    },
+  };
+}
+
+export function sortKeys<T>(o: Record<string, T>): Record<string, T> {
+  return Object.fromEntries(Object.entries(o).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
