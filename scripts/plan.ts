@@ -72,7 +72,9 @@ async function main() {
   try {
     plan = await runProgram({ stack: args.stack!, set: args.set, secretSet: args.secretSet });
   } catch (e) {
-    console.error((e as Error).message);
+    const err = e as Error & { declaredResources?: number };
+    console.error(err.message);
+    if (err.declaredResources !== undefined) console.error(`plan: ${err.declaredResources} resources declared`);
     process.exit(1);
   }
   const shown = args.reveal ? plan : (maskSecrets(plan) as PlanResult);

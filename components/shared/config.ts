@@ -2,6 +2,7 @@
 // receives a typed, already-validated object, so no component re-checks input
 // and no resource is declared from a bad value.
 import { z } from "zod";
+import { IMAGES, unknownOverrideKeys } from "../../compose/images";
 import { DO_DB_SIZES, DO_DROPLET_SIZES, DO_DROPLET_IMAGES, DO_REGIONS, RDS_INSTANCE_CLASSES, ELASTICACHE_NODE_TYPES, FARGATE_SIZES, AWS_REGIONS } from "./catalog";
 
 export const PROJECT = "freshtrack";
@@ -275,8 +276,11 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
       continue;
     }
     const r = parseImageRef(m[2]);
-    if (typeof r === "string") bad("imageOverrides", `${m[1]}: ${r}`);
+    if (typeof r === "string") bad("imageOverrides", `${m[1]}: ${r}. Fix: pin the replacement, e.g. ${m[1]}=registry.local/${m[1]}:1.2.3`);
     imageOverrides[m[1]] = m[2];
+  }
+  for (const key of unknownOverrideKeys(imageOverrides)) {
+    bad("imageOverrides", `"${key}" names no image we run. Fix: use one of ${Object.keys(IMAGES).join(", ")}, backend, worker, frontend`);
   }
 
   const emailFromAddress = str("emailFromAddress") || (domain ? `alerts@${domain}` : "");

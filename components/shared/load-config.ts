@@ -36,7 +36,8 @@ export function loadConfig(): FreshtrackConfig {
     if (unknown.length) throw new ConfigError(unknown);
     return cfg;
   } catch (e) {
-    if (e instanceof ConfigError) throw new ConfigError([...unknown, ...e.problems.filter((p) => !unknown.some((u) => u.key === p.key))]);
+    // RunError: the CLI prints the message alone, without a stack trace.
+    if (e instanceof ConfigError) throw new pulumi.RunError(new ConfigError([...unknown, ...e.problems]).message);
     throw e;
   }
 }

@@ -192,6 +192,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
 
   const stackRuntime = require("@pulumi/pulumi/runtime/stack") as { runInPulumiStack: (init: () => Promise<Record<string, unknown>>) => Promise<Record<string, unknown> | undefined> };
   let program: Record<string, unknown> = {};
+  let failure: unknown;
   await stackRuntime.runInPulumiStack(async () => {
     // Transformations run in-process for every resource and see its options: the
     // only place the parent and dependsOn are visible under mocks.
@@ -211,9 +212,19 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
       });
       return undefined;
     });
-    program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
+    try {
+      program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
+    } catch (e) {
+      failure = e;
+    }
     return program;
   });
+  if (failure !== undefined) {
+    await settings.waitForRPCs();
+    // Reviewers and tests need to see that a bad config declared nothing at all.
+    const declared = recorded.filter((r) => r.type !== "pulumi:pulumi:Stack").length;
+    throw Object.assign(failure as Error, { declaredResources: declared });
+  }
   const outputs: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(program)) {
     if (pulumi.Output.isInstance(v)) {
