@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# The main job on the embedded default: a local file state backend and the vm
+# stack (or the one named). Usage: npm run deploy -- [STACK] [pulumi up flags...]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stack="${1:-vm}"
+[ $# -gt 0 ] && shift
+
+if ! command -v pulumi >/dev/null 2>&1; then
+  echo "deploy: the Pulumi CLI is not installed. Install it (https://www.pulumi.com/docs/install/) and run again." >&2
+  exit 1
+fi
+if [ -z "${PULUMI_CONFIG_PASSPHRASE:-}" ] && [ -z "${PULUMI_CONFIG_PASSPHRASE_FILE:-}" ]; then
+  echo "deploy: set PULUMI_CONFIG_PASSPHRASE (or PULUMI_CONFIG_PASSPHRASE_FILE): it encrypts this stack's secrets. Keep it in your password manager." >&2
+  exit 1
+fi
+
+# State stays on this machine unless the operator points elsewhere (s3://, https://app.pulumi.com ...).
+export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.state}"
+mkdir -p .state
+
+pulumi stack select "$stack" --create
+# Validate config offline first: one clear message instead of a half-started update.
+npm run -s plan -- --stack "$stack" > /dev/null
+pulumi up --stack "$stack" "$@"
