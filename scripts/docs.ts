@@ -29,9 +29,9 @@ export function generatedSections(): Record<string, string> {
 export function renderReadme(current: string): string {
   let out = current;
   for (const [name, content] of Object.entries(generatedSections())) {
-    const re = new RegExp(`(<!-- ${name}:start -->\\n)[\\s\\S]*?(\\n<!-- ${name}:end -->)`);
+    const re = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`);
     if (!re.test(out)) throw new Error(`README.md has no <!-- ${name}:start --> / <!-- ${name}:end --> markers`);
-    out = out.replace(re, (_m, a: string, b: string) => `${a}${content}${b}`);
+    out = out.replace(re, (_m, a: string, b: string) => `${a}\n${content}\n${b}`);
   }
   return out;
 }
