@@ -7,6 +7,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
+import type * as PulumiTypes from "@pulumi/pulumi";
 
 export const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -199,7 +200,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
     pulumi.runtime.registerStackTransformation((args) => {
       const key = `${args.type}::${args.name}`;
       names.set(args.resource, key);
-      const o = args.opts as pulumi.CustomResourceOptions;
+      const o = args.opts as PulumiTypes.CustomResourceOptions;
       parentOf.set(key, o.parent && names.has(o.parent) ? names.get(o.parent) : undefined);
       const deps = ([] as unknown[]).concat(o.dependsOn ?? []).filter((d): d is object => typeof d === "object" && d !== null).map((d) => names.get(d) ?? "?");
       optionsOf.set(key, {
@@ -229,7 +230,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
   for (const [k, v] of Object.entries(program)) {
     if (pulumi.Output.isInstance(v)) {
       const secret = await (v as unknown as { isSecret: Promise<boolean> }).isSecret;
-      const value = await new Promise<unknown>((resolve) => (v as pulumi.Output<unknown>).apply((x) => resolve(x)));
+      const value = await new Promise<unknown>((resolve) => (v as PulumiTypes.Output<unknown>).apply((x: unknown) => resolve(x)));
       outputs[k] = secret ? { $secret: value } : value;
     } else outputs[k] = v;
   }

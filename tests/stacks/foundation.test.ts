@@ -10,7 +10,7 @@ const CLOUD_PREFIXES = { vm: [] as string[], digitalocean: ["digitalocean:"], aw
 const ALL_CLOUDS = ["aws:", "digitalocean:"];
 
 /** Config that lets the `vm` stack file run as another target. */
-const SWITCH_TO: Record<string, Record<string, string | string[]>> = {
+const SWITCH_TO: Record<string, Record<string, string | number | string[]>> = {
   digitalocean: { target: "digitalocean", doSshCidrs: ["198.51.100.7/32"] },
   aws: { target: "aws" },
 };
@@ -72,7 +72,7 @@ describe("stacks: lasting secrets survive a target switch", () => {
 });
 
 describe("stacks: bad config stops the program before any resource", () => {
-  const cases: [string, Record<string, string | string[]>, RegExp][] = [
+  const cases: [string, Record<string, string | number | string[]>, RegExp][] = [
     ["unknown target", { target: "gcp" }, /freshtrack:target: "gcp"/],
     ["missing domain", { domain: "" }, /freshtrack:domain: is required/],
     ["malformed email", { operatorEmail: "nobody" }, /freshtrack:operatorEmail:/],
