@@ -1,7 +1,59 @@
+// AWS target: ALB -> Fargate (backend, worker, frontend), RDS PostgreSQL,
+// ElastiCache (Valkey), S3, Secrets Manager, CloudWatch. Container definitions
+// are derived from compose/model.ts (container-definitions.ts); routing,
+// policies and alarms are pure modules next to this file. Lean by default:
+// no NAT gateway (tasks get public IPs but accept traffic only from the ALB).
+import * as aws from "@pulumi/aws";
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { imageFor } from "../../compose/images";
+import { APP_SECRET_ENV, AppSecretEnv, appServices } from "../../compose/model";
+import { AwsSettings, UserSecretKey } from "../shared/config";
+import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
+import { alarmSpecs } from "./alarms";
+import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
+import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
+import { dbSetupCommand, dbSetupSql, runTaskScript } from "./one-off";
+import { listenerRules } from "./routing";
 
-/** Skeleton: registers itself and its outputs; the target issue fills it in. */
+/** TLS 1.3 + 1.2 only (ALB's recommended policy as of 2026). */
+export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
+/** WebSockets (socket.io) stay open through the ALB for up to an hour of silence. */
+export const ALB_IDLE_TIMEOUT = 3600;
+/** RDS keeps automated backups at most 35 days; longer retention is the backups bucket's job. */
+export const RDS_MAX_BACKUP_DAYS = 35;
+export const MASTER_USERNAME = "ftadmin";
+/** The app's object storage client signs for us-east-1 (APP.md), so the assets bucket lives there. */
+export const ASSETS_REGION = "us-east-1";
+const PG_PORT = 5432;
+const REDIS_PORT = 6379;
+
+/** Which user config key fills which app secret. */
+export const USER_SECRET_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> = {
+  STACK_AUTH_SECRET_KEY: "stackAuthSecretKey",
+  TTN_API_KEY: "ttnApiKey",
+  TTN_ADMIN_API_KEY: "ttnAdminApiKey",
+  STRIPE_SECRET_KEY: "stripeSecretKey",
+  STRIPE_WEBHOOK_SECRET: "stripeWebhookSecret",
+  RESEND_API_KEY: "resendApiKey",
+  TELNYX_API_KEY: "telnyxApiKey",
+  SENTRY_DSN: "sentryDsn",
+};
+
+/** Secrets every backend/worker task must have; the rest are optional user secrets. */
+export const REQUIRED_APP_SECRETS: AppSecretEnv[] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"];
+
+/** DATABASE_URL with URL-encoded credentials. `no-verify`: TLS is forced (rds.force_ssl) but node-postgres has no RDS CA bundle. */
+export function databaseUrl(user: string, password: string, host: string, db: string): string {
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${PG_PORT}/${encodeURIComponent(db)}?sslmode=no-verify`;
+}
+
+/** rediss:// (TLS) with the ElastiCache AUTH token as password. */
+export function redisUrl(token: string, host: string): string {
+  return `rediss://:${encodeURIComponent(token)}@${host}:${REDIS_PORT}`;
+}
+
 export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs {
   public readonly url: pulumi.Output<string>;
   public readonly hostAddress: pulumi.Output<string>;
@@ -10,11 +62,495 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("freshtrack:aws:Target", name, {}, opts);
-    const { config } = args;
-    this.url = pulumi.output(`https://${config.app.domain}`);
-    this.hostAddress = pulumi.output("");
-    this.databaseEndpoint = pulumi.output("");
-    this.dnsRecords = pulumi.output([]);
+    const { config, secrets, userSecrets } = args;
+    if (!config.aws) throw new Error("AwsTarget needs the aws settings (target aws)");
+    const cfg: AwsSettings = config.aws;
+    const app = config.app;
+    const stack = pulumi.getStack();
+
+    const provider = new aws.Provider("aws", { region: cfg.region as aws.Region, defaultTags: { tags: baseTags("aws") } }, { parent: this });
+    const o = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent: this, provider, ...extra });
+    const assetsProvider = cfg.region === ASSETS_REGION ? provider : new aws.Provider("aws-assets", { region: ASSETS_REGION, defaultTags: { tags: baseTags("aws") } }, { parent: this });
+    const identity = aws.getCallerIdentityOutput({}, { parent: this, provider });
+    const azs = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this, provider }).names.apply((n) => n.slice(0, 2));
+
+    // ---- network -------------------------------------------------------------
+    const vpc = new aws.ec2.Vpc("vpc", { cidrBlock: "10.40.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: cloudName("vpc") } }, o());
+    const igw = new aws.ec2.InternetGateway("igw", { vpcId: vpc.id }, o());
+    const subnet = (kind: string, i: number, cidr: string) =>
+      new aws.ec2.Subnet(`${kind}-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: azs[i], mapPublicIpOnLaunch: false, tags: { Name: cloudName(`${kind}-${i}`) } }, o());
+    const publicSubnets = [0, 1].map((i) => subnet("public", i, `10.40.${i}.0/24`));
+    // Isolated: no route out at all. Only RDS and ElastiCache live here.
+    const isolatedSubnets = [0, 1].map((i) => subnet("isolated", i, `10.40.${10 + i}.0/24`));
+    const publicRt = new aws.ec2.RouteTable("public", { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }] }, o());
+    publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`public-${i}`, { subnetId: s.id, routeTableId: publicRt.id }, o()));
+    const isolatedRt = new aws.ec2.RouteTable("isolated", { vpcId: vpc.id }, o());
+    isolatedSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`isolated-${i}`, { subnetId: s.id, routeTableId: isolatedRt.id }, o()));
+    let taskSubnets = publicSubnets;
+    if (cfg.natGateway) {
+      // One NAT (not one per AZ): an AZ outage stops outbound calls, not inbound webhooks' acceptance by the ALB.
+      const eip = new aws.ec2.Eip("nat", { domain: "vpc" }, o());
+      const nat = new aws.ec2.NatGateway("nat", { allocationId: eip.id, subnetId: publicSubnets[0].id }, o({ dependsOn: [igw] }));
+      const privateSubnets = [0, 1].map((i) => subnet("private", i, `10.40.${20 + i}.0/24`));
+      const privateRt = new aws.ec2.RouteTable("private", { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] }, o());
+      privateSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`private-${i}`, { subnetId: s.id, routeTableId: privateRt.id }, o()));
+      taskSubnets = privateSubnets;
+    }
+    const assignPublicIp = !cfg.natGateway;
+
+    // ---- security groups (rules as separate resources: one rule, one diff) ---
+    const sg = (n: string, description: string) => new aws.ec2.SecurityGroup(n, { vpcId: vpc.id, description, tags: { Name: cloudName(n) } }, o());
+    const albSg = sg("alb", "FreshTrack ALB: HTTP/HTTPS from anywhere");
+    const appSg = sg("app", "FreshTrack backend, worker and one-off tasks");
+    const frontendSg = sg("frontend", "FreshTrack frontend tasks");
+    const dbSg = sg("db", "FreshTrack RDS: from app tasks only");
+    const redisSg = sg("redis", "FreshTrack ElastiCache: from app tasks only");
+    const ingress = (n: string, group: aws.ec2.SecurityGroup, port: number, from: { cidr: string } | { sg: aws.ec2.SecurityGroup }, description: string) =>
+      new aws.vpc.SecurityGroupIngressRule(n, { securityGroupId: group.id, ipProtocol: "tcp", fromPort: port, toPort: port, description, ...("cidr" in from ? { cidrIpv4: from.cidr } : { referencedSecurityGroupId: from.sg.id }) }, o());
+    const egress = (n: string, group: aws.ec2.SecurityGroup, port: number, to: { cidr: string } | { sg: aws.ec2.SecurityGroup }, description: string) =>
+      new aws.vpc.SecurityGroupEgressRule(n, { securityGroupId: group.id, ipProtocol: "tcp", fromPort: port, toPort: port, description, ...("cidr" in to ? { cidrIpv4: to.cidr } : { referencedSecurityGroupId: to.sg.id }) }, o());
+    ingress("alb-http", albSg, 80, { cidr: "0.0.0.0/0" }, "HTTP (redirected to HTTPS)");
+    ingress("alb-https", albSg, 443, { cidr: "0.0.0.0/0" }, "HTTPS");
+    egress("alb-to-backend", albSg, 3000, { sg: appSg }, "to backend tasks");
+    egress("alb-to-frontend", albSg, 8080, { sg: frontendSg }, "to frontend tasks");
+    ingress("backend-from-alb", appSg, 3000, { sg: albSg }, "backend from the ALB only");
+    ingress("frontend-from-alb", frontendSg, 8080, { sg: albSg }, "frontend from the ALB only");
+    // Outbound: HTTPS (images, AWS APIs, TTN, Stripe, Resend, Telnyx, Sentry) and the two data stores.
+    egress("app-https", appSg, 443, { cidr: "0.0.0.0/0" }, "HTTPS out");
+    egress("app-to-db", appSg, PG_PORT, { sg: dbSg }, "PostgreSQL");
+    egress("app-to-redis", appSg, REDIS_PORT, { sg: redisSg }, "Redis");
+    egress("frontend-https", frontendSg, 443, { cidr: "0.0.0.0/0" }, "image pulls and logs");
+    ingress("db-from-app", dbSg, PG_PORT, { sg: appSg }, "PostgreSQL from app tasks");
+    ingress("redis-from-app", redisSg, REDIS_PORT, { sg: appSg }, "Redis from app tasks");
+
+    // ---- S3 -------------------------------------------------------------------
+    const bucketBasics = (n: string, bucketName: pulumi.Input<string>, p: aws.Provider) => {
+      // protect: assets are customers' files, backups their history; deleting takes an explicit unprotect.
+      const bucket = new aws.s3.Bucket(n, { bucket: bucketName, forceDestroy: false }, { parent: this, provider: p, protect: true });
+      const pab = new aws.s3.BucketPublicAccessBlock(n, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { parent: this, provider: p });
+      new aws.s3.BucketServerSideEncryptionConfiguration(n, { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] }, { parent: this, provider: p });
+      new aws.s3.BucketVersioning(n, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this, provider: p });
+      new aws.s3.BucketOwnershipControls(n, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this, provider: p });
+      new aws.s3.BucketPolicy(
+        n,
+        {
+          bucket: bucket.id,
+          policy: pulumi.jsonStringify({
+            Version: "2012-10-17",
+            Statement: [{ Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+          }),
+        },
+        { parent: this, provider: p, dependsOn: [pab] },
+      );
+      return bucket;
+    };
+    const assetsBucket = bucketBasics("assets", pulumi.interpolate`${cloudName("assets", 46)}-${identity.accountId}`, assetsProvider);
+    new aws.s3.BucketCorsConfiguration(
+      "assets",
+      { bucket: assetsBucket.id, corsRules: [{ allowedOrigins: [`https://${app.domain}`], allowedMethods: ["GET", "HEAD", "PUT", "POST"], allowedHeaders: ["*"], exposeHeaders: ["ETag"], maxAgeSeconds: 3000 }] },
+      { parent: this, provider: assetsProvider },
+    );
+    new aws.s3.BucketLifecycleConfiguration(
+      "assets",
+      { bucket: assetsBucket.id, rules: [{ id: "tidy", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 }, noncurrentVersionExpiration: { noncurrentDays: 30 } }] },
+      { parent: this, provider: assetsProvider },
+    );
+    const backupsBucket = bucketBasics("backups", pulumi.interpolate`${cloudName("backups", 46)}-${identity.accountId}`, provider);
+    new aws.s3.BucketLifecycleConfiguration(
+      "backups",
+      {
+        bucket: backupsBucket.id,
+        rules: [
+          {
+            id: "retention",
+            status: "Enabled",
+            filter: {},
+            expiration: { days: config.data.backupRetentionDays },
+            // A deleted/overwritten dump stays recoverable for a week, then goes.
+            noncurrentVersionExpiration: { noncurrentDays: 7 },
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
+          },
+        ],
+      },
+      o(),
+    );
+    // Static keys, because the app speaks S3 with an access key (APP.md): a user that can touch this one bucket.
+    const assetsUser = new aws.iam.User("assets", { name: cloudName("assets-s3", 64), path: "/freshtrack/" }, o());
+    new aws.iam.UserPolicy("assets", { user: assetsUser.name, policy: assetsBucket.arn.apply((arn) => JSON.stringify(assetsBucketUserPolicy(arn))) }, o());
+    const assetsKey = new aws.iam.AccessKey("assets", { user: assetsUser.name }, o());
+
+    // ---- RDS PostgreSQL -----------------------------------------------------
+    const dbSubnets = new aws.rds.SubnetGroup("db", { subnetIds: isolatedSubnets.map((s) => s.id) }, o());
+    const dbParams = new aws.rds.ParameterGroup(
+      "db",
+      {
+        family: `postgres${cfg.dbEngineVersion}`,
+        description: "FreshTrack: TLS only, max_connections from config",
+        parameters: [
+          { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
+          { name: "max_connections", value: String(config.data.dbMaxConnections), applyMethod: "pending-reboot" },
+        ],
+      },
+      o(),
+    );
+    const dbIdentifier = cloudName("db");
+    const db = new aws.rds.Instance(
+      "db",
+      {
+        identifier: dbIdentifier,
+        engine: "postgres",
+        engineVersion: cfg.dbEngineVersion, // major only: AWS picks the minor, autoMinorVersionUpgrade keeps it patched
+        instanceClass: cfg.dbInstanceClass,
+        allocatedStorage: cfg.dbAllocatedStorageGb,
+        // Storage autoscaling: a full disk refuses readings; growth is billed only when used.
+        maxAllocatedStorage: Math.min(1000, cfg.dbAllocatedStorageGb * 5),
+        storageType: "gp3",
+        storageEncrypted: true,
+        dbName: DB_NAME,
+        username: MASTER_USERNAME,
+        manageMasterUserPassword: true,
+        dbSubnetGroupName: dbSubnets.name,
+        vpcSecurityGroupIds: [dbSg.id],
+        parameterGroupName: dbParams.name,
+        publiclyAccessible: false,
+        multiAz: false,
+        backupRetentionPeriod: Math.min(config.data.backupRetentionDays, RDS_MAX_BACKUP_DAYS),
+        backupWindow: "03:00-04:00",
+        maintenanceWindow: "sun:04:30-sun:05:30",
+        copyTagsToSnapshot: true,
+        deleteAutomatedBackups: false,
+        deletionProtection: true,
+        skipFinalSnapshot: false,
+        finalSnapshotIdentifier: `${dbIdentifier}-final`,
+        autoMinorVersionUpgrade: true,
+        allowMajorVersionUpgrade: false,
+        caCertIdentifier: "rds-ca-rsa2048-g1",
+        enabledCloudwatchLogsExports: ["postgresql"],
+        applyImmediately: false,
+      },
+      o({ protect: true }),
+    );
+    const masterSecretArn = db.masterUserSecrets.apply((s) => {
+      if (!s?.[0]?.secretArn) throw new Error("RDS returned no master user secret");
+      return s[0].secretArn;
+    });
+
+    // ---- ElastiCache (Valkey) -------------------------------------------------
+    const redisSubnets = new aws.elasticache.SubnetGroup("redis", { subnetIds: isolatedSubnets.map((s) => s.id), description: "FreshTrack Redis" }, o());
+    const redisParams = new aws.elasticache.ParameterGroup(
+      "redis",
+      { family: "valkey8", description: "FreshTrack: BullMQ and socket.io must never lose keys", parameters: [{ name: "maxmemory-policy", value: "noeviction" }] },
+      o(),
+    );
+    const redisId = cloudName("redis", 40);
+    const redis = new aws.elasticache.ReplicationGroup(
+      "redis",
+      {
+        replicationGroupId: redisId,
+        description: "FreshTrack queues and socket.io adapter",
+        engine: "valkey",
+        engineVersion: "8.0",
+        nodeType: cfg.redisNodeType,
+        numCacheClusters: 1,
+        automaticFailoverEnabled: false,
+        port: REDIS_PORT,
+        parameterGroupName: redisParams.name,
+        subnetGroupName: redisSubnets.name,
+        securityGroupIds: [redisSg.id],
+        atRestEncryptionEnabled: true,
+        transitEncryptionEnabled: true,
+        authToken: pulumi.secret(secrets.redisPassword),
+        // ElastiCache has no AOF: daily snapshots are the persistence (see README).
+        snapshotRetentionLimit: 7,
+        snapshotWindow: "02:00-03:00",
+        applyImmediately: true,
+      },
+      o(),
+    );
+
+    // ---- Secrets Manager: one secret per value --------------------------------
+    const secretValues: Partial<Record<string, pulumi.Output<string>>> = {
+      DATABASE_URL: pulumi.all([secrets.dbAppPassword, db.address]).apply(([pw, host]) => databaseUrl(DB_USER, pw, host, DB_NAME)),
+      REDIS_URL: pulumi.all([secrets.redisPassword, redis.primaryEndpointAddress]).apply(([pw, host]) => redisUrl(pw, host)),
+      JWT_SECRET: secrets.jwtSecret,
+      TTN_ENCRYPTION_SALT: secrets.ttnEncryptionSalt,
+      MINIO_ROOT_USER: assetsKey.id,
+      MINIO_ROOT_PASSWORD: assetsKey.secret,
+      // Only the db-setup task reads this: it sets the app role's password.
+      APP_DB_PASSWORD: secrets.dbAppPassword,
+    };
+    for (const [env, key] of Object.entries(USER_SECRET_ENV)) {
+      const v = userSecrets[key];
+      if (v) secretValues[env] = v;
+    }
+    const secretArns: Record<string, pulumi.Output<string>> = {};
+    const secretVersionIds: pulumi.Output<string>[] = [];
+    const secretVersions: aws.secretsmanager.SecretVersion[] = [];
+    for (const env of Object.keys(secretValues).sort()) {
+      const slug = env.toLowerCase().replace(/_/g, "-");
+      const secret = new aws.secretsmanager.Secret(`secret-${slug}`, { namePrefix: `freshtrack/${stack}/${env}-`, description: `FreshTrack ${env} for stack ${stack}`, recoveryWindowInDays: 30 }, o());
+      const version = new aws.secretsmanager.SecretVersion(`secret-${slug}`, { secretId: secret.id, secretString: pulumi.secret(secretValues[env]!) }, o());
+      secretArns[env] = secret.arn;
+      secretVersions.push(version);
+      if ((APP_SECRET_ENV as readonly string[]).includes(env)) secretVersionIds.push(version.versionId.apply((v) => v ?? ""));
+    }
+
+    // ---- ECS ------------------------------------------------------------------
+    const cluster = new aws.ecs.Cluster("cluster", { name: cloudName("cluster"), settings: [{ name: "containerInsights", value: cfg.containerInsights ? "enabled" : "disabled" }] }, o());
+    const families = ["backend", "worker", "frontend", "migrate", "db-setup"] as const;
+    type Family = (typeof families)[number];
+    const logGroups = Object.fromEntries(
+      families.map((f) => [f, new aws.cloudwatch.LogGroup(`logs-${f}`, { name: `/freshtrack/${stack}/${f}`, retentionInDays: cfg.logRetentionDays }, o())]),
+    ) as Record<Family, aws.cloudwatch.LogGroup>;
+    const assume = identity.accountId.apply((id) => JSON.stringify(ecsTasksAssumeRolePolicy(id)));
+    const taskRole = new aws.iam.Role("task", { assumeRolePolicy: assume, description: "FreshTrack app tasks: no AWS permissions (S3 uses static keys)" }, o());
+    if (cfg.ecsExec) new aws.iam.RolePolicy("task-ecs-exec", { role: taskRole.id, policy: JSON.stringify(ecsExecPolicy()) }, o());
+
+    const services = (bucket: string) => appServices({ app, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
+    const sizes: Record<Family, { cpu: number; memory: number }> = {
+      backend: cfg.backend,
+      worker: cfg.worker,
+      frontend: cfg.frontend,
+      migrate: { cpu: 512, memory: 1024 },
+      "db-setup": { cpu: 256, memory: 512 },
+    };
+    const dbSetupService = (host: string): ServiceLike => ({
+      name: "db-setup",
+      image: imageFor("postgres", app.imageOverrides),
+      command: dbSetupCommand(),
+      user: "70",
+      environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER) },
+      secretEnv: ["APP_DB_PASSWORD", "PGPASSWORD"],
+      limits: { cpus: 0.25, memoryMb: 256 },
+      stopGraceSeconds: 30,
+      writablePaths: ["/tmp"],
+    });
+    // Everything that varies per family, resolved in one place: plain strings in, canonical JSON out.
+    const allArns: pulumi.Output<Record<string, string>> = pulumi.all(secretArns);
+    const logArnList: pulumi.Output<string[]> = pulumi.all(families.map((f) => logGroups[f].arn));
+    const versionList: pulumi.Output<string[]> = pulumi.all(secretVersionIds);
+    const resolved = pulumi
+      .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList])
+      .apply(([bucket, arns, master, host, versions, logArnValues]) => {
+        const logArns = Object.fromEntries(families.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>;
+        const svc = services(bucket);
+        const input = (f: Family, service: ServiceLike, extraArns: Record<string, string> = {}, env?: Record<string, string>): ContainerInput => ({
+          service,
+          taskCpu: sizes[f].cpu,
+          taskMemory: sizes[f].memory,
+          secretArns: { ...arns, ...extraArns },
+          requiredSecrets: service.secretEnv.filter((n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD" || n === "PGPASSWORD"),
+          environmentOverrides: env,
+          logGroup: `/freshtrack/${stack}/${f}`,
+          region: cfg.region,
+        });
+        // A rotated secret keeps its ARN: this digest of version ids (not values) makes ECS roll the tasks.
+        const rollOnRotation = { FT_SECRET_VERSIONS: versions.join(",") };
+        const inputs: Record<Family, ContainerInput> = {
+          backend: input("backend", svc.backend, {}, rollOnRotation),
+          worker: input("worker", svc.worker, {}, rollOnRotation),
+          frontend: input("frontend", svc.frontend),
+          migrate: input("migrate", svc.migrate),
+          "db-setup": input("db-setup", dbSetupService(host), { PGPASSWORD: `${master}:password::` }),
+        };
+        return Object.fromEntries(
+          families.map((f) => {
+            const containers = renderContainerDefinitions([inputs[f]]);
+            const valueFroms = (JSON.parse(containers) as { secrets: { valueFrom: string }[] }[]).flatMap((c) => c.secrets.map((s) => s.valueFrom));
+            return [f, { containers, policy: JSON.stringify(executionRolePolicy({ secretValueFroms: valueFroms, logGroupArn: logArns[f] })), volumes: scratchVolumes(inputs[f].service) }];
+          }),
+        ) as Record<Family, { containers: string; policy: string; volumes: { name: string }[] }>;
+      });
+
+    const taskDefs = {} as Record<Family, aws.ecs.TaskDefinition>;
+    for (const f of families) {
+      const execRole = new aws.iam.Role(`exec-${f}`, { assumeRolePolicy: assume, description: `FreshTrack ${f}: pull, log, read its own secrets` }, o());
+      const execPolicy = new aws.iam.RolePolicy(`exec-${f}`, { role: execRole.id, policy: resolved.apply((r) => r[f].policy) }, o());
+      taskDefs[f] = new aws.ecs.TaskDefinition(
+        f,
+        {
+          family: cloudName(f),
+          cpu: String(sizes[f].cpu),
+          memory: String(sizes[f].memory),
+          networkMode: "awsvpc",
+          requiresCompatibilities: ["FARGATE"],
+          runtimePlatform: { cpuArchitecture: cfg.architecture, operatingSystemFamily: "LINUX" },
+          executionRoleArn: execRole.arn,
+          taskRoleArn: taskRole.arn,
+          containerDefinitions: resolved.apply((r) => r[f].containers),
+          volumes: resolved.apply((r) => r[f].volumes),
+        },
+        // The role must be able to read the secrets before a task using it starts.
+        o({ dependsOn: [execPolicy] }),
+      );
+    }
+
+    // ---- one-off tasks: db-setup, then migrate, then the services roll ---------
+    const oneOff = (f: "db-setup" | "migrate", container: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Resource[]) =>
+      new command.local.Command(
+        `run-${f}`,
+        {
+          interpreter: ["/bin/bash", "-c"],
+          create: runTaskScript(),
+          // Ids and ARNs only: the task reads its secrets inside AWS.
+          environment: {
+            AWS_REGION: cfg.region,
+            CLUSTER: cluster.arn,
+            TASK_DEFINITION: taskDefs[f].arn,
+            CONTAINER: container,
+            SUBNETS: pulumi.all(taskSubnets.map((s) => s.id)).apply((ids) => ids.join(",")),
+            SECURITY_GROUPS: appSg.id,
+            ASSIGN_PUBLIC_IP: assignPublicIp ? "ENABLED" : "DISABLED",
+            LOG_GROUP: logGroups[f].name,
+          },
+          triggers,
+        },
+        { parent: this, dependsOn },
+      );
+    const appPasswordVersion = secretVersions[Object.keys(secretValues).sort().indexOf("APP_DB_PASSWORD")];
+    const dbSetup = oneOff("db-setup", "db-setup", [taskDefs["db-setup"].arn, appPasswordVersion.versionId], [db, ...secretVersions]);
+    // Re-runs whenever the backend image or task definition changes; Drizzle skips applied migrations.
+    const migrate = oneOff("migrate", "migrate", [taskDefs.migrate.arn, taskDefs.backend.arn], [dbSetup]);
+
+    // ---- load balancer ------------------------------------------------------------
+    const alb = new aws.lb.LoadBalancer(
+      "alb",
+      { loadBalancerType: "application", internal: false, subnets: publicSubnets.map((s) => s.id), securityGroups: [albSg.id], idleTimeout: ALB_IDLE_TIMEOUT, dropInvalidHeaderFields: true },
+      o(),
+    );
+    const backendSvc = services("x").backend; // model values that do not depend on the bucket name
+    const targetGroup = (n: "backend" | "frontend", port: number, path: string, deregistrationDelay: number, sticky: boolean) =>
+      new aws.lb.TargetGroup(
+        n,
+        {
+          port,
+          protocol: "HTTP",
+          targetType: "ip",
+          vpcId: vpc.id,
+          deregistrationDelay,
+          healthCheck: { path, port: "traffic-port", protocol: "HTTP", matcher: "200", interval: 10, timeout: 5, healthyThreshold: 2, unhealthyThreshold: 3 },
+          // socket.io starts with HTTP long-polling: with more than one backend, every poll must reach the same task.
+          stickiness: sticky ? { type: "lb_cookie", enabled: true, cookieDuration: 86400 } : { type: "lb_cookie", enabled: false },
+        },
+        o({ deleteBeforeReplace: false }),
+      );
+    // Backend drains as long as its stop grace (longer than its longest request): in-flight webhooks finish before SIGTERM.
+    const backendTg = targetGroup("backend", 3000, "/health/ready", backendSvc.stopGraceSeconds, true);
+    const frontendTg = targetGroup("frontend", 8080, "/health", 30, false);
+
+    const cert = new aws.acm.Certificate("cert", { domainName: app.domain, validationMethod: "DNS" }, o());
+    const validation = cert.domainValidationOptions.apply((opts) => {
+      const v = opts.find((x) => x.domainName === app.domain) ?? opts[0];
+      return { name: v.resourceRecordName, type: v.resourceRecordType, value: v.resourceRecordValue };
+    });
+    let certificateArn: pulumi.Output<string>;
+    if (cfg.route53ZoneId) {
+      const record = new aws.route53.Record("cert-validation", { zoneId: cfg.route53ZoneId, name: validation.name, type: validation.type, records: [validation.value], ttl: 300, allowOverwrite: true }, o());
+      certificateArn = new aws.acm.CertificateValidation("cert", { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] }, o()).certificateArn;
+      new aws.route53.Record("app", { zoneId: cfg.route53ZoneId, name: app.domain, type: "A", aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }] }, o());
+    } else {
+      // No zone of ours: print the record now and wait (up to 2 h) while the operator creates it.
+      validation.apply((v) => pulumi.log.info(`Create DNS record ${v.type} ${v.name} -> ${v.value} so ACM can issue the certificate for ${app.domain}; pulumi up waits for it.`, this));
+      certificateArn = new aws.acm.CertificateValidation("cert", { certificateArn: cert.arn }, o({ customTimeouts: { create: "2h" } })).certificateArn;
+    }
+
+    const https = new aws.lb.Listener(
+      "https",
+      { loadBalancerArn: alb.arn, port: 443, protocol: "HTTPS", sslPolicy: SSL_POLICY, certificateArn, defaultActions: [{ type: "forward", targetGroupArn: frontendTg.arn }] },
+      o(),
+    );
+    new aws.lb.Listener(
+      "http",
+      { loadBalancerArn: alb.arn, port: 80, protocol: "HTTP", defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }] },
+      o(),
+    );
+    const rules = listenerRules().map(
+      (r) =>
+        new aws.lb.ListenerRule(
+          r.name,
+          { listenerArn: https.arn, priority: r.priority, conditions: [{ pathPattern: { values: r.pathPatterns } }], actions: [{ type: "forward", targetGroupArn: backendTg.arn }] },
+          o(),
+        ),
+    );
+
+    // ---- services ---------------------------------------------------------------------
+    const service = (f: "backend" | "worker" | "frontend", count: number, groups: aws.ec2.SecurityGroup[], lb: { tg: aws.lb.TargetGroup; port: number } | undefined, dependsOn: pulumi.Resource[]) =>
+      new aws.ecs.Service(
+        f,
+        {
+          name: f,
+          cluster: cluster.arn,
+          taskDefinition: taskDefs[f].arn,
+          desiredCount: count,
+          launchType: "FARGATE",
+          platformVersion: "1.4.0",
+          networkConfiguration: { subnets: taskSubnets.map((s) => s.id), securityGroups: groups.map((g) => g.id), assignPublicIp },
+          loadBalancers: lb ? [{ targetGroupArn: lb.tg.arn, containerName: f, containerPort: lb.port }] : [],
+          // New tasks start and turn healthy before old ones stop; a failing release rolls back by itself.
+          deploymentMinimumHealthyPercent: 100,
+          deploymentMaximumPercent: 200,
+          deploymentCircuitBreaker: { enable: true, rollback: true },
+          healthCheckGracePeriodSeconds: lb ? 60 : undefined,
+          enableExecuteCommand: cfg.ecsExec,
+          propagateTags: "SERVICE",
+          waitForSteadyState: true,
+        },
+        o({ dependsOn }),
+      );
+    const backend = service("backend", cfg.backend.count, [appSg], { tg: backendTg, port: 3000 }, [migrate, https, ...rules]);
+    const worker = service("worker", 1, [appSg], undefined, [migrate]);
+    const frontend = service("frontend", 1, [frontendSg], { tg: frontendTg, port: 8080 }, [https]);
+
+    // ---- alarms ---------------------------------------------------------------------------
+    const topic = new aws.sns.Topic("alerts", { displayName: `FreshTrack ${stack}` }, o());
+    new aws.sns.TopicSubscription("alerts-email", { topic: topic.arn, protocol: "email", endpoint: app.operatorEmail }, o());
+    const specs = alarmSpecs(
+      {
+        loadBalancer: alb.arnSuffix,
+        backendTargetGroup: backendTg.arnSuffix,
+        frontendTargetGroup: frontendTg.arnSuffix,
+        cluster: cluster.name,
+        services: { backend: backend.name, worker: worker.name, frontend: frontend.name },
+        dbInstance: db.identifier,
+        redisCluster: pulumi.output(`${redisId}-001`),
+      },
+      { dbAllocatedStorageGb: cfg.dbAllocatedStorageGb, dbMaxConnections: config.data.dbMaxConnections },
+    );
+    for (const s of specs) {
+      new aws.cloudwatch.MetricAlarm(
+        `alarm-${s.name}`,
+        {
+          name: cloudName(s.name, 255),
+          alarmDescription: s.description,
+          namespace: s.namespace,
+          metricName: s.metricName,
+          dimensions: s.dimensions,
+          statistic: s.statistic,
+          period: s.period,
+          evaluationPeriods: s.evaluationPeriods,
+          threshold: s.threshold,
+          comparisonOperator: s.comparisonOperator,
+          treatMissingData: s.treatMissingData,
+          alarmActions: [topic.arn],
+          okActions: [topic.arn],
+        },
+        o({ dependsOn: [redis] }),
+      );
+    }
+
+    // ---- outputs ---------------------------------------------------------------------------
+    this.url = pulumi.output(`https://${app.domain}`);
+    this.hostAddress = alb.dnsName;
+    this.databaseEndpoint = db.endpoint;
+    this.dnsRecords = pulumi.all([validation, alb.dnsName]).apply(([v, dns]): DnsRecord[] => [
+      { type: "CNAME", name: v.name, value: v.value, purpose: cfg.route53ZoneId ? "ACM certificate validation (created in Route 53)" : "ACM certificate validation: create it, keep it (renewals)" },
+      {
+        type: "CNAME",
+        name: app.domain,
+        value: dns,
+        purpose: cfg.route53ZoneId ? "the app -> ALB (created in Route 53 as an alias A record)" : "the app -> ALB (at a zone apex use your DNS provider's ALIAS/ANAME)",
+      },
+    ]);
     this.registerOutputs({ url: this.url, hostAddress: this.hostAddress, databaseEndpoint: this.databaseEndpoint, dnsRecords: this.dnsRecords });
   }
 }

@@ -1,0 +1,147 @@
+// Pure translation of compose/model.ts services into ECS container definitions.
+// The output is canonical: every field ECS fills in on its own is written out
+// with the value ECS would store, arrays and maps are sorted, and the JSON comes
+// from JSON.stringify of a fixed-order object. `pulumi up` with no model change
+// therefore shows no diff, and two runs give byte-identical text.
+import { AppService, HealthCheck } from "../../compose/model";
+
+/** A model service, or a target-only one-off (db-setup) shaped the same way. */
+export type ServiceLike = Omit<AppService, "name"> & { name: string };
+
+/** ECS caps stopTimeout at 120 s on Fargate. */
+export const MAX_STOP_TIMEOUT = 120;
+
+export interface KeyValuePair {
+  name: string;
+  value: string;
+}
+export interface SecretRef {
+  name: string;
+  valueFrom: string;
+}
+export interface PortMapping {
+  containerPort: number;
+  hostPort: number;
+  protocol: "tcp";
+}
+export interface MountPoint {
+  sourceVolume: string;
+  containerPath: string;
+  readOnly: boolean;
+}
+export interface EcsHealthCheck {
+  command: string[];
+  interval: number;
+  timeout: number;
+  retries: number;
+  startPeriod: number;
+}
+export interface ContainerDefinition {
+  name: string;
+  image: string;
+  essential: boolean;
+  cpu: number;
+  memoryReservation: number;
+  command?: string[];
+  user?: string;
+  portMappings: PortMapping[];
+  environment: KeyValuePair[];
+  secrets: SecretRef[];
+  mountPoints: MountPoint[];
+  volumesFrom: never[];
+  systemControls: never[];
+  readonlyRootFilesystem: boolean;
+  healthCheck?: EcsHealthCheck;
+  stopTimeout: number;
+  linuxParameters: { initProcessEnabled: boolean };
+  logConfiguration: { logDriver: "awslogs"; options: Record<string, string>; secretOptions: never[] };
+}
+
+export interface ContainerInput {
+  service: ServiceLike;
+  /** Task-level size from config: the container may use all of it. */
+  taskCpu: number;
+  taskMemory: number;
+  /** ARN per secret env name. Names the service does not read are ignored; unset optional secrets are simply absent. */
+  secretArns: Record<string, string>;
+  /** Environment replaced or added on this target (non-secret only). */
+  environmentOverrides?: Record<string, string>;
+  /** Secret env names this target requires: a missing ARN is a programming error, not a silent gap. */
+  requiredSecrets?: string[];
+  logGroup: string;
+  region: string;
+}
+
+const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+/** Volume name for a writable path: "/var/cache/nginx" -> "scratch-var-cache-nginx". */
+export function scratchVolumeName(path: string): string {
+  return `scratch${path.replace(/[^A-Za-z0-9]+/g, "-").replace(/-+$/, "")}`;
+}
+
+/** The task definition's `volumes` for a service: one empty task-storage volume per writable path, sorted. */
+export function scratchVolumes(service: ServiceLike): { name: string }[] {
+  return [...new Set(service.writablePaths.map(scratchVolumeName))].sort().map((name) => ({ name }));
+}
+
+export function ecsHealthCheck(h: HealthCheck): EcsHealthCheck {
+  // ECS bounds (interval 5-300, timeout 2-120, retries 1-10, startPeriod 0-300): clamp instead of failing at deploy time.
+  const clamp = (v: number, lo: number, hi: number) => Math.min(hi, Math.max(lo, Math.round(v)));
+  return {
+    command: [...h.test],
+    interval: clamp(h.intervalSeconds, 5, 300),
+    timeout: clamp(h.timeoutSeconds, 2, 120),
+    retries: clamp(h.retries, 1, 10),
+    startPeriod: clamp(h.startPeriodSeconds, 0, 300),
+  };
+}
+
+export function containerDefinition(input: ContainerInput): ContainerDefinition {
+  const { service } = input;
+  const env = { ...service.environment, ...(input.environmentOverrides ?? {}) };
+  const secretNames = new Set(service.secretEnv);
+  for (const name of Object.keys(env)) {
+    // A secret must never travel as plain environment, and ECS refuses a name in both lists.
+    if (secretNames.has(name)) throw new Error(`${service.name}: ${name} is a secret; it cannot also be plain environment`);
+  }
+  for (const name of input.requiredSecrets ?? []) {
+    if (!input.secretArns[name]) throw new Error(`${service.name}: no Secrets Manager ARN for required secret ${name}`);
+  }
+  const secrets = service.secretEnv.filter((name) => input.secretArns[name]).map((name) => ({ name, valueFrom: input.secretArns[name] }));
+
+  const def: ContainerDefinition = {
+    name: service.name,
+    image: service.image,
+    essential: true,
+    // One container per task: share the whole task CPU unless the model asks for less.
+    cpu: Math.min(Math.round(service.limits.cpus * 1024), input.taskCpu),
+    // Soft reservation from the model's budget; the task size is the hard limit.
+    memoryReservation: Math.min(service.limits.memoryMb, input.taskMemory),
+    command: service.command ? [...service.command] : undefined,
+    user: service.user,
+    portMappings: service.port === undefined ? [] : [{ containerPort: service.port, hostPort: service.port, protocol: "tcp" }],
+    environment: Object.entries(env)
+      .map(([name, value]) => ({ name, value }))
+      .sort(byName),
+    secrets: secrets.sort(byName),
+    mountPoints: [...new Set(service.writablePaths)].sort().map((containerPath) => ({ sourceVolume: scratchVolumeName(containerPath), containerPath, readOnly: false })),
+    volumesFrom: [],
+    systemControls: [],
+    readonlyRootFilesystem: true,
+    healthCheck: service.health ? ecsHealthCheck(service.health) : undefined,
+    stopTimeout: Math.min(service.stopGraceSeconds, MAX_STOP_TIMEOUT),
+    // tini as PID 1: SIGTERM reaches node/nginx and zombies are reaped.
+    linuxParameters: { initProcessEnabled: true },
+    logConfiguration: {
+      logDriver: "awslogs",
+      options: { "awslogs-group": input.logGroup, "awslogs-region": input.region, "awslogs-stream-prefix": service.name },
+      secretOptions: [],
+    },
+  };
+  return def;
+}
+
+/** JSON for `aws.ecs.TaskDefinition.containerDefinitions`: same input, same bytes. */
+export function renderContainerDefinitions(inputs: ContainerInput[]): string {
+  return JSON.stringify(inputs.map(containerDefinition).sort(byName));
+}

@@ -1,0 +1,75 @@
+// Pure scripts for the one-off ECS tasks (db-setup, migrate) that must finish
+// before the backend service rolls. The local command only ever sees ids and
+// ARNs, through environment variables; secrets reach the task from Secrets
+// Manager inside AWS and never touch this machine or a command line.
+
+/** Env the run-task script reads (all non-secret). */
+export interface RunTaskEnv {
+  AWS_REGION: string;
+  CLUSTER: string;
+  TASK_DEFINITION: string;
+  CONTAINER: string;
+  SUBNETS: string;
+  SECURITY_GROUPS: string;
+  ASSIGN_PUBLIC_IP: "ENABLED" | "DISABLED";
+  LOG_GROUP: string;
+}
+
+/**
+ * Starts one Fargate task, waits until it stops (ECS's waiter gives up after
+ * 10 minutes, so it is retried up to an hour) and fails unless the container
+ * exited 0. A failed run fails `pulumi up` before the backend service changes.
+ */
+export function runTaskScript(): string {
+  return `set -euo pipefail
+: "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${TASK_DEFINITION:?}" "\${CONTAINER:?}" "\${SUBNETS:?}" "\${SECURITY_GROUPS:?}" "\${ASSIGN_PUBLIC_IP:?}"
+out=$(aws ecs run-task --region "$AWS_REGION" --cluster "$CLUSTER" --task-definition "$TASK_DEFINITION" \\
+  --launch-type FARGATE --count 1 --started-by pulumi-one-off \\
+  --network-configuration "awsvpcConfiguration={subnets=[$SUBNETS],securityGroups=[$SECURITY_GROUPS],assignPublicIp=$ASSIGN_PUBLIC_IP}" \\
+  --query '[tasks[0].taskArn, length(failures)]' --output text)
+task=$(printf '%s' "$out" | cut -f1)
+if [ -z "$task" ] || [ "$task" = "None" ]; then echo "run-task started no task for $TASK_DEFINITION: $out" >&2; exit 1; fi
+echo "started $task ($CONTAINER)"
+tries=0
+until aws ecs wait tasks-stopped --region "$AWS_REGION" --cluster "$CLUSTER" --tasks "$task"; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 6 ]; then echo "$task still running after an hour; not rolling the backend" >&2; exit 1; fi
+done
+code=$(aws ecs describe-tasks --region "$AWS_REGION" --cluster "$CLUSTER" --tasks "$task" \\
+  --query "tasks[0].containers[?name=='$CONTAINER'] | [0].exitCode" --output text)
+reason=$(aws ecs describe-tasks --region "$AWS_REGION" --cluster "$CLUSTER" --tasks "$task" --query 'tasks[0].stoppedReason' --output text)
+if [ "$code" != "0" ]; then
+  echo "$CONTAINER task $task failed: exit code $code ($reason). Logs: aws logs tail $LOG_GROUP --log-stream-name-prefix $CONTAINER --region $AWS_REGION" >&2
+  exit 1
+fi
+echo "$CONTAINER task $task exited 0"
+`;
+}
+
+/**
+ * psql script run by the db-setup task as the RDS master user: creates or
+ * re-passwords the app role and hands it the database. Idempotent. The password
+ * comes from the environment (\\getenv, psql 15+) and is quoted by format(%L),
+ * so it appears on no command line and in no statement log line we write.
+ */
+export function dbSetupSql(dbName: string, dbUser: string): string {
+  const ident = /^[a-z_][a-z0-9_]*$/;
+  if (!ident.test(dbName) || !ident.test(dbUser)) throw new Error("database and role names must be plain identifiers");
+  return [
+    "\\set ON_ERROR_STOP on",
+    "\\getenv app_password APP_DB_PASSWORD",
+    `SELECT format('CREATE ROLE ${dbUser} LOGIN PASSWORD %L', :'app_password') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${dbUser}') \\gexec`,
+    `SELECT format('ALTER ROLE ${dbUser} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'app_password') \\gexec`,
+    // PG16: the creator may only hand a database to a role it can SET ROLE to.
+    `GRANT ${dbUser} TO CURRENT_USER;`,
+    `SELECT 'CREATE DATABASE ${dbName}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${dbName}') \\gexec`,
+    // Owner of the database is owner of its public schema (pg_database_owner): migrations can create tables.
+    `ALTER DATABASE ${dbName} OWNER TO ${dbUser};`,
+    "",
+  ].join("\n");
+}
+
+/** Container command of the db-setup task: the SQL travels in an env var, psql reads it from stdin. */
+export function dbSetupCommand(): string[] {
+  return ["sh", "-c", 'printf "%s" "$DB_SETUP_SQL" | psql -X -q "host=$PGHOST port=5432 dbname=postgres user=$PGUSER sslmode=verify-full sslrootcert=system"'];
+}
