@@ -3,6 +3,7 @@
 // are derived from compose/model.ts (container-definitions.ts); routing,
 // policies and alarms are pure modules next to this file. Lean by default:
 // no NAT gateway (tasks get public IPs but accept traffic only from the ALB).
+import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -12,6 +13,7 @@ import { AwsSettings, UserSecretKey } from "../shared/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alarmSpecs } from "./alarms";
+import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl } from "./connection-urls";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
 import { dbSetupCommand, dbSetupSql, runTaskScript } from "./one-off";
@@ -26,8 +28,6 @@ export const RDS_MAX_BACKUP_DAYS = 35;
 export const MASTER_USERNAME = "ftadmin";
 /** The app's object storage client signs for us-east-1 (APP.md), so the assets bucket lives there. */
 export const ASSETS_REGION = "us-east-1";
-const PG_PORT = 5432;
-const REDIS_PORT = 6379;
 
 /** Which user config key fills which app secret. */
 export const USER_SECRET_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> = {
@@ -43,16 +43,6 @@ export const USER_SECRET_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> = {
 
 /** Secrets every backend/worker task must have; the rest are optional user secrets. */
 export const REQUIRED_APP_SECRETS: AppSecretEnv[] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"];
-
-/** DATABASE_URL with URL-encoded credentials. `no-verify`: TLS is forced (rds.force_ssl) but node-postgres has no RDS CA bundle. */
-export function databaseUrl(user: string, password: string, host: string, db: string): string {
-  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${PG_PORT}/${encodeURIComponent(db)}?sslmode=no-verify`;
-}
-
-/** rediss:// (TLS) with the ElastiCache AUTH token as password. */
-export function redisUrl(token: string, host: string): string {
-  return `rediss://:${encodeURIComponent(token)}@${host}:${REDIS_PORT}`;
-}
 
 export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs {
   public readonly url: pulumi.Output<string>;
@@ -292,7 +282,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       const version = new aws.secretsmanager.SecretVersion(`secret-${slug}`, { secretId: secret.id, secretString: pulumi.secret(secretValues[env]!) }, o());
       secretArns[env] = secret.arn;
       secretVersions.push(version);
-      if ((APP_SECRET_ENV as readonly string[]).includes(env)) secretVersionIds.push(version.versionId.apply((v) => v ?? ""));
+      // The id ("arn|versionId") changes when the value does (a new value is a new version).
+      if ((APP_SECRET_ENV as readonly string[]).includes(env)) secretVersionIds.push(version.id);
     }
 
     // ---- ECS ------------------------------------------------------------------
@@ -345,7 +336,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           region: cfg.region,
         });
         // A rotated secret keeps its ARN: this digest of version ids (not values) makes ECS roll the tasks.
-        const rollOnRotation = { FT_SECRET_VERSIONS: versions.join(",") };
+        const rollOnRotation = { FT_SECRET_VERSIONS: createHash("sha256").update(versions.join("\n")).digest("hex").slice(0, 16) };
         const inputs: Record<Family, ContainerInput> = {
           backend: input("backend", svc.backend, {}, rollOnRotation),
           worker: input("worker", svc.worker, {}, rollOnRotation),
@@ -408,7 +399,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         { parent: this, dependsOn },
       );
     const appPasswordVersion = secretVersions[Object.keys(secretValues).sort().indexOf("APP_DB_PASSWORD")];
-    const dbSetup = oneOff("db-setup", "db-setup", [taskDefs["db-setup"].arn, appPasswordVersion.versionId], [db, ...secretVersions]);
+    const dbSetup = oneOff("db-setup", "db-setup", [taskDefs["db-setup"].arn, appPasswordVersion.id], [db, ...secretVersions]);
     // Re-runs whenever the backend image or task definition changes; Drizzle skips applied migrations.
     const migrate = oneOff("migrate", "migrate", [taskDefs.migrate.arn, taskDefs.backend.arn], [dbSetup]);
 

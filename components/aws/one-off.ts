@@ -71,5 +71,5 @@ export function dbSetupSql(dbName: string, dbUser: string): string {
 
 /** Container command of the db-setup task: the SQL travels in an env var, psql reads it from stdin. */
 export function dbSetupCommand(): string[] {
-  return ["sh", "-c", 'printf "%s" "$DB_SETUP_SQL" | psql -X -q "host=$PGHOST port=5432 dbname=postgres user=$PGUSER sslmode=verify-full sslrootcert=system"'];
+  return ["sh", "-c", 'printf "%s" "$DB_SETUP_SQL" | psql -X -q "host=$PGHOST port=5432 dbname=postgres user=$PGUSER sslmode=require"'];
 }

@@ -1,0 +1,140 @@
+// ECS container definitions are derived from compose/model.ts, canonical, and
+// carry secrets only as Secrets Manager references.
+import { strict as assert } from "assert";
+import { AppService, appServices, AppModelInput, APP_SECRET_ENV } from "../../compose/model";
+import { ContainerDefinition, ContainerInput, MAX_STOP_TIMEOUT, containerDefinition, renderContainerDefinitions, scratchVolumes } from "../../components/aws/container-definitions";
+
+const MODEL: AppModelInput = {
+  app: {
+    domain: "app.example.test",
+    operatorEmail: "ops@example.test",
+    tlsMode: "acme",
+    images: { backend: "ghcr.io/o/frostguard-backend:1.0.0", worker: "ghcr.io/o/frostguard-worker:1.0.0", frontend: "ghcr.io/o/frostguard-frontend:1.0.0" },
+    imageOverrides: {},
+    logLevel: "info",
+    stackAuthProjectId: "proj-1",
+    stackAuthPublishableKey: "pk_1",
+    ttnApiUrl: "https://eu1.cloud.thethings.network",
+    ttnApplicationId: "app-1",
+    emailFromAddress: "alerts@example.test",
+    telnyxPhoneNumber: "",
+    telnyxMessagingProfileId: "",
+  },
+  objectStoreEndpoint: "https://s3.us-east-1.amazonaws.com",
+  assetsBucket: "ft-test-assets",
+};
+
+const arn = (n: string) => `arn:aws:secretsmanager:us-east-1:123456789012:secret:freshtrack/test/${n}-AbCdEf`;
+const ALL_ARNS = Object.fromEntries(APP_SECRET_ENV.map((n) => [n, arn(n)]));
+const SECRET_VALUE = "SUPERSECRETVALUE123";
+
+function input(service: AppService, extra: Partial<ContainerInput> = {}): ContainerInput {
+  return { service, taskCpu: 512, taskMemory: 1024, secretArns: ALL_ARNS, logGroup: "/freshtrack/test/x", region: "eu-west-1", ...extra };
+}
+const svc = () => appServices(MODEL);
+
+describe("aws container definitions: derived from compose/model.ts", () => {
+  it("backend takes image, command, port, user, health check and stop grace from the model", () => {
+    const m = svc().backend;
+    const d = containerDefinition(input(m));
+    assert.equal(d.name, "backend");
+    assert.equal(d.image, m.image);
+    assert.deepEqual(d.command, m.command);
+    assert.equal(d.user, "1001");
+    assert.deepEqual(d.portMappings, [{ containerPort: 3000, hostPort: 3000, protocol: "tcp" }]);
+    assert.deepEqual(d.healthCheck, { command: m.health!.test, interval: m.health!.intervalSeconds, timeout: m.health!.timeoutSeconds, retries: m.health!.retries, startPeriod: m.health!.startPeriodSeconds });
+    assert.equal(d.stopTimeout, m.stopGraceSeconds);
+    assert.deepEqual(
+      d.environment.map((e) => e.name),
+      Object.keys(m.environment).sort(),
+    );
+  });
+
+  it("changing a health check in the model changes the ECS definition", () => {
+    const base = svc().backend;
+    const changed: AppService = { ...base, health: { ...base.health!, test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3000/health/live || exit 1"], retries: 9 } };
+    const a = containerDefinition(input(base));
+    const b = containerDefinition(input(changed));
+    assert.notDeepEqual(a.healthCheck, b.healthCheck);
+    assert.equal(b.healthCheck!.retries, 9);
+    assert.match(b.healthCheck!.command[1], /health\/live/);
+  });
+
+  it("changing a limit or the stop grace in the model changes the ECS definition (capped by task size and ECS's 120 s)", () => {
+    const base = svc().backend;
+    assert.equal(containerDefinition(input({ ...base, limits: { cpus: 0.25, memoryMb: 300 } })).cpu, 256);
+    assert.equal(containerDefinition(input({ ...base, limits: { cpus: 0.25, memoryMb: 300 } })).memoryReservation, 300);
+    assert.equal(containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).cpu, 512, "container cpu never exceeds the task");
+    assert.equal(containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).memoryReservation, 1024);
+    assert.equal(containerDefinition(input({ ...base, stopGraceSeconds: 90 })).stopTimeout, 90);
+    assert.equal(containerDefinition(input({ ...base, stopGraceSeconds: 600 })).stopTimeout, MAX_STOP_TIMEOUT);
+  });
+
+  it("read-only root with one scratch volume per writable path of the model", () => {
+    const f = svc().frontend;
+    const d = containerDefinition(input(f));
+    assert.equal(d.readonlyRootFilesystem, true);
+    assert.deepEqual(
+      d.mountPoints.map((p) => p.containerPath),
+      [...f.writablePaths].sort(),
+    );
+    assert.deepEqual(
+      d.mountPoints.map((p) => p.sourceVolume).sort(),
+      scratchVolumes(f).map((v) => v.name),
+    );
+    assert.ok(d.mountPoints.every((p) => p.readOnly === false));
+    assert.equal(d.user, undefined, "frontend has no user in the model, so none is invented");
+    assert.deepEqual(containerDefinition(input({ ...f, writablePaths: ["/tmp", "/data"] })).mountPoints.map((p) => p.containerPath), ["/data", "/tmp"]);
+  });
+
+  it("writes out every field ECS would otherwise fill in", () => {
+    const d = containerDefinition(input(svc().worker)) as unknown as Record<string, unknown>;
+    for (const [k, v] of Object.entries({ essential: true, volumesFrom: [], systemControls: [], portMappings: [], linuxParameters: { initProcessEnabled: true } })) assert.deepEqual(d[k], v, k);
+    assert.equal(typeof d.cpu, "number");
+    assert.deepEqual((d as unknown as ContainerDefinition).logConfiguration, {
+      logDriver: "awslogs",
+      options: { "awslogs-group": "/freshtrack/test/x", "awslogs-region": "eu-west-1", "awslogs-stream-prefix": "worker" },
+      secretOptions: [],
+    });
+  });
+
+  it("secrets are {name, valueFrom: ARN}, sorted; unset optional ones are absent; required ones must exist", () => {
+    const only = { DATABASE_URL: arn("DATABASE_URL"), JWT_SECRET: arn("JWT_SECRET"), NOT_READ_BY_BACKEND: arn("X") };
+    const d = containerDefinition(input(svc().backend, { secretArns: only }));
+    assert.deepEqual(d.secrets, [
+      { name: "DATABASE_URL", valueFrom: arn("DATABASE_URL") },
+      { name: "JWT_SECRET", valueFrom: arn("JWT_SECRET") },
+    ]);
+    assert.throws(() => containerDefinition(input(svc().backend, { secretArns: only, requiredSecrets: ["REDIS_URL"] })), /REDIS_URL/);
+    const migrate = containerDefinition(input(svc().migrate));
+    assert.deepEqual(
+      migrate.secrets.map((s) => s.name),
+      ["DATABASE_URL"],
+      "migrate reads only the direct DATABASE_URL",
+    );
+  });
+
+  it("nothing secret in environment: a secret name as plain env is refused, secret values never appear", () => {
+    const b = svc().backend;
+    assert.throws(() => containerDefinition(input(b, { environmentOverrides: { JWT_SECRET: SECRET_VALUE } })), /JWT_SECRET is a secret/);
+    const d = containerDefinition(input(b));
+    const names = new Set(d.environment.map((e) => e.name));
+    for (const s of APP_SECRET_ENV) assert.ok(!names.has(s), `${s} in environment`);
+    // ARNs are all the definition knows of a secret.
+    assert.ok(!JSON.stringify(d).includes(SECRET_VALUE));
+  });
+
+  it("canonical: same input gives byte-identical JSON, whatever the key order of the input", () => {
+    const a = renderContainerDefinitions([input(svc().backend)]);
+    const shuffled = svc().backend;
+    shuffled.environment = Object.fromEntries(Object.entries(shuffled.environment).reverse());
+    const reversedArns = Object.fromEntries(Object.entries(ALL_ARNS).reverse());
+    const b = renderContainerDefinitions([input(shuffled, { secretArns: reversedArns })]);
+    assert.equal(a, b);
+    assert.equal(renderContainerDefinitions([input(svc().backend)]), a);
+    const env = (JSON.parse(a) as ContainerDefinition[])[0].environment.map((e) => e.name);
+    assert.deepEqual(env, [...env].sort());
+    // Fixed key order: the first keys are always name, image, essential.
+    assert.match(a, /^\[\{"name":"backend","image":"[^"]+","essential":true,/);
+  });
+});
