@@ -1,0 +1,320 @@
+// The aws stack under mocks: the properties that keep readings and credentials
+// safe, checked on the resources the real program declares.
+import { strict as assert } from "assert";
+import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
+import { BACKEND_PATHS } from "../../components/aws/routing";
+import { USER_SECRET_ENV } from "../../components/aws/index";
+import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
+import { dummyPassword, dummySecret } from "../../scripts/lib/program";
+import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
+
+const USER_SECRETS: Record<string, string> = Object.fromEntries(Object.values(USER_SECRET_ENV).map((k) => [k, dummySecret(k)]));
+const T = {
+  sg: "aws:ec2/securityGroup:SecurityGroup",
+  ingress: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+  egress: "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule",
+  listener: "aws:lb/listener:Listener",
+  rule: "aws:lb/listenerRule:ListenerRule",
+  tg: "aws:lb/targetGroup:TargetGroup",
+  alb: "aws:lb/loadBalancer:LoadBalancer",
+  td: "aws:ecs/taskDefinition:TaskDefinition",
+  svc: "aws:ecs/service:Service",
+  role: "aws:iam/role:Role",
+  rolePolicy: "aws:iam/rolePolicy:RolePolicy",
+  secret: "aws:secretsmanager/secret:Secret",
+  secretVersion: "aws:secretsmanager/secretVersion:SecretVersion",
+  bucket: "aws:s3/bucket:Bucket",
+  cmd: "command:local:Command",
+};
+
+interface Container {
+  name: string;
+  environment: { name: string; value: string }[];
+  secrets: { name: string; valueFrom: string }[];
+  healthCheck?: { command: string[] };
+  readonlyRootFilesystem: boolean;
+  stopTimeout: number;
+}
+const containers = (td: PlannedResource): Container[] => JSON.parse(td.inputs.containerDefinitions as string) as Container[];
+const inputsOf = (r: PlanResult, type: string, name: string) => one(r, type, name).inputs;
+
+describe("stacks/aws: the AWS target under mocks", () => {
+  let r: PlanResult; // default sizes, every user secret set
+  before(() => {
+    r = mustPlan("aws", {}, USER_SECRETS);
+  });
+
+  it("one explicit provider for the configured region; every resource inside the component", () => {
+    const providers = ofType(r, "pulumi:providers:aws");
+    assert.deepEqual(
+      providers.map((p) => [p.name, p.inputs.region]),
+      [["aws", "us-east-1"]],
+    );
+    const strays = r.resources.filter((x) => (x.type.startsWith("aws:") || x.type.startsWith("command:")) && x.parent !== "freshtrack:aws:Target::aws");
+    assert.deepEqual(strays.map((s) => `${s.type} ${s.name}`), []);
+  });
+
+  it("security groups: only the ALB is open to the internet; tasks from the ALB; data stores from app tasks only", () => {
+    const sgId = (name: string) => `${name}-id`;
+    const ing = ofType(r, T.ingress).map((x) => ({ sg: x.inputs.securityGroupId, port: x.inputs.fromPort, to: x.inputs.toPort, cidr: x.inputs.cidrIpv4, from: x.inputs.referencedSecurityGroupId }));
+    const open = ing.filter((i) => i.cidr !== undefined);
+    assert.deepEqual(
+      open.map((i) => [i.sg, i.port, i.cidr]).sort(),
+      [
+        [sgId("alb"), 443, "0.0.0.0/0"],
+        [sgId("alb"), 80, "0.0.0.0/0"],
+      ],
+    );
+    const rules = ing.filter((i) => i.cidr === undefined).map((i) => `${i.sg}:${i.port}-${i.to}<-${i.from}`).sort();
+    assert.deepEqual(rules, ["app-id:3000-3000<-alb-id", "db-id:5432-5432<-app-id", "frontend-id:8080-8080<-alb-id", "redis-id:6379-6379<-app-id"]);
+    // Data stores have no egress at all; the ALB may only reach the task ports.
+    const eg = ofType(r, T.egress);
+    assert.deepEqual(eg.filter((e) => ["db-id", "redis-id"].includes(e.inputs.securityGroupId as string)), []);
+    assert.deepEqual(
+      eg.filter((e) => e.inputs.securityGroupId === "alb-id").map((e) => `${e.inputs.fromPort}->${e.inputs.referencedSecurityGroupId}`).sort(),
+      ["3000->app-id", "8080->frontend-id"],
+    );
+    assert.ok(eg.every((e) => e.inputs.ipProtocol === "tcp"), "no all-protocol egress");
+  });
+
+  it("HTTPS listener with TLS 1.3/1.2 policy and the validated certificate; HTTP only redirects", () => {
+    const https = inputsOf(r, T.listener, "https");
+    assert.equal(https.protocol, "HTTPS");
+    assert.equal(https.port, 443);
+    assert.equal(https.sslPolicy, "ELBSecurityPolicy-TLS13-1-2-2021-06");
+    assert.ok(https.certificateArn, "certificate attached");
+    const http = inputsOf(r, T.listener, "http");
+    assert.deepEqual(http.defaultActions, [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }]);
+    const alb = one(r, T.alb).inputs;
+    assert.equal(alb.idleTimeout, 3600);
+    assert.equal(alb.internal, false);
+  });
+
+  it("listener rules forward APP.md's prefixes to the backend, unrewritten; default to the frontend", () => {
+    const backendTg = one(r, T.tg, "backend");
+    const rules = ofType(r, T.rule);
+    const patterns = rules.flatMap((x) => (x.inputs.conditions as { pathPattern: { values: string[] } }[]).flatMap((c) => c.pathPattern.values));
+    assert.deepEqual(patterns.sort(), [...BACKEND_PATHS].sort());
+    for (const x of rules) {
+      assert.deepEqual(x.inputs.actions, [{ type: "forward", targetGroupArn: `arn:aws:mock:us-east-1:123456789012:${backendTg.name}` }]);
+      assert.equal(x.inputs.transforms, undefined, "no URL rewrite");
+    }
+    const https = inputsOf(r, T.listener, "https");
+    assert.deepEqual(https.defaultActions, [{ type: "forward", targetGroupArn: "arn:aws:mock:us-east-1:123456789012:frontend" }]);
+  });
+
+  it("target groups: ip targets, readiness health checks, drain before SIGTERM", () => {
+    const b = inputsOf(r, T.tg, "backend");
+    const f = inputsOf(r, T.tg, "frontend");
+    assert.equal(b.targetType, "ip");
+    assert.equal((b.healthCheck as { path: string }).path, "/health/ready");
+    assert.equal((f.healthCheck as { path: string }).path, "/health");
+    assert.equal(b.deregistrationDelay, 45);
+    assert.ok((f.deregistrationDelay as number) <= 30);
+    assert.equal((b.stickiness as { enabled: boolean }).enabled, true, "socket.io polling needs stickiness with >1 backend");
+  });
+
+  it("RDS: encrypted, private, 30 days of backups, deletion protection, protect, final snapshot, TLS forced, AWS-managed master", () => {
+    const db = one(r, "aws:rds/instance:Instance");
+    const i = db.inputs;
+    assert.equal(i.storageEncrypted, true);
+    assert.equal(i.publiclyAccessible, false);
+    assert.equal(i.backupRetentionPeriod, 30);
+    assert.equal(i.deletionProtection, true);
+    assert.equal(db.options.protect, true);
+    assert.equal(i.skipFinalSnapshot, false);
+    assert.match(i.finalSnapshotIdentifier as string, /final/);
+    assert.equal(i.storageType, "gp3");
+    assert.equal(i.engine, "postgres");
+    assert.equal(i.engineVersion, "16");
+    assert.equal(i.instanceClass, "db.t4g.micro");
+    assert.equal(i.manageMasterUserPassword, true);
+    assert.equal(i.password, undefined);
+    assert.notEqual(i.username, "frostguard", "the app role is not the master");
+    const pg = one(r, "aws:rds/parameterGroup:ParameterGroup").inputs;
+    assert.equal(pg.family, "postgres16");
+    assert.ok((pg.parameters as { name: string; value: string }[]).some((p) => p.name === "rds.force_ssl" && p.value === "1"));
+  });
+
+  it("Redis: Valkey, noeviction, TLS in transit, AUTH token from the lasting password (secret)", () => {
+    const rg = one(r, "aws:elasticache/replicationGroup:ReplicationGroup").inputs;
+    assert.equal(rg.engine, "valkey");
+    assert.equal(rg.transitEncryptionEnabled, true);
+    assert.equal(rg.atRestEncryptionEnabled, true);
+    assert.equal(rg.nodeType, "cache.t4g.micro");
+    assert.deepEqual(rg.authToken, { $secret: dummyPassword(LASTING_SECRET_NAMES.redisPassword) });
+    const pg = one(r, "aws:elasticache/parameterGroup:ParameterGroup").inputs;
+    assert.deepEqual(pg.parameters, [{ name: "maxmemory-policy", value: "noeviction" }]);
+  });
+
+  it("buckets: public access blocked, encrypted, versioned, protected; backups expire after backupRetentionDays; CORS for the app only", () => {
+    const buckets = ofType(r, T.bucket);
+    assert.deepEqual(buckets.map((b) => b.name).sort(), ["assets", "backups"]);
+    for (const b of buckets) {
+      assert.equal(b.options.protect, true, `${b.name} protected`);
+      const pab = inputsOf(r, "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", b.name);
+      for (const k of ["blockPublicAcls", "blockPublicPolicy", "ignorePublicAcls", "restrictPublicBuckets"]) assert.equal(pab[k], true, `${b.name}.${k}`);
+      const sse = inputsOf(r, "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", b.name);
+      assert.ok(JSON.stringify(sse.rules).includes("AES256"));
+      assert.deepEqual(inputsOf(r, "aws:s3/bucketVersioning:BucketVersioning", b.name).versioningConfiguration, { status: "Enabled" });
+    }
+    const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
+    assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 30);
+    const cors = inputsOf(r, "aws:s3/bucketCorsConfiguration:BucketCorsConfiguration", "assets");
+    assert.deepEqual((cors.corsRules as { allowedOrigins: string[] }[])[0].allowedOrigins, ["https://app.dairy-coop.example"]);
+  });
+
+  it("ECS services: rolling with circuit breaker, 100/200, exec off, public IP without NAT, after the migration", () => {
+    for (const s of ofType(r, T.svc)) {
+      const i = s.inputs;
+      assert.deepEqual(i.deploymentCircuitBreaker, { enable: true, rollback: true }, s.name);
+      assert.equal(i.deploymentMinimumHealthyPercent, 100);
+      assert.equal(i.deploymentMaximumPercent, 200);
+      assert.equal(i.enableExecuteCommand, false);
+      assert.equal(i.launchType, "FARGATE");
+      assert.equal((i.networkConfiguration as { assignPublicIp: boolean }).assignPublicIp, true);
+    }
+    assert.ok(one(r, T.svc, "backend").options.dependsOn?.includes("command:local:Command::run-migrate"));
+    assert.ok(one(r, T.svc, "worker").options.dependsOn?.includes("command:local:Command::run-migrate"));
+    assert.equal(one(r, "aws:ecs/cluster:Cluster").inputs.settings && (one(r, "aws:ecs/cluster:Cluster").inputs.settings as { value: string }[])[0].value, "disabled");
+    for (const td of ofType(r, T.td)) assert.equal((td.inputs.runtimePlatform as { cpuArchitecture: string }).cpuArchitecture, "ARM64");
+    assert.equal(inputsOf(r, T.td, "backend").cpu, "512");
+    assert.equal(inputsOf(r, T.td, "backend").memory, "1024");
+  });
+
+  it("log groups keep 30 days", () => {
+    const groups = ofType(r, "aws:cloudwatch/logGroup:LogGroup");
+    assert.ok(groups.length >= 3);
+    for (const g of groups) assert.equal(g.inputs.retentionInDays, 30, g.name);
+  });
+
+  it("migration: one-off run-task of the migrate definition, triggered by the backend revision, after db-setup, with no secret in the command", () => {
+    const m = one(r, T.cmd, "run-migrate");
+    const env = m.inputs.environment as Record<string, string>;
+    assert.equal(env.TASK_DEFINITION, "arn:aws:mock:us-east-1:123456789012:migrate");
+    assert.deepEqual(m.inputs.triggers, ["arn:aws:mock:us-east-1:123456789012:migrate", "arn:aws:mock:us-east-1:123456789012:backend"]);
+    assert.deepEqual(m.options.dependsOn, ["command:local:Command::run-db-setup"]);
+    assert.match(m.inputs.create as string, /aws ecs run-task/);
+    const migrate = containers(one(r, T.td, "migrate"))[0];
+    assert.deepEqual(migrate.secrets.map((s) => s.name), ["DATABASE_URL"]);
+    assert.equal(env.ASSIGN_PUBLIC_IP, "ENABLED");
+  });
+
+  it("each execution role may read exactly its task's secret ARNs, and those are our secrets", () => {
+    const secretArns = new Set(ofType(r, T.secret).map((s) => `arn:aws:mock:us-east-1:123456789012:${s.name}`));
+    for (const td of ofType(r, T.td)) {
+      const referenced = [...new Set(containers(td).flatMap((c) => c.secrets.map((s) => s.valueFrom.replace(/(:secretsmanager:.*:secret:[^:]+):[^:]*:[^:]*:[^:]*$/, "$1"))))].sort();
+      const policy = JSON.parse(inputsOf(r, T.rolePolicy, `exec-${td.name}`).policy as string) as { Statement: { Action: string[]; Resource: string[] }[] };
+      const readable = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:"))).flatMap((s) => s.Resource);
+      assert.deepEqual([...readable].sort(), referenced, td.name);
+      assert.equal(td.inputs.executionRoleArn, `arn:aws:mock:us-east-1:123456789012:exec-${td.name}`);
+      for (const arn of referenced) if (!arn.includes(":secretsmanager:")) assert.ok(secretArns.has(arn), `${td.name} references unknown ${arn}`);
+    }
+    const backend = containers(one(r, T.td, "backend"))[0];
+    assert.deepEqual(
+      backend.secrets.map((s) => s.name).sort(),
+      ["DATABASE_URL", "JWT_SECRET", "MINIO_ROOT_PASSWORD", "MINIO_ROOT_USER", "REDIS_URL", "TTN_ENCRYPTION_SALT", ...Object.keys(USER_SECRET_ENV)].sort(),
+    );
+    assert.deepEqual(containers(one(r, T.td, "frontend"))[0].secrets, []);
+    // db-setup reads the RDS-managed master secret (by JSON key) and the app password; nothing else.
+    const setup = containers(one(r, T.td, "db-setup"))[0];
+    assert.deepEqual(setup.secrets.map((s) => s.name), ["APP_DB_PASSWORD", "PGPASSWORD"]);
+    assert.match(setup.secrets[1].valueFrom, /:secretsmanager:.*-master:password::$/);
+  });
+
+  it("secrets: one per value, recovery window, default KMS, value marked secret", () => {
+    const secrets = ofType(r, T.secret);
+    assert.equal(secrets.length, 7 + Object.keys(USER_SECRET_ENV).length);
+    for (const s of secrets) {
+      assert.ok((s.inputs.recoveryWindowInDays as number) >= 7, s.name);
+      assert.equal(s.inputs.kmsKeyId, undefined);
+    }
+    for (const v of ofType(r, T.secretVersion)) assert.ok(v.inputs.secretString && typeof v.inputs.secretString === "object" && "$secret" in (v.inputs.secretString as object), v.name);
+    const dbUrl = (inputsOf(r, T.secretVersion, "secret-database-url").secretString as { $secret: string }).$secret;
+    assert.equal(dbUrl, `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=no-verify`);
+    const redisUrl = (inputsOf(r, T.secretVersion, "secret-redis-url").secretString as { $secret: string }).$secret;
+    assert.match(redisUrl, /^rediss:\/\/:RNDSECRETredispasswordX@/);
+  });
+
+  it("no secret value in any task environment or any other unmarked input, nor in the outputs", () => {
+    const needles = [...Object.values(USER_SECRETS), ...Object.values(LASTING_SECRET_NAMES).map(dummyPassword), dummyPassword("assets-iam-secret")];
+    const leaks: string[] = [];
+    for (const res of r.resources) {
+      for (const s of unmarkedStrings(res.inputs)) for (const n of needles) if (s.value.includes(n)) leaks.push(`${res.type} ${res.name} ${s.path} contains ${n}`);
+    }
+    for (const s of unmarkedStrings(r.outputs)) for (const n of needles) if (s.value.includes(n)) leaks.push(`output ${s.path}`);
+    assert.deepEqual(leaks, []);
+    for (const td of ofType(r, T.td)) {
+      for (const c of containers(td)) for (const e of c.environment) assert.ok(!/PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL|SALT|DSN/.test(e.name) || e.name === "STACK_AUTH_PUBLISHABLE_KEY" || e.name === "FT_SECRET_VERSIONS", `${td.name}: ${e.name} in environment`);
+    }
+  });
+
+  it("two runs give byte-identical container definitions", () => {
+    // A redundant setting forces a second process with the same effective config.
+    const again = mustPlan("aws", { awsRegion: "us-east-1" }, USER_SECRETS);
+    for (const td of ofType(r, T.td)) assert.equal(inputsOf(again, T.td, td.name).containerDefinitions, td.inputs.containerDefinitions, td.name);
+  });
+
+  it("outputs: url, ALB address, database endpoint, DNS records to create", () => {
+    assert.equal(r.outputs.url, "https://app.dairy-coop.example");
+    assert.equal(r.outputs.hostAddress, "alb.us-east-1.elb.amazonaws.com");
+    assert.match(r.outputs.databaseEndpoint as string, /:5432$/);
+    const records = r.outputs.dnsRecords as { type: string; name: string; value: string }[];
+    assert.deepEqual(records.map((x) => x.type), ["CNAME", "CNAME"]);
+    assert.equal(records[1].name, "app.dairy-coop.example");
+    assert.equal(records[1].value, "alb.us-east-1.elb.amazonaws.com");
+  });
+});
+
+describe("stacks/aws: options", () => {
+  let r: PlanResult;
+  before(() => {
+    r = mustPlan("aws", { awsNatGateway: true, awsRoute53ZoneId: "Z0123456789ABC", awsEcsExec: true, awsContainerInsights: true, awsRegion: "eu-west-1", awsArchitecture: "X86_64", backupRetentionDays: 90 });
+  });
+
+  it("natGateway: one NAT, private task subnets, no public IPs", () => {
+    assert.equal(ofType(r, "aws:ec2/natGateway:NatGateway").length, 1);
+    for (const s of ofType(r, T.svc)) {
+      const n = s.inputs.networkConfiguration as { assignPublicIp: boolean; subnets: string[] };
+      assert.equal(n.assignPublicIp, false);
+      assert.deepEqual(n.subnets, ["private-0-id", "private-1-id"]);
+    }
+    assert.equal((one(r, T.cmd, "run-migrate").inputs.environment as Record<string, string>).ASSIGN_PUBLIC_IP, "DISABLED");
+    assert.equal(one(r, T.alb).inputs.subnets && (one(r, T.alb).inputs.subnets as string[]).every((s) => s.startsWith("public-")), true);
+  });
+
+  it("route53ZoneId: validation record, certificate validation on it, alias to the ALB", () => {
+    const records = ofType(r, "aws:route53/record:Record");
+    assert.deepEqual(records.map((x) => x.name).sort(), ["app", "cert-validation"]);
+    const alias = inputsOf(r, "aws:route53/record:Record", "app");
+    assert.equal(alias.type, "A");
+    assert.equal((alias.aliases as { name: string }[])[0].name, "alb.us-east-1.elb.amazonaws.com");
+    assert.ok((one(r, "aws:acm/certificateValidation:CertificateValidation").inputs.validationRecordFqdns as string[]).length === 1);
+  });
+
+  it("ecsExec, container insights, architecture and region follow config; assets stay in us-east-1 for the app's S3 client", () => {
+    for (const s of ofType(r, T.svc)) assert.equal(s.inputs.enableExecuteCommand, true);
+    assert.ok(one(r, T.rolePolicy, "task-ecs-exec"));
+    assert.equal((one(r, "aws:ecs/cluster:Cluster").inputs.settings as { value: string }[])[0].value, "enabled");
+    for (const td of ofType(r, T.td)) assert.equal((td.inputs.runtimePlatform as { cpuArchitecture: string }).cpuArchitecture, "X86_64");
+    const providers = Object.fromEntries(ofType(r, "pulumi:providers:aws").map((p) => [p.name, p.inputs.region]));
+    assert.deepEqual(providers, { aws: "eu-west-1", "aws-assets": "us-east-1" });
+    const env = containers(one(r, T.td, "backend"))[0].environment;
+    assert.equal(env.find((e) => e.name === "MINIO_ENDPOINT")?.value, "https://s3.us-east-1.amazonaws.com");
+  });
+
+  it("RDS keeps at most 35 days itself; the backups bucket keeps backupRetentionDays", () => {
+    assert.equal(one(r, "aws:rds/instance:Instance").inputs.backupRetentionPeriod, 35);
+    const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
+    assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 90);
+  });
+
+  it("without user secrets, no empty secrets are created and tasks reference none of them", () => {
+    const plain = mustPlan("aws");
+    assert.deepEqual(
+      ofType(plain, T.secret).map((s) => s.name).sort(),
+      ["secret-app-db-password", "secret-database-url", "secret-jwt-secret", "secret-minio-root-password", "secret-minio-root-user", "secret-redis-url", "secret-ttn-encryption-salt"],
+    );
+    assert.equal(containers(one(plain, T.td, "backend"))[0].secrets.length, 6);
+  });
+});
