@@ -1,0 +1,819 @@
+// The `observability` Compose profile (compose.observability.yml) and its config
+// files, rendered from typed data. Pure apart from reading one static file
+// (compose/files/observability/config.alloy), which has no per-customer content.
+//
+// What runs: Prometheus (rules + scrapes), Alertmanager (Slack-compatible webhook
+// from a secret file, or a null receiver), Grafana (provisioned datasources and
+// the FreshTrack dashboard), Loki 3 (tsdb, schema v13, filesystem, retention),
+// Grafana Alloy (container logs -> Loki, container metrics via cAdvisor),
+// node-exporter (host + textfile collector for backup freshness) and
+// blackbox-exporter (backend readiness, frontend health, public https + cert).
+//
+// Nothing publishes a port: Grafana is reached through an SSH tunnel (README).
+// Nothing depends on an app service: monitoring must keep running when the app is down.
+import * as fs from "fs";
+import * as path from "path";
+import { stringify } from "yaml";
+import { IMAGES, ImageKey, imageFor } from "../images";
+import type { BundleInput } from "../bundle";
+
+export const OBSERVABILITY_PROFILE = "observability";
+
+/** Optional extras that stack config does not (yet) carry. */
+export interface ObservabilityOptions {
+  /**
+   * Also mail alerts to app.operatorEmail. Off unless given: it needs an SMTP
+   * relay and a password file `secrets/alertmanager/smtp_password` (uid 65534),
+   * which the secret writer only creates when this is set.
+   */
+  email?: { smarthost: string; from: string; username: string };
+}
+
+// ---- budget -------------------------------------------------------------------
+
+/**
+ * Limits on the 2 vCPU / 4 GB reference host. The whole profile is capped at
+ * 1.25 CPU and 1 GiB so the app (backend 768 MB, worker 512 MB, postgres, redis, …)
+ * keeps the rest. Go services get GOMEMLIMIT at ~80 % of their cap so the GC
+ * works harder instead of the OOM killer stepping in.
+ */
+export const OBSERVABILITY_BUDGET = {
+  prometheus: { cpus: 0.3, memoryMb: 256 },
+  alertmanager: { cpus: 0.05, memoryMb: 48 },
+  grafana: { cpus: 0.25, memoryMb: 192 },
+  loki: { cpus: 0.25, memoryMb: 256 },
+  alloy: { cpus: 0.2, memoryMb: 160 },
+  "node-exporter": { cpus: 0.1, memoryMb: 48 },
+  "blackbox-exporter": { cpus: 0.05, memoryMb: 32 },
+} as const satisfies Record<string, { cpus: number; memoryMb: number }>;
+
+export type ObservabilityService = keyof typeof OBSERVABILITY_BUDGET;
+export const OBSERVABILITY_SERVICES = Object.keys(OBSERVABILITY_BUDGET) as ObservabilityService[];
+
+// ---- secrets ------------------------------------------------------------------
+
+export interface ObservabilitySecret {
+  /** Compose secret name (mounted at /run/secrets/<name>). */
+  name: string;
+  /** Relative to APP_DIR/secrets/ (DESIGN.md). */
+  file: string;
+  uid: number;
+}
+
+const GRAFANA_ADMIN: ObservabilitySecret = { name: "grafana_admin_password", file: "grafana/admin_password", uid: IMAGES.grafana.uid };
+const AM_WEBHOOK: ObservabilitySecret = { name: "alertmanager_webhook_url", file: "alertmanager/webhook_url", uid: IMAGES.alertmanager.uid };
+const AM_SMTP: ObservabilitySecret = { name: "alertmanager_smtp_password", file: "alertmanager/smtp_password", uid: IMAGES.alertmanager.uid };
+
+/** True when the stack has `alertWebhookUrl` set: the typed flag that picks the Slack receiver over the null one. */
+export function hasAlertWebhook(input: BundleInput): boolean {
+  return input.config.secretsSet.includes("alertWebhookUrl");
+}
+
+/**
+ * Secret files this profile mounts, so the secret writer creates exactly these
+ * (a missing file would stop `docker compose up`). Empty when observability is off.
+ */
+export function observabilitySecrets(input: BundleInput, opts: ObservabilityOptions = {}): ObservabilitySecret[] {
+  if (!input.config.data.observability) return [];
+  return [GRAFANA_ADMIN, ...(hasAlertWebhook(input) ? [AM_WEBHOOK] : []), ...(opts.email ? [AM_SMTP] : [])];
+}
+
+export function appDirOf(input: BundleInput): string {
+  return input.config.vm?.appDir ?? input.config.digitalocean?.appDir ?? "/opt/freshtrack";
+}
+
+// ---- compose --------------------------------------------------------------------
+
+interface Healthcheck {
+  test: string[];
+  interval: string;
+  timeout: string;
+  retries: number;
+  start_period: string;
+}
+
+export interface ComposeService {
+  image: string;
+  profiles: string[];
+  command?: string[];
+  user?: string;
+  environment?: Record<string, string>;
+  volumes: string[];
+  secrets?: string[];
+  depends_on?: Record<string, { condition: "service_healthy" | "service_started"; restart?: boolean }>;
+  healthcheck: Healthcheck;
+  restart: "unless-stopped";
+  stop_grace_period?: string;
+  security_opt: string[];
+  cap_drop?: string[];
+  read_only?: boolean;
+  deploy: { resources: { limits: { cpus: string; memory: string } } };
+  logging: { driver: "json-file"; options: { "max-size": string; "max-file": string } };
+}
+
+export interface ObservabilityCompose {
+  /** DESIGN.md: the Compose project is always `freshtrack`. */
+  name: "freshtrack";
+  services: Record<ObservabilityService, ComposeService>;
+  volumes: Record<string, { name: string }>;
+  secrets?: Record<string, { file: string }>;
+}
+
+/** busybox wget is in every prom/* image, in Grafana (Alpine) and in Loki. CMD form: no shell needed. */
+const wgetCheck = (url: string, startPeriod = "30s"): Healthcheck => ({
+  test: ["CMD", "wget", "-q", "-T", "4", "-O", "/dev/null", url],
+  interval: "30s",
+  timeout: "5s",
+  retries: 3,
+  start_period: startPeriod,
+});
+
+function base(key: ImageKey & ObservabilityService, input: BundleInput): Pick<ComposeService, "image" | "profiles" | "restart" | "security_opt" | "deploy" | "logging"> {
+  const b = OBSERVABILITY_BUDGET[key];
+  return {
+    image: imageFor(key, input.config.app.imageOverrides),
+    profiles: [OBSERVABILITY_PROFILE],
+    restart: "unless-stopped",
+    security_opt: ["no-new-privileges:true"],
+    deploy: { resources: { limits: { cpus: b.cpus.toFixed(2), memory: `${b.memoryMb}M` } } },
+    // Small: the host's disk is shared with the database; Loki keeps the history.
+    logging: { driver: "json-file", options: { "max-size": "10m", "max-file": "3" } },
+  };
+}
+
+const goMemLimit = (key: ObservabilityService) => `${Math.floor(OBSERVABILITY_BUDGET[key].memoryMb * 0.8)}MiB`;
+
+export const VOLUMES = {
+  prometheus: "freshtrack_prometheus",
+  alertmanager: "freshtrack_alertmanager",
+  grafana: "freshtrack_grafana",
+  loki: "freshtrack_loki",
+  alloy: "freshtrack_alloy",
+} as const;
+
+/** Prometheus keeps 15 days or 2 GB of metrics, whichever is reached first. */
+export const PROMETHEUS_RETENTION = { time: "15d", size: "2GB" };
+/** Loki keeps container logs 14 days. */
+export const LOKI_RETENTION_HOURS = 336;
+
+/** dclint's service-keys-order: the listed keys first, in this order, then the rest alphabetically. */
+const KEY_ORDER = ["image", "build", "container_name", "depends_on", "volumes", "volumes_from", "configs", "secrets", "environment", "env_file", "ports", "networks", "network_mode", "extra_hosts", "command", "entrypoint", "working_dir", "restart", "healthcheck", "logging", "labels", "user", "isolation"];
+function orderKeys<T extends object>(svc: T): T {
+  const rank = (k: string) => (KEY_ORDER.includes(k) ? KEY_ORDER.indexOf(k) : KEY_ORDER.length);
+  const keys = Object.keys(svc).sort((a, b) => rank(a) - rank(b) || (rank(a) === KEY_ORDER.length ? a.localeCompare(b) : 0));
+  return Object.fromEntries(keys.map((k) => [k, (svc as Record<string, unknown>)[k]])) as T;
+}
+
+function renderCompose(input: BundleInput, opts: ObservabilityOptions): ObservabilityCompose {
+  const appDir = appDirOf(input);
+  const webhook = hasAlertWebhook(input);
+  // A fresh object per use: a shared one would come out as YAML anchors/aliases.
+  const healthy = () => ({ condition: "service_healthy" as const });
+  const services: Record<ObservabilityService, ComposeService> = {
+    prometheus: {
+      ...base("prometheus", input),
+      command: [
+        "--config.file=/etc/prometheus/prometheus.yml",
+        "--storage.tsdb.path=/prometheus",
+        `--storage.tsdb.retention.time=${PROMETHEUS_RETENTION.time}`,
+        `--storage.tsdb.retention.size=${PROMETHEUS_RETENTION.size}`,
+      ],
+      environment: { GOMEMLIMIT: goMemLimit("prometheus") },
+      volumes: [
+        "./config/prometheus.yml:/etc/prometheus/prometheus.yml:ro",
+        "./config/alerts.yml:/etc/prometheus/alerts.yml:ro",
+        `${VOLUMES.prometheus}:/prometheus`,
+      ],
+      depends_on: { alertmanager: healthy() },
+      healthcheck: wgetCheck("http://127.0.0.1:9090/-/ready", "60s"),
+      cap_drop: ["ALL"],
+      read_only: true,
+    },
+    alertmanager: {
+      ...base("alertmanager", input),
+      command: [
+        "--config.file=/etc/alertmanager/alertmanager.yml",
+        "--storage.path=/alertmanager",
+        // Single instance: no gossip cluster to join.
+        "--cluster.listen-address=",
+      ],
+      volumes: ["./config/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro", `${VOLUMES.alertmanager}:/alertmanager`],
+      ...(webhook || opts.email ? { secrets: [...(webhook ? [AM_WEBHOOK.name] : []), ...(opts.email ? [AM_SMTP.name] : [])] } : {}),
+      healthcheck: wgetCheck("http://127.0.0.1:9093/-/ready"),
+      cap_drop: ["ALL"],
+      read_only: true,
+    },
+    grafana: {
+      ...base("grafana", input),
+      environment: {
+        GF_SECURITY_ADMIN_USER: "admin",
+        GF_SECURITY_ADMIN_PASSWORD__FILE: `/run/secrets/${GRAFANA_ADMIN.name}`,
+        GF_SECURITY_DISABLE_GRAVATAR: "true",
+        GF_USERS_ALLOW_SIGN_UP: "false",
+        GF_AUTH_ANONYMOUS_ENABLED: "false",
+        // Reached through `ssh -L 3000:<grafana-ip>:3000` (README): links point at the tunnel.
+        GF_SERVER_ROOT_URL: "http://localhost:3000/",
+        GF_ANALYTICS_REPORTING_ENABLED: "false",
+        GF_ANALYTICS_CHECK_FOR_UPDATES: "false",
+        GF_ANALYTICS_CHECK_FOR_PLUGIN_UPDATES: "false",
+        // Grafana 12 would otherwise download plugins at every start.
+        GF_PLUGINS_PREINSTALL_DISABLED: "true",
+        GF_LOG_LEVEL: "warn",
+        GF_PATHS_PROVISIONING: "/etc/grafana/provisioning",
+        GOMEMLIMIT: goMemLimit("grafana"),
+      },
+      volumes: [
+        "./config/grafana/provisioning:/etc/grafana/provisioning:ro",
+        "./config/grafana/dashboards:/etc/grafana/dashboards:ro",
+        `${VOLUMES.grafana}:/var/lib/grafana`,
+      ],
+      secrets: [GRAFANA_ADMIN.name],
+      depends_on: { loki: healthy(), prometheus: healthy() },
+      healthcheck: wgetCheck("http://127.0.0.1:3000/api/health", "60s"),
+      cap_drop: ["ALL"],
+    },
+    loki: {
+      ...base("loki", input),
+      command: ["-config.file=/etc/loki/loki.yml"],
+      environment: { GOMEMLIMIT: goMemLimit("loki") },
+      volumes: ["./config/loki.yml:/etc/loki/loki.yml:ro", `${VOLUMES.loki}:/loki`],
+      healthcheck: wgetCheck("http://127.0.0.1:3100/ready", "60s"),
+      cap_drop: ["ALL"],
+    },
+    alloy: {
+      ...base("alloy", input),
+      command: [
+        "run",
+        "--server.http.listen-addr=0.0.0.0:12345",
+        "--storage.path=/var/lib/alloy/data",
+        "--disable-reporting",
+        "/etc/alloy/config.alloy",
+      ],
+      environment: { GOMEMLIMIT: goMemLimit("alloy") },
+      // Root (the image's default) to read the Docker socket and cgroup files.
+      // `:ro` stops writes to the socket file, not Docker API calls: Alloy only lists containers and reads logs.
+      volumes: [
+        "./config/alloy.alloy:/etc/alloy/config.alloy:ro",
+        `${VOLUMES.alloy}:/var/lib/alloy/data`,
+        "/var/run/docker.sock:/var/run/docker.sock:ro",
+        "/sys:/sys:ro",
+        "/var/lib/docker:/var/lib/docker:ro",
+      ],
+      depends_on: { loki: healthy() },
+      // The Alloy image (Ubuntu) has bash but neither wget nor curl.
+      healthcheck: {
+        test: [
+          "CMD",
+          "bash",
+          "-c",
+          "exec 3<>/dev/tcp/127.0.0.1/12345 && printf 'GET /-/ready HTTP/1.0\\r\\nHost: localhost\\r\\n\\r\\n' >&3 && head -n 1 <&3 | grep -q ' 200 '",
+        ],
+        interval: "30s",
+        timeout: "5s",
+        retries: 3,
+        start_period: "30s",
+      },
+    },
+    "node-exporter": {
+      ...base("node-exporter", input),
+      command: [
+        "--path.rootfs=/host",
+        "--collector.textfile.directory=/textfile",
+        // `$$`: Compose interpolates a single `$`.
+        "--collector.filesystem.mount-points-exclude=^/(dev|proc|run|sys|var/lib/docker/.+)($$|/)",
+        "--no-collector.wifi",
+        "--no-collector.hwmon",
+      ],
+      volumes: ["/:/host:ro,rslave", `${appDir}/metrics:/textfile:ro`],
+      healthcheck: wgetCheck("http://127.0.0.1:9100/metrics", "10s"),
+      cap_drop: ["ALL"],
+      read_only: true,
+    },
+    "blackbox-exporter": {
+      ...base("blackbox-exporter", input),
+      command: ["--config.file=/etc/blackbox_exporter/blackbox.yml"],
+      volumes: ["./config/blackbox.yml:/etc/blackbox_exporter/blackbox.yml:ro"],
+      healthcheck: wgetCheck("http://127.0.0.1:9115/-/healthy", "10s"),
+      cap_drop: ["ALL"],
+      read_only: true,
+    },
+  };
+
+  const secretsUsed = observabilitySecrets(input, opts);
+  const compose: ObservabilityCompose = {
+    name: "freshtrack",
+    services: Object.fromEntries(
+      Object.keys(services)
+        .sort()
+        .map((k) => [k, orderKeys(services[k as ObservabilityService])]),
+    ) as Record<ObservabilityService, ComposeService>,
+    volumes: Object.fromEntries(Object.entries(VOLUMES).map(([, name]) => [name, { name }])),
+  };
+  // Absolute paths: the release directory is reached through the `current` symlink,
+  // where a relative `../../secrets` would resolve lexically to the wrong place.
+  if (secretsUsed.length) compose.secrets = Object.fromEntries(secretsUsed.map((s) => [s.name, { file: `${appDir}/secrets/${s.file}` }]));
+  return compose;
+}
+
+// ---- Prometheus -------------------------------------------------------------------
+
+export const BACKEND_READY_URL = "http://backend:3000/health/ready";
+export const FRONTEND_HEALTH_URL = "http://frontend:8080/health";
+export const publicProbeUrl = (input: BundleInput) => `https://${input.config.app.domain}/health/ready`;
+
+interface ScrapeConfig {
+  job_name: string;
+  scrape_interval?: string;
+  scrape_timeout?: string;
+  metrics_path?: string;
+  params?: Record<string, string[]>;
+  static_configs: { targets: string[]; labels?: Record<string, string> }[];
+  relabel_configs?: { source_labels?: string[]; target_label: string; replacement?: string }[];
+}
+
+const staticJob = (job_name: string, target: string, metrics_path?: string): ScrapeConfig => ({
+  job_name,
+  ...(metrics_path ? { metrics_path } : {}),
+  static_configs: [{ targets: [target] }],
+});
+
+/** A blackbox job: the probed URL becomes `instance`, the exporter is what Prometheus actually scrapes. */
+const probeJob = (job_name: string, module: string, probes: { url: string; probe: string }[]): ScrapeConfig => ({
+  job_name,
+  scrape_interval: "15s",
+  scrape_timeout: "12s",
+  metrics_path: "/probe",
+  params: { module: [module] },
+  static_configs: probes.map((p) => ({ targets: [p.url], labels: { probe: p.probe } })),
+  relabel_configs: [
+    { source_labels: ["__address__"], target_label: "__param_target" },
+    { source_labels: ["__param_target"], target_label: "instance" },
+    { target_label: "__address__", replacement: "blackbox-exporter:9115" },
+  ],
+});
+
+export const CADVISOR_PATH = "/api/v0/component/prometheus.exporter.cadvisor.containers/metrics";
+
+function prometheusConfig(input: BundleInput): object {
+  return {
+    global: {
+      scrape_interval: "30s",
+      scrape_timeout: "10s",
+      evaluation_interval: "30s",
+      external_labels: { deployment: input.config.app.domain },
+    },
+    alerting: { alertmanagers: [{ static_configs: [{ targets: ["alertmanager:9093"] }] }] },
+    // Relative to prometheus.yml: both are mounted in /etc/prometheus.
+    rule_files: ["alerts.yml"],
+    scrape_configs: [
+      staticJob("prometheus", "localhost:9090"),
+      staticJob("alertmanager", "alertmanager:9093"),
+      staticJob("node", "node-exporter:9100"),
+      staticJob("blackbox-exporter", "blackbox-exporter:9115"),
+      staticJob("loki", "loki:3100"),
+      staticJob("alloy", "alloy:12345"),
+      staticJob("grafana", "grafana:3000"),
+      staticJob("containers", "alloy:12345", CADVISOR_PATH),
+      probeJob("blackbox-internal", "http_internal", [
+        { url: BACKEND_READY_URL, probe: "backend" },
+        { url: FRONTEND_HEALTH_URL, probe: "frontend" },
+      ]),
+      probeJob("blackbox-public", "https_public", [{ url: publicProbeUrl(input), probe: "public" }]),
+    ] satisfies ScrapeConfig[],
+  };
+}
+
+function blackboxConfig(input: BundleInput): object {
+  return {
+    modules: {
+      http_internal: {
+        prober: "http",
+        timeout: "5s",
+        http: { method: "GET", valid_status_codes: [200], preferred_ip_protocol: "ip4", ip_protocol_fallback: true, no_follow_redirects: true },
+      },
+      https_public: {
+        prober: "http",
+        timeout: "10s",
+        http: {
+          method: "GET",
+          valid_status_codes: [200],
+          fail_if_not_ssl: true,
+          preferred_ip_protocol: "ip4",
+          ip_protocol_fallback: true,
+          // tlsMode internal: Caddy's own CA, which nothing outside trusts; still probe reachability.
+          tls_config: { insecure_skip_verify: input.config.app.tlsMode === "internal" },
+        },
+      },
+    },
+  };
+}
+
+// ---- alert rules -------------------------------------------------------------------
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: "critical" | "warning"; cause?: string };
+  annotations: { summary: string; description: string };
+}
+
+export interface RuleGroup {
+  name: string;
+  rules: AlertRule[];
+}
+
+export const CERT_WARN_DAYS = 14;
+export const BACKUP_MAX_AGE_HOURS = 26;
+export const DISK_USED_PERCENT = 85;
+export const MEMORY_USED_PERCENT = 90;
+const REAL_FS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"';
+export const BACKUP_METRIC = "freshtrack_backup_last_success_timestamp_seconds";
+export const RESTORE_CHECK_METRIC = "freshtrack_restore_check_last_success_timestamp_seconds";
+
+/** The alert rules, as typed data (also what the tests enumerate). */
+export function alertRules(input: BundleInput): RuleGroup[] {
+  const domain = input.config.app.domain;
+  const availability: AlertRule[] = [
+    {
+      alert: "FreshtrackBackendDown",
+      expr: 'probe_success{job="blackbox-internal",probe="backend"} == 0',
+      for: "2m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Backend not ready: TTN webhooks are being refused",
+        description: `${BACKEND_READY_URL} has failed every probe for 2 minutes (database unreachable or backend down). Readings sent by TTN now are lost. Check: bin/status; docker compose logs backend.`,
+      },
+    },
+    {
+      alert: "FreshtrackFrontendDown",
+      expr: 'probe_success{job="blackbox-internal",probe="frontend"} == 0',
+      for: "2m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Frontend down: users cannot open the app",
+        description: `${FRONTEND_HEALTH_URL} has failed every probe for 2 minutes. Check: docker compose logs frontend.`,
+      },
+    },
+    {
+      alert: "FreshtrackPublicEndpointDown",
+      expr: 'probe_success{job="blackbox-public",probe="public"} == 0',
+      for: "5m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: `https://${domain} is unreachable from the host`,
+        description: `${publicProbeUrl(input)} has failed for 5 minutes (DNS, Caddy, TLS certificate or firewall) while the probe of the backend inside the network may still pass. Check: docker compose logs caddy.`,
+      },
+    },
+  ];
+  // Caddy's internal CA issues 12-hour certificates and renews them itself: a 14-day warning would always fire.
+  if (input.config.app.tlsMode === "acme") {
+    availability.push({
+      alert: "FreshtrackCertificateExpiringSoon",
+      expr: `(probe_ssl_earliest_cert_expiry{job="blackbox-public"} - time()) / 86400 < ${CERT_WARN_DAYS}`,
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `TLS certificate of ${domain} expires in {{ $value | printf "%.1f" }} days`,
+        description: `Caddy renews ACME certificates about 30 days before expiry; a certificate with under ${CERT_WARN_DAYS} days left means renewal is failing (DNS not pointing here, port 80/443 blocked, rate limit). Check: docker compose logs caddy | grep -i acme.`,
+      },
+    });
+  }
+
+  const ageH = BACKUP_MAX_AGE_HOURS;
+  const backups: AlertRule[] = [
+    {
+      // No `for`: the age only grows, so it is exact the moment it passes the limit.
+      alert: "FreshtrackBackupStale",
+      expr: `time() - max(${BACKUP_METRIC}) > ${ageH * 3600}`,
+      labels: { severity: "critical", cause: "stale" },
+      annotations: {
+        summary: `Newest good backup is older than ${ageH} hours`,
+        description: `The last successful bin/backup finished {{ $value | humanizeDuration }} ago (limit ${ageH}h). Check: tail APP_DIR/state/audit.log; run bin/backup by hand.`,
+      },
+    },
+    {
+      // Same alert, second cause: no metric means no proof of any backup. `for` covers a Prometheus restart.
+      alert: "FreshtrackBackupStale",
+      expr: `absent(${BACKUP_METRIC})`,
+      for: "10m",
+      labels: { severity: "critical", cause: "missing" },
+      annotations: {
+        summary: "No successful backup is recorded on this host",
+        description: `${BACKUP_METRIC} is missing: no backup has succeeded since install, APP_DIR/metrics/backup.prom is missing or unreadable by node-exporter (uid 65534), or node-exporter is down.`,
+      },
+    },
+    {
+      alert: "FreshtrackBackupTimestampInvalid",
+      expr: `max(${BACKUP_METRIC}) - time() > 3600`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Backup timestamp is in the future: backup freshness cannot be judged",
+        description: `${BACKUP_METRIC} is {{ $value | humanizeDuration }} ahead of Prometheus' clock. It must be Unix seconds (not milliseconds); check bin/backup and the host clock.`,
+      },
+    },
+    {
+      alert: "FreshtrackTextfileMetricsBroken",
+      expr: "node_textfile_scrape_error > 0",
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "node-exporter cannot parse APP_DIR/metrics/*.prom",
+        description: "A textfile in APP_DIR/metrics is malformed, so backup freshness metrics may be stale or missing. Check: docker compose logs node-exporter.",
+      },
+    },
+  ];
+
+  const host: AlertRule[] = [
+    {
+      alert: "FreshtrackDiskAlmostFull",
+      expr: `100 * (1 - node_filesystem_avail_bytes{${REAL_FS}} / node_filesystem_size_bytes{${REAL_FS}}) > ${DISK_USED_PERCENT}`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `Disk {{ $labels.mountpoint }} is {{ $value | printf "%.0f" }}% full`,
+        description: `Above ${DISK_USED_PERCENT}% used. PostgreSQL and Redis stop accepting writes when the disk fills. Check: docker system df; du -sh APP_DIR/*.`,
+      },
+    },
+    {
+      alert: "FreshtrackMemoryHigh",
+      expr: `100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) > ${MEMORY_USED_PERCENT}`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `Host memory {{ $value | printf "%.0f" }}% used`,
+        description: `Above ${MEMORY_USED_PERCENT}% for 10 minutes: the kernel will soon OOM-kill containers. Check: docker stats --no-stream.`,
+      },
+    },
+    {
+      alert: "FreshtrackContainerRestarting",
+      expr: 'changes(container_start_time_seconds{name!=""}[15m]) >= 2',
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Container {{ $labels.name }} is restarting repeatedly",
+        description: "{{ $labels.name }} started {{ $value }} more times in 15 minutes (crash loop). A deploy recreates containers once and does not trigger this. Check: docker compose logs --tail 100 {{ $labels.container_label_com_docker_compose_service }}.",
+      },
+    },
+    {
+      alert: "FreshtrackScrapeTargetDown",
+      expr: "up == 0",
+      for: "5m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Monitoring target {{ $labels.job }} ({{ $labels.instance }}) is down",
+        description: "Prometheus cannot scrape it for 5 minutes, so alerts that depend on it cannot fire. Check: docker compose --profile observability ps.",
+      },
+    },
+  ];
+
+  return [
+    { name: "freshtrack-availability", rules: availability },
+    { name: "freshtrack-backups", rules: backups },
+    { name: "freshtrack-host", rules: host },
+  ];
+}
+
+// ---- Alertmanager -------------------------------------------------------------------
+
+function alertmanagerConfig(input: BundleInput, opts: ObservabilityOptions): object {
+  const webhook = hasAlertWebhook(input);
+  const domain = input.config.app.domain;
+  const operator: Record<string, unknown> = { name: "operator" };
+  if (webhook) {
+    operator.slack_configs = [
+      {
+        // Read at send time from the secret file: the URL is never in this config.
+        api_url_file: `/run/secrets/${AM_WEBHOOK.name}`,
+        send_resolved: true,
+        title: `[{{ .Status | toUpper }}{{ if eq .Status "firing" }}:{{ .Alerts.Firing | len }}{{ end }}] {{ .CommonLabels.alertname }} — ${domain}`,
+        text: "{{ range .Alerts }}*{{ .Annotations.summary }}*\n{{ .Annotations.description }}\n{{ end }}",
+      },
+    ];
+  }
+  if (opts.email) {
+    operator.email_configs = [
+      {
+        to: input.config.app.operatorEmail,
+        from: opts.email.from,
+        smarthost: opts.email.smarthost,
+        auth_username: opts.email.username,
+        auth_password_file: `/run/secrets/${AM_SMTP.name}`,
+        require_tls: true,
+        send_resolved: true,
+      },
+    ];
+  }
+  const notify = webhook || !!opts.email;
+  return {
+    global: { resolve_timeout: "5m" },
+    route: {
+      // With nowhere to send, alerts still show in Grafana/Prometheus; Alertmanager must start either way.
+      receiver: notify ? "operator" : "null",
+      group_by: ["alertname", "probe", "mountpoint", "name"],
+      group_wait: "30s",
+      group_interval: "5m",
+      repeat_interval: "4h",
+      routes: [{ matchers: ['severity="critical"'], receiver: notify ? "operator" : "null", repeat_interval: "1h" }],
+    },
+    inhibit_rules: [
+      // The backend being down explains the public endpoint failing.
+      { source_matchers: ['alertname="FreshtrackBackendDown"'], target_matchers: ['alertname="FreshtrackPublicEndpointDown"'] },
+    ],
+    receivers: [{ name: "null" }, ...(notify ? [operator] : [])],
+  };
+}
+
+// ---- Loki ---------------------------------------------------------------------------
+
+function lokiConfig(): object {
+  return {
+    auth_enabled: false,
+    server: { http_listen_port: 3100, grpc_listen_port: 9096, log_level: "warn" },
+    common: {
+      instance_addr: "127.0.0.1",
+      path_prefix: "/loki",
+      replication_factor: 1,
+      ring: { kvstore: { store: "inmemory" } },
+      storage: { filesystem: { chunks_directory: "/loki/chunks", rules_directory: "/loki/rules" } },
+    },
+    // Loki 3: tsdb index + schema v13 (boltdb-shipper / v11 are refused).
+    schema_config: {
+      configs: [{ from: "2024-01-01", store: "tsdb", object_store: "filesystem", schema: "v13", index: { prefix: "index_", period: "24h" } }],
+    },
+    limits_config: {
+      retention_period: `${LOKI_RETENTION_HOURS}h`,
+      reject_old_samples: true,
+      reject_old_samples_max_age: "168h",
+      ingestion_rate_mb: 4,
+      ingestion_burst_size_mb: 8,
+      max_query_series: 1000,
+      allow_structured_metadata: true,
+      volume_enabled: true,
+    },
+    compactor: {
+      working_directory: "/loki/compactor",
+      compaction_interval: "10m",
+      retention_enabled: true,
+      retention_delete_delay: "2h",
+      delete_request_store: "filesystem",
+    },
+    query_range: { results_cache: { cache: { embedded_cache: { enabled: true, max_size_mb: 32 } } } },
+    ingester: { chunk_idle_period: "30m", max_chunk_age: "2h" },
+    analytics: { reporting_enabled: false },
+  };
+}
+
+// ---- Grafana ------------------------------------------------------------------------
+
+const PROM_DS = { type: "prometheus", uid: "prometheus" };
+const LOKI_DS = { type: "loki", uid: "loki" };
+
+function grafanaDatasources(): object {
+  return {
+    apiVersion: 1,
+    datasources: [
+      { name: "Prometheus", type: "prometheus", uid: PROM_DS.uid, access: "proxy", url: "http://prometheus:9090", isDefault: true, editable: false },
+      { name: "Loki", type: "loki", uid: LOKI_DS.uid, access: "proxy", url: "http://loki:3100", editable: false, jsonData: { maxLines: 1000 } },
+    ],
+  };
+}
+
+function grafanaDashboardProvider(): object {
+  return {
+    apiVersion: 1,
+    providers: [
+      { name: "freshtrack", folder: "FreshTrack", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: "/etc/grafana/dashboards", foldersFromFilesStructure: false } },
+    ],
+  };
+}
+
+interface GridPos {
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+let panelId = 0;
+const promTarget = (expr: string, legendFormat = "") => ({ datasource: PROM_DS, expr, legendFormat, refId: "A" });
+
+function statPanel(title: string, gridPos: GridPos, expr: string, unit: string, thresholds: { color: string; value: number | null }[], mappings: object[] = []) {
+  return {
+    id: ++panelId,
+    type: "stat",
+    title,
+    gridPos,
+    datasource: PROM_DS,
+    targets: [promTarget(expr)],
+    fieldConfig: { defaults: { unit, mappings, thresholds: { mode: "absolute", steps: thresholds }, noValue: "no data" }, overrides: [] },
+    options: { reduceOptions: { calcs: ["lastNotNull"], fields: "", values: false }, colorMode: "background", graphMode: "none", textMode: "auto" },
+  };
+}
+
+function timeseriesPanel(title: string, gridPos: GridPos, targets: { expr: string; legend: string }[], unit: string, max?: number) {
+  return {
+    id: ++panelId,
+    type: "timeseries",
+    title,
+    gridPos,
+    datasource: PROM_DS,
+    targets: targets.map((t, i) => ({ ...promTarget(t.expr, t.legend), refId: String.fromCharCode(65 + i) })),
+    fieldConfig: { defaults: { unit, min: 0, ...(max !== undefined ? { max } : {}) }, overrides: [] },
+    options: { legend: { displayMode: "list", placement: "bottom" }, tooltip: { mode: "multi" } },
+  };
+}
+
+const UP_DOWN = [{ type: "value", options: { "0": { text: "DOWN", color: "red" }, "1": { text: "UP", color: "green" } } }];
+const RED_GREEN = [
+  { color: "red", value: null },
+  { color: "green", value: 1 },
+];
+
+function dashboard(input: BundleInput): object {
+  panelId = 0;
+  const panels = [
+    statPanel("Backend ready", { x: 0, y: 0, w: 4, h: 4 }, 'probe_success{job="blackbox-internal",probe="backend"}', "none", RED_GREEN, UP_DOWN),
+    statPanel("Frontend", { x: 4, y: 0, w: 4, h: 4 }, 'probe_success{job="blackbox-internal",probe="frontend"}', "none", RED_GREEN, UP_DOWN),
+    statPanel(`https://${input.config.app.domain}`, { x: 8, y: 0, w: 4, h: 4 }, 'probe_success{job="blackbox-public"}', "none", RED_GREEN, UP_DOWN),
+    statPanel("Certificate expires in", { x: 12, y: 0, w: 4, h: 4 }, '(probe_ssl_earliest_cert_expiry{job="blackbox-public"} - time()) / 86400', "d", [
+      { color: "red", value: null },
+      { color: "orange", value: 7 },
+      { color: "green", value: CERT_WARN_DAYS },
+    ]),
+    statPanel("Newest backup age", { x: 16, y: 0, w: 4, h: 4 }, `time() - max(${BACKUP_METRIC})`, "s", [
+      { color: "green", value: null },
+      { color: "red", value: BACKUP_MAX_AGE_HOURS * 3600 },
+    ]),
+    statPanel("Last restore check", { x: 20, y: 0, w: 4, h: 4 }, `time() - max(${RESTORE_CHECK_METRIC})`, "s", [
+      { color: "green", value: null },
+      { color: "orange", value: 8 * 86400 },
+    ]),
+    timeseriesPanel("Probe latency", { x: 0, y: 4, w: 12, h: 8 }, [{ expr: "probe_duration_seconds", legend: "{{probe}} {{instance}}" }], "s"),
+    timeseriesPanel("Disk used", { x: 12, y: 4, w: 12, h: 8 }, [{ expr: `100 * (1 - node_filesystem_avail_bytes{${REAL_FS}} / node_filesystem_size_bytes{${REAL_FS}})`, legend: "{{mountpoint}}" }], "percent", 100),
+    timeseriesPanel("CPU used", { x: 0, y: 12, w: 8, h: 8 }, [{ expr: '100 * (1 - avg(rate(node_cpu_seconds_total{mode="idle"}[5m])))', legend: "host" }], "percent", 100),
+    timeseriesPanel("Memory used", { x: 8, y: 12, w: 8, h: 8 }, [{ expr: "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)", legend: "host" }], "percent", 100),
+    timeseriesPanel("Container memory", { x: 16, y: 12, w: 8, h: 8 }, [{ expr: 'container_memory_working_set_bytes{name!=""}', legend: "{{name}}" }], "bytes"),
+    {
+      id: ++panelId,
+      type: "logs",
+      title: "Container logs",
+      gridPos: { x: 0, y: 20, w: 24, h: 12 },
+      datasource: LOKI_DS,
+      targets: [{ datasource: LOKI_DS, expr: '{compose_project="freshtrack", service=~"$service"}', refId: "A" }],
+      options: { showTime: true, wrapLogMessage: true, sortOrder: "Descending", enableLogDetails: true },
+    },
+  ];
+  return {
+    uid: "freshtrack",
+    title: "FreshTrack",
+    tags: ["freshtrack"],
+    timezone: "utc",
+    editable: false,
+    refresh: "1m",
+    schemaVersion: 39,
+    version: 1,
+    time: { from: "now-6h", to: "now" },
+    templating: {
+      list: [
+        {
+          name: "service",
+          label: "Service",
+          type: "query",
+          datasource: LOKI_DS,
+          query: { label: "service", stream: '{compose_project="freshtrack"}', type: 1 },
+          includeAll: true,
+          multi: true,
+          allValue: ".+",
+          current: { text: "All", value: "$__all" },
+          refresh: 2,
+        },
+      ],
+    },
+    annotations: { list: [] },
+    panels,
+  };
+}
+
+// ---- entry point -----------------------------------------------------------------------
+
+const HEADER = "# Generated by FreshTrack Deploy (compose/render/observability.ts). Edits on the host are replaced at the next deploy.\n";
+const yaml = (doc: unknown) => HEADER + stringify(doc, { lineWidth: 0 });
+
+export const ALLOY_CONFIG_PATH = path.join(__dirname, "..", "files", "observability", "config.alloy");
+
+export function renderObservability(input: BundleInput, opts: ObservabilityOptions = {}): { compose: object; files: Record<string, string> } {
+  const compose = renderCompose(input, opts);
+  const files: Record<string, string> = {
+    "config/prometheus.yml": yaml(prometheusConfig(input)),
+    "config/alerts.yml": yaml({ groups: alertRules(input) }),
+    "config/alertmanager.yml": yaml(alertmanagerConfig(input, opts)),
+    "config/loki.yml": yaml(lokiConfig()),
+    "config/blackbox.yml": yaml(blackboxConfig(input)),
+    "config/alloy.alloy": fs.readFileSync(ALLOY_CONFIG_PATH, "utf8"),
+    "config/grafana/provisioning/datasources/datasources.yml": yaml(grafanaDatasources()),
+    "config/grafana/provisioning/dashboards/freshtrack.yml": yaml(grafanaDashboardProvider()),
+    "config/grafana/dashboards/freshtrack.json": JSON.stringify(dashboard(input), null, 2) + "\n",
+  };
+  return { compose, files };
+}
