@@ -302,7 +302,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       backend: cfg.backend,
       worker: cfg.worker,
       frontend: cfg.frontend,
-      migrate: { cpu: 512, memory: 1024 },
+      migrate: cfg.backend, // same image and code as the backend: the same size fits it
       "db-setup": { cpu: 256, memory: 512 },
     };
     const dbSetupService = (host: string): ServiceLike => ({
@@ -407,7 +407,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const alb = new aws.lb.LoadBalancer(
       "alb",
       { loadBalancerType: "application", internal: false, subnets: publicSubnets.map((s) => s.id), securityGroups: [albSg.id], idleTimeout: ALB_IDLE_TIMEOUT, dropInvalidHeaderFields: true },
-      o(),
+      // An internet-facing ALB cannot be created in a VPC without its gateway.
+      o({ dependsOn: [igw] }),
     );
     const backendSvc = services("x").backend; // model values that do not depend on the bucket name
     const targetGroup = (n: "backend" | "frontend", port: number, path: string, deregistrationDelay: number, sticky: boolean) =>
@@ -423,7 +424,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           // socket.io starts with HTTP long-polling: with more than one backend, every poll must reach the same task.
           stickiness: sticky ? { type: "lb_cookie", enabled: true, cookieDuration: 86400 } : { type: "lb_cookie", enabled: false },
         },
-        o({ deleteBeforeReplace: false }),
+        o(),
       );
     // Backend drains as long as its stop grace (longer than its longest request): in-flight webhooks finish before SIGTERM.
     const backendTg = targetGroup("backend", 3000, "/health/ready", backendSvc.stopGraceSeconds, true);

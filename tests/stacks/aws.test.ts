@@ -109,7 +109,9 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(b.targetType, "ip");
     assert.equal((b.healthCheck as { path: string }).path, "/health/ready");
     assert.equal((f.healthCheck as { path: string }).path, "/health");
-    assert.equal(b.deregistrationDelay, 45);
+    // Drain at least as long as the model's stop grace (longer than the longest request).
+    const grace = containers(one(r, T.td, "backend"))[0].stopTimeout;
+    assert.ok((b.deregistrationDelay as number) >= grace && grace >= 30, `drain ${b.deregistrationDelay}s vs grace ${grace}s`);
     assert.ok((f.deregistrationDelay as number) <= 30);
     assert.equal((b.stickiness as { enabled: boolean }).enabled, true, "socket.io polling needs stickiness with >1 backend");
   });
