@@ -1,0 +1,350 @@
+// The rendered Prometheus config, alert rules and Alertmanager config, checked by
+// the real tools: promtool 2.42 (Debian) for `check config`, `check rules` and
+// `test rules` (a fires / does-not-fire case for every alert), amtool for
+// `check-config`. Runs in a temp dir laid out like /etc/prometheus, so the
+// relative `rule_files` path resolves exactly as in the container.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse, stringify } from "yaml";
+import { alertRules, AlertRule, BACKEND_READY_URL, BACKUP_METRIC, FRONTEND_HEALTH_URL, publicProbeUrl, renderObservability } from "../../compose/render/observability";
+import { observabilityInput } from "../fixtures/observability/input";
+
+function run(cmd: string, args: string[], cwd: string): { code: number; out: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+function onPath(tool: string): boolean {
+  return spawnSync("sh", ["-c", `command -v ${tool}`]).status === 0;
+}
+
+function writeAll(dir: string, files: Record<string, string>): void {
+  for (const [rel, content] of Object.entries(files)) {
+    fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    fs.writeFileSync(path.join(dir, rel), content);
+  }
+}
+
+// ---- rule unit tests (promtool test rules format), generated as typed data -------
+
+interface ExpAlert {
+  exp_labels: Record<string, string>;
+  exp_annotations: Record<string, string>;
+}
+interface AlertTest {
+  eval_time: string;
+  alertname: string;
+  exp_alerts: ExpAlert[];
+}
+interface TestGroup {
+  name: string;
+  interval: string;
+  input_series: { series: string; values: string }[];
+  alert_rule_test: AlertTest[];
+}
+
+const input = observabilityInput();
+const rules: AlertRule[] = alertRules(input).flatMap((g) => g.rules);
+
+function rule(alertname: string, cause?: string): AlertRule {
+  const r = rules.find((x) => x.alert === alertname && x.labels.cause === cause);
+  assert.ok(r, `no rule ${alertname}${cause ? ` (${cause})` : ""}`);
+  return r;
+}
+
+/** The rule's annotations with each `{{ ... }}` replaced by what Prometheus must render for this case. */
+function annotations(r: AlertRule, values: Record<string, string> = {}): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [k, text] of Object.entries(r.annotations)) {
+    out[k] = text.replace(/\{\{[^}]*\}\}/g, (t) => {
+      assert.ok(t in values, `case gives no value for ${t} in ${r.alert}.${k}`);
+      return values[t];
+    });
+  }
+  return out;
+}
+
+const fires = (alertname: string, eval_time: string, seriesLabels: Record<string, string>, values: Record<string, string> = {}, cause?: string): AlertTest => {
+  const r = rule(alertname, cause);
+  return { eval_time, alertname, exp_alerts: [{ exp_labels: { ...seriesLabels, ...r.labels }, exp_annotations: annotations(r, values) }] };
+};
+const silent = (alertname: string, eval_time: string): AlertTest => ({ eval_time, alertname, exp_alerts: [] });
+
+const sel = (metric: string, labels: Record<string, string>) =>
+  `${metric}{${Object.entries(labels)
+    .map(([k, v]) => `${k}="${v}"`)
+    .join(",")}}`;
+
+const BACKEND = { instance: BACKEND_READY_URL, job: "blackbox-internal", probe: "backend" };
+const FRONTEND = { instance: FRONTEND_HEALTH_URL, job: "blackbox-internal", probe: "frontend" };
+const PUBLIC = { instance: publicProbeUrl(input), job: "blackbox-public", probe: "public" };
+const NODE = { instance: "node-exporter:9100", job: "node" };
+const ROOT_FS = { ...NODE, device: "/dev/vda1", fstype: "ext4", mountpoint: "/" };
+const TMP_FS = { ...NODE, device: "tmpfs", fstype: "tmpfs", mountpoint: "/run" };
+const WORKER = { container_label_com_docker_compose_service: "worker", id: "/system.slice/docker-abc.scope", image: "ghcr.io/acme/frostguard-worker:1.2.3", instance: "alloy:12345", job: "containers", name: "freshtrack-worker-1" };
+const PROBE_FAILING_FROM_1M = "1x1 0x20"; // 1m steps: up at 0m and 1m, failing from 2m on
+
+function ruleTestGroups(): TestGroup[] {
+  const days = 86400;
+  return [
+    {
+      name: "backend down: fires after 2m of failed readiness probes, not before, not when healthy",
+      interval: "1m",
+      input_series: [
+        { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
+        { series: sel("probe_success", FRONTEND), values: "1x20" },
+        { series: sel("probe_success", PUBLIC), values: "1x20" },
+      ],
+      alert_rule_test: [
+        silent("FreshtrackBackendDown", "1m"),
+        silent("FreshtrackBackendDown", "3m"), // failing 1m: pending only
+        fires("FreshtrackBackendDown", "4m", BACKEND),
+        fires("FreshtrackBackendDown", "10m", BACKEND),
+        silent("FreshtrackFrontendDown", "10m"),
+        silent("FreshtrackPublicEndpointDown", "10m"),
+      ],
+    },
+    {
+      name: "frontend down",
+      interval: "1m",
+      input_series: [{ series: sel("probe_success", FRONTEND), values: PROBE_FAILING_FROM_1M }],
+      alert_rule_test: [silent("FreshtrackFrontendDown", "3m"), fires("FreshtrackFrontendDown", "4m", FRONTEND)],
+    },
+    {
+      name: "public endpoint down for 5m; inhibition is Alertmanager's job, the rule still fires",
+      interval: "1m",
+      input_series: [{ series: sel("probe_success", PUBLIC), values: PROBE_FAILING_FROM_1M }],
+      alert_rule_test: [silent("FreshtrackPublicEndpointDown", "6m"), fires("FreshtrackPublicEndpointDown", "7m", PUBLIC)],
+    },
+    {
+      name: "certificate with 10 days left fires; 30 days left does not",
+      interval: "1m",
+      input_series: [{ series: sel("probe_ssl_earliest_cert_expiry", PUBLIC), values: `${10 * days + 20 * 60}x30` }],
+      alert_rule_test: [
+        silent("FreshtrackCertificateExpiringSoon", "10m"), // pending (for: 15m)
+        fires("FreshtrackCertificateExpiringSoon", "20m", PUBLIC, { '{{ $value | printf "%.1f" }}': "10.0" }),
+      ],
+    },
+    {
+      name: "certificate far from expiry",
+      interval: "1m",
+      input_series: [{ series: sel("probe_ssl_earliest_cert_expiry", PUBLIC), values: `${30 * days}x30` }],
+      alert_rule_test: [silent("FreshtrackCertificateExpiringSoon", "20m")],
+    },
+    {
+      name: "backup stale: last success at t=0 fires exactly after 26h, not at 26h",
+      interval: "1m",
+      input_series: [{ series: sel(BACKUP_METRIC, NODE), values: "0x1600" }],
+      alert_rule_test: [
+        silent("FreshtrackBackupStale", "25h"),
+        silent("FreshtrackBackupStale", "26h"), // age exactly 26h is not older than 26h
+        fires("FreshtrackBackupStale", "26h1m", {}, { "{{ $value | humanizeDuration }}": "1d 2h 1m 0s" }, "stale"),
+        silent("FreshtrackBackupTimestampInvalid", "26h1m"),
+      ],
+    },
+    {
+      name: "backup fresh: a daily backup (new timestamp at 24h) keeps it quiet at 26h30m",
+      interval: "1m",
+      input_series: [{ series: sel(BACKUP_METRIC, NODE), values: `0x1439 ${1 * days}x200` }],
+      alert_rule_test: [silent("FreshtrackBackupStale", "26h30m"), silent("FreshtrackBackupStale", "10m")],
+    },
+    {
+      name: "backup metric absent: fires after 10m (no backup ever / textfile missing / node-exporter down)",
+      interval: "1m",
+      input_series: [{ series: sel("up", NODE), values: "1x30" }],
+      alert_rule_test: [silent("FreshtrackBackupStale", "5m"), fires("FreshtrackBackupStale", "11m", {}, {}, "missing")],
+    },
+    {
+      name: "backup timestamp in the future (e.g. milliseconds) is reported, and the stale alert stays quiet",
+      interval: "1m",
+      input_series: [{ series: sel(BACKUP_METRIC, NODE), values: "10000x30" }],
+      alert_rule_test: [
+        silent("FreshtrackBackupTimestampInvalid", "5m"),
+        fires("FreshtrackBackupTimestampInvalid", "15m", {}, { "{{ $value | humanizeDuration }}": "2h 31m 40s" }),
+        silent("FreshtrackBackupStale", "15m"),
+      ],
+    },
+    {
+      name: "textfile collector error",
+      interval: "1m",
+      input_series: [
+        { series: sel("node_textfile_scrape_error", NODE), values: "1x30" },
+        { series: sel("node_textfile_scrape_error", { ...NODE, instance: "node-exporter-ok:9100" }), values: "0x30" },
+      ],
+      alert_rule_test: [silent("FreshtrackTextfileMetricsBroken", "10m"), fires("FreshtrackTextfileMetricsBroken", "20m", NODE)],
+    },
+    {
+      name: "disk: / at 90% fires, a full tmpfs and an 80% disk do not",
+      interval: "1m",
+      input_series: [
+        { series: sel("node_filesystem_avail_bytes", ROOT_FS), values: "10x30" },
+        { series: sel("node_filesystem_size_bytes", ROOT_FS), values: "100x30" },
+        { series: sel("node_filesystem_avail_bytes", TMP_FS), values: "1x30" },
+        { series: sel("node_filesystem_size_bytes", TMP_FS), values: "100x30" },
+      ],
+      alert_rule_test: [
+        silent("FreshtrackDiskAlmostFull", "5m"),
+        fires("FreshtrackDiskAlmostFull", "15m", ROOT_FS, { "{{ $labels.mountpoint }}": "/", '{{ $value | printf "%.0f" }}': "90" }),
+      ],
+    },
+    {
+      name: "disk at 80%",
+      interval: "1m",
+      input_series: [
+        { series: sel("node_filesystem_avail_bytes", ROOT_FS), values: "20x30" },
+        { series: sel("node_filesystem_size_bytes", ROOT_FS), values: "100x30" },
+      ],
+      alert_rule_test: [silent("FreshtrackDiskAlmostFull", "15m")],
+    },
+    {
+      name: "memory: 95% used fires after 10m",
+      interval: "1m",
+      input_series: [
+        { series: sel("node_memory_MemAvailable_bytes", NODE), values: "5x30" },
+        { series: sel("node_memory_MemTotal_bytes", NODE), values: "100x30" },
+      ],
+      alert_rule_test: [silent("FreshtrackMemoryHigh", "5m"), fires("FreshtrackMemoryHigh", "15m", NODE, { '{{ $value | printf "%.0f" }}': "95" })],
+    },
+    {
+      name: "memory: 50% used",
+      interval: "1m",
+      input_series: [
+        { series: sel("node_memory_MemAvailable_bytes", NODE), values: "50x30" },
+        { series: sel("node_memory_MemTotal_bytes", NODE), values: "100x30" },
+      ],
+      alert_rule_test: [silent("FreshtrackMemoryHigh", "15m")],
+    },
+    {
+      name: "container restarting: two restarts in 15m fire",
+      interval: "1m",
+      input_series: [{ series: sel("container_start_time_seconds", WORKER), values: "100x4 400x4 700x10" }],
+      alert_rule_test: [
+        silent("FreshtrackContainerRestarting", "7m"),
+        fires("FreshtrackContainerRestarting", "12m", WORKER, { "{{ $labels.name }}": WORKER.name, "{{ $value }}": "2", "{{ $labels.container_label_com_docker_compose_service }}": "worker" }),
+      ],
+    },
+    {
+      name: "container restarted once (a deploy or a single crash) does not fire",
+      interval: "1m",
+      input_series: [{ series: sel("container_start_time_seconds", WORKER), values: "100x4 400x20" }],
+      alert_rule_test: [silent("FreshtrackContainerRestarting", "12m")],
+    },
+    {
+      name: "scrape target down for 5m",
+      interval: "1m",
+      input_series: [
+        { series: sel("up", { instance: "loki:3100", job: "loki" }), values: "0x20" },
+        { series: sel("up", NODE), values: "1x20" },
+      ],
+      alert_rule_test: [
+        silent("FreshtrackScrapeTargetDown", "3m"),
+        fires("FreshtrackScrapeTargetDown", "6m", { instance: "loki:3100", job: "loki" }, { "{{ $labels.job }}": "loki", "{{ $labels.instance }}": "loki:3100" }),
+      ],
+    },
+  ];
+}
+
+describe("tools: promtool on the rendered Prometheus config and alert rules", function () {
+  this.timeout(120_000);
+  let dir = "";
+  before(() => {
+    assert.ok(onPath("promtool"), "promtool is not installed (Debian package: prometheus)");
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-prom-"));
+    const { files } = renderObservability(input);
+    // Same layout as the container's /etc/prometheus: prometheus.yml next to alerts.yml.
+    writeAll(dir, { "prometheus.yml": files["config/prometheus.yml"], "alerts.yml": files["config/alerts.yml"], "alertmanager.yml": files["config/alertmanager.yml"] });
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("promtool check config accepts prometheus.yml and finds the rule file", () => {
+    const r = run("promtool", ["check", "config", "prometheus.yml"], dir);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SUCCESS: 1 rule files found/);
+  });
+
+  it("promtool check rules accepts alerts.yml (including its lint for duplicate rules)", () => {
+    const r = run("promtool", ["check", "rules", "alerts.yml"], dir);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, new RegExp(`SUCCESS: ${rules.length} rules found`));
+  });
+
+  it("promtool check rules refuses a broken rule (the check can fail)", () => {
+    fs.writeFileSync(path.join(dir, "broken.yml"), stringify({ groups: [{ name: "x", rules: [{ alert: "Broken", expr: "time() - max(" }] }] }));
+    const r = run("promtool", ["check", "rules", "broken.yml"], dir);
+    assert.notEqual(r.code, 0, r.out);
+  });
+
+  it("every alert (and each cause of the backup alert) has a firing and a non-firing test case", () => {
+    const tests = ruleTestGroups().flatMap((g) => g.alert_rule_test);
+    for (const r of rules) {
+      const mine = tests.filter((t) => t.alertname === r.alert);
+      const firing = mine.some((t) => t.exp_alerts.some((a) => a.exp_labels.cause === r.labels.cause));
+      assert.ok(firing, `no firing case for ${r.alert} ${r.labels.cause ?? ""}`);
+      assert.ok(
+        mine.some((t) => t.exp_alerts.length === 0),
+        `no non-firing case for ${r.alert}`,
+      );
+    }
+  });
+
+  it("promtool test rules: every case passes", () => {
+    const tests = { rule_files: ["alerts.yml"], evaluation_interval: "1m", tests: ruleTestGroups() };
+    fs.writeFileSync(path.join(dir, "alerts.test.yml"), stringify(tests, { lineWidth: 0 }));
+    const r = run("promtool", ["test", "rules", "alerts.test.yml"], dir);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SUCCESS/);
+  });
+
+  it("promtool test rules fails when a case expects the wrong thing (the test can fail)", () => {
+    const wrong = ruleTestGroups().slice(0, 1);
+    wrong[0].alert_rule_test = [silent("FreshtrackBackendDown", "10m")]; // it does fire at 10m
+    fs.writeFileSync(path.join(dir, "wrong.test.yml"), stringify({ rule_files: ["alerts.yml"], evaluation_interval: "1m", tests: wrong }, { lineWidth: 0 }));
+    const r = run("promtool", ["test", "rules", "wrong.test.yml"], dir);
+    assert.notEqual(r.code, 0, r.out);
+  });
+
+  it("the tlsMode=internal variant (no certificate alert) passes check rules too", () => {
+    const internal = renderObservability(observabilityInput({ tlsMode: "internal" }));
+    fs.writeFileSync(path.join(dir, "alerts-internal.yml"), internal.files["config/alerts.yml"]);
+    const r = run("promtool", ["check", "rules", "alerts-internal.yml"], dir);
+    assert.equal(r.code, 0, r.out);
+    const groups = parse(internal.files["config/alerts.yml"]) as { groups: { rules: { alert: string }[] }[] };
+    assert.ok(!groups.groups.flatMap((g) => g.rules).some((x) => x.alert === "FreshtrackCertificateExpiringSoon"));
+  });
+});
+
+describe("tools: amtool on the rendered Alertmanager config", function () {
+  this.timeout(60_000);
+  let dir = "";
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-am-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // Deliberately not skipped: a missing amtool must turn this red so it gets installed
+  // (Debian package prometheus-alertmanager).
+  it("amtool is installed", () => {
+    assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
+  });
+
+  const variants: [string, () => string][] = [
+    ["webhook configured (Slack receiver, api_url_file)", () => renderObservability(observabilityInput()).files["config/alertmanager.yml"]],
+    ["no webhook (null receiver)", () => renderObservability(observabilityInput({}, ["vmSshPrivateKey"])).files["config/alertmanager.yml"]],
+    [
+      "webhook and email (auth_password_file)",
+      () => renderObservability(observabilityInput(), { email: { smarthost: "smtp.resend.com:465", from: "alerts@acme-cold.example", username: "resend" } }).files["config/alertmanager.yml"],
+    ],
+  ];
+  for (const [name, render] of variants) {
+    it(`amtool check-config: ${name}`, () => {
+      assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
+      fs.writeFileSync(path.join(dir, "alertmanager.yml"), render());
+      const r = run("amtool", ["check-config", "alertmanager.yml"], dir);
+      assert.equal(r.code, 0, r.out);
+    });
+  }
+});
