@@ -1,0 +1,291 @@
+// Pure tests of the observability renderer: profile, health checks, limits, log
+// rotation, pinned images, no published ports, no secret values, the webhook flag.
+import { strict as assert } from "assert";
+import { parse } from "yaml";
+import { parseImageRef } from "../../components/shared/config";
+import { IMAGES, ImageKey } from "../../compose/images";
+import {
+  alertRules,
+  ComposeService,
+  OBSERVABILITY_BUDGET,
+  OBSERVABILITY_SERVICES,
+  ObservabilityCompose,
+  observabilitySecrets,
+  renderObservability,
+} from "../../compose/render/observability";
+import { DOMAIN, DUMMY_SECRET, observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
+
+const EMAIL = { smarthost: "smtp.resend.com:465", from: "alerts@acme-cold.example", username: "resend" };
+const withWebhook = renderObservability(observabilityInput());
+const noWebhook = renderObservability(observabilityInput({}, ["vmSshPrivateKey"]));
+const withEmail = renderObservability(observabilityInput(), { email: EMAIL });
+const compose = withWebhook.compose as ObservabilityCompose;
+const services = Object.entries(compose.services) as [string, ComposeService][];
+
+describe("observability: compose services", () => {
+  it("renders exactly the seven services, all in the observability profile", () => {
+    assert.deepEqual(Object.keys(compose.services).sort(), [...OBSERVABILITY_SERVICES].sort());
+    for (const [name, s] of services) assert.deepEqual(s.profiles, ["observability"], name);
+  });
+
+  it("every service has a health check, a restart policy, CPU/memory limits and rotated logs", () => {
+    for (const [name, s] of services) {
+      assert.ok(s.healthcheck.test.length > 1 && ["CMD", "CMD-SHELL"].includes(s.healthcheck.test[0]), `${name}: healthcheck`);
+      assert.ok(s.healthcheck.interval && s.healthcheck.timeout && s.healthcheck.retries > 0 && s.healthcheck.start_period, `${name}: healthcheck timings`);
+      assert.equal(s.restart, "unless-stopped", name);
+      assert.match(s.deploy.resources.limits.cpus, /^\d+\.\d+$/, name);
+      assert.match(s.deploy.resources.limits.memory, /^\d+M$/, name);
+      assert.equal(s.logging.driver, "json-file", name);
+      assert.ok(s.logging.options["max-size"] && s.logging.options["max-file"], `${name}: log rotation`);
+    }
+  });
+
+  it("each health check uses a tool the image has (per the image table)", () => {
+    for (const [name, s] of services) {
+      const tool = s.healthcheck.test[1];
+      assert.ok(IMAGES[name as ImageKey].healthTool.includes(tool), `${name}: ${tool} not in "${IMAGES[name as ImageKey].healthTool}"`);
+    }
+  });
+
+  it("limits come from the exported budget, which fits beside the app on a 2 vCPU / 4 GB host", () => {
+    let cpus = 0;
+    let mem = 0;
+    for (const [name, s] of services) {
+      const b = OBSERVABILITY_BUDGET[name as keyof typeof OBSERVABILITY_BUDGET];
+      assert.equal(Number(s.deploy.resources.limits.cpus), b.cpus, name);
+      assert.equal(s.deploy.resources.limits.memory, `${b.memoryMb}M`, name);
+      cpus += b.cpus;
+      mem += b.memoryMb;
+    }
+    assert.ok(cpus <= 1.25, `profile CPU ${cpus}`);
+    assert.ok(mem <= 1024, `profile memory ${mem} MB`);
+  });
+
+  it("publishes no port and never uses the host network", () => {
+    for (const [name, s] of services) {
+      const raw = s as unknown as Record<string, unknown>;
+      assert.equal(raw.ports, undefined, name);
+      assert.notEqual(raw.network_mode, "host", name);
+    }
+    assert.doesNotMatch(JSON.stringify(compose), /"ports"/);
+  });
+
+  it("images are pinned and come from the image table, overridable by key", () => {
+    for (const [name, s] of services) {
+      assert.equal(s.image, IMAGES[name as ImageKey].image, name);
+      const ref = parseImageRef(s.image);
+      assert.notEqual(typeof ref, "string", `${name}: ${String(ref)}`);
+    }
+    const mirrored = renderObservability(observabilityInput({ imageOverrides: JSON.stringify(["loki=registry.local/loki:3.5.5"]) })).compose as ObservabilityCompose;
+    assert.equal(mirrored.services.loki.image, "registry.local/loki:3.5.5");
+  });
+
+  it("named volumes all have an explicit freshtrack_ name, and every volume a service uses is declared", () => {
+    for (const [key, v] of Object.entries(compose.volumes)) assert.equal(v.name, key);
+    for (const [name, s] of services) {
+      for (const v of s.volumes) {
+        const src = v.split(":")[0];
+        if (src.startsWith("/") || src.startsWith("./")) continue; // bind mount
+        assert.ok(src in compose.volumes, `${name}: volume ${src} undeclared`);
+        assert.match(compose.volumes[src].name, /^freshtrack_/);
+      }
+    }
+  });
+
+  it("every ./config bind mount has its file in the bundle", () => {
+    const files = Object.keys(withWebhook.files);
+    for (const [name, s] of services) {
+      for (const v of s.volumes.filter((x) => x.startsWith("./"))) {
+        const src = v.split(":")[0].slice(2);
+        assert.ok(files.some((f) => f === src || f.startsWith(`${src}/`)), `${name}: ${src} is not rendered`);
+      }
+    }
+  });
+
+  it("depends_on names only observability services (monitoring must run while the app is down)", () => {
+    for (const [name, s] of services) {
+      for (const [dep, cond] of Object.entries(s.depends_on ?? {})) {
+        assert.ok((OBSERVABILITY_SERVICES as string[]).includes(dep), `${name} depends on ${dep}`);
+        assert.equal(cond.condition, "service_healthy");
+      }
+    }
+    assert.ok(compose.services.grafana.depends_on?.prometheus && compose.services.grafana.depends_on?.loki);
+    assert.ok(compose.services.alloy.depends_on?.loki);
+  });
+
+  it("has no bare `$` that Compose would interpolate", () => {
+    const text = JSON.stringify(compose).replace(/\$\$/g, "");
+    assert.doesNotMatch(text, /\$/);
+  });
+
+  it("node-exporter reads the textfile directory APP_DIR/metrics; Alloy gets the Docker socket read-only", () => {
+    assert.ok(compose.services["node-exporter"].volumes.includes("/srv/freshtrack/metrics:/textfile:ro"));
+    assert.ok(compose.services["node-exporter"].command?.includes("--collector.textfile.directory=/textfile"));
+    assert.ok(compose.services.alloy.volumes.includes("/var/run/docker.sock:/var/run/docker.sock:ro"));
+  });
+
+  it("renders the same bytes twice (stable bundle hash)", () => {
+    assert.deepEqual(renderObservability(observabilityInput()), withWebhook);
+  });
+});
+
+describe("observability: secrets", () => {
+  const everything = (r: ReturnType<typeof renderObservability>) => JSON.stringify(r.compose) + Object.values(r.files).join("\n");
+
+  it("no secret value appears anywhere (dummy secrets are set for every variant)", () => {
+    for (const r of [withWebhook, noWebhook, withEmail]) assert.doesNotMatch(everything(r), DUMMY_SECRET);
+  });
+
+  it("Grafana reads its admin password from the secret file only", () => {
+    const env = compose.services.grafana.environment ?? {};
+    assert.equal(env.GF_SECURITY_ADMIN_PASSWORD, undefined);
+    assert.equal(env.GF_SECURITY_ADMIN_PASSWORD__FILE, "/run/secrets/grafana_admin_password");
+    assert.deepEqual(compose.services.grafana.secrets, ["grafana_admin_password"]);
+    assert.equal(compose.secrets?.grafana_admin_password.file, "/srv/freshtrack/secrets/grafana/admin_password");
+  });
+
+  it("no credential key carries an inline value: only *_file keys and /run/secrets paths", () => {
+    const bad: string[] = [];
+    // `key` is the nearest object key; compose `secrets:` lists hold secret names, not values.
+    const credential = (key: string) => /password|secret|token|api_url|webhook/i.test(key) && !/(_file|__FILE|^secrets)$/.test(key);
+    const walk = (v: unknown, at: string, key: string) => {
+      if (Array.isArray(v)) v.forEach((x, i) => walk(x, `${at}[${i}]`, key));
+      else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`, k);
+      else if (credential(key) && !(typeof v === "string" && v.startsWith("/run/secrets/"))) bad.push(`${at}=${String(v)}`);
+    };
+    for (const r of [withWebhook, withEmail]) {
+      walk(r.compose, "compose", "");
+      for (const [f, c] of Object.entries(r.files)) if (f.endsWith(".yml")) walk(parse(c), f, "");
+    }
+    // The check can fail: an inline URL is caught.
+    walk({ slack_configs: [{ api_url: "https://hooks.example/x" }] }, "probe", "");
+    assert.deepEqual(bad.splice(-1), ["probe.slack_configs[0].api_url=https://hooks.example/x"]);
+    assert.deepEqual(bad, []);
+  });
+
+  it("with a webhook: Slack receiver reading api_url_file from the mounted secret (uid 65534)", () => {
+    const am = parse(withWebhook.files["config/alertmanager.yml"]);
+    assert.equal(am.route.receiver, "operator");
+    const slack = am.receivers.find((r: { name: string }) => r.name === "operator").slack_configs[0];
+    assert.equal(slack.api_url_file, "/run/secrets/alertmanager_webhook_url");
+    assert.equal(slack.api_url, undefined);
+    assert.deepEqual(compose.services.alertmanager.secrets, ["alertmanager_webhook_url"]);
+    assert.equal(compose.secrets?.alertmanager_webhook_url.file, "/srv/freshtrack/secrets/alertmanager/webhook_url");
+    const sec = observabilitySecrets(observabilityInput());
+    assert.deepEqual(
+      sec.map((s) => [s.file, s.uid]),
+      [
+        ["grafana/admin_password", 472],
+        ["alertmanager/webhook_url", 65534],
+      ],
+    );
+  });
+
+  it("without a webhook: null receiver, and no secret file that the push would not write", () => {
+    const am = parse(noWebhook.files["config/alertmanager.yml"]);
+    assert.equal(am.route.receiver, "null");
+    assert.deepEqual(am.receivers, [{ name: "null" }]);
+    const c = noWebhook.compose as ObservabilityCompose;
+    assert.equal(c.services.alertmanager.secrets, undefined);
+    assert.deepEqual(Object.keys(c.secrets ?? {}), ["grafana_admin_password"]);
+    assert.deepEqual(
+      observabilitySecrets(observabilityInput({}, ["vmSshPrivateKey"])).map((s) => s.file),
+      ["grafana/admin_password"],
+    );
+  });
+
+  it("email is optional: when given, mails operatorEmail with the SMTP password from a file", () => {
+    const am = parse(withEmail.files["config/alertmanager.yml"]);
+    const email = am.receivers.find((r: { name: string }) => r.name === "operator").email_configs[0];
+    assert.equal(email.to, OPERATOR_EMAIL);
+    assert.equal(email.auth_password_file, "/run/secrets/alertmanager_smtp_password");
+    assert.equal(email.auth_password, undefined);
+    assert.equal(parse(withWebhook.files["config/alertmanager.yml"]).receivers[1].email_configs, undefined);
+  });
+
+  it("observability off: no secret files needed", () => {
+    assert.deepEqual(observabilitySecrets(observabilityInput({ observability: "false" })), []);
+  });
+});
+
+describe("observability: config files", () => {
+  it("Prometheus scrapes every exporter and probes backend readiness, frontend health and the public URL", () => {
+    const p = parse(withWebhook.files["config/prometheus.yml"]);
+    const jobs = p.scrape_configs.map((j: { job_name: string }) => j.job_name);
+    for (const j of ["prometheus", "alertmanager", "node", "blackbox-exporter", "loki", "alloy", "containers", "blackbox-internal", "blackbox-public"]) assert.ok(jobs.includes(j), j);
+    const targets = JSON.stringify(p.scrape_configs);
+    assert.match(targets, /http:\/\/backend:3000\/health\/ready/);
+    assert.match(targets, /http:\/\/frontend:8080\/health/);
+    assert.ok(targets.includes(`https://${DOMAIN}/health/ready`));
+    assert.doesNotMatch(targets, /\/metrics"[^}]*backend/); // the backend has no /metrics endpoint
+    assert.deepEqual(p.rule_files, ["alerts.yml"]);
+  });
+
+  it("alert rules: the required alerts exist, each with severity, summary and description", () => {
+    const rules = alertRules(observabilityInput()).flatMap((g) => g.rules);
+    const names = new Set(rules.map((r) => r.alert));
+    for (const n of ["FreshtrackCertificateExpiringSoon", "FreshtrackBackupStale", "FreshtrackBackendDown", "FreshtrackDiskAlmostFull", "FreshtrackMemoryHigh", "FreshtrackContainerRestarting"]) assert.ok(names.has(n), n);
+    for (const r of rules) {
+      assert.ok(r.annotations.summary.length > 10 && r.annotations.description.length > 20, r.alert);
+      assert.ok(["critical", "warning"].includes(r.labels.severity), r.alert);
+    }
+    const backup = rules.filter((r) => r.alert === "FreshtrackBackupStale");
+    assert.deepEqual(backup.map((r) => r.labels.cause).sort(), ["missing", "stale"]);
+    assert.ok(backup.some((r) => r.expr === "absent(freshtrack_backup_last_success_timestamp_seconds)"));
+    assert.equal(rules.find((r) => r.alert === "FreshtrackBackendDown")?.for, "2m");
+  });
+
+  it("tlsMode internal: no certificate alert (Caddy's internal CA issues 12h certificates) and the probe skips verification", () => {
+    const r = renderObservability(observabilityInput({ tlsMode: "internal" }));
+    assert.doesNotMatch(r.files["config/alerts.yml"], /CertificateExpiringSoon/);
+    assert.equal(parse(r.files["config/blackbox.yml"]).modules.https_public.http.tls_config.insecure_skip_verify, true);
+    assert.equal(parse(withWebhook.files["config/blackbox.yml"]).modules.https_public.http.tls_config.insecure_skip_verify, false);
+  });
+
+  it("Loki 3: tsdb index, schema v13, filesystem storage, retention enforced by the compactor", () => {
+    const l = parse(withWebhook.files["config/loki.yml"]);
+    const [schema] = l.schema_config.configs;
+    assert.equal(schema.store, "tsdb");
+    assert.equal(schema.schema, "v13");
+    assert.equal(schema.object_store, "filesystem");
+    assert.ok(l.common.storage.filesystem.chunks_directory);
+    assert.equal(l.compactor.retention_enabled, true);
+    assert.equal(l.compactor.delete_request_store, "filesystem");
+    assert.match(l.limits_config.retention_period, /^\d+h$/);
+    assert.doesNotMatch(withWebhook.files["config/loki.yml"], /boltdb/);
+  });
+
+  it("Alloy config is shipped verbatim and tails container logs into Loki", () => {
+    const a = withWebhook.files["config/alloy.alloy"];
+    assert.match(a, /loki\.source\.docker "containers"/);
+    assert.match(a, /http:\/\/loki:3100\/loki\/api\/v1\/push/);
+    assert.match(a, /prometheus\.exporter\.cadvisor "containers"/);
+  });
+
+  it("Grafana: Prometheus and Loki datasources, dashboard provider pointing at the mounted folder", () => {
+    const ds = parse(withWebhook.files["config/grafana/provisioning/datasources/datasources.yml"]).datasources;
+    assert.deepEqual(
+      ds.map((d: { type: string; url: string }) => [d.type, d.url]),
+      [
+        ["prometheus", "http://prometheus:9090"],
+        ["loki", "http://loki:3100"],
+      ],
+    );
+    const prov = parse(withWebhook.files["config/grafana/provisioning/dashboards/freshtrack.yml"]);
+    assert.equal(prov.providers[0].options.path, "/etc/grafana/dashboards");
+    assert.ok(compose.services.grafana.volumes.includes("./config/grafana/dashboards:/etc/grafana/dashboards:ro"));
+  });
+
+  it("the dashboard shows up/down, probe latency, cert days, backup age, disk/CPU/memory and container logs", () => {
+    const d = JSON.parse(withWebhook.files["config/grafana/dashboards/freshtrack.json"]);
+    assert.equal(d.uid, "freshtrack");
+    const exprs = JSON.stringify(d.panels.map((p: { targets: unknown }) => p.targets));
+    for (const m of ['probe_success{job=\\"blackbox-internal\\",probe=\\"backend\\"}', "probe_duration_seconds", "probe_ssl_earliest_cert_expiry", "freshtrack_backup_last_success_timestamp_seconds", "node_filesystem_avail_bytes", "node_cpu_seconds_total", "node_memory_MemAvailable_bytes"]) {
+      assert.ok(exprs.includes(m), m);
+    }
+    const logs = d.panels.find((p: { type: string }) => p.type === "logs");
+    assert.equal(logs.datasource.uid, "loki");
+    const ids = d.panels.map((p: { id: number }) => p.id);
+    assert.equal(new Set(ids).size, ids.length, "panel ids unique");
+  });
+});
