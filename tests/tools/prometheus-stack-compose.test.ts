@@ -1,0 +1,68 @@
+// compose.observability.yml (the Prometheus/Grafana/Loki stack) checked by real
+// tools: Docker Compose v2 (`config`, which needs no engine) and dclint.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { stringify } from "yaml";
+import { OBSERVABILITY_SERVICES, renderObservability } from "../../compose/render/observability";
+import { observabilityInput } from "../fixtures/observability/input";
+
+const DCLINT = path.resolve(__dirname, "..", "..", "node_modules", ".bin", "dclint");
+
+function run(cmd: string, args: string[], cwd: string): { code: number; out: string; stdout: string } {
+  const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 60_000 });
+  if (r.error) throw r.error;
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}`, stdout: r.stdout };
+}
+
+describe("tools: compose.observability.yml passes docker compose config and dclint", function () {
+  this.timeout(120_000);
+  let dir = "";
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-obs-compose-"));
+    const { compose, files } = renderObservability(observabilityInput());
+    fs.writeFileSync(path.join(dir, "compose.observability.yml"), stringify(compose, { lineWidth: 0 }));
+    for (const [rel, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+      fs.writeFileSync(path.join(dir, rel), content);
+    }
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it("docker compose config accepts it and sees the seven services in the profile", () => {
+    const r = run("docker", ["compose", "-p", "freshtrack", "-f", "compose.observability.yml", "--profile", "observability", "config", "--format", "json"], dir);
+    assert.equal(r.code, 0, r.out);
+    const doc = JSON.parse(r.stdout) as { services: Record<string, { ports?: unknown; healthcheck?: unknown }>; volumes: Record<string, { name: string }> };
+    assert.deepEqual(Object.keys(doc.services).sort(), [...OBSERVABILITY_SERVICES].sort());
+    for (const [name, s] of Object.entries(doc.services)) {
+      assert.equal(s.ports, undefined, name);
+      assert.ok(s.healthcheck, name);
+    }
+    assert.equal(doc.volumes.freshtrack_prometheus.name, "freshtrack_prometheus");
+  });
+
+  it("without the profile, Compose starts none of them", () => {
+    const r = run("docker", ["compose", "-p", "freshtrack", "-f", "compose.observability.yml", "config", "--services"], dir);
+    assert.equal(r.code, 0, r.out);
+    assert.equal(r.stdout.trim(), "");
+  });
+
+  it("docker compose config refuses a broken document (the check can fail)", () => {
+    fs.writeFileSync(path.join(dir, "broken.yml"), stringify({ services: { x: { image: "busybox:1.36", profiles: ["observability"], healthcheck: { interval: "soon" } } } }));
+    const r = run("docker", ["compose", "-f", "broken.yml", "--profile", "observability", "config", "-q"], dir);
+    assert.notEqual(r.code, 0, r.out);
+  });
+
+  it("dclint reports no error and no warning", () => {
+    const r = run(DCLINT, ["--max-warnings", "0", "--color", "false", "compose.observability.yml"], dir);
+    assert.equal(r.code, 0, r.out);
+  });
+
+  it("dclint reports an unpinned image (the lint can fail)", () => {
+    fs.writeFileSync(path.join(dir, "unpinned.yml"), stringify({ name: "freshtrack", services: { grafana: { image: "grafana/grafana:latest" } } }));
+    const r = run(DCLINT, ["--max-warnings", "0", "--color", "false", "unpinned.yml"], dir);
+    assert.notEqual(r.code, 0, r.out);
+  });
+});
