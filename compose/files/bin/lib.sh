@@ -1,0 +1,190 @@
+# shellcheck shell=bash
+# Variables set here are read by the scripts that source this file:
+# shellcheck disable=SC2034
+# Shared helpers of the on-host commands (sourced, never run). Contract: DESIGN.md "Host layout".
+# Every function is small and named after one step; callers run under `set -Eeuo pipefail`.
+# Nothing here prints, logs or passes on argv the content of a secret file.
+
+FT_PROJECT=freshtrack
+# Service roles. Rolling services are scaled to 2 and swapped one by one (zero downtime);
+# jobs are one-shot `run --rm` containers; everything else is infrastructure, left to
+# Compose's own config-hash comparison so it is recreated only when its own config changed.
+FT_ROLLING_SERVICES="backend frontend"
+FT_RECREATE_SERVICES="worker"
+FT_JOB_SERVICES="db-setup migrate"
+FT_EDGE_SERVICES="caddy"
+
+# --- locations -------------------------------------------------------------------------
+
+# <APP_DIR>/releases/<id>/bin/<script>: the physical path gives both the release and APP_DIR.
+ft_resolve_dirs() {
+  local self_dir
+  self_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd -P)
+  SCRIPT_RELEASE_DIR=$(dirname "$self_dir")
+  APP_DIR=${FT_APP_DIR:-$(dirname "$(dirname "$SCRIPT_RELEASE_DIR")")}
+  STATE_DIR=$APP_DIR/state
+  SECRETS_DIR=$APP_DIR/secrets
+  METRICS_DIR=$APP_DIR/metrics
+  export FT_APP_DIR=$APP_DIR FT_SECRETS_DIR=$SECRETS_DIR
+}
+
+# The release a command acts on (default: the one holding this script).
+ft_use_release() {
+  REL_DIR=${1:-$SCRIPT_RELEASE_DIR}
+  [[ -f $REL_DIR/release.json ]] || die "no release.json in $REL_DIR"
+  jq -e 'type == "object"' "$REL_DIR/release.json" >/dev/null || die "$REL_DIR/release.json is not a JSON object"
+  REL_ID=$(basename "$REL_DIR")
+  ft_build_compose
+}
+
+# jq query against the active release.json; prints raw values.
+rj() { jq -r "$@" "$REL_DIR/release.json"; }
+
+# --- logging / audit / notify -----------------------------------------------------------
+
+FT_CMD=$(basename "$0")
+log() { printf '%s %s: %s\n' "$(date -u +%H:%M:%S)" "$FT_CMD" "$*" >&2; }
+warn() { log "WARNING: $*"; }
+die() { log "ERROR: $*"; exit 1; }
+need() { command -v "$1" >/dev/null 2>&1 || die "$1 is required but not installed"; }
+
+ft_user() { printf '%s' "${SUDO_USER:-$(id -un 2>/dev/null || echo "uid$(id -u)")}"; }
+
+# One JSON line per action (DESIGN.md). Optional 5th arg: extra JSON object merged in (no secrets).
+audit() {
+  local action=$1 release=$2 result=$3 duration=$4 extra=${5:-'{}'}
+  mkdir -p "$STATE_DIR"
+  jq -cn --arg time "$(date -u +%Y-%m-%dT%H:%M:%SZ)" --arg action "$action" --arg release "$release" \
+    --arg user "$(ft_user)" --arg host "$(hostname)" --arg result "$result" --argjson duration "$duration" \
+    --argjson extra "$extra" \
+    '{time: $time, action: $action, release: $release, user: $user, host: $host, result: $result, duration: $duration} + $extra' \
+    >>"$STATE_DIR/audit.log"
+}
+
+# Slack-compatible webhook. The URL comes from a secret file and reaches curl through a
+# config on stdin (never argv). Never fails the caller.
+notify() {
+  local text=$1 url_file=$SECRETS_DIR/notify/webhook_url url payload
+  [[ -s $url_file ]] || return 0
+  command -v curl >/dev/null 2>&1 || { warn "curl missing: notification not sent"; return 0; }
+  url=$(head -n1 "$url_file" | tr -d '\r\n')
+  [[ $url =~ ^https?://[^[:space:]\"\\]+$ ]] || { warn "notify/webhook_url is not an http(s) URL: notification not sent"; return 0; }
+  payload=$(jq -cn --arg text "[$(hostname)] $text" '{text: $text}') || return 0
+  printf 'url = "%s"\n' "$url" | curl -sS -o /dev/null -m 10 --retry 2 -K - \
+    -H 'Content-Type: application/json' --data-binary "$payload" 2>/dev/null \
+    || warn "webhook notification failed (ignored)"
+  return 0
+}
+
+# --- lock -------------------------------------------------------------------------------
+
+# flock on state/<name>.lock; fails FAST if held and prints the holder (DESIGN.md: deploy.lock.owner).
+lock_acquire() {
+  local name=$1 action=$2 file owner
+  mkdir -p "$STATE_DIR"
+  file=$STATE_DIR/$name.lock
+  owner=$file.owner
+  exec 9>>"$file"
+  if ! flock -n 9; then
+    log "ERROR: $name lock is held; not waiting. Holder:"
+    if [[ -s $owner ]]; then sed 's/^/  /' "$owner" >&2; else log "  (holder unknown: $owner is empty)"; fi
+    exit 75
+  fi
+  LOCK_OWNER_FILE=$owner
+  printf 'user=%s\npid=%s\nhost=%s\naction=%s\nsince=%s\n' "$(ft_user)" "$$" "$(hostname)" "$action" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$owner.tmp"
+  mv -f "$owner.tmp" "$owner"
+}
+
+lock_release() {
+  [[ -n ${LOCK_OWNER_FILE:-} ]] && rm -f "$LOCK_OWNER_FILE"
+  LOCK_OWNER_FILE=
+  exec 9>&- 2>/dev/null || true
+}
+
+# --- compose ----------------------------------------------------------------------------
+
+# docker compose -p freshtrack --project-directory <release> -f <files> --profile <p>, from release.json.
+ft_build_compose() {
+  local f p
+  COMPOSE=(docker compose -p "$FT_PROJECT" --project-directory "$REL_DIR")
+  while IFS= read -r f; do
+    [[ -n $f ]] || continue
+    [[ $f != /* && $f != *..* ]] || die "release.json compose_files entry '$f' must be relative to the release"
+    COMPOSE+=(-f "$REL_DIR/$f")
+  done < <(rj '.compose_files[]?')
+  [[ ${#COMPOSE[@]} -gt 5 ]] || die "release.json lists no compose_files"
+  COMPOSE_BASE=("${COMPOSE[@]}")
+  while IFS= read -r p; do
+    [[ -n $p ]] && COMPOSE+=(--profile "$p")
+  done < <(rj '.profiles[]?')
+}
+
+# Loads FT_SECRETS_<SERVICE>=<digest> lines (validated, never `source`d) into the environment.
+ft_load_secret_digests() {
+  local file=$STATE_DIR/secrets.env line
+  [[ -f $file ]] || return 0
+  while IFS= read -r line; do
+    [[ $line =~ ^(FT_SECRETS_[A-Z0-9_]+)=([0-9a-f]*)$ ]] || continue
+    export "${BASH_REMATCH[1]}=${BASH_REMATCH[2]}"
+  done <"$file"
+}
+
+compose() { "${COMPOSE[@]}" "$@"; }
+
+# Compose without --profile: the services every deploy has.
+compose_base() { "${COMPOSE_BASE[@]}" "$@"; }
+
+# FT_SECRETS_<SERVICE> digest variable name of a service.
+ft_digest_var() { local s=${1^^}; printf 'FT_SECRETS_%s' "${s//[^A-Z0-9]/_}"; }
+
+# sha256 over (name, sha256(content)) of every secret file a service reads (release.json .secrets).
+# shellcheck disable=SC2016 # $s is a jq variable, not a shell one
+ft_service_secret_digest() {
+  local svc=$1 f
+  while IFS= read -r f; do
+    [[ -f $SECRETS_DIR/$f ]] || die "secret file $SECRETS_DIR/$f (read by $svc) is missing"
+    printf '%s %s\n' "$f" "$(sha256sum <"$SECRETS_DIR/$f" | cut -c1-64)"
+  done < <(rj --arg s "$svc" '.secrets[$s][]?' | LC_ALL=C sort) | sha256sum | cut -c1-64
+}
+
+# Prints the whole secrets.env content for the active release.
+ft_render_secret_digests() {
+  local svc
+  while IFS= read -r svc; do
+    [[ -n $svc ]] || continue
+    printf '%s=%s\n' "$(ft_digest_var "$svc")" "$(ft_service_secret_digest "$svc")"
+  done < <(rj '.secrets // {} | keys[]' | LC_ALL=C sort)
+}
+
+# Running container ids of a service.
+ft_service_ids() { compose ps -q "$1" 2>/dev/null || true; }
+
+# health|running|exited... of a container: health status when it has a healthcheck.
+ft_container_state() {
+  docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null || echo gone
+}
+
+# Words of list $2 that are in list $1 (both space/newline separated).
+ft_in_list() { local w; for w in $1; do [[ $w == "$2" ]] && return 0; done; return 1; }
+
+# Unique temp dir on the APP_DIR disk (dumps can be large; /tmp may be a small tmpfs).
+ft_tmpdir() {
+  mkdir -p "$STATE_DIR/tmp"
+  chmod 0700 "$STATE_DIR/tmp"
+  mktemp -d "$STATE_DIR/tmp/$1.XXXXXX"
+}
+
+# Prints "<n>s" as a duration since $1 (epoch seconds).
+ft_since() { echo $(($(date +%s) - $1)); }
+
+# Prints usage from the script's leading comment block (lines starting with "#/").
+ft_usage() { sed -n 's/^#\/ \{0,1\}//p' "$0"; }
+
+# Handles --help / -h for every command.
+ft_help_if_asked() {
+  local a
+  for a in "$@"; do
+    case $a in -h | --help) ft_usage; exit 0 ;; esac
+  done
+}
