@@ -13,7 +13,7 @@ import { AwsSettings, UserSecretKey } from "../shared/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alarmSpecs } from "./alarms";
-import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl } from "./connection-urls";
+import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
 import { dbSetupCommand, dbSetupSql, runTaskScript } from "./one-off";
@@ -266,8 +266,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       TTN_ENCRYPTION_SALT: secrets.ttnEncryptionSalt,
       MINIO_ROOT_USER: assetsKey.id,
       MINIO_ROOT_PASSWORD: assetsKey.secret,
-      // Only the db-setup task reads this: it sets the app role's password.
-      APP_DB_PASSWORD: secrets.dbAppPassword,
+      // Only the db-setup task reads this: the role's SCRAM verifier, never the password itself.
+      APP_DB_PASSWORD_SCRAM: secrets.dbAppPassword.apply((pw) => scramSha256Verifier(pw)),
     };
     for (const [env, key] of Object.entries(USER_SECRET_ENV)) {
       const v = userSecrets[key];
@@ -311,7 +311,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       command: dbSetupCommand(),
       user: "70",
       environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER) },
-      secretEnv: ["APP_DB_PASSWORD", "PGPASSWORD"],
+      secretEnv: ["APP_DB_PASSWORD_SCRAM", "PGPASSWORD"],
       limits: { cpus: 0.25, memoryMb: 256 },
       stopGraceSeconds: 30,
       writablePaths: ["/tmp"],
@@ -330,13 +330,13 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           taskCpu: sizes[f].cpu,
           taskMemory: sizes[f].memory,
           secretArns: { ...arns, ...extraArns },
-          requiredSecrets: service.secretEnv.filter((n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD" || n === "PGPASSWORD"),
+          requiredSecrets: service.secretEnv.filter((n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD_SCRAM" || n === "PGPASSWORD"),
           environmentOverrides: env,
           logGroup: `/freshtrack/${stack}/${f}`,
           region: cfg.region,
         });
         // A rotated secret keeps its ARN: this digest of version ids (not values) makes ECS roll the tasks.
-        const rollOnRotation = { FT_SECRET_VERSIONS: createHash("sha256").update(versions.join("\n")).digest("hex").slice(0, 16) };
+        const rollOnRotation = { FT_ROTATION_DIGEST: createHash("sha256").update(versions.join("\n")).digest("hex").slice(0, 16) };
         const inputs: Record<Family, ContainerInput> = {
           backend: input("backend", svc.backend, {}, rollOnRotation),
           worker: input("worker", svc.worker, {}, rollOnRotation),
@@ -398,7 +398,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         },
         { parent: this, dependsOn },
       );
-    const appPasswordVersion = secretVersions[Object.keys(secretValues).sort().indexOf("APP_DB_PASSWORD")];
+    const appPasswordVersion = secretVersions[Object.keys(secretValues).sort().indexOf("APP_DB_PASSWORD_SCRAM")];
     const dbSetup = oneOff("db-setup", "db-setup", [taskDefs["db-setup"].arn, appPasswordVersion.id], [db, ...secretVersions]);
     // Re-runs whenever the backend image or task definition changes; Drizzle skips applied migrations.
     const migrate = oneOff("migrate", "migrate", [taskDefs.migrate.arn, taskDefs.backend.arn], [dbSetup]);

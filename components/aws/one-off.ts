@@ -48,18 +48,19 @@ echo "$CONTAINER task $task exited 0"
 
 /**
  * psql script run by the db-setup task as the RDS master user: creates or
- * re-passwords the app role and hands it the database. Idempotent. The password
- * comes from the environment (\\getenv, psql 15+) and is quoted by format(%L),
- * so it appears on no command line and in no statement log line we write.
+ * re-passwords the app role and hands it the database. Idempotent. It gets the
+ * role's SCRAM-SHA-256 verifier, not the password, from the environment
+ * (\\getenv, psql 15+), quoted by format(%L): no command line holds it, and a
+ * failed statement logged by the server shows only the verifier.
  */
 export function dbSetupSql(dbName: string, dbUser: string): string {
   const ident = /^[a-z_][a-z0-9_]*$/;
   if (!ident.test(dbName) || !ident.test(dbUser)) throw new Error("database and role names must be plain identifiers");
   return [
     "\\set ON_ERROR_STOP on",
-    "\\getenv app_password APP_DB_PASSWORD",
-    `SELECT format('CREATE ROLE ${dbUser} LOGIN PASSWORD %L', :'app_password') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${dbUser}') \\gexec`,
-    `SELECT format('ALTER ROLE ${dbUser} WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD %L', :'app_password') \\gexec`,
+    "\\getenv app_verifier APP_DB_PASSWORD_SCRAM",
+    `SELECT format('CREATE ROLE ${dbUser} LOGIN PASSWORD %L', :'app_verifier') WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '${dbUser}') \\gexec`,
+    `SELECT format('ALTER ROLE ${dbUser} WITH LOGIN PASSWORD %L', :'app_verifier') \\gexec`,
     // PG16: the creator may only hand a database to a role it can SET ROLE to.
     `GRANT ${dbUser} TO CURRENT_USER;`,
     `SELECT 'CREATE DATABASE ${dbName}' WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '${dbName}') \\gexec`,

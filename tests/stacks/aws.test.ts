@@ -3,6 +3,7 @@
 import { strict as assert } from "assert";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import { BACKEND_PATHS } from "../../components/aws/routing";
+import { scramSha256Verifier } from "../../components/aws/connection-urls";
 import { USER_SECRET_ENV } from "../../components/aws/index";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummyPassword, dummySecret } from "../../scripts/lib/program";
@@ -220,7 +221,7 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.deepEqual(containers(one(r, T.td, "frontend"))[0].secrets, []);
     // db-setup reads the RDS-managed master secret (by JSON key) and the app password; nothing else.
     const setup = containers(one(r, T.td, "db-setup"))[0];
-    assert.deepEqual(setup.secrets.map((s) => s.name), ["APP_DB_PASSWORD", "PGPASSWORD"]);
+    assert.deepEqual(setup.secrets.map((s) => s.name), ["APP_DB_PASSWORD_SCRAM", "PGPASSWORD"]);
     assert.match(setup.secrets[1].valueFrom, /:secretsmanager:.*-master:password::$/);
   });
 
@@ -234,6 +235,9 @@ describe("stacks/aws: the AWS target under mocks", () => {
     for (const v of ofType(r, T.secretVersion)) assert.ok(v.inputs.secretString && typeof v.inputs.secretString === "object" && "$secret" in (v.inputs.secretString as object), v.name);
     const dbUrl = (inputsOf(r, T.secretVersion, "secret-database-url").secretString as { $secret: string }).$secret;
     assert.equal(dbUrl, `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=no-verify`);
+    // db-setup gets the verifier of the same password the URL carries, not the password.
+    const scram = (inputsOf(r, T.secretVersion, "secret-app-db-password-scram").secretString as { $secret: string }).$secret;
+    assert.equal(scram, scramSha256Verifier(dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)));
     const redisUrl = (inputsOf(r, T.secretVersion, "secret-redis-url").secretString as { $secret: string }).$secret;
     assert.match(redisUrl, /^rediss:\/\/:RNDSECRETredispasswordX@/);
   });
@@ -247,7 +251,7 @@ describe("stacks/aws: the AWS target under mocks", () => {
     for (const s of unmarkedStrings(r.outputs)) for (const n of needles) if (s.value.includes(n)) leaks.push(`output ${s.path}`);
     assert.deepEqual(leaks, []);
     for (const td of ofType(r, T.td)) {
-      for (const c of containers(td)) for (const e of c.environment) assert.ok(!/PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL|SALT|DSN/.test(e.name) || e.name === "STACK_AUTH_PUBLISHABLE_KEY" || e.name === "FT_SECRET_VERSIONS", `${td.name}: ${e.name} in environment`);
+      for (const c of containers(td)) for (const e of c.environment) assert.ok(!/PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL|SALT|DSN/.test(e.name) || e.name === "STACK_AUTH_PUBLISHABLE_KEY" || e.name === "FT_ROTATION_DIGEST", `${td.name}: ${e.name} in environment`);
     }
   });
 
@@ -315,7 +319,7 @@ describe("stacks/aws: options", () => {
     const plain = mustPlan("aws");
     assert.deepEqual(
       ofType(plain, T.secret).map((s) => s.name).sort(),
-      ["secret-app-db-password", "secret-database-url", "secret-jwt-secret", "secret-minio-root-password", "secret-minio-root-user", "secret-redis-url", "secret-ttn-encryption-salt"],
+      ["secret-app-db-password-scram", "secret-database-url", "secret-jwt-secret", "secret-minio-root-password", "secret-minio-root-user", "secret-redis-url", "secret-ttn-encryption-salt"],
     );
     assert.equal(containers(one(plain, T.td, "backend"))[0].secrets.length, 6);
   });

@@ -4,7 +4,7 @@
 import { strict as assert } from "assert";
 import { alarmSpecs } from "../../components/aws/alarms";
 import { executionRolePolicy, readableSecretArns, secretArnOf, assetsBucketUserPolicy } from "../../components/aws/iam-policies";
-import { databaseUrl, redisUrl } from "../../components/aws/connection-urls";
+import { databaseUrl, redisUrl, scramSha256Verifier } from "../../components/aws/connection-urls";
 import { dbSetupSql, runTaskScript } from "../../components/aws/one-off";
 import { BACKEND_PATHS, listenerRules, routeFor } from "../../components/aws/routing";
 
@@ -98,12 +98,20 @@ describe("aws one-off tasks and URLs", () => {
     assert.match(s, /\[ "\$code" != "0" \]/);
     assert.doesNotMatch(s, /PASSWORD|SECRET|DATABASE_URL/);
   });
-  it("db-setup SQL takes the password from the environment, never inline", () => {
+  it("db-setup SQL takes the role's SCRAM verifier from the environment, never inline", () => {
     const sql = dbSetupSql("frostguard", "frostguard");
-    assert.match(sql, /\\getenv app_password APP_DB_PASSWORD/);
+    assert.match(sql, /\\getenv app_verifier APP_DB_PASSWORD_SCRAM/);
     assert.match(sql, /CREATE ROLE frostguard LOGIN PASSWORD %L/);
     assert.match(sql, /ALTER DATABASE frostguard OWNER TO frostguard/);
     assert.throws(() => dbSetupSql("x; drop", "y"));
+  });
+  it("SCRAM-SHA-256 verifier: PostgreSQL's format, stable for a password, reveals nothing of it", () => {
+    const v = scramSha256Verifier("Abc123XyZ");
+    // Checked against PostgreSQL 15: ALTER ROLE ... PASSWORD '<this>' then a login with Abc123XyZ succeeds.
+    assert.equal(v, "SCRAM-SHA-256$4096:7nDrxGfcarGBQMNDFwhdXA==$BEXyuPYG4hm2RojpTQyen0vVwsygqc2aAt1yGyQbg/E=:OlaueHUc6vvGhRAjz18t/jBlGsir/E0uDKngXCX9MS0=");
+    assert.equal(scramSha256Verifier("Abc123XyZ"), v);
+    assert.notEqual(scramSha256Verifier("Abc123XyZ2"), v);
+    assert.ok(!v.includes("Abc123XyZ"));
   });
   it("credentials are URL-encoded in DATABASE_URL and REDIS_URL", () => {
     assert.equal(databaseUrl("frostguard", "a/b+c=d@e", "h", "frostguard"), "postgresql://frostguard:a%2Fb%2Bc%3Dd%40e@h:5432/frostguard?sslmode=no-verify");
