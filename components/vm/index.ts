@@ -1,20 +1,113 @@
+// vm target: the customer's own Linux host, reached over SSH with a pinned host
+// key. Everything runs there under Compose (PostgreSQL, PgBouncer, Valkey,
+// SeaweedFS, Caddy, the app); the shared HostDeployment pushes the release.
 import * as pulumi from "@pulumi/pulumi";
+import { renderBundle } from "../../compose/bundle";
+import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../shared/config";
+import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 
-/** Skeleton: registers itself and its outputs; the target issue fills it in. */
+/** Bucket names on the host's object store: defined once (the old scripts disagreed). */
+export const VM_BUCKETS = { assets: "frostguard-assets", backups: "frostguard-backups" } as const;
+/** SeaweedFS's S3 gateway as the containers reach it. */
+export const VM_OBJECTSTORE_INTERNAL = "http://objectstore:8333";
+/** The app's S3 client signs for us-east-1 (APP.md). */
+export const VM_OBJECTSTORE_REGION = "us-east-1";
+/** Superuser of the on-host PostgreSQL (the official image's default). */
+export const VM_DB_ADMIN_USER = "postgres";
+
+/** Records the operator must create at their DNS provider (we do not manage their zone). */
+export function vmDnsRecords(domain: string, host: string): DnsRecord[] {
+  const names = [
+    { name: domain, purpose: "the app (Caddy gets its certificate for this name)" },
+    { name: `s3.${domain}`, purpose: "object storage: presigned upload/download URLs are built from it" },
+  ];
+  if (isIPv4(host)) return names.map((n) => ({ type: "A", name: n.name, value: host, purpose: n.purpose }));
+  if (host.includes(":")) return names.map((n) => ({ type: "AAAA", name: n.name, value: host, purpose: n.purpose }));
+  if (isHostname(host.toLowerCase()) && host.toLowerCase() !== domain) return names.map((n) => ({ type: "CNAME", name: n.name, value: host.toLowerCase(), purpose: n.purpose }));
+  return [];
+}
+
 export class VmTarget extends pulumi.ComponentResource implements TargetOutputs {
   public readonly url: pulumi.Output<string>;
   public readonly hostAddress: pulumi.Output<string>;
   public readonly databaseEndpoint: pulumi.Output<string>;
   public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
+  public readonly release: pulumi.Output<string>;
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("freshtrack:vm:Target", name, {}, opts);
-    const { config } = args;
-    this.url = pulumi.output(`https://${config.app.domain}`);
-    this.hostAddress = pulumi.output("");
-    this.databaseEndpoint = pulumi.output("");
-    this.dnsRecords = pulumi.output([]);
-    this.registerOutputs({ url: this.url, hostAddress: this.hostAddress, databaseEndpoint: this.databaseEndpoint, dnsRecords: this.dnsRecords });
+    const { config, secrets, userSecrets } = args;
+    if (!config.vm) throw new Error("VmTarget needs the vm settings (target vm)");
+    const vm = config.vm;
+    const domain = config.app.domain;
+    const privateKey = userSecrets.vmSshPrivateKey;
+    if (!privateKey) throw new Error("VmTarget needs vmSshPrivateKey (config validation should have refused this stack)");
+
+    const bundle = renderBundle({
+      config,
+      target: "vm",
+      objectStore: {
+        publicEndpoint: `https://s3.${domain}`,
+        internalEndpoint: VM_OBJECTSTORE_INTERNAL,
+        region: VM_OBJECTSTORE_REGION,
+        assetsBucket: VM_BUCKETS.assets,
+        backupsBucket: VM_BUCKETS.backups,
+      },
+    });
+
+    // User secrets that feed files (the SSH key does not: it stays on the deploy machine).
+    const userKeys = USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey" && userSecrets[k] !== undefined);
+    const userValues = pulumi.all(userKeys.map((k) => userSecrets[k]!));
+    const lasting = pulumi.all([
+      secrets.dbAppPassword,
+      secrets.dbAdminPassword,
+      secrets.redisPassword,
+      secrets.jwtSecret,
+      secrets.ttnEncryptionSalt,
+      secrets.grafanaAdminPassword,
+      secrets.backupEncryptionKey,
+      secrets.objectStoreAccessKey,
+      secrets.objectStoreSecretKey,
+    ]);
+    const secretFiles: pulumi.Output<SecretFiles> = pulumi.secret(
+      pulumi.all([lasting, userValues]).apply(([[dbApp, dbAdmin, redis, jwt, salt, grafana, backupKey, s3Access, s3Secret], values]) =>
+        renderSecretFiles({
+          target: "vm",
+          dbAppPassword: dbApp,
+          redisPassword: redis,
+          jwtSecret: jwt,
+          ttnEncryptionSalt: salt,
+          grafanaAdminPassword: grafana,
+          backupEncryptionKey: backupKey,
+          user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
+          db: { host: "postgres", port: 5432, adminUser: VM_DB_ADMIN_USER, adminPassword: dbAdmin, adminDatabase: "postgres" },
+          objectStore: { endpoint: VM_OBJECTSTORE_INTERNAL, region: VM_OBJECTSTORE_REGION, accessKey: s3Access, secretKey: s3Secret, provider: "SeaweedFS" },
+        }),
+      ),
+    );
+
+    const deployment = new HostDeployment(
+      "host",
+      {
+        connection: { host: vm.host, port: vm.port, user: vm.user, privateKey, hostKey: vm.hostKey },
+        appDir: vm.appDir,
+        bundle,
+        secretFiles,
+        // Customer hosts are often installed with cloud-init; where it is absent the step skips it.
+        waitForCloudInit: true,
+        firewall: vm.firewall,
+        purgeOnDelete: vm.purgeOnDelete,
+        url: `https://${domain}`,
+      },
+      { parent: this },
+    );
+
+    this.url = deployment.url;
+    this.release = deployment.release;
+    this.hostAddress = pulumi.output(vm.host);
+    this.databaseEndpoint = pulumi.output("postgres (on host, via pgbouncer)");
+    this.dnsRecords = pulumi.output(vmDnsRecords(domain, vm.host));
+    this.registerOutputs({ url: this.url, hostAddress: this.hostAddress, databaseEndpoint: this.databaseEndpoint, dnsRecords: this.dnsRecords, release: this.release });
   }
 }

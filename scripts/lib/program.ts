@@ -100,10 +100,9 @@ function assetToPlain(a: unknown): unknown {
   if (ctor === "StringAsset") return { $asset: any.__text ?? any.text };
   if (ctor === "FileAsset") return { $file: any.__path ?? any.path };
   if (ctor === "AssetArchive") {
-    const assets = (any.__assets ?? any.assets) as Record<string, unknown>;
-    const out: Record<string, unknown> = {};
-    for (const [k, x] of Object.entries(assets)) out[k] = assetToPlain(x);
-    return { $archive: out };
+    // The mock runtime's archives hold their entries in a promise: resolveAssets() awaits it.
+    const assets = (any.__assets ?? any.assets) as Record<string, unknown> | Promise<Record<string, unknown>>;
+    return { $archive: Promise.resolve(assets).then((a) => Object.fromEntries(Object.entries(a).map(([k, x]) => [k, assetToPlain(x)]))) };
   }
   return { $file: any.__path ?? any.path };
 }

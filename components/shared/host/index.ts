@@ -1,0 +1,228 @@
+// The SSH push shared by the vm and digitalocean targets: one chain of remote
+// commands, each depending on the previous one (DESIGN.md "Deploy steps"):
+//   wait -> bootstrap -> copy-bundle -> write-secrets -> preflight -> deploy
+// plus `teardown`, whose delete stops the services when the stack is removed.
+// Every step's `create` is a self-contained shell command (scripts are passed
+// inline with `bash -c`), so the e2e harness can run the same steps over SSH.
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as path from "path";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { SecretFiles, secretPayloadDigest, serializeSecretPayload } from "./secret-files";
+
+export * from "./secret-files";
+
+/** The deploy steps, in order; resource names of the `command:remote:*` resources. */
+export const HOST_STEPS = ["wait", "bootstrap", "copy-bundle", "write-secrets", "preflight", "deploy"] as const;
+export type HostStep = (typeof HOST_STEPS)[number];
+/** Not a deploy step: its create only records ownership; its delete stops the services on stack removal. */
+export const HOST_TEARDOWN_STEP = "teardown";
+
+/**
+ * Dial tuning. The provider retries a failed dial with a back-off growing from
+ * 0.1 s to 5 s, and each TCP connect may take up to PER_DIAL_TIMEOUT_S. A
+ * booting host refuses quickly (sshd not up): ~11 s + (limit - 10) x 5 s = ~5.5 min;
+ * a host that drops packets (network not up yet): limit x (5 + 5) s = ~12 min.
+ * Either way a dead host fails the deploy within a bounded time.
+ */
+export const DIAL_ERROR_LIMIT = 72;
+export const PER_DIAL_TIMEOUT_S = 5;
+
+/** Worst-case seconds the provider keeps dialling before giving up: [all refused, all timing out]. */
+export function dialBudgetSeconds(limit = DIAL_ERROR_LIMIT, perDial = PER_DIAL_TIMEOUT_S): [number, number] {
+  let backoff = 0;
+  let delay = 0.1;
+  for (let i = 0; i < limit; i++) {
+    backoff += delay;
+    delay = Math.min(delay * 1.5, 5);
+  }
+  return [Math.round(backoff), Math.round(backoff + limit * perDial)];
+}
+
+export interface HostConnection {
+  host: pulumi.Input<string>;
+  port: number;
+  user: string;
+  /** Secret. */
+  privateKey: pulumi.Input<string>;
+  /** "TYPE BASE64", as printed by ssh-keyscan without the host name. Never optional. */
+  hostKey: pulumi.Input<string>;
+}
+
+export interface HostDeploymentArgs {
+  connection: HostConnection;
+  appDir: string;
+  /** renderBundle(...) output: relative path -> content. Must hold no secret. */
+  bundle: pulumi.Input<Record<string, string>>;
+  /** Secret Output of renderSecretFiles(...). */
+  secretFiles: pulumi.Output<SecretFiles>;
+  waitForCloudInit: boolean;
+  firewall: boolean;
+  deployUser?: string;
+  purgeOnDelete: boolean;
+  /** Public URL of the deployment, passed through as an output. */
+  url?: pulumi.Input<string>;
+}
+
+const SCRIPTS_DIR = path.join(__dirname, "scripts");
+
+/** A script kept in the repo (shellcheck-clean); its content is not a secret. */
+export function hostScript(name: "bootstrap" | "wait" | "write-secrets" | "teardown"): string {
+  return fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
+}
+
+export function sha256(s: string): string {
+  return createHash("sha256").update(s).digest("hex");
+}
+
+/** POSIX single-quoting: safe for any string as one shell word. */
+export function shellQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `[sudo -n] bash -c '<script>' <name> <args...>`: runs a repo script without copying it first. */
+export function scriptCommand(script: string, name: string, args: string[], sudo: boolean): string {
+  return `${sudo ? "sudo -n " : ""}bash -c ${shellQuote(script)} ${[name, ...args].map(shellQuote).join(" ")}`;
+}
+
+/** Content hash of a bundle: sorted paths and contents, so any file change (and only that) changes it. */
+export function bundleHashOf(files: Record<string, string>): string {
+  const h = createHash("sha256");
+  for (const p of Object.keys(files).sort()) h.update(`${p}\0${files[p]}\0`);
+  return h.digest("hex").slice(0, 16);
+}
+
+/** Release id: what runs (bundle, which pins every image) and with which secrets. */
+export function releaseIdOf(bundleHash: string, secretDigest: string): string {
+  return sha256(`${bundleHash}\n${secretDigest}`).slice(0, 16);
+}
+
+export class HostDeployment extends pulumi.ComponentResource {
+  public readonly release: pulumi.Output<string>;
+  public readonly bundleHash: pulumi.Output<string>;
+  public readonly url: pulumi.Output<string>;
+
+  constructor(name: string, args: HostDeploymentArgs, opts?: pulumi.ComponentResourceOptions) {
+    super("freshtrack:host:Deployment", name, {}, opts);
+    const { appDir } = args;
+    const sudo = args.connection.user !== "root";
+    const connection: command.types.input.remote.ConnectionArgs = {
+      host: args.connection.host,
+      port: args.connection.port,
+      user: args.connection.user,
+      privateKey: pulumi.secret(args.connection.privateKey),
+      hostKey: args.connection.hostKey,
+      dialErrorLimit: DIAL_ERROR_LIMIT,
+      perDialTimeout: PER_DIAL_TIMEOUT_S,
+    };
+
+    const bundle = pulumi.output(args.bundle);
+    this.bundleHash = bundle.apply(bundleHashOf);
+    const payload = pulumi.secret(args.secretFiles.apply(serializeSecretPayload));
+    // Safe to reveal: a 64-bit prefix of SHA-256 over the whole payload, which
+    // includes several 32+ character random passwords, so it cannot be inverted
+    // or brute-forced even where one user-supplied value is weak. Revealing it
+    // lets the release id (a plain name on the host and in outputs) follow rotations.
+    const secretDigest = pulumi.unsecret(payload.apply(secretPayloadDigest));
+    this.release = pulumi.all([this.bundleHash, secretDigest]).apply(([b, s]) => releaseIdOf(b, s));
+    const releaseDir = this.bundleHash.apply((h) => `${appDir}/releases/${h}`);
+
+    const steps: Record<string, pulumi.Resource> = {};
+    const after = (step: HostStep): pulumi.CustomResourceOptions => {
+      const i = HOST_STEPS.indexOf(step);
+      return { parent: this, dependsOn: i > 0 ? [steps[HOST_STEPS[i - 1]]] : [] };
+    };
+
+    steps.wait = new command.remote.Command(
+      "wait",
+      {
+        connection,
+        create: scriptCommand(hostScript("wait"), "wait", [String(args.waitForCloudInit), String(sudo)], false),
+        logging: "stdoutAndStderr",
+      },
+      after("wait"),
+    );
+
+    const bootstrapScript = hostScript("bootstrap");
+    const bootstrapArgs = [appDir, String(args.firewall), String(args.connection.port), args.connection.user, args.deployUser ?? ""];
+    steps.bootstrap = new command.remote.Command(
+      "bootstrap",
+      {
+        connection,
+        create: scriptCommand(bootstrapScript, "bootstrap", bootstrapArgs, sudo),
+        // The script and its inputs only: a new bundle never re-runs it.
+        triggers: [sha256(bootstrapScript), JSON.stringify(bootstrapArgs)],
+        logging: "stdoutAndStderr",
+      },
+      after("bootstrap"),
+    );
+
+    const archive = bundle.apply((files) => new pulumi.asset.AssetArchive(Object.fromEntries(Object.keys(files).sort().map((p) => [p, new pulumi.asset.StringAsset(files[p])]))));
+    steps["copy-bundle"] = new command.remote.CopyToRemote(
+      "copy-bundle",
+      {
+        connection,
+        source: archive,
+        remotePath: releaseDir,
+        triggers: [this.bundleHash],
+      },
+      after("copy-bundle"),
+    );
+
+    const writeSecrets = hostScript("write-secrets");
+    steps["write-secrets"] = new command.remote.Command(
+      "write-secrets",
+      {
+        connection,
+        create: scriptCommand(writeSecrets, "write-secrets", [appDir], sudo),
+        stdin: payload,
+        // Nothing the script prints is secret, but stdin is: keep all of it out of logs.
+        logging: "none",
+        triggers: [secretDigest],
+      },
+      { ...after("write-secrets"), additionalSecretOutputs: ["stdin", "stdout", "stderr"] },
+    );
+
+    // The SFTP copy leaves 0644 files: make bin/ executable before running it.
+    const inRelease = (script: string, extra: pulumi.Input<string>[]) =>
+      pulumi.all([releaseDir, ...extra]).apply(([dir, ...rest]) =>
+        scriptCommand(`set -eu; rel=$1; shift; chmod 0755 "$rel"/bin/*; APP_DIR=${shellQuote(appDir)} exec "$rel/bin/${script}" "$@"`, script, [dir, ...rest], sudo),
+      );
+    steps.preflight = new command.remote.Command(
+      "preflight",
+      { connection, create: inRelease("preflight", []), triggers: [this.release], logging: "stdoutAndStderr" },
+      after("preflight"),
+    );
+    steps.deploy = new command.remote.Command(
+      "deploy",
+      { connection, create: inRelease("deploy", [this.release]), triggers: [this.release], logging: "stdoutAndStderr" },
+      after("deploy"),
+    );
+
+    // Teardown owner token: differs whenever the provider would replace this
+    // resource (connection or key change), so the replaced instance's delete
+    // sees a newer token on the host and stops nothing. Digest of the key only
+    // (high-entropy, truncated), never the key.
+    const token = pulumi.unsecret(
+      pulumi
+        .all([pulumi.output(args.connection.host), pulumi.output(args.connection.hostKey), pulumi.output(args.connection.privateKey)])
+        .apply(([host, hostKey, key]) => sha256(JSON.stringify([host, args.connection.port, args.connection.user, hostKey, sha256(key), appDir])).slice(0, 16)),
+    );
+    const teardown = hostScript("teardown");
+    new command.remote.Command(
+      HOST_TEARDOWN_STEP,
+      {
+        connection,
+        create: token.apply((t) => scriptCommand(teardown, "teardown", ["arm", appDir, t, String(args.purgeOnDelete)], sudo)),
+        delete: token.apply((t) => scriptCommand(teardown, "teardown", ["run", appDir, t, String(args.purgeOnDelete)], sudo)),
+        logging: "stdoutAndStderr",
+      },
+      // Armed once the host layout exists, before anything can run.
+      { parent: this, dependsOn: [steps.bootstrap] },
+    );
+
+    this.url = pulumi.output(args.url ?? pulumi.interpolate`https://${args.connection.host}`);
+    this.registerOutputs({ release: this.release, bundleHash: this.bundleHash, url: this.url });
+  }
+}

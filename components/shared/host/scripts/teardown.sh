@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# teardown: `arm` records which deployment owns the host; `run` (the delete of
+# the teardown step, i.e. stack removal) stops the services if this deployment
+# still owns the host. A replaced deployment (new connection, new key) finds a
+# newer token and does nothing, so a key rotation never stops production.
+# Data (volumes, secrets, backups key) stays unless PURGE is true.
+# usage: teardown.sh arm|run APP_DIR TOKEN PURGE(true|false)
+set -euo pipefail
+mode=${1:?usage: teardown.sh arm|run APP_DIR TOKEN PURGE}
+app_dir=${2:?APP_DIR}
+token=${3:?TOKEN}
+purge=${4:-false}
+token_file="$app_dir/state/teardown.token"
+
+if [[ "$mode" == "arm" ]]; then
+  install -d -m 0750 "$app_dir/state"
+  printf '%s\n' "$token" >"$token_file.tmp"
+  mv -f "$token_file.tmp" "$token_file"
+  echo "teardown: armed"
+  exit 0
+fi
+
+if [[ "$mode" != "run" ]]; then
+  echo "teardown: unknown mode $mode" >&2
+  exit 2
+fi
+
+if [[ ! -f "$token_file" ]] || [[ "$(cat "$token_file")" != "$token" ]]; then
+  echo "teardown: another deployment owns this host now; nothing stopped"
+  exit 0
+fi
+
+if command -v docker >/dev/null 2>&1; then
+  args=(compose -p freshtrack)
+  current="$app_dir/current"
+  if [[ -f "$current/release.json" ]] && command -v jq >/dev/null 2>&1; then
+    # The release's own files: stop_grace_period and profiles apply as deployed.
+    while IFS= read -r f; do args+=(-f "$current/$f"); done < <(jq -r '.compose_files[]?' "$current/release.json")
+    while IFS= read -r p; do args+=(--profile "$p"); done < <(jq -r '.profiles[]?' "$current/release.json")
+  fi
+  down=(down --remove-orphans --timeout 90)
+  [[ "$purge" == "true" ]] && down+=(--volumes)
+  (cd "${current}" 2>/dev/null || cd /; docker "${args[@]}" "${down[@]}")
+  if [[ "$purge" == "true" ]]; then
+    docker volume ls -q --filter label=com.docker.compose.project=freshtrack | xargs -r docker volume rm -f
+  fi
+fi
+
+if [[ "$purge" == "true" ]]; then
+  rm -rf -- "$app_dir"
+  echo "teardown: services stopped; volumes and $app_dir deleted (purgeOnDelete)"
+else
+  printf '{"ts":"%s","event":"teardown","data":"kept"}\n' "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >>"$app_dir/state/audit.log"
+  rm -f -- "$token_file"
+  echo "teardown: services stopped; volumes, secrets and backups kept in $app_dir"
+fi

@@ -1,0 +1,191 @@
+// Every secret file of DESIGN.md's table, rendered from plain strings. Pure: it
+// runs inside pulumi.all(...).apply(...) and in unit tests, so the same values
+// always give byte-identical files (no spurious write-secrets runs).
+import { createHash } from "crypto";
+import * as ini from "ini";
+import { IMAGES } from "../../../compose/images";
+import { APP_SECRET_ENV, APP_UID, AppSecretEnv } from "../../../compose/model";
+import { UserSecretKey } from "../config";
+import { DB_NAME, DB_USER } from "../naming";
+
+/** Relative path (under APP_DIR/secrets) -> owner uid and content. */
+export type SecretFiles = Record<string, { uid: number; content: string }>;
+
+/** Name of the rclone remote in backup/rclone.conf; bin/backup and bin/restore address it as `backups:`. */
+export const RCLONE_REMOTE = "backups";
+
+export interface SecretFilesInput {
+  target: "vm" | "digitalocean";
+  dbAppPassword: string;
+  redisPassword: string;
+  jwtSecret: string;
+  ttnEncryptionSalt: string;
+  grafanaAdminPassword: string;
+  backupEncryptionKey: string;
+  /** User-supplied credentials that are set; unset optional ones become empty files. */
+  user: Partial<Record<UserSecretKey, string>>;
+  /** PostgreSQL as migrations, db-setup and backups reach it directly (never through PgBouncer). */
+  db: {
+    host: string;
+    port: number;
+    /** Appended as `?sslmode=` to direct URLs (digitalocean's managed DB); omitted on vm. */
+    sslmode?: string;
+    adminUser: string;
+    adminPassword: string;
+    /** Database the admin connects to for db-setup: `postgres` on vm, `defaultdb` on a managed cluster. */
+    adminDatabase: string;
+  };
+  /** S3 credentials: the app's MINIO_* keys and the backup job's rclone remote. */
+  objectStore: { endpoint: string; region: string; accessKey: string; secretKey: string; provider: "SeaweedFS" | "DigitalOcean" | "Other" };
+}
+
+/** Which user config key fills which app secret (the rest are generated). */
+export const USER_SECRET_FOR_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> = {
+  STACK_AUTH_SECRET_KEY: "stackAuthSecretKey",
+  TTN_API_KEY: "ttnApiKey",
+  TTN_ADMIN_API_KEY: "ttnAdminApiKey",
+  STRIPE_SECRET_KEY: "stripeSecretKey",
+  STRIPE_WEBHOOK_SECRET: "stripeWebhookSecret",
+  RESEND_API_KEY: "resendApiKey",
+  TELNYX_API_KEY: "telnyxApiKey",
+  SENTRY_DSN: "sentryDsn",
+};
+
+const enc = encodeURIComponent;
+
+/** postgresql:// URL with every credential URL-encoded (user-supplied ones may hold / + = @ : %). */
+export function postgresUrl(user: string, password: string, host: string, port: number, db: string, sslmode?: string): string {
+  return `postgresql://${enc(user)}:${enc(password)}@${host}:${port}/${enc(db)}${sslmode ? `?sslmode=${enc(sslmode)}` : ""}`;
+}
+
+/** PgBouncer auth_file line: fields in double quotes, a double quote inside doubled. */
+export function pgbouncerUserlistLine(user: string, password: string): string {
+  const q = (s: string) => `"${s.replace(/"/g, '""')}"`;
+  return `${q(user)} ${q(password)}`;
+}
+
+/** ~/.pgpass field: backslash and colon escaped with a backslash. */
+export function pgpassField(s: string): string {
+  return s.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
+}
+
+/** redis.conf argument: bare when safe, else a double-quoted string with escapes (sdssplitargs rules). */
+export function redisConfArg(s: string): string {
+  if (/^[A-Za-z0-9._~+\-/=@%^!,]+$/.test(s)) return s;
+  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`;
+}
+
+export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
+  const files: SecretFiles = {};
+  const put = (path: string, uid: number, content: string) => {
+    files[path] = { uid, content };
+  };
+  const directDb = (user: string, password: string, db: string) => postgresUrl(user, password, i.db.host, i.db.port, db, i.db.sslmode);
+
+  // ---- backend / worker: one file per env var, named after it -----------------
+  const generated: Partial<Record<AppSecretEnv, string>> = {
+    // Through PgBouncer (transaction pooling) on both targets; PgBouncer itself reaches the database.
+    DATABASE_URL: postgresUrl(DB_USER, i.dbAppPassword, "pgbouncer", 5432, DB_NAME),
+    REDIS_URL: `redis://:${enc(i.redisPassword)}@redis:6379/0`,
+    JWT_SECRET: i.jwtSecret,
+    TTN_ENCRYPTION_SALT: i.ttnEncryptionSalt,
+    MINIO_ROOT_USER: i.objectStore.accessKey,
+    MINIO_ROOT_PASSWORD: i.objectStore.secretKey,
+  };
+  for (const env of APP_SECRET_ENV) {
+    const userKey = USER_SECRET_FOR_ENV[env];
+    const value = generated[env] ?? (userKey ? (i.user[userKey] ?? "") : undefined);
+    // A new name in APP_SECRET_ENV must be mapped here, not silently shipped empty.
+    if (value === undefined) throw new Error(`secret-files: no source for app secret ${env}`);
+    put(`app/${env}`, APP_UID, value);
+  }
+  // Migrations bypass the pooler (APP.md): direct to PostgreSQL.
+  put("migrate/DATABASE_URL", APP_UID, directDb(DB_USER, i.dbAppPassword, DB_NAME));
+
+  // ---- database -------------------------------------------------------------
+  const pgUid: number = IMAGES.postgres.uid;
+  if (i.target === "vm") put("postgres/POSTGRES_PASSWORD", pgUid, i.db.adminPassword);
+  put("db-setup/APP_DB_PASSWORD", pgUid, i.dbAppPassword);
+  put("db-setup/ADMIN_DATABASE_URL", pgUid, directDb(i.db.adminUser, i.db.adminPassword, i.db.adminDatabase));
+  put("pgbouncer/userlist.txt", IMAGES.pgbouncer.uid, pgbouncerUserlistLine(DB_USER, i.dbAppPassword) + "\n");
+
+  // ---- redis ----------------------------------------------------------------
+  put("redis/redis-auth.conf", IMAGES.redis.uid, `requirepass ${redisConfArg(i.redisPassword)}\n`);
+  put("redis/password", IMAGES.redis.uid, i.redisPassword);
+
+  // ---- object store (vm runs its own SeaweedFS) -----------------------------
+  if (i.target === "vm") {
+    const identities = {
+      identities: [
+        {
+          name: "frostguard",
+          credentials: [{ accessKey: i.objectStore.accessKey, secretKey: i.objectStore.secretKey }],
+          actions: ["Admin", "Read", "Write", "List", "Tagging"],
+        },
+      ],
+    };
+    put("objectstore/s3.json", IMAGES.objectstore.uid, JSON.stringify(identities, null, 2) + "\n");
+  }
+
+  // ---- backups ----------------------------------------------------------------
+  const rclone = {
+    [RCLONE_REMOTE]: {
+      type: "s3",
+      provider: i.objectStore.provider,
+      access_key_id: i.objectStore.accessKey,
+      secret_access_key: i.objectStore.secretKey,
+      endpoint: i.objectStore.endpoint,
+      region: i.objectStore.region,
+      force_path_style: "true",
+      // Never create buckets from the backup job: a typo must fail, not scatter dumps.
+      no_check_bucket: "true",
+    },
+  };
+  put("backup/rclone.conf", 0, ini.stringify(rclone));
+  put("backup/backup.key", 0, i.backupEncryptionKey);
+  const pgpass = (db: string, user: string, password: string) => [i.db.host, String(i.db.port), db, user, password].map(pgpassField).join(":");
+  // The app role dumps its own database; the admin line lets restore recreate it.
+  put("backup/pgpass", 0, `${pgpass(DB_NAME, DB_USER, i.dbAppPassword)}\n${pgpass("*", i.db.adminUser, i.db.adminPassword)}\n`);
+
+  // ---- observability / notifications ------------------------------------------
+  put("grafana/admin_password", IMAGES.grafana.uid, i.grafanaAdminPassword);
+  put("alertmanager/webhook_url", IMAGES.alertmanager.uid, i.user.alertWebhookUrl ?? "");
+  put("notify/webhook_url", 0, i.user.alertWebhookUrl ?? "");
+
+  return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+}
+
+// ---- stdin payload of the write-secrets step ------------------------------------
+
+/** Paths write-secrets accepts: relative, no `..`, no hidden or empty segments. Same rule as the script. */
+export const SECRET_PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
+
+/** `<relative-path> <uid> <base64(content)>` per line, sorted by path (DESIGN.md). */
+export function serializeSecretPayload(files: SecretFiles): string {
+  const lines = Object.keys(files)
+    .sort()
+    .map((path) => {
+      const { uid, content } = files[path];
+      if (!SECRET_PATH_RE.test(path)) throw new Error(`secret-files: refusing path "${path}"`);
+      if (!Number.isInteger(uid) || uid < 0 || uid > 2147483647) throw new Error(`secret-files: bad uid ${uid} for ${path}`);
+      return `${path} ${uid} ${Buffer.from(content, "utf8").toString("base64")}`;
+    });
+  return lines.join("\n") + "\n";
+}
+
+/** Inverse of serializeSecretPayload (tests, and the e2e harness's checks). */
+export function parseSecretPayload(payload: string): SecretFiles {
+  const out: SecretFiles = {};
+  for (const line of payload.split("\n")) {
+    if (line === "") continue;
+    const m = /^(\S+) (\d+) ([A-Za-z0-9+/]*={0,2})$/.exec(line);
+    if (!m || !SECRET_PATH_RE.test(m[1])) throw new Error("secret payload: malformed line");
+    out[m[1]] = { uid: Number(m[2]), content: Buffer.from(m[3], "base64").toString("utf8") };
+  }
+  return out;
+}
+
+/** Truncated SHA-256 of the payload: changes whenever any secret file changes. */
+export function secretPayloadDigest(payload: string): string {
+  return createHash("sha256").update(payload).digest("hex").slice(0, 16);
+}
