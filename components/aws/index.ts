@@ -442,7 +442,10 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       new aws.route53.Record("app", { zoneId: cfg.route53ZoneId, name: app.domain, type: "A", aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }] }, o());
     } else {
       // No zone of ours: print the record now and wait (up to 2 h) while the operator creates it.
-      validation.apply((v) => pulumi.log.warn(`Action needed: create DNS record ${v.type} ${v.name} -> ${v.value} so ACM can issue the certificate for ${app.domain}; pulumi up waits for it.`, this));
+      // Only while ACM still waits: an issued certificate needs no reminder on every preview.
+      pulumi.all([validation, cert.status]).apply(([v, status]) => {
+        if (status !== "ISSUED") pulumi.log.warn(`Action needed: create DNS record ${v.type} ${v.name} -> ${v.value} so ACM can issue the certificate for ${app.domain}; pulumi up waits for it.`, this);
+      });
       certificateArn = new aws.acm.CertificateValidation("cert", { certificateArn: cert.arn }, o({ customTimeouts: { create: "2h" } })).certificateArn;
     }
 
