@@ -184,7 +184,7 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
         "./config/alerts.yml:/etc/prometheus/alerts.yml:ro",
         `${VOLUMES.prometheus}:/prometheus`,
       ],
-      depends_on: { alertmanager: healthy() },
+      // No depends_on: Prometheus must record and evaluate even when Alertmanager is broken; it retries sending.
       healthcheck: wgetCheck("http://127.0.0.1:9090/-/ready", "60s"),
       cap_drop: ["ALL"],
       read_only: true,
@@ -228,7 +228,8 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
         `${VOLUMES.grafana}:/var/lib/grafana`,
       ],
       secrets: [GRAFANA_ADMIN.name],
-      depends_on: { loki: healthy(), prometheus: healthy() },
+      // Loki only needs to have started: a broken Loki must not also take the metrics dashboards away.
+      depends_on: { loki: { condition: "service_started" }, prometheus: healthy() },
       healthcheck: wgetCheck("http://127.0.0.1:3000/api/health", "60s"),
       cap_drop: ["ALL"],
     },
