@@ -185,10 +185,9 @@ export class HostDeployment extends pulumi.ComponentResource {
     );
 
     // The SFTP copy leaves 0644 files: make bin/ executable before running it.
+    // bin/* find APP_DIR from their own path (APP_DIR/releases/<bundle-hash>/bin).
     const inRelease = (script: string, extra: pulumi.Input<string>[]) =>
-      pulumi.all([releaseDir, ...extra]).apply(([dir, ...rest]) =>
-        scriptCommand(`set -eu; rel=$1; shift; chmod 0755 "$rel"/bin/*; APP_DIR=${shellQuote(appDir)} exec "$rel/bin/${script}" "$@"`, script, [dir, ...rest], sudo),
-      );
+      pulumi.all([releaseDir, ...extra]).apply(([dir, ...rest]) => scriptCommand(`set -eu; rel=$1; shift; chmod 0755 "$rel"/bin/*; exec "$rel/bin/${script}" "$@"`, script, [dir, ...rest], sudo));
     steps.preflight = new command.remote.Command(
       "preflight",
       { connection, create: inRelease("preflight", []), triggers: [this.release], logging: "stdoutAndStderr" },
@@ -196,7 +195,9 @@ export class HostDeployment extends pulumi.ComponentResource {
     );
     steps.deploy = new command.remote.Command(
       "deploy",
-      { connection, create: inRelease("deploy", [this.release]), triggers: [this.release], logging: "stdoutAndStderr" },
+      // bin/deploy takes the release directory's name; it finds changed secrets itself
+      // (digests), so the trigger (bundle + secret digest) is what makes it run.
+      { connection, create: inRelease("deploy", [this.bundleHash]), triggers: [this.release], logging: "stdoutAndStderr" },
       after("deploy"),
     );
 

@@ -59,6 +59,6 @@ while IFS= read -r -d '' f; do
     removed=$((removed + 1))
   fi
 done < <(find "$dir" -mindepth 1 -path "$staging" -prune -o -type f -print0)
-find "$dir" -mindepth 1 -path "$staging" -prune -o -type d -empty -delete
+find "$dir" -mindepth 1 -depth -type d -empty -delete
 
 echo "write-secrets: ${#owner[@]} files in place, $removed stale removed"

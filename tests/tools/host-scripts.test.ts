@@ -1,0 +1,111 @@
+// The push's shell scripts under real tools: shellcheck, and write-secrets /
+// teardown run for real against a scratch APP_DIR (no SSH, no Docker needed).
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { hostScript, scriptCommand } from "../../components/shared/host";
+import { renderSecretFiles, serializeSecretPayload, SecretFiles } from "../../components/shared/host/secret-files";
+
+const SCRIPTS = path.resolve(__dirname, "..", "..", "components", "shared", "host", "scripts");
+const isRoot = process.getuid?.() === 0;
+
+function sh(command: string, stdin = "") {
+  return spawnSync("bash", ["-c", command], { input: stdin, encoding: "utf8" });
+}
+
+describe("host scripts: shellcheck", () => {
+  const scripts = fs.readdirSync(SCRIPTS).filter((f) => f.endsWith(".sh"));
+  it("finds the scripts", () => assert.deepEqual(scripts.sort(), ["bootstrap.sh", "teardown.sh", "wait.sh", "write-secrets.sh"]));
+  for (const s of scripts) {
+    it(`${s} is shellcheck-clean`, () => {
+      const r = spawnSync("shellcheck", ["--severity=style", "--shell=bash", path.join(SCRIPTS, s)], { encoding: "utf8" });
+      assert.equal(r.error, undefined, "shellcheck must be installed");
+      assert.equal(r.status, 0, r.stdout + r.stderr);
+    });
+  }
+});
+
+describe("host scripts: write-secrets against a scratch APP_DIR", function () {
+  // chown to other uids needs root; this machine's tests run as root (ENVIRONMENT.md).
+  before(function () {
+    assert.ok(isRoot, "these tests need root to chown secret files");
+  });
+  const files: SecretFiles = renderSecretFiles({
+    target: "vm",
+    dbAppPassword: "p/a+s=s@w:o%rd",
+    redisPassword: "REDISPW",
+    jwtSecret: "JWT\nwith newline",
+    ttnEncryptionSalt: "SALT",
+    grafanaAdminPassword: "GRAFANA",
+    backupEncryptionKey: "BACKUPKEY",
+    user: {},
+    db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: "ADMINPW", adminDatabase: "postgres" },
+    objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "SK", provider: "SeaweedFS" },
+  });
+  let appDir = "";
+  const run = (payload: string) => sh(scriptCommand(hostScript("write-secrets"), "write-secrets", [appDir], false), payload);
+
+  beforeEach(() => {
+    appDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-host-"));
+  });
+  afterEach(() => fs.rmSync(appDir, { recursive: true, force: true }));
+
+  it("writes every file 0600, owned by its uid, with the exact content; prints no value", () => {
+    const r = run(serializeSecretPayload(files));
+    assert.equal(r.status, 0, r.stderr);
+    for (const [rel, f] of Object.entries(files)) {
+      const p = path.join(appDir, "secrets", rel);
+      const st = fs.statSync(p);
+      assert.equal(st.mode & 0o777, 0o600, rel);
+      assert.equal(st.uid, f.uid, rel);
+      assert.equal(fs.readFileSync(p, "utf8"), f.content, rel);
+    }
+    assert.equal(fs.statSync(path.join(appDir, "secrets")).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(path.join(appDir, "secrets", "redis")).uid, 999, "a reader's directory belongs to the reader");
+    for (const v of ["REDISPW", "ADMINPW", "BACKUPKEY", "p/a+s"]) assert.ok(!(r.stdout + r.stderr).includes(v), v);
+    assert.match(r.stdout, /files in place, 0 stale removed/);
+  });
+
+  it("removes files no longer listed and leaves no staging directory", () => {
+    assert.equal(run(serializeSecretPayload(files)).status, 0);
+    const fewer = Object.fromEntries(Object.entries(files).filter(([p]) => !p.startsWith("grafana/")));
+    const r = run(serializeSecretPayload(fewer));
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!fs.existsSync(path.join(appDir, "secrets", "grafana")), "stale file and its empty directory are gone");
+    assert.deepEqual(fs.readdirSync(path.join(appDir, "secrets")).filter((n) => n.startsWith(".")), []);
+    assert.match(r.stdout, /1 stale removed/);
+  });
+
+  it("a malformed or empty payload changes nothing", () => {
+    assert.equal(run(serializeSecretPayload(files)).status, 0);
+    const before = fs.readFileSync(path.join(appDir, "secrets", "redis", "password"), "utf8");
+    for (const bad of ["../escape 0 eA==\n", "redis/password 999 !!!notbase64\n", "", "redis/password x eA==\n"]) {
+      const r = run(bad);
+      assert.notEqual(r.status, 0, JSON.stringify(bad));
+      assert.equal(fs.readFileSync(path.join(appDir, "secrets", "redis", "password"), "utf8"), before);
+      assert.ok(fs.existsSync(path.join(appDir, "secrets", "grafana", "admin_password")), "nothing removed");
+    }
+    assert.ok(!fs.existsSync(path.join(appDir, "escape")));
+  });
+});
+
+describe("host scripts: teardown ownership token", () => {
+  let appDir = "";
+  beforeEach(() => {
+    appDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-host-"));
+  });
+  afterEach(() => fs.rmSync(appDir, { recursive: true, force: true }));
+  const teardown = (...args: string[]) => sh(scriptCommand(hostScript("teardown"), "teardown", args, false));
+
+  it("a replaced deployment's delete finds a newer token and stops nothing", () => {
+    assert.equal(teardown("arm", appDir, "old", "true").status, 0);
+    assert.equal(teardown("arm", appDir, "new", "true").status, 0);
+    fs.writeFileSync(path.join(appDir, "keep-me"), "data");
+    const r = teardown("run", appDir, "old", "true");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /another deployment owns this host/);
+    assert.ok(fs.existsSync(path.join(appDir, "keep-me")), "purge must not run for a superseded deployment");
+  });
+});

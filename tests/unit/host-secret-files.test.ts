@@ -1,0 +1,173 @@
+// Pure tests of the secret files the push writes: paths and owners per
+// DESIGN.md, URL encoding of hostile credentials, PgBouncer/pgpass/redis
+// quoting, and the stdin payload round trip.
+import { strict as assert } from "assert";
+import * as ini from "ini";
+import { IMAGES } from "../../compose/images";
+import { APP_SECRET_ENV } from "../../compose/model";
+import {
+  RCLONE_REMOTE,
+  SecretFilesInput,
+  parseSecretPayload,
+  pgbouncerUserlistLine,
+  redisConfArg,
+  renderSecretFiles,
+  secretPayloadDigest,
+  serializeSecretPayload,
+} from "../../components/shared/host/secret-files";
+import { bundleHashOf, releaseIdOf, scriptCommand, shellQuote } from "../../components/shared/host";
+
+const NASTY = "p/a+s=s@w:o%r\"d'x";
+
+function input(over: Partial<SecretFilesInput> = {}): SecretFilesInput {
+  return {
+    target: "vm",
+    dbAppPassword: "APPPW",
+    redisPassword: "REDISPW",
+    jwtSecret: "JWT",
+    ttnEncryptionSalt: "SALT",
+    grafanaAdminPassword: "GRAFANA",
+    backupEncryptionKey: "BACKUPKEY",
+    user: { stackAuthSecretKey: "STACKAUTH", alertWebhookUrl: "https://hooks.example/x" },
+    db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: "ADMINPW", adminDatabase: "postgres" },
+    objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "S3ACCESS", secretKey: "S3SECRET", provider: "SeaweedFS" },
+    ...over,
+  };
+}
+
+describe("host secret files: paths and owners (DESIGN.md table)", () => {
+  const files = renderSecretFiles(input());
+  it("renders app/<ENV> for every APP_SECRET_ENV name, owned by 1001", () => {
+    for (const env of APP_SECRET_ENV) {
+      assert.ok(files[`app/${env}`], `app/${env} missing`);
+      assert.equal(files[`app/${env}`].uid, 1001, env);
+    }
+  });
+  it("every other file has the owner uid of its reader", () => {
+    const expected: Record<string, number> = {
+      "migrate/DATABASE_URL": 1001,
+      "postgres/POSTGRES_PASSWORD": 70,
+      "db-setup/APP_DB_PASSWORD": 70,
+      "db-setup/ADMIN_DATABASE_URL": 70,
+      "pgbouncer/userlist.txt": IMAGES.pgbouncer.uid,
+      "redis/redis-auth.conf": 999,
+      "redis/password": 999,
+      "objectstore/s3.json": 0,
+      "backup/rclone.conf": 0,
+      "backup/backup.key": 0,
+      "backup/pgpass": 0,
+      "grafana/admin_password": 472,
+      "alertmanager/webhook_url": 65534,
+      "notify/webhook_url": 0,
+    };
+    const others = Object.fromEntries(Object.entries(files).filter(([p]) => !p.startsWith("app/")).map(([p, f]) => [p, f.uid]));
+    assert.deepEqual(others, expected);
+  });
+  it("digitalocean has no on-host postgres password and no SeaweedFS identities", () => {
+    const doFiles = renderSecretFiles(input({ target: "digitalocean", db: { host: "private-db.example", port: 25060, sslmode: "require", adminUser: "doadmin", adminPassword: "DOADMIN", adminDatabase: "defaultdb" } }));
+    assert.equal(doFiles["postgres/POSTGRES_PASSWORD"], undefined);
+    assert.equal(doFiles["objectstore/s3.json"], undefined);
+    assert.equal(doFiles["migrate/DATABASE_URL"].content, "postgresql://frostguard:APPPW@private-db.example:25060/frostguard?sslmode=require");
+    assert.equal(doFiles["db-setup/ADMIN_DATABASE_URL"].content, "postgresql://doadmin:DOADMIN@private-db.example:25060/defaultdb?sslmode=require");
+    // The app still goes through PgBouncer.
+    assert.equal(doFiles["app/DATABASE_URL"].content, "postgresql://frostguard:APPPW@pgbouncer:5432/frostguard");
+  });
+  it("unset optional user secrets are empty files; set ones carry their value", () => {
+    assert.equal(files["app/STRIPE_SECRET_KEY"].content, "");
+    assert.equal(files["app/STACK_AUTH_SECRET_KEY"].content, "STACKAUTH");
+    assert.equal(files["alertmanager/webhook_url"].content, "https://hooks.example/x");
+    assert.equal(renderSecretFiles(input({ user: {} }))["notify/webhook_url"].content, "");
+  });
+  it("is deterministic: same values, byte-identical payload", () => {
+    assert.equal(serializeSecretPayload(renderSecretFiles(input())), serializeSecretPayload(renderSecretFiles(input())));
+  });
+});
+
+describe("host secret files: contents", () => {
+  it("URL-encodes every credential (the old deployment broke on / + =)", () => {
+    const f = renderSecretFiles(input({ dbAppPassword: NASTY, redisPassword: NASTY, db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: NASTY, adminDatabase: "postgres" } }));
+    const e = encodeURIComponent(NASTY);
+    assert.ok(!/[/+=@:%"]/.test(e.replace(/%[0-9A-F]{2}/g, "")), "encoded form keeps no raw special character");
+    assert.equal(f["app/DATABASE_URL"].content, `postgresql://frostguard:${e}@pgbouncer:5432/frostguard`);
+    assert.equal(f["migrate/DATABASE_URL"].content, `postgresql://frostguard:${e}@postgres:5432/frostguard`);
+    assert.equal(f["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://postgres:${e}@postgres:5432/postgres`);
+    assert.equal(f["app/REDIS_URL"].content, `redis://:${e}@redis:6379/0`);
+    // And the URL parses back to the exact password.
+    assert.equal(decodeURIComponent(new URL(f["app/DATABASE_URL"].content).password), NASTY);
+    assert.equal(decodeURIComponent(new URL(f["app/REDIS_URL"].content).password), NASTY);
+  });
+  it("files that are not URLs carry the raw value", () => {
+    const f = renderSecretFiles(input({ dbAppPassword: NASTY, redisPassword: NASTY }));
+    assert.equal(f["db-setup/APP_DB_PASSWORD"].content, NASTY);
+    assert.equal(f["redis/password"].content, NASTY);
+  });
+  it("PgBouncer userlist quotes fields and doubles embedded quotes", () => {
+    assert.equal(pgbouncerUserlistLine("frostguard", 'a"b'), '"frostguard" "a""b"');
+    assert.equal(renderSecretFiles(input())["pgbouncer/userlist.txt"].content, '"frostguard" "APPPW"\n');
+  });
+  it("redis requirepass: bare when safe, quoted and escaped otherwise", () => {
+    assert.equal(renderSecretFiles(input())["redis/redis-auth.conf"].content, "requirepass REDISPW\n");
+    assert.equal(redisConfArg('a b"c\\'), '"a b\\"c\\\\"');
+  });
+  it("pgpass escapes : and \\ and lists the app role then the admin", () => {
+    const f = renderSecretFiles(input({ dbAppPassword: "a:b\\c" }));
+    assert.equal(f["backup/pgpass"].content, "postgres:5432:frostguard:frostguard:a\\:b\\\\c\npostgres:5432:*:postgres:ADMINPW\n");
+  });
+  it("SeaweedFS identities grant the static key Admin/Read/Write/List/Tagging", () => {
+    const s3 = JSON.parse(renderSecretFiles(input())["objectstore/s3.json"].content);
+    assert.deepEqual(s3.identities[0].credentials, [{ accessKey: "S3ACCESS", secretKey: "S3SECRET" }]);
+    assert.deepEqual(s3.identities[0].actions, ["Admin", "Read", "Write", "List", "Tagging"]);
+  });
+  it("rclone.conf is an INI S3 remote with path-style addressing", () => {
+    const conf = ini.parse(renderSecretFiles(input({ objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "x=y/z+", provider: "SeaweedFS" } }))["backup/rclone.conf"].content);
+    assert.deepEqual({ ...conf[RCLONE_REMOTE] }, { type: "s3", provider: "SeaweedFS", access_key_id: "AK", secret_access_key: "x=y/z+", endpoint: "http://objectstore:8333", region: "us-east-1", force_path_style: true, no_check_bucket: true });
+  });
+  it("MINIO_* are the object store keys", () => {
+    const f = renderSecretFiles(input());
+    assert.equal(f["app/MINIO_ROOT_USER"].content, "S3ACCESS");
+    assert.equal(f["app/MINIO_ROOT_PASSWORD"].content, "S3SECRET");
+  });
+});
+
+describe("host secret files: stdin payload", () => {
+  it("round-trips every file, including empty and multi-line contents", () => {
+    const files = renderSecretFiles(input({ dbAppPassword: NASTY }));
+    const payload = serializeSecretPayload(files);
+    assert.deepEqual(parseSecretPayload(payload), files);
+    for (const line of payload.trimEnd().split("\n")) assert.match(line, /^[a-z-]+\/[A-Za-z0-9_.-]+ \d+ [A-Za-z0-9+/]*={0,2}$/);
+  });
+  it("no value appears in clear in the payload", () => {
+    const payload = serializeSecretPayload(renderSecretFiles(input()));
+    for (const v of ["APPPW", "REDISPW", "ADMINPW", "BACKUPKEY", "S3SECRET"]) assert.ok(!payload.includes(v), v);
+  });
+  it("refuses paths that could escape the secrets directory", () => {
+    for (const bad of ["../etc/passwd", "/etc/shadow", "app/../x", ".hidden", "a b", "app//x"]) {
+      assert.throws(() => serializeSecretPayload({ [bad]: { uid: 0, content: "x" } }), /refusing path/, bad);
+    }
+  });
+  it("digest changes with any content or owner change", () => {
+    const base = renderSecretFiles(input());
+    const d = secretPayloadDigest(serializeSecretPayload(base));
+    assert.notEqual(secretPayloadDigest(serializeSecretPayload(renderSecretFiles(input({ jwtSecret: "JWT2" })))), d);
+    assert.notEqual(secretPayloadDigest(serializeSecretPayload({ ...base, "redis/password": { uid: 0, content: "REDISPW" } })), d);
+    assert.match(d, /^[0-9a-f]{16}$/);
+  });
+});
+
+describe("host push helpers", () => {
+  it("bundle hash: any file change changes it, order does not", () => {
+    const a = bundleHashOf({ "a.yml": "1", "b.yml": "2" });
+    assert.equal(bundleHashOf({ "b.yml": "2", "a.yml": "1" }), a);
+    assert.notEqual(bundleHashOf({ "a.yml": "1", "b.yml": "3" }), a);
+    assert.notEqual(bundleHashOf({ "a.yml": "12", "b.yml": "" }), bundleHashOf({ "a.yml": "1", "b.yml": "2" }));
+  });
+  it("release id follows both the bundle and the secrets", () => {
+    const r = releaseIdOf("b1", "s1");
+    assert.notEqual(releaseIdOf("b2", "s1"), r);
+    assert.notEqual(releaseIdOf("b1", "s2"), r);
+  });
+  it("shell quoting survives single quotes", () => {
+    assert.equal(shellQuote("it's"), `'it'\\''s'`);
+    assert.equal(scriptCommand("echo 'x'", "n", ["a b"], true), `sudo -n bash -c 'echo '\\''x'\\''' 'n' 'a b'`);
+  });
+});
