@@ -30,7 +30,7 @@ ft_resolve_dirs() {
 
 # The release a command acts on (default: the one holding this script).
 ft_use_release() {
-  REL_DIR=${1:-$SCRIPT_RELEASE_DIR}
+  REL_DIR=$1
   [[ -f $REL_DIR/release.json ]] || die "no release.json in $REL_DIR"
   jq -e 'type == "object"' "$REL_DIR/release.json" >/dev/null || die "$REL_DIR/release.json is not a JSON object"
   REL_ID=$(basename "$REL_DIR")
@@ -187,4 +187,117 @@ ft_help_if_asked() {
   for a in "$@"; do
     case $a in -h | --help) ft_usage; exit 0 ;; esac
   done
+}
+
+# --- database and object storage access (bin/backup, bin/restore) -----------------------
+# Seam for tests and for hosts without Docker (the ONLY differences from production):
+#   FT_PG_BIN=<dir>   run pg_dump/pg_restore/psql from <dir> on the host instead of a
+#                     container of the release's postgres image (client version = server's).
+#   FT_RCLONE=host    run the host's rclone instead of the rclone image; default is
+#                     release.json .backup.rclone, else "container" (on vm the object store
+#                     is only reachable inside the compose network).
+# Both paths get the same arguments and stream through stdin/stdout, so no paths differ.
+
+# Connection from release.json .database; the password only ever comes from secrets/backup/pgpass.
+ft_pg_setup() {
+  PGHOST=$(rj '.database.host // "postgres"')
+  PGPORT=$(rj '.database.port // 5432')
+  PGUSER=$(rj '.database.admin_user // "postgres"')
+  PGSSLMODE=$(rj '.database.sslmode // "prefer"')
+  DB_NAME=$(rj '.database.name // "frostguard"')
+  ADMIN_DB=$(rj '.database.admin_db // "postgres"')
+  PGPASSFILE_HOST=$SECRETS_DIR/backup/pgpass
+  export PGHOST PGPORT PGUSER PGSSLMODE PGCONNECT_TIMEOUT=10
+  [[ -s $PGPASSFILE_HOST ]] || die "$PGPASSFILE_HOST is missing or empty"
+}
+
+# Network for helper containers: release.json .database.network, else the database
+# container's first network (vm), else the default bridge (digitalocean: managed DB).
+ft_network() {
+  local net id
+  net=$(rj '.database.network // empty')
+  if [[ -z $net ]]; then
+    id=$(compose ps -q "$(rj '.database.service // "postgres"')" 2>/dev/null | head -n1 || true)
+    [[ -n $id ]] && net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{println $k}}{{end}}' "$id" | head -n1)
+  fi
+  printf '%s' "${net:-bridge}"
+}
+
+ft_postgres_image() {
+  local img
+  img=$(rj '.images.postgres // empty')
+  [[ -n $img ]] || img=$(compose config --format json | jq -r '.services["db-setup"].image // empty')
+  [[ -n $img ]] || die "release.json has no images.postgres and no db-setup service"
+  printf '%s' "$img"
+}
+
+# pg_tool TOOL ARGS...: a PostgreSQL client tool; stdin/stdout pass through.
+pg_tool() {
+  local tool=$1
+  shift
+  if [[ -n ${FT_PG_BIN:-} ]]; then
+    PGPASSFILE=$PGPASSFILE_HOST "$FT_PG_BIN/$tool" "$@"
+  else
+    docker run --rm -i --network "$(ft_network)" --user 0 --entrypoint "$tool" \
+      -e PGHOST -e PGPORT -e PGUSER -e PGSSLMODE -e PGCONNECT_TIMEOUT -e PGPASSFILE=/run/ft/pgpass \
+      -v "$PGPASSFILE_HOST:/run/ft/pgpass:ro" "$(ft_postgres_image)" "$@"
+  fi
+}
+
+# psql_admin DB SQL: tuples-only output, stops on the first error.
+psql_at() { pg_tool psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
+
+# "schema.table count" for every ordinary table (partitions counted as their leaves, like pg_dump).
+FT_COUNT_SQL="SELECT format('%I.%I', n.nspname, c.relname) || ' ' ||
+  (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+  ORDER BY 1"
+
+# "table count" lines -> {"table": count} JSON.
+ft_counts_json() { jq -R -n '[inputs | select(length > 0) | split(" ") | {key: .[0], value: (.[1] | tonumber)}] | from_entries'; }
+
+ft_backup_setup() {
+  B_REMOTE=$(rj '.backup.remote // empty')
+  B_BUCKET=$(rj '.backup.bucket // empty')
+  B_PREFIX=$(rj '.backup.prefix // "postgres"')
+  B_RETENTION=$(rj '.backup.retention_days // 30')
+  [[ -n $B_REMOTE && -n $B_BUCKET ]] || die "release.json .backup.remote and .backup.bucket are required"
+  [[ $B_RETENTION =~ ^[0-9]+$ && $B_RETENTION -ge 1 ]] || die "release.json .backup.retention_days must be a positive integer"
+  B_PREFIX=${B_PREFIX#/}
+  B_PREFIX=${B_PREFIX%/}
+  B_BASE="$B_REMOTE:$B_BUCKET${B_PREFIX:+/$B_PREFIX}"
+  RCLONE_CONF=$SECRETS_DIR/backup/rclone.conf
+  BACKUP_KEY=$SECRETS_DIR/backup/backup.key
+  [[ -s $RCLONE_CONF ]] || die "$RCLONE_CONF is missing or empty"
+  [[ -s $BACKUP_KEY ]] || die "$BACKUP_KEY is missing or empty"
+  RCLONE_MODE=${FT_RCLONE:-$(rj '.backup.rclone // "container"')}
+  [[ $RCLONE_MODE == host || $RCLONE_MODE == container ]] || die "rclone mode must be host or container, not $RCLONE_MODE"
+}
+
+# rclone_tool ARGS...: config from secrets/backup/rclone.conf; stdin/stdout pass through.
+rclone_tool() {
+  if [[ $RCLONE_MODE == host ]]; then
+    rclone --config "$RCLONE_CONF" "$@"
+  else
+    docker run --rm -i --network "$(ft_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" \
+      "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" "$@"
+  fi
+}
+
+# Encryption: AES-256-CBC, key stretched with PBKDF2 (200k iterations), random salt; the
+# key file is read by openssl itself (-pass file:), never argv. Integrity: the manifest
+# records the sha256 of the encrypted file, checked before any decryption.
+ft_encrypt() { openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }
+ft_decrypt() { openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }
+
+# Writes a node-exporter textfile atomically (readable by node-exporter, uid 65534).
+ft_write_metrics() {
+  local file=$METRICS_DIR/$1 tmp
+  shift
+  mkdir -p "$METRICS_DIR"
+  tmp=$(mktemp "$file.XXXXXX")
+  printf '%s\n' "$@" >"$tmp"
+  chmod 0644 "$tmp"
+  mv -f "$tmp" "$file"
 }

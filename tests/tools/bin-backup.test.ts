@@ -1,0 +1,272 @@
+// bin/db-setup.sh, bin/backup and bin/restore against a REAL PostgreSQL 15 and a REAL
+// S3-compatible server (s3rver), with the host's rclone and openssl. The only seam used is
+// FT_PG_BIN (host client binaries instead of `docker run <postgres image>`) and
+// FT_RCLONE=host; every other line of the scripts runs as on a host.
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { makeAppDir, run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+
+const PG_BIN = "/usr/lib/postgresql/15/bin";
+const ADMIN_PW = "adm/in+pw=" + crypto.randomBytes(6).toString("hex"); // needs URL-encoding, like openssl rand -base64 output
+const APP_PW = "app-" + crypto.randomBytes(12).toString("hex");
+const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
+const MARKER = "plaintext-marker-7f3a"; // must never appear in the uploaded object
+
+interface S3rverInstance {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+}
+type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = http.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3rver)", function () {
+  this.timeout(120000);
+  let pgDir = "";
+  let pgPort = 0;
+  let s3: S3rverInstance | undefined;
+  let s3Dir = "";
+  let hook: http.Server | undefined;
+  const hookBodies: string[] = [];
+  let app: ReturnType<typeof makeAppDir>;
+  let env: NodeJS.ProcessEnv;
+  let rcloneConf = "";
+
+  const bin = (name: string) => path.join(app.relDir, "bin", name);
+  const pgAs = async (user: string, password: string, database: string) => {
+    const c = new Client({ host: "127.0.0.1", port: pgPort, user, password, database });
+    await c.connect();
+    return c;
+  };
+  const noSecretsIn = (r: RunResult) => {
+    for (const s of [ADMIN_PW, APP_PW, BACKUP_KEY]) assert.ok(!(r.stdout + r.stderr).includes(s), "a secret value was printed");
+  };
+  const counts = async (database: string) => {
+    const c = await pgAs("postgres", ADMIN_PW, database);
+    try {
+      const r1 = await c.query("SELECT count(*)::int AS n FROM public.readings");
+      const r2 = await c.query("SELECT count(*)::int AS n FROM public.sensors");
+      return { readings: r1.rows[0].n as number, sensors: r2.rows[0].n as number };
+    } finally {
+      await c.end();
+    }
+  };
+  const rcloneLs = async () => {
+    const r = await run("rclone", ["--config", rcloneConf, "lsf", "-R", "s3:backups"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout.split("\n").filter(Boolean).sort();
+  };
+
+  before(async () => {
+    // PostgreSQL must not run as root: data dir owned by the postgres user.
+    pgDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-pg-"));
+    fs.chmodSync(pgDir, 0o755);
+    fs.writeFileSync(path.join(pgDir, "pw"), ADMIN_PW + "\n");
+    const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", cmd, ...args]);
+    await run("chown", ["-R", "postgres:postgres", pgDir]);
+    const init = await asPg(`${PG_BIN}/initdb`, ["-D", `${pgDir}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pgDir}/pw`, "-E", "UTF8"]);
+    assert.equal(init.code, 0, init.stderr);
+    pgPort = await freePort();
+    const start = await asPg(`${PG_BIN}/pg_ctl`, ["-D", `${pgDir}/data`, "-l", `${pgDir}/log`, "-w", "-o", `-p ${pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]);
+    assert.equal(start.code, 0, start.stderr + fs.readFileSync(`${pgDir}/log`, "utf8"));
+
+    const S3rver = require("s3rver") as S3rverCtor;
+    s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-"));
+    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: "backups" }] });
+    const { port: s3Port } = await s3.run();
+
+    hook = http.createServer((req, res) => {
+      let b = "";
+      req.on("data", (d: Buffer) => (b += d.toString()));
+      req.on("end", () => { hookBodies.push(b); res.end("ok"); });
+    });
+    await new Promise<void>((r) => hook!.listen(0, "127.0.0.1", () => r()));
+    const hookPort = (hook.address() as { port: number }).port;
+
+    app = makeAppDir({
+      target: "vm",
+      compose_files: ["compose.yml"],
+      profiles: [],
+      database: { host: "127.0.0.1", port: pgPort, name: "frostguard", admin_user: "postgres", admin_db: "postgres", sslmode: "disable" },
+      backup: { remote: "s3", bucket: "backups", prefix: "pg", retention_days: 7, schedule: "17 3 * * *" },
+    });
+    writeSecret(app.appDir, "backup/pgpass", `127.0.0.1:${pgPort}:*:postgres:${ADMIN_PW.replace(/[:\\]/g, "\\$&")}\n`);
+    writeSecret(app.appDir, "backup/backup.key", BACKUP_KEY + "\n");
+    rcloneConf = writeSecret(app.appDir, "backup/rclone.conf",
+      `[s3]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${s3Port}\nregion = us-east-1\nforce_path_style = true\n`);
+    writeSecret(app.appDir, "notify/webhook_url", `http://127.0.0.1:${hookPort}/hook\n`);
+    writeSecret(app.appDir, "db-setup/APP_DB_PASSWORD", APP_PW + "\n");
+    writeSecret(app.appDir, "db-setup/ADMIN_DATABASE_URL", `postgres://postgres:${encodeURIComponent(ADMIN_PW)}@127.0.0.1:${pgPort}/postgres?sslmode=disable\n`);
+    // A stubbed docker proves the seam is complete: any docker call would be logged.
+    const stubDir = stubDocker(path.join(app.root, "stub"));
+    // rclone 1.60's S3 backend fails with any AWS_CA_BUNDLE set ("unsupported transport"); this machine sets one.
+    const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
+    env = { ...base, PATH: `${stubDir}:${PG_BIN}:${process.env.PATH}`, FT_PG_BIN: PG_BIN, FT_RCLONE: "host", FT_STUB_LOG: path.join(app.root, "docker.log") };
+  });
+
+  after(async () => {
+    if (pgDir) await run("runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", `${pgDir}/data`, "-m", "immediate", "stop"]);
+    await s3?.close();
+    hook?.close();
+    for (const d of [pgDir, s3Dir, app?.root]) if (d) fs.rmSync(d, { recursive: true, force: true });
+  });
+
+  it("db-setup.sh creates role frostguard (not superuser) and its database, idempotently, password from a file", async () => {
+    const dbEnv = {
+      ...env,
+      FT_ADMIN_DATABASE_URL_FILE: path.join(app.appDir, "secrets/db-setup/ADMIN_DATABASE_URL"),
+      FT_APP_DB_PASSWORD_FILE: path.join(app.appDir, "secrets/db-setup/APP_DB_PASSWORD"),
+    };
+    for (let i = 0; i < 2; i++) {
+      const r = await run("sh", [path.join(app.relDir, "bin/db-setup.sh")], { env: dbEnv });
+      assert.equal(r.code, 0, r.stderr);
+      noSecretsIn(r);
+    }
+    const c = await pgAs("frostguard", APP_PW, "frostguard");
+    try {
+      const role = await c.query("SELECT rolsuper FROM pg_roles WHERE rolname = 'frostguard'");
+      assert.equal(role.rows[0].rolsuper, false);
+      const owner = await c.query("SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = 'frostguard'");
+      assert.equal(owner.rows[0].o, "frostguard");
+      // The app role creates its schema in public (PG15 no longer lets PUBLIC create there).
+      await c.query("CREATE TABLE public.sensors (id serial PRIMARY KEY, name text NOT NULL)");
+      await c.query("CREATE TABLE public.readings (id bigserial PRIMARY KEY, sensor_id int REFERENCES sensors(id), celsius numeric, note text)");
+      await c.query("INSERT INTO sensors (name) SELECT 'fridge-' || g FROM generate_series(1, 7) g");
+      await c.query(`INSERT INTO readings (sensor_id, celsius, note) SELECT 1 + g % 7, g / 10.0, CASE WHEN g = 5 THEN E'multi\\nline ${MARKER}' ELSE '${MARKER}' END FROM generate_series(1, 1234) g`);
+    } finally {
+      await c.end();
+    }
+  });
+
+  it("db-setup.sh fails when the admin password is wrong (the check can fail)", async () => {
+    const bad = writeSecret(app.appDir, "db-setup/BAD_URL", `postgres://postgres:wrong@127.0.0.1:${pgPort}/postgres\n`);
+    const r = await run("sh", [path.join(app.relDir, "bin/db-setup.sh")], {
+      env: { ...env, FT_WAIT_SECONDS: "2", FT_ADMIN_DATABASE_URL_FILE: bad, FT_APP_DB_PASSWORD_FILE: path.join(app.appDir, "secrets/db-setup/APP_DB_PASSWORD") },
+    });
+    assert.notEqual(r.code, 0);
+  });
+
+  it("backup uploads an encrypted dump + manifest, enforces retention, writes backup.prom", async () => {
+    // An expired backup (mtime 2020) that retention must delete, and a foreign object it must keep.
+    const old = path.join(app.root, "frostguard-20200101T000000Z.dump.enc");
+    fs.writeFileSync(old, "old");
+    fs.utimesSync(old, new Date("2020-01-01"), new Date("2020-01-01"));
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, "s3:backups/pg/frostguard-20200101T000000Z.dump.enc"], { env })).code, 0);
+    fs.utimesSync(old, new Date("2020-01-01"), new Date("2020-01-01"));
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, "s3:backups/pg/README.txt"], { env })).code, 0);
+
+    const t0 = Math.floor(Date.now() / 1000);
+    const r = await run(bin("backup"), [], { env });
+    assert.equal(r.code, 0, r.stderr);
+    noSecretsIn(r);
+    const objects = await rcloneLs();
+    const dumps = objects.filter((o) => /^pg\/frostguard-\d{8}T\d{6}Z\.dump\.enc$/.test(o));
+    assert.equal(dumps.length, 1, objects.join(","));
+    assert.ok(objects.includes(dumps[0].replace(".dump.enc", ".manifest.json")));
+    assert.ok(!objects.includes("pg/frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
+    assert.ok(objects.includes("pg/README.txt"), "retention deleted a file that is not a backup");
+
+    const enc = (await run("rclone", ["--config", rcloneConf, "cat", `s3:backups/${dumps[0]}`], { env })).stdout;
+    assert.ok(enc.startsWith("Salted__"), "dump is not openssl-encrypted");
+    assert.ok(!enc.includes(MARKER) && !enc.includes("fridge-"), "plaintext in the uploaded dump");
+    const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `s3:backups/${dumps[0].replace(".dump.enc", ".manifest.json")}`], { env })).stdout);
+    assert.deepEqual(manifest.tables, { "public.readings": 1234, "public.sensors": 7 });
+
+    const prom = fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8");
+    const ts = Number(/^freshtrack_backup_last_success_timestamp_seconds (\d+)$/m.exec(prom)?.[1]);
+    assert.ok(ts >= t0 && ts <= t0 + 120, `timestamp ${ts} is not Unix seconds of now`);
+    assert.ok(Number(/^freshtrack_backup_last_size_bytes (\d+)$/m.exec(prom)?.[1]) > 0);
+    assert.equal(fs.statSync(path.join(app.appDir, "metrics/backup.prom")).mode & 0o777, 0o644, "node-exporter (uid 65534) must read it");
+    const audit = fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    assert.deepEqual(Object.keys(audit.at(-1)).slice(0, 6), ["time", "action", "release", "user", "host", "result"]);
+    assert.equal(audit.at(-1).action, "backup");
+    assert.equal(audit.at(-1).result, "success");
+    assert.ok(!fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").includes(ADMIN_PW));
+    assert.ok(!fs.existsSync(path.join(app.root, "docker.log")), "the seam leaked: docker was called");
+    assert.deepEqual(fs.readdirSync(path.join(app.appDir, "state/tmp")), [], "temp files left behind");
+  });
+
+  it("restore --check restores the newest dump into a scratch database, counts match, writes restore_check.prom", async () => {
+    const c = await pgAs("frostguard", APP_PW, "frostguard");
+    await c.query("INSERT INTO readings (sensor_id, celsius) VALUES (1, 4.0), (2, 5.0)"); // after the backup
+    await c.end();
+    const r = await run(bin("restore"), ["--check"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    noSecretsIn(r);
+    assert.match(r.stderr, /public\.readings\s+1234\s+1234/);
+    assert.match(fs.readFileSync(path.join(app.appDir, "metrics/restore_check.prom"), "utf8"), /^freshtrack_restore_check_last_success_timestamp_seconds \d+$/m);
+    const c2 = await pgAs("postgres", ADMIN_PW, "postgres");
+    const left = await c2.query("SELECT 1 FROM pg_database WHERE datname = 'frostguard_restore_check'");
+    await c2.end();
+    assert.equal(left.rowCount, 0, "--check must drop its scratch database");
+  });
+
+  it("restore (default) leaves the scratch database for inspection with the backup's row counts", async () => {
+    const r = await run(bin("restore"), [], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await counts("frostguard_restore_check"), { readings: 1234, sensors: 7 });
+    assert.deepEqual(await counts("frostguard"), { readings: 1236, sensors: 7 }, "production must be untouched");
+  });
+
+  it("restore --into-production refuses without --yes-really, then restores with backend/worker stopped and started", async () => {
+    const no = await run(bin("restore"), ["--into-production"], { env });
+    assert.notEqual(no.code, 0);
+    assert.match(no.stderr, /--yes-really/);
+    assert.deepEqual(await counts("frostguard"), { readings: 1236, sensors: 7 });
+    const log = path.join(app.root, "docker.log");
+    const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(await counts("frostguard"), { readings: 1234, sensors: 7 });
+    const calls = fs.readFileSync(log, "utf8");
+    assert.match(calls, /compose -p freshtrack .*stop backend worker/);
+    assert.match(calls, /compose -p freshtrack .*start backend worker/);
+    assert.ok(calls.indexOf("stop backend") < calls.indexOf("start backend"));
+    assert.ok(hookBodies.some((b) => b.includes("restored from")), "production restore must notify");
+    fs.rmSync(log);
+  });
+
+  it("restore refuses a tampered dump (sha256 differs from the manifest)", async () => {
+    const objects = await rcloneLs();
+    const dump = objects.find((o) => o.endsWith(".dump.enc"))!;
+    const tampered = path.join(app.root, "tampered");
+    fs.writeFileSync(tampered, "Salted__garbage");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", tampered, `s3:backups/${dump}`], { env })).code, 0);
+    const r = await run(bin("restore"), ["--check"], { env });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /sha256/);
+  });
+
+  it("a failed backup exits non-zero, notifies the webhook and leaves backup.prom unchanged", async () => {
+    const promBefore = fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8");
+    hookBodies.length = 0;
+    const relJson = path.join(app.relDir, "release.json");
+    const good = fs.readFileSync(relJson, "utf8");
+    const broken = JSON.parse(good);
+    broken.database.port = await freePort(); // nothing listens there
+    fs.writeFileSync(relJson, JSON.stringify(broken));
+    try {
+      const r = await run(bin("backup"), [], { env });
+      assert.notEqual(r.code, 0);
+      noSecretsIn(r);
+    } finally {
+      fs.writeFileSync(relJson, good);
+    }
+    assert.equal(fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8"), promBefore);
+    assert.ok(hookBodies.some((b) => JSON.parse(b).text.includes("backup FAILED")), `no failure notification: ${hookBodies.join("|")}`);
+    const last = JSON.parse(fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").at(-1)!);
+    assert.equal(last.result, "failure");
+  });
+});
