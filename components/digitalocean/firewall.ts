@@ -1,0 +1,59 @@
+// Firewall rules as plain data. Generic in the value type of the VPC range and
+// the tag so the component can pass Outputs and tests plain strings.
+
+export const WORLD = ["0.0.0.0/0", "::/0"];
+/** Managed PostgreSQL listens on 25060 (direct) and 25061 (DO's own pooler, unused by us). */
+export const DO_DB_PORT = 25060;
+
+export interface InboundRule<V> {
+  protocol: "tcp" | "udp" | "icmp";
+  portRange?: string;
+  sourceAddresses: V[];
+}
+export interface OutboundRule<V> {
+  protocol: "tcp" | "udp" | "icmp";
+  portRange?: string;
+  destinationAddresses: V[];
+}
+
+export interface CloudFirewallInput<V> {
+  /** Operators and the deploy machine: the only sources of SSH. */
+  sshCidrs: string[];
+  /** The VPC's IPv4 range: the managed database's private address lives there. */
+  vpcIpRange: V;
+}
+
+/**
+ * The droplet's cloud firewall. Inbound: web to the world (UDP 443 for HTTP/3,
+ * which Caddy offers), SSH from the configured CIDRs only. Outbound: exactly
+ * what the stack uses: DNS, NTP, HTTP(S) (apt, image registries, ACME, TTN,
+ * Stripe, Resend, Telnyx, Sentry, Spaces, DO monitoring agent) and the
+ * database port inside the VPC. Anything not listed is dropped.
+ */
+export function cloudFirewallRules<V = string>(input: CloudFirewallInput<V>): { inbound: InboundRule<string | V>[]; outbound: OutboundRule<string | V>[] } {
+  if (input.sshCidrs.length === 0) throw new Error("SSH must be reachable from at least one CIDR (doSshCidrs)");
+  if (input.sshCidrs.some((c) => WORLD.includes(c))) throw new Error("SSH must not be open to the whole internet");
+  return {
+    inbound: [
+      { protocol: "tcp", portRange: "80", sourceAddresses: [...WORLD] },
+      { protocol: "tcp", portRange: "443", sourceAddresses: [...WORLD] },
+      { protocol: "udp", portRange: "443", sourceAddresses: [...WORLD] },
+      { protocol: "tcp", portRange: "22", sourceAddresses: [...input.sshCidrs] },
+    ],
+    outbound: [
+      { protocol: "udp", portRange: "53", destinationAddresses: [...WORLD] },
+      { protocol: "tcp", portRange: "53", destinationAddresses: [...WORLD] },
+      { protocol: "udp", portRange: "123", destinationAddresses: [...WORLD] },
+      { protocol: "tcp", portRange: "80", destinationAddresses: [...WORLD] },
+      { protocol: "tcp", portRange: "443", destinationAddresses: [...WORLD] },
+      // Path MTU discovery and diagnostics.
+      { protocol: "icmp", destinationAddresses: [...WORLD] },
+      { protocol: "tcp", portRange: String(DO_DB_PORT), destinationAddresses: [input.vpcIpRange] },
+    ],
+  };
+}
+
+/** Trusted sources of the managed database: the droplets carrying our tag, nothing else (no IPs, no apps). */
+export function databaseFirewallRules<V>(dropletTag: V): { type: "tag"; value: V }[] {
+  return [{ type: "tag", value: dropletTag }];
+}

@@ -1,0 +1,123 @@
+// The push to the droplet: the release bundle (rendered for a managed database
+// and Spaces) and the secret files, through the shared HostDeployment. The
+// managed database's URIs and the Spaces keys reach the droplet only here,
+// as secret files written over stdin: never in user_data or a command string.
+import * as pulumi from "@pulumi/pulumi";
+import { renderBundle } from "../../compose/bundle";
+import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../shared/config";
+import { HostDeployment, SecretFiles, hostScript, renderSecretFiles } from "../shared/host";
+import { TargetArgs } from "../shared/target";
+
+/** The push connects as root on port 22 (DigitalOcean's default; the cloud firewall limits who reaches it). */
+export const PUSH_USER = "root";
+export const SSH_PORT = 22;
+/** Managed PostgreSQL requires TLS; the database DigitalOcean creates for doadmin. */
+export const DO_DB_SSLMODE = "require";
+export const DO_ADMIN_DATABASE = "defaultdb";
+
+export interface DropletDb {
+  privateHost: pulumi.Output<string>;
+  port: pulumi.Output<number>;
+  adminUser: pulumi.Output<string>;
+  adminPassword: pulumi.Output<string>;
+  database: pulumi.Output<string>;
+  appUser: pulumi.Output<string>;
+  appPassword: pulumi.Output<string>;
+}
+
+export interface DropletSpaces {
+  accessKey: pulumi.Output<string>;
+  secretKey: pulumi.Output<string>;
+  endpoint: string;
+  region: string;
+  assetsBucket: pulumi.Output<string>;
+  backupsBucket: pulumi.Output<string>;
+}
+
+export interface PushInput {
+  args: TargetArgs;
+  settings: DoSettings;
+  parent: pulumi.Resource;
+  /** The reserved IP, once assigned to the droplet. */
+  host: pulumi.Output<string>;
+  privateKey: pulumi.Output<string>;
+  /** "ssh-ed25519 AAAA…" of the host key installed by cloud-init. */
+  hostPublicKey: pulumi.Output<string>;
+  db: DropletDb;
+  spaces: DropletSpaces;
+  /** Ids of resources that must exist before the first deploy (firewalls, CORS, the database): data dependencies of the secret files. */
+  readyIds: pulumi.Output<string>[];
+  /** operators' non-root login, in the docker group */
+  deployUser: string;
+}
+
+/** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
+export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces">): pulumi.Output<Record<string, string>> {
+  const { args, settings, db, spaces } = input;
+  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket]).apply(([host, port, database, assetsBucket, backupsBucket]) =>
+    renderBundle({
+      config: args.config,
+      target: "digitalocean",
+      managedDb: { host, port, database, maxConnections: settings.dbMaxConnections },
+      objectStore: { publicEndpoint: spaces.endpoint, internalEndpoint: spaces.endpoint, region: spaces.region, assetsBucket, backupsBucket },
+    }),
+  );
+}
+
+/** Arguments of the shared bootstrap script, as cloud-init and the push both run it. */
+export function bootstrapArgs(settings: DoSettings, deployUser: string): string[] {
+  // APP_DIR, no host firewall (the cloud firewall filters), SSH port, the copy user, the deploy user.
+  return [settings.appDir, "false", String(SSH_PORT), PUSH_USER, deployUser];
+}
+
+export function bootstrapScript(): string {
+  return hostScript("bootstrap");
+}
+
+/** Every secret file, as one secret Output; the DB passwords and Spaces keys come from DigitalOcean. */
+export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "spaces" | "readyIds">): pulumi.Output<SecretFiles> {
+  const { args, db, spaces } = input;
+  const { secrets, userSecrets } = args;
+  // The SSH key of the vm target is not a file on this host.
+  const userKeys = USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey" && userSecrets[k] !== undefined);
+  const userValues = pulumi.all(userKeys.map((k) => userSecrets[k]!));
+  const lasting = pulumi.all([secrets.redisPassword, secrets.jwtSecret, secrets.ttnEncryptionSalt, secrets.grafanaAdminPassword, secrets.backupEncryptionKey]);
+  const dbValues = pulumi.all([db.privateHost, db.port, db.adminUser, db.adminPassword, db.appPassword]);
+  const spacesValues = pulumi.all([spaces.accessKey, spaces.secretKey]);
+  return pulumi.secret(
+    pulumi.all([lasting, userValues, dbValues, spacesValues, pulumi.all(input.readyIds)]).apply(([[redis, jwt, salt, grafana, backupKey], values, [host, port, adminUser, adminPassword, appPassword], [accessKey, secretKey]]) =>
+      renderSecretFiles({
+        target: "digitalocean",
+        dbAppPassword: appPassword,
+        redisPassword: redis,
+        jwtSecret: jwt,
+        ttnEncryptionSalt: salt,
+        grafanaAdminPassword: grafana,
+        backupEncryptionKey: backupKey,
+        user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
+        db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
+        objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
+      }),
+    ),
+  );
+}
+
+export function deployToDroplet(input: PushInput): HostDeployment {
+  return new HostDeployment(
+    "host",
+    {
+      connection: { host: input.host, port: SSH_PORT, user: PUSH_USER, privateKey: pulumi.secret(input.privateKey), hostKey: input.hostPublicKey },
+      appDir: input.settings.appDir,
+      bundle: dropletBundle(input),
+      secretFiles: dropletSecretFiles(input),
+      // cloud-init installs the host key and runs the bootstrap: the push starts after it.
+      waitForCloudInit: true,
+      // The DigitalOcean cloud firewall filters traffic; ufw would add nothing (Docker bypasses it).
+      firewall: false,
+      deployUser: input.deployUser,
+      purgeOnDelete: input.settings.purgeOnDelete,
+      url: `https://${input.args.config.app.domain}`,
+    },
+    { parent: input.parent },
+  );
+}
