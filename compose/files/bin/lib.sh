@@ -1,4 +1,10 @@
 # shellcheck shell=bash
+#/ Usage: source lib.sh   (from the other bin/ commands; running it only prints this)
+#/
+#/ Shared helpers of the on-host commands: APP_DIR from the script's location
+#/ (<APP_DIR>/releases/<id>/bin), docker compose from release.json, logging, audit
+#/ log (state/audit.log), the deploy lock (state/deploy.lock + .owner), webhook notify,
+#/ database/rclone access for backup and restore (seams FT_PG_BIN, FT_RCLONE).
 # Variables set here are read by the scripts that source this file:
 # shellcheck disable=SC2034
 # Shared helpers of the on-host commands (sourced, never run). Contract: DESIGN.md "Host layout".
@@ -301,3 +307,9 @@ ft_write_metrics() {
   chmod 0644 "$tmp"
   mv -f "$tmp" "$file"
 }
+
+# Run directly instead of sourced: only print the usage.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+  ft_usage
+  exit 0
+fi
