@@ -1,0 +1,236 @@
+// The e2e harness: runs the REAL program under Pulumi's mocks with the vm stack pointed at a
+// disposable loopback test host, then executes the program's own command:remote:* resources
+// over real SSH in dependency (HOST_STEPS) order. It holds no copy of any step: every command,
+// stdin and file comes from the planned resources' inputs. Between applies it keeps the last
+// applied inputs per resource and decides create / unchanged / update / replace as the
+// Pulumi engine and the command provider (1.2.x) do.
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { HOST_STEPS } from "../../components/shared/host";
+import { PlanResult, PlannedResource, ROOT } from "../../scripts/lib/program";
+import { Connection, connect, exec, upload } from "./lib/remote";
+import { TestHost } from "./lib/ssh-host";
+import { appImages, imageOverrides } from "./stand-ins";
+
+export const COMMAND = "command:remote:Command";
+export const COPY = "command:remote:CopyToRemote";
+export const DOMAIN = "freshtrack.test";
+
+/** Every user secret gets a recognisable value: scenario 9 searches for them. */
+export const USER_SECRETS: Record<string, string> = {
+  stackAuthSecretKey: "E2ESECRETstackAuthSecretKeyX",
+  ttnApiKey: "E2ESECRETttnApiKeyX",
+  ttnAdminApiKey: "E2ESECRETttnAdminApiKeyX",
+  stripeSecretKey: "E2ESECRETstripeSecretKeyX",
+  stripeWebhookSecret: "E2ESECRETstripeWebhookSecretX",
+  resendApiKey: "E2ESECRETresendApiKeyX",
+  telnyxApiKey: "E2ESECRETtelnyxApiKeyX",
+};
+
+export interface StackInput {
+  host: TestHost;
+  appDir: string;
+  tags: Record<string, string>;
+  backendTag?: string;
+  dbPasswordGeneration?: number;
+}
+
+/** Config a user would set for this host: `pulumi config set ...` equivalents. */
+export function stackConfig(s: StackInput): { set: Record<string, unknown>; secretSet: string[] } {
+  const set: Record<string, unknown> = {
+    target: "vm",
+    domain: DOMAIN,
+    operatorEmail: "ops@freshtrack.test",
+    tlsMode: "internal",
+    observability: "false",
+    stackAuthProjectId: "e2e-project-0001",
+    vmHost: s.host.host,
+    vmPort: String(s.host.port),
+    vmUser: "root",
+    vmHostKey: s.host.hostKeyLine,
+    vmSshPrivateKey: s.host.privateKey,
+    vmAppDir: s.appDir,
+    vmFirewall: "false",
+    imageOverrides: imageOverrides(s.tags),
+    ...appImages(s.tags, s.backendTag),
+    ...USER_SECRETS,
+  };
+  if (s.dbPasswordGeneration) set.dbPasswordGeneration = String(s.dbPasswordGeneration);
+  return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)] };
+}
+
+/** Runs the program once, in a child process (one stack per process). */
+export function plan(s: StackInput, workDir: string): PlanResult {
+  const { set, secretSet } = stackConfig(s);
+  const inFile = path.join(workDir, "plan-in.json");
+  const outFile = path.join(workDir, "plan-out.json");
+  fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet }), { mode: 0o600 });
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "lib", "plan-child.ts"), inFile, outFile], { cwd: ROOT, encoding: "utf8" });
+  fs.rmSync(inFile, { force: true });
+  if (r.status !== 0) throw new Error(`program failed under mocks:\n${r.stderr}`);
+  const result = JSON.parse(fs.readFileSync(outFile, "utf8")) as PlanResult;
+  fs.rmSync(outFile, { force: true });
+  return result;
+}
+
+/** {"$secret": v} -> v, recursively. */
+export function unwrap(v: unknown): unknown {
+  if (v === null || typeof v !== "object") return v;
+  if (Array.isArray(v)) return v.map(unwrap);
+  const o = v as Record<string, unknown>;
+  if ("$secret" in o && Object.keys(o).length === 1) return unwrap(o.$secret);
+  return Object.fromEntries(Object.entries(o).map(([k, x]) => [k, unwrap(x)]));
+}
+
+/** Every secret value in the plan (the leaves of {"$secret": ...}), plus the ones inside the secret-file payload. */
+export function secretValues(p: PlanResult): string[] {
+  const out = new Set<string>();
+  const walk = (v: unknown, inSecret: boolean) => {
+    if (typeof v === "string") {
+      if (inSecret) {
+        out.add(v);
+        for (const m of v.match(/(RNDSECRET|DUMMYSECRET|E2ESECRET)[A-Za-z0-9]*X/g) ?? []) out.add(m);
+        // The secret-file payload: `<path> <uid> <base64>` lines.
+        for (const line of v.split("\n")) {
+          const parts = line.split(" ");
+          if (parts.length === 3 && /^[A-Za-z0-9+/=]+$/.test(parts[2])) {
+            const text = Buffer.from(parts[2], "base64").toString("utf8");
+            for (const m of text.match(/(RNDSECRET|DUMMYSECRET|E2ESECRET)[A-Za-z0-9]*X/g) ?? []) out.add(m);
+          }
+        }
+      }
+      return;
+    }
+    if (v === null || typeof v !== "object") return;
+    if (Array.isArray(v)) return v.forEach((x) => walk(x, inSecret));
+    const o = v as Record<string, unknown>;
+    if ("$secret" in o && Object.keys(o).length === 1) return walk(o.$secret, true);
+    Object.values(o).forEach((x) => walk(x, inSecret));
+  };
+  p.resources.forEach((r) => walk(r.inputs, false));
+  for (const v of Object.values(USER_SECRETS)) out.add(v);
+  // Whole multi-line values (the SSH key, the payload) are searched by their distinctive lines.
+  const result = new Set<string>();
+  for (const v of out) {
+    if (v.includes("\n")) v.split("\n").filter((l) => l.length >= 16 && !/^-----/.test(l)).forEach((l) => result.add(l));
+    else if (v.length >= 8) result.add(v);
+  }
+  return [...result];
+}
+
+/** The remote command resources, in dependency order (HOST_STEPS first among equals). */
+export function remoteSteps(p: PlanResult): PlannedResource[] {
+  const steps = p.resources.filter((r) => r.type === COMMAND || r.type === COPY);
+  const key = (r: PlannedResource) => `${r.type}::${r.name}`;
+  const rank = (r: PlannedResource) => {
+    const i = (HOST_STEPS as readonly string[]).indexOf(r.name);
+    return i < 0 ? HOST_STEPS.length : i;
+  };
+  const done = new Set<string>();
+  const out: PlannedResource[] = [];
+  while (out.length < steps.length) {
+    const ready = steps.filter((r) => !done.has(key(r)) && (r.options.dependsOn ?? []).every((d) => done.has(d) || !steps.some((s) => key(s) === d)));
+    if (!ready.length) throw new Error("dependency cycle among remote steps");
+    ready.sort((a, b) => rank(a) - rank(b));
+    out.push(ready[0]);
+    done.add(key(ready[0]));
+  }
+  // The chain must be exactly HOST_STEPS, in order (DESIGN.md).
+  const chain = out.filter((r) => (HOST_STEPS as readonly string[]).includes(r.name)).map((r) => r.name);
+  if (chain.join(",") !== HOST_STEPS.join(",")) throw new Error(`remote steps ${chain.join(",")} are not HOST_STEPS ${HOST_STEPS.join(",")}`);
+  return out;
+}
+
+export type Action = "create" | "unchanged" | "update" | "replace";
+
+export interface StepReport {
+  name: string;
+  type: string;
+  action: Action;
+  seconds: number;
+  stdout: string;
+  stderr: string;
+  filesCopied?: number;
+}
+
+export class StepError extends Error {
+  constructor(
+    public readonly step: string,
+    public readonly code: number,
+    public readonly stdout: string,
+    public readonly stderr: string,
+  ) {
+    super(`step ${step} exited ${code}:\n${stderr.slice(-3000) || stdout.slice(-3000)}`);
+  }
+}
+
+/** Engine state between applies: the last applied inputs of each remote step. */
+export class Applier {
+  private state = new Map<string, PlannedResource>();
+  /** Every byte of every command's output, for the secret scan. */
+  public readonly outputs: string[] = [];
+
+  constructor(private readonly verbose = true) {}
+
+  decide(r: PlannedResource): { action: Action; prev?: PlannedResource } {
+    const prev = this.state.get(r.name);
+    if (!prev) return { action: "create" };
+    if (JSON.stringify(prev.inputs) === JSON.stringify(r.inputs)) return { action: "unchanged", prev };
+    const changed = Object.keys({ ...prev.inputs, ...r.inputs }).filter((k) => JSON.stringify(prev.inputs[k]) !== JSON.stringify(r.inputs[k]));
+    // Only `delete`/`logging` changed: an in-place update of state, nothing runs.
+    if (changed.every((k) => k === "delete" || k === "logging")) return { action: "update", prev };
+    if (r.type === COMMAND && r.inputs.update !== undefined && !changed.includes("triggers") && !changed.includes("connection")) return { action: "update", prev };
+    return { action: "replace", prev };
+  }
+
+  async apply(p: PlanResult, opts: { only?: string[] } = {}): Promise<StepReport[]> {
+    const reports: StepReport[] = [];
+    for (const r of remoteSteps(p)) {
+      if (opts.only && !opts.only.includes(r.name)) continue;
+      const { action, prev } = this.decide(r);
+      const inputs = unwrap(r.inputs) as Record<string, unknown>;
+      const conn = inputs.connection as Connection;
+      const t0 = Date.now();
+      let stdout = "";
+      let stderr = "";
+      let filesCopied: number | undefined;
+      const runs = action === "create" || action === "replace" || (action === "update" && r.type === COMMAND && inputs.update !== undefined && prev && JSON.stringify(prev.inputs.update) !== undefined);
+      if (runs) {
+        const client = await connect(conn);
+        try {
+          if (r.type === COPY) {
+            const src = inputs.source as { $archive?: Record<string, { $asset?: string }> };
+            if (!src.$archive) throw new Error(`${r.name}: only AssetArchive of StringAssets is supported by the harness`);
+            const files = Object.fromEntries(Object.entries(src.$archive).map(([k, a]) => [k, a.$asset ?? ""]));
+            filesCopied = await upload(client, String(inputs.remotePath), files);
+          } else {
+            const cmd = String(action === "update" ? inputs.update : inputs.create);
+            if (this.verbose) console.log(`  -> ${r.name} (${action})`);
+            const res = await exec(client, cmd, { stdin: inputs.stdin as string | undefined, env: inputs.environment as Record<string, string> | undefined });
+            stdout = res.stdout;
+            stderr = res.stderr;
+            this.outputs.push(stdout, stderr);
+            if (res.code !== 0) throw new StepError(r.name, res.code, stdout, stderr);
+            // Replacement (create-before-delete): the old instance's delete runs after the new create.
+            if (action === "replace" && prev) {
+              const old = unwrap(prev.inputs) as Record<string, unknown>;
+              if (old.delete) {
+                const d = await exec(client, String(old.delete));
+                this.outputs.push(d.stdout, d.stderr);
+                if (d.code !== 0) throw new StepError(`${r.name} (delete of replaced)`, d.code, d.stdout, d.stderr);
+              }
+            }
+          }
+        } finally {
+          client.end();
+        }
+      }
+      this.state.set(r.name, r);
+      const rep: StepReport = { name: r.name, type: r.type, action, seconds: (Date.now() - t0) / 1000, stdout, stderr, filesCopied };
+      if (this.verbose) console.log(`  ${r.name.padEnd(14)} ${action.padEnd(9)} ${rep.seconds.toFixed(1)} s${filesCopied !== undefined ? ` (${filesCopied} files)` : ""}`);
+      reports.push(rep);
+    }
+    return reports;
+  }
+}
