@@ -1,7 +1,18 @@
 // The release directory pushed to a vm/digitalocean host, as path -> content.
 // Pure: the same input always renders byte-identical files, so the push's
 // content hash changes only when something in the bundle really changed.
+// (The one read is of compose/files/, static files that ship verbatim.)
+import * as fs from "fs";
+import * as path from "path";
 import { FreshtrackConfig } from "../components/shared/config";
+import { COMPOSE_FILES, PROJECT_NAME, renderComposeDocs } from "./render/compose";
+import { DB_NAME } from "./render/pgbouncer";
+import { imageFor } from "./images";
+import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
+import { renderCaddyJson } from "./render/caddy";
+import { renderPgbouncerIni } from "./render/pgbouncer";
+import { renderRedisConf } from "./render/redis";
+import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
 
 export interface BundleInput {
   config: FreshtrackConfig;
@@ -20,8 +31,138 @@ export interface BundleInput {
   managedDb?: { host: string; port: number; database: string; maxConnections: number };
 }
 
-/** Renders every file of the release directory. Filled in by the compose issue. */
+export const OBSERVABILITY_FILE = "compose.observability.yml";
+/** Static files shipped verbatim (bin/ scripts, …): compose/files/<rel> -> <rel>. */
+export const STATIC_FILES_DIR = path.join(__dirname, "files");
+
+export interface ReleaseManifest {
+  target: BundleInput["target"];
+  /** In `docker compose -f` order. */
+  compose_files: string[];
+  profiles: string[];
+  /** service -> image reference, plus the `rclone` tool image bin/backup runs. */
+  images: Record<string, string>;
+  /** service -> secret files it reads, relative to APP_DIR/secrets/ (digested into FT_SECRETS_<SERVICE>). */
+  secrets: Record<string, string[]>;
+  /** How bin/backup and bin/restore reach the database as admin (password: secrets/backup/pgpass). */
+  database: { service?: string; host: string; port: number; admin_user: string; admin_db: string; name: string; sslmode: "disable" | "require"; network: string };
+  /** Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf. */
+  backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host" };
+}
+
+/** The rclone.conf section bin/backup uses (the secret writer must name it so). */
+export const BACKUP_RCLONE_REMOTE = "backup";
+
+function listFiles(dir: string, rel = ""): string[] {
+  if (!fs.existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
+    const r = rel ? `${rel}/${e.name}` : e.name;
+    if (e.isDirectory()) out.push(...listFiles(path.join(dir, e.name), r));
+    else if (e.isFile()) out.push(r);
+  }
+  return out;
+}
+
+/** Every file under compose/files/, at its relative path, sorted. */
+export function staticFiles(): Record<string, string> {
+  const rels = listFiles(STATIC_FILES_DIR).sort();
+  return Object.fromEntries(rels.map((r) => [r, fs.readFileSync(path.join(STATIC_FILES_DIR, r), "utf8")]));
+}
+
+type LooseDoc = { services?: Record<string, { image?: string; secrets?: unknown }>; secrets?: Record<string, { file: string }> };
+
+/** Secret files of each service, from the documents themselves (so release.json cannot drift from the mounts). */
+function secretFilesByService(docs: LooseDoc[]): Record<string, string[]> {
+  const fileOf: Record<string, string> = {};
+  for (const d of docs) for (const [name, s] of Object.entries(d.secrets ?? {})) fileOf[name] = s.file;
+  const rel = (file: string) => {
+    // `${FT_SECRETS_DIR:-/opt/freshtrack/secrets}/app/X` or `/srv/freshtrack/secrets/grafana/x` -> `app/X`, `grafana/x`
+    const m = /^(?:\$\{FT_SECRETS_DIR:-[^}]*\}|.*\/secrets)\/(.+)$/.exec(file);
+    if (!m) throw new Error(`secret file ${file} is not under the secrets directory`);
+    return m[1];
+  };
+  const out: Record<string, Set<string>> = {};
+  for (const d of docs) {
+    for (const [svc, s] of Object.entries(d.services ?? {})) {
+      const refs = Array.isArray(s.secrets) ? s.secrets : [];
+      for (const ref of refs) {
+        const name = typeof ref === "string" ? ref : (ref as { source: string }).source;
+        const file = fileOf[name];
+        if (!file) throw new Error(`service ${svc} mounts undeclared secret ${name}`);
+        (out[svc] ??= new Set()).add(rel(file));
+      }
+    }
+  }
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, [...out[k]].sort()]),
+  );
+}
+
+function imagesByService(docs: LooseDoc[], input: BundleInput): Record<string, string> {
+  const out: Record<string, string> = { rclone: imageFor("rclone", input.config.app.imageOverrides) };
+  for (const d of docs) for (const [svc, s] of Object.entries(d.services ?? {})) if (s.image) out[svc] = s.image;
+  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+}
+
+function databaseAccess(input: BundleInput): ReleaseManifest["database"] {
+  const network = `${PROJECT_NAME}_default`;
+  if (input.target === "digitalocean") {
+    const db = input.managedDb;
+    if (!db) throw new Error("digitalocean bundle needs managedDb");
+    return { host: db.host, port: db.port, admin_user: "doadmin", admin_db: db.database, name: DB_NAME, sslmode: "require", network };
+  }
+  return { service: "postgres", host: "postgres", port: 5432, admin_user: "postgres", admin_db: "postgres", name: DB_NAME, sslmode: "disable", network };
+}
+
+/** Renders every file of the release directory. */
 export function renderBundle(input: BundleInput): Record<string, string> {
-  const release = { target: input.target, compose_files: [] as string[], profiles: [] as string[] };
-  return { "release.json": JSON.stringify(release, null, 2) + "\n" };
+  const compose = renderComposeDocs(input);
+  const targetFile = input.target === "vm" ? COMPOSE_FILES.vm : COMPOSE_FILES.digitalocean;
+  const docs: [string, ComposeDoc | object][] = [
+    [COMPOSE_FILES.base, compose.base],
+    [COMPOSE_FILES.prod, compose.prod],
+    [targetFile, compose.target],
+  ];
+  const files: Record<string, string> = {};
+  const profiles: string[] = [];
+  if (input.config.data.observability) {
+    const obs = renderObservability(input);
+    docs.push([OBSERVABILITY_FILE, obs.compose]);
+    Object.assign(files, obs.files);
+    profiles.push(OBSERVABILITY_PROFILE);
+  }
+  for (const [name, doc] of docs) files[name] = toYaml(normalizeCompose(doc as ComposeDoc));
+
+  files["config/caddy.json"] = renderCaddyJson(input);
+  files["config/pgbouncer.ini"] = renderPgbouncerIni(input);
+  files["config/redis.conf"] = renderRedisConf();
+
+  for (const [rel, content] of Object.entries(staticFiles())) {
+    if (rel in files) throw new Error(`compose/files/${rel} collides with a rendered file`);
+    files[rel] = content;
+  }
+
+  const loose = docs.map(([, d]) => d as LooseDoc);
+  const release: ReleaseManifest = {
+    target: input.target,
+    compose_files: docs.map(([name]) => name),
+    profiles,
+    images: imagesByService(loose, input),
+    secrets: secretFilesByService(loose),
+    database: databaseAccess(input),
+    backup: {
+      remote: BACKUP_RCLONE_REMOTE,
+      bucket: input.objectStore.backupsBucket,
+      prefix: "postgres",
+      retention_days: input.config.data.backupRetentionDays,
+      // vm: the object store is only reachable inside the Compose network.
+      rclone: "container",
+    },
+  };
+  files["release.json"] = JSON.stringify(release, null, 2) + "\n";
+
+  return Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]]));
 }

@@ -27,7 +27,7 @@ export interface AppService {
   /** Names of environment variables whose values are secrets (delivered as files on Compose, Secrets Manager on ECS). */
   secretEnv: string[];
   health?: HealthCheck;
-  /** Budget on the 2 vCPU / 4 GB reference host; ECS sizes come from config. */
+  /** Budget on the 2 vCPU / 4 GB reference host (the sum is in compose/render/budget.ts); ECS sizes come from config. */
   limits: { cpus: number; memoryMb: number };
   /** Longer than the longest request, so SIGTERM drains in-flight work. */
   stopGraceSeconds: number;
@@ -109,7 +109,7 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
       secretEnv,
       // Readiness (database reachable) gates traffic; liveness alone would let a backend with no DB take webhooks.
       health: httpCheck(3000, "/health/ready", 20),
-      limits: { cpus: 1.0, memoryMb: 768 },
+      limits: { cpus: 0.5, memoryMb: 512 },
       stopGraceSeconds: 45,
       writablePaths: ["/tmp"],
     },
@@ -122,7 +122,7 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
       secretEnv,
       // No port: alive means PID 1 still runs.
       health: { test: ["CMD-SHELL", "kill -0 1 || exit 1"], intervalSeconds: 10, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 10 },
-      limits: { cpus: 0.5, memoryMb: 512 },
+      limits: { cpus: 0.3, memoryMb: 384 },
       stopGraceSeconds: 60,
       writablePaths: ["/tmp"],
     },
@@ -133,7 +133,7 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
       environment: {},
       secretEnv: [],
       health: httpCheck(8080, "/health", 5),
-      limits: { cpus: 0.25, memoryMb: 128 },
+      limits: { cpus: 0.1, memoryMb: 64 },
       stopGraceSeconds: 15,
       writablePaths: ["/tmp", "/var/cache/nginx", "/var/run"],
     },
@@ -145,7 +145,7 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
       user: String(APP_UID),
       environment,
       secretEnv: ["DATABASE_URL"],
-      limits: { cpus: 0.5, memoryMb: 512 },
+      limits: { cpus: 0.5, memoryMb: 256 },
       stopGraceSeconds: 30,
       writablePaths: ["/tmp"],
     },
