@@ -82,6 +82,13 @@ export function appDirOf(input: BundleInput): string {
   return input.config.vm?.appDir ?? input.config.digitalocean?.appDir ?? "/opt/freshtrack";
 }
 
+// Same convention as compose/render/compose.ts and bin/lib.sh: bin/* export FT_APP_DIR and
+// FT_SECRETS_DIR before running Compose; the defaults are the configured APP_DIR.
+// Absolute either way: the release directory is reached through the `current` symlink,
+// where a relative `../../secrets` would resolve lexically to the wrong place.
+export const appDirExpr = (input: BundleInput) => `\${FT_APP_DIR:-${appDirOf(input)}}`;
+export const secretsDirExpr = (input: BundleInput) => `\${FT_SECRETS_DIR:-${appDirOf(input)}/secrets}`;
+
 // ---- compose --------------------------------------------------------------------
 
 interface Healthcheck {
@@ -165,7 +172,6 @@ function orderKeys<T extends object>(svc: T): T {
 }
 
 function renderCompose(input: BundleInput, opts: ObservabilityOptions): ObservabilityCompose {
-  const appDir = appDirOf(input);
   const webhook = hasAlertWebhook(input);
   // A fresh object per use: a shared one would come out as YAML anchors/aliases.
   const healthy = () => ({ condition: "service_healthy" as const });
@@ -285,7 +291,7 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
         "--no-collector.wifi",
         "--no-collector.hwmon",
       ],
-      volumes: ["/:/host:ro,rslave", `${appDir}/metrics:/textfile:ro`],
+      volumes: ["/:/host:ro,rslave", `${appDirExpr(input)}/metrics:/textfile:ro`],
       healthcheck: wgetCheck("http://127.0.0.1:9100/metrics", "10s"),
       cap_drop: ["ALL"],
       read_only: true,
@@ -310,9 +316,7 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
     ) as Record<ObservabilityService, ComposeService>,
     volumes: Object.fromEntries(Object.entries(VOLUMES).map(([, name]) => [name, { name }])),
   };
-  // Absolute paths: the release directory is reached through the `current` symlink,
-  // where a relative `../../secrets` would resolve lexically to the wrong place.
-  if (secretsUsed.length) compose.secrets = Object.fromEntries(secretsUsed.map((s) => [s.name, { file: `${appDir}/secrets/${s.file}` }]));
+  if (secretsUsed.length) compose.secrets = Object.fromEntries(secretsUsed.map((s) => [s.name, { file: `${secretsDirExpr(input)}/${s.file}` }]));
   return compose;
 }
 
@@ -431,6 +435,7 @@ export const MEMORY_USED_PERCENT = 90;
 const REAL_FS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"';
 export const BACKUP_METRIC = "freshtrack_backup_last_success_timestamp_seconds";
 export const RESTORE_CHECK_METRIC = "freshtrack_restore_check_last_success_timestamp_seconds";
+export const RESTORE_CHECK_MAX_AGE_DAYS = 8;
 
 /** The alert rules, as typed data (also what the tests enumerate). */
 export function alertRules(input: BundleInput): RuleGroup[] {
@@ -512,6 +517,17 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       annotations: {
         summary: "Backup timestamp is in the future: backup freshness cannot be judged",
         description: `${BACKUP_METRIC} is {{ $value | humanizeDuration }} ahead of Prometheus' clock. It must be Unix seconds (not milliseconds); check bin/backup and the host clock.`,
+      },
+    },
+    {
+      // Weekly job (bin/restore --check): a week plus a day of slack. No absent case: a new
+      // install has none for its first week, and the backup alert already covers "no backups".
+      alert: "FreshtrackRestoreCheckStale",
+      expr: `time() - max(${RESTORE_CHECK_METRIC}) > ${RESTORE_CHECK_MAX_AGE_DAYS * 86400}`,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `No successful restore check for more than ${RESTORE_CHECK_MAX_AGE_DAYS} days`,
+        description: "The weekly bin/restore --check proves the backups can be restored; its last success was {{ $value | humanizeDuration }} ago. Check: tail APP_DIR/state/audit.log; run bin/restore --check by hand.",
       },
     },
     {
@@ -748,7 +764,7 @@ function dashboard(input: BundleInput): object {
     ]),
     statPanel("Last restore check", { x: 20, y: 0, w: 4, h: 4 }, `time() - max(${RESTORE_CHECK_METRIC})`, "s", [
       { color: "green", value: null },
-      { color: "orange", value: 8 * 86400 },
+      { color: "orange", value: RESTORE_CHECK_MAX_AGE_DAYS * 86400 },
     ]),
     timeseriesPanel("Probe latency", { x: 0, y: 4, w: 12, h: 8 }, [{ expr: "probe_duration_seconds", legend: "{{probe}} {{instance}}" }], "s"),
     timeseriesPanel("Disk used", { x: 12, y: 4, w: 12, h: 8 }, [{ expr: `100 * (1 - node_filesystem_avail_bytes{${REAL_FS}} / node_filesystem_size_bytes{${REAL_FS}})`, legend: "{{mountpoint}}" }], "percent", 100),

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { alertRules, AlertRule, BACKEND_READY_URL, BACKUP_METRIC, FRONTEND_HEALTH_URL, publicProbeUrl, renderObservability } from "../../compose/render/observability";
+import { alertRules, AlertRule, BACKEND_READY_URL, BACKUP_METRIC, FRONTEND_HEALTH_URL, publicProbeUrl, renderObservability, RESTORE_CHECK_METRIC } from "../../compose/render/observability";
 import { observabilityInput } from "../fixtures/observability/input";
 
 function run(cmd: string, args: string[], cwd: string): { code: number; out: string } {
@@ -248,6 +248,21 @@ function ruleTestGroups(): TestGroup[] {
   ];
 }
 
+/** Week-long cases, run with a 1h evaluation interval (a 1m one would mean 11,000 evaluations). Their rules have no `for`. */
+function slowRuleTestGroups(): TestGroup[] {
+  return [
+    {
+      name: "restore check: last success at t=0 fires after 8 days, not before (5m steps stay within the lookback)",
+      interval: "5m",
+      input_series: [{ series: sel(RESTORE_CHECK_METRIC, NODE), values: "0x2400" }],
+      alert_rule_test: [
+        silent("FreshtrackRestoreCheckStale", "7d23h"),
+        fires("FreshtrackRestoreCheckStale", "8d1h", {}, { "{{ $value | humanizeDuration }}": "8d 1h 0m 0s" }),
+      ],
+    },
+  ];
+}
+
 describe("tools: promtool on the rendered Prometheus config and alert rules", function () {
   this.timeout(120_000);
   let dir = "";
@@ -279,7 +294,7 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
   });
 
   it("every alert (and each cause of the backup alert) has a firing and a non-firing test case", () => {
-    const tests = ruleTestGroups().flatMap((g) => g.alert_rule_test);
+    const tests = [...ruleTestGroups(), ...slowRuleTestGroups()].flatMap((g) => g.alert_rule_test);
     for (const r of rules) {
       const mine = tests.filter((t) => t.alertname === r.alert);
       const firing = mine.some((t) => t.exp_alerts.some((a) => a.exp_labels.cause === r.labels.cause));
@@ -295,6 +310,15 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
     const tests = { rule_files: ["alerts.yml"], evaluation_interval: "1m", tests: ruleTestGroups() };
     fs.writeFileSync(path.join(dir, "alerts.test.yml"), stringify(tests, { lineWidth: 0 }));
     const r = run("promtool", ["test", "rules", "alerts.test.yml"], dir);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /SUCCESS/);
+  });
+
+  it("promtool test rules: the week-long cases pass", () => {
+    assert.ok(slowRuleTestGroups().every((g) => g.alert_rule_test.every((t) => !rule(t.alertname).for)), "1h evaluation steps would distort a `for`");
+    const tests = { rule_files: ["alerts.yml"], evaluation_interval: "1h", tests: slowRuleTestGroups() };
+    fs.writeFileSync(path.join(dir, "alerts-slow.test.yml"), stringify(tests, { lineWidth: 0 }));
+    const r = run("promtool", ["test", "rules", "alerts-slow.test.yml"], dir);
     assert.equal(r.code, 0, r.out);
     assert.match(r.out, /SUCCESS/);
   });

@@ -85,7 +85,7 @@ describe("observability: compose services", () => {
     for (const [name, s] of services) {
       for (const v of s.volumes) {
         const src = v.split(":")[0];
-        if (src.startsWith("/") || src.startsWith("./")) continue; // bind mount
+        if (/^(\/|\.\/|\$\{)/.test(src)) continue; // bind mount
         assert.ok(src in compose.volumes, `${name}: volume ${src} undeclared`);
         assert.match(compose.volumes[src].name, /^freshtrack_/);
       }
@@ -114,13 +114,15 @@ describe("observability: compose services", () => {
     assert.equal(compose.services.prometheus.depends_on, undefined); // alerts evaluate even if Alertmanager is broken
   });
 
-  it("has no bare `$` that Compose would interpolate", () => {
+  it("interpolates only FT_APP_DIR / FT_SECRETS_DIR (set by bin/*); every other `$` is escaped", () => {
     const text = JSON.stringify(compose).replace(/\$\$/g, "");
-    assert.doesNotMatch(text, /\$/);
+    const vars = [...text.matchAll(/\$\{?([A-Za-z_]*)/g)].map((m) => m[1]);
+    assert.deepEqual([...new Set(vars)].sort(), ["FT_APP_DIR", "FT_SECRETS_DIR"]);
+    assert.match(text, /\$\{FT_SECRETS_DIR:-\/srv\/freshtrack\/secrets\}/);
   });
 
   it("node-exporter reads the textfile directory APP_DIR/metrics; Alloy gets the Docker socket read-only", () => {
-    assert.ok(compose.services["node-exporter"].volumes.includes("/srv/freshtrack/metrics:/textfile:ro"));
+    assert.ok(compose.services["node-exporter"].volumes.includes("${FT_APP_DIR:-/srv/freshtrack}/metrics:/textfile:ro"));
     assert.ok(compose.services["node-exporter"].command?.includes("--collector.textfile.directory=/textfile"));
     assert.ok(compose.services.alloy.volumes.includes("/var/run/docker.sock:/var/run/docker.sock:ro"));
   });
@@ -142,7 +144,7 @@ describe("observability: secrets", () => {
     assert.equal(env.GF_SECURITY_ADMIN_PASSWORD, undefined);
     assert.equal(env.GF_SECURITY_ADMIN_PASSWORD__FILE, "/run/secrets/grafana_admin_password");
     assert.deepEqual(compose.services.grafana.secrets, ["grafana_admin_password"]);
-    assert.equal(compose.secrets?.grafana_admin_password.file, "/srv/freshtrack/secrets/grafana/admin_password");
+    assert.equal(compose.secrets?.grafana_admin_password.file, "${FT_SECRETS_DIR:-/srv/freshtrack/secrets}/grafana/admin_password");
   });
 
   it("no credential key carries an inline value: only *_file keys and /run/secrets paths", () => {
@@ -171,7 +173,7 @@ describe("observability: secrets", () => {
     assert.equal(slack.api_url_file, "/run/secrets/alertmanager_webhook_url");
     assert.equal(slack.api_url, undefined);
     assert.deepEqual(compose.services.alertmanager.secrets, ["alertmanager_webhook_url"]);
-    assert.equal(compose.secrets?.alertmanager_webhook_url.file, "/srv/freshtrack/secrets/alertmanager/webhook_url");
+    assert.equal(compose.secrets?.alertmanager_webhook_url.file, "${FT_SECRETS_DIR:-/srv/freshtrack/secrets}/alertmanager/webhook_url");
     const sec = observabilitySecrets(observabilityInput());
     assert.deepEqual(
       sec.map((s) => [s.file, s.uid]),
