@@ -4,6 +4,7 @@ import { strict as assert } from "assert";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import { BACKEND_PATHS } from "../../components/aws/routing";
 import { scramSha256Verifier } from "../../components/aws/connection-urls";
+import { appServices } from "../../compose/model";
 import { USER_SECRET_ENV } from "../../components/aws/index";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummyPassword, dummySecret } from "../../scripts/lib/program";
@@ -37,6 +38,22 @@ interface Container {
   stopTimeout: number;
 }
 const containers = (td: PlannedResource): Container[] => JSON.parse(td.inputs.containerDefinitions as string) as Container[];
+/** Only what the model reads for health checks, commands and stop grace: images and URLs do not matter here. */
+const APP_FIXTURE = {
+  domain: "app.dairy-coop.example",
+  operatorEmail: "ops@dairy-coop.example",
+  tlsMode: "acme" as const,
+  images: { backend: "b:1", worker: "w:1", frontend: "f:1" },
+  imageOverrides: {},
+  logLevel: "info",
+  stackAuthProjectId: "p",
+  stackAuthPublishableKey: "",
+  ttnApiUrl: "https://eu1.cloud.thethings.network",
+  ttnApplicationId: "",
+  emailFromAddress: "",
+  telnyxPhoneNumber: "",
+  telnyxMessagingProfileId: "",
+};
 const inputsOf = (r: PlanResult, type: string, name: string) => one(r, type, name).inputs;
 
 describe("stacks/aws: the AWS target under mocks", () => {
@@ -253,6 +270,18 @@ describe("stacks/aws: the AWS target under mocks", () => {
     for (const td of ofType(r, T.td)) {
       for (const c of containers(td)) for (const e of c.environment) assert.ok(!/PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL|SALT|DSN/.test(e.name) || e.name === "STACK_AUTH_PUBLISHABLE_KEY" || e.name === "FT_ROTATION_DIGEST", `${td.name}: ${e.name} in environment`);
     }
+  });
+
+  it("deployed container definitions are the model's: health checks, commands, stop grace, read-only root", () => {
+    const model = appServices({ app: { ...APP_FIXTURE }, objectStoreEndpoint: "https://s3.us-east-1.amazonaws.com", assetsBucket: "x" });
+    for (const name of ["backend", "worker", "frontend", "migrate"] as const) {
+      const c = containers(one(r, T.td, name))[0] as Container & { command?: string[]; image: string };
+      assert.deepEqual(c.healthCheck?.command, model[name].health?.test, `${name} health check`);
+      assert.deepEqual(c.command, model[name].command, `${name} command`);
+      assert.equal(c.stopTimeout, Math.min(model[name].stopGraceSeconds, 120));
+      assert.equal(c.readonlyRootFilesystem, true);
+    }
+    assert.equal(containers(one(r, T.td, "migrate"))[0].healthCheck, undefined);
   });
 
   it("two runs give byte-identical container definitions", () => {
