@@ -16,6 +16,7 @@ import {
   serializeSecretPayload,
 } from "../../components/shared/host/secret-files";
 import { bundleHashOf, releaseIdOf, scriptCommand, shellQuote } from "../../components/shared/host";
+import { vmDnsRecords } from "../../components/vm";
 
 const NASTY = "p/a+s=s@w:o%r\"d'x";
 
@@ -169,5 +170,19 @@ describe("host push helpers", () => {
   it("shell quoting survives single quotes", () => {
     assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(scriptCommand("echo 'x'", "n", ["a b"], true), `sudo -n bash -c 'echo '\\''x'\\''' 'n' 'a b'`);
+  });
+});
+
+describe("vm DNS records", () => {
+  it("A for IPv4, AAAA for IPv6, CNAME for a host name, for the domain and s3.<domain>", () => {
+    assert.deepEqual(vmDnsRecords("app.example.com", "203.0.113.10").map((r) => [r.type, r.name, r.value]), [
+      ["A", "app.example.com", "203.0.113.10"],
+      ["A", "s3.app.example.com", "203.0.113.10"],
+    ]);
+    assert.deepEqual(vmDnsRecords("app.example.com", "2001:db8::1").map((r) => r.type), ["AAAA", "AAAA"]);
+    assert.deepEqual(vmDnsRecords("app.example.com", "Host.Example.net").map((r) => [r.type, r.value]), [
+      ["CNAME", "host.example.net"],
+      ["CNAME", "host.example.net"],
+    ]);
   });
 });

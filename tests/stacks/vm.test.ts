@@ -1,0 +1,155 @@
+// The vm stack under mocks: the push's resource chain, pinned host keys,
+// secrets only on stdin (logging none), and triggers that re-run exactly the
+// steps a change needs. Secrets get recognisable values and are searched for
+// by value wherever they must not be.
+import { strict as assert } from "assert";
+import { HOST_STEPS, HOST_TEARDOWN_STEP, dialBudgetSeconds, parseSecretPayload } from "../../components/shared/host";
+import { USER_SECRET_KEYS } from "../../components/shared/config";
+import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
+import { dummyPassword, dummySecret, PlanResult, PlannedResource } from "../../scripts/lib/program";
+import { mustPlan, unmarkedStrings } from "../helpers/plan";
+
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y"; // Pulumi.vm.yaml
+const userSecret = (k: string) => (k === "alertWebhookUrl" ? `https://hooks.example/LEAK${k}Q` : `LEAK${k}Q`);
+const USER_SECRETS: Record<string, string> = Object.fromEntries(USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey").map((k) => [k, userSecret(k)]));
+/** Every secret value the stack knows: config secrets, the SSH key, and the generated passwords. */
+const SECRET_VALUES = [...Object.values(USER_SECRETS).map((v) => v.replace(/^https:\/\/hooks\.example\//, "")), dummySecret("vmSshPrivateKey"), ...Object.values(LASTING_SECRET_NAMES).map(dummyPassword)];
+
+const base = () => mustPlan("vm", {}, USER_SECRETS);
+const remote = (r: PlanResult) => r.resources.filter((x) => x.type.startsWith("command:remote:"));
+const byName = (r: PlanResult, name: string): PlannedResource => {
+  const found = remote(r).filter((x) => x.name === name);
+  assert.equal(found.length, 1, `one ${name}`);
+  return found[0];
+};
+const unwrap = (v: unknown): Record<string, unknown> => {
+  const o = v as Record<string, unknown>;
+  return (o && "$secret" in o ? o.$secret : o) as Record<string, unknown>;
+};
+const same = (a: PlanResult, b: PlanResult, name: string) => JSON.stringify(byName(a, name).inputs) === JSON.stringify(byName(b, name).inputs);
+const key = (x: PlannedResource) => `${x.type}::${x.name}`;
+
+describe("vm stack: the push chain", () => {
+  it("declares the steps as command:remote:* resources, each depending on the previous one", () => {
+    const r = base();
+    const steps = HOST_STEPS.map((s) => byName(r, s));
+    assert.deepEqual(steps[0].options.dependsOn ?? [], []);
+    for (let i = 1; i < steps.length; i++) assert.deepEqual(steps[i].options.dependsOn, [key(steps[i - 1])], steps[i].name);
+    assert.equal(byName(r, "copy-bundle").type, "command:remote:CopyToRemote");
+    for (const s of steps) assert.equal(s.parent, "freshtrack:host:Deployment::host", s.name);
+    assert.deepEqual(
+      remote(r).map((x) => x.name).sort(),
+      [...HOST_STEPS, HOST_TEARDOWN_STEP].sort(),
+      "no other remote resource",
+    );
+  });
+  it("teardown: armed after bootstrap; its delete stops the services but keeps data unless purgeOnDelete", () => {
+    const t = byName(base(), HOST_TEARDOWN_STEP);
+    assert.deepEqual(t.options.dependsOn, ["command:remote:Command::bootstrap"]);
+    assert.match(String(t.inputs.delete), /'teardown' 'run' '\/opt\/freshtrack' '[0-9a-f]{16}' 'false'$/);
+    assert.match(String(t.inputs.create), /'teardown' 'arm' /);
+    const purge = byName(mustPlan("vm", { vmPurgeOnDelete: true }, USER_SECRETS), HOST_TEARDOWN_STEP);
+    assert.match(String(purge.inputs.delete), /'true'$/);
+    // The deploy steps never carry a delete: a replacement (new key, new trigger) must not stop anything.
+    for (const s of HOST_STEPS) assert.equal(byName(base(), s).inputs.delete, undefined, s);
+  });
+  it("every connection pins the host key, keeps the private key secret and bounds the dial", () => {
+    const [refused, blackholed] = dialBudgetSeconds();
+    assert.ok(refused >= 180 && blackholed <= 15 * 60, `dial budget ${refused}s..${blackholed}s`);
+    for (const x of remote(base())) {
+      const c = unwrap(x.inputs.connection);
+      assert.equal(c.hostKey, HOST_KEY, x.name);
+      // The key is secret: either the whole connection or the key itself is wrapped.
+      const wrapped = "$secret" in (x.inputs.connection as object) ? c.privateKey : (c.privateKey as { $secret?: unknown }).$secret;
+      assert.equal(wrapped, dummySecret("vmSshPrivateKey"), `${x.name}: private key secret`);
+      assert.equal(typeof c.dialErrorLimit, "number", x.name);
+      assert.ok((c.dialErrorLimit as number) > 10, `${x.name}: waits longer than the default 10 dials`);
+      assert.equal(typeof c.perDialTimeout, "number", x.name);
+      assert.equal(c.host, "203.0.113.10");
+    }
+  });
+  it("outputs: url, host, database and A records for the domain and s3.<domain>", () => {
+    const o = base().outputs;
+    assert.equal(o.url, "https://freshtrack.acme-foods.example");
+    assert.equal(o.hostAddress, "203.0.113.10");
+    assert.equal(o.databaseEndpoint, "postgres (on host, via pgbouncer)");
+    const recs = o.dnsRecords as { type: string; name: string; value: string; purpose: string }[];
+    assert.deepEqual(
+      recs.map((d) => [d.type, d.name, d.value]),
+      [
+        ["A", "freshtrack.acme-foods.example", "203.0.113.10"],
+        ["A", "s3.freshtrack.acme-foods.example", "203.0.113.10"],
+      ],
+    );
+    for (const d of recs) assert.ok(d.purpose.length > 10);
+  });
+});
+
+describe("vm stack: secrets", () => {
+  it("no secret value appears outside a secret wrapper: commands, environment, triggers, copied files, outputs", () => {
+    const r = base();
+    const leaks: string[] = [];
+    for (const x of r.resources) {
+      for (const s of unmarkedStrings(x.inputs)) for (const v of SECRET_VALUES) if (s.value.includes(v)) leaks.push(`${x.type} ${x.name} ${s.path} has ${v}`);
+    }
+    for (const s of unmarkedStrings(r.outputs)) for (const v of SECRET_VALUES) if (s.value.includes(v)) leaks.push(`output ${s.path} has ${v}`);
+    assert.deepEqual(leaks, []);
+    // The search must be able to find something: the payload does hold them (base64).
+    const files = parseSecretPayload(unwrap({ $secret: (byName(r, "write-secrets").inputs.stdin as { $secret: string }).$secret }) as unknown as string);
+    assert.equal(files["app/STRIPE_SECRET_KEY"].content, USER_SECRETS.stripeSecretKey);
+    assert.equal(files["app/JWT_SECRET"].content, dummyPassword("jwt-secret"));
+    assert.ok(files["app/DATABASE_URL"].content.includes(dummyPassword("db-app-password")));
+  });
+  it("the copied bundle (CopyToRemote archive) holds no secret and lands in releases/<bundle-hash>", () => {
+    const copy = byName(base(), "copy-bundle");
+    const archive = (copy.inputs.source as { $archive: Record<string, { $asset: string }> }).$archive;
+    assert.ok(Object.keys(archive).includes("release.json"), "the archive lists the bundle's files");
+    for (const [p, a] of Object.entries(archive)) for (const v of SECRET_VALUES) assert.ok(!a.$asset.includes(v), `${p} has ${v}`);
+    assert.match(String(copy.inputs.remotePath), /^\/opt\/freshtrack\/releases\/[0-9a-f]{16}$/);
+  });
+  it("secret files go through stdin of write-secrets with logging none, never the command line", () => {
+    const w = byName(base(), "write-secrets");
+    assert.equal(w.inputs.logging, "none");
+    assert.ok(w.inputs.stdin && typeof w.inputs.stdin === "object" && "$secret" in (w.inputs.stdin as object), "stdin is a secret");
+    assert.equal(w.inputs.environment, undefined);
+    for (const out of ["stdin", "stdout", "stderr"]) assert.ok(w.options.additionalSecretOutputs?.includes(out), `${out} is a secret output`);
+    for (const x of remote(base())) {
+      if (x.name !== "write-secrets") assert.equal(x.inputs.stdin, undefined, `${x.name} takes no stdin`);
+      if (x.type === "command:remote:Command") assert.notEqual(x.inputs.logging, undefined, `${x.name}: logging is explicit`);
+    }
+  });
+});
+
+describe("vm stack: what re-runs on a change", () => {
+  const names = [...HOST_STEPS, HOST_TEARDOWN_STEP];
+  const changed = (a: PlanResult, b: PlanResult) => names.filter((n) => !same(a, b, n));
+
+  it("changing nothing changes nothing (two runs, every resource's inputs byte for byte)", () => {
+    const a = base();
+    const b = mustPlan("vm", { logLevel: "info" }, USER_SECRETS); // default value: a separate run, same config
+    assert.equal(JSON.stringify(b.resources.map((x) => [key(x), x.inputs, x.options])), JSON.stringify(a.resources.map((x) => [key(x), x.inputs, x.options])));
+    assert.equal(JSON.stringify(b.outputs), JSON.stringify(a.outputs));
+  });
+  it("a new image tag re-copies and redeploys; wait, bootstrap and secrets stay", () => {
+    const b = mustPlan("vm", { backendImage: "ghcr.io/frostguard/frostguard-backend:1.8.3" }, USER_SECRETS);
+    assert.deepEqual(changed(base(), b), ["copy-bundle", "preflight", "deploy"]);
+    assert.notDeepEqual(byName(b, "deploy").inputs.triggers, byName(base(), "deploy").inputs.triggers);
+  });
+  it("rotating a user secret rewrites secrets and redeploys, without re-copying the bundle", () => {
+    const b = mustPlan("vm", {}, { ...USER_SECRETS, stripeSecretKey: "LEAKstripeSecretKeyROTATEDQ" });
+    assert.deepEqual(changed(base(), b), ["write-secrets", "preflight", "deploy"]);
+  });
+  it("dbPasswordGeneration bump changes only the db-app-password keepers among the lasting secrets", () => {
+    const a = base();
+    const b = mustPlan("vm", { dbPasswordGeneration: 2 }, USER_SECRETS);
+    const keepers = (r: PlanResult) => r.resources.find((x) => x.name === "db-app-password")?.inputs.keepers;
+    assert.deepEqual(keepers(a), { generation: "1" });
+    assert.deepEqual(keepers(b), { generation: "2" });
+    // Under mocks the new password has the same dummy value, so only the keeper shows the rotation;
+    // the bundle, the host steps and the other lasting secrets are untouched by the bump itself.
+    assert.deepEqual(
+      a.resources.filter((x) => x.type.startsWith("random:") && JSON.stringify(x.inputs) !== JSON.stringify(b.resources.find((y) => key(y) === key(x))?.inputs)).map((x) => x.name),
+      ["db-app-password"],
+    );
+  });
+});
