@@ -78,6 +78,13 @@ export function observabilitySecrets(input: BundleInput, opts: ObservabilityOpti
   return [GRAFANA_ADMIN, ...(hasAlertWebhook(input) ? [AM_WEBHOOK] : []), ...(opts.email ? [AM_SMTP] : [])];
 }
 
+/** The same secrets by reading service, for release.json's `secrets` map (bin/deploy digests them per service). */
+export function observabilityServiceSecrets(input: BundleInput, opts: ObservabilityOptions = {}): Partial<Record<ObservabilityService, ObservabilitySecret[]>> {
+  if (!input.config.data.observability) return {};
+  const am = [...(hasAlertWebhook(input) ? [AM_WEBHOOK] : []), ...(opts.email ? [AM_SMTP] : [])];
+  return { grafana: [GRAFANA_ADMIN], ...(am.length ? { alertmanager: am } : {}) };
+}
+
 export function appDirOf(input: BundleInput): string {
   return input.config.vm?.appDir ?? input.config.digitalocean?.appDir ?? "/opt/freshtrack";
 }

@@ -11,6 +11,7 @@ import {
   OBSERVABILITY_SERVICES,
   ObservabilityCompose,
   observabilitySecrets,
+  observabilityServiceSecrets,
   renderObservability,
 } from "../../compose/render/observability";
 import { DOMAIN, DUMMY_SECRET, observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
@@ -208,6 +209,15 @@ describe("observability: secrets", () => {
 
   it("observability off: no secret files needed", () => {
     assert.deepEqual(observabilitySecrets(observabilityInput({ observability: "false" })), []);
+    assert.deepEqual(observabilityServiceSecrets(observabilityInput({ observability: "false" })), {});
+  });
+
+  it("secrets by service match what each service mounts", () => {
+    for (const [opts, r] of [[{}, withWebhook], [{ email: EMAIL }, withEmail]] as const) {
+      const bySvc = observabilityServiceSecrets(observabilityInput(), opts);
+      const c = r.compose as ObservabilityCompose;
+      for (const [svc, list] of Object.entries(bySvc)) assert.deepEqual(c.services[svc as keyof typeof c.services].secrets, list.map((x) => x.name), svc);
+    }
   });
 });
 
