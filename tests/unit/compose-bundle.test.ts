@@ -1,0 +1,436 @@
+// The Compose bundle, rendered from real parsed config (no mocks): routing,
+// per-service invariants, budget, secrets never inlined, release.json.
+import { strict as assert } from "assert";
+import { parse, parseDocument, isNode, visit } from "yaml";
+import * as ini from "ini";
+import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../components/shared/config";
+import { BundleInput, renderBundle, ReleaseManifest, staticFiles } from "../../compose/bundle";
+import { appRoutes, BACKEND_PATHS, caddyConfig } from "../../compose/render/caddy";
+import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
+import { renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
+import { override, reset, toYaml, literal } from "../../compose/render/compose-types";
+import { poolBudget, renderPgbouncerIni, serializePgbouncerIni } from "../../compose/render/pgbouncer";
+import { renderRedisConf } from "../../compose/render/redis";
+import { APP_SECRET_ENV, appServices } from "../../compose/model";
+import { IMAGES } from "../../compose/images";
+
+const DOMAIN = "app.cold-chain.example";
+const DUMMY = "DUMMYSECRETVALUE";
+
+export function bundleInput(target: "vm" | "digitalocean", over: Record<string, string> = {}): BundleInput {
+  const raw: Record<string, string> = {
+    target,
+    domain: DOMAIN,
+    operatorEmail: "ops@cold-chain.example",
+    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
+    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
+    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+    stackAuthProjectId: "proj-123",
+    ...(target === "vm"
+      ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y" }
+      : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
+    ...over,
+  };
+  // Every user secret gets a recognisable value: none may reach a rendered file.
+  const keys = USER_SECRET_KEYS.filter((k) => target === "vm" || k !== "vmSshPrivateKey");
+  for (const k of keys) raw[k] = `${DUMMY}-${k}`;
+  const config = parseConfig(raw, new Set(keys));
+  return {
+    config,
+    target,
+    objectStore:
+      target === "vm"
+        ? { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" }
+        : { publicEndpoint: "https://fra1.digitaloceanspaces.com", internalEndpoint: "https://fra1.digitaloceanspaces.com", region: "us-east-1", assetsBucket: "fg-assets", backupsBucket: "fg-backups" },
+    managedDb: target === "digitalocean" ? { host: "private-db-do-user-1.b.db.ondigitalocean.com", port: 25060, database: "defaultdb", maxConnections: 25 } : undefined,
+  };
+}
+
+type Svc = Record<string, unknown> & {
+  image?: string;
+  ports?: unknown[];
+  healthcheck?: { test?: string[]; disable?: boolean };
+  restart?: string;
+  deploy?: { resources: { limits: { cpus: string; memory: string } } };
+  logging?: { driver: string; options: Record<string, string> };
+  stop_grace_period?: string;
+  volumes?: string[];
+  secrets?: { source: string; target: string }[];
+  labels?: Record<string, string>;
+  depends_on?: Record<string, { condition: string }>;
+  environment?: Record<string, string>;
+  entrypoint?: string[];
+  command?: string[];
+};
+
+/** Compose's merge for the keys we use: maps merge, lists (volumes/secrets) append; last scalar wins. */
+function merged(bundle: Record<string, string>): { services: Record<string, Svc>; volumes: Record<string, { name: string }>; secrets: Record<string, { file: string }> } {
+  const rel = JSON.parse(bundle["release.json"]) as ReleaseManifest;
+  const out = { services: {} as Record<string, Svc>, volumes: {} as Record<string, { name: string }>, secrets: {} as Record<string, { file: string }> };
+  const deepMerge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
+    const r: Record<string, unknown> = { ...a };
+    for (const [k, v] of Object.entries(b)) {
+      const cur = r[k];
+      if (Array.isArray(cur) && Array.isArray(v) && ["volumes", "secrets", "tmpfs"].includes(k)) r[k] = [...cur, ...v];
+      else if (cur && v && typeof cur === "object" && typeof v === "object" && !Array.isArray(v)) r[k] = deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>);
+      else r[k] = v;
+    }
+    return r;
+  };
+  for (const f of rel.compose_files) {
+    const doc = parse(bundle[f]) as { services?: Record<string, Svc>; volumes?: Record<string, { name: string }>; secrets?: Record<string, { file: string }> };
+    for (const [n, s] of Object.entries(doc.services ?? {})) out.services[n] = deepMerge(out.services[n] ?? {}, s) as Svc;
+    Object.assign(out.volumes, doc.volumes ?? {});
+    Object.assign(out.secrets, doc.secrets ?? {});
+  }
+  return out;
+}
+
+const JOBS = ["migrate", "db-setup"];
+
+for (const target of ["vm", "digitalocean"] as const) {
+  describe(`compose bundle (${target})`, () => {
+    const input = bundleInput(target);
+    const bundle = renderBundle(input);
+    const m = merged(bundle);
+    const release = JSON.parse(bundle["release.json"]) as ReleaseManifest;
+
+    it("renders the same bytes twice (deterministic)", () => {
+      assert.deepEqual(renderBundle(bundleInput(target)), bundle);
+      assert.deepEqual(Object.keys(bundle), Object.keys(bundle).slice().sort());
+    });
+
+    it("lists compose files in -f order, with the target file third and observability as a profile", () => {
+      assert.deepEqual(release.compose_files, ["compose.yml", "compose.prod.yml", target === "vm" ? "compose.vm.yml" : "compose.do.yml", "compose.observability.yml"]);
+      assert.deepEqual(release.profiles, ["observability"]);
+      for (const f of release.compose_files) assert.ok(bundle[f], f);
+      const off = renderBundle(bundleInput(target, { observability: "false" }));
+      assert.deepEqual((JSON.parse(off["release.json"]) as ReleaseManifest).profiles, []);
+      assert.equal(off["compose.observability.yml"], undefined);
+    });
+
+    it("has the expected services per target", () => {
+      const core = ["backend", "caddy", "db-setup", "frontend", "migrate", "pgbouncer", "redis", "worker"];
+      const own = Object.keys(renderComposeDocs(input).base.services).concat(Object.keys(renderComposeDocs(input).target.services));
+      assert.deepEqual([...new Set(own)].sort(), (target === "vm" ? [...core, "objectstore", "postgres"] : core).sort());
+    });
+
+    it("publishes ports only on caddy, and only 80/443", () => {
+      for (const [name, s] of Object.entries(m.services)) {
+        if (name === "caddy") assert.deepEqual((s.ports as { target: number }[]).map((p) => p.target), [80, 443]);
+        else assert.equal(s.ports, undefined, `${name} publishes a port`);
+        assert.equal(s.network_mode, undefined, `${name} uses host networking`);
+      }
+    });
+
+    it("gives every service a healthcheck (jobs: explicitly disabled), restart, limits, log rotation, grace period", () => {
+      for (const [name, s] of Object.entries(m.services)) {
+        if (JOBS.includes(name)) {
+          assert.deepEqual(s.healthcheck, { disable: true }, name);
+          assert.equal(s.restart, "no", name);
+        } else if (release.profiles.length && Object.keys(parse(bundle["compose.observability.yml"]).services).includes(name)) {
+          assert.ok(s.healthcheck?.test?.length, name);
+          assert.equal(s.restart, "unless-stopped", name);
+        } else {
+          assert.ok(s.healthcheck?.test && s.healthcheck.test.length > 1, `${name} healthcheck`);
+          assert.equal(s.restart, "unless-stopped", name);
+        }
+        assert.match(s.deploy?.resources.limits.cpus ?? "", /^\d+\.\d+$/, `${name} cpus`);
+        assert.match(s.deploy?.resources.limits.memory ?? "", /^\d+M$/, `${name} memory`);
+        assert.equal(s.logging?.driver, "json-file", name);
+        assert.ok(s.logging?.options["max-size"] && s.logging.options["max-file"], `${name} log rotation`);
+      }
+    });
+
+    it("uses healthcheck tools that the images ship", () => {
+      const tool = (s: Svc) => (s.healthcheck?.test ?? [])[1] ?? "";
+      assert.equal(tool(m.services.caddy), "wget");
+      assert.equal(tool(m.services.pgbouncer), "nc");
+      assert.match(tool(m.services.redis), /valkey-cli/);
+      assert.match(tool(m.services.backend), /^wget /);
+      assert.match(tool(m.services.frontend), /^wget /);
+      if (target === "vm") {
+        assert.equal(tool(m.services.postgres), "pg_isready");
+        assert.equal(tool(m.services.objectstore), "wget");
+      }
+    });
+
+    it("stop grace periods are at least the model's", () => {
+      const model = appServices({ app: input.config.app, objectStoreEndpoint: "", assetsBucket: "" });
+      for (const s of Object.values(model)) assert.ok(parseInt(m.services[s.name].stop_grace_period ?? "0", 10) >= s.stopGraceSeconds, s.name);
+    });
+
+    it("waits on health and job completion (depends_on)", () => {
+      assert.deepEqual(m.services.backend.depends_on, { migrate: { condition: "service_completed_successfully" }, pgbouncer: { condition: "service_healthy" }, redis: { condition: "service_healthy" } });
+      assert.deepEqual(m.services.migrate.depends_on, { "db-setup": { condition: "service_completed_successfully" } });
+      assert.equal(m.services.caddy.depends_on?.backend.condition, "service_healthy");
+      if (target === "vm") {
+        assert.equal(m.services["db-setup"].depends_on?.postgres.condition, "service_healthy");
+        assert.equal(m.services.pgbouncer.depends_on?.postgres.condition, "service_healthy");
+      } else {
+        assert.equal(m.services["db-setup"].depends_on, undefined);
+        assert.equal(m.services.pgbouncer.depends_on, undefined);
+      }
+      for (const [name, s] of Object.entries(m.services)) for (const dep of Object.keys(s.depends_on ?? {})) assert.ok(m.services[dep], `${name} depends on undefined ${dep}`);
+    });
+
+    it("names every volume explicitly and mounts only named volumes or release files", () => {
+      for (const [k, v] of Object.entries(m.volumes)) assert.equal(v.name, k);
+      const own = renderComposeDocs(input);
+      for (const doc of [own.base, own.target])
+        for (const [name, s] of Object.entries(doc.services))
+          for (const vol of s.volumes ?? []) {
+            const src = vol.split(":")[0];
+            assert.ok(src.startsWith("./") || m.volumes[src], `${name}: ${vol} is neither a release file nor a named volume`);
+            if (src.startsWith("./")) assert.match(vol, /:ro$/, `${name}: release files are read-only`);
+          }
+      const expected = target === "vm" ? ["freshtrack_caddy_config", "freshtrack_caddy_data", "freshtrack_objects", "freshtrack_pgdata", "freshtrack_redis"] : ["freshtrack_caddy_config", "freshtrack_caddy_data", "freshtrack_redis"];
+      for (const v of expected) assert.ok(m.volumes[v], v);
+    });
+
+    it("pins every image (no latest, no untagged) and takes them from images.ts / config", () => {
+      for (const [svc, img] of Object.entries(release.images)) {
+        assert.doesNotMatch(img, /:latest$/, svc);
+        assert.match(img, /:[A-Za-z0-9_.-]+$|@sha256:/, svc);
+      }
+      assert.equal(release.images.caddy, IMAGES.caddy.image);
+      assert.equal(release.images.redis, IMAGES.redis.image);
+      assert.equal(release.images.backend, "ghcr.io/acme/frostguard-backend:1.2.3");
+      assert.equal(release.images.migrate, "ghcr.io/acme/frostguard-backend:1.2.3");
+    });
+
+    it("applies imageOverrides", () => {
+      const o = renderBundle(bundleInput(target, { imageOverrides: JSON.stringify(["caddy=registry.local/caddy:9.9.9", "redis=registry.local/valkey:1.0.0", "postgres=registry.local/pg:16.1"]) }));
+      const r = JSON.parse(o["release.json"]) as ReleaseManifest;
+      assert.equal(r.images.caddy, "registry.local/caddy:9.9.9");
+      assert.equal(r.images.redis, "registry.local/valkey:1.0.0");
+      assert.equal(r.images["db-setup"], "registry.local/pg:16.1");
+      if (target === "vm") assert.equal(r.images.postgres, "registry.local/pg:16.1");
+      assert.doesNotMatch(o["compose.yml"], /caddy:2\.10/);
+    });
+
+    it("never inlines a secret: values absent everywhere, only file secrets under FT_SECRETS_DIR", () => {
+      for (const [file, content] of Object.entries(bundle)) assert.ok(!content.includes(DUMMY), `${file} contains a secret value`);
+      for (const [name, s] of Object.entries(m.secrets)) {
+        assert.deepEqual(Object.keys(s), ["file"], name);
+        if (!name.startsWith("grafana") && !name.startsWith("alertmanager")) assert.match(s.file, /^\$\{FT_SECRETS_DIR:-\/opt\/freshtrack\/secrets\}\/[a-z-]+\/[A-Za-z0-9_.-]+$/, name);
+      }
+      // No secret-named variable in any environment: secrets travel only as files.
+      const secretEnv = new Set<string>([...APP_SECRET_ENV, "POSTGRES_PASSWORD", "REDIS_PASSWORD", "REDISCLI_AUTH", "AWS_SECRET_ACCESS_KEY"]);
+      for (const [name, s] of Object.entries(m.services)) for (const k of Object.keys(s.environment ?? {})) assert.ok(!secretEnv.has(k), `${name} has ${k} in its environment`);
+      // No interpolation other than the secrets dir and the digest labels.
+      for (const f of ["compose.yml", "compose.prod.yml", target === "vm" ? "compose.vm.yml" : "compose.do.yml"]) {
+        const vars = [...bundle[f].matchAll(/(?<!\$)\$\{([A-Z_]+)/g)].map((x) => x[1]);
+        for (const v of vars) assert.match(v, /^FT_SECRETS_/, `${f} interpolates ${v}`);
+      }
+    });
+
+    it("mounts app secrets at /run/secrets/env/<NAME> behind the with-secrets wrapper", () => {
+      for (const svc of ["backend", "worker"]) {
+        const s = m.services[svc];
+        assert.deepEqual(s.entrypoint, ["/bin/sh", "/usr/local/bin/with-secrets"]);
+        assert.ok(s.volumes?.includes("./bin/with-secrets:/usr/local/bin/with-secrets:ro"));
+        assert.deepEqual(s.secrets?.map((x) => x.target).sort(), APP_SECRET_ENV.map((e) => `/run/secrets/env/${e}`).sort());
+        assert.equal(m.secrets[s.secrets![0].source].file.endsWith(`/app/${s.secrets![0].target.split("/").pop()}`), true);
+      }
+      assert.deepEqual(m.services.backend.command, ["node", "dist/src/index.js"]);
+      const mig = m.services.migrate;
+      assert.deepEqual(mig.secrets?.map((x) => [m.secrets[x.source].file.replace(/^.*\}\//, ""), x.target]), [["migrate/DATABASE_URL", "/run/secrets/env/DATABASE_URL"]]);
+      assert.deepEqual(mig.command, ["node", "dist/src/db/migrate.js"]);
+      assert.ok(bundle["bin/with-secrets"] !== undefined || Object.keys(staticFiles()).length === 0, "the wrapper ships in the bundle");
+    });
+
+    it("labels every secret reader with its FT_SECRETS_<SERVICE> digest and lists the same files in release.json", () => {
+      const per = serviceSecrets(target);
+      for (const [svc, files] of Object.entries(per)) {
+        assert.equal(m.services[svc].labels?.["freshtrack.secrets"], `\${${secretsDigestVar(svc)}:-none}`, svc);
+        assert.deepEqual(release.secrets[svc], files.map((f) => f.file).sort(), svc);
+      }
+      assert.equal(secretsDigestVar("db-setup"), "FT_SECRETS_DB_SETUP");
+      assert.equal(m.services.frontend.labels, undefined, "frontend reads no secret");
+    });
+
+    it("never puts the redis password in argv or env: the healthcheck reads the file", () => {
+      const test = m.services.redis.healthcheck?.test ?? [];
+      assert.equal(test[0], "CMD-SHELL");
+      assert.match(test[1], /REDISCLI_AUTH="\$\$\(cat \/run\/secrets\/redis_password\)"/);
+      assert.deepEqual(m.services.redis.command, ["valkey-server", "/etc/valkey/valkey.conf"]);
+    });
+
+    it("postgres (vm) reads its password from a file and gets max_connections from config", () => {
+      if (target !== "vm") return assert.equal(m.services.postgres, undefined);
+      const pg = m.services.postgres;
+      assert.equal(pg.environment?.POSTGRES_PASSWORD_FILE, "/run/secrets/POSTGRES_PASSWORD");
+      assert.ok(pg.command?.includes(`max_connections=${input.config.data.dbMaxConnections}`));
+      assert.ok(pg.volumes?.includes("freshtrack_pgdata:/var/lib/postgresql/data"));
+    });
+
+    it("release.json tells bin/backup how to reach the database and the backup bucket", () => {
+      assert.equal(release.target, target);
+      assert.equal(release.database.name, "frostguard");
+      assert.equal(release.database.sslmode, target === "vm" ? "disable" : "require");
+      assert.equal(release.database.host, target === "vm" ? "postgres" : input.managedDb!.host);
+      assert.equal(release.backup.bucket, input.objectStore.backupsBucket);
+      assert.equal(release.backup.retention_days, input.config.data.backupRetentionDays);
+      assert.equal(release.images.rclone, IMAGES.rclone.image);
+    });
+
+    it("ships every static file of compose/files verbatim", () => {
+      for (const [rel, content] of Object.entries(staticFiles())) assert.equal(bundle[rel], content, rel);
+    });
+  });
+}
+
+describe("caddy.json", () => {
+  type Handler = Record<string, unknown> & { handler: string; routes?: Route[] };
+  type Route = { match?: { host?: string[]; path?: string[] }[]; handle: Handler[] };
+  const cfg = (target: "vm" | "digitalocean", over: Record<string, string> = {}) =>
+    caddyConfig(bundleInput(target, over)) as { apps: { http: { servers: Record<string, { listen: string[]; routes: Route[] }> }; tls: { automation: { policies: { subjects: string[]; issuers: Record<string, unknown>[] }[] } } } };
+
+  it("routes exactly APP.md's backend paths to the backend, everything else to the frontend", () => {
+    assert.deepEqual([...BACKEND_PATHS], ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"]);
+    const app = cfg("vm").apps.http.servers.public.routes[0];
+    assert.deepEqual(app.match, [{ host: [DOMAIN] }]);
+    const sub = app.handle.find((h) => h.handler === "subroute")!.routes!;
+    assert.deepEqual(sub[0].match, [{ path: [...BACKEND_PATHS] }]);
+    assert.deepEqual((sub[0].handle[0].dynamic_upstreams as Record<string, string>).name, "backend");
+    assert.equal(sub[1].match, undefined, "the frontend route is the catch-all");
+    assert.equal((sub[1].handle[0].dynamic_upstreams as Record<string, string>).name, "frontend");
+    assert.deepEqual(appRoutes().map((r) => r.upstream.service), ["backend", "frontend"]);
+  });
+
+  it("never rewrites the path", () => {
+    const text = JSON.stringify(cfg("vm"));
+    for (const bad of ["rewrite", "strip_path_prefix", "strip_path_suffix", "uri_substring", "path_regexp"]) assert.ok(!text.includes(bad), bad);
+  });
+
+  it("uses dynamic A upstreams refreshed every second with a retry window (zero-downtime deploys)", () => {
+    const sub = cfg("vm").apps.http.servers.public.routes[0].handle.find((h) => h.handler === "subroute")!.routes!;
+    for (const r of sub) {
+      const rp = r.handle[0];
+      assert.equal(rp.handler, "reverse_proxy");
+      assert.deepEqual(Object.keys(rp.dynamic_upstreams as object).sort(), ["name", "port", "refresh", "source"]);
+      assert.equal((rp.dynamic_upstreams as Record<string, string>).source, "a");
+      assert.equal((rp.dynamic_upstreams as Record<string, string>).refresh, "1s");
+      const lb = rp.load_balancing as Record<string, unknown>;
+      assert.ok(parseInt(String(lb.try_duration), 10) >= 10, "retry window covers a container swap");
+      assert.ok(Number(lb.retries) > 0);
+      assert.equal(rp.upstreams, undefined, "no static upstreams (they would bypass DNS)");
+    }
+  });
+
+  it("sets HSTS, ACME with the operator email, and the internal issuer when asked", () => {
+    const acme = cfg("vm");
+    assert.deepEqual(acme.apps.tls.automation.policies[0].issuers, [{ module: "acme", email: "ops@cold-chain.example" }]);
+    assert.deepEqual(acme.apps.tls.automation.policies[0].subjects, [DOMAIN, `s3.${DOMAIN}`]);
+    const internal = cfg("vm", { tlsMode: "internal" });
+    assert.deepEqual(internal.apps.tls.automation.policies[0].issuers, [{ module: "internal" }]);
+    for (const r of acme.apps.http.servers.public.routes) {
+      const h = r.handle[0] as { handler: string; response?: { set: Record<string, string[]> } };
+      assert.equal(h.handler, "headers");
+      assert.match(h.response!.set["Strict-Transport-Security"][0], /^max-age=\d{7,}/);
+    }
+    // Redirects come from automatic HTTPS: it must not be switched off on the public server.
+    assert.ok(!("automatic_https" in acme.apps.http.servers.public));
+    assert.deepEqual(acme.apps.http.servers.public.listen, [":443"]);
+  });
+
+  it("proxies s3.<domain> to the object store on vm only", () => {
+    const vm = cfg("vm").apps.http.servers.public.routes;
+    assert.deepEqual(vm[1].match, [{ host: [`s3.${DOMAIN}`] }]);
+    assert.deepEqual(vm[1].handle[1].upstreams, [{ dial: "objectstore:8333" }]);
+    assert.equal(cfg("digitalocean").apps.http.servers.public.routes.length, 1);
+  });
+});
+
+describe("pgbouncer.ini", () => {
+  it("pools in transaction mode with sizes from config and ignores node-postgres's startup parameters", () => {
+    const input = bundleInput("vm", { dbMaxConnections: "80", poolSize: "30", maxClientConnections: "2000" });
+    const p = ini.parse(renderPgbouncerIni(input));
+    assert.equal(p.pgbouncer.pool_mode, "transaction");
+    assert.equal(p.pgbouncer.max_client_conn, "2000");
+    assert.equal(p.pgbouncer.default_pool_size, "30");
+    assert.equal(p.pgbouncer.max_db_connections, "30");
+    assert.equal(p.pgbouncer.reserve_pool_size, "0");
+    assert.deepEqual(p.pgbouncer.ignore_startup_parameters.split(",").sort(), ["extra_float_digits", "statement_timeout"]);
+    assert.equal(p.pgbouncer.auth_type, "scram-sha-256");
+    assert.equal(p.pgbouncer.auth_file, "/run/secrets/pgbouncer_userlist");
+    assert.equal(p.pgbouncer.admin_users, "");
+    assert.equal(p.pgbouncer.stats_users, "");
+    assert.equal(p.pgbouncer.listen_addr, "0.0.0.0");
+    assert.equal(p.databases.frostguard, "host=postgres port=5432 dbname=frostguard");
+  });
+
+  it("reaches the managed database over TLS on digitalocean", () => {
+    const p = ini.parse(renderPgbouncerIni(bundleInput("digitalocean")));
+    assert.equal(p.databases.frostguard, "host=private-db-do-user-1.b.db.ondigitalocean.com port=25060 dbname=frostguard");
+    assert.equal(p.pgbouncer.server_tls_sslmode, "require");
+  });
+
+  it("poolBudget keeps DB_CONNECTION_HEADROOM free", () => {
+    assert.equal(DB_CONNECTION_HEADROOM, 15);
+    assert.equal(poolBudget(50, 34).ok, true);
+    assert.equal(poolBudget(50, 35).ok, false);
+    assert.equal(poolBudget(100, 20, 2).serverConnections, 40);
+    // The default derived by config.ts fits.
+    const cfg = bundleInput("vm", { dbMaxConnections: "50" }).config.data;
+    assert.equal(poolBudget(50, cfg.poolSize).ok, true);
+  });
+
+  it("refuses values that would change the file's structure", () => {
+    assert.throws(() => serializePgbouncerIni({ databases: { x: "host=a\n[pgbouncer]" }, pgbouncer: {} }));
+    assert.throws(() => serializePgbouncerIni({ databases: {}, pgbouncer: { admin_users: "a;b" } }));
+  });
+});
+
+describe("redis.conf", () => {
+  const conf = renderRedisConf();
+  it("persists (AOF), never evicts, and includes the password from the secret file", () => {
+    assert.match(conf, /^appendonly yes$/m);
+    assert.match(conf, /^maxmemory-policy noeviction$/m);
+    assert.match(conf, /^include \/run\/secrets\/redis_auth_conf$/m);
+    assert.doesNotMatch(conf, /requirepass/);
+    assert.doesNotMatch(conf, /allkeys/);
+  });
+});
+
+describe("compose YAML writer", () => {
+  it("emits !reset and !override tags that survive a round trip", () => {
+    const text = toYaml({ services: { a: { depends_on: reset({}), secrets: override([{ source: "x", target: "/y" }]) } } });
+    assert.match(text, /depends_on: !reset \{\}/);
+    assert.match(text, /secrets: !override\n/);
+    const tags: string[] = [];
+    visit(parseDocument(text, { customTags: [{ tag: "!reset", resolve: (v: unknown) => v }, { tag: "!override", resolve: (v: unknown) => v }] as never }), {
+      Node(_, n) {
+        if (isNode(n) && n.tag) tags.push(n.tag);
+      },
+    });
+    assert.deepEqual(tags.sort(), ["!override", "!reset"]);
+  });
+
+  it("doubles literal dollars so Compose does not interpolate them", () => {
+    assert.equal(literal('a="$(cat f)" $HOME'), 'a="$$(cat f)" $$HOME');
+  });
+});
+
+describe("resource budget (2 vCPU / 4 GB reference host)", () => {
+  it("every long-running service and job has a row; the model and the compose limits agree", () => {
+    const rows = budgetTable();
+    const input = bundleInput("vm");
+    const m = merged(renderBundle(input));
+    for (const [name, s] of Object.entries(m.services)) {
+      const row = rows.find((r) => r.service === name);
+      assert.ok(row, `${name} has no budget row`);
+      assert.equal(Number(s.deploy?.resources.limits.cpus), row.cpus, name);
+      assert.equal(s.deploy?.resources.limits.memory, `${row.memoryMb}M`, name);
+    }
+  });
+
+  for (const target of ["vm", "digitalocean"] as const) {
+    it(`fits on ${target}: app services ≤ 2 vCPU, peak memory (with observability and a deploy's extra container) ≤ 4 GB minus the OS reserve`, () => {
+      const s = budgetSum(target);
+      assert.ok(s.serviceCpus <= HOST.cpus, `cpus ${s.serviceCpus}`);
+      assert.ok(s.peakMemoryMb <= HOST.memoryMb - OS_RESERVE_MB, `memory ${s.peakMemoryMb}`);
+    });
+  }
+});
