@@ -107,6 +107,15 @@ describe("vm stack: secrets", () => {
     for (const [p, a] of Object.entries(archive)) for (const v of SECRET_VALUES) assert.ok(!a.$asset.includes(v), `${p} has ${v}`);
     assert.match(String(copy.inputs.remotePath), /^\/opt\/freshtrack\/releases\/[0-9a-f]{16}$/);
   });
+  it("every secret file the release lists (release.json .secrets) is written by the push", () => {
+    const r = base();
+    const archive = (byName(r, "copy-bundle").inputs.source as { $archive: Record<string, { $asset: string }> }).$archive;
+    const release = JSON.parse(archive["release.json"].$asset) as { secrets?: Record<string, string[]> };
+    const pushed = parseSecretPayload((byName(r, "write-secrets").inputs.stdin as { $secret: string }).$secret);
+    const listed = [...new Set(Object.values(release.secrets ?? {}).flat())].sort();
+    assert.ok(listed.length > 0, "release.json lists the secrets its services read");
+    assert.deepEqual(listed.filter((f) => !(f in pushed)), []);
+  });
   it("secret files go through stdin of write-secrets with logging none, never the command line", () => {
     const w = byName(base(), "write-secrets");
     assert.equal(w.inputs.logging, "none");
