@@ -22,13 +22,14 @@ export const TARGET_STACKS = [
 ] as const;
 
 /** What the numbers cannot say: who runs the data and how much of it a bad day costs. Reviewed with DESIGN.md and the target READMEs. */
-const FACTS: Record<string, { runs: string; rpo: string; rto: string; choose: string; cost: string }> = {
+const FACTS: Record<string, { runs: string; rpo: string; rto: string; choose: string; cost: string; plus?: string }> = {
   vm: {
     runs: "we do: PostgreSQL, Valkey and object storage run as containers on the customer's host",
-    rpo: "≤ 24 h: the daily encrypted pg_dump (`backupSchedule`); keep the backup target off the host",
+    rpo: "≤ 24 h: the daily encrypted pg_dump (`backupSchedule`), kept in the host's own object store: copy it off the host, or a lost disk loses the backups too",
     rto: "hours: a new host, `pulumi up`, then `bin/restore` of the last dump",
     choose: "the customer must keep data on its own machine, or already runs one",
     cost: "nothing beyond the customer's host: every resource we declare is an SSH command",
+    plus: "the customer's host",
   },
   digitalocean: {
     runs: "DigitalOcean runs PostgreSQL (managed, daily backups + 7-day PITR); Valkey runs on the droplet",
@@ -48,6 +49,20 @@ const FACTS: Record<string, { runs: string; rpo: string; rto: string; choose: st
 
 const money = (x: number) => `$${x.toFixed(2)}`;
 
+/** Readable names for the table's "made of" row. */
+const LABELS: Record<string, string> = {
+  "aws:ecs/service:Service": "Fargate tasks",
+  "aws:lb/loadBalancer:LoadBalancer": "ALB",
+  "aws:rds/instance:Instance": "RDS",
+  "aws:elasticache/replicationGroup:ReplicationGroup": "ElastiCache",
+  "aws:ec2/natGateway:NatGateway": "NAT gateway",
+  "aws:secretsmanager/secret:Secret": "Secrets Manager",
+  "aws:cloudwatch/metricAlarm:MetricAlarm": "alarms",
+  "digitalocean:index/droplet:Droplet": "droplet + backups",
+  "digitalocean:index/databaseCluster:DatabaseCluster": "managed PostgreSQL",
+  "digitalocean:index/spacesBucket:SpacesBucket": "Spaces",
+};
+
 /** The largest priced items, summed by type: "Droplet $28.80, DatabaseCluster $15.00". */
 function largest(lines: CostLine[], n = 4): string {
   const byType = new Map<string, number>();
@@ -56,7 +71,7 @@ function largest(lines: CostLine[], n = 4): string {
     .filter(([, v]) => v > 0)
     .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
     .slice(0, n)
-    .map(([t, v]) => `${t.split(":").pop()} ${money(v)}`);
+    .map(([t, v]) => `${LABELS[t] ?? t.split(":").pop()} ${money(v)}`);
   return parts.join(", ");
 }
 
@@ -71,7 +86,7 @@ export function renderCostTable(estimates: Record<string, Estimate>, prices: Pri
     row("monthly cost, default sizes", (t) => {
       const e = estimates[t];
       const extra = e.notPriced.length ? ` + ${e.notPriced.length} not priced` : "";
-      return `**${money(e.totalUsd)}**${extra}`;
+      return `**${money(e.totalUsd)}**${FACTS[t].plus ? ` + ${FACTS[t].plus}` : ""}${extra}`;
     }),
     row("made of", (t) => FACTS[t].cost || largest(estimates[t].lines) || "—"),
     row("who runs the data", (t) => FACTS[t].runs),
