@@ -331,7 +331,13 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
 
 export const BACKEND_READY_URL = "http://backend:3000/health/ready";
 export const FRONTEND_HEALTH_URL = "http://frontend:8080/health";
-export const publicProbeUrl = (input: BundleInput) => `https://${input.config.app.domain}/health/ready`;
+/**
+ * The end-to-end probe through Caddy. tlsMode acme: the real public URL (DNS, certificate and
+ * routing as users see them). tlsMode internal: usually a host without public DNS, or behind
+ * NAT without hairpinning, so Caddy is probed inside the network with the domain as Host and SNI.
+ */
+export const publicProbeUrl = (input: BundleInput) => (input.config.app.tlsMode === "acme" ? `https://${input.config.app.domain}/health/ready` : `https://${CADDY_HOST}/health/ready`);
+export const CADDY_HOST = "caddy";
 
 interface ScrapeConfig {
   job_name: string;
@@ -412,8 +418,13 @@ function blackboxConfig(input: BundleInput): object {
           fail_if_not_ssl: true,
           preferred_ip_protocol: "ip4",
           ip_protocol_fallback: true,
-          // tlsMode internal: Caddy's own CA, which nothing outside trusts; still probe reachability.
-          tls_config: { insecure_skip_verify: input.config.app.tlsMode === "internal" },
+          ...(input.config.app.tlsMode === "acme"
+            ? { tls_config: { insecure_skip_verify: false } }
+            : {
+                // Caddy's own CA, which nothing here trusts: check routing and TLS, not the chain.
+                headers: { Host: input.config.app.domain },
+                tls_config: { insecure_skip_verify: true, server_name: input.config.app.domain },
+              }),
         },
       },
     },
@@ -474,8 +485,8 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       for: "5m",
       labels: { severity: "critical" },
       annotations: {
-        summary: `https://${domain} is unreachable from the host`,
-        description: `${publicProbeUrl(input)} has failed for 5 minutes (DNS, Caddy, TLS certificate or firewall) while the probe of the backend inside the network may still pass. Check: docker compose logs caddy.`,
+        summary: `https://${domain} is unreachable through Caddy`,
+        description: `${publicProbeUrl(input)}${input.config.app.tlsMode === "acme" ? "" : ` (Host ${domain})`} has failed for 5 minutes (${input.config.app.tlsMode === "acme" ? "DNS, Caddy, TLS certificate or firewall" : "Caddy or its routing"}) while the probe of the backend inside the network may still pass. Check: docker compose logs caddy.`,
       },
     },
   ];

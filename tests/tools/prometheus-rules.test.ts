@@ -363,6 +363,13 @@ describe("tools: amtool on the rendered Alertmanager config", function () {
       () => renderObservability(observabilityInput(), { email: { smarthost: "smtp.resend.com:465", from: "alerts@acme-cold.example", username: "resend" } }).files["config/alertmanager.yml"],
     ],
   ];
+  it("amtool check-config refuses a route to an undefined receiver (the check can fail)", () => {
+    assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
+    fs.writeFileSync(path.join(dir, "broken.yml"), stringify({ route: { receiver: "operator" }, receivers: [{ name: "null" }] }));
+    const r = run("amtool", ["check-config", "broken.yml"], dir);
+    assert.notEqual(r.code, 0, r.out);
+  });
+
   for (const [name, render] of variants) {
     it(`amtool check-config: ${name}`, () => {
       assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");

@@ -251,8 +251,14 @@ describe("observability: config files", () => {
   it("tlsMode internal: no certificate alert (Caddy's internal CA issues 12h certificates) and the probe skips verification", () => {
     const r = renderObservability(observabilityInput({ tlsMode: "internal" }));
     assert.doesNotMatch(r.files["config/alerts.yml"], /CertificateExpiringSoon/);
-    assert.equal(parse(r.files["config/blackbox.yml"]).modules.https_public.http.tls_config.insecure_skip_verify, true);
-    assert.equal(parse(withWebhook.files["config/blackbox.yml"]).modules.https_public.http.tls_config.insecure_skip_verify, false);
+    const internal = parse(r.files["config/blackbox.yml"]).modules.https_public.http;
+    assert.deepEqual(internal.tls_config, { insecure_skip_verify: true, server_name: DOMAIN });
+    assert.deepEqual(internal.headers, { Host: DOMAIN });
+    // Probed inside the network (no public DNS / hairpin NAT needed), as the domain.
+    assert.match(r.files["config/prometheus.yml"], /- https:\/\/caddy\/health\/ready/);
+    const acme = parse(withWebhook.files["config/blackbox.yml"]).modules.https_public.http;
+    assert.deepEqual(acme.tls_config, { insecure_skip_verify: false });
+    assert.equal(acme.headers, undefined);
   });
 
   it("Loki 3: tsdb index, schema v13, filesystem storage, retention enforced by the compactor", () => {
