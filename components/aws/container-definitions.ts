@@ -10,6 +10,9 @@ export type ServiceLike = Omit<AppService, "name"> & { name: string };
 
 /** ECS caps stopTimeout at 120 s on Fargate. */
 export const MAX_STOP_TIMEOUT = 120;
+/** Memory reserved for the volume-init container (it only runs chmod). */
+export const INIT_MEMORY = 16;
+export const INIT_SUFFIX = "-init-volumes";
 
 export interface KeyValuePair {
   name: string;
@@ -36,6 +39,10 @@ export interface EcsHealthCheck {
   retries: number;
   startPeriod: number;
 }
+export interface ContainerDependency {
+  containerName: string;
+  condition: "SUCCESS";
+}
 export interface ContainerDefinition {
   name: string;
   image: string;
@@ -54,6 +61,7 @@ export interface ContainerDefinition {
   healthCheck?: EcsHealthCheck;
   stopTimeout: number;
   linuxParameters: { initProcessEnabled: boolean };
+  dependsOn?: ContainerDependency[];
   logConfiguration: { logDriver: "awslogs"; options: Record<string, string>; secretOptions: never[] };
 }
 
@@ -115,8 +123,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     essential: true,
     // One container per task: share the whole task CPU unless the model asks for less.
     cpu: Math.min(Math.round(service.limits.cpus * 1024), input.taskCpu),
-    // Soft reservation from the model's budget; the task size is the hard limit.
-    memoryReservation: Math.min(service.limits.memoryMb, input.taskMemory),
+    // Soft reservation from the model's budget; the task size is the hard limit (minus the init container's share).
+    memoryReservation: Math.min(service.limits.memoryMb, input.taskMemory - (service.writablePaths.length ? INIT_MEMORY : 0)),
     command: service.command ? [...service.command] : undefined,
     user: service.user,
     portMappings: service.port === undefined ? [] : [{ containerPort: service.port, hostPort: service.port, protocol: "tcp" }],
@@ -132,6 +140,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     stopTimeout: Math.min(service.stopGraceSeconds, MAX_STOP_TIMEOUT),
     // tini as PID 1: SIGTERM reaches node/nginx and zombies are reaped.
     linuxParameters: { initProcessEnabled: true },
+    // Starts only once its scratch volumes are writable (see volumeInitContainer).
+    dependsOn: service.writablePaths.length ? [{ containerName: `${service.name}${INIT_SUFFIX}`, condition: "SUCCESS" }] : undefined,
     logConfiguration: {
       logDriver: "awslogs",
       options: { "awslogs-group": input.logGroup, "awslogs-region": input.region, "awslogs-stream-prefix": service.name },
@@ -141,7 +151,44 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   return def;
 }
 
+/**
+ * Fargate creates bind-mount volumes owned by root, mode 0755 (aws/containers-roadmap#938),
+ * so a non-root process (the backend runs as uid 1001) could not write its scratch
+ * paths. This short-lived container (same image, root, no secrets, no environment)
+ * makes them sticky world-writable like /tmp and exits; the app container waits for its success.
+ */
+export function volumeInitContainer(input: ContainerInput): ContainerDefinition | undefined {
+  const { service } = input;
+  const paths = [...new Set(service.writablePaths)].sort();
+  if (paths.length === 0) return undefined;
+  for (const p of paths) if (!/^\/[A-Za-z0-9._/-]+$/.test(p)) throw new Error(`${service.name}: writable path ${p} is not a plain absolute path`);
+  const name = `${service.name}${INIT_SUFFIX}`;
+  return {
+    name,
+    image: service.image,
+    essential: false,
+    cpu: 0,
+    memoryReservation: INIT_MEMORY,
+    command: ["sh", "-c", `chmod 1777 ${paths.join(" ")}`],
+    user: "0",
+    portMappings: [],
+    environment: [],
+    secrets: [],
+    mountPoints: paths.map((containerPath) => ({ sourceVolume: scratchVolumeName(containerPath), containerPath, readOnly: false })),
+    volumesFrom: [],
+    systemControls: [],
+    readonlyRootFilesystem: true,
+    stopTimeout: 2,
+    linuxParameters: { initProcessEnabled: true },
+    logConfiguration: {
+      logDriver: "awslogs",
+      options: { "awslogs-group": input.logGroup, "awslogs-region": input.region, "awslogs-stream-prefix": name },
+      secretOptions: [],
+    },
+  };
+}
+
 /** JSON for `aws.ecs.TaskDefinition.containerDefinitions`: same input, same bytes. */
 export function renderContainerDefinitions(inputs: ContainerInput[]): string {
-  return JSON.stringify(inputs.map(containerDefinition).sort(byName));
+  return JSON.stringify(inputs.flatMap((i) => [containerDefinition(i), volumeInitContainer(i)].filter((d): d is ContainerDefinition => d !== undefined)).sort(byName));
 }

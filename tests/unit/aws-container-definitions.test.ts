@@ -2,7 +2,7 @@
 // carry secrets only as Secrets Manager references.
 import { strict as assert } from "assert";
 import { AppService, appServices, AppModelInput, APP_SECRET_ENV } from "../../compose/model";
-import { ContainerDefinition, ContainerInput, MAX_STOP_TIMEOUT, containerDefinition, renderContainerDefinitions, scratchVolumes } from "../../components/aws/container-definitions";
+import { ContainerDefinition, ContainerInput, INIT_MEMORY, MAX_STOP_TIMEOUT, containerDefinition, renderContainerDefinitions, scratchVolumes, volumeInitContainer } from "../../components/aws/container-definitions";
 
 const MODEL: AppModelInput = {
   app: {
@@ -65,7 +65,7 @@ describe("aws container definitions: derived from compose/model.ts", () => {
     assert.equal(containerDefinition(input({ ...base, limits: { cpus: 0.25, memoryMb: 300 } })).cpu, 256);
     assert.equal(containerDefinition(input({ ...base, limits: { cpus: 0.25, memoryMb: 300 } })).memoryReservation, 300);
     assert.equal(containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).cpu, 512, "container cpu never exceeds the task");
-    assert.equal(containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).memoryReservation, 1024);
+    assert.equal(containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).memoryReservation, 1024 - INIT_MEMORY, "leaves room for the volume-init container");
     assert.equal(containerDefinition(input({ ...base, stopGraceSeconds: 90 })).stopTimeout, 90);
     assert.equal(containerDefinition(input({ ...base, stopGraceSeconds: 600 })).stopTimeout, MAX_STOP_TIMEOUT);
   });
@@ -85,6 +85,33 @@ describe("aws container definitions: derived from compose/model.ts", () => {
     assert.ok(d.mountPoints.every((p) => p.readOnly === false));
     assert.equal(d.user, undefined, "frontend has no user in the model, so none is invented");
     assert.deepEqual(containerDefinition(input({ ...f, writablePaths: ["/tmp", "/data"] })).mountPoints.map((p) => p.containerPath), ["/data", "/tmp"]);
+  });
+
+  it("a root init container makes the scratch volumes writable (Fargate mounts them root-owned 0755) before the app starts", () => {
+    const b = svc().backend;
+    const defs = JSON.parse(renderContainerDefinitions([input(b)])) as ContainerDefinition[];
+    assert.deepEqual(
+      defs.map((d) => [d.name, d.essential]),
+      [
+        ["backend", true],
+        ["backend-init-volumes", false],
+      ],
+    );
+    const [app, init] = defs;
+    assert.deepEqual(app.dependsOn, [{ containerName: "backend-init-volumes", condition: "SUCCESS" }]);
+    assert.equal(init.user, "0");
+    assert.equal(init.image, b.image);
+    assert.deepEqual(init.command, ["sh", "-c", "chmod 1777 /tmp"]);
+    assert.deepEqual(init.mountPoints, app.mountPoints);
+    assert.deepEqual([init.environment, init.secrets, init.portMappings], [[], [], []], "the init container gets nothing secret");
+    // Together they fit the task: ECS refuses reservations above the task size.
+    const w = svc().worker;
+    const wd = JSON.parse(renderContainerDefinitions([input(w, { taskCpu: 256, taskMemory: 512 })])) as ContainerDefinition[];
+    assert.ok(wd.reduce((n, d) => n + d.memoryReservation, 0) <= 512);
+    assert.ok(wd.reduce((n, d) => n + d.cpu, 0) <= 256);
+    assert.equal(volumeInitContainer(input({ ...b, writablePaths: [] })), undefined);
+    assert.equal(containerDefinition(input({ ...b, writablePaths: [] })).dependsOn, undefined);
+    assert.throws(() => volumeInitContainer(input({ ...b, writablePaths: ["/tmp; rm -rf /"] })), /plain absolute path/);
   });
 
   it("writes out every field ECS would otherwise fill in", () => {
