@@ -1,0 +1,67 @@
+// The rendered caddy.json checked by the real Caddy binary (`caddy validate`
+// provisions every module, so unknown fields and bad values fail here), in both
+// TLS modes and for both targets.
+import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parseConfig } from "../../components/shared/config";
+import type { BundleInput } from "../../compose/bundle";
+import { caddyConfig, renderCaddyJson } from "../../compose/render/caddy";
+
+function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): BundleInput {
+  const raw: Record<string, string> = {
+    target,
+    domain: "app.cold-chain.example",
+    operatorEmail: "ops@cold-chain.example",
+    tlsMode,
+    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
+    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
+    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+    stackAuthProjectId: "proj-123",
+    ...(target === "vm"
+      ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y", vmSshPrivateKey: "k" }
+      : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
+  };
+  return {
+    config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
+    target,
+    objectStore: { publicEndpoint: "https://s3.app.cold-chain.example", internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
+    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25 } : undefined,
+  };
+}
+
+describe("caddy validate (real caddy binary)", () => {
+  let dir: string;
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-caddy-"));
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  // validate loads TLS storage and the admin config; point them at the temp dir, not $HOME.
+  const validate = (file: string) =>
+    spawnSync("caddy", ["validate", "--config", file], { encoding: "utf8", cwd: dir, env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+
+  for (const target of ["vm", "digitalocean"] as const) {
+    for (const tls of ["acme", "internal"] as const) {
+      it(`accepts the ${target} config with ${tls} TLS`, () => {
+        const file = path.join(dir, `caddy-${target}-${tls}.json`);
+        fs.writeFileSync(file, renderCaddyJson(input(target, tls)));
+        const r = validate(file);
+        assert.equal(r.status, 0, r.stderr);
+        assert.match(r.stdout + r.stderr, /Valid configuration/);
+      });
+    }
+  }
+
+  it("rejects a config with an unknown reverse_proxy field (the check can fail)", () => {
+    const cfg = caddyConfig(input("vm", "acme")) as { apps: { http: { servers: { public: { routes: { handle: { routes?: { handle: Record<string, unknown>[] }[] }[] }[] } } } } };
+    cfg.apps.http.servers.public.routes[0].handle[1].routes![0].handle[0].strip_prefix_typo = "/api";
+    const file = path.join(dir, "broken.json");
+    fs.writeFileSync(file, JSON.stringify(cfg));
+    const r = validate(file);
+    assert.notEqual(r.status, 0);
+    assert.match(r.stderr, /unknown field/);
+  });
+});
