@@ -91,13 +91,57 @@ describe("host scripts: write-secrets against a scratch APP_DIR", function () {
   });
 });
 
-describe("host scripts: teardown ownership token", () => {
+describe("host scripts: teardown (stack removal)", () => {
   let appDir = "";
+  const fakeBins: string[] = [];
   beforeEach(() => {
     appDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-host-"));
   });
-  afterEach(() => fs.rmSync(appDir, { recursive: true, force: true }));
+  afterEach(() => {
+    for (const d of [appDir, ...fakeBins.splice(0)]) fs.rmSync(d, { recursive: true, force: true });
+  });
   const teardown = (...args: string[]) => sh(scriptCommand(hostScript("teardown"), "teardown", args, false));
+
+  /** A fake `docker` first on PATH: records its arguments instead of touching a daemon. */
+  function withFakeDocker(): { env: NodeJS.ProcessEnv; calls: () => string[] } {
+    // Outside APP_DIR: purge deletes APP_DIR.
+    const bin = fs.mkdtempSync(path.join(os.tmpdir(), "ft-fakebin-"));
+    fakeBins.push(bin);
+    const log = path.join(bin, "calls.log");
+    fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\necho "$*" >> '${log}'\n`, { mode: 0o755 });
+    return { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []) };
+  }
+  const teardownWith = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync("bash", ["-c", scriptCommand(hostScript("teardown"), "teardown", args, false)], { encoding: "utf8", env });
+  const withRelease = () => {
+    const rel = path.join(appDir, "releases", "abc");
+    fs.mkdirSync(rel, { recursive: true });
+    fs.writeFileSync(path.join(rel, "release.json"), JSON.stringify({ compose_files: ["compose.yml", "compose.vm.yml"], profiles: ["observability"] }));
+    fs.symlinkSync("releases/abc", path.join(appDir, "current"));
+  };
+
+  it("stack removal stops the release's services and keeps volumes and data", () => {
+    const docker = withFakeDocker();
+    withRelease();
+    assert.equal(teardownWith(docker.env, "arm", appDir, "tok", "false").status, 0);
+    const r = teardownWith(docker.env, "run", appDir, "tok", "false");
+    assert.equal(r.status, 0, r.stderr);
+    const cur = path.join(appDir, "current");
+    assert.deepEqual(docker.calls(), [`compose -p freshtrack -f ${cur}/compose.yml -f ${cur}/compose.vm.yml --profile observability down --remove-orphans --timeout 90`]);
+    assert.ok(fs.existsSync(path.join(appDir, "releases", "abc", "release.json")), "data stays");
+    assert.match(fs.readFileSync(path.join(appDir, "state", "audit.log"), "utf8"), /"event":"teardown"/);
+  });
+
+  it("purgeOnDelete also removes the volumes and APP_DIR", () => {
+    const docker = withFakeDocker();
+    withRelease();
+    assert.equal(teardownWith(docker.env, "arm", appDir, "tok", "true").status, 0);
+    const r = teardownWith(docker.env, "run", appDir, "tok", "true");
+    assert.equal(r.status, 0, r.stderr);
+    const calls = docker.calls();
+    assert.match(calls[0], / down --remove-orphans --timeout 90 --volumes$/);
+    assert.match(calls[1], /^volume ls -q --filter label=com.docker.compose.project=freshtrack$/);
+    assert.ok(!fs.existsSync(path.join(appDir, "releases")), "APP_DIR removed");
+  });
 
   it("a replaced deployment's delete finds a newer token and stops nothing", () => {
     assert.equal(teardown("arm", appDir, "old", "true").status, 0);
