@@ -11,7 +11,8 @@
 # Every function is small and named after one step; callers run under `set -Eeuo pipefail`.
 # Nothing here prints, logs or passes on argv the content of a secret file.
 
-FT_PROJECT=freshtrack
+# Always "freshtrack" on hosts (DESIGN.md); FT_COMPOSE_PROJECT exists so tests can share a Docker engine.
+FT_PROJECT=${FT_COMPOSE_PROJECT:-freshtrack}
 # Service roles. Rolling services are scaled to 2 and swapped one by one (zero downtime);
 # jobs are one-shot `run --rm` containers; everything else is infrastructure, left to
 # Compose's own config-hash comparison so it is recreated only when its own config changed.
