@@ -184,6 +184,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       o(),
     );
     const dbIdentifier = cloudName("db");
+    // Declared here so the exported PostgreSQL log has a retention (RDS would create it with none).
+    const dbLogGroup = new aws.cloudwatch.LogGroup("logs-postgresql", { name: `/aws/rds/instance/${dbIdentifier}/postgresql`, retentionInDays: cfg.logRetentionDays }, o());
     const db = new aws.rds.Instance(
       "db",
       {
@@ -218,7 +220,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         enabledCloudwatchLogsExports: ["postgresql"],
         applyImmediately: false,
       },
-      o({ protect: true }),
+      o({ protect: true, dependsOn: [dbLogGroup] }),
     );
     const masterSecretArn = db.masterUserSecrets.apply((s) => {
       if (!s?.[0]?.secretArn) throw new Error("RDS returned no master user secret");

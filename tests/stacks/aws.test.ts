@@ -202,9 +202,13 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(inputsOf(r, T.td, "backend").memory, "1024");
   });
 
-  it("log groups keep 30 days", () => {
+  it("log groups keep 30 days, the RDS PostgreSQL export included", () => {
     const groups = ofType(r, "aws:cloudwatch/logGroup:LogGroup");
     assert.ok(groups.length >= 3);
+    const db = one(r, "aws:rds/instance:Instance");
+    for (const exported of db.inputs.enabledCloudwatchLogsExports as string[]) {
+      assert.ok(groups.some((g) => g.inputs.name === `/aws/rds/instance/${db.inputs.identifier}/${exported}`), `${exported} log group declared`);
+    }
     for (const g of groups) assert.equal(g.inputs.retentionInDays, 30, g.name);
   });
 
