@@ -234,3 +234,27 @@ export class Applier {
     return reports;
   }
 }
+
+/** Runs one planned step's command again regardless of state (e.g. a second `deploy`), returning its result. */
+export async function runStepCommand(p: PlanResult, name: string, which: "create" | "delete" = "create"): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+  const r = remoteSteps(p).find((s) => s.name === name);
+  if (!r) throw new Error(`no remote step ${name}`);
+  const inputs = unwrap(r.inputs) as Record<string, unknown>;
+  const client = await connect(inputs.connection as Connection);
+  try {
+    return await exec(client, String(inputs[which]), { stdin: inputs.stdin as string | undefined });
+  } finally {
+    client.end();
+  }
+}
+
+/** An operator's command on the host over the same pinned SSH connection (bin/rollback, bin/backup, ...). */
+export async function hostCommand(p: PlanResult, command: string, stdin?: string): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+  const r = remoteSteps(p)[0];
+  const client = await connect((unwrap(r.inputs) as { connection: Connection }).connection);
+  try {
+    return await exec(client, command, { stdin });
+  } finally {
+    client.end();
+  }
+}

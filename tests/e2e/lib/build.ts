@@ -11,6 +11,8 @@ import { StandIn, contextDir } from "../stand-ins";
 export const CACHE_DIR = process.env.FT_E2E_CACHE ?? "/var/cache/freshtrack-e2e";
 export const BASE_IMAGE = "freshtrack-e2e/base:bookworm";
 const NODE_BIN = process.execPath;
+/** Shared by every image: busybox wget with Alpine's -T behaviour (images/common/wget). */
+const COMMON_WGET = path.join(__dirname, "..", "images", "common", "wget");
 
 function log(msg: string): void {
   console.log(`[images] ${msg}`);
@@ -70,6 +72,7 @@ export function contentHash(s: StandIn, buildArgs: Record<string, string> = {}):
   const h = createHash("sha256");
   h.update(imageId(BASE_IMAGE));
   hashDir(h, contextDir(s));
+  h.update(fs.readFileSync(COMMON_WGET));
   if (s.node) {
     const st = fs.statSync(NODE_BIN);
     h.update(`node ${process.version} ${st.size}`);
@@ -93,6 +96,8 @@ export function buildStandIn(s: StandIn, buildArgs: Record<string, string> = {},
   fs.rmSync(ctx, { recursive: true, force: true });
   fs.mkdirSync(ctx, { recursive: true });
   fs.cpSync(contextDir(s), ctx, { recursive: true });
+  fs.copyFileSync(COMMON_WGET, path.join(ctx, "wget"));
+  fs.chmodSync(path.join(ctx, "wget"), 0o755);
   if (s.node) fs.copyFileSync(NODE_BIN, path.join(ctx, "node"));
   fs.mkdirSync(path.join(ctx, "node_modules"), { recursive: true });
   for (const m of moduleClosure(s.modules ?? [])) fs.cpSync(path.join(ROOT, "node_modules", m), path.join(ctx, "node_modules", m), { recursive: true, dereference: true });
