@@ -164,8 +164,11 @@ ft_render_secret_digests() {
   done < <(rj '.secrets // {} | keys[]' | LC_ALL=C sort)
 }
 
-# Running container ids of a service.
-ft_service_ids() { compose ps -q "$1" 2>/dev/null || true; }
+# Running container ids of a service (docker ps by Compose labels: much faster than compose ps).
+ft_service_ids() {
+  docker ps -q --no-trunc --filter "label=com.docker.compose.project=$FT_PROJECT" \
+    --filter "label=com.docker.compose.service=$1" --filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true
+}
 
 # health|running|exited... of a container: health status when it has a healthcheck.
 ft_container_state() {
