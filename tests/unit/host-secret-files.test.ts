@@ -15,7 +15,7 @@ import {
   secretPayloadDigest,
   serializeSecretPayload,
 } from "../../components/shared/host/secret-files";
-import { bundleHashOf, releaseIdOf, scriptCommand, shellQuote } from "../../components/shared/host";
+import { bundleHashOf, normalizeHostKey, releaseIdOf, scriptCommand, shellQuote } from "../../components/shared/host";
 import { vmDnsRecords } from "../../components/vm";
 
 const NASTY = "p/a+s=s@w:o%r\"d'x";
@@ -166,6 +166,11 @@ describe("host push helpers", () => {
     const r = releaseIdOf("b1", "s1");
     assert.notEqual(releaseIdOf("b2", "s1"), r);
     assert.notEqual(releaseIdOf("b1", "s2"), r);
+  });
+  it("host key: never empty, one \"TYPE BASE64\" line (comment and newline dropped)", () => {
+    assert.equal(normalizeHostKey("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabc \n"), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabc");
+    assert.equal(normalizeHostKey("ssh-ed25519 AAAAC3Nza root@host"), "ssh-ed25519 AAAAC3Nza");
+    for (const bad of ["", "  ", "AAAAC3Nza", "203.0.113.10 ssh-ed25519 AAAA", "ssh-dss AAAA"]) assert.throws(() => normalizeHostKey(bad), /host key/, bad);
   });
   it("shell quoting survives single quotes", () => {
     assert.equal(shellQuote("it's"), `'it'\\''s'`);

@@ -67,6 +67,15 @@ export interface HostDeploymentArgs {
 
 const SCRIPTS_DIR = path.join(__dirname, "scripts");
 
+/** The pinned host key as the provider expects it ("TYPE BASE64"); refuses an empty or malformed key. */
+export function normalizeHostKey(key: string): string {
+  const k = key.trim().split(/\s+/).slice(0, 2).join(" ");
+  if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}$/.test(k)) {
+    throw new Error(`HostDeployment: the host key must be "TYPE BASE64" as printed by ssh-keyscan; got ${JSON.stringify(key.slice(0, 40))}`);
+  }
+  return k;
+}
+
 /** A script kept in the repo (shellcheck-clean); its content is not a secret. */
 export function hostScript(name: "bootstrap" | "wait" | "write-secrets" | "teardown"): string {
   return fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
@@ -112,7 +121,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       port: args.connection.port,
       user: args.connection.user,
       privateKey: pulumi.secret(args.connection.privateKey),
-      hostKey: args.connection.hostKey,
+      hostKey: pulumi.output(args.connection.hostKey).apply(normalizeHostKey),
       dialErrorLimit: DIAL_ERROR_LIMIT,
       perDialTimeout: PER_DIAL_TIMEOUT_S,
     };
@@ -207,7 +216,7 @@ export class HostDeployment extends pulumi.ComponentResource {
     // (high-entropy, truncated), never the key.
     const token = pulumi.unsecret(
       pulumi
-        .all([pulumi.output(args.connection.host), pulumi.output(args.connection.hostKey), pulumi.output(args.connection.privateKey)])
+        .all([pulumi.output(args.connection.host), pulumi.output(connection.hostKey as pulumi.Input<string>), pulumi.output(args.connection.privateKey)])
         .apply(([host, hostKey, key]) => sha256(JSON.stringify([host, args.connection.port, args.connection.user, hostKey, sha256(key), appDir])).slice(0, 16)),
     );
     const teardown = hostScript("teardown");
