@@ -49,6 +49,7 @@ export interface ContainerDefinition {
   essential: boolean;
   cpu: number;
   memoryReservation: number;
+  entryPoint?: string[];
   command?: string[];
   user?: string;
   portMappings: PortMapping[];
@@ -169,7 +170,9 @@ export function volumeInitContainer(input: ContainerInput): ContainerDefinition 
     essential: false,
     cpu: 0,
     memoryReservation: INIT_MEMORY,
-    command: ["sh", "-c", `chmod 1777 ${paths.join(" ")}`],
+    // Our own entry point: whatever the image's ENTRYPOINT is (node, nginx's script), it must not wrap this.
+    entryPoint: ["sh", "-c"],
+    command: [`chmod 1777 ${paths.join(" ")}`],
     user: "0",
     portMappings: [],
     environment: [],

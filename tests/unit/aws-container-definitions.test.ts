@@ -101,7 +101,8 @@ describe("aws container definitions: derived from compose/model.ts", () => {
     assert.deepEqual(app.dependsOn, [{ containerName: "backend-init-volumes", condition: "SUCCESS" }]);
     assert.equal(init.user, "0");
     assert.equal(init.image, b.image);
-    assert.deepEqual(init.command, ["sh", "-c", "chmod 1777 /tmp"]);
+    assert.deepEqual([init.entryPoint, init.command], [["sh", "-c"], ["chmod 1777 /tmp"]]);
+    assert.equal(app.entryPoint, undefined, "the app keeps its image's entry point");
     assert.deepEqual(init.mountPoints, app.mountPoints);
     assert.deepEqual([init.environment, init.secrets, init.portMappings], [[], [], []], "the init container gets nothing secret");
     // Together they fit the task: ECS refuses reservations above the task size.
