@@ -22,6 +22,12 @@ const PRIVATE_KEY = /-----BEGIN [A-Z ]*PRIVATE KEY-----/;
 export interface CredentialsConfig {
   /** Names that match the pattern but are public by design. */
   allowNames: string[];
+  /**
+   * Accept a private key in user_data. Only for a droplet's own SSH host key (the
+   * only pre-boot channel DigitalOcean offers to pin it), and only when containers
+   * cannot reach the metadata service (169.254.169.254) that serves user_data.
+   */
+  allowPrivateKeyInUserData: boolean;
 }
 
 function envProblems(where: string, name: string, value: unknown, cfg: CredentialsConfig): string[] {
@@ -36,7 +42,7 @@ function envProblems(where: string, name: string, value: unknown, cfg: Credentia
 /** Credential-looking assignments in a cloud-init / shell text: UPPER_CASE names only, so YAML keys like ssh_authorized_keys are not env vars. */
 export function userDataProblems(text: string, cfg: CredentialsConfig): string[] {
   const out: string[] = [];
-  if (PRIVATE_KEY.test(text)) out.push("userData contains a private key.");
+  if (PRIVATE_KEY.test(text) && !cfg.allowPrivateKeyInUserData) out.push("userData contains a private key (the metadata service serves it to every process on the machine).");
   for (const [i, line] of text.split("\n").entries()) {
     const m = /^\s*(?:-\s*)?(?:export\s+)?([A-Z][A-Z0-9_]*)\s*[=:]\s*(.*)$/.exec(line);
     if (m && m[2].trim() !== "" && m[2].trim() !== '""' && !cfg.allowNames.includes(m[1]) && CREDENTIAL_NAME.test(m[1])) out.push(`userData line ${i + 1} sets ${m[1]}, which looks like a credential.`);
@@ -74,9 +80,14 @@ export const noCredentialsInEnv = definePolicy<CredentialsConfig>({
   remediation:
     "ECS: move the variable to the container's `secrets` (Secrets Manager ARN). Commands: pass it on stdin with logging \"none\". Droplets: push it with the deploy (secret files), never in user_data. A public value that merely looks like a credential goes in allowNames in policy/config/<stack>.json, with the reason.",
   types: Object.values(TYPES),
-  configSchema: { properties: { allowNames: { type: "array", items: { type: "string" }, default: ["STACK_AUTH_PUBLISHABLE_KEY"] } } },
+  configSchema: {
+    properties: {
+      allowNames: { type: "array", items: { type: "string" }, default: ["STACK_AUTH_PUBLISHABLE_KEY"] },
+      allowPrivateKeyInUserData: { type: "boolean", default: false },
+    },
+  },
   // STACK_AUTH_PUBLISHABLE_KEY is public by design (APP.md: baked into the frontend image).
-  defaults: { allowNames: ["STACK_AUTH_PUBLISHABLE_KEY"] },
+  defaults: { allowNames: ["STACK_AUTH_PUBLISHABLE_KEY"], allowPrivateKeyInUserData: false },
   validateResource: (r, cfg) => {
     if (r.type === TYPES.taskDefinition) return taskDefinition(r, cfg);
     if (r.type === TYPES.droplet || r.type === TYPES.ec2Instance) {

@@ -145,6 +145,13 @@ describe("policy pack on a hand-built stack", () => {
     assert.equal(fmt(runPolicies(rs, POLICIES, relaxed)), "(none)");
   });
 
+  it("a private key in user_data passes only with allowPrivateKeyInUserData (droplet host key, metadata blocked)", () => {
+    const rs = fixtureStack();
+    find(rs, "Droplet", "app").props.userData = "#cloud-config\nssh_keys:\n  ed25519_private: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    abc\n";
+    assert.equal(runPolicies(rs, POLICIES, FIXTURE_CONFIG).length, 1);
+    assert.equal(fmt(runPolicies(rs, POLICIES, { ...FIXTURE_CONFIG, "no-credentials-in-env": { allowPrivateKeyInUserData: true } })), "(none)");
+  });
+
   it("config relaxes an advisory policy (disabled, or a different threshold)", () => {
     const rs = fixtureStack();
     find(rs, "rds/instance:Instance", "db").props.backupRetentionPeriod = 14;
