@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { DoSettings } from "../shared/config";
-import { DB_NAME, DB_USER, cloudName } from "../shared/naming";
+import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alertPolicies, alertRecipients } from "./alerts";
 import { renderCloudInit } from "./cloud-init";
@@ -16,6 +16,7 @@ import { dnsRecordOutputs, managedDnsRecords } from "./dns";
 import { cloudFirewallRules, databaseFirewallRules } from "./firewall";
 import { placementKeepers, placementProblems } from "./placement";
 import { bootstrapArgs, bootstrapScript, deployToDroplet } from "./push";
+import { doTags } from "./tags";
 import { assetsCors, assetsLifecycle, backupsLifecycle, spacesEndpoint, spacesRegion } from "./spaces";
 
 /** Operators' non-root login on the droplet (docker group). The push itself connects as root. */
@@ -24,11 +25,6 @@ export const DEPLOY_USER = "deploy";
 export const DB_MAINTENANCE = { day: "sunday", hour: "05:00" };
 /** Droplet backup window start (UTC); DigitalOcean accepts 0, 4, 8, 12, 16, 20. */
 export const DROPLET_BACKUP_HOUR = 4;
-
-/** Droplet tags are plain strings: `key:value` from the shared base tags. */
-export function doTags(tags: Record<string, string>): string[] {
-  return Object.entries(tags).map(([k, v]) => `${k}:${v}`.toLowerCase().replace(/[^a-z0-9:_-]/g, "-"));
-}
 
 export class DigitalOceanTarget extends pulumi.ComponentResource implements TargetOutputs {
   public readonly url: pulumi.Output<string>;
@@ -44,7 +40,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     const settings: DoSettings | undefined = config.digitalocean;
     if (!settings) throw new Error("DigitalOceanTarget needs the digitalocean settings (config target: digitalocean)");
     const parent = { parent: this };
-    const stackTags = doTags({ app: "freshtrack", stack: pulumi.getStack(), "managed-by": "pulumi" });
+    const stackTags = doTags(baseTags("digitalocean"));
 
     // --- placement guard: refuse a region change before any regional resource is declared ---
     const placement = new random.RandomId("do-placement", { byteLength: 4, keepers: placementKeepers({ region: settings.region }) }, { ...parent, ignoreChanges: ["keepers"] });

@@ -1,0 +1,360 @@
+// The digitalocean stack under mocks: the properties that keep readings and
+// credentials safe, checked on the resources the real program declares.
+import { strict as assert } from "assert";
+import { USER_SECRET_KEYS } from "../../components/shared/config";
+import { parseSecretPayload } from "../../components/shared/host/secret-files";
+import { HOST_STEPS } from "../../components/shared/host";
+import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
+import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
+import { dummySecret } from "../../scripts/lib/program";
+import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
+
+const T = {
+  target: "freshtrack:digitalocean:Target",
+  host: "freshtrack:host:Deployment",
+  vpc: "digitalocean:index/vpc:Vpc",
+  db: "digitalocean:index/databaseCluster:DatabaseCluster",
+  dbDb: "digitalocean:index/databaseDb:DatabaseDb",
+  dbUser: "digitalocean:index/databaseUser:DatabaseUser",
+  dbFirewall: "digitalocean:index/databaseFirewall:DatabaseFirewall",
+  droplet: "digitalocean:index/droplet:Droplet",
+  sshKey: "digitalocean:index/sshKey:SshKey",
+  tag: "digitalocean:index/tag:Tag",
+  reservedIp: "digitalocean:index/reservedIp:ReservedIp",
+  assignment: "digitalocean:index/reservedIpAssignment:ReservedIpAssignment",
+  firewall: "digitalocean:index/firewall:Firewall",
+  bucket: "digitalocean:index/spacesBucket:SpacesBucket",
+  cors: "digitalocean:index/spacesBucketCorsConfiguration:SpacesBucketCorsConfiguration",
+  spacesKey: "digitalocean:index/spacesKey:SpacesKey",
+  project: "digitalocean:index/project:Project",
+  projectResources: "digitalocean:index/projectResources:ProjectResources",
+  dns: "digitalocean:index/dnsRecord:DnsRecord",
+  alert: "digitalocean:index/monitorAlert:MonitorAlert",
+  tlsKey: "tls:index/privateKey:PrivateKey",
+  placement: "random:index/randomId:RandomId",
+  command: "command:remote:Command",
+  copy: "command:remote:CopyToRemote",
+};
+
+// Every user secret the DO stack can use, with a recognisable dummy value.
+const USER_SECRETS: Record<string, string> = Object.fromEntries(USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey").map((k) => [k, dummySecret(k)]));
+const FINGERPRINTS = ["aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99"];
+const BASE = { doSshKeyFingerprints: FINGERPRINTS };
+// Few plans (each spawns the program): one with larger sizes, one with everything optional off.
+const LARGER = { ...BASE, doDbSize: "db-s-2vcpu-4gb", doDbVersion: "17", doDropletBackups: "daily", backupRetentionDays: 90 };
+const MINIMAL = { ...BASE, doSshCidrs: ["203.0.113.0/24", "2001:db8::/48"], doRegion: "nyc1", doManageDns: false, doDropletBackups: "off" };
+const IMAGES_CHANGED = { ...BASE, backendImage: "ghcr.io/frostguard/frostguard-backend:1.9.0", workerImage: "ghcr.io/frostguard/frostguard-worker:1.9.0" };
+const SECRET_ROTATED = { ...USER_SECRETS, stripeSecretKey: "DUMMYSECRETrotatedX" };
+/** Markers of every dummy secret the mocks produce: config secrets, random passwords, DO passwords, TLS keys. */
+const SECRET_MARKERS = /DUMMYSECRET|RNDSECRET/;
+
+const secretOf = (v: unknown): unknown => {
+  const o = v as { $secret?: unknown };
+  assert.ok(o && typeof o === "object" && "$secret" in o, `expected a secret, got ${JSON.stringify(v)?.slice(0, 200)}`);
+  return o.$secret;
+};
+const userDataOf = (r: PlanResult): string => secretOf(one(r, T.droplet).inputs.userData) as string;
+const infraOf = (r: PlanResult): PlannedResource[] => r.resources.filter((x) => !x.type.startsWith("command:") && x.type !== "pulumi:pulumi:Stack");
+const deployResources = (r: PlanResult): PlannedResource[] => r.resources.filter((x) => x.type.startsWith("command:"));
+const byKey = (rs: PlannedResource[]) => Object.fromEntries(rs.map((x) => [`${x.type}::${x.name}`, x]));
+const payloadOf = (r: PlanResult) => parseSecretPayload(secretOf(one(r, T.command, "write-secrets").inputs.stdin) as string);
+const bundleOf = (r: PlanResult): Record<string, string> => {
+  const out: Record<string, string> = {};
+  const walk = (node: Record<string, unknown>, prefix: string) => {
+    for (const [k, v] of Object.entries(node)) {
+      const x = v as { $asset?: string; $archive?: Record<string, unknown> };
+      if (typeof x.$asset === "string") out[prefix + k] = x.$asset;
+      else if (x.$archive) walk(x.$archive, `${prefix}${k}/`);
+    }
+  };
+  walk((one(r, T.copy, "copy-bundle").inputs.source as { $archive: Record<string, unknown> }).$archive, "");
+  return out;
+};
+
+describe("stacks/do: the DigitalOcean target under mocks", () => {
+  let r: PlanResult; // stack file + operator fingerprint, every user secret set
+  before(() => {
+    r = mustPlan("do", BASE, USER_SECRETS);
+  });
+
+  it("every DigitalOcean, TLS and command resource sits inside the component", () => {
+    const strays = r.resources.filter((x) => /^(digitalocean|tls|command):/.test(x.type) && !["freshtrack:digitalocean:Target::do", "freshtrack:host:Deployment::host"].includes(x.parent ?? ""));
+    assert.deepEqual(strays.map((s) => `${s.type} ${s.name}`), []);
+    assert.equal(one(r, T.host).parent, "freshtrack:digitalocean:Target::do");
+  });
+
+  it("VPC in the region, protected; the database lives in it", () => {
+    const vpc = one(r, T.vpc);
+    assert.equal(vpc.inputs.region, "fra1");
+    assert.equal(vpc.options.protect, true);
+    assert.equal(one(r, T.db).inputs.privateNetworkUuid, "vpc-id");
+    assert.equal(one(r, T.droplet).inputs.vpcUuid, "vpc-id");
+  });
+
+  it("managed PostgreSQL: pg, version and size from config, one node, maintenance window, protected, replacement-causing fields ignored", () => {
+    const db = one(r, T.db);
+    assert.equal(db.inputs.engine, "pg");
+    assert.equal(db.inputs.version, "16");
+    assert.equal(db.inputs.size, "db-s-1vcpu-1gb");
+    assert.equal(db.inputs.region, "fra1");
+    assert.equal(db.inputs.nodeCount, 1);
+    assert.deepEqual(db.inputs.maintenanceWindows, [{ day: "sunday", hour: "05:00" }]);
+    assert.equal(db.options.protect, true);
+    assert.deepEqual([...(db.options.ignoreChanges ?? [])].sort(), ["privateNetworkUuid", "region"]);
+    const bigger = mustPlan("do", LARGER, USER_SECRETS);
+    assert.equal(one(bigger, T.db).inputs.size, "db-s-2vcpu-4gb");
+    assert.equal(one(bigger, T.db).inputs.version, "17");
+  });
+
+  it("database frostguard (protected) and app user frostguard, not doadmin", () => {
+    const d = one(r, T.dbDb);
+    assert.equal(d.inputs.name, "frostguard");
+    assert.equal(d.inputs.clusterId, "db-id");
+    assert.equal(d.options.protect, true);
+    const u = one(r, T.dbUser);
+    assert.equal(u.inputs.name, "frostguard");
+    assert.equal(u.inputs.clusterId, "db-id");
+  });
+
+  it("placement guard records the region at creation and is frozen with ignoreChanges", () => {
+    const g = one(r, T.placement, "do-placement");
+    assert.deepEqual(g.inputs.keepers, { region: "fra1" });
+    assert.deepEqual(g.options.ignoreChanges, ["keepers"]);
+  });
+
+  it("database firewall admits only the droplets' tag; nothing by IP, nothing public", () => {
+    const fw = one(r, T.dbFirewall);
+    const tag = one(r, T.tag).inputs.name as string;
+    assert.equal(fw.inputs.clusterId, "db-id");
+    assert.deepEqual(fw.inputs.rules, [{ type: "tag", value: tag }]);
+    assert.ok((one(r, T.droplet).inputs.tags as string[]).includes(tag), "the droplet carries the tag the database trusts");
+  });
+
+  it("cloud firewall on the tag: 80/443 from the world, 22 only from doSshCidrs; outbound DB port only to the VPC", () => {
+    const fw = one(r, T.firewall);
+    assert.deepEqual(fw.inputs.tags, [one(r, T.tag).inputs.name]);
+    type In = { protocol: string; portRange?: string; sourceAddresses: string[] };
+    type Out = { protocol: string; portRange?: string; destinationAddresses: string[] };
+    const inbound = (fw.inputs.inboundRules as In[]).map((x) => `${x.protocol}/${x.portRange}<-${x.sourceAddresses.join(",")}`).sort();
+    assert.deepEqual(inbound, ["tcp/22<-198.51.100.7/32", "tcp/443<-0.0.0.0/0,::/0", "tcp/80<-0.0.0.0/0,::/0", "udp/443<-0.0.0.0/0,::/0"]);
+    const outbound = fw.inputs.outboundRules as Out[];
+    const db = outbound.filter((x) => x.portRange === "25060");
+    assert.deepEqual(db, [{ protocol: "tcp", portRange: "25060", destinationAddresses: ["10.110.16.0/20"] }]);
+    // Nothing else goes out to the world but DNS, NTP, HTTP(S) and ICMP.
+    const world = outbound.filter((x) => x.destinationAddresses.includes("0.0.0.0/0")).map((x) => `${x.protocol}/${x.portRange ?? "-"}`).sort();
+    assert.deepEqual(world, ["icmp/-", "tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
+
+    const other = mustPlan("do", MINIMAL);
+    const ssh = (one(other, T.firewall).inputs.inboundRules as In[]).filter((x) => x.portRange === "22");
+    assert.deepEqual(ssh, [{ protocol: "tcp", portRange: "22", sourceAddresses: ["203.0.113.0/24", "2001:db8::/48"] }]);
+  });
+
+  it("droplet: size/image from config, monitoring, generated + operator SSH keys, weekly backups, user_data changes never replace it", () => {
+    const d = one(r, T.droplet);
+    assert.equal(d.inputs.size, "s-2vcpu-4gb");
+    assert.equal(d.inputs.image, "ubuntu-24-04-x64");
+    assert.equal(d.inputs.region, "fra1");
+    assert.equal(d.inputs.monitoring, true);
+    assert.equal(d.inputs.backups, true);
+    assert.deepEqual(d.inputs.backupPolicy, { plan: "weekly", hour: 4, weekday: "SUN" });
+    assert.deepEqual(d.inputs.sshKeys, ["00:11:22", ...FINGERPRINTS]);
+    assert.ok((d.options.ignoreChanges ?? []).includes("userData"));
+    assert.ok((d.options.ignoreChanges ?? []).includes("sshKeys"));
+    // The DO SSH key is the generated deploy key's public half.
+    assert.match(one(r, T.sshKey).inputs.publicKey as string, /^ssh-ed25519 \S+deploykey/);
+    assert.deepEqual(ofType(r, T.tlsKey).map((k) => [k.name, k.inputs.algorithm]).sort(), [["deploy-key", "ED25519"], ["droplet-host-key", "ED25519"]]);
+
+    const daily = mustPlan("do", LARGER, USER_SECRETS);
+    assert.deepEqual(one(daily, T.droplet).inputs.backupPolicy, { plan: "daily", hour: 4 });
+  });
+
+  it("backups off, no DNS zone and a region without Spaces: no backup policy, buckets in the nearest Spaces region, no DNS records but instructions", () => {
+    const o = mustPlan("do", MINIMAL);
+    const d = one(o, T.droplet);
+    assert.equal(d.inputs.backups, false);
+    assert.equal(d.inputs.backupPolicy, undefined);
+    assert.equal(d.inputs.region, "nyc1");
+    assert.equal(one(o, T.db).inputs.region, "nyc1");
+    assert.deepEqual(ofType(o, T.bucket).map((b) => b.inputs.region), ["nyc3", "nyc3"]);
+    assert.deepEqual(ofType(o, T.dns), []);
+    const recs = o.outputs.dnsRecords as { type: string; name: string; value: string; purpose: string }[];
+    assert.deepEqual(recs.map((x) => [x.type, x.name, x.value]), [["A", "app.bakery-co.example", "203.0.113.20"]]);
+    assert.match(recs[0].purpose, /create it at your DNS provider/);
+    const env = bundleOf(o);
+    assert.ok(Object.values(env).some((t) => t.includes("https://nyc3.digitaloceanspaces.com")), "the bundle points at the Spaces endpoint of nyc3");
+  });
+
+  it("user_data: bootstrap only; no secret but the accepted host key; host key pinned by the push", () => {
+    const ud = userDataOf(r);
+    assert.match(ud, /^#cloud-config\n/);
+    const found = ud.match(/(DUMMYSECRET|RNDSECRET)[A-Za-z0-9]*/g) ?? [];
+    assert.deepEqual([...new Set(found)], ["RNDSECRETdroplethostkeyX"], "only the host private key may be in user_data");
+    for (const v of Object.values(USER_SECRETS)) assert.ok(!ud.includes(v), `user_data holds ${v}`);
+    assert.ok(!/postgresql:\/\/|DOSPACES|ghcr\.io|frostguard-backend/.test(ud), "no connection string, Spaces key or image in user_data");
+    // The push pins the same host key cloud-init installs.
+    const conn = secretOf(one(r, T.command, "wait").inputs.connection) as Record<string, unknown>;
+    const pub = /ed25519_public: (ssh-ed25519 \S+)/.exec(ud)?.[1];
+    assert.ok(pub);
+    assert.equal(conn.hostKey, pub);
+  });
+
+  it("user_data is identical when only images change, and when a secret changes", () => {
+    const imgs = mustPlan("do", IMAGES_CHANGED, USER_SECRETS);
+    assert.equal(userDataOf(imgs), userDataOf(r));
+    const sec = mustPlan("do", BASE, SECRET_ROTATED);
+    assert.equal(userDataOf(sec), userDataOf(r));
+  });
+
+  it("new images or a rotated secret change only the deploy steps; droplet, DB, VPC, buckets keep identical inputs", () => {
+    const imgs = mustPlan("do", IMAGES_CHANGED, USER_SECRETS);
+    const sec = mustPlan("do", BASE, SECRET_ROTATED);
+    for (const [what, other, mustChange] of [
+      ["images", imgs, ["copy-bundle", "deploy", "preflight"]],
+      ["secret", sec, ["write-secrets", "deploy", "preflight"]],
+    ] as const) {
+      const a = byKey(infraOf(r));
+      const b = byKey(infraOf(other));
+      assert.deepEqual(Object.keys(b).sort(), Object.keys(a).sort(), `${what}: same infrastructure resources`);
+      for (const k of Object.keys(a)) assert.deepEqual(b[k].inputs, a[k].inputs, `${what}: ${k} inputs changed`);
+      const da = byKey(deployResources(r));
+      const db = byKey(deployResources(other));
+      const changed = Object.keys(da).filter((k) => JSON.stringify(da[k].inputs) !== JSON.stringify(db[k].inputs)).map((k) => k.split("::")[1]);
+      for (const step of mustChange) assert.ok(changed.includes(step), `${what}: ${step} must re-run (changed: ${changed.join(", ")})`);
+    }
+  });
+
+  it("reserved IP in the region, assigned to the droplet; outputs point at it", () => {
+    assert.equal(one(r, T.reservedIp).inputs.region, "fra1");
+    const a = one(r, T.assignment);
+    assert.equal(a.inputs.ipAddress, "203.0.113.20");
+    assert.ok("dropletId" in a.inputs);
+    assert.equal(r.outputs.hostAddress, "203.0.113.20");
+    assert.equal(r.outputs.databaseEndpoint, "private-db.db.ondigitalocean.com:25060");
+    assert.equal(r.outputs.url, "https://app.bakery-co.example");
+  });
+
+  it("managed DNS: one A record for the app domain in the zone -> reserved IP", () => {
+    const recs = ofType(r, T.dns).map((x) => x.inputs);
+    assert.deepEqual(recs, [{ domain: "bakery-co.example", name: "app", type: "A", value: "203.0.113.20", ttl: 300 }]);
+    const out = r.outputs.dnsRecords as { purpose: string }[];
+    assert.match(out[0].purpose, /created by Pulumi/);
+  });
+
+  it("Spaces: assets and backups buckets, private, protected; backups expire after backupRetentionDays; assets never expire; CORS for the app origin", () => {
+    const buckets = Object.fromEntries(ofType(r, T.bucket).map((b) => [b.name, b]));
+    assert.deepEqual(Object.keys(buckets).sort(), ["assets", "backups"]);
+    for (const b of Object.values(buckets)) {
+      assert.equal(b.inputs.acl, "private");
+      assert.equal(b.inputs.region, "fra1");
+      assert.equal(b.options.protect, true);
+      assert.notEqual(b.inputs.forceDestroy, true);
+    }
+    const expiry = (b: PlannedResource) => (b.inputs.lifecycleRules as { expiration?: { days: number } }[]).map((x) => x.expiration?.days).filter((x) => x !== undefined);
+    assert.deepEqual(expiry(buckets.backups), [30]);
+    assert.deepEqual(expiry(buckets.assets), []);
+    const longer = mustPlan("do", LARGER, USER_SECRETS);
+    assert.deepEqual(expiry(ofType(longer, T.bucket).find((b) => b.name === "backups")!), [90]);
+    const cors = one(r, T.cors);
+    assert.equal(cors.inputs.bucket, buckets.assets.inputs.name);
+    const rules = cors.inputs.corsRules as { allowedOrigins: string[]; allowedMethods: string[] }[];
+    assert.deepEqual(rules.flatMap((x) => x.allowedOrigins), ["https://app.bakery-co.example"]);
+    assert.ok(rules[0].allowedMethods.includes("PUT"));
+  });
+
+  it("Spaces key scoped to exactly the two buckets; its keys reach the host only as secret files", () => {
+    const key = one(r, T.spacesKey);
+    const names = ofType(r, T.bucket).map((b) => b.inputs.name).sort();
+    assert.deepEqual((key.inputs.grants as { bucket: string; permission: string }[]).map((g) => `${g.bucket}:${g.permission}`).sort(), names.map((n) => `${n}:readwrite`));
+    const files = payloadOf(r);
+    assert.equal(files["app/MINIO_ROOT_USER"].content, "DOSPACES10");
+    assert.match(files["app/MINIO_ROOT_PASSWORD"].content, /^RNDSECRETspaceskeyspacesX$/);
+    assert.match(files["backup/rclone.conf"].content, /provider\s*=\s*DigitalOcean/);
+    assert.match(files["backup/rclone.conf"].content, /endpoint\s*=\s*https:\/\/fra1\.digitaloceanspaces\.com/);
+  });
+
+  it("secret files: pooled URL via our PgBouncer, direct TLS URL for migrations, DO's app password, doadmin only for db-setup", () => {
+    const files = payloadOf(r);
+    const appPw = "RNDSECRETdbuserfrostguarddopasswordX";
+    const adminPw = "RNDSECRETdbdopasswordX";
+    assert.equal(files["app/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@pgbouncer:5432/frostguard`);
+    assert.equal(files["migrate/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@private-db.db.ondigitalocean.com:25060/frostguard?sslmode=require`);
+    assert.equal(files["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?sslmode=require`);
+    assert.equal(files["db-setup/APP_DB_PASSWORD"].content, appPw);
+    assert.match(files["pgbouncer/userlist.txt"].content, new RegExp(`"frostguard" "${appPw}"`));
+    assert.equal(files["postgres/POSTGRES_PASSWORD"], undefined, "no self-hosted postgres on digitalocean");
+    assert.equal(files["app/STRIPE_SECRET_KEY"].content, USER_SECRETS.stripeSecretKey);
+    // The lasting TTN salt is the one every target uses.
+    assert.equal(files["app/TTN_ENCRYPTION_SALT"].content, "RNDSECRETttnencryptionsaltX");
+  });
+
+  it("bundle: rendered for digitalocean with the managed DB's private host and Spaces; holds no secret", () => {
+    const files = bundleOf(r);
+    const release = JSON.parse(files["release.json"]) as { target: string; compose_files: string[] };
+    assert.equal(release.target, "digitalocean");
+    assert.ok(release.compose_files.includes("compose.do.yml"), `compose files: ${release.compose_files.join(", ")}`);
+    const all = Object.values(files).join("\n");
+    assert.ok(all.includes("private-db.db.ondigitalocean.com"), "PgBouncer points at the managed DB's private host");
+    assert.ok(all.includes("ft-do-assets"), "the app's assets bucket");
+    assert.ok(!SECRET_MARKERS.test(all), "no secret in the bundle");
+  });
+
+  it("the push: the shared steps against the reserved IP as root with the generated key, host key pinned, after cloud-init", () => {
+    const steps = [...ofType(r, T.command), ...ofType(r, T.copy)].filter((x) => x.parent === "freshtrack:host:Deployment::host").map((x) => x.name);
+    for (const s of HOST_STEPS) assert.ok(steps.includes(s), `step ${s} missing`);
+    for (const step of [...ofType(r, T.command), ...ofType(r, T.copy)]) {
+      const c = secretOf(step.inputs.connection) as Record<string, unknown>;
+      assert.equal(c.host, "203.0.113.20", step.name);
+      assert.equal(c.user, "root");
+      assert.equal(c.port, 22);
+      assert.match(c.privateKey as string, /RNDSECRETdeploykeyX/);
+      assert.match(c.hostKey as string, /^ssh-ed25519 \S+droplethostkey/);
+    }
+    assert.match(one(r, T.command, "wait").inputs.create as string, / 'true' 'false'$/, "waits for cloud-init, as root without sudo");
+  });
+
+  it("project holds the droplet, database, both buckets and the reserved IP", () => {
+    assert.equal(one(r, T.project).inputs.environment, "Production");
+    const pr = one(r, T.projectResources);
+    assert.equal(pr.inputs.project, "project-id");
+    assert.deepEqual([...(pr.inputs.resources as string[])].sort(), ["do:dbaas:db-id", "do:droplet:droplet-id", "do:reservedip:203.0.113.20", "do:space:ft-do-assets", "do:space:ft-do-backups"]);
+  });
+
+  it("alerts: droplet CPU/memory/disk and database CPU/memory/disk, to the operator's email and the webhook (secret)", () => {
+    const alerts = ofType(r, T.alert);
+    assert.deepEqual(alerts.map((a) => a.inputs.type).sort(), [
+      "v1/dbaas/alerts/cpu_alerts",
+      "v1/dbaas/alerts/disk_utilization_alerts",
+      "v1/dbaas/alerts/memory_utilization_alerts",
+      "v1/insights/droplet/cpu",
+      "v1/insights/droplet/disk_utilization_percent",
+      "v1/insights/droplet/memory_utilization_percent",
+    ]);
+    for (const a of alerts) {
+      assert.deepEqual(a.inputs.entities, [String(a.inputs.type).includes("dbaas") ? "db-id" : "droplet-id"]);
+      const to = secretOf(a.inputs.alerts) as { emails: string[]; slacks: { url: string }[] };
+      assert.deepEqual(to.emails, ["ops@bakery-co.example"]);
+      assert.equal(to.slacks[0].url, USER_SECRETS.alertWebhookUrl);
+    }
+    // Without a webhook the alerts are not secret and go to email only.
+    const plainAlerts = ofType(mustPlan("do", MINIMAL), T.alert);
+    assert.deepEqual(plainAlerts[0].inputs.alerts, { emails: ["ops@bakery-co.example"] });
+  });
+
+  it("no secret value in any unmarked input, anywhere in the stack", () => {
+    const leaks = r.resources.flatMap((x) => unmarkedStrings(x.inputs).filter((s) => SECRET_MARKERS.test(s.value)).map((s) => `${x.type}::${x.name} ${s.path}`));
+    assert.deepEqual(leaks, []);
+    for (const [k, v] of Object.entries(r.outputs)) assert.ok(!SECRET_MARKERS.test(JSON.stringify(v)), `output ${k} leaks a secret`);
+  });
+
+  it("the lasting secrets are the same resources (type, name, no parent) as in the vm stack", () => {
+    const lasting = Object.values(LASTING_SECRET_NAMES) as string[];
+    const identity = (p: PlanResult) =>
+      p.resources
+        .filter((x) => lasting.includes(x.name))
+        .map((x) => ({ type: x.type, name: x.name, parent: x.parent ?? null, protect: x.options.protect ?? false }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+    const mine = identity(r);
+    assert.equal(mine.length, lasting.length);
+    assert.deepEqual(mine, identity(mustPlan("vm")));
+  });
+});
