@@ -8,8 +8,8 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageFor } from "../../compose/images";
-import { APP_SECRET_ENV, AppSecretEnv, appServices } from "../../compose/model";
-import { AwsSettings, UserSecretKey } from "../shared/config";
+import { APP_SECRET_ENV, appServices } from "../../compose/model";
+import { AwsSettings } from "../shared/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alarmSpecs } from "./alarms";
@@ -18,6 +18,9 @@ import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
 import { dbSetupCommand, dbSetupSql, runTaskScript } from "./one-off";
 import { listenerRules } from "./routing";
+import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "./secret-map";
+
+export { REQUIRED_APP_SECRETS, USER_SECRET_ENV };
 
 /** TLS 1.3 + 1.2 only (ALB's recommended policy as of 2026). */
 export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
@@ -29,21 +32,6 @@ export const MASTER_USERNAME = "ftadmin";
 /** The app's object storage client signs for us-east-1 (APP.md), so the assets bucket lives there. */
 export const ASSETS_REGION = "us-east-1";
 
-/** Which user config key fills which app secret. */
-export const USER_SECRET_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> = {
-  STACK_AUTH_SECRET_KEY: "stackAuthSecretKey",
-  TTN_API_KEY: "ttnApiKey",
-  TTN_ADMIN_API_KEY: "ttnAdminApiKey",
-  STRIPE_SECRET_KEY: "stripeSecretKey",
-  STRIPE_WEBHOOK_SECRET: "stripeWebhookSecret",
-  RESEND_API_KEY: "resendApiKey",
-  TELNYX_API_KEY: "telnyxApiKey",
-  SENTRY_DSN: "sentryDsn",
-};
-
-/** Secrets every backend/worker task must have; the rest are optional user secrets. */
-export const REQUIRED_APP_SECRETS: AppSecretEnv[] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"];
-
 export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs {
   public readonly url: pulumi.Output<string>;
   public readonly hostAddress: pulumi.Output<string>;
@@ -54,6 +42,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     super("freshtrack:aws:Target", name, {}, opts);
     const { config, secrets, userSecrets } = args;
     if (!config.aws) throw new Error("AwsTarget needs the aws settings (target aws)");
+    const unmapped = unmappedAppSecrets();
+    if (unmapped.length) throw new Error(`AwsTarget: no source for app secrets ${unmapped.join(", ")} (map them in components/aws/secret-map.ts)`);
     const cfg: AwsSettings = config.aws;
     const app = config.app;
     const stack = pulumi.getStack();

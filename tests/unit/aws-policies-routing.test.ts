@@ -7,6 +7,7 @@ import { executionRolePolicy, readableSecretArns, secretArnOf, assetsBucketUserP
 import { databaseUrl, redisUrl, scramSha256Verifier } from "../../components/aws/connection-urls";
 import { dbSetupSql, runTaskScript } from "../../components/aws/one-off";
 import { BACKEND_PATHS, listenerRules, routeFor } from "../../components/aws/routing";
+import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "../../components/aws/secret-map";
 
 const arn = (n: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:freshtrack/t/${n}-AbCdEf`;
 const LOGS = "arn:aws:logs:eu-west-1:123456789012:log-group:/freshtrack/t/backend";
@@ -86,6 +87,13 @@ describe("aws alarms", () => {
   });
   it("count alarms do not fire on quiet nights (missing data is not an error)", () => {
     for (const s of specs.filter((x) => x.metricName.endsWith("5XX_Count"))) assert.equal(s.treatMissingData, "notBreaching");
+  });
+});
+
+describe("aws secret sources", () => {
+  it("every app secret of compose/model.ts is either built by the target or a user credential", () => {
+    assert.deepEqual(unmappedAppSecrets(), []);
+    for (const n of REQUIRED_APP_SECRETS) assert.ok(!(n in USER_SECRET_ENV), `${n} has two sources`);
   });
 });
 
