@@ -228,6 +228,16 @@ describe("policy pack configuration files", () => {
   });
 });
 
+describe("policy/README.section.md", () => {
+  it("lists every policy with its enforcement level and every config setting", () => {
+    const text = fs.readFileSync(path.join(ROOT, "policy", "README.section.md"), "utf8");
+    for (const p of POLICIES) {
+      assert.match(text, new RegExp(`\\| \`${p.name}\` \\| ${p.enforcementLevel} \\|`), `${p.name} missing or with the wrong level`);
+      for (const setting of Object.keys(p.configSchema?.properties ?? {})) assert.ok(text.includes(`\`${setting}\``), `${p.name}.${setting} undocumented`);
+    }
+  });
+});
+
 describe("DigitalOcean backups cannot be switched off (provider schema)", () => {
   it("DatabaseClusterArgs of the installed provider has no backup setting besides backupRestore", () => {
     const dts = fs.readFileSync(path.join(ROOT, "node_modules", "@pulumi", "digitalocean", "databaseCluster.d.ts"), "utf8");
