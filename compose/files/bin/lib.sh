@@ -235,7 +235,7 @@ ft_network() {
 
 ft_postgres_image() {
   local img
-  img=$(rj '.images.postgres // empty')
+  img=$(rj '.images.postgres // .images["db-setup"] // empty')
   [[ -n $img ]] || img=$(compose config --format json | jq -r '.services["db-setup"].image // empty')
   [[ -n $img ]] || die "release.json has no images.postgres and no db-setup service"
   printf '%s' "$img"
@@ -291,7 +291,7 @@ rclone_tool() {
     rclone --config "$RCLONE_CONF" "$@"
   else
     docker run --rm -i --network "$(ft_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" \
-      "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" "$@"
+      "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" --config /config/rclone/rclone.conf "$@"
   fi
 }
 
