@@ -4,7 +4,7 @@
 // digitalocean 4.80.1, command 1.2.1).
 import type { Res } from "./types";
 
-const res = (type: string, name: string, props: Record<string, unknown>, extra: Partial<Res> = {}): Res => ({ type, name, key: `${type}::${name}`, props, id: `${name}-id`, ...extra });
+const res = (type: string, name: string, props: Record<string, unknown>, extra: Partial<Res> = {}): Res => ({ type, name, key: `${type}::${name}`, props, id: `${name}-id`, arn: `arn:aws:mock:us-east-1:123456789012:${name}`, ...extra });
 
 export const FIXTURE_CONFIG = { "ingress-restricted": { sshCidrs: ["198.51.100.7/32"] } };
 
@@ -46,6 +46,7 @@ export function fixtureStack(): Res[] {
     res("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20, storageEncrypted: true, publiclyAccessible: false, backupRetentionPeriod: 30, deletionProtection: true, finalSnapshotIdentifier: "ft-db-final" }, { protect: true }),
     res("aws:lb/listener:Listener", "http", { port: 80, protocol: "HTTP", defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }] }),
     res("aws:lb/listener:Listener", "https", { port: 443, protocol: "HTTPS", sslPolicy: "ELBSecurityPolicy-TLS13-1-2-2021-06", certificateArn: "arn:cert", defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] }),
+    res("aws:lb/listenerRule:ListenerRule", "to-backend-api", { listenerArn: "arn:aws:mock:us-east-1:123456789012:https", priority: 100, actions: [{ type: "forward", targetGroupArn: "arn:tg" }], conditions: [{ pathPattern: { values: ["/api/*"] } }] }),
     res("aws:ec2/securityGroup:SecurityGroup", "alb", { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }], egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }),
     res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "alb-http", { securityGroupId: "alb-id", ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0" }),
     res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-app", { securityGroupId: "db-id", ipProtocol: "tcp", fromPort: 5432, toPort: 5432, referencedSecurityGroupId: "app-id" }),

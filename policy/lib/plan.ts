@@ -27,7 +27,8 @@ export function fromPlan(resources: PlannedLike[]): Res[] {
     key: `${r.type}::${r.name}`,
     props: unwrapSecrets(r.inputs) as Record<string, unknown>,
     protect: r.options?.protect === true,
-    // scripts/lib/program.ts gives every mocked resource the id `<name>-id`.
+    // scripts/lib/program.ts gives every mocked resource the id `<name>-id` and this ARN.
     id: `${r.name}-id`,
+    arn: `arn:aws:mock:us-east-1:123456789012:${r.name}`,
   }));
 }

@@ -14,6 +14,8 @@ export interface Res {
   protect?: boolean;
   /** Physical id when known (offline plans: the mock's `<name>-id`). */
   id?: string;
+  /** ARN when known (offline plans: the mock's `arn:aws:mock:…:<name>`). */
+  arn?: string;
   /** Property name -> keys of the resources it was computed from (engine only). */
   propertyDependencies?: Record<string, string[]>;
 }

@@ -4,7 +4,7 @@ import { bucketPrivateEncrypted } from "./buckets";
 import { noCredentialsInEnv } from "./credentials";
 import { backupRetentionRecommended, databaseFirewalled, databaseProtected } from "./databases";
 import { imagesPinned } from "./images";
-import { listenerHttpsOnly } from "./listeners";
+import { httpListenerRulesRedirect, listenerHttpsOnly } from "./listeners";
 import { logGroupRetention } from "./log-groups";
 import { ingressRestricted } from "./network";
 import { remoteHostKeyPinned, remoteStdinNotLogged } from "./remote";
@@ -14,6 +14,7 @@ export const POLICIES: AnyPolicy[] = [
   databaseProtected,
   databaseFirewalled,
   listenerHttpsOnly,
+  httpListenerRulesRedirect,
   ingressRestricted,
   bucketPrivateEncrypted,
   noCredentialsInEnv,

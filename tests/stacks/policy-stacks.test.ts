@@ -71,6 +71,15 @@ const BREAKERS: Record<string, Breaker[]> = {
     { type: "aws:lb/listener:Listener", apply: (r, all) => (String(r.props.protocol).toUpperCase() === "HTTP" ? replaceIn(all, r, { defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] }) : undefined) },
     { type: "aws:lb/listener:Listener", apply: (r, all) => (String(r.props.protocol).toUpperCase() === "HTTPS" ? replaceIn(all, r, { sslPolicy: "ELBSecurityPolicy-2016-08" }) : undefined) },
   ],
+  "http-listener-rules-redirect": [
+    {
+      type: "aws:lb/listenerRule:ListenerRule",
+      apply: (r, all) => {
+        const http = all.find((x) => x.type === "aws:lb/listener:Listener" && String(x.props.protocol).toUpperCase() === "HTTP");
+        return http && asArray(r.props.actions).some((a) => asRecord(a).type === "forward") ? replaceIn(all, r, { listenerArn: http.arn }) : undefined;
+      },
+    },
+  ],
   "ingress-restricted": [
     { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", apply: (r, all) => (r.props.cidrIpv4 === "0.0.0.0/0" ? replaceIn(all, r, { fromPort: 5432, toPort: 5432 }) : undefined) },
     { type: "aws:ec2/securityGroup:SecurityGroup", apply: (r, all) => replaceIn(all, r, { ingress: [...asArray(r.props.ingress), { protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }] }) },

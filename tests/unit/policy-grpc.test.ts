@@ -65,7 +65,7 @@ describe("policy pack over the analyzer gRPC protocol", function () {
     const levels = Object.fromEntries(info.getPoliciesList().map((p: any) => [p.getName(), p.getEnforcementlevel()]));
     assert.equal(levels["images-pinned"], pb.EnforcementLevel.MANDATORY);
     assert.equal(levels["log-group-retention"], pb.EnforcementLevel.ADVISORY);
-    assert.equal(Object.keys(levels).length, 11);
+    assert.equal(Object.keys(levels).length, 12);
   });
 
   it("a CopyToRemote with a :latest compose image and no host key gets exactly those two mandatory violations", async () => {

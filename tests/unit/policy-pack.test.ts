@@ -61,6 +61,8 @@ const BAD: BadCase[] = [
   { policy: "listener-https-only", what: "HTTPS listener with the TLS 1.0 default", mutate: (rs) => void delete find(rs, "Listener", "https").props.sslPolicy, message: /has no sslPolicy/ },
   { policy: "listener-https-only", what: "HTTPS listener with TLS 1.1", mutate: (rs) => void (find(rs, "Listener", "https").props.sslPolicy = "ELBSecurityPolicy-TLS-1-1-2017-01"), message: /sslPolicy "ELBSecurityPolicy-TLS-1-1-2017-01" accepts TLS versions below 1\.2/ },
 
+  { policy: "http-listener-rules-redirect", what: "a path rule forwarding on the HTTP listener", mutate: (rs) => void (find(rs, "ListenerRule", "to-backend-api").props.listenerArn = "arn:aws:mock:us-east-1:123456789012:http"), message: /listener rule to-backend-api on HTTP listener http: actions\[0\] is "forward"/ },
+
   { policy: "ingress-restricted", what: "security group opens PostgreSQL to the world", mutate: (rs) => void (find(rs, "SecurityGroup", "alb").props.ingress as unknown[]).push({ protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }), message: /ingress\[1\] \(tcp port 5432\) is open to the world/ },
   { policy: "ingress-restricted", what: "security group opens everything to ::/0", mutate: (rs) => void (find(rs, "SecurityGroup", "alb").props.ingress as unknown[]).push({ protocol: "-1", fromPort: 0, toPort: 0, ipv6CidrBlocks: ["::/0"] }), message: /opens SSH to the world \(::\/0\)/ },
   { policy: "ingress-restricted", what: "ingress rule with SSH from the world", mutate: (rs) => void Object.assign(find(rs, "SecurityGroupIngressRule", "alb-http").props, { fromPort: 22, toPort: 22 }), message: /rule \(tcp port 22\) opens SSH to the world/ },
