@@ -47,6 +47,18 @@ export const DOCKER_DAEMON = {
   "log-opts": { "max-size": "20m", "max-file": "5" },
 };
 
+/**
+ * Containers must not read the droplet's metadata service: it serves user_data,
+ * and with it the host private key, to anyone who asks from the droplet. A
+ * DOCKER-USER rule rejects container traffic to it; the host (DigitalOcean's
+ * agent) keeps access. Re-applied at every Docker start; "-" keeps a failure
+ * here from stopping Docker (the app matters more than this defence in depth).
+ */
+export const METADATA_ADDRESS = "169.254.169.254/32";
+export const DOCKER_METADATA_DROPIN =
+  "[Service]\n" +
+  `ExecStartPost=-/bin/sh -c 'iptables -C DOCKER-USER -d ${METADATA_ADDRESS} -j REJECT 2>/dev/null || iptables -I DOCKER-USER -d ${METADATA_ADDRESS} -j REJECT'\n`;
+
 const oneLine = (key: string) => key.trim().split(/\s+/).slice(0, 2).join(" ");
 
 /** Returns the complete user_data document ("#cloud-config" + YAML). */
@@ -81,6 +93,7 @@ export function renderCloudInit(input: CloudInitInput): string {
       { path: "/etc/ssh/sshd_config.d/10-freshtrack.conf", owner: "root:root", permissions: "0644", content: sshdConf },
       // Written before Docker is installed, so the daemon starts with it (the bootstrap keeps an existing file).
       { path: "/etc/docker/daemon.json", owner: "root:root", permissions: "0644", content: JSON.stringify(DOCKER_DAEMON, null, 2) + "\n" },
+      { path: "/etc/systemd/system/docker.service.d/10-freshtrack-metadata.conf", owner: "root:root", permissions: "0644", content: DOCKER_METADATA_DROPIN },
     ],
     runcmd: [
       // Ubuntu names the unit ssh, some images sshd; validate the config before reloading it.

@@ -2,7 +2,7 @@
 // bootstrap only, the pinned host key, hardened sshd, nothing per release.
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { CloudInitInput, DOCKER_DAEMON, SSHD_HARDENING, renderCloudInit } from "../../components/digitalocean/cloud-init";
+import { CloudInitInput, DOCKER_DAEMON, DOCKER_METADATA_DROPIN, SSHD_HARDENING, renderCloudInit } from "../../components/digitalocean/cloud-init";
 import { bootstrapArgs, bootstrapScript } from "../../components/digitalocean/push";
 import type { DoSettings } from "../../components/shared/config";
 
@@ -92,6 +92,15 @@ describe("digitalocean cloud-init", () => {
     assert.match(script, /^#!\/usr\/bin\/env bash/);
     assert.match(script, /docker-compose-plugin/);
     assert.match(script, /9DC858229FC7DD38854AE2D88D81803C0EBFCD88/);
+  });
+
+  it("keeps containers away from the metadata service (it serves user_data, host key included)", () => {
+    const d = doc(renderCloudInit(input()));
+    const dropin = d.write_files.find((f) => f.path === "/etc/systemd/system/docker.service.d/10-freshtrack-metadata.conf");
+    assert.ok(dropin);
+    assert.equal(dropin.content, DOCKER_METADATA_DROPIN);
+    assert.match(dropin.content, /^\[Service\]\nExecStartPost=-\/bin\/sh -c '/, "a failure must not stop Docker");
+    assert.match(dropin.content, /iptables -C DOCKER-USER -d 169\.254\.169\.254\/32 -j REJECT .*\|\| iptables -I DOCKER-USER -d 169\.254\.169\.254\/32 -j REJECT'/, "idempotent: checks before inserting");
   });
 
   it("is deterministic and depends only on its input (nothing per release can sneak in)", () => {
