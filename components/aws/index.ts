@@ -13,6 +13,7 @@ import { AwsSettings } from "../shared/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alarmSpecs } from "./alarms";
+import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "./backup";
 import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
@@ -26,8 +27,6 @@ export { REQUIRED_APP_SECRETS, USER_SECRET_ENV };
 export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** WebSockets (socket.io) stay open through the ALB for up to an hour of silence. */
 export const ALB_IDLE_TIMEOUT = 3600;
-/** RDS keeps automated backups at most 35 days; longer retention is the backups bucket's job. */
-export const RDS_MAX_BACKUP_DAYS = 35;
 export const MASTER_USERNAME = "ftadmin";
 /** The app's object storage client signs for us-east-1 (APP.md), so the assets bucket lives there. */
 export const ASSETS_REGION = "us-east-1";
@@ -212,6 +211,28 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       },
       o({ protect: true, dependsOn: [dbLogGroup] }),
     );
+    if (needsAwsBackup(config.data.backupRetentionDays)) {
+      // RDS stops at 35 days: AWS Backup keeps daily snapshots for the full retention, on backupSchedule (UTC).
+      const vault = new aws.backup.Vault("db", { name: cloudName("db-backups", 50), forceDestroy: false }, o({ protect: true }));
+      const plan = new aws.backup.Plan(
+        "db",
+        {
+          name: cloudName("db-backups", 50),
+          rules: [{ ruleName: "daily", targetVaultName: vault.name, schedule: awsCron(config.data.backupSchedule), startWindow: 60, completionWindow: 600, lifecycle: { deleteAfter: config.data.backupRetentionDays } }],
+        },
+        o(),
+      );
+      const backupRole = new aws.iam.Role(
+        "db-backup",
+        {
+          assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+          description: "AWS Backup: snapshot the FreshTrack database",
+        },
+        o(),
+      );
+      const attach = new aws.iam.RolePolicyAttachment("db-backup", { role: backupRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup" }, o());
+      new aws.backup.Selection("db", { name: "database", planId: plan.id, iamRoleArn: backupRole.arn, resources: [db.arn] }, o({ dependsOn: [attach] }));
+    }
     const masterSecretArn = db.masterUserSecrets.apply((s) => {
       if (!s?.[0]?.secretArn) throw new Error("RDS returned no master user secret");
       return s[0].secretArn;

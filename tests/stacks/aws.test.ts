@@ -202,6 +202,10 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(inputsOf(r, T.td, "backend").memory, "1024");
   });
 
+  it("30 days fit in RDS's own backups: no AWS Backup plan at defaults", () => {
+    assert.deepEqual(ofType(r, "aws:backup/plan:Plan"), []);
+  });
+
   it("log groups keep 30 days, the RDS PostgreSQL export included", () => {
     const groups = ofType(r, "aws:cloudwatch/logGroup:LogGroup");
     assert.ok(groups.length >= 3);
@@ -342,8 +346,13 @@ describe("stacks/aws: options", () => {
     assert.equal(env.find((e) => e.name === "MINIO_ENDPOINT")?.value, "https://s3.us-east-1.amazonaws.com");
   });
 
-  it("RDS keeps at most 35 days itself; the backups bucket keeps backupRetentionDays", () => {
+  it("RDS keeps at most 35 days itself; AWS Backup and the backups bucket keep backupRetentionDays", () => {
     assert.equal(one(r, "aws:rds/instance:Instance").inputs.backupRetentionPeriod, 35);
+    const rule = (one(r, "aws:backup/plan:Plan").inputs.rules as { schedule: string; lifecycle: { deleteAfter: number } }[])[0];
+    assert.equal(rule.lifecycle.deleteAfter, 90);
+    assert.equal(rule.schedule, "cron(17 3 * * ? *)", "from backupSchedule");
+    assert.deepEqual(one(r, "aws:backup/selection:Selection").inputs.resources, ["arn:aws:mock:us-east-1:123456789012:db"]);
+    assert.equal(one(r, "aws:backup/vault:Vault").options.protect, true);
     const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
     assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 90);
   });
