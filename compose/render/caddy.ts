@@ -17,6 +17,12 @@
 // discarded after each request (#7037). So readiness is gated by Docker instead:
 // bin/deploy only stops the old backend once the new one's healthcheck
 // (/health/ready) passes, and the retry window covers the moments in between.
+// A retried POST needs its body again: without request buffering Caddy answers
+// 502 "invalid Read on closed Body" (caddyserver/caddy#5454, #7546; reproduced
+// by tests/tools/caddy-routing.test.ts). `buffer_requests` is the spelling the
+// 2.6 binary in CI knows (2.6.4+ deprecate it for `request_buffers`, keeping it
+// as unlimited buffering); backend request bodies are small JSON (uploads go to
+// the object store through presigned URLs), so buffering them is cheap.
 // Both `try_duration` (time window) and `retries` (count) are set; whichever
 // ends first stops the retries. Checked with the real caddy 2.6 binary, which
 // rejects unknown fields (tests/tools/caddy-validate.test.ts).
@@ -67,6 +73,7 @@ function dynamicProxy(u: Upstream): Json {
       try_interval: LB_TRY_INTERVAL,
       retries: LB_RETRIES,
     },
+    buffer_requests: true,
     // Short dial timeout: an address whose container is gone fails fast and the request moves on.
     transport: { protocol: "http", dial_timeout: "2s" },
   };
@@ -122,6 +129,9 @@ export function caddyConfig(input: BundleInput): Json {
         },
       },
       tls: { automation: { policies: [{ subjects: hosts, issuers: [issuer] }] } },
+      // internal mode: Caddy's own CA signs the certificates. Never try to install its root into
+      // the container's trust store (pointless there); operators import it from the caddy_data volume.
+      ...(tlsMode === "internal" ? { pki: { certificate_authorities: { local: { install_trust: false } } } } : {}),
     },
   };
 }

@@ -1,0 +1,178 @@
+// The rendered caddy.json *running* in the real Caddy 2.6 binary, in internal
+// TLS mode, against two local HTTP servers standing in for backend and frontend.
+// Adapted for the test only: listen ports, the upstream DNS name (`localhost`
+// instead of Docker's `backend`/`frontend`, same dynamic A lookup), storage and
+// admin. Checks routing without path rewriting, HSTS, HTTP->HTTPS, and that a
+// request arriving while the backend is down for a moment is retried, not failed.
+import { strict as assert } from "assert";
+import { ChildProcess, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { parseConfig } from "../../components/shared/config";
+import type { BundleInput } from "../../compose/bundle";
+import { caddyConfig } from "../../compose/render/caddy";
+
+const DOMAIN = "app.cold-chain.example";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+
+function input(): BundleInput {
+  const raw: Record<string, string> = {
+    target: "vm",
+    domain: DOMAIN,
+    operatorEmail: "ops@cold-chain.example",
+    tlsMode: "internal",
+    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
+    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
+    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+    stackAuthProjectId: "proj-123",
+    vmHost: "203.0.113.10",
+    vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+    vmSshPrivateKey: "k",
+  };
+  return {
+    config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
+    target: "vm",
+    objectStore: { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
+  };
+}
+
+/** An upstream that answers with its name and the path it received. */
+function upstream(name: string, port: number): Promise<http.Server> {
+  const srv = http.createServer((req, res) => {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ name, url: req.url, method: req.method }));
+  });
+  return new Promise((resolve) => srv.listen(port, "127.0.0.1", () => resolve(srv)));
+}
+
+const closeServer = (s: http.Server) =>
+  new Promise<void>((r) => {
+    s.closeAllConnections();
+    s.close(() => r());
+  });
+
+describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", function () {
+  this.timeout(60000);
+  let dir: string;
+  let caddy: ChildProcess | undefined;
+  let httpsPort: number;
+  let httpPort: number;
+  let backendPort: number;
+  let backend: http.Server | undefined;
+  let frontend: http.Server | undefined;
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-caddy-run-"));
+    [httpsPort, httpPort, backendPort] = [await freePort(), await freePort(), await freePort()];
+    const frontendPort = await freePort();
+    backend = await upstream("backend", backendPort);
+    frontend = await upstream("frontend", frontendPort);
+
+    const cfg = caddyConfig(input()) as Record<string, unknown> & { apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } } };
+    let text = JSON.stringify(cfg);
+    // Same dynamic A lookup, against a name that resolves here.
+    text = text.replace(/"name":"backend","port":"3000"/, `"name":"localhost","port":"${backendPort}"`).replace(/"name":"frontend","port":"8080"/, `"name":"localhost","port":"${frontendPort}"`);
+    assert.ok(text.includes(`"port":"${backendPort}"`) && text.includes(`"port":"${frontendPort}"`), "upstreams adapted");
+    const adapted = JSON.parse(text);
+    adapted.admin = { disabled: true };
+    adapted.storage = { module: "file_system", root: path.join(dir, "data") };
+    adapted.apps.http.http_port = httpPort;
+    adapted.apps.http.https_port = httpsPort;
+    adapted.apps.http.servers.public.listen = [`127.0.0.1:${httpsPort}`];
+    adapted.apps.http.servers.health.listen = [`127.0.0.1:${await freePort()}`];
+    const file = path.join(dir, "caddy.json");
+    fs.writeFileSync(file, JSON.stringify(adapted));
+    const log = fs.openSync(path.join(dir, "caddy.log"), "a");
+    caddy = spawn("caddy", ["run", "--config", file], { detached: true, stdio: ["ignore", log, log], env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+    fs.closeSync(log);
+    for (let i = 0; i < 100; i++) {
+      if (caddy.exitCode !== null) throw new Error(fs.readFileSync(path.join(dir, "caddy.log"), "utf8"));
+      try {
+        await get("/"); // succeeds once the internal certificate is issued
+        return;
+      } catch {
+        await sleep(200);
+      }
+    }
+    throw new Error(`caddy did not serve: ${fs.readFileSync(path.join(dir, "caddy.log"), "utf8").slice(-2000)}`);
+  });
+
+  after(async () => {
+    if (caddy && caddy.exitCode === null && caddy.pid) {
+      const exited = new Promise((r) => caddy!.once("exit", r));
+      process.kill(-caddy.pid, "SIGTERM");
+      await Promise.race([exited, sleep(10000)]);
+      if (caddy.exitCode === null) process.kill(-caddy.pid, "SIGKILL");
+    }
+    for (const s of [backend, frontend]) if (s?.listening) await closeServer(s);
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  function get(p: string, method = "GET"): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+    return new Promise((resolve, reject) => {
+      const req = https.request({ host: "127.0.0.1", port: httpsPort, path: p, method, servername: DOMAIN, headers: { host: DOMAIN }, rejectUnauthorized: false, timeout: 30000 }, (res) => {
+        let body = "";
+        res.on("data", (c) => (body += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      });
+      req.on("error", reject);
+      req.end(method === "POST" ? '{"uplink":1}' : undefined);
+    });
+  }
+
+  const cases: [string, string][] = [
+    ["/api/webhooks/ttn", "backend"],
+    ["/api/v1/units?x=1", "backend"],
+    ["/trpc/sites.list?batch=1", "backend"],
+    ["/socket.io/?EIO=4&transport=polling", "backend"],
+    ["/health", "backend"],
+    ["/health/ready", "backend"],
+    ["/unsubscribe?token=abc", "backend"],
+    ["/", "frontend"],
+    ["/dashboard/sites/42", "frontend"],
+    ["/apix", "frontend"],
+    ["/assets/app.js", "frontend"],
+  ];
+  for (const [p, who] of cases) {
+    it(`${p} -> ${who}, path unchanged`, async () => {
+      const r = await get(p);
+      assert.equal(r.status, 200, r.body);
+      const b = JSON.parse(r.body) as { name: string; url: string };
+      assert.equal(b.name, who);
+      assert.equal(b.url, p);
+    });
+  }
+
+  it("sends HSTS", async () => {
+    const r = await get("/");
+    assert.match(String(r.headers["strict-transport-security"]), /^max-age=31536000/);
+  });
+
+  it("redirects HTTP to HTTPS", async () => {
+    const r = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: "127.0.0.1", port: httpPort, path: "/api/x", headers: { host: DOMAIN } }, resolve).on("error", reject));
+    r.resume();
+    assert.ok([301, 302, 307, 308].includes(r.statusCode ?? 0), String(r.statusCode));
+    assert.match(String(r.headers.location), new RegExp(`^https://${DOMAIN.replace(/\./g, "\\.")}(:\\d+)?/api/x$`));
+  });
+
+  it("a webhook POST sent while the backend is briefly down is retried and delivered", async () => {
+    await closeServer(backend!);
+    const pending = get("/api/webhooks/ttn", "POST");
+    await sleep(1500);
+    backend = await upstream("backend", backendPort);
+    const r = await pending;
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(JSON.parse(r.body), { name: "backend", url: "/api/webhooks/ttn", method: "POST" });
+  });
+});
