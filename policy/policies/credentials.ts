@@ -2,6 +2,7 @@
 // user_data is readable by anyone who can describe the task definition, read
 // the droplet's metadata, or see the Pulumi state diff. Credentials go through
 // Secrets Manager (ECS `secrets`) or the secret files pushed over stdin.
+import { parse as parseYaml } from "yaml";
 import { definePolicy, Res } from "../lib/types";
 import { asArray, asRecord, isUnknown } from "../lib/values";
 
@@ -23,11 +24,13 @@ export interface CredentialsConfig {
   /** Names that match the pattern but are public by design. */
   allowNames: string[];
   /**
-   * Accept a private key in user_data. Only for a droplet's own SSH host key (the
-   * only pre-boot channel DigitalOcean offers to pin it), and only when containers
-   * cannot reach the metadata service (169.254.169.254) that serves user_data.
+   * Accept the machine's own SSH host key in user_data: the only pre-boot channel
+   * DigitalOcean offers to pin it. Checked, not trusted: the key must sit in
+   * cloud-config `ssh_keys.<type>_private`, and the same user_data must install a
+   * DOCKER-USER rule rejecting container traffic to the metadata service
+   * (169.254.169.254), which serves user_data to anyone on the machine.
    */
-  allowPrivateKeyInUserData: boolean;
+  allowHostKeyInUserData: boolean;
 }
 
 function envProblems(where: string, name: string, value: unknown, cfg: CredentialsConfig): string[] {
@@ -39,10 +42,29 @@ function envProblems(where: string, name: string, value: unknown, cfg: Credentia
   return [];
 }
 
+/** Why the private keys in `text` are not just a host key the policy may accept, or undefined when they are. */
+export function hostKeyProblem(text: string): string | undefined {
+  if (!/^#cloud-config\s/.test(text)) return "userData contains a private key and is not a cloud-config document with ssh_keys";
+  let doc: Record<string, unknown>;
+  try {
+    doc = asRecord(parseYaml(text));
+  } catch {
+    return "userData contains a private key and is not valid cloud-config YAML";
+  }
+  const sshKeys = asRecord(doc.ssh_keys);
+  const rest = { ...doc, ssh_keys: Object.fromEntries(Object.entries(sshKeys).filter(([k]) => !/_private$/.test(k))) };
+  if (PRIVATE_KEY.test(JSON.stringify(rest))) return "userData contains a private key outside cloud-config ssh_keys (only the machine's host key may be there)";
+  if (!(text.includes("DOCKER-USER") && text.includes("169.254.169.254"))) return "userData carries the host private key but does not block containers from the metadata service (a DOCKER-USER rule rejecting 169.254.169.254)";
+  return undefined;
+}
+
 /** Credential-looking assignments in a cloud-init / shell text: UPPER_CASE names only, so YAML keys like ssh_authorized_keys are not env vars. */
 export function userDataProblems(text: string, cfg: CredentialsConfig): string[] {
   const out: string[] = [];
-  if (PRIVATE_KEY.test(text) && !cfg.allowPrivateKeyInUserData) out.push("userData contains a private key (the metadata service serves it to every process on the machine).");
+  if (PRIVATE_KEY.test(text)) {
+    const problem = cfg.allowHostKeyInUserData ? hostKeyProblem(text) : "userData contains a private key (the metadata service serves it to every process on the machine)";
+    if (problem) out.push(`${problem}.`);
+  }
   for (const [i, line] of text.split("\n").entries()) {
     const m = /^\s*(?:-\s*)?(?:export\s+)?([A-Z][A-Z0-9_]*)\s*[=:]\s*(.*)$/.exec(line);
     if (m && m[2].trim() !== "" && m[2].trim() !== '""' && !cfg.allowNames.includes(m[1]) && CREDENTIAL_NAME.test(m[1])) out.push(`userData line ${i + 1} sets ${m[1]}, which looks like a credential.`);
@@ -83,11 +105,11 @@ export const noCredentialsInEnv = definePolicy<CredentialsConfig>({
   configSchema: {
     properties: {
       allowNames: { type: "array", items: { type: "string" }, default: ["STACK_AUTH_PUBLISHABLE_KEY"] },
-      allowPrivateKeyInUserData: { type: "boolean", default: false },
+      allowHostKeyInUserData: { type: "boolean", default: false },
     },
   },
   // STACK_AUTH_PUBLISHABLE_KEY is public by design (APP.md: baked into the frontend image).
-  defaults: { allowNames: ["STACK_AUTH_PUBLISHABLE_KEY"], allowPrivateKeyInUserData: false },
+  defaults: { allowNames: ["STACK_AUTH_PUBLISHABLE_KEY"], allowHostKeyInUserData: false },
   validateResource: (r, cfg) => {
     if (r.type === TYPES.taskDefinition) return taskDefinition(r, cfg);
     if (r.type === TYPES.droplet || r.type === TYPES.ec2Instance) {

@@ -147,11 +147,21 @@ describe("policy pack on a hand-built stack", () => {
     assert.equal(fmt(runPolicies(rs, POLICIES, relaxed)), "(none)");
   });
 
-  it("a private key in user_data passes only with allowPrivateKeyInUserData (droplet host key, metadata blocked)", () => {
-    const rs = fixtureStack();
-    find(rs, "Droplet", "app").props.userData = "#cloud-config\nssh_keys:\n  ed25519_private: |\n    -----BEGIN OPENSSH PRIVATE KEY-----\n    abc\n";
-    assert.equal(runPolicies(rs, POLICIES, FIXTURE_CONFIG).length, 1);
-    assert.equal(fmt(runPolicies(rs, POLICIES, { ...FIXTURE_CONFIG, "no-credentials-in-env": { allowPrivateKeyInUserData: true } })), "(none)");
+  it("allowHostKeyInUserData accepts only a cloud-config host key with the metadata service blocked for containers", () => {
+    const key = "-----BEGIN OPENSSH PRIVATE KEY-----\n    abc\n    -----END OPENSSH PRIVATE KEY-----\n";
+    const block = "write_files:\n  - path: /etc/systemd/system/docker.service.d/m.conf\n    content: |\n      ExecStartPost=-/bin/sh -c 'iptables -I DOCKER-USER -d 169.254.169.254/32 -j REJECT'\n";
+    const hostKeyDoc = `#cloud-config\nssh_keys:\n  ed25519_private: |\n    ${key}  ed25519_public: ssh-ed25519 AAAA\n`;
+    const allow = { ...FIXTURE_CONFIG, "no-credentials-in-env": { allowHostKeyInUserData: true } };
+    const run = (userData: string, config: Record<string, unknown>) => {
+      const rs = fixtureStack();
+      find(rs, "Droplet", "app").props.userData = userData;
+      return runPolicies(rs, POLICIES, config);
+    };
+    assert.match(fmt(run(hostKeyDoc + block, FIXTURE_CONFIG)), /userData contains a private key \(the metadata service/);
+    assert.equal(fmt(run(hostKeyDoc + block, allow)), "(none)");
+    assert.match(fmt(run(hostKeyDoc, allow)), /does not block containers from the metadata service/);
+    assert.match(fmt(run(`${hostKeyDoc}${block}runcmd:\n  - |\n    cat > /root/id <<EOF\n    ${key}    EOF\n`, allow)), /private key outside cloud-config ssh_keys/);
+    assert.match(fmt(run(`#!/bin/sh\necho '${key}' > /etc/ssh/k\n# DOCKER-USER 169.254.169.254\n`, allow)), /not a cloud-config document/);
   });
 
   it("config relaxes an advisory policy (disabled, or a different threshold)", () => {
