@@ -20,6 +20,7 @@ const SIG = "4dabf18193072939515e22adb298388d";
 const asset = (text: string) => ({ [SIG]: "c44067f5952c0a294b673a41bacd8c17", text });
 const archive = (assets: Record<string, unknown>) => ({ [SIG]: "0def7320c3a5731c473e5ecbe6d01bc7", assets });
 const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+const secret = (value: unknown) => ({ [SIG]: "1b47061264138c4ac30d75fd1eb44270", value });
 
 function call<T>(client: any, method: string, req: unknown): Promise<T> {
   return new Promise((resolve, reject) => client[method](req, (err: Error | null, res: T) => (err ? reject(err) : resolve(res))));
@@ -82,6 +83,12 @@ describe("policy pack over the analyzer gRPC protocol", function () {
   it("values unknown at preview produce no violation", async () => {
     const res = await call<any>(client, "analyze", request("command:remote:Command", "deploy", { connection: { host: UNKNOWN, hostKey: UNKNOWN }, stdin: UNKNOWN, logging: "none", create: "bin/deploy" }));
     assert.deepEqual(diagnostics(res), []);
+  });
+
+  it("a connection that arrives as a secret (it holds the private key) is still checked", async () => {
+    const cmd = (conn: Record<string, unknown>) => request("command:remote:Command", "write-secrets", { connection: secret(conn), stdin: secret("app/JWT_SECRET 1001 eA==\n"), logging: "none", create: "x" });
+    assert.deepEqual(diagnostics(await call<any>(client, "analyze", cmd({ host: "h", privateKey: "k", hostKey: "ssh-ed25519 AAAA" }))), []);
+    assert.deepEqual(diagnostics(await call<any>(client, "analyze", cmd({ host: "h", privateKey: "k" }))).map((d: { policy: string }) => d.policy), ["remote-host-key-pinned"]);
   });
 
   it("the bucket stack policy runs over analyzeStack and names the bucket's URN", async () => {
