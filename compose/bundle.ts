@@ -50,8 +50,8 @@ export interface ReleaseManifest {
   backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host" };
 }
 
-/** The rclone.conf section bin/backup uses (the secret writer must name it so). */
-export const BACKUP_RCLONE_REMOTE = "backup";
+/** The rclone.conf section bin/backup uses: components/shared/host/secret-files.ts writes it under this name (RCLONE_REMOTE). */
+export const BACKUP_RCLONE_REMOTE = "backups";
 
 function listFiles(dir: string, rel = ""): string[] {
   if (!fs.existsSync(dir)) return [];

@@ -12,6 +12,8 @@ import { override, reset, toYaml, literal } from "../../compose/render/compose-t
 import { poolBudget, renderPgbouncerIni, serializePgbouncerIni } from "../../compose/render/pgbouncer";
 import { renderRedisConf } from "../../compose/render/redis";
 import { APP_SECRET_ENV, appServices } from "../../compose/model";
+import * as fs from "fs";
+import * as path from "path";
 import { IMAGES } from "../../compose/images";
 
 const DOMAIN = "app.cold-chain.example";
@@ -433,4 +435,16 @@ describe("resource budget (2 vCPU / 4 GB reference host)", () => {
       assert.ok(s.peakMemoryMb <= HOST.memoryMb - OS_RESERVE_MB, `memory ${s.peakMemoryMb}`);
     });
   }
+
+  it("the README section shows the sums budgetSum() computes", () => {
+    const readme = fs.readFileSync(path.join(__dirname, "..", "..", "compose", "README.section.md"), "utf8");
+    for (const target of ["vm", "digitalocean"] as const) {
+      const b = budgetSum(target);
+      const row = `| ${target} | ${b.serviceCpus.toFixed(2)} | ${b.serviceMemoryMb} MB | ${b.observabilityMemoryMb} MB | ${b.peakMemoryMb} MB | ${b.memoryAvailableMb} MB |`;
+      assert.ok(readme.includes(row), `README lacks: ${row}`);
+    }
+    for (const r of budgetTable().filter((x) => x.kind !== "observability")) {
+      assert.ok(readme.includes(`| ${r.service} | ${r.kind} | ${r.targets.join(", ")} | ${r.cpus.toFixed(2)} | ${r.memoryMb} |`), `README row for ${r.service}`);
+    }
+  });
 });
