@@ -1,6 +1,8 @@
 // The digitalocean stack under mocks: the properties that keep readings and
 // credentials safe, checked on the resources the real program declares.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
+import * as path from "path";
 import { USER_SECRET_KEYS } from "../../components/shared/config";
 import { parseSecretPayload } from "../../components/shared/host/secret-files";
 import { HOST_STEPS } from "../../components/shared/host";
@@ -356,5 +358,42 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const mine = identity(r);
     assert.equal(mine.length, lasting.length);
     assert.deepEqual(mine, identity(mustPlan("vm")));
+  });
+});
+
+describe("stacks/do: the placement guard refuses a region change before any regional resource", () => {
+  // The stack was "created" in ams3 (the guard's recorded keepers, as the engine
+  // would return them from state); config says fra1. Runs the real program under
+  // mocks in its own process, with the recorded state injected through outputsFor.
+  const script = `
+    const { runProgram } = require("./scripts/lib/program");
+    const registered = [];
+    runProgram({ stack: "do", outputsFor: (type, name) => {
+      registered.push(type + "::" + name);
+      return type === "random:index/randomId:RandomId" && name === "do-placement" ? { keepers: { region: "ams3" } } : undefined;
+    } }).then(
+      () => { console.log(JSON.stringify({ ok: true, registered })); },
+      (e) => { console.log(JSON.stringify({ ok: false, registered, message: String(e && e.message) })); process.exit(1); },
+    );`;
+  let out: { ok: boolean; registered: string[]; message?: string };
+  before(() => {
+    const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+      cwd: path.resolve(__dirname, "..", ".."),
+      encoding: "utf8",
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+    });
+    out = JSON.parse(p.stdout.trim().split("\n").pop() ?? "{}") as typeof out;
+  });
+
+  it("fails with the reason and the fix", () => {
+    assert.equal(out.ok, false);
+    assert.match(out.message ?? "", /created in "ams3", config now says "fra1"/);
+    assert.match(out.message ?? "", /Fix: pulumi config set doRegion ams3/);
+  });
+
+  it("declares no VPC, database, droplet, bucket or reserved IP", () => {
+    const regional = [T.vpc, T.db, T.droplet, T.bucket, T.reservedIp, T.cors];
+    assert.ok(out.registered.includes(`${T.placement}::do-placement`), "the guard itself was read");
+    assert.deepEqual(out.registered.filter((k) => regional.some((t) => k.startsWith(`${t}::`))), []);
   });
 });
