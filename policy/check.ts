@@ -27,6 +27,7 @@ async function main() {
   if (process.argv.includes("--json")) console.log(JSON.stringify(findings, null, 2));
   else {
     for (const f of findings) console.log(`[${f.level}] ${f.policy}: ${f.resource ?? "(stack)"}: ${f.message}`);
+    for (const name of new Set(findings.map((f) => f.policy))) console.log(`  fix (${name}): ${POLICIES.find((p) => p.name === name)?.remediation}`);
     console.log(`${findings.length} violation(s) in ${plan.resources.length} resources of stack ${stack}`);
   }
   process.exit(findings.some((f) => f.level === "mandatory") ? 1 : 0);
