@@ -2,6 +2,7 @@
 // Pure: the same input always renders byte-identical files, so the push's
 // content hash changes only when something in the bundle really changed.
 // (The one read is of compose/files/, static files that ship verbatim.)
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { FreshtrackConfig } from "../components/shared/config";
@@ -117,6 +118,41 @@ function databaseAccess(input: BundleInput): ReleaseManifest["database"] {
   return { service: "postgres", host: "postgres", port: 5432, admin_user: "postgres", admin_db: "postgres", name: DB_NAME, sslmode: "disable", network };
 }
 
+/**
+ * Label `freshtrack.config: <sha256>` on every service that bind-mounts files of
+ * the release (`./config/…`, `./bin/…`), over those files' paths and contents.
+ * The mount *source* changes with every release directory, so Compose's own
+ * config hash changes on every deploy; this label changes only when what the
+ * service actually reads changed, which lets bin/deploy leave an unchanged
+ * caddy/redis/pgbouncer running (`up --no-recreate`) instead of restarting it.
+ */
+export const CONFIG_DIGEST_LABEL = "freshtrack.config";
+
+function addConfigDigests(docs: [string, ComposeDoc | object][], files: Record<string, string>): void {
+  type S = { volumes?: string[]; labels?: Record<string, string> };
+  const mounts: Record<string, Set<string>> = {};
+  const firstDoc: Record<string, S> = {};
+  for (const [, d] of docs) {
+    for (const [name, svc] of Object.entries((d as { services?: Record<string, S> }).services ?? {})) {
+      firstDoc[name] ??= svc;
+      for (const v of svc.volumes ?? []) {
+        const m = /^\.\/([^:]+):/.exec(v);
+        if (!m) continue;
+        // A directory mount covers every bundle file under it.
+        const rels = Object.keys(files).filter((f) => f === m[1] || f.startsWith(`${m[1]}/`));
+        if (!rels.length) throw new Error(`${name} mounts ./${m[1]}, which the bundle does not contain`);
+        for (const r of rels) (mounts[name] ??= new Set()).add(r);
+      }
+    }
+  }
+  for (const [name, rels] of Object.entries(mounts)) {
+    const h = createHash("sha256");
+    for (const r of [...rels].sort()) h.update(`${r}\0${createHash("sha256").update(files[r]).digest("hex")}\n`);
+    const svc = firstDoc[name];
+    svc.labels = { ...(svc.labels ?? {}), [CONFIG_DIGEST_LABEL]: h.digest("hex") };
+  }
+}
+
 /** Renders every file of the release directory. */
 export function renderBundle(input: BundleInput): Record<string, string> {
   const compose = renderComposeDocs(input);
@@ -134,8 +170,6 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     Object.assign(files, obs.files);
     profiles.push(OBSERVABILITY_PROFILE);
   }
-  for (const [name, doc] of docs) files[name] = toYaml(normalizeCompose(doc as ComposeDoc));
-
   files["config/caddy.json"] = renderCaddyJson(input);
   files["config/pgbouncer.ini"] = renderPgbouncerIni(input);
   files["config/redis.conf"] = renderRedisConf();
@@ -144,6 +178,9 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     if (rel in files) throw new Error(`compose/files/${rel} collides with a rendered file`);
     files[rel] = content;
   }
+
+  addConfigDigests(docs, files);
+  for (const [name, doc] of docs) files[name] = toYaml(normalizeCompose(doc as ComposeDoc));
 
   const loose = docs.map(([, d]) => d as LooseDoc);
   const release: ReleaseManifest = {

@@ -283,6 +283,28 @@ for (const target of ["vm", "digitalocean"] as const) {
   });
 }
 
+describe("freshtrack.config digest label", () => {
+  const labels = (b: Record<string, string>) => {
+    const m = merged(b);
+    return Object.fromEntries(Object.entries(m.services).map(([n, s]) => [n, s.labels?.["freshtrack.config"]]));
+  };
+  const a = labels(renderBundle(bundleInput("vm")));
+
+  it("is set on exactly the services that mount release files", () => {
+    for (const svc of ["caddy", "redis", "pgbouncer", "backend", "worker", "migrate", "db-setup"]) assert.match(a[svc] ?? "", /^[0-9a-f]{64}$/, svc);
+    for (const svc of ["postgres", "objectstore", "frontend"]) assert.equal(a[svc], undefined, svc);
+  });
+
+  it("changes only for the service whose file changed", () => {
+    const b = labels(renderBundle(bundleInput("vm", { tlsMode: "internal" })));
+    assert.notEqual(b.caddy, a.caddy);
+    for (const svc of ["redis", "pgbouncer", "backend"]) assert.equal(b[svc], a[svc], svc);
+    const c = labels(renderBundle(bundleInput("vm", { poolSize: "10" })));
+    assert.notEqual(c.pgbouncer, a.pgbouncer);
+    assert.equal(c.caddy, a.caddy);
+  });
+});
+
 describe("caddy.json", () => {
   type Handler = Record<string, unknown> & { handler: string; routes?: Route[] };
   type Route = { match?: { host?: string[]; path?: string[] }[]; handle: Handler[] };
