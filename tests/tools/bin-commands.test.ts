@@ -74,6 +74,7 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status", function () {
     };
     writeSecret(app.appDir, "app/JWT_SECRET", "x");
     writeSecret(app.appDir, "postgres/POSTGRES_PASSWORD", "y");
+    for (const f of ["backup/rclone.conf", "backup/backup.key", "backup/pgpass"]) writeSecret(app.appDir, f, "z");
   });
   after(() => {
     busy?.close();
@@ -91,6 +92,7 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status", function () {
 
   it("preflight reports every bad secret (mode, owner, missing), bad DNS under acme and low disk, then fails", async () => {
     fs.chmodSync(path.join(app.appDir, "secrets/app/JWT_SECRET"), 0o644);
+    fs.renameSync(path.join(app.appDir, "secrets/backup/backup.key"), path.join(app.root, "backup.key"));
     busy = net.createServer();
     await new Promise<void>((res) => busy!.listen(busyPort, "0.0.0.0", () => res()));
     setRelease({
@@ -111,10 +113,12 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status", function () {
       assert.match(r.stderr, /FAIL: only \d+ MB free/);
       assert.match(r.stderr, new RegExp(`FAIL: port ${busyPort} is in use by another process`));
       assert.doesNotMatch(r.stderr, new RegExp(`FAIL: port ${freePort}`));
-      assert.match(r.stderr, /preflight FAILED: 6 problem/);
+      assert.match(r.stderr, /FAIL: secret backup\/backup.key: missing/);
+      assert.match(r.stderr, /preflight FAILED: 7 problem/);
     } finally {
       busy.close();
       busy = undefined;
+      fs.renameSync(path.join(app.root, "backup.key"), path.join(app.appDir, "secrets/backup/backup.key"));
       fs.chmodSync(path.join(app.appDir, "secrets/app/JWT_SECRET"), 0o600);
       setRelease(base);
     }
