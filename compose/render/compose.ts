@@ -180,7 +180,8 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
       image: img("postgres"),
       entrypoint: ["/bin/sh", DB_SETUP_PATH],
       user: "70:70",
-      environment: { APP_DB_NAME: DB_NAME, APP_DB_USER: DB_USER, PGCONNECT_TIMEOUT: "10" },
+      // Names read by bin/db-setup.sh (its defaults are the same; stated here so the contract is visible).
+      environment: { FT_APP_DB_NAME: DB_NAME, FT_APP_DB_ROLE: DB_USER, PGCONNECT_TIMEOUT: "10" },
       volumes: [`./bin/db-setup.sh:${DB_SETUP_PATH}:ro`],
       ...mountSecrets("db-setup", secrets["db-setup"]),
       read_only: true,
