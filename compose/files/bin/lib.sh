@@ -257,11 +257,13 @@ pg_tool() {
 # psql_admin DB SQL: tuples-only output, stops on the first error.
 psql_at() { pg_tool psql -X -q -At -v ON_ERROR_STOP=1 -d "$1" -c "$2"; }
 
-# "schema.table count" for every ordinary table (partitions counted as their leaves, like pg_dump).
+# "schema.table count" for every ordinary table, as pg_dump sees them: partitions counted as
+# their leaves, tables that belong to an extension left out (their rows come from the extension).
 FT_COUNT_SQL="SELECT format('%I.%I', n.nspname, c.relname) || ' ' ||
   (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', n.nspname, c.relname), false, true, '')))[1]::text
   FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
   WHERE c.relkind = 'r' AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg_toast%'
+    AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
   ORDER BY 1"
 
 # "table count" lines -> {"table": count} JSON.
