@@ -121,8 +121,14 @@ const PRICERS: Record<string, Pricer> = {
     const azs = r.inputs.multiAz === true ? 2 : 1;
     const gbs = numOf(r.inputs.allocatedStorage, 20);
     const storageType = str(r.inputs.storageType) ?? "gp3";
-    const usd = azs * (p.get("aws.rds.postgres", cls) * p.hours + gbs * p.get("aws.rds.storage", storageType));
-    return { usd, basis: `${cls}${azs === 2 ? " Multi-AZ" : ""} × ${p.hours} h + ${gbs} GB ${storageType}; backup storage beyond the DB size is usage` };
+    let usd = azs * (p.get("aws.rds.postgres", cls) * p.hours + gbs * p.get("aws.rds.storage", storageType));
+    let basis = `${cls}${azs === 2 ? " Multi-AZ" : ""} × ${p.hours} h + ${gbs} GB ${storageType}`;
+    if (r.inputs.manageMasterUserPassword === true) {
+      // RDS keeps the master password in a Secrets Manager secret it creates itself: not a declared resource, still billed.
+      usd += p.get("aws.secretsManager", "secret");
+      basis += " + the RDS-managed master secret";
+    }
+    return { usd, basis: `${basis}; backup storage beyond the DB size is usage` };
   },
   "aws:elasticache/replicationGroup:ReplicationGroup": (r, _all, p) => {
     const engine = str(r.inputs.engine) ?? "redis";

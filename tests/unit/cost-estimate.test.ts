@@ -58,6 +58,8 @@ describe("cost estimate (fixed price tables)", () => {
   it("RDS: instance hours + storage, doubled for Multi-AZ; unknown class is not priced", () => {
     assert.equal(line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20 })], "db").monthlyUsd, 52);
     assert.equal(line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20, multiAz: true })], "db").monthlyUsd, 104);
+    // manageMasterUserPassword: RDS creates a Secrets Manager secret of its own (1 secret-month).
+    assert.equal(line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20, manageMasterUserPassword: true })], "db").monthlyUsd, 53);
     const big = line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.x2g.16xlarge", allocatedStorage: 20 })], "db");
     assert.equal(big.category, "not-priced");
     assert.match(big.basis, /no price for db\.x2g\.16xlarge in aws\.rds\.postgres/);
