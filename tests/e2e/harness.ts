@@ -60,13 +60,25 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
   return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)] };
 }
 
-/** Runs the program once, in a child process (one stack per process). */
-export function plan(s: StackInput, workDir: string): PlanResult {
+/**
+ * A frozen copy of the program (tracked and untracked files, node_modules linked), taken once
+ * per run: every apply of the run plans the same code even while the working tree changes.
+ */
+export function snapshotProgram(dest: string): string {
+  fs.mkdirSync(dest, { recursive: true });
+  const r = spawnSync("bash", ["-c", 'cd "$1" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$2"', "snap", ROOT, dest], { encoding: "utf8" });
+  if (!fs.existsSync(path.join(dest, "index.ts"))) throw new Error(`snapshot of the program failed: ${r.stderr}`);
+  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
+  return dest;
+}
+
+/** Runs the program once, in a child process (one stack per process), from `programRoot` (a snapshot) or the checkout. */
+export function plan(s: StackInput, workDir: string, programRoot: string = ROOT): PlanResult {
   const { set, secretSet } = stackConfig(s);
   const inFile = path.join(workDir, "plan-in.json");
   const outFile = path.join(workDir, "plan-out.json");
   fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet }), { mode: 0o600 });
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(__dirname, "lib", "plan-child.ts"), inFile, outFile], { cwd: ROOT, encoding: "utf8" });
+  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile], { cwd: programRoot, encoding: "utf8" });
   fs.rmSync(inFile, { force: true });
   if (r.status !== 0) throw new Error(`program failed under mocks:\n${r.stderr}`);
   const result = JSON.parse(fs.readFileSync(outFile, "utf8")) as PlanResult;

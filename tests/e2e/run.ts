@@ -5,7 +5,7 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Applier, StackInput, StepError, hostCommand, plan, runStepCommand, secretValues, StepReport } from "./harness";
+import { Applier, StackInput, StepError, hostCommand, plan, runStepCommand, secretValues, snapshotProgram, StepReport } from "./harness";
 import { PlanResult } from "../../scripts/lib/program";
 import { buildStandIn, ensureBaseImage } from "./lib/build";
 import { containerMap, containers, inspectAll, logsAll, psql, purgeProject, sh } from "./lib/docker";
@@ -25,6 +25,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const only = (process.env.FT_E2E_ONLY ?? "").split(",").filter(Boolean);
 
 class Failure extends Error {}
+function record<T extends Record<string, unknown>>(ctx: Ctx, fig: T): T {
+  Object.assign(ctx.figures, fig);
+  return fig;
+}
 function check(cond: boolean, msg: string): void {
   if (!cond) throw new Failure(msg);
 }
@@ -35,17 +39,20 @@ interface Ctx {
   appDir: string;
   tags: Record<string, string>;
   release2: string;
+  programRoot: string;
   applier: Applier;
   target: Target;
   stack: StackInput;
   lastPlan?: PlanResult;
   plans: PlanResult[];
   hostOutputs: string[];
+  /** Figures of the running scenario, reported even when a check fails. */
+  figures: Record<string, unknown>;
 }
 
 function planFor(ctx: Ctx, change: Partial<StackInput> = {}): PlanResult {
   ctx.stack = { ...ctx.stack, ...change };
-  const p = plan(ctx.stack, ctx.work);
+  const p = plan(ctx.stack, ctx.work, ctx.programRoot);
   ctx.plans.push(p);
   ctx.lastPlan = p;
   return p;
@@ -150,6 +157,7 @@ async function s7NoChange(ctx: Ctx): Promise<Record<string, unknown>> {
   const p = planFor(ctx);
   const reports = await apply(ctx, p);
   const changed = reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`);
+  record(ctx, { steps_run: changed });
   const copied = reports.find((r) => r.name === "copy-bundle")?.filesCopied ?? 0;
   const after = containerMap();
   check(changed.length === 0, `re-apply changed steps: ${changed.join(", ")}`);
@@ -175,7 +183,7 @@ async function s2Release(ctx: Ctx): Promise<Record<string, unknown>> {
   });
   const ran = value.filter((r) => r.action !== "unchanged").map((r) => r.name);
   const release = await backendRelease(ctx);
-  const deployFig = { ...lossFigures(load, stored), steps_run: ran, release_after: release };
+  const deployFig = record(ctx, { deploy: { ...lossFigures(load, stored), steps_run: ran, release_after: release } }).deploy;
   // Side by side: the naive way (recreate the backend with compose up) under the same load.
   const device2 = `s2-naive-${Date.now()}`;
   const naive = await underLoad(
@@ -199,6 +207,7 @@ async function s2Release(ctx: Ctx): Promise<Record<string, unknown>> {
     },
     { after: 20000 },
   );
+  record(ctx, { naive_compose_up_recreate: lossFigures(naive.load, naive.stored) });
   check(load.sent - stored === 0, `deploy of a new backend lost ${load.sent - stored} of ${load.sent} readings`);
   check(load.acked === load.sent, `deploy of a new backend refused ${load.sent - load.acked} readings`);
   check(release === "2", `backend release after deploy is ${release}, expected 2`);
@@ -210,6 +219,7 @@ async function s3Rollback(ctx: Ctx): Promise<Record<string, unknown>> {
   const { load, stored, value } = await underLoad(ctx, device, () => host(ctx, `${ctx.appDir}/current/bin/rollback`));
   check(value.code === 0, `bin/rollback failed (${value.code}): ${value.stderr.slice(-1500)}`);
   const release = await backendRelease(ctx);
+  record(ctx, { ...lossFigures(load, stored), rollback_seconds: Number(value.seconds.toFixed(1)), release_after: release });
   check(load.sent - stored === 0, `rollback lost ${load.sent - stored} readings`);
   check(release === "1", `backend release after rollback is ${release}, expected 1`);
   return { ...lossFigures(load, stored), rollback_seconds: Number(value.seconds.toFixed(1)), release_after: release };
@@ -262,6 +272,7 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   const newOk = await pgLogin(newPw);
   const oldOk = await pgLogin(oldPw);
   const health = await httpsRequest(ctx.target, "GET", "/health");
+  record(ctx, { ...lossFigures(load, stored), steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name), new_password_works: newOk, old_password_refused: !oldOk });
   check(newOk, "the new password is refused");
   check(!oldOk, "the old password still works");
   check(health.status === 200, `/health ${health.status} after rotation`);
@@ -277,14 +288,19 @@ async function s5Crash(ctx: Ctx): Promise<Record<string, unknown>> {
     device,
     async () => {
       const t0 = Date.now();
-      const backends = containers("backend");
-      sh("docker", ["kill", "-s", "KILL", ...backends]);
+      // kill -9 of the process from the host (a crash / OOM kill): the restart policy applies.
+      // (`docker kill` would count as a manual stop, which restart policies ignore.)
+      for (const id of containers("backend")) {
+        const pid = sh("docker", ["inspect", "-f", "{{.State.Pid}}", id]).stdout.trim();
+        sh("kill", ["-9", pid]);
+      }
       sh("docker", ["restart", containers("postgres")[0]]);
       await waitHealthy(ctx, 180);
       recovery = (Date.now() - t0) / 1000;
     },
     { retry: true, after: 5000 },
   );
+  record(ctx, { ...lossFigures(load, stored), seconds_to_recovery: Number(recovery.toFixed(1)) });
   check(load.sent - stored === 0, `crash/restart lost ${load.sent - stored} readings after retries`);
   return { ...lossFigures(load, stored), seconds_to_recovery: Number(recovery.toFixed(1)) };
 }
@@ -340,26 +356,14 @@ async function main(): Promise<number> {
   const testHost = await startTestHost(path.join(work, "host"));
   console.log(`== test host: sshd on 127.0.0.1:${testHost.port}, host key ${testHost.hostKeyLine.slice(0, 40)}…`);
   const appDir = path.join(work, "app");
-  const ctx: Ctx = { host: testHost, work, appDir, tags, release2, applier: new Applier(), target: { port: 443 }, stack: { host: testHost, appDir, tags }, plans: [], hostOutputs: [] };
+  // Other engineers edit the checkout while this runs: plan every apply from one frozen copy.
+  const programRoot = process.env.FT_E2E_NO_SNAPSHOT ? path.resolve(__dirname, "..", "..") : snapshotProgram(path.join(work, "program"));
+  const ctx: Ctx = { host: testHost, work, appDir, tags, release2, programRoot, applier: new Applier(), target: { port: 443 }, stack: { host: testHost, appDir, tags }, plans: [], hostOutputs: [], figures: {} };
   let stop = false;
-  try {
-    for (const [id, title, fn] of SCENARIOS) {
-      if (stop) break;
-      if (id !== "1" && only.length && !only.includes(id)) continue;
-      console.log(`\n== scenario ${id}: ${title}`);
-      const s0 = Date.now();
-      try {
-        const figures = await fn(ctx);
-        results.scenarios[id] = { title, ok: true, seconds: (Date.now() - s0) / 1000, figures };
-        console.log(`   PASS ${JSON.stringify(figures)}`);
-      } catch (e) {
-        results.ok = false;
-        results.scenarios[id] = { title, ok: false, seconds: (Date.now() - s0) / 1000, figures: {}, error: (e as Error).message };
-        console.log(`   FAIL ${(e as Error).message}`);
-        if (id === "1") stop = true; // nothing else can run without a stack
-      }
-    }
-  } finally {
+  let cleaned = false;
+  const cleanup = async () => {
+    if (cleaned) return;
+    cleaned = true;
     if (!process.env.FT_E2E_KEEP) {
       console.log("\n== cleanup: removing the stack's containers, volumes and network; stopping sshd");
       try {
@@ -370,6 +374,33 @@ async function main(): Promise<number> {
       fs.rmSync(work, { recursive: true, force: true });
     } else console.log(`\n== FT_E2E_KEEP: stack left running; app dir ${appDir}`);
     await testHost.stop();
+  };
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    process.once(sig, () => {
+      console.error(`\n${sig}: cleaning up`);
+      void cleanup().finally(() => process.exit(130));
+    });
+  }
+  try {
+    for (const [id, title, fn] of SCENARIOS) {
+      if (stop) break;
+      if (id !== "1" && only.length && !only.includes(id)) continue;
+      console.log(`\n== scenario ${id}: ${title}`);
+      const s0 = Date.now();
+      ctx.figures = {};
+      try {
+        const figures = await fn(ctx);
+        results.scenarios[id] = { title, ok: true, seconds: (Date.now() - s0) / 1000, figures };
+        console.log(`   PASS ${JSON.stringify(figures)}`);
+      } catch (e) {
+        results.ok = false;
+        results.scenarios[id] = { title, ok: false, seconds: (Date.now() - s0) / 1000, figures: ctx.figures, error: (e as Error).message };
+        console.log(`   FAIL ${(e as Error).message}`);
+        if (id === "1") stop = true; // nothing else can run without a stack
+      }
+    }
+  } finally {
+    await cleanup();
   }
   results.total_seconds = (Date.now() - t0) / 1000;
   (results.machine as Record<string, unknown>).image_build_seconds = Number(imagesS.toFixed(1));
