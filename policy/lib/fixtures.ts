@@ -50,6 +50,7 @@ export function fixtureStack(): Res[] {
     res("aws:ec2/securityGroup:SecurityGroup", "alb", { ingress: [{ protocol: "tcp", fromPort: 443, toPort: 443, cidrBlocks: ["0.0.0.0/0"], ipv6CidrBlocks: ["::/0"] }], egress: [{ protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["0.0.0.0/0"] }] }),
     res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "alb-http", { securityGroupId: "alb-id", ipProtocol: "tcp", fromPort: 80, toPort: 80, cidrIpv4: "0.0.0.0/0" }),
     res("aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", "db-from-app", { securityGroupId: "db-id", ipProtocol: "tcp", fromPort: 5432, toPort: 5432, referencedSecurityGroupId: "app-id" }),
+    res("aws:ec2/securityGroupRule:SecurityGroupRule", "all-from-vpc", { type: "ingress", securityGroupId: "app-id", protocol: "-1", fromPort: 0, toPort: 0, cidrBlocks: ["10.40.0.0/16"] }),
     res("aws:ec2/securityGroupRule:SecurityGroupRule", "redis-from-vpc", { type: "ingress", securityGroupId: "redis-id", protocol: "tcp", fromPort: 6379, toPort: 6379, cidrBlocks: ["10.0.0.0/16"] }),
     res("aws:s3/bucket:Bucket", "assets", { bucket: "ft-assets" }, { protect: true }),
     res("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "assets", { bucket: "assets-id", blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }),

@@ -13,7 +13,7 @@ export const TYPES = {
 };
 
 export interface IngressConfig {
-  /** CIDRs allowed to reach SSH (22); mirror of the stack's doSshCidrs. Empty: no SSH from any CIDR. */
+  /** Public CIDRs allowed to reach SSH (22); mirror of the stack's doSshCidrs. Empty: no SSH from any public address. */
   sshCidrs: string[];
   /** Allow ICMP (ping) from anywhere. */
   allowWorldIcmp: boolean;
@@ -36,6 +36,17 @@ interface Rule {
 
 export function isWorld(cidr: string): boolean {
   return /\/0$/.test(cidr.trim());
+}
+
+/** RFC 1918 / unique-local ranges: inside a VPC or LAN, never reachable from the internet. */
+export function isPrivate(cidr: string): boolean {
+  const c = cidr.trim().toLowerCase();
+  const m = /^(\d+)\.(\d+)\.\d+\.\d+\/(\d+)$/.exec(c);
+  if (m) {
+    const [a, b, prefix] = [Number(m[1]), Number(m[2]), Number(m[3])];
+    return (a === 10 && prefix >= 8) || (a === 172 && b >= 16 && b <= 31 && prefix >= 12) || (a === 192 && b === 168 && prefix >= 16);
+  }
+  return /^f[cd][0-9a-f]{2}:/.test(c) && Number(c.split("/")[1]) >= 7;
 }
 
 function protocolName(p: unknown): string | undefined {
@@ -115,7 +126,7 @@ function describe(rule: Rule): string {
 
 export const ingressRestricted = definePolicy<IngressConfig>({
   name: "ingress-restricted",
-  description: "Security groups and firewalls open only 80/443 to the world, SSH only from the configured CIDRs, databases never to the world.",
+  description: "Security groups and firewalls open only 80/443 to the world, SSH from public addresses only from the configured CIDRs, databases never to the world.",
   enforcementLevel: "mandatory",
   why: "An open database, Redis or SSH port is the shortest path to leaking every credential and reading; there is no business reason for it.",
   remediation:
@@ -141,7 +152,8 @@ export const ingressRestricted = definePolicy<IngressConfig>({
     for (const rule of ingressRules(r)) {
       const coversSsh = (rule.protocol === "tcp" || rule.protocol === "all") && rule.from <= 22 && 22 <= rule.to;
       for (const cidr of rule.cidrs) {
-        if (coversSsh && !allowedSsh.has(cidr.trim())) {
+        // SSH from a private range stays inside the VPC/LAN; from public addresses only the configured operators.
+        if (coversSsh && !allowedSsh.has(cidr.trim()) && !isPrivate(cidr)) {
           out.push(isWorld(cidr) ? `${describe(rule)} opens SSH to the world (${cidr}).` : `${describe(rule)} allows SSH from ${cidr}, which is not in the configured sshCidrs [${[...allowedSsh].join(", ")}].`);
           continue;
         }

@@ -69,6 +69,7 @@ const BAD: BadCase[] = [
   { policy: "ingress-restricted", what: "ingress rule 80-443 range", mutate: (rs) => void Object.assign(find(rs, "SecurityGroupIngressRule", "alb-http").props, { toPort: 443 }), message: /rule \(tcp ports 80-443\) is open to the world/ },
   { policy: "ingress-restricted", what: "legacy rule opening Redis to the world", mutate: (rs) => void (find(rs, "SecurityGroupRule", "redis-from-vpc").props.cidrBlocks = ["0.0.0.0/0"]), message: /rule \(tcp port 6379\) is open to the world/ },
   { policy: "ingress-restricted", what: "DO firewall SSH from an unlisted CIDR", mutate: (rs) => void (inbound(find(rs, "index/firewall:Firewall", "app"))[0].sourceAddresses = ["192.0.2.0/24"]), message: /allows SSH from 192\.0\.2\.0\/24, which is not in the configured sshCidrs \[198\.51\.100\.7\/32\]/ },
+  { policy: "ingress-restricted", what: "SSH from a public range that is not configured (all protocols)", mutate: (rs) => void (find(rs, "SecurityGroupRule", "all-from-vpc").props.cidrBlocks = ["100.24.0.0/16"]), message: /rule \(all ports 0-65535\) allows SSH from 100\.24\.0\.0\/16, which is not in the configured sshCidrs/ },
   { policy: "ingress-restricted", what: "DO firewall opens Grafana to the world", mutate: (rs) => void inbound(find(rs, "index/firewall:Firewall", "app")).push({ protocol: "tcp", portRange: "3000", sourceAddresses: ["0.0.0.0/0"] }), message: /inboundRules\[4\] \(tcp port 3000\) is open to the world/ },
   { policy: "ingress-restricted", what: "DO firewall all ports to the world", mutate: (rs) => void (inbound(find(rs, "index/firewall:Firewall", "app"))[3] = { protocol: "udp", portRange: "all", sourceAddresses: ["0.0.0.0/0"] }), message: /inboundRules\[3\] \(udp ports 1-65535\) is open to the world/ },
   { policy: "ingress-restricted", what: "DO firewall ping from anywhere", mutate: (rs) => void inbound(find(rs, "index/firewall:Firewall", "app")).push({ protocol: "icmp", sourceAddresses: ["0.0.0.0/0"] }), message: /inboundRules\[4\] \(icmp\) is open to the world/ },
@@ -171,6 +172,13 @@ describe("policy pack on a hand-built stack", () => {
     assert.equal(runPolicies(rs, POLICIES, { ...FIXTURE_CONFIG, "backup-retention-recommended": { recommendedDays: 14 } }).length, 0);
     assert.equal(runPolicies(rs, POLICIES, { ...FIXTURE_CONFIG, "backup-retention-recommended": { recommendedDays: 21 } }).length, 1);
   });
+});
+
+describe("private ranges (SSH from inside the VPC is not exposure)", () => {
+  const { isPrivate } = require("../../policy/policies/network") as typeof import("../../policy/policies/network");
+  for (const [cidr, want] of [["10.0.0.0/8", true], ["10.40.0.0/16", true], ["172.16.0.0/12", true], ["172.31.5.0/24", true], ["172.32.0.0/16", false], ["192.168.1.0/24", true], ["192.0.2.0/24", false], ["0.0.0.0/0", false], ["8.0.0.0/6", false], ["fd00:1::/64", true], ["2001:db8::/32", false], ["::/0", false]] as [string, boolean][]) {
+    it(`${cidr} -> ${want ? "private" : "public"}`, () => assert.equal(isPrivate(cidr), want));
+  }
 });
 
 describe("image references", () => {
