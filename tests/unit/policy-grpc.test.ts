@@ -91,6 +91,16 @@ describe("policy pack over the analyzer gRPC protocol", function () {
     assert.deepEqual(diagnostics(await call<any>(client, "analyze", cmd({ host: "h", privateKey: "k" }))).map((d: { policy: string }) => d.policy), ["remote-host-key-pinned"]);
   });
 
+  it("the protect resource option reaches the DigitalOcean database check", async () => {
+    const cluster = { engine: "pg", version: "16", size: "db-s-1vcpu-1gb", region: "fra1", nodeCount: 1, privateNetworkUuid: "vpc-1" };
+    const unprotected = diagnostics(await call<any>(client, "analyze", request("digitalocean:index/databaseCluster:DatabaseCluster", "db", cluster)));
+    assert.deepEqual(unprotected.map((d: { policy: string }) => d.policy), ["database-protected"]);
+    assert.match(unprotected[0].message, /not protected/);
+    const req = request("digitalocean:index/databaseCluster:DatabaseCluster", "db", cluster);
+    req.getOptions().setProtect(true);
+    assert.deepEqual(diagnostics(await call<any>(client, "analyze", req)), []);
+  });
+
   it("the bucket stack policy runs over analyzeStack and names the bucket's URN", async () => {
     const resource = (type: string, name: string, props: Record<string, unknown>, deps: Record<string, string[]> = {}) => {
       const r = new pb.AnalyzerResource();
