@@ -176,4 +176,19 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     for (const s of ["postgres", "redis"]) assert.deepEqual(now[s], first[s], `${s} was recreated`);
     assert.equal(lastAudit().action, "rollback");
   });
+
+  it("a stopped leftover backend container is not restarted in place of the new version", async () => {
+    // Leave an exited r1 backend beside the running one (as a crash would).
+    const composeArgs = ["compose", "-p", PROJECT, "--project-directory", path.join(app.appDir, "releases/r1"), "-f", path.join(app.appDir, "releases/r1/compose.yml")];
+    const before = ids().backend;
+    execFileSync("docker", [...composeArgs, "up", "-d", "--no-deps", "--no-recreate", "--scale", "backend=2", "backend"], { env: { ...env, FT_SECRETS_DIR: path.join(app.appDir, "secrets") }, stdio: "pipe" });
+    const extra = ids().backend.filter((i) => !before.includes(i));
+    assert.equal(extra.length, 1);
+    execFileSync("docker", ["stop", "-t", "0", extra[0]], { stdio: "pipe" });
+    const r = await deploy(["r2"]);
+    assert.equal(r.code, 0, r.stderr);
+    const now = ids().backend;
+    assert.equal(now.length, 1);
+    assert.equal(execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", now[0]], { encoding: "utf8" }).trim(), "ft-bintest/tiny:2");
+  });
 });
