@@ -4,7 +4,7 @@
 // stdin and file comes from the planned resources' inputs. Between applies it keeps the last
 // applied inputs per resource and decides create / unchanged / update / replace as the
 // Pulumi engine and the command provider (1.2.x) do.
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { HOST_STEPS } from "../../components/shared/host";
@@ -72,15 +72,18 @@ export function snapshotProgram(dest: string): string {
   return dest;
 }
 
-/** Runs the program once, in a child process (one stack per process), from `programRoot` (a snapshot) or the checkout. */
-export function plan(s: StackInput, workDir: string, programRoot: string = ROOT): PlanResult {
+/** Runs the program once, in a child process (one stack per process), from `programRoot` (a snapshot) or the checkout. Async: load keeps flowing meanwhile. */
+export async function plan(s: StackInput, workDir: string, programRoot: string = ROOT): Promise<PlanResult> {
   const { set, secretSet } = stackConfig(s);
   const inFile = path.join(workDir, "plan-in.json");
   const outFile = path.join(workDir, "plan-out.json");
   fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet }), { mode: 0o600 });
-  const r = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile], { cwd: programRoot, encoding: "utf8" });
+  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile], { cwd: programRoot, stdio: ["ignore", "ignore", "pipe"] });
+  let stderr = "";
+  child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+  const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? -1)));
   fs.rmSync(inFile, { force: true });
-  if (r.status !== 0) throw new Error(`program failed under mocks:\n${r.stderr}`);
+  if (code !== 0) throw new Error(`program failed under mocks:\n${stderr}`);
   const result = JSON.parse(fs.readFileSync(outFile, "utf8")) as PlanResult;
   fs.rmSync(outFile, { force: true });
   return result;
@@ -96,7 +99,7 @@ export function unwrap(v: unknown): unknown {
 }
 
 /** Every secret value in the plan (the leaves of {"$secret": ...}), plus the ones inside the secret-file payload. */
-export function secretValues(p: PlanResult): string[] {
+export function secretValues(p: PlanResult, publicValues: string[] = []): string[] {
   const out = new Set<string>();
   const walk = (v: unknown, inSecret: boolean) => {
     if (typeof v === "string") {
@@ -128,7 +131,18 @@ export function secretValues(p: PlanResult): string[] {
     if (v.includes("\n")) v.split("\n").filter((l) => l.length >= 16 && !/^-----/.test(l)).forEach((l) => result.add(l));
     else if (v.length >= 8) result.add(v);
   }
-  return [...result];
+  // Under mocks a whole object containing one secret is wrapped (e.g. the SSH connection): its
+  // public fields (host, user, host key) are plain config values, not secrets.
+  const pub = new Set(publicValues);
+  return [...result].filter((v) => !pub.has(v));
+}
+
+/** Non-secret config values of a stack (host, user, host key, image refs, ...). */
+export function publicConfigValues(s: StackInput): string[] {
+  const { set, secretSet } = stackConfig(s);
+  return Object.entries(set)
+    .filter(([k]) => !secretSet.includes(k))
+    .flatMap(([, v]) => (Array.isArray(v) ? v.map(String) : [String(v)]));
 }
 
 /** The remote command resources, in dependency order (HOST_STEPS first among equals). */

@@ -5,10 +5,10 @@
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Applier, StackInput, StepError, hostCommand, plan, runStepCommand, secretValues, snapshotProgram, StepReport } from "./harness";
+import { Applier, StackInput, StepError, hostCommand, plan, publicConfigValues, runStepCommand, secretValues, snapshotProgram, StepReport } from "./harness";
 import { PlanResult } from "../../scripts/lib/program";
 import { buildStandIn, ensureBaseImage } from "./lib/build";
-import { containerMap, containers, inspectAll, logsAll, psql, purgeProject, sh } from "./lib/docker";
+import { containerMap, containers, inspectAll, logsAll, psql, purgeProject, sh, shAsync } from "./lib/docker";
 import { LoadGenerator, LoadResult, Target, httpsRequest } from "./lib/load";
 import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
@@ -46,13 +46,15 @@ interface Ctx {
   lastPlan?: PlanResult;
   plans: PlanResult[];
   hostOutputs: string[];
+  publicValues: string[];
   /** Figures of the running scenario, reported even when a check fails. */
   figures: Record<string, unknown>;
 }
 
-function planFor(ctx: Ctx, change: Partial<StackInput> = {}): PlanResult {
+async function planFor(ctx: Ctx, change: Partial<StackInput> = {}): Promise<PlanResult> {
   ctx.stack = { ...ctx.stack, ...change };
-  const p = plan(ctx.stack, ctx.work, ctx.programRoot);
+  ctx.publicValues.push(...publicConfigValues(ctx.stack));
+  const p = await plan(ctx.stack, ctx.work, ctx.programRoot);
   ctx.plans.push(p);
   ctx.lastPlan = p;
   return p;
@@ -120,7 +122,7 @@ async function underLoad<T>(ctx: Ctx, device: string, action: () => Promise<T>, 
 async function s1BareHost(ctx: Ctx): Promise<Record<string, unknown>> {
   purgeProject();
   const t0 = Date.now();
-  const p = planFor(ctx);
+  const p = await planFor(ctx);
   const planS = (Date.now() - t0) / 1000;
   const reports = await apply(ctx, p);
   const applyS = (Date.now() - t0) / 1000;
@@ -154,7 +156,7 @@ async function s1BareHost(ctx: Ctx): Promise<Record<string, unknown>> {
 
 async function s7NoChange(ctx: Ctx): Promise<Record<string, unknown>> {
   const before = containerMap();
-  const p = planFor(ctx);
+  const p = await planFor(ctx);
   const reports = await apply(ctx, p);
   const changed = reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`);
   record(ctx, { steps_run: changed });
@@ -167,6 +169,7 @@ async function s7NoChange(ctx: Ctx): Promise<Record<string, unknown>> {
   ctx.hostOutputs.push(again.stdout, again.stderr);
   check(again.code === 0, `re-running deploy of the current release failed (${again.code}): ${again.stderr.slice(-1500)}`);
   const after2 = containerMap();
+  record(ctx, { deploy_rerun_seconds: Number(again.seconds.toFixed(1)), deploy_rerun_restarted: diffMaps(before, after2), deploy_rerun_log: (again.stdout + again.stderr).split("\n").filter((l) => / deploy: /.test(l)).slice(0, 12) });
   check(JSON.stringify(before) === JSON.stringify(after2), `re-running deploy restarted containers: ${JSON.stringify(diffMaps(before, after2))}`);
   return { steps_run: changed.length, files_copied: copied, container_ids_unchanged: true, deploy_rerun_seconds: Number(again.seconds.toFixed(1)), deploy_rerun_restarted: 0 };
 }
@@ -178,7 +181,7 @@ function diffMaps(a: Record<string, string[]>, b: Record<string, string[]>): str
 async function s2Release(ctx: Ctx): Promise<Record<string, unknown>> {
   const device = `s2-deploy-${Date.now()}`;
   const { load, stored, value } = await underLoad(ctx, device, async () => {
-    const p = planFor(ctx, { backendTag: ctx.release2 });
+    const p = await planFor(ctx, { backendTag: ctx.release2 });
     return apply(ctx, p);
   });
   const ran = value.filter((r) => r.action !== "unchanged").map((r) => r.name);
@@ -202,7 +205,7 @@ async function s2Release(ctx: Ctx): Promise<Record<string, unknown>> {
       const args = ["compose", "-p", "freshtrack", "--project-directory", cur, ...rel.compose_files.flatMap((f) => ["-f", path.join(cur, f)]), "up", "-d", "--force-recreate", "--no-deps", "backend"];
       const t0 = Date.now();
       // The operator's environment after sourcing state/secrets.env (else the secrets label would differ too).
-      const r = sh("docker", args, { allowFail: true, env: { ...process.env, ...env, FT_SECRETS_DIR: path.join(ctx.appDir, "secrets") } });
+      const r = await shAsync("docker", args, { env: { ...process.env, ...env, FT_SECRETS_DIR: path.join(ctx.appDir, "secrets") } });
       return { code: r.code, seconds: (Date.now() - t0) / 1000 };
     },
     { after: 20000 },
@@ -266,7 +269,7 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   const oldPw = fs.readFileSync(file, "utf8").trim();
   const gen = (ctx.stack.dbPasswordGeneration ?? 1) + 1;
   const device = `s6-rotate-${Date.now()}`;
-  const { load, stored, value } = await underLoad(ctx, device, () => apply(ctx, planFor(ctx, { dbPasswordGeneration: gen })));
+  const { load, stored, value } = await underLoad(ctx, device, async () => apply(ctx, await planFor(ctx, { dbPasswordGeneration: gen })));
   const newPw = fs.readFileSync(file, "utf8").trim();
   check(newPw !== oldPw, "the password file did not change");
   const newOk = await pgLogin(newPw);
@@ -294,7 +297,7 @@ async function s5Crash(ctx: Ctx): Promise<Record<string, unknown>> {
         const pid = sh("docker", ["inspect", "-f", "{{.State.Pid}}", id]).stdout.trim();
         sh("kill", ["-9", pid]);
       }
-      sh("docker", ["restart", containers("postgres")[0]]);
+      await shAsync("docker", ["restart", containers("postgres")[0]]);
       await waitHealthy(ctx, 180);
       recovery = (Date.now() - t0) / 1000;
     },
@@ -306,7 +309,7 @@ async function s5Crash(ctx: Ctx): Promise<Record<string, unknown>> {
 }
 
 async function s9Secrets(ctx: Ctx): Promise<Record<string, unknown>> {
-  const values = [...new Set(ctx.plans.flatMap(secretValues))];
+  const values = [...new Set(ctx.plans.flatMap((p) => secretValues(p, ctx.publicValues)))];
   const places: Record<string, string> = {
     "docker inspect": inspectAll(),
     "container logs": logsAll(),
@@ -358,7 +361,7 @@ async function main(): Promise<number> {
   const appDir = path.join(work, "app");
   // Other engineers edit the checkout while this runs: plan every apply from one frozen copy.
   const programRoot = process.env.FT_E2E_NO_SNAPSHOT ? path.resolve(__dirname, "..", "..") : snapshotProgram(path.join(work, "program"));
-  const ctx: Ctx = { host: testHost, work, appDir, tags, release2, programRoot, applier: new Applier(), target: { port: 443 }, stack: { host: testHost, appDir, tags }, plans: [], hostOutputs: [], figures: {} };
+  const ctx: Ctx = { host: testHost, work, appDir, tags, release2, programRoot, applier: new Applier(), target: { port: 443 }, stack: { host: testHost, appDir, tags }, plans: [], hostOutputs: [], publicValues: [], figures: {} };
   let stop = false;
   let cleaned = false;
   const cleanup = async () => {

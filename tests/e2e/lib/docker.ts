@@ -1,5 +1,5 @@
 // Small helpers over this machine's Docker engine (the test host's engine).
-import { execFileSync, spawnSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 
 export const PROJECT = "freshtrack";
 
@@ -60,4 +60,14 @@ export function logsAll(): string {
       return r.stdout + r.stderr;
     })
     .join("\n");
+}
+
+/** Async variant: the load generator keeps its rate while this runs. */
+export function shAsync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(cmd, args, { encoding: "utf8", env: opts.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
+      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? ((err as unknown as { code: number }).code) : 1) : 0;
+      resolve({ code, stdout: stdout ?? "", stderr: stderr ?? "" });
+    });
+  });
 }
