@@ -49,6 +49,8 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
       .replace(/@BACKEND_HEALTH@/g, o.health ?? "exit 0")
       .replace(/@MIGRATE_EXIT@/g, String(o.migrateExit ?? 0));
     fs.writeFileSync(path.join(dir, "compose.yml"), yml);
+    fs.mkdirSync(path.join(dir, "config"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "config", "redis.conf"), "appendonly yes\n");
     return dir;
   };
   const ids = (): Record<string, string[]> => {

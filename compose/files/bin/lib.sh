@@ -111,10 +111,16 @@ lock_release() {
 
 # --- compose ----------------------------------------------------------------------------
 
-# docker compose -p freshtrack --project-directory <release> -f <files> --profile <p>, from release.json.
+# docker compose -p freshtrack --project-directory APP_DIR/live -f <files> --profile <p>, from release.json.
+# The project directory is the stable APP_DIR/live (a copy of the release being
+# deployed, see ft_stage_live), not releases/<id>: Compose hashes the absolute
+# source path of every bind mount, so a per-release path would recreate caddy,
+# redis, pgbouncer and postgres on every deploy. Content changes still recreate
+# a service: each carries a `freshtrack.config` label with its files' digest.
 ft_build_compose() {
   local f p
-  COMPOSE=(docker compose -p "$FT_PROJECT" --project-directory "$REL_DIR")
+  LIVE_DIR=$APP_DIR/live
+  COMPOSE=(docker compose -p "$FT_PROJECT" --project-directory "$LIVE_DIR")
   while IFS= read -r f; do
     [[ -n $f ]] || continue
     [[ $f != /* && $f != *..* ]] || die "release.json compose_files entry '$f' must be relative to the release"
@@ -138,6 +144,21 @@ ft_load_secret_digests() {
 }
 
 compose() { "${COMPOSE[@]}" "$@"; }
+
+# Makes APP_DIR/live a copy of this release (atomic rename). Running containers keep
+# the files they mounted; new containers see this release's files at the same paths.
+ft_stage_live() {
+  local tmp
+  if [[ -f $LIVE_DIR/.release ]] && [[ $(<"$LIVE_DIR/.release") == "$REL_ID" ]]; then return 0; fi
+  tmp=$(mktemp -d "$APP_DIR/.live.XXXXXX")
+  cp -R "$REL_DIR/." "$tmp/"
+  chmod 0755 "$tmp" "$tmp"/bin/*
+  printf '%s\n' "$REL_ID" >"$tmp/.release"
+  rm -rf "$APP_DIR/.live.old"
+  if [[ -d $LIVE_DIR ]]; then mv "$LIVE_DIR" "$APP_DIR/.live.old"; fi
+  mv "$tmp" "$LIVE_DIR"
+  rm -rf "$APP_DIR/.live.old"
+}
 
 # Compose without --profile: the services every deploy has.
 compose_base() { "${COMPOSE_BASE[@]}" "$@"; }
