@@ -323,6 +323,40 @@ async function s9Secrets(ctx: Ctx): Promise<Record<string, unknown>> {
   return { secret_values_searched: values.length, bytes_searched: Object.fromEntries(Object.entries(places).map(([k, v]) => [k, v.length])), leaks: 0 };
 }
 
+
+/** The stand-in honours the app's contract where the deployment depends on it. */
+async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
+  const backend = ctx.tags.backend;
+  // (a) exits at start without STACK_AUTH_PROJECT_ID
+  const a = await shAsync("docker", ["run", "--rm", "-e", "DATABASE_URL=postgres://nobody@127.0.0.1:1/none", backend]);
+  // (b) node-postgres sends statement_timeout as a startup parameter: a PgBouncer without
+  //     ignore_startup_parameters=...statement_timeout refuses it; the stack's own accepts it.
+  const cur = fs.realpathSync(path.join(ctx.appDir, "current"));
+  const strictIni = path.join(ctx.work, "pgbouncer-strict.ini");
+  fs.writeFileSync(strictIni, fs.readFileSync(path.join(cur, "config", "pgbouncer.ini"), "utf8").replace(/^ignore_startup_parameters.*$/m, "ignore_startup_parameters = extra_float_digits"));
+  fs.chmodSync(strictIni, 0o644);
+  const net = "freshtrack_default";
+  const name = "freshtrack-e2e-pgbouncer-strict";
+  await shAsync("docker", ["rm", "-f", name]);
+  const started = await shAsync("docker", ["run", "-d", "--name", name, "--network", net, "-v", `${strictIni}:/etc/pgbouncer/pgbouncer.ini:ro`, "-v", `${path.join(ctx.appDir, "secrets", "pgbouncer", "userlist.txt")}:/run/secrets/pgbouncer_userlist:ro`, ctx.tags.pgbouncer]);
+  check(started.code === 0, `strict pgbouncer did not start: ${started.stderr}`);
+  await sleep(2000);
+  const probe = (hostName: string) =>
+    shAsync("docker", [
+      "run", "--rm", "--network", net, "--user", "1001", "-v", `${path.join(ctx.appDir, "secrets", "app", "DATABASE_URL")}:/run/secrets/env/DATABASE_URL:ro`, "--entrypoint", "node", backend, "-e",
+      `const {Pool}=require("pg");const u=new URL(require("fs").readFileSync("/run/secrets/env/DATABASE_URL","utf8").trim());u.hostname=${JSON.stringify(hostName)};` +
+        `const p=new Pool({connectionString:u.toString(),statement_timeout:30000});p.query("select 1").then(()=>{console.log("OK");process.exit(0)},e=>{console.log("ERR "+e.message);process.exit(1)})`,
+    ]);
+  const strict = await probe(name);
+  const stack = await probe("pgbouncer");
+  await shAsync("docker", ["rm", "-f", name]);
+  record(ctx, { exit_without_stack_auth_project_id: a.code, via_strict_pgbouncer: strict.stdout.trim(), via_stack_pgbouncer: stack.stdout.trim() });
+  check(a.code !== 0 && /STACK_AUTH_PROJECT_ID/.test(a.stdout + a.stderr), "the stand-in backend started without STACK_AUTH_PROJECT_ID");
+  check(strict.code !== 0 && /statement_timeout/.test(strict.stdout), `statement_timeout through a PgBouncer without ignore_startup_parameters: ${strict.stdout}`);
+  check(stack.code === 0, `the stack's PgBouncer refused the app's connection: ${stack.stdout}`);
+  return ctx.figures;
+}
+
 const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>][] = [
   ["1", "bare host -> healthy stack through Caddy (HTTPS, tls internal)", s1BareHost],
   ["7", "re-apply with nothing changed", s7NoChange],
@@ -333,6 +367,7 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ["6", "rotate the database password under load", s6Rotate],
   ["5", "kill -9 backend + restart PostgreSQL under load (retrying client)", s5Crash],
   ["9", "no secret value in docker inspect, logs, audit log, command output", s9Secrets],
+  ["10", "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's", s10StandInContract],
 ];
 
 async function main(): Promise<number> {
