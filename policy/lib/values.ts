@@ -47,10 +47,34 @@ export function assetText(v: unknown): string | undefined {
   return typeof o.$asset === "string" ? o.$asset : undefined;
 }
 
-/** Files of a {"$archive": {...}} (nested archives flattened with their path prefix). */
+/** Header of the single-file bundle payload (components/shared/host/bundle-payload.ts): `<path> <mode> <base64>` lines follow. */
+export const BUNDLE_PAYLOAD_HEADER = "freshtrack-bundle/1";
+
+/** Files of a bundle payload text; throws on a malformed one. */
+export function payloadFiles(text: string): Record<string, string> {
+  const [header, ...lines] = text.split("\n");
+  if (header !== BUNDLE_PAYLOAD_HEADER) throw new Error(`not a ${BUNDLE_PAYLOAD_HEADER} payload`);
+  const out: Record<string, string> = {};
+  for (const line of lines) {
+    if (line === "") continue;
+    const [path, mode, b64, ...rest] = line.split(" ");
+    if (rest.length || !mode || b64 === undefined) throw new Error(`malformed bundle line for ${JSON.stringify(path)}`);
+    out[path] = Buffer.from(b64, "base64").toString("utf8");
+  }
+  return out;
+}
+
+/**
+ * Files a copy pushes: the entries of a {"$archive": {...}} (nested archives flattened
+ * with their path prefix), or the files inside a {"$asset": "<bundle payload>"}.
+ */
 export function archiveFiles(v: unknown, prefix = ""): Record<string, string> {
   const o = asRecord(v);
   const out: Record<string, string> = {};
+  if (typeof o.$asset === "string" && o.$asset.startsWith(`${BUNDLE_PAYLOAD_HEADER}\n`)) {
+    for (const [name, text] of Object.entries(payloadFiles(o.$asset))) out[prefix + name] = text;
+    return out;
+  }
   if (isRecord(o.$archive)) {
     for (const [name, entry] of Object.entries(o.$archive)) {
       const text = assetText(entry);

@@ -78,7 +78,12 @@ export const imagesPinned = definePolicy({
         check(`containerDefinitions[${typeof def.name === "string" ? def.name : i}]`, def.image, out);
       }
     } else if (r.type === TYPES.copyToRemote) {
-      const files = archiveFiles(r.props.source);
+      let files: Record<string, string>;
+      try {
+        files = archiveFiles(r.props.source);
+      } catch (e) {
+        return [`source is a malformed bundle payload (${(e as Error).message}), so its images cannot be checked.`];
+      }
       for (const [path, text] of Object.entries(files).sort()) {
         if (COMPOSE_FILE.test(path)) {
           let images: [string, unknown][];

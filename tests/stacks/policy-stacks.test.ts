@@ -10,6 +10,7 @@ import { fromPlan } from "../../policy/lib/plan";
 import type { Res } from "../../policy/lib/types";
 import { archiveFiles, asArray, asRecord } from "../../policy/lib/values";
 import { POLICIES } from "../../policy/policies";
+import { serializeBundle } from "../../components/shared/host/bundle-payload";
 import { mustPlan } from "../helpers/plan";
 
 const ROOT = path.resolve(__dirname, "..", "..");
@@ -49,13 +50,10 @@ const BREAKERS: Record<string, Breaker[]> = {
           if (!/compose[^/]*\.ya?ml$/.test(name)) continue;
           const m = /^(\s*image:\s*)(\S+?)(?:[:@]\S*)?\s*$/m.exec(text);
           if (!m) continue;
-          const broken = text.replace(m[0], `${m[1]}${m[2]}:latest`);
-          const source = JSON.parse(JSON.stringify(r.props.source)) as { $archive: Record<string, unknown> };
-          // Nested archives: rebuild by path.
-          let node = source.$archive;
-          const parts = name.split("/");
-          for (const p of parts.slice(0, -1)) node = (node[p] as { $archive: Record<string, unknown> }).$archive;
-          node[parts[parts.length - 1]] = { $asset: broken };
+          const broken = { ...files, [name]: text.replace(m[0], `${m[1]}${m[2]}:latest`) };
+          const src = r.props.source as { $asset?: string };
+          // The push copies either one bundle payload (StringAsset) or an archive of files.
+          const source = typeof src.$asset === "string" ? { $asset: serializeBundle(broken) } : { $archive: Object.fromEntries(Object.entries(broken).map(([k, v]) => [k, { $asset: v }])) };
           return replaceIn(all, r, { source });
         }
         return undefined;
@@ -117,13 +115,18 @@ describe("policy pack on the example stacks (offline plan)", function () {
     });
   }
 
-  it("every Compose file the stacks push is valid YAML the images policy can read", () => {
-    for (const s of STACKS) {
+  it("the images policy sees the Compose files vm and do push, and they are valid YAML", () => {
+    for (const s of ["vm", "do"]) {
+      const composeFiles: string[] = [];
       for (const r of planned[s].filter((x) => x.type === "command:remote:CopyToRemote")) {
         for (const [name, text] of Object.entries(archiveFiles(r.props.source))) {
-          if (/compose[^/]*\.ya?ml$/.test(name)) for (const d of parseAllDocuments(text)) assert.deepEqual(d.errors.map(String), [], `${s} ${r.name} ${name}`);
+          if (!/compose[^/]*\.ya?ml$/.test(name)) continue;
+          composeFiles.push(name);
+          for (const d of parseAllDocuments(text)) assert.deepEqual(d.errors.map(String), [], `${s} ${r.name} ${name}`);
         }
       }
+      // Without this the images policy would pass a bundle it cannot read.
+      assert.ok(composeFiles.includes("compose.yml"), `${s}: no compose.yml among the pushed files (${composeFiles.join(", ") || "none"})`);
     }
   });
 

@@ -11,6 +11,8 @@ import { UNKNOWN } from "../../policy/lib/values";
 import { POLICIES } from "../../policy/policies";
 import { DO_KNOWN_BACKUP_KEYS } from "../../policy/policies/databases";
 import { imagePinProblem } from "../../policy/policies/images";
+import { archiveFiles, payloadFiles } from "../../policy/lib/values";
+import { serializeBundle } from "../../components/shared/host/bundle-payload";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -42,6 +44,8 @@ const BAD: BadCase[] = [
   { policy: "images-pinned", what: "compose service untagged (registry with port)", mutate: (rs) => withArchiveFile(find(rs, "CopyToRemote", "copy-bundle"), "compose.vm.yml", "services:\n  postgres:\n    image: registry.local:5000/postgres\n"), message: /source compose\.vm\.yml service postgres image "registry.local:5000\/postgres" has no tag/ },
   { policy: "images-pinned", what: "compose image from the environment", mutate: (rs) => withArchiveFile(find(rs, "CopyToRemote", "copy-bundle"), "compose.do.yml", "services:\n  backend:\n    image: ${BACKEND_IMAGE}\n"), message: /is interpolated at run time/ },
   { policy: "images-pinned", what: "release.json image :latest", mutate: (rs) => withArchiveFile(find(rs, "CopyToRemote", "copy-bundle"), "release.json", JSON.stringify({ images: { grafana: "grafana/grafana:latest" } })), message: /release\.json images\.grafana image "grafana\/grafana:latest"/ },
+  { policy: "images-pinned", what: "compose :latest inside a single-file bundle payload", mutate: (rs) => void (find(rs, "CopyToRemote", "copy-bundle").props.source = { $asset: serializeBundle({ "compose.yml": COMPOSE_YML.replace("valkey/valkey:8.1.3-alpine@sha256:" + "a".repeat(64), "valkey/valkey"), "bin/deploy": "#!/bin/sh\n" }) }), message: /source compose\.yml service redis image "valkey\/valkey" has no tag/ },
+  { policy: "images-pinned", what: "a malformed bundle payload", mutate: (rs) => void (find(rs, "CopyToRemote", "copy-bundle").props.source = { $asset: "freshtrack-bundle/1\ncompose.yml\n" }), message: /source is a malformed bundle payload/ },
   { policy: "images-pinned", what: "compose file that is not YAML", mutate: (rs) => withArchiveFile(find(rs, "CopyToRemote", "copy-bundle"), "compose.observability.yml", "services: [\n"), message: /compose\.observability\.yml is not valid YAML/ },
 
   { policy: "database-protected", what: "RDS unencrypted", mutate: (rs) => void (find(rs, "rds/instance:Instance", "db").props.storageEncrypted = false), message: /storageEncrypted is false/ },
@@ -179,6 +183,15 @@ describe("private ranges (SSH from inside the VPC is not exposure)", () => {
   for (const [cidr, want] of [["10.0.0.0/8", true], ["10.40.0.0/16", true], ["172.16.0.0/12", true], ["172.31.5.0/24", true], ["172.32.0.0/16", false], ["192.168.1.0/24", true], ["192.0.2.0/24", false], ["0.0.0.0/0", false], ["8.0.0.0/6", false], ["fd00:1::/64", true], ["2001:db8::/32", false], ["::/0", false]] as [string, boolean][]) {
     it(`${cidr} -> ${want ? "private" : "public"}`, () => assert.equal(isPrivate(cidr), want));
   }
+});
+
+describe("bundle payload (components/shared/host/bundle-payload.ts)", () => {
+  it("the policy reads back exactly the files the push serializes", () => {
+    const ok = { "compose.yml": COMPOSE_YML, "bin/deploy": "#!/bin/sh\necho ü\n", "config/grafana/x.json": "{}" };
+    assert.deepEqual(payloadFiles(serializeBundle(ok)), ok);
+    assert.deepEqual(archiveFiles({ $asset: serializeBundle(ok) }), ok);
+    assert.deepEqual(archiveFiles({ $asset: "just a file\n" }), {});
+  });
 });
 
 describe("image references", () => {
