@@ -80,6 +80,15 @@ describe("policy pack over the analyzer gRPC protocol", function () {
     assert.match(ds[0].message, /service caddy image "caddy:latest" uses the moving tag :latest/);
   });
 
+  it("a bundle copied as one StringAsset payload is unpacked and checked", async () => {
+    const { serializeBundle } = require("../../components/shared/host/bundle-payload") as typeof import("../../components/shared/host/bundle-payload");
+    const payload = serializeBundle({ "compose.yml": "services:\n  grafana:\n    image: grafana/grafana\n", "release.json": "{}" });
+    const res = await call<any>(client, "analyze", request("command:remote:CopyToRemote", "copy-bundle", { connection: { host: "h", hostKey: "ssh-ed25519 AAAA" }, remotePath: "/opt/freshtrack/releases/x.bundle", source: asset(payload) }));
+    const ds = diagnostics(res);
+    assert.deepEqual(ds.map((d: { policy: string }) => d.policy), ["images-pinned"]);
+    assert.match(ds[0].message, /service grafana image "grafana\/grafana" has no tag/);
+  });
+
   it("values unknown at preview produce no violation", async () => {
     const res = await call<any>(client, "analyze", request("command:remote:Command", "deploy", { connection: { host: UNKNOWN, hostKey: UNKNOWN }, stdin: UNKNOWN, logging: "none", create: "bin/deploy" }));
     assert.deepEqual(diagnostics(res), []);
