@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { HOST_STEPS } from "../../components/shared/host";
 import { PlanResult, PlannedResource, ROOT } from "../../scripts/lib/program";
-import { Connection, connect, exec, upload } from "./lib/remote";
+import { Connection, connect, exec, upload, uploadFile } from "./lib/remote";
 import { TestHost } from "./lib/ssh-host";
 import { appImages, imageOverrides } from "./stand-ins";
 
@@ -196,6 +196,8 @@ export class Applier {
   private state = new Map<string, PlannedResource>();
   /** Every byte of every command's output, for the secret scan. */
   public readonly outputs: string[] = [];
+  /** Inputs the real command provider would not accept (reported; they fail the run). */
+  public readonly incompatibilities: string[] = [];
 
   constructor(private readonly verbose = true) {}
 
@@ -226,10 +228,18 @@ export class Applier {
         const client = await connect(conn);
         try {
           if (r.type === COPY) {
-            const src = inputs.source as { $archive?: Record<string, { $asset?: string }> };
-            if (!src.$archive) throw new Error(`${r.name}: only AssetArchive of StringAssets is supported by the harness`);
-            const files = Object.fromEntries(Object.entries(src.$archive).map(([k, a]) => [k, a.$asset ?? ""]));
-            filesCopied = await upload(client, String(inputs.remotePath), files);
+            const src = inputs.source as { $archive?: Record<string, { $asset?: string }>; $asset?: string; $file?: string };
+            const remotePath = String(inputs.remotePath);
+            if (src.$archive) {
+              // @pulumi/command 1.2.x cannot copy an AssetArchive (only FileAsset/FileArchive paths):
+              // copied anyway so the other scenarios run, but reported as a provider incompatibility.
+              this.incompatibilities.push(`${r.name}: source is an AssetArchive, which @pulumi/command 1.2.x CopyToRemote cannot copy`);
+              const files = Object.fromEntries(Object.entries(src.$archive).map(([k, a]) => [k, a.$asset ?? ""]));
+              filesCopied = await upload(client, remotePath, files);
+            } else if (src.$asset !== undefined || src.$file !== undefined) {
+              const content = src.$asset ?? fs.readFileSync(String(src.$file), "utf8");
+              filesCopied = await uploadFile(client, remotePath, content);
+            } else throw new Error(`${r.name}: unsupported CopyToRemote source ${JSON.stringify(Object.keys(src))}`);
           } else {
             const cmd = String(action === "update" ? inputs.update : inputs.create);
             if (this.verbose) console.log(`  -> ${r.name} (${action})`);

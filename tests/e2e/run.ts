@@ -372,9 +372,10 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  const results: { date: string; machine: Record<string, unknown>; images: Record<string, string>; not_stood_in: string[]; scenarios: Record<string, ScenarioResult & { title: string }>; ok: boolean; total_seconds: number } = {
+  const results: { date: string; machine: Record<string, unknown>; program: Record<string, unknown>; images: Record<string, string>; not_stood_in: string[]; scenarios: Record<string, ScenarioResult & { title: string }>; ok: boolean; total_seconds: number } = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, memory_gb: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version },
+    program: { commit: sh("git", ["-C", path.resolve(__dirname, "..", ".."), "rev-parse", "--short", "HEAD"], { allowFail: true }).stdout.trim(), dirty_files: sh("git", ["-C", path.resolve(__dirname, "..", ".."), "status", "--porcelain"], { allowFail: true }).stdout.split("\n").filter(Boolean).length },
     images: {},
     not_stood_in: NOT_STOOD_IN,
     scenarios: {},
@@ -439,6 +440,11 @@ async function main(): Promise<number> {
     }
   } finally {
     await cleanup();
+  }
+  if (ctx.applier.incompatibilities.length) {
+    results.ok = false;
+    (results as Record<string, unknown>).provider_incompatibilities = [...new Set(ctx.applier.incompatibilities)];
+    console.log(`\n  FAIL provider compatibility: ${[...new Set(ctx.applier.incompatibilities)].join("; ")}`);
   }
   results.total_seconds = (Date.now() - t0) / 1000;
   (results.machine as Record<string, unknown>).image_build_seconds = Number(imagesS.toFixed(1));

@@ -125,3 +125,13 @@ export async function upload(client: Client, remotePath: string, files: Record<s
   sftp.end();
   return n;
 }
+
+/** One asset to remotePath (into it, as `asset`, when remotePath is an existing directory). */
+export async function uploadFile(client: Client, remotePath: string, content: string): Promise<number> {
+  const sftp = await sftpOf(client);
+  const st = await sftpCall<{ isDirectory(): boolean }>((cb) => sftp.stat(remotePath, (err, s) => cb(err, s))).catch(() => undefined);
+  const dest = st?.isDirectory() ? path.posix.join(remotePath, "asset") : remotePath;
+  await sftpCall<void>((cb) => sftp.writeFile(dest, content, { mode: 0o644 }, (e) => cb(e)));
+  sftp.end();
+  return 1;
+}
