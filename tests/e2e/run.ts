@@ -102,6 +102,14 @@ function lossFigures(load: LoadResult, stored: number): Record<string, unknown> 
   return { rate_per_s: Number(load.rate.toFixed(1)), sent: load.sent, acknowledged_2xx: load.acked, failed: load.failed, failures: load.failures, stored, lost: load.sent - stored, retries: load.retries };
 }
 
+/** Readings acknowledged (2xx) but absent from the database, with their attempt history. */
+function ackedNotStored(gen: LoadGenerator, device: string): Record<string, string[]> {
+  const stored = new Set(psql(`SELECT f_cnt FROM readings WHERE device_id = '${device.replace(/'/g, "")}'`).split("\n").filter(Boolean).map(Number));
+  const out: Record<string, string[]> = {};
+  for (const f of gen.acked) if (!stored.has(f) && Object.keys(out).length < 10) out[String(f)] = gen.attempts.get(f) ?? [];
+  return out;
+}
+
 async function underLoad<T>(ctx: Ctx, device: string, action: () => Promise<T>, opts: { retry?: boolean; before?: number; after?: number } = {}): Promise<{ load: LoadResult; stored: number; value: T }> {
   const gen = new LoadGenerator(ctx.target, device, RATE, opts.retry ? { untilMs: 180000 } : null);
   gen.start();
@@ -114,6 +122,8 @@ async function underLoad<T>(ctx: Ctx, device: string, action: () => Promise<T>, 
   }
   const load = await gen.stop();
   await sleep(500);
+  const missing = ackedNotStored(gen, device);
+  if (Object.keys(missing).length) record(ctx, { acknowledged_but_not_stored: missing });
   return { load, stored: storedCount(device), value };
 }
 

@@ -62,6 +62,9 @@ export class LoadGenerator {
   private t0 = 0;
   private seq = 0;
   private readonly agent = new https.Agent({ keepAlive: true, maxSockets: 64 });
+  /** Per reading: every attempt's outcome (status or error), to explain a reading acknowledged but not stored. */
+  readonly attempts = new Map<number, string[]>();
+  readonly acked = new Set<number>();
   readonly result: LoadResult = { sent: 0, acked: 0, failed: 0, failures: {}, retries: 0, seconds: 0, rate: 0 };
 
   constructor(
@@ -93,13 +96,16 @@ export class LoadGenerator {
       let why: string;
       try {
         const r = await httpsRequest(this.target, "POST", "/api/webhooks/ttn", body, this.agent);
+        this.note(fCnt, `${r.status} ${r.body.slice(0, 60)}`);
         if (r.status >= 200 && r.status < 300) {
           this.result.acked++;
+          this.acked.add(fCnt);
           return;
         }
         why = `HTTP ${r.status}`;
       } catch (e) {
         why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
+        this.note(fCnt, why);
       }
       if (!this.retry || Date.now() > end) {
         this.result.failed++;
@@ -109,6 +115,12 @@ export class LoadGenerator {
       this.result.retries++;
       await new Promise((r) => setTimeout(r, Math.min(200 * 2 ** Math.min(attempt, 4), 3000)));
     }
+  }
+
+  private note(fCnt: number, what: string): void {
+    const a = this.attempts.get(fCnt) ?? [];
+    a.push(`${new Date().toISOString().slice(11, 23)} ${what}`);
+    this.attempts.set(fCnt, a);
   }
 
   async stop(): Promise<LoadResult> {
