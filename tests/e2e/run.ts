@@ -99,7 +99,7 @@ async function waitHealthy(ctx: Ctx, timeoutS: number, pathName = "/health"): Pr
 }
 
 function lossFigures(load: LoadResult, stored: number): Record<string, unknown> {
-  return { rate_per_s: Number(load.rate.toFixed(1)), sent: load.sent, acknowledged_2xx: load.acked, failed: load.failed, failures: load.failures, stored, lost: load.sent - stored, retries: load.retries };
+  return { rate_per_s: Number(load.rate.toFixed(1)), sent: load.sent, acknowledged_2xx: load.acked, failed: load.failed, failures: load.failures, stored, lost: load.sent - stored, retries: load.retries, response_mixups: load.mixups };
 }
 
 /** Readings acknowledged (2xx) but absent from the database, with their attempt history. */
@@ -107,6 +107,9 @@ function ackedNotStored(gen: LoadGenerator, device: string): Record<string, stri
   const stored = new Set(psql(`SELECT f_cnt FROM readings WHERE device_id = '${device.replace(/'/g, "")}'`).split("\n").filter(Boolean).map(Number));
   const out: Record<string, string[]> = {};
   for (const f of gen.acked) if (!stored.has(f) && Object.keys(out).length < 10) out[String(f)] = gen.attempts.get(f) ?? [];
+  // And the reverse (stored although the client saw a failure): pairs with the above point at swapped answers.
+  let n = 0;
+  for (const f of stored) if (!gen.acked.has(f) && n++ < 10) out[`stored-not-acked ${f}`] = gen.attempts.get(f) ?? [];
   return out;
 }
 

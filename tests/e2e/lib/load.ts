@@ -9,6 +9,8 @@ export interface LoadResult {
   failed: number;
   failures: Record<string, number>;
   retries: number;
+  /** 2xx answers whose echoed reading is not the one sent. */
+  mixups: number;
   seconds: number;
   rate: number;
 }
@@ -65,7 +67,7 @@ export class LoadGenerator {
   /** Per reading: every attempt's outcome (status or error), to explain a reading acknowledged but not stored. */
   readonly attempts = new Map<number, string[]>();
   readonly acked = new Set<number>();
-  readonly result: LoadResult = { sent: 0, acked: 0, failed: 0, failures: {}, retries: 0, seconds: 0, rate: 0 };
+  readonly result: LoadResult = { sent: 0, acked: 0, failed: 0, failures: {}, retries: 0, mixups: 0, seconds: 0, rate: 0 };
 
   constructor(
     private readonly target: Target,
@@ -97,12 +99,21 @@ export class LoadGenerator {
       try {
         const r = await httpsRequest(this.target, "POST", "/api/webhooks/ttn", body, this.agent);
         this.note(fCnt, `${r.status} ${r.body.slice(0, 60)}`);
-        if (r.status >= 200 && r.status < 300) {
+        let echo: { f_cnt?: number; device?: string } = {};
+        try {
+          echo = JSON.parse(r.body) as typeof echo;
+        } catch {
+          /* not JSON */
+        }
+        if (r.status >= 200 && r.status < 300 && echo.f_cnt !== undefined && (echo.f_cnt !== fCnt || echo.device !== this.device)) {
+          // The answer is for another reading: a response mix-up somewhere between client and backend.
+          this.result.mixups++;
+          why = `2xx for another reading (${echo.device}/${echo.f_cnt})`;
+        } else if (r.status >= 200 && r.status < 300) {
           this.result.acked++;
           this.acked.add(fCnt);
           return;
-        }
-        why = `HTTP ${r.status}`;
+        } else why = `HTTP ${r.status}`;
       } catch (e) {
         why = (e as NodeJS.ErrnoException).code ?? (e as Error).message;
         this.note(fCnt, why);

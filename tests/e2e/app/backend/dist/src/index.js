@@ -78,7 +78,8 @@ async function ttnUplink(req, res) {
     // BullMQ-like: the worker takes alert evaluation jobs from a list. Best effort: the reading is stored.
     redis.lpush("freshtrack:jobs:alerts", String(r.rows[0].id)).catch((e) => log("warn", "enqueue failed", { error: e.message }));
   }
-  return send(res, 202, { stored: true, duplicate: !r.rows[0] });
+  // Echo what was stored: a client can check the answer belongs to its own request.
+  return send(res, 202, { stored: true, duplicate: !r.rows[0], device, f_cnt: fCnt });
 }
 
 const server = http.createServer(async (req, res) => {
