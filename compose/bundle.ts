@@ -49,6 +49,8 @@ export interface ReleaseManifest {
   database: { service?: string; host: string; port: number; admin_user: string; admin_db: string; name: string; sslmode: "disable" | "require"; network: string };
   /** Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf. */
   backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host" };
+  /** Buckets bin/deploy creates when missing (vm: on the self-hosted store; digitalocean: none, Spaces buckets are Pulumi resources). */
+  buckets: string[];
 }
 
 /** The rclone.conf section bin/backup uses: components/shared/host/secret-files.ts writes it under this name (RCLONE_REMOTE). */
@@ -198,6 +200,7 @@ export function renderBundle(input: BundleInput): Record<string, string> {
       // vm: the object store is only reachable inside the Compose network.
       rclone: "container",
     },
+    buckets: input.target === "vm" ? [...new Set([input.objectStore.assetsBucket, input.objectStore.backupsBucket])].sort() : [],
   };
   files["release.json"] = JSON.stringify(release, null, 2) + "\n";
 

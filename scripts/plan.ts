@@ -5,6 +5,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { PlanResult, maskSecrets, runProgram } from "./lib/program";
+import { copiedFiles } from "../components/shared/host/bundle-payload";
 
 interface Args {
   stack?: string;
@@ -53,15 +54,12 @@ function usage(problem?: string): never {
   process.exit(0);
 }
 
-/** Files the program copies to a host: the archives of every CopyToRemote. */
+/** Files the program copies to a host: the bundle payload (or archive) of every CopyToRemote. */
 export function pushedFiles(plan: PlanResult): Record<string, string> {
   const files: Record<string, string> = {};
   for (const r of plan.resources) {
     if (r.type !== "command:remote:CopyToRemote") continue;
-    const source = r.inputs.source as { $archive?: Record<string, { $asset?: string }> } | undefined;
-    for (const [name, asset] of Object.entries(source?.$archive ?? {})) {
-      if (typeof asset.$asset === "string") files[name] = asset.$asset;
-    }
+    Object.assign(files, copiedFiles(r.inputs.source));
   }
   return files;
 }

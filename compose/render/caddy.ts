@@ -3,26 +3,23 @@
 // from typed data means no Caddyfile grammar to escape, and `caddy validate`
 // checks exactly the document that will run.
 //
-// Zero-downtime deploys rest on the two app proxies:
-//  - dynamic upstreams: Docker's DNS A record of `backend` (and `frontend`) is
-//    re-read every second, so a second backend container started by bin/deploy
-//    receives traffic within ~1 s, and a stopped one drops out;
-//  - retries: a request whose dial fails (old container stopped listening after
-//    SIGTERM, or its IP is gone) is retried on another upstream for up to
-//    LB_TRY_DURATION. A dial failure means the request was never sent, so even
-//    a TTN webhook POST is retried safely.
-// Caddy's active health checks only probe *static* upstreams (maintainers,
-// caddyserver/caddy#7036: "when using dynamic, the health decision is the dynamic
-// module's responsibility"); passive health state of dynamic upstreams is
-// discarded after each request (#7037). So readiness is gated by Docker instead:
-// bin/deploy only stops the old backend once the new one's healthcheck
-// (/health/ready) passes, and the retry window covers the moments in between.
-// A retried POST needs its body again: without request buffering Caddy answers
-// 502 "invalid Read on closed Body" (caddyserver/caddy#5454, #7546; reproduced
-// by tests/tools/caddy-routing.test.ts). `buffer_requests` is the spelling the
-// 2.6 binary in CI knows (2.6.4+ deprecate it for `request_buffers`, keeping it
-// as unlimited buffering); backend request bodies are small JSON (uploads go to
-// the object store through presigned URLs), so buffering them is cheap.
+// Zero-downtime deploys: a container leaves the proxy's rotation BEFORE it is
+// stopped, so no request is ever sent to a closing backend. The rendered config
+// names each app upstream by its Compose service (`backend:3000`: Docker's DNS
+// of every container of the service, right when one container runs, e.g. after
+// a host reboot). During a roll, bin/deploy loads a copy of this document into
+// Caddy's admin API (container-local, never published) whose app upstreams are
+// the *container names* that should serve, then waits for in-flight requests
+// and only then stops the old container (lib.sh `ft_proxy_route`).
+// Why not DNS: with Docker's A record as a dynamic upstream, the old container
+// stays in DNS until it has exited, so requests reach it while it closes; Caddy
+// can only save those by retrying, and retrying a request *with a body* is
+// unsafe in Caddy: 2.6 replays an empty or another request's buffered body
+// (seen in our end-to-end run: a 202 answered for another reading), later
+// versions fail with "invalid Read on closed Body" (caddyserver/caddy#5454,
+// #7360, #7546). So request bodies are never buffered for a retry: a request
+// whose dial fails is retried only when it has no body (GET health checks,
+// SPA assets); a POST then fails visibly (502), never silently.
 // Both `try_duration` (time window) and `retries` (count) are set; whichever
 // ends first stops the retries. Checked with the real caddy 2.6 binary, which
 // rejects unknown fields (tests/tools/caddy-validate.test.ts).
@@ -32,7 +29,6 @@ export const BACKEND_PATHS = ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "
 export const LB_TRY_DURATION = "20s";
 export const LB_TRY_INTERVAL = "250ms";
 export const LB_RETRIES = 60;
-export const DNS_REFRESH = "1s";
 export const HSTS = "max-age=31536000";
 /** Internal, container-local listener for the container healthcheck (never published). */
 export const HEALTH_LISTEN = "127.0.0.1:2020";
@@ -62,19 +58,23 @@ export function objectStoreHost(input: BundleInput): string | undefined {
 
 type Json = Record<string, unknown>;
 
-function dynamicProxy(u: Upstream): Json {
+/** The dial address of a service in the rendered config; bin/deploy swaps it for container names. */
+export function serviceDial(u: Upstream): string {
+  return `${u.service}:${u.port}`;
+}
+
+function appProxy(u: Upstream): Json {
   return {
     handler: "reverse_proxy",
     // No `rewrite` and no `strip_path_prefix` anywhere: the path reaches the app unchanged (APP.md).
-    dynamic_upstreams: { source: "a", name: u.service, port: String(u.port), refresh: DNS_REFRESH },
+    upstreams: [{ dial: serviceDial(u) }],
     load_balancing: {
       selection_policy: { policy: "round_robin" },
       try_duration: LB_TRY_DURATION,
       try_interval: LB_TRY_INTERVAL,
       retries: LB_RETRIES,
     },
-    buffer_requests: true,
-    // Short dial timeout: an address whose container is gone fails fast and the request moves on.
+    // Short dial timeout: a container that is restarting fails fast and a body-less request is retried.
     transport: { protocol: "http", dial_timeout: "2s" },
   };
 }
@@ -82,7 +82,7 @@ function dynamicProxy(u: Upstream): Json {
 function staticProxy(u: Upstream): Json {
   return {
     handler: "reverse_proxy",
-    upstreams: [{ dial: `${u.service}:${u.port}` }],
+    upstreams: [{ dial: serviceDial(u) }],
     load_balancing: { try_duration: "5s", try_interval: LB_TRY_INTERVAL },
     transport: { protocol: "http", dial_timeout: "2s" },
   };
@@ -96,7 +96,7 @@ export function caddyConfig(input: BundleInput): Json {
   const hosts = [domain, ...(s3Host ? [s3Host] : [])];
 
   const appHandlers: Json[] = appRoutes().map((r) =>
-    r.paths === "*" ? { handle: [dynamicProxy(r.upstream)] } : { match: [{ path: r.paths }], handle: [dynamicProxy(r.upstream)] },
+    r.paths === "*" ? { handle: [appProxy(r.upstream)] } : { match: [{ path: r.paths }], handle: [appProxy(r.upstream)] },
   );
   const routes: Json[] = [
     { match: [{ host: [domain] }], handle: [hsts, { handler: "subroute", routes: appHandlers }], terminal: true },
@@ -107,7 +107,7 @@ export function caddyConfig(input: BundleInput): Json {
   const issuer: Json = tlsMode === "internal" ? { module: "internal" } : { module: "acme", email: operatorEmail };
 
   return {
-    // Reachable only inside the container: used by `caddy reload`, never published.
+    // Reachable only inside the container: bin/deploy loads the rolling upstreams through it; never published.
     admin: { listen: "localhost:2019" },
     apps: {
       http: {

@@ -6,6 +6,7 @@ import * as path from "path";
 import { USER_SECRET_KEYS } from "../../components/shared/config";
 import { parseSecretPayload } from "../../components/shared/host/secret-files";
 import { HOST_STEPS } from "../../components/shared/host";
+import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummySecret } from "../../scripts/lib/program";
@@ -60,18 +61,7 @@ const infraOf = (r: PlanResult): PlannedResource[] => r.resources.filter((x) => 
 const deployResources = (r: PlanResult): PlannedResource[] => r.resources.filter((x) => x.type.startsWith("command:"));
 const byKey = (rs: PlannedResource[]) => Object.fromEntries(rs.map((x) => [`${x.type}::${x.name}`, x]));
 const payloadOf = (r: PlanResult) => parseSecretPayload(secretOf(one(r, T.command, "write-secrets").inputs.stdin) as string);
-const bundleOf = (r: PlanResult): Record<string, string> => {
-  const out: Record<string, string> = {};
-  const walk = (node: Record<string, unknown>, prefix: string) => {
-    for (const [k, v] of Object.entries(node)) {
-      const x = v as { $asset?: string; $archive?: Record<string, unknown> };
-      if (typeof x.$asset === "string") out[prefix + k] = x.$asset;
-      else if (x.$archive) walk(x.$archive, `${prefix}${k}/`);
-    }
-  };
-  walk((one(r, T.copy, "copy-bundle").inputs.source as { $archive: Record<string, unknown> }).$archive, "");
-  return out;
-};
+const bundleOf = (r: PlanResult): Record<string, string> => copiedFiles(one(r, T.copy, "copy-bundle").inputs.source);
 
 describe("stacks/do: the DigitalOcean target under mocks", () => {
   let r: PlanResult; // stack file + operator fingerprint, every user secret set
@@ -211,7 +201,7 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const imgs = mustPlan("do", IMAGES_CHANGED, USER_SECRETS);
     const sec = mustPlan("do", BASE, SECRET_ROTATED);
     for (const [what, other, mustChange] of [
-      ["images", imgs, ["copy-bundle", "deploy", "preflight"]],
+      ["images", imgs, ["copy-bundle", "deploy", "preflight", "unpack-bundle"]],
       ["secret", sec, ["write-secrets", "deploy", "preflight"]],
     ] as const) {
       const a = byKey(infraOf(r));

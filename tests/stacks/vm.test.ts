@@ -4,6 +4,7 @@
 // by value wherever they must not be.
 import { strict as assert } from "assert";
 import { HOST_STEPS, HOST_TEARDOWN_STEP, dialBudgetSeconds, parseSecretPayload } from "../../components/shared/host";
+import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { USER_SECRET_KEYS } from "../../components/shared/config";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import { dummyPassword, dummySecret, PlanResult, PlannedResource } from "../../scripts/lib/program";
@@ -100,17 +101,22 @@ describe("vm stack: secrets", () => {
     assert.equal(files["app/JWT_SECRET"].content, dummyPassword("jwt-secret"));
     assert.ok(files["app/DATABASE_URL"].content.includes(dummyPassword("db-app-password")));
   });
-  it("the copied bundle (CopyToRemote archive) holds no secret and lands in releases/<bundle-hash>", () => {
+  it("the copied bundle (one StringAsset payload) holds no secret and lands in releases/<bundle-hash>.bundle", () => {
     const copy = byName(base(), "copy-bundle");
-    const archive = (copy.inputs.source as { $archive: Record<string, { $asset: string }> }).$archive;
-    assert.ok(Object.keys(archive).includes("release.json"), "the archive lists the bundle's files");
-    for (const [p, a] of Object.entries(archive)) for (const v of SECRET_VALUES) assert.ok(!a.$asset.includes(v), `${p} has ${v}`);
-    assert.match(String(copy.inputs.remotePath), /^\/opt\/freshtrack\/releases\/[0-9a-f]{16}$/);
+    const src = copy.inputs.source as { $asset?: string; $archive?: unknown };
+    assert.equal(typeof src.$asset, "string", "a StringAsset: @pulumi/command 1.2.x cannot copy an AssetArchive");
+    assert.equal(src.$archive, undefined);
+    const files = copiedFiles(src);
+    assert.ok(Object.keys(files).includes("release.json"), "the payload holds the bundle's files");
+    for (const v of SECRET_VALUES) assert.ok(!src.$asset!.includes(v) && !Object.values(files).some((c) => c.includes(v)), `bundle has ${v}`);
+    assert.match(String(copy.inputs.remotePath), /^\/opt\/freshtrack\/releases\/[0-9a-f]{16}\.bundle$/);
+    const unpack = byName(base(), "unpack-bundle");
+    assert.ok(String(unpack.inputs.create).includes(String(copy.inputs.remotePath).replace(/^.*\/([0-9a-f]{16})\.bundle$/, "$1")), "unpack-bundle unpacks that payload");
   });
   it("every secret file the release lists (release.json .secrets) is written by the push", () => {
     const r = base();
-    const archive = (byName(r, "copy-bundle").inputs.source as { $archive: Record<string, { $asset: string }> }).$archive;
-    const release = JSON.parse(archive["release.json"].$asset) as { secrets?: Record<string, string[]> };
+    const bundleFiles = copiedFiles(byName(r, "copy-bundle").inputs.source);
+    const release = JSON.parse(bundleFiles["release.json"]) as { secrets?: Record<string, string[]> };
     const pushed = parseSecretPayload((byName(r, "write-secrets").inputs.stdin as { $secret: string }).$secret);
     const listed = [...new Set(Object.values(release.secrets ?? {}).flat())].sort();
     assert.ok(listed.length > 0, "release.json lists the secrets its services read");
@@ -141,7 +147,7 @@ describe("vm stack: what re-runs on a change", () => {
   });
   it("a new image tag re-copies and redeploys; wait, bootstrap and secrets stay", () => {
     const b = mustPlan("vm", { backendImage: "ghcr.io/frostguard/frostguard-backend:1.8.3" }, USER_SECRETS);
-    assert.deepEqual(changed(base(), b), ["copy-bundle", "preflight", "deploy"]);
+    assert.deepEqual(changed(base(), b), ["copy-bundle", "unpack-bundle", "preflight", "deploy"]);
     assert.notDeepEqual(byName(b, "deploy").inputs.triggers, byName(base(), "deploy").inputs.triggers);
   });
   it("rotating a user secret rewrites secrets and redeploys, without re-copying the bundle", () => {

@@ -1,9 +1,10 @@
 // The rendered caddy.json *running* in the real Caddy 2.6 binary, in internal
 // TLS mode, against two local HTTP servers standing in for backend and frontend.
 // Adapted for the test only: listen ports, the upstream DNS name (`localhost`
-// instead of Docker's `backend`/`frontend`, same dynamic A lookup), storage and
-// admin. Checks routing without path rewriting, HSTS, HTTP->HTTPS, and that a
-// request arriving while the backend is down for a moment is retried, not failed.
+// instead of Docker's `backend`/`frontend` service names), storage and admin.
+// Checks routing without path rewriting, HSTS, HTTP->HTTPS, that a body-less
+// request arriving while the backend is down for a moment is retried, and that a
+// POST is never replayed with a wrong or empty body (it fails visibly instead).
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -48,10 +49,15 @@ function input(): BundleInput {
 }
 
 /** An upstream that answers with its name and the path it received. */
-function upstream(name: string, port: number): Promise<http.Server> {
+function upstream(name: string, port: number, onBody?: (body: string) => void): Promise<http.Server> {
   const srv = http.createServer((req, res) => {
-    res.setHeader("content-type", "application/json");
-    res.end(JSON.stringify({ name, url: req.url, method: req.method }));
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      if (req.method === "POST") onBody?.(body);
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ name, url: req.url, method: req.method }));
+    });
   });
   return new Promise((resolve) => srv.listen(port, "127.0.0.1", () => resolve(srv)));
 }
@@ -81,9 +87,9 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
 
     const cfg = caddyConfig(input()) as Record<string, unknown> & { apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } } };
     let text = JSON.stringify(cfg);
-    // Same dynamic A lookup, against a name that resolves here.
-    text = text.replace(/"name":"backend","port":"3000"/, `"name":"localhost","port":"${backendPort}"`).replace(/"name":"frontend","port":"8080"/, `"name":"localhost","port":"${frontendPort}"`);
-    assert.ok(text.includes(`"port":"${backendPort}"`) && text.includes(`"port":"${frontendPort}"`), "upstreams adapted");
+    // The service names, pointed at the local servers.
+    text = text.replace(/"dial":"backend:3000"/, `"dial":"localhost:${backendPort}"`).replace(/"dial":"frontend:8080"/, `"dial":"localhost:${frontendPort}"`);
+    assert.ok(text.includes(`"dial":"localhost:${backendPort}"`) && text.includes(`"dial":"localhost:${frontendPort}"`), "upstreams adapted");
     const adapted = JSON.parse(text);
     adapted.admin = { disabled: true };
     adapted.storage = { module: "file_system", root: path.join(dir, "data") };
@@ -166,13 +172,25 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     assert.match(String(r.headers.location), new RegExp(`^https://${DOMAIN.replace(/\./g, "\\.")}(:\\d+)?/api/x$`));
   });
 
-  it("a webhook POST sent while the backend is briefly down is retried and delivered", async () => {
+  it("a GET sent while the backend is briefly down is retried and delivered", async () => {
     await closeServer(backend!);
-    const pending = get("/api/webhooks/ttn", "POST");
+    const pending = get("/health/ready");
     await sleep(1500);
     backend = await upstream("backend", backendPort);
     const r = await pending;
     assert.equal(r.status, 200, r.body);
-    assert.deepEqual(JSON.parse(r.body), { name: "backend", url: "/api/webhooks/ttn", method: "POST" });
+    assert.deepEqual(JSON.parse(r.body), { name: "backend", url: "/health/ready", method: "GET" });
+  });
+
+  it("a POST whose dial fails is answered 502 and never reaches the backend with a replayed body", async () => {
+    await closeServer(backend!);
+    const received: string[] = [];
+    const pending = get("/api/webhooks/ttn", "POST");
+    await sleep(1500);
+    backend = await upstream("backend", backendPort, (body) => received.push(body));
+    const r = await pending;
+    await sleep(300);
+    assert.equal(r.status, 502, `expected a visible failure, got ${r.status} ${r.body}`);
+    assert.deepEqual(received, [], "the backend got a replayed request");
   });
 });

@@ -317,9 +317,9 @@ describe("caddy.json", () => {
     assert.deepEqual(app.match, [{ host: [DOMAIN] }]);
     const sub = app.handle.find((h) => h.handler === "subroute")!.routes!;
     assert.deepEqual(sub[0].match, [{ path: [...BACKEND_PATHS] }]);
-    assert.deepEqual((sub[0].handle[0].dynamic_upstreams as Record<string, string>).name, "backend");
+    assert.deepEqual(sub[0].handle[0].upstreams, [{ dial: "backend:3000" }]);
     assert.equal(sub[1].match, undefined, "the frontend route is the catch-all");
-    assert.equal((sub[1].handle[0].dynamic_upstreams as Record<string, string>).name, "frontend");
+    assert.deepEqual(sub[1].handle[0].upstreams, [{ dial: "frontend:8080" }]);
     assert.deepEqual(appRoutes().map((r) => r.upstream.service), ["backend", "frontend"]);
   });
 
@@ -328,18 +328,19 @@ describe("caddy.json", () => {
     for (const bad of ["rewrite", "strip_path_prefix", "strip_path_suffix", "uri_substring", "path_regexp"]) assert.ok(!text.includes(bad), bad);
   });
 
-  it("uses dynamic A upstreams refreshed every second with a retry window (zero-downtime deploys)", () => {
+  it("names each app upstream by its service (bin/deploy swaps in container names), retries dials, never buffers bodies", () => {
     const sub = cfg("vm").apps.http.servers.public.routes[0].handle.find((h) => h.handler === "subroute")!.routes!;
     for (const r of sub) {
       const rp = r.handle[0];
       assert.equal(rp.handler, "reverse_proxy");
-      assert.deepEqual(Object.keys(rp.dynamic_upstreams as object).sort(), ["name", "port", "refresh", "source"]);
-      assert.equal((rp.dynamic_upstreams as Record<string, string>).source, "a");
-      assert.equal((rp.dynamic_upstreams as Record<string, string>).refresh, "1s");
+      assert.equal((rp.upstreams as { dial: string }[]).length, 1);
+      assert.equal(rp.dynamic_upstreams, undefined, "no DNS upstreams: a closing container would stay in rotation");
       const lb = rp.load_balancing as Record<string, unknown>;
-      assert.ok(parseInt(String(lb.try_duration), 10) >= 10, "retry window covers a container swap");
+      assert.ok(parseInt(String(lb.try_duration), 10) >= 10, "retry window covers a container restart");
       assert.ok(Number(lb.retries) > 0);
-      assert.equal(rp.upstreams, undefined, "no static upstreams (they would bypass DNS)");
+      // A retried body is replayed wrongly by Caddy (empty, or another request's): never buffer for retries.
+      assert.equal(rp.buffer_requests, undefined);
+      assert.equal(rp.request_buffers, undefined);
     }
   });
 

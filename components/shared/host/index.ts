@@ -1,6 +1,6 @@
 // The SSH push shared by the vm and digitalocean targets: one chain of remote
 // commands, each depending on the previous one (DESIGN.md "Deploy steps"):
-//   wait -> bootstrap -> copy-bundle -> write-secrets -> preflight -> deploy
+//   wait -> bootstrap -> copy-bundle -> unpack-bundle -> write-secrets -> preflight -> deploy
 // plus `teardown`, whose delete stops the services when the stack is removed.
 // Every step's `create` is a self-contained shell command (scripts are passed
 // inline with `bash -c`), so the e2e harness can run the same steps over SSH.
@@ -9,12 +9,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { serializeBundle } from "./bundle-payload";
 import { SecretFiles, secretPayloadDigest, serializeSecretPayload } from "./secret-files";
 
 export * from "./secret-files";
 
 /** The deploy steps, in order; resource names of the `command:remote:*` resources. */
-export const HOST_STEPS = ["wait", "bootstrap", "copy-bundle", "write-secrets", "preflight", "deploy"] as const;
+export const HOST_STEPS = ["wait", "bootstrap", "copy-bundle", "unpack-bundle", "write-secrets", "preflight", "deploy"] as const;
 export type HostStep = (typeof HOST_STEPS)[number];
 /** Not a deploy step: its create only records ownership; its delete stops the services on stack removal. */
 export const HOST_TEARDOWN_STEP = "teardown";
@@ -77,7 +78,7 @@ export function normalizeHostKey(key: string): string {
 }
 
 /** A script kept in the repo (shellcheck-clean); its content is not a secret. */
-export function hostScript(name: "bootstrap" | "wait" | "write-secrets" | "teardown"): string {
+export function hostScript(name: "bootstrap" | "wait" | "unpack-bundle" | "write-secrets" | "teardown"): string {
   return fs.readFileSync(path.join(SCRIPTS_DIR, `${name}.sh`), "utf8");
 }
 
@@ -167,16 +168,29 @@ export class HostDeployment extends pulumi.ComponentResource {
       after("bootstrap"),
     );
 
-    const archive = bundle.apply((files) => new pulumi.asset.AssetArchive(Object.fromEntries(Object.keys(files).sort().map((p) => [p, new pulumi.asset.StringAsset(files[p])]))));
+    // One text file (bundle-payload.ts): @pulumi/command 1.2.x copies a StringAsset, not an
+    // AssetArchive. The trigger is the content hash, so any bundle change re-copies, nothing else does.
     steps["copy-bundle"] = new command.remote.CopyToRemote(
       "copy-bundle",
       {
         connection,
-        source: archive,
-        remotePath: releaseDir,
+        source: bundle.apply((files) => new pulumi.asset.StringAsset(serializeBundle(files))),
+        remotePath: this.bundleHash.apply((h) => `${appDir}/releases/${h}.bundle`),
         triggers: [this.bundleHash],
       },
       after("copy-bundle"),
+    );
+
+    const unpack = hostScript("unpack-bundle");
+    steps["unpack-bundle"] = new command.remote.Command(
+      "unpack-bundle",
+      {
+        connection,
+        create: this.bundleHash.apply((h) => scriptCommand(unpack, "unpack-bundle", [appDir, h], sudo)),
+        triggers: [this.bundleHash, sha256(unpack)],
+        logging: "stdoutAndStderr",
+      },
+      after("unpack-bundle"),
     );
 
     const writeSecrets = hostScript("write-secrets");

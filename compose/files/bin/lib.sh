@@ -196,6 +196,59 @@ ft_container_state() {
   docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null || echo gone
 }
 
+# --- proxy rotation ----------------------------------------------------------------------
+# Caddy's app upstreams name Compose services (`backend:3000`). ft_proxy_route loads the
+# release's caddy.json into Caddy's admin API (localhost inside the caddy container, never
+# published) with each rolling service's upstream replaced by the names of its running
+# containers, minus the ids given as arguments. Requests already proxied finish on the old
+# config; new ones reach only the listed containers. So a container is out of rotation
+# before it is stopped, and no request has to be retried. Caddy skips a load that
+# changes nothing. After a restart Caddy reads the file again: service names, right
+# whenever one container per service runs.
+ft_proxy_route() {
+  local caddy svc id name port names map='{}' cfg
+  [[ -f $LIVE_DIR/config/caddy.json ]] || return 0 # a release without our proxy
+  caddy=$(ft_service_ids caddy | head -n1)
+  [[ -n $caddy && $(ft_container_state "$caddy") =~ ^(running|healthy)$ ]] || return 0
+  for svc in $FT_ROLLING_SERVICES; do
+    port=$(jq -r --arg s "$svc" '[.. | objects | select(.handler? == "reverse_proxy") | .upstreams[]?.dial
+      | select(startswith($s + ":"))] | first // empty | sub("^[^:]*:"; "")' "$LIVE_DIR/config/caddy.json")
+    [[ -n $port ]] || continue
+    names=()
+    for id in $(ft_service_ids "$svc"); do
+      ft_in_list "$*" "$id" && continue
+      name=$(docker inspect -f '{{.Name}}' "$id") || continue
+      names+=("${name#/}:$port")
+    done
+    # No container left to name: keep the service name (DNS) rather than an empty pool.
+    [[ ${#names[@]} -gt 0 ]] || names=("$svc:$port")
+    map=$(jq -c --arg k "$svc:$port" '. + {($k): $ARGS.positional}' --args "${names[@]}" <<<"$map")
+  done
+  cfg=$(jq -c --argjson map "$map" 'walk(if type == "object" and .handler? == "reverse_proxy"
+      and ((.upstreams // []) | length) == 1 and ($map[.upstreams[0].dial] != null)
+    then .upstreams = [$map[.upstreams[0].dial][] | {dial: .}] else . end)' "$LIVE_DIR/config/caddy.json")
+  log "proxy: $(jq -r 'to_entries | map("\(.key) -> \(.value | join(","))") | join("; ")' <<<"$map")"
+  printf '%s' "$cfg" | docker exec -i "$caddy" wget -q -O /dev/null -T 30 \
+    --header 'Content-Type: application/json' --post-file=/dev/stdin http://127.0.0.1:2019/load
+}
+
+# --- object storage (vm: the self-hosted store) --------------------------------------------
+# Creates the buckets release.json .buckets lists when they are missing (the app's assets
+# bucket and the backups bucket). bin/backup never creates buckets (no_check_bucket: a
+# typo must fail), so this is the one place they come into being.
+ft_ensure_buckets() {
+  local want have b
+  want=$(rj '.buckets // [] | .[]')
+  [[ -n $want ]] || return 0
+  ft_backup_setup
+  have=$(rclone_tool lsf --dirs-only "$B_REMOTE:") || die "cannot list the object store's buckets"
+  for b in $want; do
+    if ft_in_list "${have//\//}" "$b"; then continue; fi
+    log "object store: creating bucket $b"
+    rclone_tool mkdir "$B_REMOTE:$b" || die "cannot create bucket $b on the object store"
+  done
+}
+
 # Words of list $2 that are in list $1 (both space/newline separated).
 ft_in_list() { local w; for w in $1; do [[ $w == "$2" ]] && return 0; done; return 1; }
 

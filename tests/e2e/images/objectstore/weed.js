@@ -3,6 +3,7 @@
 // Honoured: -dir / -s3.dir (data dir), -s3.port / -port (with `s3`), -ip.bind / -s3.ip.bind,
 // -s3.config / -config (SeaweedFS identities JSON: identities[].credentials[].{accessKey,secretKey});
 // with a config, only those keys authenticate (the default S3RVER key is revoked).
+// Path-style bucket addressing only, as SeaweedFS without -s3.domainName.
 // GET /healthz and /status answer 200 like SeaweedFS's S3 gateway. Other flags are accepted and ignored.
 const fs = require("fs");
 const S3rver = require("s3rver");
@@ -42,7 +43,9 @@ if (configFile) {
   DUMMY_ACCOUNT.revokeAccessKey("S3RVER");
 }
 fs.mkdirSync(dir, { recursive: true });
-const server = new S3rver({ port, address, directory: dir, silent: true });
+// SeaweedFS addresses buckets by path unless -s3.domainName is set; s3rver would take any
+// non-IP Host header (`objectstore:8333`) for a CNAME'd bucket name.
+const server = new S3rver({ port, address, directory: dir, silent: true, vhostBuckets: false });
 server.middleware.unshift(async (ctx, next) => {
   if (ctx.method === "GET" && (ctx.path === "/healthz" || ctx.path === "/status")) {
     ctx.status = 200;
