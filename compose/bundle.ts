@@ -6,7 +6,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { FreshtrackConfig } from "../components/shared/config";
-import { COMPOSE_FILES, PROJECT_NAME, renderComposeDocs } from "./render/compose";
+import { COMPOSE_FILES, PROJECT_NAME, RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets } from "./render/compose";
 import { DB_NAME } from "./render/pgbouncer";
 import { imageFor } from "./images";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
@@ -49,6 +49,8 @@ export interface ReleaseManifest {
   database: { service?: string; host: string; port: number; admin_user: string; admin_db: string; name: string; sslmode: "disable" | "require"; network: string };
   /** Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf. */
   backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host" };
+  /** service -> signal: services that re-read their secret files (mounted as a directory) on that signal instead of being recreated. */
+  reload: Record<string, string>;
   /** Buckets bin/deploy creates when missing (vm: on the self-hosted store; digitalocean: none, Spaces buckets are Pulumi resources). */
   buckets: string[];
 }
@@ -102,6 +104,12 @@ function secretFilesByService(docs: LooseDoc[]): Record<string, string[]> {
       .sort()
       .map((k) => [k, [...out[k]].sort()]),
   );
+}
+
+/** Secret files of the services that mount their secrets directory (RELOAD_ON_SECRET_CHANGE). */
+function reloadedSecretFiles(input: BundleInput): Record<string, string[]> {
+  const all = serviceSecrets(input.target);
+  return Object.fromEntries(Object.keys(RELOAD_ON_SECRET_CHANGE).map((svc) => [svc, (all[svc] ?? []).map((f) => f.file).sort()]));
 }
 
 function imagesByService(docs: LooseDoc[], input: BundleInput): Record<string, string> {
@@ -190,7 +198,8 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     compose_files: docs.map(([name]) => name),
     profiles,
     images: imagesByService(loose, input),
-    secrets: secretFilesByService(loose),
+    secrets: Object.fromEntries(Object.entries({ ...secretFilesByService(loose), ...reloadedSecretFiles(input) }).sort(([a], [b]) => (a < b ? -1 : 1))),
+    reload: Object.fromEntries(Object.entries(RELOAD_ON_SECRET_CHANGE).map(([svc, r]) => [svc, r.signal])),
     database: databaseAccess(input),
     backup: {
       remote: BACKUP_RCLONE_REMOTE,

@@ -16,7 +16,7 @@ import { imageFor, ImageKey } from "../images";
 import type { BundleInput } from "../bundle";
 import { budgetFor } from "./budget";
 import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, ServiceSecretRef } from "./compose-types";
-import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_PATH } from "./pgbouncer";
+import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH } from "./pgbouncer";
 import { HEALTH_LISTEN, HEALTH_PATH } from "./caddy";
 import { REDIS_AUTH_CONF_PATH, REDIS_PASSWORD_PATH } from "./redis";
 
@@ -71,6 +71,17 @@ export function serviceSecrets(target: BundleInput["target"]): Record<string, Se
   }
   return s;
 }
+
+/**
+ * Services that re-read their secret files on a signal: their secrets directory is
+ * bind-mounted whole (rotations visible in place), they carry no secrets-digest label
+ * (a rotation must not recreate them), and bin/deploy signals them once the database
+ * has the new password (release.json .reload). PgBouncer: SIGHUP re-reads auth_file and
+ * keeps every client and server connection.
+ */
+export const RELOAD_ON_SECRET_CHANGE: Record<string, { signal: "HUP"; mount: string }> = {
+  pgbouncer: { signal: "HUP", mount: USERLIST_DIR },
+};
 
 /** `FT_SECRETS_<SERVICE>`: the digest bin/deploy exports for a service's secret files (db-setup -> FT_SECRETS_DB_SETUP). */
 export const secretsDigestVar = (service: string) => `FT_SECRETS_${service.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
@@ -193,8 +204,7 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
       image: img("pgbouncer"),
       // The image's default command runs /etc/pgbouncer/pgbouncer.ini; its entrypoint generates nothing when the file exists.
       user: "70:70",
-      volumes: ["./config/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro"],
-      ...mountSecrets("pgbouncer", secrets.pgbouncer),
+      volumes: ["./config/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro", `${secretsDirExpr(input)}/pgbouncer:${RELOAD_ON_SECRET_CHANGE.pgbouncer.mount}:ro`],
       read_only: true,
       tmpfs: ["/tmp"],
       ...hardened,
@@ -292,7 +302,10 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
 
   const secretDecls = (services: string[]) => {
     const out: Record<string, { file: string }> = {};
-    for (const svc of services) for (const f of secrets[svc] ?? []) out[f.name] = { file: `${secretsDirExpr(input)}/${f.file}` };
+    for (const svc of services) {
+      if (svc in RELOAD_ON_SECRET_CHANGE) continue; // mounted as a directory, not a Compose secret
+      for (const f of secrets[svc] ?? []) out[f.name] = { file: `${secretsDirExpr(input)}/${f.file}` };
+    }
     return Object.fromEntries(Object.entries(out).sort(([a], [b]) => (a < b ? -1 : 1)));
   };
   const baseNames = Object.keys(base);

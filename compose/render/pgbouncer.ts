@@ -6,8 +6,14 @@ import type { BundleInput } from "../bundle";
 
 export const DB_NAME = "frostguard";
 export const DB_USER = "frostguard";
-/** Where the userlist secret is mounted in the pgbouncer container (secret file pgbouncer/userlist.txt). */
-export const USERLIST_PATH = "/run/secrets/pgbouncer_userlist";
+/**
+ * The userlist in the pgbouncer container: secrets/pgbouncer/ is bind-mounted as a
+ * *directory* (not a Compose file secret, which pins the file's inode), so a rotated
+ * userlist written by the push is visible in place and bin/deploy reloads PgBouncer
+ * (SIGHUP) instead of recreating it: pooled connections survive a password rotation.
+ */
+export const USERLIST_DIR = "/run/secrets/pgbouncer";
+export const USERLIST_PATH = `${USERLIST_DIR}/userlist.txt`;
 export const PGBOUNCER_PORT = 5432;
 /**
  * node-postgres sends `statement_timeout` (Pool config) and `extra_float_digits`

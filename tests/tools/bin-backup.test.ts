@@ -227,13 +227,16 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.match(no.stderr, /--yes-really/);
     assert.deepEqual(await counts("frostguard"), { readings: 1236, sensors: 7 });
     const log = path.join(app.root, "docker.log");
-    const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env });
+    // The stub answers `docker ps` for the two app services with a container id each.
+    const psScript = 'case "$*" in ps*service=backend*) echo cid-backend ;; ps*service=worker*) echo cid-worker ;; esac';
+    const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env: { ...env, FT_STUB_SCRIPT: psScript } });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await counts("frostguard"), { readings: 1234, sensors: 7 });
     const calls = fs.readFileSync(log, "utf8");
-    assert.match(calls, /compose -p freshtrack .*stop backend worker/);
-    assert.match(calls, /compose -p freshtrack .*start backend worker/);
-    assert.ok(calls.indexOf("stop backend") < calls.indexOf("start backend"));
+    // The very containers are stopped and started again (not `compose start`, which would try to start migrate).
+    assert.match(calls, /^stop cid-backend cid-worker$/m);
+    assert.match(calls, /^start cid-backend cid-worker$/m);
+    assert.ok(calls.indexOf("stop cid-backend") < calls.indexOf("start cid-backend"));
     assert.ok(hookBodies.some((b) => b.includes("restored from")), "production restore must notify");
     fs.rmSync(log);
   });

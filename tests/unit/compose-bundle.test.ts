@@ -7,7 +7,7 @@ import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../com
 import { BundleInput, renderBundle, ReleaseManifest, staticFiles } from "../../compose/bundle";
 import { appRoutes, BACKEND_PATHS, caddyConfig } from "../../compose/render/caddy";
 import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
-import { renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
+import { RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
 import { override, reset, toYaml, literal } from "../../compose/render/compose-types";
 import { poolBudget, renderPgbouncerIni, serializePgbouncerIni } from "../../compose/render/pgbouncer";
 import { renderRedisConf } from "../../compose/render/redis";
@@ -182,6 +182,12 @@ for (const target of ["vm", "digitalocean"] as const) {
       for (const doc of [own.base, own.target])
         for (const [name, s] of Object.entries(doc.services))
           for (const vol of s.volumes ?? []) {
+            // Reloaded services mount their own secrets directory (RELOAD_ON_SECRET_CHANGE), read-only.
+            const ownSecrets = `\${FT_SECRETS_DIR:-/opt/freshtrack/secrets}/${name}:`;
+            if (name in RELOAD_ON_SECRET_CHANGE && vol.startsWith(ownSecrets)) {
+              assert.equal(vol, `${ownSecrets}${RELOAD_ON_SECRET_CHANGE[name].mount}:ro`);
+              continue;
+            }
             const src = vol.split(":")[0];
             assert.ok(src.startsWith("./") || m.volumes[src], `${name}: ${vol} is neither a release file nor a named volume`);
             if (src.startsWith("./")) assert.match(vol, /:ro$/, `${name}: release files are read-only`);
@@ -242,10 +248,14 @@ for (const target of ["vm", "digitalocean"] as const) {
       assert.ok(bundle["bin/with-secrets"] !== undefined || Object.keys(staticFiles()).length === 0, "the wrapper ships in the bundle");
     });
 
-    it("labels every secret reader with its FT_SECRETS_<SERVICE> digest and lists the same files in release.json", () => {
+    it("labels every secret reader with its FT_SECRETS_<SERVICE> digest (reloaded ones: none, and a .reload signal) and lists the same files in release.json", () => {
       const per = serviceSecrets(target);
       for (const [svc, files] of Object.entries(per)) {
-        assert.equal(m.services[svc].labels?.["freshtrack.secrets"], `\${${secretsDigestVar(svc)}:-none}`, svc);
+        if (svc in RELOAD_ON_SECRET_CHANGE) {
+          assert.equal(m.services[svc].labels?.["freshtrack.secrets"], undefined, `${svc}: a rotation must not recreate it`);
+          assert.equal(m.services[svc].secrets, undefined, `${svc}: a Compose file secret would pin the old inode`);
+          assert.equal(release.reload[svc], RELOAD_ON_SECRET_CHANGE[svc].signal);
+        } else assert.equal(m.services[svc].labels?.["freshtrack.secrets"], `\${${secretsDigestVar(svc)}:-none}`, svc);
         assert.deepEqual(release.secrets[svc], files.map((f) => f.file).sort(), svc);
       }
       assert.equal(secretsDigestVar("db-setup"), "FT_SECRETS_DB_SETUP");
@@ -379,7 +389,7 @@ describe("pgbouncer.ini", () => {
     assert.equal(p.pgbouncer.reserve_pool_size, "0");
     assert.deepEqual(p.pgbouncer.ignore_startup_parameters.split(",").sort(), ["extra_float_digits", "statement_timeout"]);
     assert.equal(p.pgbouncer.auth_type, "scram-sha-256");
-    assert.equal(p.pgbouncer.auth_file, "/run/secrets/pgbouncer_userlist");
+    assert.equal(p.pgbouncer.auth_file, "/run/secrets/pgbouncer/userlist.txt");
     assert.equal(p.pgbouncer.admin_users, "");
     assert.equal(p.pgbouncer.stats_users, "");
     assert.equal(p.pgbouncer.listen_addr, "0.0.0.0");

@@ -245,7 +245,8 @@ ft_ensure_buckets() {
   for b in $want; do
     if ft_in_list "${have//\//}" "$b"; then continue; fi
     log "object store: creating bucket $b"
-    rclone_tool mkdir "$B_REMOTE:$b" || die "cannot create bucket $b on the object store"
+    # The remote has no_check_bucket (bin/backup must never create one): override it here only.
+    rclone_tool mkdir --s3-no-check-bucket=false "$B_REMOTE:$b" || die "cannot create bucket $b on the object store"
   done
 }
 
