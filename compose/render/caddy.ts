@@ -4,25 +4,33 @@
 // checks exactly the document that will run.
 //
 // Zero-downtime deploys: a container leaves the proxy's rotation BEFORE it is
-// stopped, so no request is ever sent to a closing backend. The rendered config
-// names each app upstream by its Compose service (`backend:3000`: Docker's DNS
-// of every container of the service, right when one container runs, e.g. after
-// a host reboot). During a roll, bin/deploy loads a copy of this document into
-// Caddy's admin API (container-local, never published) whose app upstreams are
-// the *container names* that should serve, then waits for in-flight requests
-// and only then stops the old container (lib.sh `ft_proxy_route`).
-// Why not DNS: with Docker's A record as a dynamic upstream, the old container
-// stays in DNS until it has exited, so requests reach it while it closes; Caddy
-// can only save those by retrying, and retrying a request *with a body* is
-// unsafe in Caddy: 2.6 replays an empty or another request's buffered body
-// (seen in our end-to-end run: a 202 answered for another reading), later
-// versions fail with "invalid Read on closed Body" (caddyserver/caddy#5454,
-// #7360, #7546). So request bodies are never buffered for a retry: a request
-// whose dial fails is retried only when it has no body (GET health checks,
-// SPA assets); a POST then fails visibly (502), never silently.
-// Both `try_duration` (time window) and `retries` (count) are set; whichever
-// ends first stops the retries. Checked with the real caddy 2.6 binary, which
-// rejects unknown fields (tests/tools/caddy-validate.test.ts).
+// stopped, and Caddy's config never changes during a deploy.
+//  - Each rolling service has two *slots*, container names `freshtrack-<svc>-blue`
+//    and `-green` (bin/deploy renames a new container into the free slot once it
+//    is healthy). Which slot serves is a marker FILE in the proxy state directory
+//    (`<svc>.blue` or `<svc>.green`, swapped with one atomic rename by bin/deploy);
+//    Caddy's `file` matcher looks at it on every request. So traffic moves to the
+//    new container at one instant, requests already sent to the old one finish,
+//    and only then is it stopped: no request reaches a closing container.
+//  - Why not a config reload through the admin API: a reload closes every idle
+//    client keep-alive connection, and an HTTP/1.1 client that had just sent a
+//    request on one gets ECONNRESET (seen in our end-to-end run, about one per
+//    deploy at 60 readings/s). Why not Docker's DNS as dynamic upstreams: the old
+//    container stays in DNS until it has exited, so requests reach it while it
+//    closes, and only a retry could save them.
+//  - Retrying a request *with a body* is unsafe in Caddy: 2.6 replays an empty or
+//    another request's buffered body (seen: a 202 answered for another reading),
+//    later versions fail with "invalid Read on closed Body" (caddyserver/caddy
+//    #5454, #7360, #7546). So bodies are never buffered for retries: a dial
+//    failure is retried only for body-less requests; a POST fails visibly (502).
+//  - Each slot route falls back to the service name (`backend:3000`, Docker's DNS
+//    of every container of the service) when its container name does not resolve
+//    (e.g. after a manual `docker compose up --force-recreate`, which names
+//    containers by number); passive health then skips the slot for 2 s at a time.
+//    With no marker at all (first start) the service name serves.
+// Checked with the real caddy 2.6 binary, which rejects unknown fields
+// (tests/tools/caddy-validate.test.ts), and run for real, switch included
+// (tests/tools/caddy-routing.test.ts).
 import type { BundleInput } from "../bundle";
 
 export const BACKEND_PATHS = ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"] as const;
@@ -30,6 +38,12 @@ export const LB_TRY_DURATION = "20s";
 export const LB_TRY_INTERVAL = "250ms";
 export const LB_RETRIES = 60;
 export const HSTS = "max-age=31536000";
+/** Where the caddy container sees the slot markers (bind mount of APP_DIR/state/proxy, read-only). */
+export const PROXY_STATE_DIR = "/srv/freshtrack/proxy";
+export const SLOTS = ["blue", "green"] as const;
+export type Slot = (typeof SLOTS)[number];
+/** Compose project name on every host (DESIGN.md); slot container names derive from it. */
+const PROJECT = "freshtrack";
 /** Internal, container-local listener for the container healthcheck (never published). */
 export const HEALTH_LISTEN = "127.0.0.1:2020";
 export const HEALTH_PATH = "/caddy-health";
@@ -58,25 +72,49 @@ export function objectStoreHost(input: BundleInput): string | undefined {
 
 type Json = Record<string, unknown>;
 
-/** The dial address of a service in the rendered config; bin/deploy swaps it for container names. */
+/** The dial address of a service by its Compose name (Docker's DNS of all its containers). */
 export function serviceDial(u: Upstream): string {
   return `${u.service}:${u.port}`;
 }
 
-function appProxy(u: Upstream): Json {
+/** Container name of a slot: bin/deploy renames a healthy new container to it. */
+export function slotContainer(service: string, slot: Slot): string {
+  return `${PROJECT}-${service}-${slot}`;
+}
+
+/** Marker file (in PROXY_STATE_DIR) whose presence sends the service's traffic to that slot. */
+export function slotMarker(service: string, slot: Slot): string {
+  return `${service}.${slot}`;
+}
+
+function proxyTo(dials: string[]): Json {
   return {
     handler: "reverse_proxy",
     // No `rewrite` and no `strip_path_prefix` anywhere: the path reaches the app unchanged (APP.md).
-    upstreams: [{ dial: serviceDial(u) }],
+    upstreams: dials.map((dial) => ({ dial })),
     load_balancing: {
-      selection_policy: { policy: "round_robin" },
+      // The slot's container; the service name only when the slot's name does not answer.
+      selection_policy: { policy: "first" },
       try_duration: LB_TRY_DURATION,
       try_interval: LB_TRY_INTERVAL,
       retries: LB_RETRIES,
     },
+    // An upstream whose dial failed is skipped for 2 s: a slot whose name stopped resolving costs one failed
+    // dial every 2 s instead of every request, and a restarted container is back within 2 s.
+    health_checks: { passive: { fail_duration: "2s", max_fails: 1 } },
     // Short dial timeout: a container that is restarting fails fast and a body-less request is retried.
     transport: { protocol: "http", dial_timeout: "2s" },
   };
+}
+
+/** The app upstream of one service: the slot its marker names, else (first start) the service name. */
+function appProxy(u: Upstream): Json {
+  const slotRoutes: Json[] = SLOTS.map((slot) => ({
+    match: [{ file: { root: PROXY_STATE_DIR, try_files: [slotMarker(u.service, slot)] } }],
+    handle: [proxyTo([`${slotContainer(u.service, slot)}:${u.port}`, serviceDial(u)])],
+    terminal: true,
+  }));
+  return { handler: "subroute", routes: [...slotRoutes, { handle: [proxyTo([serviceDial(u)])], terminal: true }] };
 }
 
 function staticProxy(u: Upstream): Json {

@@ -17,7 +17,7 @@ import type { BundleInput } from "../bundle";
 import { budgetFor } from "./budget";
 import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, ServiceSecretRef } from "./compose-types";
 import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH } from "./pgbouncer";
-import { HEALTH_LISTEN, HEALTH_PATH } from "./caddy";
+import { HEALTH_LISTEN, HEALTH_PATH, PROXY_STATE_DIR } from "./caddy";
 import { REDIS_AUTH_CONF_PATH, REDIS_PASSWORD_PATH } from "./redis";
 
 export const PROJECT_NAME = "freshtrack";
@@ -89,6 +89,9 @@ export const secretsDigestVar = (service: string) => `FT_SECRETS_${service.toUpp
 export function appDirOf(input: BundleInput): string {
   return input.config.vm?.appDir ?? input.config.digitalocean?.appDir ?? "/opt/freshtrack";
 }
+
+/** `${FT_APP_DIR:-/opt/freshtrack}/state/proxy`: the slot markers bin/deploy swaps (lib.sh ft_proxy_switch). */
+export const proxyStateDirExpr = (input: BundleInput) => `\${FT_APP_DIR:-${appDirOf(input)}}/state/proxy`;
 
 /** `${FT_SECRETS_DIR:-/opt/freshtrack/secrets}`: bin/deploy sets it; the default is the configured APP_DIR. */
 export const secretsDirExpr = (input: BundleInput) => `\${FT_SECRETS_DIR:-${appDirOf(input)}/secrets}`;
@@ -172,7 +175,13 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
         { target: 80, host_ip: "0.0.0.0", published: "80", protocol: "tcp", mode: "host" },
         { target: 443, host_ip: "0.0.0.0", published: "443", protocol: "tcp", mode: "host" },
       ],
-      volumes: ["./config/caddy.json:/etc/caddy/caddy.json:ro", `${VOLUMES.caddyData}:/data`, `${VOLUMES.caddyConfig}:/config`],
+      volumes: [
+        "./config/caddy.json:/etc/caddy/caddy.json:ro",
+        `${VOLUMES.caddyData}:/data`,
+        `${VOLUMES.caddyConfig}:/config`,
+        // Slot markers: bin/deploy moves traffic between containers here, without a config reload.
+        `${proxyStateDirExpr(input)}:${PROXY_STATE_DIR}:ro`,
+      ],
       tmpfs: ["/tmp"],
       read_only: true,
       security_opt: hardened.security_opt,

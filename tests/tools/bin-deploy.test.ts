@@ -113,6 +113,11 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
 
   it("an app-only release rolls backend with a healthy container at every moment; data services untouched", async () => {
     release("r2", { backendImage: "ft-bintest/tiny:2" });
+    const markers = () => fs.readdirSync(path.join(app.appDir, "state/proxy")).filter((f) => f.startsWith("backend."));
+    const nameOf = (id: string) => execFileSync("docker", ["inspect", "-f", "{{.Name}}", id], { encoding: "utf8" }).trim();
+    // First start: the backend holds slot blue, and the proxy's marker names it.
+    assert.deepEqual(markers(), ["backend.blue"]);
+    assert.equal(nameOf(first.backend[0]), `/${PROJECT}-backend-blue`);
     let sampling = true;
     let minHealthy = Infinity;
     const sampler = (async () => {
@@ -128,10 +133,14 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     assert.equal(r.code, 0, r.stderr);
     assert.ok(minHealthy >= 1, "there was a moment without a healthy backend");
     assert.match(r.stderr, /migrate[\s\S]*backend: starting new container/, "migrate must run before the new backend starts");
+    // The new container took the other slot and the marker moved to it before the old one was stopped.
+    assert.match(r.stderr, /proxy: backend -> green[\s\S]*backend: draining old/, "traffic moves before the old container stops");
+    assert.deepEqual(markers(), ["backend.green"]);
     const now = ids();
     for (const s of ["postgres", "redis", "frontend", "caddy"]) assert.deepEqual(now[s], first[s], `${s} was recreated`);
     assert.equal(now.backend.length, 1);
     assert.notDeepEqual(now.backend, first.backend);
+    assert.equal(nameOf(now.backend[0]), `/${PROJECT}-backend-green`);
     assert.notDeepEqual(now.worker, first.worker, "worker runs the backend image: it must follow");
     assert.equal(link("current"), "releases/r2");
     assert.equal(link("previous"), "releases/r1");

@@ -1,10 +1,12 @@
 // The rendered caddy.json *running* in the real Caddy 2.6 binary, in internal
-// TLS mode, against two local HTTP servers standing in for backend and frontend.
-// Adapted for the test only: listen ports, the upstream DNS name (`localhost`
-// instead of Docker's `backend`/`frontend` service names), storage and admin.
-// Checks routing without path rewriting, HSTS, HTTP->HTTPS, that a body-less
-// request arriving while the backend is down for a moment is retried, and that a
-// POST is never replayed with a wrong or empty body (it fails visibly instead).
+// TLS mode, against local HTTP servers standing in for the backend's two slots
+// and the frontend. Adapted for the test only: listen ports, upstream addresses
+// (127.0.0.1 ports instead of Docker names; the service name maps to the blue
+// slot's server), the slot-marker directory, storage and admin. Checks routing
+// without path rewriting, HSTS, HTTP->HTTPS, that a body-less request arriving
+// while the backend is down for a moment is retried, that a POST is never
+// replayed with a wrong or empty body, and that moving the marker moves the
+// traffic under concurrent keep-alive POSTs with zero failed requests.
 import { strict as assert } from "assert";
 import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
@@ -15,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseConfig } from "../../components/shared/config";
 import type { BundleInput } from "../../compose/bundle";
-import { caddyConfig } from "../../compose/render/caddy";
+import { caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
 
 const DOMAIN = "app.cold-chain.example";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -75,21 +77,31 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
   let httpsPort: number;
   let httpPort: number;
   let backendPort: number;
+  let greenPort: number;
+  let markers: string;
   let backend: http.Server | undefined;
   let frontend: http.Server | undefined;
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-caddy-run-"));
-    [httpsPort, httpPort, backendPort] = [await freePort(), await freePort(), await freePort()];
+    [httpsPort, httpPort, backendPort, greenPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+    markers = path.join(dir, "proxy");
+    fs.mkdirSync(markers);
     const frontendPort = await freePort();
     backend = await upstream("backend", backendPort);
     frontend = await upstream("frontend", frontendPort);
 
     const cfg = caddyConfig(input()) as Record<string, unknown> & { apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } } };
     let text = JSON.stringify(cfg);
-    // The service names, pointed at the local servers.
-    text = text.replace(/"dial":"backend:3000"/, `"dial":"localhost:${backendPort}"`).replace(/"dial":"frontend:8080"/, `"dial":"localhost:${frontendPort}"`);
-    assert.ok(text.includes(`"dial":"localhost:${backendPort}"`) && text.includes(`"dial":"localhost:${frontendPort}"`), "upstreams adapted");
+    // Slot names and service names, pointed at the local servers; the marker directory at a temp dir.
+    text = text
+      .replace(/"dial":"freshtrack-backend-blue:3000"/g, `"dial":"127.0.0.1:${backendPort}"`)
+      .replace(/"dial":"freshtrack-backend-green:3000"/g, `"dial":"127.0.0.1:${greenPort}"`)
+      .replace(/"dial":"backend:3000"/g, `"dial":"127.0.0.1:${backendPort}"`)
+      .replace(/"dial":"(freshtrack-frontend-(blue|green)|frontend):8080"/g, `"dial":"127.0.0.1:${frontendPort}"`)
+      .replace(new RegExp(`"root":"${PROXY_STATE_DIR.replace(/\//g, "\\/")}"`, "g"), JSON.stringify({ root: markers }).slice(1, -1));
+    assert.ok(!/"dial":"(?!objectstore:)[a-z]/.test(text), "every app upstream adapted");
+    assert.ok(text.includes(markers), "marker directory adapted");
     const adapted = JSON.parse(text);
     adapted.admin = { disabled: true };
     adapted.storage = { module: "file_system", root: path.join(dir, "data") };
@@ -125,9 +137,9 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  function get(p: string, method = "GET"): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  function get(p: string, method = "GET", agent?: https.Agent): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port: httpsPort, path: p, method, servername: DOMAIN, headers: { host: DOMAIN }, rejectUnauthorized: false, timeout: 30000 }, (res) => {
+      const req = https.request({ host: "127.0.0.1", port: httpsPort, path: p, method, servername: DOMAIN, headers: { host: DOMAIN }, rejectUnauthorized: false, timeout: 30000, agent }, (res) => {
         let body = "";
         res.on("data", (c) => (body += c));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -192,5 +204,43 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     await sleep(300);
     assert.equal(r.status, 502, `expected a visible failure, got ${r.status} ${r.body}`);
     assert.deepEqual(received, [], "the backend got a replayed request");
+  });
+  it("moving the slot marker moves the traffic: zero failed POSTs while the old slot is retired", async () => {
+    await sleep(2500); // the 502 case above left the blue upstream in passive-health backoff (2 s)
+    const green = await upstream("backend-green", greenPort);
+    fs.writeFileSync(path.join(markers, "backend.blue"), "");
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 16 });
+    const seen: { at: number; name: string; status: number }[] = [];
+    const failures: string[] = [];
+    let switchedAt = Infinity;
+    let running = true;
+    const worker = async () => {
+      while (running) {
+        try {
+          const r = await get("/api/webhooks/ttn", "POST", agent);
+          seen.push({ at: Date.now(), name: r.status === 200 ? (JSON.parse(r.body) as { name: string }).name : "", status: r.status });
+          if (r.status !== 200) failures.push(`${r.status} ${r.body}`);
+        } catch (e) {
+          failures.push((e as Error).message);
+        }
+      }
+    };
+    const workers = Array.from({ length: 8 }, worker);
+    await sleep(1500);
+    // What bin/deploy does: one atomic rename of the marker, a settle, then the old container stops.
+    fs.renameSync(path.join(markers, "backend.blue"), path.join(markers, "backend.green"));
+    switchedAt = Date.now();
+    await sleep(1000);
+    await closeServer(backend!);
+    await sleep(1500);
+    running = false;
+    await Promise.all(workers);
+    agent.destroy();
+    await closeServer(green);
+    backend = await upstream("backend", backendPort);
+    assert.deepEqual(failures, [], "no request failed");
+    assert.ok(seen.filter((x) => x.at < switchedAt).every((x) => x.name === "backend"), "before the switch: the blue slot");
+    assert.ok(seen.filter((x) => x.at > switchedAt + 200).every((x) => x.name === "backend-green"), "after the switch: the green slot only");
+    assert.ok(seen.filter((x) => x.at > switchedAt + 200).length > 50, `load kept flowing (${seen.length} requests)`);
   });
 });

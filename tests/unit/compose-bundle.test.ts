@@ -5,7 +5,7 @@ import { parse, parseDocument, isNode, visit } from "yaml";
 import * as ini from "ini";
 import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../components/shared/config";
 import { BundleInput, renderBundle, ReleaseManifest, staticFiles } from "../../compose/bundle";
-import { appRoutes, BACKEND_PATHS, caddyConfig } from "../../compose/render/caddy";
+import { appRoutes, BACKEND_PATHS, caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
 import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
 import { RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
 import { override, reset, toYaml, literal } from "../../compose/render/compose-types";
@@ -188,6 +188,7 @@ for (const target of ["vm", "digitalocean"] as const) {
               assert.equal(vol, `${ownSecrets}${RELOAD_ON_SECRET_CHANGE[name].mount}:ro`);
               continue;
             }
+            if (name === "caddy" && vol === `\${FT_APP_DIR:-/opt/freshtrack}/state/proxy:${PROXY_STATE_DIR}:ro`) continue; // slot markers
             const src = vol.split(":")[0];
             assert.ok(src.startsWith("./") || m.volumes[src], `${name}: ${vol} is neither a release file nor a named volume`);
             if (src.startsWith("./")) assert.match(vol, /:ro$/, `${name}: release files are read-only`);
@@ -226,10 +227,10 @@ for (const target of ["vm", "digitalocean"] as const) {
       // No secret-named variable in any environment: secrets travel only as files.
       const secretEnv = new Set<string>([...APP_SECRET_ENV, "POSTGRES_PASSWORD", "REDIS_PASSWORD", "REDISCLI_AUTH", "AWS_SECRET_ACCESS_KEY"]);
       for (const [name, s] of Object.entries(m.services)) for (const k of Object.keys(s.environment ?? {})) assert.ok(!secretEnv.has(k), `${name} has ${k} in its environment`);
-      // No interpolation other than the secrets dir and the digest labels.
+      // No interpolation other than the secrets dir, the digest labels and the app dir (proxy slot markers).
       for (const f of ["compose.yml", "compose.prod.yml", target === "vm" ? "compose.vm.yml" : "compose.do.yml"]) {
         const vars = [...bundle[f].matchAll(/(?<!\$)\$\{([A-Z_]+)/g)].map((x) => x[1]);
-        for (const v of vars) assert.match(v, /^FT_SECRETS_/, `${f} interpolates ${v}`);
+        for (const v of vars) assert.match(v, /^(FT_SECRETS_|FT_APP_DIR$)/, `${f} interpolates ${v}`);
       }
     });
 
@@ -327,9 +328,10 @@ describe("caddy.json", () => {
     assert.deepEqual(app.match, [{ host: [DOMAIN] }]);
     const sub = app.handle.find((h) => h.handler === "subroute")!.routes!;
     assert.deepEqual(sub[0].match, [{ path: [...BACKEND_PATHS] }]);
-    assert.deepEqual(sub[0].handle[0].upstreams, [{ dial: "backend:3000" }]);
+    const dials = (h: Handler) => (h.routes ?? []).map((r) => (r.handle[0].upstreams as { dial: string }[]).map((u) => u.dial));
+    assert.deepEqual(dials(sub[0].handle[0]), [["freshtrack-backend-blue:3000", "backend:3000"], ["freshtrack-backend-green:3000", "backend:3000"], ["backend:3000"]]);
     assert.equal(sub[1].match, undefined, "the frontend route is the catch-all");
-    assert.deepEqual(sub[1].handle[0].upstreams, [{ dial: "frontend:8080" }]);
+    assert.deepEqual(dials(sub[1].handle[0]), [["freshtrack-frontend-blue:8080", "frontend:8080"], ["freshtrack-frontend-green:8080", "frontend:8080"], ["frontend:8080"]]);
     assert.deepEqual(appRoutes().map((r) => r.upstream.service), ["backend", "frontend"]);
   });
 
@@ -338,20 +340,36 @@ describe("caddy.json", () => {
     for (const bad of ["rewrite", "strip_path_prefix", "strip_path_suffix", "uri_substring", "path_regexp"]) assert.ok(!text.includes(bad), bad);
   });
 
-  it("names each app upstream by its service (bin/deploy swaps in container names), retries dials, never buffers bodies", () => {
+  it("picks the serving slot by marker file (no reload, no DNS race), retries dials, never buffers bodies", () => {
     const sub = cfg("vm").apps.http.servers.public.routes[0].handle.find((h) => h.handler === "subroute")!.routes!;
-    for (const r of sub) {
-      const rp = r.handle[0];
-      assert.equal(rp.handler, "reverse_proxy");
-      assert.equal((rp.upstreams as { dial: string }[]).length, 1);
-      assert.equal(rp.dynamic_upstreams, undefined, "no DNS upstreams: a closing container would stay in rotation");
-      const lb = rp.load_balancing as Record<string, unknown>;
-      assert.ok(parseInt(String(lb.try_duration), 10) >= 10, "retry window covers a container restart");
-      assert.ok(Number(lb.retries) > 0);
-      // A retried body is replayed wrongly by Caddy (empty, or another request's): never buffer for retries.
-      assert.equal(rp.buffer_requests, undefined);
-      assert.equal(rp.request_buffers, undefined);
+    for (const [i, svc] of ["backend", "frontend"].entries()) {
+      const slots = sub[i].handle[0];
+      assert.equal(slots.handler, "subroute");
+      const routes = slots.routes as (Route & { terminal?: boolean; match?: { file?: { root: string; try_files: string[] } }[] })[];
+      assert.deepEqual(routes.map((r) => r.match?.[0]?.file), [
+        { root: PROXY_STATE_DIR, try_files: [`${svc}.blue`] },
+        { root: PROXY_STATE_DIR, try_files: [`${svc}.green`] },
+        undefined,
+      ]);
+      for (const r of routes) {
+        assert.equal(r.terminal, true);
+        const rp = r.handle[0];
+        assert.equal(rp.handler, "reverse_proxy");
+        assert.equal(rp.dynamic_upstreams, undefined, "no DNS upstreams: a closing container would stay in rotation");
+        const lb = rp.load_balancing as Record<string, unknown>;
+        assert.deepEqual(lb.selection_policy, { policy: "first" }, "the slot's container first, the service name only as a fallback");
+        assert.ok(parseInt(String(lb.try_duration), 10) >= 10, "retry window covers a container restart");
+        assert.ok(Number(lb.retries) > 0);
+        // A retried body is replayed wrongly by Caddy (empty, or another request's): never buffer for retries.
+        assert.equal(rp.buffer_requests, undefined);
+        assert.equal(rp.request_buffers, undefined);
+      }
     }
+  });
+
+  it("mounts the slot markers into caddy read-only from APP_DIR/state/proxy", () => {
+    const docs = renderComposeDocs(bundleInput("vm"));
+    assert.ok(docs.base.services.caddy.volumes?.includes(`\${FT_APP_DIR:-/opt/freshtrack}/state/proxy:${PROXY_STATE_DIR}:ro`));
   });
 
   it("sets HSTS, ACME with the operator email, and the internal issuer when asked", () => {

@@ -196,40 +196,77 @@ ft_container_state() {
   docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null || echo gone
 }
 
-# --- proxy rotation ----------------------------------------------------------------------
-# Caddy's app upstreams name Compose services (`backend:3000`). ft_proxy_route loads the
-# release's caddy.json into Caddy's admin API (localhost inside the caddy container, never
-# published) with each rolling service's upstream replaced by the names of its running
-# containers, minus the ids given as arguments. Requests already proxied finish on the old
-# config; new ones reach only the listed containers. So a container is out of rotation
-# before it is stopped, and no request has to be retried. Caddy skips a load that
-# changes nothing. After a restart Caddy reads the file again: service names, right
-# whenever one container per service runs.
-ft_proxy_route() {
-  local caddy svc id name port names map='{}' cfg
-  [[ -f $LIVE_DIR/config/caddy.json ]] || return 0 # a release without our proxy
-  caddy=$(ft_service_ids caddy | head -n1)
-  [[ -n $caddy && $(ft_container_state "$caddy") =~ ^(running|healthy)$ ]] || return 0
-  for svc in $FT_ROLLING_SERVICES; do
-    port=$(jq -r --arg s "$svc" '[.. | objects | select(.handler? == "reverse_proxy") | .upstreams[]?.dial
-      | select(startswith($s + ":"))] | first // empty | sub("^[^:]*:"; "")' "$LIVE_DIR/config/caddy.json")
-    [[ -n $port ]] || continue
-    names=()
-    for id in $(ft_service_ids "$svc"); do
-      ft_in_list "$*" "$id" && continue
-      name=$(docker inspect -f '{{.Name}}' "$id") || continue
-      names+=("${name#/}:$port")
-    done
-    # No container left to name: keep the service name (DNS) rather than an empty pool.
-    [[ ${#names[@]} -gt 0 ]] || names=("$svc:$port")
-    map=$(jq -c --arg k "$svc:$port" '. + {($k): $ARGS.positional}' --args "${names[@]}" <<<"$map")
+# --- proxy rotation (compose/render/caddy.ts) -------------------------------------------
+# Each rolling service has two slots, container names <project>-<svc>-blue|green. Caddy
+# sends the service's traffic to the slot whose marker file exists in state/proxy/
+# (<svc>.blue or <svc>.green), checked on every request: moving traffic is one atomic
+# rename here, never a config reload (a reload closes idle client connections, and a
+# client that had just sent a request on one gets ECONNRESET).
+
+# Slot whose marker exists for service $1 (empty when none).
+ft_proxy_slot() {
+  local s
+  for s in blue green; do
+    [[ -e $STATE_DIR/proxy/$1.$s ]] && { printf '%s' "$s"; return 0; }
   done
-  cfg=$(jq -c --argjson map "$map" 'walk(if type == "object" and .handler? == "reverse_proxy"
-      and ((.upstreams // []) | length) == 1 and ($map[.upstreams[0].dial] != null)
-    then .upstreams = [$map[.upstreams[0].dial][] | {dial: .}] else . end)' "$LIVE_DIR/config/caddy.json")
-  log "proxy: $(jq -r 'to_entries | map("\(.key) -> \(.value | join(","))") | join("; ")' <<<"$map")"
-  printf '%s' "$cfg" | docker exec -i "$caddy" wget -q -O /dev/null -T 30 \
-    --header 'Content-Type: application/json' --post-file=/dev/stdin http://127.0.0.1:2019/load
+  return 0
+}
+
+ft_other_slot() { if [[ $1 == blue ]]; then printf green; else printf blue; fi; }
+
+# Sends service $1's traffic to slot $2. Exactly one marker exists at every instant.
+ft_proxy_switch() {
+  local svc=$1 slot=$2 dir=$STATE_DIR/proxy cur
+  mkdir -p "$dir"
+  cur=$(ft_proxy_slot "$svc")
+  if [[ -z $cur ]]; then
+    : >"$dir/.$svc.$slot.tmp"
+    mv -f "$dir/.$svc.$slot.tmp" "$dir/$svc.$slot"
+  elif [[ $cur != "$slot" ]]; then
+    mv -f "$dir/$svc.$cur" "$dir/$svc.$slot"
+  fi
+  log "proxy: $svc -> $slot"
+}
+
+# Gives container $1 the name of slot $3 of service $2 (a rename: the running container
+# and its connections are untouched). Another container holding the name is renamed away.
+ft_take_slot() {
+  local id=$1 svc=$2 slot=$3 name holder
+  name=$FT_PROJECT-$svc-$slot
+  holder=$(docker ps -aq --no-trunc --filter "name=^/${name}\$")
+  holder=${holder%%$'\n'*}
+  [[ $holder == "$id" ]] && return 0
+  [[ -z $holder ]] || docker rename "$holder" "$name-old-${holder:0:12}"
+  docker rename "$id" "$name"
+}
+
+# Waits until the proxy's container reaches slot $2 of service $1 by name (Docker's DNS
+# follows a rename at once; checked, not assumed, before any traffic is moved there).
+ft_proxy_reachable() {
+  local svc=$1 slot=$2 caddy dial i
+  caddy=$(ft_service_ids caddy)
+  caddy=${caddy%%$'\n'*}
+  [[ -n $caddy && -f $LIVE_DIR/config/caddy.json ]] || return 0
+  dial=$(jq -r --arg n "$FT_PROJECT-$svc-$slot:" '[.. | strings | select(startswith($n))] | first // empty' "$LIVE_DIR/config/caddy.json")
+  [[ -n $dial ]] || return 0
+  for i in $(seq 1 20); do
+    docker exec "$caddy" nc -z -w 2 "${dial%:*}" "${dial##*:}" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  log "proxy: $dial does not answer from the caddy container (attempt $i)"
+  return 1
+}
+
+# A single running container of service $1 holds the slot its marker names (blue if none):
+# repairs the rotation after a manual `compose up --force-recreate` (numbered names).
+ft_proxy_ensure() {
+  local svc=$1 ids slot
+  ids=$(ft_service_ids "$svc")
+  [[ -n $ids && $(wc -w <<<"$ids") -eq 1 ]] || return 0
+  slot=$(ft_proxy_slot "$svc")
+  slot=${slot:-blue}
+  ft_take_slot "$ids" "$svc" "$slot"
+  [[ -e $STATE_DIR/proxy/$svc.$slot ]] || ft_proxy_switch "$svc" "$slot"
 }
 
 # --- object storage (vm: the self-hosted store) --------------------------------------------
