@@ -10,7 +10,7 @@ import { COMPOSE_FILES, PROJECT_NAME, RELOAD_ON_SECRET_CHANGE, renderComposeDocs
 import { DB_NAME } from "./render/pgbouncer";
 import { imageFor } from "./images";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
-import { renderCaddyJson } from "./render/caddy";
+import { proxiedServices, renderCaddyJson } from "./render/caddy";
 import { renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
 import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
@@ -51,6 +51,8 @@ export interface ReleaseManifest {
   backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host" };
   /** service -> signal: services that re-read their secret files (mounted as a directory) on that signal instead of being recreated. */
   reload: Record<string, string>;
+  /** Services behind the proxy's slot markers: port and liveness path (bin/deploy checks a new slot through them). */
+  proxy: Record<string, { port: number; health: string }>;
   /** Buckets bin/deploy creates when missing (vm: on the self-hosted store; digitalocean: none, Spaces buckets are Pulumi resources). */
   buckets: string[];
 }
@@ -209,6 +211,7 @@ export function renderBundle(input: BundleInput): Record<string, string> {
       // vm: the object store is only reachable inside the Compose network.
       rclone: "container",
     },
+    proxy: proxiedServices(),
     buckets: input.target === "vm" ? [...new Set([input.objectStore.assetsBucket, input.objectStore.backupsBucket])].sort() : [],
   };
   files["release.json"] = JSON.stringify(release, null, 2) + "\n";

@@ -26,8 +26,15 @@ export function generatedSections(): Record<string, string> {
   return sections;
 }
 
+/** `<!-- include:PATH:start -->…<!-- include:PATH:end -->`: the section file at PATH (relative to the repo), verbatim. */
+const INCLUDE_RE = /(<!-- include:([A-Za-z0-9_./-]+):start -->)[\s\S]*?(<!-- include:\2:end -->)/g;
+
 export function renderReadme(current: string): string {
-  let out = current;
+  let out = current.replace(INCLUDE_RE, (_m, a: string, rel: string, b: string) => {
+    const file = path.resolve(__dirname, "..", rel);
+    if (!fs.existsSync(file)) throw new Error(`README.md includes ${rel}, which does not exist`);
+    return `${a}\n${fs.readFileSync(file, "utf8").trim()}\n${b}`;
+  });
   for (const [name, content] of Object.entries(generatedSections())) {
     const re = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`);
     if (!re.test(out)) throw new Error(`README.md has no <!-- ${name}:start --> / <!-- ${name}:end --> markers`);

@@ -26,7 +26,9 @@
 //  - Each slot route falls back to the service name (`backend:3000`, Docker's DNS
 //    of every container of the service) when its container name does not resolve
 //    (e.g. after a manual `docker compose up --force-recreate`, which names
-//    containers by number); passive health then skips the slot for 2 s at a time.
+//    containers by number; the next bin/deploy renames them back); Caddy's active
+//    health checks notice that within a second, in the background, so requests
+//    never wait on a name that does not resolve.
 //    With no marker at all (first start) the service name serves.
 // Checked with the real caddy 2.6 binary, which rejects unknown fields
 // (tests/tools/caddy-validate.test.ts), and run for real, switch included
@@ -37,6 +39,10 @@ export const BACKEND_PATHS = ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "
 export const LB_TRY_DURATION = "20s";
 export const LB_TRY_INTERVAL = "250ms";
 export const LB_RETRIES = 60;
+/** Caddy's logger of active health checks (left out of the log, see caddyConfig). */
+export const HEALTH_CHECK_LOGGER = "http.handlers.reverse_proxy.health_checker.active";
+/** Active health check period of the app upstreams; bin/deploy's settle time (3 s) must exceed it. */
+export const HEALTH_INTERVAL = "1s";
 export const HSTS = "max-age=31536000";
 /** Where the caddy container sees the slot markers (bind mount of APP_DIR/state/proxy, read-only). */
 export const PROXY_STATE_DIR = "/srv/freshtrack/proxy";
@@ -51,10 +57,17 @@ export const HEALTH_PATH = "/caddy-health";
 export interface Upstream {
   service: string;
   port: number;
+  /** A GET that answers 200 while the process serves (bin/deploy checks a new slot through it from the caddy container). */
+  health: string;
 }
-export const BACKEND: Upstream = { service: "backend", port: 3000 };
-export const FRONTEND: Upstream = { service: "frontend", port: 8080 };
-export const OBJECTSTORE: Upstream = { service: "objectstore", port: 8333 };
+export const BACKEND: Upstream = { service: "backend", port: 3000, health: "/health/live" };
+export const FRONTEND: Upstream = { service: "frontend", port: 8080, health: "/health" };
+export const OBJECTSTORE: Upstream = { service: "objectstore", port: 8333, health: "/healthz" };
+
+/** release.json `.proxy`: the rolling services behind the slot markers, with their port and liveness path. */
+export function proxiedServices(): Record<string, { port: number; health: string }> {
+  return Object.fromEntries(appRoutes().map((r) => [r.upstream.service, { port: r.upstream.port, health: r.upstream.health }]));
+}
 
 /** The routing table of the app host, in match order (first match wins; the last has no matcher). */
 export function appRoutes(): { paths: string[] | "*"; upstream: Upstream }[] {
@@ -87,7 +100,7 @@ export function slotMarker(service: string, slot: Slot): string {
   return `${service}.${slot}`;
 }
 
-function proxyTo(dials: string[]): Json {
+function proxyTo(dials: string[], health: string): Json {
   return {
     handler: "reverse_proxy",
     // No `rewrite` and no `strip_path_prefix` anywhere: the path reaches the app unchanged (APP.md).
@@ -99,9 +112,9 @@ function proxyTo(dials: string[]): Json {
       try_interval: LB_TRY_INTERVAL,
       retries: LB_RETRIES,
     },
-    // An upstream whose dial failed is skipped for 2 s: a slot whose name stopped resolving costs one failed
-    // dial every 2 s instead of every request, and a restarted container is back within 2 s.
-    health_checks: { passive: { fail_duration: "2s", max_fails: 1 } },
+    // Checked in the background, never on a request's time: a slot whose name does not resolve (or a
+    // container that is restarting) is skipped within a second, and requests go to the next upstream.
+    health_checks: { active: { uri: health, interval: HEALTH_INTERVAL, timeout: "2s", expect_status: 200 } },
     // Short dial timeout: a container that is restarting fails fast and a body-less request is retried.
     transport: { protocol: "http", dial_timeout: "2s" },
   };
@@ -111,10 +124,10 @@ function proxyTo(dials: string[]): Json {
 function appProxy(u: Upstream): Json {
   const slotRoutes: Json[] = SLOTS.map((slot) => ({
     match: [{ file: { root: PROXY_STATE_DIR, try_files: [slotMarker(u.service, slot)] } }],
-    handle: [proxyTo([`${slotContainer(u.service, slot)}:${u.port}`, serviceDial(u)])],
+    handle: [proxyTo([`${slotContainer(u.service, slot)}:${u.port}`, serviceDial(u)], u.health)],
     terminal: true,
   }));
-  return { handler: "subroute", routes: [...slotRoutes, { handle: [proxyTo([serviceDial(u)])], terminal: true }] };
+  return { handler: "subroute", routes: [...slotRoutes, { handle: [proxyTo([serviceDial(u)], u.health)], terminal: true }] };
 }
 
 function staticProxy(u: Upstream): Json {
@@ -145,8 +158,11 @@ export function caddyConfig(input: BundleInput): Json {
   const issuer: Json = tlsMode === "internal" ? { module: "internal" } : { module: "acme", email: operatorEmail };
 
   return {
-    // Reachable only inside the container: bin/deploy loads the rolling upstreams through it; never published.
+    // Reachable only inside the container (never published); nothing in the deploy uses it.
     admin: { listen: "localhost:2019" },
+    // The idle slot of each service is checked every second and fails by design (its name does not exist
+    // between deploys): those lines would be most of the log. Health changes show in the app's own alerts.
+    logging: { logs: { default: { exclude: [HEALTH_CHECK_LOGGER] } } },
     apps: {
       http: {
         // In-flight requests (webhooks, long polls) get this long when a config reload or stop happens.

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { parse, parseDocument, isNode, visit } from "yaml";
 import * as ini from "ini";
 import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../components/shared/config";
-import { BundleInput, renderBundle, ReleaseManifest, staticFiles } from "../../compose/bundle";
+import { BundleInput, renderBundle, ReleaseManifest, STATIC_FILES_DIR, staticFiles } from "../../compose/bundle";
 import { appRoutes, BACKEND_PATHS, caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
 import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
 import { RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
@@ -363,8 +363,14 @@ describe("caddy.json", () => {
         // A retried body is replayed wrongly by Caddy (empty, or another request's): never buffer for retries.
         assert.equal(rp.buffer_requests, undefined);
         assert.equal(rp.request_buffers, undefined);
+        // Health is checked in the background (never on a request's time), faster than bin/deploy's 3 s settle.
+        assert.deepEqual(rp.health_checks, { active: { uri: svc === "backend" ? "/health/live" : "/health", interval: "1s", timeout: "2s", expect_status: 200 } });
       }
     }
+    const settle = Number(/FT_PROXY_SETTLE_SECONDS:-(\d+)/.exec(fs.readFileSync(path.join(STATIC_FILES_DIR, "bin", "deploy"), "utf8"))![1]);
+    assert.ok(settle > 1 + 1, `bin/deploy settles ${settle} s: longer than one health-check interval plus a check`);
+    // The idle slot fails its check every second by design: that logger stays out of the log.
+    assert.deepEqual((cfg("vm") as unknown as { logging: unknown }).logging, { logs: { default: { exclude: ["http.handlers.reverse_proxy.health_checker.active"] } } });
   });
 
   it("mounts the slot markers into caddy read-only from APP_DIR/state/proxy", () => {

@@ -240,20 +240,24 @@ ft_take_slot() {
   docker rename "$id" "$name"
 }
 
-# Waits until the proxy's container reaches slot $2 of service $1 by name (Docker's DNS
-# follows a rename at once; checked, not assumed, before any traffic is moved there).
+# Waits until the proxy's container gets 200 from slot $2 of service $1 by name, on the
+# liveness path release.json .proxy gives (Docker's DNS follows a rename at once: this
+# checks it, and the network path, instead of assuming them) before traffic moves there.
+# shellcheck disable=SC2016 # $s is a jq variable, not a shell one
 ft_proxy_reachable() {
-  local svc=$1 slot=$2 caddy dial i
+  local svc=$1 slot=$2 caddy port health url i
   caddy=$(ft_service_ids caddy)
   caddy=${caddy%%$'\n'*}
-  [[ -n $caddy && -f $LIVE_DIR/config/caddy.json ]] || return 0
-  dial=$(jq -r --arg n "$FT_PROJECT-$svc-$slot:" '[.. | strings | select(startswith($n))] | first // empty' "$LIVE_DIR/config/caddy.json")
-  [[ -n $dial ]] || return 0
+  [[ -n $caddy ]] || return 0 # first start: caddy comes up after the app
+  port=$(rj --arg s "$svc" '.proxy[$s].port // empty')
+  health=$(rj --arg s "$svc" '.proxy[$s].health // empty')
+  [[ -n $port && -n $health ]] || return 0
+  url="http://$FT_PROJECT-$svc-$slot:$port$health"
   for i in $(seq 1 20); do
-    docker exec "$caddy" nc -z -w 2 "${dial%:*}" "${dial##*:}" >/dev/null 2>&1 && return 0
+    docker exec "$caddy" wget -q -O /dev/null -T 2 "$url" >/dev/null 2>&1 && return 0
     sleep 0.5
   done
-  log "proxy: $dial does not answer from the caddy container (attempt $i)"
+  log "proxy: $url does not answer from the caddy container (after $i attempts)"
   return 1
 }
 
