@@ -23,4 +23,11 @@ mkdir -p .state
 pulumi stack select "$stack" --create
 # Validate config offline first: one clear message instead of a half-started update.
 npm run -s plan -- --stack "$stack" > /dev/null
-pulumi up --stack "$stack" "$@"
+# The guardrails run on every update: a mandatory violation stops it before anything changes.
+# A customer stack takes its target's policy config (Pulumi.<stack>.yaml freshtrack:target).
+policy_config="policy/config/$stack.json"
+if [ ! -f "$policy_config" ]; then
+  target=$(node -e 'try { const c = require("yaml").parse(require("fs").readFileSync(process.argv[1], "utf8"))?.config ?? {}; console.log(c["freshtrack:target"] ?? "vm"); } catch { console.log("vm"); }' "Pulumi.$stack.yaml")
+  case $target in digitalocean) policy_config=policy/config/do.json ;; *) policy_config="policy/config/$target.json" ;; esac
+fi
+pulumi up --stack "$stack" --policy-pack policy --policy-pack-config "$policy_config" "$@"

@@ -31,15 +31,16 @@ export function loadConfig(): FreshtrackConfig {
     raw[key] = value;
     if (isConfigSecret(fullKey)) secretKeys.add(key);
   }
+  let cfg: FreshtrackConfig;
   try {
-    const cfg = parseConfig(raw, secretKeys);
-    if (unknown.length) throw new ConfigError(unknown);
-    return cfg;
+    cfg = parseConfig(raw, secretKeys);
   } catch (e) {
-    // RunError: the CLI prints the message alone, without a stack trace.
+    // RunError: the CLI prints the message alone, without a stack trace. Unknown keys and bad values together, once each.
     if (e instanceof ConfigError) throw new pulumi.RunError(new ConfigError([...unknown, ...e.problems]).message);
     throw e;
   }
+  if (unknown.length) throw new pulumi.RunError(new ConfigError(unknown).message);
+  return cfg;
 }
 
 export type UserSecrets = Partial<Record<UserSecretKey, pulumi.Output<string>>>;

@@ -139,6 +139,8 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     try {
       const role = await c.query("SELECT rolsuper FROM pg_roles WHERE rolname = 'frostguard'");
       assert.equal(role.rows[0].rolsuper, false);
+      // The app's statement_timeout, lost as a startup parameter behind PgBouncer, is the role's default.
+      assert.equal((await c.query("SHOW statement_timeout")).rows[0].statement_timeout, "30s");
       const owner = await c.query("SELECT pg_get_userbyid(datdba) AS o FROM pg_database WHERE datname = 'frostguard'");
       assert.equal(owner.rows[0].o, "frostguard");
       // The app role creates its schema in public (PG15 no longer lets PUBLIC create there).

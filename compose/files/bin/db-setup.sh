@@ -6,6 +6,9 @@
 #/ idempotently creates role "frostguard" (LOGIN, never superuser) and database
 #/ "frostguard" owned by it, sets the role's password from a secret FILE and grants
 #/ USAGE, CREATE on schema public (PostgreSQL 15+ no longer grants CREATE to PUBLIC).
+#/ Also sets the role's statement_timeout (FT_APP_STATEMENT_TIMEOUT, default 30s): the app
+#/ asks for it as a startup parameter, which PgBouncer must ignore, so the server applies
+#/ it from the role instead (APP.md: node-postgres statement_timeout 30000).
 #/
 #/ Admin connection, first match wins (no secret ever in argv):
 #/   $FT_ADMIN_DATABASE_URL_FILE (default /run/secrets/ADMIN_DATABASE_URL):
@@ -27,6 +30,7 @@ APP_PW_FILE=${FT_APP_DB_PASSWORD_FILE:-/run/secrets/APP_DB_PASSWORD}
 DB_NAME=${FT_APP_DB_NAME:-frostguard}
 DB_ROLE=${FT_APP_DB_ROLE:-frostguard}
 WAIT_SECONDS=${FT_WAIT_SECONDS:-120}
+STATEMENT_TIMEOUT=${FT_APP_STATEMENT_TIMEOUT:-30s}
 
 # %XX -> byte, POSIX printf only (busybox and dash); passwords are URL-encoded in the URL.
 pct_decode() {
@@ -92,7 +96,7 @@ wait_for_server() {
 
 # All SQL in one psql session; the password enters through psql's backtick from the file.
 setup_role_and_database() {
-  psql -X -q -v ON_ERROR_STOP=1 -v role="$DB_ROLE" -v db="$DB_NAME" -v pwfile="$APP_PW_FILE" <<'SQL'
+  psql -X -q -v ON_ERROR_STOP=1 -v role="$DB_ROLE" -v db="$DB_NAME" -v pwfile="$APP_PW_FILE" -v stmt_timeout="$STATEMENT_TIMEOUT" <<'SQL'
 \set pw `cat :'pwfile'`
 SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') AS need_role \gset
 \if :need_role
@@ -101,6 +105,8 @@ SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') AS need_role 
 -- No NOSUPERUSER here: managed databases refuse any SUPERUSER clause from non-superusers.
 ALTER ROLE :"role" WITH LOGIN PASSWORD :'pw';
 \unset pw
+-- What the app's Pool asks for as a startup parameter (PgBouncer ignores it): enforced by the server.
+ALTER ROLE :"role" SET statement_timeout = :'stmt_timeout';
 SELECT rolsuper AS is_super FROM pg_roles WHERE rolname = :'role' \gset
 \if :is_super
   DO $$ BEGIN RAISE EXCEPTION 'app role is a SUPERUSER: run ALTER ROLE ... NOSUPERUSER as a superuser'; END $$;
@@ -118,6 +124,7 @@ SQL
 main() {
   [ -s "$APP_PW_FILE" ] || die "app password file $APP_PW_FILE is missing or empty"
   case $DB_NAME$DB_ROLE in *[!a-z0-9_]*) die "database and role names must be [a-z0-9_]" ;; esac
+  case $STATEMENT_TIMEOUT in "" | *[!0-9a-z]*) die "FT_APP_STATEMENT_TIMEOUT must look like 30s or 30000" ;; esac
   if [ -f "$ADMIN_URL_FILE" ]; then admin_env_from_url "$ADMIN_URL_FILE"; fi
   wait_for_server
   setup_role_and_database
