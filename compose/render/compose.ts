@@ -73,14 +73,15 @@ export function serviceSecrets(target: BundleInput["target"]): Record<string, Se
 }
 
 /**
- * Services that re-read their secret files on a signal: their secrets directory is
- * bind-mounted whole (rotations visible in place), they carry no secrets-digest label
- * (a rotation must not recreate them), and bin/deploy signals them once the database
- * has the new password (release.json .reload). PgBouncer: SIGHUP re-reads auth_file and
+ * Services that re-read their secret files on a signal: the live copy is a directory
+ * bind mount (new files visible in place), they carry no secrets-digest label (a
+ * rotation must not recreate them), and bin/deploy signals them once the database has
+ * the new password (release.json .reload). PgBouncer: SIGHUP re-reads auth_file and
  * keeps every client and server connection.
  */
-export const RELOAD_ON_SECRET_CHANGE: Record<string, { signal: "HUP"; mount: string }> = {
-  pgbouncer: { signal: "HUP", mount: USERLIST_DIR },
+export const RELOAD_ON_SECRET_CHANGE: Record<string, { signal: "HUP"; mount: string; stateDir: string }> = {
+  // bin/deploy writes the live auth file into APP_DIR/state/pgbouncer (lib.sh ft_pgbouncer_auth).
+  pgbouncer: { signal: "HUP", mount: USERLIST_DIR, stateDir: "pgbouncer" },
 };
 
 /** `FT_SECRETS_<SERVICE>`: the digest bin/deploy exports for a service's secret files (db-setup -> FT_SECRETS_DB_SETUP). */
@@ -90,8 +91,10 @@ export function appDirOf(input: BundleInput): string {
   return input.config.vm?.appDir ?? input.config.digitalocean?.appDir ?? "/opt/freshtrack";
 }
 
+/** `${FT_APP_DIR:-/opt/freshtrack}/state`: what bin/deploy maintains on the host. */
+export const appStateDirExpr = (input: BundleInput) => `\${FT_APP_DIR:-${appDirOf(input)}}/state`;
 /** `${FT_APP_DIR:-/opt/freshtrack}/state/proxy`: the slot markers bin/deploy swaps (lib.sh ft_proxy_switch). */
-export const proxyStateDirExpr = (input: BundleInput) => `\${FT_APP_DIR:-${appDirOf(input)}}/state/proxy`;
+export const proxyStateDirExpr = (input: BundleInput) => `${appStateDirExpr(input)}/proxy`;
 
 /** `${FT_SECRETS_DIR:-/opt/freshtrack/secrets}`: bin/deploy sets it; the default is the configured APP_DIR. */
 export const secretsDirExpr = (input: BundleInput) => `\${FT_SECRETS_DIR:-${appDirOf(input)}/secrets}`;
@@ -213,7 +216,7 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
       image: img("pgbouncer"),
       // The image's default command runs /etc/pgbouncer/pgbouncer.ini; its entrypoint generates nothing when the file exists.
       user: "70:70",
-      volumes: ["./config/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro", `${secretsDirExpr(input)}/pgbouncer:${RELOAD_ON_SECRET_CHANGE.pgbouncer.mount}:ro`],
+      volumes: ["./config/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro", `${appStateDirExpr(input)}/${RELOAD_ON_SECRET_CHANGE.pgbouncer.stateDir}:${RELOAD_ON_SECRET_CHANGE.pgbouncer.mount}:ro`],
       read_only: true,
       tmpfs: ["/tmp"],
       ...hardened,

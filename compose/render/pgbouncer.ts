@@ -7,10 +7,12 @@ import type { BundleInput } from "../bundle";
 export const DB_NAME = "frostguard";
 export const DB_USER = "frostguard";
 /**
- * The userlist in the pgbouncer container: secrets/pgbouncer/ is bind-mounted as a
- * *directory* (not a Compose file secret, which pins the file's inode), so a rotated
- * userlist written by the push is visible in place and bin/deploy reloads PgBouncer
- * (SIGHUP) instead of recreating it: pooled connections survive a password rotation.
+ * The auth file in the pgbouncer container. bin/deploy builds it in APP_DIR/state/pgbouncer/
+ * (bind-mounted as a *directory*, so a new file is visible in place) from the push's
+ * secrets/pgbouncer/userlist.txt plus, while a password rotation rolls the app, the
+ * previous client login; then it reloads PgBouncer (SIGHUP) instead of recreating it:
+ * pooled connections survive, and neither the old nor the new backend is refused.
+ * Every client login maps to the server role `frostguard` (`user=` in [databases]).
  */
 export const USERLIST_DIR = "/run/secrets/pgbouncer";
 export const USERLIST_PATH = `${USERLIST_DIR}/userlist.txt`;
@@ -64,10 +66,10 @@ export function pgbouncerSettings(input: BundleInput): PgbouncerSettings {
     const db = input.managedDb;
     if (!db) throw new Error("digitalocean bundle needs managedDb (the managed database's private host)");
     // The app database lives on the managed cluster (db-setup creates it there); private network, TLS required.
-    server = `host=${db.host} port=${db.port} dbname=${DB_NAME}`;
+    server = `host=${db.host} port=${db.port} dbname=${DB_NAME} user=${DB_USER}`;
     tls = { server_tls_sslmode: "require" };
   } else {
-    server = `host=postgres port=5432 dbname=${DB_NAME}`;
+    server = `host=postgres port=5432 dbname=${DB_NAME} user=${DB_USER}`;
     // Same Docker network, PostgreSQL container without TLS.
     tls = { server_tls_sslmode: "disable" };
   }

@@ -351,7 +351,7 @@ async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
   const net = "freshtrack_default";
   const name = "freshtrack-e2e-pgbouncer-strict";
   await shAsync("docker", ["rm", "-f", name]);
-  const started = await shAsync("docker", ["run", "-d", "--name", name, "--network", net, "-v", `${strictIni}:/etc/pgbouncer/pgbouncer.ini:ro`, "-v", `${path.join(ctx.appDir, "secrets", "pgbouncer")}:/run/secrets/pgbouncer:ro`, ctx.tags.pgbouncer]);
+  const started = await shAsync("docker", ["run", "-d", "--name", name, "--network", net, "-v", `${strictIni}:/etc/pgbouncer/pgbouncer.ini:ro`, "-v", `${path.join(ctx.appDir, "state", "pgbouncer")}:/run/secrets/pgbouncer:ro`, ctx.tags.pgbouncer]);
   check(started.code === 0, `strict pgbouncer did not start: ${started.stderr}`);
   await sleep(2000);
   const probe = (hostName: string) =>

@@ -182,10 +182,10 @@ for (const target of ["vm", "digitalocean"] as const) {
       for (const doc of [own.base, own.target])
         for (const [name, s] of Object.entries(doc.services))
           for (const vol of s.volumes ?? []) {
-            // Reloaded services mount their own secrets directory (RELOAD_ON_SECRET_CHANGE), read-only.
-            const ownSecrets = `\${FT_SECRETS_DIR:-/opt/freshtrack/secrets}/${name}:`;
-            if (name in RELOAD_ON_SECRET_CHANGE && vol.startsWith(ownSecrets)) {
-              assert.equal(vol, `${ownSecrets}${RELOAD_ON_SECRET_CHANGE[name].mount}:ro`);
+            // Reloaded services mount the live copy bin/deploy keeps in APP_DIR/state/<dir> (RELOAD_ON_SECRET_CHANGE), read-only.
+            const live = name in RELOAD_ON_SECRET_CHANGE ? `\${FT_APP_DIR:-/opt/freshtrack}/state/${RELOAD_ON_SECRET_CHANGE[name].stateDir}:` : undefined;
+            if (live && vol.startsWith(live)) {
+              assert.equal(vol, `${live}${RELOAD_ON_SECRET_CHANGE[name].mount}:ro`);
               continue;
             }
             if (name === "caddy" && vol === `\${FT_APP_DIR:-/opt/freshtrack}/state/proxy:${PROXY_STATE_DIR}:ro`) continue; // slot markers
@@ -417,12 +417,12 @@ describe("pgbouncer.ini", () => {
     assert.equal(p.pgbouncer.admin_users, "");
     assert.equal(p.pgbouncer.stats_users, "");
     assert.equal(p.pgbouncer.listen_addr, "0.0.0.0");
-    assert.equal(p.databases.frostguard, "host=postgres port=5432 dbname=frostguard");
+    assert.equal(p.databases.frostguard, "host=postgres port=5432 dbname=frostguard user=frostguard");
   });
 
   it("reaches the managed database over TLS on digitalocean", () => {
     const p = ini.parse(renderPgbouncerIni(bundleInput("digitalocean")));
-    assert.equal(p.databases.frostguard, "host=private-db-do-user-1.b.db.ondigitalocean.com port=25060 dbname=frostguard");
+    assert.equal(p.databases.frostguard, "host=private-db-do-user-1.b.db.ondigitalocean.com port=25060 dbname=frostguard user=frostguard");
     assert.equal(p.pgbouncer.server_tls_sslmode, "require");
   });
 

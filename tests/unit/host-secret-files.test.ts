@@ -9,6 +9,7 @@ import {
   RCLONE_REMOTE,
   SecretFilesInput,
   parseSecretPayload,
+  pgbouncerClientUser,
   pgbouncerUserlistLine,
   redisConfArg,
   renderSecretFiles,
@@ -71,7 +72,7 @@ describe("host secret files: paths and owners (DESIGN.md table)", () => {
     assert.equal(doFiles["migrate/DATABASE_URL"].content, "postgresql://frostguard:APPPW@private-db.example:25060/frostguard?sslmode=require");
     assert.equal(doFiles["db-setup/ADMIN_DATABASE_URL"].content, "postgresql://doadmin:DOADMIN@private-db.example:25060/defaultdb?sslmode=require");
     // The app still goes through PgBouncer.
-    assert.equal(doFiles["app/DATABASE_URL"].content, "postgresql://frostguard:APPPW@pgbouncer:5432/frostguard");
+    assert.equal(doFiles["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser("APPPW")}:APPPW@pgbouncer:5432/frostguard`);
   });
   it("unset optional user secrets are empty files; set ones carry their value", () => {
     assert.equal(files["app/STRIPE_SECRET_KEY"].content, "");
@@ -89,7 +90,7 @@ describe("host secret files: contents", () => {
     const f = renderSecretFiles(input({ dbAppPassword: NASTY, redisPassword: NASTY, db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: NASTY, adminDatabase: "postgres" } }));
     const e = encodeURIComponent(NASTY);
     assert.ok(!/[/+=@:%"]/.test(e.replace(/%[0-9A-F]{2}/g, "")), "encoded form keeps no raw special character");
-    assert.equal(f["app/DATABASE_URL"].content, `postgresql://frostguard:${e}@pgbouncer:5432/frostguard`);
+    assert.equal(f["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser(NASTY)}:${e}@pgbouncer:5432/frostguard`);
     assert.equal(f["migrate/DATABASE_URL"].content, `postgresql://frostguard:${e}@postgres:5432/frostguard`);
     assert.equal(f["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://postgres:${e}@postgres:5432/postgres`);
     assert.equal(f["app/REDIS_URL"].content, `redis://:${e}@redis:6379/0`);
@@ -104,7 +105,14 @@ describe("host secret files: contents", () => {
   });
   it("PgBouncer userlist quotes fields and doubles embedded quotes", () => {
     assert.equal(pgbouncerUserlistLine("frostguard", 'a"b'), '"frostguard" "a""b"');
-    assert.equal(renderSecretFiles(input())["pgbouncer/userlist.txt"].content, '"frostguard" "APPPW"\n');
+    // The server login (forced user frostguard), then this password's client login.
+    assert.equal(renderSecretFiles(input())["pgbouncer/userlist.txt"].content, `"frostguard" "APPPW"\n"${pgbouncerClientUser("APPPW")}" "APPPW"\n`);
+  });
+  it("the app's PgBouncer login changes with the password (so the previous one can be kept during a rotation) and holds no secret", () => {
+    const a = pgbouncerClientUser("APPPW");
+    assert.match(a, /^frostguard_[0-9a-f]{8}$/);
+    assert.notEqual(pgbouncerClientUser("APPPW2"), a);
+    assert.equal(pgbouncerClientUser("APPPW"), a, "deterministic");
   });
   it("redis requirepass: bare when safe, quoted and escaped otherwise", () => {
     assert.equal(renderSecretFiles(input())["redis/redis-auth.conf"].content, "requirepass REDISPW\n");

@@ -64,6 +64,19 @@ export function pgbouncerUserlistLine(user: string, password: string): string {
   return `${q(user)} ${q(password)}`;
 }
 
+/**
+ * The name the app logs in to PgBouncer with: the role's name plus a digest of the
+ * password, so it changes with every rotation. PgBouncer logs in to PostgreSQL as
+ * `frostguard` itself (forced user in pgbouncer.ini), so the app's role is unchanged.
+ * During a deploy that rotates the password, bin/deploy keeps the previous client
+ * entry in PgBouncer's auth file until the old backend is gone: the old backend keeps
+ * opening connections with its old credentials while the new one uses the new ones,
+ * and no request fails. The entry is removed when the roll is done.
+ */
+export function pgbouncerClientUser(password: string): string {
+  return `${DB_USER}_${createHash("sha256").update(password).digest("hex").slice(0, 8)}`;
+}
+
 /** ~/.pgpass field: backslash and colon escaped with a backslash. */
 export function pgpassField(s: string): string {
   return s.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
@@ -85,7 +98,7 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   // ---- backend / worker: one file per env var, named after it -----------------
   const generated: Partial<Record<AppSecretEnv, string>> = {
     // Through PgBouncer (transaction pooling) on both targets; PgBouncer itself reaches the database.
-    DATABASE_URL: postgresUrl(DB_USER, i.dbAppPassword, "pgbouncer", 5432, DB_NAME),
+    DATABASE_URL: postgresUrl(pgbouncerClientUser(i.dbAppPassword), i.dbAppPassword, "pgbouncer", 5432, DB_NAME),
     REDIS_URL: `redis://:${enc(i.redisPassword)}@redis:6379/0`,
     JWT_SECRET: i.jwtSecret,
     TTN_ENCRYPTION_SALT: i.ttnEncryptionSalt,
@@ -107,7 +120,8 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   if (i.target === "vm") put("postgres/POSTGRES_PASSWORD", pgUid, i.db.adminPassword);
   put("db-setup/APP_DB_PASSWORD", pgUid, i.dbAppPassword);
   put("db-setup/ADMIN_DATABASE_URL", pgUid, directDb(i.db.adminUser, i.db.adminPassword, i.db.adminDatabase));
-  put("pgbouncer/userlist.txt", IMAGES.pgbouncer.uid, pgbouncerUserlistLine(DB_USER, i.dbAppPassword) + "\n");
+  // First line: the server login (forced user frostguard); second: the app's client login for this password.
+  put("pgbouncer/userlist.txt", IMAGES.pgbouncer.uid, [pgbouncerUserlistLine(DB_USER, i.dbAppPassword), pgbouncerUserlistLine(pgbouncerClientUser(i.dbAppPassword), i.dbAppPassword)].join("\n") + "\n");
 
   // ---- redis ----------------------------------------------------------------
   put("redis/redis-auth.conf", IMAGES.redis.uid, `requirepass ${redisConfArg(i.redisPassword)}\n`);
