@@ -61,6 +61,26 @@ export interface AppModelInput {
   assetsBucket: string;
 }
 
+/**
+ * The worker has no port and the app no heartbeat, so its check is what it cannot work
+ * without: its process (PID 1, the app itself behind exec) and its queue. Node (in the
+ * image) sends AUTH + PING to REDIS_URL, read from the container's environment (ECS
+ * secrets) or from /run/secrets/env/REDIS_URL (Compose): never in the command string.
+ * rediss:// (ElastiCache in-transit encryption) goes through TLS.
+ */
+export const WORKER_QUEUE_CHECK = [
+  "const fs=require('fs'),net=require('net'),tls=require('tls');",
+  "const f='/run/secrets/env/REDIS_URL';",
+  "const u=new URL(process.env.REDIS_URL||(fs.existsSync(f)?fs.readFileSync(f,'utf8').trim():''));",
+  "const pw=decodeURIComponent(u.password),port=Number(u.port||6379);",
+  "const s=u.protocol==='rediss:'?tls.connect({host:u.hostname,port,servername:u.hostname}):net.connect(port,u.hostname);",
+  // No literal dollar sign (Compose would take it for interpolation): \x24 is the RESP bulk-string marker.
+  "const cmd=(...a)=>'*'+a.length+'\\r\\n'+a.map((x)=>'\\x24'+Buffer.byteLength(x)+'\\r\\n'+x+'\\r\\n').join('');",
+  "let out='';s.setTimeout(2500,()=>process.exit(1));s.on('error',()=>process.exit(1));",
+  "s.on('data',(d)=>{out+=d;if(out.includes('+PONG'))process.exit(0);if(out.startsWith('-'))process.exit(1);});",
+  "s.write((pw?cmd('AUTH',pw):'')+cmd('PING'));",
+].join("");
+
 const httpCheck = (port: number, path: string, startPeriodSeconds: number): HealthCheck => ({
   // busybox wget is in both the Node Alpine and nginx Alpine images.
   test: ["CMD-SHELL", `wget -q -T 3 -O /dev/null http://127.0.0.1:${port}${path} || exit 1`],
@@ -120,8 +140,8 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
       user: String(APP_UID),
       environment,
       secretEnv,
-      // No port: alive means PID 1 still runs.
-      health: { test: ["CMD-SHELL", "kill -0 1 || exit 1"], intervalSeconds: 10, timeoutSeconds: 3, retries: 3, startPeriodSeconds: 10 },
+      // No port, no heartbeat in the app: its process and its queue (WORKER_QUEUE_CHECK).
+      health: { test: ["CMD", "node", "-e", WORKER_QUEUE_CHECK], intervalSeconds: 10, timeoutSeconds: 4, retries: 3, startPeriodSeconds: 10 },
       limits: { cpus: 0.3, memoryMb: 384 },
       stopGraceSeconds: 60,
       writablePaths: ["/tmp"],

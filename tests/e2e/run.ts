@@ -277,9 +277,20 @@ async function pgLogin(password: string): Promise<boolean> {
   return r.code === 0 && r.stdout.trim() === "1";
 }
 
+/** node-postgres through the stack's PgBouncer with a given pooled URL, from a container of the backend image. */
+async function viaPgbouncer(ctx: Ctx, url: string): Promise<string> {
+  const r = sh("docker", [
+    "run", "--rm", "-i", "--network", "freshtrack_default", "--user", "1001", "--entrypoint", "node", ctx.tags.backend, "-e",
+    `const {Pool}=require("pg");let u="";process.stdin.on("data",(d)=>(u+=d)).on("end",()=>{const p=new Pool({connectionString:u.trim(),statement_timeout:30000,connectionTimeoutMillis:5000});` +
+      `p.query("select current_user as u").then((r)=>{console.log("OK "+r.rows[0].u);process.exit(0)},(e)=>{console.log("ERR "+e.message);process.exit(1)})})`,
+  ], { input: url, allowFail: true });
+  return r.stdout.trim();
+}
+
 async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   const file = path.join(ctx.appDir, "secrets", "db-setup", "APP_DB_PASSWORD");
   const oldPw = fs.readFileSync(file, "utf8").trim();
+  const oldPooledUrl = fs.readFileSync(path.join(ctx.appDir, "secrets", "app", "DATABASE_URL"), "utf8");
   const gen = (ctx.stack.dbPasswordGeneration ?? 1) + 1;
   const device = `s6-rotate-${Date.now()}`;
   const { load, stored, value } = await underLoad(ctx, device, async () => apply(ctx, await planFor(ctx, { dbPasswordGeneration: gen })));
@@ -287,13 +298,18 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   check(newPw !== oldPw, "the password file did not change");
   const newOk = await pgLogin(newPw);
   const oldOk = await pgLogin(oldPw);
+  // The pooler too: the app's new login works (as role frostguard), the previous one is gone once the roll is done.
+  const pooledNew = await viaPgbouncer(ctx, fs.readFileSync(path.join(ctx.appDir, "secrets", "app", "DATABASE_URL"), "utf8"));
+  const pooledOld = await viaPgbouncer(ctx, oldPooledUrl);
   const health = await httpsRequest(ctx.target, "GET", "/health");
-  record(ctx, { ...lossFigures(load, stored), steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name), new_password_works: newOk, old_password_refused: !oldOk });
+  record(ctx, { ...lossFigures(load, stored), steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name), new_password_works: newOk, old_password_refused: !oldOk, pgbouncer_new_login: pooledNew, pgbouncer_old_login: pooledOld });
   check(newOk, "the new password is refused");
   check(!oldOk, "the old password still works");
+  check(pooledNew === "OK frostguard", `the new pooled login through PgBouncer: ${pooledNew}`);
+  check(pooledOld.startsWith("ERR "), `the previous pooled login still works through PgBouncer after the rotation: ${pooledOld}`);
   check(health.status === 200, `/health ${health.status} after rotation`);
   check(load.sent - stored === 0, `rotation lost ${load.sent - stored} readings`);
-  return { ...lossFigures(load, stored), steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name), new_password_works: newOk, old_password_refused: !oldOk };
+  return { ...lossFigures(load, stored), steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name), new_password_works: newOk, old_password_refused: !oldOk, pgbouncer_new_login: pooledNew, pgbouncer_old_login: pooledOld };
 }
 
 async function s5Crash(ctx: Ctx): Promise<Record<string, unknown>> {

@@ -10,6 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
 import { redisDirectives, REDIS_AUTH_CONF_PATH, RedisDirective } from "../../compose/render/redis";
+import { WORKER_QUEUE_CHECK } from "../../compose/model";
 
 const NOBODY = 65534;
 const PASSWORD = "redis-test-pw";
@@ -85,5 +86,14 @@ describe("rendered redis.conf under a real redis-server", function () {
     // Without the password the same check fails (it can fail).
     const bad = spawnSync("sh", ["-c", `redis-cli -h 127.0.0.1 -p ${port} ping | grep -q PONG`]);
     assert.notEqual(bad.status, 0);
+  });
+
+  it("the worker's healthcheck (node, AUTH + PING to REDIS_URL) passes against it, and fails on a wrong password or no server", () => {
+    const check = (url: string) => spawnSync(process.execPath, ["-e", WORKER_QUEUE_CHECK], { env: { PATH: process.env.PATH, REDIS_URL: url }, encoding: "utf8", timeout: 10000 }).status;
+    // Passwords with URL-special characters arrive percent-encoded, as secret-files.ts writes them.
+    assert.equal(check(`redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/0`), 0);
+    assert.notEqual(check(`redis://:wrong@127.0.0.1:${port}/0`), 0, "a wrong password must fail the check");
+    assert.notEqual(check("redis://:x@127.0.0.1:1/0"), 0, "no server must fail the check");
+    assert.ok(!WORKER_QUEUE_CHECK.includes("$"), "no dollar sign: Compose would interpolate it");
   });
 });
