@@ -7,6 +7,7 @@ import { USER_SECRET_KEYS } from "../../components/shared/config";
 import { parseSecretPayload } from "../../components/shared/host/secret-files";
 import { HOST_STEPS } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
+import { pgbouncerClientUser } from "../../components/shared/host/secret-files";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummySecret } from "../../scripts/lib/program";
@@ -268,11 +269,12 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const files = payloadOf(r);
     const appPw = "RNDSECRETdbuserfrostguarddopasswordX";
     const adminPw = "RNDSECRETdbdopasswordX";
-    assert.equal(files["app/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@pgbouncer:5432/frostguard`);
+    // The app's PgBouncer login is per password (pgbouncerClientUser); PgBouncer logs in to the cluster as frostguard.
+    assert.equal(files["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser(appPw)}:${appPw}@pgbouncer:5432/frostguard`);
     assert.equal(files["migrate/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@private-db.db.ondigitalocean.com:25060/frostguard?sslmode=require`);
     assert.equal(files["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?sslmode=require`);
     assert.equal(files["db-setup/APP_DB_PASSWORD"].content, appPw);
-    assert.match(files["pgbouncer/userlist.txt"].content, new RegExp(`"frostguard" "${appPw}"`));
+    assert.equal(files["pgbouncer/userlist.txt"].content, `"frostguard" "${appPw}"\n"${pgbouncerClientUser(appPw)}" "${appPw}"\n`);
     assert.equal(files["postgres/POSTGRES_PASSWORD"], undefined, "no self-hosted postgres on digitalocean");
     assert.equal(files["app/STRIPE_SECRET_KEY"].content, USER_SECRETS.stripeSecretKey);
     // The lasting TTN salt is the one every target uses.
