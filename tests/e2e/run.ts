@@ -484,6 +484,8 @@ async function main(): Promise<number> {
   console.log(`\n== results: ${file}`);
   for (const [id, s] of Object.entries(results.scenarios)) console.log(`  ${s.ok ? "PASS" : "FAIL"} ${id} ${s.title} (${s.seconds.toFixed(0)} s)`);
   console.log(`  total ${results.total_seconds.toFixed(0)} s`);
+  const passed = Object.values(results.scenarios).filter((s) => s.ok).length;
+  console.log(`e2e: ${passed} passed, ${Object.keys(results.scenarios).length - passed} failed`);
   return results.ok ? 0 : 1;
 }
 
