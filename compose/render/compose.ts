@@ -133,7 +133,8 @@ function mountSecrets(service: string, files: SecretFile[]): Pick<ComposeService
 
 const hardened = { security_opt: ["no-new-privileges:true"], cap_drop: ["ALL"] };
 
-function appService(m: AppService, secrets: SecretFile[]): ComposeService {
+/** The Compose service of an app model entry (ECS has its own renderer over the same entry: components/aws/container-definitions.ts). */
+export function appService(m: AppService, secrets: SecretFile[]): ComposeService {
   const usesSecrets = m.secretEnv.length > 0;
   return {
     image: m.image,

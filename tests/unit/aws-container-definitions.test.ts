@@ -2,6 +2,7 @@
 // carry secrets only as Secrets Manager references.
 import { strict as assert } from "assert";
 import { AppService, appServices, AppModelInput, APP_SECRET_ENV } from "../../compose/model";
+import { appService } from "../../compose/render/compose";
 import { ContainerDefinition, ContainerInput, INIT_MEMORY, MAX_STOP_TIMEOUT, containerDefinition, renderContainerDefinitions, scratchVolumes, volumeInitContainer } from "../../components/aws/container-definitions";
 
 const MODEL: AppModelInput = {
@@ -58,6 +59,19 @@ describe("aws container definitions: derived from compose/model.ts", () => {
     assert.notDeepEqual(a.healthCheck, b.healthCheck);
     assert.equal(b.healthCheck!.retries, 9);
     assert.match(b.healthCheck!.command[1], /health\/live/);
+  });
+
+  it("one model entry, two renderers: a changed health check shows in the Compose service and the ECS definition alike", () => {
+    const base = svc().backend;
+    const changed: AppService = { ...base, health: { ...base.health!, test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3000/health/live || exit 1"], intervalSeconds: 7, retries: 9 } };
+    for (const m of [base, changed]) {
+      const compose = appService(m, []).healthcheck as { test: unknown[]; interval: string; retries: number };
+      const ecs = containerDefinition(input(m)).healthCheck!;
+      assert.deepEqual(compose.test.map(String), ecs.command, "same test command");
+      assert.equal(compose.interval, `${ecs.interval}s`);
+      assert.equal(compose.retries, ecs.retries);
+    }
+    assert.notDeepEqual(appService(changed, []).healthcheck, appService(base, []).healthcheck);
   });
 
   it("changing a limit or the stop grace in the model changes the ECS definition (capped by task size and ECS's 120 s)", () => {
