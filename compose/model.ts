@@ -150,6 +150,9 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
       name: "frontend",
       image: input.app.images.frontend,
       port: 8080,
+      // nginx's unprivileged uid (101 in the official and the -unprivileged images): port 8080 and the
+      // writable paths below are all it needs, so the master never runs as root (AWS: "non-root users").
+      user: "101",
       environment: {},
       secretEnv: [],
       health: httpCheck(8080, "/health", 5),

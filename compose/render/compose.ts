@@ -147,7 +147,7 @@ export function appService(m: AppService, secrets: SecretFile[]): ComposeService
     read_only: true,
     tmpfs: m.writablePaths,
     security_opt: hardened.security_opt,
-    // frontend: nginx's master may need to switch user; its caps are left to the image.
+    // Every app service runs as its own uid (frontend: nginx's 101), with no capability.
     ...(m.user ? { cap_drop: hardened.cap_drop } : {}),
     healthcheck: m.health ? fromModel(m.health) : { disable: true },
   };

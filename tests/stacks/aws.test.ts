@@ -292,6 +292,15 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(containers(one(r, T.td, "migrate"))[0].healthCheck, undefined);
   });
 
+  it("every app container runs as a non-root uid (only the volume-init helper is root, and it is not essential)", () => {
+    for (const name of ["backend", "worker", "frontend", "migrate"] as const) {
+      const app = containers(one(r, T.td, name)).find((c) => c.name === name) as (Container & { user?: string }) | undefined;
+      assert.ok(app, `${name}: its container`);
+      assert.match(String(app!.user), /^[1-9][0-9]*(:[0-9]+)?$/, `${name} runs as ${app!.user}`);
+      for (const other of containers(one(r, T.td, name)).filter((c) => c.name !== name) as (Container & { user?: string; essential?: boolean })[]) assert.equal(other.essential, false, `${name}: ${other.name} is a helper`);
+    }
+  });
+
   it("two runs give byte-identical container definitions", () => {
     // A redundant setting forces a second process with the same effective config.
     const again = mustPlan("aws", { awsRegion: "us-east-1" }, USER_SECRETS);

@@ -97,7 +97,7 @@ describe("aws container definitions: derived from compose/model.ts", () => {
       scratchVolumes(f).map((v) => v.name),
     );
     assert.ok(d.mountPoints.every((p) => p.readOnly === false));
-    assert.equal(d.user, undefined, "frontend has no user in the model, so none is invented");
+    assert.equal(d.user, "101", "frontend runs as nginx's unprivileged uid, from the model");
     assert.deepEqual(containerDefinition(input({ ...f, writablePaths: ["/tmp", "/data"] })).mountPoints.map((p) => p.containerPath), ["/data", "/tmp"]);
   });
 
