@@ -34,6 +34,7 @@
 // (tests/tools/caddy-validate.test.ts), and run for real, switch included
 // (tests/tools/caddy-routing.test.ts).
 import type { BundleInput } from "../bundle";
+import { PROJECT_NAME } from "./compose-types";
 
 export const BACKEND_PATHS = ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"] as const;
 export const LB_TRY_DURATION = "20s";
@@ -48,8 +49,6 @@ export const HSTS = "max-age=31536000";
 export const PROXY_STATE_DIR = "/srv/freshtrack/proxy";
 export const SLOTS = ["blue", "green"] as const;
 export type Slot = (typeof SLOTS)[number];
-/** Compose project name on every host (DESIGN.md); slot container names derive from it. */
-const PROJECT = "freshtrack";
 /** Internal, container-local listener for the container healthcheck (never published). */
 export const HEALTH_LISTEN = "127.0.0.1:2020";
 export const HEALTH_PATH = "/caddy-health";
@@ -92,7 +91,7 @@ export function serviceDial(u: Upstream): string {
 
 /** Container name of a slot: bin/deploy renames a healthy new container to it. */
 export function slotContainer(service: string, slot: Slot): string {
-  return `${PROJECT}-${service}-${slot}`;
+  return `${PROJECT_NAME}-${service}-${slot}`;
 }
 
 /** Marker file (in PROXY_STATE_DIR) whose presence sends the service's traffic to that slot. */

@@ -4,6 +4,9 @@
 // replace, not extend, what an earlier one declared.
 import { Document, Node, Scalar, YAMLMap, YAMLSeq } from "yaml";
 
+/** Compose project name on every host (DESIGN.md): container, network and slot names derive from it. */
+export const PROJECT_NAME = "freshtrack";
+
 export interface ComposeHealthcheck {
   test?: string[];
   interval?: string;

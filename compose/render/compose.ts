@@ -15,12 +15,12 @@ import { APP_SECRET_ENV, AppService, appServices } from "../model";
 import { imageFor, ImageKey } from "../images";
 import type { BundleInput } from "../bundle";
 import { budgetFor } from "./budget";
-import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, ServiceSecretRef } from "./compose-types";
+import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, PROJECT_NAME, ServiceSecretRef } from "./compose-types";
 import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH } from "./pgbouncer";
 import { HEALTH_LISTEN, HEALTH_PATH, PROXY_STATE_DIR } from "./caddy";
 import { REDIS_AUTH_CONF_PATH, REDIS_PASSWORD_PATH } from "./redis";
 
-export const PROJECT_NAME = "freshtrack";
+export { PROJECT_NAME };
 
 export const VOLUMES = {
   pgdata: "freshtrack_pgdata",

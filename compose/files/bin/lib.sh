@@ -212,6 +212,9 @@ ft_proxy_slot() {
   return 0
 }
 
+# Container name of slot $2 of service $1 (compose/render/caddy.ts slotContainer).
+ft_slot_name() { printf '%s-%s-%s' "$FT_PROJECT" "$1" "$2"; }
+
 ft_other_slot() { if [[ $1 == blue ]]; then printf green; else printf blue; fi; }
 
 # Sends service $1's traffic to slot $2. Exactly one marker exists at every instant.
@@ -232,7 +235,7 @@ ft_proxy_switch() {
 # and its connections are untouched). Another container holding the name is renamed away.
 ft_take_slot() {
   local id=$1 svc=$2 slot=$3 name holder
-  name=$FT_PROJECT-$svc-$slot
+  name=$(ft_slot_name "$svc" "$slot")
   holder=$(docker ps -aq --no-trunc --filter "name=^/${name}\$")
   holder=${holder%%$'\n'*}
   [[ $holder == "$id" ]] && return 0
@@ -252,7 +255,7 @@ ft_proxy_reachable() {
   port=$(rj --arg s "$svc" '.proxy[$s].port // empty')
   health=$(rj --arg s "$svc" '.proxy[$s].health // empty')
   [[ -n $port && -n $health ]] || return 0
-  url="http://$FT_PROJECT-$svc-$slot:$port$health"
+  url="http://$(ft_slot_name "$svc" "$slot"):$port$health"
   for i in $(seq 1 20); do
     docker exec "$caddy" wget -q -O /dev/null -T 2 "$url" >/dev/null 2>&1 && return 0
     sleep 0.5
