@@ -1,7 +1,7 @@
 // Every infrastructure image we run, in one table. Pinned by version; never
 // `latest`. `imageOverrides` (config) replaces entries by key, for private
 // mirrors, digests, and the end-to-end test's locally built stand-ins.
-// Why each image was chosen is in the README ("Images").
+// Why each image was chosen is in docs/compose.md ("Images").
 
 export interface ImageSpec {
   /** Pinned reference. */

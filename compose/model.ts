@@ -3,7 +3,7 @@
 // both read. Change a health check or a limit here and both targets change.
 import { AppSettings } from "../components/shared/config";
 
-export const APP_UID = 1001; // backend and worker images run as uid 1001 (APP.md)
+export const APP_UID = 1001; // backend and worker images run as uid 1001 (docs/app-contract.md)
 
 export interface HealthCheck {
   /** Exec form, as Docker and ECS both accept: ["CMD-SHELL", "..."] or ["CMD", ...]. */

@@ -21,7 +21,7 @@ export const TARGET_STACKS = [
   { target: "aws", stack: "aws" },
 ] as const;
 
-/** What the numbers cannot say: who runs the data and how much of it a bad day costs. Reviewed with DESIGN.md and the target READMEs. */
+/** What the numbers cannot say: who runs the data and how much of it a bad day costs. Reviewed with docs/design.md and the target READMEs. */
 const FACTS: Record<string, { runs: string; rpo: string; rto: string; choose: string; cost: string; plus?: string }> = {
   vm: {
     runs: "we do: PostgreSQL, Valkey and object storage run as containers on the customer's host",

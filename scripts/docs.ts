@@ -1,11 +1,18 @@
-// Keeps README.md's generated parts in sync: `npm run docs` rewrites them,
-// tests/unit/docs.test.ts fails when they drift.
+// Keeps the generated parts of README.md and docs/*.md in sync: `npm run docs`
+// rewrites them, tests/unit/docs.test.ts fails when they drift.
 import * as fs from "fs";
 import * as path from "path";
 import { declaredConfig } from "../components/shared/load-config";
 import { USER_SECRET_KEYS } from "../components/shared/config";
 
-export const README = path.resolve(__dirname, "..", "README.md");
+const ROOT = path.resolve(__dirname, "..");
+export const README = path.join(ROOT, "README.md");
+
+/** README.md, every page under docs/ and the e2e's own page: what `npm run docs` keeps current. */
+export function docPages(): string[] {
+  const docs = fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => path.join(ROOT, "docs", f));
+  return [README, ...docs, path.join(ROOT, "tests", "e2e", "README.md")];
+}
 
 /** Markdown table of every key in Pulumi.yaml, in file order. */
 export function configTable(): string {
@@ -26,26 +33,24 @@ export function generatedSections(): Record<string, string> {
   return sections;
 }
 
-/** `<!-- include:PATH:start -->…<!-- include:PATH:end -->`: the section file at PATH (relative to the repo), verbatim. */
-const INCLUDE_RE = /(<!-- include:([A-Za-z0-9_./-]+):start -->)[\s\S]*?(<!-- include:\2:end -->)/g;
-
-export function renderReadme(current: string): string {
-  let out = current.replace(INCLUDE_RE, (_m, a: string, rel: string, b: string) => {
-    const file = path.resolve(__dirname, "..", rel);
-    if (!fs.existsSync(file)) throw new Error(`README.md includes ${rel}, which does not exist`);
-    return `${a}\n${fs.readFileSync(file, "utf8").trim()}\n${b}`;
-  });
+/** A page with every `<!-- NAME:start -->…<!-- NAME:end -->` block it holds filled in. */
+export function renderPage(current: string): string {
+  let out = current;
   for (const [name, content] of Object.entries(generatedSections())) {
     const re = new RegExp(`(<!-- ${name}:start -->)[\\s\\S]*?(<!-- ${name}:end -->)`);
-    if (!re.test(out)) throw new Error(`README.md has no <!-- ${name}:start --> / <!-- ${name}:end --> markers`);
     out = out.replace(re, (_m, a: string, b: string) => `${a}\n${content}\n${b}`);
   }
   return out;
 }
 
+/** Where each generated block must stand (a page that loses its markers fails the docs test). */
+export const GENERATED_IN: Record<string, string> = { "config-table": "docs/configuration.md", "cost-table": "README.md" };
+
 if (require.main === module) {
-  const before = fs.readFileSync(README, "utf8");
-  const after = renderReadme(before);
-  if (after !== before) fs.writeFileSync(README, after);
-  console.log(after === before ? "README.md is up to date" : "README.md updated");
+  for (const page of docPages()) {
+    const before = fs.readFileSync(page, "utf8");
+    const after = renderPage(before);
+    if (after !== before) fs.writeFileSync(page, after);
+    console.log(`${path.relative(ROOT, page)}: ${after === before ? "up to date" : "updated"}`);
+  }
 }

@@ -1,5 +1,5 @@
 // Connection URLs handed to the app through Secrets Manager. Credentials are
-// URL-encoded: the old deployment broke on '/+=' in generated passwords.
+// URL-encoded: an unencoded '/', '+' or '=' in a password breaks the URL.
 import { createHash, createHmac, pbkdf2Sync } from "crypto";
 export const PG_PORT = 5432;
 export const REDIS_PORT = 6379;

@@ -28,7 +28,7 @@ export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
 /** WebSockets (socket.io) stay open through the ALB for up to an hour of silence. */
 export const ALB_IDLE_TIMEOUT = 3600;
 export const MASTER_USERNAME = "ftadmin";
-/** The app's object storage client signs for us-east-1 (APP.md), so the assets bucket lives there. */
+/** The app's object storage client signs for us-east-1 (docs/app-contract.md), so the assets bucket lives there. */
 export const ASSETS_REGION = "us-east-1";
 
 export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs {
@@ -153,7 +153,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       },
       o(),
     );
-    // Static keys, because the app speaks S3 with an access key (APP.md): a user that can touch this one bucket.
+    // Static keys, because the app speaks S3 with an access key (docs/app-contract.md): a user that can touch this one bucket.
     const assetsUser = new aws.iam.User("assets", { name: cloudName("assets-s3", 64), path: "/freshtrack/" }, o());
     new aws.iam.UserPolicy("assets", { user: assetsUser.name, policy: assetsBucket.arn.apply((arn) => JSON.stringify(assetsBucketUserPolicy(arn))) }, o());
     const assetsKey = new aws.iam.AccessKey("assets", { user: assetsUser.name }, o());
@@ -263,7 +263,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         atRestEncryptionEnabled: true,
         transitEncryptionEnabled: true,
         authToken: pulumi.secret(secrets.redisPassword),
-        // ElastiCache has no AOF: daily snapshots are the persistence (see README).
+        // ElastiCache has no AOF: daily snapshots are the persistence (docs/aws.md).
         snapshotRetentionLimit: 7,
         snapshotWindow: "02:00-03:00",
         applyImmediately: true,

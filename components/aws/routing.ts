@@ -1,4 +1,4 @@
-// Pure ALB routing from APP.md: these prefixes go to the backend with the path
+// Pure ALB routing from docs/app-contract.md: these prefixes go to the backend with the path
 // untouched (the old proxy stripped /api and broke every TTN webhook);
 // everything else falls through to the listener's default action, the frontend.
 
@@ -10,7 +10,7 @@ export interface RoutingRule {
   service: "backend";
 }
 
-/** APP.md "Routing". ALB path patterns are case-sensitive and `*` matches any characters, `/` included. */
+/** docs/app-contract.md "Routing". ALB path patterns are case-sensitive and `*` matches any characters, `/` included. */
 export const BACKEND_PATHS = ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"] as const;
 
 export const DEFAULT_SERVICE = "frontend" as const;

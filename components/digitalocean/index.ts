@@ -2,7 +2,7 @@
 // SSH by the shared HostDeployment), a managed PostgreSQL cluster reached over
 // the VPC through our own PgBouncer on the droplet, Spaces for assets and
 // dumps, a reserved IP for DNS, cloud and database firewalls, and DO Monitoring
-// alerts. See README.section.md for the reasoning behind each choice.
+// alerts. See docs/digitalocean.md for the reasoning behind each choice.
 import * as digitalocean from "@pulumi/digitalocean";
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
@@ -87,7 +87,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     const hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim().split(/\s+/).slice(0, 2).join(" "));
 
     // user_data: bootstrap only, no app secret, nothing per release. The host private
-    // key is the one accepted exposure (threat model in README.section.md).
+    // key is the one accepted exposure (threat model in docs/digitalocean.md).
     const userData = pulumi.secret(
       pulumi.all([hostKey.privateKeyOpenssh, hostKey.publicKeyOpenssh, deployKey.publicKeyOpenssh]).apply(([priv, pub, deployPub]) =>
         renderCloudInit({
@@ -119,7 +119,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       },
       // DigitalOcean applies user_data, SSH keys and the image only by rebuilding the droplet.
       // Everything that changes after creation travels with the push instead; a rebuild is an
-      // explicit `pulumi up --replace` (README).
+      // explicit `pulumi up --replace` (docs/digitalocean.md).
       { ...parent, ignoreChanges: ["userData", "sshKeys", "image"] },
     );
 

@@ -1,5 +1,5 @@
 // Names that must be identical whatever the target: the database and role the app
-// expects (APP.md: "frostguard"), and logical resource names for lasting state.
+// expects (docs/app-contract.md: "frostguard"), and logical resource names for lasting state.
 import * as pulumi from "@pulumi/pulumi";
 
 export const DB_NAME = "frostguard";

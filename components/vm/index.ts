@@ -7,11 +7,11 @@ import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../shared/c
 import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 
-/** Bucket names on the host's object store: defined once (the old scripts disagreed). */
+/** Bucket names on the host's object store: defined once, so the app, the backup job and the bucket creation cannot disagree. */
 export const VM_BUCKETS = { assets: "frostguard-assets", backups: "frostguard-backups" } as const;
 /** SeaweedFS's S3 gateway as the containers reach it. */
 export const VM_OBJECTSTORE_INTERNAL = "http://objectstore:8333";
-/** The app's S3 client signs for us-east-1 (APP.md). */
+/** The app's S3 client signs for us-east-1 (docs/app-contract.md). */
 export const VM_OBJECTSTORE_REGION = "us-east-1";
 /** Superuser of the on-host PostgreSQL (the official image's default). */
 export const VM_DB_ADMIN_USER = "postgres";

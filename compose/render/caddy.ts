@@ -102,7 +102,7 @@ export function slotMarker(service: string, slot: Slot): string {
 function proxyTo(dials: string[], health: string): Json {
   return {
     handler: "reverse_proxy",
-    // No `rewrite` and no `strip_path_prefix` anywhere: the path reaches the app unchanged (APP.md).
+    // No `rewrite` and no `strip_path_prefix` anywhere: the path reaches the app unchanged (docs/app-contract.md).
     upstreams: dials.map((dial) => ({ dial })),
     load_balancing: {
       // The slot's container; the service name only when the slot's name does not answer.

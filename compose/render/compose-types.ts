@@ -4,7 +4,7 @@
 // replace, not extend, what an earlier one declared.
 import { Document, Node, Scalar, YAMLMap, YAMLSeq } from "yaml";
 
-/** Compose project name on every host (DESIGN.md): container, network and slot names derive from it. */
+/** Compose project name on every host (docs/design.md): container, network and slot names derive from it. */
 export const PROJECT_NAME = "freshtrack";
 
 export interface ComposeHealthcheck {

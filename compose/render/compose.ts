@@ -37,7 +37,7 @@ export const COMPOSE_FILES = {
   digitalocean: "compose.do.yml",
 } as const;
 
-/** One secret file under APP_DIR/secrets/ (DESIGN.md "Secret files"). */
+/** One secret file under APP_DIR/secrets/ (docs/design.md "Secret files"). */
 export interface SecretFile {
   /** Compose secret name. */
   name: string;
@@ -292,7 +292,7 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
           "-master.volumeSizeLimitMB=1024",
           "-s3",
           "-s3.port=8333",
-          // Static identities and keys; buckets are path-style, region us-east-1 (APP.md).
+          // Static identities and keys; buckets are path-style, region us-east-1 (docs/app-contract.md).
           "-s3.config=/run/secrets/s3.json",
         ],
         volumes: [`${VOLUMES.objects}:/data`],

@@ -9,7 +9,7 @@
 // node-exporter (host + textfile collector for backup freshness) and
 // blackbox-exporter (backend readiness, frontend health, public https + cert).
 //
-// Nothing publishes a port: Grafana is reached through an SSH tunnel (README).
+// Nothing publishes a port: Grafana is reached through an SSH tunnel (docs/observability.md).
 // Nothing depends on an app service: monitoring must keep running when the app is down.
 import * as fs from "fs";
 import * as path from "path";
@@ -55,7 +55,7 @@ export const OBSERVABILITY_SERVICES = Object.keys(OBSERVABILITY_BUDGET) as Obser
 export interface ObservabilitySecret {
   /** Compose secret name (mounted at /run/secrets/<name>). */
   name: string;
-  /** Relative to APP_DIR/secrets/ (DESIGN.md). */
+  /** Relative to APP_DIR/secrets/ (docs/design.md). */
   file: string;
   uid: number;
 }
@@ -126,7 +126,7 @@ export interface ComposeService {
 }
 
 export interface ObservabilityCompose {
-  /** DESIGN.md: the Compose project is always `freshtrack`. */
+  /** docs/design.md: the Compose project is always `freshtrack`. */
   name: "freshtrack";
   services: Record<ObservabilityService, ComposeService>;
   volumes: Record<string, { name: string }>;
@@ -224,7 +224,7 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
         GF_SECURITY_DISABLE_GRAVATAR: "true",
         GF_USERS_ALLOW_SIGN_UP: "false",
         GF_AUTH_ANONYMOUS_ENABLED: "false",
-        // Reached through `ssh -L 3000:<grafana-ip>:3000` (README): links point at the tunnel.
+        // Reached through `ssh -L 3000:<grafana-ip>:3000` (docs/observability.md): links point at the tunnel.
         GF_SERVER_ROOT_URL: "http://localhost:3000/",
         GF_ANALYTICS_REPORTING_ENABLED: "false",
         GF_ANALYTICS_CHECK_FOR_UPDATES: "false",

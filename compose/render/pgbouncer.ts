@@ -1,6 +1,6 @@
 // config/pgbouncer.ini, rendered from typed settings.
 // Transaction pooling in front of PostgreSQL for backend and worker only;
-// migrations and backups connect to PostgreSQL directly (APP.md).
+// migrations and backups connect to PostgreSQL directly (docs/app-contract.md).
 import { DB_CONNECTION_HEADROOM } from "../../components/shared/config";
 import type { BundleInput } from "../bundle";
 
@@ -20,7 +20,7 @@ export const PGBOUNCER_PORT = 5432;
 /**
  * node-postgres sends `statement_timeout` (Pool config) and `extra_float_digits`
  * as startup parameters; PgBouncer refuses the connection for any it does not know
- * unless it is listed here (the old deployment listed only extra_float_digits).
+ * unless it is listed here (listing only extra_float_digits refuses node-postgres at connect).
  */
 export const IGNORED_STARTUP_PARAMETERS = ["extra_float_digits", "statement_timeout"];
 

@@ -1,6 +1,6 @@
 // config/redis.conf for Valkey (Redis-compatible), from typed directives.
 // BullMQ queues and the Socket.io adapter live here: they must survive a restart
-// (AOF, fsync every second) and must never be evicted (APP.md).
+// (AOF, fsync every second) and must never be evicted (docs/app-contract.md).
 import { budgetFor } from "./budget";
 
 /** The secret file redis/redis-auth.conf (`requirepass …`), mounted here and included. */

@@ -108,7 +108,7 @@ export const noCredentialsInEnv = definePolicy<CredentialsConfig>({
       allowHostKeyInUserData: { type: "boolean", default: false },
     },
   },
-  // STACK_AUTH_PUBLISHABLE_KEY is public by design (APP.md: baked into the frontend image).
+  // STACK_AUTH_PUBLISHABLE_KEY is public by design (docs/app-contract.md: baked into the frontend image).
   defaults: { allowNames: ["STACK_AUTH_PUBLISHABLE_KEY"], allowHostKeyInUserData: false },
   validateResource: (r, cfg) => {
     if (r.type === TYPES.taskDefinition) return taskDefinition(r, cfg);

@@ -162,7 +162,7 @@ export function remoteSteps(p: PlanResult): PlannedResource[] {
     out.push(ready[0]);
     done.add(key(ready[0]));
   }
-  // The chain must be exactly HOST_STEPS, in order (DESIGN.md).
+  // The chain must be exactly HOST_STEPS, in order (docs/design.md).
   const chain = out.filter((r) => (HOST_STEPS as readonly string[]).includes(r.name)).map((r) => r.name);
   if (chain.join(",") !== HOST_STEPS.join(",")) throw new Error(`remote steps ${chain.join(",")} are not HOST_STEPS ${HOST_STEPS.join(",")}`);
   return out;

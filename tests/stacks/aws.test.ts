@@ -108,7 +108,7 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(alb.internal, false);
   });
 
-  it("listener rules forward APP.md's prefixes to the backend, unrewritten; default to the frontend", () => {
+  it("listener rules forward the app contract's prefixes to the backend, unrewritten; default to the frontend", () => {
     const backendTg = one(r, T.tg, "backend");
     const rules = ofType(r, T.rule);
     const patterns = rules.flatMap((x) => (x.inputs.conditions as { pathPattern: { values: string[] } }[]).flatMap((c) => c.pathPattern.values));

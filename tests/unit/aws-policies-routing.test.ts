@@ -1,5 +1,5 @@
 // Pure AWS helpers: execution-role policies list exactly the task's secrets,
-// ALB routing follows APP.md without rewriting, alarms are sane, one-off scripts
+// ALB routing follows docs/app-contract.md without rewriting, alarms are sane, one-off scripts
 // carry no secrets.
 import { strict as assert } from "assert";
 import { alarmSpecs } from "../../components/aws/alarms";
@@ -44,7 +44,7 @@ describe("aws iam: execution role policy", () => {
   });
 });
 
-describe("aws routing: APP.md prefixes to the backend, the rest to the frontend", () => {
+describe("aws routing: app-contract prefixes to the backend, the rest to the frontend", () => {
   it("one rule per backend prefix, unique priorities, forward only (no path rewriting)", () => {
     const rules = listenerRules();
     assert.deepEqual(

@@ -322,7 +322,7 @@ describe("caddy.json", () => {
   const cfg = (target: "vm" | "digitalocean", over: Record<string, string> = {}) =>
     caddyConfig(bundleInput(target, over)) as { apps: { http: { servers: Record<string, { listen: string[]; routes: Route[] }> }; tls: { automation: { policies: { subjects: string[]; issuers: Record<string, unknown>[] }[] } } } };
 
-  it("routes exactly APP.md's backend paths to the backend, everything else to the frontend", () => {
+  it("routes exactly the app contract's backend paths to the backend, everything else to the frontend", () => {
     assert.deepEqual([...BACKEND_PATHS], ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"]);
     const app = cfg("vm").apps.http.servers.public.routes[0];
     assert.deepEqual(app.match, [{ host: [DOMAIN] }]);
@@ -494,7 +494,7 @@ describe("resource budget (2 vCPU / 4 GB reference host)", () => {
   }
 
   it("the README section shows the sums budgetSum() computes", () => {
-    const readme = fs.readFileSync(path.join(__dirname, "..", "..", "compose", "README.section.md"), "utf8");
+    const readme = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "compose.md"), "utf8");
     for (const target of ["vm", "digitalocean"] as const) {
       const b = budgetSum(target);
       const row = `| ${target} | ${b.serviceCpus.toFixed(2)} | ${b.serviceMemoryMb} MB | ${b.observabilityMemoryMb} MB | ${b.peakMemoryMb} MB | ${b.memoryAvailableMb} MB |`;

@@ -1,5 +1,5 @@
 // Pure tests of the secret files the push writes: paths and owners per
-// DESIGN.md, URL encoding of hostile credentials, PgBouncer/pgpass/redis
+// docs/design.md, URL encoding of hostile credentials, PgBouncer/pgpass/redis
 // quoting, and the stdin payload round trip.
 import { strict as assert } from "assert";
 import * as ini from "ini";
@@ -37,7 +37,7 @@ function input(over: Partial<SecretFilesInput> = {}): SecretFilesInput {
   };
 }
 
-describe("host secret files: paths and owners (DESIGN.md table)", () => {
+describe("host secret files: paths and owners (docs/design.md table)", () => {
   const files = renderSecretFiles(input());
   it("renders app/<ENV> for every APP_SECRET_ENV name, owned by 1001", () => {
     for (const env of APP_SECRET_ENV) {
@@ -86,7 +86,7 @@ describe("host secret files: paths and owners (DESIGN.md table)", () => {
 });
 
 describe("host secret files: contents", () => {
-  it("URL-encodes every credential (the old deployment broke on / + =)", () => {
+  it("URL-encodes every credential (/ + = would break the URL)", () => {
     const f = renderSecretFiles(input({ dbAppPassword: NASTY, redisPassword: NASTY, db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: NASTY, adminDatabase: "postgres" } }));
     const e = encodeURIComponent(NASTY);
     assert.ok(!/[/+=@:%"]/.test(e.replace(/%[0-9A-F]{2}/g, "")), "encoded form keeps no raw special character");

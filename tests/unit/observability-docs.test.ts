@@ -5,7 +5,7 @@ import * as path from "path";
 import { alertRules, OBSERVABILITY_BUDGET } from "../../compose/render/observability";
 import { observabilityInput } from "../fixtures/observability/input";
 
-const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "compose", "README.section.observability.md"), "utf8");
+const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "observability.md"), "utf8");
 
 describe("observability: README section matches the renderer", () => {
   it("budget table has one row per service with the exported limits, and the right total", () => {

@@ -261,9 +261,9 @@ describe("policy pack configuration files", () => {
   });
 });
 
-describe("policy/README.section.md", () => {
+describe("docs/policy.md", () => {
   it("lists every policy with its enforcement level and every config setting", () => {
-    const text = fs.readFileSync(path.join(ROOT, "policy", "README.section.md"), "utf8");
+    const text = fs.readFileSync(path.join(ROOT, "docs", "policy.md"), "utf8");
     for (const p of POLICIES) {
       assert.match(text, new RegExp(`\\| \`${p.name}\` \\| ${p.enforcementLevel} \\|`), `${p.name} missing or with the wrong level`);
       for (const setting of Object.keys(p.configSchema?.properties ?? {})) assert.ok(text.includes(`\`${setting}\``), `${p.name}.${setting} undocumented`);

@@ -1,5 +1,5 @@
 // The SSH push shared by the vm and digitalocean targets: one chain of remote
-// commands, each depending on the previous one (DESIGN.md "Deploy steps"):
+// commands, each depending on the previous one (docs/design.md "Deploy steps"):
 //   wait -> bootstrap -> copy-bundle -> unpack-bundle -> write-secrets -> preflight -> deploy
 // plus `teardown`, whose delete stops the services when the stack is removed.
 // Every step's `create` is a self-contained shell command (scripts are passed

@@ -1,4 +1,4 @@
-// Every secret file of DESIGN.md's table, rendered from plain strings. Pure: it
+// Every secret file of docs/design.md's table, rendered from plain strings. Pure: it
 // runs inside pulumi.all(...).apply(...) and in unit tests, so the same values
 // always give byte-identical files (no spurious write-secrets runs).
 import { createHash } from "crypto";
@@ -112,7 +112,7 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
     if (value === undefined) throw new Error(`secret-files: no source for app secret ${env}`);
     put(`app/${env}`, APP_UID, value);
   }
-  // Migrations bypass the pooler (APP.md): direct to PostgreSQL.
+  // Migrations bypass the pooler (docs/app-contract.md): direct to PostgreSQL.
   put("migrate/DATABASE_URL", APP_UID, directDb(DB_USER, i.dbAppPassword, DB_NAME));
 
   // ---- database -------------------------------------------------------------
@@ -174,7 +174,7 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
 /** Paths write-secrets accepts: relative, no `..`, no hidden or empty segments. Same rule as the script. */
 export const SECRET_PATH_RE = /^[A-Za-z0-9_][A-Za-z0-9_.-]*(\/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$/;
 
-/** `<relative-path> <uid> <base64(content)>` per line, sorted by path (DESIGN.md). */
+/** `<relative-path> <uid> <base64(content)>` per line, sorted by path (docs/design.md). */
 export function serializeSecretPayload(files: SecretFiles): string {
   const lines = Object.keys(files)
     .sort()
