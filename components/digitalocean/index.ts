@@ -195,6 +195,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       spaces: { accessKey: spacesKey.accessKey, secretKey: spacesKey.secretKey, endpoint: spacesEndpoint(settings.region), region: bucketRegion, assetsBucket: assets.name, backupsBucket: backupsBucket.name },
       readyIds: [dbFirewall.id, firewall.id, cors.id, database.id],
       deployUser: DEPLOY_USER,
+      dropletId: droplet.id,
     });
 
     this.url = deployment.url;

@@ -49,6 +49,8 @@ export interface PushInput {
   readyIds: pulumi.Output<string>[];
   /** operators' non-root login, in the docker group */
   deployUser: string;
+  /** The droplet's id: a rebuilt droplet (same reserved IP, same host key) gets every push step again. */
+  dropletId: pulumi.Output<string>;
 }
 
 /** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
@@ -117,6 +119,7 @@ export function deployToDroplet(input: PushInput): HostDeployment {
       deployUser: input.deployUser,
       purgeOnDelete: input.settings.purgeOnDelete,
       url: `https://${input.args.config.app.domain}`,
+      hostIdentity: input.dropletId,
     },
     { parent: input.parent },
   );

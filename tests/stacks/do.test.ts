@@ -5,7 +5,7 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { USER_SECRET_KEYS } from "../../components/shared/config";
 import { parseSecretPayload } from "../../components/shared/host/secret-files";
-import { HOST_STEPS } from "../../components/shared/host";
+import { HOST_STEPS, HOST_TEARDOWN_STEP } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { pgbouncerClientUser } from "../../components/shared/host/secret-files";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
@@ -387,5 +387,61 @@ describe("stacks/do: the placement guard refuses a region change before any regi
     const regional = [T.vpc, T.db, T.droplet, T.bucket, T.reservedIp, T.cors];
     assert.ok(out.registered.includes(`${T.placement}::do-placement`), "the guard itself was read");
     assert.deepEqual(out.registered.filter((k) => regional.some((t) => k.startsWith(`${t}::`))), []);
+  });
+});
+
+describe("stacks/do: a rebuilt droplet (new id, same reserved IP and host key) gets every push step again, in order", () => {
+  // The same stack twice, in two processes; the second time the provider returns a
+  // new id for the droplet, as after `pulumi up --replace <droplet>`.
+  const runWithDropletId = (dropletId?: string): PlanResult => {
+    const script = `
+      const { runProgram } = require("./scripts/lib/program");
+      const id = process.env.FT_TEST_DROPLET_ID;
+      runProgram({ stack: "do", idFor: (type, name) => (id && type === "digitalocean:index/droplet:Droplet" && name === "droplet" ? id : undefined) }).then(
+        (r) => { console.log(JSON.stringify(r)); },
+        (e) => { console.error(String(e && e.stack)); process.exit(1); },
+      );`;
+    const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+      cwd: path.resolve(__dirname, "..", ".."),
+      encoding: "utf8",
+      maxBuffer: 256 * 1024 * 1024,
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", FT_TEST_DROPLET_ID: dropletId ?? "" },
+    });
+    assert.equal(p.status, 0, p.stderr);
+    return JSON.parse(p.stdout) as PlanResult;
+  };
+  let original: PlanResult;
+  let rebuilt: PlanResult;
+  before(() => {
+    original = runWithDropletId();
+    rebuilt = runWithDropletId("droplet-rebuilt-id");
+  });
+  const stepsOf = (r: PlanResult) => Object.fromEntries(r.resources.filter((x) => x.type.startsWith("command:remote:") && x.parent === "freshtrack:host:Deployment::host").map((x) => [x.name, x]));
+
+  it("the rebuild keeps the reserved IP and host key: the connection alone would not notice", () => {
+    assert.equal(one(rebuilt, T.droplet).inputs.name, one(original, T.droplet).inputs.name);
+    for (const step of HOST_STEPS) assert.deepEqual(stepsOf(rebuilt)[step].inputs.connection, stepsOf(original)[step].inputs.connection, step);
+  });
+
+  it("every push step (and the teardown owner) has the droplet id in its triggers, so each one is replaced", () => {
+    const a = stepsOf(original);
+    const b = stepsOf(rebuilt);
+    for (const step of [...HOST_STEPS, HOST_TEARDOWN_STEP]) {
+      assert.ok(a[step] && b[step], `step ${step} missing`);
+      assert.ok((a[step].inputs.triggers as unknown[]).includes("droplet-id"), `${step}: triggers ${JSON.stringify(a[step].inputs.triggers)}`);
+      assert.ok((b[step].inputs.triggers as unknown[]).includes("droplet-rebuilt-id"), `${step}: triggers ${JSON.stringify(b[step].inputs.triggers)}`);
+    }
+    // The old teardown's delete must find a newer owner token on the new droplet and stop nothing.
+    assert.notEqual(b[HOST_TEARDOWN_STEP].inputs.create, a[HOST_TEARDOWN_STEP].inputs.create);
+  });
+
+  it("the replaced steps still run in order: wait -> bootstrap -> copy -> unpack -> secrets -> preflight -> deploy", () => {
+    const b = stepsOf(rebuilt);
+    HOST_STEPS.forEach((step, i) => {
+      const deps = b[step].options.dependsOn ?? [];
+      if (i === 0) assert.deepEqual(deps, [], step);
+      else assert.ok(deps.some((d) => d.endsWith(`::${HOST_STEPS[i - 1]}`)), `${step} depends on ${HOST_STEPS[i - 1]}: ${deps.join(", ")}`);
+    });
+    assert.ok((b[HOST_TEARDOWN_STEP].options.dependsOn ?? []).some((d) => d.endsWith("::bootstrap")));
   });
 });
