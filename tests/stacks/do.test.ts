@@ -11,6 +11,7 @@ import { pgbouncerClientUser } from "../../components/shared/host/secret-files";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummySecret } from "../../scripts/lib/program";
+import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
 import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
 
 const T = {
@@ -189,6 +190,11 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const pub = /ed25519_public: (ssh-ed25519 \S+)/.exec(ud)?.[1];
     assert.ok(pub);
     assert.equal(conn.hostKey, pub);
+  });
+
+  it("user_data the droplet gets passes cloud-init's own JSON schema (a failing document means a degraded boot)", () => {
+    assert.deepEqual(cloudConfigSchemaErrors(userDataOf(r)), []);
+    assert.deepEqual(cloudConfigSchemaErrors(userDataOf(mustPlan("do", MINIMAL))), []);
   });
 
   it("user_data is identical when only images change, and when a secret changes", () => {
