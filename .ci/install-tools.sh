@@ -10,6 +10,8 @@ for bin in caddy pgbouncer promtool amtool shellcheck sshd rclone debootstrap re
   command -v "$bin" >/dev/null 2>&1 || need_apt=1
 done
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt=1
+# PostgreSQL 17 (trixie): db-setup against an admin that is not a superuser, as on DigitalOcean (PostgreSQL 16+ rules).
+[ -x /usr/lib/postgresql/17/bin/postgres ] || need_apt=1
 docker compose version >/dev/null 2>&1 || need_apt=1
 
 if [ "$need_apt" = 1 ]; then
@@ -22,6 +24,7 @@ if [ "$need_apt" = 1 ]; then
     prometheus prometheus-alertmanager shellcheck openssh-server openssh-client rclone debootstrap \
     redis-server openssl ca-certificates curl jq iproute2 procps >/dev/null
   apt-get install -y -qq -t trixie docker.io docker-compose docker-buildx >/dev/null
+  apt-get install -y -qq --no-install-recommends -t trixie postgresql-17 >/dev/null
   # Debian starts services on install where it can; our tests start their own.
   pkill -x prometheus 2>/dev/null || true
 fi

@@ -21,7 +21,7 @@ export interface CloudInitInput {
   bootstrap: { script: string; args: string[] };
 }
 
-/** sshd drop-in: keys only, no forwarding, few tries. Root keeps key login because the push connects as root. */
+/** sshd drop-in: keys only, no forwarding (but see SSHD_DEPLOY_USER_FORWARDING), few tries. Root keeps key login because the push connects as root. */
 export const SSHD_HARDENING: Record<string, string> = {
   PasswordAuthentication: "no",
   KbdInteractiveAuthentication: "no",
@@ -39,6 +39,34 @@ export const SSHD_HARDENING: Record<string, string> = {
   // Only the host key we generated and pinned: a key sshd would otherwise generate is unknown to the push.
   HostKey: "/etc/ssh/ssh_host_ed25519_key",
 };
+
+/** Grafana's port on the Compose network: the only place the deploy user may tunnel to. */
+export const GRAFANA_TUNNEL_PORT = 3000;
+
+/**
+ * The exception to "no forwarding": the deploy user may open local forwards
+ * (`ssh -L`) to Grafana's port and nowhere else, so the Grafana tunnel the
+ * observability docs describe works; root and every other user keep none.
+ */
+export const SSHD_DEPLOY_USER_FORWARDING: Record<string, string> = {
+  AllowTcpForwarding: "local",
+  PermitOpen: `*:${GRAFANA_TUNNEL_PORT}`,
+};
+
+/** The sshd drop-in (sshd_config.d): the hardening for everyone, then the deploy user's tunnel. */
+export function renderSshdConfig(deployUser: string): string {
+  const lines = (o: Record<string, string>, indent = "") => Object.entries(o).map(([k, v]) => `${indent}${k} ${v}`);
+  return [
+    "# Written by cloud-init (FreshTrack). Keys only; root may log in with a key (the deploy push).",
+    ...lines(SSHD_HARDENING),
+    "# The deploy user may tunnel to Grafana (ssh -L 3000:<grafana-ip>:3000), nowhere else.",
+    `Match User ${deployUser}`,
+    ...lines(SSHD_DEPLOY_USER_FORWARDING, "    "),
+    // sshd_config includes this file at its top: close the block so its own lines apply to everyone.
+    "Match all",
+    "",
+  ].join("\n");
+}
 
 /** Docker daemon settings: containers keep running while dockerd restarts (package upgrades), bounded logs. */
 export const DOCKER_DAEMON = {
@@ -65,18 +93,15 @@ const oneLine = (key: string) => key.trim().split(/\s+/).slice(0, 2).join(" ");
 export function renderCloudInit(input: CloudInitInput): string {
   if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(input.deployUser)) throw new Error(`"${input.deployUser}" is not a Unix user name`);
   if (!input.hostKey.publicKeyOpenssh.trim().startsWith("ssh-ed25519 ")) throw new Error("the host key must be an ed25519 key in OpenSSH format");
-  const sshdConf =
-    "# Written by cloud-init (FreshTrack). Keys only; root may log in with a key (the deploy push).\n" +
-    Object.entries(SSHD_HARDENING)
-      .map(([k, v]) => `${k} ${v}`)
-      .join("\n") +
-    "\n";
+  const sshdConf = renderSshdConfig(input.deployUser);
   const priv = input.hostKey.privateKeyOpenssh;
 
   const doc = {
-    // Host key: replace whatever the image generated with the pinned pair.
+    // Host key: replace whatever the image generated with the pinned pair. cloud-init
+    // generates no key while ssh_keys is given; its schema wants at least one type
+    // here, so name the one we pin (an empty list fails validation: degraded boot).
     ssh_deletekeys: true,
-    ssh_genkeytypes: [] as string[],
+    ssh_genkeytypes: ["ed25519"],
     ssh_keys: { ed25519_private: priv.endsWith("\n") ? priv : `${priv}\n`, ed25519_public: oneLine(input.hostKey.publicKeyOpenssh) },
     // DigitalOcean puts the droplet's SSH keys into root's authorized_keys; keep root usable with keys.
     disable_root: false,

@@ -76,7 +76,8 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       { ...parent, protect: true, ignoreChanges: ["region", "privateNetworkUuid"] },
     );
     const database = new digitalocean.DatabaseDb("db-frostguard", { clusterId: db.id, name: DB_NAME }, { ...parent, protect: true });
-    // The app role is not doadmin: DO generates its password; db-setup grants it the database.
+    // The app role is not doadmin. DigitalOcean generates a password for it, which we do
+    // not use: db-setup sets the stack's own (dbPasswordGeneration rotates it) and grants it the database.
     const appUser = new digitalocean.DatabaseUser("db-user-frostguard", { clusterId: db.id, name: DB_USER }, parent);
     const dbFirewall = new digitalocean.DatabaseFirewall("db-firewall", { clusterId: db.id, rules: databaseFirewallRules(appTag.name) }, parent);
 
@@ -191,10 +192,12 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       host: assignment.ipAddress,
       privateKey: deployKey.privateKeyOpenssh,
       hostPublicKey,
-      db: { privateHost: db.privateHost, port: db.port, adminUser: db.user, adminPassword: db.password, database: database.name, appUser: appUser.name, appPassword: appUser.password },
+      db: { privateHost: db.privateHost, port: db.port, adminUser: db.user, adminPassword: db.password, database: database.name, appUser: appUser.name },
       spaces: { accessKey: spacesKey.accessKey, secretKey: spacesKey.secretKey, endpoint: spacesEndpoint(settings.region), region: bucketRegion, assetsBucket: assets.name, backupsBucket: backupsBucket.name },
-      readyIds: [dbFirewall.id, firewall.id, cors.id, database.id],
+      // The DatabaseUser first: created after db-setup made the role, DigitalOcean would refuse it.
+      readyIds: [dbFirewall.id, firewall.id, cors.id, database.id, appUser.id],
       deployUser: DEPLOY_USER,
+      dropletId: droplet.id,
     });
 
     this.url = deployment.url;

@@ -22,7 +22,6 @@ export interface DropletDb {
   adminPassword: pulumi.Output<string>;
   database: pulumi.Output<string>;
   appUser: pulumi.Output<string>;
-  appPassword: pulumi.Output<string>;
 }
 
 export interface DropletSpaces {
@@ -49,6 +48,8 @@ export interface PushInput {
   readyIds: pulumi.Output<string>[];
   /** operators' non-root login, in the docker group */
   deployUser: string;
+  /** The droplet's id: a rebuilt droplet (same reserved IP, same host key) gets every push step again. */
+  dropletId: pulumi.Output<string>;
 }
 
 /** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
@@ -74,18 +75,24 @@ export function bootstrapScript(): string {
   return hostScript("bootstrap");
 }
 
-/** Every secret file, as one secret Output; the DB passwords and Spaces keys come from DigitalOcean. */
+/**
+ * Every secret file, as one secret Output. The app role's password is the stack's
+ * lasting `dbAppPassword` (bumped by dbPasswordGeneration), not the one DigitalOcean
+ * generated for the DatabaseUser: db-setup sets it as doadmin, and bin/deploy's
+ * zero-loss rotation (PgBouncer keeps both logins until the app has rolled) works
+ * exactly as on vm. doadmin's password and the Spaces keys come from DigitalOcean.
+ */
 export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "spaces" | "readyIds">): pulumi.Output<SecretFiles> {
   const { args, db, spaces } = input;
   const { secrets, userSecrets } = args;
   // The SSH key of the vm target is not a file on this host.
   const userKeys = USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey" && userSecrets[k] !== undefined);
   const userValues = pulumi.all(userKeys.map((k) => userSecrets[k]!));
-  const lasting = pulumi.all([secrets.redisPassword, secrets.jwtSecret, secrets.ttnEncryptionSalt, secrets.grafanaAdminPassword, secrets.backupEncryptionKey]);
-  const dbValues = pulumi.all([db.privateHost, db.port, db.adminUser, db.adminPassword, db.appPassword]);
+  const lasting = pulumi.all([secrets.dbAppPassword, secrets.redisPassword, secrets.jwtSecret, secrets.ttnEncryptionSalt, secrets.grafanaAdminPassword, secrets.backupEncryptionKey]);
+  const dbValues = pulumi.all([db.privateHost, db.port, db.adminUser, db.adminPassword]);
   const spacesValues = pulumi.all([spaces.accessKey, spaces.secretKey]);
   return pulumi.secret(
-    pulumi.all([lasting, userValues, dbValues, spacesValues, pulumi.all(input.readyIds)]).apply(([[redis, jwt, salt, grafana, backupKey], values, [host, port, adminUser, adminPassword, appPassword], [accessKey, secretKey]]) =>
+    pulumi.all([lasting, userValues, dbValues, spacesValues, pulumi.all(input.readyIds)]).apply(([[appPassword, redis, jwt, salt, grafana, backupKey], values, [host, port, adminUser, adminPassword], [accessKey, secretKey]]) =>
       renderSecretFiles({
         target: "digitalocean",
         dbAppPassword: appPassword,
@@ -117,6 +124,7 @@ export function deployToDroplet(input: PushInput): HostDeployment {
       deployUser: input.deployUser,
       purgeOnDelete: input.settings.purgeOnDelete,
       url: `https://${input.args.config.app.domain}`,
+      hostIdentity: input.dropletId,
     },
     { parent: input.parent },
   );

@@ -3,6 +3,7 @@
 // and no resource is declared from a bad value.
 import { z } from "zod";
 import { IMAGES, unknownOverrideKeys } from "../../compose/images";
+import { RDS_MAX_BACKUP_DAYS, awsCron } from "../aws/backup";
 import { DO_DB_SIZES, DO_DROPLET_SIZES, DO_DROPLET_IMAGES, DO_REGIONS, RDS_INSTANCE_CLASSES, ELASTICACHE_NODE_TYPES, FARGATE_SIZES, AWS_REGIONS } from "./catalog";
 
 export const PROJECT = "freshtrack";
@@ -57,8 +58,8 @@ export function isCidr(s: string): boolean {
   if (!m) return false;
   const prefix = Number(m[2]);
   if (isIPv4(m[1])) return prefix <= 32;
-  // IPv6: leave the fine grammar to the cloud API, but insist on hex groups and a sane prefix.
-  return /^[0-9a-fA-F:]+$/.test(m[1]) && m[1].includes(":") && prefix <= 128;
+  // IPv6: eight hex groups (or fewer with one "::"), so the world-coverage check reads the same address the cloud API will.
+  return /^[0-9a-fA-F:]+$/.test(m[1]) && parseIp(m[1])?.family === "IPv6" && prefix <= 128;
 }
 
 export interface ImageRef {
@@ -279,8 +280,11 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
     if (typeof r === "string") bad("imageOverrides", `${m[1]}: ${r}. Fix: pin the replacement, e.g. ${m[1]}=registry.local/${m[1]}:1.2.3`);
     imageOverrides[m[1]] = m[2];
   }
-  for (const key of unknownOverrideKeys(imageOverrides)) {
-    bad("imageOverrides", `"${key}" names no image we run. Fix: use one of ${Object.keys(IMAGES).join(", ")}, backend, worker, frontend`);
+  for (const key of APP_IMAGE_OVERRIDE_KEYS.filter((k) => k in imageOverrides)) {
+    bad("imageOverrides", `"${key}" would be ignored: the app images come from ${key}Image. Fix: pulumi config set ${key}Image ${imageOverrides[key]}, then remove "${key}=..." from imageOverrides`);
+  }
+  for (const key of unknownOverrideKeys(imageOverrides).filter((k) => !APP_IMAGE_OVERRIDE_KEYS.includes(k))) {
+    bad("imageOverrides", `"${key}" names no image we run. Fix: use one of ${Object.keys(IMAGES).join(", ")}`);
   }
 
   const emailFromAddress = str("emailFromAddress") || (domain ? `alerts@${domain}` : "");
@@ -312,6 +316,11 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
 
   const backupSchedule = str("backupSchedule", "17 3 * * *");
   if (!isCron(backupSchedule)) bad("backupSchedule", `"${backupSchedule}" is not a 5-field cron expression. Fix: pulumi config set backupSchedule "17 3 * * *"`);
+  else if (target === "aws") {
+    // Checked whatever the retention: raising backupRetentionDays past 35 later must not fail mid-deploy.
+    const problem = awsScheduleProblem(backupSchedule);
+    if (problem) bad("backupSchedule", `${problem}. Fix: one run per day or hour with at most one day field restricted, e.g. pulumi config set backupSchedule "17 3 * * *"`);
+  }
 
   const data: DataSettings = {
     backupRetentionDays: int("backupRetentionDays", 30, 7, 3650),
@@ -329,7 +338,9 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
 
   const cfg: FreshtrackConfig = { target, app, data, secretsSet };
   const appDir = str("vmAppDir", "/opt/freshtrack");
-  if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes("..")) bad("vmAppDir", `"${appDir}" must be an absolute path of letters, digits, . _ - and /. Fix: pulumi config set vmAppDir /opt/freshtrack`);
+  const systemDir = systemDirectoryOf(appDir);
+  if (systemDir) bad("vmAppDir", `"${appDir}" is the system directory ${systemDir}: removing the stack with vmPurgeOnDelete runs rm -rf on it, and the host keeps its own files there. Fix: pulumi config set vmAppDir /opt/freshtrack (a directory of its own)`);
+  else if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes("..")) bad("vmAppDir", `"${appDir}" must be an absolute path of letters, digits, . _ - and /. Fix: pulumi config set vmAppDir /opt/freshtrack`);
   const purgeOnDelete = bool("vmPurgeOnDelete", false);
 
   if (target === "vm") {
@@ -338,6 +349,8 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
     const hostKey = required("vmHostKey", "the host's public SSH key, checked out of band", '"ssh-ed25519 AAAA..."');
     if (hostKey && !/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/.test(hostKey)) {
       bad("vmHostKey", `must be one line "TYPE BASE64" as printed by ssh-keyscan (without the host name). Fix: ssh-keyscan -t ed25519 HOST, verify it, then pulumi config set vmHostKey "ssh-ed25519 AAAA..."`);
+    } else if (hostKey.startsWith("ssh-rsa ")) {
+      bad("vmHostKey", `is an ssh-rsa key: the deploy's SSH client (pulumi-command) verifies RSA host keys only with SHA-1 signatures, which current OpenSSH servers refuse to make. Fix: ssh-keyscan -t ed25519 HOST (or -t ecdsa), verify it, then pulumi config set vmHostKey "ssh-ed25519 AAAA..."`);
     }
     if (!raw["vmSshPrivateKey"]) bad("vmSshPrivateKey", "is required for target vm. Fix: pulumi config set --secret vmSshPrivateKey < ~/.ssh/freshtrack_deploy");
     const user = str("vmUser", "root");
@@ -350,7 +363,8 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
     const dbSize = oneOf("doDbSize", Object.keys(DO_DB_SIZES), "db-s-1vcpu-1gb");
     const sshCidrs = list("doSshCidrs");
     for (const c of sshCidrs) if (!isCidr(c)) bad("doSshCidrs", `"${c}" is not a CIDR. Fix: e.g. 198.51.100.7/32`);
-    if (sshCidrs.some((c) => c === "0.0.0.0/0" || c === "::/0")) bad("doSshCidrs", "must not open SSH to the whole internet. Fix: list your deploy machine's and operators' addresses, e.g. 198.51.100.7/32");
+    const world = worldOpenFamilies(sshCidrs.filter(isCidr));
+    if (world.length) bad("doSshCidrs", `together cover every ${world.join(" and every ")} address, which opens SSH to the whole internet. Fix: list your deploy machine's and operators' addresses, e.g. 198.51.100.7/32`);
     if (sshCidrs.length === 0) bad("doSshCidrs", "is empty, so nothing could deploy over SSH. Fix: pulumi config set --path 'doSshCidrs[0]' 198.51.100.7/32");
     const manageDns = bool("doManageDns", false);
     const dnsZone = str("doDnsZone").toLowerCase();
@@ -424,5 +438,104 @@ function safeJson(s: string): unknown {
     return JSON.parse(s);
   } catch {
     return undefined;
+  }
+}
+
+// ---- checks of values that parse but are wrong --------------------------------
+
+/** imageOverrides keys that name the app images: those come from backendImage/workerImage/frontendImage. */
+const APP_IMAGE_OVERRIDE_KEYS = ["backend", "worker", "frontend"];
+
+/** The address as a number, or undefined. IPv6 with "::" and a dotted IPv4 tail. */
+export function parseIp(s: string): { family: "IPv4" | "IPv6"; value: bigint } | undefined {
+  if (isIPv4(s)) return { family: "IPv4", value: s.split(".").reduce((a, o) => (a << 8n) | BigInt(o), 0n) };
+  if (!/^[0-9a-fA-F:.]+$/.test(s) || !s.includes(":")) return undefined;
+  let text = s;
+  const tail = /^(.*:)(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (tail) {
+    if (!isIPv4(tail[2])) return undefined;
+    const v4 = tail[2].split(".").map(Number);
+    text = `${tail[1]}${((v4[0] << 8) | v4[1]).toString(16)}:${((v4[2] << 8) | v4[3]).toString(16)}`;
+  }
+  const halves = text.split("::");
+  if (halves.length > 2) return undefined;
+  const groups = (h: string) => (h === "" ? [] : h.split(":"));
+  const head = groups(halves[0]);
+  const rest = halves.length === 2 ? groups(halves[1]) : [];
+  const missing = 8 - head.length - rest.length;
+  if (halves.length === 1 ? missing !== 0 : missing < 1) return undefined;
+  const all = [...head, ...Array<string>(halves.length === 2 ? missing : 0).fill("0"), ...rest];
+  if (!all.every((g) => /^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+  return { family: "IPv6", value: all.reduce((a, g) => (a << 16n) | BigInt(parseInt(g, 16)), 0n) };
+}
+
+/**
+ * Address families whose whole space the CIDRs cover together (by arithmetic on
+ * the ranges, not by spelling: "0.0.0.0/00", "0::/0" and the two /1 halves all count).
+ */
+export function worldOpenFamilies(cidrs: string[]): ("IPv4" | "IPv6")[] {
+  const ranges: Record<"IPv4" | "IPv6", [bigint, bigint][]> = { IPv4: [], IPv6: [] };
+  for (const c of cidrs) {
+    const [addr, len] = c.split("/");
+    const ip = parseIp(addr);
+    if (!ip) continue;
+    const bits = ip.family === "IPv4" ? 32n : 128n;
+    const size = 1n << (bits - BigInt(Number(len)));
+    const start = (ip.value / size) * size;
+    ranges[ip.family].push([start, start + size]);
+  }
+  const open: ("IPv4" | "IPv6")[] = [];
+  for (const family of ["IPv4", "IPv6"] as const) {
+    const total = 1n << (family === "IPv4" ? 32n : 128n);
+    // Merge overlapping ranges, then sum what is covered.
+    let covered = 0n;
+    let end = 0n;
+    for (const [s, e] of ranges[family].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+      const from = s > end ? s : end;
+      if (e > from) covered += e - from;
+      if (e > end) end = e;
+    }
+    if (covered >= total) open.push(family);
+  }
+  return open;
+}
+
+/**
+ * Directories the host itself owns. APP_DIR is purged with rm -rf when the stack
+ * is removed with vmPurgeOnDelete, so it must be a directory of its own.
+ */
+export const SYSTEM_DIRECTORIES = [
+  "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media", "/mnt", "/opt", "/proc",
+  "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/libexec", "/usr/local", "/usr/local/bin",
+  "/usr/local/lib", "/usr/local/sbin", "/usr/local/share", "/usr/sbin", "/usr/share", "/usr/src", "/var", "/var/backups", "/var/cache",
+  "/var/lib", "/var/lib/docker", "/var/local", "/var/log", "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/var/www",
+];
+/** Trees where an app directory is wrong whatever its name: kernel and runtime filesystems, boot, system config, Docker's own state. */
+const SYSTEM_TREES = ["/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/var/lib/docker"];
+
+/** The system directory `dir` resolves to (after "..", "." and repeated or trailing slashes), or undefined. */
+export function systemDirectoryOf(dir: string): string | undefined {
+  if (!dir.startsWith("/")) return undefined;
+  const parts: string[] = [];
+  for (const p of dir.split("/")) {
+    if (p === "" || p === ".") continue;
+    if (p === "..") parts.pop();
+    else parts.push(p);
+  }
+  const norm = `/${parts.join("/")}`;
+  if (SYSTEM_DIRECTORIES.includes(norm)) return norm;
+  // A user's home directory (/home/NAME) holds that user's files.
+  if (parts.length === 2 && parts[0] === "home") return norm;
+  const tree = SYSTEM_TREES.find((t) => norm.startsWith(`${t}/`));
+  return tree ? `${norm} (inside ${tree})` : undefined;
+}
+
+/** Why AWS Backup could not run `schedule` (the aws target's plan for a backupRetentionDays beyond RDS's 35 days). */
+export function awsScheduleProblem(schedule: string): string | undefined {
+  try {
+    awsCron(schedule);
+    return undefined;
+  } catch (e) {
+    return `${(e as Error).message}; on aws, AWS Backup runs this schedule once backupRetentionDays exceeds the ${RDS_MAX_BACKUP_DAYS} days RDS keeps`;
   }
 }

@@ -40,6 +40,8 @@ export interface RunOptions {
   secretSet?: string[];
   /** Computed outputs for a resource, merged over the defaults (e.g. a test host's address). */
   outputsFor?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+  /** The provider id of a resource, instead of `<name>-id` (e.g. a replaced droplet). */
+  idFor?: (type: string, name: string) => string | undefined;
 }
 
 /** A recognisable dummy for a secret config value: tests search for it where it must not be. */
@@ -183,7 +185,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
         recorded.push(r);
         byName.set(key, r);
         const extra = opts.outputsFor?.(args.type, args.name, inputs) ?? {};
-        return { id: `${args.name}-id`, state: { ...args.inputs, ...defaultOutputs(args.type, args.name, args.inputs), ...extra } };
+        return { id: opts.idFor?.(args.type, args.name) ?? `${args.name}-id`, state: { ...args.inputs, ...defaultOutputs(args.type, args.name, args.inputs), ...extra } };
       },
       call: (args) => INVOKE_RESULTS[args.token] ?? {},
     },

@@ -5,12 +5,13 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { USER_SECRET_KEYS } from "../../components/shared/config";
 import { parseSecretPayload } from "../../components/shared/host/secret-files";
-import { HOST_STEPS } from "../../components/shared/host";
+import { HOST_STEPS, HOST_TEARDOWN_STEP } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { pgbouncerClientUser } from "../../components/shared/host/secret-files";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummySecret } from "../../scripts/lib/program";
+import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
 import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
 
 const T = {
@@ -191,6 +192,11 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.equal(conn.hostKey, pub);
   });
 
+  it("user_data the droplet gets passes cloud-init's own JSON schema (a failing document means a degraded boot)", () => {
+    assert.deepEqual(cloudConfigSchemaErrors(userDataOf(r)), []);
+    assert.deepEqual(cloudConfigSchemaErrors(userDataOf(mustPlan("do", MINIMAL))), []);
+  });
+
   it("user_data is identical when only images change, and when a secret changes", () => {
     const imgs = mustPlan("do", IMAGES_CHANGED, USER_SECRETS);
     assert.equal(userDataOf(imgs), userDataOf(r));
@@ -265,9 +271,11 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.match(files["backup/rclone.conf"].content, /endpoint\s*=\s*https:\/\/fra1\.digitaloceanspaces\.com/);
   });
 
-  it("secret files: pooled URL via our PgBouncer, direct TLS URL for migrations, DO's app password, doadmin only for db-setup", () => {
+  it("secret files: pooled URL via our PgBouncer, direct TLS URL for migrations, the stack's app password (not DO's), doadmin only for db-setup", () => {
     const files = payloadOf(r);
-    const appPw = "RNDSECRETdbuserfrostguarddopasswordX";
+    // The lasting db-app-password (dbPasswordGeneration), as on vm: db-setup sets it as doadmin.
+    const appPw = "RNDSECRETdbapppasswordX";
+    assert.ok(!JSON.stringify(files).includes("RNDSECRETdbuserfrostguarddopasswordX"), "DigitalOcean's generated app password is not used");
     const adminPw = "RNDSECRETdbdopasswordX";
     // The app's PgBouncer login is per password (pgbouncerClientUser); PgBouncer logs in to the cluster as frostguard.
     assert.equal(files["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser(appPw)}:${appPw}@pgbouncer:5432/frostguard`);
@@ -387,5 +395,107 @@ describe("stacks/do: the placement guard refuses a region change before any regi
     const regional = [T.vpc, T.db, T.droplet, T.bucket, T.reservedIp, T.cors];
     assert.ok(out.registered.includes(`${T.placement}::do-placement`), "the guard itself was read");
     assert.deepEqual(out.registered.filter((k) => regional.some((t) => k.startsWith(`${t}::`))), []);
+  });
+});
+
+/**
+ * The do stack in its own process with what the default mocks cannot show: a
+ * droplet id as after a rebuild, and a RandomPassword whose value follows its
+ * generation keeper, as the real provider's replacement does.
+ */
+function runDo(opts: { dropletId?: string; set?: Record<string, unknown> } = {}): PlanResult {
+  const script = `
+    const { runProgram } = require("./scripts/lib/program");
+    const o = JSON.parse(process.env.FT_TEST_RUN);
+    runProgram({
+      stack: "do",
+      set: o.set,
+      idFor: (type, name) => (o.dropletId && type === "digitalocean:index/droplet:Droplet" && name === "droplet" ? o.dropletId : undefined),
+      outputsFor: (type, name, inputs) =>
+        type === "random:index/randomPassword:RandomPassword" && inputs.keepers && inputs.keepers.generation
+          ? { result: "RNDSECRET" + name.replace(/[^A-Za-z0-9]/g, "") + "gen" + inputs.keepers.generation + "X" }
+          : undefined,
+    }).then(
+      (r) => { console.log(JSON.stringify(r)); },
+      (e) => { console.error(String(e && e.stack)); process.exit(1); },
+    );`;
+  const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
+    cwd: path.resolve(__dirname, "..", ".."),
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", FT_TEST_RUN: JSON.stringify(opts) },
+  });
+  assert.equal(p.status, 0, p.stderr);
+  return JSON.parse(p.stdout) as PlanResult;
+}
+
+describe("stacks/do: dbPasswordGeneration rotates the app database password on digitalocean too", () => {
+  let gen1: PlanResult;
+  let gen2: PlanResult;
+  before(() => {
+    gen1 = runDo();
+    gen2 = runDo({ set: { dbPasswordGeneration: 2 } });
+  });
+
+  it("the bump reaches db-setup, migrate, the app's pooled URL, PgBouncer's userlist and the backup's pgpass", () => {
+    const [a, b] = [payloadOf(gen1), payloadOf(gen2)];
+    const [pw1, pw2] = ["RNDSECRETdbapppasswordgen1X", "RNDSECRETdbapppasswordgen2X"];
+    for (const [files, pw, other] of [
+      [a, pw1, pw2],
+      [b, pw2, pw1],
+    ] as const) {
+      assert.equal(files["db-setup/APP_DB_PASSWORD"].content, pw);
+      for (const f of ["app/DATABASE_URL", "migrate/DATABASE_URL", "pgbouncer/userlist.txt", "backup/pgpass"]) {
+        assert.ok(files[f].content.includes(pw), `${f} carries the current password`);
+        assert.ok(!files[f].content.includes(other), `${f} carries no other generation`);
+      }
+    }
+  });
+
+  it("so the push re-runs write-secrets, preflight and deploy (whose db-setup + PgBouncer reload rotate without loss)", () => {
+    const steps = (r: PlanResult) => byKey(deployResources(r));
+    const [a, b] = [steps(gen1), steps(gen2)];
+    const changed = Object.keys(a).filter((k) => JSON.stringify(a[k].inputs) !== JSON.stringify(b[k].inputs)).map((k) => k.split("::")[1]).sort();
+    assert.deepEqual(changed, ["deploy", "preflight", "write-secrets"]);
+  });
+});
+
+describe("stacks/do: a rebuilt droplet (new id, same reserved IP and host key) gets every push step again, in order", () => {
+  // The same stack twice, in two processes; the second time the provider returns a
+  // new id for the droplet, as after `pulumi up --replace <droplet>`.
+  const runWithDropletId = (dropletId?: string): PlanResult => runDo({ dropletId });
+  let original: PlanResult;
+  let rebuilt: PlanResult;
+  before(() => {
+    original = runWithDropletId();
+    rebuilt = runWithDropletId("droplet-rebuilt-id");
+  });
+  const stepsOf = (r: PlanResult) => Object.fromEntries(r.resources.filter((x) => x.type.startsWith("command:remote:") && x.parent === "freshtrack:host:Deployment::host").map((x) => [x.name, x]));
+
+  it("the rebuild keeps the reserved IP and host key: the connection alone would not notice", () => {
+    assert.equal(one(rebuilt, T.droplet).inputs.name, one(original, T.droplet).inputs.name);
+    for (const step of HOST_STEPS) assert.deepEqual(stepsOf(rebuilt)[step].inputs.connection, stepsOf(original)[step].inputs.connection, step);
+  });
+
+  it("every push step (and the teardown owner) has the droplet id in its triggers, so each one is replaced", () => {
+    const a = stepsOf(original);
+    const b = stepsOf(rebuilt);
+    for (const step of [...HOST_STEPS, HOST_TEARDOWN_STEP]) {
+      assert.ok(a[step] && b[step], `step ${step} missing`);
+      assert.ok((a[step].inputs.triggers as unknown[]).includes("droplet-id"), `${step}: triggers ${JSON.stringify(a[step].inputs.triggers)}`);
+      assert.ok((b[step].inputs.triggers as unknown[]).includes("droplet-rebuilt-id"), `${step}: triggers ${JSON.stringify(b[step].inputs.triggers)}`);
+    }
+    // The old teardown's delete must find a newer owner token on the new droplet and stop nothing.
+    assert.notEqual(b[HOST_TEARDOWN_STEP].inputs.create, a[HOST_TEARDOWN_STEP].inputs.create);
+  });
+
+  it("the replaced steps still run in order: wait -> bootstrap -> copy -> unpack -> secrets -> preflight -> deploy", () => {
+    const b = stepsOf(rebuilt);
+    HOST_STEPS.forEach((step, i) => {
+      const deps = b[step].options.dependsOn ?? [];
+      if (i === 0) assert.deepEqual(deps, [], step);
+      else assert.ok(deps.some((d) => d.endsWith(`::${HOST_STEPS[i - 1]}`)), `${step} depends on ${HOST_STEPS[i - 1]}: ${deps.join(", ")}`);
+    });
+    assert.ok((b[HOST_TEARDOWN_STEP].options.dependsOn ?? []).some((d) => d.endsWith("::bootstrap")));
   });
 });

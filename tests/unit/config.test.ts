@@ -1,7 +1,7 @@
 // Pure tests of the config parser: every class of bad input is refused with a
 // message that names the key and the fix.
 import { strict as assert } from "assert";
-import { ConfigError, FreshtrackConfig, isCidr, isCron, parseConfig, parseImageRef } from "../../components/shared/config";
+import { ConfigError, FreshtrackConfig, isCidr, isCron, parseConfig, parseImageRef, systemDirectoryOf, worldOpenFamilies } from "../../components/shared/config";
 
 const base: Record<string, string> = {
   target: "vm",
@@ -129,5 +129,60 @@ describe("config: image overrides", () => {
   it("refuses an override for an image we do not run", () => refuses({ imageOverrides: '["mysql=mysql:8.4.0"]' }, "imageOverrides", /names no image/));
   it("keeps valid overrides by key", () => {
     assert.deepEqual(parse({ imageOverrides: '["redis=registry.local/valkey:8.1.3"]' }).app.imageOverrides, { redis: "registry.local/valkey:8.1.3" });
+  });
+});
+
+describe("config: values that parse but are wrong are refused before any resource", () => {
+  const cidrs = (list: string[]) => ({ ...doBase, doSshCidrs: JSON.stringify(list) });
+  for (const list of [["0.0.0.0/00"], ["0::/0"], ["0000:0000::/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["1.2.3.4/0"], ["::/1", "8000::/1"], ["198.51.100.7/32", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"]]) {
+    it(`SSH allow-list ${list.join(" + ")} opens the world`, () => refuses(cidrs(list), "doSshCidrs", /whole internet.*Fix: list your deploy machine/, doSecrets));
+  }
+  it("SSH allow-lists that leave part of the space closed pass", () => {
+    for (const list of [["0.0.0.0/1"], ["0.0.0.0/1", "128.0.0.0/2"], ["203.0.113.0/24", "2001:db8::/48"]]) {
+      assert.deepEqual(worldOpenFamilies(list), [], list.join(","));
+      assert.doesNotThrow(() => parse(cidrs(list), doSecrets), list.join(","));
+    }
+    assert.deepEqual(worldOpenFamilies(["0.0.0.0/1", "128.0.0.0/1", "::/0"]), ["IPv4", "IPv6"]);
+    assert.deepEqual(worldOpenFamilies(["::ffff:0.0.0.0/96"]), []);
+    assert.ok(!isCidr("0:0:0:0:0:0:0:0:0/0"), "nine IPv6 groups");
+    assert.ok(!isCidr("1::2::3/64"), "two ::");
+  });
+
+  for (const dir of ["/", "/opt", "/opt/", "/var/lib", "/usr", "/home", "/etc", "/root", "//opt//", "/opt/freshtrack/..", "/var/lib/freshtrack/../../lib", "/home/deploy", "/etc/freshtrack", "/tmp", "/var/lib/docker/ft", "/usr/local", "/srv"]) {
+    it(`vmAppDir ${dir} is a system directory (a purge runs rm -rf on it)`, () => {
+      refuses({ vmAppDir: dir }, "vmAppDir", /system directory.*rm -rf.*Fix: pulumi config set vmAppDir \/opt\/freshtrack/);
+      refuses({ ...doBase, vmAppDir: dir }, "vmAppDir", /system directory/, doSecrets);
+    });
+  }
+  it("vmAppDir of its own passes", () => {
+    for (const dir of ["/opt/freshtrack", "/srv/freshtrack/", "/var/lib/freshtrack", "/home/deploy/freshtrack", "/data"]) {
+      assert.equal(systemDirectoryOf(dir), undefined, dir);
+      assert.equal(parse({ vmAppDir: dir }).vm?.appDir, dir);
+    }
+  });
+
+  it("an ssh-rsa host key (verified with SHA-1 only): ask for ed25519 or ecdsa", () =>
+    refuses({ vmHostKey: "ssh-rsa AAAAB3NzaC1yc2EAAAADAQABAAABAQC7" }, "vmHostKey", /ssh-rsa.*SHA-1.*Fix: ssh-keyscan -t ed25519 HOST \(or -t ecdsa\)/));
+  it("ecdsa host keys pass", () => assert.doesNotThrow(() => parse({ vmHostKey: "ecdsa-sha2-nistp256 AAAAE2VjZHNhLXNoYTItbmlzdHAyNTY=" })));
+
+  for (const app of ["backend", "worker", "frontend"]) {
+    it(`imageOverrides for ${app} (ignored by the renderers): use ${app}Image`, () =>
+      refuses({ imageOverrides: JSON.stringify([`${app}=ghcr.io/acme/frostguard-${app}:2.0.0`]) }, "imageOverrides", new RegExp(`would be ignored.*Fix: pulumi config set ${app}Image ghcr\\.io/acme/frostguard-${app}:2\\.0\\.0`)));
+  }
+
+  const aws = { target: "aws", vmHost: undefined, vmHostKey: undefined, vmSshPrivateKey: undefined };
+  for (const [cron, why] of [
+    ["0 3 1 * 1", /both day of month and day of week/],
+    ["*/15 * * * *", /more than once an hour/],
+    ["0,30 3 * * *", /more than once an hour/],
+  ] as const) {
+    it(`backupSchedule "${cron}" on aws: AWS Backup cannot run it`, () => {
+      refuses({ ...aws, backupSchedule: cron }, "backupSchedule", why, new Set());
+      refuses({ ...aws, backupSchedule: cron, backupRetentionDays: "90" }, "backupSchedule", /AWS Backup runs this schedule/, new Set());
+    });
+  }
+  it("the same schedules stay valid for cron on vm; steps translate on aws", () => {
+    assert.equal(parse({ backupSchedule: "*/15 * * * *" }).data.backupSchedule, "*/15 * * * *");
+    assert.doesNotThrow(() => parse({ ...aws, backupSchedule: "0 3 * * */2", backupRetentionDays: "90" }, new Set()));
   });
 });

@@ -2,7 +2,8 @@
 // bootstrap only, the pinned host key, hardened sshd, nothing per release.
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { CloudInitInput, DOCKER_DAEMON, DOCKER_METADATA_DROPIN, SSHD_HARDENING, renderCloudInit } from "../../components/digitalocean/cloud-init";
+import { CloudInitInput, DOCKER_DAEMON, DOCKER_METADATA_DROPIN, SSHD_DEPLOY_USER_FORWARDING, SSHD_HARDENING, renderCloudInit } from "../../components/digitalocean/cloud-init";
+import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
 import { bootstrapArgs, bootstrapScript } from "../../components/digitalocean/push";
 import type { DoSettings } from "../../components/shared/config";
 
@@ -37,10 +38,21 @@ describe("digitalocean cloud-init", () => {
   it("is a #cloud-config YAML document that installs exactly the pinned ed25519 host key", () => {
     const d = doc(renderCloudInit(input()));
     assert.equal(d.ssh_deletekeys, true);
-    assert.deepEqual(d.ssh_genkeytypes, [], "sshd must not generate keys the push does not know");
+    // ssh_keys given: cloud-init generates nothing; the one type listed is the one we pin.
+    assert.deepEqual(d.ssh_genkeytypes, ["ed25519"], "sshd must not generate keys the push does not know");
     assert.equal(d.ssh_keys.ed25519_private, HOST_PRIV);
     assert.equal(d.ssh_keys.ed25519_public, HOST_PUB, "one line, no trailing blank");
     assert.deepEqual(Object.keys(d.ssh_keys).sort(), ["ed25519_private", "ed25519_public"]);
+  });
+
+  it("passes cloud-init's own published JSON schema (vendored, cloud-init 25.1.4), with the real bootstrap script", () => {
+    const real = renderCloudInit(input({ bootstrap: { script: bootstrapScript(), args: bootstrapArgs({ appDir: "/opt/freshtrack" } as DoSettings, "deploy") } }));
+    assert.deepEqual(cloudConfigSchemaErrors(real), []);
+    // The check can fail: the empty ssh_genkeytypes we used to render violates minItems 1.
+    const broken = real.replace("ssh_genkeytypes:\n  - ed25519\n", "ssh_genkeytypes: []\n");
+    assert.notEqual(broken, real);
+    assert.deepEqual(cloudConfigSchemaErrors(broken), ['.ssh_genkeytypes: should NOT have fewer than 1 items {"limit":1}']);
+    assert.match(cloudConfigSchemaErrors(real + "ssh_pwauth_typo: true\n").join("\n"), /additional properties/);
   });
 
   it("hardens sshd: keys only, root by key only, no forwarding, only the pinned host key", () => {
@@ -50,13 +62,18 @@ describe("digitalocean cloud-init", () => {
     const conf = d.write_files.find((f) => f.path === "/etc/ssh/sshd_config.d/10-freshtrack.conf");
     assert.ok(conf);
     assert.equal(conf.permissions, "0644");
+    const [global, match] = conf.content.split(/^Match User deploy\n/m);
+    assert.ok(match, "a Match block for the deploy user");
     const lines = Object.fromEntries(
-      conf.content
+      global
         .split("\n")
         .filter((l) => l && !l.startsWith("#"))
         .map((l) => l.split(" ") as [string, string]),
     );
     assert.deepEqual(lines, SSHD_HARDENING);
+    // Only the deploy user may forward, only locally, only to Grafana's port; the block is closed.
+    assert.equal(match, "    AllowTcpForwarding local\n    PermitOpen *:3000\nMatch all\n");
+    assert.deepEqual(SSHD_DEPLOY_USER_FORWARDING, { AllowTcpForwarding: "local", PermitOpen: "*:3000" });
     assert.equal(lines.PasswordAuthentication, "no");
     assert.equal(lines.PermitRootLogin, "prohibit-password");
     assert.equal(lines.AllowTcpForwarding, "no");

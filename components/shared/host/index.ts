@@ -64,6 +64,13 @@ export interface HostDeploymentArgs {
   purgeOnDelete: boolean;
   /** Public URL of the deployment, passed through as an output. */
   url?: pulumi.Input<string>;
+  /**
+   * Which machine answers at `connection` (digitalocean: the droplet id). A rebuilt
+   * droplet keeps the reserved IP and the pinned host key, so without this no step's
+   * inputs would change and the new, empty machine would get no release. It is in
+   * every step's triggers: a new machine replaces every step, in order.
+   */
+  hostIdentity?: pulumi.Input<string>;
 }
 
 const SCRIPTS_DIR = path.join(__dirname, "scripts");
@@ -138,6 +145,8 @@ export class HostDeployment extends pulumi.ComponentResource {
     this.release = pulumi.all([this.bundleHash, secretDigest]).apply(([b, s]) => releaseIdOf(b, s));
     const releaseDir = this.bundleHash.apply((h) => `${appDir}/releases/${h}`);
 
+    // Every step's triggers start with the machine's identity (when the target has one).
+    const identity: pulumi.Input<string>[] = args.hostIdentity === undefined ? [] : [args.hostIdentity];
     const steps: Record<string, pulumi.Resource> = {};
     const after = (step: HostStep): pulumi.CustomResourceOptions => {
       const i = HOST_STEPS.indexOf(step);
@@ -149,6 +158,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       {
         connection,
         create: scriptCommand(hostScript("wait"), "wait", [String(args.waitForCloudInit), String(sudo)], false),
+        ...(identity.length ? { triggers: identity } : {}),
         logging: "stdoutAndStderr",
       },
       after("wait"),
@@ -162,7 +172,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         connection,
         create: scriptCommand(bootstrapScript, "bootstrap", bootstrapArgs, sudo),
         // The script and its inputs only: a new bundle never re-runs it.
-        triggers: [sha256(bootstrapScript), JSON.stringify(bootstrapArgs)],
+        triggers: [...identity, sha256(bootstrapScript), JSON.stringify(bootstrapArgs)],
         logging: "stdoutAndStderr",
       },
       after("bootstrap"),
@@ -176,7 +186,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         connection,
         source: bundle.apply((files) => new pulumi.asset.StringAsset(serializeBundle(files))),
         remotePath: this.bundleHash.apply((h) => `${appDir}/releases/${h}.bundle`),
-        triggers: [this.bundleHash],
+        triggers: [...identity, this.bundleHash],
       },
       after("copy-bundle"),
     );
@@ -187,7 +197,7 @@ export class HostDeployment extends pulumi.ComponentResource {
       {
         connection,
         create: this.bundleHash.apply((h) => scriptCommand(unpack, "unpack-bundle", [appDir, h], sudo)),
-        triggers: [this.bundleHash, sha256(unpack)],
+        triggers: [...identity, this.bundleHash, sha256(unpack)],
         logging: "stdoutAndStderr",
       },
       after("unpack-bundle"),
@@ -202,7 +212,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         stdin: payload,
         // Nothing the script prints is secret, but stdin is: keep all of it out of logs.
         logging: "none",
-        triggers: [secretDigest],
+        triggers: [...identity, secretDigest],
       },
       { ...after("write-secrets"), additionalSecretOutputs: ["stdin", "stdout", "stderr"] },
     );
@@ -213,25 +223,26 @@ export class HostDeployment extends pulumi.ComponentResource {
       pulumi.all([releaseDir, ...extra]).apply(([dir, ...rest]) => scriptCommand(`set -eu; rel=$1; shift; chmod 0755 "$rel"/bin/*; exec "$rel/bin/${script}" "$@"`, script, [dir, ...rest], sudo));
     steps.preflight = new command.remote.Command(
       "preflight",
-      { connection, create: inRelease("preflight", []), triggers: [this.release], logging: "stdoutAndStderr" },
+      { connection, create: inRelease("preflight", []), triggers: [...identity, this.release], logging: "stdoutAndStderr" },
       after("preflight"),
     );
     steps.deploy = new command.remote.Command(
       "deploy",
       // bin/deploy takes the release directory's name; it finds changed secrets itself
       // (digests), so the trigger (bundle + secret digest) is what makes it run.
-      { connection, create: inRelease("deploy", [this.bundleHash]), triggers: [this.release], logging: "stdoutAndStderr" },
+      { connection, create: inRelease("deploy", [this.bundleHash]), triggers: [...identity, this.release], logging: "stdoutAndStderr" },
       after("deploy"),
     );
 
     // Teardown owner token: differs whenever the provider would replace this
-    // resource (connection or key change), so the replaced instance's delete
+    // resource (connection, key or machine change), so the replaced instance's delete
     // sees a newer token on the host and stops nothing. Digest of the key only
-    // (high-entropy, truncated), never the key.
+    // (high-entropy, truncated), never the key. The machine's identity joins the
+    // digest only where there is one, so vm tokens stay what they were.
     const token = pulumi.unsecret(
       pulumi
-        .all([pulumi.output(args.connection.host), pulumi.output(connection.hostKey as pulumi.Input<string>), pulumi.output(args.connection.privateKey)])
-        .apply(([host, hostKey, key]) => sha256(JSON.stringify([host, args.connection.port, args.connection.user, hostKey, sha256(key), appDir])).slice(0, 16)),
+        .all([pulumi.output(args.connection.host), pulumi.output(connection.hostKey as pulumi.Input<string>), pulumi.output(args.connection.privateKey), pulumi.output(args.hostIdentity)])
+        .apply(([host, hostKey, key, id]) => sha256(JSON.stringify([host, args.connection.port, args.connection.user, hostKey, sha256(key), appDir, ...(id === undefined ? [] : [id])])).slice(0, 16)),
     );
     const teardown = hostScript("teardown");
     new command.remote.Command(
@@ -240,6 +251,7 @@ export class HostDeployment extends pulumi.ComponentResource {
         connection,
         create: token.apply((t) => scriptCommand(teardown, "teardown", ["arm", appDir, t, String(args.purgeOnDelete)], sudo)),
         delete: token.apply((t) => scriptCommand(teardown, "teardown", ["run", appDir, t, String(args.purgeOnDelete)], sudo)),
+        ...(identity.length ? { triggers: identity } : {}),
         logging: "stdoutAndStderr",
       },
       // Armed once the host layout exists, before anything can run.

@@ -8,7 +8,10 @@
 #/ USAGE, CREATE on schema public (PostgreSQL 15+ no longer grants CREATE to PUBLIC).
 #/ Also sets the role's statement_timeout (FT_APP_STATEMENT_TIMEOUT, default 30s): the app
 #/ asks for it as a startup parameter, which PgBouncer must ignore, so the server applies
-#/ it from the role instead (APP.md: node-postgres statement_timeout 30000).
+#/ it from the role instead (the app's node-postgres pool asks for statement_timeout 30000).
+#/ The admin need not be a superuser: CREATEDB and CREATEROLE suffice (DigitalOcean's doadmin;
+#/ tested against PostgreSQL 15 and 17), it grants itself membership in the app role to hand
+#/ it the database.
 #/
 #/ Admin connection, first match wins (no secret ever in argv):
 #/   $FT_ADMIN_DATABASE_URL_FILE (default /run/secrets/ADMIN_DATABASE_URL):
@@ -98,9 +101,18 @@ wait_for_server() {
 setup_role_and_database() {
   psql -X -q -v ON_ERROR_STOP=1 -v role="$DB_ROLE" -v db="$DB_NAME" -v pwfile="$APP_PW_FILE" -v stmt_timeout="$STATEMENT_TIMEOUT" <<'SQL'
 \set pw `cat :'pwfile'`
+SELECT current_setting('server_version_num')::int >= 160000 AS pg16 \gset
 SELECT NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = :'role') AS need_role \gset
 \if :need_role
   CREATE ROLE :"role" LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE;
+\endif
+-- PostgreSQL 16+: an admin that is not a superuser manages only roles it holds ADMIN OPTION on
+-- (those it created). Say so plainly instead of failing on the first ALTER ROLE.
+SELECT :'pg16'::boolean AND NOT (SELECT rolsuper FROM pg_roles WHERE rolname = current_user)
+  AND NOT pg_has_role(current_user, :'role', 'MEMBER WITH ADMIN OPTION') AS no_admin_option \gset
+\if :no_admin_option
+  \warn db-setup: the admin role may not manage the app role (no ADMIN OPTION on it; PostgreSQL 16+). Fix: as a superuser, or as the role that created it, GRANT the app role TO the admin WITH ADMIN OPTION
+  DO $$ BEGIN RAISE EXCEPTION 'admin lacks ADMIN OPTION on the app role'; END $$;
 \endif
 -- No NOSUPERUSER here: managed databases refuse any SUPERUSER clause from non-superusers.
 ALTER ROLE :"role" WITH LOGIN PASSWORD :'pw';
@@ -110,6 +122,18 @@ ALTER ROLE :"role" SET statement_timeout = :'stmt_timeout';
 SELECT rolsuper AS is_super FROM pg_roles WHERE rolname = :'role' \gset
 \if :is_super
   DO $$ BEGIN RAISE EXCEPTION 'app role is a SUPERUSER: run ALTER ROLE ... NOSUPERUSER as a superuser'; END $$;
+\endif
+-- Handing the database to the role needs the admin to be able to SET ROLE to it. A
+-- superuser can; an admin with CREATEROLE only (DigitalOcean's doadmin) holds ADMIN
+-- OPTION on the roles it creates from PostgreSQL 16 on, not SET: it grants itself
+-- membership first (on 14/15 CREATEROLE may grant any role that is not a superuser).
+\if :pg16
+  SELECT NOT pg_has_role(current_user, :'role', 'SET') AS need_member \gset
+\else
+  SELECT NOT pg_has_role(current_user, :'role', 'MEMBER') AS need_member \gset
+\endif
+\if :need_member
+  GRANT :"role" TO CURRENT_USER;
 \endif
 SELECT NOT EXISTS (SELECT 1 FROM pg_database WHERE datname = :'db') AS need_db \gset
 \if :need_db

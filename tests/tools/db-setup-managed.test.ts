@@ -1,0 +1,224 @@
+// bin/db-setup.sh as the digitalocean release runs it, against a REAL PostgreSQL
+// whose admin is not a superuser (DigitalOcean's doadmin has CREATEDB and
+// CREATEROLE only). The script, its environment, the secret files and the admin
+// URL all come from the do example stack the program renders (bundle + secret
+// payload); only the URL's host:port (the managed cluster's private host) and the
+// secret files' mount paths are adapted to this machine. TLS is on, as the URL's
+// sslmode=require asks. PostgreSQL 17 (Debian trixie) and 15: the CREATEROLE rules
+// changed in 16, and DigitalOcean offers 14 to 17.
+import { strict as assert } from "assert";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { parse } from "yaml";
+import { copiedFiles } from "../../components/shared/host/bundle-payload";
+import { parseSecretPayload } from "../../components/shared/host/secret-files";
+import { DB_SETUP_PATH } from "../../compose/render/compose";
+import { run } from "../fixtures/bin/harness";
+import { mustPlan, one } from "../helpers/plan";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = http.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+interface ComposeService {
+  entrypoint?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  secrets?: { source: string; target: string }[];
+}
+interface Compose {
+  services: Record<string, ComposeService>;
+  secrets?: Record<string, { file: string }>;
+}
+
+/** The digitalocean release as the program renders it: bundle files and secret files. */
+function renderedDoRelease() {
+  const plan = mustPlan("do");
+  const bundle = copiedFiles(one(plan, "command:remote:CopyToRemote", "copy-bundle").inputs.source);
+  const stdin = (one(plan, "command:remote:Command", "write-secrets").inputs.stdin as { $secret: string }).$secret;
+  const secrets = parseSecretPayload(stdin);
+  const release = JSON.parse(bundle["release.json"]) as { target: string; compose_files: string[] };
+  assert.equal(release.target, "digitalocean");
+  // db-setup's service, merged over the release's compose files in -f order (environment maps merge).
+  const service: ComposeService = { environment: {} };
+  const mounts: Record<string, string> = {};
+  for (const f of release.compose_files) {
+    const doc = parse(bundle[f]) as Compose;
+    const s = doc.services["db-setup"];
+    if (!s) continue;
+    Object.assign(service.environment!, s.environment ?? {});
+    if (s.entrypoint) service.entrypoint = s.entrypoint;
+    for (const ref of s.secrets ?? []) mounts[ref.target] = doc.secrets?.[ref.source]?.file ?? "";
+  }
+  return { bundle, secrets, service, mounts };
+}
+
+for (const version of [17, 15]) {
+  const PG_BIN = `/usr/lib/postgresql/${version}/bin`;
+
+  describe(`tools: db-setup.sh of the digitalocean release against real PostgreSQL ${version}, admin without SUPERUSER`, function () {
+    this.timeout(180000);
+    let dir = "";
+    let port = 0;
+    let rel: ReturnType<typeof renderedDoRelease>;
+    let admin: { user: string; password: string; database: string };
+    let appPassword = "";
+    const SUPER_PW = "super-local-only";
+
+    const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", `${PG_BIN}/${cmd}`, ...args]);
+    const connect = async (user: string, password: string, database: string) => {
+      const c = new Client({ host: "127.0.0.1", port, user, password, database, ssl: { rejectUnauthorized: false } });
+      await c.connect();
+      return c;
+    };
+    const sql = async (who: "super" | "admin", database: string, text: string) => {
+      const c = who === "super" ? await connect("postgres", SUPER_PW, database) : await connect(admin.user, admin.password, database);
+      try {
+        return (await c.query(text)).rows as Record<string, unknown>[];
+      } finally {
+        await c.end();
+      }
+    };
+
+    /** Runs the rendered script with the rendered environment, as `compose run db-setup` would. */
+    const dbSetup = async (passwordFile?: string) => {
+      const script = path.join(dir, "release", "bin", "db-setup.sh");
+      assert.deepEqual(rel.service.entrypoint, ["/bin/sh", DB_SETUP_PATH]);
+      // The secret files are mounted at the paths the script reads by default; here they are files in our temp dir.
+      assert.ok(rel.mounts["/run/secrets/ADMIN_DATABASE_URL"]?.endsWith("/db-setup/ADMIN_DATABASE_URL"));
+      assert.ok(rel.mounts["/run/secrets/APP_DB_PASSWORD"]?.endsWith("/db-setup/APP_DB_PASSWORD"));
+      const env = {
+        PATH: `${PG_BIN}:/usr/bin:/bin`,
+        ...rel.service.environment,
+        FT_ADMIN_DATABASE_URL_FILE: path.join(dir, "secrets", "ADMIN_DATABASE_URL"),
+        FT_APP_DB_PASSWORD_FILE: passwordFile ?? path.join(dir, "secrets", "APP_DB_PASSWORD"),
+        FT_WAIT_SECONDS: "20",
+      };
+      const r = await run("sh", [script], { env });
+      for (const s of [admin.password, appPassword, "rotated-app-password-2"]) assert.ok(!(r.stdout + r.stderr).includes(s), "db-setup printed a secret");
+      return r;
+    };
+
+    const checkApp = async (password: string) => {
+      const roles = await sql("super", "postgres", "SELECT rolsuper, rolcreatedb, rolcreaterole, rolcanlogin FROM pg_roles WHERE rolname = 'frostguard'");
+      assert.deepEqual(roles, [{ rolsuper: false, rolcreatedb: false, rolcreaterole: false, rolcanlogin: true }]);
+      const owner = await sql("super", "postgres", "SELECT pg_get_userbyid(datdba) AS owner FROM pg_database WHERE datname = 'frostguard'");
+      assert.deepEqual(owner, [{ owner: "frostguard" }]);
+      const c = await connect("frostguard", password, "frostguard");
+      try {
+        // statement_timeout comes from the role (PgBouncer drops the app's startup parameter).
+        assert.equal((await c.query("SHOW statement_timeout")).rows[0].statement_timeout, "30s");
+        assert.equal((await c.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows[0].ssl, true);
+        await c.query("CREATE TABLE IF NOT EXISTS public.readings_probe (id bigserial PRIMARY KEY, v real)");
+        await c.query("INSERT INTO public.readings_probe (v) VALUES (4.5)");
+        const priv = await c.query("SELECT has_schema_privilege('frostguard', 'public', 'USAGE') AS u, has_schema_privilege('frostguard', 'public', 'CREATE') AS c");
+        assert.deepEqual(priv.rows[0], { u: true, c: true });
+      } finally {
+        await c.end();
+      }
+      const adminRole = await sql("super", "postgres", `SELECT rolsuper FROM pg_roles WHERE rolname = '${admin.user}'`);
+      assert.deepEqual(adminRole, [{ rolsuper: false }], "the admin stayed a non-superuser");
+    };
+
+    before(async () => {
+      rel = renderedDoRelease();
+      dir = fs.mkdtempSync(path.join(os.tmpdir(), `ft-dbsetup-pg${version}-`));
+      fs.chmodSync(dir, 0o755);
+      // The release's script, byte for byte.
+      fs.mkdirSync(path.join(dir, "release", "bin"), { recursive: true });
+      fs.writeFileSync(path.join(dir, "release", "bin", "db-setup.sh"), rel.bundle["bin/db-setup.sh"], { mode: 0o755 });
+
+      // The admin URL the push writes, with the managed cluster's private host:port replaced by ours.
+      port = await freePort();
+      const url = new URL(rel.secrets["db-setup/ADMIN_DATABASE_URL"].content.trim());
+      assert.equal(url.searchParams.get("sslmode"), "require");
+      admin = { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database: url.pathname.slice(1) };
+      assert.equal(admin.user, "doadmin");
+      url.host = `127.0.0.1:${port}`;
+      appPassword = rel.secrets["db-setup/APP_DB_PASSWORD"].content;
+      fs.mkdirSync(path.join(dir, "secrets"));
+      fs.writeFileSync(path.join(dir, "secrets", "ADMIN_DATABASE_URL"), url.toString(), { mode: 0o600 });
+      fs.writeFileSync(path.join(dir, "secrets", "APP_DB_PASSWORD"), appPassword, { mode: 0o600 });
+
+      // A cluster of our own on a free loopback port, TLS on (self-signed, as sslmode=require accepts).
+      const pg = path.join(dir, "pg");
+      fs.mkdirSync(pg);
+      fs.writeFileSync(path.join(pg, "pw"), `${SUPER_PW}\n`);
+      const ssl = await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(pg, "server.key"), "-out", path.join(pg, "server.crt"), "-days", "1", "-subj", "/CN=localhost"]);
+      assert.equal(ssl.code, 0, ssl.stderr);
+      fs.chmodSync(path.join(pg, "server.key"), 0o600);
+      await run("chown", ["-R", "postgres:postgres", pg]);
+      const init = await asPg("initdb", ["-D", `${pg}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pg}/pw`, "-E", "UTF8"]);
+      assert.equal(init.code, 0, init.stderr);
+      const opts = `-p ${port} -k ${pg} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=${pg}/server.crt -c ssl_key_file=${pg}/server.key`;
+      const start = await asPg("pg_ctl", ["-D", `${pg}/data`, "-l", `${pg}/log`, "-w", "-o", opts, "start"]);
+      assert.equal(start.code, 0, start.stderr);
+
+      // DigitalOcean's admin: CREATEDB CREATEROLE, not SUPERUSER; its own database defaultdb.
+      await sql("super", "postgres", `CREATE ROLE ${admin.user} LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD '${admin.password}'`);
+      await sql("super", "postgres", `CREATE DATABASE ${admin.database} OWNER ${admin.user}`);
+    });
+
+    after(async () => {
+      if (dir) await asPg("pg_ctl", ["-D", `${dir}/pg/data`, "-m", "immediate", "stop"]);
+      if (dir) fs.rmSync(dir, { recursive: true, force: true });
+    });
+
+    it("creates role frostguard (LOGIN, no SUPERUSER/CREATEDB/CREATEROLE) and database frostguard owned by it; statement_timeout 30s; over TLS", async () => {
+      const r = await dbSetup();
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /role frostguard and database frostguard are in place/);
+      await checkApp(appPassword);
+    });
+
+    it("a re-run changes nothing and succeeds", async () => {
+      const before = await sql("super", "frostguard", "SELECT count(*)::int AS n FROM public.readings_probe");
+      const r = await dbSetup();
+      assert.equal(r.code, 0, r.stderr);
+      await checkApp(appPassword);
+      const after = await sql("super", "frostguard", "SELECT count(*)::int AS n FROM public.readings_probe");
+      assert.equal(after[0].n, (before[0].n as number) + 1, "the data is still there (one row added by the check)");
+    });
+
+    it("a rotated password (dbPasswordGeneration) is set by the admin; the old one is refused", async () => {
+      const next = path.join(dir, "secrets", "APP_DB_PASSWORD.next");
+      fs.writeFileSync(next, "rotated-app-password-2", { mode: 0o600 });
+      const r = await dbSetup(next);
+      assert.equal(r.code, 0, r.stderr);
+      await checkApp("rotated-app-password-2");
+      await assert.rejects(connect("frostguard", appPassword, "frostguard"), /password authentication failed/);
+      const back = await dbSetup();
+      assert.equal(back.code, 0, back.stderr);
+    });
+
+    it("role and database made beforehand by the admin (DigitalOcean's DatabaseUser/DatabaseDb, before the push) are taken over", async () => {
+      await sql("super", "postgres", "DROP DATABASE frostguard");
+      await sql("super", "postgres", "DROP ROLE frostguard");
+      await sql("admin", admin.database, "CREATE ROLE frostguard LOGIN PASSWORD 'do-generated-unused'");
+      await sql("admin", admin.database, "CREATE DATABASE frostguard");
+      const r = await dbSetup();
+      assert.equal(r.code, 0, r.stderr);
+      await checkApp(appPassword);
+    });
+
+    if (version >= 16) {
+      it("an app role the admin may not manage (made by a superuser) fails with the reason and the fix", async () => {
+        await sql("super", "postgres", "DROP DATABASE frostguard");
+        await sql("super", "postgres", "DROP ROLE frostguard");
+        await sql("super", "postgres", "CREATE ROLE frostguard LOGIN");
+        const r = await dbSetup();
+        assert.notEqual(r.code, 0);
+        assert.match(r.stderr, /no ADMIN OPTION on it.*Fix: .*GRANT the app role TO the admin WITH ADMIN OPTION/);
+      });
+    }
+  });
+}
