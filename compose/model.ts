@@ -2,8 +2,9 @@
 // Compose renderer (compose/render/*) and the ECS translation (components/aws)
 // both read. Change a health check or a limit here and both targets change.
 import { AppSettings } from "../components/shared/config";
+import { APP_CONTRACT, rateLimitEnv } from "./app-contract";
 
-export const APP_UID = 1001; // backend and worker images run as uid 1001 (docs/app-contract.md)
+export const APP_UID = APP_CONTRACT.uid;
 
 export interface HealthCheck {
   /** Exec form, as Docker and ECS both accept: ["CMD-SHELL", "..."] or ["CMD", ...]. */
@@ -17,7 +18,7 @@ export interface HealthCheck {
 export interface AppService {
   name: "backend" | "worker" | "frontend" | "migrate";
   image: string;
-  /** Full command; undefined keeps the image's CMD. */
+  /** Full command. App services always set it (compose/app-contract.ts): the with-secrets entrypoint drops the image's CMD. */
   command?: string[];
   /** Container port the service listens on, if any. */
   port?: number;
@@ -96,7 +97,9 @@ export function appEnvironment(input: AppModelInput): Record<string, string> {
   const url = `https://${app.domain}`;
   const env: Record<string, string> = {
     NODE_ENV: "production",
-    PORT: "3000",
+    PORT: String(APP_CONTRACT.ports.backend),
+    // One bucket holds every webhook behind the proxy: sized for the fleet (compose/app-contract.ts RATE_LIMIT_SIZING).
+    ...rateLimitEnv(app.rateLimit.max, app.rateLimit.windowMs),
     LOG_LEVEL: app.logLevel,
     API_BASE_URL: url,
     APP_URL: url,
@@ -122,13 +125,13 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
     backend: {
       name: "backend",
       image: input.app.images.backend,
-      command: ["node", "dist/src/index.js"],
-      port: 3000,
+      command: [...APP_CONTRACT.commands.backend],
+      port: APP_CONTRACT.ports.backend,
       user: String(APP_UID),
       environment,
       secretEnv,
       // Readiness (database reachable) gates traffic; liveness alone would let a backend with no DB take webhooks.
-      health: httpCheck(3000, "/health/ready", 20),
+      health: httpCheck(APP_CONTRACT.ports.backend, APP_CONTRACT.health.ready.path, 20),
       limits: { cpus: 0.5, memoryMb: 512 },
       stopGraceSeconds: 45,
       writablePaths: ["/tmp"],
@@ -136,7 +139,7 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
     worker: {
       name: "worker",
       image: input.app.images.worker,
-      command: ["node", "dist/src/worker.js"],
+      command: [...APP_CONTRACT.commands.worker],
       user: String(APP_UID),
       environment,
       secretEnv,
@@ -149,13 +152,13 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
     frontend: {
       name: "frontend",
       image: input.app.images.frontend,
-      port: 8080,
+      port: APP_CONTRACT.ports.frontend,
       // nginx's unprivileged uid (101 in the official and the -unprivileged images): port 8080 and the
       // writable paths below are all it needs, so the master never runs as root (AWS: "non-root users").
       user: "101",
       environment: {},
       secretEnv: [],
-      health: httpCheck(8080, "/health", 5),
+      health: httpCheck(APP_CONTRACT.ports.frontend, APP_CONTRACT.frontendHealthPath, 5),
       limits: { cpus: 0.1, memoryMb: 64 },
       stopGraceSeconds: 15,
       writablePaths: ["/tmp", "/var/cache/nginx", "/var/run"],
@@ -164,7 +167,7 @@ export function appServices(input: AppModelInput): Record<AppService["name"], Ap
       name: "migrate",
       image: input.app.images.backend,
       // Drizzle, forward-only; must reach PostgreSQL directly (DATABASE_URL is the direct URL here).
-      command: ["node", "dist/src/db/migrate.js"],
+      command: [...APP_CONTRACT.commands.migrate],
       user: String(APP_UID),
       environment,
       secretEnv: ["DATABASE_URL"],

@@ -4,6 +4,7 @@
 // from JSON.stringify of a fixed-order object. `pulumi up` with no model change
 // therefore shows no diff, and two runs give byte-identical text.
 import { AppService, HealthCheck } from "../../compose/model";
+import { APP_CONTRACT } from "../../compose/app-contract";
 
 /** A model service, or a target-only one-off (db-setup) shaped the same way. */
 export type ServiceLike = Omit<AppService, "name"> & { name: string };
@@ -116,6 +117,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   for (const name of input.requiredSecrets ?? []) {
     if (!input.secretArns[name]) throw new Error(`${service.name}: no Secrets Manager ARN for required secret ${name}`);
   }
+  // The same command as on Compose (compose/app-contract.ts), never the image's CMD by omission: one start command per app container on every target.
+  if (service.name in APP_CONTRACT.commands && !service.command?.length) throw new Error(`${service.name}: no command; app containers run the contract's start command`);
   const secrets = service.secretEnv.filter((name) => input.secretArns[name]).map((name) => ({ name, valueFrom: input.secretArns[name] }));
 
   const def: ContainerDefinition = {

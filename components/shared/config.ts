@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { IMAGES, unknownOverrideKeys } from "../../compose/images";
 import { RDS_MAX_BACKUP_DAYS, awsCron } from "../aws/backup";
+import { DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "../../compose/app-contract";
 import { DO_DB_SIZES, DO_DROPLET_SIZES, DO_DROPLET_IMAGES, DO_REGIONS, RDS_INSTANCE_CLASSES, ELASTICACHE_NODE_TYPES, FARGATE_SIZES, AWS_REGIONS } from "./catalog";
 
 export const PROJECT = "freshtrack";
@@ -125,6 +126,8 @@ export interface AppSettings {
   emailFromAddress: string;
   telnyxPhoneNumber: string;
   telnyxMessagingProfileId: string;
+  /** RATE_LIMIT_MAX requests per RATE_LIMIT_WINDOW ms, per backend instance; behind the proxy one bucket holds every webhook. */
+  rateLimit: { max: number; windowMs: number; expectedWebhooksPerMinute: number };
 }
 
 export interface DataSettings {
@@ -312,7 +315,21 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
     emailFromAddress,
     telnyxPhoneNumber,
     telnyxMessagingProfileId: str("telnyxMessagingProfileId"),
+    rateLimit: {
+      max: int("rateLimitMax", DEFAULT_RATE_LIMIT_MAX, 1, 10_000_000),
+      windowMs: int("rateLimitWindowMs", DEFAULT_RATE_LIMIT_WINDOW_MS, 1000, 3_600_000),
+      expectedWebhooksPerMinute: int("expectedWebhooksPerMinute", 0, 0, 10_000_000),
+    },
   };
+  {
+    // Every webhook shares one bucket behind the proxy: a limit below the fleet's rate refuses readings (lost for good).
+    const { max, windowMs, expectedWebhooksPerMinute: perMin } = app.rateLimit;
+    const perWindow = Math.ceil((perMin * windowMs) / 60000);
+    if (perMin > 0 && max < perWindow) {
+      const fit = Math.ceil((perWindow * 2) / 1000) * 1000;
+      bad("rateLimitMax", `${max} per ${windowMs} ms is below the expected webhook rate (expectedWebhooksPerMinute ${perMin} = ${perWindow} per window): readings beyond it get HTTP 429 and are lost. Fix: pulumi config set rateLimitMax ${fit} (twice the rate: bursts after an outage, UI traffic in the same bucket)`);
+    }
+  }
 
   const backupSchedule = str("backupSchedule", "17 3 * * *");
   if (!isCron(backupSchedule)) bad("backupSchedule", `"${backupSchedule}" is not a 5-field cron expression. Fix: pulumi config set backupSchedule "17 3 * * *"`);

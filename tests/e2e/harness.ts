@@ -34,6 +34,8 @@ export interface StackInput {
   tags: Record<string, string>;
   backendTag?: string;
   dbPasswordGeneration?: number;
+  /** Further plain config keys a scenario sets (e.g. rateLimitMax), as `pulumi config set` would. */
+  extraConfig?: Record<string, string>;
 }
 
 /** Config a user would set for this host: `pulumi config set ...` equivalents. */
@@ -57,6 +59,7 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
     ...USER_SECRETS,
   };
   if (s.dbPasswordGeneration) set.dbPasswordGeneration = String(s.dbPasswordGeneration);
+  Object.assign(set, s.extraConfig ?? {});
   return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)] };
 }
 
@@ -68,6 +71,8 @@ export function snapshotProgram(dest: string): string {
   fs.mkdirSync(dest, { recursive: true });
   const r = spawnSync("bash", ["-c", 'cd "$1" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$2"', "snap", ROOT, dest], { encoding: "utf8" });
   if (!fs.existsSync(path.join(dest, "index.ts"))) throw new Error(`snapshot of the program failed: ${r.stderr}`);
+  // In a git worktree node_modules is itself an untracked symlink, which the copy already took.
+  fs.rmSync(path.join(dest, "node_modules"), { force: true, recursive: false });
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
   return dest;
 }

@@ -2,6 +2,7 @@
 // Docker engine. Needs root, a running Docker engine with compose v2, sshd, debootstrap.
 // FT_E2E_ONLY=1,7,9 runs a subset (scenario 1 always runs: it builds the stack).
 // FT_E2E_KEEP=1 leaves the stack running afterwards (for debugging).
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -9,7 +10,8 @@ import { Applier, StackInput, StepError, hostCommand, plan, publicConfigValues, 
 import { PlanResult } from "../../scripts/lib/program";
 import { buildStandIn, ensureBaseImage } from "./lib/build";
 import { containerMap, containers, inspectAll, logsAll, psql, purgeProject, sh, shAsync } from "./lib/docker";
-import { LoadGenerator, LoadResult, Target, httpsRequest } from "./lib/load";
+import { LoadGenerator, LoadResult, Target, burst, devEui, httpsRequest, postUplink, uplink, webhookHeaders } from "./lib/load";
+import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX } from "../../compose/app-contract";
 import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 
@@ -75,13 +77,45 @@ async function host(ctx: Ctx, cmd: string, stdin?: string) {
   return r;
 }
 
-function storedCount(device: string): number {
-  return Number(psql(`SELECT count(DISTINCT f_cnt) FROM readings WHERE device_id = '${device.replace(/'/g, "")}'`));
+const READINGS = APP_CONTRACT.readingsTable;
+/** The e2e organisation's webhook secret (test data of the app, not a deployment secret): stored hashed, sent in X-API-Key. */
+const ORG_WEBHOOK_SECRET = "e2e-org-webhook-secret-0001";
+const sqlText = (v: string) => v.replace(/[^A-Za-z0-9._-]/g, "");
+const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
+
+/** Seeds the e2e organisation (after the migrations created the tables), as the app's onboarding would. */
+function provisionOrganisation(ctx: Ctx): void {
+  psql(`INSERT INTO organizations (name, webhook_secret_hash) VALUES ('e2e-org', '${sha256(ORG_WEBHOOK_SECRET)}') ON CONFLICT (webhook_secret_hash) DO NOTHING`);
+  ctx.target.apiKey = ORG_WEBHOOK_SECRET;
 }
 
+/** Registers a device of the e2e organisation (the webhook answers 404 for unknown devices). */
+function provisionDevice(device: string): void {
+  const d = sqlText(device);
+  psql(`INSERT INTO devices (organization_id, device_id, dev_eui) SELECT id, '${d}', '${devEui(device)}' FROM organizations WHERE webhook_secret_hash = '${sha256(ORG_WEBHOOK_SECRET)}' ON CONFLICT DO NOTHING`);
+}
+
+/** Distinct readings (by frame counter) stored for a device. */
+function storedFcnts(device: string, distinct = true): string {
+  return `SELECT ${distinct ? "DISTINCT " : ""}r.f_cnt FROM ${READINGS} r JOIN devices d ON d.id = r.device_id WHERE d.device_id = '${sqlText(device)}'`;
+}
+function storedCount(device: string): number {
+  return Number(psql(`SELECT count(*) FROM (${storedFcnts(device)}) s`));
+}
+
+/** The release the running backend serves: the app reports no version, so read the image of its running container(s). */
 async function backendRelease(ctx: Ctx): Promise<string> {
-  const r = await httpsRequest(ctx.target, "GET", "/health/live");
-  return (JSON.parse(r.body) as { release?: string }).release ?? "?";
+  const images = containers("backend").map((id) => sh("docker", ["inspect", "-f", "{{.Config.Image}}", id]).stdout.trim());
+  const names = [...new Set(images.map((i) => (i === ctx.release2 ? "2" : i === ctx.tags.backend ? "1" : `unknown image ${i}`)))];
+  return names.join(",") || "none running";
+}
+
+/** A plain environment variable of a service's running container (Compose environment, no secret). */
+function containerEnv(service: string, name: string): string | undefined {
+  const id = containers(service)[0];
+  if (!id) return undefined;
+  const env = JSON.parse(sh("docker", ["inspect", "-f", "{{json .Config.Env}}", id]).stdout) as string[];
+  return env.find((e) => e.startsWith(`${name}=`))?.slice(name.length + 1);
 }
 
 async function waitHealthy(ctx: Ctx, timeoutS: number, pathName = "/health"): Promise<number> {
@@ -99,12 +133,12 @@ async function waitHealthy(ctx: Ctx, timeoutS: number, pathName = "/health"): Pr
 }
 
 function lossFigures(load: LoadResult, stored: number): Record<string, unknown> {
-  return { rate_per_s: Number(load.rate.toFixed(1)), sent: load.sent, acknowledged_2xx: load.acked, failed: load.failed, failures: load.failures, stored, lost: load.sent - stored, retries: load.retries, response_mixups: load.mixups };
+  return { rate_per_s: Number(load.rate.toFixed(1)), sent: load.sent, acknowledged_2xx: load.acked, http_429: load.rateLimited, failed: load.failed, failures: load.failures, stored, lost: load.sent - stored, retries: load.retries, response_mixups: load.mixups };
 }
 
 /** Readings acknowledged (2xx) but absent from the database, with their attempt history. */
 function ackedNotStored(gen: LoadGenerator, device: string): Record<string, string[]> {
-  const stored = new Set(psql(`SELECT f_cnt FROM readings WHERE device_id = '${device.replace(/'/g, "")}'`).split("\n").filter(Boolean).map(Number));
+  const stored = new Set(psql(storedFcnts(device)).split("\n").filter(Boolean).map(Number));
   const out: Record<string, string[]> = {};
   for (const f of gen.acked) if (!stored.has(f) && Object.keys(out).length < 10) out[String(f)] = gen.attempts.get(f) ?? [];
   // And the reverse (stored although the client saw a failure): pairs with the above point at swapped answers.
@@ -114,6 +148,7 @@ function ackedNotStored(gen: LoadGenerator, device: string): Record<string, stri
 }
 
 async function underLoad<T>(ctx: Ctx, device: string, action: () => Promise<T>, opts: { retry?: boolean; before?: number; after?: number } = {}): Promise<{ load: LoadResult; stored: number; value: T }> {
+  provisionDevice(device);
   const gen = new LoadGenerator(ctx.target, device, RATE, opts.retry ? { untilMs: 180000 } : null);
   gen.start();
   await sleep(opts.before ?? 3000);
@@ -127,6 +162,9 @@ async function underLoad<T>(ctx: Ctx, device: string, action: () => Promise<T>, 
   await sleep(500);
   const missing = ackedNotStored(gen, device);
   if (Object.keys(missing).length) record(ctx, { acknowledged_but_not_stored: missing });
+  // Every reading goes through the app's real limiter with the configured limit: not one may be refused.
+  const limited = record(ctx, { [`http_429_${device.replace(/-\d+$/, "")}`]: load.rateLimited });
+  check(load.rateLimited === 0, `the rate limiter refused readings: ${JSON.stringify(limited)} (RATE_LIMIT_MAX ${containerEnv("backend", APP_CONTRACT.rateLimit.maxEnv)})`);
   return { load, stored: storedCount(device), value };
 }
 
@@ -152,11 +190,13 @@ async function s1BareHost(ctx: Ctx): Promise<Record<string, unknown>> {
   const healthyS = (Date.now() - t0) / 1000;
   const front = await httpsRequest(ctx.target, "GET", "/");
   check(front.status === 200 && front.body.includes("<html"), `GET / through Caddy: ${front.status}`);
-  const live = await httpsRequest(ctx.target, "GET", "/health/live");
-  check(live.status === 200, `/health/live ${live.status}`);
-  const post = await httpsRequest(ctx.target, "POST", "/api/webhooks/ttn", JSON.stringify({ end_device_ids: { device_id: "s1" }, uplink_message: { f_cnt: 1, decoded_payload: { temperature: 3.5 } } }));
-  check(post.status === 202, `POST /api/webhooks/ttn ${post.status} ${post.body}`);
-  check(storedCount("s1") === 1, "the reading was not stored");
+  const live = await httpsRequest(ctx.target, "GET", APP_CONTRACT.health.live.path);
+  check(live.status === 200, `${APP_CONTRACT.health.live.path} ${live.status}`);
+  provisionOrganisation(ctx);
+  provisionDevice("s1");
+  const post = await postUplink(ctx.target, uplink("s1", 1));
+  check(post.status >= 200 && post.status < 300, `POST ${APP_CONTRACT.webhook.path} ${post.status} ${post.body}`);
+  check(storedCount("s1") === 1, `the reading was not stored in ${READINGS}`);
   return {
     seconds_to_healthy: Number(healthyS.toFixed(1)),
     seconds_program_under_mocks: Number(planS.toFixed(1)),
@@ -258,14 +298,14 @@ async function s8Lock(ctx: Ctx): Promise<Record<string, unknown>> {
 }
 
 async function s4Backup(ctx: Ctx): Promise<Record<string, unknown>> {
-  const before = Number(psql("SELECT count(*) FROM readings"));
+  const before = Number(psql(`SELECT count(*) FROM ${READINGS}`));
   const b = await host(ctx, `${ctx.appDir}/current/bin/backup`);
   check(b.code === 0, `bin/backup failed (${b.code}): ${b.stderr.slice(-1500)}`);
-  psql("DELETE FROM readings");
-  const destroyed = Number(psql("SELECT count(*) FROM readings"));
+  psql(`DELETE FROM ${READINGS}`);
+  const destroyed = Number(psql(`SELECT count(*) FROM ${READINGS}`));
   const r = await host(ctx, `${ctx.appDir}/current/bin/restore --into-production --yes-really`);
   check(r.code === 0, `bin/restore failed (${r.code}): ${r.stderr.slice(-1500)}`);
-  const after = Number(psql("SELECT count(*) FROM readings"));
+  const after = Number(psql(`SELECT count(*) FROM ${READINGS}`));
   check(after === before, `restored ${after} rows, had ${before}`);
   await waitHealthy(ctx, 120);
   return { rows_before: before, rows_after_destroy: destroyed, rows_after_restore: after, backup_seconds: Number(b.seconds.toFixed(1)), restore_seconds: Number(r.seconds.toFixed(1)) };
@@ -383,6 +423,101 @@ async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
   check(a.code !== 0 && /STACK_AUTH_PROJECT_ID/.test(a.stdout + a.stderr), "the stand-in backend started without STACK_AUTH_PROJECT_ID");
   check(strict.code !== 0 && /statement_timeout/.test(strict.stdout), `statement_timeout through a PgBouncer without ignore_startup_parameters: ${strict.stdout}`);
   check(stack.code === 0, `the stack's PgBouncer refused the app's connection: ${stack.stdout}`);
+
+  // (c) the webhook's contract through Caddy: TTN uplink shape, the organisation's secret in either header.
+  const W = APP_CONTRACT.webhook;
+  const device = `s10-webhook-${Date.now()}`;
+  provisionDevice(device);
+  const post = (body: string, headers: Record<string, string>) => httpsRequest(ctx.target, W.method, W.path, body, undefined, 15000, headers);
+  const ttn = webhookHeaders(ctx.target);
+  const ua = { "User-Agent": ttn["User-Agent"] };
+  const webhook = {
+    x_api_key: (await post(uplink(device, 1), ttn)).status,
+    x_webhook_secret: (await post(uplink(device, 2), { ...ua, [W.authHeaders[1]]: ORG_WEBHOOK_SECRET })).status,
+    bad_key: (await post(uplink(device, 3), { ...ua, [W.authHeaders[0]]: "not-the-secret" })).status,
+    no_key: (await post(uplink(device, 4), ua)).status,
+    unknown_device: (await post(uplink(`${device}-unregistered`, 1), ttn)).status,
+    invalid_body: (await post(JSON.stringify({ end_device_ids: { device_id: device }, uplink_message: { f_cnt: 5, decoded_payload: { temperature: 3.5 } } }), ttn)).status,
+    stored: storedCount(device),
+  };
+  record(ctx, { webhook });
+  check(webhook.x_api_key === 200 && webhook.x_webhook_secret === 200, `the organisation's secret in ${W.authHeaders.join(" / ")}: ${webhook.x_api_key} / ${webhook.x_webhook_secret}`);
+  check(webhook.bad_key === W.status.badKey && webhook.no_key === W.status.badKey, `bad key ${webhook.bad_key}, no key ${webhook.no_key}`);
+  check(webhook.unknown_device === W.status.unknownDevice, `unknown device ${webhook.unknown_device}`);
+  check(webhook.invalid_body === W.status.badBody, `invalid body ${webhook.invalid_body}`);
+  check(webhook.stored === 2, `stored ${webhook.stored} readings in ${READINGS}, expected the 2 authenticated ones`);
+
+  // (d) health bodies through Caddy, as the real app answers them.
+  const H = APP_CONTRACT.health;
+  const live = await httpsRequest(ctx.target, "GET", H.live.path);
+  const ready = await httpsRequest(ctx.target, "GET", H.ready.path);
+  record(ctx, { health_live: live.body, health_ready: ready.body });
+  check(live.status === 200 && JSON.stringify(JSON.parse(live.body)) === JSON.stringify(H.live.body), `${H.live.path}: ${live.status} ${live.body}`);
+  check(ready.status === 200 && JSON.stringify(JSON.parse(ready.body)) === JSON.stringify(H.ready.body), `${H.ready.path}: ${ready.status} ${ready.body}`);
+
+  // (e) the running containers start with the images' own commands behind with-secrets; the worker runs its own image.
+  const cfg = (svc: string) => {
+    const id = containers(svc)[0];
+    const c = JSON.parse(sh("docker", ["inspect", "-f", "{{json .Config}}", id]).stdout) as { Cmd: string[]; Entrypoint: string[]; Image: string; User: string };
+    const health = sh("docker", ["inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", id]).stdout.trim();
+    return { cmd: c.Cmd, entrypoint: c.Entrypoint, image: c.Image, user: c.User, health };
+  };
+  const running = { backend: cfg("backend"), worker: cfg("worker") };
+  record(ctx, { running });
+  for (const svc of ["backend", "worker"] as const) {
+    check(JSON.stringify(running[svc].cmd) === JSON.stringify(APP_CONTRACT.commands[svc]), `${svc} runs ${JSON.stringify(running[svc].cmd)}, the image's command is ${JSON.stringify(APP_CONTRACT.commands[svc])}`);
+    check(running[svc].entrypoint.join(" ").endsWith("with-secrets"), `${svc} entrypoint ${JSON.stringify(running[svc].entrypoint)}`);
+    check(running[svc].user === String(APP_CONTRACT.uid), `${svc} user ${running[svc].user}`);
+    check(running[svc].health === "healthy", `${svc} is ${running[svc].health}`);
+  }
+  check(running.worker.image === ctx.tags.worker, `worker image ${running.worker.image}`);
+
+  // (f) the worker image starts with no variable at all and keeps retrying (the real worker does not exit).
+  const wname = "freshtrack-e2e-worker-novars";
+  await shAsync("docker", ["rm", "-f", wname]);
+  const w = await shAsync("docker", ["run", "-d", "--name", wname, ctx.tags.worker]);
+  check(w.code === 0, `worker without variables did not start: ${w.stderr}`);
+  await sleep(4000);
+  const wRunning = sh("docker", ["inspect", "-f", "{{.State.Running}}", wname], { allowFail: true }).stdout.trim();
+  await shAsync("docker", ["rm", "-f", wname]);
+  record(ctx, { worker_without_variables_running_after_4s: wRunning === "true" });
+  check(wRunning === "true", "the worker exited without variables (the real one keeps retrying)");
+  return ctx.figures;
+}
+
+/**
+ * Side by side: a short burst of real uplinks with the configured limit, then with RATE_LIMIT_MAX
+ * at the app's own default (re-planned and deployed), then the configured limit back.
+ */
+async function s11RateLimit(ctx: Ctx): Promise<Record<string, unknown>> {
+  const RL = APP_CONTRACT.rateLimit;
+  // 1.5 x the app's default limit: with it, a third of the burst must be refused.
+  const BURST = Math.round(RL.appDefaultMax * 1.5);
+  const burstOf = async (label: string) => {
+    const device = `s11-${label}-${Date.now()}`;
+    provisionDevice(device);
+    const b = await burst(ctx.target, device, BURST);
+    const stored = storedCount(device);
+    return { rate_limit_max: containerEnv("backend", RL.maxEnv), rate_limit_window_ms: containerEnv("backend", RL.windowEnv), sent: b.sent, seconds: Number(b.seconds.toFixed(1)), acknowledged_2xx: b.acked, http_429: b.rateLimited, other_failures: b.other, stored, lost: b.sent - stored };
+  };
+  const configured = record(ctx, { configured_limit: await burstOf("configured") }).configured_limit;
+  const saved = ctx.stack.extraConfig;
+  const t0 = Date.now();
+  await apply(ctx, await planFor(ctx, { extraConfig: { ...saved, rateLimitMax: String(RL.appDefaultMax), rateLimitWindowMs: String(RL.appDefaultWindowMs) } }));
+  const deployS = (Date.now() - t0) / 1000;
+  let appDefault: Awaited<ReturnType<typeof burstOf>>;
+  try {
+    appDefault = record(ctx, { app_default_limit: await burstOf("app-default") }).app_default_limit;
+  } finally {
+    await apply(ctx, await planFor(ctx, { extraConfig: saved }));
+  }
+  const restored = containerEnv("backend", RL.maxEnv);
+  record(ctx, { seconds_to_deploy_limit_change: Number(deployS.toFixed(1)), rate_limit_max_after: restored });
+  check(configured.rate_limit_max === String(DEFAULT_RATE_LIMIT_MAX) && configured.http_429 === 0 && configured.lost === 0, `with the configured limit: ${JSON.stringify(configured)}`);
+  check(appDefault.rate_limit_max === String(RL.appDefaultMax), `the backend did not get ${RL.maxEnv}=${RL.appDefaultMax}: ${appDefault.rate_limit_max}`);
+  check(appDefault.http_429 === BURST - RL.appDefaultMax && appDefault.acknowledged_2xx === RL.appDefaultMax, `with the app's default limit, ${BURST - RL.appDefaultMax} of ${BURST} should be refused: ${JSON.stringify(appDefault)}`);
+  check(appDefault.stored === appDefault.acknowledged_2xx, `stored ${appDefault.stored} != acknowledged ${appDefault.acknowledged_2xx}`);
+  check(restored === String(DEFAULT_RATE_LIMIT_MAX), `the configured limit is not back: ${restored}`);
   return ctx.figures;
 }
 
@@ -396,7 +531,8 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ["6", "rotate the database password under load", s6Rotate],
   ["5", "kill -9 backend + restart PostgreSQL under load (retrying client)", s5Crash],
   ["9", "no secret value in docker inspect, logs, audit log, command output", s9Secrets],
-  ["10", "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's", s10StandInContract],
+  ["10", "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's; webhook auth/shape, health bodies, start commands, worker without variables", s10StandInContract],
+  ["11", "rate limit: a burst of TTN uplinks with the configured RATE_LIMIT_MAX, then with the app's default 100/min, then back", s11RateLimit],
 ];
 
 async function main(): Promise<number> {

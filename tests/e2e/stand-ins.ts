@@ -9,6 +9,8 @@ export interface StandIn {
   key: ImageKey | "backend" | "worker" | "frontend";
   /** Build context directory, relative to tests/e2e. */
   dir: string;
+  /** Dockerfile inside the context (default Dockerfile). */
+  dockerfile?: string;
   /** Copy the host's Node binary into the context as ./node. */
   node?: boolean;
   /** npm packages (with their dependency closure) copied from the host's node_modules into ./node_modules. */
@@ -29,9 +31,10 @@ export const INFRA_STAND_INS: StandIn[] = [
   { key: "rclone", dir: "images/rclone", replaces: IMAGES.rclone.image },
 ];
 
-/** The app: one image serves backend, worker and migrate (as the real backend image does for migrate). */
+/** The app: the backend image serves backend and migrate (as the real one does); the worker has its own image (its real command and path). */
 export const APP_STAND_INS: StandIn[] = [
   { key: "backend", dir: "app/backend", node: true, modules: ["pg", "ioredis"], replaces: "ghcr.io/<org>/frostguard-backend" },
+  { key: "worker", dir: "app/backend", dockerfile: "Dockerfile.worker", node: true, modules: ["pg", "ioredis"], replaces: "ghcr.io/<org>/frostguard-worker" },
   { key: "frontend", dir: "app/frontend", node: true, replaces: "ghcr.io/<org>/frostguard-frontend" },
 ];
 
@@ -51,7 +54,7 @@ export function imageOverrides(tags: Record<string, string>): string[] {
   });
 }
 
-/** backendImage/workerImage/frontendImage config from built tags; `backendTag` replaces the backend (and worker) image for a release. */
+/** backendImage/workerImage/frontendImage config from built tags; `backendTag` replaces the backend image for a release. */
 export function appImages(tags: Record<string, string>, backendTag?: string): { backendImage: string; workerImage: string; frontendImage: string } {
-  return { backendImage: backendTag ?? tags.backend, workerImage: tags.backend, frontendImage: tags.frontend };
+  return { backendImage: backendTag ?? tags.backend, workerImage: tags.worker, frontendImage: tags.frontend };
 }

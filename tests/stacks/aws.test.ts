@@ -53,6 +53,7 @@ const APP_FIXTURE = {
   emailFromAddress: "",
   telnyxPhoneNumber: "",
   telnyxMessagingProfileId: "",
+  rateLimit: { max: 10000, windowMs: 60000, expectedWebhooksPerMinute: 0 },
 };
 const inputsOf = (r: PlanResult, type: string, name: string) => one(r, type, name).inputs;
 

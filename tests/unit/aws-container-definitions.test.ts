@@ -20,6 +20,7 @@ const MODEL: AppModelInput = {
     emailFromAddress: "alerts@example.test",
     telnyxPhoneNumber: "",
     telnyxMessagingProfileId: "",
+    rateLimit: { max: 10000, windowMs: 60000, expectedWebhooksPerMinute: 0 },
   },
   objectStoreEndpoint: "https://s3.us-east-1.amazonaws.com",
   assetsBucket: "ft-test-assets",

@@ -82,6 +82,7 @@ export function contentHash(s: StandIn, buildArgs: Record<string, string> = {}):
     h.update(`${m}@${pkg.version}\n`);
   }
   h.update(JSON.stringify(buildArgs));
+  h.update(s.dockerfile ?? "Dockerfile");
   return h.digest("hex").slice(0, 12);
 }
 
@@ -103,7 +104,7 @@ export function buildStandIn(s: StandIn, buildArgs: Record<string, string> = {},
   for (const m of moduleClosure(s.modules ?? [])) fs.cpSync(path.join(ROOT, "node_modules", m), path.join(ctx, "node_modules", m), { recursive: true, dereference: true });
   const t0 = Date.now();
   log(`${s.key}: building ${tag}...`);
-  const args = ["build", "-q", "-t", tag, ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), ctx];
+  const args = ["build", "-q", "-t", tag, ...(s.dockerfile ? ["-f", path.join(ctx, s.dockerfile)] : []), ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), ctx];
   const r = spawnSync("docker", args, { encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "0" } });
   if (r.status !== 0) throw new Error(`docker build of ${s.key} failed:\n${r.stdout}\n${r.stderr}`);
   log(`${s.key}: built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

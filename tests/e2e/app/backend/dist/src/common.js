@@ -1,18 +1,24 @@
 "use strict";
 // Shared by the stand-in backend, worker and migrate: config from the environment only
-// (APP.md: no *_FILE support), a node-postgres Pool with statement_timeout as the real app.
+// (the app has no *_FILE support), a node-postgres Pool with statement_timeout as the real app.
 const { Pool } = require("pg");
+
+function log(level, msg, extra) {
+  console.log(JSON.stringify({ time: new Date().toISOString(), level, msg, ...(extra || {}) }));
+}
 
 function requireEnv(names) {
   const missing = names.filter((n) => !process.env[n]);
   if (missing.length) {
-    console.error(JSON.stringify({ level: "fatal", msg: `missing required environment: ${missing.join(", ")}` }));
+    log("fatal", `missing required environment: ${missing.join(", ")}`);
     process.exit(1);
   }
 }
 
-function log(level, msg, extra) {
-  console.log(JSON.stringify({ time: new Date().toISOString(), level, release: process.env.APP_RELEASE || "1", msg, ...(extra || {}) }));
+/** A positive integer from the environment, or the app's default (as the real app's config does). */
+function intEnv(name, dflt) {
+  const n = Number.parseInt(process.env[name] || "", 10);
+  return Number.isFinite(n) && n > 0 ? n : dflt;
 }
 
 function makePool(max) {
@@ -23,4 +29,4 @@ function makePool(max) {
   return pool;
 }
 
-module.exports = { requireEnv, log, makePool };
+module.exports = { requireEnv, intEnv, log, makePool };
