@@ -45,6 +45,7 @@ export interface ComposeService {
   cap_add?: string[];
   security_opt?: string[];
   deploy?: { resources: { limits: { cpus: string; memory: string } } };
+  ulimits?: { nofile: { soft: number; hard: number } };
   logging?: { driver: "json-file"; options: { "max-size": string; "max-file": string } };
 }
 

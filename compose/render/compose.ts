@@ -16,7 +16,7 @@ import { imageFor, ImageKey } from "../images";
 import type { BundleInput } from "../bundle";
 import { budgetFor } from "./budget";
 import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, PROJECT_NAME, ServiceSecretRef } from "./compose-types";
-import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH } from "./pgbouncer";
+import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH, pgbouncerNofile, pgbouncerSettings } from "./pgbouncer";
 import { HEALTH_LISTEN, HEALTH_PATH, PROXY_STATE_DIR } from "./caddy";
 import { REDIS_AUTH_CONF_PATH, REDIS_PASSWORD_PATH } from "./redis";
 
@@ -222,6 +222,8 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
       tmpfs: ["/tmp"],
       ...hardened,
       healthcheck: check(["CMD", "nc", "-z", "127.0.0.1", String(PGBOUNCER_PORT)]),
+      // One descriptor per client and server connection: max_client_conn (1000) does not fit Docker's default 1024.
+      ulimits: { nofile: { soft: pgbouncerNofile(pgbouncerSettings(input)), hard: pgbouncerNofile(pgbouncerSettings(input)) } },
     },
     redis: {
       image: img("redis"),

@@ -1,0 +1,45 @@
+// The pgbouncer container's open-file limit follows max_client_conn and the pool
+// (one descriptor per client and per server connection, plus PgBouncer's own).
+import { strict as assert } from "assert";
+import { parseConfig } from "../../components/shared/config";
+import type { BundleInput } from "../../compose/bundle";
+import { renderComposeDocs } from "../../compose/render/compose";
+import { PGBOUNCER_FD_RESERVE, pgbouncerNofile, pgbouncerSettings } from "../../compose/render/pgbouncer";
+
+function input(target: "vm" | "digitalocean", over: Record<string, string> = {}): BundleInput {
+  const raw: Record<string, string> = {
+    target,
+    domain: "app.cold-chain.example",
+    operatorEmail: "ops@cold-chain.example",
+    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
+    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
+    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+    stackAuthProjectId: "proj-123",
+    ...(target === "vm" ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y", vmSshPrivateKey: "k" } : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
+    ...over,
+  };
+  return {
+    config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
+    target,
+    objectStore: { publicEndpoint: "https://s3.app.cold-chain.example", internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
+    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25 } : undefined,
+  };
+}
+
+describe("pgbouncer nofile limit (compose model)", () => {
+  for (const target of ["vm", "digitalocean"] as const) {
+    it(`${target}: soft = hard, above max_client_conn + pool + PgBouncer's own descriptors`, () => {
+      const i = input(target);
+      const pg = renderComposeDocs(i).base.services.pgbouncer;
+      const s = pgbouncerSettings(i);
+      const need = Number(s.pgbouncer.max_client_conn) + Number(s.pgbouncer.max_db_connections) + PGBOUNCER_FD_RESERVE;
+      assert.ok(pg.ulimits, "pgbouncer has ulimits");
+      assert.equal(pg.ulimits.nofile.soft, pg.ulimits.nofile.hard);
+      assert.ok(pg.ulimits.nofile.soft >= need && pg.ulimits.nofile.soft > 1024, `nofile ${pg.ulimits.nofile.soft} for ${need}`);
+    });
+  }
+  it("grows with maxClientConnections", () => {
+    assert.equal(pgbouncerNofile(pgbouncerSettings(input("vm"))), 2048);
+    assert.equal(pgbouncerNofile(pgbouncerSettings(input("vm", { maxClientConnections: "5000" }))), 5120);
+  });
+});
