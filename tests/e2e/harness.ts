@@ -34,6 +34,8 @@ export interface StackInput {
   tags: Record<string, string>;
   backendTag?: string;
   dbPasswordGeneration?: number;
+  redisPasswordGeneration?: number;
+  jwtSecretGeneration?: number;
 }
 
 /** Config a user would set for this host: `pulumi config set ...` equivalents. */
@@ -57,6 +59,8 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
     ...USER_SECRETS,
   };
   if (s.dbPasswordGeneration) set.dbPasswordGeneration = String(s.dbPasswordGeneration);
+  if (s.redisPasswordGeneration) set.redisPasswordGeneration = String(s.redisPasswordGeneration);
+  if (s.jwtSecretGeneration) set.jwtSecretGeneration = String(s.jwtSecretGeneration);
   return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)] };
 }
 
