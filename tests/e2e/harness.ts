@@ -72,6 +72,8 @@ export function snapshotProgram(dest: string): string {
   fs.mkdirSync(dest, { recursive: true });
   const r = spawnSync("bash", ["-c", 'cd "$1" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$2"', "snap", ROOT, dest], { encoding: "utf8" });
   if (!fs.existsSync(path.join(dest, "index.ts"))) throw new Error(`snapshot of the program failed: ${r.stderr}`);
+  // A checkout whose node_modules is itself an (untracked) symlink has just had it copied.
+  fs.rmSync(path.join(dest, "node_modules"), { force: true });
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
   return dest;
 }
