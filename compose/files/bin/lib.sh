@@ -213,10 +213,12 @@ ft_build_compose() {
   done < <(rj '.profiles[]?')
 }
 
-# Loads FT_SECRETS_<SERVICE>=<digest> lines (validated, never `source`d) into the environment,
-# from $1 (default state/secrets.env).
-ft_load_secret_digests() {
-  local file=${1:-$STATE_DIR/secrets.env} line
+# Loads the running release's FT_SECRETS_<SERVICE>=<digest> lines (state/secrets.env).
+ft_load_secret_digests() { ft_load_secret_digests_from "$STATE_DIR/secrets.env"; }
+
+# Loads FT_SECRETS_<SERVICE>=<digest> lines of file $1 (validated, never `source`d) into the environment.
+ft_load_secret_digests_from() {
+  local file=$1 line
   [[ -f $file ]] || return 0
   while IFS= read -r line; do
     [[ $line =~ ^(FT_SECRETS_[A-Z0-9_]+)=([0-9a-f]*)$ ]] || continue
