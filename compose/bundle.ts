@@ -49,7 +49,7 @@ export interface ReleaseManifest {
   database: { service?: string; host: string; port: number; admin_user: string; admin_db: string; name: string; sslmode: "disable" | "require"; network: string };
   /** Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf. */
   backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host" };
-  /** service -> signal: services that re-read their secret files (mounted as a directory) on that signal instead of being recreated. */
+  /** service -> how it re-reads its credentials (a signal name, or "ACL LOAD") instead of being recreated (lib.sh). */
   reload: Record<string, string>;
   /** Services behind the proxy's slot markers: port and liveness path (bin/deploy checks a new slot through them). */
   proxy: Record<string, { port: number; health: string }>;
@@ -201,7 +201,7 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     profiles,
     images: imagesByService(loose, input),
     secrets: Object.fromEntries(Object.entries({ ...secretFilesByService(loose), ...reloadedSecretFiles(input) }).sort(([a], [b]) => (a < b ? -1 : 1))),
-    reload: Object.fromEntries(Object.entries(RELOAD_ON_SECRET_CHANGE).map(([svc, r]) => [svc, r.signal])),
+    reload: Object.fromEntries(Object.entries(RELOAD_ON_SECRET_CHANGE).map(([svc, r]) => [svc, r.reload])),
     database: databaseAccess(input),
     backup: {
       remote: BACKUP_RCLONE_REMOTE,

@@ -18,7 +18,7 @@ import { budgetFor } from "./budget";
 import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, PROJECT_NAME, ServiceSecretRef } from "./compose-types";
 import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH, pgbouncerNofile, pgbouncerSettings } from "./pgbouncer";
 import { HEALTH_LISTEN, HEALTH_PATH, PROXY_STATE_DIR } from "./caddy";
-import { REDIS_AUTH_CONF_PATH, REDIS_PASSWORD_PATH } from "./redis";
+import { REDIS_PASSWORD_PATH, REDIS_STATE_MOUNT } from "./redis";
 
 export { PROJECT_NAME };
 
@@ -63,7 +63,8 @@ export function serviceSecrets(target: BundleInput["target"]): Record<string, Se
     migrate: [secret("migrate/DATABASE_URL", `${ENV_SECRETS_DIR}/DATABASE_URL`)],
     "db-setup": [secret("db-setup/ADMIN_DATABASE_URL", "/run/secrets/ADMIN_DATABASE_URL"), secret("db-setup/APP_DB_PASSWORD", "/run/secrets/APP_DB_PASSWORD")],
     pgbouncer: [secret("pgbouncer/userlist.txt", USERLIST_PATH)],
-    redis: [secret("redis/redis-auth.conf", REDIS_AUTH_CONF_PATH), secret("redis/password", REDIS_PASSWORD_PATH)],
+    // Not mounted: bin/deploy builds redis's ACL file and health password from it (RELOAD_ON_SECRET_CHANGE).
+    redis: [secret("redis/password", REDIS_PASSWORD_PATH)],
   };
   if (target === "vm") {
     s.postgres = [secret("postgres/POSTGRES_PASSWORD", "/run/secrets/POSTGRES_PASSWORD")];
@@ -73,16 +74,24 @@ export function serviceSecrets(target: BundleInput["target"]): Record<string, Se
 }
 
 /**
- * Services that re-read their secret files on a signal: the live copy is a directory
- * bind mount (new files visible in place), they carry no secrets-digest label (a
- * rotation must not recreate them), and bin/deploy signals them once the database has
- * the new password (release.json .reload). PgBouncer: SIGHUP re-reads auth_file and
- * keeps every client and server connection.
+ * Services that re-read their credentials in place instead of being recreated: the live
+ * copy is a directory bind mount of APP_DIR/state/<stateDir> (new files visible in place),
+ * they carry no secrets-digest label (a rotation must not recreate them), and bin/deploy
+ * tells them to reload (release.json .reload: the signal, or "ACL LOAD"). PgBouncer:
+ * SIGHUP re-reads auth_file and keeps every client and server connection. Redis: ACL
+ * LOAD re-reads the aclfile; connections stay. Both accept the old and the new password
+ * until the app has rolled.
  */
-export const RELOAD_ON_SECRET_CHANGE: Record<string, { signal: "HUP"; mount: string; stateDir: string }> = {
+export const RELOAD_ON_SECRET_CHANGE: Record<string, { reload: "HUP" | "ACL LOAD"; mount: string; stateDir: string }> = {
   // bin/deploy writes the live auth file into APP_DIR/state/pgbouncer (lib.sh ft_pgbouncer_auth).
-  pgbouncer: { signal: "HUP", mount: USERLIST_DIR, stateDir: "pgbouncer" },
+  pgbouncer: { reload: "HUP", mount: USERLIST_DIR, stateDir: "pgbouncer" },
+  // bin/deploy writes users.acl and the health password into APP_DIR/state/redis (lib.sh ft_redis_acl).
+  redis: { reload: "ACL LOAD", mount: REDIS_STATE_MOUNT, stateDir: "redis" },
 };
+
+/** `<APP_DIR>/state/<dir>:<mount>:ro`: the live copy of a reloaded service's credentials. */
+const reloadMount = (input: BundleInput, service: keyof typeof RELOAD_ON_SECRET_CHANGE) =>
+  `${appStateDirExpr(input)}/${RELOAD_ON_SECRET_CHANGE[service].stateDir}:${RELOAD_ON_SECRET_CHANGE[service].mount}:ro`;
 
 /** `FT_SECRETS_<SERVICE>`: the digest bin/deploy exports for a service's secret files (db-setup -> FT_SECRETS_DB_SETUP). */
 export const secretsDigestVar = (service: string) => `FT_SECRETS_${service.toUpperCase().replace(/[^A-Z0-9]/g, "_")}`;
@@ -217,7 +226,7 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
       image: img("pgbouncer"),
       // The image's default command runs /etc/pgbouncer/pgbouncer.ini; its entrypoint generates nothing when the file exists.
       user: "70:70",
-      volumes: ["./config/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro", `${appStateDirExpr(input)}/${RELOAD_ON_SECRET_CHANGE.pgbouncer.stateDir}:${RELOAD_ON_SECRET_CHANGE.pgbouncer.mount}:ro`],
+      volumes: ["./config/pgbouncer.ini:/etc/pgbouncer/pgbouncer.ini:ro", reloadMount(input, "pgbouncer")],
       read_only: true,
       tmpfs: ["/tmp"],
       ...hardened,
@@ -230,12 +239,11 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
       command: ["valkey-server", "/etc/valkey/valkey.conf"],
       // uid 999 owns the fresh volume (copied from the image's /data) and the secret files.
       user: "999:999",
-      volumes: ["./config/redis.conf:/etc/valkey/valkey.conf:ro", `${VOLUMES.redis}:/data`],
-      ...mountSecrets("redis", secrets.redis),
+      volumes: ["./config/redis.conf:/etc/valkey/valkey.conf:ro", `${VOLUMES.redis}:/data`, reloadMount(input, "redis")],
       read_only: true,
       tmpfs: ["/tmp"],
       ...hardened,
-      // The password is read from the secret file inside the check: never in argv, never in the container's env.
+      // The password is read from the live file inside the check: never in argv, never in the container's env.
       healthcheck: check([
         "CMD-SHELL",
         `REDISCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" VALKEYCLI_AUTH="$(cat ${REDIS_PASSWORD_PATH})" valkey-cli -h 127.0.0.1 ping | grep -q PONG`,

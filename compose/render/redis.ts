@@ -3,10 +3,17 @@
 // (AOF, fsync every second) and must never be evicted (docs/app-contract.md).
 import { budgetFor } from "./budget";
 
-/** The secret file redis/redis-auth.conf (`requirepass …`), mounted here and included. */
-export const REDIS_AUTH_CONF_PATH = "/run/secrets/redis_auth_conf";
-/** The secret file redis/password, mounted here for the healthcheck only. */
-export const REDIS_PASSWORD_PATH = "/run/secrets/redis_password";
+/**
+ * APP_DIR/state/redis, which bin/deploy maintains (lib.sh ft_redis_acl), mounted read-only
+ * here as a directory (a file mount would pin the replaced file):
+ *   users.acl  the aclfile: user `default` with the SHA-256 of every password it accepts
+ *              (two while a rotation rolls the app, then one); re-read on ACL LOAD, so a
+ *              rotation never restarts Redis or drops a connection
+ *   password   the password the healthcheck authenticates with (follows the rotation)
+ */
+export const REDIS_STATE_MOUNT = "/run/ft-redis";
+export const REDIS_ACL_PATH = `${REDIS_STATE_MOUNT}/users.acl`;
+export const REDIS_PASSWORD_PATH = `${REDIS_STATE_MOUNT}/password`;
 
 export type RedisDirective = [name: string, ...args: (string | number)[]];
 
@@ -30,8 +37,8 @@ export function redisDirectives(): RedisDirective[] {
     ["rename-command", "FLUSHALL", '""'],
     ["rename-command", "FLUSHDB", '""'],
     ["rename-command", "DEBUG", '""'],
-    // The password lives only in the secret file; this line names the file, not the value.
-    ["include", REDIS_AUTH_CONF_PATH],
+    // Users and password hashes come from the ACL file bin/deploy writes; no password here.
+    ["aclfile", REDIS_ACL_PATH],
   ];
 }
 

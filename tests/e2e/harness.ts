@@ -36,6 +36,8 @@ export interface StackInput {
   dbPasswordGeneration?: number;
   /** Further plain config keys a scenario sets (e.g. rateLimitMax), as `pulumi config set` would. */
   extraConfig?: Record<string, string>;
+  redisPasswordGeneration?: number;
+  jwtSecretGeneration?: number;
 }
 
 /** Config a user would set for this host: `pulumi config set ...` equivalents. */
@@ -60,6 +62,8 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
   };
   if (s.dbPasswordGeneration) set.dbPasswordGeneration = String(s.dbPasswordGeneration);
   Object.assign(set, s.extraConfig ?? {});
+  if (s.redisPasswordGeneration) set.redisPasswordGeneration = String(s.redisPasswordGeneration);
+  if (s.jwtSecretGeneration) set.jwtSecretGeneration = String(s.jwtSecretGeneration);
   return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)] };
 }
 
@@ -71,8 +75,8 @@ export function snapshotProgram(dest: string): string {
   fs.mkdirSync(dest, { recursive: true });
   const r = spawnSync("bash", ["-c", 'cd "$1" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$2"', "snap", ROOT, dest], { encoding: "utf8" });
   if (!fs.existsSync(path.join(dest, "index.ts"))) throw new Error(`snapshot of the program failed: ${r.stderr}`);
-  // In a git worktree node_modules is itself an untracked symlink, which the copy already took.
-  fs.rmSync(path.join(dest, "node_modules"), { force: true, recursive: false });
+  // A checkout whose node_modules is itself an (untracked) symlink has just had it copied.
+  fs.rmSync(path.join(dest, "node_modules"), { force: true });
   fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
   return dest;
 }

@@ -14,6 +14,7 @@ import { LoadGenerator, LoadResult, Target, burst, devEui, httpsRequest, postUpl
 import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX } from "../../compose/app-contract";
 import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
+import { sFailedDeploy } from "./scenarios/failed-deploy";
 
 interface ScenarioResult {
   ok: boolean;
@@ -327,14 +328,55 @@ async function viaPgbouncer(ctx: Ctx, url: string): Promise<string> {
   return r.stdout.trim();
 }
 
+/** AUTH + PING with a password (on valkey-cli's stdin, never argv) against the stack's Redis: its reply lines. */
+function redisAuth(password: string): string {
+  const id = containers("redis")[0];
+  const r = sh("docker", ["exec", "-i", id, "valkey-cli"], { input: `AUTH "${password.replace(/["\\]/g, "\\$&")}"\nPING\n`, allowFail: true });
+  return r.stdout.replace(/\r/g, "").trim();
+}
+
+/** Readings of a device the worker has not processed yet (its queue: backend LPUSH, worker BRPOP). */
+async function unprocessedAfter(device: string, timeoutS: number): Promise<{ unprocessed: number; processed: number; seconds: number }> {
+  const t0 = Date.now();
+  const q = (sql: string) => Number(psql(sql.replace("$D", `'${device.replace(/'/g, "")}'`)));
+  for (;;) {
+    const unprocessed = q("SELECT count(*) FROM readings WHERE device_id = $D AND NOT processed");
+    if (unprocessed === 0 || Date.now() - t0 > timeoutS * 1000) return { unprocessed, processed: q("SELECT count(*) FROM readings WHERE device_id = $D AND processed"), seconds: (Date.now() - t0) / 1000 };
+    await sleep(1000);
+  }
+}
+
 async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   const file = path.join(ctx.appDir, "secrets", "db-setup", "APP_DB_PASSWORD");
   const oldPw = fs.readFileSync(file, "utf8").trim();
   const oldPooledUrl = fs.readFileSync(path.join(ctx.appDir, "secrets", "app", "DATABASE_URL"), "utf8");
+  const redisFile = path.join(ctx.appDir, "secrets", "redis", "password");
+  const oldRedisPw = fs.readFileSync(redisFile, "utf8");
+  const redisBefore = containers("redis");
   const gen = (ctx.stack.dbPasswordGeneration ?? 1) + 1;
+  const redisGen = (ctx.stack.redisPasswordGeneration ?? 1) + 1;
   const device = `s6-rotate-${Date.now()}`;
-  const { load, stored, value } = await underLoad(ctx, device, async () => apply(ctx, await planFor(ctx, { dbPasswordGeneration: gen })));
+  const { load, stored, value } = await underLoad(ctx, device, async () => apply(ctx, await planFor(ctx, { dbPasswordGeneration: gen, redisPasswordGeneration: redisGen })));
   const newPw = fs.readFileSync(file, "utf8").trim();
+  // Redis: rotated in place (ACL LOAD), the old password refused afterwards, the worker's queue never stalled.
+  const newRedisPw = fs.readFileSync(redisFile, "utf8");
+  const redisNew = redisAuth(newRedisPw);
+  const redisOld = redisAuth(oldRedisPw);
+  const queue = await unprocessedAfter(device, 30);
+  record(ctx, {
+    redis: {
+      password_changed: newRedisPw !== oldRedisPw,
+      recreated: JSON.stringify(containers("redis")) !== JSON.stringify(redisBefore),
+      new_password: redisNew.replace(/\n/g, " "),
+      old_password: redisOld.replace(/\n/g, " "),
+      queue: { stored, ...queue },
+    },
+  });
+  check(newRedisPw !== oldRedisPw, "the Redis password file did not change");
+  check(redisNew === "OK\nPONG", `the new Redis password: ${redisNew}`);
+  check(/WRONGPASS/.test(redisOld), `the old Redis password still works after the rotation: ${redisOld}`);
+  check(JSON.stringify(containers("redis")) === JSON.stringify(redisBefore), "Redis was recreated by the rotation");
+  check(queue.unprocessed === 0 && queue.processed === stored, `the worker's queue lost jobs during the rotation: ${queue.unprocessed} of ${stored} readings never processed`);
   check(newPw !== oldPw, "the password file did not change");
   const newOk = await pgLogin(newPw);
   const oldOk = await pgLogin(oldPw);
@@ -349,7 +391,7 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   check(pooledOld.startsWith("ERR "), `the previous pooled login still works through PgBouncer after the rotation: ${pooledOld}`);
   check(health.status === 200, `/health ${health.status} after rotation`);
   check(load.sent - stored === 0, `rotation lost ${load.sent - stored} readings`);
-  return { ...lossFigures(load, stored), steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name), new_password_works: newOk, old_password_refused: !oldOk, pgbouncer_new_login: pooledNew, pgbouncer_old_login: pooledOld };
+  return ctx.figures;
 }
 
 async function s5Crash(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -533,7 +575,26 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ["9", "no secret value in docker inspect, logs, audit log, command output", s9Secrets],
   ["10", "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's; webhook auth/shape, health bodies, start commands, worker without variables", s10StandInContract],
   ["11", "rate limit: a burst of TTN uplinks with the configured RATE_LIMIT_MAX, then with the app's default 100/min, then back", s11RateLimit],
+  ["12", "a release whose backend never gets ready (new secrets too), under load: fails clearly, the running release untouched, a restart keeps its secrets; a good deploy follows", s12FailedDeploy],
 ];
+
+async function s12FailedDeploy(ctx: Ctx): Promise<Record<string, unknown>> {
+  await sFailedDeploy({
+    appDir: ctx.appDir,
+    work: ctx.work,
+    tags: ctx.tags,
+    stack: () => ctx.stack,
+    planFor: (change) => planFor(ctx, change),
+    applyQuiet: (p) => ctx.applier.apply(p),
+    underLoad: (device, action, opts) => underLoad(ctx, device, action, opts),
+    backendRelease: () => backendRelease(ctx),
+    waitHealthy: (t) => waitHealthy(ctx, t),
+    lossFigures,
+    record: (fig) => record(ctx, fig),
+    check,
+  });
+  return ctx.figures;
+}
 
 async function main(): Promise<number> {
   const t0 = Date.now();

@@ -3,7 +3,7 @@
 // steps a change needs. Secrets get recognisable values and are searched for
 // by value wherever they must not be.
 import { strict as assert } from "assert";
-import { HOST_STEPS, HOST_TEARDOWN_STEP, dialBudgetSeconds, parseSecretPayload } from "../../components/shared/host";
+import { HOST_STEPS, HOST_TEARDOWN_STEP, dialBudgetSeconds, parseSecretPayload, secretPayloadDigest } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { USER_SECRET_KEYS } from "../../components/shared/config";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
@@ -121,6 +121,18 @@ describe("vm stack: secrets", () => {
     const listed = [...new Set(Object.values(release.secrets ?? {}).flat())].sort();
     assert.ok(listed.length > 0, "release.json lists the secrets its services read");
     assert.deepEqual(listed.filter((f) => !(f in pushed)), []);
+  });
+  it("write-secrets writes the payload as generation <payload digest>; preflight and deploy run with FT_SECRETS_GENERATION set to it", () => {
+    const r = base();
+    const w = byName(r, "write-secrets");
+    const gen = secretPayloadDigest((w.inputs.stdin as { $secret: string }).$secret);
+    // scriptCommand quotes each argument: APP_DIR then the generation.
+    assert.ok(String(w.inputs.create).endsWith(` 'write-secrets' '/opt/freshtrack' '${gen}'`), String(w.inputs.create).slice(-120));
+    for (const step of ["preflight", "deploy"]) {
+      const cmd = String(byName(r, step).inputs.create);
+      assert.match(cmd, /FT_SECRETS_GENERATION=\$gen exec /, step);
+      assert.ok(cmd.includes(` '${gen}'`), `${step} passes the generation`);
+    }
   });
   it("secret files go through stdin of write-secrets with logging none, never the command line", () => {
     const w = byName(base(), "write-secrets");

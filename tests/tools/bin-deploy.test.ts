@@ -2,15 +2,22 @@
 // stand-in stack (tests/fixtures/bin/compose.deploy.yml) under its own project name.
 // Verifies by container ids: a no-op redeploy restarts nothing; an app-only change never
 // recreates data services; backend is replaced with >= 1 healthy container at every
-// moment; an unhealthy new version or a failed migration leaves the old one serving.
+// moment; an unhealthy new version or a failed migration leaves the old one serving, and
+// leaves the running release's files, secrets and links as they were (a restarted old
+// container gets its own config and secrets); container output stays on the host.
+// Secrets are written by the push's own write-secrets.sh, one generation per payload.
 import { strict as assert } from "assert";
 import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { makeAppDir, run, writeSecret } from "../fixtures/bin/harness";
+import { hostScript } from "../../components/shared/host";
+import { secretPayloadDigest, serializeSecretPayload } from "../../components/shared/host/secret-files";
+import { makeAppDir, run } from "../fixtures/bin/harness";
 
 const PROJECT = `ftbin${process.pid}`;
+/** Per process: another test run on the same engine re-imports its own image under its own name. */
+const TINY = `ft-bintest${process.pid}/tiny`;
 const FIXTURE = path.resolve(__dirname, "..", "fixtures", "bin", "compose.deploy.yml");
 const SERVICES = ["postgres", "redis", "backend", "frontend", "worker", "caddy"];
 
@@ -29,8 +36,8 @@ function buildTinyImage(): void {
       }
     }
     fs.symlinkSync("dash", path.join(root, "bin", "sh"));
-    execFileSync("sh", ["-c", `tar -C '${root}' -c . | docker import -c 'CMD ["/bin/sleep","infinity"]' - ft-bintest/tiny:1 >/dev/null`]);
-    execFileSync("docker", ["tag", "ft-bintest/tiny:1", "ft-bintest/tiny:2"]);
+    execFileSync("sh", ["-c", `tar -C '${root}' -c . | docker import -c 'CMD ["/bin/sleep","infinity"]' - ${TINY}:1 >/dev/null`]);
+    execFileSync("docker", ["tag", `${TINY}:1`, `${TINY}:2`]);
   } finally {
     fs.rmSync(root, { recursive: true, force: true });
   }
@@ -41,18 +48,29 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
   let app: ReturnType<typeof makeAppDir>;
   let env: NodeJS.ProcessEnv;
 
-  const release = (id: string, o: { backendImage?: string; health?: string; migrateExit?: number } = {}) => {
+  const release = (id: string, o: { backendImage?: string; health?: string; migrateExit?: number; says?: string; redisConf?: string } = {}) => {
     const dir = path.join(app.appDir, "releases", id);
     if (!fs.existsSync(dir)) fs.cpSync(app.relDir, dir, { recursive: true });
     const yml = fs.readFileSync(FIXTURE, "utf8")
       .replace(/@BACKEND_IMAGE@/g, o.backendImage ?? "ft-bintest/tiny:1")
+      .replace(/ft-bintest\/tiny/g, TINY)
       .replace(/@BACKEND_HEALTH@/g, o.health ?? "exit 0")
+      .replace(/@BACKEND_SAYS@/g, o.says ?? "backend-started")
       .replace(/@MIGRATE_EXIT@/g, String(o.migrateExit ?? 0));
     fs.writeFileSync(path.join(dir, "compose.yml"), yml);
     fs.mkdirSync(path.join(dir, "config"), { recursive: true });
-    fs.writeFileSync(path.join(dir, "config", "redis.conf"), "appendonly yes\n");
+    fs.writeFileSync(path.join(dir, "config", "redis.conf"), o.redisConf ?? "appendonly yes\n");
     return dir;
   };
+  /** The push's write-secrets step, as the program wires it: payload on stdin, its digest names the generation. */
+  const pushSecrets = async (jwt: string): Promise<string> => {
+    const payload = serializeSecretPayload({ "postgres/POSTGRES_PASSWORD": { uid: 0, content: "pg-secret-value\n" }, "app/JWT_SECRET": { uid: 0, content: jwt } });
+    const gen = secretPayloadDigest(payload);
+    const r = await run("bash", ["-c", hostScript("write-secrets"), "write-secrets", app.appDir, gen], { input: payload });
+    assert.equal(r.code, 0, r.stderr);
+    return gen;
+  };
+  const inContainer = (id: string, file: string) => execFileSync("docker", ["exec", id, "cat", file], { encoding: "utf8" });
   const ids = (): Record<string, string[]> => {
     const out: Record<string, string[]> = {};
     for (const s of SERVICES) {
@@ -60,11 +78,13 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     }
     return out;
   };
-  const deploy = (args: string[], script = "deploy") => run("bash", [path.join(app.appDir, "releases", "r1", "bin", script), ...args], { env, timeoutMs: 120000 });
+  let gen = "";
+  const deploy = (args: string[], script = "deploy", generation: string | undefined = gen) =>
+    run("bash", [path.join(app.appDir, "releases", "r1", "bin", script), ...args], { env: { ...env, ...(generation ? { FT_SECRETS_GENERATION: generation } : {}) }, timeoutMs: 120000 });
   const link = (name: string) => fs.readlinkSync(path.join(app.appDir, name));
   const lastAudit = () => JSON.parse(fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").at(-1)!);
 
-  before(() => {
+  before(async () => {
     buildTinyImage();
     app = makeAppDir({
       target: "vm",
@@ -73,9 +93,8 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
       secrets: { postgres: ["postgres/POSTGRES_PASSWORD"], backend: ["app/JWT_SECRET"], worker: ["app/JWT_SECRET"] },
       backup: { remote: "s3", bucket: "b", schedule: "17 3 * * *" },
     });
-    writeSecret(app.appDir, "postgres/POSTGRES_PASSWORD", "pg-secret-value\n");
-    writeSecret(app.appDir, "app/JWT_SECRET", "jwt-secret-value-1\n");
     env = { ...process.env, FT_COMPOSE_PROJECT: PROJECT, FT_PROXY_SETTLE_SECONDS: "0.2", FT_HEALTH_TIMEOUT: "15", FT_CRON_FILE: path.join(app.root, "cron.d", "freshtrack-backup") };
+    gen = await pushSecrets("jwt-secret-value-1\n");
     release("r1");
   });
 
@@ -83,7 +102,7 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     try {
       execFileSync("docker", ["compose", "-p", PROJECT, "-f", path.join(app.appDir, "releases/r1/compose.yml"), "--profile", "*", "down", "-v", "-t", "1", "--remove-orphans"], { env, stdio: "pipe" });
     } catch { /* best effort */ }
-    try { execFileSync("docker", ["rmi", "ft-bintest/tiny:1", "ft-bintest/tiny:2"], { stdio: "pipe" }); } catch { /* still used elsewhere */ }
+    try { execFileSync("docker", ["rmi", `${TINY}:1`, `${TINY}:2`], { stdio: "pipe" }); } catch { /* still used elsewhere */ }
     fs.rmSync(app.root, { recursive: true, force: true });
   });
 
@@ -102,6 +121,10 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     assert.ok(!digests.includes("secret-value") && !fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").includes("secret-value"));
     assert.equal(lastAudit().result, "success");
     assert.match(fs.readFileSync(env.FT_CRON_FILE!, "utf8"), /^17 3 \* \* \* root \/bin\/bash \S+\/current\/bin\/backup /m);
+    // The deployed generation is now the current one; containers mount its physical path.
+    assert.equal(link("secrets"), `secrets.d/${gen}`);
+    const mounts = execFileSync("docker", ["inspect", "-f", "{{range .Mounts}}{{println .Source}}{{end}}", first.backend[0]], { encoding: "utf8" });
+    assert.ok(mounts.includes(`${app.appDir}/secrets.d/${gen}/app`), mounts);
   });
 
   it("redeploying the current release with unchanged digests restarts nothing", async () => {
@@ -137,7 +160,7 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     assert.match(r.stderr, /proxy: backend -> green[\s\S]*backend: draining old/, "traffic moves before the old container stops");
     assert.deepEqual(markers(), ["backend.green"]);
     const now = ids();
-    for (const s of ["postgres", "redis", "frontend", "caddy"]) assert.deepEqual(now[s], first[s], `${s} was recreated`);
+    for (const s of ["postgres", "redis", "frontend", "caddy"]) assert.deepEqual(now[s], first[s], `${s} was recreated: ${r.stderr}`);
     assert.equal(now.backend.length, 1);
     assert.notDeepEqual(now.backend, first.backend);
     assert.equal(nameOf(now.backend[0]), `/${PROJECT}-backend-green`);
@@ -148,37 +171,81 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
   });
 
   it("a changed app secret recreates backend and worker only", async () => {
-    writeSecret(app.appDir, "app/JWT_SECRET", "jwt-secret-value-2\n");
+    const before = gen;
+    gen = await pushSecrets("jwt-secret-value-2\n");
+    assert.equal(link("secrets"), `secrets.d/${before}`, "the push alone changes nothing the running release reads");
     const r = await deploy(["r2"]);
     assert.equal(r.code, 0, r.stderr);
     const now = ids();
-    for (const s of ["postgres", "redis", "frontend", "caddy"]) assert.deepEqual(now[s], first[s], `${s} was recreated`);
+    for (const s of ["postgres", "redis", "frontend", "caddy"]) assert.deepEqual(now[s], first[s], `${s} was recreated: ${r.stderr}`);
     assert.notDeepEqual(now.backend, first.backend, r.stderr);
     assert.notDeepEqual(now.worker, first.worker);
+    assert.equal(link("secrets"), `secrets.d/${gen}`);
+    assert.ok(fs.existsSync(path.join(app.appDir, "secrets.d", before)), "postgres still mounts the first generation: it is kept");
     first = now;
   });
 
-  it("an unhealthy new backend is removed; the old one keeps serving; current unchanged", async () => {
-    release("r3", { backendImage: "ft-bintest/tiny:1", health: "exit 1" });
-    const r = await deploy(["r3"]);
+  it("an unhealthy new backend with new secrets and config: the running release, its files, secrets and links stay as they were", async () => {
+    const running = gen;
+    const snapshot = () => ({
+      current: link("current"),
+      previous: link("previous"),
+      secrets: link("secrets"),
+      secretsEnv: fs.readFileSync(path.join(app.appDir, "state/secrets.env"), "utf8"),
+      live: fs.readFileSync(path.join(app.appDir, "live/.release"), "utf8"),
+      liveRedisConf: fs.readFileSync(path.join(app.appDir, "live/config/redis.conf"), "utf8"),
+    });
+    const before = snapshot();
+    // A new secret, a new config file and a backend that never becomes healthy (and says so in its logs).
+    const next = await pushSecrets("jwt-secret-value-3\n");
+    release("r3", { backendImage: "ft-bintest/tiny:1", health: "exit 1", says: "CONTAINER-LOG-MARKER-r3", redisConf: "appendonly yes\n# r3\n" });
+    const r = await deploy(["r3"], "deploy", next);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /unhealthy/);
+    assert.match(r.stderr, /FAILED in step roll .*current is still r2.*bin\/rollback is not needed/);
     assert.deepEqual(ids().backend, first.backend);
-    assert.equal(link("current"), "releases/r2");
+    assert.deepEqual(snapshot(), before, "a failed deploy changed what the running release reads");
     assert.equal(lastAudit().result, "failure");
+    assert.equal(lastAudit().step, "roll");
+    // The failed container's logs are on the host, named in the output, never in it.
+    assert.ok(!(r.stdout + r.stderr).includes("CONTAINER-LOG-MARKER-r3"), "container logs reached the command's output");
+    const logFile = /logs are on this host in (\S+\.log)/.exec(r.stderr)?.[1];
+    assert.ok(logFile && logFile.startsWith(path.join(app.appDir, "state/logs/")), r.stderr);
+    assert.match(fs.readFileSync(logFile, "utf8"), /CONTAINER-LOG-MARKER-r3/);
+    assert.equal(fs.statSync(logFile).mode & 0o777, 0o600);
+    // A restart of the running release's containers (crash, reboot) gets their own secrets and files back.
+    execFileSync("docker", ["restart", "-t", "1", first.backend[0], first.redis[0]], { stdio: "pipe" });
+    assert.equal(inContainer(first.backend[0], "/run/secrets/env/JWT_SECRET"), "jwt-secret-value-2\n");
+    assert.equal(inContainer(first.redis[0], "/etc/redis.conf"), "appendonly yes\n");
+    assert.equal(link("secrets"), `secrets.d/${running}`);
+    gen = next; // what the push will deploy next
   });
 
-  it("a failed migration stops the deploy before any backend changes", async () => {
+  it("a failed migration stops the deploy before any backend changes; its output stays on the host", async () => {
     release("r4", { backendImage: "ft-bintest/tiny:1", migrateExit: 3 });
     const r = await deploy(["r4"]);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /migrations failed/);
+    assert.ok(!(r.stdout + r.stderr).includes("migrate-says-3"), "the job's output reached the command's output");
+    const logFile = /its output is on this host in (\S+\.log)/.exec(r.stderr)?.[1];
+    assert.ok(logFile, r.stderr);
+    assert.match(fs.readFileSync(logFile, "utf8"), /migrate-says-3/);
     assert.deepEqual(ids().backend, first.backend);
     assert.equal(link("current"), "releases/r2");
   });
 
+  it("after the failures, a good deploy with the pushed secrets works and switches them", async () => {
+    const r = await deploy(["r2"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(link("secrets"), `secrets.d/${gen}`);
+    const now = ids();
+    assert.equal(inContainer(now.backend[0], "/run/secrets/env/JWT_SECRET"), "jwt-secret-value-3\n");
+    assert.equal(fs.readFileSync(path.join(app.appDir, "live/.release"), "utf8").trim(), "r2");
+    first = now;
+  });
+
   it("rollback deploys previous without migrate and swaps current/previous", async () => {
-    const r = await deploy([], "rollback");
+    const r = await deploy([], "rollback", "");
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /migrate SKIPPED/);
     assert.equal(link("current"), "releases/r1");
@@ -196,10 +263,10 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     const extra = ids().backend.filter((i) => !before.includes(i));
     assert.equal(extra.length, 1);
     execFileSync("docker", ["stop", "-t", "0", extra[0]], { stdio: "pipe" });
-    const r = await deploy(["r2"]);
+    const r = await deploy(["r2"], "deploy", "");
     assert.equal(r.code, 0, r.stderr);
     const now = ids().backend;
     assert.equal(now.length, 1);
-    assert.equal(execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", now[0]], { encoding: "utf8" }).trim(), "ft-bintest/tiny:2");
+    assert.equal(execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", now[0]], { encoding: "utf8" }).trim(), `${TINY}:2`);
   });
 });

@@ -106,7 +106,7 @@ for (const target of ["vm", "digitalocean"] as const) {
       const m = JSON.parse(r.stdout) as { services: Record<string, { healthcheck?: { test?: string[] } }> };
       // `config` prints a Compose file again, so the literal `$` comes back escaped as `$$`;
       // an unescaped `$(` in our file would have failed with "invalid interpolation format".
-      assert.match(m.services.redis.healthcheck?.test?.[1] ?? "", /REDISCLI_AUTH="\$\$\(cat \/run\/secrets\/redis_password\)"/);
+      assert.match(m.services.redis.healthcheck?.test?.[1] ?? "", /REDISCLI_AUTH="\$\$\(cat \/run\/ft-redis\/password\)"/);
     });
 
     it("dclint finds nothing in the files this renderer owns", () => {

@@ -1,7 +1,9 @@
 // The rendered redis.conf run by a real redis-server (7.0, the protocol and
 // config grammar Valkey 8 keeps), as `nobody` on 127.0.0.1 in a temp dir. Only
-// bind/port/dir and the include path are adapted. Also runs the healthcheck's
-// auth mechanism (REDISCLI_AUTH read from the password file) with redis-cli.
+// bind/port/dir and the aclfile path are adapted; the ACL file is the one
+// bin/deploy's lib.sh (ft_redis_acl) writes. Also runs the healthcheck's auth
+// mechanism (REDISCLI_AUTH read from the password file) with redis-cli, and a
+// password rotation as bin/deploy does it (ACL LOAD, no restart).
 import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -9,11 +11,19 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import Redis from "ioredis";
-import { redisDirectives, REDIS_AUTH_CONF_PATH, RedisDirective } from "../../compose/render/redis";
+import { redisDirectives, REDIS_ACL_PATH, RedisDirective } from "../../compose/render/redis";
+import { BIN_SRC } from "../fixtures/bin/harness";
 import { WORKER_QUEUE_CHECK } from "../../compose/model";
 
 const NOBODY = 65534;
 const PASSWORD = "redis-test-pw";
+const NEW_PASSWORD = "redis-test-pw-2";
+
+/** Runs lib.sh's ft_redis_acl MODE with APP_DIR=$app (secrets under $app/secrets, state under $app/state). */
+function redisAcl(app: string, mode: "keep-previous" | "current-only"): void {
+  const r = spawnSync("bash", ["-c", 'set -Eeuo pipefail; source "$1/lib.sh"; ft_resolve_dirs; ft_redis_acl "$2" || true', "t", BIN_SRC, mode], { env: { ...process.env, FT_APP_DIR: app }, encoding: "utf8" });
+  assert.equal(r.status, 0, r.stderr);
+}
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("rendered redis.conf under a real redis-server", function () {
@@ -30,19 +40,21 @@ describe("rendered redis.conf under a real redis-server", function () {
         s.close(() => resolve(p));
       });
     });
-    fs.writeFileSync(path.join(dir, "redis-auth.conf"), `requirepass ${PASSWORD}\n`);
-    fs.writeFileSync(path.join(dir, "password"), `${PASSWORD}\n`);
+    // The secret file as the push writes it; lib.sh builds state/redis/{users.acl,password} from it.
+    fs.mkdirSync(path.join(dir, "secrets", "redis"), { recursive: true });
+    fs.writeFileSync(path.join(dir, "secrets", "redis", "password"), PASSWORD, { mode: 0o600 });
+    fs.chownSync(path.join(dir, "secrets", "redis", "password"), NOBODY, NOBODY);
+    redisAcl(dir, "keep-previous");
     const adapted = redisDirectives().map((d): RedisDirective => {
       if (d[0] === "bind") return ["bind", "127.0.0.1"];
       if (d[0] === "port") return ["port", port];
       if (d[0] === "dir") return ["dir", dir];
-      if (d[0] === "include") return ["include", path.join(dir, "redis-auth.conf")];
+      if (d[0] === "aclfile") return ["aclfile", path.join(dir, "state", "redis", "users.acl")];
       return d;
     });
-    assert.ok(redisDirectives().some((d) => d[0] === "include" && d[1] === REDIS_AUTH_CONF_PATH));
+    assert.ok(redisDirectives().some((d) => d[0] === "aclfile" && d[1] === REDIS_ACL_PATH));
     fs.writeFileSync(path.join(dir, "redis.conf"), adapted.map((d) => d.join(" ")).join("\n") + "\n");
     spawnSync("chown", ["-R", `${NOBODY}:${NOBODY}`, dir]);
-    fs.chmodSync(path.join(dir, "password"), 0o600);
     const log = fs.openSync(path.join(dir, "redis.log"), "a");
     server = spawn("runuser", ["-u", "nobody", "--", "redis-server", path.join(dir, "redis.conf")], { detached: true, stdio: ["ignore", log, log] });
     fs.closeSync(log);
@@ -63,7 +75,7 @@ describe("rendered redis.conf under a real redis-server", function () {
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  it("requires the password from the included secret file", () => {
+  it("requires a password (users come from the ACL file)", () => {
     const anon = spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port), "set", "k", "v"], { encoding: "utf8" });
     assert.match(anon.stdout + anon.stderr, /NOAUTH/);
   });
@@ -80,7 +92,7 @@ describe("rendered redis.conf under a real redis-server", function () {
   });
 
   it("the healthcheck's way of authenticating (REDISCLI_AUTH from the file, nothing in argv) works", () => {
-    const pwFile = path.join(dir, "password");
+    const pwFile = path.join(dir, "state", "redis", "password");
     const ok = spawnSync("runuser", ["-u", "nobody", "--", "sh", "-c", `REDISCLI_AUTH="$(cat ${pwFile})" redis-cli -h 127.0.0.1 -p ${port} ping | grep -q PONG`]);
     assert.equal(ok.status, 0);
     // Without the password the same check fails (it can fail).
@@ -95,5 +107,33 @@ describe("rendered redis.conf under a real redis-server", function () {
     assert.notEqual(check(`redis://:wrong@127.0.0.1:${port}/0`), 0, "a wrong password must fail the check");
     assert.notEqual(check("redis://:x@127.0.0.1:1/0"), 0, "no server must fail the check");
     assert.ok(!WORKER_QUEUE_CHECK.includes("$"), "no dollar sign: Compose would interpolate it");
+  });
+
+  it("rotation as bin/deploy does it: both passwords while the app rolls, then only the new one; no restart, connections kept", async () => {
+    const auth = (pw: string) => spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nPING\n`, encoding: "utf8" }).stdout.trim();
+    const aclLoad = (pw: string) => spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nACL LOAD\n`, encoding: "utf8" }).stdout.trim();
+    const acl = path.join(dir, "state", "redis", "users.acl");
+    assert.ok(!fs.readFileSync(acl, "utf8").includes(PASSWORD), "the ACL file holds hashes, never a password");
+    const old = new Redis({ host: "127.0.0.1", port, password: PASSWORD, maxRetriesPerRequest: 1 });
+    try {
+      assert.equal(await old.lpush("q", "before"), 1);
+      // The push writes the new password; bin/deploy keeps the old one beside it, then ACL LOAD.
+      fs.writeFileSync(path.join(dir, "secrets", "redis", "password"), NEW_PASSWORD);
+      redisAcl(dir, "keep-previous");
+      assert.equal(aclLoad(PASSWORD), "OK\nOK");
+      assert.equal(auth(NEW_PASSWORD), "OK\nPONG", "the new password works while the app rolls");
+      assert.equal(auth(PASSWORD), "OK\nPONG", "the old password still works while the app rolls");
+      // App rolled: only the new one.
+      redisAcl(dir, "current-only");
+      assert.equal(aclLoad(NEW_PASSWORD), "OK\nOK");
+      assert.match(auth(PASSWORD), /WRONGPASS/, "the old password is refused afterwards");
+      assert.equal(auth(NEW_PASSWORD), "OK\nPONG");
+      assert.ok(!fs.readFileSync(acl, "utf8").includes(NEW_PASSWORD));
+      // Same server process, and the connection opened with the old password still works.
+      assert.equal(server!.exitCode, null);
+      assert.equal(await old.lpush("q", "after"), 2);
+    } finally {
+      old.disconnect();
+    }
   });
 });

@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostScript, scriptCommand } from "../../components/shared/host";
-import { renderSecretFiles, serializeSecretPayload, SecretFiles } from "../../components/shared/host/secret-files";
+import { renderSecretFiles, secretPayloadDigest, serializeSecretPayload, SecretFiles } from "../../components/shared/host/secret-files";
 
 const SCRIPTS = path.resolve(__dirname, "..", "..", "components", "shared", "host", "scripts");
 const isRoot = process.getuid?.() === 0;
@@ -45,49 +45,77 @@ describe("host scripts: write-secrets against a scratch APP_DIR", function () {
     objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "SK", provider: "SeaweedFS" },
   });
   let appDir = "";
-  const run = (payload: string) => sh(scriptCommand(hostScript("write-secrets"), "write-secrets", [appDir], false), payload);
+  /** As the push runs it: the payload on stdin, its digest names the generation. */
+  const run = (payload: string, gen = secretPayloadDigest(payload)) => sh(scriptCommand(hostScript("write-secrets"), "write-secrets", [appDir, gen], false), payload);
+  const genDir = (payload: string) => path.join(appDir, "secrets.d", secretPayloadDigest(payload));
+  const tree = (dir: string): Record<string, string> => {
+    const out: Record<string, string> = {};
+    for (const e of fs.readdirSync(dir, { withFileTypes: true, recursive: true })) {
+      const p = path.join(e.parentPath, e.name);
+      if (e.isFile()) out[path.relative(dir, p)] = `${fs.statSync(p).mtimeMs} ${fs.readFileSync(p, "utf8")}`;
+    }
+    return out;
+  };
 
   beforeEach(() => {
     appDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-host-"));
   });
   afterEach(() => fs.rmSync(appDir, { recursive: true, force: true }));
 
-  it("writes every file 0600, owned by its uid, with the exact content; prints no value", () => {
-    const r = run(serializeSecretPayload(files));
+  it("writes one generation: every file 0600, owned by its uid, with the exact content; prints no value", () => {
+    const payload = serializeSecretPayload(files);
+    const r = run(payload);
     assert.equal(r.status, 0, r.stderr);
+    const dir = genDir(payload);
     for (const [rel, f] of Object.entries(files)) {
-      const p = path.join(appDir, "secrets", rel);
+      const p = path.join(dir, rel);
       const st = fs.statSync(p);
       assert.equal(st.mode & 0o777, 0o600, rel);
       assert.equal(st.uid, f.uid, rel);
       assert.equal(fs.readFileSync(p, "utf8"), f.content, rel);
     }
-    assert.equal(fs.statSync(path.join(appDir, "secrets")).mode & 0o777, 0o700);
-    assert.equal(fs.statSync(path.join(appDir, "secrets", "redis")).uid, 999, "a reader's directory belongs to the reader");
+    assert.equal(fs.statSync(path.join(appDir, "secrets.d")).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(dir).mode & 0o777, 0o700);
+    assert.equal(fs.statSync(path.join(dir, "redis")).uid, 999, "a reader's directory belongs to the reader");
     for (const v of ["REDISPW", "ADMINPW", "BACKUPKEY", "p/a+s"]) assert.ok(!(r.stdout + r.stderr).includes(v), v);
-    assert.match(r.stdout, /files in place, 0 stale removed/);
+    assert.match(r.stdout, /generation [0-9a-f]{16}: \d+ files in place/);
+    assert.equal(fs.readFileSync(path.join(appDir, "secrets.d", ".staged"), "utf8").trim(), secretPayloadDigest(payload));
+    // The current secrets (APP_DIR/secrets) are bin/deploy's to switch, after a successful deploy.
+    assert.ok(!fs.existsSync(path.join(appDir, "secrets")), "write-secrets must not touch what the running release reads");
   });
 
-  it("removes files no longer listed and leaves no staging directory", () => {
-    assert.equal(run(serializeSecretPayload(files)).status, 0);
+  it("a new payload is a new generation; the earlier one is never rewritten; no staging directory is left", () => {
+    const a = serializeSecretPayload(files);
+    assert.equal(run(a).status, 0);
+    const before = tree(genDir(a));
     const fewer = Object.fromEntries(Object.entries(files).filter(([p]) => !p.startsWith("grafana/")));
-    const r = run(serializeSecretPayload(fewer));
+    const changed = { ...fewer, "redis/password": { uid: 999, content: "REDISPW2" } };
+    const b = serializeSecretPayload(changed);
+    const r = run(b);
     assert.equal(r.status, 0, r.stderr);
-    assert.ok(!fs.existsSync(path.join(appDir, "secrets", "grafana")), "stale file and its empty directory are gone");
-    assert.deepEqual(fs.readdirSync(path.join(appDir, "secrets")).filter((n) => n.startsWith(".")), []);
-    assert.match(r.stdout, /1 stale removed/);
+    assert.deepEqual(tree(genDir(a)), before, "the earlier generation changed");
+    assert.equal(fs.readFileSync(path.join(genDir(b), "redis", "password"), "utf8"), "REDISPW2");
+    assert.ok(!fs.existsSync(path.join(genDir(b), "grafana")), "a generation holds exactly its payload");
+    assert.deepEqual(fs.readdirSync(path.join(appDir, "secrets.d")).filter((n) => n.startsWith(".") && n !== ".staged"), []);
+    // The same payload again: nothing rewritten.
+    const again = run(a);
+    assert.equal(again.status, 0, again.stderr);
+    assert.deepEqual(tree(genDir(a)), before);
+    assert.equal(fs.readFileSync(path.join(appDir, "secrets.d", ".staged"), "utf8").trim(), secretPayloadDigest(a));
   });
 
-  it("a malformed or empty payload changes nothing", () => {
-    assert.equal(run(serializeSecretPayload(files)).status, 0);
-    const before = fs.readFileSync(path.join(appDir, "secrets", "redis", "password"), "utf8");
+  it("a malformed or empty payload, or a bad generation name, writes nothing", () => {
+    const good = serializeSecretPayload(files);
+    assert.equal(run(good).status, 0);
+    const before = tree(path.join(appDir, "secrets.d"));
     for (const bad of ["../escape 0 eA==\n", "redis/password 999 !!!notbase64\n", "", "redis/password x eA==\n"]) {
       const r = run(bad);
       assert.notEqual(r.status, 0, JSON.stringify(bad));
-      assert.equal(fs.readFileSync(path.join(appDir, "secrets", "redis", "password"), "utf8"), before);
-      assert.ok(fs.existsSync(path.join(appDir, "secrets", "grafana", "admin_password")), "nothing removed");
+      assert.deepEqual(tree(path.join(appDir, "secrets.d")), before, JSON.stringify(bad));
     }
+    for (const gen of ["../x", "ABCDEF0123456789", "", "0123"]) assert.notEqual(run(good, gen).status, 0, gen);
     assert.ok(!fs.existsSync(path.join(appDir, "escape")));
+    assert.deepEqual(fs.readdirSync(path.join(appDir, "secrets.d")).filter((n) => n.startsWith(".staging")), []);
   });
 });
 

@@ -249,13 +249,13 @@ for (const target of ["vm", "digitalocean"] as const) {
       assert.ok(bundle["bin/with-secrets"] !== undefined || Object.keys(staticFiles()).length === 0, "the wrapper ships in the bundle");
     });
 
-    it("labels every secret reader with its FT_SECRETS_<SERVICE> digest (reloaded ones: none, and a .reload signal) and lists the same files in release.json", () => {
+    it("labels every secret reader with its FT_SECRETS_<SERVICE> digest (reloaded ones: none, and a .reload way) and lists the same files in release.json", () => {
       const per = serviceSecrets(target);
       for (const [svc, files] of Object.entries(per)) {
         if (svc in RELOAD_ON_SECRET_CHANGE) {
           assert.equal(m.services[svc].labels?.["freshtrack.secrets"], undefined, `${svc}: a rotation must not recreate it`);
           assert.equal(m.services[svc].secrets, undefined, `${svc}: a Compose file secret would pin the old inode`);
-          assert.equal(release.reload[svc], RELOAD_ON_SECRET_CHANGE[svc].signal);
+          assert.equal(release.reload[svc], RELOAD_ON_SECRET_CHANGE[svc].reload);
         } else assert.equal(m.services[svc].labels?.["freshtrack.secrets"], `\${${secretsDigestVar(svc)}:-none}`, svc);
         assert.deepEqual(release.secrets[svc], files.map((f) => f.file).sort(), svc);
       }
@@ -266,8 +266,15 @@ for (const target of ["vm", "digitalocean"] as const) {
     it("never puts the redis password in argv or env: the healthcheck reads the file", () => {
       const test = m.services.redis.healthcheck?.test ?? [];
       assert.equal(test[0], "CMD-SHELL");
-      assert.match(test[1], /REDISCLI_AUTH="\$\$\(cat \/run\/secrets\/redis_password\)"/);
+      assert.match(test[1], /REDISCLI_AUTH="\$\$\(cat \/run\/ft-redis\/password\)"/);
       assert.deepEqual(m.services.redis.command, ["valkey-server", "/etc/valkey/valkey.conf"]);
+    });
+
+    it("redis reloads its ACL on a rotation instead of being recreated: state/redis mounted read-only, no secrets label", () => {
+      assert.equal(release.reload.redis, "ACL LOAD");
+      assert.ok(m.services.redis.volumes?.includes("${FT_APP_DIR:-/opt/freshtrack}/state/redis:/run/ft-redis:ro"), JSON.stringify(m.services.redis.volumes));
+      assert.equal(m.services.redis.labels?.["freshtrack.secrets"], undefined);
+      assert.deepEqual(release.secrets.redis, ["redis/password"]);
     });
 
     it("postgres (vm) reads its password from a file and gets max_connections from config", () => {
@@ -444,10 +451,11 @@ describe("pgbouncer.ini", () => {
 
 describe("redis.conf", () => {
   const conf = renderRedisConf();
-  it("persists (AOF), never evicts, and includes the password from the secret file", () => {
+  it("persists (AOF), never evicts, and takes its users from the ACL file bin/deploy keeps (no password in it)", () => {
     assert.match(conf, /^appendonly yes$/m);
     assert.match(conf, /^maxmemory-policy noeviction$/m);
-    assert.match(conf, /^include \/run\/secrets\/redis_auth_conf$/m);
+    assert.match(conf, /^aclfile \/run\/ft-redis\/users.acl$/m);
+    assert.doesNotMatch(conf, /^include /m);
     assert.doesNotMatch(conf, /requirepass/);
     assert.doesNotMatch(conf, /allkeys/);
   });

@@ -11,7 +11,6 @@ import {
   parseSecretPayload,
   pgbouncerClientUser,
   pgbouncerUserlistLine,
-  redisConfArg,
   renderSecretFiles,
   secretPayloadDigest,
   serializeSecretPayload,
@@ -52,7 +51,6 @@ describe("host secret files: paths and owners (docs/design.md table)", () => {
       "db-setup/APP_DB_PASSWORD": 70,
       "db-setup/ADMIN_DATABASE_URL": 70,
       "pgbouncer/userlist.txt": IMAGES.pgbouncer.uid,
-      "redis/redis-auth.conf": 999,
       "redis/password": 999,
       "objectstore/s3.json": 0,
       "backup/rclone.conf": 0,
@@ -114,9 +112,10 @@ describe("host secret files: contents", () => {
     assert.notEqual(pgbouncerClientUser("APPPW2"), a);
     assert.equal(pgbouncerClientUser("APPPW"), a, "deterministic");
   });
-  it("redis requirepass: bare when safe, quoted and escaped otherwise", () => {
-    assert.equal(renderSecretFiles(input())["redis/redis-auth.conf"].content, "requirepass REDISPW\n");
-    assert.equal(redisConfArg('a b"c\\'), '"a b\\"c\\\\"');
+  it("redis: only the password file (bin/deploy derives the ACL's hash from it); no requirepass file", () => {
+    const f = renderSecretFiles(input());
+    assert.equal(f["redis/password"].content, "REDISPW");
+    assert.deepEqual(Object.keys(f).filter((k) => k.startsWith("redis/")), ["redis/password"]);
   });
   it("pgpass escapes : and \\ and lists the app role then the admin", () => {
     const f = renderSecretFiles(input({ dbAppPassword: "a:b\\c" }));

@@ -208,7 +208,9 @@ export class HostDeployment extends pulumi.ComponentResource {
       "write-secrets",
       {
         connection,
-        create: scriptCommand(writeSecrets, "write-secrets", [appDir], sudo),
+        // Each payload becomes its own generation APP_DIR/secrets.d/<digest>, never rewritten:
+        // the running release's secrets change only when bin/deploy succeeds.
+        create: secretDigest.apply((g) => scriptCommand(writeSecrets, "write-secrets", [appDir, g], sudo)),
         stdin: payload,
         // Nothing the script prints is secret, but stdin is: keep all of it out of logs.
         logging: "none",
@@ -218,9 +220,14 @@ export class HostDeployment extends pulumi.ComponentResource {
     );
 
     // The SFTP copy leaves 0644 files: make bin/ executable before running it.
-    // bin/* find APP_DIR from their own path (APP_DIR/releases/<bundle-hash>/bin).
+    // bin/* find APP_DIR from their own path (APP_DIR/releases/<bundle-hash>/bin), and the
+    // secret generation this push wrote from FT_SECRETS_GENERATION (a digest, not a secret).
     const inRelease = (script: string, extra: pulumi.Input<string>[]) =>
-      pulumi.all([releaseDir, ...extra]).apply(([dir, ...rest]) => scriptCommand(`set -eu; rel=$1; shift; chmod 0755 "$rel"/bin/*; exec "$rel/bin/${script}" "$@"`, script, [dir, ...rest], sudo));
+      pulumi
+        .all([releaseDir, secretDigest, ...extra])
+        .apply(([dir, gen, ...rest]) =>
+          scriptCommand(`set -eu; rel=$1; gen=$2; shift 2; chmod 0755 "$rel"/bin/*; FT_SECRETS_GENERATION=$gen exec "$rel/bin/${script}" "$@"`, script, [dir, gen, ...rest], sudo),
+        );
     steps.preflight = new command.remote.Command(
       "preflight",
       { connection, create: inRelease("preflight", []), triggers: [...identity, this.release], logging: "stdoutAndStderr" },

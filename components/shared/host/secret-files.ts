@@ -82,12 +82,6 @@ export function pgpassField(s: string): string {
   return s.replace(/\\/g, "\\\\").replace(/:/g, "\\:");
 }
 
-/** redis.conf argument: bare when safe, else a double-quoted string with escapes (sdssplitargs rules). */
-export function redisConfArg(s: string): string {
-  if (/^[A-Za-z0-9._~+\-/=@%^!,]+$/.test(s)) return s;
-  return `"${s.replace(/\\/g, "\\\\").replace(/"/g, '\\"').replace(/\n/g, "\\n").replace(/\r/g, "\\r")}"`;
-}
-
 export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   const files: SecretFiles = {};
   const put = (path: string, uid: number, content: string) => {
@@ -123,8 +117,7 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   // First line: the server login (forced user frostguard); second: the app's client login for this password.
   put("pgbouncer/userlist.txt", IMAGES.pgbouncer.uid, [pgbouncerUserlistLine(DB_USER, i.dbAppPassword), pgbouncerUserlistLine(pgbouncerClientUser(i.dbAppPassword), i.dbAppPassword)].join("\n") + "\n");
 
-  // ---- redis ----------------------------------------------------------------
-  put("redis/redis-auth.conf", IMAGES.redis.uid, `requirepass ${redisConfArg(i.redisPassword)}\n`);
+  // ---- redis: bin/deploy builds its ACL file (hash only) and health password from this --
   put("redis/password", IMAGES.redis.uid, i.redisPassword);
 
   // ---- object store (vm runs its own SeaweedFS) -----------------------------

@@ -30,9 +30,89 @@ ft_resolve_dirs() {
   SCRIPT_RELEASE_DIR=$(dirname "$self_dir")
   APP_DIR=${FT_APP_DIR:-$(dirname "$(dirname "$SCRIPT_RELEASE_DIR")")}
   STATE_DIR=$APP_DIR/state
-  SECRETS_DIR=$APP_DIR/secrets
   METRICS_DIR=$APP_DIR/metrics
+  ft_resolve_secrets_dir
   export FT_APP_DIR=$APP_DIR FT_SECRETS_DIR=$SECRETS_DIR
+}
+
+# --- secret generations (components/shared/host/scripts/write-secrets.sh) ----------------
+# The push writes each set of secret files once, complete, into its own directory
+# APP_DIR/secrets.d/<generation> (the payload digest) and never rewrites it. APP_DIR/secrets
+# is a symlink to the generation the running release uses; bin/deploy moves it only after
+# a deploy succeeded. Containers mount the generation's physical path, so a restarted
+# container always gets the files it was created with, whatever a later push wrote.
+#   FT_SECRETS_GENERATION=<generation>  (set by the push's preflight and deploy steps)
+#   selects the generation being deployed; without it, the current one is used.
+FT_SECRETS_GENERATION_RE='^[0-9a-f]{16}$'
+
+ft_resolve_secrets_dir() {
+  local gen=${FT_SECRETS_GENERATION:-}
+  SECRETS_LINK=$APP_DIR/secrets
+  SECRETS_STORE=$APP_DIR/secrets.d
+  if [[ -n $gen ]]; then
+    [[ $gen =~ $FT_SECRETS_GENERATION_RE ]] || die "FT_SECRETS_GENERATION '$gen' is not a generation name"
+    SECRETS_DIR=$SECRETS_STORE/$gen
+    [[ -d $SECRETS_DIR ]] || die "secret generation $gen is not on this host ($SECRETS_DIR): run the push's write-secrets step again"
+  elif [[ -L $SECRETS_LINK ]]; then
+    SECRETS_DIR=$(readlink -f "$SECRETS_LINK")
+  else
+    # A host whose secrets predate generations (a plain directory), or none yet.
+    SECRETS_DIR=$SECRETS_LINK
+  fi
+}
+
+# Generation directory name of $1 (a path under secrets.d), empty when it is not one.
+ft_generation_of() {
+  local p=$1
+  [[ $p == "$SECRETS_STORE"/* ]] || return 0
+  p=${p#"$SECRETS_STORE"/}
+  p=${p%%/*}
+  [[ $p =~ $FT_SECRETS_GENERATION_RE ]] && printf '%s' "$p"
+  return 0
+}
+
+# After a successful deploy: APP_DIR/secrets -> the deployed generation (one rename).
+# A plain directory from before generations is moved aside and removed: running
+# containers hold their mounts, and its files live on in the generation.
+ft_secrets_commit() {
+  local gen tmp
+  gen=$(ft_generation_of "$SECRETS_DIR")
+  [[ -n $gen ]] || return 0
+  if [[ $(readlink "$SECRETS_LINK" 2>/dev/null) == "secrets.d/$gen" ]]; then return 0; fi
+  tmp=$APP_DIR/.secrets.link.$$
+  ln -sfn "secrets.d/$gen" "$tmp"
+  if [[ -d $SECRETS_LINK && ! -L $SECRETS_LINK ]]; then
+    rm -rf "$APP_DIR/.secrets.legacy"
+    mv "$SECRETS_LINK" "$APP_DIR/.secrets.legacy"
+  fi
+  mv -Tf "$tmp" "$SECRETS_LINK"
+  rm -rf "$APP_DIR/.secrets.legacy"
+  log "secrets -> secrets.d/$gen"
+}
+
+# Removes generations nothing needs any more: not current, not the last one the push
+# wrote (secrets.d/.staged: a failed deploy is retried with it), not mounted by any
+# container of the project (running or stopped: a restart mounts the same paths).
+ft_secrets_gc() {
+  local keep=" " d gen src staged
+  [[ -d $SECRETS_STORE ]] || return 0
+  gen=$(ft_generation_of "$(readlink -f "$SECRETS_LINK" 2>/dev/null || true)")
+  keep+="$gen "
+  staged=$(cat "$SECRETS_STORE/.staged" 2>/dev/null || true)
+  keep+="$staged "
+  while IFS= read -r src; do
+    gen=$(ft_generation_of "$src")
+    [[ -n $gen ]] && keep+="$gen "
+  done < <(docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$FT_PROJECT" |
+    xargs -r docker inspect -f '{{range .Mounts}}{{println .Source}}{{end}}' 2>/dev/null)
+  for d in "$SECRETS_STORE"/*; do
+    [[ -d $d ]] || continue
+    gen=${d##*/}
+    [[ $gen =~ $FT_SECRETS_GENERATION_RE ]] || continue
+    [[ $keep == *" $gen "* ]] && continue
+    log "secrets: removing generation $gen (no longer current nor mounted)"
+    rm -rf -- "$d"
+  done
 }
 
 # The release a command acts on (default: the one holding this script).
@@ -133,9 +213,12 @@ ft_build_compose() {
   done < <(rj '.profiles[]?')
 }
 
-# Loads FT_SECRETS_<SERVICE>=<digest> lines (validated, never `source`d) into the environment.
-ft_load_secret_digests() {
-  local file=$STATE_DIR/secrets.env line
+# Loads the running release's FT_SECRETS_<SERVICE>=<digest> lines (state/secrets.env).
+ft_load_secret_digests() { ft_load_secret_digests_from "$STATE_DIR/secrets.env"; }
+
+# Loads FT_SECRETS_<SERVICE>=<digest> lines of file $1 (validated, never `source`d) into the environment.
+ft_load_secret_digests_from() {
+  local file=$1 line
   [[ -f $file ]] || return 0
   while IFS= read -r line; do
     [[ $line =~ ^(FT_SECRETS_[A-Z0-9_]+)=([0-9a-f]*)$ ]] || continue
@@ -145,19 +228,69 @@ ft_load_secret_digests() {
 
 compose() { "${COMPOSE[@]}" "$@"; }
 
-# Makes APP_DIR/live a copy of this release (atomic rename). Running containers keep
-# the files they mounted; new containers see this release's files at the same paths.
+# Makes APP_DIR/live a copy of this release (atomic rename), keeping the one it replaces
+# in APP_DIR/.live.prev until the deploy is known to succeed (ft_live_commit) or has
+# failed (ft_live_restore puts it back). New containers see this release's files at the
+# same paths; running ones keep what they mounted, and after a failure a restarted one
+# gets its own release's files again.
 ft_stage_live() {
   local tmp
+  LIVE_STAGED=0
   if [[ -f $LIVE_DIR/.release ]] && [[ $(<"$LIVE_DIR/.release") == "$REL_ID" ]]; then return 0; fi
   tmp=$(mktemp -d "$APP_DIR/.live.XXXXXX")
   cp -R "$REL_DIR/." "$tmp/"
   chmod 0755 "$tmp" "$tmp"/bin/*
   printf '%s\n' "$REL_ID" >"$tmp/.release"
-  rm -rf "$APP_DIR/.live.old"
-  if [[ -d $LIVE_DIR ]]; then mv "$LIVE_DIR" "$APP_DIR/.live.old"; fi
+  rm -rf "$APP_DIR/.live.prev"
+  if [[ -d $LIVE_DIR ]]; then mv "$LIVE_DIR" "$APP_DIR/.live.prev"; fi
   mv "$tmp" "$LIVE_DIR"
-  rm -rf "$APP_DIR/.live.old"
+  LIVE_STAGED=1
+}
+
+ft_live_commit() {
+  rm -rf "$APP_DIR/.live.prev"
+  LIVE_STAGED=0
+}
+
+# After a failed deploy: APP_DIR/live holds the running release's files again.
+ft_live_restore() {
+  [[ ${LIVE_STAGED:-0} == 1 && -d $APP_DIR/.live.prev ]] || return 0
+  rm -rf "$APP_DIR/.live.failed"
+  mv "$LIVE_DIR" "$APP_DIR/.live.failed"
+  mv "$APP_DIR/.live.prev" "$LIVE_DIR"
+  rm -rf "$APP_DIR/.live.failed"
+  LIVE_STAGED=0
+  log "live restored to release $(cat "$LIVE_DIR/.release" 2>/dev/null || echo '?')"
+}
+
+# Path of a new log file state/logs/<utc time>-$1.log; files older than 30 days go.
+ft_log_file() {
+  local dir=$STATE_DIR/logs
+  install -d -m 0700 "$dir"
+  find "$dir" -maxdepth 1 -name '*.log' -mtime +30 -delete 2>/dev/null || true
+  printf '%s/%s-%s.log' "$dir" "$(date -u +%Y%m%dT%H%M%SZ)" "$1"
+}
+
+# Container logs stay on the host, never in a command's output (which the push records
+# in Pulumi state): writes the last lines of container $1 (service $2) to
+# state/logs/<utc time>-<service>-<id>.log (root, 0600) and prints that path.
+ft_save_container_logs() {
+  local id=$1 svc=$2 file
+  file=$(ft_log_file "$svc-${id:0:12}")
+  (umask 077 && docker logs --tail "${FT_LOG_LINES:-200}" "$id" >"$file" 2>&1) || true
+  printf '%s' "$file"
+}
+
+# Runs a one-shot job's command with its output (the container's logs) going to
+# state/logs/<utc time>-<name>.log instead of this command's output. On failure logs
+# where to read it; returns the job's exit code.
+ft_run_logged() {
+  local name=$1 file rc=0
+  shift
+  file=$(ft_log_file "$name")
+  (umask 077 && "$@" >"$file" 2>&1) || rc=$?
+  if [[ $rc -ne 0 ]]; then log "$name failed (exit $rc); its output is on this host in $file"; fi
+  return "$rc"
 }
 
 # Compose without --profile: the services every deploy has.
@@ -326,6 +459,96 @@ ft_pgbouncer_reload() {
   fi
   printf '%s\n' "$want" >"$STATE_DIR/pgbouncer.loaded.tmp"
   mv -f "$STATE_DIR/pgbouncer.loaded.tmp" "$STATE_DIR/pgbouncer.loaded"
+}
+
+# --- Redis's ACL file (compose/render/redis.ts REDIS_STATE_MOUNT) ---------------------------
+# state/redis/, mounted read-only into redis as a directory, holds users.acl (Redis's
+# aclfile: the `default` user with the SHA-256 of each password it accepts, never a
+# password) and password (the password redis's own healthcheck uses, 0600, uid of the
+# secret file). A rotation is zero-loss like PgBouncer's: while a deploy runs, the ACL
+# keeps every password it already accepted and adds the new one (ACL LOAD, Redis is not
+# restarted and existing connections stay); only after backend and worker have rolled
+# does it accept the new password alone.
+
+# SHA-256 hex of the password in file $1 (trailing newlines ignored, as the app reads it).
+ft_redis_pw_hash() {
+  local pw
+  pw=$(<"$1")
+  printf '%s' "$pw" | sha256sum | cut -c1-64
+}
+
+# Writes state/redis/users.acl: mode keep-previous (the hashes it already holds + the new
+# one) or current-only. Returns 0 when the file changed.
+ft_redis_acl() {
+  local mode=$1 src=$SECRETS_DIR/redis/password dir=$STATE_DIR/redis live tmp uid h rules
+  [[ -f $src ]] || return 1
+  live=$dir/users.acl
+  uid=$(stat -c %u "$src")
+  install -d -m 0700 -o "$uid" -g "$uid" "$dir"
+  rules="#$(ft_redis_pw_hash "$src")"
+  if [[ $mode == keep-previous && -f $live ]]; then
+    while IFS= read -r h; do
+      [[ " $rules " == *" $h "* ]] || rules+=" $h"
+    done < <(grep -oE '#[0-9a-f]{64}' "$live" || true)
+  fi
+  tmp=$(mktemp "$dir/.users.XXXXXX")
+  # `&*` (every pub/sub channel): Redis 7 gives a user none by default; the Socket.io adapter needs them.
+  printf 'user default on %s ~* &* +@all\n' "$rules" >"$tmp"
+  chown "$uid:$uid" "$tmp"
+  chmod 0600 "$tmp"
+  if [[ ! -f $dir/password ]]; then
+    # First start: the healthcheck needs a password before redis exists.
+    install -m 0600 -o "$uid" -g "$uid" "$src" "$dir/password"
+  fi
+  if cmp -s "$tmp" "$live"; then
+    rm -f "$tmp"
+    return 1
+  fi
+  mv -f "$tmp" "$live"
+  return 0
+}
+
+# Makes the running redis load users.acl when it differs from what it last loaded
+# (state/redis.loaded), authenticating with any password it may accept (the deployed
+# generation's, the current one's, the healthcheck's): AUTH reaches valkey-cli on stdin,
+# never argv or environment. Then points the healthcheck at the deployed password.
+ft_redis_reload() {
+  local id want have f pw out ok=0 dir=$STATE_DIR/redis
+  [[ -n $(rj '.reload.redis // empty') && -f $dir/users.acl ]] || return 0
+  want=$(sha256sum <"$dir/users.acl" | cut -c1-64)
+  have=$(cat "$STATE_DIR/redis.loaded" 2>/dev/null || true)
+  id=$(ft_service_ids redis)
+  id=${id%%$'\n'*}
+  [[ -n $id ]] || return 0
+  if [[ $want != "$have" ]]; then
+    for f in "$SECRETS_DIR/redis/password" "$SECRETS_LINK/redis/password" "$dir/password"; do
+      [[ -f $f ]] || continue
+      pw=$(<"$f")
+      pw=${pw//\\/\\\\}
+      pw=${pw//\"/\\\"}
+      out=$(printf 'AUTH "%s"\nACL LOAD\n' "$pw" | docker exec -i "$id" valkey-cli 2>&1) || true
+      if [[ $(tr -d '\r' <<<"$out") == $'OK\nOK' ]]; then ok=1; break; fi
+    done
+    pw=
+    [[ $ok -eq 1 ]] || die "redis: ACL LOAD of state/redis/users.acl failed (redis keeps its previous ACL): $(tr -d '\r' <<<"$out" | grep -v -e '^OK$' -e '^WRONGPASS' | head -n 2)"
+    log "redis: ACL reloaded (no restart, connections kept)"
+  fi
+  printf '%s\n' "$want" >"$STATE_DIR/redis.loaded.tmp"
+  mv -f "$STATE_DIR/redis.loaded.tmp" "$STATE_DIR/redis.loaded"
+  ft_redis_health_password
+}
+
+# The healthcheck's password file follows the deployed password once redis accepts it.
+ft_redis_health_password() {
+  local src=$SECRETS_DIR/redis/password dir=$STATE_DIR/redis uid tmp
+  [[ -f $src && -d $dir ]] || return 0
+  cmp -s "$src" "$dir/password" && return 0
+  uid=$(stat -c %u "$src")
+  tmp=$(mktemp "$dir/.password.XXXXXX")
+  cat "$src" >"$tmp"
+  chown "$uid:$uid" "$tmp"
+  chmod 0600 "$tmp"
+  mv -f "$tmp" "$dir/password"
 }
 
 # --- object storage (vm: the self-hosted store) --------------------------------------------

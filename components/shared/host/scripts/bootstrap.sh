@@ -80,7 +80,8 @@ docker compose version >/dev/null
 install -d -m 0755 -o 0 -g 0 "$app_dir"
 install -d -m 0755 "$app_dir/releases"
 chown "$copy_user" "$app_dir/releases"
-install -d -m 0700 -o 0 -g 0 "$app_dir/secrets"
+# Secret generations (write-secrets.sh); APP_DIR/secrets becomes a symlink at the first deploy.
+install -d -m 0700 -o 0 -g 0 "$app_dir/secrets.d"
 install -d -m 0750 -o 0 -g 0 "$app_dir/state"
 install -d -m 0755 -o 0 -g 0 "$app_dir/metrics"
 

@@ -1,18 +1,43 @@
 #!/usr/bin/env bash
-# write-secrets: reads `<relative-path> <uid> <base64>` lines on stdin and puts
-# each file under APP_DIR/secrets as a 0600 file owned by uid, atomically
-# (staged in the same filesystem, then renamed), and removes files no longer
-# listed. Values only ever travel on stdin; nothing here prints them.
-# usage: write-secrets.sh APP_DIR   (payload on stdin)
+# write-secrets: reads `<relative-path> <uid> <base64>` lines on stdin and writes them,
+# each a 0600 file owned by uid, as one new secret generation
+# APP_DIR/secrets.d/GENERATION (GENERATION: the payload's digest, from the push). The
+# generation is staged in the same filesystem and renamed into place only when every
+# file is written, and it is never rewritten afterwards: the running release keeps
+# reading its own generation (APP_DIR/secrets -> secrets.d/<its generation>), which only
+# bin/deploy moves, after a deploy succeeded. secrets.d/.staged names the last generation
+# written (bin/deploy keeps it when it removes unused ones). Values only ever travel on
+# stdin; nothing here prints them.
+# usage: write-secrets.sh APP_DIR GENERATION   (payload on stdin)
 set -euo pipefail
 umask 077
 
-app_dir=${1:?usage: write-secrets.sh APP_DIR}
-dir="$app_dir/secrets"
+app_dir=${1:?usage: write-secrets.sh APP_DIR GENERATION}
+gen=${2:?usage: write-secrets.sh APP_DIR GENERATION}
+store="$app_dir/secrets.d"
 path_re='^[A-Za-z0-9_][A-Za-z0-9_.-]*(/[A-Za-z0-9_][A-Za-z0-9_.-]*)*$'
 
-install -d -m 0700 -o 0 -g 0 "$dir"
-staging=$(mktemp -d "$dir/.staging.XXXXXX")
+if [[ ! "$gen" =~ ^[0-9a-f]{16}$ ]]; then
+  echo "write-secrets: generation must be 16 hex digits; nothing was changed" >&2
+  exit 1
+fi
+
+install -d -m 0700 -o 0 -g 0 "$store"
+
+mark_staged() {
+  printf '%s\n' "$gen" >"$store/.staged.tmp"
+  mv -f "$store/.staged.tmp" "$store/.staged"
+}
+
+if [[ -d "$store/$gen" ]]; then
+  # Complete by construction (renamed into place whole): the same payload again.
+  cat >/dev/null
+  mark_staged
+  echo "write-secrets: generation $gen already in place"
+  exit 0
+fi
+
+staging=$(mktemp -d "$store/.staging.XXXXXX")
 trap 'rm -rf -- "$staging"' EXIT
 
 declare -A owner=()
@@ -35,30 +60,23 @@ while IFS=' ' read -r rel uid b64 || [[ -n "${rel:-}" ]]; do
 done
 
 if [[ ${#owner[@]} -eq 0 ]]; then
-  # An empty payload would delete every secret: refuse instead.
+  # An empty generation would leave every service without its secrets: refuse instead.
   echo "write-secrets: empty payload; nothing was changed" >&2
   exit 1
 fi
 
-# Everything decoded: only now touch the live files.
+# A file's directory belongs to its reader's uid (some services mount the directory).
 for rel in "${!owner[@]}"; do
   sub=$(dirname -- "$rel")
   if [[ "$sub" != "." ]]; then
-    # Each directory is mounted into its reader's containers: it belongs to that uid.
-    install -d -m 0700 "$dir/$sub"
-    chown "${owner[$rel]}:${owner[$rel]}" "$dir/$sub"
+    chmod 0700 "$staging/$sub"
+    chown "${owner[$rel]}:${owner[$rel]}" "$staging/$sub"
   fi
-  mv -f -- "$staging/$rel" "$dir/$rel"
 done
+chmod 0700 "$staging"
 
-removed=0
-while IFS= read -r -d '' f; do
-  rel=${f#"$dir"/}
-  if [[ -z "${owner[$rel]+set}" ]]; then
-    rm -f -- "$f"
-    removed=$((removed + 1))
-  fi
-done < <(find "$dir" -mindepth 1 -path "$staging" -prune -o -type f -print0)
-find "$dir" -mindepth 1 -depth -type d -empty -delete
-
-echo "write-secrets: ${#owner[@]} files in place, $removed stale removed"
+# Everything written: the generation appears whole, in one rename.
+mv -T -- "$staging" "$store/$gen"
+trap - EXIT
+mark_staged
+echo "write-secrets: generation $gen: ${#owner[@]} files in place"
