@@ -3,7 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsTarget } from "./components/aws";
 import { DigitalOceanTarget } from "./components/digitalocean";
-import { loadConfig, loadUserSecrets } from "./components/shared/load-config";
+import { loadConfig, loadUserSecrets } from "./core/load-config";
 import { createLastingSecrets } from "./components/shared/secrets";
 import { TargetArgs, TargetOutputs } from "./components/shared/target";
 import { VmTarget } from "./components/vm";

@@ -5,32 +5,15 @@
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { FreshtrackConfig } from "../components/shared/config";
+import { BundleInput } from "./bundle-input";
 import { COMPOSE_FILES, PROJECT_NAME, RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets } from "./render/compose";
 import { DB_NAME } from "./render/pgbouncer";
-import { imageFor } from "./images";
+import { imageFor } from "../core/images";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
 import { renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
 import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
-
-export interface BundleInput {
-  config: FreshtrackConfig;
-  target: "vm" | "digitalocean";
-  /** Object storage as the app and the backup job see it. */
-  objectStore: {
-    /** Public endpoint browsers reach (presigned URLs are built from it), e.g. https://s3.app.example */
-    publicEndpoint: string;
-    /** Endpoint the backup job uses (in-network on vm, Spaces on digitalocean). */
-    internalEndpoint: string;
-    region: string;
-    assetsBucket: string;
-    backupsBucket: string;
-  };
-  /** digitalocean only: the managed database, reached over the private network with TLS. */
-  managedDb?: { host: string; port: number; database: string; maxConnections: number };
-}
 
 export const OBSERVABILITY_FILE = "compose.observability.yml";
 /** Static files shipped verbatim (bin/ scripts, …): compose/files/<rel> -> <rel>. */

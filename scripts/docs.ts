@@ -2,8 +2,8 @@
 // rewrites them, tests/unit/docs.test.ts fails when they drift.
 import * as fs from "fs";
 import * as path from "path";
-import { declaredConfig } from "../components/shared/load-config";
-import { USER_SECRET_KEYS } from "../components/shared/config";
+import { declaredConfig } from "../core/load-config";
+import { USER_SECRET_KEYS } from "../core/config";
 
 const ROOT = path.resolve(__dirname, "..");
 export const README = path.join(ROOT, "README.md");

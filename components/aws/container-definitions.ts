@@ -1,10 +1,10 @@
-// Pure translation of compose/model.ts services into ECS container definitions.
+// Pure translation of core/model.ts services into ECS container definitions.
 // The output is canonical: every field ECS fills in on its own is written out
 // with the value ECS would store, arrays and maps are sorted, and the JSON comes
 // from JSON.stringify of a fixed-order object. `pulumi up` with no model change
 // therefore shows no diff, and two runs give byte-identical text.
-import { AppService, HealthCheck } from "../../compose/model";
-import { APP_CONTRACT } from "../../compose/app-contract";
+import { AppService, HealthCheck } from "../../core/model";
+import { APP_CONTRACT } from "../../core/app-contract";
 
 /** A model service, or a target-only one-off (db-setup) shaped the same way. */
 export type ServiceLike = Omit<AppService, "name"> & { name: string };
@@ -117,7 +117,7 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   for (const name of input.requiredSecrets ?? []) {
     if (!input.secretArns[name]) throw new Error(`${service.name}: no Secrets Manager ARN for required secret ${name}`);
   }
-  // The same command as on Compose (compose/app-contract.ts), never the image's CMD by omission: one start command per app container on every target.
+  // The same command as on Compose (core/app-contract.ts), never the image's CMD by omission: one start command per app container on every target.
   if (service.name in APP_CONTRACT.commands && !service.command?.length) throw new Error(`${service.name}: no command; app containers run the contract's start command`);
   const secrets = service.secretEnv.filter((name) => input.secretArns[name]).map((name) => ({ name, valueFrom: input.secretArns[name] }));
 

@@ -1,19 +1,19 @@
 // AWS target: ALB -> Fargate (backend, worker, frontend), RDS PostgreSQL,
 // ElastiCache (Valkey), S3, Secrets Manager, CloudWatch. Container definitions
-// are derived from compose/model.ts (container-definitions.ts); routing,
+// are derived from core/model.ts (container-definitions.ts); routing,
 // policies and alarms are pure modules next to this file. Lean by default:
 // no NAT gateway (tasks get public IPs but accept traffic only from the ALB).
 import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { imageFor } from "../../compose/images";
-import { APP_SECRET_ENV, appServices } from "../../compose/model";
-import { AwsSettings } from "../shared/config";
-import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
+import { imageFor } from "../../core/images";
+import { APP_SECRET_ENV, appServices } from "../../core/model";
+import { AwsSettings } from "../../core/config";
+import { DB_NAME, DB_USER, baseTags, cloudName } from "../../core/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alarmSpecs } from "./alarms";
-import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "./backup";
+import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "../../core/aws-schedule";
 import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";

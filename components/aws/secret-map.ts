@@ -1,7 +1,7 @@
-// Where each app secret (compose/model.ts APP_SECRET_ENV) comes from on AWS:
+// Where each app secret (core/model.ts APP_SECRET_ENV) comes from on AWS:
 // built by this target (required) or a user credential from config (optional).
-import { APP_SECRET_ENV, AppSecretEnv } from "../../compose/model";
-import { UserSecretKey } from "../shared/config";
+import { APP_SECRET_ENV, AppSecretEnv } from "../../core/model";
+import { UserSecretKey } from "../../core/config";
 
 /** Which user config key fills which app secret. */
 export const USER_SECRET_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> = {

@@ -4,7 +4,7 @@
 // as secret files written over stdin: never in user_data or a command string.
 import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
-import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../shared/config";
+import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../../core/config";
 import { HostDeployment, SecretFiles, hostScript, renderSecretFiles } from "../shared/host";
 import { TargetArgs } from "../shared/target";
 

@@ -4,7 +4,7 @@
 // change for a customer's whole life: it decrypts credentials stored in the DB).
 import * as pulumi from "@pulumi/pulumi";
 import * as random from "@pulumi/random";
-import { DataSettings } from "./config";
+import { DataSettings } from "../../core/config";
 
 export interface LastingSecrets {
   /** Password of the app role `frostguard`. Alphanumeric, so it survives in DATABASE_URL. */

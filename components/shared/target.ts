@@ -1,7 +1,7 @@
 // The contract between index.ts and each target component.
 import * as pulumi from "@pulumi/pulumi";
-import { FreshtrackConfig } from "./config";
-import { UserSecrets } from "./load-config";
+import { FreshtrackConfig } from "../../core/config";
+import { UserSecrets } from "../../core/load-config";
 import { LastingSecrets } from "./secrets";
 
 export interface TargetArgs {

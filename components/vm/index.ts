@@ -3,7 +3,7 @@
 // SeaweedFS, Caddy, the app); the shared HostDeployment pushes the release.
 import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
-import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../shared/config";
+import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../../core/config";
 import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 

@@ -33,7 +33,7 @@
 // Checked with the real caddy 2.6 binary, which rejects unknown fields
 // (tests/tools/caddy-validate.test.ts), and run for real, switch included
 // (tests/tools/caddy-routing.test.ts).
-import type { BundleInput } from "../bundle";
+import type { BundleInput } from "../bundle-input";
 import { PROJECT_NAME } from "./compose-types";
 
 export const BACKEND_PATHS = ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"] as const;

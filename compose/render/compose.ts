@@ -11,9 +11,9 @@
 // Secrets: only Compose *file* secrets, whose `file:` is
 // `${FT_SECRETS_DIR:-<appDir>/secrets}/<name>`: a path, never a value. Values are
 // never in environment, labels or interpolation, so `docker inspect` shows none.
-import { APP_SECRET_ENV, AppService, appServices } from "../model";
-import { imageFor, ImageKey } from "../images";
-import type { BundleInput } from "../bundle";
+import { APP_SECRET_ENV, AppService, appServices } from "../../core/model";
+import { imageFor, ImageKey } from "../../core/images";
+import type { BundleInput } from "../bundle-input";
 import { budgetFor } from "./budget";
 import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, PROJECT_NAME, ServiceSecretRef } from "./compose-types";
 import { DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH, pgbouncerNofile, pgbouncerSettings } from "./pgbouncer";

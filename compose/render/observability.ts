@@ -14,8 +14,8 @@
 import * as fs from "fs";
 import * as path from "path";
 import { stringify } from "yaml";
-import { IMAGES, ImageKey, imageFor } from "../images";
-import type { BundleInput } from "../bundle";
+import { IMAGES, ImageKey, imageFor } from "../../core/images";
+import type { BundleInput } from "../bundle-input";
 
 export const OBSERVABILITY_PROFILE = "observability";
 

@@ -1,8 +1,8 @@
 // config/pgbouncer.ini, rendered from typed settings.
 // Transaction pooling in front of PostgreSQL for backend and worker only;
 // migrations and backups connect to PostgreSQL directly (docs/app-contract.md).
-import { DB_CONNECTION_HEADROOM } from "../../components/shared/config";
-import type { BundleInput } from "../bundle";
+import { DB_CONNECTION_HEADROOM } from "../../core/config";
+import type { BundleInput } from "../bundle-input";
 
 export const DB_NAME = "frostguard";
 export const DB_USER = "frostguard";

@@ -59,7 +59,7 @@ export const imagesPinned = definePolicy({
   enforcementLevel: "mandatory",
   why: "A moving tag changes what runs without a diff: redeploys and rollbacks stop being reproducible, which is how readings get lost after a 'no-op' restart.",
   remediation:
-    "Pin the image: a version tag (ghcr.io/org/frostguard-backend:1.8.2) or a digest (…@sha256:…). App images come from backendImage/workerImage/frontendImage, infrastructure images from compose/images.ts (imageOverrides).",
+    "Pin the image: a version tag (ghcr.io/org/frostguard-backend:1.8.2) or a digest (…@sha256:…). App images come from backendImage/workerImage/frontendImage, infrastructure images from core/images.ts (imageOverrides).",
   types: Object.values(TYPES),
   defaults: {},
   validateResource: (r: Res) => {

@@ -11,7 +11,7 @@ import { PlanResult } from "../../scripts/lib/program";
 import { buildStandIn, ensureBaseImage } from "./lib/build";
 import { containerMap, containers, inspectAll, logsAll, psql, purgeProject, sh, shAsync } from "./lib/docker";
 import { LoadGenerator, LoadResult, Target, burst, devEui, httpsRequest, postUplink, uplink, webhookHeaders } from "./lib/load";
-import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX } from "../../compose/app-contract";
+import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX } from "../../core/app-contract";
 import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 import { sFailedDeploy } from "./scenarios/failed-deploy";

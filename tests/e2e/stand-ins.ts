@@ -1,11 +1,11 @@
-// The ONE place that maps image keys (compose/images.ts and the app images) to the
+// The ONE place that maps image keys (core/images.ts and the app images) to the
 // locally built stand-ins. The harness passes `imageOverrides(...)` and the app images
 // to the program as config, exactly like a user with a private mirror would.
 import * as path from "path";
-import { IMAGES, ImageKey } from "../../compose/images";
+import { IMAGES, ImageKey } from "../../core/images";
 
 export interface StandIn {
-  /** Key in compose/images.ts, or backend/worker/frontend. */
+  /** Key in core/images.ts, or backend/worker/frontend. */
   key: ImageKey | "backend" | "worker" | "frontend";
   /** Build context directory, relative to tests/e2e. */
   dir: string;

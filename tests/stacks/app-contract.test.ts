@@ -1,9 +1,9 @@
 // The app contract on every target, from the real program under mocks: the worker and the
 // backend start with the same command on Compose (vm, digitalocean) and ECS (aws), equal to
-// compose/app-contract.ts, and RATE_LIMIT_MAX / RATE_LIMIT_WINDOW reach every app container.
+// core/app-contract.ts, and RATE_LIMIT_MAX / RATE_LIMIT_WINDOW reach every app container.
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "../../compose/app-contract";
+import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "../../core/app-contract";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import type { PlanResult } from "../../scripts/lib/program";
 import { mustPlan, ofType, one } from "../helpers/plan";

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import { BACKEND_PATHS } from "../../components/aws/routing";
 import { scramSha256Verifier } from "../../components/aws/connection-urls";
-import { appServices } from "../../compose/model";
+import { appServices } from "../../core/model";
 import { USER_SECRET_ENV } from "../../components/aws/secret-map";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummyPassword, dummySecret } from "../../scripts/lib/program";

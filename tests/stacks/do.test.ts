@@ -3,7 +3,7 @@
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
-import { USER_SECRET_KEYS } from "../../components/shared/config";
+import { USER_SECRET_KEYS } from "../../core/config";
 import { parseSecretPayload } from "../../components/shared/host/secret-files";
 import { HOST_STEPS, HOST_TEARDOWN_STEP } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";

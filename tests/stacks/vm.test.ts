@@ -5,7 +5,7 @@
 import { strict as assert } from "assert";
 import { HOST_STEPS, HOST_TEARDOWN_STEP, dialBudgetSeconds, parseSecretPayload, secretPayloadDigest } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
-import { USER_SECRET_KEYS } from "../../components/shared/config";
+import { USER_SECRET_KEYS } from "../../core/config";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import { dummyPassword, dummySecret, PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { mustPlan, unmarkedStrings } from "../helpers/plan";

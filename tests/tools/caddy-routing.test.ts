@@ -15,8 +15,8 @@ import * as https from "https";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { parseConfig } from "../../components/shared/config";
-import type { BundleInput } from "../../compose/bundle";
+import { parseConfig } from "../../core/config";
+import type { BundleInput } from "../../compose/bundle-input";
 import { caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
 
 const DOMAIN = "app.cold-chain.example";

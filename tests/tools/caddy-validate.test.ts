@@ -6,8 +6,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseConfig } from "../../components/shared/config";
-import type { BundleInput } from "../../compose/bundle";
+import { parseConfig } from "../../core/config";
+import type { BundleInput } from "../../compose/bundle-input";
 import { caddyConfig, renderCaddyJson } from "../../compose/render/caddy";
 
 function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): BundleInput {

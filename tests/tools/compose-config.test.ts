@@ -6,8 +6,9 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseConfig, USER_SECRET_KEYS } from "../../components/shared/config";
-import { BundleInput, ReleaseManifest, renderBundle } from "../../compose/bundle";
+import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
+import { BundleInput } from "../../compose/bundle-input";
+import { ReleaseManifest, renderBundle } from "../../compose/bundle";
 
 const DOMAIN = "app.cold-chain.example";
 const DUMMY = "DUMMYSECRETVALUE";

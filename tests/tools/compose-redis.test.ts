@@ -13,7 +13,7 @@ import * as path from "path";
 import Redis from "ioredis";
 import { redisDirectives, REDIS_ACL_PATH, RedisDirective } from "../../compose/render/redis";
 import { BIN_SRC } from "../fixtures/bin/harness";
-import { WORKER_QUEUE_CHECK } from "../../compose/model";
+import { WORKER_QUEUE_CHECK } from "../../core/model";
 
 const NOBODY = 65534;
 const PASSWORD = "redis-test-pw";

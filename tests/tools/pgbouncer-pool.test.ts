@@ -9,8 +9,8 @@ import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { Client, Pool } from "pg";
-import { parseConfig } from "../../components/shared/config";
-import type { BundleInput } from "../../compose/bundle";
+import { parseConfig } from "../../core/config";
+import type { BundleInput } from "../../compose/bundle-input";
 import { pgbouncerSettings, PgbouncerSettings, serializePgbouncerIni } from "../../compose/render/pgbouncer";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";

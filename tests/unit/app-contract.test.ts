@@ -1,4 +1,4 @@
-// The app's runtime contract (compose/app-contract.ts) in one place: the release we render
+// The app's runtime contract (core/app-contract.ts) in one place: the release we render
 // (Compose bundles of the vm and do example stacks, ECS container definitions of the aws
 // one) and the e2e stand-in app (its Dockerfiles, its files, its behaviour on loopback)
 // are both checked against it. A change of the app's contract is one edit there.
@@ -9,12 +9,12 @@ import * as http from "http";
 import * as net from "net";
 import * as path from "path";
 import { parse } from "yaml";
-import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS, RATE_LIMIT_SIZING, defaultRateLimitMax } from "../../compose/app-contract";
+import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS, RATE_LIMIT_SIZING, defaultRateLimitMax } from "../../core/app-contract";
 import { renderBundle, ReleaseManifest } from "../../compose/bundle";
 import { WITH_SECRETS_PATH } from "../../compose/render/compose";
-import { APP_SECRET_ENV, appServices } from "../../compose/model";
+import { APP_SECRET_ENV, appServices } from "../../core/model";
 import { containerDefinition } from "../../components/aws/container-definitions";
-import { parseConfig } from "../../components/shared/config";
+import { parseConfig } from "../../core/config";
 import { stackConfig } from "../../scripts/lib/program";
 import { APP_STAND_INS, contextDir } from "../e2e/stand-ins";
 

@@ -1,6 +1,6 @@
 // backupSchedule (5-field cron) -> AWS cron, and when AWS Backup is needed.
 import { strict as assert } from "assert";
-import { awsCron, cronFieldValues, needsAwsBackup } from "../../components/aws/backup";
+import { awsCron, cronFieldValues, needsAwsBackup } from "../../core/aws-schedule";
 
 describe("aws backup schedule", () => {
   const cases: [string, string][] = [

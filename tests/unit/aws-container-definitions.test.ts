@@ -1,7 +1,7 @@
-// ECS container definitions are derived from compose/model.ts, canonical, and
+// ECS container definitions are derived from core/model.ts, canonical, and
 // carry secrets only as Secrets Manager references.
 import { strict as assert } from "assert";
-import { AppService, appServices, AppModelInput, APP_SECRET_ENV } from "../../compose/model";
+import { AppService, appServices, AppModelInput, APP_SECRET_ENV } from "../../core/model";
 import { appService } from "../../compose/render/compose";
 import { ContainerDefinition, ContainerInput, INIT_MEMORY, MAX_STOP_TIMEOUT, containerDefinition, renderContainerDefinitions, scratchVolumes, volumeInitContainer } from "../../components/aws/container-definitions";
 
@@ -35,7 +35,7 @@ function input(service: AppService, extra: Partial<ContainerInput> = {}): Contai
 }
 const svc = () => appServices(MODEL);
 
-describe("aws container definitions: derived from compose/model.ts", () => {
+describe("aws container definitions: derived from core/model.ts", () => {
   it("backend takes image, command, port, user, health check and stop grace from the model", () => {
     const m = svc().backend;
     const d = containerDefinition(input(m));

@@ -91,7 +91,7 @@ describe("aws alarms", () => {
 });
 
 describe("aws secret sources", () => {
-  it("every app secret of compose/model.ts is either built by the target or a user credential", () => {
+  it("every app secret of core/model.ts is either built by the target or a user credential", () => {
     assert.deepEqual(unmappedAppSecrets(), []);
     for (const n of REQUIRED_APP_SECRETS) assert.ok(!(n in USER_SECRET_ENV), `${n} has two sources`);
   });

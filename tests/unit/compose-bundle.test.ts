@@ -3,18 +3,19 @@
 import { strict as assert } from "assert";
 import { parse, parseDocument, isNode, visit } from "yaml";
 import * as ini from "ini";
-import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../components/shared/config";
-import { BundleInput, renderBundle, ReleaseManifest, STATIC_FILES_DIR, staticFiles } from "../../compose/bundle";
+import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../core/config";
+import { BundleInput } from "../../compose/bundle-input";
+import { renderBundle, ReleaseManifest, STATIC_FILES_DIR, staticFiles } from "../../compose/bundle";
 import { appRoutes, BACKEND_PATHS, caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
 import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
 import { RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
 import { override, reset, toYaml, literal } from "../../compose/render/compose-types";
 import { poolBudget, renderPgbouncerIni, serializePgbouncerIni } from "../../compose/render/pgbouncer";
 import { renderRedisConf } from "../../compose/render/redis";
-import { APP_SECRET_ENV, appServices } from "../../compose/model";
+import { APP_SECRET_ENV, appServices } from "../../core/model";
 import * as fs from "fs";
 import * as path from "path";
-import { IMAGES } from "../../compose/images";
+import { IMAGES } from "../../core/images";
 
 const DOMAIN = "app.cold-chain.example";
 const DUMMY = "DUMMYSECRETVALUE";

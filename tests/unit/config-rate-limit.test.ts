@@ -1,8 +1,8 @@
 // Rate-limit config: defaults from the sizing arithmetic, bounds, and the refusal of a limit
 // below the stack's stated webhook rate (one message naming the key and the fix).
 import { strict as assert } from "assert";
-import { ConfigError, parseConfig } from "../../components/shared/config";
-import { DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "../../compose/app-contract";
+import { ConfigError, parseConfig } from "../../core/config";
+import { DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "../../core/app-contract";
 
 const base: Record<string, string> = {
   target: "vm",

@@ -1,7 +1,7 @@
 // Pure tests of the config parser: every class of bad input is refused with a
 // message that names the key and the fix.
 import { strict as assert } from "assert";
-import { ConfigError, FreshtrackConfig, isCidr, isCron, parseConfig, parseImageRef, systemDirectoryOf, worldOpenFamilies } from "../../components/shared/config";
+import { ConfigError, FreshtrackConfig, isCidr, isCron, parseConfig, parseImageRef, systemDirectoryOf, worldOpenFamilies } from "../../core/config";
 
 const base: Record<string, string> = {
   target: "vm",

@@ -5,7 +5,7 @@ import { parse } from "yaml";
 import { CloudInitInput, DOCKER_DAEMON, DOCKER_METADATA_DROPIN, SSHD_DEPLOY_USER_FORWARDING, SSHD_HARDENING, renderCloudInit } from "../../components/digitalocean/cloud-init";
 import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
 import { bootstrapArgs, bootstrapScript } from "../../components/digitalocean/push";
-import type { DoSettings } from "../../components/shared/config";
+import type { DoSettings } from "../../core/config";
 
 const HOST_PRIV = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n";
 const HOST_PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKeyHostKeyHostKeyHostKeyHostKeyHost";

@@ -7,7 +7,7 @@ import { DO_DB_PORT, WORLD, cloudFirewallRules, databaseFirewallRules } from "..
 import { doTags } from "../../components/digitalocean/tags";
 import { placementKeepers, placementProblems } from "../../components/digitalocean/placement";
 import { assetsCors, assetsLifecycle, backupsLifecycle, spacesEndpoint, spacesRegion } from "../../components/digitalocean/spaces";
-import { DO_REGIONS } from "../../components/shared/catalog";
+import { DO_REGIONS } from "../../core/catalog";
 
 describe("digitalocean firewall rules", () => {
   const rules = cloudFirewallRules({ sshCidrs: ["198.51.100.7/32", "2001:db8::/64"], vpcIpRange: "10.20.0.0/20" });

@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
 import { GENERATED_IN, README, configTable, docPages, renderPage } from "../../scripts/docs";
-import { declaredConfig } from "../../components/shared/load-config";
+import { declaredConfig } from "../../core/load-config";
 
 describe("docs: README stays true", () => {
   it("lists every config key of Pulumi.yaml", () => {
@@ -78,8 +78,8 @@ function anchors(md: string): Set<string> {
 }
 
 describe("docs: Pulumi.yaml and the parser agree", () => {
-  const source = fs.readFileSync(require.resolve("../../components/shared/config"), "utf8");
-  it("every declared key is read by components/shared/config.ts", () => {
+  const source = fs.readFileSync(require.resolve("../../core/config"), "utf8");
+  it("every declared key is read by core/config.ts", () => {
     // Fargate sizes are read through cpuMem("awsBackend", ...) as `${prefix}Cpu` / `${prefix}Memory`.
     for (const key of Object.keys(declaredConfig())) assert.ok(source.includes(`"${key}"`) || source.includes(`"${key.replace(/(Cpu|Memory)$/, "")}"`), `${key} is declared but never read`);
   });

@@ -3,8 +3,8 @@
 // quoting, and the stdin payload round trip.
 import { strict as assert } from "assert";
 import * as ini from "ini";
-import { IMAGES } from "../../compose/images";
-import { APP_SECRET_ENV } from "../../compose/model";
+import { IMAGES } from "../../core/images";
+import { APP_SECRET_ENV } from "../../core/model";
 import {
   RCLONE_REMOTE,
   SecretFilesInput,

@@ -2,8 +2,8 @@
 // rotation, pinned images, no published ports, no secret values, the webhook flag.
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { parseImageRef } from "../../components/shared/config";
-import { IMAGES, ImageKey } from "../../compose/images";
+import { parseImageRef } from "../../core/config";
+import { IMAGES, ImageKey } from "../../core/images";
 import {
   alertRules,
   ComposeService,

@@ -1,8 +1,8 @@
 // The pgbouncer container's open-file limit follows max_client_conn and the pool
 // (one descriptor per client and per server connection, plus PgBouncer's own).
 import { strict as assert } from "assert";
-import { parseConfig } from "../../components/shared/config";
-import type { BundleInput } from "../../compose/bundle";
+import { parseConfig } from "../../core/config";
+import type { BundleInput } from "../../compose/bundle-input";
 import { renderComposeDocs } from "../../compose/render/compose";
 import { PGBOUNCER_FD_RESERVE, pgbouncerNofile, pgbouncerSettings } from "../../compose/render/pgbouncer";
 

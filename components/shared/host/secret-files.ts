@@ -3,10 +3,10 @@
 // always give byte-identical files (no spurious write-secrets runs).
 import { createHash } from "crypto";
 import * as ini from "ini";
-import { IMAGES } from "../../../compose/images";
-import { APP_SECRET_ENV, APP_UID, AppSecretEnv } from "../../../compose/model";
-import { UserSecretKey } from "../config";
-import { DB_NAME, DB_USER } from "../naming";
+import { IMAGES } from "../../../core/images";
+import { APP_SECRET_ENV, APP_UID, AppSecretEnv } from "../../../core/model";
+import { UserSecretKey } from "../../../core/config";
+import { DB_NAME, DB_USER } from "../../../core/naming";
 
 /** Relative path (under APP_DIR/secrets) -> owner uid and content. */
 export type SecretFiles = Record<string, { uid: number; content: string }>;

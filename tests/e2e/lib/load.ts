@@ -4,7 +4,7 @@
 // No retries by default: a refused or failed POST is a lost reading, as with TTN.
 import { createHash } from "crypto";
 import * as https from "https";
-import { APP_CONTRACT } from "../../../compose/app-contract";
+import { APP_CONTRACT } from "../../../core/app-contract";
 import { DOMAIN } from "../harness";
 
 /** What TTN's webhook client sends as User-Agent (all uplinks of a customer carry the same one). */

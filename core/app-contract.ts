@@ -1,5 +1,5 @@
 // The runtime contract of the FreshTrack app images, as read from the application's
-// own source: what our deployment relies on. The model (compose/model.ts, so the
+// own source: what our deployment relies on. The model (core/model.ts, so the
 // Compose bundle and the ECS task definitions), the e2e stand-in app (tests/e2e/app)
 // and the contract test (tests/unit/app-contract.test.ts) all read it: a change of
 // the app's contract is one edit here. Plain data, no Pulumi: the stand-in's build

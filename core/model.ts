@@ -1,7 +1,7 @@
 // The application's services as typed data: the single source of truth that the
 // Compose renderer (compose/render/*) and the ECS translation (components/aws)
 // both read. Change a health check or a limit here and both targets change.
-import { AppSettings } from "../components/shared/config";
+import { AppSettings } from "./config";
 import { APP_CONTRACT, rateLimitEnv } from "./app-contract";
 
 export const APP_UID = APP_CONTRACT.uid;
@@ -18,7 +18,7 @@ export interface HealthCheck {
 export interface AppService {
   name: "backend" | "worker" | "frontend" | "migrate";
   image: string;
-  /** Full command. App services always set it (compose/app-contract.ts): the with-secrets entrypoint drops the image's CMD. */
+  /** Full command. App services always set it (core/app-contract.ts): the with-secrets entrypoint drops the image's CMD. */
   command?: string[];
   /** Container port the service listens on, if any. */
   port?: number;
@@ -98,7 +98,7 @@ export function appEnvironment(input: AppModelInput): Record<string, string> {
   const env: Record<string, string> = {
     NODE_ENV: "production",
     PORT: String(APP_CONTRACT.ports.backend),
-    // One bucket holds every webhook behind the proxy: sized for the fleet (compose/app-contract.ts RATE_LIMIT_SIZING).
+    // One bucket holds every webhook behind the proxy: sized for the fleet (core/app-contract.ts RATE_LIMIT_SIZING).
     ...rateLimitEnv(app.rateLimit.max, app.rateLimit.windowMs),
     LOG_LEVEL: app.logLevel,
     API_BASE_URL: url,

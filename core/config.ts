@@ -2,9 +2,9 @@
 // receives a typed, already-validated object, so no component re-checks input
 // and no resource is declared from a bad value.
 import { z } from "zod";
-import { IMAGES, unknownOverrideKeys } from "../../compose/images";
-import { RDS_MAX_BACKUP_DAYS, awsCron } from "../aws/backup";
-import { DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "../../compose/app-contract";
+import { IMAGES, unknownOverrideKeys } from "./images";
+import { RDS_MAX_BACKUP_DAYS, awsCron } from "./aws-schedule";
+import { DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "./app-contract";
 import { DO_DB_SIZES, DO_DROPLET_SIZES, DO_DROPLET_IMAGES, DO_REGIONS, RDS_INSTANCE_CLASSES, ELASTICACHE_NODE_TYPES, FARGATE_SIZES, AWS_REGIONS } from "./catalog";
 
 export const PROJECT = "freshtrack";
@@ -116,7 +116,7 @@ export interface AppSettings {
   operatorEmail: string;
   tlsMode: "acme" | "internal";
   images: { backend: string; worker: string; frontend: string };
-  /** Infrastructure image replacements, by key of compose/images.ts. */
+  /** Infrastructure image replacements, by key of core/images.ts. */
   imageOverrides: Record<string, string>;
   logLevel: string;
   stackAuthProjectId: string;
