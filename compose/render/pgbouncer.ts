@@ -115,8 +115,8 @@ export const PGBOUNCER_FD_RESERVE = 100;
  * Open-file limit the pgbouncer container needs: one descriptor per client
  * (max_client_conn) plus one per server connection (max_db_connections), plus
  * PgBouncer's own (PgBouncer's docs: max_client_conn + pool size x databases x
- * users). Docker's default soft limit can be 1024, which 1000 clients plus the
- * pool already exceed: PgBouncer then fails accept() ("Too many open files").
+ * users). Docker's default soft limit can be 1024, which leaves no room for 1000
+ * clients, the pool and PgBouncer's own descriptors: past it, clients are refused.
  * Rounded up to a multiple of 1024.
  */
 export function pgbouncerNofile(settings: PgbouncerSettings): number {

@@ -176,11 +176,14 @@ describe("tools: 1,000 concurrent clients through the rendered pgbouncer.ini and
     assert.equal(r.errors, 0, r.firstError);
   });
 
-  it("the same load under Docker's common default soft limit (1024) fails: the limit is what makes it work", async () => {
+  it("the same load with a limit below max_client_conn fails (the check can fail)", async () => {
+    // At Docker's common default of 1024 the outcome depends on timing (1000 clients + 20
+    // server connections + PgBouncer's own descriptors is just above it); half the clients is not.
     for (const b of bouncers) await stop(b);
-    const port = await bouncer("default-limit", 1024);
+    const limit = CLIENTS / 2;
+    const port = await bouncer("low-limit", limit);
     const r = await load(port);
-    console.log(`      figure: the same ${CLIENTS} clients with nofile 1024: ${r.ok} ok, ${r.errors} errors (${r.firstError ?? "none"})`);
-    assert.ok(r.errors > 0, "expected refusals at nofile 1024");
+    console.log(`      figure: the same ${CLIENTS} clients with nofile ${limit}: ${r.ok} ok, ${r.errors} errors (${r.firstError ?? "none"})`);
+    assert.ok(r.errors > 0, `expected refusals at nofile ${limit}`);
   });
 });
