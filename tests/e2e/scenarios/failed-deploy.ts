@@ -48,7 +48,10 @@ export function buildNeverReadyBackend(work: string, base: string): string {
   return tag;
 }
 
-const readLink = (p: string) => (fs.existsSync(p) ? fs.readlinkSync(p) : "(none)");
+const readLink = (p: string) => {
+  if (!fs.existsSync(p)) return "(none)";
+  return fs.lstatSync(p).isSymbolicLink() ? fs.readlinkSync(p) : `(a ${fs.lstatSync(p).isDirectory() ? "directory" : "file"}, not a link)`;
+};
 const readText = (p: string) => (fs.existsSync(p) ? fs.readFileSync(p, "utf8") : "(none)");
 
 /** What the running release reads, as paths and digests of contents (never the secret values). */
