@@ -12,6 +12,7 @@ import { containerMap, containers, inspectAll, logsAll, psql, purgeProject, sh, 
 import { LoadGenerator, LoadResult, Target, httpsRequest } from "./lib/load";
 import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
+import { backupSchedule } from "./scenarios/backup-schedule";
 
 interface ScenarioResult {
   ok: boolean;
@@ -397,6 +398,7 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ["5", "kill -9 backend + restart PostgreSQL under load (retrying client)", s5Crash],
   ["9", "no secret value in docker inspect, logs, audit log, command output", s9Secrets],
   ["10", "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's", s10StandInContract],
+  ["backup-cron", "the deploy's /etc/cron.d/freshtrack-backup, run as cron runs it: fresh encrypted dump, restore check, freshness metrics", (ctx) => backupSchedule({ appDir: ctx.appDir, host: (c) => host(ctx, c), record: (f) => record(ctx, f) })],
 ];
 
 async function main(): Promise<number> {

@@ -397,6 +397,9 @@ ft_pg_setup() {
 ft_network() {
   local net id
   net=$(rj '.database.network // empty')
+  # A managed database (no service) is reachable from any network: before the first deploy
+  # has created the project's network (bin/preflight), the default bridge reaches it.
+  if [[ -n $net && -z $(rj '.database.service // empty') ]] && ! docker network inspect "$net" >/dev/null 2>&1; then net=bridge; fi
   if [[ -z $net ]]; then
     id=$(compose ps -q "$(rj '.database.service // "postgres"')" 2>/dev/null | head -n1 || true)
     [[ -n $id ]] && net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{println $k}}{{end}}' "$id" | head -n1)
