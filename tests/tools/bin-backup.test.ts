@@ -176,16 +176,17 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.equal(r.code, 0, r.stderr);
     noSecretsIn(r);
     const objects = await rcloneLs();
-    const dumps = objects.filter((o) => /^frostguard-\d{8}T\d{6}Z\.dump\.enc$/.test(o));
+    const dumps = objects.filter((o) => /^frostguard-\d{8}T\d{6}Z\.dump\.age$/.test(o));
     assert.equal(dumps.length, 1, objects.join(","));
-    assert.ok(objects.includes(dumps[0].replace(".dump.enc", ".manifest.json")));
+    assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.json")));
+    assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.age")), "no sealed manifest");
     assert.ok(!objects.includes("frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
     assert.ok(objects.includes("README.txt"), "retention deleted a file that is not a backup");
 
     const enc = (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0]}`], { env })).stdout;
-    assert.ok(enc.startsWith("Salted__"), "dump is not openssl-encrypted");
+    assert.ok(enc.startsWith("age-encryption.org/v1\n-> X25519 "), "dump is not age-encrypted (X25519)");
     assert.ok(!enc.includes(MARKER) && !enc.includes("fridge-"), "plaintext in the uploaded dump");
-    const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0].replace(".dump.enc", ".manifest.json")}`], { env })).stdout);
+    const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0].replace(".dump.age", ".manifest.json")}`], { env })).stdout);
     assert.deepEqual(manifest.tables, { "public.readings": 1234, "public.sensors": 7 });
 
     const prom = fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8");
@@ -248,9 +249,9 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(safety, `no safety dump named:\n${r.stderr}`);
     assert.match(r.stderr, new RegExp(`to go back .*\\n.*bin/restore --into-production --yes-really --dump ${safety}$`, "m"));
     const objects = await rcloneLs();
-    assert.ok(objects.includes(`${safety}.dump.enc`) && objects.includes(`${safety}.manifest.json`), objects.join(","));
-    const enc = (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${safety}.dump.enc`], { env })).stdout;
-    assert.ok(enc.startsWith("Salted__") && !enc.includes(MARKER), "the safety dump is not encrypted");
+    assert.ok(objects.includes(`${safety}.dump.age`) && objects.includes(`${safety}.manifest.json`), objects.join(","));
+    const enc = (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${safety}.dump.age`], { env })).stdout;
+    assert.ok(enc.startsWith("age-encryption.org/v1") && !enc.includes(MARKER), "the safety dump is not encrypted");
     const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${safety}.manifest.json`], { env })).stdout);
     assert.deepEqual(manifest.tables, { "public.readings": 1236, "public.sensors": 7 }, "the safety dump holds the replaced database");
     assert.match(manifest.reason, /safety dump before restoring frostguard-/);
@@ -280,15 +281,95 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.deepEqual(await counts("frostguard"), before, "the database changed without a safety dump");
   });
 
-  it("restore refuses a tampered dump (sha256 differs from the manifest)", async () => {
-    const objects = await rcloneLs();
-    const dump = objects.filter((o) => o.endsWith(".dump.enc")).sort().at(-1)!; // the newest: what restore picks
-    const tampered = path.join(app.root, "tampered");
-    fs.writeFileSync(tampered, "Salted__garbage");
-    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", tampered, `${BASE}/${dump}`], { env })).code, 0);
-    const r = await run(bin("restore"), ["--check"], { env });
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /sha256/);
+  // (issue 15 item 4) Authenticated encryption: nothing changed in the bucket is restored.
+  describe("tampering is refused (age-sealed manifest, authenticated dump)", () => {
+    let newest = "";
+    const cat = async (obj: string) => (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${obj}`], { env })).stdout;
+    /** An object's exact bytes (through base64: the runner decodes stdout as text). */
+    const get = async (obj: string) => Buffer.from((await run("bash", ["-c", `rclone --config '${rcloneConf}' cat '${BASE}/${obj}' | base64 -w0`], { env })).stdout.trim(), "base64");
+    const put = async (obj: string, content: string | Buffer) => {
+      const f = path.join(app.root, "upload");
+      fs.writeFileSync(f, content);
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", f, `${BASE}/${obj}`], { env })).code, 0);
+    };
+    /** Replaces objects, runs restore --check, puts the originals back. */
+    const refusedWith = async (changes: Record<string, string | Buffer>, message: RegExp) => {
+      const originals: Record<string, Buffer> = {};
+      for (const o of Object.keys(changes)) originals[o] = await get(o);
+      try {
+        for (const [o, c] of Object.entries(changes)) await put(o, c);
+        const r = await run(bin("restore"), ["--check", "--dump", newest], { env });
+        assert.notEqual(r.code, 0, `restored a tampered backup: ${Object.keys(changes).join(", ")}`);
+        assert.match(r.stderr, message);
+      } finally {
+        for (const [o, c] of Object.entries(originals)) await put(o, c);
+      }
+    };
+    before(async () => {
+      newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+      const ok = await run(bin("restore"), ["--check", "--dump", newest], { env });
+      assert.equal(ok.code, 0, `the untouched backup must restore: ${ok.stderr}`);
+    });
+
+    it("a changed byte in the dump", async () => {
+      const dump = await get(`${newest}.dump.age`);
+      dump[dump.length - 20] ^= 1;
+      await refusedWith({ [`${newest}.dump.age`]: dump }, /sha256 of \S+ does not match its manifest/);
+    });
+
+    it("a changed manifest.json (row counts, or the sha256 of a substituted dump)", async () => {
+      const m = JSON.parse(await cat(`${newest}.manifest.json`));
+      await refusedWith({ [`${newest}.manifest.json`]: JSON.stringify({ ...m, tables: { ...m.tables, "public.readings": 1 } }) }, /differs from its sealed copy: tampered/);
+      // A dump encrypted with another age key, its sha256 written into manifest.json.
+      const forged = path.join(app.root, "forged");
+      await run("bash", ["-c", `age-keygen -o '${forged}.key' 2>/dev/null; echo not-our-dump | age -e -i '${forged}.key' > '${forged}'`]);
+      const bytes = fs.readFileSync(forged);
+      const sha = (await run("sha256sum", [forged])).stdout.slice(0, 64);
+      await refusedWith({ [`${newest}.dump.age`]: bytes, [`${newest}.manifest.json`]: JSON.stringify({ ...m, sha256: sha, size_bytes: bytes.length }) }, /differs from its sealed copy/);
+    });
+
+    it("a sealed manifest written with another key, or missing", async () => {
+      const other = path.join(app.root, "other.key");
+      await run("age-keygen", ["-o", other]);
+      const m = await cat(`${newest}.manifest.json`);
+      const sealed = (await run("bash", ["-c", `age -e -i '${other}' -a`], { env, input: m })).stdout;
+      await refusedWith({ [`${newest}.manifest.age`]: sealed }, /does not decrypt with secrets\/backup\/age\.key/);
+      await refusedWith({ [`${newest}.manifest.age`]: "" }, /does not decrypt|cannot download/);
+    });
+
+    it("a manifest.json rewritten to the legacy unauthenticated format (downgrade)", async () => {
+      const m = JSON.parse(await cat(`${newest}.manifest.json`));
+      await refusedWith({ [`${newest}.manifest.json`]: JSON.stringify({ ...m, dump: `${newest}.dump.enc` }) }, /names a legacy dump but a sealed manifest exists/);
+    });
+  });
+
+  it("a legacy AES-256-CBC backup (written before age, backup.key, no sealed manifest) is still restored and checked", async () => {
+    const name = "frostguard-20250101T000000Z";
+    const dir = fs.mkdtempSync(path.join(app.root, "legacy-"));
+    // Exactly what bin/backup wrote before age: pg_dump -Fc, openssl enc with backup.key, manifest with the sha256.
+    const mk = await run("bash", ["-c", [
+      `PGPASSFILE='${app.appDir}/secrets/backup/pgpass' '${PG_BIN}/pg_dump' -h 127.0.0.1 -p ${pgPort} -U postgres -Fc -d frostguard > '${dir}/dump'`,
+      `openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt -pass 'file:${app.appDir}/secrets/backup/backup.key' -in '${dir}/dump' -out '${dir}/dump.enc'`,
+    ].join(" && ")], { env });
+    assert.equal(mk.code, 0, mk.stderr);
+    const enc = fs.readFileSync(path.join(dir, "dump.enc"));
+    assert.equal(enc.subarray(0, 8).toString(), "Salted__");
+    const sha = (await run("sha256sum", [path.join(dir, "dump.enc")])).stdout.slice(0, 64);
+    const manifest = { name, created: "2025-01-01T00:00:00Z", database: "frostguard", release: "old", dump: `${name}.dump.enc`, size_bytes: enc.length, sha256: sha, format: "pg_dump -Fc", encryption: "openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt", tables: await counts("frostguard").then((c) => ({ "public.readings": c.readings, "public.sensors": c.sensors })) };
+    for (const [obj, file] of [[`${name}.dump.enc`, path.join(dir, "dump.enc")], [`${name}.manifest.json`, path.join(dir, "manifest.json")]]) {
+      if (obj.endsWith(".json")) fs.writeFileSync(file, JSON.stringify(manifest));
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", file, `${BASE}/${obj}`], { env })).code, 0);
+    }
+    const r = await run(bin("restore"), ["--check", "--dump", name], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /legacy backup \(AES-256-CBC, not authenticated\)/);
+    assert.match(r.stderr, /row counts match the manifest/);
+    // ...and a tampered legacy dump is still refused by its sha256.
+    fs.writeFileSync(path.join(dir, "bad"), "Salted__garbage");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", path.join(dir, "bad"), `${BASE}/${name}.dump.enc`], { env })).code, 0);
+    const bad = await run(bin("restore"), ["--check", "--dump", name], { env });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /sha256/);
   });
 
   it("a failed backup exits non-zero, notifies the webhook and leaves backup.prom unchanged", async () => {

@@ -56,6 +56,7 @@ describe("host secret files: paths and owners (DESIGN.md table)", () => {
       "redis/password": 999,
       "objectstore/s3.json": 0,
       "backup/rclone.conf": 0,
+      "backup/age.key": 0,
       "backup/backup.key": 0,
       "backup/pgpass": 0,
       "grafana/admin_password": 472,

@@ -5,7 +5,8 @@
 // cron's environment (env -i: the file's SHELL and PATH, HOME, LOGNAME, USER). The effect
 // is checked on the host: a fresh encrypted dump and manifest in the backups bucket, a
 // restore check that matched the row counts, and the freshness metrics the textfile
-// collector reads (APP_DIR/metrics/*.prom).
+// collector reads (APP_DIR/metrics/*.prom). Then a manifest changed in the bucket must be
+// refused by bin/restore (the age-sealed copy differs).
 
 export interface HostRun {
   code: number;
@@ -115,13 +116,31 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
     `docker run --rm -i --network "$(jq -r .database.network $rel)" -v ${d.appDir}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone $rel)" --config /config/rclone/rclone.conf ${args}`;
   const manifest = await d.host(rcl(`cat "$base/${last.backup}.manifest.json"`));
   if (manifest.code !== 0) fail(`manifest of ${last.backup} not in the bucket: ${manifest.stderr}`);
-  const m = JSON.parse(manifest.stdout) as { tables: Record<string, number>; size_bytes: number; encryption: string; created: string };
-  const head = await d.host(rcl(`cat "$base/${last.backup}.dump.enc"`) + " | head -c 64 | od -An -c | tr -d ' \\n'");
-  const plain = await d.host(rcl(`cat "$base/${last.backup}.dump.enc"`) + " | grep -c -a -e 'COPY public' -e 'PGDMP' || true");
-  d.record({ dump: { name: last.backup, bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings: m.tables["public.readings"], encryption: m.encryption, header: head.stdout.slice(0, 24), plaintext_markers: Number(plain.stdout.trim()) } });
+  const m = JSON.parse(manifest.stdout) as { dump: string; tables: Record<string, number>; size_bytes: number; encryption: string; created: string };
+  const head = await d.host(rcl(`cat "$base/${m.dump}"`) + " | head -c 21");
+  const plain = await d.host(rcl(`cat "$base/${m.dump}"`) + " | grep -c -a -e 'COPY public' -e 'PGDMP' || true");
+  d.record({ dump: { name: last.backup, object: m.dump, bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings: m.tables["public.readings"], encryption: m.encryption, header: head.stdout, plaintext_markers: Number(plain.stdout.trim()) } });
   if (!(m.tables["public.readings"] >= 1)) fail(`the dump's manifest counts ${m.tables["public.readings"]} readings`);
+  if (head.stdout !== "age-encryption.org/v1") fail(`the uploaded dump is not an age file (starts with ${JSON.stringify(head.stdout)})`);
   if (Number(plain.stdout.trim()) !== 0) fail("the uploaded dump holds plaintext pg_dump markers");
   if (m.size_bytes !== size) fail(`the manifest says ${m.size_bytes} bytes, the metric ${size}`);
 
-  return { cron_entries: entries.map((e) => `${e.schedule} ${e.user} ${e.command.split(" ")[1] ?? e.command}`), runs, dump: last.backup, dump_bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings_in_dump: m.tables["public.readings"], encryption: m.encryption, metrics_fresh: true, restore_check_matched: true };
+  // A tampered manifest (row counts changed in the bucket) is refused by the restore check.
+  const forged = JSON.stringify({ ...JSON.parse(manifest.stdout), tables: { ...m.tables, "public.readings": 0 } });
+  const put = async (text: string) => {
+    const r = await d.host(`echo ${b64(text)} | base64 -d | ` + rcl(`rcat "$base/${last.backup}.manifest.json"`));
+    if (r.code !== 0) fail(`cannot write the manifest back: ${r.stderr}`);
+  };
+  await put(forged);
+  let tampered: HostRun;
+  try {
+    tampered = await d.host(`${d.appDir}/current/bin/restore --check --dump ${last.backup}`);
+  } finally {
+    await put(manifest.stdout);
+  }
+  d.record({ tampered_manifest: { exit: tampered.code, message: tampered.stderr.split("\n").find((l) => /ERROR/.test(l)) ?? "" } });
+  if (tampered.code === 0) fail("bin/restore --check accepted a tampered manifest");
+  if (!/differs from its sealed copy/.test(tampered.stderr)) fail(`tampered manifest refused for another reason: ${tampered.stderr.slice(-500)}`);
+
+  return { tampered_manifest_refused: true, cron_entries: entries.map((e) => `${e.schedule} ${e.user} ${e.command.split(" ")[1] ?? e.command}`), runs, dump: last.backup, dump_bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings_in_dump: m.tables["public.readings"], encryption: m.encryption, metrics_fresh: true, restore_check_matched: true };
 }
