@@ -54,7 +54,17 @@ export interface ReleaseManifest {
    * Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf.
    * `schedule` (config backupSchedule) and `verify_schedule` (the restore check) are the cron lines bin/install-schedule installs.
    */
-  backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host"; schedule: string; verify_schedule: string };
+  backup: {
+    remote: string;
+    bucket: string;
+    prefix: string;
+    retention_days: number;
+    rclone: "container" | "host";
+    schedule: string;
+    verify_schedule: string;
+    /** The app's uploads: bucket on the same remote, copied with every backup (`<name>.uploads/`). */
+    uploads: { bucket: string };
+  };
   /** Secret file (relative to APP_DIR/secrets) -> uid that must own it: bin/preflight checks every file against it. */
   secret_owners: Record<string, number>;
   /** The public hostname and how its certificate is obtained: bin/preflight checks that the name resolves to this host (acme needs it). */
@@ -270,6 +280,8 @@ export function renderBundle(input: BundleInput): Record<string, string> {
       rclone: "container",
       schedule: input.config.data.backupSchedule,
       verify_schedule: verifySchedule(input.config.data.backupSchedule),
+      // Same remote: the backup credential reaches both buckets (vm: one SeaweedFS identity; digitalocean: the Spaces key of both).
+      uploads: { bucket: input.objectStore.assetsBucket },
     },
     secret_owners: secretOwners(input.target),
     domain: input.config.app.domain,

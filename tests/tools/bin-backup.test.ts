@@ -32,6 +32,9 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
   let BACKUP_KEY = "";
   /** `<remote>:<bucket>/<prefix>` of the planned release. */
   let BASE = "";
+  /** `<remote>:<assets bucket>`: the app's uploads. */
+  let UPLOADS = "";
+  const PHOTO = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)); // binary, every byte value
   let s3: S3rverInstance | undefined;
   let s3Dir = "";
   let hook: http.Server | undefined;
@@ -73,12 +76,13 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     BACKUP_KEY = shipped("backup/backup.key");
     pg = await startPostgres(ADMIN_PW);
     pgPort = pg.port;
-    const { bucket, prefix, remote } = planned.release.backup;
+    const { bucket, prefix, remote, uploads } = planned.release.backup;
     BASE = `${remote}:${bucket}/${prefix}`;
+    UPLOADS = `${remote}:${uploads.bucket}`;
 
     const S3rver = require("s3rver") as S3rverCtor;
     s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-"));
-    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: bucket }] });
+    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: bucket }, { name: uploads.bucket }] });
     const { port: s3Port } = await s3.run();
 
     hook = http.createServer((req, res) => {
@@ -162,14 +166,18 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.notEqual(r.code, 0);
   });
 
-  it("backup uploads an encrypted dump + manifest, enforces retention, writes backup.prom", async () => {
-    // An expired backup (mtime 2020) that retention must delete, and a foreign object it must keep.
+  it("backup uploads an encrypted dump + manifest and the uploads, enforces retention, writes backup.prom", async () => {
+    // An expired backup (2020 by its name: dump and uploads folder) that retention must delete, and a foreign object it must keep.
     const old = path.join(app.root, "frostguard-20200101T000000Z.dump.enc");
     fs.writeFileSync(old, "old");
-    fs.utimesSync(old, new Date("2020-01-01"), new Date("2020-01-01"));
-    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, `${BASE}/frostguard-20200101T000000Z.dump.enc`], { env })).code, 0);
-    fs.utimesSync(old, new Date("2020-01-01"), new Date("2020-01-01"));
-    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, `${BASE}/README.txt`], { env })).code, 0);
+    for (const obj of ["frostguard-20200101T000000Z.dump.enc", "frostguard-20200101T000000Z.uploads/a/b.txt", "README.txt"]) {
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, `${BASE}/${obj}`], { env })).code, 0);
+    }
+    // The app's uploads: a nested binary object and a small one (an old one: its modification time must not matter).
+    fs.writeFileSync(path.join(app.root, "photo.jpg"), PHOTO);
+    fs.utimesSync(path.join(app.root, "photo.jpg"), new Date("2019-06-01"), new Date("2019-06-01"));
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", path.join(app.root, "photo.jpg"), `${UPLOADS}/org-1/sensors/photo.jpg`], { env })).code, 0);
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, `${UPLOADS}/org-1/report.csv`], { env })).code, 0);
 
     const t0 = Math.floor(Date.now() / 1000);
     const r = await run(bin("backup"), [], { env });
@@ -181,6 +189,9 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.json")));
     assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.age")), "no sealed manifest");
     assert.ok(!objects.includes("frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
+    assert.ok(!objects.some((o) => o.startsWith("frostguard-20200101T000000Z.uploads/")), `retention kept an expired uploads folder: ${objects.join(",")}\n${r.stderr}`);
+    const name = dumps[0].replace(".dump.age", "");
+    assert.ok(objects.includes(`${name}.uploads/org-1/sensors/photo.jpg`) && objects.includes(`${name}.uploads/org-1/report.csv`), objects.join(","));
     assert.ok(objects.includes("README.txt"), "retention deleted a file that is not a backup");
 
     const enc = (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0]}`], { env })).stdout;
@@ -188,6 +199,8 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(!enc.includes(MARKER) && !enc.includes("fridge-"), "plaintext in the uploaded dump");
     const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0].replace(".dump.age", ".manifest.json")}`], { env })).stdout);
     assert.deepEqual(manifest.tables, { "public.readings": 1234, "public.sensors": 7 });
+    assert.deepEqual({ ...manifest.uploads, listing_sha256: undefined }, { bucket: "frostguard-assets", folder: `${name}.uploads/`, objects: 2, bytes: PHOTO.length + 3, listing_sha256: undefined });
+    assert.match(manifest.uploads.listing_sha256, /^[0-9a-f]{64}$/);
 
     const prom = fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8");
     const ts = Number(/^freshtrack_backup_last_success_timestamp_seconds (\d+)$/m.exec(prom)?.[1]);
@@ -211,6 +224,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.equal(r.code, 0, r.stderr);
     noSecretsIn(r);
     assert.match(r.stderr, /public\.readings\s+1234\s+1234/);
+    assert.match(r.stderr, /uploads match the manifest \(2 objects, 3003 bytes\)/);
     assert.match(fs.readFileSync(path.join(app.appDir, "metrics/restore_check.prom"), "utf8"), /^freshtrack_restore_check_last_success_timestamp_seconds \d+$/m);
     const c2 = await pgAs("postgres", ADMIN_PW, "postgres");
     const left = await c2.query("SELECT 1 FROM pg_database WHERE datname = 'frostguard_restore_check'");
@@ -279,6 +293,36 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
       process.kill(-holder.pid!, "SIGKILL"); // flock and its sleep, which holds the lock too
     }
     assert.deepEqual(await counts("frostguard"), before, "the database changed without a safety dump");
+  });
+
+  // (issue 15 item 2) The uploads are restorable, and checked like the database.
+  it("restore --uploads brings deleted uploads back byte for byte and keeps newer ones; no database change", async () => {
+    const newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+    const before = await counts("frostguard");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "deletefile", `${UPLOADS}/org-1/sensors/photo.jpg`], { env })).code, 0);
+    fs.writeFileSync(path.join(app.root, "new.txt"), "uploaded after the backup");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", path.join(app.root, "new.txt"), `${UPLOADS}/org-2/new.txt`], { env })).code, 0);
+    const r = await run(bin("restore"), ["--uploads", "--dump", newest], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const back = await run("bash", ["-c", `rclone --config '${rcloneConf}' cat '${UPLOADS}/org-1/sensors/photo.jpg' | base64 -w0`], { env });
+    assert.ok(Buffer.from(back.stdout.trim(), "base64").equals(PHOTO), "the restored upload differs");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "cat", `${UPLOADS}/org-2/new.txt`], { env })).stdout, "uploaded after the backup");
+    assert.deepEqual(await counts("frostguard"), before);
+  });
+
+  it("the restore check fails when the backup's uploads folder lost or changed an object", async () => {
+    const newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+    const obj = `${BASE}/${newest}.uploads/org-1/report.csv`;
+    const saved = path.join(app.root, "report.csv");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", obj, saved], { env })).code, 0);
+    assert.equal((await run("rclone", ["--config", rcloneConf, "deletefile", obj], { env })).code, 0);
+    try {
+      const r = await run(bin("restore"), ["--check", "--dump", newest], { env });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /uploads of \S+ differ from the manifest/);
+    } finally {
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", saved, obj], { env })).code, 0);
+    }
   });
 
   // (issue 15 item 4) Authenticated encryption: nothing changed in the bucket is restored.

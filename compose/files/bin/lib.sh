@@ -473,6 +473,17 @@ rclone_tool() {
   fi
 }
 
+# "<size> <path>" per object under rclone path $1, sorted: what a backup's manifest counts
+# of the uploads and the restore check compares (bin/backup, bin/restore). With $2 =
+# folder, a missing path is an empty listing (copying an empty bucket creates no folder);
+# a missing bucket is always an error.
+uploads_listing() {
+  local out rc=0
+  out=$(rclone_tool lsjson -R --files-only "$1") || rc=$?
+  if [[ $rc -eq 3 && ${2:-} == folder ]]; then out='[]'; elif [[ $rc -ne 0 ]]; then return 1; fi
+  jq -r '.[] | "\(.Size) \(.Path)"' <<<"$out" | LC_ALL=C sort
+}
+
 # Encryption of dumps and manifests: age v1 (X25519 + ChaCha20-Poly1305, authenticated:
 # a changed byte fails decryption) to the identity in secrets/backup/age.key, read by age
 # itself (-i), never argv. The recipient is derived from the identity on this host and

@@ -82,6 +82,15 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   const backup = entries.find((e) => / \S+\/current\/bin\/backup\b/.test(` ${e.command}`));
   const verify = entries.find((e) => /\/current\/bin\/restore --check\b/.test(e.command));
   if (!backup || !verify) fail(`${CRON_FILE} lacks the backup or the restore-check entry`);
+  // rclone as bin/backup runs it: the release's image on the Compose network, the backup remote's config.
+  const rcl = (args: string) =>
+    `{ rel=${d.appDir}/current/release.json; base="$(jq -r '.backup | "\\(.remote):\\(.bucket)/\\(.prefix)"' $rel)"; uploads="$(jq -r '.backup | "\\(.remote):\\(.uploads.bucket)"' $rel)"; ` +
+    `docker run --rm -i --network "$(jq -r .database.network $rel)" -v ${d.appDir}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone $rel)" --config /config/rclone/rclone.conf ${args}; }`;
+  // An upload of the app (binary, every byte value), in the app's bucket before the backup runs.
+  const upload = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 256));
+  const UPLOAD_KEY = "e2e-org/sensor-photos/cooler-1.jpg";
+  const put = await d.host(`echo ${upload.toString("base64")} | base64 -d | ` + rcl(`rcat "$uploads/${UPLOAD_KEY}"`));
+  if (put.code !== 0) fail(`cannot put an upload into the app's bucket: ${put.stderr}`);
   const before = await d.host(`date +%s`);
   const t0 = Number(before.stdout.trim());
 
@@ -111,12 +120,9 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   const audit = await d.host(`grep '"action":"backup"' ${d.appDir}/state/audit.log | tail -n1`);
   const last = JSON.parse(audit.stdout.trim() || "{}") as { result?: string; backup?: string };
   if (last.result !== "success" || !last.backup) fail(`no successful backup in the audit log: ${audit.stdout}`);
-  const rcl = (args: string) =>
-    `rel=${d.appDir}/current/release.json; base="$(jq -r '.backup | "\\(.remote):\\(.bucket)/\\(.prefix)"' $rel)"; ` +
-    `docker run --rm -i --network "$(jq -r .database.network $rel)" -v ${d.appDir}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone $rel)" --config /config/rclone/rclone.conf ${args}`;
   const manifest = await d.host(rcl(`cat "$base/${last.backup}.manifest.json"`));
   if (manifest.code !== 0) fail(`manifest of ${last.backup} not in the bucket: ${manifest.stderr}`);
-  const m = JSON.parse(manifest.stdout) as { dump: string; tables: Record<string, number>; size_bytes: number; encryption: string; created: string };
+  const m = JSON.parse(manifest.stdout) as { dump: string; tables: Record<string, number>; size_bytes: number; encryption: string; created: string; uploads?: { objects: number; bytes: number } };
   const head = await d.host(rcl(`cat "$base/${m.dump}"`) + " | head -c 21");
   const plain = await d.host(rcl(`cat "$base/${m.dump}"`) + " | grep -c -a -e 'COPY public' -e 'PGDMP' || true");
   d.record({ dump: { name: last.backup, object: m.dump, bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings: m.tables["public.readings"], encryption: m.encryption, header: head.stdout, plaintext_markers: Number(plain.stdout.trim()) } });
@@ -127,20 +133,32 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
 
   // A tampered manifest (row counts changed in the bucket) is refused by the restore check.
   const forged = JSON.stringify({ ...JSON.parse(manifest.stdout), tables: { ...m.tables, "public.readings": 0 } });
-  const put = async (text: string) => {
+  const putManifest = async (text: string) => {
     const r = await d.host(`echo ${b64(text)} | base64 -d | ` + rcl(`rcat "$base/${last.backup}.manifest.json"`));
     if (r.code !== 0) fail(`cannot write the manifest back: ${r.stderr}`);
   };
-  await put(forged);
+  await putManifest(forged);
   let tampered: HostRun;
   try {
     tampered = await d.host(`${d.appDir}/current/bin/restore --check --dump ${last.backup}`);
   } finally {
-    await put(manifest.stdout);
+    await putManifest(manifest.stdout);
   }
   d.record({ tampered_manifest: { exit: tampered.code, message: tampered.stderr.split("\n").find((l) => /ERROR/.test(l)) ?? "" } });
   if (tampered.code === 0) fail("bin/restore --check accepted a tampered manifest");
   if (!/differs from its sealed copy/.test(tampered.stderr)) fail(`tampered manifest refused for another reason: ${tampered.stderr.slice(-500)}`);
 
-  return { tampered_manifest_refused: true, cron_entries: entries.map((e) => `${e.schedule} ${e.user} ${e.command.split(" ")[1] ?? e.command}`), runs, dump: last.backup, dump_bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings_in_dump: m.tables["public.readings"], encryption: m.encryption, metrics_fresh: true, restore_check_matched: true };
+  // The uploads went with the database: counted in the manifest, and restorable byte for byte.
+  d.record({ uploads_in_manifest: m.uploads ?? null });
+  if (!m.uploads || m.uploads.objects < 1 || m.uploads.bytes < upload.length) fail(`the manifest does not count the uploads: ${JSON.stringify(m.uploads)}`);
+  const gone = await d.host(rcl(`deletefile "$uploads/${UPLOAD_KEY}"`));
+  if (gone.code !== 0) fail(`cannot delete the upload: ${gone.stderr}`);
+  const restoreUploads = await d.host(`${d.appDir}/current/bin/restore --uploads --dump ${last.backup}`);
+  if (restoreUploads.code !== 0) fail(`bin/restore --uploads failed: ${restoreUploads.stderr.slice(-800)}`);
+  const back = await d.host(rcl(`cat "$uploads/${UPLOAD_KEY}"`) + " | base64 -w0");
+  const identical = Buffer.from(back.stdout.trim(), "base64").equals(upload);
+  d.record({ uploads_restore: { seconds: Number(restoreUploads.seconds.toFixed(1)), bytes_identical: identical } });
+  if (!identical) fail("the restored upload differs from the original");
+
+  return { tampered_manifest_refused: true, uploads: m.uploads, upload_restored_identical: true, cron_entries: entries.map((e) => `${e.schedule} ${e.user} ${e.command.split(" ")[1] ?? e.command}`), runs, dump: last.backup, dump_bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings_in_dump: m.tables["public.readings"], encryption: m.encryption, metrics_fresh: true, restore_check_matched: true };
 }
