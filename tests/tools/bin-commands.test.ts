@@ -233,6 +233,13 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
       assert.match(r.stdout, /^last backup: 2 h ago/m);
       assert.match(r.stdout, /^last restore check: never$/m);
       assert.match(r.stdout, /deploy lock: HELD by\n {2}user=alice/);
+      // The schedule install-schedule wrote (the earlier test removed it: reinstall).
+      assert.match(r.stdout, /^backup schedule: MISSING/m);
+      assert.equal((await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env })).code, 0);
+      const again = await run("bash", [path.join(app.relDir, "bin/status")], { env });
+      assert.match(again.stdout, new RegExp(`^ {2}17 3 \\* \\* \\* {2}${app.appDir}/current/bin/backup$`, "m"));
+      assert.match(again.stdout, new RegExp(`^ {2}17 5 \\* \\* \\* {2}${app.appDir}/current/bin/restore$`, "m"));
+      assert.match(again.stdout, /^ {2}cron: (running|NOT RUNNING)/m);
     } finally {
       fs.unlinkSync(path.join(app.appDir, "current"));
     }
