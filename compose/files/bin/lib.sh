@@ -476,10 +476,11 @@ rclone_tool() {
 # "<size> <path>" per object under rclone path $1, sorted: what a backup's manifest counts
 # of the uploads and the restore check compares (bin/backup, bin/restore). With $2 =
 # folder, a missing path is an empty listing (copying an empty bucket creates no folder);
-# a missing bucket is always an error.
+# a missing bucket is always an error. --fast-list (one recursive listing) here and in every
+# walk of the uploads: not every S3 server lists folders (common prefixes) level by level.
 uploads_listing() {
   local out rc=0
-  out=$(rclone_tool lsjson -R --files-only "$1") || rc=$?
+  out=$(rclone_tool lsjson -R --fast-list --files-only "$1") || rc=$?
   if [[ $rc -eq 3 && ${2:-} == folder ]]; then out='[]'; elif [[ $rc -ne 0 ]]; then return 1; fi
   jq -r '.[] | "\(.Size) \(.Path)"' <<<"$out" | LC_ALL=C sort
 }
