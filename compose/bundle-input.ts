@@ -18,4 +18,6 @@ export interface BundleInput {
   };
   /** digitalocean only: the managed database, reached over the private network with TLS. */
   managedDb?: { host: string; port: number; database: string; maxConnections: number };
+  /** The public address in front of the host when it is not on one of its interfaces (digitalocean: the reserved IP). */
+  publicIp?: string;
 }

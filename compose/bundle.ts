@@ -14,6 +14,7 @@ import { proxiedServices, renderCaddyJson } from "./render/caddy";
 import { renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
 import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
+import { renderSecretFiles } from "./secret-files";
 
 export const OBSERVABILITY_FILE = "compose.observability.yml";
 /** Static files shipped verbatim (bin/ scripts, …): compose/files/<rel> -> <rel>. */
@@ -30,8 +31,30 @@ export interface ReleaseManifest {
   secrets: Record<string, string[]>;
   /** How bin/backup and bin/restore reach the database as admin (password: secrets/backup/pgpass). */
   database: { service?: string; host: string; port: number; admin_user: string; admin_db: string; name: string; sslmode: "disable" | "require"; network: string };
-  /** Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf. */
-  backup: { remote: string; bucket: string; prefix: string; retention_days: number; rclone: "container" | "host" };
+  /**
+   * Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf.
+   * `schedule` (config backupSchedule) and `verify_schedule` (the restore check) are the cron lines bin/install-schedule installs.
+   */
+  backup: {
+    remote: string;
+    bucket: string;
+    prefix: string;
+    retention_days: number;
+    rclone: "container" | "host";
+    schedule: string;
+    verify_schedule: string;
+    /** The app's uploads: bucket on the same remote, copied with every backup (`<name>.uploads/`). */
+    uploads: { bucket: string };
+  };
+  /** Secret file (relative to APP_DIR/secrets) -> uid that must own it: bin/preflight checks every file against it. */
+  secret_owners: Record<string, number>;
+  /** The public hostname and how its certificate is obtained: bin/preflight checks that the name resolves to this host (acme needs it). */
+  domain: string;
+  tls_mode: "acme" | "internal";
+  /** TCP ports the stack publishes on the host (bin/preflight: free, or held by our caddy). */
+  ports: number[];
+  /** Address the domain may resolve to that is not on the host's interfaces (reserved IP, NAT); absent when none is known. */
+  public_ip?: string;
   /** service -> how it re-reads its credentials (a signal name, or "ACL LOAD") instead of being recreated (lib.sh). */
   reload: Record<string, string>;
   /** Services behind the proxy's slot markers: port and liveness path (bin/deploy checks a new slot through them). */
@@ -40,7 +63,7 @@ export interface ReleaseManifest {
   buckets: string[];
 }
 
-/** The rclone.conf section bin/backup uses: components/shared/host/secret-files.ts writes it under this name (RCLONE_REMOTE). */
+/** The rclone.conf section bin/backup uses: compose/secret-files.ts writes it under this name (RCLONE_REMOTE). */
 export const BACKUP_RCLONE_REMOTE = "backups";
 
 function listFiles(dir: string, rel = ""): string[] {
@@ -148,6 +171,49 @@ function addConfigDigests(docs: [string, ComposeDoc | object][], files: Record<s
   }
 }
 
+/**
+ * The restore check's schedule: every day, two hours after a daily backup (a backup
+ * of a large database may run for a while), so every night's dump is proven restorable
+ * the same morning. A backup schedule whose hour is not one number (e.g. every 6 hours)
+ * gets the check daily at 04:47. Daily, not weekly: a dump that cannot be restored is
+ * found within a day, well inside the 8-day restore-check alert.
+ */
+export function verifySchedule(backupSchedule: string): string {
+  const [min, hour] = backupSchedule.trim().split(/\s+/);
+  if (/^\d+$/.test(min) && /^\d+$/.test(hour)) return `${Number(min)} ${(Number(hour) + 2) % 24} * * *`;
+  return "47 4 * * *";
+}
+
+/**
+ * Owner uid of every secret file the push writes: the uids renderSecretFiles assigns
+ * (they do not depend on the values, so placeholders stand in for them here).
+ */
+export function secretOwners(target: BundleInput["target"]): Record<string, number> {
+  const files = renderSecretFiles({
+    target,
+    dbAppPassword: "-",
+    redisPassword: "-",
+    jwtSecret: "-",
+    ttnEncryptionSalt: "-",
+    grafanaAdminPassword: "-",
+    backupEncryptionKey: "-",
+    user: {},
+    db: { host: "-", port: 1, adminUser: "-", adminPassword: "-", adminDatabase: "-" },
+    objectStore: { endpoint: "-", region: "-", accessKey: "-", secretKey: "-", provider: "Other" },
+  });
+  return Object.fromEntries(Object.entries(files).map(([f, { uid }]) => [f, uid]));
+}
+
+/** TCP ports published on the host by any service of the documents. */
+function publishedTcpPorts(docs: LooseDoc[]): number[] {
+  const out = new Set<number>();
+  for (const d of docs)
+    for (const s of Object.values(d.services ?? {}))
+      for (const p of ((s as { ports?: unknown[] }).ports ?? []) as { published?: string; protocol?: string }[])
+        if (p.published && (p.protocol ?? "tcp") === "tcp") out.add(Number(p.published));
+  return [...out].sort((a, b) => a - b);
+}
+
 /** Renders every file of the release directory. */
 export function renderBundle(input: BundleInput): Record<string, string> {
   const compose = renderComposeDocs(input);
@@ -193,7 +259,16 @@ export function renderBundle(input: BundleInput): Record<string, string> {
       retention_days: input.config.data.backupRetentionDays,
       // vm: the object store is only reachable inside the Compose network.
       rclone: "container",
+      schedule: input.config.data.backupSchedule,
+      verify_schedule: verifySchedule(input.config.data.backupSchedule),
+      // Same remote: the backup credential reaches both buckets (vm: one SeaweedFS identity; digitalocean: the Spaces key of both).
+      uploads: { bucket: input.objectStore.assetsBucket },
     },
+    secret_owners: secretOwners(input.target),
+    domain: input.config.app.domain,
+    tls_mode: input.config.app.tlsMode,
+    ports: publishedTcpPorts(loose),
+    ...(input.publicIp ? { public_ip: input.publicIp } : {}),
     proxy: proxiedServices(),
     buckets: input.target === "vm" ? [...new Set([input.objectStore.assetsBucket, input.objectStore.backupsBucket])].sort() : [],
   };

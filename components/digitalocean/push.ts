@@ -53,12 +53,14 @@ export interface PushInput {
 }
 
 /** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
-export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces">): pulumi.Output<Record<string, string>> {
+export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces" | "host">): pulumi.Output<Record<string, string>> {
   const { args, settings, db, spaces } = input;
-  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket]).apply(([host, port, database, assetsBucket, backupsBucket]) =>
+  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket, input.host]).apply(([host, port, database, assetsBucket, backupsBucket, reservedIp]) =>
     renderBundle({
       config: args.config,
       target: "digitalocean",
+      // The reserved IP is not on the droplet's interfaces: bin/preflight's DNS check accepts it.
+      publicIp: reservedIp,
       managedDb: { host, port, database, maxConnections: settings.dbMaxConnections },
       objectStore: { publicEndpoint: spaces.endpoint, internalEndpoint: spaces.endpoint, region: spaces.region, assetsBucket, backupsBucket },
     }),

@@ -47,6 +47,8 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
     const bundle = renderBundle({
       config,
       target: "vm",
+      // An address the operator connects to may be a NAT in front of the host: bin/preflight's DNS check accepts it.
+      ...(isIPv4(vm.host) || vm.host.includes(":") ? { publicIp: vm.host } : {}),
       objectStore: {
         publicEndpoint: `https://s3.${domain}`,
         internalEndpoint: VM_OBJECTSTORE_INTERNAL,

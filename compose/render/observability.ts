@@ -545,7 +545,7 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       labels: { severity: "warning" },
       annotations: {
         summary: `No successful restore check for more than ${RESTORE_CHECK_MAX_AGE_DAYS} days`,
-        description: "The weekly bin/restore --check proves the backups can be restored; its last success was {{ $value | humanizeDuration }} ago. Check: tail APP_DIR/state/audit.log; run bin/restore --check by hand.",
+        description: "The daily bin/restore --check proves the backups can be restored; its last success was {{ $value | humanizeDuration }} ago. Check: tail APP_DIR/state/audit.log; run bin/restore --check by hand.",
       },
     },
     {

@@ -15,6 +15,7 @@ import { APP_CONTRACT, DEFAULT_RATE_LIMIT_MAX } from "../../core/app-contract";
 import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 import { sFailedDeploy } from "./scenarios/failed-deploy";
+import { backupSchedule } from "./scenarios/backup-schedule";
 
 interface ScenarioResult {
   ok: boolean;
@@ -576,6 +577,7 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ["10", "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's; webhook auth/shape, health bodies, start commands, worker without variables", s10StandInContract],
   ["11", "rate limit: a burst of TTN uplinks with the configured RATE_LIMIT_MAX, then with the app's default 100/min, then back", s11RateLimit],
   ["12", "a release whose backend never gets ready (new secrets too), under load: fails clearly, the running release untouched, a restart keeps its secrets; a good deploy follows", s12FailedDeploy],
+  ["13", "the deploy's /etc/cron.d/freshtrack-backup, run as cron runs it: fresh encrypted dump, restore check, freshness metrics", (ctx) => backupSchedule({ appDir: ctx.appDir, host: (c) => host(ctx, c), record: (f) => record(ctx, f) })],
 ];
 
 async function s12FailedDeploy(ctx: Ctx): Promise<Record<string, unknown>> {

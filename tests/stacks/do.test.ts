@@ -4,10 +4,10 @@ import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { USER_SECRET_KEYS } from "../../core/config";
-import { parseSecretPayload } from "../../components/shared/host/secret-files";
+import { parseSecretPayload } from "../../compose/secret-files";
 import { HOST_STEPS, HOST_TEARDOWN_STEP } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
-import { pgbouncerClientUser } from "../../components/shared/host/secret-files";
+import { pgbouncerClientUser } from "../../compose/secret-files";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummySecret } from "../../scripts/lib/program";
@@ -291,8 +291,10 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
 
   it("bundle: rendered for digitalocean with the managed DB's private host and Spaces; holds no secret", () => {
     const files = bundleOf(r);
-    const release = JSON.parse(files["release.json"]) as { target: string; compose_files: string[] };
+    const release = JSON.parse(files["release.json"]) as { target: string; compose_files: string[]; public_ip?: string };
     assert.equal(release.target, "digitalocean");
+    // The reserved IP is not on the droplet's interfaces: preflight's DNS check must know it.
+    assert.equal(release.public_ip, "203.0.113.20");
     assert.ok(release.compose_files.includes("compose.do.yml"), `compose files: ${release.compose_files.join(", ")}`);
     const all = Object.values(files).join("\n");
     assert.ok(all.includes("private-db.db.ondigitalocean.com"), "PgBouncer points at the managed DB's private host");

@@ -1,20 +1,20 @@
 // bin/db-setup.sh, bin/backup and bin/restore against a REAL PostgreSQL 15 and a REAL
-// S3-compatible server (s3rver), with the host's rclone and openssl. The only seam used is
+// S3-compatible server (s3rver), with the host's rclone and openssl, on the release and
+// secret files the program plans for the example vm stack. The only seams used are
 // FT_PG_BIN (host client binaries instead of `docker run <postgres image>`) and
-// FT_RCLONE=host; every other line of the scripts runs as on a host.
+// FT_RCLONE=host; the only edits to what ships are where the database and the object
+// store listen (host names that exist only inside the Compose network); every other
+// line of the scripts and every other byte of release.json and the secrets is as shipped.
 import { strict as assert } from "assert";
-import * as crypto from "crypto";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { makeAppDir, run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { AppDir, freePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
-const ADMIN_PW = "adm/in+pw=" + crypto.randomBytes(6).toString("hex"); // needs URL-encoding, like openssl rand -base64 output
-const APP_PW = "app-" + crypto.randomBytes(12).toString("hex");
-const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
 const MARKER = "plaintext-marker-7f3a"; // must never appear in the uploaded object
 
 interface S3rverInstance {
@@ -23,25 +23,23 @@ interface S3rverInstance {
 }
 type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = http.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
 describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3rver)", function () {
-  this.timeout(120000);
-  let pgDir = "";
+  this.timeout(180000);
+  let pg: Awaited<ReturnType<typeof startPostgres>> | undefined;
   let pgPort = 0;
+  let ADMIN_PW = "";
+  let APP_PW = "";
+  let BACKUP_KEY = "";
+  /** `<remote>:<bucket>/<prefix>` of the planned release. */
+  let BASE = "";
+  /** `<remote>:<assets bucket>`: the app's uploads. */
+  let UPLOADS = "";
+  const PHOTO = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)); // binary, every byte value
   let s3: S3rverInstance | undefined;
   let s3Dir = "";
   let hook: http.Server | undefined;
   const hookBodies: string[] = [];
-  let app: ReturnType<typeof makeAppDir>;
+  let app: AppDir;
   let env: NodeJS.ProcessEnv;
   let rcloneConf = "";
 
@@ -65,27 +63,26 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     }
   };
   const rcloneLs = async () => {
-    const r = await run("rclone", ["--config", rcloneConf, "lsf", "-R", "s3:backups"], { env });
+    const r = await run("rclone", ["--config", rcloneConf, "lsf", "-R", BASE], { env });
     assert.equal(r.code, 0, r.stderr);
     return r.stdout.split("\n").filter(Boolean).sort();
   };
 
   before(async () => {
-    // PostgreSQL must not run as root: data dir owned by the postgres user.
-    pgDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-pg-"));
-    fs.chmodSync(pgDir, 0o755);
-    fs.writeFileSync(path.join(pgDir, "pw"), ADMIN_PW + "\n");
-    const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", cmd, ...args]);
-    await run("chown", ["-R", "postgres:postgres", pgDir]);
-    const init = await asPg(`${PG_BIN}/initdb`, ["-D", `${pgDir}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pgDir}/pw`, "-E", "UTF8"]);
-    assert.equal(init.code, 0, init.stderr);
-    pgPort = await freePort();
-    const start = await asPg(`${PG_BIN}/pg_ctl`, ["-D", `${pgDir}/data`, "-l", `${pgDir}/log`, "-w", "-o", `-p ${pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]);
-    assert.equal(start.code, 0, start.stderr + fs.readFileSync(`${pgDir}/log`, "utf8"));
+    const planned = plannedRelease("vm");
+    const shipped = (f: string) => planned.secrets[f].content;
+    ADMIN_PW = shipped("postgres/POSTGRES_PASSWORD");
+    APP_PW = shipped("db-setup/APP_DB_PASSWORD");
+    BACKUP_KEY = shipped("backup/backup.key");
+    pg = await startPostgres(ADMIN_PW);
+    pgPort = pg.port;
+    const { bucket, prefix, remote, uploads } = planned.release.backup;
+    BASE = `${remote}:${bucket}/${prefix}`;
+    UPLOADS = `${remote}:${uploads.bucket}`;
 
     const S3rver = require("s3rver") as S3rverCtor;
     s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-"));
-    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: "backups" }] });
+    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: bucket }, { name: uploads.bucket }] });
     const { port: s3Port } = await s3.run();
 
     hook = http.createServer((req, res) => {
@@ -96,20 +93,28 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     await new Promise<void>((r) => hook!.listen(0, "127.0.0.1", () => r()));
     const hookPort = (hook.address() as { port: number }).port;
 
-    app = makeAppDir({
-      target: "vm",
-      compose_files: ["compose.yml"],
-      profiles: [],
-      database: { host: "127.0.0.1", port: pgPort, name: "frostguard", admin_user: "postgres", admin_db: "postgres", sslmode: "disable" },
-      backup: { remote: "s3", bucket: "backups", prefix: "pg", retention_days: 7, schedule: "17 3 * * *" },
+    // Host names of the Compose network -> where this test's servers listen.
+    const here = (text: string) => text.replace(/\bpostgres:5432\b/g, `127.0.0.1:${pgPort}`);
+    // s3rver accepts any key whose secret is S3RVER.
+    const rclone = shipped("backup/rclone.conf")
+      .replace(/^endpoint=.*$/m, `endpoint=http://127.0.0.1:${s3Port}`)
+      .replace(/^access_key_id=.*$/m, "access_key_id=S3RVER")
+      .replace(/^secret_access_key=.*$/m, "secret_access_key=S3RVER");
+    assert.notEqual(rclone, shipped("backup/rclone.conf"));
+    app = installPlanned(planned, {
+      patch: (r) => {
+        r.database.host = "127.0.0.1";
+        r.database.port = pgPort;
+      },
+      secretOverrides: {
+        "backup/pgpass": here(shipped("backup/pgpass")),
+        "db-setup/ADMIN_DATABASE_URL": here(shipped("db-setup/ADMIN_DATABASE_URL")),
+        "backup/rclone.conf": rclone,
+        // The example stack sets no alertWebhookUrl: this test listens for notifications.
+        "notify/webhook_url": `http://127.0.0.1:${hookPort}/hook\n`,
+      },
     });
-    writeSecret(app.appDir, "backup/pgpass", `127.0.0.1:${pgPort}:*:postgres:${ADMIN_PW.replace(/[:\\]/g, "\\$&")}\n`);
-    writeSecret(app.appDir, "backup/backup.key", BACKUP_KEY + "\n");
-    rcloneConf = writeSecret(app.appDir, "backup/rclone.conf",
-      `[s3]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${s3Port}\nregion = us-east-1\nforce_path_style = true\n`);
-    writeSecret(app.appDir, "notify/webhook_url", `http://127.0.0.1:${hookPort}/hook\n`);
-    writeSecret(app.appDir, "db-setup/APP_DB_PASSWORD", APP_PW + "\n");
-    writeSecret(app.appDir, "db-setup/ADMIN_DATABASE_URL", `postgres://postgres:${encodeURIComponent(ADMIN_PW)}@127.0.0.1:${pgPort}/postgres?sslmode=disable\n`);
+    rcloneConf = path.join(app.appDir, "secrets/backup/rclone.conf");
     // A stubbed docker proves the seam is complete: any docker call would be logged.
     const stubDir = stubDocker(path.join(app.root, "stub"));
     // rclone 1.60's S3 backend fails with any AWS_CA_BUNDLE set ("unsupported transport"); this machine sets one.
@@ -118,10 +123,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
   });
 
   after(async () => {
-    if (pgDir) await run("runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", `${pgDir}/data`, "-m", "immediate", "stop"]);
+    await pg?.stop();
     await s3?.close();
     hook?.close();
-    for (const d of [pgDir, s3Dir, app?.root]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [s3Dir, app?.root]) if (d) fs.rmSync(d, { recursive: true, force: true });
   });
 
   it("db-setup.sh creates role frostguard (not superuser) and its database, idempotently, password from a file", async () => {
@@ -161,31 +166,42 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.notEqual(r.code, 0);
   });
 
-  it("backup uploads an encrypted dump + manifest, enforces retention, writes backup.prom", async () => {
-    // An expired backup (mtime 2020) that retention must delete, and a foreign object it must keep.
+  it("backup uploads an encrypted dump + manifest and the uploads, enforces retention, writes backup.prom", async () => {
+    // An expired backup (2020 by its name: dump and uploads folder) that retention must delete, and a foreign object it must keep.
     const old = path.join(app.root, "frostguard-20200101T000000Z.dump.enc");
     fs.writeFileSync(old, "old");
-    fs.utimesSync(old, new Date("2020-01-01"), new Date("2020-01-01"));
-    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, "s3:backups/pg/frostguard-20200101T000000Z.dump.enc"], { env })).code, 0);
-    fs.utimesSync(old, new Date("2020-01-01"), new Date("2020-01-01"));
-    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, "s3:backups/pg/README.txt"], { env })).code, 0);
+    for (const obj of ["frostguard-20200101T000000Z.dump.enc", "frostguard-20200101T000000Z.uploads/a/b.txt", "README.txt"]) {
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", old, `${BASE}/${obj}`], { env })).code, 0);
+    }
+    // The app's uploads: a nested binary object and a small one (an old one: its modification time must not matter).
+    fs.writeFileSync(path.join(app.root, "photo.jpg"), PHOTO);
+    fs.utimesSync(path.join(app.root, "photo.jpg"), new Date("2019-06-01"), new Date("2019-06-01"));
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", path.join(app.root, "photo.jpg"), `${UPLOADS}/org-1/sensors/photo.jpg`], { env })).code, 0);
+    // Streamed, without rclone's modification-time metadata: as the app's presigned PUTs arrive.
+    assert.equal((await run("rclone", ["--config", rcloneConf, "rcat", `${UPLOADS}/org-1/report.csv`], { env, input: "old" })).code, 0);
 
     const t0 = Math.floor(Date.now() / 1000);
     const r = await run(bin("backup"), [], { env });
     assert.equal(r.code, 0, r.stderr);
     noSecretsIn(r);
     const objects = await rcloneLs();
-    const dumps = objects.filter((o) => /^pg\/frostguard-\d{8}T\d{6}Z\.dump\.enc$/.test(o));
+    const dumps = objects.filter((o) => /^frostguard-\d{8}T\d{6}Z\.dump\.age$/.test(o));
     assert.equal(dumps.length, 1, objects.join(","));
-    assert.ok(objects.includes(dumps[0].replace(".dump.enc", ".manifest.json")));
-    assert.ok(!objects.includes("pg/frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
-    assert.ok(objects.includes("pg/README.txt"), "retention deleted a file that is not a backup");
+    assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.json")));
+    assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.age")), "no sealed manifest");
+    assert.ok(!objects.includes("frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
+    assert.ok(!objects.some((o) => o.startsWith("frostguard-20200101T000000Z.uploads/")), `retention kept an expired uploads folder: ${objects.join(",")}\n${r.stderr}`);
+    const name = dumps[0].replace(".dump.age", "");
+    assert.ok(objects.includes(`${name}.uploads/org-1/sensors/photo.jpg`) && objects.includes(`${name}.uploads/org-1/report.csv`), objects.join(","));
+    assert.ok(objects.includes("README.txt"), "retention deleted a file that is not a backup");
 
-    const enc = (await run("rclone", ["--config", rcloneConf, "cat", `s3:backups/${dumps[0]}`], { env })).stdout;
-    assert.ok(enc.startsWith("Salted__"), "dump is not openssl-encrypted");
+    const enc = (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0]}`], { env })).stdout;
+    assert.ok(enc.startsWith("age-encryption.org/v1\n-> X25519 "), "dump is not age-encrypted (X25519)");
     assert.ok(!enc.includes(MARKER) && !enc.includes("fridge-"), "plaintext in the uploaded dump");
-    const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `s3:backups/${dumps[0].replace(".dump.enc", ".manifest.json")}`], { env })).stdout);
+    const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0].replace(".dump.age", ".manifest.json")}`], { env })).stdout);
     assert.deepEqual(manifest.tables, { "public.readings": 1234, "public.sensors": 7 });
+    assert.deepEqual({ ...manifest.uploads, listing_sha256: undefined }, { bucket: "frostguard-assets", folder: `${name}.uploads/`, objects: 2, bytes: PHOTO.length + 3, listing_sha256: undefined });
+    assert.match(manifest.uploads.listing_sha256, /^[0-9a-f]{64}$/);
 
     const prom = fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8");
     const ts = Number(/^freshtrack_backup_last_success_timestamp_seconds (\d+)$/m.exec(prom)?.[1]);
@@ -209,6 +225,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.equal(r.code, 0, r.stderr);
     noSecretsIn(r);
     assert.match(r.stderr, /public\.readings\s+1234\s+1234/);
+    assert.match(r.stderr, /uploads match the manifest \(2 objects, 3003 bytes\)/);
     assert.match(fs.readFileSync(path.join(app.appDir, "metrics/restore_check.prom"), "utf8"), /^freshtrack_restore_check_last_success_timestamp_seconds \d+$/m);
     const c2 = await pgAs("postgres", ADMIN_PW, "postgres");
     const left = await c2.query("SELECT 1 FROM pg_database WHERE datname = 'frostguard_restore_check'");
@@ -241,17 +258,163 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(calls.indexOf("stop cid-backend") < calls.indexOf("start cid-backend"));
     assert.ok(hookBodies.some((b) => b.includes("restored from")), "production restore must notify");
     fs.rmSync(log);
+
+    // (issue 12 item 5) The database it replaced was dumped first: encrypted, uploaded, in the audit log.
+    const safety = /safety dump: \S+\/(frostguard-\d{8}T\d{6}Z)$/m.exec(r.stderr)?.[1];
+    assert.ok(safety, `no safety dump named:\n${r.stderr}`);
+    assert.match(r.stderr, new RegExp(`to go back .*\\n.*bin/restore --into-production --yes-really --dump ${safety}$`, "m"));
+    const objects = await rcloneLs();
+    assert.ok(objects.includes(`${safety}.dump.age`) && objects.includes(`${safety}.manifest.json`), objects.join(","));
+    const enc = (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${safety}.dump.age`], { env })).stdout;
+    assert.ok(enc.startsWith("age-encryption.org/v1") && !enc.includes(MARKER), "the safety dump is not encrypted");
+    const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${safety}.manifest.json`], { env })).stdout);
+    assert.deepEqual(manifest.tables, { "public.readings": 1236, "public.sensors": 7 }, "the safety dump holds the replaced database");
+    assert.match(manifest.reason, /safety dump before restoring frostguard-/);
+    const audit = fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const restoreLine = audit.filter((a) => a.action === "restore-production").at(-1);
+    assert.equal(restoreLine.result, "success");
+    assert.equal(restoreLine.safety_dump, safety);
+    // Going back works: the printed command restores the replaced database (readings and all).
+    const back = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", safety!], { env });
+    assert.equal(back.code, 0, back.stderr);
+    assert.deepEqual(await counts("frostguard"), { readings: 1236, sensors: 7 });
   });
 
-  it("restore refuses a tampered dump (sha256 differs from the manifest)", async () => {
-    const objects = await rcloneLs();
-    const dump = objects.find((o) => o.endsWith(".dump.enc"))!;
-    const tampered = path.join(app.root, "tampered");
-    fs.writeFileSync(tampered, "Salted__garbage");
-    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", tampered, `s3:backups/${dump}`], { env })).code, 0);
-    const r = await run(bin("restore"), ["--check"], { env });
-    assert.notEqual(r.code, 0);
-    assert.match(r.stderr, /sha256/);
+  it("restore --into-production restores nothing when the safety dump cannot be taken", async () => {
+    const before = await counts("frostguard");
+    const lockFile = path.join(app.appDir, "state/backup.lock");
+    // A running backup holds the backup lock: bin/backup (the safety dump) fails fast.
+    const holder = spawn("flock", [lockFile, "sleep", "60"], { stdio: "ignore", detached: true });
+    await new Promise((r) => setTimeout(r, 300));
+    try {
+      const r = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", (await rcloneLs()).find((o) => o.endsWith(".manifest.json") && !o.includes("2020"))!], { env });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /safety dump failed: nothing was restored/);
+    } finally {
+      process.kill(-holder.pid!, "SIGKILL"); // flock and its sleep, which holds the lock too
+    }
+    assert.deepEqual(await counts("frostguard"), before, "the database changed without a safety dump");
+  });
+
+  // (issue 15 item 2) The uploads are restorable, and checked like the database.
+  it("restore --uploads brings deleted uploads back byte for byte and keeps newer ones; no database change", async () => {
+    const newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+    const before = await counts("frostguard");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "deletefile", `${UPLOADS}/org-1/sensors/photo.jpg`], { env })).code, 0);
+    fs.writeFileSync(path.join(app.root, "new.txt"), "uploaded after the backup");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", path.join(app.root, "new.txt"), `${UPLOADS}/org-2/new.txt`], { env })).code, 0);
+    const r = await run(bin("restore"), ["--uploads", "--dump", newest], { env });
+    assert.equal(r.code, 0, r.stderr);
+    const back = await run("bash", ["-c", `rclone --config '${rcloneConf}' cat '${UPLOADS}/org-1/sensors/photo.jpg' | base64 -w0`], { env });
+    assert.ok(Buffer.from(back.stdout.trim(), "base64").equals(PHOTO), "the restored upload differs");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "cat", `${UPLOADS}/org-2/new.txt`], { env })).stdout, "uploaded after the backup");
+    assert.deepEqual(await counts("frostguard"), before);
+  });
+
+  it("the restore check fails when the backup's uploads folder lost or changed an object", async () => {
+    const newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+    const obj = `${BASE}/${newest}.uploads/org-1/report.csv`;
+    const saved = path.join(app.root, "report.csv");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", obj, saved], { env })).code, 0);
+    assert.equal((await run("rclone", ["--config", rcloneConf, "deletefile", obj], { env })).code, 0);
+    try {
+      const r = await run(bin("restore"), ["--check", "--dump", newest], { env });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /uploads of \S+ differ from the manifest/);
+    } finally {
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", saved, obj], { env })).code, 0);
+    }
+  });
+
+  // (issue 15 item 4) Authenticated encryption: nothing changed in the bucket is restored.
+  describe("tampering is refused (age-sealed manifest, authenticated dump)", () => {
+    let newest = "";
+    const cat = async (obj: string) => (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${obj}`], { env })).stdout;
+    /** An object's exact bytes (through base64: the runner decodes stdout as text). */
+    const get = async (obj: string) => Buffer.from((await run("bash", ["-c", `rclone --config '${rcloneConf}' cat '${BASE}/${obj}' | base64 -w0`], { env })).stdout.trim(), "base64");
+    const put = async (obj: string, content: string | Buffer) => {
+      const f = path.join(app.root, "upload");
+      fs.writeFileSync(f, content);
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", f, `${BASE}/${obj}`], { env })).code, 0);
+    };
+    /** Replaces objects, runs restore --check, puts the originals back. */
+    const refusedWith = async (changes: Record<string, string | Buffer>, message: RegExp) => {
+      const originals: Record<string, Buffer> = {};
+      for (const o of Object.keys(changes)) originals[o] = await get(o);
+      try {
+        for (const [o, c] of Object.entries(changes)) await put(o, c);
+        const r = await run(bin("restore"), ["--check", "--dump", newest], { env });
+        assert.notEqual(r.code, 0, `restored a tampered backup: ${Object.keys(changes).join(", ")}`);
+        assert.match(r.stderr, message);
+      } finally {
+        for (const [o, c] of Object.entries(originals)) await put(o, c);
+      }
+    };
+    before(async () => {
+      newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+      const ok = await run(bin("restore"), ["--check", "--dump", newest], { env });
+      assert.equal(ok.code, 0, `the untouched backup must restore: ${ok.stderr}`);
+    });
+
+    it("a changed byte in the dump", async () => {
+      const dump = await get(`${newest}.dump.age`);
+      dump[dump.length - 20] ^= 1;
+      await refusedWith({ [`${newest}.dump.age`]: dump }, /sha256 of \S+ does not match its manifest/);
+    });
+
+    it("a changed manifest.json (row counts, or the sha256 of a substituted dump)", async () => {
+      const m = JSON.parse(await cat(`${newest}.manifest.json`));
+      await refusedWith({ [`${newest}.manifest.json`]: JSON.stringify({ ...m, tables: { ...m.tables, "public.readings": 1 } }) }, /differs from its sealed copy: tampered/);
+      // A dump encrypted with another age key, its sha256 written into manifest.json.
+      const forged = path.join(app.root, "forged");
+      await run("bash", ["-c", `age-keygen -o '${forged}.key' 2>/dev/null; echo not-our-dump | age -e -i '${forged}.key' > '${forged}'`]);
+      const bytes = fs.readFileSync(forged);
+      const sha = (await run("sha256sum", [forged])).stdout.slice(0, 64);
+      await refusedWith({ [`${newest}.dump.age`]: bytes, [`${newest}.manifest.json`]: JSON.stringify({ ...m, sha256: sha, size_bytes: bytes.length }) }, /differs from its sealed copy/);
+    });
+
+    it("a sealed manifest written with another key, or missing", async () => {
+      const other = path.join(app.root, "other.key");
+      await run("age-keygen", ["-o", other]);
+      const m = await cat(`${newest}.manifest.json`);
+      const sealed = (await run("bash", ["-c", `age -e -i '${other}' -a`], { env, input: m })).stdout;
+      await refusedWith({ [`${newest}.manifest.age`]: sealed }, /does not decrypt with secrets\/backup\/age\.key/);
+      await refusedWith({ [`${newest}.manifest.age`]: "" }, /does not decrypt|cannot download/);
+    });
+
+    it("a manifest.json rewritten to the legacy unauthenticated format (downgrade)", async () => {
+      const m = JSON.parse(await cat(`${newest}.manifest.json`));
+      await refusedWith({ [`${newest}.manifest.json`]: JSON.stringify({ ...m, dump: `${newest}.dump.enc` }) }, /names a legacy dump but a sealed manifest exists/);
+    });
+  });
+
+  it("a legacy AES-256-CBC backup (written before age, backup.key, no sealed manifest) is still restored and checked", async () => {
+    const name = "frostguard-20250101T000000Z";
+    const dir = fs.mkdtempSync(path.join(app.root, "legacy-"));
+    // Exactly what bin/backup wrote before age: pg_dump -Fc, openssl enc with backup.key, manifest with the sha256.
+    const mk = await run("bash", ["-c", [
+      `PGPASSFILE='${app.appDir}/secrets/backup/pgpass' '${PG_BIN}/pg_dump' -h 127.0.0.1 -p ${pgPort} -U postgres -Fc -d frostguard > '${dir}/dump'`,
+      `openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt -pass 'file:${app.appDir}/secrets/backup/backup.key' -in '${dir}/dump' -out '${dir}/dump.enc'`,
+    ].join(" && ")], { env });
+    assert.equal(mk.code, 0, mk.stderr);
+    const enc = fs.readFileSync(path.join(dir, "dump.enc"));
+    assert.equal(enc.subarray(0, 8).toString(), "Salted__");
+    const sha = (await run("sha256sum", [path.join(dir, "dump.enc")])).stdout.slice(0, 64);
+    const manifest = { name, created: "2025-01-01T00:00:00Z", database: "frostguard", release: "old", dump: `${name}.dump.enc`, size_bytes: enc.length, sha256: sha, format: "pg_dump -Fc", encryption: "openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt", tables: await counts("frostguard").then((c) => ({ "public.readings": c.readings, "public.sensors": c.sensors })) };
+    for (const [obj, file] of [[`${name}.dump.enc`, path.join(dir, "dump.enc")], [`${name}.manifest.json`, path.join(dir, "manifest.json")]]) {
+      if (obj.endsWith(".json")) fs.writeFileSync(file, JSON.stringify(manifest));
+      assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", file, `${BASE}/${obj}`], { env })).code, 0);
+    }
+    const r = await run(bin("restore"), ["--check", "--dump", name], { env });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /legacy backup \(AES-256-CBC, not authenticated\)/);
+    assert.match(r.stderr, /row counts match the manifest/);
+    // ...and a tampered legacy dump is still refused by its sha256.
+    fs.writeFileSync(path.join(dir, "bad"), "Salted__garbage");
+    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", path.join(dir, "bad"), `${BASE}/${name}.dump.enc`], { env })).code, 0);
+    const bad = await run(bin("restore"), ["--check", "--dump", name], { env });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /sha256/);
   });
 
   it("a failed backup exits non-zero, notifies the webhook and leaves backup.prom unchanged", async () => {

@@ -1,11 +1,16 @@
 // with-secrets under dash (strict POSIX, like busybox ash), preflight's checks,
-// install-schedule's idempotence and status' lock report. docker is a stub here.
+// install-schedule's idempotence and status' lock report, on the release and secret files
+// the program plans for the example vm stack. docker is a stub here; the database is a
+// real PostgreSQL 15 (FT_PG_BIN seam).
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { BIN_SRC, makeAppDir, run, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { pgpassField } from "../../compose/secret-files";
+import type { ReleaseManifest } from "../../compose/bundle";
+import { BIN_SRC, run, stubDocker } from "../fixtures/bin/harness";
+import { AppDir, fakeCronDir, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
 
 describe("tools: bin/with-secrets (POSIX sh)", () => {
   let dir = "";
@@ -39,72 +44,103 @@ describe("tools: bin/with-secrets (POSIX sh)", () => {
   });
 });
 
-describe("tools: bin/preflight, bin/install-schedule, bin/status", function () {
-  this.timeout(60000);
-  let app: ReturnType<typeof makeAppDir>;
+describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned vm release", function () {
+  this.timeout(120000);
+  let app: AppDir;
   let env: NodeJS.ProcessEnv;
+  let pg: Awaited<ReturnType<typeof startPostgres>>;
+  let planned: ReturnType<typeof plannedRelease>;
   const relJson = () => path.join(app.relDir, "release.json");
-  const setRelease = (o: object) => fs.writeFileSync(relJson(), JSON.stringify(o));
+  let good = "";
+  const editRelease = (f: (r: ReleaseManifest) => void) => {
+    const r = JSON.parse(good) as ReleaseManifest;
+    f(r);
+    fs.writeFileSync(relJson(), JSON.stringify(r));
+  };
   // Ports 80/443 of this shared machine may be taken by other tests' containers: use our own.
   const freePort = 48000 + (process.pid % 1000);
   const busyPort = freePort + 1;
   let busy: net.Server | undefined;
-  const base = {
-    ports: [freePort],
-    target: "vm",
-    compose_files: ["compose.yml"],
-    profiles: [],
-    domain: "localhost",
-    tls_mode: "internal",
-    secrets: { backend: ["app/JWT_SECRET"], postgres: ["postgres/POSTGRES_PASSWORD"] },
-    secret_owners: { "app/JWT_SECRET": 0, "postgres/POSTGRES_PASSWORD": 0 },
-    backup: { remote: "s3", bucket: "b", schedule: "17 3 * * *" },
-  };
+  // The stubbed engine: running, Compose v2, data root, the database container of the release.
+  const STUB = 'case "$*" in "compose version --short") echo 2.26.1 ;; "info -f {{.DockerRootDir}}") echo /var/tmp ;; ps*service=postgres*) echo cid-pg ;; esac';
 
-  before(() => {
-    app = makeAppDir(base);
+  before(async () => {
+    planned = plannedRelease("vm");
+    pg = await startPostgres();
+    app = installPlanned(planned, {
+      // What differs on a test machine: where the database listens, free ports, and the
+      // example domain does not resolve here (internal TLS: a DNS mismatch only warns).
+      patch: (r) => {
+        r.database.host = "127.0.0.1";
+        r.database.port = pg.port;
+        r.ports = [freePort];
+        r.tls_mode = "internal";
+      },
+      secretOverrides: { "backup/pgpass": `127.0.0.1:${pg.port}:*:postgres:${pgpassField(pg.adminPassword)}\n` },
+    });
+    good = fs.readFileSync(relJson(), "utf8");
     const stub = stubDocker(path.join(app.root, "stub"));
-    // Stubbed engine: running, Compose v2, nothing published.
+    fakeCronDir(stub);
     env = {
       ...process.env,
       PATH: `${stub}:${process.env.PATH}`,
-      FT_MIN_FREE_MB: "1",
+      FT_PG_BIN: PG_BIN,
       FT_CRON_FILE: path.join(app.root, "cron.d", "freshtrack-backup"),
-      FT_STUB_SCRIPT: 'case "$*" in "compose version --short") echo 2.26.1 ;; esac',
+      FT_STUB_SCRIPT: STUB,
     };
-    writeSecret(app.appDir, "app/JWT_SECRET", "x");
-    writeSecret(app.appDir, "postgres/POSTGRES_PASSWORD", "y");
-    for (const f of ["backup/rclone.conf", "backup/backup.key", "backup/pgpass"]) writeSecret(app.appDir, f, "z");
   });
-  after(() => {
+  after(async () => {
     busy?.close();
-    fs.rmSync(app.root, { recursive: true, force: true });
+    await pg?.stop();
+    if (app) fs.rmSync(app.root, { recursive: true, force: true });
+  });
+  afterEach(() => fs.writeFileSync(relJson(), good));
+
+  const preflight = (extra: NodeJS.ProcessEnv = {}) => run("bash", [path.join(app.relDir, "bin/preflight")], { env: { ...env, ...extra } });
+
+  it("the planned release carries what preflight and install-schedule need", () => {
+    const r = planned.release;
+    assert.equal(r.domain, "freshtrack.acme-foods.example");
+    assert.equal(r.tls_mode, "acme");
+    assert.deepEqual(r.ports, [80, 443]);
+    assert.equal(r.backup.schedule, "17 3 * * *");
+    assert.equal(r.backup.verify_schedule, "17 5 * * *");
+    // Every secret a service reads has an owner, and it is the uid write-secrets gives the file.
+    for (const f of new Set(Object.values(r.secrets).flat())) assert.equal(r.secret_owners[f], planned.secrets[f].uid, f);
   });
 
-  const preflight = () => run("bash", [path.join(app.relDir, "bin/preflight")], { env });
-
-  it("preflight passes on a good host (DNS mismatch only warns with tls_mode internal)", async () => {
+  it("preflight passes on a good host: owners, database, schedule and a 5 GB disk threshold checked", async () => {
     const r = await preflight();
     assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stderr, /WARNING: localhost resolves to 127\.0\.0\.1 which is not this host/);
+    assert.match(r.stderr, /WARNING: freshtrack\.acme-foods\.example does not resolve \(tls_mode internal\)/);
     assert.match(r.stderr, new RegExp(`ok: port ${freePort} free`));
+    assert.match(r.stderr, /ok: disk \S+: \d+ MB free, \d+% used \(need 5120 MB\)/);
+    assert.match(r.stderr, /ok: checked \d+ secret files/);
+    assert.match(r.stderr, new RegExp(`ok: database 127\\.0\\.0\\.1:${pg.port} answers as postgres`));
+    assert.match(r.stderr, /ok: backup schedule valid/);
+    assert.doesNotMatch(r.stderr, /FAIL|not checked/);
   });
 
-  it("preflight reports every bad secret (mode, owner, missing), bad DNS under acme and low disk, then fails", async () => {
-    fs.chmodSync(path.join(app.appDir, "secrets/app/JWT_SECRET"), 0o644);
-    fs.renameSync(path.join(app.appDir, "secrets/backup/backup.key"), path.join(app.root, "backup.key"));
+  it("preflight reports every problem (secrets, DNS under acme, disk, port, database, schedule), then fails", async () => {
+    const jwt = path.join(app.appDir, "secrets/app/JWT_SECRET");
+    const pgpw = path.join(app.appDir, "secrets/postgres/POSTGRES_PASSWORD");
+    const key = path.join(app.appDir, "secrets/backup/backup.key");
+    fs.chmodSync(jwt, 0o644);
+    fs.chownSync(pgpw, 0, 0);
+    fs.renameSync(key, path.join(app.root, "backup.key"));
     busy = net.createServer();
     await new Promise<void>((res) => busy!.listen(busyPort, "0.0.0.0", () => res()));
-    setRelease({
-      ...base,
-      ports: [freePort, busyPort],
-      domain: "freshtrack-test.invalid",
-      tls_mode: "acme",
-      secrets: { ...base.secrets, worker: ["app/MISSING"] },
-      secret_owners: { ...base.secret_owners, "postgres/POSTGRES_PASSWORD": 70, "app/MISSING": 1001 },
+    editRelease((r) => {
+      r.ports = [freePort, busyPort];
+      r.domain = "freshtrack-test.invalid";
+      r.tls_mode = "acme";
+      r.secrets.worker = [...r.secrets.worker, "app/MISSING"];
+      r.secret_owners["app/MISSING"] = 1001;
+      r.database.port = busyPort + 1; // nothing listens there
+      r.backup.verify_schedule = "weekly";
     });
     try {
-      const r = await run("bash", [path.join(app.relDir, "bin/preflight")], { env: { ...env, FT_MIN_FREE_MB: "999999999" } });
+      const r = await preflight({ FT_MIN_FREE_MB: "999999999" });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /FAIL: secret app\/JWT_SECRET: mode 644, expected 600/);
       assert.match(r.stderr, /FAIL: secret postgres\/POSTGRES_PASSWORD: owned by uid 0, expected 70/);
@@ -114,48 +150,98 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status", function () {
       assert.match(r.stderr, new RegExp(`FAIL: port ${busyPort} is in use by another process`));
       assert.doesNotMatch(r.stderr, new RegExp(`FAIL: port ${freePort}`));
       assert.match(r.stderr, /FAIL: secret backup\/backup.key: missing/);
-      assert.match(r.stderr, /preflight FAILED: 7 problem/);
+      assert.match(r.stderr, new RegExp(`FAIL: database 127\\.0\\.0\\.1:${busyPort + 1} not reachable as postgres: psql: error: .*Connection refused`));
+      assert.match(r.stderr, /FAIL: backup schedule cannot be installed/);
+      assert.match(r.stderr, /preflight FAILED: 10 problem/);
     } finally {
       busy.close();
       busy = undefined;
-      fs.renameSync(path.join(app.root, "backup.key"), path.join(app.appDir, "secrets/backup/backup.key"));
-      fs.chmodSync(path.join(app.appDir, "secrets/app/JWT_SECRET"), 0o600);
-      setRelease(base);
+      fs.renameSync(path.join(app.root, "backup.key"), key);
+      fs.chmodSync(jwt, 0o600);
+      fs.chownSync(pgpw, 70, 70);
     }
   });
 
-  it("install-schedule writes the cron entry once and leaves an unchanged file alone", async () => {
+  // A hand-written release of the old shape: the failure case it exists for.
+  it("a check preflight cannot run is a failure, not a warning (no secret_owners, domain, tls_mode, ports; database down)", async () => {
+    editRelease((r) => {
+      const o = r as unknown as Record<string, unknown>;
+      for (const k of ["secret_owners", "domain", "tls_mode", "ports"]) delete o[k];
+    });
+    fs.symlinkSync("releases/r1", path.join(app.appDir, "current"));
+    try {
+      const r = await preflight({ FT_STUB_SCRIPT: 'case "$*" in "compose version --short") echo 2.26.1 ;; esac' });
+      assert.equal(r.code, 1);
+      assert.match(r.stderr, /FAIL: release\.json has no secret_owners/);
+      assert.match(r.stderr, /FAIL: release\.json has no domain/);
+      assert.match(r.stderr, /FAIL: release\.json has no ports/);
+      assert.match(r.stderr, /FAIL: Docker's data root is unknown/);
+      assert.match(r.stderr, /FAIL: database service postgres is not running \(current release releases\/r1\)/);
+      assert.doesNotMatch(r.stderr, /preflight: WARNING/);
+    } finally {
+      fs.unlinkSync(path.join(app.appDir, "current"));
+    }
+  });
+
+  it("preflight before the first deploy on vm: the database container does not exist yet and is created by the deploy", async () => {
+    const r = await preflight({ FT_STUB_SCRIPT: STUB.replace("ps*service=postgres*) echo cid-pg ;; ", "") });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /ok: database: first deploy, service postgres is created by it/);
+  });
+
+  it("install-schedule installs both planned schedules once and leaves an unchanged file alone", async () => {
     const r1 = await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env });
     assert.equal(r1.code, 0, r1.stderr);
     const cron = fs.readFileSync(env.FT_CRON_FILE!, "utf8");
     assert.match(cron, new RegExp(`^17 3 \\* \\* \\* root /bin/bash ${app.appDir}/current/bin/backup >>`, "m"));
-    assert.match(cron, new RegExp(`^47 4 \\* \\* 0 root /bin/bash ${app.appDir}/current/bin/restore --check`, "m"));
+    assert.match(cron, new RegExp(`^17 5 \\* \\* \\* root /bin/bash ${app.appDir}/current/bin/restore --check >>`, "m"));
     const ino = fs.statSync(env.FT_CRON_FILE!).ino;
     const r2 = await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env });
     assert.equal(r2.code, 0);
     assert.match(r2.stderr, /schedule unchanged/);
     assert.equal(fs.statSync(env.FT_CRON_FILE!).ino, ino, "an unchanged schedule must not be rewritten");
-    setRelease({ ...base, backup: { ...base.backup, schedule: "every night" } });
-    try {
-      const bad = await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env });
-      assert.notEqual(bad.code, 0);
+    for (const bad of [{ schedule: "every night" }, { verify_schedule: undefined }]) {
+      editRelease((r) => Object.assign(r.backup, bad));
+      const b = await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env });
+      assert.notEqual(b.code, 0, JSON.stringify(bad));
       assert.equal(fs.readFileSync(env.FT_CRON_FILE!, "utf8"), cron);
-    } finally {
-      setRelease(base);
     }
+  });
+
+  it("install-schedule fails when no cron daemon is installed (the backup would never run); --check writes nothing", async () => {
+    fs.rmSync(env.FT_CRON_FILE!, { force: true });
+    // PATH without the fake cron and without /usr/sbin (where a real one would be).
+    const noCron = { ...env, PATH: "/usr/local/bin:/usr/bin:/bin" };
+    const r = await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env: noCron });
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /no cron daemon is installed/);
+    assert.ok(!fs.existsSync(env.FT_CRON_FILE!));
+    const c = await run("bash", [path.join(app.relDir, "bin/install-schedule"), "--check"], { env });
+    assert.equal(c.code, 0, c.stderr);
+    assert.ok(!fs.existsSync(env.FT_CRON_FILE!), "--check must not write the cron file");
   });
 
   it("status shows releases, backup age and the live lock holder without taking the lock", async () => {
     fs.symlinkSync("releases/r1", path.join(app.appDir, "current"));
-    fs.mkdirSync(path.join(app.appDir, "metrics"), { recursive: true });
     fs.writeFileSync(path.join(app.appDir, "metrics/backup.prom"), `freshtrack_backup_last_success_timestamp_seconds ${Math.floor(Date.now() / 1000) - 7200}\n`);
     fs.writeFileSync(path.join(app.appDir, "state/deploy.lock.owner"), `user=alice\npid=${process.pid}\nhost=h\naction=deploy r9\nsince=2026-01-01T00:00:00Z\n`);
-    const r = await run("bash", [path.join(app.relDir, "bin/status")], { env });
-    assert.equal(r.code, 0, r.stderr);
-    assert.match(r.stdout, /^current: {2}releases\/r1$/m);
-    assert.match(r.stdout, /^previous: none$/m);
-    assert.match(r.stdout, /^last backup: 2 h ago/m);
-    assert.match(r.stdout, /^last restore check: never$/m);
-    assert.match(r.stdout, /deploy lock: HELD by\n {2}user=alice/);
+    try {
+      const r = await run("bash", [path.join(app.relDir, "bin/status")], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^current: {2}releases\/r1$/m);
+      assert.match(r.stdout, /^previous: none$/m);
+      assert.match(r.stdout, /^last backup: 2 h ago/m);
+      assert.match(r.stdout, /^last restore check: never$/m);
+      assert.match(r.stdout, /deploy lock: HELD by\n {2}user=alice/);
+      // The schedule install-schedule wrote (the earlier test removed it: reinstall).
+      assert.match(r.stdout, /^backup schedule: MISSING/m);
+      assert.equal((await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env })).code, 0);
+      const again = await run("bash", [path.join(app.relDir, "bin/status")], { env });
+      assert.match(again.stdout, new RegExp(`^ {2}17 3 \\* \\* \\* {2}${app.appDir}/current/bin/backup$`, "m"));
+      assert.match(again.stdout, new RegExp(`^ {2}17 5 \\* \\* \\* {2}${app.appDir}/current/bin/restore$`, "m"));
+      assert.match(again.stdout, /^ {2}cron: (running|NOT RUNNING)/m);
+    } finally {
+      fs.unlinkSync(path.join(app.appDir, "current"));
+    }
   });
 });

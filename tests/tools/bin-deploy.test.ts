@@ -12,7 +12,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostScript } from "../../components/shared/host";
-import { secretPayloadDigest, serializeSecretPayload } from "../../components/shared/host/secret-files";
+import { secretPayloadDigest, serializeSecretPayload } from "../../compose/secret-files";
 import { makeAppDir, run } from "../fixtures/bin/harness";
 
 const PROJECT = `ftbin${process.pid}`;
@@ -91,7 +91,7 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
       compose_files: ["compose.yml"],
       profiles: [],
       secrets: { postgres: ["postgres/POSTGRES_PASSWORD"], backend: ["app/JWT_SECRET"], worker: ["app/JWT_SECRET"] },
-      backup: { remote: "s3", bucket: "b", schedule: "17 3 * * *" },
+      backup: { remote: "s3", bucket: "b", schedule: "17 3 * * *", verify_schedule: "17 5 * * *" },
     });
     env = { ...process.env, FT_COMPOSE_PROJECT: PROJECT, FT_PROXY_SETTLE_SECONDS: "0.2", FT_HEALTH_TIMEOUT: "15", FT_CRON_FILE: path.join(app.root, "cron.d", "freshtrack-backup") };
     gen = await pushSecrets("jwt-secret-value-1\n");
@@ -268,5 +268,15 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     const now = ids().backend;
     assert.equal(now.length, 1);
     assert.equal(execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", now[0]], { encoding: "utf8" }).trim(), `${TINY}:2`);
+  });
+
+  // (issue 12 item 1) A release nothing will back up must not deploy "successfully".
+  it("a deploy whose backup schedule cannot be installed fails, also when nothing else changed", async () => {
+    const blocker = path.join(app.root, "not-a-dir");
+    fs.writeFileSync(blocker, "");
+    const r = await run("bash", [path.join(app.appDir, "releases", "r2", "bin", "deploy"), "r2"], { env: { ...env, FT_CRON_FILE: path.join(blocker, "cron.d", "freshtrack-backup") }, timeoutMs: 120000 });
+    assert.notEqual(r.code, 0, "the deploy succeeded without a backup schedule");
+    assert.match(r.stderr, /backup schedule not installed/);
+    assert.equal(lastAudit().result, "failure");
   });
 });

@@ -14,7 +14,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { parse } from "yaml";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
-import { parseSecretPayload } from "../../components/shared/host/secret-files";
+import { parseSecretPayload } from "../../compose/secret-files";
 import { DB_SETUP_PATH } from "../../compose/render/compose";
 import { run } from "../fixtures/bin/harness";
 import { mustPlan, one } from "../helpers/plan";

@@ -6,7 +6,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { hostScript, scriptCommand } from "../../components/shared/host";
-import { renderSecretFiles, secretPayloadDigest, serializeSecretPayload, SecretFiles } from "../../components/shared/host/secret-files";
+import { renderSecretFiles, secretPayloadDigest, serializeSecretPayload, SecretFiles } from "../../compose/secret-files";
+import { fakeCronDir, installPlanned, plannedRelease } from "../fixtures/bin/release";
 
 const SCRIPTS = path.resolve(__dirname, "..", "..", "components", "shared", "host", "scripts");
 const isRoot = process.getuid?.() === 0;
@@ -169,6 +170,30 @@ describe("host scripts: teardown (stack removal)", () => {
     assert.match(calls[0], / down --remove-orphans --timeout 90 --volumes$/);
     assert.match(calls[1], /^volume ls -q --filter label=com.docker.compose.project=freshtrack$/);
     assert.ok(!fs.existsSync(path.join(appDir, "releases")), "APP_DIR removed");
+  });
+
+  // (issue 12 item 13) Left behind, the schedule fails every night against stopped services and alerts forever.
+  it("stack removal removes this APP_DIR's backup schedule (installed by the planned release), not another one's", function () {
+    this.timeout(60000);
+    const app = installPlanned(plannedRelease("vm"));
+    fakeBins.push(app.root);
+    fs.symlinkSync("releases/r1", path.join(app.appDir, "current"));
+    const cronDir = path.join(app.root, "cron.d");
+    const docker = withFakeDocker();
+    const env = { ...docker.env, PATH: `${fakeCronDir(path.join(app.root, "fakecron"))}:${docker.env.PATH}`, FT_CRON_FILE: path.join(cronDir, "freshtrack-backup") };
+    const inst = spawnSync("bash", [path.join(app.relDir, "bin", "install-schedule")], { encoding: "utf8", env });
+    assert.equal(inst.status, 0, inst.stderr);
+    assert.ok(fs.existsSync(env.FT_CRON_FILE));
+    // Another deployment's schedule (other APP_DIR) under the same name: not ours to remove.
+    assert.equal(teardownWith(env, "arm", appDir, "tok", "false").status, 0);
+    const other = teardownWith(env, "run", appDir, "tok", "false");
+    assert.equal(other.status, 0, other.stderr);
+    assert.ok(fs.existsSync(env.FT_CRON_FILE), "removed the schedule of another APP_DIR");
+    assert.equal(teardownWith(env, "arm", app.appDir, "tok", "false").status, 0);
+    const r = teardownWith(env, "run", app.appDir, "tok", "false");
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /backup schedule .* removed/);
+    assert.ok(!fs.existsSync(env.FT_CRON_FILE), "the backup schedule is left behind");
   });
 
   it("a replaced deployment's delete finds a newer token and stops nothing", () => {

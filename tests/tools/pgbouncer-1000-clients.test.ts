@@ -14,7 +14,7 @@ import { parse as parseIni } from "ini";
 import { Client } from "pg";
 import { parse as parseYaml } from "yaml";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
-import { parseSecretPayload } from "../../components/shared/host/secret-files";
+import { parseSecretPayload } from "../../compose/secret-files";
 import { PgbouncerSettings, serializePgbouncerIni } from "../../compose/render/pgbouncer";
 import { stackConfig } from "../../scripts/lib/program";
 import { mustPlan, one } from "../helpers/plan";

@@ -5,7 +5,7 @@ import { parse, parseDocument, isNode, visit } from "yaml";
 import * as ini from "ini";
 import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../core/config";
 import { BundleInput } from "../../compose/bundle-input";
-import { renderBundle, ReleaseManifest, STATIC_FILES_DIR, staticFiles } from "../../compose/bundle";
+import { renderBundle, ReleaseManifest, STATIC_FILES_DIR, staticFiles, verifySchedule } from "../../compose/bundle";
 import { appRoutes, BACKEND_PATHS, caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
 import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
 import { RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
@@ -296,11 +296,33 @@ for (const target of ["vm", "digitalocean"] as const) {
       assert.equal(release.images.rclone, IMAGES.rclone.image);
     });
 
+    it("release.json gives install-schedule both schedules and preflight what it checks (owners, domain, TLS mode, ports)", () => {
+      assert.equal(release.backup.schedule, input.config.data.backupSchedule);
+      assert.equal(release.backup.verify_schedule, "17 5 * * *", "daily, two hours after the default 03:17 backup");
+      assert.equal(release.domain, DOMAIN);
+      assert.equal(release.tls_mode, input.config.app.tlsMode);
+      assert.deepEqual(release.ports, [80, 443]);
+      for (const f of new Set(Object.values(release.secrets).flat())) assert.equal(typeof release.secret_owners[f], "number", `no owner for ${f}`);
+      assert.equal(release.secret_owners["backup/backup.key"], 0);
+      assert.equal(release.secret_owners["app/JWT_SECRET"], 1001);
+    });
+
     it("ships every static file of compose/files verbatim", () => {
       for (const [rel, content] of Object.entries(staticFiles())) assert.equal(bundle[rel], content, rel);
     });
   });
 }
+
+describe("verifySchedule: the restore check after the backup", () => {
+  for (const [backup, check] of [
+    ["17 3 * * *", "17 5 * * *"],
+    ["0 23 * * *", "0 1 * * *"],
+    ["5 2 * * 0", "5 4 * * *"],
+    ["0 */6 * * *", "47 4 * * *"],
+    ["*/30 1,13 * * *", "47 4 * * *"],
+  ])
+    it(`${backup} -> ${check}`, () => assert.equal(verifySchedule(backup), check));
+});
 
 describe("freshtrack.config digest label", () => {
   const labels = (b: Record<string, string>) => {

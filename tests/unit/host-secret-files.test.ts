@@ -14,7 +14,7 @@ import {
   renderSecretFiles,
   secretPayloadDigest,
   serializeSecretPayload,
-} from "../../components/shared/host/secret-files";
+} from "../../compose/secret-files";
 import { bundleHashOf, normalizeHostKey, releaseIdOf, scriptCommand, shellQuote } from "../../components/shared/host";
 import { vmDnsRecords } from "../../components/vm";
 
@@ -54,6 +54,7 @@ describe("host secret files: paths and owners (docs/design.md table)", () => {
       "redis/password": 999,
       "objectstore/s3.json": 0,
       "backup/rclone.conf": 0,
+      "backup/age.key": 0,
       "backup/backup.key": 0,
       "backup/pgpass": 0,
       "grafana/admin_password": 472,

@@ -10,9 +10,9 @@ import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { serializeBundle } from "./bundle-payload";
-import { SecretFiles, secretPayloadDigest, serializeSecretPayload } from "./secret-files";
+import { SecretFiles, secretPayloadDigest, serializeSecretPayload } from "../../../compose/secret-files";
 
-export * from "./secret-files";
+export * from "../../../compose/secret-files";
 
 /** The deploy steps, in order; resource names of the `command:remote:*` resources. */
 export const HOST_STEPS = ["wait", "bootstrap", "copy-bundle", "unpack-bundle", "write-secrets", "preflight", "deploy"] as const;

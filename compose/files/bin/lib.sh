@@ -620,6 +620,9 @@ ft_pg_setup() {
 ft_network() {
   local net id
   net=$(rj '.database.network // empty')
+  # A managed database (no service) is reachable from any network: before the first deploy
+  # has created the project's network (bin/preflight), the default bridge reaches it.
+  if [[ -n $net && -z $(rj '.database.service // empty') ]] && ! docker network inspect "$net" >/dev/null 2>&1; then net=bridge; fi
   if [[ -z $net ]]; then
     id=$(compose ps -q "$(rj '.database.service // "postgres"')" 2>/dev/null | head -n1 || true)
     [[ -n $id ]] && net=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{println $k}}{{end}}' "$id" | head -n1)
@@ -675,8 +678,10 @@ ft_backup_setup() {
   B_BASE="$B_REMOTE:$B_BUCKET${B_PREFIX:+/$B_PREFIX}"
   RCLONE_CONF=$SECRETS_DIR/backup/rclone.conf
   BACKUP_KEY=$SECRETS_DIR/backup/backup.key
+  AGE_KEY=$SECRETS_DIR/backup/age.key
   [[ -s $RCLONE_CONF ]] || die "$RCLONE_CONF is missing or empty"
   [[ -s $BACKUP_KEY ]] || die "$BACKUP_KEY is missing or empty"
+  [[ -s $AGE_KEY ]] || die "$AGE_KEY is missing or empty"
   RCLONE_MODE=${FT_RCLONE:-$(rj '.backup.rclone // "container"')}
   [[ $RCLONE_MODE == host || $RCLONE_MODE == container ]] || die "rclone mode must be host or container, not $RCLONE_MODE"
 }
@@ -691,11 +696,29 @@ rclone_tool() {
   fi
 }
 
-# Encryption: AES-256-CBC, key stretched with PBKDF2 (200k iterations), random salt; the
-# key file is read by openssl itself (-pass file:), never argv. Integrity: the manifest
-# records the sha256 of the encrypted file, checked before any decryption.
-ft_encrypt() { openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }
-ft_decrypt() { openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }
+# "<size> <path>" per object under rclone path $1, sorted: what a backup's manifest counts
+# of the uploads and the restore check compares (bin/backup, bin/restore). With $2 =
+# folder, a missing path is an empty listing (copying an empty bucket creates no folder);
+# a missing bucket is always an error. --fast-list (one recursive listing) here and in every
+# walk of the uploads: not every S3 server lists folders (common prefixes) level by level.
+uploads_listing() {
+  local out rc=0
+  out=$(rclone_tool lsjson -R --fast-list --files-only "$1") || rc=$?
+  if [[ $rc -eq 3 && ${2:-} == folder ]]; then out='[]'; elif [[ $rc -ne 0 ]]; then return 1; fi
+  jq -r '.[] | "\(.Size) \(.Path)"' <<<"$out" | LC_ALL=C sort
+}
+
+# Encryption of dumps and manifests: age v1 (X25519 + ChaCha20-Poly1305, authenticated:
+# a changed byte fails decryption) to the identity in secrets/backup/age.key, read by age
+# itself (-i), never argv. The recipient is derived from the identity on this host and
+# stored nowhere else, so only a holder of the identity can write a file that decrypts.
+# (-R from a pipe instead of `-e -i`: age 1.0, Ubuntu 22.04's, cannot encrypt to an identity file.)
+ft_age_encrypt() { age --encrypt -R <(age-keygen -y "$AGE_KEY") -o "$2" "$1"; }
+ft_age_decrypt() { age --decrypt -i "$AGE_KEY" -o "$2" "$1"; }
+
+# Legacy (backups written before age): AES-256-CBC, PBKDF2 key from secrets/backup/backup.key,
+# no authentication (integrity only from the manifest's sha256). Kept to restore old dumps.
+ft_decrypt_legacy() { openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }
 
 # Writes a node-exporter textfile atomically (readable by node-exporter, uid 65534).
 ft_write_metrics() {

@@ -1,7 +1,7 @@
 // A disposable test host: this machine's own sshd binary on 127.0.0.1:<free port>, with a
 // freshly generated host key and a generated root login key, in a private mount namespace
-// where /etc/docker is a scratch directory (bootstrap may write daemon.json; the shared
-// engine's real config is never touched). Commands run as root against this machine's
+// where /etc/docker and /etc/cron.d are scratch directories (bootstrap may write daemon.json,
+// the deploy writes the backup schedule; the machine's real ones are never touched). Commands run as root against this machine's
 // Docker engine, which is the "host" the stack is deployed to.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -57,6 +57,10 @@ export async function startTestHost(dir: string): Promise<TestHost> {
   fs.writeFileSync(path.join(dir, "authorized_keys"), fs.readFileSync(`${clientKey}.pub`), { mode: 0o600 });
   const scratchDocker = path.join(dir, "etc-docker");
   fs.mkdirSync(scratchDocker, { recursive: true });
+  // The deploy installs /etc/cron.d/freshtrack-backup: the test host gets its own /etc/cron.d,
+  // so a cron daemon of this machine never runs a test stack's backups.
+  const scratchCron = path.join(dir, "etc-cron.d");
+  fs.mkdirSync(scratchCron, { recursive: true });
   fs.mkdirSync("/run/sshd", { recursive: true, mode: 0o755 });
   const port = await freePort();
   const conf = path.join(dir, "sshd_config");
@@ -85,7 +89,7 @@ export async function startTestHost(dir: string): Promise<TestHost> {
   );
   const proc: ChildProcess = spawn(
     "unshare",
-    ["--mount", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$1" /etc/docker && exec /usr/sbin/sshd -D -e -f "$2"', "sshd-ns", scratchDocker, conf],
+    ["--mount", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$1" /etc/docker && mkdir -p /etc/cron.d && mount --bind "$3" /etc/cron.d && exec /usr/sbin/sshd -D -e -f "$2"', "sshd-ns", scratchDocker, conf, scratchCron],
     { stdio: ["ignore", "ignore", "pipe"] },
   );
   let errText = "";

@@ -42,7 +42,11 @@ apt_install() {
   apt-get "${apt_opts[@]}" install -y -qq --no-install-recommends "${missing[@]}"
 }
 
-apt_install ca-certificates curl gnupg jq openssl rclone
+# age encrypts the backups (bin/backup, bin/restore).
+apt_install ca-certificates curl gnupg jq openssl rclone age
+# cron runs the backup schedule (bin/install-schedule refuses a host without it).
+apt_install cron
+systemctl enable --now cron >/dev/null 2>&1 || true
 
 # Docker Engine + Compose v2 from Docker's apt repository: the same current
 # engine and compose plugin on all three distros (Debian 12's docker.io is

@@ -3,7 +3,10 @@
 # the teardown step, i.e. stack removal) stops the services if this deployment
 # still owns the host. A replaced deployment (new connection, new key) finds a
 # newer token and does nothing, so a key rotation never stops production.
-# Data (volumes, secrets, backups key) stays unless PURGE is true.
+# Data (volumes, secrets, backups key) stays unless PURGE is true. The backup
+# schedule (/etc/cron.d/freshtrack-backup, FT_CRON_FILE in tests) of this
+# APP_DIR is removed either way: with the services stopped it would fail every
+# night and alert forever.
 # usage: teardown.sh arm|run APP_DIR TOKEN PURGE(true|false)
 set -euo pipefail
 mode=${1:?usage: teardown.sh arm|run APP_DIR TOKEN PURGE}
@@ -11,6 +14,7 @@ app_dir=${2:?APP_DIR}
 token=${3:?TOKEN}
 purge=${4:-false}
 token_file="$app_dir/state/teardown.token"
+cron_file=${FT_CRON_FILE:-/etc/cron.d/freshtrack-backup}
 
 if [[ "$mode" == "arm" ]]; then
   install -d -m 0750 "$app_dir/state"
@@ -28,6 +32,15 @@ fi
 if [[ ! -f "$token_file" ]] || [[ "$(cat "$token_file")" != "$token" ]]; then
   echo "teardown: another deployment owns this host now; nothing stopped"
   exit 0
+fi
+
+# First, so no backup starts while the services go down. Only our own entries: the
+# file names this APP_DIR's commands (bin/install-schedule writes it so).
+# (Physical path: bin/install-schedule resolves APP_DIR through symlinks.)
+app_real=$(cd "$app_dir" 2>/dev/null && pwd -P || printf '%s' "$app_dir")
+if [[ -f "$cron_file" ]] && grep -qF -- " $app_real/current/bin/backup " "$cron_file"; then
+  rm -f -- "$cron_file"
+  echo "teardown: backup schedule $cron_file removed"
 fi
 
 if command -v docker >/dev/null 2>&1; then

@@ -3,10 +3,11 @@
 // always give byte-identical files (no spurious write-secrets runs).
 import { createHash } from "crypto";
 import * as ini from "ini";
-import { IMAGES } from "../../../core/images";
-import { APP_SECRET_ENV, APP_UID, AppSecretEnv } from "../../../core/model";
-import { UserSecretKey } from "../../../core/config";
-import { DB_NAME, DB_USER } from "../../../core/naming";
+import { IMAGES } from "../core/images";
+import { APP_SECRET_ENV, APP_UID, AppSecretEnv } from "../core/model";
+import { UserSecretKey } from "../core/config";
+import { DB_NAME, DB_USER } from "../core/naming";
+import { ageIdentity } from "./age-identity";
 
 /** Relative path (under APP_DIR/secrets) -> owner uid and content. */
 export type SecretFiles = Record<string, { uid: number; content: string }>;
@@ -149,7 +150,10 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
     },
   };
   put("backup/rclone.conf", 0, ini.stringify(rclone));
+  // Legacy: decrypts the AES-256-CBC dumps written before age (bin/restore keeps them restorable).
   put("backup/backup.key", 0, i.backupEncryptionKey);
+  // The age identity dumps and their sealed manifests are encrypted with, derived from the same lasting key.
+  put("backup/age.key", 0, ageIdentity(i.backupEncryptionKey) + "\n");
   const pgpass = (db: string, user: string, password: string) => [i.db.host, String(i.db.port), db, user, password].map(pgpassField).join(":");
   // The app role dumps its own database; the admin line lets restore recreate it.
   put("backup/pgpass", 0, `${pgpass(DB_NAME, DB_USER, i.dbAppPassword)}\n${pgpass("*", i.db.adminUser, i.db.adminPassword)}\n`);
