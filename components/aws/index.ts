@@ -9,7 +9,8 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageFor } from "../../compose/images";
 import { APP_SECRET_ENV, appServices } from "../../compose/model";
-import { AwsSettings } from "../shared/config";
+import { AppSettings, AwsSettings } from "../shared/config";
+import { ImageDigests } from "../shared/image-digests";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alarmSpecs } from "./alarms";
@@ -310,7 +311,10 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const taskRole = new aws.iam.Role("task", { assumeRolePolicy: assume, description: "FreshTrack app tasks: no AWS permissions (S3 uses static keys)" }, o());
     if (cfg.ecsExec) new aws.iam.RolePolicy("task-ecs-exec", { role: taskRole.id, policy: JSON.stringify(ecsExecPolicy()) }, o());
 
-    const services = (bucket: string) => appServices({ app, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
+    // Every image a task runs, pinned to its registry digest (unless imageDigests is off).
+    const digests = new ImageDigests("image-registry", { enabled: app.imageDigests }, this);
+    const pinnedApp = digests.pinApp(app, [app.images.backend, app.images.worker, app.images.frontend, imageFor("postgres", app.imageOverrides)]);
+    const services = (bucket: string, a: AppSettings = app) => appServices({ app: a, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
     const sizes: Record<Family, { cpu: number; memory: number }> = {
       backend: cfg.backend,
       worker: cfg.worker,
@@ -318,9 +322,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       migrate: cfg.backend, // same image and code as the backend: the same size fits it
       "db-setup": { cpu: 256, memory: 512 },
     };
-    const dbSetupService = (host: string): ServiceLike => ({
+    const dbSetupService = (host: string, a: AppSettings): ServiceLike => ({
       name: "db-setup",
-      image: imageFor("postgres", app.imageOverrides),
+      image: imageFor("postgres", a.imageOverrides),
       command: dbSetupCommand(),
       user: "70",
       environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER) },
@@ -334,10 +338,10 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const logArnList: pulumi.Output<string[]> = pulumi.all(families.map((f) => logGroups[f].arn));
     const versionList: pulumi.Output<string[]> = pulumi.all(secretVersionIds);
     const resolved = pulumi
-      .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList])
-      .apply(([bucket, arns, master, host, versions, logArnValues]) => {
+      .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList, pinnedApp])
+      .apply(([bucket, arns, master, host, versions, logArnValues, pinned]) => {
         const logArns = Object.fromEntries(families.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>;
-        const svc = services(bucket);
+        const svc = services(bucket, pinned);
         const input = (f: Family, service: ServiceLike, extraArns: Record<string, string> = {}, env?: Record<string, string>): ContainerInput => ({
           service,
           taskCpu: sizes[f].cpu,
@@ -355,7 +359,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           worker: input("worker", svc.worker, {}, rollOnRotation),
           frontend: input("frontend", svc.frontend),
           migrate: input("migrate", svc.migrate),
-          "db-setup": input("db-setup", dbSetupService(host), { PGPASSWORD: `${master}:password::` }),
+          "db-setup": input("db-setup", dbSetupService(host, pinned), { PGPASSWORD: `${master}:password::` }),
         };
         return Object.fromEntries(
           families.map((f) => {

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
 import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../shared/config";
 import { HostDeployment, SecretFiles, hostScript, renderSecretFiles } from "../shared/host";
+import { ImageDigests } from "../shared/image-digests";
 import { TargetArgs } from "../shared/target";
 
 /** The push connects as root on port 22 (DigitalOcean's default; the cloud firewall limits who reaches it). */
@@ -52,10 +53,12 @@ export interface PushInput {
 }
 
 /** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
-export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces">): pulumi.Output<Record<string, string>> {
+export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces">, images?: ImageDigests): pulumi.Output<Record<string, string>> {
   const { args, settings, db, spaces } = input;
+  // With `images`, every image the bundle runs is pinned to its registry digest.
+  const render = (i: Parameters<typeof renderBundle>[0]) => (images ? images.bundle(i) : pulumi.output(renderBundle(i)));
   return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket]).apply(([host, port, database, assetsBucket, backupsBucket]) =>
-    renderBundle({
+    render({
       config: args.config,
       target: "digitalocean",
       managedDb: { host, port, database, maxConnections: settings.dbMaxConnections },
@@ -108,7 +111,7 @@ export function deployToDroplet(input: PushInput): HostDeployment {
     {
       connection: { host: input.host, port: SSH_PORT, user: PUSH_USER, privateKey: pulumi.secret(input.privateKey), hostKey: input.hostPublicKey },
       appDir: input.settings.appDir,
-      bundle: dropletBundle(input),
+      bundle: dropletBundle(input, new ImageDigests("image-registry", { enabled: input.args.config.app.imageDigests }, input.parent)),
       secretFiles: dropletSecretFiles(input),
       // cloud-init installs the host key and runs the bootstrap: the push starts after it.
       waitForCloudInit: true,

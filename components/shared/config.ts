@@ -116,6 +116,8 @@ export interface AppSettings {
   images: { backend: string; worker: string; frontend: string };
   /** Infrastructure image replacements, by key of compose/images.ts. */
   imageOverrides: Record<string, string>;
+  /** Resolve tags to registry digests at preview/up (components/shared/image-digests.ts). */
+  imageDigests: boolean;
   logLevel: string;
   stackAuthProjectId: string;
   stackAuthPublishableKey: string;
@@ -300,6 +302,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
       frontend: image("frontendImage", "ghcr.io/ORG/frostguard-frontend:1.2.3"),
     },
     imageOverrides,
+    imageDigests: bool("imageDigests", true),
     logLevel: oneOf("logLevel", ["trace", "debug", "info", "warn", "error", "fatal"] as const, "info"),
     stackAuthProjectId: required("stackAuthProjectId", "the backend exits at start without it", "YOUR-STACK-AUTH-PROJECT-ID"),
     stackAuthPublishableKey: str("stackAuthPublishableKey"),

@@ -2,9 +2,9 @@
 // key. Everything runs there under Compose (PostgreSQL, PgBouncer, Valkey,
 // SeaweedFS, Caddy, the app); the shared HostDeployment pushes the release.
 import * as pulumi from "@pulumi/pulumi";
-import { renderBundle } from "../../compose/bundle";
 import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../shared/config";
 import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
+import { ImageDigests } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 
 /** Bucket names on the host's object store: defined once (the old scripts disagreed). */
@@ -44,7 +44,9 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
     const privateKey = userSecrets.vmSshPrivateKey;
     if (!privateKey) throw new Error("VmTarget needs vmSshPrivateKey (config validation should have refused this stack)");
 
-    const bundle = renderBundle({
+    // Every image the bundle runs, pinned to its registry digest (unless imageDigests is off).
+    const images = new ImageDigests("image-registry", { enabled: config.app.imageDigests }, this);
+    const bundle = images.bundle({
       config,
       target: "vm",
       objectStore: {

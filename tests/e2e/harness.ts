@@ -53,6 +53,9 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
     vmAppDir: s.appDir,
     vmFirewall: "false",
     imageOverrides: imageOverrides(s.tags),
+    // The stand-ins are built on this machine and live in no registry: nothing to look up.
+    // (Under the mocks a lookup would "succeed" with an invented digest the pull cannot find.)
+    imageDigests: "false",
     ...appImages(s.tags, s.backendTag),
     ...USER_SECRETS,
   };
