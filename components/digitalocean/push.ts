@@ -6,7 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
 import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../shared/config";
 import { HostDeployment, SecretFiles, hostScript, renderSecretFiles } from "../shared/host";
-import { ImageDigests } from "../shared/image-digests";
+import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { TargetArgs } from "../shared/target";
 
 /** The push connects as root on port 22 (DigitalOcean's default; the cloud firewall limits who reaches it). */
@@ -100,6 +100,7 @@ export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "space
         user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
         db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
         objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
+        registry: args.config.app.registry,
       }),
     ),
   );
@@ -111,7 +112,7 @@ export function deployToDroplet(input: PushInput): HostDeployment {
     {
       connection: { host: input.host, port: SSH_PORT, user: PUSH_USER, privateKey: pulumi.secret(input.privateKey), hostKey: input.hostPublicKey },
       appDir: input.settings.appDir,
-      bundle: dropletBundle(input, new ImageDigests("image-registry", { enabled: input.args.config.app.imageDigests }, input.parent)),
+      bundle: dropletBundle(input, new ImageDigests("image-registry", imageDigestsArgs(input.args.config, input.args.userSecrets), input.parent)),
       secretFiles: dropletSecretFiles(input),
       // cloud-init installs the host key and runs the bootstrap: the push starts after it.
       waitForCloudInit: true,

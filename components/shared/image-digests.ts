@@ -7,13 +7,23 @@ import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { BundleInput, ReleaseManifest, renderBundle } from "../../compose/bundle";
 import { hasDigest, pinImageSettings, withDigest } from "../../compose/images";
-import { AppSettings } from "./config";
+import { AppSettings, FreshtrackConfig } from "./config";
+import type { UserSecrets } from "./load-config";
 
 /** The invoke the lookups go through (the mocks answer it; tests look for it). */
 export const REGISTRY_IMAGE_TOKEN = "docker:index/getRegistryImage:getRegistryImage";
 
 export interface ImageDigestsArgs {
   enabled: boolean;
+  /** Private registry login for the lookups (the token stays a secret Output). */
+  registry?: { server: string; user: string; token: pulumi.Input<string> };
+}
+
+/** The stack's settings for the lookups: `imageDigests` and the registry login, if configured. */
+export function imageDigestsArgs(config: FreshtrackConfig, userSecrets: UserSecrets): ImageDigestsArgs {
+  const r = config.app.registry;
+  const token = userSecrets.registryToken;
+  return { enabled: config.app.imageDigests, registry: r && token ? { server: r.server, user: r.user, token } : undefined };
 }
 
 /** One docker provider per stack, used only for registry lookups: it never talks to a Docker engine. */
@@ -30,7 +40,8 @@ export class ImageDigests {
     this.enabled = args.enabled;
     if (!this.enabled) return;
     // The deploying machine needs no Docker engine: the lookups talk to registries only.
-    this.provider = new docker.Provider(name, { disableDockerDaemonCheck: true }, { parent });
+    const auth = args.registry ? [{ address: args.registry.server, username: args.registry.user, password: pulumi.secret(args.registry.token) }] : undefined;
+    this.provider = new docker.Provider(name, { disableDockerDaemonCheck: true, registryAuth: auth }, { parent });
   }
 
   /** `name:tag@sha256:…` for one reference; a reference that carries a digest is kept, unlooked-up. */

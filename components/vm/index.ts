@@ -4,7 +4,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../shared/config";
 import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
-import { ImageDigests } from "../shared/image-digests";
+import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 
 /** Bucket names on the host's object store: defined once (the old scripts disagreed). */
@@ -45,7 +45,7 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
     if (!privateKey) throw new Error("VmTarget needs vmSshPrivateKey (config validation should have refused this stack)");
 
     // Every image the bundle runs, pinned to its registry digest (unless imageDigests is off).
-    const images = new ImageDigests("image-registry", { enabled: config.app.imageDigests }, this);
+    const images = new ImageDigests("image-registry", imageDigestsArgs(config, userSecrets), this);
     const bundle = images.bundle({
       config,
       target: "vm",
@@ -85,6 +85,7 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
           user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
           db: { host: "postgres", port: 5432, adminUser: VM_DB_ADMIN_USER, adminPassword: dbAdmin, adminDatabase: "postgres" },
           objectStore: { endpoint: VM_OBJECTSTORE_INTERNAL, region: VM_OBJECTSTORE_REGION, accessKey: s3Access, secretKey: s3Secret, provider: "SeaweedFS" },
+          registry: config.app.registry,
         }),
       ),
     );
