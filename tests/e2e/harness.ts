@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { HOST_STEPS } from "../../components/shared/host";
+import { localHostStackConfig } from "../../scripts/lib/local-host";
 import { PlanResult, PlannedResource, ROOT } from "../../scripts/lib/program";
 import { Connection, connect, exec, upload, uploadFile } from "./lib/remote";
 import { TestHost } from "./lib/ssh-host";
@@ -39,19 +40,14 @@ export interface StackInput {
 /** Config a user would set for this host: `pulumi config set ...` equivalents. */
 export function stackConfig(s: StackInput): { set: Record<string, unknown>; secretSet: string[] } {
   const set: Record<string, unknown> = {
-    target: "vm",
+    // target, host, port, user, pinned host key, tlsMode internal, no ufw: as the `local` stack.
+    ...localHostStackConfig(s.host),
     domain: DOMAIN,
     operatorEmail: "ops@freshtrack.test",
-    tlsMode: "internal",
     observability: "false",
     stackAuthProjectId: "e2e-project-0001",
-    vmHost: s.host.host,
-    vmPort: String(s.host.port),
-    vmUser: "root",
-    vmHostKey: s.host.hostKeyLine,
     vmSshPrivateKey: s.host.privateKey,
     vmAppDir: s.appDir,
-    vmFirewall: "false",
     imageOverrides: imageOverrides(s.tags),
     // The stand-ins are built on this machine and live in no registry: nothing to look up.
     // (Under the mocks a lookup would "succeed" with an invented digest the pull cannot find.)
@@ -71,7 +67,8 @@ export function snapshotProgram(dest: string): string {
   fs.mkdirSync(dest, { recursive: true });
   const r = spawnSync("bash", ["-c", 'cd "$1" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$2"', "snap", ROOT, dest], { encoding: "utf8" });
   if (!fs.existsSync(path.join(dest, "index.ts"))) throw new Error(`snapshot of the program failed: ${r.stderr}`);
-  fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
+  // A worktree whose node_modules is itself an (untracked) symlink already brought it along.
+  if (!fs.existsSync(path.join(dest, "node_modules"))) fs.symlinkSync(path.join(ROOT, "node_modules"), path.join(dest, "node_modules"));
   return dest;
 }
 
