@@ -6,7 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need_apt=0
-for bin in caddy pgbouncer promtool amtool shellcheck sshd rclone debootstrap redis-server docker dockerd; do
+for bin in caddy pgbouncer promtool amtool shellcheck sshd rclone debootstrap redis-server docker dockerd age cron jq; do
   command -v "$bin" >/dev/null 2>&1 || need_apt=1
 done
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt=1
@@ -22,7 +22,7 @@ if [ "$need_apt" = 1 ]; then
   apt-get install -y -qq --no-install-recommends \
     caddy pgbouncer postgresql-15 postgresql-client-15 postgresql-contrib \
     prometheus prometheus-alertmanager shellcheck openssh-server openssh-client rclone debootstrap \
-    redis-server openssl ca-certificates curl jq iproute2 procps >/dev/null
+    redis-server openssl ca-certificates curl jq iproute2 procps age cron >/dev/null
   apt-get install -y -qq -t trixie docker.io docker-compose docker-buildx >/dev/null
   apt-get install -y -qq --no-install-recommends -t trixie postgresql-17 >/dev/null
   # Debian starts services on install where it can; our tests start their own.

@@ -38,6 +38,17 @@ export interface SecretFilesInput {
   };
   /** S3 credentials: the app's MINIO_* keys and the backup job's rclone remote. */
   objectStore: { endpoint: string; region: string; accessKey: string; secretKey: string; provider: "SeaweedFS" | "DigitalOcean" | "Other" };
+  /** Private registry login (config registryServer/registryUser; the token is user.registryToken). */
+  registry?: { server: string; user: string };
+}
+
+/** Where bin/deploy's pull finds the registry login: DOCKER_CONFIG=APP_DIR/secrets/<dir>. */
+export const REGISTRY_CONFIG_FILE = "registry/config.json";
+
+/** A Docker client config.json holding one registry login (Docker Hub is keyed by its legacy URL). */
+export function dockerRegistryConfig(server: string, user: string, token: string): string {
+  const key = server === "docker.io" || server === "index.docker.io" ? "https://index.docker.io/v1/" : server;
+  return JSON.stringify({ auths: { [key]: { auth: Buffer.from(`${user}:${token}`, "utf8").toString("base64") } } }, null, 2) + "\n";
 }
 
 /** Which user config key fills which app secret (the rest are generated). */
@@ -162,6 +173,9 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   put("grafana/admin_password", IMAGES.grafana.uid, i.grafanaAdminPassword);
   put("alertmanager/webhook_url", IMAGES.alertmanager.uid, i.user.alertWebhookUrl ?? "");
   put("notify/webhook_url", 0, i.user.alertWebhookUrl ?? "");
+
+  // ---- registry login: root only, read by bin/deploy's pull and nothing else ------
+  if (i.registry && i.user.registryToken) put(REGISTRY_CONFIG_FILE, 0, dockerRegistryConfig(i.registry.server, i.registry.user, i.user.registryToken));
 
   return Object.fromEntries(Object.entries(files).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }

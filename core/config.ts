@@ -23,6 +23,7 @@ export const USER_SECRET_KEYS = [
   "sentryDsn",
   "alertWebhookUrl",
   "vmSshPrivateKey",
+  "registryToken",
 ] as const;
 export type UserSecretKey = (typeof USER_SECRET_KEYS)[number];
 
@@ -118,6 +119,10 @@ export interface AppSettings {
   images: { backend: string; worker: string; frontend: string };
   /** Infrastructure image replacements, by key of core/images.ts. */
   imageOverrides: Record<string, string>;
+  /** Resolve tags to registry digests at preview/up (components/shared/image-digests.ts). */
+  imageDigests: boolean;
+  /** Private registry login (the token is the secret `registryToken`); absent: public images. */
+  registry?: { server: string; user: string };
   logLevel: string;
   stackAuthProjectId: string;
   stackAuthPublishableKey: string;
@@ -297,6 +302,19 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
   const ttnApiUrl = str("ttnApiUrl", "https://eu1.cloud.thethings.network");
   if (!/^https:\/\/[^\s/]+(\/\S*)?$/.test(ttnApiUrl)) bad("ttnApiUrl", `"${ttnApiUrl}" must be an https:// URL. Fix: pulumi config set ttnApiUrl https://eu1.cloud.thethings.network`);
 
+  // Registry credentials: all three or none, so a half-configured login fails here, not at a pull.
+  const registryServer = str("registryServer").toLowerCase();
+  const registryUser = str("registryUser");
+  let registry: AppSettings["registry"];
+  if (registryServer || registryUser || raw["registryToken"]) {
+    if (!registryServer) bad("registryServer", "is required with registryUser/registryToken. Fix: pulumi config set registryServer ghcr.io");
+    else if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/.test(registryServer)) bad("registryServer", `"${registryServer}" must be a registry host[:port], without scheme or path. Fix: pulumi config set registryServer ghcr.io`);
+    if (!registryUser) bad("registryUser", "is required with registryServer/registryToken. Fix: pulumi config set registryUser deploy-bot");
+    else if (/[\s:]/.test(registryUser)) bad("registryUser", `"${registryUser}" must not contain spaces or ':'. Fix: pulumi config set registryUser deploy-bot`);
+    if (!raw["registryToken"]) bad("registryToken", "is required with registryServer/registryUser. Fix: pulumi config set --secret registryToken < token-file");
+    registry = { server: registryServer, user: registryUser };
+  }
+
   const app: AppSettings = {
     domain,
     operatorEmail,
@@ -307,6 +325,8 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
       frontend: image("frontendImage", "ghcr.io/ORG/frostguard-frontend:1.2.3"),
     },
     imageOverrides,
+    imageDigests: bool("imageDigests", true),
+    ...(registry ? { registry } : {}),
     logLevel: oneOf("logLevel", ["trace", "debug", "info", "warn", "error", "fatal"] as const, "info"),
     stackAuthProjectId: required("stackAuthProjectId", "the backend exits at start without it", "YOUR-STACK-AUTH-PROJECT-ID"),
     stackAuthPublishableKey: str("stackAuthPublishableKey"),

@@ -39,3 +39,40 @@ export function imageFor(key: ImageKey, overrides: Record<string, string>): stri
 export function unknownOverrideKeys(overrides: Record<string, string>): string[] {
   return Object.keys(overrides).filter((k) => !(k in IMAGES) && !["backend", "worker", "frontend"].includes(k));
 }
+
+// ---- digests ---------------------------------------------------------------
+// A tag can be re-pushed; a digest cannot. With `imageDigests` on (the default),
+// components/shared/image-digests.ts looks every tag up in its registry at
+// preview/up and the release ships `name:tag@sha256:…` (the tag stays for humans;
+// Docker pulls by the digest), so a release and its rollback run the same bytes.
+
+const DIGEST_SUFFIX = /@sha256:[a-f0-9]{64}$/;
+
+/** True when the reference already names its bytes (`…@sha256:<64 hex>`). */
+export function hasDigest(ref: string): boolean {
+  return DIGEST_SUFFIX.test(ref);
+}
+
+/** `name:tag` + digest -> `name:tag@sha256:…`. A reference that already carries a digest is kept as it is. */
+export function withDigest(ref: string, digest: string): string {
+  if (hasDigest(ref)) return ref;
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest)) throw new Error(`registry returned "${digest}" for ${ref}, not a sha256 digest`);
+  return `${ref}@${digest}`;
+}
+
+/** The app and infrastructure images of a stack, after pinning: `pinned` maps a reference to its pinned form. */
+export function pinImageSettings<T extends { images: { backend: string; worker: string; frontend: string }; imageOverrides: Record<string, string> }>(app: T, pinned: Record<string, string>): T {
+  const pin = (ref: string) => pinned[ref] ?? ref;
+  const imageOverrides: Record<string, string> = { ...app.imageOverrides };
+  for (const key of Object.keys(IMAGES) as ImageKey[]) {
+    const ref = imageFor(key, app.imageOverrides);
+    if (pinned[ref]) imageOverrides[key] = pinned[ref];
+  }
+  return { ...app, images: { backend: pin(app.images.backend), worker: pin(app.images.worker), frontend: pin(app.images.frontend) }, imageOverrides };
+}
+
+/** Registry host of a reference, as Docker resolves it (`docker.io` when the first part is not a host). */
+export function registryOf(ref: string): string {
+  const first = ref.split("/")[0];
+  return ref.includes("/") && (/[.:]/.test(first) || first === "localhost") ? first : "docker.io";
+}

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
-# The main job on the embedded default: a local file state backend and the vm
-# stack (or the one named). Usage: npm run deploy -- [STACK] [pulumi up flags...]
+# The main job on the embedded default: a local file state backend and the `local`
+# stack, the vm target on a disposable host on this machine (npm run local-host
+# starts it, or reuses the running one), or the stack named.
+# Usage: npm run deploy -- [STACK] [pulumi up flags...]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-stack="${1:-vm}"
+stack="${1:-local}"
 [ $# -gt 0 ] && shift
 
 if ! command -v pulumi >/dev/null 2>&1; then
@@ -20,7 +22,12 @@ fi
 export PULUMI_BACKEND_URL="${PULUMI_BACKEND_URL:-file://$PWD/.state}"
 mkdir -p .state
 
-pulumi stack select "$stack" --create
+if [ "$stack" = local ]; then
+  # Starts (or reuses) the host, writes Pulumi.local.yaml, selects the stack and sets its deploy key.
+  npm run -s local-host
+else
+  pulumi stack select "$stack" --create
+fi
 # Validate config offline first: one clear message instead of a half-started update.
 npm run -s plan -- --stack "$stack" > /dev/null
 # The guardrails run on every update: a mandatory violation stops it before anything changes.

@@ -3,6 +3,7 @@
 // with the value ECS would store, arrays and maps are sorted, and the JSON comes
 // from JSON.stringify of a fixed-order object. `pulumi up` with no model change
 // therefore shows no diff, and two runs give byte-identical text.
+import { registryOf } from "../../core/images";
 import { AppService, HealthCheck } from "../../core/model";
 import { APP_CONTRACT } from "../../core/app-contract";
 
@@ -47,6 +48,8 @@ export interface ContainerDependency {
 export interface ContainerDefinition {
   name: string;
   image: string;
+  /** Private registry login (a Secrets Manager secret {"username","password"}) for this image. */
+  repositoryCredentials?: { credentialsParameter: string };
   essential: boolean;
   cpu: number;
   memoryReservation: number;
@@ -80,6 +83,14 @@ export interface ContainerInput {
   requiredSecrets?: string[];
   logGroup: string;
   region: string;
+  /** Private registry: images on `server` are pulled with the login in Secrets Manager secret `secretArn`. */
+  registry?: { server: string; secretArn: string };
+}
+
+/** repositoryCredentials for the service's image, when it lives on the configured private registry. */
+export function repositoryCredentials(input: ContainerInput): ContainerDefinition["repositoryCredentials"] {
+  const r = input.registry;
+  return r && registryOf(input.service.image) === r.server ? { credentialsParameter: r.secretArn } : undefined;
 }
 
 const byName = <T extends { name: string }>(a: T, b: T) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
@@ -124,6 +135,7 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
   const def: ContainerDefinition = {
     name: service.name,
     image: service.image,
+    repositoryCredentials: repositoryCredentials(input),
     essential: true,
     // One container per task: share the whole task CPU unless the model asks for less.
     cpu: Math.min(Math.round(service.limits.cpus * 1024), input.taskCpu),
@@ -170,6 +182,7 @@ export function volumeInitContainer(input: ContainerInput): ContainerDefinition 
   return {
     name,
     image: service.image,
+    repositoryCredentials: repositoryCredentials(input),
     essential: false,
     cpu: 0,
     memoryReservation: INIT_MEMORY,

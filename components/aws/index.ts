@@ -9,8 +9,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageFor } from "../../core/images";
 import { APP_SECRET_ENV, appServices } from "../../core/model";
-import { AwsSettings } from "../../core/config";
+import { AppSettings, AwsSettings } from "../../core/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../../core/naming";
+import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { alarmSpecs } from "./alarms";
 import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "../../core/aws-schedule";
@@ -299,6 +300,16 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       if ((APP_SECRET_ENV as readonly string[]).includes(env)) secretVersionIds.push(version.id);
     }
 
+    // Private registry login for the image pulls: ECS reads it with the execution role
+    // (repositoryCredentials), as {"username","password"}, the format ECS expects.
+    let registryLogin: { server: string; secret: aws.secretsmanager.Secret; version: aws.secretsmanager.SecretVersion } | undefined;
+    if (app.registry && userSecrets.registryToken) {
+      const { server, user } = app.registry;
+      const secret = new aws.secretsmanager.Secret("registry-credentials", { namePrefix: `freshtrack/${stack}/registry-credentials-`, description: `FreshTrack image pulls from ${server} for stack ${stack}`, recoveryWindowInDays: 30 }, o());
+      const secretString = pulumi.secret(userSecrets.registryToken.apply((token) => JSON.stringify({ username: user, password: token })));
+      registryLogin = { server, secret, version: new aws.secretsmanager.SecretVersion("registry-credentials", { secretId: secret.id, secretString }, o()) };
+    }
+
     // ---- ECS ------------------------------------------------------------------
     const cluster = new aws.ecs.Cluster("cluster", { name: cloudName("cluster"), settings: [{ name: "containerInsights", value: cfg.containerInsights ? "enabled" : "disabled" }] }, o());
     const families = ["backend", "worker", "frontend", "migrate", "db-setup"] as const;
@@ -310,7 +321,10 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const taskRole = new aws.iam.Role("task", { assumeRolePolicy: assume, description: "FreshTrack app tasks: no AWS permissions (S3 uses static keys)" }, o());
     if (cfg.ecsExec) new aws.iam.RolePolicy("task-ecs-exec", { role: taskRole.id, policy: JSON.stringify(ecsExecPolicy()) }, o());
 
-    const services = (bucket: string) => appServices({ app, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
+    // Every image a task runs, pinned to its registry digest (unless imageDigests is off).
+    const digests = new ImageDigests("image-registry", imageDigestsArgs(config, userSecrets), this);
+    const pinnedApp = digests.pinApp(app, [app.images.backend, app.images.worker, app.images.frontend, imageFor("postgres", app.imageOverrides)]);
+    const services = (bucket: string, a: AppSettings = app) => appServices({ app: a, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
     const sizes: Record<Family, { cpu: number; memory: number }> = {
       backend: cfg.backend,
       worker: cfg.worker,
@@ -318,9 +332,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       migrate: cfg.backend, // same image and code as the backend: the same size fits it
       "db-setup": { cpu: 256, memory: 512 },
     };
-    const dbSetupService = (host: string): ServiceLike => ({
+    const dbSetupService = (host: string, a: AppSettings): ServiceLike => ({
       name: "db-setup",
-      image: imageFor("postgres", app.imageOverrides),
+      image: imageFor("postgres", a.imageOverrides),
       command: dbSetupCommand(),
       user: "70",
       environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER) },
@@ -334,10 +348,10 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const logArnList: pulumi.Output<string[]> = pulumi.all(families.map((f) => logGroups[f].arn));
     const versionList: pulumi.Output<string[]> = pulumi.all(secretVersionIds);
     const resolved = pulumi
-      .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList])
-      .apply(([bucket, arns, master, host, versions, logArnValues]) => {
+      .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList, pinnedApp, registryLogin ? registryLogin.secret.arn : ""])
+      .apply(([bucket, arns, master, host, versions, logArnValues, pinned, registryArn]) => {
         const logArns = Object.fromEntries(families.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>;
-        const svc = services(bucket);
+        const svc = services(bucket, pinned);
         const input = (f: Family, service: ServiceLike, extraArns: Record<string, string> = {}, env?: Record<string, string>): ContainerInput => ({
           service,
           taskCpu: sizes[f].cpu,
@@ -347,6 +361,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           environmentOverrides: env,
           logGroup: `/freshtrack/${stack}/${f}`,
           region: cfg.region,
+          registry: registryLogin ? { server: registryLogin.server, secretArn: registryArn } : undefined,
         });
         // A rotated secret keeps its ARN: this digest of version ids (not values) makes ECS roll the tasks.
         const rollOnRotation = { FT_ROTATION_DIGEST: createHash("sha256").update(versions.join("\n")).digest("hex").slice(0, 16) };
@@ -355,12 +370,13 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           worker: input("worker", svc.worker, {}, rollOnRotation),
           frontend: input("frontend", svc.frontend),
           migrate: input("migrate", svc.migrate),
-          "db-setup": input("db-setup", dbSetupService(host), { PGPASSWORD: `${master}:password::` }),
+          "db-setup": input("db-setup", dbSetupService(host, pinned), { PGPASSWORD: `${master}:password::` }),
         };
         return Object.fromEntries(
           families.map((f) => {
             const containers = renderContainerDefinitions([inputs[f]]);
-            const valueFroms = (JSON.parse(containers) as { secrets: { valueFrom: string }[] }[]).flatMap((c) => c.secrets.map((s) => s.valueFrom));
+            type Def = { secrets: { valueFrom: string }[]; repositoryCredentials?: { credentialsParameter: string } };
+            const valueFroms = (JSON.parse(containers) as Def[]).flatMap((c) => [...c.secrets.map((s) => s.valueFrom), ...(c.repositoryCredentials ? [c.repositoryCredentials.credentialsParameter] : [])]);
             return [f, { containers, policy: JSON.stringify(executionRolePolicy({ secretValueFroms: valueFroms, logGroupArn: logArns[f] })), volumes: scratchVolumes(inputs[f].service) }];
           }),
         ) as Record<Family, { containers: string; policy: string; volumes: { name: string }[] }>;
@@ -384,8 +400,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           containerDefinitions: resolved.apply((r) => r[f].containers),
           volumes: resolved.apply((r) => r[f].volumes),
         },
-        // The role must be able to read the secrets before a task using it starts.
-        o({ dependsOn: [execPolicy] }),
+        // The role must be able to read the secrets (and the registry login must exist) before a task using it starts.
+        o({ dependsOn: [execPolicy, ...(registryLogin ? [registryLogin.version] : [])] }),
       );
     }
 

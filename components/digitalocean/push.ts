@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
 import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../../core/config";
 import { HostDeployment, SecretFiles, hostScript, renderSecretFiles } from "../shared/host";
+import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { TargetArgs } from "../shared/target";
 
 /** The push connects as root on port 22 (DigitalOcean's default; the cloud firewall limits who reaches it). */
@@ -53,10 +54,12 @@ export interface PushInput {
 }
 
 /** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
-export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces" | "host">): pulumi.Output<Record<string, string>> {
+export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces" | "host">, images?: ImageDigests): pulumi.Output<Record<string, string>> {
   const { args, settings, db, spaces } = input;
+  // With `images`, every image the bundle runs is pinned to its registry digest.
+  const render = (i: Parameters<typeof renderBundle>[0]) => (images ? images.bundle(i) : pulumi.output(renderBundle(i)));
   return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket, input.host]).apply(([host, port, database, assetsBucket, backupsBucket, reservedIp]) =>
-    renderBundle({
+    render({
       config: args.config,
       target: "digitalocean",
       // The reserved IP is not on the droplet's interfaces: bin/preflight's DNS check accepts it.
@@ -106,6 +109,7 @@ export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "space
         user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
         db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
         objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
+        registry: args.config.app.registry,
       }),
     ),
   );
@@ -117,7 +121,7 @@ export function deployToDroplet(input: PushInput): HostDeployment {
     {
       connection: { host: input.host, port: SSH_PORT, user: PUSH_USER, privateKey: pulumi.secret(input.privateKey), hostKey: input.hostPublicKey },
       appDir: input.settings.appDir,
-      bundle: dropletBundle(input),
+      bundle: dropletBundle(input, new ImageDigests("image-registry", imageDigestsArgs(input.args.config, input.args.userSecrets), input.parent)),
       secretFiles: dropletSecretFiles(input),
       // cloud-init installs the host key and runs the bootstrap: the push starts after it.
       waitForCloudInit: true,

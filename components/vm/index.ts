@@ -2,9 +2,9 @@
 // key. Everything runs there under Compose (PostgreSQL, PgBouncer, Valkey,
 // SeaweedFS, Caddy, the app); the shared HostDeployment pushes the release.
 import * as pulumi from "@pulumi/pulumi";
-import { renderBundle } from "../../compose/bundle";
 import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../../core/config";
 import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
+import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 
 /** Bucket names on the host's object store: defined once, so the app, the backup job and the bucket creation cannot disagree. */
@@ -44,7 +44,9 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
     const privateKey = userSecrets.vmSshPrivateKey;
     if (!privateKey) throw new Error("VmTarget needs vmSshPrivateKey (config validation should have refused this stack)");
 
-    const bundle = renderBundle({
+    // Every image the bundle runs, pinned to its registry digest (unless imageDigests is off).
+    const images = new ImageDigests("image-registry", imageDigestsArgs(config, userSecrets), this);
+    const bundle = images.bundle({
       config,
       target: "vm",
       // An address the operator connects to may be a NAT in front of the host: bin/preflight's DNS check accepts it.
@@ -85,6 +87,7 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
           user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
           db: { host: "postgres", port: 5432, adminUser: VM_DB_ADMIN_USER, adminPassword: dbAdmin, adminDatabase: "postgres" },
           objectStore: { endpoint: VM_OBJECTSTORE_INTERNAL, region: VM_OBJECTSTORE_REGION, accessKey: s3Access, secretKey: s3Secret, provider: "SeaweedFS" },
+          registry: config.app.registry,
         }),
       ),
     );

@@ -4,6 +4,7 @@
 //
 // Pulumi reads config from the environment once per process and a second
 // setMocks steals the first one's resources: call runProgram once per process.
+import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { parse as parseYaml } from "yaml";
@@ -26,10 +27,18 @@ export interface PlannedResource {
   options: { protect?: boolean; dependsOn?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[] };
 }
 
+/** A provider function the program called (e.g. a registry digest lookup), with its arguments. */
+export interface PlannedInvoke {
+  token: string;
+  inputs: Record<string, unknown>;
+}
+
 export interface PlanResult {
   stack: string;
   resources: PlannedResource[];
   outputs: Record<string, unknown>;
+  /** In call order. */
+  invokes: PlannedInvoke[];
 }
 
 export interface RunOptions {
@@ -118,6 +127,11 @@ async function resolveAssets(value: unknown): Promise<unknown> {
   return out;
 }
 
+/** The digest the mocks give an image reference: stable, recognisable in tests, distinct per reference. */
+export function mockImageDigest(ref: string): string {
+  return `sha256:${createHash("sha256").update(`mock-registry:${ref}`).digest("hex")}`;
+}
+
 /** Default computed outputs so that components can chain on them under mocks. */
 function defaultOutputs(type: string, name: string, inputs: Record<string, unknown>): Record<string, unknown> {
   switch (type) {
@@ -171,6 +185,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
   const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
 
   const recorded: PlannedResource[] = [];
+  const invokes: PlannedInvoke[] = [];
   const byName = new Map<string, PlannedResource>();
   const names = new WeakMap<object, string>();
   const optionsOf = new Map<string, PlannedResource["options"]>();
@@ -187,7 +202,15 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
         const extra = opts.outputsFor?.(args.type, args.name, inputs) ?? {};
         return { id: opts.idFor?.(args.type, args.name) ?? `${args.name}-id`, state: { ...args.inputs, ...defaultOutputs(args.type, args.name, args.inputs), ...extra } };
       },
-      call: (args) => INVOKE_RESULTS[args.token] ?? {},
+      call: (args) => {
+        invokes.push({ token: args.token, inputs: plain(args.inputs) as Record<string, unknown> });
+        // The registry, offline: every tag "resolves" to a digest derived from the reference.
+        if (args.token === "docker:index/getRegistryImage:getRegistryImage") {
+          const name = String(args.inputs.name);
+          return { id: name, name, sha256Digest: mockImageDigest(name) };
+        }
+        return INVOKE_RESULTS[args.token] ?? {};
+      },
     },
     "freshtrack",
     opts.stack,
@@ -238,7 +261,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
     } else outputs[k] = v;
   }
   await settings.waitForRPCs();
-  return { stack: opts.stack, resources: recorded, outputs };
+  return { stack: opts.stack, resources: recorded, outputs, invokes };
 }
 
 /** Replaces every {"$secret": v} with "[secret]": what a reviewer may see. */

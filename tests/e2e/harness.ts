@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { HOST_STEPS } from "../../components/shared/host";
+import { localHostStackConfig } from "../../scripts/lib/local-host";
 import { PlanResult, PlannedResource, ROOT } from "../../scripts/lib/program";
 import { Connection, connect, exec, upload, uploadFile } from "./lib/remote";
 import { TestHost } from "./lib/ssh-host";
@@ -43,20 +44,18 @@ export interface StackInput {
 /** Config a user would set for this host: `pulumi config set ...` equivalents. */
 export function stackConfig(s: StackInput): { set: Record<string, unknown>; secretSet: string[] } {
   const set: Record<string, unknown> = {
-    target: "vm",
+    // target, host, port, user, pinned host key, tlsMode internal, no ufw: as the `local` stack.
+    ...localHostStackConfig(s.host),
     domain: DOMAIN,
     operatorEmail: "ops@freshtrack.test",
-    tlsMode: "internal",
     observability: "false",
     stackAuthProjectId: "e2e-project-0001",
-    vmHost: s.host.host,
-    vmPort: String(s.host.port),
-    vmUser: "root",
-    vmHostKey: s.host.hostKeyLine,
     vmSshPrivateKey: s.host.privateKey,
     vmAppDir: s.appDir,
-    vmFirewall: "false",
     imageOverrides: imageOverrides(s.tags),
+    // The stand-ins are built on this machine and live in no registry: nothing to look up.
+    // (Under the mocks a lookup would "succeed" with an invented digest the pull cannot find.)
+    imageDigests: "false",
     ...appImages(s.tags, s.backendTag),
     ...USER_SECRETS,
   };

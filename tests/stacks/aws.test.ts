@@ -45,6 +45,7 @@ const APP_FIXTURE = {
   tlsMode: "acme" as const,
   images: { backend: "b:1", worker: "w:1", frontend: "f:1" },
   imageOverrides: {},
+  imageDigests: true,
   logLevel: "info",
   stackAuthProjectId: "p",
   stackAuthPublishableKey: "",

@@ -12,6 +12,7 @@ const MODEL: AppModelInput = {
     tlsMode: "acme",
     images: { backend: "ghcr.io/o/frostguard-backend:1.0.0", worker: "ghcr.io/o/frostguard-worker:1.0.0", frontend: "ghcr.io/o/frostguard-frontend:1.0.0" },
     imageOverrides: {},
+    imageDigests: false,
     logLevel: "info",
     stackAuthProjectId: "proj-1",
     stackAuthPublishableKey: "pk_1",

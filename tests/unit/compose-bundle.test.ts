@@ -29,6 +29,8 @@ export function bundleInput(target: "vm" | "digitalocean", over: Record<string, 
     workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
     frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
     stackAuthProjectId: "proj-123",
+    registryServer: "ghcr.io",
+    registryUser: "deploy-bot",
     ...(target === "vm"
       ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y" }
       : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),

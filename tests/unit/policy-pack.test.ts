@@ -221,7 +221,8 @@ describe("policy pack configuration files", () => {
   const files = fs.readdirSync(path.join(ROOT, "policy", "config")).filter((f) => f.endsWith(".json"));
 
   it("there is one config file per stack file", () => {
-    const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f)).map((f) => f.split(".")[1]).sort();
+    // Pulumi.local.yaml is generated per machine (npm run local-host, gitignored) and uses its target's (vm) config.
+    const stacks = fs.readdirSync(ROOT).filter((f) => /^Pulumi\.[^.]+\.yaml$/.test(f) && f !== "Pulumi.local.yaml").map((f) => f.split(".")[1]).sort();
     assert.deepEqual(files.map((f) => f.replace(/\.json$/, "")).sort(), stacks);
   });
 
