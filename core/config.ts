@@ -205,12 +205,20 @@ export interface FreshtrackConfig {
 type Raw = Record<string, string | undefined>;
 
 /** Raw config as Pulumi hands it over: strings, with arrays/objects JSON-encoded. */
-export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): FreshtrackConfig {
+/**
+ * `onDefault` is told the default of every key as it is read (tests/unit/config-defaults.test.ts
+ * checks each one equals the default Pulumi.yaml declares, so the two cannot drift).
+ */
+export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault?: (key: string, dflt: unknown) => void): FreshtrackConfig {
   const problems: { key: string; message: string }[] = [];
   const bad = (key: string, message: string) => problems.push({ key, message });
 
-  const str = (key: string, dflt = ""): string => (raw[key] ?? dflt).trim();
+  const str = (key: string, dflt = ""): string => {
+    onDefault?.(key, dflt);
+    return (raw[key] ?? dflt).trim();
+  };
   const int = (key: string, dflt: number, min: number, max: number): number => {
+    onDefault?.(key, dflt);
     const v = raw[key];
     if (v === undefined || v === "") return dflt;
     const n = Number(v);
@@ -221,6 +229,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
     return n;
   };
   const bool = (key: string, dflt: boolean): boolean => {
+    onDefault?.(key, dflt);
     const v = raw[key];
     if (v === undefined || v === "") return dflt;
     if (v === "true" || v === "false") return v === "true";
@@ -228,6 +237,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
     return dflt;
   };
   const list = (key: string): string[] => {
+    onDefault?.(key, []);
     const v = raw[key];
     if (v === undefined || v === "") return [];
     const parsed = z.array(z.string()).safeParse(safeJson(v));
@@ -260,6 +270,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>): Freshtra
   // Secrets: refuse plain-text credentials; they would sit unencrypted in Pulumi.<stack>.yaml.
   const secretsSet: UserSecretKey[] = [];
   for (const key of USER_SECRET_KEYS) {
+    onDefault?.(key, "");
     if (!raw[key]) continue;
     if (!secretKeys.has(key)) {
       bad(key, `is a credential but is stored in plain text. Fix: pulumi config rm ${key} && pulumi config set --secret ${key} VALUE`);
