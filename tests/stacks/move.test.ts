@@ -100,7 +100,7 @@ for (const [from, to] of PAIRS) {
         assert.equal(r.get(e.urn)!.retainOnDelete, true, `${e.urn} kept in the cloud when removed`);
       }
       // The lasting secrets are no side's: still protected.
-      for (const e of p.retire.byUrn.filter((x) => /ttn-encryption-salt|backup-encryption-key/.test(x.urn))) assert.equal(e.protect, true, e.urn);
+      for (const e of p.retire.byUrn.filter((x) => /random:index\/randomPassword:RandomPassword::(ttn-encryption-salt|backup-encryption-key)$/.test(x.urn))) assert.equal(e.protect, true, e.urn);
       // The new side keeps its protection.
       for (const e of p.prepare.byUrn.filter((x) => underMove(x.urn) && x.protect)) assert.equal(r.get(e.urn)!.protect, true, e.urn);
     });

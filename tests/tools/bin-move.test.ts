@@ -178,7 +178,7 @@ line=$(grep ' freshtrack-move$' "$FT_MOVE_HOME/.ssh/authorized_keys") || { echo 
 forced=$(printf '%s' "$line" | sed -n 's/.*command="\\([^"]*\\)".*/\\1/p')
 shift
 # sshd starts the forced command with a fresh environment: nothing of the new side leaks in.
-exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=old $forced
+exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=\${FT_STUB_REMOTE_SIDE:-old} $forced
 `, { mode: 0o755 });
     dockerLog = path.join(oldSide.root, "docker.log");
     const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
@@ -189,8 +189,18 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       FT_RCLONE: "host",
       FT_STUB_LOG: dockerLog,
       FT_MOVE_HOME: path.join(oldSide.root, "home"),
-      // docker ps answers one container per service and side; every other call is only logged.
-      FT_STUB_SCRIPT: 'case "$*" in *"ps -q"*service=backend*) echo "$FT_STUB_SIDE-backend" ;; *"ps -q"*service=worker*) echo "$FT_STUB_SIDE-worker" ;; esac',
+      // A stateful stand-in: one container per service and side; `docker ps` lists the ones not
+      // stopped, `stop`/`start` move them in and out of the stopped list. Every call is logged.
+      FT_STUB_STOPPED: path.join(oldSide.root, "stopped"),
+      FT_STUB_SCRIPT: [
+        'touch "$FT_STUB_STOPPED"',
+        'case "$*" in',
+        '  *"ps -q"*service=backend*|*"ps -q"*service=worker*) svc=backend; case "$*" in *service=worker*) svc=worker ;; esac',
+        '    grep -qx "$FT_STUB_SIDE-$svc" "$FT_STUB_STOPPED" || echo "$FT_STUB_SIDE-$svc" ;;',
+        '  "stop "*) shift; for i in "$@"; do echo "$i" >>"$FT_STUB_STOPPED"; done ;;',
+        '  "start "*) shift; for i in "$@"; do grep -vx "$i" "$FT_STUB_STOPPED" >"$FT_STUB_STOPPED.t" || true; mv "$FT_STUB_STOPPED.t" "$FT_STUB_STOPPED"; done ;;',
+        "esac",
+      ].join("\n"),
     };
     for (const [i, body] of ["first upload", "x".repeat(70000), "third"].entries()) {
       const f = path.join(oldSide.root, `obj${i}`);
@@ -257,6 +267,24 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(calls, /^start new-backend new-worker$/m, "the new app started with the containers stopped in prepare");
     assert.ok(calls.indexOf("stop old-backend") < calls.indexOf("start new-backend"), "freeze before the new app starts");
     console.log(`      move figures: freeze ${report.freeze_seconds} s, ${Object.keys(report.tables).length} tables, ${report.sequences} sequences, ${report.objects.new.count} objects`);
+  });
+
+  it("rollback after cutover: the old side pulls the new side's writes (new side frozen) and starts its own frozen app", async () => {
+    // The new side served after cutover and took writes.
+    await pg(newSide, "INSERT INTO readings (sensor, c) SELECT 3, 2 FROM generate_series(1, 40) g");
+    const backHome = path.join(newSide.root, "home");
+    const auth = await run(bin(newSide, "move-export"), ["--authorize", "203.0.113.10"], { env: { ...env, FT_MOVE_HOME: backHome }, input: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEY1\n" });
+    assert.equal(auth.code, 0, auth.stderr);
+    fs.writeFileSync(dockerLog, "");
+    const r = await run(bin(oldSide, "move-import"), ["--from", "root@203.0.113.77", "22", HOST_KEY, "--freeze-source", "--start-app"], { env: { ...env, FT_MOVE_HOME: backHome, FT_STUB_SIDE: "old", FT_STUB_REMOTE_SIDE: "new" }, input: MOVE_KEY });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim());
+    assert.equal(report.ok, true, r.stdout);
+    assert.deepEqual(report.tables["public.readings"], { old: 5290, new: 5290 }, "'old'/'new' in the report are the export's and the import's side");
+    assert.equal((await pg(oldSide, "SELECT count(*)::int AS n FROM readings"))[0].n, 5290);
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    assert.match(calls, /^stop new-backend new-worker$/m, "the new side is frozen");
+    assert.match(calls, /^start old-backend old-worker$/m, "the old side's app, stopped by the cutover's freeze, serves again");
   });
 
   it("a cutover onto a new side whose lasting secrets differ fails, never starts the new app, and ends the old side's freeze", async () => {
