@@ -115,6 +115,22 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
     p = phases("vm", "digitalocean");
   });
 
+  it("the move's steps carry secrets only on stdin (marked secret, logging off for it), never in a command line", () => {
+    const steps = p.cutover.resources.filter((r) => r.type === "command:remote:Command" && r.name.startsWith("move-"));
+    assert.deepEqual(steps.map((r) => r.name).sort(), ["move-acme", "move-authorize", "move-copy", "move-cutover", "move-forward"]);
+    for (const r of steps) {
+      const plainText = JSON.stringify({ create: r.inputs.create, delete: r.inputs.delete, triggers: r.inputs.triggers });
+      assert.doesNotMatch(plainText, /RNDSECRET|DUMMYSECRET|PRIVATE KEY/, `${r.name}: a secret in its command line`);
+      assert.ok((r.inputs.connection as Record<string, unknown>).$secret, `${r.name}: connection (private key) is secret`);
+    }
+    for (const name of ["move-copy", "move-cutover"]) {
+      const r = steps.find((x) => x.name === name)!;
+      assert.match(JSON.stringify(r.inputs.stdin), /^\{"\$secret":"-----BEGIN OPENSSH PRIVATE KEY/, `${name}: the pull key arrives on stdin, as a secret`);
+      assert.equal(r.inputs.logging, "stdout", `${name}: stdin and stderr not logged`);
+      assert.ok(r.options.additionalSecretOutputs?.includes("stdin"), name);
+    }
+  });
+
   it("finish (target digitalocean, move keys removed): deletes exactly the old side and the move steps; nothing protected", () => {
     const fin = mustPlan("vm", { ...d.set, target: "digitalocean" }, d.secret, p.retire.outputs);
     const f = entries(fin);
