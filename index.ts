@@ -1,26 +1,28 @@
-// FreshTrack Pro: one stack per customer. Read config, create the customer's
-// lasting secrets, deploy exactly one target, export what the operator needs.
+// FreshTrack Pro: one stack per customer. Read config, check it against what is
+// deployed, create the customer's lasting secrets, deploy the serving target
+// (and, during a move, the new one beside it), export what the operator needs.
 import * as pulumi from "@pulumi/pulumi";
-import { AwsTarget } from "./components/aws";
-import { DigitalOceanTarget } from "./components/digitalocean";
+import { deployCustomer, readDeployedState, refusal } from "./components/move";
 import { loadConfig, loadUserSecrets } from "./core/load-config";
 import { createLastingSecrets } from "./components/shared/secrets";
-import { TargetArgs, TargetOutputs } from "./components/shared/target";
-import { VmTarget } from "./components/vm";
 
-const config = loadConfig(); // throws one message naming every bad key, before any resource exists
-const args: TargetArgs = { config, secrets: createLastingSecrets(config.data), userSecrets: loadUserSecrets(config) };
-const name = pulumi.getStack();
+export = async () => {
+  const config = loadConfig(); // throws one message naming every bad key, before any resource exists
+  // The deployed target comes from the stack's own last outputs, not from the operator's memory.
+  const deployed = await readDeployedState();
+  const refused = refusal(deployed, config);
+  if (refused) throw new pulumi.RunError(`Refused (no resource was declared): ${refused}`);
 
-const targets: Record<typeof config.target, () => TargetOutputs> = {
-  vm: () => new VmTarget(name, args),
-  digitalocean: () => new DigitalOceanTarget(name, args),
-  aws: () => new AwsTarget(name, args),
+  const secrets = createLastingSecrets(config.data);
+  const customer = deployCustomer(pulumi.getStack(), { config, secrets, userSecrets: loadUserSecrets(config) }, deployed);
+  const s = customer.serving;
+  return {
+    target: config.target,
+    url: s.url,
+    hostAddress: s.hostAddress,
+    databaseEndpoint: s.databaseEndpoint,
+    dnsRecords: s.dnsRecords,
+    move: customer.moveState, // read back by the next run (components/move/state.ts)
+    ...(customer.move ? { moveStatus: customer.move } : {}),
+  };
 };
-const deployed = targets[config.target]();
-
-export const target = config.target;
-export const url = deployed.url;
-export const hostAddress = deployed.hostAddress;
-export const databaseEndpoint = deployed.databaseEndpoint;
-export const dnsRecords = deployed.dnsRecords;

@@ -59,6 +59,8 @@ export interface ReleaseManifest {
   reload: Record<string, string>;
   /** Services behind the proxy's slot markers: port and liveness path (bin/deploy checks a new slot through them). */
   proxy: Record<string, { port: number; health: string }>;
+  /** The app's uploads bucket (reached through the `backup.remote` credentials): bin/move-* copy it. */
+  assets_bucket: string;
   /** Buckets bin/deploy creates when missing (vm: on the self-hosted store; digitalocean: none, Spaces buckets are Pulumi resources). */
   buckets: string[];
 }
@@ -270,6 +272,7 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     ports: publishedTcpPorts(loose),
     ...(input.publicIp ? { public_ip: input.publicIp } : {}),
     proxy: proxiedServices(),
+    assets_bucket: input.objectStore.assetsBucket,
     buckets: input.target === "vm" ? [...new Set([input.objectStore.assetsBucket, input.objectStore.backupsBucket])].sort() : [],
   };
   files["release.json"] = JSON.stringify(release, null, 2) + "\n";

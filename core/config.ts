@@ -27,6 +27,12 @@ export const USER_SECRET_KEYS = [
 ] as const;
 export type UserSecretKey = (typeof USER_SECRET_KEYS)[number];
 
+/** Phases of a move between targets (components/move, docs/move.md), in the order the operator advances them. */
+export const MOVE_PHASES = ["prepare", "cutover", "retire", "rollback"] as const;
+export type MovePhase = (typeof MOVE_PHASES)[number];
+/** Move credentials: read only as secret Outputs by components/move, never fed to app files. */
+export const MOVE_SECRET_KEYS = ["moveVmSshPrivateKey"] as const;
+
 /** Connections PgBouncer never hands out: superuser reserve, migrations, backups, restore checks, admin. */
 export const DB_CONNECTION_HEADROOM = 15;
 
@@ -189,8 +195,26 @@ export interface AwsSettings {
   ecsExec: boolean;
 }
 
+/** A move of this customer from `target` to `to`, declared in config (docs/move.md). */
+export interface MoveSettings {
+  to: Target;
+  phase: MovePhase;
+  /** Retire/rollback delete the released side's data too (volumes, database, buckets) instead of keeping them. */
+  purge: boolean;
+  /** TTL (s) the operator lowers the app's DNS records to during prepare. */
+  dnsTtl: number;
+  /** TTL (s) the records had before the move: the old side keeps forwarding at least this long after the DNS change. */
+  previousDnsTtl: number;
+  /** vm -> vm: the new host (the old one stays in `vm`). */
+  vm?: VmSettings;
+  /** PgBouncer pool size on the new side (derived from its database when poolSize is 0). */
+  poolSize?: number;
+}
+
 export interface FreshtrackConfig {
   target: Target;
+  /** Present while a move is declared (moveTo set). */
+  move?: MoveSettings;
   app: AppSettings;
   data: DataSettings;
   vm?: VmSettings;
@@ -276,6 +300,10 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
       bad(key, `is a credential but is stored in plain text. Fix: pulumi config rm ${key} && pulumi config set --secret ${key} VALUE`);
     }
     secretsSet.push(key);
+  }
+
+  for (const key of MOVE_SECRET_KEYS) {
+    if (raw[key] && !secretKeys.has(key)) bad(key, `is a credential but is stored in plain text. Fix: pulumi config rm ${key} && pulumi config set --secret ${key} VALUE`);
   }
 
   const rawTarget = str("target", "vm");
@@ -385,13 +413,15 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
   };
 
   const cfg: FreshtrackConfig = { target, app, data, secretsSet };
+  const moveTo = parseMove(raw, target, cfg, bad, onDefault);
   const appDir = str("vmAppDir", "/opt/freshtrack");
   const systemDir = systemDirectoryOf(appDir);
   if (systemDir) bad("vmAppDir", `"${appDir}" is the system directory ${systemDir}: removing the stack with vmPurgeOnDelete runs rm -rf on it, and the host keeps its own files there. Fix: pulumi config set vmAppDir /opt/freshtrack (a directory of its own)`);
   else if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes("..")) bad("vmAppDir", `"${appDir}" must be an absolute path of letters, digits, . _ - and /. Fix: pulumi config set vmAppDir /opt/freshtrack`);
   const purgeOnDelete = bool("vmPurgeOnDelete", false);
 
-  if (target === "vm") {
+  // A move's destination needs its own settings: vm -> digitalocean reads the do* keys, digitalocean -> vm the vm* keys.
+  if (target === "vm" || moveTo === "vm") {
     const host = required("vmHost", "the address of the customer's host", "203.0.113.10");
     if (host && !isIPv4(host) && !isHostname(host.toLowerCase()) && !/^[0-9a-fA-F:]+$/.test(host)) bad("vmHost", `"${host}" is neither an IP address nor a hostname. Fix: pulumi config set vmHost 203.0.113.10`);
     const hostKey = required("vmHostKey", "the host's public SSH key, checked out of band", '"ssh-ed25519 AAAA..."');
@@ -406,7 +436,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
     cfg.vm = { host, port: int("vmPort", 22, 1, 65535), user, hostKey, appDir, firewall: bool("vmFirewall", false), purgeOnDelete };
   }
 
-  if (target === "digitalocean") {
+  if (target === "digitalocean" || moveTo === "digitalocean") {
     const region = oneOf("doRegion", DO_REGIONS, "fra1");
     const dbSize = oneOf("doDbSize", Object.keys(DO_DB_SIZES), "db-s-1vcpu-1gb");
     const sshCidrs = list("doSshCidrs");
@@ -436,7 +466,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
     };
   }
 
-  if (target === "aws") {
+  if (target === "aws" || moveTo === "aws") {
     const cpuMem = (prefix: string, dCpu: number, dMem: number) => {
       const cpu = int(`${prefix}Cpu`, dCpu, 256, 16384);
       const memory = int(`${prefix}Memory`, dMem, 512, 122880);
@@ -467,18 +497,104 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
 
   // PgBouncer must never be able to open more server connections than PostgreSQL accepts.
   // One pool (database frostguard x user frostguard); headroom keeps migrations, backups and admin working.
-  const maxConnections = cfg.digitalocean ? cfg.digitalocean.dbMaxConnections : data.dbMaxConnections;
-  const maxKey = cfg.digitalocean ? "doDbSize" : "dbMaxConnections";
+  // The serving target decides (during a move cfg.digitalocean may describe the new side only).
+  const onDo = target === "digitalocean" && cfg.digitalocean;
+  const maxConnections = onDo ? cfg.digitalocean!.dbMaxConnections : data.dbMaxConnections;
+  const maxKey = onDo ? "doDbSize" : "dbMaxConnections";
+  const derivedPool = data.poolSize === 0;
   // poolSize 0 means "derive": the largest pool that keeps the headroom, capped at 20.
-  if (data.poolSize === 0) data.poolSize = Math.max(1, Math.min(20, maxConnections - DB_CONNECTION_HEADROOM - 1));
+  if (derivedPool) data.poolSize = Math.max(1, Math.min(20, maxConnections - DB_CONNECTION_HEADROOM - 1));
+  if (cfg.move) {
+    // The new side's pool, from its own database (vm -> digitalocean often has fewer connections).
+    const newMax = cfg.move.to === "digitalocean" && cfg.digitalocean ? cfg.digitalocean.dbMaxConnections : data.dbMaxConnections;
+    cfg.move.poolSize = derivedPool ? Math.max(1, Math.min(20, newMax - DB_CONNECTION_HEADROOM - 1)) : data.poolSize;
+    if (cfg.move.to !== "aws" && cfg.move.poolSize >= newMax - DB_CONNECTION_HEADROOM) bad("poolSize", `${cfg.move.poolSize} leaves no headroom on the new side (max_connections ${newMax}) - ${DB_CONNECTION_HEADROOM}. Fix: pulumi config set poolSize 0 (derived per side), or a larger database on the new side`);
+  }
   if (target !== "aws" && data.poolSize >= maxConnections - DB_CONNECTION_HEADROOM) {
     const fit = Math.max(1, maxConnections - DB_CONNECTION_HEADROOM - 1);
     bad("poolSize", `${data.poolSize} leaves no headroom: pools x poolSize must be < max_connections (${maxConnections}, from ${maxKey}) - ${DB_CONNECTION_HEADROOM}. Fix: pulumi config set poolSize ${fit}, or a larger ${maxKey}`);
   }
   if (data.maxClientConnections < data.poolSize) bad("maxClientConnections", `${data.maxClientConnections} is below poolSize ${data.poolSize}. Fix: pulumi config set maxClientConnections 1000`);
 
+  // The new side must not take the app's DNS name before cutover: the program would flip it at prepare.
+  if (cfg.move?.to === "digitalocean" && cfg.target !== "digitalocean" && cfg.digitalocean?.manageDns) bad("doManageDns", "is true on the new side of a move: its A records would take the domain away from the serving side at prepare. Fix: pulumi config set doManageDns false until the move is finished (docs/move.md)");
+  if (cfg.move?.to === "aws" && cfg.target !== "aws" && cfg.aws?.route53ZoneId) bad("awsRoute53ZoneId", "is set on the new side of a move: its alias records would take the domain away from the serving side at prepare. Fix: pulumi config rm awsRoute53ZoneId until the move is finished (docs/move.md)");
+  if (cfg.move?.phase === "retire" && !cfg.move.purge && (cfg.vm?.purgeOnDelete ?? false) && target !== "aws") {
+    bad("movePurgeOld", `is false but vmPurgeOnDelete is true: removing the old ${target} side after retire would delete its data. Fix: pulumi config set vmPurgeOnDelete false (and pulumi up) before retire, or pulumi config set movePurgeOld true to delete it knowingly`);
+  }
+
   if (problems.length) throw new ConfigError(problems);
   return cfg;
+}
+
+/** The move keys (moveTo, movePhase, ...). Sets cfg.move; returns the destination target, if any. */
+/** Defaults of the move keys (as declared in Pulumi.yaml; tests/unit/config-defaults.test.ts compares them). */
+const MOVE_DEFAULTS = {
+  moveTo: "",
+  movePhase: "prepare",
+  movePurgeOld: false,
+  moveDnsTtlSeconds: 60,
+  movePreviousDnsTtlSeconds: 3600,
+  moveVmHost: "",
+  moveVmPort: 22,
+  moveVmUser: "root",
+  moveVmHostKey: "",
+  moveVmSshPrivateKey: "",
+};
+
+function parseMove(raw: Raw, target: Target, cfg: FreshtrackConfig, bad: (key: string, message: string) => void, onDefault?: (key: string, dflt: unknown) => void): Target | undefined {
+  for (const [k, d] of Object.entries(MOVE_DEFAULTS)) onDefault?.(k, d);
+  const v = (k: string) => (raw[k] ?? "").trim();
+  const to = v("moveTo");
+  const phase = v("movePhase") || MOVE_DEFAULTS.movePhase;
+  if (!to) {
+    for (const k of ["movePhase", "movePurgeOld", "moveVmHost", "moveVmHostKey", "moveVmSshPrivateKey"]) {
+      if (v(k) && !(k === "movePhase" && phase === "prepare") && !(k === "movePurgeOld" && v(k) === "false")) bad(k, `is set but no move is declared. Fix: pulumi config rm ${k} (or pulumi config set moveTo TARGET to start a move, see docs/move.md)`);
+    }
+    return undefined;
+  }
+  if (!(TARGETS as readonly string[]).includes(to)) {
+    bad("moveTo", `"${to}" is not a target we deploy to. Fix: pulumi config set moveTo vm (or digitalocean, aws)`);
+    return undefined;
+  }
+  if (to === target && to !== "vm") {
+    bad("moveTo", `"${to}" is already this stack's target; only vm -> vm (a new host) moves within a target. Fix: pulumi config rm moveTo`);
+    return undefined;
+  }
+  if (!(MOVE_PHASES as readonly string[]).includes(phase)) bad("movePhase", `"${phase}" is not one of ${MOVE_PHASES.join(", ")}. Fix: pulumi config set movePhase prepare`);
+  const num = (k: string, dflt: number, min: number, max: number) => {
+    const x = v(k);
+    const n = x === "" ? dflt : Number(x);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      bad(k, `"${x}" must be a whole number from ${min} to ${max}. Fix: pulumi config set ${k} ${dflt}`);
+      return dflt;
+    }
+    return n;
+  };
+  const purge = v("movePurgeOld") === "true";
+  if (v("movePurgeOld") && !["true", "false"].includes(v("movePurgeOld"))) bad("movePurgeOld", `"${v("movePurgeOld")}" must be true or false. Fix: pulumi config set movePurgeOld false`);
+  const move: MoveSettings = {
+    to: to as Target,
+    phase: phase as MovePhase,
+    purge,
+    dnsTtl: num("moveDnsTtlSeconds", MOVE_DEFAULTS.moveDnsTtlSeconds, 30, 3600),
+    previousDnsTtl: num("movePreviousDnsTtlSeconds", MOVE_DEFAULTS.movePreviousDnsTtlSeconds, 30, 172800),
+  };
+  if (to === "vm" && target === "vm") {
+    const host = v("moveVmHost");
+    if (!host) bad("moveVmHost", "is required for a vm -> vm move (the new host). Fix: pulumi config set moveVmHost 203.0.113.20");
+    else if (!isIPv4(host) && !isHostname(host.toLowerCase()) && !/^[0-9a-fA-F:]+$/.test(host)) bad("moveVmHost", `"${host}" is neither an IP address nor a hostname. Fix: pulumi config set moveVmHost 203.0.113.20`);
+    else if (host === v("vmHost")) bad("moveVmHost", `is the current host ${host}: a vm -> vm move needs a different host. Fix: pulumi config set moveVmHost NEW-HOST`);
+    const hostKey = v("moveVmHostKey");
+    if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/.test(hostKey)) bad("moveVmHostKey", `must be the new host's key, one line "TYPE BASE64" as printed by ssh-keyscan. Fix: ssh-keyscan -t ed25519 NEW-HOST, verify it, then pulumi config set moveVmHostKey "ssh-ed25519 AAAA..."`);
+    if (!raw["moveVmSshPrivateKey"]) bad("moveVmSshPrivateKey", "is required for a vm -> vm move. Fix: pulumi config set --secret moveVmSshPrivateKey < ~/.ssh/freshtrack_new_host");
+    const user = v("moveVmUser") || MOVE_DEFAULTS.moveVmUser;
+    if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) bad("moveVmUser", `"${user}" is not a Unix user name. Fix: pulumi config set moveVmUser root`);
+    const appDir = v("vmAppDir") || "/opt/freshtrack";
+    move.vm = { host, port: num("moveVmPort", MOVE_DEFAULTS.moveVmPort, 1, 65535), user, hostKey, appDir, firewall: v("vmFirewall") === "true", purgeOnDelete: v("vmPurgeOnDelete") === "true" };
+  }
+  cfg.move = move;
+  return to as Target;
 }
 
 function safeJson(s: string): unknown {

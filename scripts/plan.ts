@@ -14,6 +14,7 @@ interface Args {
   set: Record<string, string>;
   secretSet: string[];
   reveal: boolean;
+  previous?: Record<string, unknown>;
 }
 
 function parseArgs(argv: string[]): Args {
@@ -28,6 +29,7 @@ function parseArgs(argv: string[]): Args {
     if (arg === "--stack" || arg === "-s") a.stack = next();
     else if (arg === "--json") a.json = true;
     else if (arg === "--out") a.out = next();
+    else if (arg === "--previous-outputs") a.previous = JSON.parse(next()) as Record<string, unknown>; // the last deployment's stack outputs (JSON), as the self-reference reads them
     else if (arg === "--reveal-secrets") a.reveal = true; // tests only: secret values stay visible as {"$secret": ...}
     else if (arg === "--set" || arg === "--set-secret") {
       const kv = next();
@@ -43,9 +45,10 @@ function parseArgs(argv: string[]): Args {
 }
 
 function usage(problem?: string): never {
-  const text = `usage: npm run plan -- --stack NAME [--json] [--out DIR] [--set KEY=VALUE] [--set-secret KEY=VALUE]
+  const text = `usage: npm run plan -- --stack NAME [--json] [--out DIR] [--set KEY=VALUE] [--set-secret KEY=VALUE] [--previous-outputs JSON]
   Declares the stack's resources under Pulumi's mock runtime (no cloud, no credentials)
-  and prints them with secrets masked. --out DIR writes the bundle pushed to the host.`;
+  and prints them with secrets masked. --out DIR writes the bundle pushed to the host.
+  --previous-outputs JSON stands in for the stack's last deployment (default: never deployed).`;
   if (problem) {
     console.error(`plan: ${problem}\n${text}`);
     process.exit(2);
@@ -68,7 +71,7 @@ async function main() {
   const args = parseArgs(process.argv.slice(2));
   let plan: PlanResult;
   try {
-    plan = await runProgram({ stack: args.stack!, set: args.set, secretSet: args.secretSet });
+    plan = await runProgram({ stack: args.stack!, set: args.set, secretSet: args.secretSet, previousOutputs: args.previous });
   } catch (e) {
     const err = e as Error & { declaredResources?: number };
     console.error(err.message);

@@ -9,7 +9,7 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { DoSettings } from "../../core/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../../core/naming";
-import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
+import { DnsRecord, HostAccess, TargetArgs, TargetOutputs } from "../shared/target";
 import { alertPolicies, alertRecipients } from "./alerts";
 import { renderCloudInit } from "./cloud-init";
 import { dnsRecordOutputs, managedDnsRecords } from "./dns";
@@ -33,6 +33,8 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
   public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   /** Release id on the droplet (bundle + secret digests). */
   public readonly release: pulumi.Output<string>;
+  /** SSH to the droplet as the deploy user (a move's data path). */
+  public readonly hostAccess: HostAccess;
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("freshtrack:digitalocean:Target", name, {}, opts);
@@ -202,6 +204,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
 
     this.url = deployment.url;
     this.release = deployment.release;
+    this.hostAccess = { host: assignment.ipAddress, port: 22, user: DEPLOY_USER, privateKey: deployKey.privateKeyOpenssh, hostKey: hostPublicKey, appDir: settings.appDir };
     this.hostAddress = reservedIp.ipAddress;
     this.databaseEndpoint = pulumi.interpolate`${db.privateHost}:${db.port}`;
     this.dnsRecords = reservedIp.ipAddress.apply((ip) => dnsRecordOutputs(dnsInput(ip)));

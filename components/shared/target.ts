@@ -18,8 +18,22 @@ export interface DnsRecord {
   purpose: string;
 }
 
+/** SSH access to the host that runs the Compose stack (vm, digitalocean): the move's data path uses it. */
+export interface HostAccess {
+  host: pulumi.Input<string>;
+  port: number;
+  user: string;
+  /** Secret. */
+  privateKey: pulumi.Input<string>;
+  /** "TYPE BASE64". */
+  hostKey: pulumi.Input<string>;
+  appDir: string;
+}
+
 /** What every target exports; index.ts turns these into stack outputs. */
 export interface TargetOutputs {
+  /** Absent on aws (no host: ECS tasks). */
+  hostAccess?: HostAccess;
   url: pulumi.Output<string>;
   hostAddress: pulumi.Output<string>;
   databaseEndpoint: pulumi.Output<string>;

@@ -5,7 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../../core/config";
 import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
-import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
+import { DnsRecord, HostAccess, TargetArgs, TargetOutputs } from "../shared/target";
 
 /** Bucket names on the host's object store: defined once, so the app, the backup job and the bucket creation cannot disagree. */
 export const VM_BUCKETS = { assets: "frostguard-assets", backups: "frostguard-backups" } as const;
@@ -34,6 +34,7 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
   public readonly databaseEndpoint: pulumi.Output<string>;
   public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   public readonly release: pulumi.Output<string>;
+  public readonly hostAccess: HostAccess;
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("freshtrack:vm:Target", name, {}, opts);
@@ -110,6 +111,7 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
 
     this.url = deployment.url;
     this.release = deployment.release;
+    this.hostAccess = { host: vm.host, port: vm.port, user: vm.user, privateKey, hostKey: vm.hostKey, appDir: vm.appDir };
     this.hostAddress = pulumi.output(vm.host);
     this.databaseEndpoint = pulumi.output("postgres (on host, via pgbouncer)");
     this.dnsRecords = pulumi.output(vmDnsRecords(domain, vm.host));

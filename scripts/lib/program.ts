@@ -33,9 +33,19 @@ export interface PlannedInvoke {
   inputs: Record<string, unknown>;
 }
 
+/** One declared resource by its real URN (full parent type chain), inputs as the program passed them. */
+export interface UrnEntry {
+  urn: string;
+  inputs: unknown;
+  protect: boolean;
+  retainOnDelete: boolean;
+}
+
 export interface PlanResult {
   stack: string;
   resources: PlannedResource[];
+  /** Every resource by URN: what `pulumi preview` would compare against the state (tests of moves). */
+  byUrn: UrnEntry[];
   outputs: Record<string, unknown>;
   /** In call order. */
   invokes: PlannedInvoke[];
@@ -51,6 +61,8 @@ export interface RunOptions {
   outputsFor?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
   /** The provider id of a resource, instead of `<name>-id` (e.g. a replaced droplet). */
   idFor?: (type: string, name: string) => string | undefined;
+  /** Outputs of the stack's last deployment, as its self-reference reads them (pulumi:pulumi:StackReference). Absent: never deployed. */
+  previousOutputs?: Record<string, unknown>;
 }
 
 /** A recognisable dummy for a secret config value: tests search for it where it must not be. */
@@ -190,6 +202,9 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
   const names = new WeakMap<object, string>();
   const optionsOf = new Map<string, PlannedResource["options"]>();
   const parentOf = new Map<string, string | undefined>();
+  // URNs as the engine forms them (the mock monitor keeps only the parent's last type).
+  const chains = new WeakMap<object, string>();
+  const byUrn: { urn: string; props: unknown; protect: boolean; retainOnDelete: boolean }[] = [];
 
   await pulumi.runtime.setMocks(
     {
@@ -199,6 +214,8 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
         const r: PlannedResource = { type: args.type, name: args.name, parent: parentOf.get(key), inputs, options: optionsOf.get(key) ?? {} };
         recorded.push(r);
         byName.set(key, r);
+        // The program reads its own last deployment through a StackReference: answer with the given outputs.
+        if (args.type === "pulumi:pulumi:StackReference") return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: opts.previousOutputs ?? {}, secretOutputNames: [] } };
         const extra = opts.outputsFor?.(args.type, args.name, inputs) ?? {};
         return { id: opts.idFor?.(args.type, args.name) ?? `${args.name}-id`, state: { ...args.inputs, ...defaultOutputs(args.type, args.name, args.inputs), ...extra } };
       },
@@ -215,6 +232,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
     "freshtrack",
     opts.stack,
     true,
+    "organization", // what the DIY backends call every stack's organization
   );
 
   const stackRuntime = require("@pulumi/pulumi/runtime/stack") as { runInPulumiStack: (init: () => Promise<Record<string, unknown>>) => Promise<Record<string, unknown> | undefined> };
@@ -228,6 +246,9 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
       names.set(args.resource, key);
       const o = args.opts as PulumiTypes.CustomResourceOptions;
       parentOf.set(key, o.parent && names.has(o.parent) ? names.get(o.parent) : undefined);
+      const chain = o.parent && chains.has(o.parent) ? `${chains.get(o.parent)}$${args.type}` : args.type;
+      chains.set(args.resource, chain);
+      byUrn.push({ urn: `urn:pulumi:${opts.stack}::freshtrack::${chain}::${args.name}`, props: args.props, protect: !!o.protect, retainOnDelete: !!o.retainOnDelete });
       const deps = ([] as unknown[]).concat(o.dependsOn ?? []).filter((d): d is object => typeof d === "object" && d !== null).map((d) => names.get(d) ?? "?");
       optionsOf.set(key, {
         ...(o.protect ? { protect: true } : {}),
@@ -240,7 +261,9 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
       return undefined;
     });
     try {
-      program = require(path.join(ROOT, "index.ts")) as Record<string, unknown>;
+      const main = require(path.join(ROOT, "index.ts")) as Record<string, unknown> | (() => Promise<Record<string, unknown>>);
+      // An async program (export = async () => ...) returns its outputs, as the Pulumi CLI's runtime awaits them.
+      program = typeof main === "function" ? await main() : main;
     } catch (e) {
       failure = e;
     }
@@ -249,7 +272,8 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
   if (failure !== undefined) {
     await settings.waitForRPCs();
     // Reviewers and tests need to see that a bad config declared nothing at all.
-    const declared = recorded.filter((r) => r.type !== "pulumi:pulumi:Stack").length;
+    // The stack itself and the self-reference (a read of the last outputs) are not resources of any target.
+    const declared = recorded.filter((r) => !r.type.startsWith("pulumi:pulumi:")).length;
     throw Object.assign(failure as Error, { declaredResources: declared });
   }
   const outputs: Record<string, unknown> = {};
@@ -260,8 +284,14 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
       outputs[k] = secret ? { $secret: value } : value;
     } else outputs[k] = v;
   }
+  const urnEntries: UrnEntry[] = [];
+  for (const e of byUrn) {
+    // promise(), not apply(): a value unknown in preview (e.g. an id) resolves as undefined instead of never.
+    const inputs = await (pulumi.output(e.props) as unknown as { promise: () => Promise<unknown> }).promise();
+    urnEntries.push({ urn: e.urn, inputs: await resolveAssets(plain(inputs)), protect: e.protect, retainOnDelete: e.retainOnDelete });
+  }
   await settings.waitForRPCs();
-  return { stack: opts.stack, resources: recorded, outputs, invokes };
+  return { stack: opts.stack, resources: recorded, byUrn: urnEntries, outputs, invokes };
 }
 
 /** Replaces every {"$secret": v} with "[secret]": what a reviewer may see. */

@@ -14,8 +14,9 @@ export interface PlanOutcome {
   result?: PlanResult;
 }
 
-export function plan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}): PlanOutcome {
+export function plan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}, previousOutputs?: Record<string, unknown>): PlanOutcome {
   const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "plan.ts"), "--stack", stack, "--reveal-secrets"];
+  if (previousOutputs) args.push("--previous-outputs", JSON.stringify(previousOutputs));
   for (const [k, v] of Object.entries(set)) args.push("--set", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   for (const [k, v] of Object.entries(secretSet)) args.push("--set-secret", `${k}=${v}`);
   const key = JSON.stringify(args);
@@ -28,8 +29,8 @@ export function plan(stack: string, set: Record<string, string | number | boolea
   return outcome;
 }
 
-export function mustPlan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}): PlanResult {
-  const o = plan(stack, set, secretSet);
+export function mustPlan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}, previousOutputs?: Record<string, unknown>): PlanResult {
+  const o = plan(stack, set, secretSet, previousOutputs);
   if (!o.ok || !o.result) throw new Error(`plan --stack ${stack} failed (${o.status}):\n${o.stderr}`);
   return o.result;
 }

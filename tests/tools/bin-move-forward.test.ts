@@ -1,0 +1,201 @@
+// bin/move-forward (from a RENDERED vm release) against the rendered caddy.json
+// RUNNING in the real Caddy 2.6 binary, through its admin API (seam FT_CADDY_ADMIN:
+// the host's curl instead of `docker exec <caddy> wget`). Adapted for the test only,
+// as in caddy-routing.test.ts: listen ports, upstream addresses, storage, and the
+// admin listener. The "new side" is an HTTPS server with a certificate for the app's
+// domain from a test CA (passed with --ca, as for tlsMode internal).
+import { strict as assert } from "assert";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as net from "net";
+import * as os from "os";
+import * as path from "path";
+import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
+import { renderBundle } from "../../compose/bundle";
+import { run } from "../fixtures/bin/harness";
+
+const DOMAIN = "app.cold-chain.example";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise<number>((resolve) => {
+    const s = net.createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as net.AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+
+function rendered(): Record<string, string> {
+  const raw: Record<string, string> = {
+    target: "vm", domain: DOMAIN, operatorEmail: "ops@cold-chain.example", tlsMode: "internal",
+    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3", workerImage: "ghcr.io/acme/frostguard-worker:1.2.3", frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+    stackAuthProjectId: "proj-123", vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+  };
+  for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
+  return renderBundle({
+    config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
+    target: "vm",
+    objectStore: { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" },
+  });
+}
+
+/** Answers with its name, the path, the Host it saw and the body it received. */
+function answer(name: string) {
+  return (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let body = "";
+    req.on("data", (c) => (body += c));
+    req.on("end", () => {
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ name, url: req.url, host: req.headers.host, by: req.headers["x-forwarded-by"] ?? null, body }));
+    });
+  };
+}
+
+describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side and back", function () {
+  this.timeout(120000);
+  let dir: string;
+  let caddy: ChildProcess | undefined;
+  let httpsPort: number;
+  let httpPort: number;
+  let adminPort: number;
+  let newPort: number;
+  let newAcmePort: number;
+  let appDir: string;
+  const servers: (http.Server | https.Server)[] = [];
+
+  const request = (port: number, p: string, method: string, tls: boolean, body?: string) =>
+    new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const mod = tls ? https : http;
+      const req = mod.request({ host: "127.0.0.1", port, path: p, method, servername: DOMAIN, headers: { host: DOMAIN }, rejectUnauthorized: false, timeout: 20000 }, (res) => {
+        let b = "";
+        res.on("data", (c) => (b += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
+      });
+      req.on("error", reject);
+      req.end(body);
+    });
+  const forward = (args: string[]) => run(path.join(appDir, "current", "bin", "move-forward"), args, { env: { ...process.env, FT_CADDY_ADMIN: `http://127.0.0.1:${adminPort}` } });
+
+  before(async () => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-move-fwd-"));
+    [httpsPort, httpPort, adminPort, newPort, newAcmePort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    const oldPort = await freePort();
+    // The old side's app (every upstream of the rendered config points here).
+    const old = http.createServer(answer("old"));
+    await new Promise<void>((r) => old.listen(oldPort, "127.0.0.1", () => r()));
+    servers.push(old);
+    // The new side: HTTPS for the domain, certificate from a test CA; and its port-80 ACME responder.
+    execFileSync("sh", ["-c", `cd '${dir}' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ft-test-ca 2>/dev/null &&
+      openssl req -newkey rsa:2048 -nodes -keyout new.key -out new.csr -subj /CN=${DOMAIN} 2>/dev/null &&
+      printf 'subjectAltName=DNS:${DOMAIN},DNS:s3.${DOMAIN}\\n' >ext && openssl x509 -req -in new.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out new.pem -days 2 -extfile ext 2>/dev/null`]);
+    const fresh = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, answer("new"));
+    await new Promise<void>((r) => fresh.listen(newPort, "127.0.0.1", () => r()));
+    const acme = http.createServer(answer("new-acme"));
+    await new Promise<void>((r) => acme.listen(newAcmePort, "127.0.0.1", () => r()));
+    servers.push(fresh, acme);
+
+    const files = rendered();
+    appDir = path.join(dir, "app");
+    for (const [f, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(appDir, "releases", "r1", f)), { recursive: true });
+      fs.writeFileSync(path.join(appDir, "releases", "r1", f), content, { mode: f.startsWith("bin/") ? 0o755 : 0o644 });
+    }
+    fs.symlinkSync("releases/r1", path.join(appDir, "current"));
+    const cfg = JSON.parse(files["config/caddy.json"]);
+    const text = JSON.stringify(cfg).replace(/"dial":"[a-z][a-z0-9-]*:\d+"/g, `"dial":"127.0.0.1:${oldPort}"`);
+    const adapted = JSON.parse(text);
+    adapted.admin = { listen: `127.0.0.1:${adminPort}` };
+    adapted.storage = { module: "file_system", root: path.join(dir, "data") };
+    adapted.apps.http.http_port = httpPort;
+    adapted.apps.http.https_port = httpsPort;
+    adapted.apps.http.servers.public.listen = [`127.0.0.1:${httpsPort}`];
+    adapted.apps.http.servers.health.listen = [`127.0.0.1:${await freePort()}`];
+    fs.writeFileSync(path.join(dir, "caddy.json"), JSON.stringify(adapted));
+    const log = fs.openSync(path.join(dir, "caddy.log"), "a");
+    caddy = spawn("caddy", ["run", "--config", path.join(dir, "caddy.json")], { detached: true, stdio: ["ignore", log, log], env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+    fs.closeSync(log);
+    for (let i = 0; i < 150; i++) {
+      if (caddy.exitCode !== null) throw new Error(fs.readFileSync(path.join(dir, "caddy.log"), "utf8"));
+      try {
+        if ((await request(httpsPort, "/api/x", "GET", true)).status === 200) return;
+      } catch {
+        /* not up yet */
+      }
+      await sleep(200);
+    }
+    throw new Error(`caddy did not serve: ${fs.readFileSync(path.join(dir, "caddy.log"), "utf8").slice(-2000)}`);
+  });
+
+  after(async () => {
+    if (caddy && caddy.exitCode === null && caddy.pid) {
+      const exited = new Promise((r) => caddy!.once("exit", r));
+      process.kill(-caddy.pid, "SIGTERM");
+      await Promise.race([exited, sleep(10000)]);
+      if (caddy.exitCode === null) process.kill(-caddy.pid, "SIGKILL");
+    }
+    for (const s of servers) {
+      s.closeAllConnections();
+      await new Promise((r) => s.close(r));
+    }
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  let original = "";
+  const running = async () => (await run("curl", ["-fsS", `http://127.0.0.1:${adminPort}/config/`])).stdout;
+
+  it("before: the old side serves", async () => {
+    original = await running();
+    assert.equal(JSON.parse((await request(httpsPort, "/api/readings", "POST", true, '{"t":1}')).body).name, "old");
+  });
+
+  it("--acme-to: challenges on the HTTP port reach the new side; the app itself still served here", async () => {
+    const r = await forward(["--acme-to", `127.0.0.1:${newAcmePort}`]);
+    assert.equal(r.code, 0, r.stderr + fs.readFileSync(path.join(dir, "caddy.log"), "utf8").slice(-1500));
+    // The previous config's HTTP-port server may take a connection for a moment after the load.
+    let c = await request(httpPort, "/.well-known/acme-challenge/tok123", "GET", false);
+    for (let i = 0; i < 50 && c.status !== 200; i++) {
+      await sleep(200);
+      c = await request(httpPort, "/.well-known/acme-challenge/tok123", "GET", false);
+    }
+    assert.equal(c.status, 200, c.body);
+    assert.equal(JSON.parse(c.body).name, "new-acme");
+    assert.equal(JSON.parse(c.body).url, "/.well-known/acme-challenge/tok123");
+    const other = await request(httpPort, "/dashboard?x=1", "GET", false);
+    assert.equal(other.status, 308, "plain HTTP is still redirected to HTTPS");
+    assert.equal(other.body, "");
+    assert.equal(JSON.parse((await request(httpsPort, "/api/readings", "POST", true, '{"t":2}')).body).name, "old");
+  });
+
+  it("--to: every request (POST bodies intact, Host kept) goes to the new side over verified TLS", async () => {
+    const r = await forward(["--to", `127.0.0.1:${newPort}`, "--ca", path.join(dir, "ca.pem")]);
+    assert.equal(r.code, 0, r.stderr);
+    for (const [p, method, body] of [["/api/readings", "POST", '{"t":3}'], ["/", "GET", undefined], ["/trpc/x?batch=1", "GET", undefined]] as const) {
+      const res = await request(httpsPort, p, method, true, body);
+      assert.equal(res.status, 200, res.body);
+      const b = JSON.parse(res.body);
+      assert.equal(b.name, "new", p);
+      assert.equal(b.url, p);
+      assert.equal(b.host, DOMAIN);
+      assert.equal(b.by, "freshtrack-move");
+      if (body) assert.equal(b.body, body);
+    }
+    const shown = JSON.parse((await forward(["--show"])).stdout);
+    assert.equal(shown.forward.length, 1);
+  });
+
+  it("--to without the new side's CA fails closed (502), never to an unverified peer", async () => {
+    const r = await forward(["--to", `127.0.0.1:${newPort}`]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal((await request(httpsPort, "/api/readings", "POST", true, '{"t":4}')).status, 502);
+  });
+
+  it("--off: the old side serves again; running it twice changes nothing", async () => {
+    assert.equal((await forward(["--off"])).code, 0);
+    assert.equal((await forward(["--off"])).code, 0);
+    assert.equal(JSON.parse((await request(httpsPort, "/api/readings", "POST", true, '{"t":5}')).body).name, "old");
+    const shown = JSON.parse((await forward(["--show"])).stdout);
+    assert.deepEqual(shown, { forward: [], acme: null });
+    assert.deepEqual(JSON.parse(await running()), JSON.parse(original), "the running config is the original one again");
+  });
+});

@@ -1,0 +1,78 @@
+// The move keys (moveTo, movePhase, moveVm*, ...): validated with the rest of the
+// config, before any resource, one message per key with its fix.
+import { strict as assert } from "assert";
+import { ConfigError, FreshtrackConfig, parseConfig } from "../../core/config";
+
+const base: Record<string, string> = {
+  target: "vm",
+  domain: "app.acme.example",
+  operatorEmail: "ops@acme.example",
+  backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
+  workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
+  frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+  stackAuthProjectId: "proj-1",
+  vmHost: "203.0.113.10",
+  vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+  vmSshPrivateKey: "k",
+};
+const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOST12";
+const vmToVm = { moveTo: "vm", moveVmHost: "203.0.113.77", moveVmHostKey: NEW_KEY, moveVmSshPrivateKey: "k2" };
+const secrets = new Set(["vmSshPrivateKey", "moveVmSshPrivateKey"]);
+const parse = (over: Record<string, string>, s = secrets): FreshtrackConfig => parseConfig({ ...base, ...over }, s);
+
+function refuses(over: Record<string, string>, key: string, text: RegExp, s = secrets) {
+  assert.throws(
+    () => parse(over, s),
+    (e: unknown) => {
+      assert.ok(e instanceof ConfigError, String(e));
+      const p = e.problems.find((x) => x.key === key);
+      assert.ok(p, `no problem for ${key}: ${e.message}`);
+      assert.match(p.message, /Fix:/);
+      assert.match(p.message, text);
+      return true;
+    },
+  );
+}
+
+describe("config: move keys", () => {
+  it("no move by default", () => {
+    assert.equal(parse({}).move, undefined);
+  });
+  it("vm -> digitalocean reads the do* keys for the new side and keeps target vm", () => {
+    const c = parse({ moveTo: "digitalocean", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) });
+    assert.equal(c.target, "vm");
+    assert.deepEqual({ to: c.move!.to, phase: c.move!.phase, purge: c.move!.purge, dnsTtl: c.move!.dnsTtl }, { to: "digitalocean", phase: "prepare", purge: false, dnsTtl: 60 });
+    assert.ok(c.vm && c.digitalocean, "both sides' settings");
+  });
+  it("each side gets its own derived PgBouncer pool: the serving side's does not change", () => {
+    const plain = parse({});
+    const moving = parse({ moveTo: "digitalocean", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) });
+    assert.equal(moving.data.poolSize, plain.data.poolSize, "old side's pool unchanged by the move");
+    assert.ok(moving.move!.poolSize! < 25 - 15, `new side's pool fits its database (${moving.move!.poolSize})`);
+  });
+  it("vm -> vm needs the new host under moveVm*, distinct from vmHost", () => {
+    const c = parse(vmToVm);
+    assert.equal(c.move!.vm!.host, "203.0.113.77");
+    assert.equal(c.vm!.host, "203.0.113.10");
+    refuses({ moveTo: "vm" }, "moveVmHost", /required for a vm -> vm move/);
+    refuses({ ...vmToVm, moveVmHost: "203.0.113.10" }, "moveVmHost", /different host/);
+    refuses({ ...vmToVm, moveVmHostKey: "nope" }, "moveVmHostKey", /ssh-keyscan/);
+  });
+  it("the new host's key must be set as a secret", () => {
+    refuses(vmToVm, "moveVmSshPrivateKey", /plain text/, new Set(["vmSshPrivateKey"]));
+  });
+  it("refuses unknown targets and phases, moves within aws or digitalocean, and move keys without a move", () => {
+    refuses({ moveTo: "gcp" }, "moveTo", /not a target/);
+    refuses({ ...vmToVm, movePhase: "later" }, "movePhase", /prepare, cutover, retire, rollback/);
+    refuses({ target: "aws", moveTo: "aws" }, "moveTo", /only vm -> vm/);
+    refuses({ movePhase: "cutover" }, "movePhase", /no move is declared/);
+  });
+  it("the new side must not take the DNS name at prepare", () => {
+    refuses({ moveTo: "digitalocean", doSshCidrs: JSON.stringify(["198.51.100.7/32"]), doManageDns: "true", doDnsZone: "acme.example" }, "doManageDns", /until the move is finished/);
+    refuses({ moveTo: "aws", awsRoute53ZoneId: "Z0123456789ABC" }, "awsRoute53ZoneId", /until the move is finished/);
+  });
+  it("retire refuses to purge the old side's data by way of vmPurgeOnDelete unless movePurgeOld says so", () => {
+    refuses({ ...vmToVm, movePhase: "retire", vmPurgeOnDelete: "true" }, "movePurgeOld", /vmPurgeOnDelete is true/);
+    assert.equal(parse({ ...vmToVm, movePhase: "retire", vmPurgeOnDelete: "true", movePurgeOld: "true" }).move!.purge, true);
+  });
+});

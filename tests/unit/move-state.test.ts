@@ -1,0 +1,74 @@
+// Which config changes the deployed state allows: a plain target change is
+// refused with the way to move; a move advances one phase per `pulumi up`.
+import { strict as assert } from "assert";
+import { FreshtrackConfig, MovePhase, Target } from "../../core/config";
+import { DeployedState, deployedStateOf, moveStateOf, refusal } from "../../components/move/state";
+import { dnsInstructions, releaseOptions, stepsFor } from "../../components/move/plan";
+
+const cfg = (target: Target, move?: { to: Target; phase: MovePhase }): FreshtrackConfig =>
+  ({ target, app: {}, data: {}, secretsSet: [], ...(move ? { move: { ...move, purge: false, dnsTtl: 60, previousDnsTtl: 3600 } } : {}) }) as unknown as FreshtrackConfig;
+const at = (target: Target, move?: DeployedState["move"]): DeployedState => ({ target, move });
+
+describe("move state: what the deployed stack allows", () => {
+  it("refuses a plain target change on a deployed stack, saying how to move", () => {
+    const why = refusal(at("vm"), cfg("digitalocean"));
+    assert.ok(why, "refused");
+    assert.match(why!, /target changed from vm \(deployed\) to digitalocean/);
+    assert.match(why!, /pulumi config set target vm/);
+    assert.match(why!, /moveTo digitalocean/);
+  });
+  it("allows any target on a stack that was never deployed, and an unchanged target", () => {
+    assert.equal(refusal({}, cfg("aws")), undefined);
+    assert.equal(refusal(at("aws"), cfg("aws")), undefined);
+  });
+  it("refuses a move on a stack that was never deployed", () => {
+    assert.match(refusal({}, cfg("vm", { to: "aws", phase: "prepare" }))!, /never been deployed/);
+  });
+  it("advances one phase per up: prepare -> cutover -> retire, rollback from prepare or cutover", () => {
+    const m = (phase: MovePhase) => ({ from: "vm" as Target, to: "aws" as Target, phase });
+    assert.equal(refusal(at("vm"), cfg("vm", { to: "aws", phase: "prepare" })), undefined);
+    assert.match(refusal(at("vm"), cfg("vm", { to: "aws", phase: "cutover" }))!, /cannot follow no move.*movePhase prepare/);
+    assert.equal(refusal(at("vm", m("prepare")), cfg("vm", { to: "aws", phase: "cutover" })), undefined);
+    assert.match(refusal(at("vm", m("prepare")), cfg("vm", { to: "aws", phase: "retire" }))!, /movePhase cutover/);
+    assert.equal(refusal(at("vm", m("cutover")), cfg("vm", { to: "aws", phase: "retire" })), undefined);
+    assert.equal(refusal(at("vm", m("cutover")), cfg("vm", { to: "aws", phase: "rollback" })), undefined);
+    assert.match(refusal(at("vm", m("retire")), cfg("vm", { to: "aws", phase: "rollback" }))!, /cannot follow retire/);
+  });
+  it("during a move target names the old side; switching it or the destination is refused", () => {
+    const m = { from: "vm" as Target, to: "aws" as Target, phase: "prepare" as MovePhase };
+    assert.match(refusal(at("vm", m), cfg("aws", { to: "aws", phase: "cutover" }))!, /target names the old side/);
+    assert.match(refusal(at("vm", m), cfg("vm", { to: "digitalocean", phase: "prepare" }))!, /a move to aws is in phase prepare/);
+  });
+  it("dropping the move keys mid-move is refused (it would delete the new side); after rollback it is allowed", () => {
+    assert.match(refusal(at("vm", { from: "vm", to: "aws", phase: "cutover" }), cfg("vm"))!, /movePhase rollback/);
+    assert.equal(refusal(at("vm", { from: "vm", to: "aws", phase: "rollback" }), cfg("vm")), undefined);
+  });
+  it("finishing a retired move: target set to the new side is allowed, to any other is not", () => {
+    const retired = at("vm", { from: "vm", to: "aws", phase: "retire" });
+    assert.equal(refusal(retired, cfg("aws")), undefined);
+    assert.ok(refusal(retired, cfg("digitalocean")));
+  });
+  it("reads the outputs of stacks deployed before these outputs existed", () => {
+    assert.deepEqual(deployedStateOf({}), { target: undefined, move: undefined });
+    assert.deepEqual(deployedStateOf({ target: "vm", move: null }), { target: "vm", move: undefined });
+    assert.deepEqual(deployedStateOf({ target: "nonsense" }), { target: undefined, move: undefined });
+  });
+  it("carries 'cutover done' into rollback, so a rollback copies the new side's writes back", () => {
+    const s = moveStateOf(cfg("vm", { to: "aws", phase: "rollback" }), { from: "vm", to: "aws", phase: "cutover", cutoverDone: true });
+    assert.equal(s!.cutoverDone, true);
+    assert.equal(moveStateOf(cfg("vm", { to: "aws", phase: "rollback" }), { from: "vm", to: "aws", phase: "prepare", cutoverDone: false })!.cutoverDone, false);
+    assert.deepEqual(stepsFor("rollback", false), []);
+    assert.ok(stepsFor("rollback", true).includes("move-copy-back"));
+  });
+  it("a released side's protected resources are unprotected and kept unless purge is asked", () => {
+    assert.deepEqual(releaseOptions({ protect: true }, false), { protect: false, retainOnDelete: true });
+    assert.deepEqual(releaseOptions({ protect: true }, true), { protect: false });
+    assert.deepEqual(releaseOptions({}, false), { protect: false });
+  });
+  it("DNS instructions name the records and the TTLs", () => {
+    const from = [{ type: "A" as const, name: "app.x.example", value: "203.0.113.10", purpose: "" }];
+    const to = [{ type: "A" as const, name: "app.x.example", value: "203.0.113.20", purpose: "" }];
+    assert.match(dnsInstructions("prepare", from, to, 60, 3600).join(" "), /lower the TTL of app\.x\.example to 60 s.*3600 s/);
+    assert.match(dnsInstructions("cutover", from, to, 60, 3600).join(" "), /change A app\.x\.example -> 203\.0\.113\.20.*3600 s/);
+  });
+});
