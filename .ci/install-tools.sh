@@ -11,6 +11,7 @@ for bin in caddy pgbouncer promtool amtool shellcheck sshd rclone debootstrap re
 done
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt=1
 docker compose version >/dev/null 2>&1 || need_apt=1
+amtool --version 2>&1 | grep -Eq 'version 0\.(2[89]|[3-9][0-9])' || need_apt=1
 
 if [ "$need_apt" = 1 ]; then
   # Compose v2 is only packaged in trixie; pin trixie low so nothing else moves.
@@ -19,9 +20,11 @@ if [ "$need_apt" = 1 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     caddy pgbouncer postgresql-15 postgresql-client-15 postgresql-contrib \
-    prometheus prometheus-alertmanager shellcheck openssh-server openssh-client rclone debootstrap \
+    prometheus shellcheck openssh-server openssh-client rclone debootstrap \
     redis-server openssl ca-certificates curl jq iproute2 procps >/dev/null
   apt-get install -y -qq -t trixie docker.io docker-compose docker-buildx >/dev/null
+  # amtool 0.28 = the Alertmanager image we run (bookworm's 0.25 lacks webhook url_file).
+  apt-get install -y -qq -t trixie prometheus-alertmanager >/dev/null
   # Debian starts services on install where it can; our tests start their own.
   pkill -x prometheus 2>/dev/null || true
 fi

@@ -11,7 +11,7 @@ import { DB_NAME } from "./render/pgbouncer";
 import { imageFor } from "./images";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
-import { renderPgbouncerIni } from "./render/pgbouncer";
+import { DB_CA_FILE, renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
 import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
 
@@ -29,7 +29,14 @@ export interface BundleInput {
     backupsBucket: string;
   };
   /** digitalocean only: the managed database, reached over the private network with TLS. */
-  managedDb?: { host: string; port: number; database: string; maxConnections: number };
+  managedDb?: {
+    host: string;
+    port: number;
+    database: string;
+    maxConnections: number;
+    /** The cluster's CA certificate (PEM, public): PgBouncer verifies the server against it (verify-full). */
+    caCert: string;
+  };
 }
 
 export const OBSERVABILITY_FILE = "compose.observability.yml";
@@ -184,6 +191,7 @@ export function renderBundle(input: BundleInput): Record<string, string> {
   }
   files["config/caddy.json"] = renderCaddyJson(input);
   files["config/pgbouncer.ini"] = renderPgbouncerIni(input);
+  if (input.target === "digitalocean") files[DB_CA_FILE] = input.managedDb?.caCert ?? "";
   files["config/redis.conf"] = renderRedisConf();
 
   for (const [rel, content] of Object.entries(staticFiles())) {

@@ -12,7 +12,7 @@ import { APP_SECRET_ENV, appServices } from "../../compose/model";
 import { AwsSettings } from "../shared/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../shared/naming";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
-import { alarmSpecs } from "./alarms";
+import { HEALTH_CHECK_METRIC_REGION, alarmSpecs, healthCheckAlarmSpec, publicHealthCheck } from "./alarms";
 import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "./backup";
 import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
@@ -512,6 +512,35 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     // ---- alarms ---------------------------------------------------------------------------
     const topic = new aws.sns.Topic("alerts", { displayName: `FreshTrack ${stack}` }, o());
     new aws.sns.TopicSubscription("alerts-email", { topic: topic.arn, protocol: "email", endpoint: app.operatorEmail }, o());
+    // External uptime check: Route 53 health checkers request the public health URL.
+    const healthCheck = new aws.route53.HealthCheck("public-health", { ...publicHealthCheck(app.domain), referenceName: cloudName("health", 64), tags: { Name: cloudName("health") } }, o());
+    // Its metric exists only in us-east-1, so its alarm and topic live there too.
+    const usEast1 = cfg.region === HEALTH_CHECK_METRIC_REGION ? provider : assetsProvider;
+    let healthTopic = topic;
+    if (cfg.region !== HEALTH_CHECK_METRIC_REGION) {
+      healthTopic = new aws.sns.Topic("alerts-us-east-1", { displayName: `FreshTrack ${stack}` }, { parent: this, provider: usEast1 });
+      new aws.sns.TopicSubscription("alerts-us-east-1-email", { topic: healthTopic.arn, protocol: "email", endpoint: app.operatorEmail }, { parent: this, provider: usEast1 });
+    }
+    const hc = healthCheckAlarmSpec(healthCheck.id);
+    new aws.cloudwatch.MetricAlarm(
+      `alarm-${hc.name}`,
+      {
+        name: cloudName(hc.name, 255),
+        alarmDescription: hc.description,
+        namespace: hc.namespace,
+        metricName: hc.metricName,
+        dimensions: hc.dimensions,
+        statistic: hc.statistic,
+        period: hc.period,
+        evaluationPeriods: hc.evaluationPeriods,
+        threshold: hc.threshold,
+        comparisonOperator: hc.comparisonOperator,
+        treatMissingData: hc.treatMissingData,
+        alarmActions: [healthTopic.arn],
+        okActions: [healthTopic.arn],
+      },
+      { parent: this, provider: usEast1 },
+    );
     const specs = alarmSpecs(
       {
         loadBalancer: alb.arnSuffix,

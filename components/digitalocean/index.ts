@@ -18,6 +18,7 @@ import { placementKeepers, placementProblems } from "./placement";
 import { bootstrapArgs, bootstrapScript, deployToDroplet } from "./push";
 import { doTags } from "./tags";
 import { assetsCors, assetsLifecycle, backupsLifecycle, spacesEndpoint, spacesRegion } from "./spaces";
+import { uptimeAlerts, uptimeCheck } from "./uptime";
 
 /** Operators' non-root login on the droplet (docker group). The push itself connects as root. */
 export const DEPLOY_USER = "deploy";
@@ -183,6 +184,17 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       );
     }
 
+    // --- external uptime check of the public health URL (DigitalOcean's probes, outside the droplet) ---
+    const check = uptimeCheck(config.app.domain, cloudName("health"));
+    const uptime = new digitalocean.UptimeCheck("uptime", { name: check.name, type: check.type, target: check.target, regions: check.regions, enabled: true }, parent);
+    for (const a of uptimeAlerts(config.app.tlsMode)) {
+      new digitalocean.UptimeAlert(
+        `uptime-${a.name}`,
+        { checkId: uptime.id, name: `${check.name} ${a.name}`, type: a.type, period: a.period, threshold: a.threshold, comparison: a.comparison, notifications: [recipients] },
+        parent,
+      );
+    }
+
     // --- the push: bundle + secret files over SSH to the reserved IP ---
     const deployment = deployToDroplet({
       args,
@@ -191,7 +203,16 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       host: assignment.ipAddress,
       privateKey: deployKey.privateKeyOpenssh,
       hostPublicKey,
-      db: { privateHost: db.privateHost, port: db.port, adminUser: db.user, adminPassword: db.password, database: database.name, appUser: appUser.name, appPassword: appUser.password },
+      db: {
+        privateHost: db.privateHost,
+        port: db.port,
+        adminUser: db.user,
+        adminPassword: db.password,
+        database: database.name,
+        appUser: appUser.name,
+        appPassword: appUser.password,
+        caCert: digitalocean.getDatabaseCaOutput({ clusterId: db.id }, { parent: this }).certificate,
+      },
       spaces: { accessKey: spacesKey.accessKey, secretKey: spacesKey.secretKey, endpoint: spacesEndpoint(settings.region), region: bucketRegion, assetsBucket: assets.name, backupsBucket: backupsBucket.name },
       readyIds: [dbFirewall.id, firewall.id, cors.id, database.id],
       deployUser: DEPLOY_USER,

@@ -23,6 +23,8 @@ export interface DropletDb {
   database: pulumi.Output<string>;
   appUser: pulumi.Output<string>;
   appPassword: pulumi.Output<string>;
+  /** The cluster's CA certificate (PEM): PgBouncer verifies the server with it. */
+  caCert: pulumi.Output<string>;
 }
 
 export interface DropletSpaces {
@@ -54,11 +56,11 @@ export interface PushInput {
 /** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
 export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces">): pulumi.Output<Record<string, string>> {
   const { args, settings, db, spaces } = input;
-  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket]).apply(([host, port, database, assetsBucket, backupsBucket]) =>
+  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket, db.caCert]).apply(([host, port, database, assetsBucket, backupsBucket, caCert]) =>
     renderBundle({
       config: args.config,
       target: "digitalocean",
-      managedDb: { host, port, database, maxConnections: settings.dbMaxConnections },
+      managedDb: { host, port, database, maxConnections: settings.dbMaxConnections, caCert },
       objectStore: { publicEndpoint: spaces.endpoint, internalEndpoint: spaces.endpoint, region: spaces.region, assetsBucket, backupsBucket },
     }),
   );

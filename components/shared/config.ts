@@ -20,6 +20,7 @@ export const USER_SECRET_KEYS = [
   "telnyxApiKey",
   "sentryDsn",
   "alertWebhookUrl",
+  "alertHeartbeatUrl",
   "vmSshPrivateKey",
 ] as const;
 export type UserSecretKey = (typeof USER_SECRET_KEYS)[number];

@@ -324,6 +324,28 @@ describe("stacks/aws: options", () => {
     r = mustPlan("aws", { awsNatGateway: true, awsRoute53ZoneId: "Z0123456789ABC", awsEcsExec: true, awsContainerInsights: true, awsRegion: "eu-west-1", awsArchitecture: "X86_64", backupRetentionDays: 90 });
   });
 
+  it("external uptime check: Route 53 health check of https://<domain>/health/ready, alarmed in us-east-1 (where its metric is) to an operator-email topic there", () => {
+    const hc = one(r, "aws:route53/healthCheck:HealthCheck").inputs;
+    assert.deepEqual([hc.type, hc.fqdn, hc.port, hc.resourcePath, hc.enableSni], ["HTTPS", "app.dairy-coop.example", 443, "/health/ready", true]);
+    const alarm = one(r, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-public-health-check");
+    assert.deepEqual([alarm.inputs.namespace, alarm.inputs.metricName, alarm.inputs.dimensions], ["AWS/Route53", "HealthCheckStatus", { HealthCheckId: "public-health-id" }]);
+    assert.equal(alarm.inputs.treatMissingData, "breaching");
+    // The stack is in eu-west-1: the alarm and its topic use the us-east-1 provider.
+    assert.equal(alarm.options.provider, "pulumi:providers:aws::aws-assets");
+    const topic = one(r, "aws:sns/topic:Topic", "alerts-us-east-1");
+    assert.equal(topic.options.provider, "pulumi:providers:aws::aws-assets");
+    assert.deepEqual(alarm.inputs.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts-us-east-1"]);
+    const sub = one(r, "aws:sns/topicSubscription:TopicSubscription", "alerts-us-east-1-email");
+    assert.deepEqual([sub.inputs.protocol, sub.inputs.endpoint, sub.options.provider], ["email", "ops@dairy-coop.example", "pulumi:providers:aws::aws-assets"]);
+  });
+
+  it("sslmode: the app reaches RDS with TLS forced server-side (rds.force_ssl) but unverified (no-verify): the app image carries no RDS CA bundle", () => {
+    const url = (one(r, T.secretVersion, "secret-database-url").inputs.secretString as { $secret: string }).$secret;
+    assert.match(url, /\?sslmode=no-verify$/);
+    const params = (one(r, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters as { name: string; value: string }[]).find((x) => x.name === "rds.force_ssl");
+    assert.equal(params?.value, "1");
+  });
+
   it("natGateway: one NAT, private task subnets, no public IPs", () => {
     assert.equal(ofType(r, "aws:ec2/natGateway:NatGateway").length, 1);
     for (const s of ofType(r, T.svc)) {
@@ -364,6 +386,15 @@ describe("stacks/aws: options", () => {
     assert.equal(one(r, "aws:backup/vault:Vault").options.protect, true);
     const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
     assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 90);
+  });
+
+  it("only operatorEmail set: every alarm notifies the SNS topic whose email subscription is operatorEmail; in us-east-1 one topic serves the health check too", () => {
+    const plain = mustPlan("aws");
+    const subs = ofType(plain, "aws:sns/topicSubscription:TopicSubscription");
+    assert.deepEqual(subs.map((x) => [x.name, x.inputs.protocol, x.inputs.endpoint, x.inputs.topic]), [["alerts-email", "email", "ops@dairy-coop.example", "arn:aws:mock:us-east-1:123456789012:alerts"]]);
+    const alarms = ofType(plain, "aws:cloudwatch/metricAlarm:MetricAlarm");
+    assert.ok(alarms.some((a) => a.name === "alarm-public-health-check"));
+    for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts"], a.name);
   });
 
   it("without user secrets, no empty secrets are created and tasks reference none of them", () => {

@@ -44,7 +44,7 @@ export function bundleInput(target: "vm" | "digitalocean", over: Record<string, 
       target === "vm"
         ? { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" }
         : { publicEndpoint: "https://fra1.digitaloceanspaces.com", internalEndpoint: "https://fra1.digitaloceanspaces.com", region: "us-east-1", assetsBucket: "fg-assets", backupsBucket: "fg-backups" },
-    managedDb: target === "digitalocean" ? { host: "private-db-do-user-1.b.db.ondigitalocean.com", port: 25060, database: "defaultdb", maxConnections: 25 } : undefined,
+    managedDb: target === "digitalocean" ? { host: "private-db-do-user-1.b.db.ondigitalocean.com", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
   };
 }
 
@@ -420,10 +420,21 @@ describe("pgbouncer.ini", () => {
     assert.equal(p.databases.frostguard, "host=postgres port=5432 dbname=frostguard user=frostguard");
   });
 
-  it("reaches the managed database over TLS on digitalocean", () => {
-    const p = ini.parse(renderPgbouncerIni(bundleInput("digitalocean")));
+  it("sslmode per target: verify-full against the managed cluster's CA on digitalocean (shipped in the bundle, mounted read-only); disable in the vm's own network", () => {
+    const input = bundleInput("digitalocean");
+    const p = ini.parse(renderPgbouncerIni(input));
     assert.equal(p.databases.frostguard, "host=private-db-do-user-1.b.db.ondigitalocean.com port=25060 dbname=frostguard user=frostguard");
-    assert.equal(p.pgbouncer.server_tls_sslmode, "require");
+    assert.equal(p.pgbouncer.server_tls_sslmode, "verify-full");
+    assert.equal(p.pgbouncer.server_tls_ca_file, "/etc/pgbouncer/db-ca.crt");
+    const files = renderBundle(input);
+    assert.equal(files["config/db-ca.crt"], input.managedDb!.caCert);
+    const target = parse(files["compose.do.yml"]) as { services: { pgbouncer: { volumes: string[] } } };
+    assert.ok(target.services.pgbouncer.volumes.includes("./config/db-ca.crt:/etc/pgbouncer/db-ca.crt:ro"));
+    // No CA, no bundle: the program never falls back to an unverified connection.
+    assert.throws(() => renderPgbouncerIni({ ...input, managedDb: { ...input.managedDb!, caCert: "" } }), /caCert/);
+    const vm = ini.parse(renderPgbouncerIni(bundleInput("vm")));
+    assert.equal(vm.pgbouncer.server_tls_sslmode, "disable");
+    assert.equal(renderBundle(bundleInput("vm"))["config/db-ca.crt"], undefined);
   });
 
   it("poolBudget keeps DB_CONNECTION_HEADROOM free", () => {
