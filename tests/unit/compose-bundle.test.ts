@@ -394,10 +394,15 @@ describe("caddy.json", () => {
     assert.deepEqual(acme.apps.http.servers.public.listen, [":443"]);
   });
 
-  it("proxies s3.<domain> to the object store on vm only", () => {
+  it("proxies s3.<domain> to the object store on vm only, for the assets bucket only", () => {
     const vm = cfg("vm").apps.http.servers.public.routes;
     assert.deepEqual(vm[1].match, [{ host: [`s3.${DOMAIN}`] }]);
-    assert.deepEqual(vm[1].handle[1].upstreams, [{ dial: "objectstore:8333" }]);
+    const sub = (vm[1].handle[1] as unknown as { routes: { match?: { path?: string[] }[]; handle: { handler: string; upstreams?: unknown; status_code?: number }[] }[] }).routes;
+    const proxied = sub.filter((r) => r.handle.some((h) => h.handler === "reverse_proxy"));
+    assert.equal(proxied.length, 1);
+    assert.deepEqual(proxied[0].match, [{ path: ["/frostguard-assets/*"] }]);
+    assert.deepEqual(proxied[0].handle[0].upstreams, [{ dial: "objectstore:8333" }]);
+    assert.equal(sub[sub.length - 1].handle[0].status_code, 403, "everything else is refused");
     assert.equal(cfg("digitalocean").apps.http.servers.public.routes.length, 1);
   });
 });
