@@ -154,6 +154,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       },
       o(),
     );
+    // Object Lock (governance) on the versioned backups bucket: no version can be deleted or overwritten for
+    // backupRetentionDays, except by an admin who explicitly bypasses governance retention.
+    new aws.s3.BucketObjectLockConfiguration("backups", { bucket: backupsBucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: config.data.backupRetentionDays } } }, o());
     // Static keys, because the app speaks S3 with an access key (APP.md): a user that can touch this one bucket.
     const assetsUser = new aws.iam.User("assets", { name: cloudName("assets-s3", 64), path: "/freshtrack/" }, o());
     new aws.iam.UserPolicy("assets", { user: assetsUser.name, policy: assetsBucket.arn.apply((arn) => JSON.stringify(assetsBucketUserPolicy(arn))) }, o());

@@ -136,7 +136,8 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     const bucketArgs = (suffix: string, lifecycle: ReturnType<typeof assetsLifecycle>) => ({ name: cloudName(suffix), region: region.apply(spacesRegion), acl: "private", forceDestroy: false, lifecycleRules: lifecycle });
     // Customer uploads and database dumps: deleting either bucket loses data.
     const assets = new digitalocean.SpacesBucket("assets", bucketArgs("assets", assetsLifecycle()), { ...parent, protect: true });
-    const backupsBucket = new digitalocean.SpacesBucket("backups", bucketArgs("backups", backupsLifecycle(config.data.backupRetentionDays)), { ...parent, protect: true });
+    // Versioned: a delete or overwrite through the shared key leaves the previous version for backupRetentionDays.
+    const backupsBucket = new digitalocean.SpacesBucket("backups", { ...bucketArgs("backups", backupsLifecycle(config.data.backupRetentionDays)), versioning: { enabled: true } }, { ...parent, protect: true });
     const cors = new digitalocean.SpacesBucketCorsConfiguration("assets-cors", { bucket: assets.name, region: region.apply(spacesRegion), corsRules: assetsCors(config.app.domain) }, parent);
     // One key that can read and write exactly these two buckets, nothing else in the account.
     const spacesKey = new digitalocean.SpacesKey(

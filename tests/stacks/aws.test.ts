@@ -386,6 +386,10 @@ describe("stacks/aws: options", () => {
     assert.equal(one(r, "aws:backup/vault:Vault").options.protect, true);
     const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
     assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 90);
+    // Object Lock (governance) on the versioned backups bucket, as long as the retention: no version deleted earlier.
+    const lock = inputsOf(r, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups");
+    assert.deepEqual([lock.bucket, lock.objectLockEnabled, lock.rule], ["backups-id", "Enabled", { defaultRetention: { mode: "GOVERNANCE", days: 90 } }]);
+    assert.deepEqual(ofType(r, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").map((x) => x.name), ["backups"], "the assets bucket is not locked");
   });
 
   it("only operatorEmail set: every alarm notifies the SNS topic whose email subscription is operatorEmail; in us-east-1 one topic serves the health check too", () => {

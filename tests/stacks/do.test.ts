@@ -251,6 +251,9 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.deepEqual(expiry(buckets.assets), []);
     const longer = mustPlan("do", LARGER, USER_SECRETS);
     assert.deepEqual(expiry(ofType(longer, T.bucket).find((b) => b.name === "backups")!), [90]);
+    // The backups bucket is versioned: a delete or overwrite keeps the previous version for the full retention.
+    assert.deepEqual(buckets.backups.inputs.versioning, { enabled: true });
+    assert.deepEqual((buckets.backups.inputs.lifecycleRules as { noncurrentVersionExpiration?: { days: number } }[]).map((x) => x.noncurrentVersionExpiration?.days), [30]);
     const cors = one(r, T.cors);
     assert.equal(cors.inputs.bucket, buckets.assets.inputs.name);
     const rules = cors.inputs.corsRules as { allowedOrigins: string[]; allowedMethods: string[] }[];

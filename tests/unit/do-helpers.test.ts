@@ -81,6 +81,7 @@ describe("digitalocean Spaces", () => {
 
   it("backups expire after the retention; assets never expire; both clean up abandoned uploads", () => {
     assert.deepEqual(backupsLifecycle(30).map((r) => r.expiration?.days), [30]);
+    assert.deepEqual(backupsLifecycle(30).map((r) => r.noncurrentVersionExpiration?.days), [30], "deleted/overwritten dumps stay recoverable for the retention");
     assert.deepEqual(
       assetsLifecycle().filter((r) => r.expiration),
       [],
