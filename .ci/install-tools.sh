@@ -13,6 +13,7 @@ done
 # PostgreSQL 17 (trixie): db-setup against an admin that is not a superuser, as on DigitalOcean (PostgreSQL 16+ rules).
 [ -x /usr/lib/postgresql/17/bin/postgres ] || need_apt=1
 docker compose version >/dev/null 2>&1 || need_apt=1
+amtool --version 2>&1 | grep -Eq 'version 0\.(2[89]|[3-9][0-9])' || need_apt=1
 
 if [ "$need_apt" = 1 ]; then
   # Compose v2 is only packaged in trixie; pin trixie low so nothing else moves.
@@ -21,10 +22,12 @@ if [ "$need_apt" = 1 ]; then
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends \
     caddy pgbouncer postgresql-15 postgresql-client-15 postgresql-contrib \
-    prometheus prometheus-alertmanager shellcheck openssh-server openssh-client rclone debootstrap \
+    prometheus shellcheck openssh-server openssh-client rclone debootstrap \
     redis-server openssl ca-certificates curl jq iproute2 procps age cron >/dev/null
   apt-get install -y -qq -t trixie docker.io docker-compose docker-buildx >/dev/null
   apt-get install -y -qq --no-install-recommends -t trixie postgresql-17 >/dev/null
+  # amtool 0.28 = the Alertmanager image we run (bookworm's 0.25 lacks webhook url_file).
+  apt-get install -y -qq -t trixie prometheus-alertmanager >/dev/null
   # Debian starts services on install where it can; our tests start their own.
   pkill -x prometheus 2>/dev/null || true
 fi

@@ -17,7 +17,14 @@ export interface BundleInput {
     backupsBucket: string;
   };
   /** digitalocean only: the managed database, reached over the private network with TLS. */
-  managedDb?: { host: string; port: number; database: string; maxConnections: number };
+  managedDb?: {
+    host: string;
+    port: number;
+    database: string;
+    maxConnections: number;
+    /** The cluster's CA certificate (PEM, public): PgBouncer verifies the server against it (verify-full). */
+    caCert: string;
+  };
   /** The public address in front of the host when it is not on one of its interfaces (digitalocean: the reserved IP). */
   publicIp?: string;
 }

@@ -11,7 +11,7 @@ import { DB_NAME } from "./render/pgbouncer";
 import { imageFor } from "../core/images";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
-import { renderPgbouncerIni } from "./render/pgbouncer";
+import { DB_CA_FILE, renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
 import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
 import { renderSecretFiles } from "./secret-files";
@@ -235,6 +235,7 @@ export function renderBundle(input: BundleInput): Record<string, string> {
   }
   files["config/caddy.json"] = renderCaddyJson(input);
   files["config/pgbouncer.ini"] = renderPgbouncerIni(input);
+  if (input.target === "digitalocean") files[DB_CA_FILE] = input.managedDb?.caCert ?? "";
   files["config/redis.conf"] = renderRedisConf();
 
   for (const [rel, content] of Object.entries(staticFiles())) {

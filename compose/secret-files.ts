@@ -172,6 +172,9 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   // ---- observability / notifications ------------------------------------------
   put("grafana/admin_password", IMAGES.grafana.uid, i.grafanaAdminPassword);
   put("alertmanager/webhook_url", IMAGES.alertmanager.uid, i.user.alertWebhookUrl ?? "");
+  // Alertmanager's SMTP password for Resend's relay is the customer's Resend API key.
+  put("alertmanager/smtp_password", IMAGES.alertmanager.uid, i.user.resendApiKey ?? "");
+  put("alertmanager/heartbeat_url", IMAGES.alertmanager.uid, i.user.alertHeartbeatUrl ?? "");
   put("notify/webhook_url", 0, i.user.alertWebhookUrl ?? "");
 
   // ---- registry login: root only, read by bin/deploy's pull and nothing else ------

@@ -22,6 +22,7 @@ export const USER_SECRET_KEYS = [
   "telnyxApiKey",
   "sentryDsn",
   "alertWebhookUrl",
+  "alertHeartbeatUrl",
   "vmSshPrivateKey",
   "registryToken",
 ] as const;

@@ -23,7 +23,9 @@ export const IMAGES = {
   alertmanager: { image: "prom/alertmanager:v0.28.1", uid: 65534, healthTool: "busybox wget" },
   grafana: { image: "grafana/grafana:12.2.0", uid: 472, healthTool: "busybox wget" },
   loki: { image: "grafana/loki:3.5.5", uid: 10001, healthTool: "busybox wget (loki image ships /usr/bin/wget)" },
-  alloy: { image: "grafana/alloy:v1.11.0", uid: 0, healthTool: "bash /dev/tcp" },
+  alloy: { image: "grafana/alloy:v1.11.0", uid: 65534, healthTool: "bash /dev/tcp" },
+  // Allow-list Docker API proxy (regex per method), multi-arch index digest of 1.13.1.
+  "docker-socket-proxy": { image: "wollomatic/socket-proxy:1.13.1@sha256:3935b709275e4ec35d6ed5a5c4a1f0d01ed31eec5e7234efc3357ecd47689002", uid: 65534, healthTool: "./healthcheck (built into the image, enabled by -allowhealthcheck)" },
   "node-exporter": { image: "prom/node-exporter:v1.9.1", uid: 65534, healthTool: "busybox wget" },
   "blackbox-exporter": { image: "prom/blackbox-exporter:v0.27.0", uid: 65534, healthTool: "busybox wget" },
 } as const satisfies Record<string, ImageSpec>;

@@ -166,3 +166,44 @@ export function alarmSpecs<V>(t: AlarmTargets<V>, sizes: AlarmSizes): AlarmSpec<
   );
   return specs;
 }
+
+/**
+ * The external uptime check: Route 53 health checkers (in several AWS regions,
+ * outside our VPC) request https://<domain>/health/ready, which answers 200 only
+ * when the backend reaches its database. It notices what the ALB's own metrics
+ * cannot: DNS, the certificate or the whole load balancer being unreachable.
+ */
+export interface HealthCheckSpec {
+  type: "HTTPS";
+  fqdn: string;
+  port: number;
+  resourcePath: string;
+  enableSni: boolean;
+  requestInterval: 10 | 30;
+  failureThreshold: number;
+  measureLatency: boolean;
+}
+
+export function publicHealthCheck(domain: string): HealthCheckSpec {
+  return { type: "HTTPS", fqdn: domain, port: 443, resourcePath: "/health/ready", enableSni: true, requestInterval: 30, failureThreshold: 3, measureLatency: false };
+}
+
+/** Route 53 publishes health-check metrics only in us-east-1: the alarm (and the topic it notifies) must live there. */
+export const HEALTH_CHECK_METRIC_REGION = "us-east-1";
+
+export function healthCheckAlarmSpec<V>(healthCheckId: V): AlarmSpec<V> {
+  return {
+    name: "public-health-check",
+    description: "https://<domain>/health/ready fails from Route 53's health checkers, outside this stack's network: users and TTN webhooks cannot reach the app.",
+    namespace: "AWS/Route53",
+    metricName: "HealthCheckStatus",
+    dimensions: { HealthCheckId: healthCheckId },
+    statistic: "Minimum",
+    period: 60,
+    evaluationPeriods: 2,
+    threshold: 1,
+    comparisonOperator: "LessThanThreshold",
+    // Route 53 publishes every minute while the check exists: silence is a failure too.
+    treatMissingData: "breaching",
+  };
+}

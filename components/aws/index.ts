@@ -13,8 +13,9 @@ import { AppSettings, AwsSettings } from "../../core/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../../core/naming";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
-import { alarmSpecs } from "./alarms";
+import { HEALTH_CHECK_METRIC_REGION, alarmSpecs, healthCheckAlarmSpec, publicHealthCheck } from "./alarms";
 import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "../../core/aws-schedule";
+import { DUMP_FRESHNESS_ALARM, DUMP_METRIC, UPLOAD_MARKER, dumpClientImage, dumpContainerDefinitions, dumpMetricName, dumpTaskPolicy, schedulerPolicy } from "./dump";
 import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
@@ -154,6 +155,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       },
       o(),
     );
+    // Object Lock (governance) on the versioned backups bucket: no version can be deleted or overwritten for
+    // backupRetentionDays, except by an admin who explicitly bypasses governance retention.
+    new aws.s3.BucketObjectLockConfiguration("backups", { bucket: backupsBucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: config.data.backupRetentionDays } } }, o());
     // Static keys, because the app speaks S3 with an access key (docs/app-contract.md): a user that can touch this one bucket.
     const assetsUser = new aws.iam.User("assets", { name: cloudName("assets-s3", 64), path: "/freshtrack/" }, o());
     new aws.iam.UserPolicy("assets", { user: assetsUser.name, policy: assetsBucket.arn.apply((arn) => JSON.stringify(assetsBucketUserPolicy(arn))) }, o());
@@ -528,6 +532,35 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     // ---- alarms ---------------------------------------------------------------------------
     const topic = new aws.sns.Topic("alerts", { displayName: `FreshTrack ${stack}` }, o());
     new aws.sns.TopicSubscription("alerts-email", { topic: topic.arn, protocol: "email", endpoint: app.operatorEmail }, o());
+    // External uptime check: Route 53 health checkers request the public health URL.
+    const healthCheck = new aws.route53.HealthCheck("public-health", { ...publicHealthCheck(app.domain), referenceName: cloudName("health", 64), tags: { Name: cloudName("health") } }, o());
+    // Its metric exists only in us-east-1, so its alarm and topic live there too.
+    const usEast1 = cfg.region === HEALTH_CHECK_METRIC_REGION ? provider : assetsProvider;
+    let healthTopic = topic;
+    if (cfg.region !== HEALTH_CHECK_METRIC_REGION) {
+      healthTopic = new aws.sns.Topic("alerts-us-east-1", { displayName: `FreshTrack ${stack}` }, { parent: this, provider: usEast1 });
+      new aws.sns.TopicSubscription("alerts-us-east-1-email", { topic: healthTopic.arn, protocol: "email", endpoint: app.operatorEmail }, { parent: this, provider: usEast1 });
+    }
+    const hc = healthCheckAlarmSpec(healthCheck.id);
+    new aws.cloudwatch.MetricAlarm(
+      `alarm-${hc.name}`,
+      {
+        name: cloudName(hc.name, 255),
+        alarmDescription: hc.description,
+        namespace: hc.namespace,
+        metricName: hc.metricName,
+        dimensions: hc.dimensions,
+        statistic: hc.statistic,
+        period: hc.period,
+        evaluationPeriods: hc.evaluationPeriods,
+        threshold: hc.threshold,
+        comparisonOperator: hc.comparisonOperator,
+        treatMissingData: hc.treatMissingData,
+        alarmActions: [healthTopic.arn],
+        okActions: [healthTopic.arn],
+      },
+      { parent: this, provider: usEast1 },
+    );
     const specs = alarmSpecs(
       {
         loadBalancer: alb.arnSuffix,
@@ -561,6 +594,112 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         o({ dependsOn: [redis] }),
       );
     }
+
+    // ---- logical dumps: scheduled one-off task, pg_dump -> restore check -> backups bucket ----
+    // A key only for dumps: the app's credentials cannot decrypt them, and it survives the stack's tasks.
+    const dumpKey = new aws.kms.Key("backups", { description: `FreshTrack ${stack}: database dumps in the backups bucket`, enableKeyRotation: true, deletionWindowInDays: 30 }, o({ protect: true }));
+    const dumpLogs = new aws.cloudwatch.LogGroup("logs-db-dump", { name: `/freshtrack/${stack}/db-dump`, retentionInDays: cfg.logRetentionDays }, o());
+    const dumpTaskRole = new aws.iam.Role("db-dump-task", { assumeRolePolicy: assume, description: "FreshTrack db-dump: put dumps into the backups bucket, nothing else" }, o());
+    new aws.iam.RolePolicy("db-dump-task", { role: dumpTaskRole.id, policy: pulumi.all([backupsBucket.arn, dumpKey.arn]).apply(([b, k]) => JSON.stringify(dumpTaskPolicy(b, k))) }, o());
+    const dumpExecRole = new aws.iam.Role("exec-db-dump", { assumeRolePolicy: assume, description: "FreshTrack db-dump: pull, log, read the master password" }, o());
+    const dumpExecPolicy = new aws.iam.RolePolicy(
+      "exec-db-dump",
+      { role: dumpExecRole.id, policy: pulumi.all([masterSecretArn, dumpLogs.arn]).apply(([m, l]) => JSON.stringify(executionRolePolicy({ secretValueFroms: [`${m}:password::`], logGroupArn: l }))) },
+      o(),
+    );
+    const dumpTask = new aws.ecs.TaskDefinition(
+      "db-dump",
+      {
+        family: cloudName("db-dump"),
+        cpu: "256",
+        memory: "1024",
+        networkMode: "awsvpc",
+        requiresCompatibilities: ["FARGATE"],
+        runtimePlatform: { cpuArchitecture: cfg.architecture, operatingSystemFamily: "LINUX" },
+        executionRoleArn: dumpExecRole.arn,
+        taskRoleArn: dumpTaskRole.arn,
+        volumes: [{ name: "dump" }],
+        containerDefinitions: pulumi.all([masterSecretArn, db.address, backupsBucket.bucket, dumpKey.arn]).apply(([m, host, bucket, key]) =>
+          dumpContainerDefinitions({
+            postgresImage: dumpClientImage(cfg.dbEngineVersion, app.imageOverrides),
+            rcloneImage: imageFor("rclone", app.imageOverrides),
+            dbHost: host,
+            masterUser: MASTER_USERNAME,
+            masterPasswordValueFrom: `${m}:password::`,
+            dbName: DB_NAME,
+            bucket,
+            kmsKeyArn: key,
+            region: cfg.region,
+            logGroup: `/freshtrack/${stack}/db-dump`,
+          }),
+        ),
+      },
+      o({ dependsOn: [dumpExecPolicy] }),
+    );
+    const schedulerRole = new aws.iam.Role(
+      "db-dump-scheduler",
+      {
+        assumeRolePolicy: identity.accountId.apply((id) =>
+          JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": id } } }] }),
+        ),
+        description: "EventBridge Scheduler: start the FreshTrack db-dump task",
+      },
+      o(),
+    );
+    const schedulerRolePolicy = new aws.iam.RolePolicy(
+      "db-dump-scheduler",
+      {
+        role: schedulerRole.id,
+        policy: pulumi.all([dumpTask.arn.apply((a) => a.replace(/:\d+$/, "")), cluster.arn, dumpExecRole.arn, dumpTaskRole.arn]).apply(([td, c, e, t]) => JSON.stringify(schedulerPolicy(td, c, [e, t]))),
+      },
+      o(),
+    );
+    new aws.scheduler.Schedule(
+      "db-dump",
+      {
+        name: cloudName("db-dump", 64),
+        description: "FreshTrack logical dump (backupSchedule, UTC)",
+        scheduleExpression: awsCron(config.data.backupSchedule),
+        scheduleExpressionTimezone: "UTC",
+        flexibleTimeWindow: { mode: "OFF" },
+        target: {
+          arn: cluster.arn,
+          roleArn: schedulerRole.arn,
+          ecsParameters: {
+            taskDefinitionArn: dumpTask.arn,
+            launchType: "FARGATE",
+            platformVersion: "1.4.0",
+            networkConfiguration: { subnets: taskSubnets.map((s) => s.id), securityGroups: [appSg.id], assignPublicIp },
+          },
+          retryPolicy: { maximumRetryAttempts: 3, maximumEventAgeInSeconds: 3600 },
+        },
+      },
+      o({ dependsOn: [schedulerRolePolicy] }),
+    );
+    // Freshness: the upload container logs UPLOAD_MARKER only after the restore check and the upload succeeded.
+    new aws.cloudwatch.LogMetricFilter(
+      "db-dump-uploaded",
+      { logGroupName: dumpLogs.name, pattern: `"${UPLOAD_MARKER}"`, metricTransformation: { namespace: DUMP_METRIC.namespace, name: dumpMetricName(stack), value: "1" } },
+      o(),
+    );
+    new aws.cloudwatch.MetricAlarm(
+      `alarm-${DUMP_FRESHNESS_ALARM.name}`,
+      {
+        name: cloudName(DUMP_FRESHNESS_ALARM.name, 255),
+        alarmDescription: DUMP_FRESHNESS_ALARM.description,
+        namespace: DUMP_METRIC.namespace,
+        metricName: dumpMetricName(stack),
+        statistic: DUMP_FRESHNESS_ALARM.statistic,
+        period: DUMP_FRESHNESS_ALARM.period,
+        evaluationPeriods: DUMP_FRESHNESS_ALARM.evaluationPeriods,
+        threshold: DUMP_FRESHNESS_ALARM.threshold,
+        comparisonOperator: DUMP_FRESHNESS_ALARM.comparisonOperator,
+        treatMissingData: DUMP_FRESHNESS_ALARM.treatMissingData,
+        alarmActions: [topic.arn],
+        okActions: [topic.arn],
+      },
+      o(),
+    );
 
     // ---- outputs ---------------------------------------------------------------------------
     this.url = pulumi.output(`https://${app.domain}`);

@@ -1,5 +1,6 @@
 // Firewall rules as plain data. Generic in the value type of the VPC range and
 // the tag so the component can pass Outputs and tests plain strings.
+import { RESEND_SMTP } from "../../compose/render/observability";
 
 export const WORLD = ["0.0.0.0/0", "::/0"];
 /** Managed PostgreSQL listens on 25060 (direct) and 25061 (DO's own pooler, unused by us). */
@@ -27,7 +28,8 @@ export interface CloudFirewallInput<V> {
  * The droplet's cloud firewall. Inbound: web to the world (UDP 443 for HTTP/3,
  * which Caddy offers), SSH from the configured CIDRs only. Outbound: exactly
  * what the stack uses: DNS, NTP, HTTP(S) (apt, image registries, ACME, TTN,
- * Stripe, Resend, Telnyx, Sentry, Spaces, DO monitoring agent) and the
+ * Stripe, Resend, Telnyx, Sentry, Spaces, DO monitoring agent), Alertmanager's
+ * mail to Resend's SMTP relay on its alternative STARTTLS port, and the
  * database port inside the VPC. Anything not listed is dropped.
  */
 export function cloudFirewallRules<V = string>(input: CloudFirewallInput<V>): { inbound: InboundRule<string | V>[]; outbound: OutboundRule<string | V>[] } {
@@ -46,6 +48,8 @@ export function cloudFirewallRules<V = string>(input: CloudFirewallInput<V>): { 
       { protocol: "udp", portRange: "123", destinationAddresses: [...WORLD] },
       { protocol: "tcp", portRange: "80", destinationAddresses: [...WORLD] },
       { protocol: "tcp", portRange: "443", destinationAddresses: [...WORLD] },
+      // Alert mail: DigitalOcean blocks 25/465/587 from droplets; Resend also listens on 2587.
+      { protocol: "tcp", portRange: String(RESEND_SMTP.port.digitalocean), destinationAddresses: [...WORLD] },
       // Path MTU discovery and diagnostics.
       { protocol: "icmp", destinationAddresses: [...WORLD] },
       { protocol: "tcp", portRange: String(DO_DB_PORT), destinationAddresses: [input.vpcIpRange] },

@@ -18,6 +18,7 @@ import { placementKeepers, placementProblems } from "./placement";
 import { bootstrapArgs, bootstrapScript, deployToDroplet } from "./push";
 import { doTags } from "./tags";
 import { assetsCors, assetsLifecycle, backupsLifecycle, spacesEndpoint, spacesRegion } from "./spaces";
+import { uptimeAlerts, uptimeCheck } from "./uptime";
 
 /** Operators' non-root login on the droplet (docker group). The push itself connects as root. */
 export const DEPLOY_USER = "deploy";
@@ -138,7 +139,8 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     const bucketArgs = (suffix: string, lifecycle: ReturnType<typeof assetsLifecycle>) => ({ name: cloudName(suffix), region: region.apply(spacesRegion), acl: "private", forceDestroy: false, lifecycleRules: lifecycle });
     // Customer uploads and database dumps: deleting either bucket loses data.
     const assets = new digitalocean.SpacesBucket("assets", bucketArgs("assets", assetsLifecycle()), { ...parent, protect: true });
-    const backupsBucket = new digitalocean.SpacesBucket("backups", bucketArgs("backups", backupsLifecycle(config.data.backupRetentionDays)), { ...parent, protect: true });
+    // Versioned: a delete or overwrite through the shared key leaves the previous version for backupRetentionDays.
+    const backupsBucket = new digitalocean.SpacesBucket("backups", { ...bucketArgs("backups", backupsLifecycle(config.data.backupRetentionDays)), versioning: { enabled: true } }, { ...parent, protect: true });
     const cors = new digitalocean.SpacesBucketCorsConfiguration("assets-cors", { bucket: assets.name, region: region.apply(spacesRegion), corsRules: assetsCors(config.app.domain) }, parent);
     // One key that can read and write exactly these two buckets, nothing else in the account.
     const spacesKey = new digitalocean.SpacesKey(
@@ -186,6 +188,17 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       );
     }
 
+    // --- external uptime check of the public health URL (DigitalOcean's probes, outside the droplet) ---
+    const check = uptimeCheck(config.app.domain, cloudName("health"));
+    const uptime = new digitalocean.UptimeCheck("uptime", { name: check.name, type: check.type, target: check.target, regions: check.regions, enabled: true }, parent);
+    for (const a of uptimeAlerts(config.app.tlsMode)) {
+      new digitalocean.UptimeAlert(
+        `uptime-${a.name}`,
+        { checkId: uptime.id, name: `${check.name} ${a.name}`, type: a.type, period: a.period, threshold: a.threshold, comparison: a.comparison, notifications: [recipients] },
+        parent,
+      );
+    }
+
     // --- the push: bundle + secret files over SSH to the reserved IP ---
     const deployment = deployToDroplet({
       args,
@@ -194,7 +207,15 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       host: assignment.ipAddress,
       privateKey: deployKey.privateKeyOpenssh,
       hostPublicKey,
-      db: { privateHost: db.privateHost, port: db.port, adminUser: db.user, adminPassword: db.password, database: database.name, appUser: appUser.name },
+      db: {
+        privateHost: db.privateHost,
+        port: db.port,
+        adminUser: db.user,
+        adminPassword: db.password,
+        database: database.name,
+        appUser: appUser.name,
+        caCert: digitalocean.getDatabaseCaOutput({ clusterId: db.id }, { parent: this }).certificate,
+      },
       spaces: { accessKey: spacesKey.accessKey, secretKey: spacesKey.secretKey, endpoint: spacesEndpoint(settings.region), region: bucketRegion, assetsBucket: assets.name, backupsBucket: backupsBucket.name },
       // The DatabaseUser first: created after db-setup made the role, DigitalOcean would refuse it.
       readyIds: [dbFirewall.id, firewall.id, cors.id, database.id, appUser.id],

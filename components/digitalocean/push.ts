@@ -23,6 +23,8 @@ export interface DropletDb {
   adminPassword: pulumi.Output<string>;
   database: pulumi.Output<string>;
   appUser: pulumi.Output<string>;
+  /** The cluster's CA certificate (PEM): PgBouncer verifies the server with it. */
+  caCert: pulumi.Output<string>;
 }
 
 export interface DropletSpaces {
@@ -58,13 +60,13 @@ export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" 
   const { args, settings, db, spaces } = input;
   // With `images`, every image the bundle runs is pinned to its registry digest.
   const render = (i: Parameters<typeof renderBundle>[0]) => (images ? images.bundle(i) : pulumi.output(renderBundle(i)));
-  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket, input.host]).apply(([host, port, database, assetsBucket, backupsBucket, reservedIp]) =>
+  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket, input.host, db.caCert]).apply(([host, port, database, assetsBucket, backupsBucket, reservedIp, caCert]) =>
     render({
       config: args.config,
       target: "digitalocean",
       // The reserved IP is not on the droplet's interfaces: bin/preflight's DNS check accepts it.
       publicIp: reservedIp,
-      managedDb: { host, port, database, maxConnections: settings.dbMaxConnections },
+      managedDb: { host, port, database, maxConnections: settings.dbMaxConnections, caCert },
       objectStore: { publicEndpoint: spaces.endpoint, internalEndpoint: spaces.endpoint, region: spaces.region, assetsBucket, backupsBucket },
     }),
   );

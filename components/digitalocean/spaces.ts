@@ -26,6 +26,7 @@ export interface LifecycleRule {
   enabled: boolean;
   abortIncompleteMultipartUploadDays: number;
   expiration?: { days: number };
+  noncurrentVersionExpiration?: { days: number };
 }
 
 /** Assets are customer data: they never expire; only abandoned multipart uploads are cleaned up. */
@@ -36,7 +37,8 @@ export function assetsLifecycle(): LifecycleRule[] {
 /** Dumps expire after the retention period, so the bucket does not grow forever. */
 export function backupsLifecycle(retentionDays: number): LifecycleRule[] {
   if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`backup retention must be a whole number of days, got ${retentionDays}`);
-  return [{ id: "expire-old-dumps", enabled: true, abortIncompleteMultipartUploadDays: 1, expiration: { days: retentionDays } }];
+  // Versioned bucket: a dump overwritten or deleted stays recoverable as a noncurrent version for the full retention.
+  return [{ id: "expire-old-dumps", enabled: true, abortIncompleteMultipartUploadDays: 1, expiration: { days: retentionDays }, noncurrentVersionExpiration: { days: retentionDays } }];
 }
 
 export interface CorsRule {

@@ -140,6 +140,19 @@ function staticProxy(u: Upstream): Json {
 
 const hsts: Json = { handler: "headers", response: { set: { "Strict-Transport-Security": [HSTS] } } };
 
+/** s3.<domain>: objects of the assets bucket only; anything else 403 (dot segments and encoded slashes too). */
+export function publicObjectRoutes(input: BundleInput): Json[] {
+  const bucket = input.objectStore.assetsBucket;
+  const forbidden = { handler: "static_response", status_code: 403, body: "Only objects of the assets bucket are served here.\n", close: true };
+  return [
+    // Raw-URI check: a dot segment or an encoded dot/slash could step out of the bucket upstream.
+    // CEL raw string; [.] and \x5c (backslash) keep it free of escape rules.
+    { match: [{ expression: "{http.request.orig_uri.path}.matches(r'(?i)(/[.][.]?(/|$)|%2e|%2f|%5c|\\x5c)')" }], handle: [forbidden], terminal: true },
+    { match: [{ path: [`/${bucket}/*`] }], handle: [staticProxy(OBJECTSTORE)], terminal: true },
+    { handle: [forbidden], terminal: true },
+  ];
+}
+
 export function caddyConfig(input: BundleInput): Json {
   const { domain, operatorEmail, tlsMode } = input.config.app;
   const s3Host = objectStoreHost(input);
@@ -152,7 +165,9 @@ export function caddyConfig(input: BundleInput): Json {
     { match: [{ host: [domain] }], handle: [hsts, { handler: "subroute", routes: appHandlers }], terminal: true },
   ];
   // Presigned URLs are signed over the Host header: Caddy forwards it unchanged (no header rewrite).
-  if (s3Host) routes.push({ match: [{ host: [s3Host] }], handle: [hsts, staticProxy(OBJECTSTORE)], terminal: true });
+  // Only the assets bucket is public (path-style object URLs): the backups bucket, bucket listings
+  // and the rest of the S3 API are refused here, whatever credentials a request carries.
+  if (s3Host) routes.push({ match: [{ host: [s3Host] }], handle: [hsts, { handler: "subroute", routes: publicObjectRoutes(input) }], terminal: true });
 
   const issuer: Json = tlsMode === "internal" ? { module: "internal" } : { module: "acme", email: operatorEmail };
 

@@ -5,7 +5,8 @@
 // What runs: Prometheus (rules + scrapes), Alertmanager (Slack-compatible webhook
 // from a secret file, or a null receiver), Grafana (provisioned datasources and
 // the FreshTrack dashboard), Loki 3 (tsdb, schema v13, filesystem, retention),
-// Grafana Alloy (container logs -> Loki, container metrics via cAdvisor),
+// Grafana Alloy (container logs -> Loki, container metrics via cAdvisor; non-root,
+// Docker API only through an allow-list proxy: list containers, inspect, read logs),
 // node-exporter (host + textfile collector for backup freshness) and
 // blackbox-exporter (backend readiness, frontend health, public https + cert).
 //
@@ -18,16 +19,6 @@ import { IMAGES, ImageKey, imageFor } from "../../core/images";
 import type { BundleInput } from "../bundle-input";
 
 export const OBSERVABILITY_PROFILE = "observability";
-
-/** Optional extras that stack config does not (yet) carry. */
-export interface ObservabilityOptions {
-  /**
-   * Also mail alerts to app.operatorEmail. Off unless given: it needs an SMTP
-   * relay and a password file `secrets/alertmanager/smtp_password` (uid 65534),
-   * which the secret writer only creates when this is set.
-   */
-  email?: { smarthost: string; from: string; username: string };
-}
 
 // ---- budget -------------------------------------------------------------------
 
@@ -42,7 +33,8 @@ export const OBSERVABILITY_BUDGET = {
   alertmanager: { cpus: 0.05, memoryMb: 48 },
   grafana: { cpus: 0.25, memoryMb: 192 },
   loki: { cpus: 0.25, memoryMb: 256 },
-  alloy: { cpus: 0.2, memoryMb: 160 },
+  alloy: { cpus: 0.2, memoryMb: 144 },
+  "docker-socket-proxy": { cpus: 0.03, memoryMb: 16 },
   "node-exporter": { cpus: 0.1, memoryMb: 48 },
   "blackbox-exporter": { cpus: 0.05, memoryMb: 32 },
 } as const satisfies Record<string, { cpus: number; memoryMb: number }>;
@@ -63,25 +55,60 @@ export interface ObservabilitySecret {
 const GRAFANA_ADMIN: ObservabilitySecret = { name: "grafana_admin_password", file: "grafana/admin_password", uid: IMAGES.grafana.uid };
 const AM_WEBHOOK: ObservabilitySecret = { name: "alertmanager_webhook_url", file: "alertmanager/webhook_url", uid: IMAGES.alertmanager.uid };
 const AM_SMTP: ObservabilitySecret = { name: "alertmanager_smtp_password", file: "alertmanager/smtp_password", uid: IMAGES.alertmanager.uid };
+const AM_HEARTBEAT: ObservabilitySecret = { name: "alertmanager_heartbeat_url", file: "alertmanager/heartbeat_url", uid: IMAGES.alertmanager.uid };
 
-/** True when the stack has `alertWebhookUrl` set: the typed flag that picks the Slack receiver over the null one. */
+/** True when the stack has `alertWebhookUrl` set: the typed flag that picks the Slack receiver. */
 export function hasAlertWebhook(input: BundleInput): boolean {
   return input.config.secretsSet.includes("alertWebhookUrl");
+}
+
+/**
+ * Resend's SMTP relay: the user is the literal `resend`, the password the customer's
+ * Resend API key (the same key the app sends its own mail with). STARTTLS, which
+ * Alertmanager's require_tls enforces: port 587, or 2587 on digitalocean, where
+ * droplets' outbound 25/465/587 are blocked by DigitalOcean (the cloud firewall opens 2587).
+ */
+export const RESEND_SMTP = { host: "smtp.resend.com", username: "resend", port: { vm: 587, digitalocean: 2587 } } as const;
+
+export interface AlertEmail {
+  to: string;
+  from: string;
+  smarthost: string;
+  username: string;
+}
+
+/**
+ * Alert mail to operatorEmail through Resend whenever the stack has `resendApiKey`
+ * (the app needs it to send its own alerts, so a working stack has it). The password
+ * travels as a secret file; the config only names the file.
+ */
+export function alertEmail(input: BundleInput): AlertEmail | undefined {
+  if (!input.config.secretsSet.includes("resendApiKey")) return undefined;
+  return { to: input.config.app.operatorEmail, from: input.config.app.emailFromAddress, smarthost: `${RESEND_SMTP.host}:${RESEND_SMTP.port[input.target]}`, username: RESEND_SMTP.username };
+}
+
+/** True when `alertHeartbeatUrl` is set: the Watchdog pings it instead of mailing a daily heartbeat. */
+export function hasHeartbeatUrl(input: BundleInput): boolean {
+  return input.config.secretsSet.includes("alertHeartbeatUrl");
+}
+
+function alertmanagerSecrets(input: BundleInput): ObservabilitySecret[] {
+  return [...(hasAlertWebhook(input) ? [AM_WEBHOOK] : []), ...(alertEmail(input) ? [AM_SMTP] : []), ...(hasHeartbeatUrl(input) ? [AM_HEARTBEAT] : [])];
 }
 
 /**
  * Secret files this profile mounts, so the secret writer creates exactly these
  * (a missing file would stop `docker compose up`). Empty when observability is off.
  */
-export function observabilitySecrets(input: BundleInput, opts: ObservabilityOptions = {}): ObservabilitySecret[] {
+export function observabilitySecrets(input: BundleInput): ObservabilitySecret[] {
   if (!input.config.data.observability) return [];
-  return [GRAFANA_ADMIN, ...(hasAlertWebhook(input) ? [AM_WEBHOOK] : []), ...(opts.email ? [AM_SMTP] : [])];
+  return [GRAFANA_ADMIN, ...alertmanagerSecrets(input)];
 }
 
 /** The same secrets by reading service, for release.json's `secrets` map (bin/deploy digests them per service). */
-export function observabilityServiceSecrets(input: BundleInput, opts: ObservabilityOptions = {}): Partial<Record<ObservabilityService, ObservabilitySecret[]>> {
+export function observabilityServiceSecrets(input: BundleInput): Partial<Record<ObservabilityService, ObservabilitySecret[]>> {
   if (!input.config.data.observability) return {};
-  const am = [...(hasAlertWebhook(input) ? [AM_WEBHOOK] : []), ...(opts.email ? [AM_SMTP] : [])];
+  const am = alertmanagerSecrets(input);
   return { grafana: [GRAFANA_ADMIN], ...(am.length ? { alertmanager: am } : {}) };
 }
 
@@ -121,6 +148,7 @@ export interface ComposeService {
   security_opt: string[];
   cap_drop?: string[];
   read_only?: boolean;
+  tmpfs?: string[];
   deploy: { resources: { limits: { cpus: string; memory: string } } };
   logging: { driver: "json-file"; options: { "max-size": string; "max-file": string } };
 }
@@ -157,12 +185,16 @@ function base(key: ImageKey & ObservabilityService, input: BundleInput): Pick<Co
 
 const goMemLimit = (key: ObservabilityService) => `${Math.floor(OBSERVABILITY_BUDGET[key].memoryMb * 0.8)}MiB`;
 
+/** cAdvisor's one read of Docker's state directory: container id -> read-write layer id. */
+export const DOCKER_LAYERDB_MOUNTS = "/var/lib/docker/image/overlay2/layerdb/mounts";
+/** GET paths the socket proxy lets Alloy call (the proxy anchors the regex). */
+export const DOCKER_PROXY_ALLOW_GET = "(/v[0-9.]+)?/(_ping|version|info|networks|containers/json|containers/[a-zA-Z0-9][a-zA-Z0-9_.-]*/(json|logs))";
+
 export const VOLUMES = {
   prometheus: "freshtrack_prometheus",
   alertmanager: "freshtrack_alertmanager",
   grafana: "freshtrack_grafana",
   loki: "freshtrack_loki",
-  alloy: "freshtrack_alloy",
 } as const;
 
 /** Prometheus keeps 15 days or 2 GB of metrics, whichever is reached first. */
@@ -178,8 +210,8 @@ function orderKeys<T extends object>(svc: T): T {
   return Object.fromEntries(keys.map((k) => [k, (svc as Record<string, unknown>)[k]])) as T;
 }
 
-function renderCompose(input: BundleInput, opts: ObservabilityOptions): ObservabilityCompose {
-  const webhook = hasAlertWebhook(input);
+function renderCompose(input: BundleInput): ObservabilityCompose {
+  const amSecrets = alertmanagerSecrets(input);
   // A fresh object per use: a shared one would come out as YAML anchors/aliases.
   const healthy = () => ({ condition: "service_healthy" as const });
   const services: Record<ObservabilityService, ComposeService> = {
@@ -211,7 +243,7 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
         "--cluster.listen-address=",
       ],
       volumes: ["./config/alertmanager.yml:/etc/alertmanager/alertmanager.yml:ro", `${VOLUMES.alertmanager}:/alertmanager`],
-      ...(webhook || opts.email ? { secrets: [...(webhook ? [AM_WEBHOOK.name] : []), ...(opts.email ? [AM_SMTP.name] : [])] } : {}),
+      ...(amSecrets.length ? { secrets: amSecrets.map((x) => x.name) } : {}),
       healthcheck: wgetCheck("http://127.0.0.1:9093/-/ready"),
       cap_drop: ["ALL"],
       read_only: true,
@@ -264,16 +296,20 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
         "/etc/alloy/config.alloy",
       ],
       environment: { GOMEMLIMIT: goMemLimit("alloy") },
-      // Root (the image's default) to read the Docker socket and cgroup files.
-      // `:ro` stops writes to the socket file, not Docker API calls: Alloy only lists containers and reads logs.
+      // Not root, no Docker socket: the Docker API only through docker-socket-proxy (read-only allow-list).
+      // cgroup files under /sys are world-readable; cAdvisor also needs each container's layer id,
+      // which is only in layerdb/mounts (0755/0644 metadata files, no container contents).
       volumes: [
         "./config/alloy.alloy:/etc/alloy/config.alloy:ro",
-        `${VOLUMES.alloy}:/var/lib/alloy/data`,
-        "/var/run/docker.sock:/var/run/docker.sock:ro",
         "/sys:/sys:ro",
-        "/var/lib/docker:/var/lib/docker:ro",
+        `${DOCKER_LAYERDB_MOUNTS}:${DOCKER_LAYERDB_MOUNTS}:ro`,
       ],
-      depends_on: { loki: healthy() },
+      // Positions and WAL on tmpfs: writable by any uid (a root-owned volume from an older release is not).
+      // After a restart Alloy re-reads the containers' rotated json logs; Loki drops the duplicates.
+      tmpfs: ["/var/lib/alloy/data:size=64m"],
+      depends_on: { "docker-socket-proxy": { condition: "service_started" }, loki: healthy() },
+      user: `${IMAGES.alloy.uid}:${IMAGES.alloy.uid}`,
+      cap_drop: ["ALL"],
       // The Alloy image (Ubuntu) has bash but neither wget nor curl.
       healthcheck: {
         test: [
@@ -287,6 +323,28 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
         retries: 3,
         start_period: "30s",
       },
+    },
+    "docker-socket-proxy": {
+      ...base("docker-socket-proxy", input),
+      command: [
+        "-listenip=0.0.0.0",
+        "-listenport=2375",
+        // Only Alloy may connect (resolved by name on the Compose network); everyone else gets 403.
+        "-allowfrom=alloy",
+        // The proxy anchors each regex (^…$). GET only: ping, version, info, networks (docker discovery),
+        // the container list, one container's inspect and its logs. No exec, no archive/export, no POST/PUT/DELETE.
+        `-allowGET=${DOCKER_PROXY_ALLOW_GET}`,
+        "-allowHEAD=(/v[0-9.]+)?/_ping",
+        "-allowhealthcheck",
+        "-shutdowngracetime=5",
+      ],
+      volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"],
+      healthcheck: { test: ["CMD", "./healthcheck"], interval: "30s", timeout: "5s", retries: 3, start_period: "10s" },
+      // Not root: nobody, plus the host's docker group (its gid differs per host; bin/lib.sh exports it).
+      // Unset (compose run by hand), 65534 (nogroup) fails closed: the proxy cannot open the socket.
+      user: `${IMAGES["docker-socket-proxy"].uid}:\${FT_DOCKER_GID:-65534}`,
+      cap_drop: ["ALL"],
+      read_only: true,
     },
     "node-exporter": {
       ...base("node-exporter", input),
@@ -313,7 +371,7 @@ function renderCompose(input: BundleInput, opts: ObservabilityOptions): Observab
     },
   };
 
-  const secretsUsed = observabilitySecrets(input, opts);
+  const secretsUsed = observabilitySecrets(input);
   const compose: ObservabilityCompose = {
     name: "freshtrack",
     services: Object.fromEntries(
@@ -437,7 +495,7 @@ export interface AlertRule {
   alert: string;
   expr: string;
   for?: string;
-  labels: { severity: "critical" | "warning"; cause?: string };
+  labels: { severity: "critical" | "warning" | "none"; cause?: string };
   annotations: { summary: string; description: string };
 }
 
@@ -447,6 +505,8 @@ export interface RuleGroup {
 }
 
 export const CERT_WARN_DAYS = 14;
+/** The always-firing dead-man's-switch alert. */
+export const WATCHDOG_ALERT = "Watchdog";
 export const BACKUP_MAX_AGE_HOURS = 26;
 export const DISK_USED_PERCENT = 85;
 export const MEMORY_USED_PERCENT = 90;
@@ -602,7 +662,22 @@ export function alertRules(input: BundleInput): RuleGroup[] {
     },
   ];
 
+  const heartbeat: AlertRule[] = [
+    {
+      // Always firing, by design: its arrival proves Prometheus evaluates rules and
+      // Alertmanager delivers. Routed to the heartbeat receiver only (alertmanagerConfig).
+      alert: WATCHDOG_ALERT,
+      expr: "vector(1)",
+      labels: { severity: "none" },
+      annotations: {
+        summary: "Monitoring heartbeat: Prometheus and Alertmanager are working",
+        description: `This alert always fires. When the heartbeat (a ping to alertHeartbeatUrl, or the daily heartbeat mail to the operator) stops, the monitoring of ${domain} is down: check docker compose --profile observability ps on the host.`,
+      },
+    },
+  ];
+
   return [
+    { name: "freshtrack-heartbeat", rules: heartbeat },
     { name: "freshtrack-availability", rules: availability },
     { name: "freshtrack-backups", rules: backups },
     { name: "freshtrack-host", rules: host },
@@ -611,9 +686,24 @@ export function alertRules(input: BundleInput): RuleGroup[] {
 
 // ---- Alertmanager -------------------------------------------------------------------
 
-function alertmanagerConfig(input: BundleInput, opts: ObservabilityOptions): object {
+/** Alertmanager re-sends the Watchdog this often: every 5 minutes to a heartbeat URL, once a day by mail. */
+export const HEARTBEAT_REPEAT = { url: "5m", email: "24h" } as const;
+
+function alertmanagerConfig(input: BundleInput): object {
   const webhook = hasAlertWebhook(input);
+  const email = alertEmail(input);
+  const heartbeatUrl = hasHeartbeatUrl(input);
   const domain = input.config.app.domain;
+  const emailConfig = (e: AlertEmail, extra: Record<string, unknown> = {}) => ({
+    to: e.to,
+    from: e.from,
+    smarthost: e.smarthost,
+    auth_username: e.username,
+    // Read at send time from the secret file: the Resend key is never in this config.
+    auth_password_file: `/run/secrets/${AM_SMTP.name}`,
+    require_tls: true,
+    ...extra,
+  });
   const operator: Record<string, unknown> = { name: "operator" };
   if (webhook) {
     operator.slack_configs = [
@@ -626,20 +716,18 @@ function alertmanagerConfig(input: BundleInput, opts: ObservabilityOptions): obj
       },
     ];
   }
-  if (opts.email) {
-    operator.email_configs = [
-      {
-        to: input.config.app.operatorEmail,
-        from: opts.email.from,
-        smarthost: opts.email.smarthost,
-        auth_username: opts.email.username,
-        auth_password_file: `/run/secrets/${AM_SMTP.name}`,
-        require_tls: true,
-        send_resolved: true,
-      },
-    ];
-  }
-  const notify = webhook || !!opts.email;
+  if (email) operator.email_configs = [emailConfig(email, { send_resolved: true })];
+  const notify = webhook || !!email;
+
+  // Dead-man's switch: the always-firing Watchdog goes to its own receiver, never to the
+  // operator's channel. With alertHeartbeatUrl, a heartbeat service (healthchecks.io and
+  // the like) is pinged every 5 minutes and mails the operator when the pings stop; without
+  // it, operatorEmail gets one heartbeat mail a day, whose absence is the signal.
+  const heartbeat: Record<string, unknown> = { name: "heartbeat" };
+  if (heartbeatUrl) heartbeat.webhook_configs = [{ url_file: `/run/secrets/${AM_HEARTBEAT.name}`, send_resolved: false }];
+  else if (email) heartbeat.email_configs = [emailConfig(email, { send_resolved: false, headers: { Subject: `FreshTrack monitoring heartbeat — ${domain} (daily; if it stops, monitoring is down)` } })];
+  const hasHeartbeat = heartbeatUrl || !!email;
+
   return {
     global: { resolve_timeout: "5m" },
     route: {
@@ -649,13 +737,22 @@ function alertmanagerConfig(input: BundleInput, opts: ObservabilityOptions): obj
       group_wait: "30s",
       group_interval: "5m",
       repeat_interval: "4h",
-      routes: [{ matchers: ['severity="critical"'], receiver: notify ? "operator" : "null", repeat_interval: "1h" }],
+      routes: [
+        {
+          matchers: [`alertname="${WATCHDOG_ALERT}"`],
+          receiver: hasHeartbeat ? "heartbeat" : "null",
+          group_wait: "0s",
+          group_interval: "1m",
+          repeat_interval: heartbeatUrl ? HEARTBEAT_REPEAT.url : HEARTBEAT_REPEAT.email,
+        },
+        { matchers: ['severity="critical"'], receiver: notify ? "operator" : "null", repeat_interval: "1h" },
+      ],
     },
     inhibit_rules: [
       // The backend being down explains the public endpoint failing.
       { source_matchers: ['alertname="FreshtrackBackendDown"'], target_matchers: ['alertname="FreshtrackPublicEndpointDown"'] },
     ],
-    receivers: [{ name: "null" }, ...(notify ? [operator] : [])],
+    receivers: [{ name: "null" }, ...(notify ? [operator] : []), ...(hasHeartbeat ? [heartbeat] : [])],
   };
 }
 
@@ -837,12 +934,12 @@ const yaml = (doc: unknown) => HEADER + stringify(doc, { lineWidth: 0 });
 
 export const ALLOY_CONFIG_PATH = path.join(__dirname, "..", "files", "observability", "config.alloy");
 
-export function renderObservability(input: BundleInput, opts: ObservabilityOptions = {}): { compose: object; files: Record<string, string> } {
-  const compose = renderCompose(input, opts);
+export function renderObservability(input: BundleInput): { compose: object; files: Record<string, string> } {
+  const compose = renderCompose(input);
   const files: Record<string, string> = {
     "config/prometheus.yml": yaml(prometheusConfig(input)),
     "config/alerts.yml": yaml({ groups: alertRules(input) }),
-    "config/alertmanager.yml": yaml(alertmanagerConfig(input, opts)),
+    "config/alertmanager.yml": yaml(alertmanagerConfig(input)),
     "config/loki.yml": yaml(lokiConfig()),
     "config/blackbox.yml": yaml(blackboxConfig(input)),
     "config/alloy.alloy": fs.readFileSync(ALLOY_CONFIG_PATH, "utf8"),

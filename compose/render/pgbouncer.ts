@@ -17,6 +17,9 @@ export const DB_USER = "frostguard";
 export const USERLIST_DIR = "/run/secrets/pgbouncer";
 export const USERLIST_PATH = `${USERLIST_DIR}/userlist.txt`;
 export const PGBOUNCER_PORT = 5432;
+/** digitalocean: the managed cluster's CA certificate, shipped in the bundle (public) and mounted read-only. */
+export const DB_CA_FILE = "config/db-ca.crt";
+export const DB_CA_PATH = "/etc/pgbouncer/db-ca.crt";
 /**
  * node-postgres sends `statement_timeout` (Pool config) and `extra_float_digits`
  * as startup parameters; PgBouncer refuses the connection for any it does not know
@@ -65,9 +68,11 @@ export function pgbouncerSettings(input: BundleInput): PgbouncerSettings {
   if (input.target === "digitalocean") {
     const db = input.managedDb;
     if (!db) throw new Error("digitalocean bundle needs managedDb (the managed database's private host)");
-    // The app database lives on the managed cluster (db-setup creates it there); private network, TLS required.
+    // The app database lives on the managed cluster (db-setup creates it there); private network, TLS
+    // verified against the cluster's own CA and the host name (verify-full).
+    if (!/-----BEGIN CERTIFICATE-----/.test(db.caCert)) throw new Error("digitalocean bundle needs managedDb.caCert (the cluster's CA certificate, PEM)");
     server = `host=${db.host} port=${db.port} dbname=${DB_NAME} user=${DB_USER}`;
-    tls = { server_tls_sslmode: "require" };
+    tls = { server_tls_sslmode: "verify-full", server_tls_ca_file: DB_CA_PATH };
   } else {
     server = `host=postgres port=5432 dbname=${DB_NAME} user=${DB_USER}`;
     // Same Docker network, PostgreSQL container without TLS.

@@ -165,6 +165,11 @@ const PRICERS: Record<string, Pricer> = {
     return { usd: metrics * p.get("aws.cloudwatchAlarm", "metric"), basis: `${metrics} alarm metric(s)` };
   },
   "aws:route53/zone:Zone": (_r, _all, p) => ({ usd: p.get("aws.route53", "zone"), basis: "1 hosted zone" }),
+  "aws:route53/healthCheck:HealthCheck": (r, _all, p) => {
+    // Optional features billed on top of the basic check: HTTPS, string matching, fast interval, latency.
+    const features = [String(r.inputs.type ?? "").startsWith("HTTPS"), r.inputs.searchString !== undefined, r.inputs.requestInterval === 10, r.inputs.measureLatency === true].filter(Boolean).length;
+    return { usd: p.get("aws.route53HealthCheck", "basic") + features * p.get("aws.route53HealthCheck", "feature"), basis: `1 health check + ${features} optional feature(s)` };
+  },
   "aws:kms/key:Key": (_r, _all, p) => ({ usd: p.get("aws.kms", "key"), basis: "1 customer managed key" }),
   "digitalocean:index/droplet:Droplet": (r, _all, p) => {
     const size = str(r.inputs.size) ?? "";
@@ -181,6 +186,7 @@ const PRICERS: Record<string, Pricer> = {
     const nodes = numOf(r.inputs.nodeCount, 1);
     return { usd: nodes * p.get("do.database", size), basis: `${nodes} × PostgreSQL ${size} (daily backups and 7-day PITR included)` };
   },
+  "digitalocean:index/uptimeCheck:UptimeCheck": (_r, _all, p) => ({ usd: p.get("do.uptime", "check"), basis: "1 uptime check (4 regions), alerts included" }),
   "digitalocean:index/spacesBucket:SpacesBucket": (_r, _all, p, state) => {
     // One Spaces subscription per account covers every bucket: charge it once per stack.
     if (state.get("spaces")) return { usd: 0, basis: "covered by the Spaces subscription counted above; storage beyond 250 GiB is usage" };

@@ -24,7 +24,7 @@ export interface PlannedResource {
   /** Inputs with secrets as {"$secret": value}, assets as {"$asset": text} / {"$file": path}, archives as {"$archive": {...}}. */
   inputs: Record<string, unknown>;
   /** Resource options the program set that matter to reviewers. */
-  options: { protect?: boolean; dependsOn?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[] };
+  options: { protect?: boolean; provider?: string; dependsOn?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[] };
 }
 
 /** A provider function the program called (e.g. a registry digest lookup), with its arguments. */
@@ -182,6 +182,7 @@ const INVOKE_RESULTS: Record<string, Record<string, unknown>> = {
   "aws:index/getRegion:getRegion": { name: "us-east-1", region: "us-east-1" },
   "aws:index/getPartition:getPartition": { partition: "aws", dnsSuffix: "amazonaws.com" },
   "aws:elb/getServiceAccount:getServiceAccount": { arn: "arn:aws:iam::127311923021:root", id: "127311923021" },
+  "digitalocean:index/getDatabaseCa:getDatabaseCa": { certificate: "-----BEGIN CERTIFICATE-----\nMOCKDOCLUSTERCA\n-----END CERTIFICATE-----\n" },
 };
 
 /** Runs index.ts under mocks. Throws the program's error (e.g. a ConfigError) unchanged. */
@@ -252,6 +253,8 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
       const deps = ([] as unknown[]).concat(o.dependsOn ?? []).filter((d): d is object => typeof d === "object" && d !== null).map((d) => names.get(d) ?? "?");
       optionsOf.set(key, {
         ...(o.protect ? { protect: true } : {}),
+        // `type::name` of an explicit provider (which region an AWS resource lives in).
+        ...(o.provider && names.has(o.provider) ? { provider: names.get(o.provider) } : {}),
         ...(deps.length ? { dependsOn: deps } : {}),
         ...(o.ignoreChanges?.length ? { ignoreChanges: o.ignoreChanges } : {}),
         ...(o.retainOnDelete ? { retainOnDelete: true } : {}),

@@ -323,7 +323,29 @@ describe("stacks/aws: the AWS target under mocks", () => {
 describe("stacks/aws: options", () => {
   let r: PlanResult;
   before(() => {
-    r = mustPlan("aws", { awsNatGateway: true, awsRoute53ZoneId: "Z0123456789ABC", awsEcsExec: true, awsContainerInsights: true, awsRegion: "eu-west-1", awsArchitecture: "X86_64", backupRetentionDays: 90 });
+    r = mustPlan("aws", { awsNatGateway: true, awsRoute53ZoneId: "Z0123456789ABC", awsEcsExec: true, awsContainerInsights: true, awsRegion: "eu-west-1", awsArchitecture: "X86_64", backupRetentionDays: 90, awsDbEngineVersion: "17" });
+  });
+
+  it("external uptime check: Route 53 health check of https://<domain>/health/ready, alarmed in us-east-1 (where its metric is) to an operator-email topic there", () => {
+    const hc = one(r, "aws:route53/healthCheck:HealthCheck").inputs;
+    assert.deepEqual([hc.type, hc.fqdn, hc.port, hc.resourcePath, hc.enableSni], ["HTTPS", "app.dairy-coop.example", 443, "/health/ready", true]);
+    const alarm = one(r, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-public-health-check");
+    assert.deepEqual([alarm.inputs.namespace, alarm.inputs.metricName, alarm.inputs.dimensions], ["AWS/Route53", "HealthCheckStatus", { HealthCheckId: "public-health-id" }]);
+    assert.equal(alarm.inputs.treatMissingData, "breaching");
+    // The stack is in eu-west-1: the alarm and its topic use the us-east-1 provider.
+    assert.equal(alarm.options.provider, "pulumi:providers:aws::aws-assets");
+    const topic = one(r, "aws:sns/topic:Topic", "alerts-us-east-1");
+    assert.equal(topic.options.provider, "pulumi:providers:aws::aws-assets");
+    assert.deepEqual(alarm.inputs.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts-us-east-1"]);
+    const sub = one(r, "aws:sns/topicSubscription:TopicSubscription", "alerts-us-east-1-email");
+    assert.deepEqual([sub.inputs.protocol, sub.inputs.endpoint, sub.options.provider], ["email", "ops@dairy-coop.example", "pulumi:providers:aws::aws-assets"]);
+  });
+
+  it("sslmode: the app reaches RDS with TLS forced server-side (rds.force_ssl) but unverified (no-verify): the app image carries no RDS CA bundle", () => {
+    const url = (one(r, T.secretVersion, "secret-database-url").inputs.secretString as { $secret: string }).$secret;
+    assert.match(url, /\?sslmode=no-verify$/);
+    const params = (one(r, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters as { name: string; value: string }[]).find((x) => x.name === "rds.force_ssl");
+    assert.equal(params?.value, "1");
   });
 
   it("natGateway: one NAT, private task subnets, no public IPs", () => {
@@ -366,6 +388,53 @@ describe("stacks/aws: options", () => {
     assert.equal(one(r, "aws:backup/vault:Vault").options.protect, true);
     const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
     assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 90);
+    // Object Lock (governance) on the versioned backups bucket, as long as the retention: no version deleted earlier.
+    const lock = inputsOf(r, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups");
+    assert.deepEqual([lock.bucket, lock.objectLockEnabled, lock.rule], ["backups-id", "Enabled", { defaultRetention: { mode: "GOVERNANCE", days: 90 } }]);
+    assert.deepEqual(ofType(r, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").map((x) => x.name), ["backups"], "the assets bucket is not locked");
+  });
+
+  it("only operatorEmail set: every alarm notifies the SNS topic whose email subscription is operatorEmail; in us-east-1 one topic serves the health check too", () => {
+    const plain = mustPlan("aws");
+    const subs = ofType(plain, "aws:sns/topicSubscription:TopicSubscription");
+    assert.deepEqual(subs.map((x) => [x.name, x.inputs.protocol, x.inputs.endpoint, x.inputs.topic]), [["alerts-email", "email", "ops@dairy-coop.example", "arn:aws:mock:us-east-1:123456789012:alerts"]]);
+    const alarms = ofType(plain, "aws:cloudwatch/metricAlarm:MetricAlarm");
+    assert.ok(alarms.some((a) => a.name === "alarm-public-health-check"));
+    for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts"], a.name);
+  });
+
+  it("logical dumps: a scheduled db-dump task (backupSchedule, UTC) dumps, restore-checks and uploads SSE-KMS to the backups bucket; a freshness alarm mails the operator", () => {
+    const sched = one(r, "aws:scheduler/schedule:Schedule", "db-dump").inputs as { scheduleExpression: string; scheduleExpressionTimezone: string; target: { arn: string; ecsParameters: { taskDefinitionArn: string; launchType: string } } };
+    assert.equal(sched.scheduleExpression, "cron(17 3 * * ? *)");
+    assert.equal(sched.scheduleExpressionTimezone, "UTC");
+    assert.equal(sched.target.ecsParameters.taskDefinitionArn, "arn:aws:mock:us-east-1:123456789012:db-dump");
+    assert.equal(sched.target.ecsParameters.launchType, "FARGATE");
+    const defs = JSON.parse(one(r, T.td, "db-dump").inputs.containerDefinitions as string) as { name: string; image: string; command: string[]; environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[]; dependsOn?: unknown[] }[];
+    const [dump, upload] = defs;
+    assert.deepEqual(defs.map((d) => d.name), ["dump", "upload"]);
+    assert.match(dump.image, /^postgres:17\./, "pg_dump follows awsDbEngineVersion 17");
+    assert.match(dump.command[0], /pg_dump --format=custom/);
+    assert.match(dump.command[0], /pg_restore --exit-on-error/);
+    assert.deepEqual(dump.secrets.map((x) => x.name), ["PGPASSWORD"]);
+    assert.deepEqual(upload.dependsOn, [{ containerName: "dump", condition: "SUCCESS" }]);
+    assert.match(upload.command[0], /--s3-server-side-encryption aws:kms/);
+    assert.match(upload.command[0], /\/postgres\/\$name/);
+    const env = Object.fromEntries(upload.environment.map((e) => [e.name, e.value]));
+    assert.equal(env.SSE_KMS_ARN, "arn:aws:mock:us-east-1:123456789012:backups");
+    assert.match(env.BUCKET, /backups-123456789012$/);
+    // The task role may only put dumps, under postgres/, with the backups key: no read, no delete.
+    const policy = JSON.parse(inputsOf(r, T.rolePolicy, "db-dump-task").policy as string) as { Statement: { Action: string[]; Resource: string[] }[] };
+    assert.deepEqual(policy.Statement.flatMap((s) => s.Action).sort(), ["kms:Encrypt", "kms:GenerateDataKey", "s3:PutObject"]);
+    assert.deepEqual(policy.Statement[0].Resource, ["arn:aws:mock:us-east-1:123456789012:backups/postgres/*"]);
+    assert.equal(one(r, "aws:kms/key:Key", "backups").options.protect, true);
+    // Kept backupRetentionDays by the bucket's lifecycle.
+    assert.equal((inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups").rules as { expiration: { days: number } }[])[0].expiration.days, 90);
+    // Freshness: the upload marker counted per stack; no upload in a day (missing data included) alarms to the SNS topic.
+    const filter = one(r, "aws:cloudwatch/logMetricFilter:LogMetricFilter", "db-dump-uploaded").inputs as { pattern: string; metricTransformation: { namespace: string; name: string } };
+    assert.equal(filter.pattern, '"FRESHTRACK_BACKUP_UPLOADED"');
+    const alarm = one(r, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-backup-dump-stale").inputs;
+    assert.deepEqual([alarm.namespace, alarm.metricName, alarm.period, alarm.treatMissingData, alarm.comparisonOperator], [filter.metricTransformation.namespace, filter.metricTransformation.name, 86400, "breaching", "LessThanThreshold"]);
+    assert.deepEqual(alarm.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts"]);
   });
 
   it("without user secrets, no empty secrets are created and tasks reference none of them", () => {

@@ -35,6 +35,8 @@ const T = {
   projectResources: "digitalocean:index/projectResources:ProjectResources",
   dns: "digitalocean:index/dnsRecord:DnsRecord",
   alert: "digitalocean:index/monitorAlert:MonitorAlert",
+  uptimeCheck: "digitalocean:index/uptimeCheck:UptimeCheck",
+  uptimeAlert: "digitalocean:index/uptimeAlert:UptimeAlert",
   tlsKey: "tls:index/privateKey:PrivateKey",
   placement: "random:index/randomId:RandomId",
   command: "command:remote:Command",
@@ -134,9 +136,11 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const outbound = fw.inputs.outboundRules as Out[];
     const db = outbound.filter((x) => x.portRange === "25060");
     assert.deepEqual(db, [{ protocol: "tcp", portRange: "25060", destinationAddresses: ["10.110.16.0/20"] }]);
-    // Nothing else goes out to the world but DNS, NTP, HTTP(S) and ICMP.
+    // Nothing else goes out to the world but DNS, NTP, HTTP(S), ICMP and alert mail to Resend (2587: DO blocks 587).
     const world = outbound.filter((x) => x.destinationAddresses.includes("0.0.0.0/0")).map((x) => `${x.protocol}/${x.portRange ?? "-"}`).sort();
-    assert.deepEqual(world, ["icmp/-", "tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
+    assert.deepEqual(world, ["icmp/-", "tcp/2587", "tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
+    // The bundle's Alertmanager mails through that port.
+    assert.match(bundleOf(r)["config/alertmanager.yml"], /smarthost: smtp\.resend\.com:2587\n/);
 
     const other = mustPlan("do", MINIMAL);
     const ssh = (one(other, T.firewall).inputs.inboundRules as In[]).filter((x) => x.portRange === "22");
@@ -253,6 +257,9 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.deepEqual(expiry(buckets.assets), []);
     const longer = mustPlan("do", LARGER, USER_SECRETS);
     assert.deepEqual(expiry(ofType(longer, T.bucket).find((b) => b.name === "backups")!), [90]);
+    // The backups bucket is versioned: a delete or overwrite keeps the previous version for the full retention.
+    assert.deepEqual(buckets.backups.inputs.versioning, { enabled: true });
+    assert.deepEqual((buckets.backups.inputs.lifecycleRules as { noncurrentVersionExpiration?: { days: number } }[]).map((x) => x.noncurrentVersionExpiration?.days), [30]);
     const cors = one(r, T.cors);
     assert.equal(cors.inputs.bucket, buckets.assets.inputs.name);
     const rules = cors.inputs.corsRules as { allowedOrigins: string[]; allowedMethods: string[] }[];
@@ -342,6 +349,44 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     // Without a webhook the alerts are not secret and go to email only.
     const plainAlerts = ofType(mustPlan("do", MINIMAL), T.alert);
     assert.deepEqual(plainAlerts[0].inputs.alerts, { emails: ["ops@bakery-co.example"] });
+  });
+
+  it("external uptime check: DigitalOcean probes https://<domain>/health/ready from all four regions; down, latency and certificate alerts mail the operator", () => {
+    const check = one(r, T.uptimeCheck);
+    assert.equal(check.inputs.type, "https");
+    assert.equal(check.inputs.target, "https://app.bakery-co.example/health/ready");
+    assert.deepEqual([...(check.inputs.regions as string[])].sort(), ["eu_west", "se_asia", "us_east", "us_west"]);
+    assert.equal(check.inputs.enabled, true);
+    const alerts = ofType(r, T.uptimeAlert);
+    assert.deepEqual(alerts.map((a) => a.inputs.type).sort(), ["down_global", "latency", "ssl_expiry"]);
+    for (const a of alerts) {
+      assert.equal(a.inputs.checkId, "uptime-id");
+      const [to] = secretOf(a.inputs.notifications) as { emails: string[]; slacks: { url: string }[] }[];
+      assert.deepEqual(to.emails, ["ops@bakery-co.example"]);
+      assert.equal(to.slacks[0].url, USER_SECRETS.alertWebhookUrl);
+    }
+    assert.equal(alerts.find((a) => a.inputs.type === "down_global")?.inputs.period, "2m");
+    assert.deepEqual(
+      [alerts.find((a) => a.inputs.type === "ssl_expiry")?.inputs.threshold, alerts.find((a) => a.inputs.type === "ssl_expiry")?.inputs.comparison],
+      [14, "less_than"],
+    );
+  });
+
+  it("only operatorEmail set (no webhook, no user secrets): every monitoring and uptime alert mails operatorEmail, in plain inputs", () => {
+    const plain = mustPlan("do", MINIMAL);
+    const uptime = ofType(plain, T.uptimeAlert);
+    assert.equal(uptime.length, 3);
+    for (const a of uptime) assert.deepEqual(a.inputs.notifications, [{ emails: ["ops@bakery-co.example"] }], a.name);
+    for (const a of ofType(plain, T.alert)) assert.deepEqual(a.inputs.alerts, { emails: ["ops@bakery-co.example"] }, a.name);
+    // tlsMode internal: no certificate-expiry alert (Caddy's own CA is not publicly trusted).
+    assert.deepEqual(ofType(mustPlan("do", { ...MINIMAL, tlsMode: "internal" }), T.uptimeAlert).map((a) => a.inputs.type).sort(), ["down_global", "latency"]);
+  });
+
+  it("sslmode: PgBouncer verifies the managed database (verify-full) against the cluster CA that getDatabaseCa returns", () => {
+    const bundle = bundleOf(r);
+    assert.match(bundle["config/pgbouncer.ini"], /^server_tls_sslmode = verify-full$/m);
+    assert.match(bundle["config/pgbouncer.ini"], /^server_tls_ca_file = \/etc\/pgbouncer\/db-ca.crt$/m);
+    assert.equal(bundle["config/db-ca.crt"], "-----BEGIN CERTIFICATE-----\nMOCKDOCLUSTERCA\n-----END CERTIFICATE-----\n");
   });
 
   it("no secret value in any unmarked input, anywhere in the stack", () => {

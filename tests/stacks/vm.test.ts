@@ -8,6 +8,7 @@ import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { USER_SECRET_KEYS } from "../../core/config";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
 import { dummyPassword, dummySecret, PlanResult, PlannedResource } from "../../scripts/lib/program";
+import { parse } from "yaml";
 import { mustPlan, unmarkedStrings } from "../helpers/plan";
 
 const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y"; // Pulumi.vm.yaml
@@ -144,6 +145,52 @@ describe("vm stack: secrets", () => {
       if (x.name !== "write-secrets") assert.equal(x.inputs.stdin, undefined, `${x.name} takes no stdin`);
       if (x.type === "command:remote:Command") assert.notEqual(x.inputs.logging, undefined, `${x.name}: logging is explicit`);
     }
+  });
+});
+
+describe("vm stack: alerts reach the operator", () => {
+  it("only operatorEmail (+ the app's resendApiKey) set: Alertmanager mails every alert to operatorEmail through Resend; the key is only in the secret file", () => {
+    const r = mustPlan("vm", {}, { resendApiKey: "re_LEAKresendQ" });
+    const bundle = copiedFiles(byName(r, "copy-bundle").inputs.source);
+    const am = parse(bundle["config/alertmanager.yml"]) as { route: { receiver: string; routes: { matchers: string[]; receiver: string }[] }; receivers: { name: string; email_configs?: Record<string, unknown>[] }[] };
+    assert.equal(am.route.receiver, "operator");
+    assert.deepEqual(
+      am.route.routes.map((x) => [x.matchers.join(","), x.receiver]),
+      [
+        ['alertname="Watchdog"', "heartbeat"],
+        ['severity="critical"', "operator"],
+      ],
+    );
+    const operator = am.receivers.find((x) => x.name === "operator");
+    assert.deepEqual(operator?.email_configs?.map((e) => [e.to, e.smarthost, e.auth_username, e.auth_password_file]), [["ops@acme-foods.example", "smtp.resend.com:587", "resend", "/run/secrets/alertmanager_smtp_password"]]);
+    assert.ok(!Object.values(bundle).some((f) => f.includes("LEAKresend")), "the Resend key is in no bundle file");
+    const pushed = parseSecretPayload((byName(r, "write-secrets").inputs.stdin as { $secret: string }).$secret);
+    assert.deepEqual(pushed["alertmanager/smtp_password"], { uid: 65534, content: "re_LEAKresendQ" });
+  });
+});
+
+describe("vm stack: least privilege on the host", () => {
+  it("no container mounts the Docker socket read-write or runs as root with it; Alloy has neither the socket nor root", () => {
+    const bundle = copiedFiles(byName(base(), "copy-bundle").inputs.source);
+    const release = JSON.parse(bundle["release.json"]) as { compose_files: string[] };
+    type Svc = { user?: string; volumes?: (string | { source?: string; target?: string; read_only?: boolean })[] };
+    const services: [string, Svc][] = release.compose_files.flatMap((f) => Object.entries((parse(bundle[f]) as { services?: Record<string, Svc> }).services ?? {}));
+    assert.ok(services.some(([n]) => n === "alloy"), "the observability profile is in the bundle");
+    const socketHolders: string[] = [];
+    for (const [name, svc] of services) {
+      for (const v of svc.volumes ?? []) {
+        const [src, , mode = ""] = typeof v === "string" ? v.split(":") : [v.source ?? "", v.target ?? "", v.read_only ? "ro" : ""];
+        if (!/docker\.sock$/.test(src)) continue;
+        socketHolders.push(name);
+        assert.ok(mode.split(",").includes("ro"), `${name} mounts the Docker socket read-write`);
+        const [uid, gid] = String(svc.user ?? "0").split(":");
+        assert.ok(svc.user && uid !== "0" && uid !== "root" && gid !== "0", `${name} holds the Docker socket as root (user ${svc.user})`);
+      }
+    }
+    assert.deepEqual(socketHolders, ["docker-socket-proxy"]);
+    const alloy = services.find(([n]) => n === "alloy")![1];
+    assert.equal(alloy.user, "65534:65534");
+    assert.ok(!(alloy.volumes ?? []).some((v) => String(v).startsWith("/var/lib/docker:")), "alloy mounts all of /var/lib/docker");
   });
 });
 

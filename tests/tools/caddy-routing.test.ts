@@ -81,6 +81,8 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
   let markers: string;
   let backend: http.Server | undefined;
   let frontend: http.Server | undefined;
+  let objectstore: http.Server | undefined;
+  const objectstoreSeen: string[] = [];
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-caddy-run-"));
@@ -90,6 +92,9 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     const frontendPort = await freePort();
     backend = await upstream("backend", backendPort);
     frontend = await upstream("frontend", frontendPort);
+    const objectstorePort = await freePort();
+    objectstore = await upstream("objectstore", objectstorePort);
+    objectstore.on("request", (req: http.IncomingMessage) => objectstoreSeen.push(req.url ?? ""));
 
     const cfg = caddyConfig(input()) as Record<string, unknown> & { apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } } };
     let text = JSON.stringify(cfg);
@@ -99,6 +104,7 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       .replace(/"dial":"freshtrack-backend-green:3000"/g, `"dial":"127.0.0.1:${greenPort}"`)
       .replace(/"dial":"backend:3000"/g, `"dial":"127.0.0.1:${backendPort}"`)
       .replace(/"dial":"(freshtrack-frontend-(blue|green)|frontend):8080"/g, `"dial":"127.0.0.1:${frontendPort}"`)
+      .replace(/"dial":"objectstore:8333"/g, `"dial":"127.0.0.1:${objectstorePort}"`)
       .replace(new RegExp(`"root":"${PROXY_STATE_DIR.replace(/\//g, "\\/")}"`, "g"), JSON.stringify({ root: markers }).slice(1, -1));
     assert.ok(!/"dial":"(?!objectstore:)[a-z]/.test(text), "every app upstream adapted");
     assert.ok(text.includes(markers), "marker directory adapted");
@@ -133,13 +139,13 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       await Promise.race([exited, sleep(10000)]);
       if (caddy.exitCode === null) process.kill(-caddy.pid, "SIGKILL");
     }
-    for (const s of [backend, frontend]) if (s?.listening) await closeServer(s);
+    for (const s of [backend, frontend, objectstore]) if (s?.listening) await closeServer(s);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
-  function get(p: string, method = "GET", agent?: https.Agent): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
+  function get(p: string, method = "GET", agent?: https.Agent, host = DOMAIN): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port: httpsPort, path: p, method, servername: DOMAIN, headers: { host: DOMAIN }, rejectUnauthorized: false, timeout: 30000, agent }, (res) => {
+      const req = https.request({ host: "127.0.0.1", port: httpsPort, path: p, method, servername: host, headers: { host }, rejectUnauthorized: false, timeout: 30000, agent }, (res) => {
         let body = "";
         res.on("data", (c) => (body += c));
         res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
@@ -169,6 +175,25 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       const b = JSON.parse(r.body) as { name: string; url: string };
       assert.equal(b.name, who);
       assert.equal(b.url, p);
+    });
+  }
+
+  // s3.<domain>: the assets bucket is "a", the backups bucket "b" (input() above).
+  it("s3.<domain> serves objects of the assets bucket, path unchanged (query string and signature kept)", async () => {
+    const p = "/a/uploads/photo.jpg?X-Amz-Signature=abc&X-Amz-Expires=60";
+    const r = await get(p, "GET", undefined, `s3.${DOMAIN}`);
+    assert.equal(r.status, 200, r.body);
+    assert.deepEqual(JSON.parse(r.body), { name: "objectstore", url: p, method: "GET" });
+    assert.equal((await get("/a/uploads/new.jpg", "PUT", undefined, `s3.${DOMAIN}`)).status, 200);
+  });
+  for (const p of ["/b/postgres/frostguard-20261201.dump", "/b/", "/b", "/", "/?list-type=2", "/a", "/a/../b/postgres/x.dump", "/a/..%2fb/postgres/x.dump", "/a/%2e%2e/b/x", "/a/.%2e/b/x", "/a/..%5cb/x"]) {
+    it(`s3.<domain> refuses ${p} (403) without reaching the object store`, async () => {
+      const before = objectstoreSeen.length;
+      for (const method of ["GET", "DELETE"]) {
+        const r = await get(p, method, undefined, `s3.${DOMAIN}`);
+        assert.equal(r.status, 403, `${method} ${p}: ${r.status} ${r.body}`);
+      }
+      assert.equal(objectstoreSeen.length, before, `reached the object store: ${objectstoreSeen.slice(before).join(", ")}`);
     });
   }
 

@@ -28,7 +28,7 @@ function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): Bun
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target,
     objectStore: { publicEndpoint: "https://s3.app.cold-chain.example", internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
-    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25 } : undefined,
+    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
   };
 }
 

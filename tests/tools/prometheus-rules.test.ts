@@ -9,8 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { alertRules, AlertRule, BACKEND_READY_URL, BACKUP_METRIC, FRONTEND_HEALTH_URL, publicProbeUrl, renderObservability, RESTORE_CHECK_METRIC } from "../../compose/render/observability";
-import { observabilityInput } from "../fixtures/observability/input";
+import { alertRules, AlertRule, BACKEND_READY_URL, BACKUP_METRIC, FRONTEND_HEALTH_URL, publicProbeUrl, renderObservability, RESTORE_CHECK_METRIC, WATCHDOG_ALERT } from "../../compose/render/observability";
+import { observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
 
 function run(cmd: string, args: string[], cwd: string): { code: number; out: string } {
   const r = spawnSync(cmd, args, { cwd, encoding: "utf8", timeout: 60_000 });
@@ -245,6 +245,12 @@ function ruleTestGroups(): TestGroup[] {
         fires("FreshtrackScrapeTargetDown", "6m", { instance: "loki:3100", job: "loki" }, { "{{ $labels.job }}": "loki", "{{ $labels.instance }}": "loki:3100" }),
       ],
     },
+    {
+      name: "dead-man's switch: the Watchdog fires from the first evaluation with no input series at all, and keeps firing",
+      interval: "1m",
+      input_series: [],
+      alert_rule_test: [fires(WATCHDOG_ALERT, "0m", {}), fires(WATCHDOG_ALERT, "1m", {}), fires(WATCHDOG_ALERT, "6h", {})],
+    },
   ];
 }
 
@@ -299,10 +305,13 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
       const mine = tests.filter((t) => t.alertname === r.alert);
       const firing = mine.some((t) => t.exp_alerts.some((a) => a.exp_labels.cause === r.labels.cause));
       assert.ok(firing, `no firing case for ${r.alert} ${r.labels.cause ?? ""}`);
-      assert.ok(
-        mine.some((t) => t.exp_alerts.length === 0),
-        `no non-firing case for ${r.alert}`,
-      );
+      // The Watchdog is the one alert that must never be silent: its cases only ever expect it firing.
+      if (r.alert === WATCHDOG_ALERT) assert.ok(mine.every((t) => t.exp_alerts.length === 1), "a Watchdog case expects silence");
+      else
+        assert.ok(
+          mine.some((t) => t.exp_alerts.length === 0),
+          `no non-firing case for ${r.alert}`,
+        );
     }
   });
 
@@ -329,6 +338,10 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
     fs.writeFileSync(path.join(dir, "wrong.test.yml"), stringify({ rule_files: ["alerts.yml"], evaluation_interval: "1m", tests: wrong }, { lineWidth: 0 }));
     const r = run("promtool", ["test", "rules", "wrong.test.yml"], dir);
     assert.notEqual(r.code, 0, r.out);
+    // A Watchdog expected silent is caught too: it always fires.
+    fs.writeFileSync(path.join(dir, "wrong-watchdog.test.yml"), stringify({ rule_files: ["alerts.yml"], evaluation_interval: "1m", tests: [{ interval: "1m", input_series: [], alert_rule_test: [silent(WATCHDOG_ALERT, "5m")] }] }, { lineWidth: 0 }));
+    const w = run("promtool", ["test", "rules", "wrong-watchdog.test.yml"], dir);
+    assert.notEqual(w.code, 0, w.out);
   });
 
   it("the tlsMode=internal variant (no certificate alert) passes check rules too", () => {
@@ -355,14 +368,48 @@ describe("tools: amtool on the rendered Alertmanager config", function () {
     assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
   });
 
+  const amConfig = (keys: Parameters<typeof observabilityInput>[1]) => renderObservability(observabilityInput({}, keys)).files["config/alertmanager.yml"];
+  // Only operatorEmail and the app's resendApiKey: what a customer without Slack has.
+  const emailOnly = () => amConfig(["vmSshPrivateKey", "resendApiKey"]);
   const variants: [string, () => string][] = [
     ["webhook configured (Slack receiver, api_url_file)", () => renderObservability(observabilityInput()).files["config/alertmanager.yml"]],
-    ["no webhook (null receiver)", () => renderObservability(observabilityInput({}, ["vmSshPrivateKey"])).files["config/alertmanager.yml"]],
-    [
-      "webhook and email (auth_password_file)",
-      () => renderObservability(observabilityInput(), { email: { smarthost: "smtp.resend.com:465", from: "alerts@acme-cold.example", username: "resend" } }).files["config/alertmanager.yml"],
-    ],
+    ["nothing to deliver through (null receiver)", () => amConfig(["vmSshPrivateKey"])],
+    ["only operatorEmail + resendApiKey (email through Resend, auth_password_file)", emailOnly],
+    ["everything: webhook, email, heartbeat URL (webhook url_file)", () => amConfig(["vmSshPrivateKey", "resendApiKey", "alertWebhookUrl", "alertHeartbeatUrl"])],
   ];
+  /** `amtool config routes test`: exit 0 only when the labels resolve to exactly `expect`. */
+  const routesTo = (config: string, expect: string, labels: string[]) => {
+    fs.writeFileSync(path.join(dir, "routes.yml"), config);
+    return run("amtool", ["config", "routes", "test", "--config.file=routes.yml", `--verify.receivers=${expect}`, ...labels], dir);
+  };
+
+  it("only operatorEmail set: amtool routes critical and warning alerts to the operator receiver, which mails operatorEmail and nothing else", () => {
+    assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
+    for (const labels of [["alertname=FreshtrackBackendDown", "severity=critical"], ["alertname=FreshtrackDiskAlmostFull", "severity=warning", "mountpoint=/"]]) {
+      const r = routesTo(emailOnly(), "operator", labels);
+      assert.equal(r.code, 0, `${labels.join(" ")}: ${r.out}`);
+    }
+    const operator = (parse(emailOnly()) as { receivers: { name: string; email_configs?: { to: string; smarthost: string }[] }[] }).receivers.find((x) => x.name === "operator");
+    assert.deepEqual(Object.keys(operator ?? {}).sort(), ["email_configs", "name"]);
+    assert.deepEqual(
+      operator?.email_configs?.map((e) => [e.to, e.smarthost]),
+      [[OPERATOR_EMAIL, "smtp.resend.com:587"]],
+    );
+  });
+
+  it("the Watchdog routes to the heartbeat receiver only, with or without a heartbeat URL", () => {
+    assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
+    for (const config of [emailOnly(), amConfig(["vmSshPrivateKey", "resendApiKey", "alertWebhookUrl", "alertHeartbeatUrl"])]) {
+      const r = routesTo(config, "heartbeat", [`alertname=${WATCHDOG_ALERT}`, "severity=none"]);
+      assert.equal(r.code, 0, r.out);
+    }
+  });
+
+  it("amtool routes test fails when the route does not match (the check can fail)", () => {
+    assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
+    assert.notEqual(routesTo(amConfig(["vmSshPrivateKey"]), "operator", ["alertname=FreshtrackBackendDown", "severity=critical"]).code, 0);
+    assert.notEqual(routesTo(emailOnly(), "operator", [`alertname=${WATCHDOG_ALERT}`]).code, 0);
+  });
   it("amtool check-config refuses a route to an undefined receiver (the check can fail)", () => {
     assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
     fs.writeFileSync(path.join(dir, "broken.yml"), stringify({ route: { receiver: "operator" }, receivers: [{ name: "null" }] }));

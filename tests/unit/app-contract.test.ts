@@ -38,7 +38,7 @@ function composeServices(stack: "vm" | "do"): Record<string, Svc> {
     config,
     target,
     objectStore: { publicEndpoint: `https://s3.${config.app.domain}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
-    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25 } : undefined,
+    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
   });
   const rel = JSON.parse(bundle["release.json"]) as ReleaseManifest;
   const out: Record<string, Svc> = {};

@@ -47,7 +47,7 @@ export function bundleInput(target: "vm" | "digitalocean", over: Record<string, 
       target === "vm"
         ? { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" }
         : { publicEndpoint: "https://fra1.digitaloceanspaces.com", internalEndpoint: "https://fra1.digitaloceanspaces.com", region: "us-east-1", assetsBucket: "fg-assets", backupsBucket: "fg-backups" },
-    managedDb: target === "digitalocean" ? { host: "private-db-do-user-1.b.db.ondigitalocean.com", port: 25060, database: "defaultdb", maxConnections: 25 } : undefined,
+    managedDb: target === "digitalocean" ? { host: "private-db-do-user-1.b.db.ondigitalocean.com", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
   };
 }
 
@@ -426,10 +426,15 @@ describe("caddy.json", () => {
     assert.deepEqual(acme.apps.http.servers.public.listen, [":443"]);
   });
 
-  it("proxies s3.<domain> to the object store on vm only", () => {
+  it("proxies s3.<domain> to the object store on vm only, for the assets bucket only", () => {
     const vm = cfg("vm").apps.http.servers.public.routes;
     assert.deepEqual(vm[1].match, [{ host: [`s3.${DOMAIN}`] }]);
-    assert.deepEqual(vm[1].handle[1].upstreams, [{ dial: "objectstore:8333" }]);
+    const sub = (vm[1].handle[1] as unknown as { routes: { match?: { path?: string[] }[]; handle: { handler: string; upstreams?: unknown; status_code?: number }[] }[] }).routes;
+    const proxied = sub.filter((r) => r.handle.some((h) => h.handler === "reverse_proxy"));
+    assert.equal(proxied.length, 1);
+    assert.deepEqual(proxied[0].match, [{ path: ["/frostguard-assets/*"] }]);
+    assert.deepEqual(proxied[0].handle[0].upstreams, [{ dial: "objectstore:8333" }]);
+    assert.equal(sub[sub.length - 1].handle[0].status_code, 403, "everything else is refused");
     assert.equal(cfg("digitalocean").apps.http.servers.public.routes.length, 1);
   });
 });
@@ -452,10 +457,21 @@ describe("pgbouncer.ini", () => {
     assert.equal(p.databases.frostguard, "host=postgres port=5432 dbname=frostguard user=frostguard");
   });
 
-  it("reaches the managed database over TLS on digitalocean", () => {
-    const p = ini.parse(renderPgbouncerIni(bundleInput("digitalocean")));
+  it("sslmode per target: verify-full against the managed cluster's CA on digitalocean (shipped in the bundle, mounted read-only); disable in the vm's own network", () => {
+    const input = bundleInput("digitalocean");
+    const p = ini.parse(renderPgbouncerIni(input));
     assert.equal(p.databases.frostguard, "host=private-db-do-user-1.b.db.ondigitalocean.com port=25060 dbname=frostguard user=frostguard");
-    assert.equal(p.pgbouncer.server_tls_sslmode, "require");
+    assert.equal(p.pgbouncer.server_tls_sslmode, "verify-full");
+    assert.equal(p.pgbouncer.server_tls_ca_file, "/etc/pgbouncer/db-ca.crt");
+    const files = renderBundle(input);
+    assert.equal(files["config/db-ca.crt"], input.managedDb!.caCert);
+    const target = parse(files["compose.do.yml"]) as { services: { pgbouncer: { volumes: string[] } } };
+    assert.ok(target.services.pgbouncer.volumes.includes("./config/db-ca.crt:/etc/pgbouncer/db-ca.crt:ro"));
+    // No CA, no bundle: the program never falls back to an unverified connection.
+    assert.throws(() => renderPgbouncerIni({ ...input, managedDb: { ...input.managedDb!, caCert: "" } }), /caCert/);
+    const vm = ini.parse(renderPgbouncerIni(bundleInput("vm")));
+    assert.equal(vm.pgbouncer.server_tls_sslmode, "disable");
+    assert.equal(renderBundle(bundleInput("vm"))["config/db-ca.crt"], undefined);
   });
 
   it("poolBudget keeps DB_CONNECTION_HEADROOM free", () => {

@@ -21,11 +21,11 @@ describe("digitalocean firewall rules", () => {
     }
   });
 
-  it("outbound: the database port only into the VPC; world only for DNS, NTP, HTTP(S), ICMP", () => {
+  it("outbound: the database port only into the VPC; world only for DNS, NTP, HTTP(S), ICMP and Resend's SMTP port 2587 (alert mail)", () => {
     const db = rules.outbound.filter((r) => r.portRange === String(DO_DB_PORT));
     assert.deepEqual(db, [{ protocol: "tcp", portRange: "25060", destinationAddresses: ["10.20.0.0/20"] }]);
     const world = rules.outbound.filter((r) => r.destinationAddresses.some((a) => WORLD.includes(a as string)));
-    assert.deepEqual(world.map((r) => `${r.protocol}/${r.portRange ?? "any"}`).sort(), ["icmp/any", "tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
+    assert.deepEqual(world.map((r) => `${r.protocol}/${r.portRange ?? "any"}`).sort(), ["icmp/any", "tcp/2587", "tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
     assert.ok(!rules.outbound.some((r) => r.protocol !== "icmp" && (r.portRange === undefined || r.portRange.includes("-"))), "no port ranges");
   });
 
@@ -81,6 +81,7 @@ describe("digitalocean Spaces", () => {
 
   it("backups expire after the retention; assets never expire; both clean up abandoned uploads", () => {
     assert.deepEqual(backupsLifecycle(30).map((r) => r.expiration?.days), [30]);
+    assert.deepEqual(backupsLifecycle(30).map((r) => r.noncurrentVersionExpiration?.days), [30], "deleted/overwritten dumps stay recoverable for the retention");
     assert.deepEqual(
       assetsLifecycle().filter((r) => r.expiration),
       [],

@@ -59,6 +59,8 @@ describe("host secret files: paths and owners (docs/design.md table)", () => {
       "backup/pgpass": 0,
       "grafana/admin_password": 472,
       "alertmanager/webhook_url": 65534,
+      "alertmanager/smtp_password": 65534,
+      "alertmanager/heartbeat_url": 65534,
       "notify/webhook_url": 0,
     };
     const others = Object.fromEntries(Object.entries(files).filter(([p]) => !p.startsWith("app/")).map(([p, f]) => [p, f.uid]));
@@ -77,6 +79,9 @@ describe("host secret files: paths and owners (docs/design.md table)", () => {
     assert.equal(files["app/STRIPE_SECRET_KEY"].content, "");
     assert.equal(files["app/STACK_AUTH_SECRET_KEY"].content, "STACKAUTH");
     assert.equal(files["alertmanager/webhook_url"].content, "https://hooks.example/x");
+    // Alertmanager's SMTP password for Resend's relay is the customer's Resend key.
+    assert.equal(renderSecretFiles(input({ user: { resendApiKey: "re_RESENDKEY" } }))["alertmanager/smtp_password"].content, "re_RESENDKEY");
+    assert.equal(files["alertmanager/smtp_password"].content, "");
     assert.equal(renderSecretFiles(input({ user: {} }))["notify/webhook_url"].content, "");
   });
   it("is deterministic: same values, byte-identical payload", () => {

@@ -9,6 +9,7 @@ import {
   ComposeService,
   OBSERVABILITY_BUDGET,
   OBSERVABILITY_SERVICES,
+  DOCKER_PROXY_ALLOW_GET,
   ObservabilityCompose,
   observabilitySecrets,
   observabilityServiceSecrets,
@@ -16,15 +17,18 @@ import {
 } from "../../compose/render/observability";
 import { DOMAIN, DUMMY_SECRET, observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
 
-const EMAIL = { smarthost: "smtp.resend.com:465", from: "alerts@acme-cold.example", username: "resend" };
 const withWebhook = renderObservability(observabilityInput());
 const noWebhook = renderObservability(observabilityInput({}, ["vmSshPrivateKey"]));
-const withEmail = renderObservability(observabilityInput(), { email: EMAIL });
+// What a customer sets: operatorEmail (always) and the app's resendApiKey; no webhook.
+const EMAIL_KEYS = ["vmSshPrivateKey", "resendApiKey"] as const;
+const withEmail = renderObservability(observabilityInput({}, [...EMAIL_KEYS]));
+const ALL_KEYS = ["vmSshPrivateKey", "resendApiKey", "alertWebhookUrl", "alertHeartbeatUrl"] as const;
+const withAll = renderObservability(observabilityInput({}, [...ALL_KEYS]));
 const compose = withWebhook.compose as ObservabilityCompose;
 const services = Object.entries(compose.services) as [string, ComposeService][];
 
 describe("observability: compose services", () => {
-  it("renders exactly the seven services, all in the observability profile", () => {
+  it("renders exactly the budgeted services, all in the observability profile", () => {
     assert.deepEqual(Object.keys(compose.services).sort(), [...OBSERVABILITY_SERVICES].sort());
     for (const [name, s] of services) assert.deepEqual(s.profiles, ["observability"], name);
   });
@@ -115,17 +119,44 @@ describe("observability: compose services", () => {
     assert.equal(compose.services.prometheus.depends_on, undefined); // alerts evaluate even if Alertmanager is broken
   });
 
-  it("interpolates only FT_APP_DIR / FT_SECRETS_DIR (set by bin/*); every other `$` is escaped", () => {
+  it("interpolates only FT_APP_DIR / FT_SECRETS_DIR / FT_DOCKER_GID (set by bin/*); every other `$` is escaped", () => {
     const text = JSON.stringify(compose).replace(/\$\$/g, "");
     const vars = [...text.matchAll(/\$\{?([A-Za-z_]*)/g)].map((m) => m[1]);
-    assert.deepEqual([...new Set(vars)].sort(), ["FT_APP_DIR", "FT_SECRETS_DIR"]);
+    assert.deepEqual([...new Set(vars)].sort(), ["FT_APP_DIR", "FT_DOCKER_GID", "FT_SECRETS_DIR"]);
     assert.match(text, /\$\{FT_SECRETS_DIR:-\/srv\/freshtrack\/secrets\}/);
   });
 
-  it("node-exporter reads the textfile directory APP_DIR/metrics; Alloy gets the Docker socket read-only", () => {
+  it("node-exporter reads the textfile directory APP_DIR/metrics", () => {
     assert.ok(compose.services["node-exporter"].volumes.includes("${FT_APP_DIR:-/srv/freshtrack}/metrics:/textfile:ro"));
     assert.ok(compose.services["node-exporter"].command?.includes("--collector.textfile.directory=/textfile"));
-    assert.ok(compose.services.alloy.volumes.includes("/var/run/docker.sock:/var/run/docker.sock:ro"));
+  });
+
+  it("least privilege: Alloy is not root and has no Docker socket; only the allow-list proxy mounts it, read-only, as nobody + the docker group", () => {
+    const alloy = compose.services.alloy;
+    assert.equal(alloy.user, "65534:65534");
+    assert.deepEqual(alloy.cap_drop, ["ALL"]);
+    assert.ok(!alloy.volumes.some((v) => v.includes("docker.sock")), "alloy mounts the socket");
+    assert.ok(!alloy.volumes.some((v) => v.startsWith("/var/lib/docker:")), "alloy mounts all of /var/lib/docker");
+    assert.ok(alloy.volumes.includes("/var/lib/docker/image/overlay2/layerdb/mounts:/var/lib/docker/image/overlay2/layerdb/mounts:ro"));
+    assert.deepEqual(alloy.tmpfs, ["/var/lib/alloy/data:size=64m"]);
+    const alloyConfig = withWebhook.files["config/alloy.alloy"];
+    assert.doesNotMatch(alloyConfig, /unix:\/\/\/var\/run\/docker\.sock/);
+    assert.equal(alloyConfig.match(/"tcp:\/\/docker-socket-proxy:2375"/g)?.length, 3, "discovery, log source and cAdvisor all use the proxy");
+    const proxy = compose.services["docker-socket-proxy"];
+    assert.deepEqual(proxy.volumes, ["/var/run/docker.sock:/var/run/docker.sock:ro"]);
+    assert.equal(proxy.user, "65534:${FT_DOCKER_GID:-65534}");
+    assert.equal(proxy.read_only, true);
+    assert.deepEqual(proxy.cap_drop, ["ALL"]);
+    assert.match(proxy.image, /^wollomatic\/socket-proxy:1\.13\.1@sha256:[0-9a-f]{64}$/);
+    assert.ok(proxy.command?.includes("-allowfrom=alloy"));
+    // Only GET (and HEAD /_ping) is allowed; no POST/PUT/DELETE allow-list at all.
+    assert.deepEqual(proxy.command?.filter((c) => /^-allow(GET|HEAD|POST|PUT|PATCH|DELETE)=/.test(c)).map((c) => c.split("=")[0]), ["-allowGET", "-allowHEAD"]);
+  });
+
+  it("the proxy's GET allow-list admits listing, inspect and logs, and refuses exec, archive, export and images", () => {
+    const allow = new RegExp(`^${DOCKER_PROXY_ALLOW_GET}$`); // the proxy anchors it the same way
+    for (const ok of ["/_ping", "/v1.47/version", "/v1.47/info", "/v1.47/networks", "/v1.47/containers/json", "/v1.47/containers/3f2a9c/json", "/v1.47/containers/freshtrack-backend-1/logs"]) assert.ok(allow.test(ok), ok);
+    for (const no of ["/v1.47/containers/3f2a9c/archive", "/v1.47/containers/3f2a9c/export", "/v1.47/exec/abc/json", "/v1.47/images/json", "/v1.47/containers/3f2a9c/top", "/v1.47/secrets", "/v1.47/containers/x/logs/../archive", "/v1.47/containers/3f2a9c/json/../../../images/json", "/v1.47/containers/../json"]) assert.ok(!allow.test(no), no);
   });
 
   it("renders the same bytes twice (stable bundle hash)", () => {
@@ -137,7 +168,7 @@ describe("observability: secrets", () => {
   const everything = (r: ReturnType<typeof renderObservability>) => JSON.stringify(r.compose) + Object.values(r.files).join("\n");
 
   it("no secret value appears anywhere (dummy secrets are set for every variant)", () => {
-    for (const r of [withWebhook, noWebhook, withEmail]) assert.doesNotMatch(everything(r), DUMMY_SECRET);
+    for (const r of [withWebhook, noWebhook, withEmail, withAll]) assert.doesNotMatch(everything(r), DUMMY_SECRET);
   });
 
   it("Grafana reads its admin password from the secret file only", () => {
@@ -157,7 +188,7 @@ describe("observability: secrets", () => {
       else if (v && typeof v === "object") for (const [k, x] of Object.entries(v)) walk(x, `${at}.${k}`, k);
       else if (credential(key) && !(typeof v === "string" && v.startsWith("/run/secrets/"))) bad.push(`${at}=${String(v)}`);
     };
-    for (const r of [withWebhook, withEmail]) {
+    for (const r of [withWebhook, withEmail, withAll]) {
       walk(r.compose, "compose", "");
       for (const [f, c] of Object.entries(r.files)) if (f.endsWith(".yml")) walk(parse(c), f, "");
     }
@@ -185,7 +216,7 @@ describe("observability: secrets", () => {
     );
   });
 
-  it("without a webhook: null receiver, and no secret file that the push would not write", () => {
+  it("with nothing to deliver through (no resendApiKey, no webhook): null receiver, and no secret file that the push would not write", () => {
     const am = parse(noWebhook.files["config/alertmanager.yml"]);
     assert.equal(am.route.receiver, "null");
     assert.deepEqual(am.receivers, [{ name: "null" }]);
@@ -198,13 +229,54 @@ describe("observability: secrets", () => {
     );
   });
 
-  it("email is optional: when given, mails operatorEmail with the SMTP password from a file", () => {
+  it("only operatorEmail (+ the app's resendApiKey) set: every alert is mailed to operatorEmail through Resend's SMTP relay, password from a file", () => {
     const am = parse(withEmail.files["config/alertmanager.yml"]);
-    const email = am.receivers.find((r: { name: string }) => r.name === "operator").email_configs[0];
-    assert.equal(email.to, OPERATOR_EMAIL);
-    assert.equal(email.auth_password_file, "/run/secrets/alertmanager_smtp_password");
-    assert.equal(email.auth_password, undefined);
-    assert.equal(parse(withWebhook.files["config/alertmanager.yml"]).receivers[1].email_configs, undefined);
+    assert.equal(am.route.receiver, "operator");
+    assert.equal(am.route.routes.find((r: { matchers: string[] }) => r.matchers.includes('severity="critical"')).receiver, "operator");
+    const op = am.receivers.find((r: { name: string }) => r.name === "operator");
+    assert.equal(op.slack_configs, undefined);
+    assert.deepEqual(op.email_configs, [
+      {
+        to: OPERATOR_EMAIL,
+        from: `alerts@${DOMAIN}`,
+        smarthost: "smtp.resend.com:587",
+        auth_username: "resend",
+        auth_password_file: "/run/secrets/alertmanager_smtp_password",
+        require_tls: true,
+        send_resolved: true,
+      },
+    ]);
+    const c = withEmail.compose as ObservabilityCompose;
+    assert.deepEqual(c.services.alertmanager.secrets, ["alertmanager_smtp_password"]);
+    assert.equal(c.secrets?.alertmanager_smtp_password.file, "${FT_SECRETS_DIR:-/srv/freshtrack/secrets}/alertmanager/smtp_password");
+    assert.deepEqual(
+      observabilitySecrets(observabilityInput({}, [...EMAIL_KEYS])).map((s) => [s.file, s.uid]),
+      [
+        ["grafana/admin_password", 472],
+        ["alertmanager/smtp_password", 65534],
+      ],
+    );
+    // The webhook alone: no mail receiver (nothing to authenticate with).
+    assert.equal(parse(withWebhook.files["config/alertmanager.yml"]).receivers.find((r: { name: string }) => r.name === "operator").email_configs, undefined);
+  });
+
+  it("dead-man's switch: the Watchdog goes only to the heartbeat receiver — a daily mail by default, a 5-minute ping with alertHeartbeatUrl", () => {
+    const watchdogRoute = (r: ReturnType<typeof renderObservability>) => parse(r.files["config/alertmanager.yml"]).route.routes[0];
+    const receiver = (r: ReturnType<typeof renderObservability>, name: string) => parse(r.files["config/alertmanager.yml"]).receivers.find((x: { name: string }) => x.name === name);
+    // Mail only: once a day to operatorEmail.
+    assert.deepEqual(watchdogRoute(withEmail).matchers, ['alertname="Watchdog"']);
+    assert.equal(watchdogRoute(withEmail).receiver, "heartbeat");
+    assert.equal(watchdogRoute(withEmail).repeat_interval, "24h");
+    const mail = receiver(withEmail, "heartbeat").email_configs[0];
+    assert.equal(mail.to, OPERATOR_EMAIL);
+    assert.equal(mail.auth_password_file, "/run/secrets/alertmanager_smtp_password");
+    assert.match(mail.headers.Subject, /heartbeat/);
+    // With a heartbeat URL: pinged every 5 minutes from the secret file, and no daily mail.
+    assert.equal(watchdogRoute(withAll).repeat_interval, "5m");
+    assert.deepEqual(receiver(withAll, "heartbeat"), { name: "heartbeat", webhook_configs: [{ url_file: "/run/secrets/alertmanager_heartbeat_url", send_resolved: false }] });
+    assert.deepEqual((withAll.compose as ObservabilityCompose).services.alertmanager.secrets, ["alertmanager_webhook_url", "alertmanager_smtp_password", "alertmanager_heartbeat_url"]);
+    // Slack only: the Watchdog must not post to the operator's channel every 4 hours.
+    assert.equal(watchdogRoute(withWebhook).receiver, "null");
   });
 
   it("observability off: no secret files needed", () => {
@@ -213,8 +285,8 @@ describe("observability: secrets", () => {
   });
 
   it("secrets by service match what each service mounts", () => {
-    for (const [opts, r] of [[{}, withWebhook], [{ email: EMAIL }, withEmail]] as const) {
-      const bySvc = observabilityServiceSecrets(observabilityInput(), opts);
+    for (const [keys, r] of [[["vmSshPrivateKey", "alertWebhookUrl"], withWebhook], [EMAIL_KEYS, withEmail], [ALL_KEYS, withAll]] as const) {
+      const bySvc = observabilityServiceSecrets(observabilityInput({}, [...keys]));
       const c = r.compose as ObservabilityCompose;
       for (const [svc, list] of Object.entries(bySvc)) assert.deepEqual(c.services[svc as keyof typeof c.services].secrets, list.map((x) => x.name), svc);
     }
@@ -240,7 +312,7 @@ describe("observability: config files", () => {
     for (const n of ["FreshtrackCertificateExpiringSoon", "FreshtrackBackupStale", "FreshtrackBackendDown", "FreshtrackDiskAlmostFull", "FreshtrackMemoryHigh", "FreshtrackContainerRestarting"]) assert.ok(names.has(n), n);
     for (const r of rules) {
       assert.ok(r.annotations.summary.length > 10 && r.annotations.description.length > 20, r.alert);
-      assert.ok(["critical", "warning"].includes(r.labels.severity), r.alert);
+      assert.ok(r.alert === "Watchdog" ? r.labels.severity === "none" : ["critical", "warning"].includes(r.labels.severity), r.alert);
     }
     const backup = rules.filter((r) => r.alert === "FreshtrackBackupStale");
     assert.deepEqual(backup.map((r) => r.labels.cause).sort(), ["missing", "stale"]);

@@ -33,6 +33,9 @@ ft_resolve_dirs() {
   METRICS_DIR=$APP_DIR/metrics
   ft_resolve_secrets_dir
   export FT_APP_DIR=$APP_DIR FT_SECRETS_DIR=$SECRETS_DIR
+  # The observability profile's socket proxy runs as nobody in the host's docker group.
+  FT_DOCKER_GID=$(stat -c %g /var/run/docker.sock 2>/dev/null || echo 65534)
+  export FT_DOCKER_GID
 }
 
 # --- secret generations (components/shared/host/scripts/write-secrets.sh) ----------------
