@@ -2,19 +2,9 @@
 // config, before any resource, one message per key with its fix.
 import { strict as assert } from "assert";
 import { ConfigError, FreshtrackConfig, parseConfig } from "../../core/config";
+import { VM_RAW } from "../fixtures/config";
 
-const base: Record<string, string> = {
-  target: "vm",
-  domain: "app.acme.example",
-  operatorEmail: "ops@acme.example",
-  backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-  workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-  frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-  stackAuthProjectId: "proj-1",
-  vmHost: "203.0.113.10",
-  vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
-  vmSshPrivateKey: "k",
-};
+const base: Record<string, string> = { ...VM_RAW };
 const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOST12";
 const vmToVm = { moveTo: "vm", moveVmHost: "203.0.113.77", moveVmHostKey: NEW_KEY, moveVmSshPrivateKey: "k2" };
 const secrets = new Set(["vmSshPrivateKey", "moveVmSshPrivateKey"]);

@@ -2,19 +2,9 @@
 // message that names the key and the fix.
 import { strict as assert } from "assert";
 import { ConfigError, FreshtrackConfig, isCidr, isCron, parseConfig, parseImageRef, systemDirectoryOf, worldOpenFamilies } from "../../core/config";
+import { VM_RAW } from "../fixtures/config";
 
-const base: Record<string, string> = {
-  target: "vm",
-  domain: "app.acme.example",
-  operatorEmail: "ops@acme.example",
-  backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-  workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-  frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-  stackAuthProjectId: "proj-1",
-  vmHost: "203.0.113.10",
-  vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
-  vmSshPrivateKey: "k",
-};
+const base: Record<string, string> = { ...VM_RAW };
 const secret = new Set(["vmSshPrivateKey"]);
 
 function parse(over: Record<string, string | undefined>, secrets: Set<string> = secret): FreshtrackConfig {
