@@ -30,7 +30,16 @@ export interface ReleaseManifest {
   /** service -> secret files it reads, relative to APP_DIR/secrets/ (digested into FT_SECRETS_<SERVICE>). */
   secrets: Record<string, string[]>;
   /** How bin/backup and bin/restore reach the database as admin (password: secrets/backup/pgpass). */
-  database: { service?: string; host: string; port: number; admin_user: string; admin_db: string; name: string; sslmode: "disable" | "require"; network: string };
+  database: {
+    service?: string;
+    host: string;
+    port: number;
+    admin_user: string;
+    admin_db: string;
+    name: string;
+    sslmode: "disable" | "require";
+    network: string;
+  };
   /**
    * Where bin/backup puts encrypted dumps: `<remote>:<bucket>/<prefix>`; `remote` is a section of secrets/backup/rclone.conf.
    * `schedule` (config backupSchedule) and `verify_schedule` (the restore check) are the cron lines bin/install-schedule installs.
@@ -125,7 +134,11 @@ function reloadedSecretFiles(input: BundleInput): Record<string, string[]> {
 function imagesByService(docs: LooseDoc[], input: BundleInput): Record<string, string> {
   const out: Record<string, string> = { rclone: imageFor("rclone", input.config.app.imageOverrides) };
   for (const d of docs) for (const [svc, s] of Object.entries(d.services ?? {})) if (s.image) out[svc] = s.image;
-  return Object.fromEntries(Object.keys(out).sort().map((k) => [k, out[k]]));
+  return Object.fromEntries(
+    Object.keys(out)
+      .sort()
+      .map((k) => [k, out[k]]),
+  );
 }
 
 function databaseAccess(input: BundleInput): ReleaseManifest["database"] {
@@ -278,5 +291,9 @@ export function renderBundle(input: BundleInput): Record<string, string> {
   };
   files["release.json"] = JSON.stringify(release, null, 2) + "\n";
 
-  return Object.fromEntries(Object.keys(files).sort().map((k) => [k, files[k]]));
+  return Object.fromEntries(
+    Object.keys(files)
+      .sort()
+      .map((k) => [k, files[k]]),
+  );
 }

@@ -127,7 +127,11 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   put("db-setup/APP_DB_PASSWORD", pgUid, i.dbAppPassword);
   put("db-setup/ADMIN_DATABASE_URL", pgUid, directDb(i.db.adminUser, i.db.adminPassword, i.db.adminDatabase));
   // First line: the server login (forced user frostguard); second: the app's client login for this password.
-  put("pgbouncer/userlist.txt", IMAGES.pgbouncer.uid, [pgbouncerUserlistLine(DB_USER, i.dbAppPassword), pgbouncerUserlistLine(pgbouncerClientUser(i.dbAppPassword), i.dbAppPassword)].join("\n") + "\n");
+  put(
+    "pgbouncer/userlist.txt",
+    IMAGES.pgbouncer.uid,
+    [pgbouncerUserlistLine(DB_USER, i.dbAppPassword), pgbouncerUserlistLine(pgbouncerClientUser(i.dbAppPassword), i.dbAppPassword)].join("\n") + "\n",
+  );
 
   // ---- redis: bin/deploy builds its ACL file (hash only) and health password from this --
   put("redis/password", IMAGES.redis.uid, i.redisPassword);

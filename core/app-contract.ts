@@ -41,7 +41,15 @@ export const APP_CONTRACT = {
     authHeaders: ["X-API-Key", "X-Webhook-Secret"],
     status: { badBody: 400, badKey: 401, unknownDevice: 404 },
     /** TTN v3 uplink fields the app validates. */
-    requiredFields: ["end_device_ids.device_id", "end_device_ids.dev_eui", "end_device_ids.application_ids.application_id", "received_at", "uplink_message.f_port", "uplink_message.f_cnt", "uplink_message.decoded_payload"],
+    requiredFields: [
+      "end_device_ids.device_id",
+      "end_device_ids.dev_eui",
+      "end_device_ids.application_ids.application_id",
+      "received_at",
+      "uplink_message.f_port",
+      "uplink_message.f_cnt",
+      "uplink_message.decoded_payload",
+    ],
   },
   /** Where the backend stores each reading. */
   readingsTable: "sensor_readings",

@@ -43,15 +43,7 @@ export const AWS_REGIONS = [
   "ap-northeast-1",
 ] as const;
 
-export const RDS_INSTANCE_CLASSES = [
-  "db.t4g.micro",
-  "db.t4g.small",
-  "db.t4g.medium",
-  "db.t4g.large",
-  "db.m7g.large",
-  "db.m7g.xlarge",
-  "db.r7g.large",
-] as const;
+export const RDS_INSTANCE_CLASSES = ["db.t4g.micro", "db.t4g.small", "db.t4g.medium", "db.t4g.large", "db.m7g.large", "db.m7g.xlarge", "db.r7g.large"] as const;
 
 export const ELASTICACHE_NODE_TYPES = ["cache.t4g.micro", "cache.t4g.small", "cache.t4g.medium", "cache.m7g.large"] as const;
 

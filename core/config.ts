@@ -5,7 +5,16 @@ import { z } from "zod";
 import { IMAGES, unknownOverrideKeys } from "./images";
 import { RDS_MAX_BACKUP_DAYS, awsCron } from "./aws-schedule";
 import { DEFAULT_RATE_LIMIT_MAX, DEFAULT_RATE_LIMIT_WINDOW_MS } from "./app-contract";
-import { DO_DB_SIZES, DO_DROPLET_SIZES, DO_DROPLET_IMAGES, DO_REGIONS, RDS_INSTANCE_CLASSES, ELASTICACHE_NODE_TYPES, FARGATE_SIZES, AWS_REGIONS } from "./catalog";
+import {
+  DO_DB_SIZES,
+  DO_DROPLET_SIZES,
+  DO_DROPLET_IMAGES,
+  DO_REGIONS,
+  RDS_INSTANCE_CLASSES,
+  ELASTICACHE_NODE_TYPES,
+  FARGATE_SIZES,
+  AWS_REGIONS,
+} from "./catalog";
 
 export const PROJECT = "freshtrack";
 export const TARGETS = ["vm", "digitalocean", "aws"] as const;
@@ -39,10 +48,7 @@ export const DB_CONNECTION_HEADROOM = 15;
 
 export class ConfigError extends Error {
   constructor(public readonly problems: { key: string; message: string }[]) {
-    super(
-      "Invalid stack configuration (no resource was declared):\n" +
-        problems.map((p) => `  - ${PROJECT}:${p.key}: ${p.message}`).join("\n"),
-    );
+    super("Invalid stack configuration (no resource was declared):\n" + problems.map((p) => `  - ${PROJECT}:${p.key}: ${p.message}`).join("\n"));
     this.name = "ConfigError";
   }
 }
@@ -80,7 +86,10 @@ export interface ImageRef {
 
 /** Parses `[registry/]repo[:tag][@sha256:hex]`. Returns a reason string when it is not a pinned reference. */
 export function parseImageRef(ref: string): ImageRef | string {
-  const m = /^(?:([a-z0-9.-]+(?::\d+)?)\/)?([a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(ref);
+  const m =
+    /^(?:([a-z0-9.-]+(?::\d+)?)\/)?([a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*)(?::([A-Za-z0-9_][A-Za-z0-9_.-]{0,127}))?(?:@(sha256:[a-f0-9]{64}))?$/.exec(
+      ref,
+    );
   if (!m) return `"${ref}" is not an image reference (expected registry/org/name:tag or name@sha256:...)`;
   let registry: string | undefined = m[1];
   let repository = m[2];
@@ -304,7 +313,8 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
   }
 
   for (const key of MOVE_SECRET_KEYS) {
-    if (raw[key] && !secretKeys.has(key)) bad(key, `is a credential but is stored in plain text. Fix: pulumi config rm ${key} && pulumi config set --secret ${key} VALUE`);
+    if (raw[key] && !secretKeys.has(key))
+      bad(key, `is a credential but is stored in plain text. Fix: pulumi config rm ${key} && pulumi config set --secret ${key} VALUE`);
   }
 
   const rawTarget = str("target", "vm");
@@ -315,7 +325,8 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
   const domain = required("domain", "the public hostname of the app", "app.customer.example").toLowerCase();
   if (domain && !isHostname(domain)) bad("domain", `"${domain}" is not a fully qualified hostname. Fix: pulumi config set domain app.customer.example`);
   const operatorEmail = required("operatorEmail", "certificates and alerts go there", "ops@customer.example");
-  if (operatorEmail && !isEmail(operatorEmail)) bad("operatorEmail", `"${operatorEmail}" is not an email address. Fix: pulumi config set operatorEmail ops@customer.example`);
+  if (operatorEmail && !isEmail(operatorEmail))
+    bad("operatorEmail", `"${operatorEmail}" is not an email address. Fix: pulumi config set operatorEmail ops@customer.example`);
 
   const imageOverrides: Record<string, string> = {};
   for (const entry of list("imageOverrides")) {
@@ -329,18 +340,24 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
     imageOverrides[m[1]] = m[2];
   }
   for (const key of APP_IMAGE_OVERRIDE_KEYS.filter((k) => k in imageOverrides)) {
-    bad("imageOverrides", `"${key}" would be ignored: the app images come from ${key}Image. Fix: pulumi config set ${key}Image ${imageOverrides[key]}, then remove "${key}=..." from imageOverrides`);
+    bad(
+      "imageOverrides",
+      `"${key}" would be ignored: the app images come from ${key}Image. Fix: pulumi config set ${key}Image ${imageOverrides[key]}, then remove "${key}=..." from imageOverrides`,
+    );
   }
   for (const key of unknownOverrideKeys(imageOverrides).filter((k) => !APP_IMAGE_OVERRIDE_KEYS.includes(k))) {
     bad("imageOverrides", `"${key}" names no image we run. Fix: use one of ${Object.keys(IMAGES).join(", ")}`);
   }
 
   const emailFromAddress = str("emailFromAddress") || (domain ? `alerts@${domain}` : "");
-  if (raw["emailFromAddress"] && !isEmail(emailFromAddress)) bad("emailFromAddress", `"${emailFromAddress}" is not an email address. Fix: pulumi config set emailFromAddress alerts@customer.example`);
+  if (raw["emailFromAddress"] && !isEmail(emailFromAddress))
+    bad("emailFromAddress", `"${emailFromAddress}" is not an email address. Fix: pulumi config set emailFromAddress alerts@customer.example`);
   const telnyxPhoneNumber = str("telnyxPhoneNumber");
-  if (telnyxPhoneNumber && !/^\+[1-9]\d{6,14}$/.test(telnyxPhoneNumber)) bad("telnyxPhoneNumber", `"${telnyxPhoneNumber}" is not an E.164 number. Fix: pulumi config set telnyxPhoneNumber +15551234567`);
+  if (telnyxPhoneNumber && !/^\+[1-9]\d{6,14}$/.test(telnyxPhoneNumber))
+    bad("telnyxPhoneNumber", `"${telnyxPhoneNumber}" is not an E.164 number. Fix: pulumi config set telnyxPhoneNumber +15551234567`);
   const ttnApiUrl = str("ttnApiUrl", "https://eu1.cloud.thethings.network");
-  if (!/^https:\/\/[^\s/]+(\/\S*)?$/.test(ttnApiUrl)) bad("ttnApiUrl", `"${ttnApiUrl}" must be an https:// URL. Fix: pulumi config set ttnApiUrl https://eu1.cloud.thethings.network`);
+  if (!/^https:\/\/[^\s/]+(\/\S*)?$/.test(ttnApiUrl))
+    bad("ttnApiUrl", `"${ttnApiUrl}" must be an https:// URL. Fix: pulumi config set ttnApiUrl https://eu1.cloud.thethings.network`);
 
   // Registry credentials: all three or none, so a half-configured login fails here, not at a pull.
   const registryServer = str("registryServer").toLowerCase();
@@ -348,9 +365,11 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
   let registry: AppSettings["registry"];
   if (registryServer || registryUser || raw["registryToken"]) {
     if (!registryServer) bad("registryServer", "is required with registryUser/registryToken. Fix: pulumi config set registryServer ghcr.io");
-    else if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/.test(registryServer)) bad("registryServer", `"${registryServer}" must be a registry host[:port], without scheme or path. Fix: pulumi config set registryServer ghcr.io`);
+    else if (!/^[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:\d{1,5})?$/.test(registryServer))
+      bad("registryServer", `"${registryServer}" must be a registry host[:port], without scheme or path. Fix: pulumi config set registryServer ghcr.io`);
     if (!registryUser) bad("registryUser", "is required with registryServer/registryToken. Fix: pulumi config set registryUser deploy-bot");
-    else if (/[\s:]/.test(registryUser)) bad("registryUser", `"${registryUser}" must not contain spaces or ':'. Fix: pulumi config set registryUser deploy-bot`);
+    else if (/[\s:]/.test(registryUser))
+      bad("registryUser", `"${registryUser}" must not contain spaces or ':'. Fix: pulumi config set registryUser deploy-bot`);
     if (!raw["registryToken"]) bad("registryToken", "is required with registryServer/registryUser. Fix: pulumi config set --secret registryToken < token-file");
     registry = { server: registryServer, user: registryUser };
   }
@@ -387,16 +406,24 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
     const perWindow = Math.ceil((perMin * windowMs) / 60000);
     if (perMin > 0 && max < perWindow) {
       const fit = Math.ceil((perWindow * 2) / 1000) * 1000;
-      bad("rateLimitMax", `${max} per ${windowMs} ms is below the expected webhook rate (expectedWebhooksPerMinute ${perMin} = ${perWindow} per window): readings beyond it get HTTP 429 and are lost. Fix: pulumi config set rateLimitMax ${fit} (twice the rate: bursts after an outage, UI traffic in the same bucket)`);
+      bad(
+        "rateLimitMax",
+        `${max} per ${windowMs} ms is below the expected webhook rate (expectedWebhooksPerMinute ${perMin} = ${perWindow} per window): readings beyond it get HTTP 429 and are lost. Fix: pulumi config set rateLimitMax ${fit} (twice the rate: bursts after an outage, UI traffic in the same bucket)`,
+      );
     }
   }
 
   const backupSchedule = str("backupSchedule", "17 3 * * *");
-  if (!isCron(backupSchedule)) bad("backupSchedule", `"${backupSchedule}" is not a 5-field cron expression. Fix: pulumi config set backupSchedule "17 3 * * *"`);
+  if (!isCron(backupSchedule))
+    bad("backupSchedule", `"${backupSchedule}" is not a 5-field cron expression. Fix: pulumi config set backupSchedule "17 3 * * *"`);
   else if (target === "aws") {
     // Checked whatever the retention: raising backupRetentionDays past 35 later must not fail mid-deploy.
     const problem = awsScheduleProblem(backupSchedule);
-    if (problem) bad("backupSchedule", `${problem}. Fix: one run per day or hour with at most one day field restricted, e.g. pulumi config set backupSchedule "17 3 * * *"`);
+    if (problem)
+      bad(
+        "backupSchedule",
+        `${problem}. Fix: one run per day or hour with at most one day field restricted, e.g. pulumi config set backupSchedule "17 3 * * *"`,
+      );
   }
 
   const data: DataSettings = {
@@ -417,21 +444,34 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
   const moveTo = parseMove(raw, target, cfg, bad, onDefault);
   const appDir = str("vmAppDir", "/opt/freshtrack");
   const systemDir = systemDirectoryOf(appDir);
-  if (systemDir) bad("vmAppDir", `"${appDir}" is the system directory ${systemDir}: removing the stack with vmPurgeOnDelete runs rm -rf on it, and the host keeps its own files there. Fix: pulumi config set vmAppDir /opt/freshtrack (a directory of its own)`);
-  else if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes("..")) bad("vmAppDir", `"${appDir}" must be an absolute path of letters, digits, . _ - and /. Fix: pulumi config set vmAppDir /opt/freshtrack`);
+  if (systemDir)
+    bad(
+      "vmAppDir",
+      `"${appDir}" is the system directory ${systemDir}: removing the stack with vmPurgeOnDelete runs rm -rf on it, and the host keeps its own files there. Fix: pulumi config set vmAppDir /opt/freshtrack (a directory of its own)`,
+    );
+  else if (!/^\/[A-Za-z0-9._/-]+$/.test(appDir) || appDir.includes(".."))
+    bad("vmAppDir", `"${appDir}" must be an absolute path of letters, digits, . _ - and /. Fix: pulumi config set vmAppDir /opt/freshtrack`);
   const purgeOnDelete = bool("vmPurgeOnDelete", false);
 
   // A move's destination needs its own settings: vm -> digitalocean reads the do* keys, digitalocean -> vm the vm* keys.
   if (target === "vm" || moveTo === "vm") {
     const host = required("vmHost", "the address of the customer's host", "203.0.113.10");
-    if (host && !isIPv4(host) && !isHostname(host.toLowerCase()) && !/^[0-9a-fA-F:]+$/.test(host)) bad("vmHost", `"${host}" is neither an IP address nor a hostname. Fix: pulumi config set vmHost 203.0.113.10`);
+    if (host && !isIPv4(host) && !isHostname(host.toLowerCase()) && !/^[0-9a-fA-F:]+$/.test(host))
+      bad("vmHost", `"${host}" is neither an IP address nor a hostname. Fix: pulumi config set vmHost 203.0.113.10`);
     const hostKey = required("vmHostKey", "the host's public SSH key, checked out of band", '"ssh-ed25519 AAAA..."');
     if (hostKey && !/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/.test(hostKey)) {
-      bad("vmHostKey", `must be one line "TYPE BASE64" as printed by ssh-keyscan (without the host name). Fix: ssh-keyscan -t ed25519 HOST, verify it, then pulumi config set vmHostKey "ssh-ed25519 AAAA..."`);
+      bad(
+        "vmHostKey",
+        `must be one line "TYPE BASE64" as printed by ssh-keyscan (without the host name). Fix: ssh-keyscan -t ed25519 HOST, verify it, then pulumi config set vmHostKey "ssh-ed25519 AAAA..."`,
+      );
     } else if (hostKey.startsWith("ssh-rsa ")) {
-      bad("vmHostKey", `is an ssh-rsa key: the deploy's SSH client (pulumi-command) verifies RSA host keys only with SHA-1 signatures, which current OpenSSH servers refuse to make. Fix: ssh-keyscan -t ed25519 HOST (or -t ecdsa), verify it, then pulumi config set vmHostKey "ssh-ed25519 AAAA..."`);
+      bad(
+        "vmHostKey",
+        `is an ssh-rsa key: the deploy's SSH client (pulumi-command) verifies RSA host keys only with SHA-1 signatures, which current OpenSSH servers refuse to make. Fix: ssh-keyscan -t ed25519 HOST (or -t ecdsa), verify it, then pulumi config set vmHostKey "ssh-ed25519 AAAA..."`,
+      );
     }
-    if (!raw["vmSshPrivateKey"]) bad("vmSshPrivateKey", "is required for target vm. Fix: pulumi config set --secret vmSshPrivateKey < ~/.ssh/freshtrack_deploy");
+    if (!raw["vmSshPrivateKey"])
+      bad("vmSshPrivateKey", "is required for target vm. Fix: pulumi config set --secret vmSshPrivateKey < ~/.ssh/freshtrack_deploy");
     const user = str("vmUser", "root");
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) bad("vmUser", `"${user}" is not a Unix user name. Fix: pulumi config set vmUser root`);
     cfg.vm = { host, port: int("vmPort", 22, 1, 65535), user, hostKey, appDir, firewall: bool("vmFirewall", false), purgeOnDelete };
@@ -443,12 +483,17 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
     const sshCidrs = list("doSshCidrs");
     for (const c of sshCidrs) if (!isCidr(c)) bad("doSshCidrs", `"${c}" is not a CIDR. Fix: e.g. 198.51.100.7/32`);
     const world = worldOpenFamilies(sshCidrs.filter(isCidr));
-    if (world.length) bad("doSshCidrs", `together cover every ${world.join(" and every ")} address, which opens SSH to the whole internet. Fix: list your deploy machine's and operators' addresses, e.g. 198.51.100.7/32`);
+    if (world.length)
+      bad(
+        "doSshCidrs",
+        `together cover every ${world.join(" and every ")} address, which opens SSH to the whole internet. Fix: list your deploy machine's and operators' addresses, e.g. 198.51.100.7/32`,
+      );
     if (sshCidrs.length === 0) bad("doSshCidrs", "is empty, so nothing could deploy over SSH. Fix: pulumi config set --path 'doSshCidrs[0]' 198.51.100.7/32");
     const manageDns = bool("doManageDns", false);
     const dnsZone = str("doDnsZone").toLowerCase();
     if (manageDns && !dnsZone) bad("doDnsZone", "is required when doManageDns is true. Fix: pulumi config set doDnsZone customer.example");
-    if (dnsZone && domain && domain !== dnsZone && !domain.endsWith(`.${dnsZone}`)) bad("doDnsZone", `"${dnsZone}" does not contain the domain ${domain}. Fix: set doDnsZone to the zone the domain lives in`);
+    if (dnsZone && domain && domain !== dnsZone && !domain.endsWith(`.${dnsZone}`))
+      bad("doDnsZone", `"${dnsZone}" does not contain the domain ${domain}. Fix: set doDnsZone to the zone the domain lives in`);
     const dbVersion = oneOf("doDbVersion", ["14", "15", "16", "17"] as const, "16");
     cfg.digitalocean = {
       region,
@@ -472,12 +517,21 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
       const cpu = int(`${prefix}Cpu`, dCpu, 256, 16384);
       const memory = int(`${prefix}Memory`, dMem, 512, 122880);
       const allowed = FARGATE_SIZES[cpu];
-      if (!allowed) bad(`${prefix}Cpu`, `${cpu} is not a Fargate CPU size (${Object.keys(FARGATE_SIZES).join(", ")}). Fix: pulumi config set ${prefix}Cpu ${dCpu}`);
-      else if (!allowed.includes(memory)) bad(`${prefix}Memory`, `${memory} MiB is not offered with ${cpu} CPU units (from ${allowed[0]} to ${allowed[allowed.length - 1]}). Fix: pulumi config set ${prefix}Memory ${allowed[0]}`);
+      if (!allowed)
+        bad(`${prefix}Cpu`, `${cpu} is not a Fargate CPU size (${Object.keys(FARGATE_SIZES).join(", ")}). Fix: pulumi config set ${prefix}Cpu ${dCpu}`);
+      else if (!allowed.includes(memory))
+        bad(
+          `${prefix}Memory`,
+          `${memory} MiB is not offered with ${cpu} CPU units (from ${allowed[0]} to ${allowed[allowed.length - 1]}). Fix: pulumi config set ${prefix}Memory ${allowed[0]}`,
+        );
       return { cpu, memory };
     };
     const zone = str("awsRoute53ZoneId");
-    if (zone && !/^Z[A-Z0-9]{4,32}$/.test(zone)) bad("awsRoute53ZoneId", `"${zone}" is not a Route 53 hosted zone id. Fix: aws route53 list-hosted-zones, then pulumi config set awsRoute53ZoneId Z0123456789ABC`);
+    if (zone && !/^Z[A-Z0-9]{4,32}$/.test(zone))
+      bad(
+        "awsRoute53ZoneId",
+        `"${zone}" is not a Route 53 hosted zone id. Fix: aws route53 list-hosted-zones, then pulumi config set awsRoute53ZoneId Z0123456789ABC`,
+      );
     cfg.aws = {
       region: oneOf("awsRegion", AWS_REGIONS, "us-east-1"),
       route53ZoneId: zone,
@@ -509,19 +563,38 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
     // The new side's pool, from its own database (vm -> digitalocean often has fewer connections).
     const newMax = cfg.move.to === "digitalocean" && cfg.digitalocean ? cfg.digitalocean.dbMaxConnections : data.dbMaxConnections;
     cfg.move.poolSize = derivedPool ? Math.max(1, Math.min(20, newMax - DB_CONNECTION_HEADROOM - 1)) : data.poolSize;
-    if (cfg.move.to !== "aws" && cfg.move.poolSize >= newMax - DB_CONNECTION_HEADROOM) bad("poolSize", `${cfg.move.poolSize} leaves no headroom on the new side (max_connections ${newMax}) - ${DB_CONNECTION_HEADROOM}. Fix: pulumi config set poolSize 0 (derived per side), or a larger database on the new side`);
+    if (cfg.move.to !== "aws" && cfg.move.poolSize >= newMax - DB_CONNECTION_HEADROOM)
+      bad(
+        "poolSize",
+        `${cfg.move.poolSize} leaves no headroom on the new side (max_connections ${newMax}) - ${DB_CONNECTION_HEADROOM}. Fix: pulumi config set poolSize 0 (derived per side), or a larger database on the new side`,
+      );
   }
   if (target !== "aws" && data.poolSize >= maxConnections - DB_CONNECTION_HEADROOM) {
     const fit = Math.max(1, maxConnections - DB_CONNECTION_HEADROOM - 1);
-    bad("poolSize", `${data.poolSize} leaves no headroom: pools x poolSize must be < max_connections (${maxConnections}, from ${maxKey}) - ${DB_CONNECTION_HEADROOM}. Fix: pulumi config set poolSize ${fit}, or a larger ${maxKey}`);
+    bad(
+      "poolSize",
+      `${data.poolSize} leaves no headroom: pools x poolSize must be < max_connections (${maxConnections}, from ${maxKey}) - ${DB_CONNECTION_HEADROOM}. Fix: pulumi config set poolSize ${fit}, or a larger ${maxKey}`,
+    );
   }
-  if (data.maxClientConnections < data.poolSize) bad("maxClientConnections", `${data.maxClientConnections} is below poolSize ${data.poolSize}. Fix: pulumi config set maxClientConnections 1000`);
+  if (data.maxClientConnections < data.poolSize)
+    bad("maxClientConnections", `${data.maxClientConnections} is below poolSize ${data.poolSize}. Fix: pulumi config set maxClientConnections 1000`);
 
   // The new side must not take the app's DNS name before cutover: the program would flip it at prepare.
-  if (cfg.move?.to === "digitalocean" && cfg.target !== "digitalocean" && cfg.digitalocean?.manageDns) bad("doManageDns", "is true on the new side of a move: its A records would take the domain away from the serving side at prepare. Fix: pulumi config set doManageDns false until the move is finished (docs/move.md)");
-  if (cfg.move?.to === "aws" && cfg.target !== "aws" && cfg.aws?.route53ZoneId) bad("awsRoute53ZoneId", "is set on the new side of a move: its alias records would take the domain away from the serving side at prepare. Fix: pulumi config rm awsRoute53ZoneId until the move is finished (docs/move.md)");
+  if (cfg.move?.to === "digitalocean" && cfg.target !== "digitalocean" && cfg.digitalocean?.manageDns)
+    bad(
+      "doManageDns",
+      "is true on the new side of a move: its A records would take the domain away from the serving side at prepare. Fix: pulumi config set doManageDns false until the move is finished (docs/move.md)",
+    );
+  if (cfg.move?.to === "aws" && cfg.target !== "aws" && cfg.aws?.route53ZoneId)
+    bad(
+      "awsRoute53ZoneId",
+      "is set on the new side of a move: its alias records would take the domain away from the serving side at prepare. Fix: pulumi config rm awsRoute53ZoneId until the move is finished (docs/move.md)",
+    );
   if (cfg.move?.phase === "retire" && !cfg.move.purge && (cfg.vm?.purgeOnDelete ?? false) && target !== "aws") {
-    bad("movePurgeOld", `is false but vmPurgeOnDelete is true: removing the old ${target} side after retire would delete its data. Fix: pulumi config set vmPurgeOnDelete false (and pulumi up) before retire, or pulumi config set movePurgeOld true to delete it knowingly`);
+    bad(
+      "movePurgeOld",
+      `is false but vmPurgeOnDelete is true: removing the old ${target} side after retire would delete its data. Fix: pulumi config set vmPurgeOnDelete false (and pulumi up) before retire, or pulumi config set movePurgeOld true to delete it knowingly`,
+    );
   }
 
   if (problems.length) throw new ConfigError(problems);
@@ -543,14 +616,21 @@ const MOVE_DEFAULTS = {
   moveVmSshPrivateKey: "",
 };
 
-function parseMove(raw: Raw, target: Target, cfg: FreshtrackConfig, bad: (key: string, message: string) => void, onDefault?: (key: string, dflt: unknown) => void): Target | undefined {
+function parseMove(
+  raw: Raw,
+  target: Target,
+  cfg: FreshtrackConfig,
+  bad: (key: string, message: string) => void,
+  onDefault?: (key: string, dflt: unknown) => void,
+): Target | undefined {
   for (const [k, d] of Object.entries(MOVE_DEFAULTS)) onDefault?.(k, d);
   const v = (k: string) => (raw[k] ?? "").trim();
   const to = v("moveTo");
   const phase = v("movePhase") || MOVE_DEFAULTS.movePhase;
   if (!to) {
     for (const k of ["movePhase", "movePurgeOld", "moveVmHost", "moveVmHostKey", "moveVmSshPrivateKey"]) {
-      if (v(k) && !(k === "movePhase" && phase === "prepare") && !(k === "movePurgeOld" && v(k) === "false")) bad(k, `is set but no move is declared. Fix: pulumi config rm ${k} (or pulumi config set moveTo TARGET to start a move, see docs/move.md)`);
+      if (v(k) && !(k === "movePhase" && phase === "prepare") && !(k === "movePurgeOld" && v(k) === "false"))
+        bad(k, `is set but no move is declared. Fix: pulumi config rm ${k} (or pulumi config set moveTo TARGET to start a move, see docs/move.md)`);
     }
     return undefined;
   }
@@ -562,7 +642,8 @@ function parseMove(raw: Raw, target: Target, cfg: FreshtrackConfig, bad: (key: s
     bad("moveTo", `"${to}" is already this stack's target; only vm -> vm (a new host) moves within a target. Fix: pulumi config rm moveTo`);
     return undefined;
   }
-  if (!(MOVE_PHASES as readonly string[]).includes(phase)) bad("movePhase", `"${phase}" is not one of ${MOVE_PHASES.join(", ")}. Fix: pulumi config set movePhase prepare`);
+  if (!(MOVE_PHASES as readonly string[]).includes(phase))
+    bad("movePhase", `"${phase}" is not one of ${MOVE_PHASES.join(", ")}. Fix: pulumi config set movePhase prepare`);
   const num = (k: string, dflt: number, min: number, max: number) => {
     const x = v(k);
     const n = x === "" ? dflt : Number(x);
@@ -573,7 +654,8 @@ function parseMove(raw: Raw, target: Target, cfg: FreshtrackConfig, bad: (key: s
     return n;
   };
   const purge = v("movePurgeOld") === "true";
-  if (v("movePurgeOld") && !["true", "false"].includes(v("movePurgeOld"))) bad("movePurgeOld", `"${v("movePurgeOld")}" must be true or false. Fix: pulumi config set movePurgeOld false`);
+  if (v("movePurgeOld") && !["true", "false"].includes(v("movePurgeOld")))
+    bad("movePurgeOld", `"${v("movePurgeOld")}" must be true or false. Fix: pulumi config set movePurgeOld false`);
   const move: MoveSettings = {
     to: to as Target,
     phase: phase as MovePhase,
@@ -584,15 +666,30 @@ function parseMove(raw: Raw, target: Target, cfg: FreshtrackConfig, bad: (key: s
   if (to === "vm" && target === "vm") {
     const host = v("moveVmHost");
     if (!host) bad("moveVmHost", "is required for a vm -> vm move (the new host). Fix: pulumi config set moveVmHost 203.0.113.20");
-    else if (!isIPv4(host) && !isHostname(host.toLowerCase()) && !/^[0-9a-fA-F:]+$/.test(host)) bad("moveVmHost", `"${host}" is neither an IP address nor a hostname. Fix: pulumi config set moveVmHost 203.0.113.20`);
-    else if (host === v("vmHost")) bad("moveVmHost", `is the current host ${host}: a vm -> vm move needs a different host. Fix: pulumi config set moveVmHost NEW-HOST`);
+    else if (!isIPv4(host) && !isHostname(host.toLowerCase()) && !/^[0-9a-fA-F:]+$/.test(host))
+      bad("moveVmHost", `"${host}" is neither an IP address nor a hostname. Fix: pulumi config set moveVmHost 203.0.113.20`);
+    else if (host === v("vmHost"))
+      bad("moveVmHost", `is the current host ${host}: a vm -> vm move needs a different host. Fix: pulumi config set moveVmHost NEW-HOST`);
     const hostKey = v("moveVmHostKey");
-    if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/.test(hostKey)) bad("moveVmHostKey", `must be the new host's key, one line "TYPE BASE64" as printed by ssh-keyscan. Fix: ssh-keyscan -t ed25519 NEW-HOST, verify it, then pulumi config set moveVmHostKey "ssh-ed25519 AAAA..."`);
-    if (!raw["moveVmSshPrivateKey"]) bad("moveVmSshPrivateKey", "is required for a vm -> vm move. Fix: pulumi config set --secret moveVmSshPrivateKey < ~/.ssh/freshtrack_new_host");
+    if (!/^(ssh-ed25519|ecdsa-sha2-nistp(256|384|521)|ssh-rsa) [A-Za-z0-9+/]+={0,3}( \S.*)?$/.test(hostKey))
+      bad(
+        "moveVmHostKey",
+        `must be the new host's key, one line "TYPE BASE64" as printed by ssh-keyscan. Fix: ssh-keyscan -t ed25519 NEW-HOST, verify it, then pulumi config set moveVmHostKey "ssh-ed25519 AAAA..."`,
+      );
+    if (!raw["moveVmSshPrivateKey"])
+      bad("moveVmSshPrivateKey", "is required for a vm -> vm move. Fix: pulumi config set --secret moveVmSshPrivateKey < ~/.ssh/freshtrack_new_host");
     const user = v("moveVmUser") || MOVE_DEFAULTS.moveVmUser;
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) bad("moveVmUser", `"${user}" is not a Unix user name. Fix: pulumi config set moveVmUser root`);
     const appDir = v("vmAppDir") || "/opt/freshtrack";
-    move.vm = { host, port: num("moveVmPort", MOVE_DEFAULTS.moveVmPort, 1, 65535), user, hostKey, appDir, firewall: v("vmFirewall") === "true", purgeOnDelete: v("vmPurgeOnDelete") === "true" };
+    move.vm = {
+      host,
+      port: num("moveVmPort", MOVE_DEFAULTS.moveVmPort, 1, 65535),
+      user,
+      hostKey,
+      appDir,
+      firewall: v("vmFirewall") === "true",
+      purgeOnDelete: v("vmPurgeOnDelete") === "true",
+    };
   }
   cfg.move = move;
   return to as Target;
@@ -670,10 +767,53 @@ export function worldOpenFamilies(cidrs: string[]): ("IPv4" | "IPv6")[] {
  * is removed with vmPurgeOnDelete, so it must be a directory of its own.
  */
 export const SYSTEM_DIRECTORIES = [
-  "/", "/bin", "/boot", "/dev", "/etc", "/home", "/lib", "/lib32", "/lib64", "/libx32", "/lost+found", "/media", "/mnt", "/opt", "/proc",
-  "/root", "/run", "/sbin", "/snap", "/srv", "/sys", "/tmp", "/usr", "/usr/bin", "/usr/lib", "/usr/libexec", "/usr/local", "/usr/local/bin",
-  "/usr/local/lib", "/usr/local/sbin", "/usr/local/share", "/usr/sbin", "/usr/share", "/usr/src", "/var", "/var/backups", "/var/cache",
-  "/var/lib", "/var/lib/docker", "/var/local", "/var/log", "/var/mail", "/var/opt", "/var/run", "/var/spool", "/var/tmp", "/var/www",
+  "/",
+  "/bin",
+  "/boot",
+  "/dev",
+  "/etc",
+  "/home",
+  "/lib",
+  "/lib32",
+  "/lib64",
+  "/libx32",
+  "/lost+found",
+  "/media",
+  "/mnt",
+  "/opt",
+  "/proc",
+  "/root",
+  "/run",
+  "/sbin",
+  "/snap",
+  "/srv",
+  "/sys",
+  "/tmp",
+  "/usr",
+  "/usr/bin",
+  "/usr/lib",
+  "/usr/libexec",
+  "/usr/local",
+  "/usr/local/bin",
+  "/usr/local/lib",
+  "/usr/local/sbin",
+  "/usr/local/share",
+  "/usr/sbin",
+  "/usr/share",
+  "/usr/src",
+  "/var",
+  "/var/backups",
+  "/var/cache",
+  "/var/lib",
+  "/var/lib/docker",
+  "/var/local",
+  "/var/log",
+  "/var/mail",
+  "/var/opt",
+  "/var/run",
+  "/var/spool",
+  "/var/tmp",
+  "/var/www",
 ];
 /** Trees where an app directory is wrong whatever its name: kernel and runtime filesystems, boot, system config, Docker's own state. */
 const SYSTEM_TREES = ["/proc", "/sys", "/dev", "/run", "/boot", "/etc", "/var/lib/docker"];

@@ -25,7 +25,11 @@ export const IMAGES = {
   loki: { image: "grafana/loki:3.5.5", uid: 10001, healthTool: "busybox wget (loki image ships /usr/bin/wget)" },
   alloy: { image: "grafana/alloy:v1.11.0", uid: 65534, healthTool: "bash /dev/tcp" },
   // Allow-list Docker API proxy (regex per method), multi-arch index digest of 1.13.1.
-  "docker-socket-proxy": { image: "wollomatic/socket-proxy:1.13.1@sha256:3935b709275e4ec35d6ed5a5c4a1f0d01ed31eec5e7234efc3357ecd47689002", uid: 65534, healthTool: "./healthcheck (built into the image, enabled by -allowhealthcheck)" },
+  "docker-socket-proxy": {
+    image: "wollomatic/socket-proxy:1.13.1@sha256:3935b709275e4ec35d6ed5a5c4a1f0d01ed31eec5e7234efc3357ecd47689002",
+    uid: 65534,
+    healthTool: "./healthcheck (built into the image, enabled by -allowhealthcheck)",
+  },
   "node-exporter": { image: "prom/node-exporter:v1.9.1", uid: 65534, healthTool: "busybox wget" },
   "blackbox-exporter": { image: "prom/blackbox-exporter:v0.27.0", uid: 65534, healthTool: "busybox wget" },
 } as const satisfies Record<string, ImageSpec>;
@@ -63,7 +67,10 @@ export function withDigest(ref: string, digest: string): string {
 }
 
 /** The app and infrastructure images of a stack, after pinning: `pinned` maps a reference to its pinned form. */
-export function pinImageSettings<T extends { images: { backend: string; worker: string; frontend: string }; imageOverrides: Record<string, string> }>(app: T, pinned: Record<string, string>): T {
+export function pinImageSettings<T extends { images: { backend: string; worker: string; frontend: string }; imageOverrides: Record<string, string> }>(
+  app: T,
+  pinned: Record<string, string>,
+): T {
   const pin = (ref: string) => pinned[ref] ?? ref;
   const imageOverrides: Record<string, string> = { ...app.imageOverrides };
   for (const key of Object.keys(IMAGES) as ImageKey[]) {

@@ -6,7 +6,9 @@ import { parse as parseYaml } from "yaml";
 import { ConfigError, FreshtrackConfig, PROJECT, USER_SECRET_KEYS, UserSecretKey, parseConfig } from "./config";
 
 /** Keys declared in Pulumi.yaml's `config:` block, with their defaults. */
-export function declaredConfig(projectFile = path.join(__dirname, "..", "Pulumi.yaml")): Record<string, { type: string; default?: unknown; description?: string }> {
+export function declaredConfig(
+  projectFile = path.join(__dirname, "..", "Pulumi.yaml"),
+): Record<string, { type: string; default?: unknown; description?: string }> {
   const doc = parseYaml(fs.readFileSync(projectFile, "utf8")) as { config?: Record<string, { type: string; default?: unknown; description?: string }> };
   return doc.config ?? {};
 }

@@ -7,7 +7,10 @@ export const DB_USER = "frostguard";
 
 /** A cloud-side name: `ft-<stack>-<suffix>`, lower-case, trimmed to `max` characters. */
 export function cloudName(suffix: string, max = 63, stack = pulumi.getStack()): string {
-  const base = `ft-${stack}-${suffix}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").replace(/-+/g, "-");
+  const base = `ft-${stack}-${suffix}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .replace(/-+/g, "-");
   return base.length <= max ? base : base.slice(0, max).replace(/-+$/, "");
 }
 

@@ -103,7 +103,8 @@ export function renderCostTable(estimates: Record<string, Estimate>, prices: Pri
 }
 
 function usage(problem?: string): never {
-  const text = "usage: npm run cost -- --stack NAME [--json] | --readme-table\n  Monthly estimate of everything the stack declares, from scripts/lib/prices.json.";
+  const text =
+    "usage: npm run cost -- --stack NAME [--json] | --readme-table\n  Monthly estimate of everything the stack declares, from scripts/lib/prices.json.";
   if (problem) {
     console.error(`cost: ${problem}\n${text}`);
     process.exit(2);

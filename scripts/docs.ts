@@ -10,7 +10,11 @@ export const README = path.join(ROOT, "README.md");
 
 /** README.md, every page under docs/ and the e2e's own page: what `npm run docs` keeps current. */
 export function docPages(): string[] {
-  const docs = fs.readdirSync(path.join(ROOT, "docs")).filter((f) => f.endsWith(".md")).sort().map((f) => path.join(ROOT, "docs", f));
+  const docs = fs
+    .readdirSync(path.join(ROOT, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .sort()
+    .map((f) => path.join(ROOT, "docs", f));
   return [README, ...docs, path.join(ROOT, "tests", "e2e", "README.md")];
 }
 

@@ -43,7 +43,13 @@ function usage(problem?: string): never {
 }
 
 function parseArgs(argv: string[]): Args {
-  const a: Args = { down: false, dir: path.join(ROOT, ".local-host"), stackFile: path.join(ROOT, `Pulumi.${STACK}.yaml`), appDir: "/opt/freshtrack-local", images: {} };
+  const a: Args = {
+    down: false,
+    dir: path.join(ROOT, ".local-host"),
+    stackFile: path.join(ROOT, `Pulumi.${STACK}.yaml`),
+    appDir: "/opt/freshtrack-local",
+    images: {},
+  };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     const next = () => argv[++i] ?? usage(`${arg} needs a value`);
@@ -122,7 +128,14 @@ function storeDeployKey(keyFile: string, stackFile: string): boolean {
   fs.mkdirSync(path.join(cwd, ".state"), { recursive: true });
   const select = spawnSync("pulumi", ["stack", "select", STACK, "--create"], { cwd, env, stdio: "inherit" });
   const put =
-    select.status === 0 ? spawnSync("pulumi", ["config", "set", "--secret", "vmSshPrivateKey", "--stack", STACK], { cwd, env, input: fs.readFileSync(keyFile), stdio: ["pipe", "inherit", "inherit"] }) : select;
+    select.status === 0
+      ? spawnSync("pulumi", ["config", "set", "--secret", "vmSshPrivateKey", "--stack", STACK], {
+          cwd,
+          env,
+          input: fs.readFileSync(keyFile),
+          stdio: ["pipe", "inherit", "inherit"],
+        })
+      : select;
   if (put.status !== 0) {
     console.error(`local-host: could not set the deploy key with the Pulumi CLI; run:\n  ${setCmd}`);
     return false;

@@ -29,8 +29,10 @@ function parseArgs(argv: string[]): Args {
     if (arg === "--stack" || arg === "-s") a.stack = next();
     else if (arg === "--json") a.json = true;
     else if (arg === "--out") a.out = next();
-    else if (arg === "--previous-outputs") a.previous = JSON.parse(next()) as Record<string, unknown>; // the last deployment's stack outputs (JSON), as the self-reference reads them
-    else if (arg === "--reveal-secrets") a.reveal = true; // tests only: secret values stay visible as {"$secret": ...}
+    else if (arg === "--previous-outputs")
+      a.previous = JSON.parse(next()) as Record<string, unknown>; // the last deployment's stack outputs (JSON), as the self-reference reads them
+    else if (arg === "--reveal-secrets")
+      a.reveal = true; // tests only: secret values stay visible as {"$secret": ...}
     else if (arg === "--set" || arg === "--set-secret") {
       const kv = next();
       const eq = kv.indexOf("=");
@@ -94,7 +96,13 @@ async function main() {
     return;
   }
   if (args.json) {
-    console.log(JSON.stringify(shown.resources.map(({ type, name, parent, inputs, options }) => ({ type, name, parent, inputs, options })), null, 2));
+    console.log(
+      JSON.stringify(
+        shown.resources.map(({ type, name, parent, inputs, options }) => ({ type, name, parent, inputs, options })),
+        null,
+        2,
+      ),
+    );
     return;
   }
   console.log(`Stack ${plan.stack}: ${plan.resources.length} resources`);

@@ -185,7 +185,16 @@ export interface HealthCheckSpec {
 }
 
 export function publicHealthCheck(domain: string): HealthCheckSpec {
-  return { type: "HTTPS", fqdn: domain, port: 443, resourcePath: "/health/ready", enableSni: true, requestInterval: 30, failureThreshold: 3, measureLatency: false };
+  return {
+    type: "HTTPS",
+    fqdn: domain,
+    port: 443,
+    resourcePath: "/health/ready",
+    enableSni: true,
+    requestInterval: 30,
+    failureThreshold: 3,
+    measureLatency: false,
+  };
 }
 
 /** Route 53 publishes health-check metrics only in us-east-1: the alarm (and the topic it notifies) must live there. */
@@ -194,7 +203,8 @@ export const HEALTH_CHECK_METRIC_REGION = "us-east-1";
 export function healthCheckAlarmSpec<V>(healthCheckId: V): AlarmSpec<V> {
   return {
     name: "public-health-check",
-    description: "https://<domain>/health/ready fails from Route 53's health checkers, outside this stack's network: users and TTN webhooks cannot reach the app.",
+    description:
+      "https://<domain>/health/ready fails from Route 53's health checkers, outside this stack's network: users and TTN webhooks cannot reach the app.",
     namespace: "AWS/Route53",
     metricName: "HealthCheckStatus",
     dimensions: { HealthCheckId: healthCheckId },

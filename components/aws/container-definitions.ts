@@ -129,7 +129,8 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     if (!input.secretArns[name]) throw new Error(`${service.name}: no Secrets Manager ARN for required secret ${name}`);
   }
   // The same command as on Compose (core/app-contract.ts), never the image's CMD by omission: one start command per app container on every target.
-  if (service.name in APP_CONTRACT.commands && !service.command?.length) throw new Error(`${service.name}: no command; app containers run the contract's start command`);
+  if (service.name in APP_CONTRACT.commands && !service.command?.length)
+    throw new Error(`${service.name}: no command; app containers run the contract's start command`);
   const secrets = service.secretEnv.filter((name) => input.secretArns[name]).map((name) => ({ name, valueFrom: input.secretArns[name] }));
 
   const def: ContainerDefinition = {
@@ -148,7 +149,9 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
       .map(([name, value]) => ({ name, value }))
       .sort(byName),
     secrets: secrets.sort(byName),
-    mountPoints: [...new Set(service.writablePaths)].sort().map((containerPath) => ({ sourceVolume: scratchVolumeName(containerPath), containerPath, readOnly: false })),
+    mountPoints: [...new Set(service.writablePaths)]
+      .sort()
+      .map((containerPath) => ({ sourceVolume: scratchVolumeName(containerPath), containerPath, readOnly: false })),
     volumesFrom: [],
     systemControls: [],
     readonlyRootFilesystem: true,
@@ -209,5 +212,7 @@ export function volumeInitContainer(input: ContainerInput): ContainerDefinition 
 
 /** JSON for `aws.ecs.TaskDefinition.containerDefinitions`: same input, same bytes. */
 export function renderContainerDefinitions(inputs: ContainerInput[]): string {
-  return JSON.stringify(inputs.flatMap((i) => [containerDefinition(i), volumeInitContainer(i)].filter((d): d is ContainerDefinition => d !== undefined)).sort(byName));
+  return JSON.stringify(
+    inputs.flatMap((i) => [containerDefinition(i), volumeInitContainer(i)].filter((d): d is ContainerDefinition => d !== undefined)).sort(byName),
+  );
 }

@@ -45,7 +45,7 @@ export function dumpScript(dbName: string): string {
   return [
     "set -eu",
     'name="' + dbName + '-$(date -u +%Y%m%dT%H%M%SZ).dump"',
-    'dir=${DUMP_DIR:-/dump}',
+    "dir=${DUMP_DIR:-/dump}",
     'file="$dir/$name"',
     "step_dump() {",
     `  pg_dump --format=custom --compress=6 --no-owner --no-privileges --dbname=${dbName} --file="$file"`,
@@ -59,7 +59,7 @@ export function dumpScript(dbName: string): string {
     `  psql -X -q --dbname=postgres -c 'DROP DATABASE ${SCRATCH_DB}'`,
     '  if [ "$live_tables" != "$(printf \'%s\\n\' "$restored" | cut -d= -f1)" ]; then echo "restore check failed: the restored tables differ from the live ones" >&2; exit 1; fi',
     `  echo "${RESTORE_CHECK_MARKER} $name tables=$(printf '%s\\n' "$restored" | grep -c .)"`,
-    '  printf \'%s\\n\' "$restored"',
+    "  printf '%s\\n' \"$restored\"",
     "}",
     "step_dump",
     "step_restore_check",
@@ -72,7 +72,7 @@ export function dumpScript(dbName: string): string {
 export function uploadScript(): string {
   return [
     "set -eu",
-    'name=$(cat /dump/NAME)',
+    "name=$(cat /dump/NAME)",
     // env_auth: the SDK chain finds the task role; no key is stored anywhere.
     `rclone copyto "/dump/$name" ":s3:$BUCKET/${DUMP_PREFIX}/$name" --s3-provider AWS --s3-env-auth --s3-region "$AWS_REGION" --s3-server-side-encryption aws:kms --s3-sse-kms-key-id "$SSE_KMS_ARN" --s3-no-check-bucket --s3-no-head --retries 5`,
     `echo "${UPLOAD_MARKER} s3://$BUCKET/${DUMP_PREFIX}/$name"`,
@@ -94,7 +94,11 @@ export interface DumpTaskInput {
   logGroup: string;
 }
 
-const log = (i: DumpTaskInput, prefix: string) => ({ logDriver: "awslogs" as const, options: { "awslogs-group": i.logGroup, "awslogs-region": i.region, "awslogs-stream-prefix": prefix }, secretOptions: [] });
+const log = (i: DumpTaskInput, prefix: string) => ({
+  logDriver: "awslogs" as const,
+  options: { "awslogs-group": i.logGroup, "awslogs-region": i.region, "awslogs-stream-prefix": prefix },
+  secretOptions: [],
+});
 
 /** The task's two containers, as ECS JSON. */
 export function dumpContainerDefinitions(i: DumpTaskInput): string {
@@ -158,7 +162,13 @@ export function schedulerPolicy(taskDefinitionArnPrefix: string, clusterArn: str
   return {
     Version: "2012-10-17",
     Statement: [
-      { Sid: "RunDump", Effect: "Allow", Action: ["ecs:RunTask"], Resource: [`${taskDefinitionArnPrefix}:*`], Condition: { ArnEquals: { "ecs:cluster": clusterArn } } },
+      {
+        Sid: "RunDump",
+        Effect: "Allow",
+        Action: ["ecs:RunTask"],
+        Resource: [`${taskDefinitionArnPrefix}:*`],
+        Condition: { ArnEquals: { "ecs:cluster": clusterArn } },
+      },
       { Sid: "PassRoles", Effect: "Allow", Action: ["iam:PassRole"], Resource: roleArns },
     ],
   };
@@ -167,7 +177,8 @@ export function schedulerPolicy(taskDefinitionArnPrefix: string, clusterArn: str
 /** Freshness: fewer than one upload in a day (missing data = no upload = breaching). */
 export const DUMP_FRESHNESS_ALARM = {
   name: "backup-dump-stale",
-  description: "No database dump was uploaded to the backups bucket in the last 24 hours (or its restore check failed). Check: aws logs tail /freshtrack/<stack>/db-dump.",
+  description:
+    "No database dump was uploaded to the backups bucket in the last 24 hours (or its restore check failed). Check: aws logs tail /freshtrack/<stack>/db-dump.",
   period: 86400,
   evaluationPeriods: 1,
   threshold: 1,

@@ -35,7 +35,12 @@ export function secretArnOf(valueFrom: string): string {
 export function executionRolePolicy(args: { secretValueFroms: string[]; logGroupArn: string }): PolicyDocument {
   const statements: PolicyStatement[] = [
     // ECR auth tokens are account-wide by design; pulls from other registries need none of this.
-    { Sid: "PullImages", Effect: "Allow", Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"], Resource: ["*"] },
+    {
+      Sid: "PullImages",
+      Effect: "Allow",
+      Action: ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetAuthorizationToken", "ecr:GetDownloadUrlForLayer"],
+      Resource: ["*"],
+    },
     { Sid: "WriteOwnLogs", Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: [`${args.logGroupArn.replace(/:\*$/, "")}:*`] },
   ];
   const arns = sortedUnique(args.secretValueFroms.map(secretArnOf));

@@ -15,7 +15,16 @@ import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { HEALTH_CHECK_METRIC_REGION, alarmSpecs, healthCheckAlarmSpec, publicHealthCheck } from "./alarms";
 import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "../../core/aws-schedule";
-import { DUMP_FRESHNESS_ALARM, DUMP_METRIC, UPLOAD_MARKER, dumpClientImage, dumpContainerDefinitions, dumpMetricName, dumpTaskPolicy, schedulerPolicy } from "./dump";
+import {
+  DUMP_FRESHNESS_ALARM,
+  DUMP_METRIC,
+  UPLOAD_MARKER,
+  dumpClientImage,
+  dumpContainerDefinitions,
+  dumpMetricName,
+  dumpTaskPolicy,
+  schedulerPolicy,
+} from "./dump";
 import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
@@ -51,7 +60,10 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
 
     const provider = new aws.Provider("aws", { region: cfg.region as aws.Region, defaultTags: { tags: baseTags("aws") } }, { parent: this });
     const o = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent: this, provider, ...extra });
-    const assetsProvider = cfg.region === ASSETS_REGION ? provider : new aws.Provider("aws-assets", { region: ASSETS_REGION, defaultTags: { tags: baseTags("aws") } }, { parent: this });
+    const assetsProvider =
+      cfg.region === ASSETS_REGION
+        ? provider
+        : new aws.Provider("aws-assets", { region: ASSETS_REGION, defaultTags: { tags: baseTags("aws") } }, { parent: this });
     const identity = aws.getCallerIdentityOutput({}, { parent: this, provider });
     const azs = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this, provider }).names.apply((n) => n.slice(0, 2));
 
@@ -59,7 +71,11 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const vpc = new aws.ec2.Vpc("vpc", { cidrBlock: "10.40.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: cloudName("vpc") } }, o());
     const igw = new aws.ec2.InternetGateway("igw", { vpcId: vpc.id }, o());
     const subnet = (kind: string, i: number, cidr: string) =>
-      new aws.ec2.Subnet(`${kind}-${i}`, { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: azs[i], mapPublicIpOnLaunch: false, tags: { Name: cloudName(`${kind}-${i}`) } }, o());
+      new aws.ec2.Subnet(
+        `${kind}-${i}`,
+        { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: azs[i], mapPublicIpOnLaunch: false, tags: { Name: cloudName(`${kind}-${i}`) } },
+        o(),
+      );
     const publicSubnets = [0, 1].map((i) => subnet("public", i, `10.40.${i}.0/24`));
     // Isolated: no route out at all. Only RDS and ElastiCache live here.
     const isolatedSubnets = [0, 1].map((i) => subnet("isolated", i, `10.40.${10 + i}.0/24`));
@@ -87,9 +103,31 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const dbSg = sg("db", "FreshTrack RDS: from app tasks only");
     const redisSg = sg("redis", "FreshTrack ElastiCache: from app tasks only");
     const ingress = (n: string, group: aws.ec2.SecurityGroup, port: number, from: { cidr: string } | { sg: aws.ec2.SecurityGroup }, description: string) =>
-      new aws.vpc.SecurityGroupIngressRule(n, { securityGroupId: group.id, ipProtocol: "tcp", fromPort: port, toPort: port, description, ...("cidr" in from ? { cidrIpv4: from.cidr } : { referencedSecurityGroupId: from.sg.id }) }, o());
+      new aws.vpc.SecurityGroupIngressRule(
+        n,
+        {
+          securityGroupId: group.id,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          description,
+          ...("cidr" in from ? { cidrIpv4: from.cidr } : { referencedSecurityGroupId: from.sg.id }),
+        },
+        o(),
+      );
     const egress = (n: string, group: aws.ec2.SecurityGroup, port: number, to: { cidr: string } | { sg: aws.ec2.SecurityGroup }, description: string) =>
-      new aws.vpc.SecurityGroupEgressRule(n, { securityGroupId: group.id, ipProtocol: "tcp", fromPort: port, toPort: port, description, ...("cidr" in to ? { cidrIpv4: to.cidr } : { referencedSecurityGroupId: to.sg.id }) }, o());
+      new aws.vpc.SecurityGroupEgressRule(
+        n,
+        {
+          securityGroupId: group.id,
+          ipProtocol: "tcp",
+          fromPort: port,
+          toPort: port,
+          description,
+          ...("cidr" in to ? { cidrIpv4: to.cidr } : { referencedSecurityGroupId: to.sg.id }),
+        },
+        o(),
+      );
     ingress("alb-http", albSg, 80, { cidr: "0.0.0.0/0" }, "HTTP (redirected to HTTPS)");
     ingress("alb-https", albSg, 443, { cidr: "0.0.0.0/0" }, "HTTPS");
     egress("alb-to-backend", albSg, 3000, { sg: appSg }, "to backend tasks");
@@ -108,8 +146,16 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const bucketBasics = (n: string, bucketName: pulumi.Input<string>, p: aws.Provider) => {
       // protect: assets are customers' files, backups their history; deleting takes an explicit unprotect.
       const bucket = new aws.s3.Bucket(n, { bucket: bucketName, forceDestroy: false }, { parent: this, provider: p, protect: true });
-      const pab = new aws.s3.BucketPublicAccessBlock(n, { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { parent: this, provider: p });
-      new aws.s3.BucketServerSideEncryptionConfiguration(n, { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] }, { parent: this, provider: p });
+      const pab = new aws.s3.BucketPublicAccessBlock(
+        n,
+        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+        { parent: this, provider: p },
+      );
+      new aws.s3.BucketServerSideEncryptionConfiguration(
+        n,
+        { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
+        { parent: this, provider: p },
+      );
       new aws.s3.BucketVersioning(n, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this, provider: p });
       new aws.s3.BucketOwnershipControls(n, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this, provider: p });
       new aws.s3.BucketPolicy(
@@ -118,7 +164,16 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           bucket: bucket.id,
           policy: pulumi.jsonStringify({
             Version: "2012-10-17",
-            Statement: [{ Sid: "TlsOnly", Effect: "Deny", Principal: "*", Action: "s3:*", Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`], Condition: { Bool: { "aws:SecureTransport": "false" } } }],
+            Statement: [
+              {
+                Sid: "TlsOnly",
+                Effect: "Deny",
+                Principal: "*",
+                Action: "s3:*",
+                Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
+                Condition: { Bool: { "aws:SecureTransport": "false" } },
+              },
+            ],
           }),
         },
         { parent: this, provider: p, dependsOn: [pab] },
@@ -128,12 +183,34 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const assetsBucket = bucketBasics("assets", pulumi.interpolate`${cloudName("assets", 46)}-${identity.accountId}`, assetsProvider);
     new aws.s3.BucketCorsConfiguration(
       "assets",
-      { bucket: assetsBucket.id, corsRules: [{ allowedOrigins: [`https://${app.domain}`], allowedMethods: ["GET", "HEAD", "PUT", "POST"], allowedHeaders: ["*"], exposeHeaders: ["ETag"], maxAgeSeconds: 3000 }] },
+      {
+        bucket: assetsBucket.id,
+        corsRules: [
+          {
+            allowedOrigins: [`https://${app.domain}`],
+            allowedMethods: ["GET", "HEAD", "PUT", "POST"],
+            allowedHeaders: ["*"],
+            exposeHeaders: ["ETag"],
+            maxAgeSeconds: 3000,
+          },
+        ],
+      },
       { parent: this, provider: assetsProvider },
     );
     new aws.s3.BucketLifecycleConfiguration(
       "assets",
-      { bucket: assetsBucket.id, rules: [{ id: "tidy", status: "Enabled", filter: {}, abortIncompleteMultipartUpload: { daysAfterInitiation: 7 }, noncurrentVersionExpiration: { noncurrentDays: 30 } }] },
+      {
+        bucket: assetsBucket.id,
+        rules: [
+          {
+            id: "tidy",
+            status: "Enabled",
+            filter: {},
+            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
+            noncurrentVersionExpiration: { noncurrentDays: 30 },
+          },
+        ],
+      },
       { parent: this, provider: assetsProvider },
     );
     const backupsBucket = bucketBasics("backups", pulumi.interpolate`${cloudName("backups", 46)}-${identity.accountId}`, provider);
@@ -157,7 +234,11 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     );
     // Object Lock (governance) on the versioned backups bucket: no version can be deleted or overwritten for
     // backupRetentionDays, except by an admin who explicitly bypasses governance retention.
-    new aws.s3.BucketObjectLockConfiguration("backups", { bucket: backupsBucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: config.data.backupRetentionDays } } }, o());
+    new aws.s3.BucketObjectLockConfiguration(
+      "backups",
+      { bucket: backupsBucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: config.data.backupRetentionDays } } },
+      o(),
+    );
     // Static keys, because the app speaks S3 with an access key (docs/app-contract.md): a user that can touch this one bucket.
     const assetsUser = new aws.iam.User("assets", { name: cloudName("assets-s3", 64), path: "/freshtrack/" }, o());
     new aws.iam.UserPolicy("assets", { user: assetsUser.name, policy: assetsBucket.arn.apply((arn) => JSON.stringify(assetsBucketUserPolicy(arn))) }, o());
@@ -179,7 +260,11 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     );
     const dbIdentifier = cloudName("db");
     // Declared here so the exported PostgreSQL log has a retention (RDS would create it with none).
-    const dbLogGroup = new aws.cloudwatch.LogGroup("logs-postgresql", { name: `/aws/rds/instance/${dbIdentifier}/postgresql`, retentionInDays: cfg.logRetentionDays }, o());
+    const dbLogGroup = new aws.cloudwatch.LogGroup(
+      "logs-postgresql",
+      { name: `/aws/rds/instance/${dbIdentifier}/postgresql`, retentionInDays: cfg.logRetentionDays },
+      o(),
+    );
     const db = new aws.rds.Instance(
       "db",
       {
@@ -223,19 +308,35 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         "db",
         {
           name: cloudName("db-backups", 50),
-          rules: [{ ruleName: "daily", targetVaultName: vault.name, schedule: awsCron(config.data.backupSchedule), startWindow: 60, completionWindow: 600, lifecycle: { deleteAfter: config.data.backupRetentionDays } }],
+          rules: [
+            {
+              ruleName: "daily",
+              targetVaultName: vault.name,
+              schedule: awsCron(config.data.backupSchedule),
+              startWindow: 60,
+              completionWindow: 600,
+              lifecycle: { deleteAfter: config.data.backupRetentionDays },
+            },
+          ],
         },
         o(),
       );
       const backupRole = new aws.iam.Role(
         "db-backup",
         {
-          assumeRolePolicy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }] }),
+          assumeRolePolicy: JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+          }),
           description: "AWS Backup: snapshot the FreshTrack database",
         },
         o(),
       );
-      const attach = new aws.iam.RolePolicyAttachment("db-backup", { role: backupRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup" }, o());
+      const attach = new aws.iam.RolePolicyAttachment(
+        "db-backup",
+        { role: backupRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup" },
+        o(),
+      );
       new aws.backup.Selection("db", { name: "database", planId: plan.id, iamRoleArn: backupRole.arn, resources: [db.arn] }, o({ dependsOn: [attach] }));
     }
     const masterSecretArn = db.masterUserSecrets.apply((s) => {
@@ -247,7 +348,11 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const redisSubnets = new aws.elasticache.SubnetGroup("redis", { subnetIds: isolatedSubnets.map((s) => s.id), description: "FreshTrack Redis" }, o());
     const redisParams = new aws.elasticache.ParameterGroup(
       "redis",
-      { family: "valkey8", description: "FreshTrack: BullMQ and socket.io must never lose keys", parameters: [{ name: "maxmemory-policy", value: "noeviction" }] },
+      {
+        family: "valkey8",
+        description: "FreshTrack: BullMQ and socket.io must never lose keys",
+        parameters: [{ name: "maxmemory-policy", value: "noeviction" }],
+      },
       o(),
     );
     const redisId = cloudName("redis", 40);
@@ -296,7 +401,11 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const secretVersions: aws.secretsmanager.SecretVersion[] = [];
     for (const env of Object.keys(secretValues).sort()) {
       const slug = env.toLowerCase().replace(/_/g, "-");
-      const secret = new aws.secretsmanager.Secret(`secret-${slug}`, { namePrefix: `freshtrack/${stack}/${env}-`, description: `FreshTrack ${env} for stack ${stack}`, recoveryWindowInDays: 30 }, o());
+      const secret = new aws.secretsmanager.Secret(
+        `secret-${slug}`,
+        { namePrefix: `freshtrack/${stack}/${env}-`, description: `FreshTrack ${env} for stack ${stack}`, recoveryWindowInDays: 30 },
+        o(),
+      );
       const version = new aws.secretsmanager.SecretVersion(`secret-${slug}`, { secretId: secret.id, secretString: pulumi.secret(secretValues[env]!) }, o());
       secretArns[env] = secret.arn;
       secretVersions.push(version);
@@ -309,13 +418,25 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     let registryLogin: { server: string; secret: aws.secretsmanager.Secret; version: aws.secretsmanager.SecretVersion } | undefined;
     if (app.registry && userSecrets.registryToken) {
       const { server, user } = app.registry;
-      const secret = new aws.secretsmanager.Secret("registry-credentials", { namePrefix: `freshtrack/${stack}/registry-credentials-`, description: `FreshTrack image pulls from ${server} for stack ${stack}`, recoveryWindowInDays: 30 }, o());
+      const secret = new aws.secretsmanager.Secret(
+        "registry-credentials",
+        {
+          namePrefix: `freshtrack/${stack}/registry-credentials-`,
+          description: `FreshTrack image pulls from ${server} for stack ${stack}`,
+          recoveryWindowInDays: 30,
+        },
+        o(),
+      );
       const secretString = pulumi.secret(userSecrets.registryToken.apply((token) => JSON.stringify({ username: user, password: token })));
       registryLogin = { server, secret, version: new aws.secretsmanager.SecretVersion("registry-credentials", { secretId: secret.id, secretString }, o()) };
     }
 
     // ---- ECS ------------------------------------------------------------------
-    const cluster = new aws.ecs.Cluster("cluster", { name: cloudName("cluster"), settings: [{ name: "containerInsights", value: cfg.containerInsights ? "enabled" : "disabled" }] }, o());
+    const cluster = new aws.ecs.Cluster(
+      "cluster",
+      { name: cloudName("cluster"), settings: [{ name: "containerInsights", value: cfg.containerInsights ? "enabled" : "disabled" }] },
+      o(),
+    );
     const families = ["backend", "worker", "frontend", "migrate", "db-setup"] as const;
     type Family = (typeof families)[number];
     const logGroups = Object.fromEntries(
@@ -328,7 +449,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     // Every image a task runs, pinned to its registry digest (unless imageDigests is off).
     const digests = new ImageDigests("image-registry", imageDigestsArgs(config, userSecrets), this);
     const pinnedApp = digests.pinApp(app, [app.images.backend, app.images.worker, app.images.frontend, imageFor("postgres", app.imageOverrides)]);
-    const services = (bucket: string, a: AppSettings = app) => appServices({ app: a, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
+    const services = (bucket: string, a: AppSettings = app) =>
+      appServices({ app: a, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
     const sizes: Record<Family, { cpu: number; memory: number }> = {
       backend: cfg.backend,
       worker: cfg.worker,
@@ -361,7 +483,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           taskCpu: sizes[f].cpu,
           taskMemory: sizes[f].memory,
           secretArns: { ...arns, ...extraArns },
-          requiredSecrets: service.secretEnv.filter((n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD_SCRAM" || n === "PGPASSWORD"),
+          requiredSecrets: service.secretEnv.filter(
+            (n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD_SCRAM" || n === "PGPASSWORD",
+          ),
           environmentOverrides: env,
           logGroup: `/freshtrack/${stack}/${f}`,
           region: cfg.region,
@@ -380,8 +504,18 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
           families.map((f) => {
             const containers = renderContainerDefinitions([inputs[f]]);
             type Def = { secrets: { valueFrom: string }[]; repositoryCredentials?: { credentialsParameter: string } };
-            const valueFroms = (JSON.parse(containers) as Def[]).flatMap((c) => [...c.secrets.map((s) => s.valueFrom), ...(c.repositoryCredentials ? [c.repositoryCredentials.credentialsParameter] : [])]);
-            return [f, { containers, policy: JSON.stringify(executionRolePolicy({ secretValueFroms: valueFroms, logGroupArn: logArns[f] })), volumes: scratchVolumes(inputs[f].service) }];
+            const valueFroms = (JSON.parse(containers) as Def[]).flatMap((c) => [
+              ...c.secrets.map((s) => s.valueFrom),
+              ...(c.repositoryCredentials ? [c.repositoryCredentials.credentialsParameter] : []),
+            ]);
+            return [
+              f,
+              {
+                containers,
+                policy: JSON.stringify(executionRolePolicy({ secretValueFroms: valueFroms, logGroupArn: logArns[f] })),
+                volumes: scratchVolumes(inputs[f].service),
+              },
+            ];
           }),
         ) as Record<Family, { containers: string; policy: string; volumes: { name: string }[] }>;
       });
@@ -439,7 +573,14 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     // ---- load balancer ------------------------------------------------------------
     const alb = new aws.lb.LoadBalancer(
       "alb",
-      { loadBalancerType: "application", internal: false, subnets: publicSubnets.map((s) => s.id), securityGroups: [albSg.id], idleTimeout: ALB_IDLE_TIMEOUT, dropInvalidHeaderFields: true },
+      {
+        loadBalancerType: "application",
+        internal: false,
+        subnets: publicSubnets.map((s) => s.id),
+        securityGroups: [albSg.id],
+        idleTimeout: ALB_IDLE_TIMEOUT,
+        dropInvalidHeaderFields: true,
+      },
       // An internet-facing ALB cannot be created in a VPC without its gateway.
       o({ dependsOn: [igw] }),
     );
@@ -470,39 +611,74 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     });
     let certificateArn: pulumi.Output<string>;
     if (cfg.route53ZoneId) {
-      const record = new aws.route53.Record("cert-validation", { zoneId: cfg.route53ZoneId, name: validation.name, type: validation.type, records: [validation.value], ttl: 300, allowOverwrite: true }, o());
+      const record = new aws.route53.Record(
+        "cert-validation",
+        { zoneId: cfg.route53ZoneId, name: validation.name, type: validation.type, records: [validation.value], ttl: 300, allowOverwrite: true },
+        o(),
+      );
       certificateArn = new aws.acm.CertificateValidation("cert", { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] }, o()).certificateArn;
-      new aws.route53.Record("app", { zoneId: cfg.route53ZoneId, name: app.domain, type: "A", aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }] }, o());
+      new aws.route53.Record(
+        "app",
+        { zoneId: cfg.route53ZoneId, name: app.domain, type: "A", aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }] },
+        o(),
+      );
     } else {
       // No zone of ours: print the record now and wait (up to 2 h) while the operator creates it.
       // Only while ACM still waits: an issued certificate needs no reminder on every preview.
       pulumi.all([validation, cert.status]).apply(([v, status]) => {
-        if (status !== "ISSUED") pulumi.log.warn(`Action needed: create DNS record ${v.type} ${v.name} -> ${v.value} so ACM can issue the certificate for ${app.domain}; pulumi up waits for it.`, this);
+        if (status !== "ISSUED")
+          pulumi.log.warn(
+            `Action needed: create DNS record ${v.type} ${v.name} -> ${v.value} so ACM can issue the certificate for ${app.domain}; pulumi up waits for it.`,
+            this,
+          );
       });
       certificateArn = new aws.acm.CertificateValidation("cert", { certificateArn: cert.arn }, o({ customTimeouts: { create: "2h" } })).certificateArn;
     }
 
     const https = new aws.lb.Listener(
       "https",
-      { loadBalancerArn: alb.arn, port: 443, protocol: "HTTPS", sslPolicy: SSL_POLICY, certificateArn, defaultActions: [{ type: "forward", targetGroupArn: frontendTg.arn }] },
+      {
+        loadBalancerArn: alb.arn,
+        port: 443,
+        protocol: "HTTPS",
+        sslPolicy: SSL_POLICY,
+        certificateArn,
+        defaultActions: [{ type: "forward", targetGroupArn: frontendTg.arn }],
+      },
       o(),
     );
     new aws.lb.Listener(
       "http",
-      { loadBalancerArn: alb.arn, port: 80, protocol: "HTTP", defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }] },
+      {
+        loadBalancerArn: alb.arn,
+        port: 80,
+        protocol: "HTTP",
+        defaultActions: [{ type: "redirect", redirect: { protocol: "HTTPS", port: "443", statusCode: "HTTP_301" } }],
+      },
       o(),
     );
     const rules = listenerRules().map(
       (r) =>
         new aws.lb.ListenerRule(
           r.name,
-          { listenerArn: https.arn, priority: r.priority, conditions: [{ pathPattern: { values: r.pathPatterns } }], actions: [{ type: "forward", targetGroupArn: backendTg.arn }] },
+          {
+            listenerArn: https.arn,
+            priority: r.priority,
+            conditions: [{ pathPattern: { values: r.pathPatterns } }],
+            actions: [{ type: "forward", targetGroupArn: backendTg.arn }],
+          },
           o(),
         ),
     );
 
     // ---- services ---------------------------------------------------------------------
-    const service = (f: "backend" | "worker" | "frontend", count: number, groups: aws.ec2.SecurityGroup[], lb: { tg: aws.lb.TargetGroup; port: number } | undefined, dependsOn: pulumi.Resource[]) =>
+    const service = (
+      f: "backend" | "worker" | "frontend",
+      count: number,
+      groups: aws.ec2.SecurityGroup[],
+      lb: { tg: aws.lb.TargetGroup; port: number } | undefined,
+      dependsOn: pulumi.Resource[],
+    ) =>
       new aws.ecs.Service(
         f,
         {
@@ -533,13 +709,21 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const topic = new aws.sns.Topic("alerts", { displayName: `FreshTrack ${stack}` }, o());
     new aws.sns.TopicSubscription("alerts-email", { topic: topic.arn, protocol: "email", endpoint: app.operatorEmail }, o());
     // External uptime check: Route 53 health checkers request the public health URL.
-    const healthCheck = new aws.route53.HealthCheck("public-health", { ...publicHealthCheck(app.domain), referenceName: cloudName("health", 64), tags: { Name: cloudName("health") } }, o());
+    const healthCheck = new aws.route53.HealthCheck(
+      "public-health",
+      { ...publicHealthCheck(app.domain), referenceName: cloudName("health", 64), tags: { Name: cloudName("health") } },
+      o(),
+    );
     // Its metric exists only in us-east-1, so its alarm and topic live there too.
     const usEast1 = cfg.region === HEALTH_CHECK_METRIC_REGION ? provider : assetsProvider;
     let healthTopic = topic;
     if (cfg.region !== HEALTH_CHECK_METRIC_REGION) {
       healthTopic = new aws.sns.Topic("alerts-us-east-1", { displayName: `FreshTrack ${stack}` }, { parent: this, provider: usEast1 });
-      new aws.sns.TopicSubscription("alerts-us-east-1-email", { topic: healthTopic.arn, protocol: "email", endpoint: app.operatorEmail }, { parent: this, provider: usEast1 });
+      new aws.sns.TopicSubscription(
+        "alerts-us-east-1-email",
+        { topic: healthTopic.arn, protocol: "email", endpoint: app.operatorEmail },
+        { parent: this, provider: usEast1 },
+      );
     }
     const hc = healthCheckAlarmSpec(healthCheck.id);
     new aws.cloudwatch.MetricAlarm(
@@ -597,14 +781,35 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
 
     // ---- logical dumps: scheduled one-off task, pg_dump -> restore check -> backups bucket ----
     // A key only for dumps: the app's credentials cannot decrypt them, and it survives the stack's tasks.
-    const dumpKey = new aws.kms.Key("backups", { description: `FreshTrack ${stack}: database dumps in the backups bucket`, enableKeyRotation: true, deletionWindowInDays: 30 }, o({ protect: true }));
+    const dumpKey = new aws.kms.Key(
+      "backups",
+      { description: `FreshTrack ${stack}: database dumps in the backups bucket`, enableKeyRotation: true, deletionWindowInDays: 30 },
+      o({ protect: true }),
+    );
     const dumpLogs = new aws.cloudwatch.LogGroup("logs-db-dump", { name: `/freshtrack/${stack}/db-dump`, retentionInDays: cfg.logRetentionDays }, o());
-    const dumpTaskRole = new aws.iam.Role("db-dump-task", { assumeRolePolicy: assume, description: "FreshTrack db-dump: put dumps into the backups bucket, nothing else" }, o());
-    new aws.iam.RolePolicy("db-dump-task", { role: dumpTaskRole.id, policy: pulumi.all([backupsBucket.arn, dumpKey.arn]).apply(([b, k]) => JSON.stringify(dumpTaskPolicy(b, k))) }, o());
-    const dumpExecRole = new aws.iam.Role("exec-db-dump", { assumeRolePolicy: assume, description: "FreshTrack db-dump: pull, log, read the master password" }, o());
+    const dumpTaskRole = new aws.iam.Role(
+      "db-dump-task",
+      { assumeRolePolicy: assume, description: "FreshTrack db-dump: put dumps into the backups bucket, nothing else" },
+      o(),
+    );
+    new aws.iam.RolePolicy(
+      "db-dump-task",
+      { role: dumpTaskRole.id, policy: pulumi.all([backupsBucket.arn, dumpKey.arn]).apply(([b, k]) => JSON.stringify(dumpTaskPolicy(b, k))) },
+      o(),
+    );
+    const dumpExecRole = new aws.iam.Role(
+      "exec-db-dump",
+      { assumeRolePolicy: assume, description: "FreshTrack db-dump: pull, log, read the master password" },
+      o(),
+    );
     const dumpExecPolicy = new aws.iam.RolePolicy(
       "exec-db-dump",
-      { role: dumpExecRole.id, policy: pulumi.all([masterSecretArn, dumpLogs.arn]).apply(([m, l]) => JSON.stringify(executionRolePolicy({ secretValueFroms: [`${m}:password::`], logGroupArn: l }))) },
+      {
+        role: dumpExecRole.id,
+        policy: pulumi
+          .all([masterSecretArn, dumpLogs.arn])
+          .apply(([m, l]) => JSON.stringify(executionRolePolicy({ secretValueFroms: [`${m}:password::`], logGroupArn: l }))),
+      },
       o(),
     );
     const dumpTask = new aws.ecs.TaskDefinition(
@@ -640,7 +845,17 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       "db-dump-scheduler",
       {
         assumeRolePolicy: identity.accountId.apply((id) =>
-          JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Principal: { Service: "scheduler.amazonaws.com" }, Action: "sts:AssumeRole", Condition: { StringEquals: { "aws:SourceAccount": id } } }] }),
+          JSON.stringify({
+            Version: "2012-10-17",
+            Statement: [
+              {
+                Effect: "Allow",
+                Principal: { Service: "scheduler.amazonaws.com" },
+                Action: "sts:AssumeRole",
+                Condition: { StringEquals: { "aws:SourceAccount": id } },
+              },
+            ],
+          }),
         ),
         description: "EventBridge Scheduler: start the FreshTrack db-dump task",
       },
@@ -650,7 +865,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       "db-dump-scheduler",
       {
         role: schedulerRole.id,
-        policy: pulumi.all([dumpTask.arn.apply((a) => a.replace(/:\d+$/, "")), cluster.arn, dumpExecRole.arn, dumpTaskRole.arn]).apply(([td, c, e, t]) => JSON.stringify(schedulerPolicy(td, c, [e, t]))),
+        policy: pulumi
+          .all([dumpTask.arn.apply((a) => a.replace(/:\d+$/, "")), cluster.arn, dumpExecRole.arn, dumpTaskRole.arn])
+          .apply(([td, c, e, t]) => JSON.stringify(schedulerPolicy(td, c, [e, t]))),
       },
       o(),
     );
@@ -679,7 +896,11 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     // Freshness: the upload container logs UPLOAD_MARKER only after the restore check and the upload succeeded.
     new aws.cloudwatch.LogMetricFilter(
       "db-dump-uploaded",
-      { logGroupName: dumpLogs.name, pattern: `"${UPLOAD_MARKER}"`, metricTransformation: { namespace: DUMP_METRIC.namespace, name: dumpMetricName(stack), value: "1" } },
+      {
+        logGroupName: dumpLogs.name,
+        pattern: `"${UPLOAD_MARKER}"`,
+        metricTransformation: { namespace: DUMP_METRIC.namespace, name: dumpMetricName(stack), value: "1" },
+      },
       o(),
     );
     new aws.cloudwatch.MetricAlarm(
@@ -706,12 +927,19 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     this.hostAddress = alb.dnsName;
     this.databaseEndpoint = db.endpoint;
     this.dnsRecords = pulumi.all([validation, alb.dnsName]).apply(([v, dns]): DnsRecord[] => [
-      { type: "CNAME", name: v.name, value: v.value, purpose: cfg.route53ZoneId ? "ACM certificate validation (created in Route 53)" : "ACM certificate validation: create it, keep it (renewals)" },
+      {
+        type: "CNAME",
+        name: v.name,
+        value: v.value,
+        purpose: cfg.route53ZoneId ? "ACM certificate validation (created in Route 53)" : "ACM certificate validation: create it, keep it (renewals)",
+      },
       {
         type: "CNAME",
         name: app.domain,
         value: dns,
-        purpose: cfg.route53ZoneId ? "the app -> ALB (created in Route 53 as an alias A record)" : "the app -> ALB (at a zone apex use your DNS provider's ALIAS/ANAME)",
+        purpose: cfg.route53ZoneId
+          ? "the app -> ALB (created in Route 53 as an alias A record)"
+          : "the app -> ALB (at a zone apex use your DNS provider's ALIAS/ANAME)",
       },
     ]);
     this.registerOutputs({ url: this.url, hostAddress: this.hostAddress, databaseEndpoint: this.databaseEndpoint, dnsRecords: this.dnsRecords });

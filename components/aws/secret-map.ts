@@ -16,7 +16,14 @@ export const USER_SECRET_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> = {
 };
 
 /** Secrets every backend/worker task must have: the target builds them. */
-export const REQUIRED_APP_SECRETS: AppSecretEnv[] = ["DATABASE_URL", "REDIS_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "MINIO_ROOT_USER", "MINIO_ROOT_PASSWORD"];
+export const REQUIRED_APP_SECRETS: AppSecretEnv[] = [
+  "DATABASE_URL",
+  "REDIS_URL",
+  "JWT_SECRET",
+  "TTN_ENCRYPTION_SALT",
+  "MINIO_ROOT_USER",
+  "MINIO_ROOT_PASSWORD",
+];
 
 /** App secrets nobody fills: a new name in the model must be mapped here, not silently dropped. */
 export function unmappedAppSecrets(): string[] {

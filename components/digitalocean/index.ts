@@ -46,7 +46,11 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     const stackTags = doTags(baseTags("digitalocean"));
 
     // --- placement guard: refuse a region change before any regional resource is declared ---
-    const placement = new random.RandomId("do-placement", { byteLength: 4, keepers: placementKeepers({ region: settings.region }) }, { ...parent, ignoreChanges: ["keepers"] });
+    const placement = new random.RandomId(
+      "do-placement",
+      { byteLength: 4, keepers: placementKeepers({ region: settings.region }) },
+      { ...parent, ignoreChanges: ["keepers"] },
+    );
     const region = placement.keepers.apply((recorded) => {
       const problem = placementProblems(recorded, { region: settings.region });
       if (problem) throw new pulumi.RunError(problem);
@@ -56,7 +60,11 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     // --- network ---
     const appTag = new digitalocean.Tag("app-tag", { name: cloudName("app") }, parent);
     // The database lives in this VPC: replacing it would mean a new cluster; protect refuses that.
-    const vpc = new digitalocean.Vpc("vpc", { name: cloudName("vpc"), region, description: `FreshTrack ${pulumi.getStack()}: droplet and managed PostgreSQL` }, { ...parent, protect: true });
+    const vpc = new digitalocean.Vpc(
+      "vpc",
+      { name: cloudName("vpc"), region, description: `FreshTrack ${pulumi.getStack()}: droplet and managed PostgreSQL` },
+      { ...parent, protect: true },
+    );
 
     // --- managed PostgreSQL ---
     const db = new digitalocean.DatabaseCluster(
@@ -87,7 +95,11 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     // --- keys: the push's client key and the droplet's host key, both generated here ---
     const deployKey = new tls.PrivateKey("deploy-key", { algorithm: "ED25519" }, parent);
     const hostKey = new tls.PrivateKey("droplet-host-key", { algorithm: "ED25519" }, parent);
-    const doSshKey = new digitalocean.SshKey("deploy-ssh-key", { name: cloudName("deploy"), publicKey: deployKey.publicKeyOpenssh.apply((k) => k.trim()) }, parent);
+    const doSshKey = new digitalocean.SshKey(
+      "deploy-ssh-key",
+      { name: cloudName("deploy"), publicKey: deployKey.publicKeyOpenssh.apply((k) => k.trim()) },
+      parent,
+    );
     const hostPublicKey = hostKey.publicKeyOpenssh.apply((k) => k.trim().split(/\s+/).slice(0, 2).join(" "));
 
     // user_data: bootstrap only, no app secret, nothing per release. The host private
@@ -119,7 +131,9 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
         tags: [appTag.name, ...stackTags],
         userData,
         backups,
-        ...(backups ? { backupPolicy: { plan: settings.dropletBackups, hour: DROPLET_BACKUP_HOUR, ...(settings.dropletBackups === "weekly" ? { weekday: "SUN" } : {}) } } : {}),
+        ...(backups
+          ? { backupPolicy: { plan: settings.dropletBackups, hour: DROPLET_BACKUP_HOUR, ...(settings.dropletBackups === "weekly" ? { weekday: "SUN" } : {}) } }
+          : {}),
       },
       // DigitalOcean applies user_data, SSH keys and the image only by rebuilding the droplet.
       // Everything that changes after creation travels with the push instead; a rebuild is an
@@ -129,19 +143,41 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
 
     // --- public address: survives a droplet rebuild, so DNS never changes ---
     const reservedIp = new digitalocean.ReservedIp("reserved-ip", { region }, parent);
-    const assignment = new digitalocean.ReservedIpAssignment("reserved-ip-assignment", { ipAddress: reservedIp.ipAddress, dropletId: droplet.id.apply((id) => Number(id)) }, parent);
+    const assignment = new digitalocean.ReservedIpAssignment(
+      "reserved-ip-assignment",
+      { ipAddress: reservedIp.ipAddress, dropletId: droplet.id.apply((id) => Number(id)) },
+      parent,
+    );
 
     const rules = cloudFirewallRules({ sshCidrs: settings.sshCidrs, vpcIpRange: vpc.ipRange });
-    const firewall = new digitalocean.Firewall("firewall", { name: cloudName("app"), tags: [appTag.name], inboundRules: rules.inbound, outboundRules: rules.outbound }, parent);
+    const firewall = new digitalocean.Firewall(
+      "firewall",
+      { name: cloudName("app"), tags: [appTag.name], inboundRules: rules.inbound, outboundRules: rules.outbound },
+      parent,
+    );
 
     // --- Spaces ---
     const bucketRegion = spacesRegion(settings.region);
-    const bucketArgs = (suffix: string, lifecycle: ReturnType<typeof assetsLifecycle>) => ({ name: cloudName(suffix), region: region.apply(spacesRegion), acl: "private", forceDestroy: false, lifecycleRules: lifecycle });
+    const bucketArgs = (suffix: string, lifecycle: ReturnType<typeof assetsLifecycle>) => ({
+      name: cloudName(suffix),
+      region: region.apply(spacesRegion),
+      acl: "private",
+      forceDestroy: false,
+      lifecycleRules: lifecycle,
+    });
     // Customer uploads and database dumps: deleting either bucket loses data.
     const assets = new digitalocean.SpacesBucket("assets", bucketArgs("assets", assetsLifecycle()), { ...parent, protect: true });
     // Versioned: a delete or overwrite through the shared key leaves the previous version for backupRetentionDays.
-    const backupsBucket = new digitalocean.SpacesBucket("backups", { ...bucketArgs("backups", backupsLifecycle(config.data.backupRetentionDays)), versioning: { enabled: true } }, { ...parent, protect: true });
-    const cors = new digitalocean.SpacesBucketCorsConfiguration("assets-cors", { bucket: assets.name, region: region.apply(spacesRegion), corsRules: assetsCors(config.app.domain) }, parent);
+    const backupsBucket = new digitalocean.SpacesBucket(
+      "backups",
+      { ...bucketArgs("backups", backupsLifecycle(config.data.backupRetentionDays)), versioning: { enabled: true } },
+      { ...parent, protect: true },
+    );
+    const cors = new digitalocean.SpacesBucketCorsConfiguration(
+      "assets-cors",
+      { bucket: assets.name, region: region.apply(spacesRegion), corsRules: assetsCors(config.app.domain) },
+      parent,
+    );
     // One key that can read and write exactly these two buckets, nothing else in the account.
     const spacesKey = new digitalocean.SpacesKey(
       "spaces-key",
@@ -158,10 +194,19 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     // --- project: the resources DigitalOcean lets a project hold ---
     const project = new digitalocean.Project(
       "project",
-      { name: `FreshTrack ${pulumi.getStack()}`, purpose: "Web Application", environment: "Production", description: `FreshTrack Pro for ${config.app.domain}` },
+      {
+        name: `FreshTrack ${pulumi.getStack()}`,
+        purpose: "Web Application",
+        environment: "Production",
+        description: `FreshTrack Pro for ${config.app.domain}`,
+      },
       parent,
     );
-    new digitalocean.ProjectResources("project-resources", { project: project.id, resources: [droplet.dropletUrn, db.clusterUrn, assets.bucketUrn, backupsBucket.bucketUrn, reservedIp.reservedIpUrn] }, parent);
+    new digitalocean.ProjectResources(
+      "project-resources",
+      { project: project.id, resources: [droplet.dropletUrn, db.clusterUrn, assets.bucketUrn, backupsBucket.bucketUrn, reservedIp.reservedIpUrn] },
+      parent,
+    );
 
     // --- DNS ---
     const dnsInput = <V>(ip: V) => ({ domain: config.app.domain, zone: settings.dnsZone, manageDns: settings.manageDns, reservedIp: ip });
@@ -190,11 +235,23 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
 
     // --- external uptime check of the public health URL (DigitalOcean's probes, outside the droplet) ---
     const check = uptimeCheck(config.app.domain, cloudName("health"));
-    const uptime = new digitalocean.UptimeCheck("uptime", { name: check.name, type: check.type, target: check.target, regions: check.regions, enabled: true }, parent);
+    const uptime = new digitalocean.UptimeCheck(
+      "uptime",
+      { name: check.name, type: check.type, target: check.target, regions: check.regions, enabled: true },
+      parent,
+    );
     for (const a of uptimeAlerts(config.app.tlsMode)) {
       new digitalocean.UptimeAlert(
         `uptime-${a.name}`,
-        { checkId: uptime.id, name: `${check.name} ${a.name}`, type: a.type, period: a.period, threshold: a.threshold, comparison: a.comparison, notifications: [recipients] },
+        {
+          checkId: uptime.id,
+          name: `${check.name} ${a.name}`,
+          type: a.type,
+          period: a.period,
+          threshold: a.threshold,
+          comparison: a.comparison,
+          notifications: [recipients],
+        },
         parent,
       );
     }
@@ -216,7 +273,14 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
         appUser: appUser.name,
         caCert: digitalocean.getDatabaseCaOutput({ clusterId: db.id }, { parent: this }).certificate,
       },
-      spaces: { accessKey: spacesKey.accessKey, secretKey: spacesKey.secretKey, endpoint: spacesEndpoint(settings.region), region: bucketRegion, assetsBucket: assets.name, backupsBucket: backupsBucket.name },
+      spaces: {
+        accessKey: spacesKey.accessKey,
+        secretKey: spacesKey.secretKey,
+        endpoint: spacesEndpoint(settings.region),
+        region: bucketRegion,
+        assetsBucket: assets.name,
+        backupsBucket: backupsBucket.name,
+      },
       // The DatabaseUser first: created after db-setup made the role, DigitalOcean would refuse it.
       readyIds: [dbFirewall.id, firewall.id, cors.id, database.id, appUser.id],
       deployUser: DEPLOY_USER,
@@ -225,10 +289,23 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
 
     this.url = deployment.url;
     this.release = deployment.release;
-    this.hostAccess = { host: assignment.ipAddress, port: 22, user: DEPLOY_USER, privateKey: deployKey.privateKeyOpenssh, hostKey: hostPublicKey, appDir: settings.appDir };
+    this.hostAccess = {
+      host: assignment.ipAddress,
+      port: 22,
+      user: DEPLOY_USER,
+      privateKey: deployKey.privateKeyOpenssh,
+      hostKey: hostPublicKey,
+      appDir: settings.appDir,
+    };
     this.hostAddress = reservedIp.ipAddress;
     this.databaseEndpoint = pulumi.interpolate`${db.privateHost}:${db.port}`;
     this.dnsRecords = reservedIp.ipAddress.apply((ip) => dnsRecordOutputs(dnsInput(ip)));
-    this.registerOutputs({ url: this.url, hostAddress: this.hostAddress, databaseEndpoint: this.databaseEndpoint, dnsRecords: this.dnsRecords, release: this.release });
+    this.registerOutputs({
+      url: this.url,
+      hostAddress: this.hostAddress,
+      databaseEndpoint: this.databaseEndpoint,
+      dnsRecords: this.dnsRecords,
+      release: this.release,
+    });
   }
 }

@@ -23,7 +23,8 @@ export function placementProblems(recorded: Partial<Record<string, string>> | un
   const problems: string[] = [];
   for (const key of PLACEMENT_KEYS) {
     const was = recorded[key];
-    if (was !== undefined && was !== desired[key]) problems.push(`${key}: the database, droplet, VPC and Spaces buckets were created in "${was}", config now says "${desired[key]}"`);
+    if (was !== undefined && was !== desired[key])
+      problems.push(`${key}: the database, droplet, VPC and Spaces buckets were created in "${was}", config now says "${desired[key]}"`);
   }
   if (problems.length === 0) return undefined;
   return (

@@ -56,20 +56,25 @@ export interface PushInput {
 }
 
 /** The release directory for this droplet: only non-secret values (host names, bucket names, sizes). */
-export function dropletBundle(input: Pick<PushInput, "args" | "settings" | "db" | "spaces" | "host">, images?: ImageDigests): pulumi.Output<Record<string, string>> {
+export function dropletBundle(
+  input: Pick<PushInput, "args" | "settings" | "db" | "spaces" | "host">,
+  images?: ImageDigests,
+): pulumi.Output<Record<string, string>> {
   const { args, settings, db, spaces } = input;
   // With `images`, every image the bundle runs is pinned to its registry digest.
   const render = (i: Parameters<typeof renderBundle>[0]) => (images ? images.bundle(i) : pulumi.output(renderBundle(i)));
-  return pulumi.all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket, input.host, db.caCert]).apply(([host, port, database, assetsBucket, backupsBucket, reservedIp, caCert]) =>
-    render({
-      config: args.config,
-      target: "digitalocean",
-      // The reserved IP is not on the droplet's interfaces: bin/preflight's DNS check accepts it.
-      publicIp: reservedIp,
-      managedDb: { host, port, database, maxConnections: settings.dbMaxConnections, caCert },
-      objectStore: { publicEndpoint: spaces.endpoint, internalEndpoint: spaces.endpoint, region: spaces.region, assetsBucket, backupsBucket },
-    }),
-  );
+  return pulumi
+    .all([db.privateHost, db.port, db.database, spaces.assetsBucket, spaces.backupsBucket, input.host, db.caCert])
+    .apply(([host, port, database, assetsBucket, backupsBucket, reservedIp, caCert]) =>
+      render({
+        config: args.config,
+        target: "digitalocean",
+        // The reserved IP is not on the droplet's interfaces: bin/preflight's DNS check accepts it.
+        publicIp: reservedIp,
+        managedDb: { host, port, database, maxConnections: settings.dbMaxConnections, caCert },
+        objectStore: { publicEndpoint: spaces.endpoint, internalEndpoint: spaces.endpoint, region: spaces.region, assetsBucket, backupsBucket },
+      }),
+    );
 }
 
 /** Arguments of the shared bootstrap script, as cloud-init and the push both run it. */
@@ -95,25 +100,34 @@ export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "space
   // The SSH key of the vm target is not a file on this host.
   const userKeys = USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey" && userSecrets[k] !== undefined);
   const userValues = pulumi.all(userKeys.map((k) => userSecrets[k]!));
-  const lasting = pulumi.all([secrets.dbAppPassword, secrets.redisPassword, secrets.jwtSecret, secrets.ttnEncryptionSalt, secrets.grafanaAdminPassword, secrets.backupEncryptionKey]);
+  const lasting = pulumi.all([
+    secrets.dbAppPassword,
+    secrets.redisPassword,
+    secrets.jwtSecret,
+    secrets.ttnEncryptionSalt,
+    secrets.grafanaAdminPassword,
+    secrets.backupEncryptionKey,
+  ]);
   const dbValues = pulumi.all([db.privateHost, db.port, db.adminUser, db.adminPassword]);
   const spacesValues = pulumi.all([spaces.accessKey, spaces.secretKey]);
   return pulumi.secret(
-    pulumi.all([lasting, userValues, dbValues, spacesValues, pulumi.all(input.readyIds)]).apply(([[appPassword, redis, jwt, salt, grafana, backupKey], values, [host, port, adminUser, adminPassword], [accessKey, secretKey]]) =>
-      renderSecretFiles({
-        target: "digitalocean",
-        dbAppPassword: appPassword,
-        redisPassword: redis,
-        jwtSecret: jwt,
-        ttnEncryptionSalt: salt,
-        grafanaAdminPassword: grafana,
-        backupEncryptionKey: backupKey,
-        user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
-        db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
-        objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
-        registry: args.config.app.registry,
-      }),
-    ),
+    pulumi
+      .all([lasting, userValues, dbValues, spacesValues, pulumi.all(input.readyIds)])
+      .apply(([[appPassword, redis, jwt, salt, grafana, backupKey], values, [host, port, adminUser, adminPassword], [accessKey, secretKey]]) =>
+        renderSecretFiles({
+          target: "digitalocean",
+          dbAppPassword: appPassword,
+          redisPassword: redis,
+          jwtSecret: jwt,
+          ttnEncryptionSalt: salt,
+          grafanaAdminPassword: grafana,
+          backupEncryptionKey: backupKey,
+          user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
+          db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
+          objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
+          registry: args.config.app.registry,
+        }),
+      ),
   );
 }
 

@@ -38,7 +38,15 @@ export function assetsLifecycle(): LifecycleRule[] {
 export function backupsLifecycle(retentionDays: number): LifecycleRule[] {
   if (!Number.isInteger(retentionDays) || retentionDays < 1) throw new Error(`backup retention must be a whole number of days, got ${retentionDays}`);
   // Versioned bucket: a dump overwritten or deleted stays recoverable as a noncurrent version for the full retention.
-  return [{ id: "expire-old-dumps", enabled: true, abortIncompleteMultipartUploadDays: 1, expiration: { days: retentionDays }, noncurrentVersionExpiration: { days: retentionDays } }];
+  return [
+    {
+      id: "expire-old-dumps",
+      enabled: true,
+      abortIncompleteMultipartUploadDays: 1,
+      expiration: { days: retentionDays },
+      noncurrentVersionExpiration: { days: retentionDays },
+    },
+  ];
 }
 
 export interface CorsRule {

@@ -22,11 +22,12 @@ export * from "./state";
 
 export const MOVE_COMPONENT = { type: "freshtrack:move:Move", name: "move" } as const;
 
-const TARGET_CLASSES: Record<Target, new (name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) => TargetOutputs & pulumi.ComponentResource> = {
-  vm: VmTarget,
-  digitalocean: DigitalOceanTarget,
-  aws: AwsTarget,
-};
+const TARGET_CLASSES: Record<Target, new (name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) => TargetOutputs & pulumi.ComponentResource> =
+  {
+    vm: VmTarget,
+    digitalocean: DigitalOceanTarget,
+    aws: AwsTarget,
+  };
 
 export interface CustomerOutputs {
   serving: TargetOutputs;
@@ -83,11 +84,24 @@ class Move extends pulumi.ComponentResource {
     if (dataPath) {
       const oldHost = old.hostAccess!;
       const newHost = fresh.hostAccess!;
-      const run = (stepName: string, on: HostAccess, script: string, scriptArgs: pulumi.Input<string>[], extra: Partial<command.remote.CommandArgs> = {}, dependsOn: pulumi.Resource[] = []) =>
+      const run = (
+        stepName: string,
+        on: HostAccess,
+        script: string,
+        scriptArgs: pulumi.Input<string>[],
+        extra: Partial<command.remote.CommandArgs> = {},
+        dependsOn: pulumi.Resource[] = [],
+      ) =>
         new command.remote.Command(
           stepName,
           {
-            connection: { host: on.host, port: on.port, user: on.user, privateKey: pulumi.secret(on.privateKey), hostKey: pulumi.output(on.hostKey).apply(normalizeHostKey) },
+            connection: {
+              host: on.host,
+              port: on.port,
+              user: on.user,
+              privateKey: pulumi.secret(on.privateKey),
+              hostKey: pulumi.output(on.hostKey).apply(normalizeHostKey),
+            },
             create: pulumi.all(scriptArgs).apply((a) => onHostCommand(on, script, a)),
             logging: "stdoutAndStderr",
             ...extra,
@@ -101,20 +115,37 @@ class Move extends pulumi.ComponentResource {
       let authorize: pulumi.Resource | undefined;
       if (steps.has("move-authorize") && pub) {
         // The key may run bin/move-export only, and only from the new host.
-        authorize = run("move-authorize", oldHost, "move-export", ["--authorize", pulumi.output(newHost.host)], { stdin: pub, delete: onHostCommand(oldHost, "move-export", ["--deauthorize"]) });
+        authorize = run("move-authorize", oldHost, "move-export", ["--authorize", pulumi.output(newHost.host)], {
+          stdin: pub,
+          delete: onHostCommand(oldHost, "move-export", ["--deauthorize"]),
+        });
       }
       // The new side's Caddy gets its certificate through the old one (DNS still points there).
       if (steps.has("move-acme")) run("move-acme", oldHost, "move-forward", ["--acme-to", pulumi.output(newHost.host)]);
       let copy: command.remote.Command | undefined;
       if (steps.has("move-copy") && key && authorize) {
-        copy = run("move-copy", newHost, "move-import", ["--from", ...source(oldHost), "--keep-app-stopped"], { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" }, [authorize]);
+        copy = run(
+          "move-copy",
+          newHost,
+          "move-import",
+          ["--from", ...source(oldHost), "--keep-app-stopped"],
+          { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
+          [authorize],
+        );
         report.copy = copy.stdout;
       }
       // Cutover first: if the final copy or its verification fails, bin/move-import ends the old
       // side's freeze and the old Caddy was never told to forward, so the old side serves on.
       let cut: pulumi.Resource | undefined;
       if (steps.has("move-cutover") && key && copy) {
-        const c = run("move-cutover", newHost, "move-import", ["--from", ...source(oldHost), "--freeze-source", "--start-app"], { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" }, [copy]);
+        const c = run(
+          "move-cutover",
+          newHost,
+          "move-import",
+          ["--from", ...source(oldHost), "--freeze-source", "--start-app"],
+          { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
+          [copy],
+        );
         report.cutover = c.stdout;
         cut = c;
       }
@@ -124,8 +155,18 @@ class Move extends pulumi.ComponentResource {
       }
       if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", [], {}, forward ? [forward] : []);
       if (steps.has("move-authorize-back") && key && pub) {
-        const back = run("move-authorize-back", newHost, "move-export", ["--authorize", pulumi.output(oldHost.host)], { stdin: pub, delete: onHostCommand(newHost, "move-export", ["--deauthorize"]) });
-        const copyBack = run("move-copy-back", oldHost, "move-import", ["--from", ...source(newHost), "--freeze-source", "--start-app"], { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" }, [back]);
+        const back = run("move-authorize-back", newHost, "move-export", ["--authorize", pulumi.output(oldHost.host)], {
+          stdin: pub,
+          delete: onHostCommand(newHost, "move-export", ["--deauthorize"]),
+        });
+        const copyBack = run(
+          "move-copy-back",
+          oldHost,
+          "move-import",
+          ["--from", ...source(newHost), "--freeze-source", "--start-app"],
+          { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
+          [back],
+        );
         report.rollback = copyBack.stdout;
         run("move-unforward", oldHost, "move-forward", ["--off"], {}, [copyBack]);
       }
@@ -141,7 +182,9 @@ class Move extends pulumi.ComponentResource {
       newDatabaseEndpoint: fresh.databaseEndpoint,
       dnsRecordsToSet: fresh.dnsRecords,
       dns: instructions,
-      dataPath: dataPath ? "bin/move-export on the old host, streamed over SSH to bin/move-import on the new host" : "not automated for pairs with aws: see docs/move.md",
+      dataPath: dataPath
+        ? "bin/move-export on the old host, streamed over SSH to bin/move-import on the new host"
+        : "not automated for pairs with aws: see docs/move.md",
       // bin/move-import prints its report (row counts, sequences, objects, secret digests equal) as JSON: verification.
       verification: pulumi.output(report),
     });

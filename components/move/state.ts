@@ -61,8 +61,10 @@ export function refusal(deployed: DeployedState, cfg: FreshtrackConfig): string 
   if (!move) {
     if (cfg.target === was) {
       if (prev && prev.phase !== "rollback") {
-        return `a move ${prev.from} -> ${prev.to} is in phase ${prev.phase}: removing moveTo now would delete the new side. ` +
-          `Fix: to abandon it, pulumi config set moveTo ${prev.to} && pulumi config set movePhase rollback && pulumi up, then pulumi config rm moveTo.`;
+        return (
+          `a move ${prev.from} -> ${prev.to} is in phase ${prev.phase}: removing moveTo now would delete the new side. ` +
+          `Fix: to abandon it, pulumi config set moveTo ${prev.to} && pulumi config set movePhase rollback && pulumi up, then pulumi config rm moveTo.`
+        );
       }
       return undefined;
     }
@@ -72,8 +74,10 @@ export function refusal(deployed: DeployedState, cfg: FreshtrackConfig): string 
       }
       return undefined; // finishing a retired move: the old side is removed, the new one stays
     }
-    return `target changed from ${was} (deployed) to ${cfg.target}: a plain target change would create an empty ${cfg.target} side and stop the serving ${was} side in the same run. ` +
-      `Fix: pulumi config set target ${was}. ${HOW_TO_MOVE(was, cfg.target)}`;
+    return (
+      `target changed from ${was} (deployed) to ${cfg.target}: a plain target change would create an empty ${cfg.target} side and stop the serving ${was} side in the same run. ` +
+      `Fix: pulumi config set target ${was}. ${HOW_TO_MOVE(was, cfg.target)}`
+    );
   }
 
   if (cfg.target !== was) {

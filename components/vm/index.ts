@@ -24,7 +24,8 @@ export function vmDnsRecords(domain: string, host: string): DnsRecord[] {
   ];
   if (isIPv4(host)) return names.map((n) => ({ type: "A", name: n.name, value: host, purpose: n.purpose }));
   if (host.includes(":")) return names.map((n) => ({ type: "AAAA", name: n.name, value: host, purpose: n.purpose }));
-  if (isHostname(host.toLowerCase()) && host.toLowerCase() !== domain) return names.map((n) => ({ type: "CNAME", name: n.name, value: host.toLowerCase(), purpose: n.purpose }));
+  if (isHostname(host.toLowerCase()) && host.toLowerCase() !== domain)
+    return names.map((n) => ({ type: "CNAME", name: n.name, value: host.toLowerCase(), purpose: n.purpose }));
   return [];
 }
 
@@ -115,6 +116,12 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
     this.hostAddress = pulumi.output(vm.host);
     this.databaseEndpoint = pulumi.output("postgres (on host, via pgbouncer)");
     this.dnsRecords = pulumi.output(vmDnsRecords(domain, vm.host));
-    this.registerOutputs({ url: this.url, hostAddress: this.hostAddress, databaseEndpoint: this.databaseEndpoint, dnsRecords: this.dnsRecords, release: this.release });
+    this.registerOutputs({
+      url: this.url,
+      hostAddress: this.hostAddress,
+      databaseEndpoint: this.databaseEndpoint,
+      dnsRecords: this.dnsRecords,
+      release: this.release,
+    });
   }
 }

@@ -24,7 +24,11 @@ export interface BudgetRow {
 const BOTH: BudgetRow["targets"] = ["vm", "digitalocean"];
 
 // The model's limits do not depend on the app settings; a placeholder reads them.
-const MODEL = appServices({ app: { images: { backend: "x:1", worker: "x:1", frontend: "x:1" }, rateLimit: { max: 1, windowMs: 1000, expectedWebhooksPerMinute: 0 } } as AppSettings, objectStoreEndpoint: "", assetsBucket: "" });
+const MODEL = appServices({
+  app: { images: { backend: "x:1", worker: "x:1", frontend: "x:1" }, rateLimit: { max: 1, windowMs: 1000, expectedWebhooksPerMinute: 0 } } as AppSettings,
+  objectStoreEndpoint: "",
+  assetsBucket: "",
+});
 
 /** Infrastructure services rendered by compose/render/compose.ts. */
 const INFRA: BudgetRow[] = [
@@ -44,7 +48,13 @@ export function budgetTable(): BudgetRow[] {
     cpus: s.limits.cpus,
     memoryMb: s.limits.memoryMb,
   }));
-  const obs: BudgetRow[] = Object.entries(OBSERVABILITY_BUDGET).map(([service, b]) => ({ service, kind: "observability", targets: BOTH, cpus: b.cpus, memoryMb: b.memoryMb }));
+  const obs: BudgetRow[] = Object.entries(OBSERVABILITY_BUDGET).map(([service, b]) => ({
+    service,
+    kind: "observability",
+    targets: BOTH,
+    cpus: b.cpus,
+    memoryMb: b.memoryMb,
+  }));
   return [...app, ...INFRA, ...obs];
 }
 

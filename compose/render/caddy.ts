@@ -161,9 +161,7 @@ export function caddyConfig(input: BundleInput): Json {
   const appHandlers: Json[] = appRoutes().map((r) =>
     r.paths === "*" ? { handle: [appProxy(r.upstream)] } : { match: [{ path: r.paths }], handle: [appProxy(r.upstream)] },
   );
-  const routes: Json[] = [
-    { match: [{ host: [domain] }], handle: [hsts, { handler: "subroute", routes: appHandlers }], terminal: true },
-  ];
+  const routes: Json[] = [{ match: [{ host: [domain] }], handle: [hsts, { handler: "subroute", routes: appHandlers }], terminal: true }];
   // Presigned URLs are signed over the Host header: Caddy forwards it unchanged (no header rewrite).
   // Only the assets bucket is public (path-style object URLs): the backups bucket, bucket listings
   // and the rest of the S3 API are refused here, whatever credentials a request carries.

@@ -93,14 +93,36 @@ function toNode(doc: Document, v: unknown): Node {
  * files read the same way everywhere (and the linter runs with its defaults).
  */
 export const SERVICE_KEY_ORDER = [
-  "image", "build", "container_name", "depends_on", "volumes", "volumes_from", "configs", "secrets",
-  "environment", "env_file", "ports", "networks", "network_mode", "extra_hosts", "command", "entrypoint",
-  "working_dir", "restart", "healthcheck", "logging", "labels", "user", "isolation",
+  "image",
+  "build",
+  "container_name",
+  "depends_on",
+  "volumes",
+  "volumes_from",
+  "configs",
+  "secrets",
+  "environment",
+  "env_file",
+  "ports",
+  "networks",
+  "network_mode",
+  "extra_hosts",
+  "command",
+  "entrypoint",
+  "working_dir",
+  "restart",
+  "healthcheck",
+  "logging",
+  "labels",
+  "user",
+  "isolation",
 ];
 
 function orderedService(svc: Record<string, unknown>): Record<string, unknown> {
   const known = SERVICE_KEY_ORDER.filter((k) => k in svc);
-  const rest = Object.keys(svc).filter((k) => !SERVICE_KEY_ORDER.includes(k)).sort();
+  const rest = Object.keys(svc)
+    .filter((k) => !SERVICE_KEY_ORDER.includes(k))
+    .sort();
   return Object.fromEntries([...known, ...rest].map((k) => [k, svc[k]]));
 }
 

@@ -281,7 +281,12 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
         command: ["postgres", "-c", `max_connections=${maxConnections}`, "-c", "password_encryption=scram-sha-256"],
         // The entrypoint supports a non-root user when the data directory is owned by it (fresh volume: it is).
         user: "70:70",
-        environment: { POSTGRES_PASSWORD_FILE: "/run/secrets/POSTGRES_PASSWORD", POSTGRES_USER: "postgres", POSTGRES_DB: "postgres", PGDATA: "/var/lib/postgresql/data/pgdata" },
+        environment: {
+          POSTGRES_PASSWORD_FILE: "/run/secrets/POSTGRES_PASSWORD",
+          POSTGRES_USER: "postgres",
+          POSTGRES_DB: "postgres",
+          PGDATA: "/var/lib/postgresql/data/pgdata",
+        },
         volumes: [`${VOLUMES.pgdata}:/var/lib/postgresql/data`],
         ...mountSecrets("postgres", secrets.postgres),
         tmpfs: ["/tmp", "/var/run/postgresql"],
@@ -340,7 +345,11 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
     base: {
       name: PROJECT_NAME,
       services: base,
-      volumes: { [VOLUMES.caddyData]: { name: VOLUMES.caddyData }, [VOLUMES.caddyConfig]: { name: VOLUMES.caddyConfig }, [VOLUMES.redis]: { name: VOLUMES.redis } },
+      volumes: {
+        [VOLUMES.caddyData]: { name: VOLUMES.caddyData },
+        [VOLUMES.caddyConfig]: { name: VOLUMES.caddyConfig },
+        [VOLUMES.redis]: { name: VOLUMES.redis },
+      },
       secrets: secretDecls(baseNames),
     },
     prod: { name: PROJECT_NAME, services: prodServices },

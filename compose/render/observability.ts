@@ -84,7 +84,12 @@ export interface AlertEmail {
  */
 export function alertEmail(input: BundleInput): AlertEmail | undefined {
   if (!input.config.secretsSet.includes("resendApiKey")) return undefined;
-  return { to: input.config.app.operatorEmail, from: input.config.app.emailFromAddress, smarthost: `${RESEND_SMTP.host}:${RESEND_SMTP.port[input.target]}`, username: RESEND_SMTP.username };
+  return {
+    to: input.config.app.operatorEmail,
+    from: input.config.app.emailFromAddress,
+    smarthost: `${RESEND_SMTP.host}:${RESEND_SMTP.port[input.target]}`,
+    username: RESEND_SMTP.username,
+  };
 }
 
 /** True when `alertHeartbeatUrl` is set: the Watchdog pings it instead of mailing a daily heartbeat. */
@@ -170,7 +175,10 @@ const wgetCheck = (url: string, startPeriod = "30s"): Healthcheck => ({
   start_period: startPeriod,
 });
 
-function base(key: ImageKey & ObservabilityService, input: BundleInput): Pick<ComposeService, "image" | "profiles" | "restart" | "security_opt" | "deploy" | "logging"> {
+function base(
+  key: ImageKey & ObservabilityService,
+  input: BundleInput,
+): Pick<ComposeService, "image" | "profiles" | "restart" | "security_opt" | "deploy" | "logging"> {
   const b = OBSERVABILITY_BUDGET[key];
   return {
     image: imageFor(key, input.config.app.imageOverrides),
@@ -203,7 +211,31 @@ export const PROMETHEUS_RETENTION = { time: "15d", size: "2GB" };
 export const LOKI_RETENTION_HOURS = 336;
 
 /** dclint's service-keys-order: the listed keys first, in this order, then the rest alphabetically. */
-const KEY_ORDER = ["image", "build", "container_name", "depends_on", "volumes", "volumes_from", "configs", "secrets", "environment", "env_file", "ports", "networks", "network_mode", "extra_hosts", "command", "entrypoint", "working_dir", "restart", "healthcheck", "logging", "labels", "user", "isolation"];
+const KEY_ORDER = [
+  "image",
+  "build",
+  "container_name",
+  "depends_on",
+  "volumes",
+  "volumes_from",
+  "configs",
+  "secrets",
+  "environment",
+  "env_file",
+  "ports",
+  "networks",
+  "network_mode",
+  "extra_hosts",
+  "command",
+  "entrypoint",
+  "working_dir",
+  "restart",
+  "healthcheck",
+  "logging",
+  "labels",
+  "user",
+  "isolation",
+];
 function orderKeys<T extends object>(svc: T): T {
   const rank = (k: string) => (KEY_ORDER.includes(k) ? KEY_ORDER.indexOf(k) : KEY_ORDER.length);
   const keys = Object.keys(svc).sort((a, b) => rank(a) - rank(b) || (rank(a) === KEY_ORDER.length ? a.localeCompare(b) : 0));
@@ -288,22 +320,12 @@ function renderCompose(input: BundleInput): ObservabilityCompose {
     },
     alloy: {
       ...base("alloy", input),
-      command: [
-        "run",
-        "--server.http.listen-addr=0.0.0.0:12345",
-        "--storage.path=/var/lib/alloy/data",
-        "--disable-reporting",
-        "/etc/alloy/config.alloy",
-      ],
+      command: ["run", "--server.http.listen-addr=0.0.0.0:12345", "--storage.path=/var/lib/alloy/data", "--disable-reporting", "/etc/alloy/config.alloy"],
       environment: { GOMEMLIMIT: goMemLimit("alloy") },
       // Not root, no Docker socket: the Docker API only through docker-socket-proxy (read-only allow-list).
       // cgroup files under /sys are world-readable; cAdvisor also needs each container's layer id,
       // which is only in layerdb/mounts (0755/0644 metadata files, no container contents).
-      volumes: [
-        "./config/alloy.alloy:/etc/alloy/config.alloy:ro",
-        "/sys:/sys:ro",
-        `${DOCKER_LAYERDB_MOUNTS}:${DOCKER_LAYERDB_MOUNTS}:ro`,
-      ],
+      volumes: ["./config/alloy.alloy:/etc/alloy/config.alloy:ro", "/sys:/sys:ro", `${DOCKER_LAYERDB_MOUNTS}:${DOCKER_LAYERDB_MOUNTS}:ro`],
       // Positions and WAL on tmpfs: writable by any uid (a root-owned volume from an older release is not).
       // After a restart Alloy re-reads the containers' rotated json logs; Loki drops the duplicates.
       tmpfs: ["/var/lib/alloy/data:size=64m"],
@@ -394,7 +416,8 @@ export const FRONTEND_HEALTH_URL = "http://frontend:8080/health";
  * routing as users see them). tlsMode internal: usually a host without public DNS, or behind
  * NAT without hairpinning, so Caddy is probed inside the network with the domain as Host and SNI.
  */
-export const publicProbeUrl = (input: BundleInput) => (input.config.app.tlsMode === "acme" ? `https://${input.config.app.domain}/health/ready` : `https://${CADDY_HOST}/health/ready`);
+export const publicProbeUrl = (input: BundleInput) =>
+  input.config.app.tlsMode === "acme" ? `https://${input.config.app.domain}/health/ready` : `https://${CADDY_HOST}/health/ready`;
 export const CADDY_HOST = "caddy";
 
 interface ScrapeConfig {
@@ -605,7 +628,8 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       labels: { severity: "warning" },
       annotations: {
         summary: `No successful restore check for more than ${RESTORE_CHECK_MAX_AGE_DAYS} days`,
-        description: "The daily bin/restore --check proves the backups can be restored; its last success was {{ $value | humanizeDuration }} ago. Check: tail APP_DIR/state/audit.log; run bin/restore --check by hand.",
+        description:
+          "The daily bin/restore --check proves the backups can be restored; its last success was {{ $value | humanizeDuration }} ago. Check: tail APP_DIR/state/audit.log; run bin/restore --check by hand.",
       },
     },
     {
@@ -615,7 +639,8 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       labels: { severity: "warning" },
       annotations: {
         summary: "node-exporter cannot parse APP_DIR/metrics/*.prom",
-        description: "A textfile in APP_DIR/metrics is malformed, so backup freshness metrics may be stale or missing. Check: docker compose logs node-exporter.",
+        description:
+          "A textfile in APP_DIR/metrics is malformed, so backup freshness metrics may be stale or missing. Check: docker compose logs node-exporter.",
       },
     },
   ];
@@ -647,7 +672,8 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       labels: { severity: "critical" },
       annotations: {
         summary: "Container {{ $labels.name }} is restarting repeatedly",
-        description: "{{ $labels.name }} started {{ $value }} more times in 15 minutes (crash loop). A deploy recreates containers once and does not trigger this. Check: docker compose logs --tail 100 {{ $labels.container_label_com_docker_compose_service }}.",
+        description:
+          "{{ $labels.name }} started {{ $value }} more times in 15 minutes (crash loop). A deploy recreates containers once and does not trigger this. Check: docker compose logs --tail 100 {{ $labels.container_label_com_docker_compose_service }}.",
       },
     },
     {
@@ -725,7 +751,13 @@ function alertmanagerConfig(input: BundleInput): object {
   // it, operatorEmail gets one heartbeat mail a day, whose absence is the signal.
   const heartbeat: Record<string, unknown> = { name: "heartbeat" };
   if (heartbeatUrl) heartbeat.webhook_configs = [{ url_file: `/run/secrets/${AM_HEARTBEAT.name}`, send_resolved: false }];
-  else if (email) heartbeat.email_configs = [emailConfig(email, { send_resolved: false, headers: { Subject: `FreshTrack monitoring heartbeat — ${domain} (daily; if it stops, monitoring is down)` } })];
+  else if (email)
+    heartbeat.email_configs = [
+      emailConfig(email, {
+        send_resolved: false,
+        headers: { Subject: `FreshTrack monitoring heartbeat — ${domain} (daily; if it stops, monitoring is down)` },
+      }),
+    ];
   const hasHeartbeat = heartbeatUrl || !!email;
 
   return {
@@ -815,7 +847,14 @@ function grafanaDashboardProvider(): object {
   return {
     apiVersion: 1,
     providers: [
-      { name: "freshtrack", folder: "FreshTrack", type: "file", disableDeletion: true, allowUiUpdates: false, options: { path: "/etc/grafana/dashboards", foldersFromFilesStructure: false } },
+      {
+        name: "freshtrack",
+        folder: "FreshTrack",
+        type: "file",
+        disableDeletion: true,
+        allowUiUpdates: false,
+        options: { path: "/etc/grafana/dashboards", foldersFromFilesStructure: false },
+      },
     ],
   };
 }
@@ -830,7 +869,14 @@ interface GridPos {
 let panelId = 0;
 const promTarget = (expr: string, legendFormat = "") => ({ datasource: PROM_DS, expr, legendFormat, refId: "A" });
 
-function statPanel(title: string, gridPos: GridPos, expr: string, unit: string, thresholds: { color: string; value: number | null }[], mappings: object[] = []) {
+function statPanel(
+  title: string,
+  gridPos: GridPos,
+  expr: string,
+  unit: string,
+  thresholds: { color: string; value: number | null }[],
+  mappings: object[] = [],
+) {
   return {
     id: ++panelId,
     type: "stat",
@@ -882,9 +928,27 @@ function dashboard(input: BundleInput): object {
       { color: "orange", value: RESTORE_CHECK_MAX_AGE_DAYS * 86400 },
     ]),
     timeseriesPanel("Probe latency", { x: 0, y: 4, w: 12, h: 8 }, [{ expr: "probe_duration_seconds", legend: "{{probe}} {{instance}}" }], "s"),
-    timeseriesPanel("Disk used", { x: 12, y: 4, w: 12, h: 8 }, [{ expr: `100 * (1 - node_filesystem_avail_bytes{${REAL_FS}} / node_filesystem_size_bytes{${REAL_FS}})`, legend: "{{mountpoint}}" }], "percent", 100),
-    timeseriesPanel("CPU used", { x: 0, y: 12, w: 8, h: 8 }, [{ expr: '100 * (1 - avg(rate(node_cpu_seconds_total{mode="idle"}[5m])))', legend: "host" }], "percent", 100),
-    timeseriesPanel("Memory used", { x: 8, y: 12, w: 8, h: 8 }, [{ expr: "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)", legend: "host" }], "percent", 100),
+    timeseriesPanel(
+      "Disk used",
+      { x: 12, y: 4, w: 12, h: 8 },
+      [{ expr: `100 * (1 - node_filesystem_avail_bytes{${REAL_FS}} / node_filesystem_size_bytes{${REAL_FS}})`, legend: "{{mountpoint}}" }],
+      "percent",
+      100,
+    ),
+    timeseriesPanel(
+      "CPU used",
+      { x: 0, y: 12, w: 8, h: 8 },
+      [{ expr: '100 * (1 - avg(rate(node_cpu_seconds_total{mode="idle"}[5m])))', legend: "host" }],
+      "percent",
+      100,
+    ),
+    timeseriesPanel(
+      "Memory used",
+      { x: 8, y: 12, w: 8, h: 8 },
+      [{ expr: "100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes)", legend: "host" }],
+      "percent",
+      100,
+    ),
     timeseriesPanel("Container memory", { x: 16, y: 12, w: 8, h: 8 }, [{ expr: 'container_memory_working_set_bytes{name!=""}', legend: "{{name}}" }], "bytes"),
     {
       id: ++panelId,

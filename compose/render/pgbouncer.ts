@@ -54,7 +54,9 @@ export function poolBudget(maxConnections: number, poolSize: number, pools = 1):
 
 /** max_connections of the database this bundle's PgBouncer talks to. */
 export function serverMaxConnections(input: BundleInput): number {
-  return input.target === "digitalocean" ? (input.managedDb?.maxConnections ?? input.config.digitalocean?.dbMaxConnections ?? 25) : input.config.data.dbMaxConnections;
+  return input.target === "digitalocean"
+    ? (input.managedDb?.maxConnections ?? input.config.digitalocean?.dbMaxConnections ?? 25)
+    : input.config.data.dbMaxConnections;
 }
 
 export function pgbouncerSettings(input: BundleInput): PgbouncerSettings {
@@ -149,7 +151,8 @@ export function serializePgbouncerIni(settings: PgbouncerSettings): string {
     for (const [key, raw] of Object.entries(entries)) {
       const value = String(raw);
       if (!/^[A-Za-z0-9_.*-]+$/.test(key)) throw new Error(`pgbouncer.ini: bad key ${JSON.stringify(key)}`);
-      if (/[\r\n;#"]/.test(value) || value !== value.trim()) throw new Error(`pgbouncer.ini: value of ${key} cannot be written safely: ${JSON.stringify(value)}`);
+      if (/[\r\n;#"]/.test(value) || value !== value.trim())
+        throw new Error(`pgbouncer.ini: value of ${key} cannot be written safely: ${JSON.stringify(value)}`);
       lines.push(`${key} = ${value}`);
     }
   }

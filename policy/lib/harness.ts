@@ -18,7 +18,8 @@ export type EffectiveLevel = "mandatory" | "advisory" | "disabled";
 export function levelOf(p: AnyPolicy, config: PackConfig): EffectiveLevel {
   const own = config[p.name];
   if (typeof own === "string") return own as EffectiveLevel;
-  if (own && typeof own === "object" && typeof (own as { enforcementLevel?: unknown }).enforcementLevel === "string") return (own as { enforcementLevel: EffectiveLevel }).enforcementLevel;
+  if (own && typeof own === "object" && typeof (own as { enforcementLevel?: unknown }).enforcementLevel === "string")
+    return (own as { enforcementLevel: EffectiveLevel }).enforcementLevel;
   // In the engine a policy's own level beats the pack-wide "all".
   return p.enforcementLevel;
 }

@@ -2,14 +2,31 @@
 // with unknown sentinels and Asset objects whose contents are promises) become
 // the plain Res the policies read.
 import * as pulumi from "@pulumi/pulumi";
-import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationArgs, StackValidationPolicy } from "@pulumi/policy";
+import type {
+  PolicyResource,
+  ReportViolation,
+  ResourceValidationArgs,
+  ResourceValidationPolicy,
+  StackValidationArgs,
+  StackValidationPolicy,
+} from "@pulumi/policy";
 import { configOf } from "./harness";
 import type { AnyPolicy, Res } from "./types";
 import { UNKNOWN } from "./values";
 
 // The engine's unknown sentinels and proxy escape hatch (internal to @pulumi/policy, stable since 1.0).
 const proxy = require("@pulumi/policy/proxy") as Record<string, unknown>;
-const SENTINELS = new Set<unknown>(["unknownBooleanValue", "unknownNumberValue", "unknownStringValue", "unknownArrayValue", "unknownAssetValue", "unknownArchiveValue", "unknownObjectValue"].map((k) => proxy[k]));
+const SENTINELS = new Set<unknown>(
+  [
+    "unknownBooleanValue",
+    "unknownNumberValue",
+    "unknownStringValue",
+    "unknownArrayValue",
+    "unknownAssetValue",
+    "unknownArchiveValue",
+    "unknownObjectValue",
+  ].map((k) => proxy[k]),
+);
 const PROXY_TARGET = "__getSpecialProxyTarget";
 
 function raw(v: unknown): unknown {
@@ -42,10 +59,20 @@ export async function normalize(value: unknown): Promise<unknown> {
   return out;
 }
 
-async function fromEngine(r: { type: string; name: string; urn: string; props: Record<string, unknown>; opts: { protect: boolean } }, deps?: Record<string, PolicyResource[]>): Promise<Res> {
+async function fromEngine(
+  r: { type: string; name: string; urn: string; props: Record<string, unknown>; opts: { protect: boolean } },
+  deps?: Record<string, PolicyResource[]>,
+): Promise<Res> {
   const propertyDependencies: Record<string, string[]> = {};
   for (const [k, list] of Object.entries(deps ?? {})) propertyDependencies[k] = list.map((d) => d.urn);
-  return { type: r.type, name: r.name, key: r.urn, props: (await normalize(r.props)) as Record<string, unknown>, protect: r.opts.protect, propertyDependencies };
+  return {
+    type: r.type,
+    name: r.name,
+    key: r.urn,
+    props: (await normalize(r.props)) as Record<string, unknown>,
+    protect: r.opts.protect,
+    propertyDependencies,
+  };
 }
 
 /** One engine policy for one pure policy. */

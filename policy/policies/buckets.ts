@@ -40,7 +40,7 @@ export const bucketPrivateEncrypted = definePolicy({
   enforcementLevel: "mandatory",
   why: "Buckets hold customers' uploads and the database dumps: a public bucket leaks all of it at once, and S3 will not warn.",
   remediation:
-    "For each aws.s3.Bucket add aws.s3.BucketPublicAccessBlock {bucket: b.id, blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets: true} and aws.s3.BucketServerSideEncryptionConfiguration {bucket: b.id, rules: [{applyServerSideEncryptionByDefault: {sseAlgorithm: \"AES256\"}}]}. Serve assets through presigned URLs, never a public ACL.",
+    'For each aws.s3.Bucket add aws.s3.BucketPublicAccessBlock {bucket: b.id, blockPublicAcls, blockPublicPolicy, ignorePublicAcls, restrictPublicBuckets: true} and aws.s3.BucketServerSideEncryptionConfiguration {bucket: b.id, rules: [{applyServerSideEncryptionByDefault: {sseAlgorithm: "AES256"}}]}. Serve assets through presigned URLs, never a public ACL.',
   types: Object.values(TYPES),
   defaults: {},
   validateStack: (resources) => {

@@ -54,7 +54,8 @@ export function hostKeyProblem(text: string): string | undefined {
   const sshKeys = asRecord(doc.ssh_keys);
   const rest = { ...doc, ssh_keys: Object.fromEntries(Object.entries(sshKeys).filter(([k]) => !/_private$/.test(k))) };
   if (PRIVATE_KEY.test(JSON.stringify(rest))) return "userData contains a private key outside cloud-config ssh_keys (only the machine's host key may be there)";
-  if (!(text.includes("DOCKER-USER") && text.includes("169.254.169.254"))) return "userData carries the host private key but does not block containers from the metadata service (a DOCKER-USER rule rejecting 169.254.169.254)";
+  if (!(text.includes("DOCKER-USER") && text.includes("169.254.169.254")))
+    return "userData carries the host private key but does not block containers from the metadata service (a DOCKER-USER rule rejecting 169.254.169.254)";
   return undefined;
 }
 
@@ -62,12 +63,15 @@ export function hostKeyProblem(text: string): string | undefined {
 export function userDataProblems(text: string, cfg: CredentialsConfig): string[] {
   const out: string[] = [];
   if (PRIVATE_KEY.test(text)) {
-    const problem = cfg.allowHostKeyInUserData ? hostKeyProblem(text) : "userData contains a private key (the metadata service serves it to every process on the machine)";
+    const problem = cfg.allowHostKeyInUserData
+      ? hostKeyProblem(text)
+      : "userData contains a private key (the metadata service serves it to every process on the machine)";
     if (problem) out.push(`${problem}.`);
   }
   for (const [i, line] of text.split("\n").entries()) {
     const m = /^\s*(?:-\s*)?(?:export\s+)?([A-Z][A-Z0-9_]*)\s*[=:]\s*(.*)$/.exec(line);
-    if (m && m[2].trim() !== "" && m[2].trim() !== '""' && !cfg.allowNames.includes(m[1]) && CREDENTIAL_NAME.test(m[1])) out.push(`userData line ${i + 1} sets ${m[1]}, which looks like a credential.`);
+    if (m && m[2].trim() !== "" && m[2].trim() !== '""' && !cfg.allowNames.includes(m[1]) && CREDENTIAL_NAME.test(m[1]))
+      out.push(`userData line ${i + 1} sets ${m[1]}, which looks like a credential.`);
     else if (URL_WITH_PASSWORD.test(line)) out.push(`userData line ${i + 1} contains a URL with a password in it.`);
   }
   return out;
@@ -100,7 +104,7 @@ export const noCredentialsInEnv = definePolicy<CredentialsConfig>({
   enforcementLevel: "mandatory",
   why: "Plain environment and user_data are visible to anyone who can describe the task, read instance metadata or the state: a leaked credential cannot be taken back.",
   remediation:
-    "ECS: move the variable to the container's `secrets` (Secrets Manager ARN). Commands: pass it on stdin with logging \"none\". Droplets: push it with the deploy (secret files), never in user_data. A public value that merely looks like a credential goes in allowNames in policy/config/<stack>.json, with the reason.",
+    'ECS: move the variable to the container\'s `secrets` (Secrets Manager ARN). Commands: pass it on stdin with logging "none". Droplets: push it with the deploy (secret files), never in user_data. A public value that merely looks like a credential goes in allowNames in policy/config/<stack>.json, with the reason.',
   types: Object.values(TYPES),
   configSchema: {
     properties: {

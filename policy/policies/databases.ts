@@ -32,12 +32,18 @@ function rds(r: Res, cfg: DatabaseConfig): string[] {
   const out: string[] = [];
   const p = r.props;
   const label = r.type === TYPES.rdsCluster ? "RDS cluster" : "RDS instance";
-  if (p.storageEncrypted !== true && !isUnknown(p.storageEncrypted)) out.push(`${label}: storageEncrypted is ${JSON.stringify(p.storageEncrypted ?? null)}; it must be true (at-rest encryption cannot be turned on later without a restore).`);
-  if (r.type === TYPES.rdsInstance && p.publiclyAccessible === true) out.push(`${label}: publiclyAccessible is true; the database must only be reachable from inside the VPC.`);
+  if (p.storageEncrypted !== true && !isUnknown(p.storageEncrypted))
+    out.push(
+      `${label}: storageEncrypted is ${JSON.stringify(p.storageEncrypted ?? null)}; it must be true (at-rest encryption cannot be turned on later without a restore).`,
+    );
+  if (r.type === TYPES.rdsInstance && p.publiclyAccessible === true)
+    out.push(`${label}: publiclyAccessible is true; the database must only be reachable from inside the VPC.`);
   const days = num(p.backupRetentionPeriod);
   if (days === undefined) out.push(`${label}: backupRetentionPeriod is not set (the API default is 1 day); set it to at least ${cfg.minBackupRetentionDays}.`);
-  else if (!isUnknown(days) && days < cfg.minBackupRetentionDays) out.push(`${label}: backupRetentionPeriod is ${days}; it must be at least ${cfg.minBackupRetentionDays} days.`);
-  if (p.deletionProtection !== true && !isUnknown(p.deletionProtection)) out.push(`${label}: deletionProtection is ${JSON.stringify(p.deletionProtection ?? null)}; it must be true.`);
+  else if (!isUnknown(days) && days < cfg.minBackupRetentionDays)
+    out.push(`${label}: backupRetentionPeriod is ${days}; it must be at least ${cfg.minBackupRetentionDays} days.`);
+  if (p.deletionProtection !== true && !isUnknown(p.deletionProtection))
+    out.push(`${label}: deletionProtection is ${JSON.stringify(p.deletionProtection ?? null)}; it must be true.`);
   if (p.skipFinalSnapshot === true) out.push(`${label}: skipFinalSnapshot is true; a deleted database must leave a final snapshot.`);
   return out;
 }
@@ -46,14 +52,18 @@ function doCluster(r: Res): string[] {
   const out: string[] = [];
   const p = r.props;
   const engine = str(p.engine);
-  if (typeof engine === "string" && !DO_PITR_ENGINES.includes(engine)) out.push(`DigitalOcean database: engine "${engine}" has no managed backups with point-in-time recovery; the app database must be "pg".`);
+  if (typeof engine === "string" && !DO_PITR_ENGINES.includes(engine))
+    out.push(`DigitalOcean database: engine "${engine}" has no managed backups with point-in-time recovery; the app database must be "pg".`);
   const net = str(p.privateNetworkUuid);
-  if (net === undefined || net === "") out.push(`DigitalOcean database: privateNetworkUuid is not set; the cluster must live in the droplet's VPC so the app reaches it privately.`);
+  if (net === undefined || net === "")
+    out.push(`DigitalOcean database: privateNetworkUuid is not set; the cluster must live in the droplet's VPC so the app reaches it privately.`);
   for (const key of Object.keys(p)) {
-    if (/backup|pitr|point.?in.?time/i.test(key) && !DO_KNOWN_BACKUP_KEYS.includes(key)) out.push(`DigitalOcean database: property ${key} is not known to this policy and may change backups; review it and extend DO_KNOWN_BACKUP_KEYS.`);
+    if (/backup|pitr|point.?in.?time/i.test(key) && !DO_KNOWN_BACKUP_KEYS.includes(key))
+      out.push(`DigitalOcean database: property ${key} is not known to this policy and may change backups; review it and extend DO_KNOWN_BACKUP_KEYS.`);
   }
   // DigitalOcean has no deletion protection and deleting a cluster deletes its backups: only Pulumi's protect guards it.
-  if (r.protect !== true) out.push(`DigitalOcean database: the resource is not protected (resource option protect: true); deleting the cluster also deletes its backups.`);
+  if (r.protect !== true)
+    out.push(`DigitalOcean database: the resource is not protected (resource option protect: true); deleting the cluster also deletes its backups.`);
   return out;
 }
 
@@ -90,7 +100,8 @@ export const backupRetentionRecommended = definePolicy<RetentionConfig>({
   validateResource: (r, cfg) => {
     if (r.type !== TYPES.rdsInstance && r.type !== TYPES.rdsCluster) return [];
     const days = num(r.props.backupRetentionPeriod);
-    if (typeof days === "number" && days >= 7 && days < cfg.recommendedDays) return [`backupRetentionPeriod is ${days} days; ${cfg.recommendedDays} is recommended for HACCP records.`];
+    if (typeof days === "number" && days >= 7 && days < cfg.recommendedDays)
+      return [`backupRetentionPeriod is ${days} days; ${cfg.recommendedDays} is recommended for HACCP records.`];
     return [];
   },
 });
@@ -115,10 +126,11 @@ export const databaseFirewalled = definePolicy({
     const firewalls = resources.filter((r) => r.type === TYPES.doFirewall);
     for (const c of resources.filter((r) => r.type === TYPES.doCluster)) {
       const fw = firewalls.filter((f) => firewallFor(f, c));
-      if (fw.length === 0) out.push({ resource: c.key, message: `DigitalOcean database ${c.name} has no DatabaseFirewall: it accepts connections from anywhere.` });
-      else if (fw.every((f) => asArray(f.props.rules).length === 0)) out.push({ resource: c.key, message: `DigitalOcean database ${c.name}: its DatabaseFirewall has no rules.` });
+      if (fw.length === 0)
+        out.push({ resource: c.key, message: `DigitalOcean database ${c.name} has no DatabaseFirewall: it accepts connections from anywhere.` });
+      else if (fw.every((f) => asArray(f.props.rules).length === 0))
+        out.push({ resource: c.key, message: `DigitalOcean database ${c.name}: its DatabaseFirewall has no rules.` });
     }
     return out;
   },
 });
-

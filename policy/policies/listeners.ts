@@ -37,14 +37,19 @@ export const listenerHttpsOnly = definePolicy({
       for (const [i, a] of list.entries()) {
         const action = asRecord(a);
         const target = str(asRecord(action.redirect).protocol);
-        if (action.type !== "redirect") out.push(`HTTP listener (port ${r.props.port ?? 80}) defaultActions[${i}] is "${String(action.type)}"; it must be a redirect to HTTPS.`);
-        else if (target !== undefined && !isUnknown(target) && target.toUpperCase() !== "HTTPS") out.push(`HTTP listener (port ${r.props.port ?? 80}) defaultActions[${i}] redirects to ${target}; it must redirect to HTTPS.`);
-        else if (target === undefined) out.push(`HTTP listener (port ${r.props.port ?? 80}) defaultActions[${i}] redirect keeps the request's protocol; set redirect.protocol "HTTPS".`);
+        if (action.type !== "redirect")
+          out.push(`HTTP listener (port ${r.props.port ?? 80}) defaultActions[${i}] is "${String(action.type)}"; it must be a redirect to HTTPS.`);
+        else if (target !== undefined && !isUnknown(target) && target.toUpperCase() !== "HTTPS")
+          out.push(`HTTP listener (port ${r.props.port ?? 80}) defaultActions[${i}] redirects to ${target}; it must redirect to HTTPS.`);
+        else if (target === undefined)
+          out.push(`HTTP listener (port ${r.props.port ?? 80}) defaultActions[${i}] redirect keeps the request's protocol; set redirect.protocol "HTTPS".`);
       }
     } else if (protocol.toUpperCase() === "HTTPS" || protocol.toUpperCase() === "TLS") {
       const policy = str(r.props.sslPolicy);
-      if (policy === undefined) out.push(`${protocol} listener (port ${r.props.port ?? 443}) has no sslPolicy; the default ELBSecurityPolicy-2016-08 accepts TLS 1.0.`);
-      else if (!isUnknown(policy) && !TLS12_POLICY.test(policy)) out.push(`${protocol} listener (port ${r.props.port ?? 443}) sslPolicy "${policy}" accepts TLS versions below 1.2.`);
+      if (policy === undefined)
+        out.push(`${protocol} listener (port ${r.props.port ?? 443}) has no sslPolicy; the default ELBSecurityPolicy-2016-08 accepts TLS 1.0.`);
+      else if (!isUnknown(policy) && !TLS12_POLICY.test(policy))
+        out.push(`${protocol} listener (port ${r.props.port ?? 443}) sslPolicy "${policy}" accepts TLS versions below 1.2.`);
     }
     return out;
   },
@@ -73,8 +78,13 @@ export const httpListenerRulesRedirect = definePolicy({
       if (!listener) continue;
       for (const [i, a] of asArray(rule.props.actions).entries()) {
         const action = asRecord(a);
-        const ok = action.type === "fixed-response" || (action.type === "redirect" && String(asRecord(action.redirect).protocol ?? "").toUpperCase() === "HTTPS");
-        if (!ok) out.push({ resource: rule.key, message: `listener rule ${rule.name} on HTTP listener ${listener.name}: actions[${i}] is "${String(action.type)}"; only a redirect to HTTPS or a fixed response may serve plain HTTP.` });
+        const ok =
+          action.type === "fixed-response" || (action.type === "redirect" && String(asRecord(action.redirect).protocol ?? "").toUpperCase() === "HTTPS");
+        if (!ok)
+          out.push({
+            resource: rule.key,
+            message: `listener rule ${rule.name} on HTTP listener ${listener.name}: actions[${i}] is "${String(action.type)}"; only a redirect to HTTPS or a fixed response may serve plain HTTP.`,
+          });
       }
     }
     return out;

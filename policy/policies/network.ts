@@ -126,7 +126,8 @@ function describe(rule: Rule): string {
 
 export const ingressRestricted = definePolicy<IngressConfig>({
   name: "ingress-restricted",
-  description: "Security groups and firewalls open only 80/443 to the world, SSH from public addresses only from the configured CIDRs, databases never to the world.",
+  description:
+    "Security groups and firewalls open only 80/443 to the world, SSH from public addresses only from the configured CIDRs, databases never to the world.",
   enforcementLevel: "mandatory",
   why: "An open database, Redis or SSH port is the shortest path to leaking every credential and reading; there is no business reason for it.",
   remediation:
@@ -144,7 +145,8 @@ export const ingressRestricted = definePolicy<IngressConfig>({
     if (r.type === TYPES.doDatabaseFirewall) {
       for (const [i, x] of asArray(r.props.rules).entries()) {
         const rule = asRecord(x);
-        if (rule.type === "ip_addr" && typeof rule.value === "string" && isWorld(rule.value)) out.push(`rules[${i}] admits ${rule.value} to the database: the whole internet.`);
+        if (rule.type === "ip_addr" && typeof rule.value === "string" && isWorld(rule.value))
+          out.push(`rules[${i}] admits ${rule.value} to the database: the whole internet.`);
       }
       return out;
     }
@@ -154,7 +156,11 @@ export const ingressRestricted = definePolicy<IngressConfig>({
       for (const cidr of rule.cidrs) {
         // SSH from a private range stays inside the VPC/LAN; from public addresses only the configured operators.
         if (coversSsh && !allowedSsh.has(cidr.trim()) && !isPrivate(cidr)) {
-          out.push(isWorld(cidr) ? `${describe(rule)} opens SSH to the world (${cidr}).` : `${describe(rule)} allows SSH from ${cidr}, which is not in the configured sshCidrs [${[...allowedSsh].join(", ")}].`);
+          out.push(
+            isWorld(cidr)
+              ? `${describe(rule)} opens SSH to the world (${cidr}).`
+              : `${describe(rule)} allows SSH from ${cidr}, which is not in the configured sshCidrs [${[...allowedSsh].join(", ")}].`,
+          );
           continue;
         }
         if (!isWorld(cidr) || coversSsh) continue;

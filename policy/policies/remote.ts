@@ -26,7 +26,8 @@ export const remoteHostKeyPinned = definePolicy({
     const c = asRecord(conn);
     const out: string[] = [];
     if (hostKeyMissing(c)) out.push("connection.hostKey is not set: the SSH host key is not verified.");
-    if (c.proxy !== undefined && !isUnknown(c.proxy) && hostKeyMissing(asRecord(c.proxy))) out.push("connection.proxy.hostKey is not set: the bastion's SSH host key is not verified.");
+    if (c.proxy !== undefined && !isUnknown(c.proxy) && hostKeyMissing(asRecord(c.proxy)))
+      out.push("connection.proxy.hostKey is not set: the bastion's SSH host key is not verified.");
     return out;
   },
 });

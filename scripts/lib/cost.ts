@@ -79,7 +79,8 @@ interface Priced {
 }
 
 const str = (v: unknown): string | undefined => (typeof v === "string" ? v : undefined);
-const numOf = (v: unknown, fallback: number): number => (typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : fallback);
+const numOf = (v: unknown, fallback: number): number =>
+  typeof v === "number" ? v : typeof v === "string" && v.trim() !== "" && !Number.isNaN(Number(v)) ? Number(v) : fallback;
 const rec = (v: unknown): Record<string, unknown> => (v && typeof v === "object" && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
 const arr = (v: unknown): unknown[] => (Array.isArray(v) ? v : []);
 /** Unwraps {"$secret": v} (plans with revealed secrets). */
@@ -133,7 +134,10 @@ const PRICERS: Record<string, Pricer> = {
   "aws:elasticache/replicationGroup:ReplicationGroup": (r, _all, p) => {
     const engine = str(r.inputs.engine) ?? "redis";
     const node = str(r.inputs.nodeType) ?? "";
-    const nodes = r.inputs.numNodeGroups !== undefined ? numOf(r.inputs.numNodeGroups, 1) * (numOf(r.inputs.replicasPerNodeGroup, 0) + 1) : numOf(r.inputs.numCacheClusters, 1);
+    const nodes =
+      r.inputs.numNodeGroups !== undefined
+        ? numOf(r.inputs.numNodeGroups, 1) * (numOf(r.inputs.replicasPerNodeGroup, 0) + 1)
+        : numOf(r.inputs.numCacheClusters, 1);
     return { usd: nodes * p.get("aws.elasticache", `${engine}:${node}`) * p.hours, basis: `${nodes} × ${engine} ${node} × ${p.hours} h` };
   },
   "aws:elasticache/cluster:Cluster": (r, _all, p) => {
@@ -156,7 +160,10 @@ const PRICERS: Record<string, Pricer> = {
     }
     return { usd, basis };
   },
-  "aws:ec2/natGateway:NatGateway": (_r, _all, p) => ({ usd: p.get("aws.natGateway", "hour") * p.hours, basis: `NAT gateway × ${p.hours} h; data processed is usage` }),
+  "aws:ec2/natGateway:NatGateway": (_r, _all, p) => ({
+    usd: p.get("aws.natGateway", "hour") * p.hours,
+    basis: `NAT gateway × ${p.hours} h; data processed is usage`,
+  }),
   "aws:ec2/eip:Eip": (_r, _all, p) => ({ usd: p.get("aws.publicIpv4", "hour") * p.hours, basis: `1 public IPv4 × ${p.hours} h` }),
   "aws:secretsmanager/secret:Secret": (_r, _all, p) => ({ usd: p.get("aws.secretsManager", "secret"), basis: "1 secret-month" }),
   "aws:cloudwatch/metricAlarm:MetricAlarm": (r, _all, p) => {
@@ -167,14 +174,22 @@ const PRICERS: Record<string, Pricer> = {
   "aws:route53/zone:Zone": (_r, _all, p) => ({ usd: p.get("aws.route53", "zone"), basis: "1 hosted zone" }),
   "aws:route53/healthCheck:HealthCheck": (r, _all, p) => {
     // Optional features billed on top of the basic check: HTTPS, string matching, fast interval, latency.
-    const features = [String(r.inputs.type ?? "").startsWith("HTTPS"), r.inputs.searchString !== undefined, r.inputs.requestInterval === 10, r.inputs.measureLatency === true].filter(Boolean).length;
-    return { usd: p.get("aws.route53HealthCheck", "basic") + features * p.get("aws.route53HealthCheck", "feature"), basis: `1 health check + ${features} optional feature(s)` };
+    const features = [
+      String(r.inputs.type ?? "").startsWith("HTTPS"),
+      r.inputs.searchString !== undefined,
+      r.inputs.requestInterval === 10,
+      r.inputs.measureLatency === true,
+    ].filter(Boolean).length;
+    return {
+      usd: p.get("aws.route53HealthCheck", "basic") + features * p.get("aws.route53HealthCheck", "feature"),
+      basis: `1 health check + ${features} optional feature(s)`,
+    };
   },
   "aws:kms/key:Key": (_r, _all, p) => ({ usd: p.get("aws.kms", "key"), basis: "1 customer managed key" }),
   "digitalocean:index/droplet:Droplet": (r, _all, p) => {
     const size = str(r.inputs.size) ?? "";
     const base = p.get("do.droplet", size);
-    const plan = r.inputs.backups === true ? str(rec(r.inputs.backupPolicy).plan) ?? "weekly" : undefined;
+    const plan = r.inputs.backups === true ? (str(rec(r.inputs.backupPolicy).plan) ?? "weekly") : undefined;
     if (!plan) return { usd: base, basis: `${size}, no backups` };
     const share = p.get("do.dropletBackups", plan);
     return { usd: base * (1 + share), basis: `${size} + ${plan} backups (${share * 100}%)` };
@@ -249,7 +264,15 @@ export function formatEstimate(stack: string, e: Estimate): string {
   for (const cat of order) {
     const ls = e.lines.filter((l) => l.category === cat);
     if (!ls.length) continue;
-    out.push(cat === "priced" ? "Priced:" : cat === "usage" ? "Usage-based (not in the total):" : cat === "not-priced" ? "NOT PRICED (no price in scripts/lib/prices.json, not known to be free):" : "Free:");
+    out.push(
+      cat === "priced"
+        ? "Priced:"
+        : cat === "usage"
+          ? "Usage-based (not in the total):"
+          : cat === "not-priced"
+            ? "NOT PRICED (no price in scripts/lib/prices.json, not known to be free):"
+            : "Free:",
+    );
     for (const l of ls) out.push(`  ${cat === "priced" ? money(l.monthlyUsd).padStart(9) : "         "}  ${l.type}  ${l.name}  — ${l.basis}`);
     out.push("");
   }

@@ -130,7 +130,19 @@ export async function startLocalHost(dir: string, opts: StartOptions = {}): Prom
   // unshare execs sh, which execs sshd: the child's pid is sshd's.
   const proc: ChildProcess = spawn(
     "unshare",
-    ["--mount", "--propagation", "private", "--", "sh", "-c", 'mount --bind "$1" /etc/docker && mkdir -p /etc/cron.d && mount --bind "$3" /etc/cron.d && exec /usr/sbin/sshd -D -e -f "$2"', "sshd-ns", scratchDocker, conf, scratchCron],
+    [
+      "--mount",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      "-c",
+      'mount --bind "$1" /etc/docker && mkdir -p /etc/cron.d && mount --bind "$3" /etc/cron.d && exec /usr/sbin/sshd -D -e -f "$2"',
+      "sshd-ns",
+      scratchDocker,
+      conf,
+      scratchCron,
+    ],
     { stdio: ["ignore", logFd ?? "ignore", logFd ?? "pipe"], detached: opts.detached === true },
   );
   if (logFd !== undefined) fs.closeSync(logFd);

@@ -24,7 +24,15 @@ export interface PlannedResource {
   /** Inputs with secrets as {"$secret": value}, assets as {"$asset": text} / {"$file": path}, archives as {"$archive": {...}}. */
   inputs: Record<string, unknown>;
   /** Resource options the program set that matter to reviewers. */
-  options: { protect?: boolean; provider?: string; dependsOn?: string[]; ignoreChanges?: string[]; retainOnDelete?: boolean; deleteBeforeReplace?: boolean; additionalSecretOutputs?: string[] };
+  options: {
+    protect?: boolean;
+    provider?: string;
+    dependsOn?: string[];
+    ignoreChanges?: string[];
+    retainOnDelete?: boolean;
+    deleteBeforeReplace?: boolean;
+    additionalSecretOutputs?: string[];
+  };
 }
 
 /** A provider function the program called (e.g. a registry digest lookup), with its arguments. */
@@ -156,7 +164,10 @@ function defaultOutputs(type: string, name: string, inputs: Record<string, unkno
       return {
         privateKeyOpenssh: `-----BEGIN OPENSSH PRIVATE KEY-----\n${dummyPassword(name)}\n-----END OPENSSH PRIVATE KEY-----\n`,
         privateKeyPem: `-----BEGIN PRIVATE KEY-----\n${dummyPassword(name)}\n-----END PRIVATE KEY-----\n`,
-        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${name.replace(/[^A-Za-z0-9]/g, "").padEnd(43, "A").slice(0, 43)} \n`,
+        publicKeyOpenssh: `ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAI${name
+          .replace(/[^A-Za-z0-9]/g, "")
+          .padEnd(43, "A")
+          .slice(0, 43)} \n`,
         publicKeyFingerprintMd5: "00:11:22:33:44:55:66:77:88:99:aa:bb:cc:dd:ee:ff",
       };
     case "command:remote:Command":
@@ -166,12 +177,56 @@ function defaultOutputs(type: string, name: string, inputs: Record<string, unkno
   }
   const out: Record<string, unknown> = { arn: `arn:aws:mock:us-east-1:123456789012:${name}` };
   if (type.startsWith("digitalocean:")) {
-    Object.assign(out, { urn: `do:mock:${name}`, ipv4Address: "203.0.113.10", ipv4AddressPrivate: "10.10.0.2", ip: "203.0.113.20", host: `${name}.db.ondigitalocean.com`, privateHost: `private-${name}.db.ondigitalocean.com`, port: 25060, user: "doadmin", password: dummyPassword(`${name}-dopassword`), uri: `postgresql://doadmin:${dummyPassword(`${name}-dopassword`)}@${name}.db.ondigitalocean.com:25060/defaultdb?sslmode=require`, privateUri: `postgresql://doadmin:${dummyPassword(`${name}-dopassword`)}@private-${name}.db.ondigitalocean.com:25060/defaultdb?sslmode=require`, bucketDomainName: `${inputs.name ?? name}.fra1.digitaloceanspaces.com`, endpoint: "fra1.digitaloceanspaces.com", fingerprint: "00:11:22", accessKey: `DOSPACES${name.length}`, secretKey: dummyPassword(`${name}-spaces`) });
+    Object.assign(out, {
+      urn: `do:mock:${name}`,
+      ipv4Address: "203.0.113.10",
+      ipv4AddressPrivate: "10.10.0.2",
+      ip: "203.0.113.20",
+      host: `${name}.db.ondigitalocean.com`,
+      privateHost: `private-${name}.db.ondigitalocean.com`,
+      port: 25060,
+      user: "doadmin",
+      password: dummyPassword(`${name}-dopassword`),
+      uri: `postgresql://doadmin:${dummyPassword(`${name}-dopassword`)}@${name}.db.ondigitalocean.com:25060/defaultdb?sslmode=require`,
+      privateUri: `postgresql://doadmin:${dummyPassword(`${name}-dopassword`)}@private-${name}.db.ondigitalocean.com:25060/defaultdb?sslmode=require`,
+      bucketDomainName: `${inputs.name ?? name}.fra1.digitaloceanspaces.com`,
+      endpoint: "fra1.digitaloceanspaces.com",
+      fingerprint: "00:11:22",
+      accessKey: `DOSPACES${name.length}`,
+      secretKey: dummyPassword(`${name}-spaces`),
+    });
     // Computed-only values the digitalocean target chains on: the reserved IP, the VPC range, the URNs a Project holds.
-    Object.assign(out, { ipAddress: inputs.ipAddress ?? "203.0.113.20", ipRange: inputs.ipRange ?? "10.110.16.0/20", dropletUrn: `do:droplet:${name}-id`, clusterUrn: `do:dbaas:${name}-id`, bucketUrn: `do:space:${inputs.name ?? name}`, reservedIpUrn: `do:reservedip:${inputs.ipAddress ?? "203.0.113.20"}` });
+    Object.assign(out, {
+      ipAddress: inputs.ipAddress ?? "203.0.113.20",
+      ipRange: inputs.ipRange ?? "10.110.16.0/20",
+      dropletUrn: `do:droplet:${name}-id`,
+      clusterUrn: `do:dbaas:${name}-id`,
+      bucketUrn: `do:space:${inputs.name ?? name}`,
+      reservedIpUrn: `do:reservedip:${inputs.ipAddress ?? "203.0.113.20"}`,
+    });
   }
   if (type.startsWith("aws:")) {
-    Object.assign(out, { dnsName: `${name}.us-east-1.elb.amazonaws.com`, zoneId: "Z35SXDOTRQ7X7K", endpoint: `${name}.abc123.us-east-1.rds.amazonaws.com:5432`, address: `${name}.abc123.us-east-1.rds.amazonaws.com`, bucket: inputs.bucket ?? `${name}-bucket`, bucketRegionalDomainName: `${name}.s3.us-east-1.amazonaws.com`, masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-master` }], domainValidationOptions: [{ domainName: inputs.domainName ?? "app.example", resourceRecordName: "_x.app.example.", resourceRecordType: "CNAME", resourceRecordValue: "_y.acm-validations.aws." }], primaryEndpointAddress: `${name}.cache.amazonaws.com`, cacheNodes: [{ address: `${name}.cache.amazonaws.com`, port: 6379 }], secret: dummyPassword(`${name}-iam-secret`), id: `${name}-id` });
+    Object.assign(out, {
+      dnsName: `${name}.us-east-1.elb.amazonaws.com`,
+      zoneId: "Z35SXDOTRQ7X7K",
+      endpoint: `${name}.abc123.us-east-1.rds.amazonaws.com:5432`,
+      address: `${name}.abc123.us-east-1.rds.amazonaws.com`,
+      bucket: inputs.bucket ?? `${name}-bucket`,
+      bucketRegionalDomainName: `${name}.s3.us-east-1.amazonaws.com`,
+      masterUserSecrets: [{ secretArn: `arn:aws:secretsmanager:us-east-1:123456789012:secret:${name}-master` }],
+      domainValidationOptions: [
+        {
+          domainName: inputs.domainName ?? "app.example",
+          resourceRecordName: "_x.app.example.",
+          resourceRecordType: "CNAME",
+          resourceRecordValue: "_y.acm-validations.aws.",
+        },
+      ],
+      primaryEndpointAddress: `${name}.cache.amazonaws.com`,
+      cacheNodes: [{ address: `${name}.cache.amazonaws.com`, port: 6379 }],
+      secret: dummyPassword(`${name}-iam-secret`),
+      id: `${name}-id`,
+    });
   }
   return out;
 }
@@ -216,9 +271,13 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
         recorded.push(r);
         byName.set(key, r);
         // The program reads its own last deployment through a StackReference: answer with the given outputs.
-        if (args.type === "pulumi:pulumi:StackReference") return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: opts.previousOutputs ?? {}, secretOutputNames: [] } };
+        if (args.type === "pulumi:pulumi:StackReference")
+          return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: opts.previousOutputs ?? {}, secretOutputNames: [] } };
         const extra = opts.outputsFor?.(args.type, args.name, inputs) ?? {};
-        return { id: opts.idFor?.(args.type, args.name) ?? `${args.name}-id`, state: { ...args.inputs, ...defaultOutputs(args.type, args.name, args.inputs), ...extra } };
+        return {
+          id: opts.idFor?.(args.type, args.name) ?? `${args.name}-id`,
+          state: { ...args.inputs, ...defaultOutputs(args.type, args.name, args.inputs), ...extra },
+        };
       },
       call: (args) => {
         invokes.push({ token: args.token, inputs: plain(args.inputs) as Record<string, unknown> });
@@ -236,7 +295,9 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
     "organization", // what the DIY backends call every stack's organization
   );
 
-  const stackRuntime = require("@pulumi/pulumi/runtime/stack") as { runInPulumiStack: (init: () => Promise<Record<string, unknown>>) => Promise<Record<string, unknown> | undefined> };
+  const stackRuntime = require("@pulumi/pulumi/runtime/stack") as {
+    runInPulumiStack: (init: () => Promise<Record<string, unknown>>) => Promise<Record<string, unknown> | undefined>;
+  };
   let program: Record<string, unknown> = {};
   let failure: unknown;
   await stackRuntime.runInPulumiStack(async () => {
@@ -249,8 +310,16 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
       parentOf.set(key, o.parent && names.has(o.parent) ? names.get(o.parent) : undefined);
       const chain = o.parent && chains.has(o.parent) ? `${chains.get(o.parent)}$${args.type}` : args.type;
       chains.set(args.resource, chain);
-      byUrn.push({ urn: `urn:pulumi:${opts.stack}::freshtrack::${chain}::${args.name}`, props: args.props, protect: !!o.protect, retainOnDelete: !!o.retainOnDelete });
-      const deps = ([] as unknown[]).concat(o.dependsOn ?? []).filter((d): d is object => typeof d === "object" && d !== null).map((d) => names.get(d) ?? "?");
+      byUrn.push({
+        urn: `urn:pulumi:${opts.stack}::freshtrack::${chain}::${args.name}`,
+        props: args.props,
+        protect: !!o.protect,
+        retainOnDelete: !!o.retainOnDelete,
+      });
+      const deps = ([] as unknown[])
+        .concat(o.dependsOn ?? [])
+        .filter((d): d is object => typeof d === "object" && d !== null)
+        .map((d) => names.get(d) ?? "?");
       optionsOf.set(key, {
         ...(o.protect ? { protect: true } : {}),
         // `type::name` of an explicit provider (which region an AWS resource lives in).

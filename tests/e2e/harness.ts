@@ -72,7 +72,17 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
  */
 export function snapshotProgram(dest: string): string {
   fs.mkdirSync(dest, { recursive: true });
-  const r = spawnSync("bash", ["-c", 'cd "$1" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$2"', "snap", ROOT, dest], { encoding: "utf8" });
+  const r = spawnSync(
+    "bash",
+    [
+      "-c",
+      'cd "$1" && git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - 2>/dev/null | tar -xf - -C "$2"',
+      "snap",
+      ROOT,
+      dest,
+    ],
+    { encoding: "utf8" },
+  );
   if (!fs.existsSync(path.join(dest, "index.ts"))) throw new Error(`snapshot of the program failed: ${r.stderr}`);
   // A checkout whose node_modules is itself an (untracked) symlink has just had it copied.
   fs.rmSync(path.join(dest, "node_modules"), { force: true });
@@ -86,7 +96,11 @@ export async function plan(s: StackInput, workDir: string, programRoot: string =
   const inFile = path.join(workDir, "plan-in.json");
   const outFile = path.join(workDir, "plan-out.json");
   fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet }), { mode: 0o600 });
-  const child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile], { cwd: programRoot, stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(
+    process.execPath,
+    ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile],
+    { cwd: programRoot, stdio: ["ignore", "ignore", "pipe"] },
+  );
   let stderr = "";
   child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
   const code = await new Promise<number>((resolve) => child.once("close", (c) => resolve(c ?? -1)));
@@ -136,7 +150,10 @@ export function secretValues(p: PlanResult, publicValues: string[] = []): string
   // Whole multi-line values (the SSH key, the payload) are searched by their distinctive lines.
   const result = new Set<string>();
   for (const v of out) {
-    if (v.includes("\n")) v.split("\n").filter((l) => l.length >= 16 && !/^-----/.test(l)).forEach((l) => result.add(l));
+    if (v.includes("\n"))
+      v.split("\n")
+        .filter((l) => l.length >= 16 && !/^-----/.test(l))
+        .forEach((l) => result.add(l));
     else if (v.length >= 8) result.add(v);
   }
   // Under mocks a whole object containing one secret is wrapped (e.g. the SSH connection): its
@@ -216,7 +233,8 @@ export class Applier {
     const changed = Object.keys({ ...prev.inputs, ...r.inputs }).filter((k) => JSON.stringify(prev.inputs[k]) !== JSON.stringify(r.inputs[k]));
     // Only `delete`/`logging` changed: an in-place update of state, nothing runs.
     if (changed.every((k) => k === "delete" || k === "logging")) return { action: "update", prev };
-    if (r.type === COMMAND && r.inputs.update !== undefined && !changed.includes("triggers") && !changed.includes("connection")) return { action: "update", prev };
+    if (r.type === COMMAND && r.inputs.update !== undefined && !changed.includes("triggers") && !changed.includes("connection"))
+      return { action: "update", prev };
     return { action: "replace", prev };
   }
 
@@ -231,7 +249,10 @@ export class Applier {
       let stdout = "";
       let stderr = "";
       let filesCopied: number | undefined;
-      const runs = action === "create" || action === "replace" || (action === "update" && r.type === COMMAND && inputs.update !== undefined && prev && JSON.stringify(prev.inputs.update) !== undefined);
+      const runs =
+        action === "create" ||
+        action === "replace" ||
+        (action === "update" && r.type === COMMAND && inputs.update !== undefined && prev && JSON.stringify(prev.inputs.update) !== undefined);
       if (runs) {
         const client = await connect(conn);
         try {
@@ -272,7 +293,8 @@ export class Applier {
       }
       this.state.set(r.name, r);
       const rep: StepReport = { name: r.name, type: r.type, action, seconds: (Date.now() - t0) / 1000, stdout, stderr, filesCopied };
-      if (this.verbose) console.log(`  ${r.name.padEnd(14)} ${action.padEnd(9)} ${rep.seconds.toFixed(1)} s${filesCopied !== undefined ? ` (${filesCopied} files)` : ""}`);
+      if (this.verbose)
+        console.log(`  ${r.name.padEnd(14)} ${action.padEnd(9)} ${rep.seconds.toFixed(1)} s${filesCopied !== undefined ? ` (${filesCopied} files)` : ""}`);
       reports.push(rep);
     }
     return reports;
@@ -280,7 +302,11 @@ export class Applier {
 }
 
 /** Runs one planned step's command again regardless of state (e.g. a second `deploy`), returning its result. */
-export async function runStepCommand(p: PlanResult, name: string, which: "create" | "delete" = "create"): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+export async function runStepCommand(
+  p: PlanResult,
+  name: string,
+  which: "create" | "delete" = "create",
+): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
   const r = remoteSteps(p).find((s) => s.name === name);
   if (!r) throw new Error(`no remote step ${name}`);
   const inputs = unwrap(r.inputs) as Record<string, unknown>;

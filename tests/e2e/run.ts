@@ -87,14 +87,18 @@ const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
 
 /** Seeds the e2e organisation (after the migrations created the tables), as the app's onboarding would. */
 function provisionOrganisation(ctx: Ctx): void {
-  psql(`INSERT INTO organizations (name, webhook_secret_hash) VALUES ('e2e-org', '${sha256(ORG_WEBHOOK_SECRET)}') ON CONFLICT (webhook_secret_hash) DO NOTHING`);
+  psql(
+    `INSERT INTO organizations (name, webhook_secret_hash) VALUES ('e2e-org', '${sha256(ORG_WEBHOOK_SECRET)}') ON CONFLICT (webhook_secret_hash) DO NOTHING`,
+  );
   ctx.target.apiKey = ORG_WEBHOOK_SECRET;
 }
 
 /** Registers a device of the e2e organisation (the webhook answers 404 for unknown devices). */
 function provisionDevice(device: string): void {
   const d = sqlText(device);
-  psql(`INSERT INTO devices (organization_id, device_id, dev_eui) SELECT id, '${d}', '${devEui(device)}' FROM organizations WHERE webhook_secret_hash = '${sha256(ORG_WEBHOOK_SECRET)}' ON CONFLICT DO NOTHING`);
+  psql(
+    `INSERT INTO devices (organization_id, device_id, dev_eui) SELECT id, '${d}', '${devEui(device)}' FROM organizations WHERE webhook_secret_hash = '${sha256(ORG_WEBHOOK_SECRET)}' ON CONFLICT DO NOTHING`,
+  );
 }
 
 /** Distinct readings (by frame counter) stored for a device. */
@@ -135,7 +139,18 @@ async function waitHealthy(ctx: Ctx, timeoutS: number, pathName = "/health"): Pr
 }
 
 function lossFigures(load: LoadResult, stored: number): Record<string, unknown> {
-  return { rate_per_s: Number(load.rate.toFixed(1)), sent: load.sent, acknowledged_2xx: load.acked, http_429: load.rateLimited, failed: load.failed, failures: load.failures, stored, lost: load.sent - stored, retries: load.retries, response_mixups: load.mixups };
+  return {
+    rate_per_s: Number(load.rate.toFixed(1)),
+    sent: load.sent,
+    acknowledged_2xx: load.acked,
+    http_429: load.rateLimited,
+    failed: load.failed,
+    failures: load.failures,
+    stored,
+    lost: load.sent - stored,
+    retries: load.retries,
+    response_mixups: load.mixups,
+  };
 }
 
 /** Readings acknowledged (2xx) but absent from the database, with their attempt history. */
@@ -149,7 +164,12 @@ function ackedNotStored(gen: LoadGenerator, device: string): Record<string, stri
   return out;
 }
 
-async function underLoad<T>(ctx: Ctx, device: string, action: () => Promise<T>, opts: { retry?: boolean; before?: number; after?: number } = {}): Promise<{ load: LoadResult; stored: number; value: T }> {
+async function underLoad<T>(
+  ctx: Ctx,
+  device: string,
+  action: () => Promise<T>,
+  opts: { retry?: boolean; before?: number; after?: number } = {},
+): Promise<{ load: LoadResult; stored: number; value: T }> {
   provisionDevice(device);
   const gen = new LoadGenerator(ctx.target, device, RATE, opts.retry ? { untilMs: 180000 } : null);
   gen.start();
@@ -166,7 +186,10 @@ async function underLoad<T>(ctx: Ctx, device: string, action: () => Promise<T>, 
   if (Object.keys(missing).length) record(ctx, { acknowledged_but_not_stored: missing });
   // Every reading goes through the app's real limiter with the configured limit: not one may be refused.
   const limited = record(ctx, { [`http_429_${device.replace(/-\d+$/, "")}`]: load.rateLimited });
-  check(load.rateLimited === 0, `the rate limiter refused readings: ${JSON.stringify(limited)} (RATE_LIMIT_MAX ${containerEnv("backend", APP_CONTRACT.rateLimit.maxEnv)})`);
+  check(
+    load.rateLimited === 0,
+    `the rate limiter refused readings: ${JSON.stringify(limited)} (RATE_LIMIT_MAX ${containerEnv("backend", APP_CONTRACT.rateLimit.maxEnv)})`,
+  );
   return { load, stored: storedCount(device), value };
 }
 
@@ -224,9 +247,22 @@ async function s7NoChange(ctx: Ctx): Promise<Record<string, unknown>> {
   ctx.hostOutputs.push(again.stdout, again.stderr);
   check(again.code === 0, `re-running deploy of the current release failed (${again.code}): ${again.stderr.slice(-1500)}`);
   const after2 = containerMap();
-  record(ctx, { deploy_rerun_seconds: Number(again.seconds.toFixed(1)), deploy_rerun_restarted: diffMaps(before, after2), deploy_rerun_log: (again.stdout + again.stderr).split("\n").filter((l) => / deploy: /.test(l)).slice(0, 12) });
+  record(ctx, {
+    deploy_rerun_seconds: Number(again.seconds.toFixed(1)),
+    deploy_rerun_restarted: diffMaps(before, after2),
+    deploy_rerun_log: (again.stdout + again.stderr)
+      .split("\n")
+      .filter((l) => / deploy: /.test(l))
+      .slice(0, 12),
+  });
   check(JSON.stringify(before) === JSON.stringify(after2), `re-running deploy restarted containers: ${JSON.stringify(diffMaps(before, after2))}`);
-  return { steps_run: changed.length, files_copied: copied, container_ids_unchanged: true, deploy_rerun_seconds: Number(again.seconds.toFixed(1)), deploy_rerun_restarted: 0 };
+  return {
+    steps_run: changed.length,
+    files_copied: copied,
+    container_ids_unchanged: true,
+    deploy_rerun_seconds: Number(again.seconds.toFixed(1)),
+    deploy_rerun_restarted: 0,
+  };
 }
 
 function diffMaps(a: Record<string, string[]>, b: Record<string, string[]>): string[] {
@@ -257,7 +293,19 @@ async function s2Release(ctx: Ctx): Promise<Record<string, unknown>> {
           .filter((l) => /^FT_SECRETS_[A-Z0-9_]+=/.test(l))
           .map((l) => l.split("=") as [string, string]),
       );
-      const args = ["compose", "-p", "freshtrack", "--project-directory", cur, ...rel.compose_files.flatMap((f) => ["-f", path.join(cur, f)]), "up", "-d", "--force-recreate", "--no-deps", "backend"];
+      const args = [
+        "compose",
+        "-p",
+        "freshtrack",
+        "--project-directory",
+        cur,
+        ...rel.compose_files.flatMap((f) => ["-f", path.join(cur, f)]),
+        "up",
+        "-d",
+        "--force-recreate",
+        "--no-deps",
+        "backend",
+      ];
       const t0 = Date.now();
       // The operator's environment after sourcing state/secrets.env (else the secrets label would differ too).
       const r = await shAsync("docker", args, { env: { ...process.env, ...env, FT_SECRETS_DIR: path.join(ctx.appDir, "secrets") } });
@@ -296,7 +344,15 @@ async function s8Lock(ctx: Ctx): Promise<Record<string, unknown>> {
   check(second.code !== 0, "a second deploy succeeded while the lock was held");
   check(second.seconds < 10, `the second deploy took ${second.seconds} s to fail (not fast)`);
   check(/e2e-holder-deploy/.test(out), `the failure does not name the holder:\n${out.slice(-800)}`);
-  return { exit_code: second.code, seconds_to_fail: Number(second.seconds.toFixed(2)), names_holder: true, message: out.split("\n").filter((l) => /lock|holder|action=|user=/.test(l)).slice(0, 6) };
+  return {
+    exit_code: second.code,
+    seconds_to_fail: Number(second.seconds.toFixed(2)),
+    names_holder: true,
+    message: out
+      .split("\n")
+      .filter((l) => /lock|holder|action=|user=/.test(l))
+      .slice(0, 6),
+  };
 }
 
 async function s4Backup(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -310,22 +366,45 @@ async function s4Backup(ctx: Ctx): Promise<Record<string, unknown>> {
   const after = Number(psql(`SELECT count(*) FROM ${READINGS}`));
   check(after === before, `restored ${after} rows, had ${before}`);
   await waitHealthy(ctx, 120);
-  return { rows_before: before, rows_after_destroy: destroyed, rows_after_restore: after, backup_seconds: Number(b.seconds.toFixed(1)), restore_seconds: Number(r.seconds.toFixed(1)) };
+  return {
+    rows_before: before,
+    rows_after_destroy: destroyed,
+    rows_after_restore: after,
+    backup_seconds: Number(b.seconds.toFixed(1)),
+    restore_seconds: Number(r.seconds.toFixed(1)),
+  };
 }
 
 async function pgLogin(password: string): Promise<boolean> {
   const id = containers("postgres")[0];
-  const r = sh("docker", ["exec", "-i", id, "sh", "-c", 'PGPASSWORD=$(cat) psql -h 127.0.0.1 -U frostguard -d frostguard -tAc "select 1"'], { input: password, allowFail: true });
+  const r = sh("docker", ["exec", "-i", id, "sh", "-c", 'PGPASSWORD=$(cat) psql -h 127.0.0.1 -U frostguard -d frostguard -tAc "select 1"'], {
+    input: password,
+    allowFail: true,
+  });
   return r.code === 0 && r.stdout.trim() === "1";
 }
 
 /** node-postgres through the stack's PgBouncer with a given pooled URL, from a container of the backend image. */
 async function viaPgbouncer(ctx: Ctx, url: string): Promise<string> {
-  const r = sh("docker", [
-    "run", "--rm", "-i", "--network", "freshtrack_default", "--user", "1001", "--entrypoint", "node", ctx.tags.backend, "-e",
-    `const {Pool}=require("pg");let u="";process.stdin.on("data",(d)=>(u+=d)).on("end",()=>{const p=new Pool({connectionString:u.trim(),statement_timeout:30000,connectionTimeoutMillis:5000});` +
-      `p.query("select current_user as u").then((r)=>{console.log("OK "+r.rows[0].u);process.exit(0)},(e)=>{console.log("ERR "+e.message);process.exit(1)})})`,
-  ], { input: url, allowFail: true });
+  const r = sh(
+    "docker",
+    [
+      "run",
+      "--rm",
+      "-i",
+      "--network",
+      "freshtrack_default",
+      "--user",
+      "1001",
+      "--entrypoint",
+      "node",
+      ctx.tags.backend,
+      "-e",
+      `const {Pool}=require("pg");let u="";process.stdin.on("data",(d)=>(u+=d)).on("end",()=>{const p=new Pool({connectionString:u.trim(),statement_timeout:30000,connectionTimeoutMillis:5000});` +
+        `p.query("select current_user as u").then((r)=>{console.log("OK "+r.rows[0].u);process.exit(0)},(e)=>{console.log("ERR "+e.message);process.exit(1)})})`,
+    ],
+    { input: url, allowFail: true },
+  );
   return r.stdout.trim();
 }
 
@@ -342,7 +421,8 @@ async function unprocessedAfter(device: string, timeoutS: number): Promise<{ unp
   const q = (sql: string) => Number(psql(sql.replace("$D", `'${device.replace(/'/g, "")}'`)));
   for (;;) {
     const unprocessed = q("SELECT count(*) FROM readings WHERE device_id = $D AND NOT processed");
-    if (unprocessed === 0 || Date.now() - t0 > timeoutS * 1000) return { unprocessed, processed: q("SELECT count(*) FROM readings WHERE device_id = $D AND processed"), seconds: (Date.now() - t0) / 1000 };
+    if (unprocessed === 0 || Date.now() - t0 > timeoutS * 1000)
+      return { unprocessed, processed: q("SELECT count(*) FROM readings WHERE device_id = $D AND processed"), seconds: (Date.now() - t0) / 1000 };
     await sleep(1000);
   }
 }
@@ -357,7 +437,9 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   const gen = (ctx.stack.dbPasswordGeneration ?? 1) + 1;
   const redisGen = (ctx.stack.redisPasswordGeneration ?? 1) + 1;
   const device = `s6-rotate-${Date.now()}`;
-  const { load, stored, value } = await underLoad(ctx, device, async () => apply(ctx, await planFor(ctx, { dbPasswordGeneration: gen, redisPasswordGeneration: redisGen })));
+  const { load, stored, value } = await underLoad(ctx, device, async () =>
+    apply(ctx, await planFor(ctx, { dbPasswordGeneration: gen, redisPasswordGeneration: redisGen })),
+  );
   const newPw = fs.readFileSync(file, "utf8").trim();
   // Redis: rotated in place (ACL LOAD), the old password refused afterwards, the worker's queue never stalled.
   const newRedisPw = fs.readFileSync(redisFile, "utf8");
@@ -377,7 +459,10 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   check(redisNew === "OK\nPONG", `the new Redis password: ${redisNew}`);
   check(/WRONGPASS/.test(redisOld), `the old Redis password still works after the rotation: ${redisOld}`);
   check(JSON.stringify(containers("redis")) === JSON.stringify(redisBefore), "Redis was recreated by the rotation");
-  check(queue.unprocessed === 0 && queue.processed === stored, `the worker's queue lost jobs during the rotation: ${queue.unprocessed} of ${stored} readings never processed`);
+  check(
+    queue.unprocessed === 0 && queue.processed === stored,
+    `the worker's queue lost jobs during the rotation: ${queue.unprocessed} of ${stored} readings never processed`,
+  );
   check(newPw !== oldPw, "the password file did not change");
   const newOk = await pgLogin(newPw);
   const oldOk = await pgLogin(oldPw);
@@ -385,7 +470,14 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   const pooledNew = await viaPgbouncer(ctx, fs.readFileSync(path.join(ctx.appDir, "secrets", "app", "DATABASE_URL"), "utf8"));
   const pooledOld = await viaPgbouncer(ctx, oldPooledUrl);
   const health = await httpsRequest(ctx.target, "GET", "/health");
-  record(ctx, { ...lossFigures(load, stored), steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name), new_password_works: newOk, old_password_refused: !oldOk, pgbouncer_new_login: pooledNew, pgbouncer_old_login: pooledOld });
+  record(ctx, {
+    ...lossFigures(load, stored),
+    steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name),
+    new_password_works: newOk,
+    old_password_refused: !oldOk,
+    pgbouncer_new_login: pooledNew,
+    pgbouncer_old_login: pooledOld,
+  });
   check(newOk, "the new password is refused");
   check(!oldOk, "the old password still works");
   check(pooledNew === "OK frostguard", `the new pooled login through PgBouncer: ${pooledNew}`);
@@ -435,7 +527,6 @@ async function s9Secrets(ctx: Ctx): Promise<Record<string, unknown>> {
   return { secret_values_searched: values.length, bytes_searched: Object.fromEntries(Object.entries(places).map(([k, v]) => [k, v.length])), leaks: 0 };
 }
 
-
 /** The stand-in honours the app's contract where the deployment depends on it. */
 async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
   const backend = ctx.tags.backend;
@@ -445,17 +536,45 @@ async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
   //     ignore_startup_parameters=...statement_timeout refuses it; the stack's own accepts it.
   const cur = fs.realpathSync(path.join(ctx.appDir, "current"));
   const strictIni = path.join(ctx.work, "pgbouncer-strict.ini");
-  fs.writeFileSync(strictIni, fs.readFileSync(path.join(cur, "config", "pgbouncer.ini"), "utf8").replace(/^ignore_startup_parameters.*$/m, "ignore_startup_parameters = extra_float_digits"));
+  fs.writeFileSync(
+    strictIni,
+    fs
+      .readFileSync(path.join(cur, "config", "pgbouncer.ini"), "utf8")
+      .replace(/^ignore_startup_parameters.*$/m, "ignore_startup_parameters = extra_float_digits"),
+  );
   fs.chmodSync(strictIni, 0o644);
   const net = "freshtrack_default";
   const name = "freshtrack-e2e-pgbouncer-strict";
   await shAsync("docker", ["rm", "-f", name]);
-  const started = await shAsync("docker", ["run", "-d", "--name", name, "--network", net, "-v", `${strictIni}:/etc/pgbouncer/pgbouncer.ini:ro`, "-v", `${path.join(ctx.appDir, "state", "pgbouncer")}:/run/secrets/pgbouncer:ro`, ctx.tags.pgbouncer]);
+  const started = await shAsync("docker", [
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    net,
+    "-v",
+    `${strictIni}:/etc/pgbouncer/pgbouncer.ini:ro`,
+    "-v",
+    `${path.join(ctx.appDir, "state", "pgbouncer")}:/run/secrets/pgbouncer:ro`,
+    ctx.tags.pgbouncer,
+  ]);
   check(started.code === 0, `strict pgbouncer did not start: ${started.stderr}`);
   await sleep(2000);
   const probe = (hostName: string) =>
     shAsync("docker", [
-      "run", "--rm", "--network", net, "--user", "1001", "-v", `${path.join(ctx.appDir, "secrets", "app", "DATABASE_URL")}:/run/secrets/env/DATABASE_URL:ro`, "--entrypoint", "node", backend, "-e",
+      "run",
+      "--rm",
+      "--network",
+      net,
+      "--user",
+      "1001",
+      "-v",
+      `${path.join(ctx.appDir, "secrets", "app", "DATABASE_URL")}:/run/secrets/env/DATABASE_URL:ro`,
+      "--entrypoint",
+      "node",
+      backend,
+      "-e",
       `const {Pool}=require("pg");const u=new URL(require("fs").readFileSync("/run/secrets/env/DATABASE_URL","utf8").trim());u.hostname=${JSON.stringify(hostName)};` +
         `const p=new Pool({connectionString:u.toString(),statement_timeout:30000});p.query("select 1").then(()=>{console.log("OK");process.exit(0)},e=>{console.log("ERR "+e.message);process.exit(1)})`,
     ]);
@@ -464,7 +583,10 @@ async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
   await shAsync("docker", ["rm", "-f", name]);
   record(ctx, { exit_without_stack_auth_project_id: a.code, via_strict_pgbouncer: strict.stdout.trim(), via_stack_pgbouncer: stack.stdout.trim() });
   check(a.code !== 0 && /STACK_AUTH_PROJECT_ID/.test(a.stdout + a.stderr), "the stand-in backend started without STACK_AUTH_PROJECT_ID");
-  check(strict.code !== 0 && /statement_timeout/.test(strict.stdout), `statement_timeout through a PgBouncer without ignore_startup_parameters: ${strict.stdout}`);
+  check(
+    strict.code !== 0 && /statement_timeout/.test(strict.stdout),
+    `statement_timeout through a PgBouncer without ignore_startup_parameters: ${strict.stdout}`,
+  );
   check(stack.code === 0, `the stack's PgBouncer refused the app's connection: ${stack.stdout}`);
 
   // (c) the webhook's contract through Caddy: TTN uplink shape, the organisation's secret in either header.
@@ -480,11 +602,16 @@ async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
     bad_key: (await post(uplink(device, 3), { ...ua, [W.authHeaders[0]]: "not-the-secret" })).status,
     no_key: (await post(uplink(device, 4), ua)).status,
     unknown_device: (await post(uplink(`${device}-unregistered`, 1), ttn)).status,
-    invalid_body: (await post(JSON.stringify({ end_device_ids: { device_id: device }, uplink_message: { f_cnt: 5, decoded_payload: { temperature: 3.5 } } }), ttn)).status,
+    invalid_body: (
+      await post(JSON.stringify({ end_device_ids: { device_id: device }, uplink_message: { f_cnt: 5, decoded_payload: { temperature: 3.5 } } }), ttn)
+    ).status,
     stored: storedCount(device),
   };
   record(ctx, { webhook });
-  check(webhook.x_api_key === 200 && webhook.x_webhook_secret === 200, `the organisation's secret in ${W.authHeaders.join(" / ")}: ${webhook.x_api_key} / ${webhook.x_webhook_secret}`);
+  check(
+    webhook.x_api_key === 200 && webhook.x_webhook_secret === 200,
+    `the organisation's secret in ${W.authHeaders.join(" / ")}: ${webhook.x_api_key} / ${webhook.x_webhook_secret}`,
+  );
   check(webhook.bad_key === W.status.badKey && webhook.no_key === W.status.badKey, `bad key ${webhook.bad_key}, no key ${webhook.no_key}`);
   check(webhook.unknown_device === W.status.unknownDevice, `unknown device ${webhook.unknown_device}`);
   check(webhook.invalid_body === W.status.badBody, `invalid body ${webhook.invalid_body}`);
@@ -501,14 +628,22 @@ async function s10StandInContract(ctx: Ctx): Promise<Record<string, unknown>> {
   // (e) the running containers start with the images' own commands behind with-secrets; the worker runs its own image.
   const cfg = (svc: string) => {
     const id = containers(svc)[0];
-    const c = JSON.parse(sh("docker", ["inspect", "-f", "{{json .Config}}", id]).stdout) as { Cmd: string[]; Entrypoint: string[]; Image: string; User: string };
+    const c = JSON.parse(sh("docker", ["inspect", "-f", "{{json .Config}}", id]).stdout) as {
+      Cmd: string[];
+      Entrypoint: string[];
+      Image: string;
+      User: string;
+    };
     const health = sh("docker", ["inspect", "-f", "{{if .State.Health}}{{.State.Health.Status}}{{end}}", id]).stdout.trim();
     return { cmd: c.Cmd, entrypoint: c.Entrypoint, image: c.Image, user: c.User, health };
   };
   const running = { backend: cfg("backend"), worker: cfg("worker") };
   record(ctx, { running });
   for (const svc of ["backend", "worker"] as const) {
-    check(JSON.stringify(running[svc].cmd) === JSON.stringify(APP_CONTRACT.commands[svc]), `${svc} runs ${JSON.stringify(running[svc].cmd)}, the image's command is ${JSON.stringify(APP_CONTRACT.commands[svc])}`);
+    check(
+      JSON.stringify(running[svc].cmd) === JSON.stringify(APP_CONTRACT.commands[svc]),
+      `${svc} runs ${JSON.stringify(running[svc].cmd)}, the image's command is ${JSON.stringify(APP_CONTRACT.commands[svc])}`,
+    );
     check(running[svc].entrypoint.join(" ").endsWith("with-secrets"), `${svc} entrypoint ${JSON.stringify(running[svc].entrypoint)}`);
     check(running[svc].user === String(APP_CONTRACT.uid), `${svc} user ${running[svc].user}`);
     check(running[svc].health === "healthy", `${svc} is ${running[svc].health}`);
@@ -541,7 +676,17 @@ async function s11RateLimit(ctx: Ctx): Promise<Record<string, unknown>> {
     provisionDevice(device);
     const b = await burst(ctx.target, device, BURST);
     const stored = storedCount(device);
-    return { rate_limit_max: containerEnv("backend", RL.maxEnv), rate_limit_window_ms: containerEnv("backend", RL.windowEnv), sent: b.sent, seconds: Number(b.seconds.toFixed(1)), acknowledged_2xx: b.acked, http_429: b.rateLimited, other_failures: b.other, stored, lost: b.sent - stored };
+    return {
+      rate_limit_max: containerEnv("backend", RL.maxEnv),
+      rate_limit_window_ms: containerEnv("backend", RL.windowEnv),
+      sent: b.sent,
+      seconds: Number(b.seconds.toFixed(1)),
+      acknowledged_2xx: b.acked,
+      http_429: b.rateLimited,
+      other_failures: b.other,
+      stored,
+      lost: b.sent - stored,
+    };
   };
   const configured = record(ctx, { configured_limit: await burstOf("configured") }).configured_limit;
   const saved = ctx.stack.extraConfig;
@@ -556,9 +701,15 @@ async function s11RateLimit(ctx: Ctx): Promise<Record<string, unknown>> {
   }
   const restored = containerEnv("backend", RL.maxEnv);
   record(ctx, { seconds_to_deploy_limit_change: Number(deployS.toFixed(1)), rate_limit_max_after: restored });
-  check(configured.rate_limit_max === String(DEFAULT_RATE_LIMIT_MAX) && configured.http_429 === 0 && configured.lost === 0, `with the configured limit: ${JSON.stringify(configured)}`);
+  check(
+    configured.rate_limit_max === String(DEFAULT_RATE_LIMIT_MAX) && configured.http_429 === 0 && configured.lost === 0,
+    `with the configured limit: ${JSON.stringify(configured)}`,
+  );
   check(appDefault.rate_limit_max === String(RL.appDefaultMax), `the backend did not get ${RL.maxEnv}=${RL.appDefaultMax}: ${appDefault.rate_limit_max}`);
-  check(appDefault.http_429 === BURST - RL.appDefaultMax && appDefault.acknowledged_2xx === RL.appDefaultMax, `with the app's default limit, ${BURST - RL.appDefaultMax} of ${BURST} should be refused: ${JSON.stringify(appDefault)}`);
+  check(
+    appDefault.http_429 === BURST - RL.appDefaultMax && appDefault.acknowledged_2xx === RL.appDefaultMax,
+    `with the app's default limit, ${BURST - RL.appDefaultMax} of ${BURST} should be refused: ${JSON.stringify(appDefault)}`,
+  );
   check(appDefault.stored === appDefault.acknowledged_2xx, `stored ${appDefault.stored} != acknowledged ${appDefault.acknowledged_2xx}`);
   check(restored === String(DEFAULT_RATE_LIMIT_MAX), `the configured limit is not back: ${restored}`);
   return ctx.figures;
@@ -574,10 +725,22 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ["6", "rotate the database password under load", s6Rotate],
   ["5", "kill -9 backend + restart PostgreSQL under load (retrying client)", s5Crash],
   ["9", "no secret value in docker inspect, logs, audit log, command output", s9Secrets],
-  ["10", "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's; webhook auth/shape, health bodies, start commands, worker without variables", s10StandInContract],
+  [
+    "10",
+    "stand-in contract: exits without STACK_AUTH_PROJECT_ID; statement_timeout refused by a strict PgBouncer, accepted by the stack's; webhook auth/shape, health bodies, start commands, worker without variables",
+    s10StandInContract,
+  ],
   ["11", "rate limit: a burst of TTN uplinks with the configured RATE_LIMIT_MAX, then with the app's default 100/min, then back", s11RateLimit],
-  ["12", "a release whose backend never gets ready (new secrets too), under load: fails clearly, the running release untouched, a restart keeps its secrets; a good deploy follows", s12FailedDeploy],
-  ["13", "the deploy's /etc/cron.d/freshtrack-backup, run as cron runs it: fresh encrypted dump, restore check, freshness metrics", (ctx) => backupSchedule({ appDir: ctx.appDir, host: (c) => host(ctx, c), record: (f) => record(ctx, f) })],
+  [
+    "12",
+    "a release whose backend never gets ready (new secrets too), under load: fails clearly, the running release untouched, a restart keeps its secrets; a good deploy follows",
+    s12FailedDeploy,
+  ],
+  [
+    "13",
+    "the deploy's /etc/cron.d/freshtrack-backup, run as cron runs it: fresh encrypted dump, restore check, freshness metrics",
+    (ctx) => backupSchedule({ appDir: ctx.appDir, host: (c) => host(ctx, c), record: (f) => record(ctx, f) }),
+  ],
 ];
 
 async function s12FailedDeploy(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -600,10 +763,24 @@ async function s12FailedDeploy(ctx: Ctx): Promise<Record<string, unknown>> {
 
 async function main(): Promise<number> {
   const t0 = Date.now();
-  const results: { date: string; machine: Record<string, unknown>; program: Record<string, unknown>; images: Record<string, string>; not_stood_in: string[]; scenarios: Record<string, ScenarioResult & { title: string }>; ok: boolean; total_seconds: number } = {
+  const results: {
+    date: string;
+    machine: Record<string, unknown>;
+    program: Record<string, unknown>;
+    images: Record<string, string>;
+    not_stood_in: string[];
+    scenarios: Record<string, ScenarioResult & { title: string }>;
+    ok: boolean;
+    total_seconds: number;
+  } = {
     date: new Date().toISOString(),
     machine: { cpus: os.cpus().length, memory_gb: Math.round(os.totalmem() / 2 ** 30), kernel: os.release(), node: process.version },
-    program: { commit: sh("git", ["-C", path.resolve(__dirname, "..", ".."), "rev-parse", "--short", "HEAD"], { allowFail: true }).stdout.trim(), dirty_files: sh("git", ["-C", path.resolve(__dirname, "..", ".."), "status", "--porcelain"], { allowFail: true }).stdout.split("\n").filter(Boolean).length },
+    program: {
+      commit: sh("git", ["-C", path.resolve(__dirname, "..", ".."), "rev-parse", "--short", "HEAD"], { allowFail: true }).stdout.trim(),
+      dirty_files: sh("git", ["-C", path.resolve(__dirname, "..", ".."), "status", "--porcelain"], { allowFail: true })
+        .stdout.split("\n")
+        .filter(Boolean).length,
+    },
     images: {},
     not_stood_in: NOT_STOOD_IN,
     scenarios: {},
@@ -625,7 +802,21 @@ async function main(): Promise<number> {
   const appDir = path.join(work, "app");
   // Other engineers edit the checkout while this runs: plan every apply from one frozen copy.
   const programRoot = process.env.FT_E2E_NO_SNAPSHOT ? path.resolve(__dirname, "..", "..") : snapshotProgram(path.join(work, "program"));
-  const ctx: Ctx = { host: testHost, work, appDir, tags, release2, programRoot, applier: new Applier(), target: { port: 443 }, stack: { host: testHost, appDir, tags }, plans: [], hostOutputs: [], publicValues: [], figures: {} };
+  const ctx: Ctx = {
+    host: testHost,
+    work,
+    appDir,
+    tags,
+    release2,
+    programRoot,
+    applier: new Applier(),
+    target: { port: 443 },
+    stack: { host: testHost, appDir, tags },
+    plans: [],
+    hostOutputs: [],
+    publicValues: [],
+    figures: {},
+  };
   let stop = false;
   let cleaned = false;
   const cleanup = async () => {

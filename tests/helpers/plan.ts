@@ -14,7 +14,12 @@ export interface PlanOutcome {
   result?: PlanResult;
 }
 
-export function plan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}, previousOutputs?: Record<string, unknown>): PlanOutcome {
+export function plan(
+  stack: string,
+  set: Record<string, string | number | boolean | string[]> = {},
+  secretSet: Record<string, string> = {},
+  previousOutputs?: Record<string, unknown>,
+): PlanOutcome {
   const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "plan.ts"), "--stack", stack, "--reveal-secrets"];
   if (previousOutputs) args.push("--previous-outputs", JSON.stringify(previousOutputs));
   for (const [k, v] of Object.entries(set)) args.push("--set", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
@@ -22,14 +27,24 @@ export function plan(stack: string, set: Record<string, string | number | boolea
   const key = JSON.stringify(args);
   const hit = cache.get(key);
   if (hit) return hit;
-  const p = spawnSync(process.execPath, args, { cwd: ROOT, encoding: "utf8", maxBuffer: 256 * 1024 * 1024, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+  const p = spawnSync(process.execPath, args, {
+    cwd: ROOT,
+    encoding: "utf8",
+    maxBuffer: 256 * 1024 * 1024,
+    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+  });
   const outcome: PlanOutcome = { ok: p.status === 0, status: p.status, stderr: p.stderr };
   if (p.status === 0) outcome.result = JSON.parse(p.stdout) as PlanResult;
   cache.set(key, outcome);
   return outcome;
 }
 
-export function mustPlan(stack: string, set: Record<string, string | number | boolean | string[]> = {}, secretSet: Record<string, string> = {}, previousOutputs?: Record<string, unknown>): PlanResult {
+export function mustPlan(
+  stack: string,
+  set: Record<string, string | number | boolean | string[]> = {},
+  secretSet: Record<string, string> = {},
+  previousOutputs?: Record<string, unknown>,
+): PlanResult {
   const o = plan(stack, set, secretSet, previousOutputs);
   if (!o.ok || !o.result) throw new Error(`plan --stack ${stack} failed (${o.status}):\n${o.stderr}`);
   return o.result;
@@ -41,7 +56,8 @@ export function ofType(result: PlanResult, type: string): PlannedResource[] {
 
 export function one(result: PlanResult, type: string, name?: string): PlannedResource {
   const found = result.resources.filter((r) => r.type === type && (name === undefined || r.name === name));
-  if (found.length !== 1) throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+  if (found.length !== 1)
+    throw new Error(`expected exactly one ${type}${name ? ` named ${name}` : ""}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
   return found[0];
 }
 

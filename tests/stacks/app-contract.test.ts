@@ -32,7 +32,11 @@ function composeRuns(r: PlanResult): Record<string, Runs> {
 function ecsRuns(r: PlanResult): Record<string, Runs> {
   const out: Record<string, Runs> = {};
   for (const name of APPS) {
-    const defs = JSON.parse(one(r, "aws:ecs/taskDefinition:TaskDefinition", name).inputs.containerDefinitions as string) as { name: string; command?: string[]; environment: { name: string; value: string }[] }[];
+    const defs = JSON.parse(one(r, "aws:ecs/taskDefinition:TaskDefinition", name).inputs.containerDefinitions as string) as {
+      name: string;
+      command?: string[];
+      environment: { name: string; value: string }[];
+    }[];
     const c = defs.find((d) => d.name === name)!;
     out[name] = { command: c.command, env: Object.fromEntries(c.environment.map((e) => [e.name, e.value])) };
   }
@@ -66,7 +70,8 @@ describe("stacks: the app contract on every target", () => {
   it("a configured limit reaches Compose and ECS alike", () => {
     const vm = composeRuns(mustPlan("vm", { rateLimitMax: 27000, rateLimitWindowMs: 30000 }));
     const aws = ecsRuns(mustPlan("aws", { rateLimitMax: 27000, rateLimitWindowMs: 30000 }));
-    for (const r of [vm, aws]) for (const name of ["backend", "worker"]) assert.deepEqual([r[name].env[RL.maxEnv], r[name].env[RL.windowEnv]], ["27000", "30000"], name);
+    for (const r of [vm, aws])
+      for (const name of ["backend", "worker"]) assert.deepEqual([r[name].env[RL.maxEnv], r[name].env[RL.windowEnv]], ["27000", "30000"], name);
   });
 
   it("the ALB checks the backend's readiness path of the contract", () => {

@@ -71,30 +71,48 @@ describe("stacks/aws: the AWS target under mocks", () => {
       [["aws", "us-east-1"]],
     );
     const strays = r.resources.filter((x) => (x.type.startsWith("aws:") || x.type.startsWith("command:")) && x.parent !== "freshtrack:aws:Target::aws");
-    assert.deepEqual(strays.map((s) => `${s.type} ${s.name}`), []);
+    assert.deepEqual(
+      strays.map((s) => `${s.type} ${s.name}`),
+      [],
+    );
   });
 
   it("security groups: only the ALB is open to the internet; tasks from the ALB; data stores from app tasks only", () => {
     const sgId = (name: string) => `${name}-id`;
-    const ing = ofType(r, T.ingress).map((x) => ({ sg: x.inputs.securityGroupId, port: x.inputs.fromPort, to: x.inputs.toPort, cidr: x.inputs.cidrIpv4, from: x.inputs.referencedSecurityGroupId }));
+    const ing = ofType(r, T.ingress).map((x) => ({
+      sg: x.inputs.securityGroupId,
+      port: x.inputs.fromPort,
+      to: x.inputs.toPort,
+      cidr: x.inputs.cidrIpv4,
+      from: x.inputs.referencedSecurityGroupId,
+    }));
     const open = ing.filter((i) => i.cidr !== undefined);
-    assert.deepEqual(
-      open.map((i) => [i.sg, i.port, i.cidr]).sort(),
-      [
-        [sgId("alb"), 443, "0.0.0.0/0"],
-        [sgId("alb"), 80, "0.0.0.0/0"],
-      ],
-    );
-    const rules = ing.filter((i) => i.cidr === undefined).map((i) => `${i.sg}:${i.port}-${i.to}<-${i.from}`).sort();
+    assert.deepEqual(open.map((i) => [i.sg, i.port, i.cidr]).sort(), [
+      [sgId("alb"), 443, "0.0.0.0/0"],
+      [sgId("alb"), 80, "0.0.0.0/0"],
+    ]);
+    const rules = ing
+      .filter((i) => i.cidr === undefined)
+      .map((i) => `${i.sg}:${i.port}-${i.to}<-${i.from}`)
+      .sort();
     assert.deepEqual(rules, ["app-id:3000-3000<-alb-id", "db-id:5432-5432<-app-id", "frontend-id:8080-8080<-alb-id", "redis-id:6379-6379<-app-id"]);
     // Data stores have no egress at all; the ALB may only reach the task ports.
     const eg = ofType(r, T.egress);
-    assert.deepEqual(eg.filter((e) => ["db-id", "redis-id"].includes(e.inputs.securityGroupId as string)), []);
     assert.deepEqual(
-      eg.filter((e) => e.inputs.securityGroupId === "alb-id").map((e) => `${e.inputs.fromPort}->${e.inputs.referencedSecurityGroupId}`).sort(),
+      eg.filter((e) => ["db-id", "redis-id"].includes(e.inputs.securityGroupId as string)),
+      [],
+    );
+    assert.deepEqual(
+      eg
+        .filter((e) => e.inputs.securityGroupId === "alb-id")
+        .map((e) => `${e.inputs.fromPort}->${e.inputs.referencedSecurityGroupId}`)
+        .sort(),
       ["3000->app-id", "8080->frontend-id"],
     );
-    assert.ok(eg.every((e) => e.inputs.ipProtocol === "tcp"), "no all-protocol egress");
+    assert.ok(
+      eg.every((e) => e.inputs.ipProtocol === "tcp"),
+      "no all-protocol egress",
+    );
   });
 
   it("HTTPS listener with TLS 1.3/1.2 policy and the validated certificate; HTTP only redirects", () => {
@@ -198,7 +216,10 @@ describe("stacks/aws: the AWS target under mocks", () => {
     }
     assert.ok(one(r, T.svc, "backend").options.dependsOn?.includes("command:local:Command::run-migrate"));
     assert.ok(one(r, T.svc, "worker").options.dependsOn?.includes("command:local:Command::run-migrate"));
-    assert.equal(one(r, "aws:ecs/cluster:Cluster").inputs.settings && (one(r, "aws:ecs/cluster:Cluster").inputs.settings as { value: string }[])[0].value, "disabled");
+    assert.equal(
+      one(r, "aws:ecs/cluster:Cluster").inputs.settings && (one(r, "aws:ecs/cluster:Cluster").inputs.settings as { value: string }[])[0].value,
+      "disabled",
+    );
     for (const td of ofType(r, T.td)) assert.equal((td.inputs.runtimePlatform as { cpuArchitecture: string }).cpuArchitecture, "ARM64");
     assert.equal(inputsOf(r, T.td, "backend").cpu, "512");
     assert.equal(inputsOf(r, T.td, "backend").memory, "1024");
@@ -213,7 +234,10 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.ok(groups.length >= 3);
     const db = one(r, "aws:rds/instance:Instance");
     for (const exported of db.inputs.enabledCloudwatchLogsExports as string[]) {
-      assert.ok(groups.some((g) => g.inputs.name === `/aws/rds/instance/${db.inputs.identifier}/${exported}`), `${exported} log group declared`);
+      assert.ok(
+        groups.some((g) => g.inputs.name === `/aws/rds/instance/${db.inputs.identifier}/${exported}`),
+        `${exported} log group declared`,
+      );
     }
     for (const g of groups) assert.equal(g.inputs.retentionInDays, 30, g.name);
   });
@@ -226,14 +250,19 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.deepEqual(m.options.dependsOn, ["command:local:Command::run-db-setup"]);
     assert.match(m.inputs.create as string, /aws ecs run-task/);
     const migrate = containers(one(r, T.td, "migrate"))[0];
-    assert.deepEqual(migrate.secrets.map((s) => s.name), ["DATABASE_URL"]);
+    assert.deepEqual(
+      migrate.secrets.map((s) => s.name),
+      ["DATABASE_URL"],
+    );
     assert.equal(env.ASSIGN_PUBLIC_IP, "ENABLED");
   });
 
   it("each execution role may read exactly its task's secret ARNs, and those are our secrets", () => {
     const secretArns = new Set(ofType(r, T.secret).map((s) => `arn:aws:mock:us-east-1:123456789012:${s.name}`));
     for (const td of ofType(r, T.td)) {
-      const referenced = [...new Set(containers(td).flatMap((c) => c.secrets.map((s) => s.valueFrom.replace(/(:secretsmanager:.*:secret:[^:]+):[^:]*:[^:]*:[^:]*$/, "$1"))))].sort();
+      const referenced = [
+        ...new Set(containers(td).flatMap((c) => c.secrets.map((s) => s.valueFrom.replace(/(:secretsmanager:.*:secret:[^:]+):[^:]*:[^:]*:[^:]*$/, "$1")))),
+      ].sort();
       const policy = JSON.parse(inputsOf(r, T.rolePolicy, `exec-${td.name}`).policy as string) as { Statement: { Action: string[]; Resource: string[] }[] };
       const readable = policy.Statement.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:"))).flatMap((s) => s.Resource);
       assert.deepEqual([...readable].sort(), referenced, td.name);
@@ -248,7 +277,10 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.deepEqual(containers(one(r, T.td, "frontend"))[0].secrets, []);
     // db-setup reads the RDS-managed master secret (by JSON key) and the app password; nothing else.
     const setup = containers(one(r, T.td, "db-setup"))[0];
-    assert.deepEqual(setup.secrets.map((s) => s.name), ["APP_DB_PASSWORD_SCRAM", "PGPASSWORD"]);
+    assert.deepEqual(
+      setup.secrets.map((s) => s.name),
+      ["APP_DB_PASSWORD_SCRAM", "PGPASSWORD"],
+    );
     assert.match(setup.secrets[1].valueFrom, /:secretsmanager:.*-master:password::$/);
   });
 
@@ -259,9 +291,13 @@ describe("stacks/aws: the AWS target under mocks", () => {
       assert.ok((s.inputs.recoveryWindowInDays as number) >= 7, s.name);
       assert.equal(s.inputs.kmsKeyId, undefined);
     }
-    for (const v of ofType(r, T.secretVersion)) assert.ok(v.inputs.secretString && typeof v.inputs.secretString === "object" && "$secret" in (v.inputs.secretString as object), v.name);
+    for (const v of ofType(r, T.secretVersion))
+      assert.ok(v.inputs.secretString && typeof v.inputs.secretString === "object" && "$secret" in (v.inputs.secretString as object), v.name);
     const dbUrl = (inputsOf(r, T.secretVersion, "secret-database-url").secretString as { $secret: string }).$secret;
-    assert.equal(dbUrl, `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=no-verify`);
+    assert.equal(
+      dbUrl,
+      `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=no-verify`,
+    );
     // db-setup gets the verifier of the same password the URL carries, not the password.
     const scram = (inputsOf(r, T.secretVersion, "secret-app-db-password-scram").secretString as { $secret: string }).$secret;
     assert.equal(scram, scramSha256Verifier(dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)));
@@ -273,12 +309,18 @@ describe("stacks/aws: the AWS target under mocks", () => {
     const needles = [...Object.values(USER_SECRETS), ...Object.values(LASTING_SECRET_NAMES).map(dummyPassword), dummyPassword("assets-iam-secret")];
     const leaks: string[] = [];
     for (const res of r.resources) {
-      for (const s of unmarkedStrings(res.inputs)) for (const n of needles) if (s.value.includes(n)) leaks.push(`${res.type} ${res.name} ${s.path} contains ${n}`);
+      for (const s of unmarkedStrings(res.inputs))
+        for (const n of needles) if (s.value.includes(n)) leaks.push(`${res.type} ${res.name} ${s.path} contains ${n}`);
     }
     for (const s of unmarkedStrings(r.outputs)) for (const n of needles) if (s.value.includes(n)) leaks.push(`output ${s.path}`);
     assert.deepEqual(leaks, []);
     for (const td of ofType(r, T.td)) {
-      for (const c of containers(td)) for (const e of c.environment) assert.ok(!/PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL|SALT|DSN/.test(e.name) || e.name === "STACK_AUTH_PUBLISHABLE_KEY" || e.name === "FT_ROTATION_DIGEST", `${td.name}: ${e.name} in environment`);
+      for (const c of containers(td))
+        for (const e of c.environment)
+          assert.ok(
+            !/PASSWORD|SECRET|_KEY$|DATABASE_URL|REDIS_URL|SALT|DSN/.test(e.name) || e.name === "STACK_AUTH_PUBLISHABLE_KEY" || e.name === "FT_ROTATION_DIGEST",
+            `${td.name}: ${e.name} in environment`,
+          );
     }
   });
 
@@ -299,7 +341,8 @@ describe("stacks/aws: the AWS target under mocks", () => {
       const app = containers(one(r, T.td, name)).find((c) => c.name === name) as (Container & { user?: string }) | undefined;
       assert.ok(app, `${name}: its container`);
       assert.match(String(app!.user), /^[1-9][0-9]*(:[0-9]+)?$/, `${name} runs as ${app!.user}`);
-      for (const other of containers(one(r, T.td, name)).filter((c) => c.name !== name) as (Container & { user?: string; essential?: boolean })[]) assert.equal(other.essential, false, `${name}: ${other.name} is a helper`);
+      for (const other of containers(one(r, T.td, name)).filter((c) => c.name !== name) as (Container & { user?: string; essential?: boolean })[])
+        assert.equal(other.essential, false, `${name}: ${other.name} is a helper`);
     }
   });
 
@@ -314,7 +357,10 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(r.outputs.hostAddress, "alb.us-east-1.elb.amazonaws.com");
     assert.match(r.outputs.databaseEndpoint as string, /:5432$/);
     const records = r.outputs.dnsRecords as { type: string; name: string; value: string }[];
-    assert.deepEqual(records.map((x) => x.type), ["CNAME", "CNAME"]);
+    assert.deepEqual(
+      records.map((x) => x.type),
+      ["CNAME", "CNAME"],
+    );
     assert.equal(records[1].name, "app.dairy-coop.example");
     assert.equal(records[1].value, "alb.us-east-1.elb.amazonaws.com");
   });
@@ -323,14 +369,26 @@ describe("stacks/aws: the AWS target under mocks", () => {
 describe("stacks/aws: options", () => {
   let r: PlanResult;
   before(() => {
-    r = mustPlan("aws", { awsNatGateway: true, awsRoute53ZoneId: "Z0123456789ABC", awsEcsExec: true, awsContainerInsights: true, awsRegion: "eu-west-1", awsArchitecture: "X86_64", backupRetentionDays: 90, awsDbEngineVersion: "17" });
+    r = mustPlan("aws", {
+      awsNatGateway: true,
+      awsRoute53ZoneId: "Z0123456789ABC",
+      awsEcsExec: true,
+      awsContainerInsights: true,
+      awsRegion: "eu-west-1",
+      awsArchitecture: "X86_64",
+      backupRetentionDays: 90,
+      awsDbEngineVersion: "17",
+    });
   });
 
   it("external uptime check: Route 53 health check of https://<domain>/health/ready, alarmed in us-east-1 (where its metric is) to an operator-email topic there", () => {
     const hc = one(r, "aws:route53/healthCheck:HealthCheck").inputs;
     assert.deepEqual([hc.type, hc.fqdn, hc.port, hc.resourcePath, hc.enableSni], ["HTTPS", "app.dairy-coop.example", 443, "/health/ready", true]);
     const alarm = one(r, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-public-health-check");
-    assert.deepEqual([alarm.inputs.namespace, alarm.inputs.metricName, alarm.inputs.dimensions], ["AWS/Route53", "HealthCheckStatus", { HealthCheckId: "public-health-id" }]);
+    assert.deepEqual(
+      [alarm.inputs.namespace, alarm.inputs.metricName, alarm.inputs.dimensions],
+      ["AWS/Route53", "HealthCheckStatus", { HealthCheckId: "public-health-id" }],
+    );
     assert.equal(alarm.inputs.treatMissingData, "breaching");
     // The stack is in eu-west-1: the alarm and its topic use the us-east-1 provider.
     assert.equal(alarm.options.provider, "pulumi:providers:aws::aws-assets");
@@ -344,7 +402,9 @@ describe("stacks/aws: options", () => {
   it("sslmode: the app reaches RDS with TLS forced server-side (rds.force_ssl) but unverified (no-verify): the app image carries no RDS CA bundle", () => {
     const url = (one(r, T.secretVersion, "secret-database-url").inputs.secretString as { $secret: string }).$secret;
     assert.match(url, /\?sslmode=no-verify$/);
-    const params = (one(r, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters as { name: string; value: string }[]).find((x) => x.name === "rds.force_ssl");
+    const params = (one(r, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters as { name: string; value: string }[]).find(
+      (x) => x.name === "rds.force_ssl",
+    );
     assert.equal(params?.value, "1");
   });
 
@@ -391,31 +451,55 @@ describe("stacks/aws: options", () => {
     // Object Lock (governance) on the versioned backups bucket, as long as the retention: no version deleted earlier.
     const lock = inputsOf(r, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration", "backups");
     assert.deepEqual([lock.bucket, lock.objectLockEnabled, lock.rule], ["backups-id", "Enabled", { defaultRetention: { mode: "GOVERNANCE", days: 90 } }]);
-    assert.deepEqual(ofType(r, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").map((x) => x.name), ["backups"], "the assets bucket is not locked");
+    assert.deepEqual(
+      ofType(r, "aws:s3/bucketObjectLockConfiguration:BucketObjectLockConfiguration").map((x) => x.name),
+      ["backups"],
+      "the assets bucket is not locked",
+    );
   });
 
   it("only operatorEmail set: every alarm notifies the SNS topic whose email subscription is operatorEmail; in us-east-1 one topic serves the health check too", () => {
     const plain = mustPlan("aws");
     const subs = ofType(plain, "aws:sns/topicSubscription:TopicSubscription");
-    assert.deepEqual(subs.map((x) => [x.name, x.inputs.protocol, x.inputs.endpoint, x.inputs.topic]), [["alerts-email", "email", "ops@dairy-coop.example", "arn:aws:mock:us-east-1:123456789012:alerts"]]);
+    assert.deepEqual(
+      subs.map((x) => [x.name, x.inputs.protocol, x.inputs.endpoint, x.inputs.topic]),
+      [["alerts-email", "email", "ops@dairy-coop.example", "arn:aws:mock:us-east-1:123456789012:alerts"]],
+    );
     const alarms = ofType(plain, "aws:cloudwatch/metricAlarm:MetricAlarm");
     assert.ok(alarms.some((a) => a.name === "alarm-public-health-check"));
     for (const a of alarms) assert.deepEqual(a.inputs.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts"], a.name);
   });
 
   it("logical dumps: a scheduled db-dump task (backupSchedule, UTC) dumps, restore-checks and uploads SSE-KMS to the backups bucket; a freshness alarm mails the operator", () => {
-    const sched = one(r, "aws:scheduler/schedule:Schedule", "db-dump").inputs as { scheduleExpression: string; scheduleExpressionTimezone: string; target: { arn: string; ecsParameters: { taskDefinitionArn: string; launchType: string } } };
+    const sched = one(r, "aws:scheduler/schedule:Schedule", "db-dump").inputs as {
+      scheduleExpression: string;
+      scheduleExpressionTimezone: string;
+      target: { arn: string; ecsParameters: { taskDefinitionArn: string; launchType: string } };
+    };
     assert.equal(sched.scheduleExpression, "cron(17 3 * * ? *)");
     assert.equal(sched.scheduleExpressionTimezone, "UTC");
     assert.equal(sched.target.ecsParameters.taskDefinitionArn, "arn:aws:mock:us-east-1:123456789012:db-dump");
     assert.equal(sched.target.ecsParameters.launchType, "FARGATE");
-    const defs = JSON.parse(one(r, T.td, "db-dump").inputs.containerDefinitions as string) as { name: string; image: string; command: string[]; environment: { name: string; value: string }[]; secrets: { name: string; valueFrom: string }[]; dependsOn?: unknown[] }[];
+    const defs = JSON.parse(one(r, T.td, "db-dump").inputs.containerDefinitions as string) as {
+      name: string;
+      image: string;
+      command: string[];
+      environment: { name: string; value: string }[];
+      secrets: { name: string; valueFrom: string }[];
+      dependsOn?: unknown[];
+    }[];
     const [dump, upload] = defs;
-    assert.deepEqual(defs.map((d) => d.name), ["dump", "upload"]);
+    assert.deepEqual(
+      defs.map((d) => d.name),
+      ["dump", "upload"],
+    );
     assert.match(dump.image, /^postgres:17\./, "pg_dump follows awsDbEngineVersion 17");
     assert.match(dump.command[0], /pg_dump --format=custom/);
     assert.match(dump.command[0], /pg_restore --exit-on-error/);
-    assert.deepEqual(dump.secrets.map((x) => x.name), ["PGPASSWORD"]);
+    assert.deepEqual(
+      dump.secrets.map((x) => x.name),
+      ["PGPASSWORD"],
+    );
     assert.deepEqual(upload.dependsOn, [{ containerName: "dump", condition: "SUCCESS" }]);
     assert.match(upload.command[0], /--s3-server-side-encryption aws:kms/);
     assert.match(upload.command[0], /\/postgres\/\$name/);
@@ -428,20 +512,40 @@ describe("stacks/aws: options", () => {
     assert.deepEqual(policy.Statement[0].Resource, ["arn:aws:mock:us-east-1:123456789012:backups/postgres/*"]);
     assert.equal(one(r, "aws:kms/key:Key", "backups").options.protect, true);
     // Kept backupRetentionDays by the bucket's lifecycle.
-    assert.equal((inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups").rules as { expiration: { days: number } }[])[0].expiration.days, 90);
+    assert.equal(
+      (inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups").rules as { expiration: { days: number } }[])[0].expiration
+        .days,
+      90,
+    );
     // Freshness: the upload marker counted per stack; no upload in a day (missing data included) alarms to the SNS topic.
-    const filter = one(r, "aws:cloudwatch/logMetricFilter:LogMetricFilter", "db-dump-uploaded").inputs as { pattern: string; metricTransformation: { namespace: string; name: string } };
+    const filter = one(r, "aws:cloudwatch/logMetricFilter:LogMetricFilter", "db-dump-uploaded").inputs as {
+      pattern: string;
+      metricTransformation: { namespace: string; name: string };
+    };
     assert.equal(filter.pattern, '"FRESHTRACK_BACKUP_UPLOADED"');
     const alarm = one(r, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-backup-dump-stale").inputs;
-    assert.deepEqual([alarm.namespace, alarm.metricName, alarm.period, alarm.treatMissingData, alarm.comparisonOperator], [filter.metricTransformation.namespace, filter.metricTransformation.name, 86400, "breaching", "LessThanThreshold"]);
+    assert.deepEqual(
+      [alarm.namespace, alarm.metricName, alarm.period, alarm.treatMissingData, alarm.comparisonOperator],
+      [filter.metricTransformation.namespace, filter.metricTransformation.name, 86400, "breaching", "LessThanThreshold"],
+    );
     assert.deepEqual(alarm.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts"]);
   });
 
   it("without user secrets, no empty secrets are created and tasks reference none of them", () => {
     const plain = mustPlan("aws");
     assert.deepEqual(
-      ofType(plain, T.secret).map((s) => s.name).sort(),
-      ["secret-app-db-password-scram", "secret-database-url", "secret-jwt-secret", "secret-minio-root-password", "secret-minio-root-user", "secret-redis-url", "secret-ttn-encryption-salt"],
+      ofType(plain, T.secret)
+        .map((s) => s.name)
+        .sort(),
+      [
+        "secret-app-db-password-scram",
+        "secret-database-url",
+        "secret-jwt-secret",
+        "secret-minio-root-password",
+        "secret-minio-root-user",
+        "secret-redis-url",
+        "secret-ttn-encryption-salt",
+      ],
     );
     assert.equal(containers(one(plain, T.td, "backend"))[0].secrets.length, 6);
   });

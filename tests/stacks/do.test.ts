@@ -74,8 +74,14 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
   });
 
   it("every DigitalOcean, TLS and command resource sits inside the component", () => {
-    const strays = r.resources.filter((x) => /^(digitalocean|tls|command):/.test(x.type) && !["freshtrack:digitalocean:Target::do", "freshtrack:host:Deployment::host"].includes(x.parent ?? ""));
-    assert.deepEqual(strays.map((s) => `${s.type} ${s.name}`), []);
+    const strays = r.resources.filter(
+      (x) =>
+        /^(digitalocean|tls|command):/.test(x.type) && !["freshtrack:digitalocean:Target::do", "freshtrack:host:Deployment::host"].includes(x.parent ?? ""),
+    );
+    assert.deepEqual(
+      strays.map((s) => `${s.type} ${s.name}`),
+      [],
+    );
     assert.equal(one(r, T.host).parent, "freshtrack:digitalocean:Target::do");
   });
 
@@ -137,7 +143,10 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const db = outbound.filter((x) => x.portRange === "25060");
     assert.deepEqual(db, [{ protocol: "tcp", portRange: "25060", destinationAddresses: ["10.110.16.0/20"] }]);
     // Nothing else goes out to the world but DNS, NTP, HTTP(S), ICMP and alert mail to Resend (2587: DO blocks 587).
-    const world = outbound.filter((x) => x.destinationAddresses.includes("0.0.0.0/0")).map((x) => `${x.protocol}/${x.portRange ?? "-"}`).sort();
+    const world = outbound
+      .filter((x) => x.destinationAddresses.includes("0.0.0.0/0"))
+      .map((x) => `${x.protocol}/${x.portRange ?? "-"}`)
+      .sort();
     assert.deepEqual(world, ["icmp/-", "tcp/2587", "tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
     // The bundle's Alertmanager mails through that port.
     assert.match(bundleOf(r)["config/alertmanager.yml"], /smarthost: smtp\.resend\.com:2587\n/);
@@ -160,7 +169,15 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.ok((d.options.ignoreChanges ?? []).includes("sshKeys"));
     // The DO SSH key is the generated deploy key's public half.
     assert.match(one(r, T.sshKey).inputs.publicKey as string, /^ssh-ed25519 \S+deploykey/);
-    assert.deepEqual(ofType(r, T.tlsKey).map((k) => [k.name, k.inputs.algorithm]).sort(), [["deploy-key", "ED25519"], ["droplet-host-key", "ED25519"]]);
+    assert.deepEqual(
+      ofType(r, T.tlsKey)
+        .map((k) => [k.name, k.inputs.algorithm])
+        .sort(),
+      [
+        ["deploy-key", "ED25519"],
+        ["droplet-host-key", "ED25519"],
+      ],
+    );
 
     const daily = mustPlan("do", LARGER, USER_SECRETS);
     assert.deepEqual(one(daily, T.droplet).inputs.backupPolicy, { plan: "daily", hour: 4 });
@@ -173,13 +190,22 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.equal(d.inputs.backupPolicy, undefined);
     assert.equal(d.inputs.region, "nyc1");
     assert.equal(one(o, T.db).inputs.region, "nyc1");
-    assert.deepEqual(ofType(o, T.bucket).map((b) => b.inputs.region), ["nyc3", "nyc3"]);
+    assert.deepEqual(
+      ofType(o, T.bucket).map((b) => b.inputs.region),
+      ["nyc3", "nyc3"],
+    );
     assert.deepEqual(ofType(o, T.dns), []);
     const recs = o.outputs.dnsRecords as { type: string; name: string; value: string; purpose: string }[];
-    assert.deepEqual(recs.map((x) => [x.type, x.name, x.value]), [["A", "app.bakery-co.example", "203.0.113.20"]]);
+    assert.deepEqual(
+      recs.map((x) => [x.type, x.name, x.value]),
+      [["A", "app.bakery-co.example", "203.0.113.20"]],
+    );
     assert.match(recs[0].purpose, /create it at your DNS provider/);
     const env = bundleOf(o);
-    assert.ok(Object.values(env).some((t) => t.includes("https://nyc3.digitaloceanspaces.com")), "the bundle points at the Spaces endpoint of nyc3");
+    assert.ok(
+      Object.values(env).some((t) => t.includes("https://nyc3.digitaloceanspaces.com")),
+      "the bundle points at the Spaces endpoint of nyc3",
+    );
   });
 
   it("user_data: bootstrap only; no secret but the accepted host key; host key pinned by the push", () => {
@@ -221,7 +247,9 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
       for (const k of Object.keys(a)) assert.deepEqual(b[k].inputs, a[k].inputs, `${what}: ${k} inputs changed`);
       const da = byKey(deployResources(r));
       const db = byKey(deployResources(other));
-      const changed = Object.keys(da).filter((k) => JSON.stringify(da[k].inputs) !== JSON.stringify(db[k].inputs)).map((k) => k.split("::")[1]);
+      const changed = Object.keys(da)
+        .filter((k) => JSON.stringify(da[k].inputs) !== JSON.stringify(db[k].inputs))
+        .map((k) => k.split("::")[1]);
       for (const step of mustChange) assert.ok(changed.includes(step), `${what}: ${step} must re-run (changed: ${changed.join(", ")})`);
     }
   });
@@ -252,25 +280,37 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
       assert.equal(b.options.protect, true);
       assert.notEqual(b.inputs.forceDestroy, true);
     }
-    const expiry = (b: PlannedResource) => (b.inputs.lifecycleRules as { expiration?: { days: number } }[]).map((x) => x.expiration?.days).filter((x) => x !== undefined);
+    const expiry = (b: PlannedResource) =>
+      (b.inputs.lifecycleRules as { expiration?: { days: number } }[]).map((x) => x.expiration?.days).filter((x) => x !== undefined);
     assert.deepEqual(expiry(buckets.backups), [30]);
     assert.deepEqual(expiry(buckets.assets), []);
     const longer = mustPlan("do", LARGER, USER_SECRETS);
     assert.deepEqual(expiry(ofType(longer, T.bucket).find((b) => b.name === "backups")!), [90]);
     // The backups bucket is versioned: a delete or overwrite keeps the previous version for the full retention.
     assert.deepEqual(buckets.backups.inputs.versioning, { enabled: true });
-    assert.deepEqual((buckets.backups.inputs.lifecycleRules as { noncurrentVersionExpiration?: { days: number } }[]).map((x) => x.noncurrentVersionExpiration?.days), [30]);
+    assert.deepEqual(
+      (buckets.backups.inputs.lifecycleRules as { noncurrentVersionExpiration?: { days: number } }[]).map((x) => x.noncurrentVersionExpiration?.days),
+      [30],
+    );
     const cors = one(r, T.cors);
     assert.equal(cors.inputs.bucket, buckets.assets.inputs.name);
     const rules = cors.inputs.corsRules as { allowedOrigins: string[]; allowedMethods: string[] }[];
-    assert.deepEqual(rules.flatMap((x) => x.allowedOrigins), ["https://app.bakery-co.example"]);
+    assert.deepEqual(
+      rules.flatMap((x) => x.allowedOrigins),
+      ["https://app.bakery-co.example"],
+    );
     assert.ok(rules[0].allowedMethods.includes("PUT"));
   });
 
   it("Spaces key scoped to exactly the two buckets; its keys reach the host only as secret files", () => {
     const key = one(r, T.spacesKey);
-    const names = ofType(r, T.bucket).map((b) => b.inputs.name).sort();
-    assert.deepEqual((key.inputs.grants as { bucket: string; permission: string }[]).map((g) => `${g.bucket}:${g.permission}`).sort(), names.map((n) => `${n}:readwrite`));
+    const names = ofType(r, T.bucket)
+      .map((b) => b.inputs.name)
+      .sort();
+    assert.deepEqual(
+      (key.inputs.grants as { bucket: string; permission: string }[]).map((g) => `${g.bucket}:${g.permission}`).sort(),
+      names.map((n) => `${n}:readwrite`),
+    );
     const files = payloadOf(r);
     assert.equal(files["app/MINIO_ROOT_USER"].content, "DOSPACES10");
     assert.match(files["app/MINIO_ROOT_PASSWORD"].content, /^RNDSECRETspaceskeyspacesX$/);
@@ -287,7 +327,10 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     // The app's PgBouncer login is per password (pgbouncerClientUser); PgBouncer logs in to the cluster as frostguard.
     assert.equal(files["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser(appPw)}:${appPw}@pgbouncer:5432/frostguard`);
     assert.equal(files["migrate/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@private-db.db.ondigitalocean.com:25060/frostguard?sslmode=require`);
-    assert.equal(files["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?sslmode=require`);
+    assert.equal(
+      files["db-setup/ADMIN_DATABASE_URL"].content,
+      `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?sslmode=require`,
+    );
     assert.equal(files["db-setup/APP_DB_PASSWORD"].content, appPw);
     assert.equal(files["pgbouncer/userlist.txt"].content, `"frostguard" "${appPw}"\n"${pgbouncerClientUser(appPw)}" "${appPw}"\n`);
     assert.equal(files["postgres/POSTGRES_PASSWORD"], undefined, "no self-hosted postgres on digitalocean");
@@ -327,7 +370,13 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.equal(one(r, T.project).inputs.environment, "Production");
     const pr = one(r, T.projectResources);
     assert.equal(pr.inputs.project, "project-id");
-    assert.deepEqual([...(pr.inputs.resources as string[])].sort(), ["do:dbaas:db-id", "do:droplet:droplet-id", "do:reservedip:203.0.113.20", "do:space:ft-do-assets", "do:space:ft-do-backups"]);
+    assert.deepEqual([...(pr.inputs.resources as string[])].sort(), [
+      "do:dbaas:db-id",
+      "do:droplet:droplet-id",
+      "do:reservedip:203.0.113.20",
+      "do:space:ft-do-assets",
+      "do:space:ft-do-backups",
+    ]);
   });
 
   it("alerts: droplet CPU/memory/disk and database CPU/memory/disk, to the operator's email and the webhook (secret)", () => {
@@ -379,7 +428,12 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     for (const a of uptime) assert.deepEqual(a.inputs.notifications, [{ emails: ["ops@bakery-co.example"] }], a.name);
     for (const a of ofType(plain, T.alert)) assert.deepEqual(a.inputs.alerts, { emails: ["ops@bakery-co.example"] }, a.name);
     // tlsMode internal: no certificate-expiry alert (Caddy's own CA is not publicly trusted).
-    assert.deepEqual(ofType(mustPlan("do", { ...MINIMAL, tlsMode: "internal" }), T.uptimeAlert).map((a) => a.inputs.type).sort(), ["down_global", "latency"]);
+    assert.deepEqual(
+      ofType(mustPlan("do", { ...MINIMAL, tlsMode: "internal" }), T.uptimeAlert)
+        .map((a) => a.inputs.type)
+        .sort(),
+      ["down_global", "latency"],
+    );
   });
 
   it("sslmode: PgBouncer verifies the managed database (verify-full) against the cluster CA that getDatabaseCa returns", () => {
@@ -390,7 +444,11 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
   });
 
   it("no secret value in any unmarked input, anywhere in the stack", () => {
-    const leaks = r.resources.flatMap((x) => unmarkedStrings(x.inputs).filter((s) => SECRET_MARKERS.test(s.value)).map((s) => `${x.type}::${x.name} ${s.path}`));
+    const leaks = r.resources.flatMap((x) =>
+      unmarkedStrings(x.inputs)
+        .filter((s) => SECRET_MARKERS.test(s.value))
+        .map((s) => `${x.type}::${x.name} ${s.path}`),
+    );
     assert.deepEqual(leaks, []);
     for (const [k, v] of Object.entries(r.outputs)) assert.ok(!SECRET_MARKERS.test(JSON.stringify(v)), `output ${k} leaks a secret`);
   });
@@ -441,7 +499,10 @@ describe("stacks/do: the placement guard refuses a region change before any regi
   it("declares no VPC, database, droplet, bucket or reserved IP", () => {
     const regional = [T.vpc, T.db, T.droplet, T.bucket, T.reservedIp, T.cors];
     assert.ok(out.registered.includes(`${T.placement}::do-placement`), "the guard itself was read");
-    assert.deepEqual(out.registered.filter((k) => regional.some((t) => k.startsWith(`${t}::`))), []);
+    assert.deepEqual(
+      out.registered.filter((k) => regional.some((t) => k.startsWith(`${t}::`))),
+      [],
+    );
   });
 });
 
@@ -502,7 +563,10 @@ describe("stacks/do: dbPasswordGeneration rotates the app database password on d
   it("so the push re-runs write-secrets, preflight and deploy (whose db-setup + PgBouncer reload rotate without loss)", () => {
     const steps = (r: PlanResult) => byKey(deployResources(r));
     const [a, b] = [steps(gen1), steps(gen2)];
-    const changed = Object.keys(a).filter((k) => JSON.stringify(a[k].inputs) !== JSON.stringify(b[k].inputs)).map((k) => k.split("::")[1]).sort();
+    const changed = Object.keys(a)
+      .filter((k) => JSON.stringify(a[k].inputs) !== JSON.stringify(b[k].inputs))
+      .map((k) => k.split("::")[1])
+      .sort();
     assert.deepEqual(changed, ["deploy", "preflight", "write-secrets"]);
   });
 });
@@ -517,7 +581,10 @@ describe("stacks/do: a rebuilt droplet (new id, same reserved IP and host key) g
     original = runWithDropletId();
     rebuilt = runWithDropletId("droplet-rebuilt-id");
   });
-  const stepsOf = (r: PlanResult) => Object.fromEntries(r.resources.filter((x) => x.type.startsWith("command:remote:") && x.parent === "freshtrack:host:Deployment::host").map((x) => [x.name, x]));
+  const stepsOf = (r: PlanResult) =>
+    Object.fromEntries(
+      r.resources.filter((x) => x.type.startsWith("command:remote:") && x.parent === "freshtrack:host:Deployment::host").map((x) => [x.name, x]),
+    );
 
   it("the rebuild keeps the reserved IP and host key: the connection alone would not notice", () => {
     assert.equal(one(rebuilt, T.droplet).inputs.name, one(original, T.droplet).inputs.name);
@@ -541,7 +608,11 @@ describe("stacks/do: a rebuilt droplet (new id, same reserved IP and host key) g
     HOST_STEPS.forEach((step, i) => {
       const deps = b[step].options.dependsOn ?? [];
       if (i === 0) assert.deepEqual(deps, [], step);
-      else assert.ok(deps.some((d) => d.endsWith(`::${HOST_STEPS[i - 1]}`)), `${step} depends on ${HOST_STEPS[i - 1]}: ${deps.join(", ")}`);
+      else
+        assert.ok(
+          deps.some((d) => d.endsWith(`::${HOST_STEPS[i - 1]}`)),
+          `${step} depends on ${HOST_STEPS[i - 1]}: ${deps.join(", ")}`,
+        );
     });
     assert.ok((b[HOST_TEARDOWN_STEP].options.dependsOn ?? []).some((d) => d.endsWith("::bootstrap")));
   });

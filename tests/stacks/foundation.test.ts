@@ -26,7 +26,10 @@ describe("stacks: each stack file selects one target", () => {
       );
       const foreign = ALL_CLOUDS.filter((p) => !CLOUD_PREFIXES[target].includes(p));
       const strays = r.resources.filter((x) => foreign.some((p) => x.type.startsWith(p)));
-      assert.deepEqual(strays.map((s) => `${s.type} ${s.name}`), []);
+      assert.deepEqual(
+        strays.map((s) => `${s.type} ${s.name}`),
+        [],
+      );
       assert.equal(r.outputs.target, target);
       assert.equal(typeof r.outputs.url, "string");
       assert.match(r.outputs.url as string, /^https:\/\//);

@@ -36,7 +36,9 @@ function bundleImages(files: Record<string, string>): string[] {
 
 /** Every image of every ECS container definition. */
 function ecsImages(r: PlanResult): string[] {
-  return ofType(r, "aws:ecs/taskDefinition:TaskDefinition").flatMap((td) => (JSON.parse(td.inputs.containerDefinitions as string) as { image: string }[]).map((c) => c.image));
+  return ofType(r, "aws:ecs/taskDefinition:TaskDefinition").flatMap((td) =>
+    (JSON.parse(td.inputs.containerDefinitions as string) as { image: string }[]).map((c) => c.image),
+  );
 }
 
 const lookups = (r: PlanResult) => r.invokes.filter((i) => i.token === REGISTRY_IMAGE_TOKEN).map((i) => String(i.inputs.name));
@@ -60,7 +62,11 @@ describe("stacks: image digests (imageDigests on by default)", () => {
     const images = bundleImages(bundleOf(r));
     assertPinnedByLookup(images, r, "vm");
     // With observability on, the vm release runs every infrastructure image of the table.
-    for (const spec of Object.values(IMAGES)) assert.ok(images.some((i) => i.startsWith(`${spec.image}@sha256:`)), `${spec.image} in the release`);
+    for (const spec of Object.values(IMAGES))
+      assert.ok(
+        images.some((i) => i.startsWith(`${spec.image}@sha256:`)),
+        `${spec.image} in the release`,
+      );
     // Each distinct reference is looked up once, through the lookup-only provider.
     const looked = lookups(r);
     assert.equal(new Set(looked).size, looked.length, "no reference looked up twice");
@@ -78,12 +84,18 @@ describe("stacks: image digests (imageDigests on by default)", () => {
     const r = mustPlan("aws");
     const images = ecsImages(r);
     assertPinnedByLookup(images, r, "aws");
-    assert.ok(images.some((i) => i.startsWith(`${IMAGES.postgres.image}@sha256:`)), "db-setup's postgres is pinned too");
+    assert.ok(
+      images.some((i) => i.startsWith(`${IMAGES.postgres.image}@sha256:`)),
+      "db-setup's postgres is pinned too",
+    );
   });
 
   it("an image already pinned by digest is kept as it is and not looked up", () => {
     const over = { imageOverrides: [`postgres=${PINNED_PG}`] };
-    for (const [stack, set] of [["vm", over], ["aws", over]] as const) {
+    for (const [stack, set] of [
+      ["vm", over],
+      ["aws", over],
+    ] as const) {
       const r = mustPlan(stack, set);
       const images = stack === "vm" ? bundleImages(bundleOf(r)) : ecsImages(r);
       assert.ok(images.includes(PINNED_PG), `${stack}: the pinned override ships unchanged`);
@@ -93,7 +105,11 @@ describe("stacks: image digests (imageDigests on by default)", () => {
   });
 
   it("imageDigests false: no lookup, no docker provider, tags shipped as configured", () => {
-    for (const [stack, set] of [["vm", {}], ["do", DO_BASE], ["aws", {}]] as const) {
+    for (const [stack, set] of [
+      ["vm", {}],
+      ["do", DO_BASE],
+      ["aws", {}],
+    ] as const) {
       const r = mustPlan(stack, { ...set, imageDigests: false });
       assert.deepEqual(lookups(r), [], `${stack}: no lookup`);
       assert.equal(ofType(r, "pulumi:providers:docker").length, 0, `${stack}: no docker provider`);

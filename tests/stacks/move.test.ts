@@ -11,7 +11,8 @@ const STACK: Record<T, string> = { vm: "vm", digitalocean: "do", aws: "aws" };
 const NEW_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOST12";
 /** Settings of the new side, given alongside moveTo (vm -> vm: under the moveVm* keys). */
 function destination(from: T, to: T): { set: Record<string, string | number | boolean | string[]>; secret: Record<string, string> } {
-  if (to === "vm" && from === "vm") return { set: { moveVmHost: "203.0.113.77", moveVmHostKey: NEW_HOST_KEY }, secret: { moveVmSshPrivateKey: "NEWHOSTKEYDUMMY" } };
+  if (to === "vm" && from === "vm")
+    return { set: { moveVmHost: "203.0.113.77", moveVmHostKey: NEW_HOST_KEY }, secret: { moveVmSshPrivateKey: "NEWHOSTKEYDUMMY" } };
   if (to === "vm") return { set: { vmHost: "203.0.113.77", vmHostKey: NEW_HOST_KEY }, secret: { vmSshPrivateKey: "NEWHOSTKEYDUMMY" } };
   if (to === "digitalocean") return { set: { doSshCidrs: ["198.51.100.7/32"], doManageDns: false }, secret: {} };
   return { set: {}, secret: {} };
@@ -74,7 +75,10 @@ for (const [from, to] of PAIRS) {
       const created = p.prepare.byUrn.filter((e) => !entries(p.baseline).has(e.urn));
       assert.ok(created.length > 5, `new side created (${created.length})`);
       for (const e of created) assert.ok(underMove(e.urn) || e.urn.includes("StackReference"), `created outside the move: ${e.urn}`);
-      assert.ok(created.some((e) => e.urn.endsWith(`freshtrack:move:Move$freshtrack:${to}:Target::${STACK[from] === "do" ? "do" : STACK[from]}`)), "the new target component");
+      assert.ok(
+        created.some((e) => e.urn.endsWith(`freshtrack:move:Move$freshtrack:${to}:Target::${STACK[from] === "do" ? "do" : STACK[from]}`)),
+        "the new target component",
+      );
       assert.deepEqual((p.prepare.outputs.move as { phase: string }).phase, "prepare");
       assert.equal(p.prepare.outputs.target, from, "target output stays the serving side");
     });
@@ -100,7 +104,8 @@ for (const [from, to] of PAIRS) {
         assert.equal(r.get(e.urn)!.retainOnDelete, true, `${e.urn} kept in the cloud when removed`);
       }
       // The lasting secrets are no side's: still protected.
-      for (const e of p.retire.byUrn.filter((x) => /random:index\/randomPassword:RandomPassword::(ttn-encryption-salt|backup-encryption-key)$/.test(x.urn))) assert.equal(e.protect, true, e.urn);
+      for (const e of p.retire.byUrn.filter((x) => /random:index\/randomPassword:RandomPassword::(ttn-encryption-salt|backup-encryption-key)$/.test(x.urn)))
+        assert.equal(e.protect, true, e.urn);
       // The new side keeps its protection.
       for (const e of p.prepare.byUrn.filter((x) => underMove(x.urn) && x.protect)) assert.equal(r.get(e.urn)!.protect, true, e.urn);
     });
@@ -147,7 +152,10 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
       assert.equal(e.protect, false, `protected resource in the delete set: ${e.urn}`);
       assert.ok(e.urn.includes("::freshtrack:vm:Target") || e.urn.includes("freshtrack:move:Move"), `unexpected delete ${e.urn}`);
     }
-    assert.ok(deleted.some((e) => e.urn.endsWith("::teardown")), "the old host's teardown runs (services stop, data kept)");
+    assert.ok(
+      deleted.some((e) => e.urn.endsWith("::teardown")),
+      "the old host's teardown runs (services stop, data kept)",
+    );
     assert.equal(fin.outputs.target, "digitalocean");
     assert.equal(fin.outputs.move, null);
   });

@@ -37,11 +37,15 @@ const setContainer = (r: Res, edit: (c: Record<string, unknown>) => void): Res[]
   r.props.containerDefinitions = JSON.stringify(defs);
   return [];
 };
-const replaceIn = (all: Res[], r: Res, props: Record<string, unknown>): Res[] => all.map((x) => (x.key === r.key ? { ...x, props: { ...x.props, ...props } } : x));
+const replaceIn = (all: Res[], r: Res, props: Record<string, unknown>): Res[] =>
+  all.map((x) => (x.key === r.key ? { ...x, props: { ...x.props, ...props } } : x));
 
 const BREAKERS: Record<string, Breaker[]> = {
   "images-pinned": [
-    { type: "aws:ecs/taskDefinition:TaskDefinition", apply: (r, all) => (setContainer(r, (c) => (c.image = `${String(c.image).replace(/[:@].*$/, "")}:latest`)) ? replaceIn(all, r, r.props) : undefined) },
+    {
+      type: "aws:ecs/taskDefinition:TaskDefinition",
+      apply: (r, all) => (setContainer(r, (c) => (c.image = `${String(c.image).replace(/[:@].*$/, "")}:latest`)) ? replaceIn(all, r, r.props) : undefined),
+    },
     {
       type: "command:remote:CopyToRemote",
       apply: (r, all) => {
@@ -53,7 +57,10 @@ const BREAKERS: Record<string, Breaker[]> = {
           const broken = { ...files, [name]: text.replace(m[0], `${m[1]}${m[2]}:latest`) };
           const src = r.props.source as { $asset?: string };
           // The push copies either one bundle payload (StringAsset) or an archive of files.
-          const source = typeof src.$asset === "string" ? { $asset: serializeBundle(broken) } : { $archive: Object.fromEntries(Object.entries(broken).map(([k, v]) => [k, { $asset: v }])) };
+          const source =
+            typeof src.$asset === "string"
+              ? { $asset: serializeBundle(broken) }
+              : { $archive: Object.fromEntries(Object.entries(broken).map(([k, v]) => [k, { $asset: v }])) };
           return replaceIn(all, r, { source });
         }
         return undefined;
@@ -66,8 +73,15 @@ const BREAKERS: Record<string, Breaker[]> = {
   ],
   "database-firewalled": [{ type: "digitalocean:index/databaseFirewall:DatabaseFirewall", apply: (r, all) => all.filter((x) => x.type !== r.type) }],
   "listener-https-only": [
-    { type: "aws:lb/listener:Listener", apply: (r, all) => (String(r.props.protocol).toUpperCase() === "HTTP" ? replaceIn(all, r, { defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] }) : undefined) },
-    { type: "aws:lb/listener:Listener", apply: (r, all) => (String(r.props.protocol).toUpperCase() === "HTTPS" ? replaceIn(all, r, { sslPolicy: "ELBSecurityPolicy-2016-08" }) : undefined) },
+    {
+      type: "aws:lb/listener:Listener",
+      apply: (r, all) =>
+        String(r.props.protocol).toUpperCase() === "HTTP" ? replaceIn(all, r, { defaultActions: [{ type: "forward", targetGroupArn: "arn:tg" }] }) : undefined,
+    },
+    {
+      type: "aws:lb/listener:Listener",
+      apply: (r, all) => (String(r.props.protocol).toUpperCase() === "HTTPS" ? replaceIn(all, r, { sslPolicy: "ELBSecurityPolicy-2016-08" }) : undefined),
+    },
   ],
   "http-listener-rules-redirect": [
     {
@@ -79,24 +93,50 @@ const BREAKERS: Record<string, Breaker[]> = {
     },
   ],
   "ingress-restricted": [
-    { type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule", apply: (r, all) => (r.props.cidrIpv4 === "0.0.0.0/0" ? replaceIn(all, r, { fromPort: 5432, toPort: 5432 }) : undefined) },
-    { type: "aws:ec2/securityGroup:SecurityGroup", apply: (r, all) => replaceIn(all, r, { ingress: [...asArray(r.props.ingress), { protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }] }) },
-    { type: "digitalocean:index/firewall:Firewall", apply: (r, all) => replaceIn(all, r, { inboundRules: [...asArray(r.props.inboundRules), { protocol: "tcp", portRange: "5432", sourceAddresses: ["0.0.0.0/0"] }] }) },
+    {
+      type: "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule",
+      apply: (r, all) => (r.props.cidrIpv4 === "0.0.0.0/0" ? replaceIn(all, r, { fromPort: 5432, toPort: 5432 }) : undefined),
+    },
+    {
+      type: "aws:ec2/securityGroup:SecurityGroup",
+      apply: (r, all) =>
+        replaceIn(all, r, { ingress: [...asArray(r.props.ingress), { protocol: "tcp", fromPort: 5432, toPort: 5432, cidrBlocks: ["0.0.0.0/0"] }] }),
+    },
+    {
+      type: "digitalocean:index/firewall:Firewall",
+      apply: (r, all) =>
+        replaceIn(all, r, { inboundRules: [...asArray(r.props.inboundRules), { protocol: "tcp", portRange: "5432", sourceAddresses: ["0.0.0.0/0"] }] }),
+    },
   ],
   "bucket-private-encrypted": [
     { type: "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", apply: (r, all) => replaceIn(all, r, { restrictPublicBuckets: false }) },
     { type: "digitalocean:index/spacesBucket:SpacesBucket", apply: (r, all) => replaceIn(all, r, { acl: "public-read" }) },
   ],
   "no-credentials-in-env": [
-    { type: "aws:ecs/taskDefinition:TaskDefinition", apply: (r, all) => (setContainer(r, (c) => (c.environment = [...asArray(c.environment), { name: "POLICY_TEST_PASSWORD", value: "x" }])) ? replaceIn(all, r, r.props) : undefined) },
-    { type: "digitalocean:index/droplet:Droplet", apply: (r, all) => (typeof r.props.userData === "string" ? replaceIn(all, r, { userData: `${r.props.userData}\nexport POLICY_TEST_TOKEN=x\n` }) : undefined) },
+    {
+      type: "aws:ecs/taskDefinition:TaskDefinition",
+      apply: (r, all) =>
+        setContainer(r, (c) => (c.environment = [...asArray(c.environment), { name: "POLICY_TEST_PASSWORD", value: "x" }]))
+          ? replaceIn(all, r, r.props)
+          : undefined,
+    },
+    {
+      type: "digitalocean:index/droplet:Droplet",
+      apply: (r, all) =>
+        typeof r.props.userData === "string" ? replaceIn(all, r, { userData: `${r.props.userData}\nexport POLICY_TEST_TOKEN=x\n` }) : undefined,
+    },
     { type: "command:remote:Command", apply: (r, all) => replaceIn(all, r, { environment: { ...asRecord(r.props.environment), POLICY_TEST_SECRET: "x" } }) },
   ],
   "remote-host-key-pinned": [
     { type: "command:remote:Command", apply: (r, all) => replaceIn(all, r, { connection: { ...asRecord(r.props.connection), hostKey: undefined } }) },
     { type: "command:remote:CopyToRemote", apply: (r, all) => replaceIn(all, r, { connection: { ...asRecord(r.props.connection), hostKey: undefined } }) },
   ],
-  "remote-stdin-not-logged": [{ type: "command:remote:Command", apply: (r, all) => (typeof r.props.stdin === "string" && r.props.stdin !== "" ? replaceIn(all, r, { logging: "stdoutAndStderr" }) : undefined) }],
+  "remote-stdin-not-logged": [
+    {
+      type: "command:remote:Command",
+      apply: (r, all) => (typeof r.props.stdin === "string" && r.props.stdin !== "" ? replaceIn(all, r, { logging: "stdoutAndStderr" }) : undefined),
+    },
+  ],
   "log-group-retention": [{ type: "aws:cloudwatch/logGroup:LogGroup", apply: (r, all) => replaceIn(all, r, { retentionInDays: undefined }) }],
   "backup-retention-recommended": [{ type: "aws:rds/instance:Instance", apply: (r, all) => replaceIn(all, r, { backupRetentionPeriod: 8 }) }],
 };
@@ -139,7 +179,10 @@ describe("policy pack on the example stacks (offline plan)", function () {
         for (const b of BREAKERS[policy.name] ?? []) {
           for (const r of planned[stack].filter((x) => x.type === b.type)) {
             const all = clone(planned[stack]);
-            const broken = b.apply(all.find((x) => x.key === r.key)!, all);
+            const broken = b.apply(
+              all.find((x) => x.key === r.key)!,
+              all,
+            );
             if (!broken) continue;
             tried.push(`${stack}:${r.key}`);
             const seen = new Set(before.map((f) => `${f.policy}|${f.resource}|${f.message}`));

@@ -20,10 +20,12 @@ const SECRET = { registryToken: TOKEN };
 function assertNoLeak(r: PlanResult, where: string) {
   for (const res of r.resources) {
     for (const s of unmarkedStrings(res.inputs)) {
-      for (const needle of [TOKEN, AUTH_B64]) assert.ok(!s.value.includes(needle), `${where}: ${res.type}::${res.name} ${s.path} holds the registry token in the clear`);
+      for (const needle of [TOKEN, AUTH_B64])
+        assert.ok(!s.value.includes(needle), `${where}: ${res.type}::${res.name} ${s.path} holds the registry token in the clear`);
     }
   }
-  for (const [k, v] of Object.entries(r.outputs)) assert.ok(!JSON.stringify(v).includes(TOKEN) || JSON.stringify(v).startsWith('{"$secret"'), `${where}: output ${k}`);
+  for (const [k, v] of Object.entries(r.outputs))
+    assert.ok(!JSON.stringify(v).includes(TOKEN) || JSON.stringify(v).startsWith('{"$secret"'), `${where}: output ${k}`);
 }
 
 /** The write-secrets payload (stdin, secret) as files. */
@@ -80,7 +82,11 @@ describe("stacks: private registry credentials", () => {
     const arn = "arn:aws:mock:us-east-1:123456789012:registry-credentials";
     let withCreds = 0;
     for (const td of ofType(r, "aws:ecs/taskDefinition:TaskDefinition")) {
-      for (const c of JSON.parse(td.inputs.containerDefinitions as string) as { name: string; image: string; repositoryCredentials?: { credentialsParameter: string } }[]) {
+      for (const c of JSON.parse(td.inputs.containerDefinitions as string) as {
+        name: string;
+        image: string;
+        repositoryCredentials?: { credentialsParameter: string };
+      }[]) {
         if (c.image.startsWith(`${SERVER}/`)) {
           assert.deepEqual(c.repositoryCredentials, { credentialsParameter: arn }, `${td.name}/${c.name}`);
           withCreds++;
@@ -102,7 +108,17 @@ describe("stacks: private registry credentials", () => {
   });
 
   it("config: a half-configured login is refused before any resource, naming the missing key", () => {
-    const base = { domain: "app.example.test", operatorEmail: "ops@example.test", backendImage: "ghcr.io/o/b:1", workerImage: "ghcr.io/o/w:1", frontendImage: "ghcr.io/o/f:1", stackAuthProjectId: "p", vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y", vmSshPrivateKey: "k" };
+    const base = {
+      domain: "app.example.test",
+      operatorEmail: "ops@example.test",
+      backendImage: "ghcr.io/o/b:1",
+      workerImage: "ghcr.io/o/w:1",
+      frontendImage: "ghcr.io/o/f:1",
+      stackAuthProjectId: "p",
+      vmHost: "203.0.113.10",
+      vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+      vmSshPrivateKey: "k",
+    };
     const secrets = new Set(["vmSshPrivateKey", "registryToken"]);
     const problems = (raw: Record<string, string>, s = secrets) => {
       try {

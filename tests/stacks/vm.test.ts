@@ -15,7 +15,11 @@ const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE
 const userSecret = (k: string) => (k === "alertWebhookUrl" ? `https://hooks.example/LEAK${k}Q` : `LEAK${k}Q`);
 const USER_SECRETS: Record<string, string> = Object.fromEntries(USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey").map((k) => [k, userSecret(k)]));
 /** Every secret value the stack knows: config secrets, the SSH key, and the generated passwords. */
-const SECRET_VALUES = [...Object.values(USER_SECRETS).map((v) => v.replace(/^https:\/\/hooks\.example\//, "")), dummySecret("vmSshPrivateKey"), ...Object.values(LASTING_SECRET_NAMES).map(dummyPassword)];
+const SECRET_VALUES = [
+  ...Object.values(USER_SECRETS).map((v) => v.replace(/^https:\/\/hooks\.example\//, "")),
+  dummySecret("vmSshPrivateKey"),
+  ...Object.values(LASTING_SECRET_NAMES).map(dummyPassword),
+];
 
 const base = () => mustPlan("vm", {}, USER_SECRETS);
 const remote = (r: PlanResult) => r.resources.filter((x) => x.type.startsWith("command:remote:"));
@@ -40,7 +44,9 @@ describe("vm stack: the push chain", () => {
     assert.equal(byName(r, "copy-bundle").type, "command:remote:CopyToRemote");
     for (const s of steps) assert.equal(s.parent, "freshtrack:host:Deployment::host", s.name);
     assert.deepEqual(
-      remote(r).map((x) => x.name).sort(),
+      remote(r)
+        .map((x) => x.name)
+        .sort(),
       [...HOST_STEPS, HOST_TEARDOWN_STEP].sort(),
       "no other remote resource",
     );
@@ -112,7 +118,10 @@ describe("vm stack: secrets", () => {
     for (const v of SECRET_VALUES) assert.ok(!src.$asset!.includes(v) && !Object.values(files).some((c) => c.includes(v)), `bundle has ${v}`);
     assert.match(String(copy.inputs.remotePath), /^\/opt\/freshtrack\/releases\/[0-9a-f]{16}\.bundle$/);
     const unpack = byName(base(), "unpack-bundle");
-    assert.ok(String(unpack.inputs.create).includes(String(copy.inputs.remotePath).replace(/^.*\/([0-9a-f]{16})\.bundle$/, "$1")), "unpack-bundle unpacks that payload");
+    assert.ok(
+      String(unpack.inputs.create).includes(String(copy.inputs.remotePath).replace(/^.*\/([0-9a-f]{16})\.bundle$/, "$1")),
+      "unpack-bundle unpacks that payload",
+    );
   });
   it("every secret file the release lists (release.json .secrets) is written by the push", () => {
     const r = base();
@@ -121,7 +130,10 @@ describe("vm stack: secrets", () => {
     const pushed = parseSecretPayload((byName(r, "write-secrets").inputs.stdin as { $secret: string }).$secret);
     const listed = [...new Set(Object.values(release.secrets ?? {}).flat())].sort();
     assert.ok(listed.length > 0, "release.json lists the secrets its services read");
-    assert.deepEqual(listed.filter((f) => !(f in pushed)), []);
+    assert.deepEqual(
+      listed.filter((f) => !(f in pushed)),
+      [],
+    );
   });
   it("write-secrets writes the payload as generation <payload digest>; preflight and deploy run with FT_SECRETS_GENERATION set to it", () => {
     const r = base();
@@ -152,7 +164,10 @@ describe("vm stack: alerts reach the operator", () => {
   it("only operatorEmail (+ the app's resendApiKey) set: Alertmanager mails every alert to operatorEmail through Resend; the key is only in the secret file", () => {
     const r = mustPlan("vm", {}, { resendApiKey: "re_LEAKresendQ" });
     const bundle = copiedFiles(byName(r, "copy-bundle").inputs.source);
-    const am = parse(bundle["config/alertmanager.yml"]) as { route: { receiver: string; routes: { matchers: string[]; receiver: string }[] }; receivers: { name: string; email_configs?: Record<string, unknown>[] }[] };
+    const am = parse(bundle["config/alertmanager.yml"]) as {
+      route: { receiver: string; routes: { matchers: string[]; receiver: string }[] };
+      receivers: { name: string; email_configs?: Record<string, unknown>[] }[];
+    };
     assert.equal(am.route.receiver, "operator");
     assert.deepEqual(
       am.route.routes.map((x) => [x.matchers.join(","), x.receiver]),
@@ -162,7 +177,10 @@ describe("vm stack: alerts reach the operator", () => {
       ],
     );
     const operator = am.receivers.find((x) => x.name === "operator");
-    assert.deepEqual(operator?.email_configs?.map((e) => [e.to, e.smarthost, e.auth_username, e.auth_password_file]), [["ops@acme-foods.example", "smtp.resend.com:587", "resend", "/run/secrets/alertmanager_smtp_password"]]);
+    assert.deepEqual(
+      operator?.email_configs?.map((e) => [e.to, e.smarthost, e.auth_username, e.auth_password_file]),
+      [["ops@acme-foods.example", "smtp.resend.com:587", "resend", "/run/secrets/alertmanager_smtp_password"]],
+    );
     assert.ok(!Object.values(bundle).some((f) => f.includes("LEAKresend")), "the Resend key is in no bundle file");
     const pushed = parseSecretPayload((byName(r, "write-secrets").inputs.stdin as { $secret: string }).$secret);
     assert.deepEqual(pushed["alertmanager/smtp_password"], { uid: 65534, content: "re_LEAKresendQ" });
@@ -174,8 +192,13 @@ describe("vm stack: least privilege on the host", () => {
     const bundle = copiedFiles(byName(base(), "copy-bundle").inputs.source);
     const release = JSON.parse(bundle["release.json"]) as { compose_files: string[] };
     type Svc = { user?: string; volumes?: (string | { source?: string; target?: string; read_only?: boolean })[] };
-    const services: [string, Svc][] = release.compose_files.flatMap((f) => Object.entries((parse(bundle[f]) as { services?: Record<string, Svc> }).services ?? {}));
-    assert.ok(services.some(([n]) => n === "alloy"), "the observability profile is in the bundle");
+    const services: [string, Svc][] = release.compose_files.flatMap((f) =>
+      Object.entries((parse(bundle[f]) as { services?: Record<string, Svc> }).services ?? {}),
+    );
+    assert.ok(
+      services.some(([n]) => n === "alloy"),
+      "the observability profile is in the bundle",
+    );
     const socketHolders: string[] = [];
     for (const [name, svc] of services) {
       for (const v of svc.volumes ?? []) {
@@ -222,7 +245,9 @@ describe("vm stack: what re-runs on a change", () => {
     // Under mocks the new password has the same dummy value, so only the keeper shows the rotation;
     // the bundle, the host steps and the other lasting secrets are untouched by the bump itself.
     assert.deepEqual(
-      a.resources.filter((x) => x.type.startsWith("random:") && JSON.stringify(x.inputs) !== JSON.stringify(b.resources.find((y) => key(y) === key(x))?.inputs)).map((x) => x.name),
+      a.resources
+        .filter((x) => x.type.startsWith("random:") && JSON.stringify(x.inputs) !== JSON.stringify(b.resources.find((y) => key(y) === key(x))?.inputs))
+        .map((x) => x.name),
       ["db-app-password"],
     );
   });

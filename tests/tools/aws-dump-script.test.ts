@@ -16,10 +16,21 @@ describe("tools: the AWS dump task's script against a real PostgreSQL", function
   let dir = "";
   const port = 54000 + Math.floor(Math.random() * 900);
   const asNobody = (cmd: string, env: Record<string, string> = {}) =>
-    spawnSync("runuser", ["-u", "nobody", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "sh", "-c", cmd], { encoding: "utf8", timeout: 60_000 });
-  const psql = (db: string, sql: string) => asNobody(`${PG_BIN}/psql -X -At -v ON_ERROR_STOP=1 -h ${dir} -p ${port} -U postgres -d ${db} -c "$SQL"`, { SQL: sql });
+    spawnSync("runuser", ["-u", "nobody", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), "sh", "-c", cmd], {
+      encoding: "utf8",
+      timeout: 60_000,
+    });
+  const psql = (db: string, sql: string) =>
+    asNobody(`${PG_BIN}/psql -X -At -v ON_ERROR_STOP=1 -h ${dir} -p ${port} -U postgres -d ${db} -c "$SQL"`, { SQL: sql });
   const runDump = (db: string) =>
-    asNobody(dumpScript(db), { PATH: `${PG_BIN}:/usr/bin:/bin`, PGHOST: dir, PGPORT: String(port), PGUSER: "postgres", PGSSLMODE: "disable", DUMP_DIR: path.join(dir, "out") });
+    asNobody(dumpScript(db), {
+      PATH: `${PG_BIN}:/usr/bin:/bin`,
+      PGHOST: dir,
+      PGPORT: String(port),
+      PGUSER: "postgres",
+      PGSSLMODE: "disable",
+      DUMP_DIR: path.join(dir, "out"),
+    });
 
   before(() => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-awsdump-"));
@@ -32,7 +43,10 @@ describe("tools: the AWS dump task's script against a real PostgreSQL", function
     const start = asNobody(`${PG_BIN}/pg_ctl -D ${dir}/data -l ${dir}/pg.log -w -o "-p ${port} -k ${dir} -c listen_addresses= -c fsync=off" start`);
     assert.equal(start.status, 0, start.stderr + start.stdout);
     assert.equal(psql("postgres", "CREATE DATABASE frostguard").status, 0);
-    const seed = psql("frostguard", "CREATE TABLE sensor_readings (id serial primary key, t numeric); INSERT INTO sensor_readings (t) SELECT g FROM generate_series(1, 250) g; CREATE TABLE units (id int); INSERT INTO units VALUES (1), (2)");
+    const seed = psql(
+      "frostguard",
+      "CREATE TABLE sensor_readings (id serial primary key, t numeric); INSERT INTO sensor_readings (t) SELECT g FROM generate_series(1, 250) g; CREATE TABLE units (id int); INSERT INTO units VALUES (1), (2)",
+    );
     assert.equal(seed.status, 0, seed.stderr);
   });
 

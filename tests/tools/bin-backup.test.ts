@@ -88,7 +88,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     hook = http.createServer((req, res) => {
       let b = "";
       req.on("data", (d: Buffer) => (b += d.toString()));
-      req.on("end", () => { hookBodies.push(b); res.end("ok"); });
+      req.on("end", () => {
+        hookBodies.push(b);
+        res.end("ok");
+      });
     });
     await new Promise<void>((r) => hook!.listen(0, "127.0.0.1", () => r()));
     const hookPort = (hook.address() as { port: number }).port;
@@ -152,7 +155,9 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
       await c.query("CREATE TABLE public.sensors (id serial PRIMARY KEY, name text NOT NULL)");
       await c.query("CREATE TABLE public.readings (id bigserial PRIMARY KEY, sensor_id int REFERENCES sensors(id), celsius numeric, note text)");
       await c.query("INSERT INTO sensors (name) SELECT 'fridge-' || g FROM generate_series(1, 7) g");
-      await c.query(`INSERT INTO readings (sensor_id, celsius, note) SELECT 1 + g % 7, g / 10.0, CASE WHEN g = 5 THEN E'multi\\nline ${MARKER}' ELSE '${MARKER}' END FROM generate_series(1, 1234) g`);
+      await c.query(
+        `INSERT INTO readings (sensor_id, celsius, note) SELECT 1 + g % 7, g / 10.0, CASE WHEN g = 5 THEN E'multi\\nline ${MARKER}' ELSE '${MARKER}' END FROM generate_series(1, 1234) g`,
+      );
     } finally {
       await c.end();
     }
@@ -161,7 +166,12 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
   it("db-setup.sh fails when the admin password is wrong (the check can fail)", async () => {
     const bad = writeSecret(app.appDir, "db-setup/BAD_URL", `postgres://postgres:wrong@127.0.0.1:${pgPort}/postgres\n`);
     const r = await run("sh", [path.join(app.relDir, "bin/db-setup.sh")], {
-      env: { ...env, FT_WAIT_SECONDS: "2", FT_ADMIN_DATABASE_URL_FILE: bad, FT_APP_DB_PASSWORD_FILE: path.join(app.appDir, "secrets/db-setup/APP_DB_PASSWORD") },
+      env: {
+        ...env,
+        FT_WAIT_SECONDS: "2",
+        FT_ADMIN_DATABASE_URL_FILE: bad,
+        FT_APP_DB_PASSWORD_FILE: path.join(app.appDir, "secrets/db-setup/APP_DB_PASSWORD"),
+      },
     });
     assert.notEqual(r.code, 0);
   });
@@ -176,7 +186,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     // The app's uploads: a nested binary object and a small one (an old one: its modification time must not matter).
     fs.writeFileSync(path.join(app.root, "photo.jpg"), PHOTO);
     fs.utimesSync(path.join(app.root, "photo.jpg"), new Date("2019-06-01"), new Date("2019-06-01"));
-    assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", path.join(app.root, "photo.jpg"), `${UPLOADS}/org-1/sensors/photo.jpg`], { env })).code, 0);
+    assert.equal(
+      (await run("rclone", ["--config", rcloneConf, "copyto", path.join(app.root, "photo.jpg"), `${UPLOADS}/org-1/sensors/photo.jpg`], { env })).code,
+      0,
+    );
     // Streamed, without rclone's modification-time metadata: as the app's presigned PUTs arrive.
     assert.equal((await run("rclone", ["--config", rcloneConf, "rcat", `${UPLOADS}/org-1/report.csv`], { env, input: "old" })).code, 0);
 
@@ -190,7 +203,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.json")));
     assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.age")), "no sealed manifest");
     assert.ok(!objects.includes("frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
-    assert.ok(!objects.some((o) => o.startsWith("frostguard-20200101T000000Z.uploads/")), `retention kept an expired uploads folder: ${objects.join(",")}\n${r.stderr}`);
+    assert.ok(
+      !objects.some((o) => o.startsWith("frostguard-20200101T000000Z.uploads/")),
+      `retention kept an expired uploads folder: ${objects.join(",")}\n${r.stderr}`,
+    );
     const name = dumps[0].replace(".dump.age", "");
     assert.ok(objects.includes(`${name}.uploads/org-1/sensors/photo.jpg`) && objects.includes(`${name}.uploads/org-1/report.csv`), objects.join(","));
     assert.ok(objects.includes("README.txt"), "retention deleted a file that is not a backup");
@@ -198,9 +214,14 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const enc = (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0]}`], { env })).stdout;
     assert.ok(enc.startsWith("age-encryption.org/v1\n-> X25519 "), "dump is not age-encrypted (X25519)");
     assert.ok(!enc.includes(MARKER) && !enc.includes("fridge-"), "plaintext in the uploaded dump");
-    const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0].replace(".dump.age", ".manifest.json")}`], { env })).stdout);
+    const manifest = JSON.parse(
+      (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${dumps[0].replace(".dump.age", ".manifest.json")}`], { env })).stdout,
+    );
     assert.deepEqual(manifest.tables, { "public.readings": 1234, "public.sensors": 7 });
-    assert.deepEqual({ ...manifest.uploads, listing_sha256: undefined }, { bucket: "frostguard-assets", folder: `${name}.uploads/`, objects: 2, bytes: PHOTO.length + 3, listing_sha256: undefined });
+    assert.deepEqual(
+      { ...manifest.uploads, listing_sha256: undefined },
+      { bucket: "frostguard-assets", folder: `${name}.uploads/`, objects: 2, bytes: PHOTO.length + 3, listing_sha256: undefined },
+    );
     assert.match(manifest.uploads.listing_sha256, /^[0-9a-f]{64}$/);
 
     const prom = fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8");
@@ -208,7 +229,11 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(ts >= t0 && ts <= t0 + 120, `timestamp ${ts} is not Unix seconds of now`);
     assert.ok(Number(/^freshtrack_backup_last_size_bytes (\d+)$/m.exec(prom)?.[1]) > 0);
     assert.equal(fs.statSync(path.join(app.appDir, "metrics/backup.prom")).mode & 0o777, 0o644, "node-exporter (uid 65534) must read it");
-    const audit = fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const audit = fs
+      .readFileSync(path.join(app.appDir, "state/audit.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     assert.deepEqual(Object.keys(audit.at(-1)).slice(0, 6), ["time", "action", "release", "user", "host", "result"]);
     assert.equal(audit.at(-1).action, "backup");
     assert.equal(audit.at(-1).result, "success");
@@ -226,7 +251,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     noSecretsIn(r);
     assert.match(r.stderr, /public\.readings\s+1234\s+1234/);
     assert.match(r.stderr, /uploads match the manifest \(2 objects, 3003 bytes\)/);
-    assert.match(fs.readFileSync(path.join(app.appDir, "metrics/restore_check.prom"), "utf8"), /^freshtrack_restore_check_last_success_timestamp_seconds \d+$/m);
+    assert.match(
+      fs.readFileSync(path.join(app.appDir, "metrics/restore_check.prom"), "utf8"),
+      /^freshtrack_restore_check_last_success_timestamp_seconds \d+$/m,
+    );
     const c2 = await pgAs("postgres", ADMIN_PW, "postgres");
     const left = await c2.query("SELECT 1 FROM pg_database WHERE datname = 'frostguard_restore_check'");
     await c2.end();
@@ -256,7 +284,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.match(calls, /^stop cid-backend cid-worker$/m);
     assert.match(calls, /^start cid-backend cid-worker$/m);
     assert.ok(calls.indexOf("stop cid-backend") < calls.indexOf("start cid-backend"));
-    assert.ok(hookBodies.some((b) => b.includes("restored from")), "production restore must notify");
+    assert.ok(
+      hookBodies.some((b) => b.includes("restored from")),
+      "production restore must notify",
+    );
     fs.rmSync(log);
 
     // (issue 12 item 5) The database it replaced was dumped first: encrypted, uploaded, in the audit log.
@@ -270,7 +301,11 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${safety}.manifest.json`], { env })).stdout);
     assert.deepEqual(manifest.tables, { "public.readings": 1236, "public.sensors": 7 }, "the safety dump holds the replaced database");
     assert.match(manifest.reason, /safety dump before restoring frostguard-/);
-    const audit = fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").map((l) => JSON.parse(l));
+    const audit = fs
+      .readFileSync(path.join(app.appDir, "state/audit.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
     const restoreLine = audit.filter((a) => a.action === "restore-production").at(-1);
     assert.equal(restoreLine.result, "success");
     assert.equal(restoreLine.safety_dump, safety);
@@ -287,7 +322,11 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const holder = spawn("flock", [lockFile, "sleep", "60"], { stdio: "ignore", detached: true });
     await new Promise((r) => setTimeout(r, 300));
     try {
-      const r = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", (await rcloneLs()).find((o) => o.endsWith(".manifest.json") && !o.includes("2020"))!], { env });
+      const r = await run(
+        bin("restore"),
+        ["--into-production", "--yes-really", "--dump", (await rcloneLs()).find((o) => o.endsWith(".manifest.json") && !o.includes("2020"))!],
+        { env },
+      );
       assert.notEqual(r.code, 0);
       assert.match(r.stderr, /safety dump failed: nothing was restored/);
     } finally {
@@ -298,7 +337,11 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
 
   // (issue 15 item 2) The uploads are restorable, and checked like the database.
   it("restore --uploads brings deleted uploads back byte for byte and keeps newer ones; no database change", async () => {
-    const newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+    const newest = (await rcloneLs())
+      .filter((o) => o.endsWith(".manifest.json"))
+      .sort()
+      .at(-1)!
+      .replace(".manifest.json", "");
     const before = await counts("frostguard");
     assert.equal((await run("rclone", ["--config", rcloneConf, "deletefile", `${UPLOADS}/org-1/sensors/photo.jpg`], { env })).code, 0);
     fs.writeFileSync(path.join(app.root, "new.txt"), "uploaded after the backup");
@@ -312,7 +355,11 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
   });
 
   it("the restore check fails when the backup's uploads folder lost or changed an object", async () => {
-    const newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+    const newest = (await rcloneLs())
+      .filter((o) => o.endsWith(".manifest.json"))
+      .sort()
+      .at(-1)!
+      .replace(".manifest.json", "");
     const obj = `${BASE}/${newest}.uploads/org-1/report.csv`;
     const saved = path.join(app.root, "report.csv");
     assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", obj, saved], { env })).code, 0);
@@ -331,7 +378,8 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     let newest = "";
     const cat = async (obj: string) => (await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${obj}`], { env })).stdout;
     /** An object's exact bytes (through base64: the runner decodes stdout as text). */
-    const get = async (obj: string) => Buffer.from((await run("bash", ["-c", `rclone --config '${rcloneConf}' cat '${BASE}/${obj}' | base64 -w0`], { env })).stdout.trim(), "base64");
+    const get = async (obj: string) =>
+      Buffer.from((await run("bash", ["-c", `rclone --config '${rcloneConf}' cat '${BASE}/${obj}' | base64 -w0`], { env })).stdout.trim(), "base64");
     const put = async (obj: string, content: string | Buffer) => {
       const f = path.join(app.root, "upload");
       fs.writeFileSync(f, content);
@@ -351,7 +399,11 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
       }
     };
     before(async () => {
-      newest = (await rcloneLs()).filter((o) => o.endsWith(".manifest.json")).sort().at(-1)!.replace(".manifest.json", "");
+      newest = (await rcloneLs())
+        .filter((o) => o.endsWith(".manifest.json"))
+        .sort()
+        .at(-1)!
+        .replace(".manifest.json", "");
       const ok = await run(bin("restore"), ["--check", "--dump", newest], { env });
       assert.equal(ok.code, 0, `the untouched backup must restore: ${ok.stderr}`);
     });
@@ -364,13 +416,19 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
 
     it("a changed manifest.json (row counts, or the sha256 of a substituted dump)", async () => {
       const m = JSON.parse(await cat(`${newest}.manifest.json`));
-      await refusedWith({ [`${newest}.manifest.json`]: JSON.stringify({ ...m, tables: { ...m.tables, "public.readings": 1 } }) }, /differs from its sealed copy: tampered/);
+      await refusedWith(
+        { [`${newest}.manifest.json`]: JSON.stringify({ ...m, tables: { ...m.tables, "public.readings": 1 } }) },
+        /differs from its sealed copy: tampered/,
+      );
       // A dump encrypted with another age key, its sha256 written into manifest.json.
       const forged = path.join(app.root, "forged");
       await run("bash", ["-c", `age-keygen -o '${forged}.key' 2>/dev/null; echo not-our-dump | age -e -i '${forged}.key' > '${forged}'`]);
       const bytes = fs.readFileSync(forged);
       const sha = (await run("sha256sum", [forged])).stdout.slice(0, 64);
-      await refusedWith({ [`${newest}.dump.age`]: bytes, [`${newest}.manifest.json`]: JSON.stringify({ ...m, sha256: sha, size_bytes: bytes.length }) }, /differs from its sealed copy/);
+      await refusedWith(
+        { [`${newest}.dump.age`]: bytes, [`${newest}.manifest.json`]: JSON.stringify({ ...m, sha256: sha, size_bytes: bytes.length }) },
+        /differs from its sealed copy/,
+      );
     });
 
     it("a sealed manifest written with another key, or missing", async () => {
@@ -384,7 +442,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
 
     it("a manifest.json rewritten to the legacy unauthenticated format (downgrade)", async () => {
       const m = JSON.parse(await cat(`${newest}.manifest.json`));
-      await refusedWith({ [`${newest}.manifest.json`]: JSON.stringify({ ...m, dump: `${newest}.dump.enc` }) }, /names a legacy dump but a sealed manifest exists/);
+      await refusedWith(
+        { [`${newest}.manifest.json`]: JSON.stringify({ ...m, dump: `${newest}.dump.enc` }) },
+        /names a legacy dump but a sealed manifest exists/,
+      );
     });
   });
 
@@ -392,16 +453,37 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const name = "frostguard-20250101T000000Z";
     const dir = fs.mkdtempSync(path.join(app.root, "legacy-"));
     // Exactly what bin/backup wrote before age: pg_dump -Fc, openssl enc with backup.key, manifest with the sha256.
-    const mk = await run("bash", ["-c", [
-      `PGPASSFILE='${app.appDir}/secrets/backup/pgpass' '${PG_BIN}/pg_dump' -h 127.0.0.1 -p ${pgPort} -U postgres -Fc -d frostguard > '${dir}/dump'`,
-      `openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt -pass 'file:${app.appDir}/secrets/backup/backup.key' -in '${dir}/dump' -out '${dir}/dump.enc'`,
-    ].join(" && ")], { env });
+    const mk = await run(
+      "bash",
+      [
+        "-c",
+        [
+          `PGPASSFILE='${app.appDir}/secrets/backup/pgpass' '${PG_BIN}/pg_dump' -h 127.0.0.1 -p ${pgPort} -U postgres -Fc -d frostguard > '${dir}/dump'`,
+          `openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt -pass 'file:${app.appDir}/secrets/backup/backup.key' -in '${dir}/dump' -out '${dir}/dump.enc'`,
+        ].join(" && "),
+      ],
+      { env },
+    );
     assert.equal(mk.code, 0, mk.stderr);
     const enc = fs.readFileSync(path.join(dir, "dump.enc"));
     assert.equal(enc.subarray(0, 8).toString(), "Salted__");
     const sha = (await run("sha256sum", [path.join(dir, "dump.enc")])).stdout.slice(0, 64);
-    const manifest = { name, created: "2025-01-01T00:00:00Z", database: "frostguard", release: "old", dump: `${name}.dump.enc`, size_bytes: enc.length, sha256: sha, format: "pg_dump -Fc", encryption: "openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt", tables: await counts("frostguard").then((c) => ({ "public.readings": c.readings, "public.sensors": c.sensors })) };
-    for (const [obj, file] of [[`${name}.dump.enc`, path.join(dir, "dump.enc")], [`${name}.manifest.json`, path.join(dir, "manifest.json")]]) {
+    const manifest = {
+      name,
+      created: "2025-01-01T00:00:00Z",
+      database: "frostguard",
+      release: "old",
+      dump: `${name}.dump.enc`,
+      size_bytes: enc.length,
+      sha256: sha,
+      format: "pg_dump -Fc",
+      encryption: "openssl enc -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -salt",
+      tables: await counts("frostguard").then((c) => ({ "public.readings": c.readings, "public.sensors": c.sensors })),
+    };
+    for (const [obj, file] of [
+      [`${name}.dump.enc`, path.join(dir, "dump.enc")],
+      [`${name}.manifest.json`, path.join(dir, "manifest.json")],
+    ]) {
       if (obj.endsWith(".json")) fs.writeFileSync(file, JSON.stringify(manifest));
       assert.equal((await run("rclone", ["--config", rcloneConf, "copyto", file, `${BASE}/${obj}`], { env })).code, 0);
     }
@@ -433,7 +515,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
       fs.writeFileSync(relJson, good);
     }
     assert.equal(fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8"), promBefore);
-    assert.ok(hookBodies.some((b) => JSON.parse(b).text.includes("backup FAILED")), `no failure notification: ${hookBodies.join("|")}`);
+    assert.ok(
+      hookBodies.some((b) => JSON.parse(b).text.includes("backup FAILED")),
+      `no failure notification: ${hookBodies.join("|")}`,
+    );
     const last = JSON.parse(fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").at(-1)!);
     assert.equal(last.result, "failure");
   });

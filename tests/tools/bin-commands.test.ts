@@ -62,7 +62,8 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
   const busyPort = freePort + 1;
   let busy: net.Server | undefined;
   // The stubbed engine: running, Compose v2, data root, the database container of the release.
-  const STUB = 'case "$*" in "compose version --short") echo 2.26.1 ;; "info -f {{.DockerRootDir}}") echo /var/tmp ;; ps*service=postgres*) echo cid-pg ;; esac';
+  const STUB =
+    'case "$*" in "compose version --short") echo 2.26.1 ;; "info -f {{.DockerRootDir}}") echo /var/tmp ;; ps*service=postgres*) echo cid-pg ;; esac';
 
   before(async () => {
     planned = plannedRelease("vm");
@@ -223,8 +224,14 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
 
   it("status shows releases, backup age and the live lock holder without taking the lock", async () => {
     fs.symlinkSync("releases/r1", path.join(app.appDir, "current"));
-    fs.writeFileSync(path.join(app.appDir, "metrics/backup.prom"), `freshtrack_backup_last_success_timestamp_seconds ${Math.floor(Date.now() / 1000) - 7200}\n`);
-    fs.writeFileSync(path.join(app.appDir, "state/deploy.lock.owner"), `user=alice\npid=${process.pid}\nhost=h\naction=deploy r9\nsince=2026-01-01T00:00:00Z\n`);
+    fs.writeFileSync(
+      path.join(app.appDir, "metrics/backup.prom"),
+      `freshtrack_backup_last_success_timestamp_seconds ${Math.floor(Date.now() / 1000) - 7200}\n`,
+    );
+    fs.writeFileSync(
+      path.join(app.appDir, "state/deploy.lock.owner"),
+      `user=alice\npid=${process.pid}\nhost=h\naction=deploy r9\nsince=2026-01-01T00:00:00Z\n`,
+    );
     try {
       const r = await run("bash", [path.join(app.relDir, "bin/status")], { env });
       assert.equal(r.code, 0, r.stderr);

@@ -51,7 +51,8 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
   const release = (id: string, o: { backendImage?: string; health?: string; migrateExit?: number; says?: string; redisConf?: string } = {}) => {
     const dir = path.join(app.appDir, "releases", id);
     if (!fs.existsSync(dir)) fs.cpSync(app.relDir, dir, { recursive: true });
-    const yml = fs.readFileSync(FIXTURE, "utf8")
+    const yml = fs
+      .readFileSync(FIXTURE, "utf8")
       .replace(/@BACKEND_IMAGE@/g, o.backendImage ?? "ft-bintest/tiny:1")
       .replace(/ft-bintest\/tiny/g, TINY)
       .replace(/@BACKEND_HEALTH@/g, o.health ?? "exit 0")
@@ -64,7 +65,10 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
   };
   /** The push's write-secrets step, as the program wires it: payload on stdin, its digest names the generation. */
   const pushSecrets = async (jwt: string): Promise<string> => {
-    const payload = serializeSecretPayload({ "postgres/POSTGRES_PASSWORD": { uid: 0, content: "pg-secret-value\n" }, "app/JWT_SECRET": { uid: 0, content: jwt } });
+    const payload = serializeSecretPayload({
+      "postgres/POSTGRES_PASSWORD": { uid: 0, content: "pg-secret-value\n" },
+      "app/JWT_SECRET": { uid: 0, content: jwt },
+    });
     const gen = secretPayloadDigest(payload);
     const r = await run("bash", ["-c", hostScript("write-secrets"), "write-secrets", app.appDir, gen], { input: payload });
     assert.equal(r.code, 0, r.stderr);
@@ -74,13 +78,23 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
   const ids = (): Record<string, string[]> => {
     const out: Record<string, string[]> = {};
     for (const s of SERVICES) {
-      out[s] = execFileSync("docker", ["ps", "-q", "--no-trunc", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--filter", `label=com.docker.compose.service=${s}`], { encoding: "utf8" }).split("\n").filter(Boolean).sort();
+      out[s] = execFileSync(
+        "docker",
+        ["ps", "-q", "--no-trunc", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--filter", `label=com.docker.compose.service=${s}`],
+        { encoding: "utf8" },
+      )
+        .split("\n")
+        .filter(Boolean)
+        .sort();
     }
     return out;
   };
   let gen = "";
   const deploy = (args: string[], script = "deploy", generation: string | undefined = gen) =>
-    run("bash", [path.join(app.appDir, "releases", "r1", "bin", script), ...args], { env: { ...env, ...(generation ? { FT_SECRETS_GENERATION: generation } : {}) }, timeoutMs: 120000 });
+    run("bash", [path.join(app.appDir, "releases", "r1", "bin", script), ...args], {
+      env: { ...env, ...(generation ? { FT_SECRETS_GENERATION: generation } : {}) },
+      timeoutMs: 120000,
+    });
   const link = (name: string) => fs.readlinkSync(path.join(app.appDir, name));
   const lastAudit = () => JSON.parse(fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").at(-1)!);
 
@@ -93,16 +107,32 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
       secrets: { postgres: ["postgres/POSTGRES_PASSWORD"], backend: ["app/JWT_SECRET"], worker: ["app/JWT_SECRET"] },
       backup: { remote: "s3", bucket: "b", schedule: "17 3 * * *", verify_schedule: "17 5 * * *" },
     });
-    env = { ...process.env, FT_COMPOSE_PROJECT: PROJECT, FT_PROXY_SETTLE_SECONDS: "0.2", FT_HEALTH_TIMEOUT: "15", FT_CRON_FILE: path.join(app.root, "cron.d", "freshtrack-backup") };
+    env = {
+      ...process.env,
+      FT_COMPOSE_PROJECT: PROJECT,
+      FT_PROXY_SETTLE_SECONDS: "0.2",
+      FT_HEALTH_TIMEOUT: "15",
+      FT_CRON_FILE: path.join(app.root, "cron.d", "freshtrack-backup"),
+    };
     gen = await pushSecrets("jwt-secret-value-1\n");
     release("r1");
   });
 
   after(() => {
     try {
-      execFileSync("docker", ["compose", "-p", PROJECT, "-f", path.join(app.appDir, "releases/r1/compose.yml"), "--profile", "*", "down", "-v", "-t", "1", "--remove-orphans"], { env, stdio: "pipe" });
-    } catch { /* best effort */ }
-    try { execFileSync("docker", ["rmi", `${TINY}:1`, `${TINY}:2`], { stdio: "pipe" }); } catch { /* still used elsewhere */ }
+      execFileSync(
+        "docker",
+        ["compose", "-p", PROJECT, "-f", path.join(app.appDir, "releases/r1/compose.yml"), "--profile", "*", "down", "-v", "-t", "1", "--remove-orphans"],
+        { env, stdio: "pipe" },
+      );
+    } catch {
+      /* best effort */
+    }
+    try {
+      execFileSync("docker", ["rmi", `${TINY}:1`, `${TINY}:2`], { stdio: "pipe" });
+    } catch {
+      /* still used elsewhere */
+    }
     fs.rmSync(app.root, { recursive: true, force: true });
   });
 
@@ -145,7 +175,20 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     let minHealthy = Infinity;
     const sampler = (async () => {
       while (sampling) {
-        const out = execFileSync("docker", ["ps", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--filter", "label=com.docker.compose.service=backend", "--filter", "health=healthy", "-q"], { encoding: "utf8" });
+        const out = execFileSync(
+          "docker",
+          [
+            "ps",
+            "--filter",
+            `label=com.docker.compose.project=${PROJECT}`,
+            "--filter",
+            "label=com.docker.compose.service=backend",
+            "--filter",
+            "health=healthy",
+            "-q",
+          ],
+          { encoding: "utf8" },
+        );
         minHealthy = Math.min(minHealthy, out.split("\n").filter(Boolean).length);
         await new Promise((res) => setTimeout(res, 150));
       }
@@ -257,9 +300,20 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
 
   it("a stopped leftover backend container is not restarted in place of the new version", async () => {
     // Leave an exited r1 backend beside the running one (as a crash would).
-    const composeArgs = ["compose", "-p", PROJECT, "--project-directory", path.join(app.appDir, "releases/r1"), "-f", path.join(app.appDir, "releases/r1/compose.yml")];
+    const composeArgs = [
+      "compose",
+      "-p",
+      PROJECT,
+      "--project-directory",
+      path.join(app.appDir, "releases/r1"),
+      "-f",
+      path.join(app.appDir, "releases/r1/compose.yml"),
+    ];
     const before = ids().backend;
-    execFileSync("docker", [...composeArgs, "up", "-d", "--no-deps", "--no-recreate", "--scale", "backend=2", "backend"], { env: { ...env, FT_SECRETS_DIR: path.join(app.appDir, "secrets") }, stdio: "pipe" });
+    execFileSync("docker", [...composeArgs, "up", "-d", "--no-deps", "--no-recreate", "--scale", "backend=2", "backend"], {
+      env: { ...env, FT_SECRETS_DIR: path.join(app.appDir, "secrets") },
+      stdio: "pipe",
+    });
     const extra = ids().backend.filter((i) => !before.includes(i));
     assert.equal(extra.length, 1);
     execFileSync("docker", ["stop", "-t", "0", extra[0]], { stdio: "pipe" });
@@ -274,7 +328,10 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
   it("a deploy whose backup schedule cannot be installed fails, also when nothing else changed", async () => {
     const blocker = path.join(app.root, "not-a-dir");
     fs.writeFileSync(blocker, "");
-    const r = await run("bash", [path.join(app.appDir, "releases", "r2", "bin", "deploy"), "r2"], { env: { ...env, FT_CRON_FILE: path.join(blocker, "cron.d", "freshtrack-backup") }, timeoutMs: 120000 });
+    const r = await run("bash", [path.join(app.appDir, "releases", "r2", "bin", "deploy"), "r2"], {
+      env: { ...env, FT_CRON_FILE: path.join(blocker, "cron.d", "freshtrack-backup") },
+      timeoutMs: 120000,
+    });
     assert.notEqual(r.code, 0, "the deploy succeeded without a backup schedule");
     assert.match(r.stderr, /backup schedule not installed/);
     assert.equal(lastAudit().result, "failure");

@@ -28,15 +28,28 @@ const freePort = () =>
 
 function rendered(): Record<string, string> {
   const raw: Record<string, string> = {
-    target: "vm", domain: DOMAIN, operatorEmail: "ops@cold-chain.example", tlsMode: "internal",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3", workerImage: "ghcr.io/acme/frostguard-worker:1.2.3", frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123", vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+    target: "vm",
+    domain: DOMAIN,
+    operatorEmail: "ops@cold-chain.example",
+    tlsMode: "internal",
+    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
+    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
+    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+    stackAuthProjectId: "proj-123",
+    vmHost: "203.0.113.10",
+    vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
   };
   for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
   return renderBundle({
     config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
     target: "vm",
-    objectStore: { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" },
+    objectStore: {
+      publicEndpoint: `https://s3.${DOMAIN}`,
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "frostguard-assets",
+      backupsBucket: "frostguard-backups",
+    },
   });
 }
 
@@ -67,15 +80,19 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
   const request = (port: number, p: string, method: string, tls: boolean, body?: string) =>
     new Promise<{ status: number; body: string }>((resolve, reject) => {
       const mod = tls ? https : http;
-      const req = mod.request({ host: "127.0.0.1", port, path: p, method, servername: DOMAIN, headers: { host: DOMAIN }, rejectUnauthorized: false, timeout: 20000 }, (res) => {
-        let b = "";
-        res.on("data", (c) => (b += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
-      });
+      const req = mod.request(
+        { host: "127.0.0.1", port, path: p, method, servername: DOMAIN, headers: { host: DOMAIN }, rejectUnauthorized: false, timeout: 20000 },
+        (res) => {
+          let b = "";
+          res.on("data", (c) => (b += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
+        },
+      );
       req.on("error", reject);
       req.end(body);
     });
-  const forward = (args: string[]) => run(path.join(appDir, "current", "bin", "move-forward"), args, { env: { ...process.env, FT_CADDY_ADMIN: `http://127.0.0.1:${adminPort}` } });
+  const forward = (args: string[]) =>
+    run(path.join(appDir, "current", "bin", "move-forward"), args, { env: { ...process.env, FT_CADDY_ADMIN: `http://127.0.0.1:${adminPort}` } });
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-move-fwd-"));
@@ -86,9 +103,12 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     await new Promise<void>((r) => old.listen(oldPort, "127.0.0.1", () => r()));
     servers.push(old);
     // The new side: HTTPS for the domain, certificate from a test CA; and its port-80 ACME responder.
-    execFileSync("sh", ["-c", `cd '${dir}' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ft-test-ca 2>/dev/null &&
+    execFileSync("sh", [
+      "-c",
+      `cd '${dir}' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ft-test-ca 2>/dev/null &&
       openssl req -newkey rsa:2048 -nodes -keyout new.key -out new.csr -subj /CN=${DOMAIN} 2>/dev/null &&
-      printf 'subjectAltName=DNS:${DOMAIN},DNS:s3.${DOMAIN}\\n' >ext && openssl x509 -req -in new.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out new.pem -days 2 -extfile ext 2>/dev/null`]);
+      printf 'subjectAltName=DNS:${DOMAIN},DNS:s3.${DOMAIN}\\n' >ext && openssl x509 -req -in new.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out new.pem -days 2 -extfile ext 2>/dev/null`,
+    ]);
     const fresh = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, answer("new"));
     await new Promise<void>((r) => fresh.listen(newPort, "127.0.0.1", () => r()));
     const acme = http.createServer(answer("new-acme"));
@@ -113,7 +133,11 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     adapted.apps.http.servers.health.listen = [`127.0.0.1:${await freePort()}`];
     fs.writeFileSync(path.join(dir, "caddy.json"), JSON.stringify(adapted));
     const log = fs.openSync(path.join(dir, "caddy.log"), "a");
-    caddy = spawn("caddy", ["run", "--config", path.join(dir, "caddy.json")], { detached: true, stdio: ["ignore", log, log], env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+    caddy = spawn("caddy", ["run", "--config", path.join(dir, "caddy.json")], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+    });
     fs.closeSync(log);
     for (let i = 0; i < 150; i++) {
       if (caddy.exitCode !== null) throw new Error(fs.readFileSync(path.join(dir, "caddy.log"), "utf8"));
@@ -170,7 +194,11 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
   it("--to: every request (POST bodies intact, Host kept) goes to the new side over verified TLS", async () => {
     const r = await forward(["--to", `127.0.0.1:${newPort}`, "--ca", path.join(dir, "ca.pem")]);
     assert.equal(r.code, 0, r.stderr);
-    for (const [p, method, body] of [["/api/readings", "POST", '{"t":3}'], ["/", "GET", undefined], ["/trpc/x?batch=1", "GET", undefined]] as const) {
+    for (const [p, method, body] of [
+      ["/api/readings", "POST", '{"t":3}'],
+      ["/", "GET", undefined],
+      ["/trpc/x?batch=1", "GET", undefined],
+    ] as const) {
       const res = await request(httpsPort, p, method, true, body);
       assert.equal(res.status, 200, res.body);
       const b = JSON.parse(res.body);

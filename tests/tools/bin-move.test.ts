@@ -51,7 +51,13 @@ function renderedVmRelease(): Record<string, string> {
   return renderBundle({
     config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
     target: "vm",
-    objectStore: { publicEndpoint: "https://s3.app.cold-chain.example", internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" },
+    objectStore: {
+      publicEndpoint: "https://s3.app.cold-chain.example",
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "frostguard-assets",
+      backupsBucket: "frostguard-backups",
+    },
   });
 }
 
@@ -93,7 +99,8 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
   const noSecretsIn = (r: RunResult) => {
     for (const v of [ADMIN_PW, BACKUP_KEY, SALT, JWT, MOVE_KEY.split("\n")[1]]) assert.ok(!(r.stdout + r.stderr).includes(v), "a secret value was printed");
   };
-  const importFromOld = (args: string[], input = MOVE_KEY) => run(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, ...args], { env: { ...env, FT_STUB_SIDE: "new" }, input });
+  const importFromOld = (args: string[], input = MOVE_KEY) =>
+    run(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, ...args], { env: { ...env, FT_STUB_SIDE: "new" }, input });
 
   async function makeSide(name: string, files: Record<string, string>): Promise<Side> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `ft-move-${name}-`));
@@ -115,14 +122,33 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     const init = await asPg(`${PG_BIN}/initdb`, ["-D", `${pgDir}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pgDir}/pw`, "-E", "UTF8"]);
     assert.equal(init.code, 0, init.stderr);
     const pgPort = await freePort();
-    const start = await asPg(`${PG_BIN}/pg_ctl`, ["-D", `${pgDir}/data`, "-l", `${pgDir}/log`, "-w", "-o", `-p ${pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off`, "start"]);
+    const start = await asPg(`${PG_BIN}/pg_ctl`, [
+      "-D",
+      `${pgDir}/data`,
+      "-l",
+      `${pgDir}/log`,
+      "-w",
+      "-o",
+      `-p ${pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      "start",
+    ]);
     assert.equal(start.code, 0, start.stderr);
-    const created = await run(`${PG_BIN}/psql`, ["-h", "127.0.0.1", "-p", String(pgPort), "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE frostguard"], { env: { ...process.env, PGPASSWORD: ADMIN_PW } });
+    const created = await run(
+      `${PG_BIN}/psql`,
+      ["-h", "127.0.0.1", "-p", String(pgPort), "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE frostguard"],
+      { env: { ...process.env, PGPASSWORD: ADMIN_PW } },
+    );
     assert.equal(created.code, 0, created.stderr);
 
     const S3rver = require("s3rver") as S3rverCtor;
     const s3Dir = path.join(root, "s3");
-    const s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: "frostguard-assets" }, { name: "frostguard-backups" }] });
+    const s3 = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: s3Dir,
+      configureBuckets: [{ name: "frostguard-assets" }, { name: "frostguard-backups" }],
+    });
     const { port: s3Port } = await s3.run();
 
     // Only the endpoints of the rendered release.json change: the rendered names only resolve on the Compose network.
@@ -131,8 +157,11 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     fs.writeFileSync(path.join(rel, "release.json"), JSON.stringify(relJson, null, 2));
     writeSecret(appDir, "backup/pgpass", `127.0.0.1:${pgPort}:*:postgres:${ADMIN_PW}\n`);
     writeSecret(appDir, "backup/backup.key", BACKUP_KEY + "\n");
-    const rcloneConf = writeSecret(appDir, "backup/rclone.conf",
-      `[${relJson.backup.remote}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${s3Port}\nregion = us-east-1\nforce_path_style = true\n`);
+    const rcloneConf = writeSecret(
+      appDir,
+      "backup/rclone.conf",
+      `[${relJson.backup.remote}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${s3Port}\nregion = us-east-1\nforce_path_style = true\n`,
+    );
     writeSecret(appDir, "app/TTN_ENCRYPTION_SALT", SALT);
     writeSecret(appDir, "app/JWT_SECRET", JWT);
     const side = { root, appDir, pgDir, pgPort, s3, s3Port, rcloneConf };
@@ -148,7 +177,10 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     newSide = await makeSide("new", files);
 
     // Old side's data: readings with a sequence, sensors, uploads.
-    await pg(oldSide, "CREATE TABLE sensors (id serial PRIMARY KEY, name text); CREATE TABLE readings (id bigserial PRIMARY KEY, sensor int REFERENCES sensors, t timestamptz DEFAULT now(), c numeric)");
+    await pg(
+      oldSide,
+      "CREATE TABLE sensors (id serial PRIMARY KEY, name text); CREATE TABLE readings (id bigserial PRIMARY KEY, sensor int REFERENCES sensors, t timestamptz DEFAULT now(), c numeric)",
+    );
     await pg(oldSide, "INSERT INTO sensors (name) SELECT 'fridge-' || g FROM generate_series(1, 5) g");
     await pg(oldSide, "INSERT INTO readings (sensor, c) SELECT 1 + g % 5, g / 10.0 FROM generate_series(1, 5000) g");
     // A gap in the sequence (deleted rows): the new side must continue after 5100, not after the row count.
@@ -159,7 +191,9 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     const stubDir = stubDocker(path.join(oldSide.root, "stub"));
     // ssh stand-in: checks the pinned host key and key file, then runs the forced command of the
     // authorized_keys line on the "old host" with the requested mode as SSH_ORIGINAL_COMMAND.
-    fs.writeFileSync(path.join(stubDir, "ssh"), `#!/bin/bash
+    fs.writeFileSync(
+      path.join(stubDir, "ssh"),
+      `#!/bin/bash
 set -eu
 echo "ssh $*" >>"$FT_STUB_LOG"
 key=; kh=; strict=
@@ -179,7 +213,9 @@ forced=$(printf '%s' "$line" | sed -n 's/.*command="\\([^"]*\\)".*/\\1/p')
 shift
 # sshd starts the forced command with a fresh environment: nothing of the new side leaks in.
 exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=\${FT_STUB_REMOTE_SIDE:-old} $forced
-`, { mode: 0o755 });
+`,
+      { mode: 0o755 },
+    );
     dockerLog = path.join(oldSide.root, "docker.log");
     const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
     env = {
@@ -218,7 +254,10 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
   });
 
   it("--authorize: the key may run move-export --ssh only, only from the new host; --deauthorize removes it", async () => {
-    const r = await run(bin(oldSide, "move-export"), ["--authorize", "203.0.113.77"], { env, input: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEY1\n" });
+    const r = await run(bin(oldSide, "move-export"), ["--authorize", "203.0.113.77"], {
+      env,
+      input: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEY1\n",
+    });
     assert.equal(r.code, 0, r.stderr);
     const keys = fs.readFileSync(path.join(env.FT_MOVE_HOME!, ".ssh", "authorized_keys"), "utf8");
     assert.match(keys, /^restrict,from="203\.0\.113\.77",command="\S+\/bin\/move-export --ssh" ssh-ed25519 AAAA\S+ freshtrack-move$/m);
@@ -266,17 +305,25 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(calls, /^stop old-backend old-worker$/m, "the old side's writers stopped (freeze)");
     assert.match(calls, /^start new-backend new-worker$/m, "the new app started with the containers stopped in prepare");
     assert.ok(calls.indexOf("stop old-backend") < calls.indexOf("start new-backend"), "freeze before the new app starts");
-    console.log(`      move figures: freeze ${report.freeze_seconds} s, ${Object.keys(report.tables).length} tables, ${report.sequences} sequences, ${report.objects.new.count} objects`);
+    console.log(
+      `      move figures: freeze ${report.freeze_seconds} s, ${Object.keys(report.tables).length} tables, ${report.sequences} sequences, ${report.objects.new.count} objects`,
+    );
   });
 
   it("rollback after cutover: the old side pulls the new side's writes (new side frozen) and starts its own frozen app", async () => {
     // The new side served after cutover and took writes.
     await pg(newSide, "INSERT INTO readings (sensor, c) SELECT 3, 2 FROM generate_series(1, 40) g");
     const backHome = path.join(newSide.root, "home");
-    const auth = await run(bin(newSide, "move-export"), ["--authorize", "203.0.113.10"], { env: { ...env, FT_MOVE_HOME: backHome }, input: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEY1\n" });
+    const auth = await run(bin(newSide, "move-export"), ["--authorize", "203.0.113.10"], {
+      env: { ...env, FT_MOVE_HOME: backHome },
+      input: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEY1\n",
+    });
     assert.equal(auth.code, 0, auth.stderr);
     fs.writeFileSync(dockerLog, "");
-    const r = await run(bin(oldSide, "move-import"), ["--from", "root@203.0.113.77", "22", HOST_KEY, "--freeze-source", "--start-app"], { env: { ...env, FT_MOVE_HOME: backHome, FT_STUB_SIDE: "old", FT_STUB_REMOTE_SIDE: "new" }, input: MOVE_KEY });
+    const r = await run(bin(oldSide, "move-import"), ["--from", "root@203.0.113.77", "22", HOST_KEY, "--freeze-source", "--start-app"], {
+      env: { ...env, FT_MOVE_HOME: backHome, FT_STUB_SIDE: "old", FT_STUB_REMOTE_SIDE: "new" },
+      input: MOVE_KEY,
+    });
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout.trim());
     assert.equal(report.ok, true, r.stdout);

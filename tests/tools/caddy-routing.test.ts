@@ -46,7 +46,13 @@ function input(): BundleInput {
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target: "vm",
-    objectStore: { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
+    objectStore: {
+      publicEndpoint: `https://s3.${DOMAIN}`,
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "a",
+      backupsBucket: "b",
+    },
   };
 }
 
@@ -96,7 +102,9 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     objectstore = await upstream("objectstore", objectstorePort);
     objectstore.on("request", (req: http.IncomingMessage) => objectstoreSeen.push(req.url ?? ""));
 
-    const cfg = caddyConfig(input()) as Record<string, unknown> & { apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } } };
+    const cfg = caddyConfig(input()) as Record<string, unknown> & {
+      apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } };
+    };
     let text = JSON.stringify(cfg);
     // Slot names and service names, pointed at the local servers; the marker directory at a temp dir.
     text = text
@@ -118,7 +126,11 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     const file = path.join(dir, "caddy.json");
     fs.writeFileSync(file, JSON.stringify(adapted));
     const log = fs.openSync(path.join(dir, "caddy.log"), "a");
-    caddy = spawn("caddy", ["run", "--config", file], { detached: true, stdio: ["ignore", log, log], env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+    caddy = spawn("caddy", ["run", "--config", file], {
+      detached: true,
+      stdio: ["ignore", log, log],
+      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+    });
     fs.closeSync(log);
     for (let i = 0; i < 100; i++) {
       if (caddy.exitCode !== null) throw new Error(fs.readFileSync(path.join(dir, "caddy.log"), "utf8"));
@@ -145,11 +157,14 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
 
   function get(p: string, method = "GET", agent?: https.Agent, host = DOMAIN): Promise<{ status: number; headers: http.IncomingHttpHeaders; body: string }> {
     return new Promise((resolve, reject) => {
-      const req = https.request({ host: "127.0.0.1", port: httpsPort, path: p, method, servername: host, headers: { host }, rejectUnauthorized: false, timeout: 30000, agent }, (res) => {
-        let body = "";
-        res.on("data", (c) => (body += c));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-      });
+      const req = https.request(
+        { host: "127.0.0.1", port: httpsPort, path: p, method, servername: host, headers: { host }, rejectUnauthorized: false, timeout: 30000, agent },
+        (res) => {
+          let body = "";
+          res.on("data", (c) => (body += c));
+          res.on("end", () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        },
+      );
       req.on("error", reject);
       req.end(method === "POST" ? '{"uplink":1}' : undefined);
     });
@@ -186,7 +201,19 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     assert.deepEqual(JSON.parse(r.body), { name: "objectstore", url: p, method: "GET" });
     assert.equal((await get("/a/uploads/new.jpg", "PUT", undefined, `s3.${DOMAIN}`)).status, 200);
   });
-  for (const p of ["/b/postgres/frostguard-20261201.dump", "/b/", "/b", "/", "/?list-type=2", "/a", "/a/../b/postgres/x.dump", "/a/..%2fb/postgres/x.dump", "/a/%2e%2e/b/x", "/a/.%2e/b/x", "/a/..%5cb/x"]) {
+  for (const p of [
+    "/b/postgres/frostguard-20261201.dump",
+    "/b/",
+    "/b",
+    "/",
+    "/?list-type=2",
+    "/a",
+    "/a/../b/postgres/x.dump",
+    "/a/..%2fb/postgres/x.dump",
+    "/a/%2e%2e/b/x",
+    "/a/.%2e/b/x",
+    "/a/..%5cb/x",
+  ]) {
     it(`s3.<domain> refuses ${p} (403) without reaching the object store`, async () => {
       const before = objectstoreSeen.length;
       for (const method of ["GET", "DELETE"]) {
@@ -203,7 +230,9 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
   });
 
   it("redirects HTTP to HTTPS", async () => {
-    const r = await new Promise<http.IncomingMessage>((resolve, reject) => http.get({ host: "127.0.0.1", port: httpPort, path: "/api/x", headers: { host: DOMAIN } }, resolve).on("error", reject));
+    const r = await new Promise<http.IncomingMessage>((resolve, reject) =>
+      http.get({ host: "127.0.0.1", port: httpPort, path: "/api/x", headers: { host: DOMAIN } }, resolve).on("error", reject),
+    );
     r.resume();
     assert.ok([301, 302, 307, 308].includes(r.statusCode ?? 0), String(r.statusCode));
     assert.match(String(r.headers.location), new RegExp(`^https://${DOMAIN.replace(/\./g, "\\.")}(:\\d+)?/api/x$`));
@@ -222,7 +251,10 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
   // A POST while the backend is down: Caddy 2.6 answers 503 (no healthy upstream) or 502 (dial failed before
   // the health check noticed); a later version may wait and deliver it. Never acceptable: a replayed empty or
   // foreign body, or a second delivery.
-  for (const [when, waitMs] of [["just went down (still counted healthy)", 0], ["is known down (health check noticed)", 2500]] as const) {
+  for (const [when, waitMs] of [
+    ["just went down (still counted healthy)", 0],
+    ["is known down (health check noticed)", 2500],
+  ] as const) {
     it(`a POST while the backend ${when} fails visibly or is delivered once with its own body`, async () => {
       const received: string[] = [];
       await closeServer(backend!);
@@ -275,8 +307,14 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     await closeServer(green);
     backend = await upstream("backend", backendPort);
     assert.deepEqual(failures, [], "no request failed");
-    assert.ok(seen.filter((x) => x.at < switchedAt).every((x) => x.name === "backend"), "before the switch: the blue slot");
-    assert.ok(seen.filter((x) => x.at > switchedAt + 200).every((x) => x.name === "backend-green"), "after the switch: the green slot only");
+    assert.ok(
+      seen.filter((x) => x.at < switchedAt).every((x) => x.name === "backend"),
+      "before the switch: the blue slot",
+    );
+    assert.ok(
+      seen.filter((x) => x.at > switchedAt + 200).every((x) => x.name === "backend-green"),
+      "after the switch: the green slot only",
+    );
     assert.ok(seen.filter((x) => x.at > switchedAt + 200).length > 50, `load kept flowing (${seen.length} requests)`);
   });
 });

@@ -27,8 +27,23 @@ function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): Bun
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target,
-    objectStore: { publicEndpoint: "https://s3.app.cold-chain.example", internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
-    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
+    objectStore: {
+      publicEndpoint: "https://s3.app.cold-chain.example",
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "a",
+      backupsBucket: "b",
+    },
+    managedDb:
+      target === "digitalocean"
+        ? {
+            host: "private-db.example",
+            port: 25060,
+            database: "defaultdb",
+            maxConnections: 25,
+            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
+          }
+        : undefined,
   };
 }
 
@@ -41,7 +56,11 @@ describe("caddy validate (real caddy binary)", () => {
 
   // validate loads TLS storage and the admin config; point them at the temp dir, not $HOME.
   const validate = (file: string) =>
-    spawnSync("caddy", ["validate", "--config", file], { encoding: "utf8", cwd: dir, env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir } });
+    spawnSync("caddy", ["validate", "--config", file], {
+      encoding: "utf8",
+      cwd: dir,
+      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
+    });
 
   for (const target of ["vm", "digitalocean"] as const) {
     for (const tls of ["acme", "internal"] as const) {
@@ -56,7 +75,9 @@ describe("caddy validate (real caddy binary)", () => {
   }
 
   it("rejects a config with an unknown reverse_proxy field (the check can fail)", () => {
-    const cfg = caddyConfig(input("vm", "acme")) as { apps: { http: { servers: { public: { routes: { handle: { routes?: { handle: Record<string, unknown>[] }[] }[] }[] } } } } };
+    const cfg = caddyConfig(input("vm", "acme")) as {
+      apps: { http: { servers: { public: { routes: { handle: { routes?: { handle: Record<string, unknown>[] }[] }[] }[] } } } };
+    };
     cfg.apps.http.servers.public.routes[0].handle[1].routes![0].handle[0].strip_prefix_typo = "/api";
     const file = path.join(dir, "broken.json");
     fs.writeFileSync(file, JSON.stringify(cfg));

@@ -34,8 +34,23 @@ function bundleInput(target: "vm" | "digitalocean"): BundleInput {
   return {
     config: parseConfig(raw, new Set(keys)),
     target,
-    objectStore: { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" },
-    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
+    objectStore: {
+      publicEndpoint: `https://s3.${DOMAIN}`,
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "frostguard-assets",
+      backupsBucket: "frostguard-backups",
+    },
+    managedDb:
+      target === "digitalocean"
+        ? {
+            host: "private-db.example",
+            port: 25060,
+            database: "defaultdb",
+            maxConnections: 25,
+            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
+          }
+        : undefined,
   };
 }
 
@@ -47,7 +62,15 @@ function writeTree(dir: string, files: Record<string, string>) {
 }
 
 interface Merged {
-  services: Record<string, { ports?: { target: number; published: string; host_ip?: string }[]; environment?: Record<string, string | null>; labels?: Record<string, string>; secrets?: { source: string; target: string }[] }>;
+  services: Record<
+    string,
+    {
+      ports?: { target: number; published: string; host_ip?: string }[];
+      environment?: Record<string, string | null>;
+      labels?: Record<string, string>;
+      secrets?: { source: string; target: string }[];
+    }
+  >;
   secrets: Record<string, { file: string }>;
 }
 
@@ -72,10 +95,23 @@ for (const target of ["vm", "digitalocean"] as const) {
     after(() => fs.rmSync(tmp, { recursive: true, force: true }));
 
     const compose = (args: string[], env: Record<string, string> = {}) =>
-      spawnSync("docker", ["compose", "-p", "freshtrack", "--project-directory", rel, ...release.compose_files.flatMap((f) => ["-f", path.join(rel, f)]), ...release.profiles.flatMap((p) => ["--profile", p]), ...args], {
-        encoding: "utf8",
-        env: { ...process.env, FT_SECRETS_DIR: secretsDir, ...env },
-      });
+      spawnSync(
+        "docker",
+        [
+          "compose",
+          "-p",
+          "freshtrack",
+          "--project-directory",
+          rel,
+          ...release.compose_files.flatMap((f) => ["-f", path.join(rel, f)]),
+          ...release.profiles.flatMap((p) => ["--profile", p]),
+          ...args,
+        ],
+        {
+          encoding: "utf8",
+          env: { ...process.env, FT_SECRETS_DIR: secretsDir, ...env },
+        },
+      );
 
     it("`docker compose config -q` accepts the merged files", () => {
       const r = compose(["config", "-q"]);
@@ -87,7 +123,14 @@ for (const target of ["vm", "digitalocean"] as const) {
       assert.equal(r.status, 0, r.stderr);
       const m = JSON.parse(r.stdout) as Merged;
       for (const [name, s] of Object.entries(m.services)) {
-        if (name === "caddy") assert.deepEqual(s.ports?.map((p) => [p.target, p.published]), [[80, "80"], [443, "443"]]);
+        if (name === "caddy")
+          assert.deepEqual(
+            s.ports?.map((p) => [p.target, p.published]),
+            [
+              [80, "80"],
+              [443, "443"],
+            ],
+          );
         else assert.equal(s.ports, undefined, `${name} publishes ports`);
       }
       for (const [name, s] of Object.entries(m.secrets)) assert.ok(s.file.startsWith(secretsDir + "/"), `${name}: ${s.file}`);
@@ -98,7 +141,8 @@ for (const target of ["vm", "digitalocean"] as const) {
       for (const [name, s] of Object.entries(m.services))
         for (const k of Object.keys(s.environment ?? {})) assert.doesNotMatch(k, /PASSWORD$|SECRET|_KEY$|^DATABASE_URL$|^REDIS_URL$|AUTH$/, `${name}: ${k}`);
       assert.deepEqual(
-        m.services.backend.secrets?.find((s) => s.target === "/run/secrets/env/DATABASE_URL") && m.secrets[m.services.backend.secrets!.find((s) => s.target === "/run/secrets/env/DATABASE_URL")!.source].file,
+        m.services.backend.secrets?.find((s) => s.target === "/run/secrets/env/DATABASE_URL") &&
+          m.secrets[m.services.backend.secrets!.find((s) => s.target === "/run/secrets/env/DATABASE_URL")!.source].file,
         path.join(secretsDir, "app/DATABASE_URL"),
       );
     });

@@ -21,7 +21,10 @@ const NEW_PASSWORD = "redis-test-pw-2";
 
 /** Runs lib.sh's ft_redis_acl MODE with APP_DIR=$app (secrets under $app/secrets, state under $app/state). */
 function redisAcl(app: string, mode: "keep-previous" | "current-only"): void {
-  const r = spawnSync("bash", ["-c", 'set -Eeuo pipefail; source "$1/lib.sh"; ft_resolve_dirs; ft_redis_acl "$2" || true', "t", BIN_SRC, mode], { env: { ...process.env, FT_APP_DIR: app }, encoding: "utf8" });
+  const r = spawnSync("bash", ["-c", 'set -Eeuo pipefail; source "$1/lib.sh"; ft_resolve_dirs; ft_redis_acl "$2" || true', "t", BIN_SRC, mode], {
+    env: { ...process.env, FT_APP_DIR: app },
+    encoding: "utf8",
+  });
   assert.equal(r.status, 0, r.stderr);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -93,7 +96,14 @@ describe("rendered redis.conf under a real redis-server", function () {
 
   it("the healthcheck's way of authenticating (REDISCLI_AUTH from the file, nothing in argv) works", () => {
     const pwFile = path.join(dir, "state", "redis", "password");
-    const ok = spawnSync("runuser", ["-u", "nobody", "--", "sh", "-c", `REDISCLI_AUTH="$(cat ${pwFile})" redis-cli -h 127.0.0.1 -p ${port} ping | grep -q PONG`]);
+    const ok = spawnSync("runuser", [
+      "-u",
+      "nobody",
+      "--",
+      "sh",
+      "-c",
+      `REDISCLI_AUTH="$(cat ${pwFile})" redis-cli -h 127.0.0.1 -p ${port} ping | grep -q PONG`,
+    ]);
     assert.equal(ok.status, 0);
     // Without the password the same check fails (it can fail).
     const bad = spawnSync("sh", ["-c", `redis-cli -h 127.0.0.1 -p ${port} ping | grep -q PONG`]);
@@ -101,7 +111,8 @@ describe("rendered redis.conf under a real redis-server", function () {
   });
 
   it("the worker's healthcheck (node, AUTH + PING to REDIS_URL) passes against it, and fails on a wrong password or no server", () => {
-    const check = (url: string) => spawnSync(process.execPath, ["-e", WORKER_QUEUE_CHECK], { env: { PATH: process.env.PATH, REDIS_URL: url }, encoding: "utf8", timeout: 10000 }).status;
+    const check = (url: string) =>
+      spawnSync(process.execPath, ["-e", WORKER_QUEUE_CHECK], { env: { PATH: process.env.PATH, REDIS_URL: url }, encoding: "utf8", timeout: 10000 }).status;
     // Passwords with URL-special characters arrive percent-encoded, as secret-files.ts writes them.
     assert.equal(check(`redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port}/0`), 0);
     assert.notEqual(check(`redis://:wrong@127.0.0.1:${port}/0`), 0, "a wrong password must fail the check");
@@ -110,8 +121,10 @@ describe("rendered redis.conf under a real redis-server", function () {
   });
 
   it("rotation as bin/deploy does it: both passwords while the app rolls, then only the new one; no restart, connections kept", async () => {
-    const auth = (pw: string) => spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nPING\n`, encoding: "utf8" }).stdout.trim();
-    const aclLoad = (pw: string) => spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nACL LOAD\n`, encoding: "utf8" }).stdout.trim();
+    const auth = (pw: string) =>
+      spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nPING\n`, encoding: "utf8" }).stdout.trim();
+    const aclLoad = (pw: string) =>
+      spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nACL LOAD\n`, encoding: "utf8" }).stdout.trim();
     const acl = path.join(dir, "state", "redis", "users.acl");
     assert.ok(!fs.readFileSync(acl, "utf8").includes(PASSWORD), "the ACL file holds hashes, never a password");
     const old = new Redis({ host: "127.0.0.1", port, password: PASSWORD, maxRetriesPerRequest: 1 });

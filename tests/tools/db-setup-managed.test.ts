@@ -120,7 +120,9 @@ for (const version of [17, 15]) {
         assert.equal((await c.query("SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()")).rows[0].ssl, true);
         await c.query("CREATE TABLE IF NOT EXISTS public.readings_probe (id bigserial PRIMARY KEY, v real)");
         await c.query("INSERT INTO public.readings_probe (v) VALUES (4.5)");
-        const priv = await c.query("SELECT has_schema_privilege('frostguard', 'public', 'USAGE') AS u, has_schema_privilege('frostguard', 'public', 'CREATE') AS c");
+        const priv = await c.query(
+          "SELECT has_schema_privilege('frostguard', 'public', 'USAGE') AS u, has_schema_privilege('frostguard', 'public', 'CREATE') AS c",
+        );
         assert.deepEqual(priv.rows[0], { u: true, c: true });
       } finally {
         await c.end();
@@ -153,7 +155,21 @@ for (const version of [17, 15]) {
       const pg = path.join(dir, "pg");
       fs.mkdirSync(pg);
       fs.writeFileSync(path.join(pg, "pw"), `${SUPER_PW}\n`);
-      const ssl = await run("openssl", ["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", path.join(pg, "server.key"), "-out", path.join(pg, "server.crt"), "-days", "1", "-subj", "/CN=localhost"]);
+      const ssl = await run("openssl", [
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        path.join(pg, "server.key"),
+        "-out",
+        path.join(pg, "server.crt"),
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+      ]);
       assert.equal(ssl.code, 0, ssl.stderr);
       fs.chmodSync(path.join(pg, "server.key"), 0o600);
       await run("chown", ["-R", "postgres:postgres", pg]);

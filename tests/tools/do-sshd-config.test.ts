@@ -43,7 +43,12 @@ describe("digitalocean sshd drop-in (real sshd)", () => {
 
   const effective = (user: string): Record<string, string> => {
     const out = execFileSync("sshd", ["-T", "-f", main, "-C", `user=${user},host=ops.example,addr=198.51.100.7`], { encoding: "utf8" });
-    return Object.fromEntries(out.trim().split("\n").map((l) => [l.split(" ")[0], l.slice(l.indexOf(" ") + 1)]));
+    return Object.fromEntries(
+      out
+        .trim()
+        .split("\n")
+        .map((l) => [l.split(" ")[0], l.slice(l.indexOf(" ") + 1)]),
+    );
   };
 
   it("sshd -t accepts the drop-in as Ubuntu includes it", () => {

@@ -33,7 +33,11 @@ describe("tools: the first set-up command (docs/getting-started.md) on a fresh c
   delete env.PULUMI_BACKEND_URL;
 
   after(() => {
-    spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(copy, "scripts", "local-host.ts"), "--down"], { cwd: copy, env, encoding: "utf8" });
+    spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(copy, "scripts", "local-host.ts"), "--down"], {
+      cwd: copy,
+      env,
+      encoding: "utf8",
+    });
     fs.rmSync(root, { recursive: true, force: true });
   });
 
@@ -51,7 +55,11 @@ describe("tools: the first set-up command (docs/getting-started.md) on a fresh c
     const r = spawnSync("bash", ["-c", "npm run deploy"], { cwd: copy, env, encoding: "utf8" });
     assert.equal(r.status, 0, `${r.stdout}\n${r.stderr}`);
     const calls = fs.readFileSync(log, "utf8").trim().split("\n");
-    assert.deepEqual(calls, ["stack select local --create", "config set --secret vmSshPrivateKey --stack local", "up --stack local --policy-pack policy --policy-pack-config policy/config/vm.json"]);
+    assert.deepEqual(calls, [
+      "stack select local --create",
+      "config set --secret vmSshPrivateKey --stack local",
+      "up --stack local --policy-pack policy --policy-pack-config policy/config/vm.json",
+    ]);
     assert.equal(fs.readFileSync(`${log}.stdin`, "utf8"), fs.readFileSync(path.join(copy, ".local-host", "root_login_key"), "utf8"));
     const text = fs.readFileSync(path.join(copy, "Pulumi.local.yaml"), "utf8");
     assert.doesNotMatch(text, /PRIVATE KEY/);

@@ -47,7 +47,8 @@ describe("host scripts: write-secrets against a scratch APP_DIR", function () {
   });
   let appDir = "";
   /** As the push runs it: the payload on stdin, its digest names the generation. */
-  const run = (payload: string, gen = secretPayloadDigest(payload)) => sh(scriptCommand(hostScript("write-secrets"), "write-secrets", [appDir, gen], false), payload);
+  const run = (payload: string, gen = secretPayloadDigest(payload)) =>
+    sh(scriptCommand(hostScript("write-secrets"), "write-secrets", [appDir, gen], false), payload);
   const genDir = (payload: string) => path.join(appDir, "secrets.d", secretPayloadDigest(payload));
   const tree = (dir: string): Record<string, string> => {
     const out: Record<string, string> = {};
@@ -97,7 +98,10 @@ describe("host scripts: write-secrets against a scratch APP_DIR", function () {
     assert.deepEqual(tree(genDir(a)), before, "the earlier generation changed");
     assert.equal(fs.readFileSync(path.join(genDir(b), "redis", "password"), "utf8"), "REDISPW2");
     assert.ok(!fs.existsSync(path.join(genDir(b), "grafana")), "a generation holds exactly its payload");
-    assert.deepEqual(fs.readdirSync(path.join(appDir, "secrets.d")).filter((n) => n.startsWith(".") && n !== ".staged"), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(appDir, "secrets.d")).filter((n) => n.startsWith(".") && n !== ".staged"),
+      [],
+    );
     // The same payload again: nothing rewritten.
     const again = run(a);
     assert.equal(again.status, 0, again.stderr);
@@ -116,7 +120,10 @@ describe("host scripts: write-secrets against a scratch APP_DIR", function () {
     }
     for (const gen of ["../x", "ABCDEF0123456789", "", "0123"]) assert.notEqual(run(good, gen).status, 0, gen);
     assert.ok(!fs.existsSync(path.join(appDir, "escape")));
-    assert.deepEqual(fs.readdirSync(path.join(appDir, "secrets.d")).filter((n) => n.startsWith(".staging")), []);
+    assert.deepEqual(
+      fs.readdirSync(path.join(appDir, "secrets.d")).filter((n) => n.startsWith(".staging")),
+      [],
+    );
   });
 });
 
@@ -138,9 +145,13 @@ describe("host scripts: teardown (stack removal)", () => {
     fakeBins.push(bin);
     const log = path.join(bin, "calls.log");
     fs.writeFileSync(path.join(bin, "docker"), `#!/bin/sh\necho "$*" >> '${log}'\n`, { mode: 0o755 });
-    return { env: { ...process.env, PATH: `${bin}:${process.env.PATH}` }, calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []) };
+    return {
+      env: { ...process.env, PATH: `${bin}:${process.env.PATH}` },
+      calls: () => (fs.existsSync(log) ? fs.readFileSync(log, "utf8").trim().split("\n") : []),
+    };
   }
-  const teardownWith = (env: NodeJS.ProcessEnv, ...args: string[]) => spawnSync("bash", ["-c", scriptCommand(hostScript("teardown"), "teardown", args, false)], { encoding: "utf8", env });
+  const teardownWith = (env: NodeJS.ProcessEnv, ...args: string[]) =>
+    spawnSync("bash", ["-c", scriptCommand(hostScript("teardown"), "teardown", args, false)], { encoding: "utf8", env });
   const withRelease = () => {
     const rel = path.join(appDir, "releases", "abc");
     fs.mkdirSync(rel, { recursive: true });
@@ -155,7 +166,9 @@ describe("host scripts: teardown (stack removal)", () => {
     const r = teardownWith(docker.env, "run", appDir, "tok", "false");
     assert.equal(r.status, 0, r.stderr);
     const cur = path.join(appDir, "current");
-    assert.deepEqual(docker.calls(), [`compose -p freshtrack -f ${cur}/compose.yml -f ${cur}/compose.vm.yml --profile observability down --remove-orphans --timeout 90`]);
+    assert.deepEqual(docker.calls(), [
+      `compose -p freshtrack -f ${cur}/compose.yml -f ${cur}/compose.vm.yml --profile observability down --remove-orphans --timeout 90`,
+    ]);
     assert.ok(fs.existsSync(path.join(appDir, "releases", "abc", "release.json")), "data stays");
     assert.match(fs.readFileSync(path.join(appDir, "state", "audit.log"), "utf8"), /"event":"teardown"/);
   });
@@ -180,7 +193,11 @@ describe("host scripts: teardown (stack removal)", () => {
     fs.symlinkSync("releases/r1", path.join(app.appDir, "current"));
     const cronDir = path.join(app.root, "cron.d");
     const docker = withFakeDocker();
-    const env = { ...docker.env, PATH: `${fakeCronDir(path.join(app.root, "fakecron"))}:${docker.env.PATH}`, FT_CRON_FILE: path.join(cronDir, "freshtrack-backup") };
+    const env = {
+      ...docker.env,
+      PATH: `${fakeCronDir(path.join(app.root, "fakecron"))}:${docker.env.PATH}`,
+      FT_CRON_FILE: path.join(cronDir, "freshtrack-backup"),
+    };
     const inst = spawnSync("bash", [path.join(app.relDir, "bin", "install-schedule")], { encoding: "utf8", env });
     assert.equal(inst.status, 0, inst.stderr);
     assert.ok(fs.existsSync(env.FT_CRON_FILE));

@@ -27,7 +27,10 @@ describe("host: bundle payload", () => {
     assert.throws(() => serializeBundle({ "/etc/passwd": "x" }));
   });
   it("reads an AssetArchive's files too (nested archives flattened)", () => {
-    assert.deepEqual(copiedFiles({ $archive: { "a.yml": { $asset: "a" }, config: { $archive: { "b.json": { $asset: "{}" } } } } }), { "a.yml": "a", "config/b.json": "{}" });
+    assert.deepEqual(copiedFiles({ $archive: { "a.yml": { $asset: "a" }, config: { $archive: { "b.json": { $asset: "{}" } } } } }), {
+      "a.yml": "a",
+      "config/b.json": "{}",
+    });
   });
 
   describe("unpack-bundle.sh (real bash)", () => {
@@ -55,7 +58,10 @@ describe("host: bundle payload", () => {
       const r = spawnSync("bash", [SCRIPT, dir, "0123456789abcdef"], { encoding: "utf8" });
       assert.notEqual(r.status, 0);
       assert.ok(!fs.existsSync(path.join(dir, "releases", "0123456789abcdef")));
-      assert.deepEqual(fs.readdirSync(path.join(dir, "releases")).filter((f) => f.startsWith(".unpack")), []);
+      assert.deepEqual(
+        fs.readdirSync(path.join(dir, "releases")).filter((f) => f.startsWith(".unpack")),
+        [],
+      );
     });
     it("shellcheck finds nothing", () => {
       execFileSync("shellcheck", [SCRIPT]);

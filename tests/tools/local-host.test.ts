@@ -29,7 +29,11 @@ describe("tools: npm run local-host (the local stack's disposable host)", functi
   const log = path.join(root, "pulumi.log");
   const env = { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_PULUMI_LOG: log };
   const run = (...extra: string[]) =>
-    spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "local-host.ts"), "--dir", dir, "--stack-file", stackFile, ...extra], { cwd: ROOT, env, encoding: "utf8" });
+    spawnSync(
+      process.execPath,
+      ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "local-host.ts"), "--dir", dir, "--stack-file", stackFile, ...extra],
+      { cwd: ROOT, env, encoding: "utf8" },
+    );
   const config = () => (parseYaml(fs.readFileSync(stackFile, "utf8")) as { config: Record<string, string> }).config;
   let port = 0;
 
@@ -52,12 +56,13 @@ describe("tools: npm run local-host (the local stack's disposable host)", functi
     assert.equal(c["freshtrack:target"], "vm");
     assert.equal(c["freshtrack:vmHost"], "127.0.0.1");
     assert.equal(c["freshtrack:tlsMode"], "internal");
-    const scanned = spawnSync("ssh-keyscan", ["-t", "ed25519", "-p", String(port), "127.0.0.1"], { encoding: "utf8" })
-      .stdout.split("\n")
-      .find((l) => l && !l.startsWith("#"))
-      ?.split(/\s+/)
-      .slice(1, 3)
-      .join(" ") ?? "";
+    const scanned =
+      spawnSync("ssh-keyscan", ["-t", "ed25519", "-p", String(port), "127.0.0.1"], { encoding: "utf8" })
+        .stdout.split("\n")
+        .find((l) => l && !l.startsWith("#"))
+        ?.split(/\s+/)
+        .slice(1, 3)
+        .join(" ") ?? "";
     assert.match(scanned, /^ssh-ed25519 AAAA/);
     assert.equal(c["freshtrack:vmHostKey"], scanned, "pinned = presented");
   });
@@ -67,7 +72,8 @@ describe("tools: npm run local-host (the local stack's disposable host)", functi
     assert.equal(fs.statSync(path.join(dir, "root_login_key")).mode & 0o777, 0o600);
     const text = fs.readFileSync(stackFile, "utf8");
     assert.doesNotMatch(text, /PRIVATE KEY/);
-    for (const line of key.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----"))) assert.ok(!text.includes(line), "no line of the deploy key in the stack file");
+    for (const line of key.split("\n").filter((l) => l.length >= 16 && !l.startsWith("-----")))
+      assert.ok(!text.includes(line), "no line of the deploy key in the stack file");
     assert.equal(config()["freshtrack:vmSshPrivateKey"], undefined, "set by the CLI, encrypted, not by us");
     const calls = fs.readFileSync(log, "utf8").trim().split("\n");
     assert.deepEqual(calls, ["stack select local --create", "config set --secret vmSshPrivateKey --stack local"]);
@@ -84,13 +90,30 @@ describe("tools: npm run local-host (the local stack's disposable host)", functi
   it("the deploy key logs in as root, checking the pinned host key strictly", () => {
     const knownHosts = path.join(root, "known_hosts");
     fs.writeFileSync(knownHosts, `[127.0.0.1]:${port} ${config()["freshtrack:vmHostKey"]}\n`);
-    const r = spawnSync("ssh", ["-i", path.join(dir, "root_login_key"), "-p", String(port), "-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=yes", "-o", `UserKnownHostsFile=${knownHosts}`, "root@127.0.0.1", "id -u"], { encoding: "utf8" });
+    const r = spawnSync(
+      "ssh",
+      [
+        "-i",
+        path.join(dir, "root_login_key"),
+        "-p",
+        String(port),
+        "-o",
+        "BatchMode=yes",
+        "-o",
+        "StrictHostKeyChecking=yes",
+        "-o",
+        `UserKnownHostsFile=${knownHosts}`,
+        "root@127.0.0.1",
+        "id -u",
+      ],
+      { encoding: "utf8" },
+    );
     assert.equal(r.status, 0, r.stderr);
     assert.equal(r.stdout.trim(), "0");
   });
 
   it("a second run reuses the running host and keeps what the operator added to the file", () => {
-    fs.appendFileSync(stackFile, "  freshtrack:observability: \"false\"\n");
+    fs.appendFileSync(stackFile, '  freshtrack:observability: "false"\n');
     const r = run();
     assert.equal(r.status, 0, r.stderr);
     assert.match(r.stdout, /already running/);

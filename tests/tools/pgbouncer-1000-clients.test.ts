@@ -36,7 +36,7 @@ const freePort = () =>
   });
 
 async function waitForPort(port: number, proc: ChildProcess, what: string) {
-  for (const end = Date.now() + 30000; Date.now() < end; ) {
+  for (const end = Date.now() + 30000; Date.now() < end;) {
     if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = net.connect(port, "127.0.0.1");
@@ -105,10 +105,31 @@ describe("tools: 1,000 concurrent clients through the rendered pgbouncer.ini and
     // PostgreSQL with the max_connections the stack's config declares (dbMaxConnections).
     dbMaxConnections = Number(stackConfig({ stack: "vm" }).config["freshtrack:dbMaxConnections"]);
     assert.ok(dbMaxConnections > Number(ini.pgbouncer.default_pool_size));
-    const init = spawnSync("runuser", ["-u", "nobody", "--", `${PG_BIN}/initdb`, "-D", path.join(dir, "data"), "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${path.join(dir, "pw")}`, "--no-sync", "-E", "UTF8"], { encoding: "utf8" });
+    const init = spawnSync(
+      "runuser",
+      [
+        "-u",
+        "nobody",
+        "--",
+        `${PG_BIN}/initdb`,
+        "-D",
+        path.join(dir, "data"),
+        "-U",
+        "postgres",
+        "--auth=scram-sha-256",
+        `--pwfile=${path.join(dir, "pw")}`,
+        "--no-sync",
+        "-E",
+        "UTF8",
+      ],
+      { encoding: "utf8" },
+    );
     assert.equal(init.status, 0, init.stderr);
     pgPort = await freePort();
-    postgres = startAsNobody(`exec ${PG_BIN}/postgres -D ${dir}/data -p ${pgPort} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=${dbMaxConnections} -c fsync=off -c shared_buffers=16MB`, path.join(dir, "postgres.log"));
+    postgres = startAsNobody(
+      `exec ${PG_BIN}/postgres -D ${dir}/data -p ${pgPort} -k ${dir} -c listen_addresses=127.0.0.1 -c max_connections=${dbMaxConnections} -c fsync=off -c shared_buffers=16MB`,
+      path.join(dir, "postgres.log"),
+    );
     await waitForPort(pgPort, postgres, "postgres");
     const appPassword = secrets["db-setup/APP_DB_PASSWORD"].content;
     for (let attempt = 0; ; attempt++) {
@@ -138,7 +159,13 @@ describe("tools: 1,000 concurrent clients through the rendered pgbouncer.ini and
     const port = await freePort();
     const server = ini.databases.frostguard.replace(/host=\S+/, "host=127.0.0.1").replace(/port=\d+/, `port=${pgPort}`);
     const file = path.join(dir, `${name}.ini`);
-    fs.writeFileSync(file, serializePgbouncerIni({ databases: { frostguard: server }, pgbouncer: { ...ini.pgbouncer, listen_addr: "127.0.0.1", listen_port: port, auth_file: path.join(dir, "userlist.txt") } }));
+    fs.writeFileSync(
+      file,
+      serializePgbouncerIni({
+        databases: { frostguard: server },
+        pgbouncer: { ...ini.pgbouncer, listen_addr: "127.0.0.1", listen_port: port, auth_file: path.join(dir, "userlist.txt") },
+      }),
+    );
     fs.chownSync(file, NOBODY, NOBODY);
     const p = startAsNobody(`ulimit -n ${limit} && exec /usr/sbin/pgbouncer ${file}`, path.join(dir, `${name}.log`));
     bouncers.push(p);
@@ -149,7 +176,10 @@ describe("tools: 1,000 concurrent clients through the rendered pgbouncer.ini and
   /** CLIENTS clients connected at the same time, each running a query while all are open. */
   async function load(port: number): Promise<{ ok: number; errors: number; firstError?: string; ms: number }> {
     const t0 = Date.now();
-    const clients = Array.from({ length: CLIENTS }, () => new Client({ host: "127.0.0.1", port, ...login, statement_timeout: 30000, connectionTimeoutMillis: 120000 }));
+    const clients = Array.from(
+      { length: CLIENTS },
+      () => new Client({ host: "127.0.0.1", port, ...login, statement_timeout: 30000, connectionTimeoutMillis: 120000 }),
+    );
     const connected = await Promise.allSettled(clients.map((c) => c.connect()));
     const queried = await Promise.allSettled(
       clients.map(async (c, i) => {
@@ -172,7 +202,9 @@ describe("tools: 1,000 concurrent clients through the rendered pgbouncer.ini and
   it(`${CLIENTS} concurrent clients with the rendered limit: 0 errors`, async () => {
     const port = await bouncer("rendered", nofile.soft);
     const r = await load(port);
-    console.log(`      figure: ${CLIENTS} concurrent clients through the rendered pgbouncer.ini (max_client_conn ${ini.pgbouncer.max_client_conn}, pool ${ini.pgbouncer.default_pool_size}, nofile ${nofile.soft}): ${r.ok} ok, ${r.errors} errors, ${r.ms} ms`);
+    console.log(
+      `      figure: ${CLIENTS} concurrent clients through the rendered pgbouncer.ini (max_client_conn ${ini.pgbouncer.max_client_conn}, pool ${ini.pgbouncer.default_pool_size}, nofile ${nofile.soft}): ${r.ok} ok, ${r.errors} errors, ${r.ms} ms`,
+    );
     assert.equal(r.errors, 0, r.firstError);
   });
 

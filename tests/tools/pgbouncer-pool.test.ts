@@ -36,7 +36,13 @@ function bundleInput(): BundleInput {
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target: "vm",
-    objectStore: { publicEndpoint: "https://s3.app.cold-chain.example", internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
+    objectStore: {
+      publicEndpoint: "https://s3.app.cold-chain.example",
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "a",
+      backupsBucket: "b",
+    },
   };
 }
 
@@ -130,7 +136,25 @@ describe("rendered pgbouncer.ini under real PgBouncer 1.18 + PostgreSQL 15", fun
     fs.writeFileSync(path.join(dir, "pw"), SUPER_PW);
     fs.writeFileSync(path.join(dir, "userlist.txt"), `"frostguard" "${APP_PW}"\n`);
     for (const f of ["pw", "userlist.txt"]) fs.chownSync(path.join(dir, f), NOBODY, NOBODY);
-    const init = spawnSync("runuser", ["-u", "nobody", "--", `${PG_BIN}/initdb`, "-D", path.join(dir, "data"), "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${path.join(dir, "pw")}`, "--no-sync", "-E", "UTF8"], { encoding: "utf8" });
+    const init = spawnSync(
+      "runuser",
+      [
+        "-u",
+        "nobody",
+        "--",
+        `${PG_BIN}/initdb`,
+        "-D",
+        path.join(dir, "data"),
+        "-U",
+        "postgres",
+        "--auth=scram-sha-256",
+        `--pwfile=${path.join(dir, "pw")}`,
+        "--no-sync",
+        "-E",
+        "UTF8",
+      ],
+      { encoding: "utf8" },
+    );
     assert.equal(init.status, 0, init.stderr);
     pgPort = await freePort();
     postgres = startAsNobody(
@@ -163,7 +187,16 @@ describe("rendered pgbouncer.ini under real PgBouncer 1.18 + PostgreSQL 15", fun
   });
 
   const appPool = (port: number, max: number) =>
-    new Pool({ host: "127.0.0.1", port, user: "frostguard", password: APP_PW, database: "frostguard", max, statement_timeout: 30000, connectionTimeoutMillis: 60000 });
+    new Pool({
+      host: "127.0.0.1",
+      port,
+      user: "frostguard",
+      password: APP_PW,
+      database: "frostguard",
+      max,
+      statement_timeout: 30000,
+      connectionTimeoutMillis: 60000,
+    });
 
   it("the pool settings under test come from config (poolSize below max_connections - 15)", () => {
     assert.equal(settings.pgbouncer.pool_mode, "transaction");
@@ -207,7 +240,19 @@ describe("rendered pgbouncer.ini under real PgBouncer 1.18 + PostgreSQL 15", fun
         await sleep(50);
       }
     })();
-    const clients = Array.from({ length: 500 }, () => new Client({ host: "127.0.0.1", port, user: "frostguard", password: APP_PW, database: "frostguard", statement_timeout: 30000, connectionTimeoutMillis: 60000 }));
+    const clients = Array.from(
+      { length: 500 },
+      () =>
+        new Client({
+          host: "127.0.0.1",
+          port,
+          user: "frostguard",
+          password: APP_PW,
+          database: "frostguard",
+          statement_timeout: 30000,
+          connectionTimeoutMillis: 60000,
+        }),
+    );
     try {
       const results = await Promise.allSettled(
         clients.map(async (c, i) => {
@@ -217,8 +262,18 @@ describe("rendered pgbouncer.ini under real PgBouncer 1.18 + PostgreSQL 15", fun
         }),
       );
       const failed = results.filter((r) => r.status === "rejected") as PromiseRejectedResult[];
-      assert.equal(failed.length, 0, failed.slice(0, 3).map((f) => String(f.reason)).join("; "));
-      assert.deepEqual(results.map((r) => (r as PromiseFulfilledResult<number>).value), clients.map((_, i) => i));
+      assert.equal(
+        failed.length,
+        0,
+        failed
+          .slice(0, 3)
+          .map((f) => String(f.reason))
+          .join("; "),
+      );
+      assert.deepEqual(
+        results.map((r) => (r as PromiseFulfilledResult<number>).value),
+        clients.map((_, i) => i),
+      );
     } finally {
       sampling = false;
       await sampler;
@@ -230,7 +285,10 @@ describe("rendered pgbouncer.ini under real PgBouncer 1.18 + PostgreSQL 15", fun
   });
 
   it("the same load straight at PostgreSQL would be refused (why the pool exists)", async () => {
-    const direct = Array.from({ length: SERVER_MAX_CONNECTIONS + 5 }, () => new Client({ host: "127.0.0.1", port: pgPort, user: "frostguard", password: APP_PW, database: "frostguard" }));
+    const direct = Array.from(
+      { length: SERVER_MAX_CONNECTIONS + 5 },
+      () => new Client({ host: "127.0.0.1", port: pgPort, user: "frostguard", password: APP_PW, database: "frostguard" }),
+    );
     try {
       const res = await Promise.allSettled(direct.map((c) => c.connect()));
       const refused = res.filter((r) => r.status === "rejected") as PromiseRejectedResult[];

@@ -9,7 +9,17 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import { alertRules, AlertRule, BACKEND_READY_URL, BACKUP_METRIC, FRONTEND_HEALTH_URL, publicProbeUrl, renderObservability, RESTORE_CHECK_METRIC, WATCHDOG_ALERT } from "../../compose/render/observability";
+import {
+  alertRules,
+  AlertRule,
+  BACKEND_READY_URL,
+  BACKUP_METRIC,
+  FRONTEND_HEALTH_URL,
+  publicProbeUrl,
+  renderObservability,
+  RESTORE_CHECK_METRIC,
+  WATCHDOG_ALERT,
+} from "../../compose/render/observability";
 import { observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
 
 function run(cmd: string, args: string[], cwd: string): { code: number; out: string } {
@@ -85,7 +95,14 @@ const PUBLIC = { instance: publicProbeUrl(input), job: "blackbox-public", probe:
 const NODE = { instance: "node-exporter:9100", job: "node" };
 const ROOT_FS = { ...NODE, device: "/dev/vda1", fstype: "ext4", mountpoint: "/" };
 const TMP_FS = { ...NODE, device: "tmpfs", fstype: "tmpfs", mountpoint: "/run" };
-const WORKER = { container_label_com_docker_compose_service: "worker", id: "/system.slice/docker-abc.scope", image: "ghcr.io/acme/frostguard-worker:1.2.3", instance: "alloy:12345", job: "containers", name: "freshtrack-worker-1" };
+const WORKER = {
+  container_label_com_docker_compose_service: "worker",
+  id: "/system.slice/docker-abc.scope",
+  image: "ghcr.io/acme/frostguard-worker:1.2.3",
+  instance: "alloy:12345",
+  job: "containers",
+  name: "freshtrack-worker-1",
+};
 const PROBE_FAILING_FROM_1M = "1x1 0x20"; // 1m steps: up at 0m and 1m, failing from 2m on
 
 function ruleTestGroups(): TestGroup[] {
@@ -224,7 +241,11 @@ function ruleTestGroups(): TestGroup[] {
       input_series: [{ series: sel("container_start_time_seconds", WORKER), values: "100x4 400x4 700x10" }],
       alert_rule_test: [
         silent("FreshtrackContainerRestarting", "7m"),
-        fires("FreshtrackContainerRestarting", "12m", WORKER, { "{{ $labels.name }}": WORKER.name, "{{ $value }}": "2", "{{ $labels.container_label_com_docker_compose_service }}": "worker" }),
+        fires("FreshtrackContainerRestarting", "12m", WORKER, {
+          "{{ $labels.name }}": WORKER.name,
+          "{{ $value }}": "2",
+          "{{ $labels.container_label_com_docker_compose_service }}": "worker",
+        }),
       ],
     },
     {
@@ -242,7 +263,12 @@ function ruleTestGroups(): TestGroup[] {
       ],
       alert_rule_test: [
         silent("FreshtrackScrapeTargetDown", "3m"),
-        fires("FreshtrackScrapeTargetDown", "6m", { instance: "loki:3100", job: "loki" }, { "{{ $labels.job }}": "loki", "{{ $labels.instance }}": "loki:3100" }),
+        fires(
+          "FreshtrackScrapeTargetDown",
+          "6m",
+          { instance: "loki:3100", job: "loki" },
+          { "{{ $labels.job }}": "loki", "{{ $labels.instance }}": "loki:3100" },
+        ),
       ],
     },
     {
@@ -277,7 +303,11 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-prom-"));
     const { files } = renderObservability(input);
     // Same layout as the container's /etc/prometheus: prometheus.yml next to alerts.yml.
-    writeAll(dir, { "prometheus.yml": files["config/prometheus.yml"], "alerts.yml": files["config/alerts.yml"], "alertmanager.yml": files["config/alertmanager.yml"] });
+    writeAll(dir, {
+      "prometheus.yml": files["config/prometheus.yml"],
+      "alerts.yml": files["config/alerts.yml"],
+      "alertmanager.yml": files["config/alertmanager.yml"],
+    });
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
@@ -306,7 +336,11 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
       const firing = mine.some((t) => t.exp_alerts.some((a) => a.exp_labels.cause === r.labels.cause));
       assert.ok(firing, `no firing case for ${r.alert} ${r.labels.cause ?? ""}`);
       // The Watchdog is the one alert that must never be silent: its cases only ever expect it firing.
-      if (r.alert === WATCHDOG_ALERT) assert.ok(mine.every((t) => t.exp_alerts.length === 1), "a Watchdog case expects silence");
+      if (r.alert === WATCHDOG_ALERT)
+        assert.ok(
+          mine.every((t) => t.exp_alerts.length === 1),
+          "a Watchdog case expects silence",
+        );
       else
         assert.ok(
           mine.some((t) => t.exp_alerts.length === 0),
@@ -324,7 +358,10 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
   });
 
   it("promtool test rules: the week-long cases pass", () => {
-    assert.ok(slowRuleTestGroups().every((g) => g.alert_rule_test.every((t) => !rule(t.alertname).for)), "1h evaluation steps would distort a `for`");
+    assert.ok(
+      slowRuleTestGroups().every((g) => g.alert_rule_test.every((t) => !rule(t.alertname).for)),
+      "1h evaluation steps would distort a `for`",
+    );
     const tests = { rule_files: ["alerts.yml"], evaluation_interval: "1h", tests: slowRuleTestGroups() };
     fs.writeFileSync(path.join(dir, "alerts-slow.test.yml"), stringify(tests, { lineWidth: 0 }));
     const r = run("promtool", ["test", "rules", "alerts-slow.test.yml"], dir);
@@ -339,7 +376,17 @@ describe("tools: promtool on the rendered Prometheus config and alert rules", fu
     const r = run("promtool", ["test", "rules", "wrong.test.yml"], dir);
     assert.notEqual(r.code, 0, r.out);
     // A Watchdog expected silent is caught too: it always fires.
-    fs.writeFileSync(path.join(dir, "wrong-watchdog.test.yml"), stringify({ rule_files: ["alerts.yml"], evaluation_interval: "1m", tests: [{ interval: "1m", input_series: [], alert_rule_test: [silent(WATCHDOG_ALERT, "5m")] }] }, { lineWidth: 0 }));
+    fs.writeFileSync(
+      path.join(dir, "wrong-watchdog.test.yml"),
+      stringify(
+        {
+          rule_files: ["alerts.yml"],
+          evaluation_interval: "1m",
+          tests: [{ interval: "1m", input_series: [], alert_rule_test: [silent(WATCHDOG_ALERT, "5m")] }],
+        },
+        { lineWidth: 0 },
+      ),
+    );
     const w = run("promtool", ["test", "rules", "wrong-watchdog.test.yml"], dir);
     assert.notEqual(w.code, 0, w.out);
   });
@@ -375,7 +422,10 @@ describe("tools: amtool on the rendered Alertmanager config", function () {
     ["webhook configured (Slack receiver, api_url_file)", () => renderObservability(observabilityInput()).files["config/alertmanager.yml"]],
     ["nothing to deliver through (null receiver)", () => amConfig(["vmSshPrivateKey"])],
     ["only operatorEmail + resendApiKey (email through Resend, auth_password_file)", emailOnly],
-    ["everything: webhook, email, heartbeat URL (webhook url_file)", () => amConfig(["vmSshPrivateKey", "resendApiKey", "alertWebhookUrl", "alertHeartbeatUrl"])],
+    [
+      "everything: webhook, email, heartbeat URL (webhook url_file)",
+      () => amConfig(["vmSshPrivateKey", "resendApiKey", "alertWebhookUrl", "alertHeartbeatUrl"]),
+    ],
   ];
   /** `amtool config routes test`: exit 0 only when the labels resolve to exactly `expect`. */
   const routesTo = (config: string, expect: string, labels: string[]) => {
@@ -385,11 +435,16 @@ describe("tools: amtool on the rendered Alertmanager config", function () {
 
   it("only operatorEmail set: amtool routes critical and warning alerts to the operator receiver, which mails operatorEmail and nothing else", () => {
     assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
-    for (const labels of [["alertname=FreshtrackBackendDown", "severity=critical"], ["alertname=FreshtrackDiskAlmostFull", "severity=warning", "mountpoint=/"]]) {
+    for (const labels of [
+      ["alertname=FreshtrackBackendDown", "severity=critical"],
+      ["alertname=FreshtrackDiskAlmostFull", "severity=warning", "mountpoint=/"],
+    ]) {
       const r = routesTo(emailOnly(), "operator", labels);
       assert.equal(r.code, 0, `${labels.join(" ")}: ${r.out}`);
     }
-    const operator = (parse(emailOnly()) as { receivers: { name: string; email_configs?: { to: string; smarthost: string }[] }[] }).receivers.find((x) => x.name === "operator");
+    const operator = (parse(emailOnly()) as { receivers: { name: string; email_configs?: { to: string; smarthost: string }[] }[] }).receivers.find(
+      (x) => x.name === "operator",
+    );
     assert.deepEqual(Object.keys(operator ?? {}).sort(), ["email_configs", "name"]);
     assert.deepEqual(
       operator?.email_configs?.map((e) => [e.to, e.smarthost]),

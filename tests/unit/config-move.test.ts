@@ -31,7 +31,10 @@ describe("config: move keys", () => {
   it("vm -> digitalocean reads the do* keys for the new side and keeps target vm", () => {
     const c = parse({ moveTo: "digitalocean", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) });
     assert.equal(c.target, "vm");
-    assert.deepEqual({ to: c.move!.to, phase: c.move!.phase, purge: c.move!.purge, dnsTtl: c.move!.dnsTtl }, { to: "digitalocean", phase: "prepare", purge: false, dnsTtl: 60 });
+    assert.deepEqual(
+      { to: c.move!.to, phase: c.move!.phase, purge: c.move!.purge, dnsTtl: c.move!.dnsTtl },
+      { to: "digitalocean", phase: "prepare", purge: false, dnsTtl: 60 },
+    );
     assert.ok(c.vm && c.digitalocean, "both sides' settings");
   });
   it("each side gets its own derived PgBouncer pool: the serving side's does not change", () => {
@@ -58,7 +61,11 @@ describe("config: move keys", () => {
     refuses({ movePhase: "cutover" }, "movePhase", /no move is declared/);
   });
   it("the new side must not take the DNS name at prepare", () => {
-    refuses({ moveTo: "digitalocean", doSshCidrs: JSON.stringify(["198.51.100.7/32"]), doManageDns: "true", doDnsZone: "acme.example" }, "doManageDns", /until the move is finished/);
+    refuses(
+      { moveTo: "digitalocean", doSshCidrs: JSON.stringify(["198.51.100.7/32"]), doManageDns: "true", doDnsZone: "acme.example" },
+      "doManageDns",
+      /until the move is finished/,
+    );
     refuses({ moveTo: "aws", awsRoute53ZoneId: "Z0123456789ABC" }, "awsRoute53ZoneId", /until the move is finished/);
   });
   it("retire refuses to purge the old side's data by way of vmPurgeOnDelete unless movePurgeOld says so", () => {

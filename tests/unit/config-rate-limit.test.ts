@@ -25,7 +25,11 @@ describe("config: rate limit", () => {
     assert.equal(DEFAULT_RATE_LIMIT_MAX, 10000);
   });
   it("takes the configured values", () => {
-    assert.deepEqual(parse({ rateLimitMax: "27000", rateLimitWindowMs: "60000", expectedWebhooksPerMinute: "12000" }).app.rateLimit, { max: 27000, windowMs: 60000, expectedWebhooksPerMinute: 12000 });
+    assert.deepEqual(parse({ rateLimitMax: "27000", rateLimitWindowMs: "60000", expectedWebhooksPerMinute: "12000" }).app.rateLimit, {
+      max: 27000,
+      windowMs: 60000,
+      expectedWebhooksPerMinute: 12000,
+    });
   });
   it("refuses a limit below the stated webhook rate, naming the key and the fix", () => {
     const m = problem({ rateLimitMax: "100", expectedWebhooksPerMinute: "1200" }, "rateLimitMax");
@@ -35,7 +39,10 @@ describe("config: rate limit", () => {
   it("scales the stated per-minute rate to the window", () => {
     // 600/min over a 10 s window is 100 per window: 100 passes, 99 does not.
     assert.equal(parse({ rateLimitMax: "100", rateLimitWindowMs: "10000", expectedWebhooksPerMinute: "600" }).app.rateLimit.max, 100);
-    assert.match(problem({ rateLimitMax: "99", rateLimitWindowMs: "10000", expectedWebhooksPerMinute: "600" }, "rateLimitMax"), /Fix: pulumi config set rateLimitMax/);
+    assert.match(
+      problem({ rateLimitMax: "99", rateLimitWindowMs: "10000", expectedWebhooksPerMinute: "600" }, "rateLimitMax"),
+      /Fix: pulumi config set rateLimitMax/,
+    );
   });
   it("without a stated rate, any limit in bounds is accepted (the operator's choice)", () => {
     assert.equal(parse({ rateLimitMax: "100" }).app.rateLimit.max, 100);

@@ -73,7 +73,8 @@ describe("config: bad input stops the program with the key and the fix", () => {
   it("droplet size the target does not offer", () => refuses({ ...doBase, doDropletSize: "s-64vcpu-1tb" }, "doDropletSize", /not one of/, doSecrets));
   it("database size the target does not offer", () => refuses({ ...doBase, doDbSize: "db-huge" }, "doDbSize", /not one of/, doSecrets));
   it("RDS class the target does not offer", () => refuses({ target: "aws", awsDbInstanceClass: "db.x1.huge" }, "awsDbInstanceClass", /not one of/));
-  it("Fargate memory not offered with the CPU", () => refuses({ target: "aws", awsBackendCpu: "256", awsBackendMemory: "4096" }, "awsBackendMemory", /not offered/));
+  it("Fargate memory not offered with the CPU", () =>
+    refuses({ target: "aws", awsBackendCpu: "256", awsBackendMemory: "4096" }, "awsBackendMemory", /not offered/));
   it("pool sizes that break pools x pool_size < max_connections - 15", () => {
     refuses({ poolSize: "85", dbMaxConnections: "100" }, "poolSize", /max_connections \(100/);
     refuses({ ...doBase, poolSize: "10" }, "poolSize", /doDbSize/, doSecrets);
@@ -124,8 +125,17 @@ describe("config: image overrides", () => {
 
 describe("config: values that parse but are wrong are refused before any resource", () => {
   const cidrs = (list: string[]) => ({ ...doBase, doSshCidrs: JSON.stringify(list) });
-  for (const list of [["0.0.0.0/00"], ["0::/0"], ["0000:0000::/0"], ["0.0.0.0/1", "128.0.0.0/1"], ["1.2.3.4/0"], ["::/1", "8000::/1"], ["198.51.100.7/32", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"]]) {
-    it(`SSH allow-list ${list.join(" + ")} opens the world`, () => refuses(cidrs(list), "doSshCidrs", /whole internet.*Fix: list your deploy machine/, doSecrets));
+  for (const list of [
+    ["0.0.0.0/00"],
+    ["0::/0"],
+    ["0000:0000::/0"],
+    ["0.0.0.0/1", "128.0.0.0/1"],
+    ["1.2.3.4/0"],
+    ["::/1", "8000::/1"],
+    ["198.51.100.7/32", "0.0.0.0/2", "64.0.0.0/2", "128.0.0.0/1"],
+  ]) {
+    it(`SSH allow-list ${list.join(" + ")} opens the world`, () =>
+      refuses(cidrs(list), "doSshCidrs", /whole internet.*Fix: list your deploy machine/, doSecrets));
   }
   it("SSH allow-lists that leave part of the space closed pass", () => {
     for (const list of [["0.0.0.0/1"], ["0.0.0.0/1", "128.0.0.0/2"], ["203.0.113.0/24", "2001:db8::/48"]]) {
@@ -138,7 +148,25 @@ describe("config: values that parse but are wrong are refused before any resourc
     assert.ok(!isCidr("1::2::3/64"), "two ::");
   });
 
-  for (const dir of ["/", "/opt", "/opt/", "/var/lib", "/usr", "/home", "/etc", "/root", "//opt//", "/opt/freshtrack/..", "/var/lib/freshtrack/../../lib", "/home/deploy", "/etc/freshtrack", "/tmp", "/var/lib/docker/ft", "/usr/local", "/srv"]) {
+  for (const dir of [
+    "/",
+    "/opt",
+    "/opt/",
+    "/var/lib",
+    "/usr",
+    "/home",
+    "/etc",
+    "/root",
+    "//opt//",
+    "/opt/freshtrack/..",
+    "/var/lib/freshtrack/../../lib",
+    "/home/deploy",
+    "/etc/freshtrack",
+    "/tmp",
+    "/var/lib/docker/ft",
+    "/usr/local",
+    "/srv",
+  ]) {
     it(`vmAppDir ${dir} is a system directory (a purge runs rm -rf on it)`, () => {
       refuses({ vmAppDir: dir }, "vmAppDir", /system directory.*rm -rf.*Fix: pulumi config set vmAppDir \/opt\/freshtrack/);
       refuses({ ...doBase, vmAppDir: dir }, "vmAppDir", /system directory/, doSecrets);
@@ -157,7 +185,11 @@ describe("config: values that parse but are wrong are refused before any resourc
 
   for (const app of ["backend", "worker", "frontend"]) {
     it(`imageOverrides for ${app} (ignored by the renderers): use ${app}Image`, () =>
-      refuses({ imageOverrides: JSON.stringify([`${app}=ghcr.io/acme/frostguard-${app}:2.0.0`]) }, "imageOverrides", new RegExp(`would be ignored.*Fix: pulumi config set ${app}Image ghcr\\.io/acme/frostguard-${app}:2\\.0\\.0`)));
+      refuses(
+        { imageOverrides: JSON.stringify([`${app}=ghcr.io/acme/frostguard-${app}:2.0.0`]) },
+        "imageOverrides",
+        new RegExp(`would be ignored.*Fix: pulumi config set ${app}Image ghcr\\.io/acme/frostguard-${app}:2\\.0\\.0`),
+      ));
   }
 
   const aws = { target: "aws", vmHost: undefined, vmHostKey: undefined, vmSshPrivateKey: undefined };

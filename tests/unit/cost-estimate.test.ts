@@ -37,7 +37,11 @@ describe("cost estimate (fixed price tables)", () => {
   it("Fargate service: task size from its task definition, count, architecture, public IPv4 per task", () => {
     const rs = [
       r("aws:ecs/taskDefinition:TaskDefinition", "backend", { cpu: "512", memory: "1024", runtimePlatform: { cpuArchitecture: "ARM64" } }),
-      r("aws:ecs/service:Service", "svc", { taskDefinition: "arn:aws:mock:us-east-1:123456789012:backend", desiredCount: 2, networkConfiguration: { assignPublicIp: true } }),
+      r("aws:ecs/service:Service", "svc", {
+        taskDefinition: "arn:aws:mock:us-east-1:123456789012:backend",
+        desiredCount: 2,
+        networkConfiguration: { assignPublicIp: true },
+      }),
     ];
     // 2 × (0.5 × 1 + 1 × 0.1) × 100 h = 120, + 2 × 0.01 × 100 = 2
     assert.equal(line(rs, "svc").monthlyUsd, 122);
@@ -45,7 +49,10 @@ describe("cost estimate (fixed price tables)", () => {
   });
 
   it("x86 tasks and private tasks", () => {
-    const rs = [r("aws:ecs/taskDefinition:TaskDefinition", "w", { cpu: 1024, memory: 2048, runtimePlatform: { cpuArchitecture: "X86_64" } }), r("aws:ecs/service:Service", "svc", { taskDefinition: "arn:x:w", networkConfiguration: { assignPublicIp: false } })];
+    const rs = [
+      r("aws:ecs/taskDefinition:TaskDefinition", "w", { cpu: 1024, memory: 2048, runtimePlatform: { cpuArchitecture: "X86_64" } }),
+      r("aws:ecs/service:Service", "svc", { taskDefinition: "arn:x:w", networkConfiguration: { assignPublicIp: false } }),
+    ];
     assert.equal(line(rs, "svc").monthlyUsd, 240); // (1 vCPU × 2 + 2 GB × 0.2) × 100 h
   });
 
@@ -56,17 +63,33 @@ describe("cost estimate (fixed price tables)", () => {
   });
 
   it("RDS: instance hours + storage, doubled for Multi-AZ; unknown class is not priced", () => {
-    assert.equal(line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20 })], "db").monthlyUsd, 52);
-    assert.equal(line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20, multiAz: true })], "db").monthlyUsd, 104);
+    assert.equal(
+      line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20 })], "db").monthlyUsd,
+      52,
+    );
+    assert.equal(
+      line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20, multiAz: true })], "db").monthlyUsd,
+      104,
+    );
     // manageMasterUserPassword: RDS creates a Secrets Manager secret of its own (1 secret-month).
-    assert.equal(line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20, manageMasterUserPassword: true })], "db").monthlyUsd, 53);
+    assert.equal(
+      line(
+        [r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.t4g.micro", allocatedStorage: 20, manageMasterUserPassword: true })],
+        "db",
+      ).monthlyUsd,
+      53,
+    );
     const big = line([r("aws:rds/instance:Instance", "db", { engine: "postgres", instanceClass: "db.x2g.16xlarge", allocatedStorage: 20 })], "db");
     assert.equal(big.category, "not-priced");
     assert.match(big.basis, /no price for db\.x2g\.16xlarge in aws\.rds\.postgres/);
   });
 
   it("ElastiCache replication group: nodes × node price by engine", () => {
-    assert.equal(line([r("aws:elasticache/replicationGroup:ReplicationGroup", "redis", { engine: "valkey", nodeType: "cache.t4g.micro", numCacheClusters: 2 })], "redis").monthlyUsd, 50);
+    assert.equal(
+      line([r("aws:elasticache/replicationGroup:ReplicationGroup", "redis", { engine: "valkey", nodeType: "cache.t4g.micro", numCacheClusters: 2 })], "redis")
+        .monthlyUsd,
+      50,
+    );
   });
 
   it("ALB: hours + assumed LCUs + one public IPv4 per subnet when internet-facing", () => {
@@ -78,11 +101,20 @@ describe("cost estimate (fixed price tables)", () => {
     const rs = [
       r("aws:secretsmanager/secret:Secret", "s1"),
       r("aws:cloudwatch/metricAlarm:MetricAlarm", "a1"),
-      r("aws:cloudwatch/metricAlarm:MetricAlarm", "a2", { metricQueries: [{ id: "m1", metric: {} }, { id: "m2", metric: {} }, { id: "e", expression: "m1+m2" }] }),
+      r("aws:cloudwatch/metricAlarm:MetricAlarm", "a2", {
+        metricQueries: [
+          { id: "m1", metric: {} },
+          { id: "m2", metric: {} },
+          { id: "e", expression: "m1+m2" },
+        ],
+      }),
       r("aws:ec2/natGateway:NatGateway", "nat"),
     ];
     const e = estimate(rs, TABLE);
-    assert.deepEqual(e.lines.map((l) => l.monthlyUsd), [1, 0.5, 1, 30]);
+    assert.deepEqual(
+      e.lines.map((l) => l.monthlyUsd),
+      [1, 0.5, 1, 30],
+    );
     assert.equal(e.totalUsd, 32.5);
   });
 
@@ -95,17 +127,46 @@ describe("cost estimate (fixed price tables)", () => {
       r("digitalocean:index/spacesBucket:SpacesBucket", "backups"),
     ];
     const e = estimate(rs, TABLE);
-    assert.deepEqual(e.lines.map((l) => [l.name, l.monthlyUsd]), [["d", 40], ["d2", 20], ["db", 20], ["assets", 7], ["backups", 0]]);
+    assert.deepEqual(
+      e.lines.map((l) => [l.name, l.monthlyUsd]),
+      [
+        ["d", 40],
+        ["d2", 20],
+        ["db", 20],
+        ["assets", 7],
+        ["backups", 0],
+      ],
+    );
     assert.equal(e.totalUsd, 87);
     assert.deepEqual(Object.keys(e.sources), ["do.database", "do.droplet", "do.dropletBackups", "do.spaces"]);
     assert.equal(e.sources["do.droplet"].date, "2000-02-02");
   });
 
   it("free (exact and package-wide), usage and unknown types each land in their category; nothing is dropped", () => {
-    const rs = [r("aws:ec2/vpc:Vpc", "vpc"), r("random:index/randomPassword:RandomPassword", "pw"), r("command:remote:Command", "deploy"), r("aws:s3/bucket:Bucket", "b"), r("aws:dynamodb/table:Table", "t"), r("command:local:Command", "x")];
+    const rs = [
+      r("aws:ec2/vpc:Vpc", "vpc"),
+      r("random:index/randomPassword:RandomPassword", "pw"),
+      r("command:remote:Command", "deploy"),
+      r("aws:s3/bucket:Bucket", "b"),
+      r("aws:dynamodb/table:Table", "t"),
+      r("command:local:Command", "x"),
+    ];
     const e = estimate(rs, TABLE);
-    assert.deepEqual(e.lines.map((l) => [l.name, l.category]), [["vpc", "free"], ["pw", "free"], ["deploy", "free"], ["b", "usage"], ["t", "not-priced"], ["x", "not-priced"]]);
-    assert.deepEqual(e.notPriced.map((l) => l.type), ["aws:dynamodb/table:Table", "command:local:Command"]);
+    assert.deepEqual(
+      e.lines.map((l) => [l.name, l.category]),
+      [
+        ["vpc", "free"],
+        ["pw", "free"],
+        ["deploy", "free"],
+        ["b", "usage"],
+        ["t", "not-priced"],
+        ["x", "not-priced"],
+      ],
+    );
+    assert.deepEqual(
+      e.notPriced.map((l) => l.type),
+      ["aws:dynamodb/table:Table", "command:local:Command"],
+    );
     assert.equal(e.totalUsd, 0);
     const text = formatEstimate("s", e);
     assert.match(text, /NOT PRICED[\s\S]*aws:dynamodb\/table:Table {2}t/);
@@ -146,6 +207,9 @@ describe("scripts/lib/prices.json", () => {
     }
   });
   it("no type is both free and usage-based", () => {
-    assert.deepEqual(Object.keys(prices.usage).filter((t) => t in prices.free), []);
+    assert.deepEqual(
+      Object.keys(prices.usage).filter((t) => t in prices.free),
+      [],
+    );
   });
 });

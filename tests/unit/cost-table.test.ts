@@ -19,7 +19,10 @@ describe("cost table (docs/cost-table.md)", function () {
 
   for (const t of TARGET_STACKS) {
     it(`${t.stack}: every declared resource is priced, usage-based or listed as free`, () => {
-      assert.deepEqual(estimates[t.target].notPriced.map((l) => `${l.type} ${l.name}: ${l.basis}`), []);
+      assert.deepEqual(
+        estimates[t.target].notPriced.map((l) => `${l.type} ${l.name}: ${l.basis}`),
+        [],
+      );
     });
   }
 

@@ -2,7 +2,14 @@
 // bootstrap only, the pinned host key, hardened sshd, nothing per release.
 import { strict as assert } from "assert";
 import { parse } from "yaml";
-import { CloudInitInput, DOCKER_DAEMON, DOCKER_METADATA_DROPIN, SSHD_DEPLOY_USER_FORWARDING, SSHD_HARDENING, renderCloudInit } from "../../components/digitalocean/cloud-init";
+import {
+  CloudInitInput,
+  DOCKER_DAEMON,
+  DOCKER_METADATA_DROPIN,
+  SSHD_DEPLOY_USER_FORWARDING,
+  SSHD_HARDENING,
+  renderCloudInit,
+} from "../../components/digitalocean/cloud-init";
 import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
 import { bootstrapArgs, bootstrapScript } from "../../components/digitalocean/push";
 import type { DoSettings } from "../../core/config";
@@ -46,7 +53,9 @@ describe("digitalocean cloud-init", () => {
   });
 
   it("passes cloud-init's own published JSON schema (vendored, cloud-init 25.1.4), with the real bootstrap script", () => {
-    const real = renderCloudInit(input({ bootstrap: { script: bootstrapScript(), args: bootstrapArgs({ appDir: "/opt/freshtrack" } as DoSettings, "deploy") } }));
+    const real = renderCloudInit(
+      input({ bootstrap: { script: bootstrapScript(), args: bootstrapArgs({ appDir: "/opt/freshtrack" } as DoSettings, "deploy") } }),
+    );
     assert.deepEqual(cloudConfigSchemaErrors(real), []);
     // The check can fail: the empty ssh_genkeytypes we used to render violates minItems 1.
     const broken = real.replace("ssh_genkeytypes:\n  - ed25519\n", "ssh_genkeytypes: []\n");
@@ -117,7 +126,11 @@ describe("digitalocean cloud-init", () => {
     assert.ok(dropin);
     assert.equal(dropin.content, DOCKER_METADATA_DROPIN);
     assert.match(dropin.content, /^\[Service\]\nExecStartPost=-\/bin\/sh -c '/, "a failure must not stop Docker");
-    assert.match(dropin.content, /iptables -C DOCKER-USER -d 169\.254\.169\.254\/32 -j REJECT .*\|\| iptables -I DOCKER-USER -d 169\.254\.169\.254\/32 -j REJECT'/, "idempotent: checks before inserting");
+    assert.match(
+      dropin.content,
+      /iptables -C DOCKER-USER -d 169\.254\.169\.254\/32 -j REJECT .*\|\| iptables -I DOCKER-USER -d 169\.254\.169\.254\/32 -j REJECT'/,
+      "idempotent: checks before inserting",
+    );
   });
 
   it("is deterministic and depends only on its input (nothing per release can sneak in)", () => {

@@ -25,7 +25,15 @@ describe("digitalocean firewall rules", () => {
     const db = rules.outbound.filter((r) => r.portRange === String(DO_DB_PORT));
     assert.deepEqual(db, [{ protocol: "tcp", portRange: "25060", destinationAddresses: ["10.20.0.0/20"] }]);
     const world = rules.outbound.filter((r) => r.destinationAddresses.some((a) => WORLD.includes(a as string)));
-    assert.deepEqual(world.map((r) => `${r.protocol}/${r.portRange ?? "any"}`).sort(), ["icmp/any", "tcp/2587", "tcp/443", "tcp/53", "tcp/80", "udp/123", "udp/53"]);
+    assert.deepEqual(world.map((r) => `${r.protocol}/${r.portRange ?? "any"}`).sort(), [
+      "icmp/any",
+      "tcp/2587",
+      "tcp/443",
+      "tcp/53",
+      "tcp/80",
+      "udp/123",
+      "udp/53",
+    ]);
     assert.ok(!rules.outbound.some((r) => r.protocol !== "icmp" && (r.portRange === undefined || r.portRange.includes("-"))), "no port ranges");
   });
 
@@ -64,7 +72,11 @@ describe("digitalocean DNS", () => {
   it("the dnsRecords output names the record either way and says who creates it", () => {
     const mine = dnsRecordOutputs({ domain: "app.bakery.example", zone: "bakery.example", manageDns: true, reservedIp: "203.0.113.5" });
     const theirs = dnsRecordOutputs({ domain: "app.bakery.example", zone: "", manageDns: false, reservedIp: "203.0.113.5" });
-    for (const out of [mine, theirs]) assert.deepEqual(out.map((r) => [r.type, r.name, r.value]), [["A", "app.bakery.example", "203.0.113.5"]]);
+    for (const out of [mine, theirs])
+      assert.deepEqual(
+        out.map((r) => [r.type, r.name, r.value]),
+        [["A", "app.bakery.example", "203.0.113.5"]],
+      );
     assert.match(mine[0].purpose, /created by Pulumi in the DigitalOcean zone bakery\.example/);
     assert.match(theirs[0].purpose, /create it at your DNS provider/);
   });
@@ -80,8 +92,15 @@ describe("digitalocean Spaces", () => {
   });
 
   it("backups expire after the retention; assets never expire; both clean up abandoned uploads", () => {
-    assert.deepEqual(backupsLifecycle(30).map((r) => r.expiration?.days), [30]);
-    assert.deepEqual(backupsLifecycle(30).map((r) => r.noncurrentVersionExpiration?.days), [30], "deleted/overwritten dumps stay recoverable for the retention");
+    assert.deepEqual(
+      backupsLifecycle(30).map((r) => r.expiration?.days),
+      [30],
+    );
+    assert.deepEqual(
+      backupsLifecycle(30).map((r) => r.noncurrentVersionExpiration?.days),
+      [30],
+      "deleted/overwritten dumps stay recoverable for the retention",
+    );
     assert.deepEqual(
       assetsLifecycle().filter((r) => r.expiration),
       [],
@@ -107,10 +126,14 @@ describe("digitalocean Spaces", () => {
 describe("digitalocean alerts", () => {
   const policies = alertPolicies();
   it("droplet CPU, memory, disk and database CPU, memory, disk; unique names; sane thresholds and windows", () => {
-    assert.deepEqual(
-      policies.map((p) => `${p.scope}:${p.type.split("/").pop()}`).sort(),
-      ["database:cpu_alerts", "database:disk_utilization_alerts", "database:memory_utilization_alerts", "droplet:cpu", "droplet:disk_utilization_percent", "droplet:memory_utilization_percent"],
-    );
+    assert.deepEqual(policies.map((p) => `${p.scope}:${p.type.split("/").pop()}`).sort(), [
+      "database:cpu_alerts",
+      "database:disk_utilization_alerts",
+      "database:memory_utilization_alerts",
+      "droplet:cpu",
+      "droplet:disk_utilization_percent",
+      "droplet:memory_utilization_percent",
+    ]);
     assert.equal(new Set(policies.map((p) => p.name)).size, policies.length);
     for (const p of policies) {
       assert.equal(p.compare, "GreaterThan");

@@ -47,7 +47,8 @@ describe("docs: README stays true", () => {
           broken.push(`${path.relative(ROOT, page)}: ${link} (no such file)`);
           continue;
         }
-        if (anchor && target.endsWith(".md") && !anchors(fs.readFileSync(target, "utf8")).has(anchor)) broken.push(`${path.relative(ROOT, page)}: ${link} (no such heading)`);
+        if (anchor && target.endsWith(".md") && !anchors(fs.readFileSync(target, "utf8")).has(anchor))
+          broken.push(`${path.relative(ROOT, page)}: ${link} (no such heading)`);
       }
     }
     assert.deepEqual(broken, []);
@@ -81,11 +82,15 @@ describe("docs: Pulumi.yaml and the parser agree", () => {
   const source = fs.readFileSync(require.resolve("../../core/config"), "utf8");
   it("every declared key is read by core/config.ts", () => {
     // Fargate sizes are read through cpuMem("awsBackend", ...) as `${prefix}Cpu` / `${prefix}Memory`.
-    for (const key of Object.keys(declaredConfig())) assert.ok(source.includes(`"${key}"`) || source.includes(`"${key.replace(/(Cpu|Memory)$/, "")}"`), `${key} is declared but never read`);
+    for (const key of Object.keys(declaredConfig()))
+      assert.ok(source.includes(`"${key}"`) || source.includes(`"${key.replace(/(Cpu|Memory)$/, "")}"`), `${key} is declared but never read`);
   });
   it("every key the parser reads is declared", () => {
     const read = [...source.matchAll(/\b(?:str|int|bool|list|oneOf|required|image)\("([A-Za-z]+)"/g)].map((m) => m[1]);
     const declared = Object.keys(declaredConfig());
-    assert.deepEqual(read.filter((k) => !declared.includes(k)), []);
+    assert.deepEqual(
+      read.filter((k) => !declared.includes(k)),
+      [],
+    );
   });
 });

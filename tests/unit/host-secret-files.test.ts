@@ -63,11 +63,20 @@ describe("host secret files: paths and owners (docs/design.md table)", () => {
       "alertmanager/heartbeat_url": 65534,
       "notify/webhook_url": 0,
     };
-    const others = Object.fromEntries(Object.entries(files).filter(([p]) => !p.startsWith("app/")).map(([p, f]) => [p, f.uid]));
+    const others = Object.fromEntries(
+      Object.entries(files)
+        .filter(([p]) => !p.startsWith("app/"))
+        .map(([p, f]) => [p, f.uid]),
+    );
     assert.deepEqual(others, expected);
   });
   it("digitalocean has no on-host postgres password and no SeaweedFS identities", () => {
-    const doFiles = renderSecretFiles(input({ target: "digitalocean", db: { host: "private-db.example", port: 25060, sslmode: "require", adminUser: "doadmin", adminPassword: "DOADMIN", adminDatabase: "defaultdb" } }));
+    const doFiles = renderSecretFiles(
+      input({
+        target: "digitalocean",
+        db: { host: "private-db.example", port: 25060, sslmode: "require", adminUser: "doadmin", adminPassword: "DOADMIN", adminDatabase: "defaultdb" },
+      }),
+    );
     assert.equal(doFiles["postgres/POSTGRES_PASSWORD"], undefined);
     assert.equal(doFiles["objectstore/s3.json"], undefined);
     assert.equal(doFiles["migrate/DATABASE_URL"].content, "postgresql://frostguard:APPPW@private-db.example:25060/frostguard?sslmode=require");
@@ -91,7 +100,13 @@ describe("host secret files: paths and owners (docs/design.md table)", () => {
 
 describe("host secret files: contents", () => {
   it("URL-encodes every credential (/ + = would break the URL)", () => {
-    const f = renderSecretFiles(input({ dbAppPassword: NASTY, redisPassword: NASTY, db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: NASTY, adminDatabase: "postgres" } }));
+    const f = renderSecretFiles(
+      input({
+        dbAppPassword: NASTY,
+        redisPassword: NASTY,
+        db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: NASTY, adminDatabase: "postgres" },
+      }),
+    );
     const e = encodeURIComponent(NASTY);
     assert.ok(!/[/+=@:%"]/.test(e.replace(/%[0-9A-F]{2}/g, "")), "encoded form keeps no raw special character");
     assert.equal(f["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser(NASTY)}:${e}@pgbouncer:5432/frostguard`);
@@ -121,7 +136,10 @@ describe("host secret files: contents", () => {
   it("redis: only the password file (bin/deploy derives the ACL's hash from it); no requirepass file", () => {
     const f = renderSecretFiles(input());
     assert.equal(f["redis/password"].content, "REDISPW");
-    assert.deepEqual(Object.keys(f).filter((k) => k.startsWith("redis/")), ["redis/password"]);
+    assert.deepEqual(
+      Object.keys(f).filter((k) => k.startsWith("redis/")),
+      ["redis/password"],
+    );
   });
   it("pgpass escapes : and \\ and lists the app role then the admin", () => {
     const f = renderSecretFiles(input({ dbAppPassword: "a:b\\c" }));
@@ -133,8 +151,24 @@ describe("host secret files: contents", () => {
     assert.deepEqual(s3.identities[0].actions, ["Admin", "Read", "Write", "List", "Tagging"]);
   });
   it("rclone.conf is an INI S3 remote with path-style addressing", () => {
-    const conf = ini.parse(renderSecretFiles(input({ objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "x=y/z+", provider: "SeaweedFS" } }))["backup/rclone.conf"].content);
-    assert.deepEqual({ ...conf[RCLONE_REMOTE] }, { type: "s3", provider: "SeaweedFS", access_key_id: "AK", secret_access_key: "x=y/z+", endpoint: "http://objectstore:8333", region: "us-east-1", force_path_style: true, no_check_bucket: true });
+    const conf = ini.parse(
+      renderSecretFiles(
+        input({ objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "x=y/z+", provider: "SeaweedFS" } }),
+      )["backup/rclone.conf"].content,
+    );
+    assert.deepEqual(
+      { ...conf[RCLONE_REMOTE] },
+      {
+        type: "s3",
+        provider: "SeaweedFS",
+        access_key_id: "AK",
+        secret_access_key: "x=y/z+",
+        endpoint: "http://objectstore:8333",
+        region: "us-east-1",
+        force_path_style: true,
+        no_check_bucket: true,
+      },
+    );
   });
   it("MINIO_* are the object store keys", () => {
     const f = renderSecretFiles(input());
@@ -180,7 +214,7 @@ describe("host push helpers", () => {
     assert.notEqual(releaseIdOf("b2", "s1"), r);
     assert.notEqual(releaseIdOf("b1", "s2"), r);
   });
-  it("host key: never empty, one \"TYPE BASE64\" line (comment and newline dropped)", () => {
+  it('host key: never empty, one "TYPE BASE64" line (comment and newline dropped)', () => {
     assert.equal(normalizeHostKey("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabc \n"), "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIabc");
     assert.equal(normalizeHostKey("ssh-ed25519 AAAAC3Nza root@host"), "ssh-ed25519 AAAAC3Nza");
     for (const bad of ["", "  ", "AAAAC3Nza", "203.0.113.10 ssh-ed25519 AAAA", "ssh-dss AAAA"]) assert.throws(() => normalizeHostKey(bad), /host key/, bad);
@@ -193,14 +227,23 @@ describe("host push helpers", () => {
 
 describe("vm DNS records", () => {
   it("A for IPv4, AAAA for IPv6, CNAME for a host name, for the domain and s3.<domain>", () => {
-    assert.deepEqual(vmDnsRecords("app.example.com", "203.0.113.10").map((r) => [r.type, r.name, r.value]), [
-      ["A", "app.example.com", "203.0.113.10"],
-      ["A", "s3.app.example.com", "203.0.113.10"],
-    ]);
-    assert.deepEqual(vmDnsRecords("app.example.com", "2001:db8::1").map((r) => r.type), ["AAAA", "AAAA"]);
-    assert.deepEqual(vmDnsRecords("app.example.com", "Host.Example.net").map((r) => [r.type, r.value]), [
-      ["CNAME", "host.example.net"],
-      ["CNAME", "host.example.net"],
-    ]);
+    assert.deepEqual(
+      vmDnsRecords("app.example.com", "203.0.113.10").map((r) => [r.type, r.name, r.value]),
+      [
+        ["A", "app.example.com", "203.0.113.10"],
+        ["A", "s3.app.example.com", "203.0.113.10"],
+      ],
+    );
+    assert.deepEqual(
+      vmDnsRecords("app.example.com", "2001:db8::1").map((r) => r.type),
+      ["AAAA", "AAAA"],
+    );
+    assert.deepEqual(
+      vmDnsRecords("app.example.com", "Host.Example.net").map((r) => [r.type, r.value]),
+      [
+        ["CNAME", "host.example.net"],
+        ["CNAME", "host.example.net"],
+      ],
+    );
   });
 });

@@ -15,8 +15,16 @@ describe("unit: image pins", () => {
   });
 
   it("pinImageSettings pins app images and every infrastructure image (through overrides), and nothing else", () => {
-    const app = { images: { backend: "ghcr.io/o/b:1", worker: "ghcr.io/o/w:1", frontend: "ghcr.io/o/f:1" }, imageOverrides: { postgres: "registry.local/postgres:16" }, other: 1 };
-    const pinned = pinImageSettings(app, { "ghcr.io/o/b:1": `ghcr.io/o/b:1@${D}`, "registry.local/postgres:16": `registry.local/postgres:16@${D}`, [IMAGES.caddy.image]: `${IMAGES.caddy.image}@${D}` });
+    const app = {
+      images: { backend: "ghcr.io/o/b:1", worker: "ghcr.io/o/w:1", frontend: "ghcr.io/o/f:1" },
+      imageOverrides: { postgres: "registry.local/postgres:16" },
+      other: 1,
+    };
+    const pinned = pinImageSettings(app, {
+      "ghcr.io/o/b:1": `ghcr.io/o/b:1@${D}`,
+      "registry.local/postgres:16": `registry.local/postgres:16@${D}`,
+      [IMAGES.caddy.image]: `${IMAGES.caddy.image}@${D}`,
+    });
     assert.equal(pinned.images.backend, `ghcr.io/o/b:1@${D}`);
     assert.equal(pinned.images.worker, "ghcr.io/o/w:1", "not looked up: unchanged");
     assert.equal(imageFor("postgres", pinned.imageOverrides), `registry.local/postgres:16@${D}`);

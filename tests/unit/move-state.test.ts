@@ -6,7 +6,13 @@ import { DeployedState, deployedStateOf, moveStateOf, refusal } from "../../comp
 import { dnsInstructions, releaseOptions, stepsFor } from "../../components/move/plan";
 
 const cfg = (target: Target, move?: { to: Target; phase: MovePhase }): FreshtrackConfig =>
-  ({ target, app: {}, data: {}, secretsSet: [], ...(move ? { move: { ...move, purge: false, dnsTtl: 60, previousDnsTtl: 3600 } } : {}) }) as unknown as FreshtrackConfig;
+  ({
+    target,
+    app: {},
+    data: {},
+    secretsSet: [],
+    ...(move ? { move: { ...move, purge: false, dnsTtl: 60, previousDnsTtl: 3600 } } : {}),
+  }) as unknown as FreshtrackConfig;
 const at = (target: Target, move?: DeployedState["move"]): DeployedState => ({ target, move });
 
 describe("move state: what the deployed stack allows", () => {

@@ -81,7 +81,8 @@ describe("observability: compose services", () => {
       const ref = parseImageRef(s.image);
       assert.notEqual(typeof ref, "string", `${name}: ${String(ref)}`);
     }
-    const mirrored = renderObservability(observabilityInput({ imageOverrides: JSON.stringify(["loki=registry.local/loki:3.5.5"]) })).compose as ObservabilityCompose;
+    const mirrored = renderObservability(observabilityInput({ imageOverrides: JSON.stringify(["loki=registry.local/loki:3.5.5"]) }))
+      .compose as ObservabilityCompose;
     assert.equal(mirrored.services.loki.image, "registry.local/loki:3.5.5");
   });
 
@@ -102,7 +103,10 @@ describe("observability: compose services", () => {
     for (const [name, s] of services) {
       for (const v of s.volumes.filter((x) => x.startsWith("./"))) {
         const src = v.split(":")[0].slice(2);
-        assert.ok(files.some((f) => f === src || f.startsWith(`${src}/`)), `${name}: ${src} is not rendered`);
+        assert.ok(
+          files.some((f) => f === src || f.startsWith(`${src}/`)),
+          `${name}: ${src} is not rendered`,
+        );
       }
     }
   });
@@ -150,13 +154,36 @@ describe("observability: compose services", () => {
     assert.match(proxy.image, /^wollomatic\/socket-proxy:1\.13\.1@sha256:[0-9a-f]{64}$/);
     assert.ok(proxy.command?.includes("-allowfrom=alloy"));
     // Only GET (and HEAD /_ping) is allowed; no POST/PUT/DELETE allow-list at all.
-    assert.deepEqual(proxy.command?.filter((c) => /^-allow(GET|HEAD|POST|PUT|PATCH|DELETE)=/.test(c)).map((c) => c.split("=")[0]), ["-allowGET", "-allowHEAD"]);
+    assert.deepEqual(
+      proxy.command?.filter((c) => /^-allow(GET|HEAD|POST|PUT|PATCH|DELETE)=/.test(c)).map((c) => c.split("=")[0]),
+      ["-allowGET", "-allowHEAD"],
+    );
   });
 
   it("the proxy's GET allow-list admits listing, inspect and logs, and refuses exec, archive, export and images", () => {
     const allow = new RegExp(`^${DOCKER_PROXY_ALLOW_GET}$`); // the proxy anchors it the same way
-    for (const ok of ["/_ping", "/v1.47/version", "/v1.47/info", "/v1.47/networks", "/v1.47/containers/json", "/v1.47/containers/3f2a9c/json", "/v1.47/containers/freshtrack-backend-1/logs"]) assert.ok(allow.test(ok), ok);
-    for (const no of ["/v1.47/containers/3f2a9c/archive", "/v1.47/containers/3f2a9c/export", "/v1.47/exec/abc/json", "/v1.47/images/json", "/v1.47/containers/3f2a9c/top", "/v1.47/secrets", "/v1.47/containers/x/logs/../archive", "/v1.47/containers/3f2a9c/json/../../../images/json", "/v1.47/containers/../json"]) assert.ok(!allow.test(no), no);
+    for (const ok of [
+      "/_ping",
+      "/v1.47/version",
+      "/v1.47/info",
+      "/v1.47/networks",
+      "/v1.47/containers/json",
+      "/v1.47/containers/3f2a9c/json",
+      "/v1.47/containers/freshtrack-backend-1/logs",
+    ])
+      assert.ok(allow.test(ok), ok);
+    for (const no of [
+      "/v1.47/containers/3f2a9c/archive",
+      "/v1.47/containers/3f2a9c/export",
+      "/v1.47/exec/abc/json",
+      "/v1.47/images/json",
+      "/v1.47/containers/3f2a9c/top",
+      "/v1.47/secrets",
+      "/v1.47/containers/x/logs/../archive",
+      "/v1.47/containers/3f2a9c/json/../../../images/json",
+      "/v1.47/containers/../json",
+    ])
+      assert.ok(!allow.test(no), no);
   });
 
   it("renders the same bytes twice (stable bundle hash)", () => {
@@ -262,7 +289,8 @@ describe("observability: secrets", () => {
 
   it("dead-man's switch: the Watchdog goes only to the heartbeat receiver — a daily mail by default, a 5-minute ping with alertHeartbeatUrl", () => {
     const watchdogRoute = (r: ReturnType<typeof renderObservability>) => parse(r.files["config/alertmanager.yml"]).route.routes[0];
-    const receiver = (r: ReturnType<typeof renderObservability>, name: string) => parse(r.files["config/alertmanager.yml"]).receivers.find((x: { name: string }) => x.name === name);
+    const receiver = (r: ReturnType<typeof renderObservability>, name: string) =>
+      parse(r.files["config/alertmanager.yml"]).receivers.find((x: { name: string }) => x.name === name);
     // Mail only: once a day to operatorEmail.
     assert.deepEqual(watchdogRoute(withEmail).matchers, ['alertname="Watchdog"']);
     assert.equal(watchdogRoute(withEmail).receiver, "heartbeat");
@@ -273,8 +301,15 @@ describe("observability: secrets", () => {
     assert.match(mail.headers.Subject, /heartbeat/);
     // With a heartbeat URL: pinged every 5 minutes from the secret file, and no daily mail.
     assert.equal(watchdogRoute(withAll).repeat_interval, "5m");
-    assert.deepEqual(receiver(withAll, "heartbeat"), { name: "heartbeat", webhook_configs: [{ url_file: "/run/secrets/alertmanager_heartbeat_url", send_resolved: false }] });
-    assert.deepEqual((withAll.compose as ObservabilityCompose).services.alertmanager.secrets, ["alertmanager_webhook_url", "alertmanager_smtp_password", "alertmanager_heartbeat_url"]);
+    assert.deepEqual(receiver(withAll, "heartbeat"), {
+      name: "heartbeat",
+      webhook_configs: [{ url_file: "/run/secrets/alertmanager_heartbeat_url", send_resolved: false }],
+    });
+    assert.deepEqual((withAll.compose as ObservabilityCompose).services.alertmanager.secrets, [
+      "alertmanager_webhook_url",
+      "alertmanager_smtp_password",
+      "alertmanager_heartbeat_url",
+    ]);
     // Slack only: the Watchdog must not post to the operator's channel every 4 hours.
     assert.equal(watchdogRoute(withWebhook).receiver, "null");
   });
@@ -285,10 +320,19 @@ describe("observability: secrets", () => {
   });
 
   it("secrets by service match what each service mounts", () => {
-    for (const [keys, r] of [[["vmSshPrivateKey", "alertWebhookUrl"], withWebhook], [EMAIL_KEYS, withEmail], [ALL_KEYS, withAll]] as const) {
+    for (const [keys, r] of [
+      [["vmSshPrivateKey", "alertWebhookUrl"], withWebhook],
+      [EMAIL_KEYS, withEmail],
+      [ALL_KEYS, withAll],
+    ] as const) {
       const bySvc = observabilityServiceSecrets(observabilityInput({}, [...keys]));
       const c = r.compose as ObservabilityCompose;
-      for (const [svc, list] of Object.entries(bySvc)) assert.deepEqual(c.services[svc as keyof typeof c.services].secrets, list.map((x) => x.name), svc);
+      for (const [svc, list] of Object.entries(bySvc))
+        assert.deepEqual(
+          c.services[svc as keyof typeof c.services].secrets,
+          list.map((x) => x.name),
+          svc,
+        );
     }
   });
 });
@@ -297,7 +341,8 @@ describe("observability: config files", () => {
   it("Prometheus scrapes every exporter and probes backend readiness, frontend health and the public URL", () => {
     const p = parse(withWebhook.files["config/prometheus.yml"]);
     const jobs = p.scrape_configs.map((j: { job_name: string }) => j.job_name);
-    for (const j of ["prometheus", "alertmanager", "node", "blackbox-exporter", "loki", "alloy", "containers", "blackbox-internal", "blackbox-public"]) assert.ok(jobs.includes(j), j);
+    for (const j of ["prometheus", "alertmanager", "node", "blackbox-exporter", "loki", "alloy", "containers", "blackbox-internal", "blackbox-public"])
+      assert.ok(jobs.includes(j), j);
     const targets = JSON.stringify(p.scrape_configs);
     assert.match(targets, /http:\/\/backend:3000\/health\/ready/);
     assert.match(targets, /http:\/\/frontend:8080\/health/);
@@ -309,7 +354,15 @@ describe("observability: config files", () => {
   it("alert rules: the required alerts exist, each with severity, summary and description", () => {
     const rules = alertRules(observabilityInput()).flatMap((g) => g.rules);
     const names = new Set(rules.map((r) => r.alert));
-    for (const n of ["FreshtrackCertificateExpiringSoon", "FreshtrackBackupStale", "FreshtrackBackendDown", "FreshtrackDiskAlmostFull", "FreshtrackMemoryHigh", "FreshtrackContainerRestarting"]) assert.ok(names.has(n), n);
+    for (const n of [
+      "FreshtrackCertificateExpiringSoon",
+      "FreshtrackBackupStale",
+      "FreshtrackBackendDown",
+      "FreshtrackDiskAlmostFull",
+      "FreshtrackMemoryHigh",
+      "FreshtrackContainerRestarting",
+    ])
+      assert.ok(names.has(n), n);
     for (const r of rules) {
       assert.ok(r.annotations.summary.length > 10 && r.annotations.description.length > 20, r.alert);
       assert.ok(r.alert === "Watchdog" ? r.labels.severity === "none" : ["critical", "warning"].includes(r.labels.severity), r.alert);
@@ -371,7 +424,15 @@ describe("observability: config files", () => {
     const d = JSON.parse(withWebhook.files["config/grafana/dashboards/freshtrack.json"]);
     assert.equal(d.uid, "freshtrack");
     const exprs = JSON.stringify(d.panels.map((p: { targets: unknown }) => p.targets));
-    for (const m of ['probe_success{job=\\"blackbox-internal\\",probe=\\"backend\\"}', "probe_duration_seconds", "probe_ssl_earliest_cert_expiry", "freshtrack_backup_last_success_timestamp_seconds", "node_filesystem_avail_bytes", "node_cpu_seconds_total", "node_memory_MemAvailable_bytes"]) {
+    for (const m of [
+      'probe_success{job=\\"blackbox-internal\\",probe=\\"backend\\"}',
+      "probe_duration_seconds",
+      "probe_ssl_earliest_cert_expiry",
+      "freshtrack_backup_last_success_timestamp_seconds",
+      "node_filesystem_avail_bytes",
+      "node_cpu_seconds_total",
+      "node_memory_MemAvailable_bytes",
+    ]) {
       assert.ok(exprs.includes(m), m);
     }
     const logs = d.panels.find((p: { type: string }) => p.type === "logs");

@@ -15,14 +15,31 @@ function input(target: "vm" | "digitalocean", over: Record<string, string> = {})
     workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
     frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
     stackAuthProjectId: "proj-123",
-    ...(target === "vm" ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y", vmSshPrivateKey: "k" } : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
+    ...(target === "vm"
+      ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y", vmSshPrivateKey: "k" }
+      : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
     ...over,
   };
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target,
-    objectStore: { publicEndpoint: "https://s3.app.cold-chain.example", internalEndpoint: "http://objectstore:8333", region: "us-east-1", assetsBucket: "a", backupsBucket: "b" },
-    managedDb: target === "digitalocean" ? { host: "private-db.example", port: 25060, database: "defaultdb", maxConnections: 25, caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n" } : undefined,
+    objectStore: {
+      publicEndpoint: "https://s3.app.cold-chain.example",
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "a",
+      backupsBucket: "b",
+    },
+    managedDb:
+      target === "digitalocean"
+        ? {
+            host: "private-db.example",
+            port: 25060,
+            database: "defaultdb",
+            maxConnections: 25,
+            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
+          }
+        : undefined,
   };
 }
 

@@ -10,7 +10,11 @@ import { bucketPrivateEncrypted } from "../../policy/policies/buckets";
 import { imagesPinned } from "../../policy/policies/images";
 import { remoteHostKeyPinned } from "../../policy/policies/remote";
 
-const proxy = require("@pulumi/policy/proxy") as { unknownCheckingProxy: (o: unknown) => unknown; unknownStringValue: unknown; UnknownValueError: new (...a: unknown[]) => Error };
+const proxy = require("@pulumi/policy/proxy") as {
+  unknownCheckingProxy: (o: unknown) => unknown;
+  unknownStringValue: unknown;
+  UnknownValueError: new (...a: unknown[]) => Error;
+};
 
 function resourceArgs(type: string, props: Record<string, unknown>, config: Record<string, unknown> = {}): ResourceValidationArgs {
   return {
@@ -18,7 +22,13 @@ function resourceArgs(type: string, props: Record<string, unknown>, config: Reco
     props: proxy.unknownCheckingProxy(props) as Record<string, unknown>,
     urn: `urn:pulumi:s::freshtrack::${type}::r`,
     name: "r",
-    opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+    opts: {
+      protect: false,
+      ignoreChanges: [],
+      aliases: [],
+      customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+      additionalSecretOutputs: [],
+    },
     stackTags: new Map(),
     isType: () => false,
     asType: () => undefined,
@@ -40,7 +50,10 @@ async function violations(policy: ResourceValidationPolicy, args: ResourceValida
 describe("policy engine adapter", () => {
   it("normalize turns an AssetArchive of StringAssets into {$archive: {name: {$asset}}} and sentinels into UNKNOWN", async () => {
     const props = proxy.unknownCheckingProxy({
-      source: new pulumi.asset.AssetArchive({ "compose.yml": new pulumi.asset.StringAsset("services: {}\n"), config: new pulumi.asset.AssetArchive({ "a.json": new pulumi.asset.StringAsset("{}") }) }),
+      source: new pulumi.asset.AssetArchive({
+        "compose.yml": new pulumi.asset.StringAsset("services: {}\n"),
+        config: new pulumi.asset.AssetArchive({ "a.json": new pulumi.asset.StringAsset("{}") }),
+      }),
       host: proxy.unknownStringValue,
       nested: [{ k: proxy.unknownStringValue }],
     });
@@ -78,18 +91,41 @@ describe("policy engine adapter", () => {
       name,
       urn: `urn:${name}:${type}`,
       props: proxy.unknownCheckingProxy(props) as Record<string, unknown>,
-      opts: { protect: false, ignoreChanges: [], aliases: [], customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 }, additionalSecretOutputs: [] },
+      opts: {
+        protect: false,
+        ignoreChanges: [],
+        aliases: [],
+        customTimeouts: { createSeconds: 0, updateSeconds: 0, deleteSeconds: 0 },
+        additionalSecretOutputs: [],
+      },
       dependencies: [],
       propertyDependencies: Object.fromEntries(Object.entries(deps).map(([k, urn]) => [k, [{ urn }]])) as never,
       isType: () => false,
       asType: () => undefined,
     });
     const bucket = mk("aws:s3/bucket:Bucket", "assets", { bucket: "ft-assets" });
-    const pab = mk("aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock", "assets", { bucket: proxy.unknownStringValue, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true }, { bucket: bucket.urn });
-    const sse = mk("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "assets", { bucket: proxy.unknownStringValue, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }] }, { bucket: bucket.urn });
+    const pab = mk(
+      "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+      "assets",
+      { bucket: proxy.unknownStringValue, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
+      { bucket: bucket.urn },
+    );
+    const sse = mk(
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      "assets",
+      { bucket: proxy.unknownStringValue, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "aws:kms" } }] },
+      { bucket: bucket.urn },
+    );
     const run = async (resources: unknown[]) => {
       const out: { m: string; urn?: string }[] = [];
-      const args: StackValidationArgs = { resources: resources as never, stackTags: new Map(), getConfig: <T extends object>() => ({}) as T, notApplicable: (): never => { throw new Error("n/a"); } };
+      const args: StackValidationArgs = {
+        resources: resources as never,
+        stackTags: new Map(),
+        getConfig: <T extends object>() => ({}) as T,
+        notApplicable: (): never => {
+          throw new Error("n/a");
+        },
+      };
       await policy.validateStack(args, (m, urn) => void out.push({ m, urn }));
       return out;
     };

@@ -36,7 +36,13 @@ function request(type: string, name: string, props: Record<string, unknown>): an
   return req;
 }
 
-const diagnostics = (res: any) => res.getDiagnosticsList().map((d: any) => ({ policy: d.getPolicyname() as string, level: d.getEnforcementlevel() as number, message: d.getMessage() as string, urn: d.getUrn() as string }));
+const diagnostics = (res: any) =>
+  res.getDiagnosticsList().map((d: any) => ({
+    policy: d.getPolicyname() as string,
+    level: d.getEnforcementlevel() as number,
+    message: d.getMessage() as string,
+    urn: d.getUrn() as string,
+  }));
 
 describe("policy pack over the analyzer gRPC protocol", function () {
   this.timeout(120000);
@@ -44,7 +50,11 @@ describe("policy pack over the analyzer gRPC protocol", function () {
   let client: any;
 
   before(async () => {
-    child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], { cwd: path.join(ROOT, "policy"), stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" } });
+    child = spawn(process.execPath, ["-r", "ts-node/register/transpile-only", "index.ts"], {
+      cwd: path.join(ROOT, "policy"),
+      stdio: ["ignore", "pipe", "pipe"],
+      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
+    });
     let stderr = "";
     child.stderr!.on("data", (d) => (stderr += String(d)));
     const port = await new Promise<string>((resolve, reject) => {
@@ -70,40 +80,77 @@ describe("policy pack over the analyzer gRPC protocol", function () {
   });
 
   it("a CopyToRemote with a :latest compose image and no host key gets exactly those two mandatory violations", async () => {
-    const res = await call<any>(client, "analyze", request("command:remote:CopyToRemote", "copy-bundle", {
-      connection: { host: "203.0.113.10", user: "root" },
-      remotePath: "/opt/freshtrack/releases/x",
-      source: archive({ "compose.yml": asset("services:\n  caddy:\n    image: caddy:latest\n  backend:\n    image: ghcr.io/o/b:1.2.3\n") }),
-    }));
+    const res = await call<any>(
+      client,
+      "analyze",
+      request("command:remote:CopyToRemote", "copy-bundle", {
+        connection: { host: "203.0.113.10", user: "root" },
+        remotePath: "/opt/freshtrack/releases/x",
+        source: archive({ "compose.yml": asset("services:\n  caddy:\n    image: caddy:latest\n  backend:\n    image: ghcr.io/o/b:1.2.3\n") }),
+      }),
+    );
     const ds = diagnostics(res).sort((a: { policy: string }, b: { policy: string }) => a.policy.localeCompare(b.policy));
-    assert.deepEqual(ds.map((d: { policy: string; level: number }) => [d.policy, d.level]), [["images-pinned", pb.EnforcementLevel.MANDATORY], ["remote-host-key-pinned", pb.EnforcementLevel.MANDATORY]]);
+    assert.deepEqual(
+      ds.map((d: { policy: string; level: number }) => [d.policy, d.level]),
+      [
+        ["images-pinned", pb.EnforcementLevel.MANDATORY],
+        ["remote-host-key-pinned", pb.EnforcementLevel.MANDATORY],
+      ],
+    );
     assert.match(ds[0].message, /service caddy image "caddy:latest" uses the moving tag :latest/);
   });
 
   it("a bundle copied as one StringAsset payload is unpacked and checked", async () => {
     const { serializeBundle } = require("../../components/shared/host/bundle-payload") as typeof import("../../components/shared/host/bundle-payload");
     const payload = serializeBundle({ "compose.yml": "services:\n  grafana:\n    image: grafana/grafana\n", "release.json": "{}" });
-    const res = await call<any>(client, "analyze", request("command:remote:CopyToRemote", "copy-bundle", { connection: { host: "h", hostKey: "ssh-ed25519 AAAA" }, remotePath: "/opt/freshtrack/releases/x.bundle", source: asset(payload) }));
+    const res = await call<any>(
+      client,
+      "analyze",
+      request("command:remote:CopyToRemote", "copy-bundle", {
+        connection: { host: "h", hostKey: "ssh-ed25519 AAAA" },
+        remotePath: "/opt/freshtrack/releases/x.bundle",
+        source: asset(payload),
+      }),
+    );
     const ds = diagnostics(res);
-    assert.deepEqual(ds.map((d: { policy: string }) => d.policy), ["images-pinned"]);
+    assert.deepEqual(
+      ds.map((d: { policy: string }) => d.policy),
+      ["images-pinned"],
+    );
     assert.match(ds[0].message, /service grafana image "grafana\/grafana" has no tag/);
   });
 
   it("values unknown at preview produce no violation", async () => {
-    const res = await call<any>(client, "analyze", request("command:remote:Command", "deploy", { connection: { host: UNKNOWN, hostKey: UNKNOWN }, stdin: UNKNOWN, logging: "none", create: "bin/deploy" }));
+    const res = await call<any>(
+      client,
+      "analyze",
+      request("command:remote:Command", "deploy", { connection: { host: UNKNOWN, hostKey: UNKNOWN }, stdin: UNKNOWN, logging: "none", create: "bin/deploy" }),
+    );
     assert.deepEqual(diagnostics(res), []);
   });
 
   it("a connection that arrives as a secret (it holds the private key) is still checked", async () => {
-    const cmd = (conn: Record<string, unknown>) => request("command:remote:Command", "write-secrets", { connection: secret(conn), stdin: secret("app/JWT_SECRET 1001 eA==\n"), logging: "none", create: "x" });
+    const cmd = (conn: Record<string, unknown>) =>
+      request("command:remote:Command", "write-secrets", {
+        connection: secret(conn),
+        stdin: secret("app/JWT_SECRET 1001 eA==\n"),
+        logging: "none",
+        create: "x",
+      });
     assert.deepEqual(diagnostics(await call<any>(client, "analyze", cmd({ host: "h", privateKey: "k", hostKey: "ssh-ed25519 AAAA" }))), []);
-    assert.deepEqual(diagnostics(await call<any>(client, "analyze", cmd({ host: "h", privateKey: "k" }))).map((d: { policy: string }) => d.policy), ["remote-host-key-pinned"]);
+    assert.deepEqual(
+      diagnostics(await call<any>(client, "analyze", cmd({ host: "h", privateKey: "k" }))).map((d: { policy: string }) => d.policy),
+      ["remote-host-key-pinned"],
+    );
   });
 
   it("the protect resource option reaches the DigitalOcean database check", async () => {
     const cluster = { engine: "pg", version: "16", size: "db-s-1vcpu-1gb", region: "fra1", nodeCount: 1, privateNetworkUuid: "vpc-1" };
     const unprotected = diagnostics(await call<any>(client, "analyze", request("digitalocean:index/databaseCluster:DatabaseCluster", "db", cluster)));
-    assert.deepEqual(unprotected.map((d: { policy: string }) => d.policy), ["database-protected"]);
+    assert.deepEqual(
+      unprotected.map((d: { policy: string }) => d.policy),
+      ["database-protected"],
+    );
     assert.match(unprotected[0].message, /not protected/);
     const req = request("digitalocean:index/databaseCluster:DatabaseCluster", "db", cluster);
     req.getOptions().setProtect(true);
@@ -126,11 +173,19 @@ describe("policy pack over the analyzer gRPC protocol", function () {
       return r;
     };
     const bucket = resource("aws:s3/bucket:Bucket", "assets", { bucket: "ft-assets" });
-    const sse = resource("aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration", "assets", { bucket: UNKNOWN, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] }, { bucket: [bucket.getUrn()] });
+    const sse = resource(
+      "aws:s3/bucketServerSideEncryptionConfiguration:BucketServerSideEncryptionConfiguration",
+      "assets",
+      { bucket: UNKNOWN, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" } }] },
+      { bucket: [bucket.getUrn()] },
+    );
     const req = new pb.AnalyzeStackRequest();
     req.setResourcesList([bucket, sse]);
     const ds = diagnostics(await call<any>(client, "analyzeStack", req));
-    assert.deepEqual(ds.map((d: { policy: string; urn: string }) => [d.policy, d.urn]), [["bucket-private-encrypted", bucket.getUrn()]]);
+    assert.deepEqual(
+      ds.map((d: { policy: string; urn: string }) => [d.policy, d.urn]),
+      [["bucket-private-encrypted", bucket.getUrn()]],
+    );
     assert.match(ds[0].message, /bucket assets has no BucketPublicAccessBlock/);
   });
 
@@ -146,10 +201,14 @@ describe("policy pack over the analyzer gRPC protocol", function () {
     req.getPolicyconfigMap().set("ingress-restricted", ingress);
     req.getPolicyconfigMap().set("log-group-retention", logs);
     await call(client, "configure", req);
-    const firewall = (cidr: string) => request("digitalocean:index/firewall:Firewall", "fw", { inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: [cidr] }] });
+    const firewall = (cidr: string) =>
+      request("digitalocean:index/firewall:Firewall", "fw", { inboundRules: [{ protocol: "tcp", portRange: "22", sourceAddresses: [cidr] }] });
     assert.deepEqual(diagnostics(await call<any>(client, "analyze", firewall("198.51.100.7/32"))), []);
     const bad = diagnostics(await call<any>(client, "analyze", firewall("192.0.2.1/32")));
-    assert.deepEqual(bad.map((d: { policy: string }) => d.policy), ["ingress-restricted"]);
+    assert.deepEqual(
+      bad.map((d: { policy: string }) => d.policy),
+      ["ingress-restricted"],
+    );
     assert.match(bad[0].message, /allows SSH from 192\.0\.2\.1\/32, which is not in the configured sshCidrs \[198\.51\.100\.7\/32\]/);
     assert.deepEqual(diagnostics(await call<any>(client, "analyze", request("aws:cloudwatch/logGroup:LogGroup", "logs", { name: "/x" }))), []);
   });

@@ -29,7 +29,8 @@ export function parseBundle(text: string): Record<string, string> {
   for (const line of lines) {
     if (line === "") continue;
     const [p, mode, b64, ...rest] = line.split(" ");
-    if (rest.length || !PATH_RE.test(p) || !/^0[67][45][45]$/.test(mode) || b64 === undefined) throw new Error(`malformed bundle line for ${JSON.stringify(p)}`);
+    if (rest.length || !PATH_RE.test(p) || !/^0[67][45][45]$/.test(mode) || b64 === undefined)
+      throw new Error(`malformed bundle line for ${JSON.stringify(p)}`);
     files[p] = Buffer.from(b64, "base64").toString("utf8");
   }
   return files;

@@ -226,7 +226,12 @@ export class HostDeployment extends pulumi.ComponentResource {
       pulumi
         .all([releaseDir, secretDigest, ...extra])
         .apply(([dir, gen, ...rest]) =>
-          scriptCommand(`set -eu; rel=$1; gen=$2; shift 2; chmod 0755 "$rel"/bin/*; FT_SECRETS_GENERATION=$gen exec "$rel/bin/${script}" "$@"`, script, [dir, gen, ...rest], sudo),
+          scriptCommand(
+            `set -eu; rel=$1; gen=$2; shift 2; chmod 0755 "$rel"/bin/*; FT_SECRETS_GENERATION=$gen exec "$rel/bin/${script}" "$@"`,
+            script,
+            [dir, gen, ...rest],
+            sudo,
+          ),
         );
     steps.preflight = new command.remote.Command(
       "preflight",
@@ -248,8 +253,18 @@ export class HostDeployment extends pulumi.ComponentResource {
     // digest only where there is one, so vm tokens stay what they were.
     const token = pulumi.unsecret(
       pulumi
-        .all([pulumi.output(args.connection.host), pulumi.output(connection.hostKey as pulumi.Input<string>), pulumi.output(args.connection.privateKey), pulumi.output(args.hostIdentity)])
-        .apply(([host, hostKey, key, id]) => sha256(JSON.stringify([host, args.connection.port, args.connection.user, hostKey, sha256(key), appDir, ...(id === undefined ? [] : [id])])).slice(0, 16)),
+        .all([
+          pulumi.output(args.connection.host),
+          pulumi.output(connection.hostKey as pulumi.Input<string>),
+          pulumi.output(args.connection.privateKey),
+          pulumi.output(args.hostIdentity),
+        ])
+        .apply(([host, hostKey, key, id]) =>
+          sha256(JSON.stringify([host, args.connection.port, args.connection.user, hostKey, sha256(key), appDir, ...(id === undefined ? [] : [id])])).slice(
+            0,
+            16,
+          ),
+        ),
     );
     const teardown = hostScript("teardown");
     new command.remote.Command(

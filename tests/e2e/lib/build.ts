@@ -34,8 +34,11 @@ export function ensureBaseImage(): void {
   if (!fs.existsSync(path.join(rootfs, "etc/os-release"))) {
     log("debootstrap bookworm (minbase + busybox, ca-certificates)...");
     fs.rmSync(rootfs, { recursive: true, force: true });
-    execFileSync("debootstrap", ["--variant=minbase", "--include=busybox,ca-certificates", "bookworm", rootfs, "http://deb.debian.org/debian"], { stdio: ["ignore", "ignore", "inherit"] });
-    for (const f of fs.readdirSync(path.join(rootfs, "var/cache/apt/archives"))) if (f.endsWith(".deb")) fs.rmSync(path.join(rootfs, "var/cache/apt/archives", f));
+    execFileSync("debootstrap", ["--variant=minbase", "--include=busybox,ca-certificates", "bookworm", rootfs, "http://deb.debian.org/debian"], {
+      stdio: ["ignore", "ignore", "inherit"],
+    });
+    for (const f of fs.readdirSync(path.join(rootfs, "var/cache/apt/archives")))
+      if (f.endsWith(".deb")) fs.rmSync(path.join(rootfs, "var/cache/apt/archives", f));
   }
   log(`docker import ${BASE_IMAGE}`);
   execFileSync("bash", ["-c", `tar -C "$1" -c . | docker import - "$2" >/dev/null`, "import", rootfs, BASE_IMAGE], { stdio: "inherit" });
@@ -62,7 +65,9 @@ function hashDir(h: ReturnType<typeof createHash>, dir: string, rel = ""): void 
     if (e.isDirectory()) hashDir(h, dir, r);
     else {
       const st = fs.statSync(path.join(dir, r));
-      h.update(`${r}\0${st.mode & 0o111 ? "x" : "-"}\0`).update(fs.readFileSync(path.join(dir, r))).update("\0");
+      h.update(`${r}\0${st.mode & 0o111 ? "x" : "-"}\0`)
+        .update(fs.readFileSync(path.join(dir, r)))
+        .update("\0");
     }
   }
 }
@@ -101,10 +106,19 @@ export function buildStandIn(s: StandIn, buildArgs: Record<string, string> = {},
   fs.chmodSync(path.join(ctx, "wget"), 0o755);
   if (s.node) fs.copyFileSync(NODE_BIN, path.join(ctx, "node"));
   fs.mkdirSync(path.join(ctx, "node_modules"), { recursive: true });
-  for (const m of moduleClosure(s.modules ?? [])) fs.cpSync(path.join(ROOT, "node_modules", m), path.join(ctx, "node_modules", m), { recursive: true, dereference: true });
+  for (const m of moduleClosure(s.modules ?? []))
+    fs.cpSync(path.join(ROOT, "node_modules", m), path.join(ctx, "node_modules", m), { recursive: true, dereference: true });
   const t0 = Date.now();
   log(`${s.key}: building ${tag}...`);
-  const args = ["build", "-q", "-t", tag, ...(s.dockerfile ? ["-f", path.join(ctx, s.dockerfile)] : []), ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]), ctx];
+  const args = [
+    "build",
+    "-q",
+    "-t",
+    tag,
+    ...(s.dockerfile ? ["-f", path.join(ctx, s.dockerfile)] : []),
+    ...Object.entries(buildArgs).flatMap(([k, v]) => ["--build-arg", `${k}=${v}`]),
+    ctx,
+  ];
   const r = spawnSync("docker", args, { encoding: "utf8", env: { ...process.env, DOCKER_BUILDKIT: "0" } });
   if (r.status !== 0) throw new Error(`docker build of ${s.key} failed:\n${r.stdout}\n${r.stderr}`);
   log(`${s.key}: built in ${((Date.now() - t0) / 1000).toFixed(0)} s`);

@@ -3,7 +3,11 @@ import { execFile, execFileSync, spawnSync } from "child_process";
 
 export const PROJECT = "freshtrack";
 
-export function sh(cmd: string, args: string[], opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): { code: number; stdout: string; stderr: string } {
+export function sh(
+  cmd: string,
+  args: string[],
+  opts: { input?: string; allowFail?: boolean; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {},
+): { code: number; stdout: string; stderr: string } {
   const r = spawnSync(cmd, args, { encoding: "utf8", input: opts.input, env: opts.env, timeout: opts.timeoutMs ?? 300000, maxBuffer: 64 * 1024 * 1024 });
   const res = { code: r.status ?? -1, stdout: r.stdout ?? "", stderr: r.stderr ?? "" };
   if (res.code !== 0 && !opts.allowFail) throw new Error(`${cmd} ${args.join(" ")} exited ${res.code}: ${res.stderr.slice(-2000)}`);
@@ -21,7 +25,15 @@ export function containers(service?: string, all = false): string[] {
 /** service -> sorted container ids, for "nothing restarted" checks. */
 export function containerMap(): Record<string, string[]> {
   const out: Record<string, string[]> = {};
-  const r = sh("docker", ["ps", "-a", "--no-trunc", "--filter", `label=com.docker.compose.project=${PROJECT}`, "--format", '{{.ID}} {{.Label "com.docker.compose.service"}} {{.State}}']);
+  const r = sh("docker", [
+    "ps",
+    "-a",
+    "--no-trunc",
+    "--filter",
+    `label=com.docker.compose.project=${PROJECT}`,
+    "--format",
+    '{{.ID}} {{.Label "com.docker.compose.service"}} {{.State}}',
+  ]);
   for (const line of r.stdout.split("\n").filter(Boolean)) {
     const [id, svc, state] = line.split(" ");
     if (state !== "running") continue;
@@ -42,9 +54,13 @@ export function psql(sql: string, db = "frostguard"): string {
 export function purgeProject(): void {
   const ids = containers(undefined, true);
   if (ids.length) sh("docker", ["rm", "-f", ...ids]);
-  const vols = sh("docker", ["volume", "ls", "-q", "--filter", `name=^${PROJECT}_`]).stdout.split("\n").filter(Boolean);
+  const vols = sh("docker", ["volume", "ls", "-q", "--filter", `name=^${PROJECT}_`])
+    .stdout.split("\n")
+    .filter(Boolean);
   if (vols.length) sh("docker", ["volume", "rm", "-f", ...vols], { allowFail: true });
-  const nets = sh("docker", ["network", "ls", "-q", "--filter", `label=com.docker.compose.project=${PROJECT}`]).stdout.split("\n").filter(Boolean);
+  const nets = sh("docker", ["network", "ls", "-q", "--filter", `label=com.docker.compose.project=${PROJECT}`])
+    .stdout.split("\n")
+    .filter(Boolean);
   if (nets.length) sh("docker", ["network", "rm", ...nets], { allowFail: true });
 }
 
@@ -66,7 +82,7 @@ export function logsAll(): string {
 export function shAsync(cmd: string, args: string[], opts: { env?: NodeJS.ProcessEnv } = {}): Promise<{ code: number; stdout: string; stderr: string }> {
   return new Promise((resolve) => {
     execFile(cmd, args, { encoding: "utf8", env: opts.env, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? ((err as unknown as { code: number }).code) : 1) : 0;
+      const code = err ? (typeof (err as NodeJS.ErrnoException & { code?: unknown }).code === "number" ? (err as unknown as { code: number }).code : 1) : 0;
       resolve({ code, stdout: stdout ?? "", stderr: stderr ?? "" });
     });
   });

@@ -31,7 +31,15 @@ export interface Target {
   apiKey?: string;
 }
 
-export function httpsRequest(t: Target, method: string, path: string, body?: string, agent?: https.Agent, timeoutMs = 15000, headers: Record<string, string> = {}): Promise<{ status: number; body: string }> {
+export function httpsRequest(
+  t: Target,
+  method: string,
+  path: string,
+  body?: string,
+  agent?: https.Agent,
+  timeoutMs = 15000,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
@@ -69,7 +77,13 @@ export function devEui(device: string): string {
 export function uplink(device: string, fCnt: number): string {
   const now = new Date().toISOString();
   return JSON.stringify({
-    end_device_ids: { device_id: device, application_ids: { application_id: "freshtrack-e2e" }, dev_eui: devEui(device), join_eui: "0000000000000000", dev_addr: "260B1234" },
+    end_device_ids: {
+      device_id: device,
+      application_ids: { application_id: "freshtrack-e2e" },
+      dev_eui: devEui(device),
+      join_eui: "0000000000000000",
+      dev_addr: "260B1234",
+    },
     correlation_ids: [`as:up:${device}:${fCnt}`],
     received_at: now,
     uplink_message: {
@@ -187,7 +201,12 @@ export class LoadGenerator {
 }
 
 /** Exactly `count` uplinks of one device, `concurrency` at a time, no retries: a count-based burst (no timer, so a slow machine sends the same number). */
-export async function burst(target: Target, device: string, count: number, concurrency = 10): Promise<{ sent: number; acked: number; rateLimited: number; other: Record<string, number>; seconds: number }> {
+export async function burst(
+  target: Target,
+  device: string,
+  count: number,
+  concurrency = 10,
+): Promise<{ sent: number; acked: number; rateLimited: number; other: Record<string, number>; seconds: number }> {
   const agent = new https.Agent({ keepAlive: true, maxSockets: concurrency });
   const out = { sent: 0, acked: 0, rateLimited: 0, other: {} as Record<string, number>, seconds: 0 };
   const t0 = Date.now();

@@ -65,7 +65,11 @@ export async function connect(c: Connection): Promise<Client> {
   throw lastError;
 }
 
-export async function exec(client: Client, command: string, opts: { stdin?: string; env?: Record<string, string>; onOutput?: (s: string) => void } = {}): Promise<ExecResult> {
+export async function exec(
+  client: Client,
+  command: string,
+  opts: { stdin?: string; env?: Record<string, string>; onOutput?: (s: string) => void } = {},
+): Promise<ExecResult> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     client.exec(command, { env: opts.env }, (err, stream) => {

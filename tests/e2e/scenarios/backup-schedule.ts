@@ -96,7 +96,10 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
 
   // Backup first, then the restore check (which restores the newest backup): the file's order.
   const runs: Record<string, { exit: number; seconds: number }> = {};
-  for (const [name, e] of [["backup", backup!], ["restore_check", verify!]] as const) {
+  for (const [name, e] of [
+    ["backup", backup!],
+    ["restore_check", verify!],
+  ] as const) {
     const r = await d.host(asCronWould(e, env));
     runs[name] = { exit: r.code, seconds: Number(r.seconds.toFixed(1)) };
     d.record({ runs });
@@ -111,7 +114,13 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   const backupTs = metric(prom.stdout, "freshtrack_backup_last_success_timestamp_seconds");
   const size = metric(prom.stdout, "freshtrack_backup_last_size_bytes");
   const checkTs = metric(prom.stdout, "freshtrack_restore_check_last_success_timestamp_seconds");
-  d.record({ metrics: { backup_age_s: backupTs === undefined ? null : backupTs - t0, size_bytes: size, restore_check_age_s: checkTs === undefined ? null : checkTs - t0 } });
+  d.record({
+    metrics: {
+      backup_age_s: backupTs === undefined ? null : backupTs - t0,
+      size_bytes: size,
+      restore_check_age_s: checkTs === undefined ? null : checkTs - t0,
+    },
+  });
   if (!(backupTs !== undefined && backupTs >= t0)) fail(`backup.prom was not refreshed by the cron run (${backupTs} < ${t0})`);
   if (!(size !== undefined && size > 0)) fail("backup.prom has no dump size");
   if (!(checkTs !== undefined && checkTs >= t0)) fail(`restore_check.prom was not refreshed by the cron run (${checkTs} < ${t0})`);
@@ -122,10 +131,28 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   if (last.result !== "success" || !last.backup) fail(`no successful backup in the audit log: ${audit.stdout}`);
   const manifest = await d.host(rcl(`cat "$base/${last.backup}.manifest.json"`));
   if (manifest.code !== 0) fail(`manifest of ${last.backup} not in the bucket: ${manifest.stderr}`);
-  const m = JSON.parse(manifest.stdout) as { dump: string; tables: Record<string, number>; size_bytes: number; encryption: string; created: string; uploads?: { objects: number; bytes: number } };
+  const m = JSON.parse(manifest.stdout) as {
+    dump: string;
+    tables: Record<string, number>;
+    size_bytes: number;
+    encryption: string;
+    created: string;
+    uploads?: { objects: number; bytes: number };
+  };
   const head = await d.host(rcl(`cat "$base/${m.dump}"`) + " | head -c 21");
   const plain = await d.host(rcl(`cat "$base/${m.dump}"`) + " | grep -c -a -e 'COPY public' -e 'PGDMP' || true");
-  d.record({ dump: { name: last.backup, object: m.dump, bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings: m.tables["public.readings"], encryption: m.encryption, header: head.stdout, plaintext_markers: Number(plain.stdout.trim()) } });
+  d.record({
+    dump: {
+      name: last.backup,
+      object: m.dump,
+      bytes: m.size_bytes,
+      tables: Object.keys(m.tables).length,
+      readings: m.tables["public.readings"],
+      encryption: m.encryption,
+      header: head.stdout,
+      plaintext_markers: Number(plain.stdout.trim()),
+    },
+  });
   if (!(m.tables["public.readings"] >= 1)) fail(`the dump's manifest counts ${m.tables["public.readings"]} readings`);
   if (head.stdout !== "age-encryption.org/v1") fail(`the uploaded dump is not an age file (starts with ${JSON.stringify(head.stdout)})`);
   if (Number(plain.stdout.trim()) !== 0) fail("the uploaded dump holds plaintext pg_dump markers");
@@ -160,5 +187,18 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   d.record({ uploads_restore: { seconds: Number(restoreUploads.seconds.toFixed(1)), bytes_identical: identical } });
   if (!identical) fail("the restored upload differs from the original");
 
-  return { tampered_manifest_refused: true, uploads: m.uploads, upload_restored_identical: true, cron_entries: entries.map((e) => `${e.schedule} ${e.user} ${e.command.split(" ")[1] ?? e.command}`), runs, dump: last.backup, dump_bytes: m.size_bytes, tables: Object.keys(m.tables).length, readings_in_dump: m.tables["public.readings"], encryption: m.encryption, metrics_fresh: true, restore_check_matched: true };
+  return {
+    tampered_manifest_refused: true,
+    uploads: m.uploads,
+    upload_restored_identical: true,
+    cron_entries: entries.map((e) => `${e.schedule} ${e.user} ${e.command.split(" ")[1] ?? e.command}`),
+    runs,
+    dump: last.backup,
+    dump_bytes: m.size_bytes,
+    tables: Object.keys(m.tables).length,
+    readings_in_dump: m.tables["public.readings"],
+    encryption: m.encryption,
+    metrics_fresh: true,
+    restore_check_matched: true,
+  };
 }

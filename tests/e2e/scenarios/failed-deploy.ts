@@ -118,12 +118,18 @@ export async function sFailedDeploy(k: Kit): Promise<Record<string, unknown>> {
   k.check(load.sent - stored === 0, `the failed deploy lost ${load.sent - stored} of ${load.sent} readings`);
   k.check(load.acked === load.sent, `the failed deploy refused ${load.sent - load.acked} readings`);
   k.check(releaseAfter === releaseBefore, `backend release ${releaseAfter} after the failed deploy, was ${releaseBefore}`);
-  k.check(JSON.stringify(before) === JSON.stringify(after), `the failed deploy changed the running release's files/links: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`);
+  k.check(
+    JSON.stringify(before) === JSON.stringify(after),
+    `the failed deploy changed the running release's files/links: ${JSON.stringify(before)} -> ${JSON.stringify(after)}`,
+  );
   k.check(JSON.stringify(containers("backend")) === JSON.stringify(oldBackend), "the old backend container was replaced");
   k.check(newJwt !== oldJwt, "the rotated JWT secret was not written as a new generation");
   // Item 12: the container's output is on the host, not in the step's output (Pulumi state).
   k.check(!out.includes(NEVER_READY_MARKER), "the failed container's logs reached the deploy step's output");
-  k.check(logFile.startsWith(path.join(k.appDir, "state", "logs") + "/") && readText(logFile).includes(NEVER_READY_MARKER), `the failed container's logs are not in ${logFile || "a named file under state/logs"}`);
+  k.check(
+    logFile.startsWith(path.join(k.appDir, "state", "logs") + "/") && readText(logFile).includes(NEVER_READY_MARKER),
+    `the failed container's logs are not in ${logFile || "a named file under state/logs"}`,
+  );
 
   // A restart of the old backend (crash, reboot) runs the old secrets.
   const t0 = Date.now();
@@ -131,7 +137,9 @@ export async function sFailedDeploy(k: Kit): Promise<Record<string, unknown>> {
   await k.waitHealthy(120);
   const restartS = (Date.now() - t0) / 1000;
   const jwtAfterRestart = inContainerDigest(oldBackend[0], "/run/secrets/env/JWT_SECRET");
-  const mounts = sh("docker", ["inspect", "-f", "{{range .Mounts}}{{println .Source}}{{end}}", oldBackend[0]]).stdout.split("\n").filter((m) => m.includes("/secrets"));
+  const mounts = sh("docker", ["inspect", "-f", "{{range .Mounts}}{{println .Source}}{{end}}", oldBackend[0]])
+    .stdout.split("\n")
+    .filter((m) => m.includes("/secrets"));
   k.record({ restart_old_backend_seconds: Number(restartS.toFixed(1)), old_backend_secret_mounts: [...new Set(mounts.map((m) => m.replace(/\/[^/]+$/, "")))] });
   k.check(jwtAfterRestart === oldJwt, "the restarted old backend does not see its own JWT_SECRET");
   k.check((await k.backendRelease()) === releaseBefore, "the restarted backend runs another release");
