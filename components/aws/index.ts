@@ -824,20 +824,29 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         executionRoleArn: dumpExecRole.arn,
         taskRoleArn: dumpTaskRole.arn,
         volumes: [{ name: "dump" }],
-        containerDefinitions: pulumi.all([masterSecretArn, db.address, backupsBucket.bucket, dumpKey.arn]).apply(([m, host, bucket, key]) =>
-          dumpContainerDefinitions({
-            postgresImage: dumpClientImage(cfg.dbEngineVersion, app.imageOverrides),
-            rcloneImage: imageFor("rclone", app.imageOverrides),
-            dbHost: host,
-            masterUser: MASTER_USERNAME,
-            masterPasswordValueFrom: `${m}:password::`,
-            dbName: DB_NAME,
-            bucket,
-            kmsKeyArn: key,
-            region: cfg.region,
-            logGroup: `/freshtrack/${stack}/db-dump`,
-          }),
-        ),
+        containerDefinitions: pulumi
+          .all([
+            masterSecretArn,
+            db.address,
+            backupsBucket.bucket,
+            dumpKey.arn,
+            digests.pin(dumpClientImage(cfg.dbEngineVersion, app.imageOverrides)),
+            digests.pin(imageFor("rclone", app.imageOverrides)),
+          ])
+          .apply(([m, host, bucket, key, postgresImage, rcloneImage]) =>
+            dumpContainerDefinitions({
+              postgresImage,
+              rcloneImage,
+              dbHost: host,
+              masterUser: MASTER_USERNAME,
+              masterPasswordValueFrom: `${m}:password::`,
+              dbName: DB_NAME,
+              bucket,
+              kmsKeyArn: key,
+              region: cfg.region,
+              logGroup: `/freshtrack/${stack}/db-dump`,
+            }),
+          ),
       },
       o({ dependsOn: [dumpExecPolicy] }),
     );
