@@ -420,9 +420,11 @@ async function unprocessedAfter(device: string, timeoutS: number): Promise<{ unp
   const t0 = Date.now();
   const q = (sql: string) => Number(psql(sql.replace("$D", `'${device.replace(/'/g, "")}'`)));
   for (;;) {
-    const unprocessed = q("SELECT count(*) FROM readings WHERE device_id = $D AND NOT processed");
+    const of = `FROM ${READINGS} r JOIN devices d ON d.id = r.device_id WHERE d.device_id = $D`;
+    const unprocessed = q(`SELECT count(*) ${of} AND NOT r.processed`);
+    // Distinct frame counters, as storedCount counts them.
     if (unprocessed === 0 || Date.now() - t0 > timeoutS * 1000)
-      return { unprocessed, processed: q("SELECT count(*) FROM readings WHERE device_id = $D AND processed"), seconds: (Date.now() - t0) / 1000 };
+      return { unprocessed, processed: q(`SELECT count(DISTINCT r.f_cnt) ${of} AND r.processed`), seconds: (Date.now() - t0) / 1000 };
     await sleep(1000);
   }
 }

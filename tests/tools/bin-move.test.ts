@@ -14,6 +14,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
 import { renderBundle } from "../../compose/bundle";
+import { ageIdentity } from "../../compose/age-identity";
 import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
@@ -47,6 +48,8 @@ function renderedVmRelease(): Record<string, string> {
     vmHost: "203.0.113.10",
     vmHostKey: HOST_KEY,
   };
+  // Every credential set, so every secret file is rendered; the registry login needs its server and user.
+  Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });
   for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
   return renderBundle({
     config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
@@ -157,6 +160,8 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     fs.writeFileSync(path.join(rel, "release.json"), JSON.stringify(relJson, null, 2));
     writeSecret(appDir, "backup/pgpass", `127.0.0.1:${pgPort}:*:postgres:${ADMIN_PW}\n`);
     writeSecret(appDir, "backup/backup.key", BACKUP_KEY + "\n");
+    // The age identity bin/backup's setup requires, derived from the backup key as the push writes it.
+    writeSecret(appDir, "backup/age.key", ageIdentity(BACKUP_KEY) + "\n");
     const rcloneConf = writeSecret(
       appDir,
       "backup/rclone.conf",

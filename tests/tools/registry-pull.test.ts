@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { REGISTRY_CONFIG_FILE, hostScript } from "../../components/shared/host";
+import { secretPayloadDigest } from "../../compose/secret-files";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { PlanResult } from "../../scripts/lib/program";
 import { mustPlan, one } from "../helpers/plan";
@@ -35,7 +36,9 @@ function hostFromPlan(r: PlanResult) {
   }
   const ws = one(r, "command:remote:Command", "write-secrets");
   const stdin = (ws.inputs.stdin as { $secret: string }).$secret;
-  const w = spawnSync("bash", ["-c", hostScript("write-secrets"), "write-secrets", appDir], { input: stdin, encoding: "utf8" });
+  // The generation the push names: the payload's digest (write-secrets writes APP_DIR/secrets.d/<generation>).
+  const generation = secretPayloadDigest(stdin);
+  const w = spawnSync("bash", ["-c", hostScript("write-secrets"), "write-secrets", appDir, generation], { input: stdin, encoding: "utf8" });
   assert.equal(w.status, 0, w.stderr);
   const bin = path.join(root, "fakebin");
   fs.mkdirSync(bin);
@@ -43,7 +46,7 @@ function hostFromPlan(r: PlanResult) {
   const log = path.join(root, "docker.log");
   const res = spawnSync(path.join(relDir, "bin", "deploy"), ["r1"], {
     encoding: "utf8",
-    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_DOCKER_LOG: log },
+    env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, FAKE_DOCKER_LOG: log, FT_SECRETS_GENERATION: generation },
   });
   const calls = fs.existsSync(log)
     ? fs
@@ -52,7 +55,14 @@ function hostFromPlan(r: PlanResult) {
         .filter(Boolean)
         .map((l) => l.split("\t"))
     : [];
-  return { root, appDir, res, calls, seenConfig: fs.existsSync(`${log}.config`) ? fs.readFileSync(`${log}.config`, "utf8") : undefined };
+  return {
+    root,
+    appDir,
+    secretsDir: path.join(appDir, "secrets.d", generation),
+    res,
+    calls,
+    seenConfig: fs.existsSync(`${log}.config`) ? fs.readFileSync(`${log}.config`, "utf8") : undefined,
+  };
 }
 
 describe("tools: private registry login on the host (write-secrets + bin/deploy's pull)", function () {
@@ -61,7 +71,7 @@ describe("tools: private registry login on the host (write-secrets + bin/deploy'
   it("the login is 0600 root in a 0700 directory, and only the pull runs with DOCKER_CONFIG pointing at it", () => {
     const h = hostFromPlan(mustPlan("vm", { imageDigests: false }, { registryToken: TOKEN }));
     try {
-      const file = path.join(h.appDir, "secrets", REGISTRY_CONFIG_FILE);
+      const file = path.join(h.secretsDir, REGISTRY_CONFIG_FILE);
       const st = fs.statSync(file);
       assert.equal(st.mode & 0o777, 0o600);
       assert.equal(st.uid, 0);
@@ -83,7 +93,7 @@ describe("tools: private registry login on the host (write-secrets + bin/deploy'
   it("without a login the pull runs with the host's own Docker config", () => {
     const h = hostFromPlan(mustPlan("vm", { imageDigests: false, registryServer: "", registryUser: "", registryToken: "" }));
     try {
-      assert.ok(!fs.existsSync(path.join(h.appDir, "secrets", REGISTRY_CONFIG_FILE)));
+      assert.ok(!fs.existsSync(path.join(h.secretsDir, REGISTRY_CONFIG_FILE)));
       const pulls = h.calls.filter(([, args]) => / pull /.test(` ${args} `));
       assert.equal(pulls.length, 1, `${JSON.stringify(h.calls)}\n${h.res.stderr}`);
       assert.equal(pulls[0][0], "");

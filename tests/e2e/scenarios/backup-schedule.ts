@@ -147,19 +147,19 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
       object: m.dump,
       bytes: m.size_bytes,
       tables: Object.keys(m.tables).length,
-      readings: m.tables["public.readings"],
+      readings: m.tables["public.sensor_readings"],
       encryption: m.encryption,
       header: head.stdout,
       plaintext_markers: Number(plain.stdout.trim()),
     },
   });
-  if (!(m.tables["public.readings"] >= 1)) fail(`the dump's manifest counts ${m.tables["public.readings"]} readings`);
+  if (!(m.tables["public.sensor_readings"] >= 1)) fail(`the dump's manifest counts ${m.tables["public.sensor_readings"]} readings`);
   if (head.stdout !== "age-encryption.org/v1") fail(`the uploaded dump is not an age file (starts with ${JSON.stringify(head.stdout)})`);
   if (Number(plain.stdout.trim()) !== 0) fail("the uploaded dump holds plaintext pg_dump markers");
   if (m.size_bytes !== size) fail(`the manifest says ${m.size_bytes} bytes, the metric ${size}`);
 
   // A tampered manifest (row counts changed in the bucket) is refused by the restore check.
-  const forged = JSON.stringify({ ...JSON.parse(manifest.stdout), tables: { ...m.tables, "public.readings": 0 } });
+  const forged = JSON.stringify({ ...JSON.parse(manifest.stdout), tables: { ...m.tables, "public.sensor_readings": 0 } });
   const putManifest = async (text: string) => {
     const r = await d.host(`echo ${b64(text)} | base64 -d | ` + rcl(`rcat "$base/${last.backup}.manifest.json"`));
     if (r.code !== 0) fail(`cannot write the manifest back: ${r.stderr}`);
@@ -196,7 +196,7 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
     dump: last.backup,
     dump_bytes: m.size_bytes,
     tables: Object.keys(m.tables).length,
-    readings_in_dump: m.tables["public.readings"],
+    readings_in_dump: m.tables["public.sensor_readings"],
     encryption: m.encryption,
     metrics_fresh: true,
     restore_check_matched: true,
