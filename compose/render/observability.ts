@@ -17,6 +17,7 @@ import * as path from "path";
 import { stringify } from "yaml";
 import { IMAGES, ImageKey, imageFor } from "../../core/images";
 import type { BundleInput } from "../bundle-input";
+import { SERVICE_KEY_ORDER } from "./compose-types";
 
 export const OBSERVABILITY_PROFILE = "observability";
 
@@ -211,34 +212,9 @@ export const PROMETHEUS_RETENTION = { time: "15d", size: "2GB" };
 export const LOKI_RETENTION_HOURS = 336;
 
 /** dclint's service-keys-order: the listed keys first, in this order, then the rest alphabetically. */
-const KEY_ORDER = [
-  "image",
-  "build",
-  "container_name",
-  "depends_on",
-  "volumes",
-  "volumes_from",
-  "configs",
-  "secrets",
-  "environment",
-  "env_file",
-  "ports",
-  "networks",
-  "network_mode",
-  "extra_hosts",
-  "command",
-  "entrypoint",
-  "working_dir",
-  "restart",
-  "healthcheck",
-  "logging",
-  "labels",
-  "user",
-  "isolation",
-];
 function orderKeys<T extends object>(svc: T): T {
-  const rank = (k: string) => (KEY_ORDER.includes(k) ? KEY_ORDER.indexOf(k) : KEY_ORDER.length);
-  const keys = Object.keys(svc).sort((a, b) => rank(a) - rank(b) || (rank(a) === KEY_ORDER.length ? a.localeCompare(b) : 0));
+  const rank = (k: string) => (SERVICE_KEY_ORDER.includes(k) ? SERVICE_KEY_ORDER.indexOf(k) : SERVICE_KEY_ORDER.length);
+  const keys = Object.keys(svc).sort((a, b) => rank(a) - rank(b) || (rank(a) === SERVICE_KEY_ORDER.length ? a.localeCompare(b) : 0));
   return Object.fromEntries(keys.map((k) => [k, (svc as Record<string, unknown>)[k]])) as T;
 }
 
