@@ -15,6 +15,14 @@ export type SecretFiles = Record<string, { uid: number; content: string }>;
 /** Name of the rclone remote in backup/rclone.conf; bin/backup and bin/restore address it as `backups:`. */
 export const RCLONE_REMOTE = "backups";
 
+export interface ObjectStoreCredentials {
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+  provider: "SeaweedFS" | "DigitalOcean" | "Other";
+}
+
 export interface SecretFilesInput {
   target: "vm" | "digitalocean";
   dbAppPassword: string;
@@ -36,8 +44,10 @@ export interface SecretFilesInput {
     /** Database the admin connects to for db-setup: `postgres` on vm, `defaultdb` on a managed cluster. */
     adminDatabase: string;
   };
-  /** S3 credentials: the app's MINIO_* keys and the backup job's rclone remote. */
-  objectStore: { endpoint: string; region: string; accessKey: string; secretKey: string; provider: "SeaweedFS" | "DigitalOcean" | "Other" };
+  /** S3 credentials: the app's MINIO_* keys (and the backup job's rclone remote when there is no backupStore). */
+  objectStore: ObjectStoreCredentials;
+  /** The backup job's own credential for its rclone remote (digitalocean: a key the app never sees). */
+  backupStore?: ObjectStoreCredentials;
   /** Private registry login (config registryServer/registryUser; the token is user.registryToken). */
   registry?: { server: string; user: string };
 }
@@ -151,14 +161,15 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   }
 
   // ---- backups ----------------------------------------------------------------
+  const store = i.backupStore ?? i.objectStore;
   const rclone = {
     [RCLONE_REMOTE]: {
       type: "s3",
-      provider: i.objectStore.provider,
-      access_key_id: i.objectStore.accessKey,
-      secret_access_key: i.objectStore.secretKey,
-      endpoint: i.objectStore.endpoint,
-      region: i.objectStore.region,
+      provider: store.provider,
+      access_key_id: store.accessKey,
+      secret_access_key: store.secretKey,
+      endpoint: store.endpoint,
+      region: store.region,
       force_path_style: "true",
       // Never create buckets from the backup job: a typo must fail, not scatter dumps.
       no_check_bucket: "true",

@@ -27,9 +27,16 @@ export interface DropletDb {
   caCert: pulumi.Output<string>;
 }
 
-export interface DropletSpaces {
+export interface SpacesCredential {
   accessKey: pulumi.Output<string>;
   secretKey: pulumi.Output<string>;
+}
+
+export interface DropletSpaces {
+  /** The app's key: readwrite on the assets bucket only (app/MINIO_ROOT_*). */
+  app: SpacesCredential;
+  /** The backup job's key: the backups bucket (+ assets for the uploads copy), in backup/rclone.conf only. */
+  backup: SpacesCredential;
   endpoint: string;
   region: string;
   assetsBucket: pulumi.Output<string>;
@@ -109,24 +116,31 @@ export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "space
     secrets.backupEncryptionKey,
   ]);
   const dbValues = pulumi.all([db.privateHost, db.port, db.adminUser, db.adminPassword]);
-  const spacesValues = pulumi.all([spaces.accessKey, spaces.secretKey]);
+  const spacesValues = pulumi.all([spaces.app.accessKey, spaces.app.secretKey, spaces.backup.accessKey, spaces.backup.secretKey]);
   return pulumi.secret(
     pulumi
       .all([lasting, userValues, dbValues, spacesValues, pulumi.all(input.readyIds)])
-      .apply(([[appPassword, redis, jwt, salt, grafana, backupKey], values, [host, port, adminUser, adminPassword], [accessKey, secretKey]]) =>
-        renderSecretFiles({
-          target: "digitalocean",
-          dbAppPassword: appPassword,
-          redisPassword: redis,
-          jwtSecret: jwt,
-          ttnEncryptionSalt: salt,
-          grafanaAdminPassword: grafana,
-          backupEncryptionKey: backupKey,
-          user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
-          db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
-          objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
-          registry: args.config.app.registry,
-        }),
+      .apply(
+        ([
+          [appPassword, redis, jwt, salt, grafana, backupKey],
+          values,
+          [host, port, adminUser, adminPassword],
+          [accessKey, secretKey, backupAccessKey, backupSecretKey],
+        ]) =>
+          renderSecretFiles({
+            target: "digitalocean",
+            dbAppPassword: appPassword,
+            redisPassword: redis,
+            jwtSecret: jwt,
+            ttnEncryptionSalt: salt,
+            grafanaAdminPassword: grafana,
+            backupEncryptionKey: backupKey,
+            user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
+            db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
+            objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
+            backupStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey: backupAccessKey, secretKey: backupSecretKey, provider: "DigitalOcean" },
+            registry: args.config.app.registry,
+          }),
       ),
   );
 }
