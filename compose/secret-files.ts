@@ -39,6 +39,8 @@ export interface SecretFilesInput {
     port: number;
     /** Appended as `?sslmode=` to direct URLs (digitalocean's managed DB); omitted on vm. */
     sslmode?: string;
+    /** Appended as `&sslrootcert=`: the CA file as the client containers see it (libpq and node-postgres read it). */
+    sslrootcert?: string;
     adminUser: string;
     adminPassword: string;
     /** Database the admin connects to for db-setup: `postgres` on vm, `defaultdb` on a managed cluster. */
@@ -76,8 +78,9 @@ export const USER_SECRET_FOR_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> =
 const enc = encodeURIComponent;
 
 /** postgresql:// URL with every credential URL-encoded (user-supplied ones may hold / + = @ : %). */
-export function postgresUrl(user: string, password: string, host: string, port: number, db: string, sslmode?: string): string {
-  return `postgresql://${enc(user)}:${enc(password)}@${host}:${port}/${enc(db)}${sslmode ? `?sslmode=${enc(sslmode)}` : ""}`;
+export function postgresUrl(user: string, password: string, host: string, port: number, db: string, sslmode?: string, sslrootcert?: string): string {
+  const query = [sslmode && `sslmode=${enc(sslmode)}`, sslrootcert && `sslrootcert=${enc(sslrootcert)}`].filter(Boolean).join("&");
+  return `postgresql://${enc(user)}:${enc(password)}@${host}:${port}/${enc(db)}${query ? `?${query}` : ""}`;
 }
 
 /** PgBouncer auth_file line: fields in double quotes, a double quote inside doubled. */
@@ -109,7 +112,7 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   const put = (path: string, uid: number, content: string) => {
     files[path] = { uid, content };
   };
-  const directDb = (user: string, password: string, db: string) => postgresUrl(user, password, i.db.host, i.db.port, db, i.db.sslmode);
+  const directDb = (user: string, password: string, db: string) => postgresUrl(user, password, i.db.host, i.db.port, db, i.db.sslmode, i.db.sslrootcert);
 
   // ---- backend / worker: one file per env var, named after it -----------------
   const generated: Partial<Record<AppSecretEnv, string>> = {

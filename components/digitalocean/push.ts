@@ -4,6 +4,7 @@
 // as secret files written over stdin: never in user_data or a command string.
 import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
+import { DB_CA_CLIENT_PATH, MANAGED_DB_SSLMODE } from "../../compose/render/pgbouncer";
 import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../../core/config";
 import { HostDeployment, SecretFiles, hostScript, renderSecretFiles } from "../shared/host";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
@@ -12,8 +13,8 @@ import { TargetArgs } from "../shared/target";
 /** The push connects as root on port 22 (DigitalOcean's default; the cloud firewall limits who reaches it). */
 export const PUSH_USER = "root";
 export const SSH_PORT = 22;
-/** Managed PostgreSQL requires TLS; the database DigitalOcean creates for doadmin. */
-export const DO_DB_SSLMODE = "require";
+/** Direct connections (db-setup, migrate) verify the cluster's certificate and host name against its CA; the database DigitalOcean creates for doadmin. */
+export const DO_DB_SSLMODE = MANAGED_DB_SSLMODE;
 export const DO_ADMIN_DATABASE = "defaultdb";
 
 export interface DropletDb {
@@ -136,7 +137,7 @@ export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "space
             grafanaAdminPassword: grafana,
             backupEncryptionKey: backupKey,
             user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
-            db: { host, port, sslmode: DO_DB_SSLMODE, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
+            db: { host, port, sslmode: DO_DB_SSLMODE, sslrootcert: DB_CA_CLIENT_PATH, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
             objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
             backupStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey: backupAccessKey, secretKey: backupSecretKey, provider: "DigitalOcean" },
             registry: args.config.app.registry,

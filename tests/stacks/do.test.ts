@@ -2,6 +2,7 @@
 // credentials safe, checked on the resources the real program declares.
 import { strict as assert } from "assert";
 import * as ini from "ini";
+import { parse } from "yaml";
 import { spawnSync } from "child_process";
 import * as path from "path";
 import { USER_SECRET_KEYS } from "../../core/config";
@@ -362,11 +363,9 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const adminPw = "RNDSECRETdbdopasswordX";
     // The app's PgBouncer login is per password (pgbouncerClientUser); PgBouncer logs in to the cluster as frostguard.
     assert.equal(files["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser(appPw)}:${appPw}@pgbouncer:5432/frostguard`);
-    assert.equal(files["migrate/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@private-db.db.ondigitalocean.com:25060/frostguard?sslmode=require`);
-    assert.equal(
-      files["db-setup/ADMIN_DATABASE_URL"].content,
-      `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?sslmode=require`,
-    );
+    const tls = "sslmode=verify-full&sslrootcert=%2Fetc%2Ffreshtrack%2Fdb-ca.crt";
+    assert.equal(files["migrate/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@private-db.db.ondigitalocean.com:25060/frostguard?${tls}`);
+    assert.equal(files["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?${tls}`);
     assert.equal(files["db-setup/APP_DB_PASSWORD"].content, appPw);
     assert.equal(files["pgbouncer/userlist.txt"].content, `"frostguard" "${appPw}"\n"${pgbouncerClientUser(appPw)}" "${appPw}"\n`);
     assert.equal(files["postgres/POSTGRES_PASSWORD"], undefined, "no self-hosted postgres on digitalocean");
@@ -472,11 +471,32 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     );
   });
 
-  it("sslmode: PgBouncer verifies the managed database (verify-full) against the cluster CA that getDatabaseCa returns", () => {
+  it("sslmode: every connection to the managed database is verify-full against the cluster CA that getDatabaseCa returns", () => {
     const bundle = bundleOf(r);
+    const ca = "-----BEGIN CERTIFICATE-----\nMOCKDOCLUSTERCA\n-----END CERTIFICATE-----\n";
+    assert.equal(bundle["config/db-ca.crt"], ca);
+    // PgBouncer (the app's pooled connections).
     assert.match(bundle["config/pgbouncer.ini"], /^server_tls_sslmode = verify-full$/m);
     assert.match(bundle["config/pgbouncer.ini"], /^server_tls_ca_file = \/etc\/pgbouncer\/db-ca.crt$/m);
-    assert.equal(bundle["config/db-ca.crt"], "-----BEGIN CERTIFICATE-----\nMOCKDOCLUSTERCA\n-----END CERTIFICATE-----\n");
+    // db-setup and migrate: their URLs name the CA at the path compose.do.yml mounts it.
+    const files = payloadOf(r);
+    const direct = parse(bundle["compose.do.yml"]) as { services: Record<string, { volumes?: string[]; environment?: Record<string, string> }> };
+    for (const [svc, file] of [
+      ["db-setup", "db-setup/ADMIN_DATABASE_URL"],
+      ["migrate", "migrate/DATABASE_URL"],
+    ]) {
+      const url = new URL(files[file].content);
+      assert.equal(url.searchParams.get("sslmode"), "verify-full", file);
+      const mount = `./config/db-ca.crt:${url.searchParams.get("sslrootcert")}:ro`;
+      assert.ok(direct.services[svc].volumes?.includes(mount), `${svc} mounts ${mount}`);
+    }
+    assert.equal(direct.services["db-setup"].environment?.PGSSLMODE, "verify-full");
+    // bin/backup, bin/restore, preflight and the move commands (lib.sh ft_pg_setup): release.json's database.
+    const release = JSON.parse(bundle["release.json"]) as { database: { sslmode: string; sslrootcert: string } };
+    assert.equal(release.database.sslmode, "verify-full");
+    assert.equal(bundle[release.database.sslrootcert], ca);
+    // No connection string anywhere still asks for less.
+    for (const [p, f] of Object.entries(files)) assert.ok(!/sslmode=(require|prefer|allow|disable|no-verify)/.test(f.content), p);
   });
 
   it("no secret value in any unmarked input, anywhere in the stack", () => {
