@@ -30,6 +30,7 @@ import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
 import { dbSetupCommand, dbSetupSql, runTaskScript } from "./one-off";
 import { listenerRules } from "./routing";
+import { uploadsBackup } from "./uploads-backup";
 import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "./secret-map";
 
 export { REQUIRED_APP_SECRETS, USER_SECRET_ENV };
@@ -929,6 +930,12 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         okActions: [topic.arn],
       },
       o(),
+    );
+
+    // ---- uploads: AWS Backup of the assets bucket, same schedule and retention (uploads-backup.ts) ----
+    uploadsBackup(
+      { bucketArn: assetsBucket.arn, schedule: config.data.backupSchedule, retentionDays: config.data.backupRetentionDays, alarmTopicArn: healthTopic.arn },
+      { parent: this, provider: usEast1 },
     );
 
     // ---- outputs ---------------------------------------------------------------------------

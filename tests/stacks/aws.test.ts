@@ -225,8 +225,72 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(inputsOf(r, T.td, "backend").memory, "1024");
   });
 
-  it("30 days fit in RDS's own backups: no AWS Backup plan at defaults", () => {
-    assert.deepEqual(ofType(r, "aws:backup/plan:Plan"), []);
+  it("30 days fit in RDS's own backups: no AWS Backup plan for the database at defaults (the uploads have theirs)", () => {
+    assert.deepEqual(
+      ofType(r, "aws:backup/plan:Plan").map((p) => p.name),
+      ["uploads"],
+    );
+  });
+
+  it("uploads: an AWS Backup plan backs up the assets bucket on backupSchedule, kept backupRetentionDays, in a protected vault locked for the retention; an alarm mails the operator when a day has no completed job", () => {
+    const check = (plan: PlanResult, days: number, cron: string) => {
+      const rule = (
+        one(plan, "aws:backup/plan:Plan", "uploads").inputs.rules as { schedule: string; targetVaultName: string; lifecycle: { deleteAfter: number } }[]
+      )[0];
+      assert.equal(rule.schedule, cron, "from backupSchedule");
+      assert.equal(rule.lifecycle.deleteAfter, days);
+      const vault = one(plan, "aws:backup/vault:Vault", "uploads");
+      assert.equal(vault.options.protect, true);
+      assert.notEqual(vault.inputs.forceDestroy, true);
+      assert.equal(rule.targetVaultName, vault.inputs.name);
+      const lock = one(plan, "aws:backup/vaultLockConfiguration:VaultLockConfiguration", "uploads").inputs;
+      assert.deepEqual(
+        [lock.backupVaultName, lock.minRetentionDays, lock.changeableForDays],
+        [vault.inputs.name, days, undefined],
+        "governance lock, as long as the retention",
+      );
+      // The selection is exactly the assets bucket (versioned: AWS Backup for S3 needs it), through a role AWS Backup assumes.
+      const sel = one(plan, "aws:backup/selection:Selection", "uploads").inputs;
+      assert.deepEqual(sel.resources, ["arn:aws:mock:us-east-1:123456789012:assets"]);
+      assert.equal(sel.iamRoleArn, "arn:aws:mock:us-east-1:123456789012:uploads-backup");
+      assert.equal(
+        inputsOf(plan, "aws:s3/bucketVersioning:BucketVersioning", "assets").versioningConfiguration &&
+          (inputsOf(plan, "aws:s3/bucketVersioning:BucketVersioning", "assets").versioningConfiguration as { status: string }).status,
+        "Enabled",
+      );
+      const attached = ofType(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        .filter((a) => a.inputs.role === "uploads-backup-id" || String(a.name).startsWith("uploads-backup"))
+        .map((a) => a.inputs.policyArn)
+        .sort();
+      assert.deepEqual(attached, [
+        "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+        "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+      ]);
+      // Vault, plan and alarm live in the bucket's region (us-east-1), whatever the stack's region.
+      for (const [type, name] of [
+        ["aws:backup/vault:Vault", "uploads"],
+        ["aws:backup/plan:Plan", "uploads"],
+        ["aws:backup/selection:Selection", "uploads"],
+        ["aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-backup-uploads-stale"],
+      ])
+        assert.equal(one(plan, type, name).options.provider, one(plan, "aws:s3/bucket:Bucket", "assets").options.provider, name);
+      const alarm = one(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-backup-uploads-stale").inputs;
+      assert.deepEqual(
+        [alarm.namespace, alarm.metricName, alarm.treatMissingData, alarm.period],
+        ["AWS/Backup", "NumberOfBackupJobsCompleted", "breaching", 86400],
+      );
+      assert.deepEqual(alarm.dimensions, { ResourceType: "S3", BackupVaultName: vault.inputs.name });
+      return alarm;
+    };
+    const alarm = check(r, 30, "cron(17 3 * * ? *)");
+    assert.deepEqual(alarm.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts"]);
+    // The app's IAM user may not touch AWS Backup (its policy names the assets bucket's S3 actions only).
+    const appPolicy = JSON.stringify(inputsOf(r, "aws:iam/userPolicy:UserPolicy", "assets").policy);
+    assert.ok(!/backup:/.test(appPolicy), appPolicy);
+    const other = mustPlan("aws", { backupRetentionDays: 90, backupSchedule: "5 1 * * *", awsRegion: "eu-west-1" });
+    const alarm90 = check(other, 90, "cron(5 1 * * ? *)");
+    // Outside us-east-1 the alarm goes to the operator-email topic in us-east-1.
+    assert.deepEqual(alarm90.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts-us-east-1"]);
   });
 
   it("log groups keep 30 days, the RDS PostgreSQL export included", () => {
@@ -441,11 +505,11 @@ describe("stacks/aws: options", () => {
 
   it("RDS keeps at most 35 days itself; AWS Backup and the backups bucket keep backupRetentionDays", () => {
     assert.equal(one(r, "aws:rds/instance:Instance").inputs.backupRetentionPeriod, 35);
-    const rule = (one(r, "aws:backup/plan:Plan").inputs.rules as { schedule: string; lifecycle: { deleteAfter: number } }[])[0];
+    const rule = (one(r, "aws:backup/plan:Plan", "db").inputs.rules as { schedule: string; lifecycle: { deleteAfter: number } }[])[0];
     assert.equal(rule.lifecycle.deleteAfter, 90);
     assert.equal(rule.schedule, "cron(17 3 * * ? *)", "from backupSchedule");
-    assert.deepEqual(one(r, "aws:backup/selection:Selection").inputs.resources, ["arn:aws:mock:us-east-1:123456789012:db"]);
-    assert.equal(one(r, "aws:backup/vault:Vault").options.protect, true);
+    assert.deepEqual(one(r, "aws:backup/selection:Selection", "db").inputs.resources, ["arn:aws:mock:us-east-1:123456789012:db"]);
+    assert.equal(one(r, "aws:backup/vault:Vault", "db").options.protect, true);
     const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
     assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 90);
     // Object Lock (governance) on the versioned backups bucket, as long as the retention: no version deleted earlier.
