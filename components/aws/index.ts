@@ -29,6 +29,7 @@ import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from 
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
 import { dbSetupCommand, dbSetupSql, runTaskScript } from "./one-off";
+import { RDS_CA_BUNDLE_URL, RDS_CA_ENV, RDS_CA_IDENTIFIER, caEntryPoint, rdsCaFetchScript, regionalRdsCa } from "./rds-ca";
 import { listenerRules } from "./routing";
 import { uploadsBackup } from "./uploads-backup";
 import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "./secret-map";
@@ -296,7 +297,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         finalSnapshotIdentifier: `${dbIdentifier}-final`,
         autoMinorVersionUpgrade: true,
         allowMajorVersionUpgrade: false,
-        caCertIdentifier: "rds-ca-rsa2048-g1",
+        caCertIdentifier: RDS_CA_IDENTIFIER,
         enabledCloudwatchLogsExports: ["postgresql"],
         applyImmediately: false,
       },
@@ -340,6 +341,17 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       );
       new aws.backup.Selection("db", { name: "database", planId: plan.id, iamRoleArn: backupRole.arn, resources: [db.arn] }, o({ dependsOn: [attach] }));
     }
+    // The region's RDS root CAs, fetched once on the deploy machine (rds-ca.ts); every client verifies RDS with them.
+    const rdsCa = new command.local.Command(
+      "rds-ca-bundle",
+      {
+        interpreter: ["/bin/bash", "-c"],
+        create: rdsCaFetchScript(),
+        environment: { RDS_CA_BUNDLE_URL },
+        triggers: [RDS_CA_BUNDLE_URL, cfg.region, RDS_CA_IDENTIFIER],
+      },
+      { parent: this },
+    ).stdout.apply((pem) => regionalRdsCa(pem, cfg.region, RDS_CA_IDENTIFIER));
     const masterSecretArn = db.masterUserSecrets.apply((s) => {
       if (!s?.[0]?.secretArn) throw new Error("RDS returned no master user secret");
       return s[0].secretArn;
@@ -459,12 +471,12 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       migrate: cfg.backend, // same image and code as the backend: the same size fits it
       "db-setup": { cpu: 256, memory: 512 },
     };
-    const dbSetupService = (host: string, a: AppSettings): ServiceLike => ({
+    const dbSetupService = (host: string, a: AppSettings, ca: string): ServiceLike => ({
       name: "db-setup",
       image: imageFor("postgres", a.imageOverrides),
       command: dbSetupCommand(),
       user: "70",
-      environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER) },
+      environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER), [RDS_CA_ENV]: ca },
       secretEnv: ["APP_DB_PASSWORD_SCRAM", "PGPASSWORD"],
       limits: { cpus: 0.25, memoryMb: 256 },
       stopGraceSeconds: 30,
@@ -475,11 +487,29 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const logArnList: pulumi.Output<string[]> = pulumi.all(families.map((f) => logGroups[f].arn));
     const versionList: pulumi.Output<string[]> = pulumi.all(secretVersionIds);
     const resolved = pulumi
-      .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList, pinnedApp, registryLogin ? registryLogin.secret.arn : ""])
-      .apply(([bucket, arns, master, host, versions, logArnValues, pinned, registryArn]) => {
+      .all([
+        pulumi.all([
+          assetsBucket.bucket,
+          allArns,
+          masterSecretArn,
+          db.address,
+          versionList,
+          logArnList,
+          pinnedApp,
+          registryLogin ? registryLogin.secret.arn : "",
+        ]),
+        rdsCa,
+      ])
+      .apply(([[bucket, arns, master, host, versions, logArnValues, pinned, registryArn], ca]) => {
         const logArns = Object.fromEntries(families.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>;
         const svc = services(bucket, pinned);
-        const input = (f: Family, service: ServiceLike, extraArns: Record<string, string> = {}, env?: Record<string, string>): ContainerInput => ({
+        const input = (
+          f: Family,
+          service: ServiceLike,
+          extraArns: Record<string, string> = {},
+          env?: Record<string, string>,
+          entryPoint?: string[],
+        ): ContainerInput => ({
           service,
           taskCpu: sizes[f].cpu,
           taskMemory: sizes[f].memory,
@@ -488,18 +518,21 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
             (n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD_SCRAM" || n === "PGPASSWORD",
           ),
           environmentOverrides: env,
+          entryPoint,
           logGroup: `/freshtrack/${stack}/${f}`,
           region: cfg.region,
           registry: registryLogin ? { server: registryLogin.server, secretArn: registryArn } : undefined,
         });
         // A rotated secret keeps its ARN: this digest of version ids (not values) makes ECS roll the tasks.
         const rollOnRotation = { FT_ROTATION_DIGEST: createHash("sha256").update(versions.join("\n")).digest("hex").slice(0, 16) };
+        // The containers that connect to RDS get the CA file written before their command (verify-full).
+        const withCa = { [RDS_CA_ENV]: ca };
         const inputs: Record<Family, ContainerInput> = {
-          backend: input("backend", svc.backend, {}, rollOnRotation),
-          worker: input("worker", svc.worker, {}, rollOnRotation),
+          backend: input("backend", svc.backend, {}, { ...rollOnRotation, ...withCa }, caEntryPoint()),
+          worker: input("worker", svc.worker, {}, { ...rollOnRotation, ...withCa }, caEntryPoint()),
           frontend: input("frontend", svc.frontend),
-          migrate: input("migrate", svc.migrate),
-          "db-setup": input("db-setup", dbSetupService(host, pinned), { PGPASSWORD: `${master}:password::` }),
+          migrate: input("migrate", svc.migrate, {}, withCa, caEntryPoint()),
+          "db-setup": input("db-setup", dbSetupService(host, pinned, ca), { PGPASSWORD: `${master}:password::` }),
         };
         return Object.fromEntries(
           families.map((f) => {
@@ -833,8 +866,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
             dumpKey.arn,
             digests.pin(dumpClientImage(cfg.dbEngineVersion, app.imageOverrides)),
             digests.pin(imageFor("rclone", app.imageOverrides)),
+            rdsCa,
           ])
-          .apply(([m, host, bucket, key, postgresImage, rcloneImage]) =>
+          .apply(([m, host, bucket, key, postgresImage, rcloneImage, ca]) =>
             dumpContainerDefinitions({
               postgresImage,
               rcloneImage,
@@ -842,6 +876,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
               masterUser: MASTER_USERNAME,
               masterPasswordValueFrom: `${m}:password::`,
               dbName: DB_NAME,
+              rdsCa: ca,
               bucket,
               kmsKeyArn: key,
               region: cfg.region,

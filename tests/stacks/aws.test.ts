@@ -9,6 +9,9 @@ import { USER_SECRET_ENV } from "../../components/aws/secret-map";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummyPassword, dummySecret } from "../../scripts/lib/program";
 import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
+import { regionalRdsCa } from "../../components/aws/rds-ca";
+import * as fs from "fs";
+import * as path from "path";
 
 const USER_SECRETS: Record<string, string> = Object.fromEntries(Object.values(USER_SECRET_ENV).map((k) => [k, dummySecret(k)]));
 const T = {
@@ -360,7 +363,7 @@ describe("stacks/aws: the AWS target under mocks", () => {
     const dbUrl = (inputsOf(r, T.secretVersion, "secret-database-url").secretString as { $secret: string }).$secret;
     assert.equal(
       dbUrl,
-      `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=no-verify`,
+      `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=verify-full&sslrootcert=%2Ftmp%2Frds-ca.pem`,
     );
     // db-setup gets the verifier of the same password the URL carries, not the password.
     const scram = (inputsOf(r, T.secretVersion, "secret-app-db-password-scram").secretString as { $secret: string }).$secret;
@@ -463,9 +466,41 @@ describe("stacks/aws: options", () => {
     assert.deepEqual([sub.inputs.protocol, sub.inputs.endpoint, sub.options.provider], ["email", "ops@dairy-coop.example", "pulumi:providers:aws::aws-assets"]);
   });
 
-  it("sslmode: the app reaches RDS with TLS forced server-side (rds.force_ssl) but unverified (no-verify): the app image carries no RDS CA bundle", () => {
-    const url = (one(r, T.secretVersion, "secret-database-url").inputs.secretString as { $secret: string }).$secret;
-    assert.match(url, /\?sslmode=no-verify$/);
+  it("sslmode: every connection to RDS is verify-full against the region's RDS root CAs, fetched once from AWS's bundle and written to the sslrootcert file before each command", () => {
+    // The download: AWS's documented global bundle, over HTTPS, on the deploy machine; the plan keeps awsRegion's (eu-west-1) roots only.
+    const fetch = one(r, T.cmd, "rds-ca-bundle").inputs;
+    assert.deepEqual(fetch.environment, { RDS_CA_BUNDLE_URL: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" });
+    assert.match(fetch.create as string, /curl -fsS --proto "=https"/);
+    const ca = regionalRdsCa(
+      fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "lib", "fixtures", "mock-rds-global-bundle.pem"), "utf8"),
+      "eu-west-1",
+    );
+    assert.equal((ca.match(/BEGIN CERTIFICATE/g) ?? []).length, 2, "eu-west-1's two mock roots");
+    assert.equal(one(r, "aws:rds/instance:Instance").inputs.caCertIdentifier, "rds-ca-rsa2048-g1");
+    // DATABASE_URL (backend, worker, migrate): verify-full, the CA file the entry point writes.
+    const url = new URL((one(r, T.secretVersion, "secret-database-url").inputs.secretString as { $secret: string }).$secret);
+    assert.deepEqual([url.searchParams.get("sslmode"), url.searchParams.get("sslrootcert")], ["verify-full", "/tmp/rds-ca.pem"]);
+    type Def = { name: string; entryPoint?: string[]; command?: string[]; environment: { name: string; value: string }[] };
+    const defs = (td: string) => JSON.parse(inputsOf(r, T.td, td).containerDefinitions as string) as Def[];
+    const env = (d: Def) => Object.fromEntries(d.environment.map((e) => [e.name, e.value]));
+    for (const f of ["backend", "worker", "migrate"]) {
+      const d = defs(f).find((x) => x.name === f)!;
+      assert.equal(env(d).RDS_CA_BUNDLE, ca, f);
+      // The entry point writes the file, then execs the contract's command unchanged.
+      assert.deepEqual(d.entryPoint, ["sh", "-c", `printf '%s\\n' "$RDS_CA_BUNDLE" > /tmp/rds-ca.pem && exec "$0" "$@"`], f);
+      assert.deepEqual(d.command, appServices({ app: APP_FIXTURE, objectStoreEndpoint: "", assetsBucket: "" })[f as "backend"].command, f);
+    }
+    assert.equal(defs("frontend").find((x) => x.name === "frontend")!.entryPoint, undefined, "the frontend never talks to RDS");
+    // db-setup: psql with verify-full and the file it writes first.
+    const setup = defs("db-setup").find((x) => x.name === "db-setup")!;
+    assert.equal(env(setup).RDS_CA_BUNDLE, ca);
+    assert.match(setup.command!.join(" "), /> \/tmp\/rds-ca\.pem && .*sslmode=verify-full sslrootcert=\/tmp\/rds-ca\.pem"/);
+    // The scheduled dump: libpq's environment.
+    const dump = (JSON.parse(inputsOf(r, T.td, "db-dump").containerDefinitions as string) as Def[]).find((x) => x.name === "dump")!;
+    assert.deepEqual([env(dump).PGSSLMODE, env(dump).PGSSLROOTCERT, env(dump).RDS_CA_BUNDLE], ["verify-full", "/dump/rds-ca.pem", ca]);
+    // Nothing anywhere asks for less.
+    for (const td of ofType(r, T.td))
+      assert.ok(!/sslmode=(no-verify|require|prefer)|"PGSSLMODE","value":"(require|prefer|no-verify)"/.test(td.inputs.containerDefinitions as string), td.name);
     const params = (one(r, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters as { name: string; value: string }[]).find(
       (x) => x.name === "rds.force_ssl",
     );
