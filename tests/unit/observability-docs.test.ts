@@ -2,7 +2,8 @@
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { alertRules, OBSERVABILITY_BUDGET } from "../../compose/render/observability";
+import { alertRules } from "../../compose/render/observability/alerts";
+import { OBSERVABILITY_BUDGET } from "../../compose/render/observability/budget";
 import { observabilityInput } from "../fixtures/observability/input";
 
 const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "observability.md"), "utf8");
