@@ -13,7 +13,8 @@ import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
 import { DB_CA_FILE, renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
-import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
+import { renderObservability } from "./render/observability";
+import { OBSERVABILITY_PROFILE } from "./render/observability/compose";
 import { renderSecretFiles } from "./secret-files";
 
 export const OBSERVABILITY_FILE = "compose.observability.yml";
