@@ -122,7 +122,7 @@ export function appDirOf(input: BundleInput): string {
   return input.config.vm?.appDir ?? input.config.digitalocean?.appDir ?? "/opt/freshtrack";
 }
 
-// Same convention as compose/render/compose.ts and bin/lib.sh: bin/* export FT_APP_DIR and
+// Same convention as compose/render/compose.ts and bin/lib/paths.sh: bin/* export FT_APP_DIR and
 // FT_SECRETS_DIR before running Compose; the defaults are the configured APP_DIR.
 // Absolute either way: the release directory is reached through the `current` symlink,
 // where a relative `../../secrets` would resolve lexically to the wrong place.
@@ -338,7 +338,7 @@ function renderCompose(input: BundleInput): ObservabilityCompose {
       ],
       volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"],
       healthcheck: { test: ["CMD", "./healthcheck"], interval: "30s", timeout: "5s", retries: 3, start_period: "10s" },
-      // Not root: nobody, plus the host's docker group (its gid differs per host; bin/lib.sh exports it).
+      // Not root: nobody, plus the host's docker group (its gid differs per host; bin/lib/paths.sh exports it).
       // Unset (compose run by hand), 65534 (nogroup) fails closed: the proxy cannot open the socket.
       user: `${IMAGES["docker-socket-proxy"].uid}:\${FT_DOCKER_GID:-65534}`,
       cap_drop: ["ALL"],
