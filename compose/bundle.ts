@@ -65,7 +65,7 @@ export interface ReleaseManifest {
   ports: number[];
   /** Address the domain may resolve to that is not on the host's interfaces (reserved IP, NAT); absent when none is known. */
   public_ip?: string;
-  /** service -> how it re-reads its credentials (a signal name, or "ACL LOAD") instead of being recreated (lib.sh). */
+  /** service -> how it re-reads its credentials (a signal name, or "ACL LOAD") instead of being recreated (bin/lib/pgbouncer.sh, bin/lib/redis.sh). */
   reload: Record<string, string>;
   /** Services behind the proxy's slot markers: port and liveness path (bin/deploy checks a new slot through them). */
   proxy: Record<string, { port: number; health: string }>;

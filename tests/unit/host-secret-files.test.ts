@@ -27,7 +27,9 @@ import {
   scriptCommand,
   shellQuote,
 } from "../../components/shared/host";
+import { serializeBundle } from "../../components/shared/host/bundle-payload";
 import { LastingSecrets } from "../../components/shared/secrets";
+import { staticFiles } from "../../compose/bundle";
 import { vmDnsRecords } from "../../components/vm";
 
 const NASTY = "p/a+s=s@w:o%r\"d'x";
@@ -234,6 +236,17 @@ describe("host push helpers", () => {
   it("shell quoting survives single quotes", () => {
     assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(scriptCommand("echo 'x'", "n", ["a b"], true), `sudo -n bash -c 'echo '\\''x'\\''' 'n' 'a b'`);
+  });
+});
+
+describe("bundle file modes", () => {
+  it("the helpers lib.sh sources (bin/lib/*.sh) ship 0755 like bin/lib.sh; config files 0644", () => {
+    const lines = serializeBundle(staticFiles()).split("\n").slice(1, -1);
+    const modes = Object.fromEntries(lines.map((l) => l.split(" ").slice(0, 2)));
+    const lib = Object.keys(modes).filter((p) => p.startsWith("bin/lib/"));
+    assert.ok(lib.length >= 10, `bin/lib/ holds ${lib.length} files`);
+    for (const p of ["bin/lib.sh", ...lib]) assert.equal(modes[p], "0755", p);
+    assert.ok(Object.keys(modes).some((p) => !p.startsWith("bin/") && modes[p] === "0644"));
   });
 });
 

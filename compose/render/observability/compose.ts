@@ -42,7 +42,7 @@ export const DOCKER_LAYERDB_MOUNTS = "/var/lib/docker/image/overlay2/layerdb/mou
 /** GET paths the socket proxy lets Alloy call (the proxy anchors the regex). */
 export const DOCKER_PROXY_ALLOW_GET = "(/v[0-9.]+)?/(_ping|version|info|networks|containers/json|containers/[a-zA-Z0-9][a-zA-Z0-9_.-]*/(json|logs))";
 
-/** `${FT_APP_DIR:-<appDir>}`: bin/lib.sh exports FT_APP_DIR before running Compose; the default is the configured APP_DIR. */
+/** `${FT_APP_DIR:-<appDir>}`: bin/lib/paths.sh exports FT_APP_DIR before running Compose; the default is the configured APP_DIR. */
 const appDirExpr = (input: BundleInput) => `\${FT_APP_DIR:-${appDirOf(input)}}`;
 
 type Healthcheck = ObservabilityComposeService["healthcheck"];
@@ -194,7 +194,7 @@ export function observabilityCompose(input: BundleInput): ObservabilityCompose {
       ],
       volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"],
       healthcheck: { test: ["CMD", "./healthcheck"], interval: "30s", timeout: "5s", retries: 3, start_period: "10s" },
-      // Not root: nobody, plus the host's docker group (its gid differs per host; bin/lib.sh exports it).
+      // Not root: nobody, plus the host's docker group (its gid differs per host; bin/lib/paths.sh exports it).
       // Unset (compose run by hand), 65534 (nogroup) fails closed: the proxy cannot open the socket.
       user: `${IMAGES["docker-socket-proxy"].uid}:\${FT_DOCKER_GID:-65534}`,
       cap_drop: ["ALL"],
