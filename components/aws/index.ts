@@ -3,13 +3,12 @@
 // are derived from core/model.ts (container-definitions.ts); routing,
 // policies and alarms are pure modules next to this file. Lean by default:
 // no NAT gateway (tasks get public IPs but accept traffic only from the ALB).
-import { createHash } from "crypto";
 import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageFor } from "../../core/images";
-import { APP_SECRET_ENV, appServices } from "../../core/model";
-import { AppSettings, AwsSettings } from "../../core/config";
+import { APP_SECRET_ENV } from "../../core/model";
+import { AwsSettings } from "../../core/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../../core/naming";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
@@ -26,21 +25,16 @@ import {
   schedulerPolicy,
 } from "./dump";
 import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
-import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
+import { ALB_IDLE_TIMEOUT, ASSETS_REGION, MASTER_USERNAME, SSL_POLICY } from "./constants";
+import { FAMILIES, Family, awsAppServices, familyTasks, taskSizes } from "./task-specs";
 import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
-import { dbSetupCommand, dbSetupSql, runTaskScript } from "./one-off";
+import { runTaskScript } from "./one-off";
 import { listenerRules } from "./routing";
 import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "./secret-map";
 
 export { REQUIRED_APP_SECRETS, USER_SECRET_ENV };
 
-/** TLS 1.3 + 1.2 only (ALB's recommended policy as of 2026). */
-export const SSL_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06";
-/** WebSockets (socket.io) stay open through the ALB for up to an hour of silence. */
-export const ALB_IDLE_TIMEOUT = 3600;
-export const MASTER_USERNAME = "ftadmin";
-/** The app's object storage client signs for us-east-1 (docs/app-contract.md), so the assets bucket lives there. */
-export const ASSETS_REGION = "us-east-1";
+export { ALB_IDLE_TIMEOUT, ASSETS_REGION, MASTER_USERNAME, SSL_POLICY };
 
 export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs {
   public readonly url: pulumi.Output<string>;
@@ -437,8 +431,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       { name: cloudName("cluster"), settings: [{ name: "containerInsights", value: cfg.containerInsights ? "enabled" : "disabled" }] },
       o(),
     );
-    const families = ["backend", "worker", "frontend", "migrate", "db-setup"] as const;
-    type Family = (typeof families)[number];
+    const families = FAMILIES;
     const logGroups = Object.fromEntries(
       families.map((f) => [f, new aws.cloudwatch.LogGroup(`logs-${f}`, { name: `/freshtrack/${stack}/${f}`, retentionInDays: cfg.logRetentionDays }, o())]),
     ) as Record<Family, aws.cloudwatch.LogGroup>;
@@ -449,76 +442,28 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     // Every image a task runs, pinned to its registry digest (unless imageDigests is off).
     const digests = new ImageDigests("image-registry", imageDigestsArgs(config, userSecrets), this);
     const pinnedApp = digests.pinApp(app, [app.images.backend, app.images.worker, app.images.frontend, imageFor("postgres", app.imageOverrides)]);
-    const services = (bucket: string, a: AppSettings = app) =>
-      appServices({ app: a, objectStoreEndpoint: `https://s3.${ASSETS_REGION}.amazonaws.com`, assetsBucket: bucket });
-    const sizes: Record<Family, { cpu: number; memory: number }> = {
-      backend: cfg.backend,
-      worker: cfg.worker,
-      frontend: cfg.frontend,
-      migrate: cfg.backend, // same image and code as the backend: the same size fits it
-      "db-setup": { cpu: 256, memory: 512 },
-    };
-    const dbSetupService = (host: string, a: AppSettings): ServiceLike => ({
-      name: "db-setup",
-      image: imageFor("postgres", a.imageOverrides),
-      command: dbSetupCommand(),
-      user: "70",
-      environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER) },
-      secretEnv: ["APP_DB_PASSWORD_SCRAM", "PGPASSWORD"],
-      limits: { cpus: 0.25, memoryMb: 256 },
-      stopGraceSeconds: 30,
-      writablePaths: ["/tmp"],
-    });
+    const sizes = taskSizes(cfg);
     // Everything that varies per family, resolved in one place: plain strings in, canonical JSON out.
     const allArns: pulumi.Output<Record<string, string>> = pulumi.all(secretArns);
     const logArnList: pulumi.Output<string[]> = pulumi.all(families.map((f) => logGroups[f].arn));
     const versionList: pulumi.Output<string[]> = pulumi.all(secretVersionIds);
     const resolved = pulumi
       .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList, pinnedApp, registryLogin ? registryLogin.secret.arn : ""])
-      .apply(([bucket, arns, master, host, versions, logArnValues, pinned, registryArn]) => {
-        const logArns = Object.fromEntries(families.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>;
-        const svc = services(bucket, pinned);
-        const input = (f: Family, service: ServiceLike, extraArns: Record<string, string> = {}, env?: Record<string, string>): ContainerInput => ({
-          service,
-          taskCpu: sizes[f].cpu,
-          taskMemory: sizes[f].memory,
-          secretArns: { ...arns, ...extraArns },
-          requiredSecrets: service.secretEnv.filter(
-            (n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD_SCRAM" || n === "PGPASSWORD",
-          ),
-          environmentOverrides: env,
-          logGroup: `/freshtrack/${stack}/${f}`,
+      .apply(([bucket, arns, master, host, versions, logArnValues, pinned, registryArn]) =>
+        familyTasks({
+          stack,
           region: cfg.region,
+          sizes,
+          assetsBucket: bucket,
+          secretArns: arns,
+          masterSecretArn: master,
+          dbHost: host,
+          secretVersionIds: versions,
+          logGroupArns: Object.fromEntries(families.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>,
+          app: pinned,
           registry: registryLogin ? { server: registryLogin.server, secretArn: registryArn } : undefined,
-        });
-        // A rotated secret keeps its ARN: this digest of version ids (not values) makes ECS roll the tasks.
-        const rollOnRotation = { FT_ROTATION_DIGEST: createHash("sha256").update(versions.join("\n")).digest("hex").slice(0, 16) };
-        const inputs: Record<Family, ContainerInput> = {
-          backend: input("backend", svc.backend, {}, rollOnRotation),
-          worker: input("worker", svc.worker, {}, rollOnRotation),
-          frontend: input("frontend", svc.frontend),
-          migrate: input("migrate", svc.migrate),
-          "db-setup": input("db-setup", dbSetupService(host, pinned), { PGPASSWORD: `${master}:password::` }),
-        };
-        return Object.fromEntries(
-          families.map((f) => {
-            const containers = renderContainerDefinitions([inputs[f]]);
-            type Def = { secrets: { valueFrom: string }[]; repositoryCredentials?: { credentialsParameter: string } };
-            const valueFroms = (JSON.parse(containers) as Def[]).flatMap((c) => [
-              ...c.secrets.map((s) => s.valueFrom),
-              ...(c.repositoryCredentials ? [c.repositoryCredentials.credentialsParameter] : []),
-            ]);
-            return [
-              f,
-              {
-                containers,
-                policy: JSON.stringify(executionRolePolicy({ secretValueFroms: valueFroms, logGroupArn: logArns[f] })),
-                volumes: scratchVolumes(inputs[f].service),
-              },
-            ];
-          }),
-        ) as Record<Family, { containers: string; policy: string; volumes: { name: string }[] }>;
-      });
+        }),
+      );
 
     const taskDefs = {} as Record<Family, aws.ecs.TaskDefinition>;
     for (const f of families) {
@@ -584,7 +529,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       // An internet-facing ALB cannot be created in a VPC without its gateway.
       o({ dependsOn: [igw] }),
     );
-    const backendSvc = services("x").backend; // model values that do not depend on the bucket name
+    const backendSvc = awsAppServices(app, "x").backend; // model values that do not depend on the bucket name
     const targetGroup = (n: "backend" | "frontend", port: number, path: string, deregistrationDelay: number, sticky: boolean) =>
       new aws.lb.TargetGroup(
         n,
