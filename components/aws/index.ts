@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { imageFor } from "../../core/images";
 import { APP_SECRET_ENV } from "../../core/model";
 import { AwsSettings } from "../../core/config";
-import { DB_NAME, DB_USER, baseTags, cloudName } from "../../core/naming";
+import { DB_NAME, DB_USER, cloudName } from "../../core/naming";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { HEALTH_CHECK_METRIC_REGION, alarmSpecs, healthCheckAlarmSpec, publicHealthCheck } from "./alarms";
@@ -24,10 +24,14 @@ import {
   dumpTaskPolicy,
   schedulerPolicy,
 } from "./dump";
-import { PG_PORT, REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
+import { REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ALB_IDLE_TIMEOUT, ASSETS_REGION, MASTER_USERNAME, SSL_POLICY } from "./constants";
+import { createBuckets } from "./buckets";
+import { createNetwork } from "./network";
+import { createScope } from "./scope";
+import { createSecurityGroups } from "./security-groups";
 import { FAMILIES, Family, awsAppServices, familyTasks, taskSizes } from "./task-specs";
-import { assetsBucketUserPolicy, ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
+import { ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
 import { runTaskScript } from "./one-off";
 import { listenerRules } from "./routing";
 import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "./secret-map";
@@ -52,191 +56,16 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const app = config.app;
     const stack = pulumi.getStack();
 
-    const provider = new aws.Provider("aws", { region: cfg.region as aws.Region, defaultTags: { tags: baseTags("aws") } }, { parent: this });
-    const o = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent: this, provider, ...extra });
-    const assetsProvider =
-      cfg.region === ASSETS_REGION
-        ? provider
-        : new aws.Provider("aws-assets", { region: ASSETS_REGION, defaultTags: { tags: baseTags("aws") } }, { parent: this });
-    const identity = aws.getCallerIdentityOutput({}, { parent: this, provider });
-    const azs = aws.getAvailabilityZonesOutput({ state: "available" }, { parent: this, provider }).names.apply((n) => n.slice(0, 2));
+    const scope = createScope(this, config, cfg);
+    const { provider, assetsProvider, identity } = scope;
+    const o = scope.opts;
+    const network = createNetwork(scope);
+    const { vpc, igw, publicSubnets, isolatedSubnets, taskSubnets, assignPublicIp } = network;
+    const groups = createSecurityGroups(scope, network);
+    const { alb: albSg, app: appSg, frontend: frontendSg, db: dbSg, redis: redisSg } = groups;
 
-    // ---- network -------------------------------------------------------------
-    const vpc = new aws.ec2.Vpc("vpc", { cidrBlock: "10.40.0.0/16", enableDnsHostnames: true, enableDnsSupport: true, tags: { Name: cloudName("vpc") } }, o());
-    const igw = new aws.ec2.InternetGateway("igw", { vpcId: vpc.id }, o());
-    const subnet = (kind: string, i: number, cidr: string) =>
-      new aws.ec2.Subnet(
-        `${kind}-${i}`,
-        { vpcId: vpc.id, cidrBlock: cidr, availabilityZone: azs[i], mapPublicIpOnLaunch: false, tags: { Name: cloudName(`${kind}-${i}`) } },
-        o(),
-      );
-    const publicSubnets = [0, 1].map((i) => subnet("public", i, `10.40.${i}.0/24`));
-    // Isolated: no route out at all. Only RDS and ElastiCache live here.
-    const isolatedSubnets = [0, 1].map((i) => subnet("isolated", i, `10.40.${10 + i}.0/24`));
-    const publicRt = new aws.ec2.RouteTable("public", { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", gatewayId: igw.id }] }, o());
-    publicSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`public-${i}`, { subnetId: s.id, routeTableId: publicRt.id }, o()));
-    const isolatedRt = new aws.ec2.RouteTable("isolated", { vpcId: vpc.id }, o());
-    isolatedSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`isolated-${i}`, { subnetId: s.id, routeTableId: isolatedRt.id }, o()));
-    let taskSubnets = publicSubnets;
-    if (cfg.natGateway) {
-      // One NAT (not one per AZ): an AZ outage stops outbound calls, not inbound webhooks' acceptance by the ALB.
-      const eip = new aws.ec2.Eip("nat", { domain: "vpc" }, o());
-      const nat = new aws.ec2.NatGateway("nat", { allocationId: eip.id, subnetId: publicSubnets[0].id }, o({ dependsOn: [igw] }));
-      const privateSubnets = [0, 1].map((i) => subnet("private", i, `10.40.${20 + i}.0/24`));
-      const privateRt = new aws.ec2.RouteTable("private", { vpcId: vpc.id, routes: [{ cidrBlock: "0.0.0.0/0", natGatewayId: nat.id }] }, o());
-      privateSubnets.forEach((s, i) => new aws.ec2.RouteTableAssociation(`private-${i}`, { subnetId: s.id, routeTableId: privateRt.id }, o()));
-      taskSubnets = privateSubnets;
-    }
-    const assignPublicIp = !cfg.natGateway;
-
-    // ---- security groups (rules as separate resources: one rule, one diff) ---
-    const sg = (n: string, description: string) => new aws.ec2.SecurityGroup(n, { vpcId: vpc.id, description, tags: { Name: cloudName(n) } }, o());
-    const albSg = sg("alb", "FreshTrack ALB: HTTP/HTTPS from anywhere");
-    const appSg = sg("app", "FreshTrack backend, worker and one-off tasks");
-    const frontendSg = sg("frontend", "FreshTrack frontend tasks");
-    const dbSg = sg("db", "FreshTrack RDS: from app tasks only");
-    const redisSg = sg("redis", "FreshTrack ElastiCache: from app tasks only");
-    const ingress = (n: string, group: aws.ec2.SecurityGroup, port: number, from: { cidr: string } | { sg: aws.ec2.SecurityGroup }, description: string) =>
-      new aws.vpc.SecurityGroupIngressRule(
-        n,
-        {
-          securityGroupId: group.id,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          description,
-          ...("cidr" in from ? { cidrIpv4: from.cidr } : { referencedSecurityGroupId: from.sg.id }),
-        },
-        o(),
-      );
-    const egress = (n: string, group: aws.ec2.SecurityGroup, port: number, to: { cidr: string } | { sg: aws.ec2.SecurityGroup }, description: string) =>
-      new aws.vpc.SecurityGroupEgressRule(
-        n,
-        {
-          securityGroupId: group.id,
-          ipProtocol: "tcp",
-          fromPort: port,
-          toPort: port,
-          description,
-          ...("cidr" in to ? { cidrIpv4: to.cidr } : { referencedSecurityGroupId: to.sg.id }),
-        },
-        o(),
-      );
-    ingress("alb-http", albSg, 80, { cidr: "0.0.0.0/0" }, "HTTP (redirected to HTTPS)");
-    ingress("alb-https", albSg, 443, { cidr: "0.0.0.0/0" }, "HTTPS");
-    egress("alb-to-backend", albSg, 3000, { sg: appSg }, "to backend tasks");
-    egress("alb-to-frontend", albSg, 8080, { sg: frontendSg }, "to frontend tasks");
-    ingress("backend-from-alb", appSg, 3000, { sg: albSg }, "backend from the ALB only");
-    ingress("frontend-from-alb", frontendSg, 8080, { sg: albSg }, "frontend from the ALB only");
-    // Outbound: HTTPS (images, AWS APIs, TTN, Stripe, Resend, Telnyx, Sentry) and the two data stores.
-    egress("app-https", appSg, 443, { cidr: "0.0.0.0/0" }, "HTTPS out");
-    egress("app-to-db", appSg, PG_PORT, { sg: dbSg }, "PostgreSQL");
-    egress("app-to-redis", appSg, REDIS_PORT, { sg: redisSg }, "Redis");
-    egress("frontend-https", frontendSg, 443, { cidr: "0.0.0.0/0" }, "image pulls and logs");
-    ingress("db-from-app", dbSg, PG_PORT, { sg: appSg }, "PostgreSQL from app tasks");
-    ingress("redis-from-app", redisSg, REDIS_PORT, { sg: appSg }, "Redis from app tasks");
-
-    // ---- S3 -------------------------------------------------------------------
-    const bucketBasics = (n: string, bucketName: pulumi.Input<string>, p: aws.Provider) => {
-      // protect: assets are customers' files, backups their history; deleting takes an explicit unprotect.
-      const bucket = new aws.s3.Bucket(n, { bucket: bucketName, forceDestroy: false }, { parent: this, provider: p, protect: true });
-      const pab = new aws.s3.BucketPublicAccessBlock(
-        n,
-        { bucket: bucket.id, blockPublicAcls: true, blockPublicPolicy: true, ignorePublicAcls: true, restrictPublicBuckets: true },
-        { parent: this, provider: p },
-      );
-      new aws.s3.BucketServerSideEncryptionConfiguration(
-        n,
-        { bucket: bucket.id, rules: [{ applyServerSideEncryptionByDefault: { sseAlgorithm: "AES256" }, bucketKeyEnabled: true }] },
-        { parent: this, provider: p },
-      );
-      new aws.s3.BucketVersioning(n, { bucket: bucket.id, versioningConfiguration: { status: "Enabled" } }, { parent: this, provider: p });
-      new aws.s3.BucketOwnershipControls(n, { bucket: bucket.id, rule: { objectOwnership: "BucketOwnerEnforced" } }, { parent: this, provider: p });
-      new aws.s3.BucketPolicy(
-        n,
-        {
-          bucket: bucket.id,
-          policy: pulumi.jsonStringify({
-            Version: "2012-10-17",
-            Statement: [
-              {
-                Sid: "TlsOnly",
-                Effect: "Deny",
-                Principal: "*",
-                Action: "s3:*",
-                Resource: [bucket.arn, pulumi.interpolate`${bucket.arn}/*`],
-                Condition: { Bool: { "aws:SecureTransport": "false" } },
-              },
-            ],
-          }),
-        },
-        { parent: this, provider: p, dependsOn: [pab] },
-      );
-      return bucket;
-    };
-    const assetsBucket = bucketBasics("assets", pulumi.interpolate`${cloudName("assets", 46)}-${identity.accountId}`, assetsProvider);
-    new aws.s3.BucketCorsConfiguration(
-      "assets",
-      {
-        bucket: assetsBucket.id,
-        corsRules: [
-          {
-            allowedOrigins: [`https://${app.domain}`],
-            allowedMethods: ["GET", "HEAD", "PUT", "POST"],
-            allowedHeaders: ["*"],
-            exposeHeaders: ["ETag"],
-            maxAgeSeconds: 3000,
-          },
-        ],
-      },
-      { parent: this, provider: assetsProvider },
-    );
-    new aws.s3.BucketLifecycleConfiguration(
-      "assets",
-      {
-        bucket: assetsBucket.id,
-        rules: [
-          {
-            id: "tidy",
-            status: "Enabled",
-            filter: {},
-            abortIncompleteMultipartUpload: { daysAfterInitiation: 7 },
-            noncurrentVersionExpiration: { noncurrentDays: 30 },
-          },
-        ],
-      },
-      { parent: this, provider: assetsProvider },
-    );
-    const backupsBucket = bucketBasics("backups", pulumi.interpolate`${cloudName("backups", 46)}-${identity.accountId}`, provider);
-    new aws.s3.BucketLifecycleConfiguration(
-      "backups",
-      {
-        bucket: backupsBucket.id,
-        rules: [
-          {
-            id: "retention",
-            status: "Enabled",
-            filter: {},
-            expiration: { days: config.data.backupRetentionDays },
-            // A deleted/overwritten dump stays recoverable for a week, then goes.
-            noncurrentVersionExpiration: { noncurrentDays: 7 },
-            abortIncompleteMultipartUpload: { daysAfterInitiation: 2 },
-          },
-        ],
-      },
-      o(),
-    );
-    // Object Lock (governance) on the versioned backups bucket: no version can be deleted or overwritten for
-    // backupRetentionDays, except by an admin who explicitly bypasses governance retention.
-    new aws.s3.BucketObjectLockConfiguration(
-      "backups",
-      { bucket: backupsBucket.id, objectLockEnabled: "Enabled", rule: { defaultRetention: { mode: "GOVERNANCE", days: config.data.backupRetentionDays } } },
-      o(),
-    );
-    // Static keys, because the app speaks S3 with an access key (docs/app-contract.md): a user that can touch this one bucket.
-    const assetsUser = new aws.iam.User("assets", { name: cloudName("assets-s3", 64), path: "/freshtrack/" }, o());
-    new aws.iam.UserPolicy("assets", { user: assetsUser.name, policy: assetsBucket.arn.apply((arn) => JSON.stringify(assetsBucketUserPolicy(arn))) }, o());
-    const assetsKey = new aws.iam.AccessKey("assets", { user: assetsUser.name }, o());
+    const buckets = createBuckets(scope);
+    const { assets: assetsBucket, backups: backupsBucket, assetsKey } = buckets;
 
     // ---- RDS PostgreSQL -----------------------------------------------------
     const dbSubnets = new aws.rds.SubnetGroup("db", { subnetIds: isolatedSubnets.map((s) => s.id) }, o());
