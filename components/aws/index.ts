@@ -7,13 +7,12 @@ import * as aws from "@pulumi/aws";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageFor } from "../../core/images";
-import { APP_SECRET_ENV } from "../../core/model";
 import { AwsSettings } from "../../core/config";
-import { DB_NAME, DB_USER, cloudName } from "../../core/naming";
+import { DB_NAME, cloudName } from "../../core/naming";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
 import { HEALTH_CHECK_METRIC_REGION, alarmSpecs, healthCheckAlarmSpec, publicHealthCheck } from "./alarms";
-import { RDS_MAX_BACKUP_DAYS, awsCron, needsAwsBackup } from "../../core/aws-schedule";
+import { awsCron } from "../../core/aws-schedule";
 import {
   DUMP_FRESHNESS_ALARM,
   DUMP_METRIC,
@@ -24,11 +23,14 @@ import {
   dumpTaskPolicy,
   schedulerPolicy,
 } from "./dump";
-import { REDIS_PORT, databaseUrl, redisUrl, scramSha256Verifier } from "./connection-urls";
 import { ALB_IDLE_TIMEOUT, ASSETS_REGION, MASTER_USERNAME, SSL_POLICY } from "./constants";
+import { createBackupPlan } from "./backup-plan";
 import { createBuckets } from "./buckets";
+import { createDatabase } from "./database";
+import { createRedis } from "./redis";
 import { createNetwork } from "./network";
 import { createScope } from "./scope";
+import { createSecrets } from "./secrets";
 import { createSecurityGroups } from "./security-groups";
 import { FAMILIES, Family, awsAppServices, familyTasks, taskSizes } from "./task-specs";
 import { ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
@@ -60,199 +62,20 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const { provider, assetsProvider, identity } = scope;
     const o = scope.opts;
     const network = createNetwork(scope);
-    const { vpc, igw, publicSubnets, isolatedSubnets, taskSubnets, assignPublicIp } = network;
+    const { vpc, igw, publicSubnets, taskSubnets, assignPublicIp } = network;
     const groups = createSecurityGroups(scope, network);
-    const { alb: albSg, app: appSg, frontend: frontendSg, db: dbSg, redis: redisSg } = groups;
+    const { alb: albSg, app: appSg, frontend: frontendSg } = groups;
 
     const buckets = createBuckets(scope);
     const { assets: assetsBucket, backups: backupsBucket, assetsKey } = buckets;
 
-    // ---- RDS PostgreSQL -----------------------------------------------------
-    const dbSubnets = new aws.rds.SubnetGroup("db", { subnetIds: isolatedSubnets.map((s) => s.id) }, o());
-    const dbParams = new aws.rds.ParameterGroup(
-      "db",
-      {
-        family: `postgres${cfg.dbEngineVersion}`,
-        description: "FreshTrack: TLS only, max_connections from config",
-        parameters: [
-          { name: "rds.force_ssl", value: "1", applyMethod: "pending-reboot" },
-          { name: "max_connections", value: String(config.data.dbMaxConnections), applyMethod: "pending-reboot" },
-        ],
-      },
-      o(),
-    );
-    const dbIdentifier = cloudName("db");
-    // Declared here so the exported PostgreSQL log has a retention (RDS would create it with none).
-    const dbLogGroup = new aws.cloudwatch.LogGroup(
-      "logs-postgresql",
-      { name: `/aws/rds/instance/${dbIdentifier}/postgresql`, retentionInDays: cfg.logRetentionDays },
-      o(),
-    );
-    const db = new aws.rds.Instance(
-      "db",
-      {
-        identifier: dbIdentifier,
-        engine: "postgres",
-        engineVersion: cfg.dbEngineVersion, // major only: AWS picks the minor, autoMinorVersionUpgrade keeps it patched
-        instanceClass: cfg.dbInstanceClass,
-        allocatedStorage: cfg.dbAllocatedStorageGb,
-        // Storage autoscaling: a full disk refuses readings; growth is billed only when used.
-        maxAllocatedStorage: Math.min(1000, cfg.dbAllocatedStorageGb * 5),
-        storageType: "gp3",
-        storageEncrypted: true,
-        dbName: DB_NAME,
-        username: MASTER_USERNAME,
-        manageMasterUserPassword: true,
-        dbSubnetGroupName: dbSubnets.name,
-        vpcSecurityGroupIds: [dbSg.id],
-        parameterGroupName: dbParams.name,
-        publiclyAccessible: false,
-        multiAz: false,
-        backupRetentionPeriod: Math.min(config.data.backupRetentionDays, RDS_MAX_BACKUP_DAYS),
-        backupWindow: "03:00-04:00",
-        maintenanceWindow: "sun:04:30-sun:05:30",
-        copyTagsToSnapshot: true,
-        deleteAutomatedBackups: false,
-        deletionProtection: true,
-        skipFinalSnapshot: false,
-        finalSnapshotIdentifier: `${dbIdentifier}-final`,
-        autoMinorVersionUpgrade: true,
-        allowMajorVersionUpgrade: false,
-        caCertIdentifier: "rds-ca-rsa2048-g1",
-        enabledCloudwatchLogsExports: ["postgresql"],
-        applyImmediately: false,
-      },
-      o({ protect: true, dependsOn: [dbLogGroup] }),
-    );
-    if (needsAwsBackup(config.data.backupRetentionDays)) {
-      // RDS stops at 35 days: AWS Backup keeps daily snapshots for the full retention, on backupSchedule (UTC).
-      const vault = new aws.backup.Vault("db", { name: cloudName("db-backups", 50), forceDestroy: false }, o({ protect: true }));
-      const plan = new aws.backup.Plan(
-        "db",
-        {
-          name: cloudName("db-backups", 50),
-          rules: [
-            {
-              ruleName: "daily",
-              targetVaultName: vault.name,
-              schedule: awsCron(config.data.backupSchedule),
-              startWindow: 60,
-              completionWindow: 600,
-              lifecycle: { deleteAfter: config.data.backupRetentionDays },
-            },
-          ],
-        },
-        o(),
-      );
-      const backupRole = new aws.iam.Role(
-        "db-backup",
-        {
-          assumeRolePolicy: JSON.stringify({
-            Version: "2012-10-17",
-            Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
-          }),
-          description: "AWS Backup: snapshot the FreshTrack database",
-        },
-        o(),
-      );
-      const attach = new aws.iam.RolePolicyAttachment(
-        "db-backup",
-        { role: backupRole.name, policyArn: "arn:aws:iam::aws:policy/service-role/AWSBackupServiceRolePolicyForBackup" },
-        o(),
-      );
-      new aws.backup.Selection("db", { name: "database", planId: plan.id, iamRoleArn: backupRole.arn, resources: [db.arn] }, o({ dependsOn: [attach] }));
-    }
-    const masterSecretArn = db.masterUserSecrets.apply((s) => {
-      if (!s?.[0]?.secretArn) throw new Error("RDS returned no master user secret");
-      return s[0].secretArn;
-    });
+    const database = createDatabase(scope, network, groups);
+    createBackupPlan(scope, database.db);
+    const { db, masterSecretArn } = database;
+    const { redis, redisId } = createRedis(scope, network, groups, secrets);
 
-    // ---- ElastiCache (Valkey) -------------------------------------------------
-    const redisSubnets = new aws.elasticache.SubnetGroup("redis", { subnetIds: isolatedSubnets.map((s) => s.id), description: "FreshTrack Redis" }, o());
-    const redisParams = new aws.elasticache.ParameterGroup(
-      "redis",
-      {
-        family: "valkey8",
-        description: "FreshTrack: BullMQ and socket.io must never lose keys",
-        parameters: [{ name: "maxmemory-policy", value: "noeviction" }],
-      },
-      o(),
-    );
-    const redisId = cloudName("redis", 40);
-    const redis = new aws.elasticache.ReplicationGroup(
-      "redis",
-      {
-        replicationGroupId: redisId,
-        description: "FreshTrack queues and socket.io adapter",
-        engine: "valkey",
-        engineVersion: "8.0",
-        nodeType: cfg.redisNodeType,
-        numCacheClusters: 1,
-        automaticFailoverEnabled: false,
-        port: REDIS_PORT,
-        parameterGroupName: redisParams.name,
-        subnetGroupName: redisSubnets.name,
-        securityGroupIds: [redisSg.id],
-        atRestEncryptionEnabled: true,
-        transitEncryptionEnabled: true,
-        authToken: pulumi.secret(secrets.redisPassword),
-        // ElastiCache has no AOF: daily snapshots are the persistence (docs/aws.md).
-        snapshotRetentionLimit: 7,
-        snapshotWindow: "02:00-03:00",
-        applyImmediately: true,
-      },
-      o(),
-    );
-
-    // ---- Secrets Manager: one secret per value --------------------------------
-    const secretValues: Partial<Record<string, pulumi.Output<string>>> = {
-      DATABASE_URL: pulumi.all([secrets.dbAppPassword, db.address]).apply(([pw, host]) => databaseUrl(DB_USER, pw, host, DB_NAME)),
-      REDIS_URL: pulumi.all([secrets.redisPassword, redis.primaryEndpointAddress]).apply(([pw, host]) => redisUrl(pw, host)),
-      JWT_SECRET: secrets.jwtSecret,
-      TTN_ENCRYPTION_SALT: secrets.ttnEncryptionSalt,
-      MINIO_ROOT_USER: assetsKey.id,
-      MINIO_ROOT_PASSWORD: assetsKey.secret,
-      // Only the db-setup task reads this: the role's SCRAM verifier, never the password itself.
-      APP_DB_PASSWORD_SCRAM: secrets.dbAppPassword.apply((pw) => scramSha256Verifier(pw)),
-    };
-    for (const [env, key] of Object.entries(USER_SECRET_ENV)) {
-      const v = userSecrets[key];
-      if (v) secretValues[env] = v;
-    }
-    const secretArns: Record<string, pulumi.Output<string>> = {};
-    const secretVersionIds: pulumi.Output<string>[] = [];
-    const secretVersions: aws.secretsmanager.SecretVersion[] = [];
-    for (const env of Object.keys(secretValues).sort()) {
-      const slug = env.toLowerCase().replace(/_/g, "-");
-      const secret = new aws.secretsmanager.Secret(
-        `secret-${slug}`,
-        { namePrefix: `freshtrack/${stack}/${env}-`, description: `FreshTrack ${env} for stack ${stack}`, recoveryWindowInDays: 30 },
-        o(),
-      );
-      const version = new aws.secretsmanager.SecretVersion(`secret-${slug}`, { secretId: secret.id, secretString: pulumi.secret(secretValues[env]!) }, o());
-      secretArns[env] = secret.arn;
-      secretVersions.push(version);
-      // The id ("arn|versionId") changes when the value does (a new value is a new version).
-      if ((APP_SECRET_ENV as readonly string[]).includes(env)) secretVersionIds.push(version.id);
-    }
-
-    // Private registry login for the image pulls: ECS reads it with the execution role
-    // (repositoryCredentials), as {"username","password"}, the format ECS expects.
-    let registryLogin: { server: string; secret: aws.secretsmanager.Secret; version: aws.secretsmanager.SecretVersion } | undefined;
-    if (app.registry && userSecrets.registryToken) {
-      const { server, user } = app.registry;
-      const secret = new aws.secretsmanager.Secret(
-        "registry-credentials",
-        {
-          namePrefix: `freshtrack/${stack}/registry-credentials-`,
-          description: `FreshTrack image pulls from ${server} for stack ${stack}`,
-          recoveryWindowInDays: 30,
-        },
-        o(),
-      );
-      const secretString = pulumi.secret(userSecrets.registryToken.apply((token) => JSON.stringify({ username: user, password: token })));
-      registryLogin = { server, secret, version: new aws.secretsmanager.SecretVersion("registry-credentials", { secretId: secret.id, secretString }, o()) };
-    }
+    const appSecrets = createSecrets(scope, { secrets, userSecrets, dbAddress: db.address, redisAddress: redis.primaryEndpointAddress, assetsKey });
+    const { arns: secretArns, appVersionIds: secretVersionIds, versions: secretVersions, registryLogin } = appSecrets;
 
     // ---- ECS ------------------------------------------------------------------
     const cluster = new aws.ecs.Cluster(
@@ -339,7 +162,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
         },
         { parent: this, dependsOn },
       );
-    const appPasswordVersion = secretVersions[Object.keys(secretValues).sort().indexOf("APP_DB_PASSWORD_SCRAM")];
+    const appPasswordVersion = appSecrets.appPasswordVersion;
     const dbSetup = oneOff("db-setup", "db-setup", [taskDefs["db-setup"].arn, appPasswordVersion.id], [db, ...secretVersions]);
     // Re-runs whenever the backend image or task definition changes; Drizzle skips applied migrations.
     const migrate = oneOff("migrate", "migrate", [taskDefs.migrate.arn, taskDefs.backend.arn], [dbSetup]);
