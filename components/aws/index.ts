@@ -4,7 +4,6 @@
 // policies and alarms are pure modules next to this file. Lean by default:
 // no NAT gateway (tasks get public IPs but accept traffic only from the ALB).
 import * as aws from "@pulumi/aws";
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { imageFor } from "../../core/images";
 import { AwsSettings } from "../../core/config";
@@ -26,15 +25,17 @@ import {
 import { ALB_IDLE_TIMEOUT, ASSETS_REGION, MASTER_USERNAME, SSL_POLICY } from "./constants";
 import { createBackupPlan } from "./backup-plan";
 import { createBuckets } from "./buckets";
+import { createCluster } from "./cluster";
 import { createDatabase } from "./database";
+import { createMigrationRuns } from "./migrations";
+import { createTaskDefinitions } from "./task-definitions";
 import { createRedis } from "./redis";
 import { createNetwork } from "./network";
 import { createScope } from "./scope";
 import { createSecrets } from "./secrets";
 import { createSecurityGroups } from "./security-groups";
-import { FAMILIES, Family, awsAppServices, familyTasks, taskSizes } from "./task-specs";
-import { ecsExecPolicy, ecsTasksAssumeRolePolicy, executionRolePolicy } from "./iam-policies";
-import { runTaskScript } from "./one-off";
+import { awsAppServices } from "./task-specs";
+import { executionRolePolicy } from "./iam-policies";
 import { listenerRules } from "./routing";
 import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "./secret-map";
 
@@ -75,97 +76,13 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const { redis, redisId } = createRedis(scope, network, groups, secrets);
 
     const appSecrets = createSecrets(scope, { secrets, userSecrets, dbAddress: db.address, redisAddress: redis.primaryEndpointAddress, assetsKey });
-    const { arns: secretArns, appVersionIds: secretVersionIds, versions: secretVersions, registryLogin } = appSecrets;
 
-    // ---- ECS ------------------------------------------------------------------
-    const cluster = new aws.ecs.Cluster(
-      "cluster",
-      { name: cloudName("cluster"), settings: [{ name: "containerInsights", value: cfg.containerInsights ? "enabled" : "disabled" }] },
-      o(),
-    );
-    const families = FAMILIES;
-    const logGroups = Object.fromEntries(
-      families.map((f) => [f, new aws.cloudwatch.LogGroup(`logs-${f}`, { name: `/freshtrack/${stack}/${f}`, retentionInDays: cfg.logRetentionDays }, o())]),
-    ) as Record<Family, aws.cloudwatch.LogGroup>;
-    const assume = identity.accountId.apply((id) => JSON.stringify(ecsTasksAssumeRolePolicy(id)));
-    const taskRole = new aws.iam.Role("task", { assumeRolePolicy: assume, description: "FreshTrack app tasks: no AWS permissions (S3 uses static keys)" }, o());
-    if (cfg.ecsExec) new aws.iam.RolePolicy("task-ecs-exec", { role: taskRole.id, policy: JSON.stringify(ecsExecPolicy()) }, o());
-
+    const ecs = createCluster(scope);
+    const { cluster, assumeRolePolicy: assume } = ecs;
     // Every image a task runs, pinned to its registry digest (unless imageDigests is off).
     const digests = new ImageDigests("image-registry", imageDigestsArgs(config, userSecrets), this);
-    const pinnedApp = digests.pinApp(app, [app.images.backend, app.images.worker, app.images.frontend, imageFor("postgres", app.imageOverrides)]);
-    const sizes = taskSizes(cfg);
-    // Everything that varies per family, resolved in one place: plain strings in, canonical JSON out.
-    const allArns: pulumi.Output<Record<string, string>> = pulumi.all(secretArns);
-    const logArnList: pulumi.Output<string[]> = pulumi.all(families.map((f) => logGroups[f].arn));
-    const versionList: pulumi.Output<string[]> = pulumi.all(secretVersionIds);
-    const resolved = pulumi
-      .all([assetsBucket.bucket, allArns, masterSecretArn, db.address, versionList, logArnList, pinnedApp, registryLogin ? registryLogin.secret.arn : ""])
-      .apply(([bucket, arns, master, host, versions, logArnValues, pinned, registryArn]) =>
-        familyTasks({
-          stack,
-          region: cfg.region,
-          sizes,
-          assetsBucket: bucket,
-          secretArns: arns,
-          masterSecretArn: master,
-          dbHost: host,
-          secretVersionIds: versions,
-          logGroupArns: Object.fromEntries(families.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>,
-          app: pinned,
-          registry: registryLogin ? { server: registryLogin.server, secretArn: registryArn } : undefined,
-        }),
-      );
-
-    const taskDefs = {} as Record<Family, aws.ecs.TaskDefinition>;
-    for (const f of families) {
-      const execRole = new aws.iam.Role(`exec-${f}`, { assumeRolePolicy: assume, description: `FreshTrack ${f}: pull, log, read its own secrets` }, o());
-      const execPolicy = new aws.iam.RolePolicy(`exec-${f}`, { role: execRole.id, policy: resolved.apply((r) => r[f].policy) }, o());
-      taskDefs[f] = new aws.ecs.TaskDefinition(
-        f,
-        {
-          family: cloudName(f),
-          cpu: String(sizes[f].cpu),
-          memory: String(sizes[f].memory),
-          networkMode: "awsvpc",
-          requiresCompatibilities: ["FARGATE"],
-          runtimePlatform: { cpuArchitecture: cfg.architecture, operatingSystemFamily: "LINUX" },
-          executionRoleArn: execRole.arn,
-          taskRoleArn: taskRole.arn,
-          containerDefinitions: resolved.apply((r) => r[f].containers),
-          volumes: resolved.apply((r) => r[f].volumes),
-        },
-        // The role must be able to read the secrets (and the registry login must exist) before a task using it starts.
-        o({ dependsOn: [execPolicy, ...(registryLogin ? [registryLogin.version] : [])] }),
-      );
-    }
-
-    // ---- one-off tasks: db-setup, then migrate, then the services roll ---------
-    const oneOff = (f: "db-setup" | "migrate", container: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Resource[]) =>
-      new command.local.Command(
-        `run-${f}`,
-        {
-          interpreter: ["/bin/bash", "-c"],
-          create: runTaskScript(),
-          // Ids and ARNs only: the task reads its secrets inside AWS.
-          environment: {
-            AWS_REGION: cfg.region,
-            CLUSTER: cluster.arn,
-            TASK_DEFINITION: taskDefs[f].arn,
-            CONTAINER: container,
-            SUBNETS: pulumi.all(taskSubnets.map((s) => s.id)).apply((ids) => ids.join(",")),
-            SECURITY_GROUPS: appSg.id,
-            ASSIGN_PUBLIC_IP: assignPublicIp ? "ENABLED" : "DISABLED",
-            LOG_GROUP: logGroups[f].name,
-          },
-          triggers,
-        },
-        { parent: this, dependsOn },
-      );
-    const appPasswordVersion = appSecrets.appPasswordVersion;
-    const dbSetup = oneOff("db-setup", "db-setup", [taskDefs["db-setup"].arn, appPasswordVersion.id], [db, ...secretVersions]);
-    // Re-runs whenever the backend image or task definition changes; Drizzle skips applied migrations.
-    const migrate = oneOff("migrate", "migrate", [taskDefs.migrate.arn, taskDefs.backend.arn], [dbSetup]);
+    const taskDefs = createTaskDefinitions(scope, { cluster: ecs, digests, assetsBucket, database, appSecrets });
+    const { migrate } = createMigrationRuns(scope, { cluster: ecs, taskDefs, network, groups, database, appSecrets });
 
     // ---- load balancer ------------------------------------------------------------
     const alb = new aws.lb.LoadBalancer(
