@@ -4,6 +4,7 @@
 import * as aws from "@pulumi/aws";
 import { awsCron, needsAwsBackup } from "../../core/aws-schedule";
 import { cloudName } from "../../core/naming";
+import { backupAssumeRolePolicy } from "./iam-policies";
 import { AwsScope } from "./scope";
 
 export function createBackupPlan(scope: AwsScope, db: aws.rds.Instance): void {
@@ -32,10 +33,7 @@ export function createBackupPlan(scope: AwsScope, db: aws.rds.Instance): void {
   const backupRole = new aws.iam.Role(
     "db-backup",
     {
-      assumeRolePolicy: JSON.stringify({
-        Version: "2012-10-17",
-        Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
-      }),
+      assumeRolePolicy: JSON.stringify(backupAssumeRolePolicy()),
       description: "AWS Backup: snapshot the FreshTrack database",
     },
     o(),
