@@ -13,7 +13,8 @@ import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
 import { DB_CA_FILE, MANAGED_DB_SSLMODE, renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
-import { OBSERVABILITY_PROFILE, renderObservability } from "./render/observability";
+import { renderObservability } from "./render/observability";
+import { OBSERVABILITY_PROFILE } from "./render/observability/compose";
 import { renderSecretFiles } from "./secret-files";
 
 export const OBSERVABILITY_FILE = "compose.observability.yml";
@@ -66,7 +67,7 @@ export interface ReleaseManifest {
   ports: number[];
   /** Address the domain may resolve to that is not on the host's interfaces (reserved IP, NAT); absent when none is known. */
   public_ip?: string;
-  /** service -> how it re-reads its credentials (a signal name, or "ACL LOAD") instead of being recreated (lib.sh). */
+  /** service -> how it re-reads its credentials (a signal name, or "ACL LOAD") instead of being recreated (bin/lib/pgbouncer.sh, bin/lib/redis.sh). */
   reload: Record<string, string>;
   /** Services behind the proxy's slot markers: port and liveness path (bin/deploy checks a new slot through them). */
   proxy: Record<string, { port: number; health: string }>;

@@ -171,6 +171,21 @@ export function dumpTaskPolicy(bucketArn: string, kmsKeyArn: string): object {
   };
 }
 
+/** Scheduler role's trust: EventBridge Scheduler acting for this account only (confused-deputy guard). */
+export function schedulerAssumeRolePolicy(accountId: string): object {
+  return {
+    Version: "2012-10-17",
+    Statement: [
+      {
+        Effect: "Allow",
+        Principal: { Service: "scheduler.amazonaws.com" },
+        Action: "sts:AssumeRole",
+        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
+      },
+    ],
+  };
+}
+
 /** Scheduler role: run exactly this task definition family and pass its two roles. */
 export function schedulerPolicy(taskDefinitionArnPrefix: string, clusterArn: string, roleArns: string[]): object {
   return {

@@ -98,3 +98,11 @@ export function ecsExecPolicy(): PolicyDocument {
     ],
   };
 }
+
+/** AWS Backup's role trust (the database snapshots beyond RDS's 35 days). */
+export function backupAssumeRolePolicy(): object {
+  return {
+    Version: "2012-10-17",
+    Statement: [{ Effect: "Allow", Principal: { Service: "backup.amazonaws.com" }, Action: "sts:AssumeRole" }],
+  };
+}

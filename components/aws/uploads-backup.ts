@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsCron } from "../../core/aws-schedule";
 import { cloudName } from "../../core/naming";
+import { AwsScope } from "./scope";
 
 export const S3_BACKUP_POLICY_ARNS = [
   "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
@@ -48,21 +49,27 @@ export const UPLOADS_BACKUP_ALARM = {
   treatMissingData: "breaching" as const,
 };
 
-export interface UploadsBackupArgs {
-  bucketArn: pulumi.Input<string>;
-  schedule: string;
-  retentionDays: number;
-  /** SNS topic (in the bucket's region) whose subscription is operatorEmail. */
-  alarmTopicArn: pulumi.Input<string>;
+export interface UploadsBackupInputs {
+  /** The assets bucket (in ASSETS_REGION). */
+  assetsBucket: aws.s3.Bucket;
+  /** SNS topic in the bucket's region whose subscription is operatorEmail (createAlarms' usEast1Topic). */
+  alarmTopic: aws.sns.Topic;
 }
 
 /**
- * Declares the vault (protected, locked), plan, selection, role and alarm. `opts`
- * carries the parent and the provider of the bucket's region: AWS Backup backs up
- * a bucket only from a vault in its own region.
+ * Declares the vault (protected, locked), plan, selection, role and alarm on backupSchedule,
+ * kept backupRetentionDays, with the assets bucket's provider: AWS Backup backs up a bucket
+ * only from a vault in its own region.
  */
-export function uploadsBackup(args: UploadsBackupArgs, opts: { parent: pulumi.Resource; provider: aws.Provider }) {
-  const o = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ ...opts, ...extra });
+export function createUploadsBackup(scope: AwsScope, u: UploadsBackupInputs) {
+  const { config, parent, assetsProvider } = scope;
+  const args = {
+    bucketArn: u.assetsBucket.arn,
+    schedule: config.data.backupSchedule,
+    retentionDays: config.data.backupRetentionDays,
+    alarmTopicArn: u.alarmTopic.arn,
+  };
+  const o = (extra: pulumi.CustomResourceOptions = {}): pulumi.CustomResourceOptions => ({ parent, provider: assetsProvider, ...extra });
   const name = cloudName("uploads-backups", 50);
   const vault = new aws.backup.Vault("uploads", { name, forceDestroy: false }, o({ protect: true }));
   // Governance-mode lock (no changeableForDays): recovery points stay for the retention; only an

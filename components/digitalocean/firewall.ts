@@ -1,6 +1,6 @@
 // Firewall rules as plain data. Generic in the value type of the VPC range and
 // the tag so the component can pass Outputs and tests plain strings.
-import { RESEND_SMTP } from "../../compose/render/observability";
+import { RESEND_SMTP } from "../../compose/render/observability/secrets";
 
 export const WORLD = ["0.0.0.0/0", "::/0"];
 /** Managed PostgreSQL listens on 25060 (direct) and 25061 (DO's own pooler, unused by us). */

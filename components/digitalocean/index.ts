@@ -9,13 +9,14 @@ import * as random from "@pulumi/random";
 import * as tls from "@pulumi/tls";
 import { DoSettings } from "../../core/config";
 import { DB_NAME, DB_USER, baseTags, cloudName } from "../../core/naming";
+import { bootstrapArgs, hostScript } from "../shared/host";
 import { DnsRecord, HostAccess, TargetArgs, TargetOutputs } from "../shared/target";
 import { alertPolicies, alertRecipients } from "./alerts";
 import { renderCloudInit } from "./cloud-init";
 import { dnsRecordOutputs, managedDnsRecords } from "./dns";
 import { cloudFirewallRules, databaseFirewallRules } from "./firewall";
 import { placementKeepers, placementProblems } from "./placement";
-import { bootstrapArgs, bootstrapScript, deployToDroplet } from "./push";
+import { deployToDroplet, dropletBootstrap } from "./push";
 import { doTags } from "./tags";
 import { appKeyGrants, assetsCors, assetsLifecycle, backupKeyGrants, backupsLifecycle, spacesEndpoint, spacesRegion } from "./spaces";
 import { uptimeAlerts, uptimeCheck } from "./uptime";
@@ -110,7 +111,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
           deployUser: DEPLOY_USER,
           deployAuthorizedKeys: [deployPub],
           hostKey: { privateKeyOpenssh: priv, publicKeyOpenssh: pub },
-          bootstrap: { script: bootstrapScript(), args: bootstrapArgs(settings, DEPLOY_USER) },
+          bootstrap: { script: hostScript("bootstrap"), args: bootstrapArgs(dropletBootstrap(settings, DEPLOY_USER)) },
         }),
       ),
     );

@@ -5,8 +5,8 @@
 import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
 import { DB_CA_CLIENT_PATH, MANAGED_DB_SSLMODE } from "../../compose/render/pgbouncer";
-import { DoSettings, USER_SECRET_KEYS, UserSecretKey } from "../../core/config";
-import { HostDeployment, SecretFiles, hostScript, renderSecretFiles } from "../shared/host";
+import { DoSettings } from "../../core/config";
+import { BootstrapParams, HostDeployment, SecretFiles, hostSecretFiles } from "../shared/host";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { TargetArgs } from "../shared/target";
 
@@ -85,14 +85,14 @@ export function dropletBundle(
     );
 }
 
-/** Arguments of the shared bootstrap script, as cloud-init and the push both run it. */
-export function bootstrapArgs(settings: DoSettings, deployUser: string): string[] {
-  // APP_DIR, no host firewall (the cloud firewall filters), SSH port, the copy user, the deploy user.
-  return [settings.appDir, "false", String(SSH_PORT), PUSH_USER, deployUser];
-}
-
-export function bootstrapScript(): string {
-  return hostScript("bootstrap");
+/**
+ * How the droplet is bootstrapped: cloud-init runs the shared bootstrap with these
+ * arguments at first boot, and the push's bootstrap step runs it again with the same
+ * ones (deployToDroplet builds its connection from this value).
+ */
+export function dropletBootstrap(settings: DoSettings, deployUser: string): BootstrapParams {
+  // No host firewall: the DigitalOcean cloud firewall filters traffic; ufw would add nothing (Docker bypasses it).
+  return { appDir: settings.appDir, firewall: false, sshPort: SSH_PORT, copyUser: PUSH_USER, deployUser };
 }
 
 /**
@@ -103,62 +103,45 @@ export function bootstrapScript(): string {
  * exactly as on vm. doadmin's password and the Spaces keys come from DigitalOcean.
  */
 export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "spaces" | "readyIds">): pulumi.Output<SecretFiles> {
-  const { args, db, spaces } = input;
-  const { secrets, userSecrets } = args;
-  // The SSH key of the vm target is not a file on this host.
-  const userKeys = USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey" && userSecrets[k] !== undefined);
-  const userValues = pulumi.all(userKeys.map((k) => userSecrets[k]!));
-  const lasting = pulumi.all([
-    secrets.dbAppPassword,
-    secrets.redisPassword,
-    secrets.jwtSecret,
-    secrets.ttnEncryptionSalt,
-    secrets.grafanaAdminPassword,
-    secrets.backupEncryptionKey,
-  ]);
-  const dbValues = pulumi.all([db.privateHost, db.port, db.adminUser, db.adminPassword]);
-  const spacesValues = pulumi.all([spaces.app.accessKey, spaces.app.secretKey, spaces.backup.accessKey, spaces.backup.secretKey]);
-  return pulumi.secret(
-    pulumi
-      .all([lasting, userValues, dbValues, spacesValues, pulumi.all(input.readyIds)])
-      .apply(
-        ([
-          [appPassword, redis, jwt, salt, grafana, backupKey],
-          values,
-          [host, port, adminUser, adminPassword],
-          [accessKey, secretKey, backupAccessKey, backupSecretKey],
-        ]) =>
-          renderSecretFiles({
-            target: "digitalocean",
-            dbAppPassword: appPassword,
-            redisPassword: redis,
-            jwtSecret: jwt,
-            ttnEncryptionSalt: salt,
-            grafanaAdminPassword: grafana,
-            backupEncryptionKey: backupKey,
-            user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
-            db: { host, port, sslmode: DO_DB_SSLMODE, sslrootcert: DB_CA_CLIENT_PATH, adminUser, adminPassword, adminDatabase: DO_ADMIN_DATABASE },
-            objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey, secretKey, provider: "DigitalOcean" },
-            backupStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey: backupAccessKey, secretKey: backupSecretKey, provider: "DigitalOcean" },
-            registry: args.config.app.registry,
-          }),
-      ),
-  );
+  const { db, spaces } = input;
+  const store = (key: SpacesCredential) => ({
+    endpoint: spaces.endpoint,
+    region: spaces.region,
+    accessKey: key.accessKey,
+    secretKey: key.secretKey,
+    provider: "DigitalOcean" as const,
+  });
+  return hostSecretFiles({
+    target: "digitalocean",
+    args: input.args,
+    db: {
+      host: db.privateHost,
+      port: db.port,
+      sslmode: DO_DB_SSLMODE,
+      sslrootcert: DB_CA_CLIENT_PATH,
+      adminUser: db.adminUser,
+      adminPassword: db.adminPassword,
+      adminDatabase: DO_ADMIN_DATABASE,
+    },
+    objectStore: store(spaces.app),
+    backupStore: store(spaces.backup),
+    readyIds: input.readyIds,
+  });
 }
 
 export function deployToDroplet(input: PushInput): HostDeployment {
+  const boot = dropletBootstrap(input.settings, input.deployUser);
   return new HostDeployment(
     "host",
     {
-      connection: { host: input.host, port: SSH_PORT, user: PUSH_USER, privateKey: pulumi.secret(input.privateKey), hostKey: input.hostPublicKey },
-      appDir: input.settings.appDir,
+      connection: { host: input.host, port: boot.sshPort, user: boot.copyUser, privateKey: pulumi.secret(input.privateKey), hostKey: input.hostPublicKey },
+      appDir: boot.appDir,
       bundle: dropletBundle(input, new ImageDigests("image-registry", imageDigestsArgs(input.args.config, input.args.userSecrets), input.parent)),
       secretFiles: dropletSecretFiles(input),
       // cloud-init installs the host key and runs the bootstrap: the push starts after it.
       waitForCloudInit: true,
-      // The DigitalOcean cloud firewall filters traffic; ufw would add nothing (Docker bypasses it).
-      firewall: false,
-      deployUser: input.deployUser,
+      firewall: boot.firewall,
+      deployUser: boot.deployUser,
       purgeOnDelete: input.settings.purgeOnDelete,
       url: `https://${input.args.config.app.domain}`,
       hostIdentity: input.dropletId,

@@ -2,8 +2,8 @@
 // key. Everything runs there under Compose (PostgreSQL, PgBouncer, Valkey,
 // SeaweedFS, Caddy, the app); the shared HostDeployment pushes the release.
 import * as pulumi from "@pulumi/pulumi";
-import { isHostname, isIPv4, UserSecretKey, USER_SECRET_KEYS } from "../../core/config";
-import { HostDeployment, SecretFiles, renderSecretFiles } from "../shared/host";
+import { isHostname, isIPv4 } from "../../core/config";
+import { HostDeployment, hostSecretFiles } from "../shared/host";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
 import { DnsRecord, HostAccess, TargetArgs, TargetOutputs } from "../shared/target";
 
@@ -62,37 +62,18 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
       },
     });
 
-    // User secrets that feed files (the SSH key does not: it stays on the deploy machine).
-    const userKeys = USER_SECRET_KEYS.filter((k) => k !== "vmSshPrivateKey" && userSecrets[k] !== undefined);
-    const userValues = pulumi.all(userKeys.map((k) => userSecrets[k]!));
-    const lasting = pulumi.all([
-      secrets.dbAppPassword,
-      secrets.dbAdminPassword,
-      secrets.redisPassword,
-      secrets.jwtSecret,
-      secrets.ttnEncryptionSalt,
-      secrets.grafanaAdminPassword,
-      secrets.backupEncryptionKey,
-      secrets.objectStoreAccessKey,
-      secrets.objectStoreSecretKey,
-    ]);
-    const secretFiles: pulumi.Output<SecretFiles> = pulumi.secret(
-      pulumi.all([lasting, userValues]).apply(([[dbApp, dbAdmin, redis, jwt, salt, grafana, backupKey, s3Access, s3Secret], values]) =>
-        renderSecretFiles({
-          target: "vm",
-          dbAppPassword: dbApp,
-          redisPassword: redis,
-          jwtSecret: jwt,
-          ttnEncryptionSalt: salt,
-          grafanaAdminPassword: grafana,
-          backupEncryptionKey: backupKey,
-          user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
-          db: { host: "postgres", port: 5432, adminUser: VM_DB_ADMIN_USER, adminPassword: dbAdmin, adminDatabase: "postgres" },
-          objectStore: { endpoint: VM_OBJECTSTORE_INTERNAL, region: VM_OBJECTSTORE_REGION, accessKey: s3Access, secretKey: s3Secret, provider: "SeaweedFS" },
-          registry: config.app.registry,
-        }),
-      ),
-    );
+    const secretFiles = hostSecretFiles({
+      target: "vm",
+      args,
+      db: { host: "postgres", port: 5432, adminUser: VM_DB_ADMIN_USER, adminPassword: secrets.dbAdminPassword, adminDatabase: "postgres" },
+      objectStore: {
+        endpoint: VM_OBJECTSTORE_INTERNAL,
+        region: VM_OBJECTSTORE_REGION,
+        accessKey: secrets.objectStoreAccessKey,
+        secretKey: secrets.objectStoreSecretKey,
+        provider: "SeaweedFS",
+      },
+    });
 
     const deployment = new HostDeployment(
       "host",

@@ -1,10 +1,10 @@
 // CPU and memory limits of every container on the 2 vCPU / 4 GB reference host,
 // in one table: the compose renderer reads its limits from here (app services
-// from core/model.ts, observability from its own renderer), and the README
+// from core/model.ts, observability from observability/budget.ts), and the README
 // prints the sums. Memory is the hard constraint (the OOM killer); CPU limits
 // are ceilings.
 import { appServices } from "../../core/model";
-import { OBSERVABILITY_BUDGET } from "./observability";
+import { OBSERVABILITY_BUDGET } from "./observability/budget";
 import type { AppSettings } from "../../core/config";
 
 export const HOST = { cpus: 2, memoryMb: 4096 };

@@ -27,13 +27,16 @@ export type DependsOn = Record<string, { condition: "service_healthy" | "service
 
 export interface ComposeService {
   image?: string;
+  /** Started only with `--profile <name>` (the observability stack). */
+  profiles?: string[];
   entrypoint?: string[];
   command?: string[];
   user?: string;
   environment?: Record<string, string>;
   volumes?: string[];
   tmpfs?: string[];
-  secrets?: ServiceSecretRef[] | Tagged<ServiceSecretRef[]>;
+  /** Short syntax (names, mounted at /run/secrets/<name>) or long syntax with a target path. */
+  secrets?: string[] | ServiceSecretRef[] | Tagged<ServiceSecretRef[]>;
   ports?: { target: number; host_ip: string; published: string; protocol: "tcp" | "udp"; mode: "host" }[];
   depends_on?: DependsOn | Tagged<DependsOn>;
   healthcheck?: ComposeHealthcheck;

@@ -95,9 +95,9 @@ export function serviceSecrets(target: BundleInput["target"]): Record<string, Se
  * until the app has rolled.
  */
 export const RELOAD_ON_SECRET_CHANGE: Record<string, { reload: "HUP" | "ACL LOAD"; mount: string; stateDir: string }> = {
-  // bin/deploy writes the live auth file into APP_DIR/state/pgbouncer (lib.sh ft_pgbouncer_auth).
+  // bin/deploy writes the live auth file into APP_DIR/state/pgbouncer (bin/lib/pgbouncer.sh ft_pgbouncer_auth).
   pgbouncer: { reload: "HUP", mount: USERLIST_DIR, stateDir: "pgbouncer" },
-  // bin/deploy writes users.acl and the health password into APP_DIR/state/redis (lib.sh ft_redis_acl).
+  // bin/deploy writes users.acl and the health password into APP_DIR/state/redis (bin/lib/redis.sh ft_redis_acl).
   redis: { reload: "ACL LOAD", mount: REDIS_STATE_MOUNT, stateDir: "redis" },
 };
 
@@ -114,7 +114,7 @@ export function appDirOf(input: BundleInput): string {
 
 /** `${FT_APP_DIR:-/opt/freshtrack}/state`: what bin/deploy maintains on the host. */
 export const appStateDirExpr = (input: BundleInput) => `\${FT_APP_DIR:-${appDirOf(input)}}/state`;
-/** `${FT_APP_DIR:-/opt/freshtrack}/state/proxy`: the slot markers bin/deploy swaps (lib.sh ft_proxy_switch). */
+/** `${FT_APP_DIR:-/opt/freshtrack}/state/proxy`: the slot markers bin/deploy swaps (bin/lib/proxy.sh ft_proxy_switch). */
 export const proxyStateDirExpr = (input: BundleInput) => `${appStateDirExpr(input)}/proxy`;
 
 /** `${FT_SECRETS_DIR:-/opt/freshtrack/secrets}`: bin/deploy sets it; the default is the configured APP_DIR. */

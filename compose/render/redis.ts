@@ -4,7 +4,7 @@
 import { budgetFor } from "./budget";
 
 /**
- * APP_DIR/state/redis, which bin/deploy maintains (lib.sh ft_redis_acl), mounted read-only
+ * APP_DIR/state/redis, which bin/deploy maintains (bin/lib/redis.sh ft_redis_acl), mounted read-only
  * here as a directory (a file mount would pin the replaced file):
  *   users.acl  the aclfile: user `default` with the SHA-256 of every password it accepts
  *              (two while a rotation rolls the app, then one); re-read on ACL LOAD, so a

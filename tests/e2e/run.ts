@@ -334,8 +334,8 @@ async function s3Rollback(ctx: Ctx): Promise<Record<string, unknown>> {
 async function s8Lock(ctx: Ctx): Promise<Record<string, unknown>> {
   const p = ctx.lastPlan!;
   const lib = `${ctx.appDir}/current/bin/lib.sh`;
-  // The holder takes the lock with the product's own lock_acquire, then sleeps.
-  const holder = host(ctx, `bash -c 'source "$1"; ft_resolve_dirs; lock_acquire deploy "e2e-holder-deploy"; sleep 12' holder ${lib}`);
+  // The holder takes the lock with the product's own ft_lock_acquire, then sleeps.
+  const holder = host(ctx, `bash -c 'source "$1"; ft_paths_resolve; ft_lock_acquire deploy "e2e-holder-deploy"; sleep 12' holder ${lib}`);
   await sleep(1500);
   const second = await runStepCommand(p, "deploy");
   ctx.hostOutputs.push(second.stdout, second.stderr);

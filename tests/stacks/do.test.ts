@@ -7,7 +7,8 @@ import { spawnSync } from "child_process";
 import * as path from "path";
 import { USER_SECRET_KEYS } from "../../core/config";
 import { parseSecretPayload } from "../../compose/secret-files";
-import { HOST_STEPS, HOST_TEARDOWN_STEP } from "../../components/shared/host";
+import { parse as parseYaml } from "yaml";
+import { HOST_STEPS, HOST_TEARDOWN_STEP, scriptCommand } from "../../components/shared/host";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { pgbouncerClientUser } from "../../compose/secret-files";
 import { LASTING_SECRET_NAMES } from "../../components/shared/secrets";
@@ -222,6 +223,15 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const pub = /ed25519_public: (ssh-ed25519 \S+)/.exec(ud)?.[1];
     assert.ok(pub);
     assert.equal(conn.hostKey, pub);
+  });
+
+  it("the push's bootstrap step runs the script and argv cloud-init ran at first boot (one source of both)", () => {
+    const runcmd = (parseYaml(userDataOf(r)) as { runcmd: string[][] }).runcmd;
+    const boot = runcmd.find((c) => c[0] === "bash" && c[3] === "bootstrap");
+    assert.ok(boot, "cloud-init runs the bootstrap");
+    const [, , script, name, ...argv] = boot;
+    assert.deepEqual(argv, ["/opt/freshtrack", "false", "22", "root", "deploy"]);
+    assert.equal(one(r, T.command, "bootstrap").inputs.create, scriptCommand(script, name, argv, false));
   });
 
   it("user_data the droplet gets passes cloud-init's own JSON schema (a failing document means a degraded boot)", () => {
@@ -491,7 +501,7 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
       assert.ok(direct.services[svc].volumes?.includes(mount), `${svc} mounts ${mount}`);
     }
     assert.equal(direct.services["db-setup"].environment?.PGSSLMODE, "verify-full");
-    // bin/backup, bin/restore, preflight and the move commands (lib.sh ft_pg_setup): release.json's database.
+    // bin/backup, bin/restore, preflight and the move commands (lib/db.sh ft_db_connection): release.json's database.
     const release = JSON.parse(bundle["release.json"]) as { database: { sslmode: string; sslrootcert: string } };
     assert.equal(release.database.sslmode, "verify-full");
     assert.equal(bundle[release.database.sslrootcert], ca);

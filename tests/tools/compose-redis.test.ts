@@ -1,7 +1,7 @@
 // The rendered redis.conf run by a real redis-server (7.0, the protocol and
 // config grammar Valkey 8 keeps), as `nobody` on 127.0.0.1 in a temp dir. Only
 // bind/port/dir and the aclfile path are adapted; the ACL file is the one
-// bin/deploy's lib.sh (ft_redis_acl) writes. Also runs the healthcheck's auth
+// bin/deploy's bin/lib/redis.sh (ft_redis_acl) writes. Also runs the healthcheck's auth
 // mechanism (REDISCLI_AUTH read from the password file) with redis-cli, and a
 // password rotation as bin/deploy does it (ACL LOAD, no restart).
 import { strict as assert } from "assert";
@@ -21,7 +21,7 @@ const NEW_PASSWORD = "redis-test-pw-2";
 
 /** Runs lib.sh's ft_redis_acl MODE with APP_DIR=$app (secrets under $app/secrets, state under $app/state). */
 function redisAcl(app: string, mode: "keep-previous" | "current-only"): void {
-  const r = spawnSync("bash", ["-c", 'set -Eeuo pipefail; source "$1/lib.sh"; ft_resolve_dirs; ft_redis_acl "$2" || true', "t", BIN_SRC, mode], {
+  const r = spawnSync("bash", ["-c", 'set -Eeuo pipefail; source "$1/lib.sh"; ft_paths_resolve; ft_redis_acl "$2" || true', "t", BIN_SRC, mode], {
     env: { ...process.env, FT_APP_DIR: app },
     encoding: "utf8",
   });

@@ -283,20 +283,23 @@ for (const version of [17, 15]) {
       await assert.rejects(open("some-other-host.example"), /altnames|Hostname\/IP does not match/);
     });
 
-    it("bin/backup, bin/restore and preflight (lib.sh ft_pg_setup + pg_tool) verify the cluster against the release's CA", async () => {
-      // The release's lib.sh and release.json byte for byte; its config/db-ca.crt is our CA (the mock cluster CA otherwise).
+    it("bin/backup, bin/restore and preflight (lib/db.sh ft_db_connection + ft_db_tool) verify the cluster against the release's CA", async () => {
+      // The release's lib.sh (and the bin/lib/*.sh it sources) and release.json byte for byte;
+      // its config/db-ca.crt is our CA (the mock cluster CA otherwise).
       const relDir = path.join(dir, "lib-release");
       const secretsDir = path.join(dir, "lib-secrets");
-      fs.mkdirSync(path.join(relDir, "bin"), { recursive: true });
+      fs.mkdirSync(path.join(relDir, "bin", "lib"), { recursive: true });
       fs.mkdirSync(path.join(relDir, "config"));
       fs.mkdirSync(path.join(secretsDir, "backup"), { recursive: true });
-      fs.writeFileSync(path.join(relDir, "bin", "lib.sh"), rel.bundle["bin/lib.sh"]);
+      const libFiles = Object.keys(rel.bundle).filter((f) => f === "bin/lib.sh" || f.startsWith("bin/lib/"));
+      assert.ok(libFiles.includes("bin/lib/db.sh"), libFiles.join(" "));
+      for (const f of libFiles) fs.writeFileSync(path.join(relDir, f), rel.bundle[f]);
       fs.writeFileSync(path.join(relDir, "release.json"), rel.bundle["release.json"].replace(/"port": 25060/, `"port": ${port}`));
       const release = JSON.parse(fs.readFileSync(path.join(relDir, "release.json"), "utf8")) as { database: Record<string, unknown> };
       assert.deepEqual([release.database.port, release.database.sslmode, release.database.sslrootcert], [port, "verify-full", DB_CA_FILE]);
       fs.copyFileSync(caFile, path.join(relDir, DB_CA_FILE));
       fs.writeFileSync(path.join(secretsDir, "backup", "pgpass"), rel.secrets["backup/pgpass"].content.replace(/:25060:/g, `:${port}:`), { mode: 0o600 });
-      const script = 'set -Eeuo pipefail; source "$1/bin/lib.sh"; REL_DIR=$1 SECRETS_DIR=$2; ft_pg_setup; psql_at "$ADMIN_DB" "SELECT current_user"';
+      const script = 'set -Eeuo pipefail; source "$1/bin/lib.sh"; REL_DIR=$1 SECRETS_DIR=$2; ft_db_connection; ft_db_query "$ADMIN_DB" "SELECT current_user"';
       const libRun = (extra: Record<string, string> = {}) =>
         run("bash", ["-c", script, "lib-test", relDir, secretsDir], { env: { PATH: "/usr/bin:/bin", FT_PG_BIN: PG_BIN, PGHOSTADDR: "127.0.0.1", ...extra } });
       const good = await libRun();

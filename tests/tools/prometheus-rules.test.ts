@@ -9,17 +9,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
-import {
-  alertRules,
-  AlertRule,
-  BACKEND_READY_URL,
-  BACKUP_METRIC,
-  FRONTEND_HEALTH_URL,
-  publicProbeUrl,
-  renderObservability,
-  RESTORE_CHECK_METRIC,
-  WATCHDOG_ALERT,
-} from "../../compose/render/observability";
+import { renderObservability } from "../../compose/render/observability";
+import { alertRules, AlertRule, BACKUP_METRIC, RESTORE_CHECK_METRIC, WATCHDOG_ALERT } from "../../compose/render/observability/alerts";
+import { BACKEND_READY_URL, FRONTEND_HEALTH_URL, publicProbeUrl } from "../../compose/render/observability/blackbox";
 import { observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
 
 function run(cmd: string, args: string[], cwd: string): { code: number; out: string } {

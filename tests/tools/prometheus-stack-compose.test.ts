@@ -7,7 +7,8 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { renderBundle } from "../../compose/bundle";
-import { OBSERVABILITY_SERVICES, renderObservability } from "../../compose/render/observability";
+import { renderObservability } from "../../compose/render/observability";
+import { OBSERVABILITY_SERVICES } from "../../compose/render/observability/budget";
 import { observabilityInput } from "../fixtures/observability/input";
 
 const DCLINT = path.resolve(__dirname, "..", "..", "node_modules", ".bin", "dclint");
@@ -32,7 +33,7 @@ describe("tools: compose.observability.yml passes docker compose config and dcli
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  it("docker compose config accepts it and sees the seven services in the profile", () => {
+  it("docker compose config accepts it and sees every budgeted service in the profile", () => {
     const r = run(
       "docker",
       ["compose", "-p", "freshtrack", "-f", "compose.observability.yml", "--profile", "observability", "config", "--format", "json"],

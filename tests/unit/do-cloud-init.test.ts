@@ -11,7 +11,8 @@ import {
   renderCloudInit,
 } from "../../components/digitalocean/cloud-init";
 import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
-import { bootstrapArgs, bootstrapScript } from "../../components/digitalocean/push";
+import { dropletBootstrap } from "../../components/digitalocean/push";
+import { bootstrapArgs, hostScript } from "../../components/shared/host";
 import type { DoSettings } from "../../core/config";
 
 const HOST_PRIV = "-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmU=\n-----END OPENSSH PRIVATE KEY-----\n";
@@ -54,7 +55,7 @@ describe("digitalocean cloud-init", () => {
 
   it("passes cloud-init's own published JSON schema (vendored, cloud-init 25.1.4), with the real bootstrap script", () => {
     const real = renderCloudInit(
-      input({ bootstrap: { script: bootstrapScript(), args: bootstrapArgs({ appDir: "/opt/freshtrack" } as DoSettings, "deploy") } }),
+      input({ bootstrap: { script: hostScript("bootstrap"), args: bootstrapArgs(dropletBootstrap({ appDir: "/opt/freshtrack" } as DoSettings, "deploy")) } }),
     );
     assert.deepEqual(cloudConfigSchemaErrors(real), []);
     // The check can fail: the empty ssh_genkeytypes we used to render violates minItems 1.
@@ -113,8 +114,8 @@ describe("digitalocean cloud-init", () => {
 
   it("the real bootstrap script and arguments: Docker from the fingerprint-checked repository, APP_DIR, no ufw, root copies", () => {
     const settings = { appDir: "/srv/ft" } as DoSettings;
-    assert.deepEqual(bootstrapArgs(settings, "deploy"), ["/srv/ft", "false", "22", "root", "deploy"]);
-    const script = bootstrapScript();
+    assert.deepEqual(bootstrapArgs(dropletBootstrap(settings, "deploy")), ["/srv/ft", "false", "22", "root", "deploy"]);
+    const script = hostScript("bootstrap");
     assert.match(script, /^#!\/usr\/bin\/env bash/);
     assert.match(script, /docker-compose-plugin/);
     assert.match(script, /9DC858229FC7DD38854AE2D88D81803C0EBFCD88/);

@@ -3,6 +3,8 @@
 // quoting, and the stdin payload round trip.
 import { strict as assert } from "assert";
 import * as ini from "ini";
+import * as pulumi from "@pulumi/pulumi";
+import { FreshtrackConfig } from "../../core/config";
 import { IMAGES } from "../../core/images";
 import { APP_SECRET_ENV } from "../../core/model";
 import {
@@ -15,7 +17,19 @@ import {
   secretPayloadDigest,
   serializeSecretPayload,
 } from "../../compose/secret-files";
-import { bundleHashOf, normalizeHostKey, releaseIdOf, scriptCommand, shellQuote } from "../../components/shared/host";
+import {
+  bootstrapArgs,
+  bundleHashOf,
+  hostSecretFiles,
+  HostSecretFilesArgs,
+  normalizeHostKey,
+  releaseIdOf,
+  scriptCommand,
+  shellQuote,
+} from "../../components/shared/host";
+import { serializeBundle } from "../../components/shared/host/bundle-payload";
+import { LastingSecrets } from "../../components/shared/secrets";
+import { staticFiles } from "../../compose/bundle";
 import { vmDnsRecords } from "../../components/vm";
 
 const NASTY = "p/a+s=s@w:o%r\"d'x";
@@ -236,6 +250,127 @@ describe("host push helpers", () => {
   it("shell quoting survives single quotes", () => {
     assert.equal(shellQuote("it's"), `'it'\\''s'`);
     assert.equal(scriptCommand("echo 'x'", "n", ["a b"], true), `sudo -n bash -c 'echo '\\''x'\\''' 'n' 'a b'`);
+  });
+});
+
+describe("bundle file modes", () => {
+  it("the helpers lib.sh sources (bin/lib/*.sh) ship 0755 like bin/lib.sh; config files 0644", () => {
+    const lines = serializeBundle(staticFiles()).split("\n").slice(1, -1);
+    const modes = Object.fromEntries(lines.map((l) => l.split(" ").slice(0, 2)));
+    const lib = Object.keys(modes).filter((p) => p.startsWith("bin/lib/"));
+    assert.ok(lib.length >= 10, `bin/lib/ holds ${lib.length} files`);
+    for (const p of ["bin/lib.sh", ...lib]) assert.equal(modes[p], "0755", p);
+    assert.ok(Object.keys(modes).some((p) => !p.startsWith("bin/") && modes[p] === "0644"));
+  });
+});
+
+describe("host secret files: the one builder both host targets use (hostSecretFiles)", () => {
+  const out = <T>(v: T) => pulumi.output(v);
+  const resolve = <T>(o: pulumi.Output<T>) => new Promise<T>((done) => o.apply(done));
+  const lasting = {
+    dbAppPassword: out("APPPW"),
+    dbAdminPassword: out("ADMINPW"),
+    redisPassword: out("REDISPW"),
+    jwtSecret: out("JWT"),
+    ttnEncryptionSalt: out("SALT"),
+    grafanaAdminPassword: out("GRAFANA"),
+    backupEncryptionKey: out("BACKUPKEY"),
+    objectStoreAccessKey: out("S3ACCESS"),
+    objectStoreSecretKey: out("S3SECRET"),
+  } as LastingSecrets;
+  const args = (over: Partial<HostSecretFilesArgs> = {}): HostSecretFilesArgs => ({
+    target: "vm",
+    args: {
+      config: { app: { registry: { server: "ghcr.io", user: "bot" } } } as unknown as FreshtrackConfig,
+      secrets: lasting,
+      userSecrets: { stackAuthSecretKey: out("STACKAUTH"), alertWebhookUrl: out("https://hooks.example/x"), registryToken: out("REGTOKEN") },
+    },
+    db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: lasting.dbAdminPassword, adminDatabase: "postgres" },
+    objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: out("S3ACCESS"), secretKey: out("S3SECRET"), provider: "SeaweedFS" },
+    ...over,
+  });
+
+  it("renders exactly what renderSecretFiles renders from the same plain values (Outputs anywhere in db/objectStore)", async () => {
+    const expected = renderSecretFiles(
+      input({
+        user: { stackAuthSecretKey: "STACKAUTH", alertWebhookUrl: "https://hooks.example/x", registryToken: "REGTOKEN" },
+        registry: { server: "ghcr.io", user: "bot" },
+      }),
+    );
+    assert.deepEqual(await resolve(hostSecretFiles(args())), expected);
+  });
+  it("digitalocean: the managed cluster's Outputs, sslmode and CA path reach the files; the backup key only rclone.conf", async () => {
+    const files = await resolve(
+      hostSecretFiles(
+        args({
+          target: "digitalocean",
+          db: {
+            host: out("private-db.example"),
+            port: out(25060),
+            sslmode: "verify-full",
+            sslrootcert: "/etc/freshtrack/db-ca.crt",
+            adminUser: out("doadmin"),
+            adminPassword: out("DOADMIN"),
+            adminDatabase: "defaultdb",
+          },
+          objectStore: {
+            endpoint: "https://fra1.digitaloceanspaces.com",
+            region: "fra1",
+            accessKey: out("DOKEY"),
+            secretKey: out("DOSECRET"),
+            provider: "DigitalOcean",
+          },
+          backupStore: {
+            endpoint: "https://fra1.digitaloceanspaces.com",
+            region: "fra1",
+            accessKey: out("DOBACKUPKEY"),
+            secretKey: out("DOBACKUPSECRET"),
+            provider: "DigitalOcean",
+          },
+        }),
+      ),
+    );
+    assert.equal(
+      files["db-setup/ADMIN_DATABASE_URL"].content,
+      "postgresql://doadmin:DOADMIN@private-db.example:25060/defaultdb?sslmode=verify-full&sslrootcert=%2Fetc%2Ffreshtrack%2Fdb-ca.crt",
+    );
+    assert.equal(files["postgres/POSTGRES_PASSWORD"], undefined);
+    const rclone = ini.parse(files["backup/rclone.conf"].content).backups as Record<string, string>;
+    assert.deepEqual([rclone.access_key_id, rclone.secret_access_key], ["DOBACKUPKEY", "DOBACKUPSECRET"]);
+    assert.equal(files["app/MINIO_ROOT_USER"].content, "DOKEY");
+    assert.ok(!Object.entries(files).some(([p, f]) => p !== "backup/rclone.conf" && f.content.includes("DOBACKUPSECRET")));
+  });
+  it("the whole output is secret, even when every input is plain", async () => {
+    assert.equal(await pulumi.isSecret(hostSecretFiles(args())), true);
+  });
+  it("the vm SSH key never becomes a file on the host", async () => {
+    const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----SSHKEYVALUE";
+    const a = args();
+    const files = await resolve(hostSecretFiles({ ...a, args: { ...a.args, userSecrets: { ...a.args.userSecrets, vmSshPrivateKey: out(KEY) } } }));
+    assert.ok(!JSON.stringify(files).includes("SSHKEYVALUE"));
+  });
+  it("waits for readyIds (data dependencies) before rendering", async () => {
+    let ready!: (v: string) => void;
+    const gate = out(new Promise<string>((r) => (ready = r)));
+    let rendered = false;
+    const files = hostSecretFiles(args({ readyIds: [gate] })).apply((f) => ((rendered = true), f));
+    await new Promise((r) => setTimeout(r, 20));
+    assert.equal(rendered, false, "rendered before the ready ids resolved");
+    ready("fw-1");
+    assert.ok((await resolve(files))["app/JWT_SECRET"]);
+  });
+});
+
+describe("bootstrap arguments (scripts/bootstrap.sh argv)", () => {
+  it("APP_DIR FIREWALL SSH_PORT COPY_USER [DEPLOY_USER], empty deploy user when there is none", () => {
+    assert.deepEqual(bootstrapArgs({ appDir: "/opt/ft", firewall: true, sshPort: 2222, copyUser: "ops" }), ["/opt/ft", "true", "2222", "ops", ""]);
+    assert.deepEqual(bootstrapArgs({ appDir: "/srv/ft", firewall: false, sshPort: 22, copyUser: "root", deployUser: "deploy" }), [
+      "/srv/ft",
+      "false",
+      "22",
+      "root",
+      "deploy",
+    ]);
   });
 });
 

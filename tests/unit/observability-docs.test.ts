@@ -1,13 +1,27 @@
-// The observability README section agrees with the code: budget table, alert list.
+// docs/observability.md agrees with the code: the renderer's files, budget table, alert list.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { alertRules, OBSERVABILITY_BUDGET } from "../../compose/render/observability";
+import { alertRules } from "../../compose/render/observability/alerts";
+import { OBSERVABILITY_BUDGET } from "../../compose/render/observability/budget";
 import { observabilityInput } from "../fixtures/observability/input";
 
-const DOC = fs.readFileSync(path.resolve(__dirname, "..", "..", "docs", "observability.md"), "utf8");
+const ROOT = path.resolve(__dirname, "..", "..");
+const DOC = fs.readFileSync(path.join(ROOT, "docs", "observability.md"), "utf8");
+const RENDERER_DIR = path.join(ROOT, "compose", "render", "observability");
 
-describe("observability: README section matches the renderer", () => {
+describe("observability: docs/observability.md matches the renderer", () => {
+  it("names the renderer's folder and every file in it, and the folder's index.ts lists each one", () => {
+    assert.ok(DOC.includes("`compose/render/observability/`"), "renderer folder");
+    const index = fs.readFileSync(path.join(RENDERER_DIR, "index.ts"), "utf8");
+    for (const file of fs.readdirSync(RENDERER_DIR).filter((f) => f.endsWith(".ts"))) {
+      assert.ok(DOC.includes(`\`${file}\``), `docs/observability.md does not name ${file}`);
+      if (file !== "index.ts") assert.match(index, new RegExp(`^//\\s+${file.replace(".", "\\.")}\\s`, "m"), `index.ts does not list ${file}`);
+    }
+    for (const [, listed] of index.matchAll(/^\/\/\s+([a-z-]+\.ts)\s/gm))
+      assert.ok(fs.existsSync(path.join(RENDERER_DIR, listed)), `index.ts lists ${listed}, which does not exist`);
+  });
+
   it("budget table has one row per service with the exported limits, and the right total", () => {
     let cpus = 0;
     let mem = 0;

@@ -4,17 +4,11 @@ import { strict as assert } from "assert";
 import { parse } from "yaml";
 import { parseImageRef } from "../../core/config";
 import { IMAGES, ImageKey } from "../../core/images";
-import {
-  alertRules,
-  ComposeService,
-  OBSERVABILITY_BUDGET,
-  OBSERVABILITY_SERVICES,
-  DOCKER_PROXY_ALLOW_GET,
-  ObservabilityCompose,
-  observabilitySecrets,
-  observabilityServiceSecrets,
-  renderObservability,
-} from "../../compose/render/observability";
+import { renderObservability } from "../../compose/render/observability";
+import { alertRules } from "../../compose/render/observability/alerts";
+import { OBSERVABILITY_BUDGET, OBSERVABILITY_SERVICES } from "../../compose/render/observability/budget";
+import { DOCKER_PROXY_ALLOW_GET, ObservabilityComposeService } from "../../compose/render/observability/compose";
+import { observabilitySecrets, observabilityServiceSecrets } from "../../compose/render/observability/secrets";
 import { DOMAIN, DUMMY_SECRET, observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
 
 const withWebhook = renderObservability(observabilityInput());
@@ -24,8 +18,8 @@ const EMAIL_KEYS = ["vmSshPrivateKey", "resendApiKey"] as const;
 const withEmail = renderObservability(observabilityInput({}, [...EMAIL_KEYS]));
 const ALL_KEYS = ["vmSshPrivateKey", "resendApiKey", "alertWebhookUrl", "alertHeartbeatUrl"] as const;
 const withAll = renderObservability(observabilityInput({}, [...ALL_KEYS]));
-const compose = withWebhook.compose as ObservabilityCompose;
-const services = Object.entries(compose.services) as [string, ComposeService][];
+const compose = withWebhook.compose;
+const services = Object.entries(compose.services) as [string, ObservabilityComposeService][];
 
 describe("observability: compose services", () => {
   it("renders exactly the budgeted services, all in the observability profile", () => {
@@ -81,8 +75,7 @@ describe("observability: compose services", () => {
       const ref = parseImageRef(s.image);
       assert.notEqual(typeof ref, "string", `${name}: ${String(ref)}`);
     }
-    const mirrored = renderObservability(observabilityInput({ imageOverrides: JSON.stringify(["loki=registry.local/loki:3.5.5"]) }))
-      .compose as ObservabilityCompose;
+    const mirrored = renderObservability(observabilityInput({ imageOverrides: JSON.stringify(["loki=registry.local/loki:3.5.5"]) })).compose;
     assert.equal(mirrored.services.loki.image, "registry.local/loki:3.5.5");
   });
 
@@ -247,7 +240,7 @@ describe("observability: secrets", () => {
     const am = parse(noWebhook.files["config/alertmanager.yml"]);
     assert.equal(am.route.receiver, "null");
     assert.deepEqual(am.receivers, [{ name: "null" }]);
-    const c = noWebhook.compose as ObservabilityCompose;
+    const c = noWebhook.compose;
     assert.equal(c.services.alertmanager.secrets, undefined);
     assert.deepEqual(Object.keys(c.secrets ?? {}), ["grafana_admin_password"]);
     assert.deepEqual(
@@ -273,7 +266,7 @@ describe("observability: secrets", () => {
         send_resolved: true,
       },
     ]);
-    const c = withEmail.compose as ObservabilityCompose;
+    const c = withEmail.compose;
     assert.deepEqual(c.services.alertmanager.secrets, ["alertmanager_smtp_password"]);
     assert.equal(c.secrets?.alertmanager_smtp_password.file, "${FT_SECRETS_DIR:-/srv/freshtrack/secrets}/alertmanager/smtp_password");
     assert.deepEqual(
@@ -305,11 +298,7 @@ describe("observability: secrets", () => {
       name: "heartbeat",
       webhook_configs: [{ url_file: "/run/secrets/alertmanager_heartbeat_url", send_resolved: false }],
     });
-    assert.deepEqual((withAll.compose as ObservabilityCompose).services.alertmanager.secrets, [
-      "alertmanager_webhook_url",
-      "alertmanager_smtp_password",
-      "alertmanager_heartbeat_url",
-    ]);
+    assert.deepEqual(withAll.compose.services.alertmanager.secrets, ["alertmanager_webhook_url", "alertmanager_smtp_password", "alertmanager_heartbeat_url"]);
     // Slack only: the Watchdog must not post to the operator's channel every 4 hours.
     assert.equal(watchdogRoute(withWebhook).receiver, "null");
   });
@@ -326,7 +315,7 @@ describe("observability: secrets", () => {
       [ALL_KEYS, withAll],
     ] as const) {
       const bySvc = observabilityServiceSecrets(observabilityInput({}, [...keys]));
-      const c = r.compose as ObservabilityCompose;
+      const c = r.compose;
       for (const [svc, list] of Object.entries(bySvc))
         assert.deepEqual(
           c.services[svc as keyof typeof c.services].secrets,

@@ -9,10 +9,13 @@ import * as fs from "fs";
 import * as path from "path";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { bootstrapArgs } from "./bootstrap";
 import { serializeBundle } from "./bundle-payload";
 import { SecretFiles, secretPayloadDigest, serializeSecretPayload } from "../../../compose/secret-files";
 
 export * from "../../../compose/secret-files";
+export * from "./bootstrap";
+export * from "./secret-files";
 
 /** The deploy steps, in order; resource names of the `command:remote:*` resources. */
 export const HOST_STEPS = ["wait", "bootstrap", "copy-bundle", "unpack-bundle", "write-secrets", "preflight", "deploy"] as const;
@@ -56,7 +59,7 @@ export interface HostDeploymentArgs {
   appDir: string;
   /** renderBundle(...) output: relative path -> content. Must hold no secret. */
   bundle: pulumi.Input<Record<string, string>>;
-  /** Secret Output of renderSecretFiles(...). */
+  /** Secret Output of hostSecretFiles(...). */
   secretFiles: pulumi.Output<SecretFiles>;
   waitForCloudInit: boolean;
   firewall: boolean;
@@ -165,14 +168,20 @@ export class HostDeployment extends pulumi.ComponentResource {
     );
 
     const bootstrapScript = hostScript("bootstrap");
-    const bootstrapArgs = [appDir, String(args.firewall), String(args.connection.port), args.connection.user, args.deployUser ?? ""];
+    const bootstrap = bootstrapArgs({
+      appDir,
+      firewall: args.firewall,
+      sshPort: args.connection.port,
+      copyUser: args.connection.user,
+      deployUser: args.deployUser,
+    });
     steps.bootstrap = new command.remote.Command(
       "bootstrap",
       {
         connection,
-        create: scriptCommand(bootstrapScript, "bootstrap", bootstrapArgs, sudo),
+        create: scriptCommand(bootstrapScript, "bootstrap", bootstrap, sudo),
         // The script and its inputs only: a new bundle never re-runs it.
-        triggers: [...identity, sha256(bootstrapScript), JSON.stringify(bootstrapArgs)],
+        triggers: [...identity, sha256(bootstrapScript), JSON.stringify(bootstrap)],
         logging: "stdoutAndStderr",
       },
       after("bootstrap"),

@@ -1,0 +1,42 @@
+# shellcheck shell=bash
+# backup: where backups go (release.json .backup) and how dumps and manifests are encrypted.
+# Variables set here are read by the files and commands that source lib.sh:
+# shellcheck disable=SC2034
+
+# Reads release.json .backup (B_REMOTE, B_BUCKET, B_PREFIX, B_RETENTION, B_BASE =
+# <remote>:<bucket>/<prefix>) and the rclone mode (RCLONE_MODE: FT_RCLONE, else
+# .backup.rclone, else container); dies unless secrets/backup/{rclone.conf,backup.key,age.key}
+# exist and are not empty.
+ft_backup_setup() {
+  B_REMOTE=$(rj '.backup.remote // empty')
+  B_BUCKET=$(rj '.backup.bucket // empty')
+  B_PREFIX=$(rj '.backup.prefix // "postgres"')
+  B_RETENTION=$(rj '.backup.retention_days // 30')
+  [[ -n $B_REMOTE && -n $B_BUCKET ]] || die "release.json .backup.remote and .backup.bucket are required"
+  [[ $B_RETENTION =~ ^[0-9]+$ && $B_RETENTION -ge 1 ]] || die "release.json .backup.retention_days must be a positive integer"
+  B_PREFIX=${B_PREFIX#/}
+  B_PREFIX=${B_PREFIX%/}
+  B_BASE="$B_REMOTE:$B_BUCKET${B_PREFIX:+/$B_PREFIX}"
+  RCLONE_CONF=$SECRETS_DIR/backup/rclone.conf
+  BACKUP_KEY=$SECRETS_DIR/backup/backup.key
+  AGE_KEY=$SECRETS_DIR/backup/age.key
+  [[ -s $RCLONE_CONF ]] || die "$RCLONE_CONF is missing or empty"
+  [[ -s $BACKUP_KEY ]] || die "$BACKUP_KEY is missing or empty"
+  [[ -s $AGE_KEY ]] || die "$AGE_KEY is missing or empty"
+  RCLONE_MODE=${FT_RCLONE:-$(rj '.backup.rclone // "container"')}
+  [[ $RCLONE_MODE == host || $RCLONE_MODE == container ]] || die "rclone mode must be host or container, not $RCLONE_MODE"
+}
+
+# Encryption of dumps and manifests: age v1 (X25519 + ChaCha20-Poly1305, authenticated:
+# a changed byte fails decryption) to the identity in secrets/backup/age.key, read by age
+# itself (-i), never argv. The recipient is derived from the identity on this host and
+# stored nowhere else, so only a holder of the identity can write a file that decrypts.
+# (-R from a pipe instead of `-e -i`: age 1.0, Ubuntu 22.04's, cannot encrypt to an identity file.)
+# ft_backup_encrypt IN OUT / ft_backup_decrypt IN OUT.
+ft_backup_encrypt() { age --encrypt -R <(age-keygen -y "$AGE_KEY") -o "$2" "$1"; }
+ft_backup_decrypt() { age --decrypt -i "$AGE_KEY" -o "$2" "$1"; }
+
+# Legacy (backups written before age): AES-256-CBC, PBKDF2 key from secrets/backup/backup.key,
+# no authentication (integrity only from the manifest's sha256). Kept to restore old dumps.
+# ft_backup_decrypt_legacy IN OUT.
+ft_backup_decrypt_legacy() { openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }

@@ -1,0 +1,201 @@
+// alerts.yml: the Prometheus alert rules as typed data (the tests enumerate them), in four
+// groups: the Watchdog heartbeat, availability, backups, host.
+import type { BundleInput } from "../../bundle-input";
+import { BACKEND_READY_URL, FRONTEND_HEALTH_URL, publicProbeUrl } from "./blackbox";
+
+export interface AlertRule {
+  alert: string;
+  expr: string;
+  for?: string;
+  labels: { severity: "critical" | "warning" | "none"; cause?: string };
+  annotations: { summary: string; description: string };
+}
+
+export interface RuleGroup {
+  name: string;
+  rules: AlertRule[];
+}
+
+export const CERT_WARN_DAYS = 14;
+/** The always-firing dead-man's-switch alert. */
+export const WATCHDOG_ALERT = "Watchdog";
+export const BACKUP_MAX_AGE_HOURS = 26;
+export const DISK_USED_PERCENT = 85;
+export const MEMORY_USED_PERCENT = 90;
+/** Real filesystems only: the disk alert and the dashboard's disk panel skip tmpfs, overlay and the like. */
+export const REAL_FS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"';
+export const BACKUP_METRIC = "freshtrack_backup_last_success_timestamp_seconds";
+export const RESTORE_CHECK_METRIC = "freshtrack_restore_check_last_success_timestamp_seconds";
+export const RESTORE_CHECK_MAX_AGE_DAYS = 8;
+
+/** The alert rules, as typed data (also what the tests enumerate). */
+export function alertRules(input: BundleInput): RuleGroup[] {
+  const domain = input.config.app.domain;
+  const availability: AlertRule[] = [
+    {
+      alert: "FreshtrackBackendDown",
+      expr: 'probe_success{job="blackbox-internal",probe="backend"} == 0',
+      for: "2m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Backend not ready: TTN webhooks are being refused",
+        description: `${BACKEND_READY_URL} has failed every probe for 2 minutes (database unreachable or backend down). Readings sent by TTN now are lost. Check: bin/status; docker compose logs backend.`,
+      },
+    },
+    {
+      alert: "FreshtrackFrontendDown",
+      expr: 'probe_success{job="blackbox-internal",probe="frontend"} == 0',
+      for: "2m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Frontend down: users cannot open the app",
+        description: `${FRONTEND_HEALTH_URL} has failed every probe for 2 minutes. Check: docker compose logs frontend.`,
+      },
+    },
+    {
+      alert: "FreshtrackPublicEndpointDown",
+      expr: 'probe_success{job="blackbox-public",probe="public"} == 0',
+      for: "5m",
+      labels: { severity: "critical" },
+      annotations: {
+        summary: `https://${domain} is unreachable through Caddy`,
+        description: `${publicProbeUrl(input)}${input.config.app.tlsMode === "acme" ? "" : ` (Host ${domain})`} has failed for 5 minutes (${input.config.app.tlsMode === "acme" ? "DNS, Caddy, TLS certificate or firewall" : "Caddy or its routing"}) while the probe of the backend inside the network may still pass. Check: docker compose logs caddy.`,
+      },
+    },
+  ];
+  // Caddy's internal CA issues 12-hour certificates and renews them itself: a 14-day warning would always fire.
+  if (input.config.app.tlsMode === "acme") {
+    availability.push({
+      alert: "FreshtrackCertificateExpiringSoon",
+      expr: `(probe_ssl_earliest_cert_expiry{job="blackbox-public"} - time()) / 86400 < ${CERT_WARN_DAYS}`,
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `TLS certificate of ${domain} expires in {{ $value | printf "%.1f" }} days`,
+        description: `Caddy renews ACME certificates about 30 days before expiry; a certificate with under ${CERT_WARN_DAYS} days left means renewal is failing (DNS not pointing here, port 80/443 blocked, rate limit). Check: docker compose logs caddy | grep -i acme.`,
+      },
+    });
+  }
+
+  const ageH = BACKUP_MAX_AGE_HOURS;
+  const backups: AlertRule[] = [
+    {
+      // No `for`: the age only grows, so it is exact the moment it passes the limit.
+      alert: "FreshtrackBackupStale",
+      expr: `time() - max(${BACKUP_METRIC}) > ${ageH * 3600}`,
+      labels: { severity: "critical", cause: "stale" },
+      annotations: {
+        summary: `Newest good backup is older than ${ageH} hours`,
+        description: `The last successful bin/backup finished {{ $value | humanizeDuration }} ago (limit ${ageH}h). Check: tail APP_DIR/state/audit.log; run bin/backup by hand.`,
+      },
+    },
+    {
+      // Same alert, second cause: no metric means no proof of any backup. `for` covers a Prometheus restart.
+      alert: "FreshtrackBackupStale",
+      expr: `absent(${BACKUP_METRIC})`,
+      for: "10m",
+      labels: { severity: "critical", cause: "missing" },
+      annotations: {
+        summary: "No successful backup is recorded on this host",
+        description: `${BACKUP_METRIC} is missing: no backup has succeeded since install, APP_DIR/metrics/backup.prom is missing or unreadable by node-exporter (uid 65534), or node-exporter is down.`,
+      },
+    },
+    {
+      alert: "FreshtrackBackupTimestampInvalid",
+      expr: `max(${BACKUP_METRIC}) - time() > 3600`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Backup timestamp is in the future: backup freshness cannot be judged",
+        description: `${BACKUP_METRIC} is {{ $value | humanizeDuration }} ahead of Prometheus' clock. It must be Unix seconds (not milliseconds); check bin/backup and the host clock.`,
+      },
+    },
+    {
+      // Weekly job (bin/restore --check): a week plus a day of slack. No absent case: a new
+      // install has none for its first week, and the backup alert already covers "no backups".
+      alert: "FreshtrackRestoreCheckStale",
+      expr: `time() - max(${RESTORE_CHECK_METRIC}) > ${RESTORE_CHECK_MAX_AGE_DAYS * 86400}`,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `No successful restore check for more than ${RESTORE_CHECK_MAX_AGE_DAYS} days`,
+        description:
+          "The daily bin/restore --check proves the backups can be restored; its last success was {{ $value | humanizeDuration }} ago. Check: tail APP_DIR/state/audit.log; run bin/restore --check by hand.",
+      },
+    },
+    {
+      alert: "FreshtrackTextfileMetricsBroken",
+      expr: "node_textfile_scrape_error > 0",
+      for: "15m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "node-exporter cannot parse APP_DIR/metrics/*.prom",
+        description:
+          "A textfile in APP_DIR/metrics is malformed, so backup freshness metrics may be stale or missing. Check: docker compose logs node-exporter.",
+      },
+    },
+  ];
+
+  const host: AlertRule[] = [
+    {
+      alert: "FreshtrackDiskAlmostFull",
+      expr: `100 * (1 - node_filesystem_avail_bytes{${REAL_FS}} / node_filesystem_size_bytes{${REAL_FS}}) > ${DISK_USED_PERCENT}`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `Disk {{ $labels.mountpoint }} is {{ $value | printf "%.0f" }}% full`,
+        description: `Above ${DISK_USED_PERCENT}% used. PostgreSQL and Redis stop accepting writes when the disk fills. Check: docker system df; du -sh APP_DIR/*.`,
+      },
+    },
+    {
+      alert: "FreshtrackMemoryHigh",
+      expr: `100 * (1 - node_memory_MemAvailable_bytes / node_memory_MemTotal_bytes) > ${MEMORY_USED_PERCENT}`,
+      for: "10m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `Host memory {{ $value | printf "%.0f" }}% used`,
+        description: `Above ${MEMORY_USED_PERCENT}% for 10 minutes: the kernel will soon OOM-kill containers. Check: docker stats --no-stream.`,
+      },
+    },
+    {
+      alert: "FreshtrackContainerRestarting",
+      expr: 'changes(container_start_time_seconds{name!=""}[15m]) >= 2',
+      labels: { severity: "critical" },
+      annotations: {
+        summary: "Container {{ $labels.name }} is restarting repeatedly",
+        description:
+          "{{ $labels.name }} started {{ $value }} more times in 15 minutes (crash loop). A deploy recreates containers once and does not trigger this. Check: docker compose logs --tail 100 {{ $labels.container_label_com_docker_compose_service }}.",
+      },
+    },
+    {
+      alert: "FreshtrackScrapeTargetDown",
+      expr: "up == 0",
+      for: "5m",
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Monitoring target {{ $labels.job }} ({{ $labels.instance }}) is down",
+        description: "Prometheus cannot scrape it for 5 minutes, so alerts that depend on it cannot fire. Check: docker compose --profile observability ps.",
+      },
+    },
+  ];
+
+  const heartbeat: AlertRule[] = [
+    {
+      // Always firing, by design: its arrival proves Prometheus evaluates rules and
+      // Alertmanager delivers. Routed to the heartbeat receiver only (alertmanagerConfig).
+      alert: WATCHDOG_ALERT,
+      expr: "vector(1)",
+      labels: { severity: "none" },
+      annotations: {
+        summary: "Monitoring heartbeat: Prometheus and Alertmanager are working",
+        description: `This alert always fires. When the heartbeat (a ping to alertHeartbeatUrl, or the daily heartbeat mail to the operator) stops, the monitoring of ${domain} is down: check docker compose --profile observability ps on the host.`,
+      },
+    },
+  ];
+
+  return [
+    { name: "freshtrack-heartbeat", rules: heartbeat },
+    { name: "freshtrack-availability", rules: availability },
+    { name: "freshtrack-backups", rules: backups },
+    { name: "freshtrack-host", rules: host },
+  ];
+}
