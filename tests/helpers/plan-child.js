@@ -28,7 +28,11 @@ for (const pkg of [
   require(pkg);
 
 function run(request) {
-  process.on("exit", (code) => fs.writeFileSync(path.join(dir, "status"), String(code)));
+  process.on("exit", (code) => {
+    // Aside, then renamed: the test process must never read a status file not yet written.
+    fs.writeFileSync(path.join(dir, "status.tmp"), String(code));
+    fs.renameSync(path.join(dir, "status.tmp"), path.join(dir, "status"));
+  });
   for (const [k, v] of Object.entries(request.env ?? {})) process.env[k] = v;
   if (request.plan) {
     const script = path.join(ROOT, "scripts", "plan.ts");

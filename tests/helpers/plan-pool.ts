@@ -102,7 +102,8 @@ export function runInChild(request: Request): RunOutcome {
     pause = Math.min(pause * 2, 20);
   }
   const read = (f: string) => fs.readFileSync(path.join(w.dir, f), "utf8");
-  const status = fs.existsSync(statusFile) ? Number(read("status")) : null;
+  const text = fs.existsSync(statusFile) ? read("status") : "";
+  const status = /^\d+$/.test(text) ? Number(text) : null;
   const outcome = { status, stdout: read("stdout"), stderr: read("stderr") };
   fs.rmSync(w.dir, { recursive: true, force: true });
   logRun(request, started, status);
