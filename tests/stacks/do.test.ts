@@ -1,8 +1,6 @@
 // The digitalocean stack under mocks: the properties that keep readings and
 // credentials safe, checked on the resources the real program declares.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
-import * as path from "path";
 import { USER_SECRET_KEYS } from "../../core/config";
 import { parseSecretPayload } from "../../compose/secret-files";
 import { parse as parseYaml } from "yaml";
@@ -14,6 +12,7 @@ import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummySecret } from "../../scripts/lib/program";
 import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
 import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
+import { runInChild } from "../helpers/plan-pool";
 
 const T = {
   target: "freshtrack:digitalocean:Target",
@@ -492,11 +491,7 @@ describe("stacks/do: the placement guard refuses a region change before any regi
     );`;
   let out: { ok: boolean; registered: string[]; message?: string };
   before(() => {
-    const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
-      cwd: path.resolve(__dirname, "..", ".."),
-      encoding: "utf8",
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-    });
+    const p = runInChild({ script });
     out = JSON.parse(p.stdout.trim().split("\n").pop() ?? "{}") as typeof out;
   });
 
@@ -537,12 +532,7 @@ function runDo(opts: { dropletId?: string; set?: Record<string, unknown> } = {})
       (r) => { console.log(JSON.stringify(r)); },
       (e) => { console.error(String(e && e.stack)); process.exit(1); },
     );`;
-  const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
-    cwd: path.resolve(__dirname, "..", ".."),
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", FT_TEST_RUN: JSON.stringify(opts) },
-  });
+  const p = runInChild({ script, env: { FT_TEST_RUN: JSON.stringify(opts) } });
   assert.equal(p.status, 0, p.stderr);
   return JSON.parse(p.stdout) as PlanResult;
 }
