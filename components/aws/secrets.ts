@@ -21,9 +21,9 @@ export interface RegistryLogin {
 export interface AppSecrets {
   /** Secret ARN per env name. */
   arns: Record<string, pulumi.Output<string>>;
-  /** Version ids of the app's secrets (APP_SECRET_ENV), by env name: they change when a value does. */
+  /** Version ids of the app's secrets (APP_SECRET_ENV), in env-name order: they change when a value does. */
   appVersionIds: pulumi.Output<string>[];
-  /** Every secret version, by env name. */
+  /** Every secret version, in env-name order: db-setup starts only when all exist. */
   versions: aws.secretsmanager.SecretVersion[];
   /** The version of APP_DB_PASSWORD_SCRAM: a new app password re-runs db-setup. */
   appPasswordVersion: aws.secretsmanager.SecretVersion;

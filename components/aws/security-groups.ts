@@ -1,7 +1,7 @@
 // Security groups, with each rule a separate resource (one rule, one diff):
-// the ALB takes HTTP/HTTPS from anywhere; the tasks accept only the ALB and may
-// send HTTPS out plus PostgreSQL/Redis to the data stores; RDS and ElastiCache
-// accept only the app tasks.
+// the ALB takes HTTP/HTTPS from anywhere; the tasks accept only the ALB and send
+// only HTTPS out, plus (the app group) PostgreSQL and Redis to the data stores;
+// RDS and ElastiCache accept only the app group.
 import * as aws from "@pulumi/aws";
 import { cloudName } from "../../core/naming";
 import { PG_PORT, REDIS_PORT } from "./connection-urls";

@@ -255,6 +255,9 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
   // Imported only now: the SDK snapshots config from the environment when it loads.
   const pulumi = require("@pulumi/pulumi") as typeof import("@pulumi/pulumi");
   const settings = require("@pulumi/pulumi/runtime/settings") as { waitForRPCs: () => Promise<void> };
+  // The same config again, explicitly: a process that loaded the SDK earlier (the
+  // tests' pre-warmed children) snapshotted an empty environment.
+  pulumi.runtime.setAllConfig(config, secretKeys);
 
   const recorded: PlannedResource[] = [];
   const invokes: PlannedInvoke[] = [];

@@ -1,10 +1,10 @@
-// Runs the offline plan in a child process (Pulumi mocks and config are
-// per process) and returns everything it declared, secrets visible as {"$secret": v}.
-import { spawnSync } from "child_process";
-import * as path from "path";
+// Runs the offline plan (scripts/plan.ts --reveal-secrets) in a child process
+// (Pulumi mocks and config are per process; the pool in plan-pool.ts keeps one
+// warmed up) and returns everything it declared, secrets visible as {"$secret": v}.
+// Each distinct run happens once per test process: the results are cached by arguments.
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
+import { runInChild } from "./plan-pool";
 
-const ROOT = path.resolve(__dirname, "..", "..");
 const cache = new Map<string, PlanOutcome>();
 
 export interface PlanOutcome {
@@ -20,19 +20,14 @@ export function plan(
   secretSet: Record<string, string> = {},
   previousOutputs?: Record<string, unknown>,
 ): PlanOutcome {
-  const args = ["-r", "ts-node/register/transpile-only", path.join(ROOT, "scripts", "plan.ts"), "--stack", stack, "--reveal-secrets"];
+  const args = ["--stack", stack, "--reveal-secrets"];
   if (previousOutputs) args.push("--previous-outputs", JSON.stringify(previousOutputs));
   for (const [k, v] of Object.entries(set)) args.push("--set", `${k}=${typeof v === "string" ? v : JSON.stringify(v)}`);
   for (const [k, v] of Object.entries(secretSet)) args.push("--set-secret", `${k}=${v}`);
   const key = JSON.stringify(args);
   const hit = cache.get(key);
   if (hit) return hit;
-  const p = spawnSync(process.execPath, args, {
-    cwd: ROOT,
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-  });
+  const p = runInChild({ plan: args });
   const outcome: PlanOutcome = { ok: p.status === 0, status: p.status, stderr: p.stderr };
   if (p.status === 0) outcome.result = JSON.parse(p.stdout) as PlanResult;
   cache.set(key, outcome);

@@ -2,9 +2,6 @@
 // credentials safe, checked on the resources the real program declares.
 import { strict as assert } from "assert";
 import * as ini from "ini";
-import { parse } from "yaml";
-import { spawnSync } from "child_process";
-import * as path from "path";
 import { USER_SECRET_KEYS } from "../../core/config";
 import { parseSecretPayload } from "../../compose/secret-files";
 import { parse as parseYaml } from "yaml";
@@ -16,6 +13,7 @@ import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummySecret } from "../../scripts/lib/program";
 import { cloudConfigSchemaErrors } from "../helpers/cloud-init-schema";
 import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
+import { runInChild } from "../helpers/plan-pool";
 
 const T = {
   target: "freshtrack:digitalocean:Target",
@@ -490,7 +488,7 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.match(bundle["config/pgbouncer.ini"], /^server_tls_ca_file = \/etc\/pgbouncer\/db-ca.crt$/m);
     // db-setup and migrate: their URLs name the CA at the path compose.do.yml mounts it.
     const files = payloadOf(r);
-    const direct = parse(bundle["compose.do.yml"]) as { services: Record<string, { volumes?: string[]; environment?: Record<string, string> }> };
+    const direct = parseYaml(bundle["compose.do.yml"]) as { services: Record<string, { volumes?: string[]; environment?: Record<string, string> }> };
     for (const [svc, file] of [
       ["db-setup", "db-setup/ADMIN_DATABASE_URL"],
       ["migrate", "migrate/DATABASE_URL"],
@@ -548,11 +546,7 @@ describe("stacks/do: the placement guard refuses a region change before any regi
     );`;
   let out: { ok: boolean; registered: string[]; message?: string };
   before(() => {
-    const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
-      cwd: path.resolve(__dirname, "..", ".."),
-      encoding: "utf8",
-      env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true" },
-    });
+    const p = runInChild({ script });
     out = JSON.parse(p.stdout.trim().split("\n").pop() ?? "{}") as typeof out;
   });
 
@@ -593,12 +587,7 @@ function runDo(opts: { dropletId?: string; set?: Record<string, unknown> } = {})
       (r) => { console.log(JSON.stringify(r)); },
       (e) => { console.error(String(e && e.stack)); process.exit(1); },
     );`;
-  const p = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", "-e", script], {
-    cwd: path.resolve(__dirname, "..", ".."),
-    encoding: "utf8",
-    maxBuffer: 256 * 1024 * 1024,
-    env: { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", FT_TEST_RUN: JSON.stringify(opts) },
-  });
+  const p = runInChild({ script, env: { FT_TEST_RUN: JSON.stringify(opts) } });
   assert.equal(p.status, 0, p.stderr);
   return JSON.parse(p.stdout) as PlanResult;
 }

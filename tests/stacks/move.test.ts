@@ -62,8 +62,8 @@ for (const [from, to] of PAIRS) {
     });
 
     it("a plain target change is refused before any resource is declared", () => {
-      const o = plan(STACK[from], { ...p.d.set, target: to }, p.d.secret, { target: from });
       if (from === to) return; // vm -> vm has no plain target change; the new host is only reachable through moveVm*
+      const o = plan(STACK[from], { ...p.d.set, target: to }, p.d.secret, { target: from });
       assert.equal(o.ok, false);
       assert.match(o.stderr, new RegExp(`target changed from ${from} \\(deployed\\) to ${to}`));
       assert.match(o.stderr, /moveTo/);

@@ -1,11 +1,14 @@
 // The committed README targets table (docs/cost-table.md) is what the generator
 // prints for the example stacks today, and every resource they declare is priced
-// or explicitly free/usage-based. Spawns one program run per stack (mocks are per process).
+// or explicitly free/usage-based. The estimates come from the example stacks' plans,
+// as `estimateInChild` computes them (estimate() over the resources runProgram declares);
+// the plans are the ones the stack tests run (tests/helpers/plan.ts), so no extra run.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as path from "path";
-import { estimateInChild, loadPrices, renderCostTable, TARGET_STACKS } from "../../scripts/cost";
-import type { Estimate } from "../../scripts/lib/cost";
+import { loadPrices, renderCostTable, TARGET_STACKS } from "../../scripts/cost";
+import { estimate, type Estimate } from "../../scripts/lib/cost";
+import { mustPlan } from "../helpers/plan";
 
 const ROOT = path.resolve(__dirname, "..", "..");
 
@@ -14,7 +17,7 @@ describe("cost table (docs/cost-table.md)", function () {
   const estimates: Record<string, Estimate> = {};
 
   before(() => {
-    for (const t of TARGET_STACKS) estimates[t.target] = estimateInChild(t.stack);
+    for (const t of TARGET_STACKS) estimates[t.target] = estimate(mustPlan(t.stack).resources, loadPrices());
   });
 
   for (const t of TARGET_STACKS) {
