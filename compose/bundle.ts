@@ -11,7 +11,7 @@ import { DB_NAME } from "./render/pgbouncer";
 import { imageFor } from "../core/images";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
-import { DB_CA_FILE, renderPgbouncerIni } from "./render/pgbouncer";
+import { DB_CA_FILE, MANAGED_DB_SSLMODE, renderPgbouncerIni } from "./render/pgbouncer";
 import { renderRedisConf } from "./render/redis";
 import { renderObservability } from "./render/observability";
 import { OBSERVABILITY_PROFILE } from "./render/observability/compose";
@@ -38,7 +38,9 @@ export interface ReleaseManifest {
     admin_user: string;
     admin_db: string;
     name: string;
-    sslmode: "disable" | "require";
+    sslmode: "disable" | "require" | "verify-full";
+    /** The CA the server's certificate is verified against, relative to the release directory (digitalocean). */
+    sslrootcert?: string;
     network: string;
   };
   /**
@@ -147,7 +149,16 @@ function databaseAccess(input: BundleInput): ReleaseManifest["database"] {
   if (input.target === "digitalocean") {
     const db = input.managedDb;
     if (!db) throw new Error("digitalocean bundle needs managedDb");
-    return { host: db.host, port: db.port, admin_user: "doadmin", admin_db: db.database, name: DB_NAME, sslmode: "require", network };
+    return {
+      host: db.host,
+      port: db.port,
+      admin_user: "doadmin",
+      admin_db: db.database,
+      name: DB_NAME,
+      sslmode: MANAGED_DB_SSLMODE,
+      sslrootcert: DB_CA_FILE,
+      network,
+    };
   }
   return { service: "postgres", host: "postgres", port: 5432, admin_user: "postgres", admin_db: "postgres", name: DB_NAME, sslmode: "disable", network };
 }

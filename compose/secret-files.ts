@@ -15,6 +15,14 @@ export type SecretFiles = Record<string, { uid: number; content: string }>;
 /** Name of the rclone remote in backup/rclone.conf; bin/backup and bin/restore address it as `backups:`. */
 export const RCLONE_REMOTE = "backups";
 
+export interface ObjectStoreCredentials {
+  endpoint: string;
+  region: string;
+  accessKey: string;
+  secretKey: string;
+  provider: "SeaweedFS" | "DigitalOcean" | "Other";
+}
+
 export interface SecretFilesInput {
   target: "vm" | "digitalocean";
   dbAppPassword: string;
@@ -31,13 +39,17 @@ export interface SecretFilesInput {
     port: number;
     /** Appended as `?sslmode=` to direct URLs (digitalocean's managed DB); omitted on vm. */
     sslmode?: string;
+    /** Appended as `&sslrootcert=`: the CA file as the client containers see it (libpq and node-postgres read it). */
+    sslrootcert?: string;
     adminUser: string;
     adminPassword: string;
     /** Database the admin connects to for db-setup: `postgres` on vm, `defaultdb` on a managed cluster. */
     adminDatabase: string;
   };
-  /** S3 credentials: the app's MINIO_* keys and the backup job's rclone remote. */
-  objectStore: { endpoint: string; region: string; accessKey: string; secretKey: string; provider: "SeaweedFS" | "DigitalOcean" | "Other" };
+  /** S3 credentials: the app's MINIO_* keys (and the backup job's rclone remote when there is no backupStore). */
+  objectStore: ObjectStoreCredentials;
+  /** The backup job's own credential for its rclone remote (digitalocean: a key the app never sees). */
+  backupStore?: ObjectStoreCredentials;
   /** Private registry login (config registryServer/registryUser; the token is user.registryToken). */
   registry?: { server: string; user: string };
 }
@@ -66,8 +78,9 @@ export const USER_SECRET_FOR_ENV: Partial<Record<AppSecretEnv, UserSecretKey>> =
 const enc = encodeURIComponent;
 
 /** postgresql:// URL with every credential URL-encoded (user-supplied ones may hold / + = @ : %). */
-export function postgresUrl(user: string, password: string, host: string, port: number, db: string, sslmode?: string): string {
-  return `postgresql://${enc(user)}:${enc(password)}@${host}:${port}/${enc(db)}${sslmode ? `?sslmode=${enc(sslmode)}` : ""}`;
+export function postgresUrl(user: string, password: string, host: string, port: number, db: string, sslmode?: string, sslrootcert?: string): string {
+  const query = [sslmode && `sslmode=${enc(sslmode)}`, sslrootcert && `sslrootcert=${enc(sslrootcert)}`].filter(Boolean).join("&");
+  return `postgresql://${enc(user)}:${enc(password)}@${host}:${port}/${enc(db)}${query ? `?${query}` : ""}`;
 }
 
 /** PgBouncer auth_file line: fields in double quotes, a double quote inside doubled. */
@@ -99,7 +112,7 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   const put = (path: string, uid: number, content: string) => {
     files[path] = { uid, content };
   };
-  const directDb = (user: string, password: string, db: string) => postgresUrl(user, password, i.db.host, i.db.port, db, i.db.sslmode);
+  const directDb = (user: string, password: string, db: string) => postgresUrl(user, password, i.db.host, i.db.port, db, i.db.sslmode, i.db.sslrootcert);
 
   // ---- backend / worker: one file per env var, named after it -----------------
   const generated: Partial<Record<AppSecretEnv, string>> = {
@@ -151,14 +164,15 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   }
 
   // ---- backups ----------------------------------------------------------------
+  const store = i.backupStore ?? i.objectStore;
   const rclone = {
     [RCLONE_REMOTE]: {
       type: "s3",
-      provider: i.objectStore.provider,
-      access_key_id: i.objectStore.accessKey,
-      secret_access_key: i.objectStore.secretKey,
-      endpoint: i.objectStore.endpoint,
-      region: i.objectStore.region,
+      provider: store.provider,
+      access_key_id: store.accessKey,
+      secret_access_key: store.secretKey,
+      endpoint: store.endpoint,
+      region: store.region,
       force_path_style: "true",
       // Never create buckets from the backup job: a typo must fail, not scatter dumps.
       no_check_bucket: "true",

@@ -1,16 +1,18 @@
 // Connection URLs handed to the app through Secrets Manager. Credentials are
 // URL-encoded: an unencoded '/', '+' or '=' in a password breaks the URL.
 import { createHash, createHmac, pbkdf2Sync } from "crypto";
+import { RDS_URL_TLS } from "./rds-ca";
 export const PG_PORT = 5432;
 export const REDIS_PORT = 6379;
 
 /**
  * DATABASE_URL, straight to RDS (no pooler on AWS, so migrations and the app use
- * the same URL). `no-verify`: TLS is forced server-side (rds.force_ssl=1), but
- * node-postgres treats `require` as verify-full and the image has no RDS CA bundle.
+ * the same URL). verify-full against the region's RDS root CAs, which the task's
+ * entry point writes to the sslrootcert file (rds-ca.ts); TLS is also forced
+ * server-side (rds.force_ssl=1).
  */
 export function databaseUrl(user: string, password: string, host: string, db: string): string {
-  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${PG_PORT}/${encodeURIComponent(db)}?sslmode=no-verify`;
+  return `postgresql://${encodeURIComponent(user)}:${encodeURIComponent(password)}@${host}:${PG_PORT}/${encodeURIComponent(db)}?${RDS_URL_TLS}`;
 }
 
 /** rediss:// (TLS) with the ElastiCache AUTH token as password. */

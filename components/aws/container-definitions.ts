@@ -79,6 +79,8 @@ export interface ContainerInput {
   secretArns: Record<string, string>;
   /** Environment replaced or added on this target (non-secret only). */
   environmentOverrides?: Record<string, string>;
+  /** A wrapper that runs before the service's command and then execs it (the command stays the contract's). */
+  entryPoint?: string[];
   /** Secret env names this target requires: a missing ARN is a programming error, not a silent gap. */
   requiredSecrets?: string[];
   logGroup: string;
@@ -142,6 +144,7 @@ export function containerDefinition(input: ContainerInput): ContainerDefinition 
     cpu: Math.min(Math.round(service.limits.cpus * 1024), input.taskCpu),
     // Soft reservation from the model's budget; the task size is the hard limit (minus the init container's share).
     memoryReservation: Math.min(service.limits.memoryMb, input.taskMemory - (service.writablePaths.length ? INIT_MEMORY : 0)),
+    entryPoint: input.entryPoint ? [...input.entryPoint] : undefined,
     command: service.command ? [...service.command] : undefined,
     user: service.user,
     portMappings: service.port === undefined ? [] : [{ containerPort: service.port, hostPort: service.port, protocol: "tcp" }],

@@ -8,6 +8,7 @@ import { RDS_MAX_BACKUP_DAYS } from "../../core/aws-schedule";
 import { DB_NAME, cloudName } from "../../core/naming";
 import { MASTER_USERNAME } from "./constants";
 import { Network } from "./network";
+import { RDS_CA_IDENTIFIER } from "./rds-ca";
 import { AwsScope } from "./scope";
 import { SecurityGroups } from "./security-groups";
 
@@ -70,7 +71,7 @@ export function createDatabase(scope: AwsScope, network: Network, groups: Securi
       finalSnapshotIdentifier: `${dbIdentifier}-final`,
       autoMinorVersionUpgrade: true,
       allowMajorVersionUpgrade: false,
-      caCertIdentifier: "rds-ca-rsa2048-g1",
+      caCertIdentifier: RDS_CA_IDENTIFIER,
       enabledCloudwatchLogsExports: ["postgresql"],
       applyImmediately: false,
     },

@@ -36,6 +36,8 @@ export interface DumpInputs {
   groups: SecurityGroups;
   /** Where the freshness alarm goes (createAlarms' topic). */
   alarmTopic: aws.sns.Topic;
+  /** The region's RDS root CAs (createRdsCa): the dump verifies RDS with them. */
+  rdsCa: pulumi.Output<string>;
 }
 
 export function createDumpTask(scope: AwsScope, d: DumpInputs): void {
@@ -99,8 +101,9 @@ export function createDumpTask(scope: AwsScope, d: DumpInputs): void {
           dumpKey.arn,
           d.digests.pin(dumpClientImage(cfg.dbEngineVersion, app.imageOverrides)),
           d.digests.pin(imageFor("rclone", app.imageOverrides)),
+          d.rdsCa,
         ])
-        .apply(([m, host, bucket, key, postgresImage, rcloneImage]) =>
+        .apply(([m, host, bucket, key, postgresImage, rcloneImage, ca]) =>
           dumpContainerDefinitions({
             postgresImage,
             rcloneImage,
@@ -108,6 +111,7 @@ export function createDumpTask(scope: AwsScope, d: DumpInputs): void {
             masterUser: MASTER_USERNAME,
             masterPasswordValueFrom: `${m}:password::`,
             dbName: DB_NAME,
+            rdsCa: ca,
             bucket,
             kmsKeyArn: key,
             region: cfg.region,

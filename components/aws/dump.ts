@@ -9,6 +9,10 @@
 // The backups bucket's lifecycle keeps objects backupRetentionDays; a CloudWatch
 // alarm fires when no dump was uploaded for a day. Pure: plain strings in, JSON out.
 import { IMAGES } from "../../core/images";
+import { RDS_CA_ENV } from "./rds-ca";
+
+/** Where the dump container writes the RDS root CAs (its scratch volume); PGSSLROOTCERT names it. */
+export const DUMP_CA_FILE = "/dump/rds-ca.pem";
 
 /** Logged by the upload container after a successful upload; the freshness metric counts it. */
 export const UPLOAD_MARKER = "FRESHTRACK_BACKUP_UPLOADED";
@@ -35,7 +39,8 @@ export function dumpClientImage(engineVersion: string, overrides: Record<string,
 /**
  * Shell run by the dump container (postgres image, psql/pg_dump/pg_restore 16).
  * Connection from the environment (PGHOST, PGUSER, PGPASSWORD from Secrets Manager,
- * PGSSLMODE=require); writes $DUMP_DIR (default /dump)/<name>.dump and NAME.
+ * PGSSLMODE=verify-full, PGSSLROOTCERT: the file this script writes from RDS_CA_BUNDLE first);
+ * writes $DUMP_DIR (default /dump)/<name>.dump and NAME.
  */
 export function dumpScript(dbName: string): string {
   if (!/^[a-z_][a-z0-9_]*$/.test(dbName)) throw new Error("database name must be a plain identifier");
@@ -47,6 +52,10 @@ export function dumpScript(dbName: string): string {
     'name="' + dbName + '-$(date -u +%Y%m%dT%H%M%SZ).dump"',
     "dir=${DUMP_DIR:-/dump}",
     'file="$dir/$name"',
+    // The RDS root CAs, where PGSSLROOTCERT points (libpq verifies the server against them).
+    "step_ca() {",
+    `  if [ -n "\${PGSSLROOTCERT:-}" ]; then printf '%s\\n' "\${${RDS_CA_ENV}:?${RDS_CA_ENV} is empty}" > "$PGSSLROOTCERT"; fi`,
+    "}",
     "step_dump() {",
     `  pg_dump --format=custom --compress=6 --no-owner --no-privileges --dbname=${dbName} --file="$file"`,
     '  echo "dumped $name: $(wc -c <"$file") bytes"',
@@ -61,6 +70,7 @@ export function dumpScript(dbName: string): string {
     `  echo "${RESTORE_CHECK_MARKER} $name tables=$(printf '%s\\n' "$restored" | grep -c .)"`,
     "  printf '%s\\n' \"$restored\"",
     "}",
+    "step_ca",
     "step_dump",
     "step_restore_check",
     'printf "%s" "$name" > "$dir/NAME"',
@@ -88,6 +98,8 @@ export interface DumpTaskInput {
   /** `arn:…:secret:…:password::` of the RDS-managed master secret. */
   masterPasswordValueFrom: string;
   dbName: string;
+  /** The region's RDS root CAs (PEM, rds-ca.ts). */
+  rdsCa: string;
   bucket: string;
   kmsKeyArn: string;
   region: string;
@@ -113,8 +125,10 @@ export function dumpContainerDefinitions(i: DumpTaskInput): string {
       command: [dumpScript(i.dbName)],
       environment: [
         { name: "PGHOST", value: i.dbHost },
-        { name: "PGSSLMODE", value: "require" },
+        { name: "PGSSLMODE", value: "verify-full" },
+        { name: "PGSSLROOTCERT", value: DUMP_CA_FILE },
         { name: "PGUSER", value: i.masterUser },
+        { name: RDS_CA_ENV, value: i.rdsCa },
       ],
       secrets: [{ name: "PGPASSWORD", valueFrom: i.masterPasswordValueFrom }],
       mountPoints: mount,

@@ -20,6 +20,7 @@ import { createListeners, createLoadBalancer } from "./load-balancer";
 import { createMigrationRuns } from "./migrations";
 import { createAlarms } from "./monitoring";
 import { createNetwork } from "./network";
+import { createRdsCa } from "./rds-ca-bundle";
 import { createRedis } from "./redis";
 import { createScope } from "./scope";
 import { REQUIRED_APP_SECRETS, USER_SECRET_ENV, unmappedAppSecrets } from "./secret-map";
@@ -27,6 +28,7 @@ import { createSecrets } from "./secrets";
 import { createSecurityGroups } from "./security-groups";
 import { createServices } from "./services";
 import { createTaskDefinitions } from "./task-definitions";
+import { createUploadsBackup } from "./uploads-backup";
 
 export { ALB_IDLE_TIMEOUT, ASSETS_REGION, MASTER_USERNAME, REQUIRED_APP_SECRETS, SSL_POLICY, USER_SECRET_ENV };
 
@@ -51,6 +53,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const buckets = createBuckets(scope);
     const database = createDatabase(scope, network, groups);
     createBackupPlan(scope, database.db); // only when backupRetentionDays > 35
+    const rdsCa = createRdsCa(scope); // the region's RDS root CAs: every client verifies RDS with them
     const redis = createRedis(scope, network, groups, secrets);
     const appSecrets = createSecrets(scope, {
       secrets,
@@ -63,7 +66,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const cluster = createCluster(scope);
     // Every image a task runs, pinned to its registry digest (unless imageDigests is off).
     const digests = new ImageDigests("image-registry", imageDigestsArgs(config, userSecrets), this);
-    const taskDefs = createTaskDefinitions(scope, { cluster, digests, assetsBucket: buckets.assets, database, appSecrets });
+    const taskDefs = createTaskDefinitions(scope, { cluster, digests, assetsBucket: buckets.assets, database, appSecrets, rdsCa });
     const migrations = createMigrationRuns(scope, { cluster, taskDefs, network, groups, database, appSecrets });
 
     const lb = createLoadBalancer(scope, network, groups);
@@ -71,8 +74,9 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const listeners = createListeners(scope, lb, certificate.arn);
     const services = createServices(scope, { cluster, taskDefs, network, groups, lb, listeners, migrations });
 
-    const alarmTopic = createAlarms(scope, { lb, cluster, services, database, redis });
-    createDumpTask(scope, { cluster, database, backupsBucket: buckets.backups, digests, network, groups, alarmTopic });
+    const alarms = createAlarms(scope, { lb, cluster, services, database, redis });
+    createDumpTask(scope, { cluster, database, backupsBucket: buckets.backups, digests, network, groups, alarmTopic: alarms.topic, rdsCa });
+    createUploadsBackup(scope, { assetsBucket: buckets.assets, alarmTopic: alarms.usEast1Topic });
 
     this.url = pulumi.output(`https://${config.app.domain}`);
     this.hostAddress = lb.alb.dnsName;

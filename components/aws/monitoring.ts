@@ -21,8 +21,15 @@ export interface AlarmInputs {
   redis: Redis;
 }
 
-/** Returns the topic (in the stack's region) that alarms mail the operator through. */
-export function createAlarms(scope: AwsScope, a: AlarmInputs): aws.sns.Topic {
+/** The topics alarms mail the operator through. */
+export interface AlarmTopics {
+  /** In the stack's region. */
+  topic: aws.sns.Topic;
+  /** In us-east-1 (ASSETS_REGION): `topic` itself when the stack is there. */
+  usEast1Topic: aws.sns.Topic;
+}
+
+export function createAlarms(scope: AwsScope, a: AlarmInputs): AlarmTopics {
   const { cfg, config, stack, parent, provider, assetsProvider } = scope;
   const app = config.app;
   const o = scope.opts;
@@ -59,7 +66,7 @@ export function createAlarms(scope: AwsScope, a: AlarmInputs): aws.sns.Topic {
     { dbAllocatedStorageGb: cfg.dbAllocatedStorageGb, dbMaxConnections: config.data.dbMaxConnections },
   );
   for (const s of specs) metricAlarm(s, topic, o({ dependsOn: [a.redis.redis] }));
-  return topic;
+  return { topic, usEast1Topic: healthTopic };
 }
 
 /** One CloudWatch alarm from its spec, named `alarm-<name>`, acting (and clearing) through `topic`. */

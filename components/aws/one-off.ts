@@ -3,6 +3,8 @@
 // ARNs, through environment variables; secrets reach the task from Secrets
 // Manager inside AWS and never touch this machine or a command line.
 
+import { RDS_CA_ENV, RDS_CA_FILE } from "./rds-ca";
+
 /** Env the run-task script reads (all non-secret). */
 export interface RunTaskEnv {
   AWS_REGION: string;
@@ -70,7 +72,14 @@ export function dbSetupSql(dbName: string, dbUser: string): string {
   ].join("\n");
 }
 
-/** Container command of the db-setup task: the SQL travels in an env var, psql reads it from stdin. */
+/**
+ * Container command of the db-setup task: the SQL travels in an env var, psql reads it from stdin.
+ * The server is verified (verify-full) against the region's RDS root CAs from $RDS_CA_BUNDLE.
+ */
 export function dbSetupCommand(): string[] {
-  return ["sh", "-c", 'printf "%s" "$DB_SETUP_SQL" | psql -X -q "host=$PGHOST port=5432 dbname=postgres user=$PGUSER sslmode=require"'];
+  return [
+    "sh",
+    "-c",
+    `printf '%s\\n' "$${RDS_CA_ENV}" > ${RDS_CA_FILE} && printf "%s" "$DB_SETUP_SQL" | psql -X -q "host=$PGHOST port=5432 dbname=postgres user=$PGUSER sslmode=verify-full sslrootcert=${RDS_CA_FILE}"`,
+  ];
 }

@@ -21,6 +21,8 @@ export interface TaskInputs {
   assetsBucket: aws.s3.Bucket;
   database: Database;
   appSecrets: AppSecrets;
+  /** The region's RDS root CAs (createRdsCa). */
+  rdsCa: pulumi.Output<string>;
 }
 
 export function createTaskDefinitions(scope: AwsScope, t: TaskInputs): TaskDefinitions {
@@ -37,16 +39,19 @@ export function createTaskDefinitions(scope: AwsScope, t: TaskInputs): TaskDefin
   const versionList: pulumi.Output<string[]> = pulumi.all(t.appSecrets.appVersionIds);
   const resolved = pulumi
     .all([
-      t.assetsBucket.bucket,
-      allArns,
-      t.database.masterSecretArn,
-      t.database.db.address,
-      versionList,
-      logArnList,
-      pinnedApp,
-      registryLogin ? registryLogin.secret.arn : "",
+      pulumi.all([
+        t.assetsBucket.bucket,
+        allArns,
+        t.database.masterSecretArn,
+        t.database.db.address,
+        versionList,
+        logArnList,
+        pinnedApp,
+        registryLogin ? registryLogin.secret.arn : "",
+      ]),
+      t.rdsCa,
     ])
-    .apply(([bucket, arns, master, host, versions, logArnValues, pinned, registryArn]) =>
+    .apply(([[bucket, arns, master, host, versions, logArnValues, pinned, registryArn], rdsCa]) =>
       familyTasks({
         stack,
         region: cfg.region,
@@ -55,6 +60,7 @@ export function createTaskDefinitions(scope: AwsScope, t: TaskInputs): TaskDefin
         secretArns: arns,
         masterSecretArn: master,
         dbHost: host,
+        rdsCa,
         secretVersionIds: versions,
         logGroupArns: Object.fromEntries(FAMILIES.map((f, i) => [f, logArnValues[i]])) as Record<Family, string>,
         app: pinned,

@@ -12,6 +12,7 @@ import { ASSETS_REGION, MASTER_USERNAME } from "./constants";
 import { ContainerInput, ServiceLike, renderContainerDefinitions, scratchVolumes } from "./container-definitions";
 import { executionRolePolicy } from "./iam-policies";
 import { dbSetupCommand, dbSetupSql } from "./one-off";
+import { RDS_CA_ENV, caEntryPoint } from "./rds-ca";
 import { REQUIRED_APP_SECRETS } from "./secret-map";
 
 /** Every task definition of the stack but the dump (dump-task.ts): the three services and the two one-off tasks. */
@@ -41,14 +42,17 @@ export function taskSizes(cfg: AwsSettings): Record<Family, { cpu: number; memor
   };
 }
 
-/** The db-setup task's one container: logs in to RDS as the master user and creates or re-passwords the app role. */
-export function dbSetupService(host: string, app: AppSettings): ServiceLike {
+/**
+ * The db-setup task's one container: logs in to RDS as the master user (verify-full against
+ * the region's RDS root CAs `ca`) and creates or re-passwords the app role.
+ */
+export function dbSetupService(host: string, app: AppSettings, ca: string): ServiceLike {
   return {
     name: "db-setup",
     image: imageFor("postgres", app.imageOverrides),
     command: dbSetupCommand(),
     user: "70",
-    environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER) },
+    environment: { PGHOST: host, PGUSER: MASTER_USERNAME, DB_SETUP_SQL: dbSetupSql(DB_NAME, DB_USER), [RDS_CA_ENV]: ca },
     secretEnv: ["APP_DB_PASSWORD_SCRAM", "PGPASSWORD"],
     limits: { cpus: 0.25, memoryMb: 256 },
     stopGraceSeconds: 30,
@@ -67,6 +71,8 @@ export interface FamilyTaskInput {
   /** The RDS-managed master user secret's ARN. */
   masterSecretArn: string;
   dbHost: string;
+  /** The region's RDS root CAs (PEM, rds-ca.ts): every container that connects to RDS verifies it with them. */
+  rdsCa: string;
   /** Version ids of the app's secrets: a rotation changes them. */
   secretVersionIds: string[];
   logGroupArns: Record<Family, string>;
@@ -78,25 +84,34 @@ export interface FamilyTaskInput {
 /** Per family: its containers (canonical JSON), the execution role policy that reads exactly their secrets, its scratch volumes. */
 export function familyTasks(t: FamilyTaskInput): Record<Family, FamilyTask> {
   const svc = awsAppServices(t.app, t.assetsBucket);
-  const input = (f: Family, service: ServiceLike, extraArns: Record<string, string> = {}, env?: Record<string, string>): ContainerInput => ({
+  const input = (
+    f: Family,
+    service: ServiceLike,
+    extraArns: Record<string, string> = {},
+    env?: Record<string, string>,
+    entryPoint?: string[],
+  ): ContainerInput => ({
     service,
     taskCpu: t.sizes[f].cpu,
     taskMemory: t.sizes[f].memory,
     secretArns: { ...t.secretArns, ...extraArns },
     requiredSecrets: service.secretEnv.filter((n) => (REQUIRED_APP_SECRETS as string[]).includes(n) || n === "APP_DB_PASSWORD_SCRAM" || n === "PGPASSWORD"),
     environmentOverrides: env,
+    entryPoint,
     logGroup: `/freshtrack/${t.stack}/${f}`,
     region: t.region,
     registry: t.registry,
   });
   // A rotated secret keeps its ARN: this digest of version ids (not values) makes ECS roll the tasks.
   const rollOnRotation = { FT_ROTATION_DIGEST: createHash("sha256").update(t.secretVersionIds.join("\n")).digest("hex").slice(0, 16) };
+  // The containers that connect to RDS get the CA file written before their command (verify-full).
+  const withCa = { [RDS_CA_ENV]: t.rdsCa };
   const inputs: Record<Family, ContainerInput> = {
-    backend: input("backend", svc.backend, {}, rollOnRotation),
-    worker: input("worker", svc.worker, {}, rollOnRotation),
+    backend: input("backend", svc.backend, {}, { ...rollOnRotation, ...withCa }, caEntryPoint()),
+    worker: input("worker", svc.worker, {}, { ...rollOnRotation, ...withCa }, caEntryPoint()),
     frontend: input("frontend", svc.frontend),
-    migrate: input("migrate", svc.migrate),
-    "db-setup": input("db-setup", dbSetupService(t.dbHost, t.app), { PGPASSWORD: `${t.masterSecretArn}:password::` }),
+    migrate: input("migrate", svc.migrate, {}, withCa, caEntryPoint()),
+    "db-setup": input("db-setup", dbSetupService(t.dbHost, t.app, t.rdsCa), { PGPASSWORD: `${t.masterSecretArn}:password::` }),
   };
   return Object.fromEntries(
     FAMILIES.map((f) => {

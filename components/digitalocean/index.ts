@@ -18,7 +18,7 @@ import { cloudFirewallRules, databaseFirewallRules } from "./firewall";
 import { placementKeepers, placementProblems } from "./placement";
 import { deployToDroplet, dropletBootstrap } from "./push";
 import { doTags } from "./tags";
-import { assetsCors, assetsLifecycle, backupsLifecycle, spacesEndpoint, spacesRegion } from "./spaces";
+import { appKeyGrants, assetsCors, assetsLifecycle, backupKeyGrants, backupsLifecycle, spacesEndpoint, spacesRegion } from "./spaces";
 import { uptimeAlerts, uptimeCheck } from "./uptime";
 
 /** Operators' non-root login on the droplet (docker group). The push itself connects as root. */
@@ -168,7 +168,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     });
     // Customer uploads and database dumps: deleting either bucket loses data.
     const assets = new digitalocean.SpacesBucket("assets", bucketArgs("assets", assetsLifecycle()), { ...parent, protect: true });
-    // Versioned: a delete or overwrite through the shared key leaves the previous version for backupRetentionDays.
+    // Versioned: a delete or overwrite through the backup key leaves the previous version for backupRetentionDays.
     const backupsBucket = new digitalocean.SpacesBucket(
       "backups",
       { ...bucketArgs("backups", backupsLifecycle(config.data.backupRetentionDays)), versioning: { enabled: true } },
@@ -179,17 +179,17 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       { bucket: assets.name, region: region.apply(spacesRegion), corsRules: assetsCors(config.app.domain) },
       parent,
     );
-    // One key that can read and write exactly these two buckets, nothing else in the account.
-    const spacesKey = new digitalocean.SpacesKey(
-      "spaces-key",
-      {
-        name: cloudName("app-spaces"),
-        grants: [
-          { bucket: assets.name, permission: "readwrite" },
-          { bucket: backupsBucket.name, permission: "readwrite" },
-        ],
-      },
-      parent,
+    // Two keys, nothing else in the account: the app's (its own bucket only) and the backup job's.
+    // New logical names (the shared `spaces-key` of earlier releases is gone from the program):
+    // Pulumi creates these, the push writes them to the host and deploys, and only then, at the
+    // end of the update, deletes the old key. A failed push leaves it in place for the running
+    // release. Replacing either key later is create-before-delete in the same way.
+    const keyOptions = { ...parent, deleteBeforeReplace: false };
+    const appSpacesKey = new digitalocean.SpacesKey("app-spaces-key", { name: cloudName("app-assets"), grants: appKeyGrants(assets.name) }, keyOptions);
+    const backupSpacesKey = new digitalocean.SpacesKey(
+      "backup-spaces-key",
+      { name: cloudName("backup-spaces"), grants: backupKeyGrants(assets.name, backupsBucket.name) },
+      keyOptions,
     );
 
     // --- project: the resources DigitalOcean lets a project hold ---
@@ -275,8 +275,8 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
         caCert: digitalocean.getDatabaseCaOutput({ clusterId: db.id }, { parent: this }).certificate,
       },
       spaces: {
-        accessKey: spacesKey.accessKey,
-        secretKey: spacesKey.secretKey,
+        app: { accessKey: appSpacesKey.accessKey, secretKey: appSpacesKey.secretKey },
+        backup: { accessKey: backupSpacesKey.accessKey, secretKey: backupSpacesKey.secretKey },
         endpoint: spacesEndpoint(settings.region),
         region: bucketRegion,
         assetsBucket: assets.name,

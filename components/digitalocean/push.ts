@@ -4,6 +4,7 @@
 // as secret files written over stdin: never in user_data or a command string.
 import * as pulumi from "@pulumi/pulumi";
 import { renderBundle } from "../../compose/bundle";
+import { DB_CA_CLIENT_PATH, MANAGED_DB_SSLMODE } from "../../compose/render/pgbouncer";
 import { DoSettings } from "../../core/config";
 import { BootstrapParams, HostDeployment, SecretFiles, hostSecretFiles } from "../shared/host";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
@@ -12,8 +13,8 @@ import { TargetArgs } from "../shared/target";
 /** The push connects as root on port 22 (DigitalOcean's default; the cloud firewall limits who reaches it). */
 export const PUSH_USER = "root";
 export const SSH_PORT = 22;
-/** Managed PostgreSQL requires TLS; the database DigitalOcean creates for doadmin. */
-export const DO_DB_SSLMODE = "require";
+/** Direct connections (db-setup, migrate) verify the cluster's certificate and host name against its CA; the database DigitalOcean creates for doadmin. */
+export const DO_DB_SSLMODE = MANAGED_DB_SSLMODE;
 export const DO_ADMIN_DATABASE = "defaultdb";
 
 export interface DropletDb {
@@ -27,9 +28,16 @@ export interface DropletDb {
   caCert: pulumi.Output<string>;
 }
 
-export interface DropletSpaces {
+export interface SpacesCredential {
   accessKey: pulumi.Output<string>;
   secretKey: pulumi.Output<string>;
+}
+
+export interface DropletSpaces {
+  /** The app's key: readwrite on the assets bucket only (app/MINIO_ROOT_*). */
+  app: SpacesCredential;
+  /** The backup job's key: the backups bucket (+ assets for the uploads copy), in backup/rclone.conf only. */
+  backup: SpacesCredential;
   endpoint: string;
   region: string;
   assetsBucket: pulumi.Output<string>;
@@ -96,6 +104,13 @@ export function dropletBootstrap(settings: DoSettings, deployUser: string): Boot
  */
 export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "spaces" | "readyIds">): pulumi.Output<SecretFiles> {
   const { db, spaces } = input;
+  const store = (key: SpacesCredential) => ({
+    endpoint: spaces.endpoint,
+    region: spaces.region,
+    accessKey: key.accessKey,
+    secretKey: key.secretKey,
+    provider: "DigitalOcean" as const,
+  });
   return hostSecretFiles({
     target: "digitalocean",
     args: input.args,
@@ -103,11 +118,13 @@ export function dropletSecretFiles(input: Pick<PushInput, "args" | "db" | "space
       host: db.privateHost,
       port: db.port,
       sslmode: DO_DB_SSLMODE,
+      sslrootcert: DB_CA_CLIENT_PATH,
       adminUser: db.adminUser,
       adminPassword: db.adminPassword,
       adminDatabase: DO_ADMIN_DATABASE,
     },
-    objectStore: { endpoint: spaces.endpoint, region: spaces.region, accessKey: spaces.accessKey, secretKey: spaces.secretKey, provider: "DigitalOcean" },
+    objectStore: store(spaces.app),
+    backupStore: store(spaces.backup),
     readyIds: input.readyIds,
   });
 }

@@ -71,3 +71,29 @@ export function assetsCors(domain: string): CorsRule[] {
     },
   ];
 }
+
+export type SpacesPermission = "read" | "readwrite" | "fullaccess";
+export interface SpacesGrant<B> {
+  bucket: B;
+  permission: SpacesPermission;
+}
+
+/** The app's key: its own bucket only. No grant on the backups bucket, so a compromised app cannot read or delete a backup. */
+export function appKeyGrants<B>(assets: B): SpacesGrant<B>[] {
+  return [{ bucket: assets, permission: "readwrite" }];
+}
+
+/**
+ * The backup job's key (secrets/backup/rclone.conf, root only). Spaces has no
+ * "write without delete" (readwrite includes delete): versioning plus the
+ * noncurrent-version lifecycle of backupsLifecycle keep a deleted or overwritten
+ * backup recoverable for the retention. The assets grant is readwrite, not read:
+ * `bin/restore --uploads` copies a backup's uploads back into the app's bucket with
+ * this key (server-side, one credential on both buckets).
+ */
+export function backupKeyGrants<B>(assets: B, backups: B): SpacesGrant<B>[] {
+  return [
+    { bucket: backups, permission: "readwrite" },
+    { bucket: assets, permission: "readwrite" },
+  ];
+}

@@ -16,7 +16,19 @@ import { imageFor, ImageKey } from "../../core/images";
 import type { BundleInput } from "../bundle-input";
 import { budgetFor } from "./budget";
 import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, literal, PROJECT_NAME, ServiceSecretRef } from "./compose-types";
-import { DB_CA_FILE, DB_CA_PATH, DB_NAME, DB_USER, PGBOUNCER_PORT, USERLIST_DIR, USERLIST_PATH, pgbouncerNofile, pgbouncerSettings } from "./pgbouncer";
+import {
+  DB_CA_CLIENT_PATH,
+  DB_CA_FILE,
+  DB_CA_PATH,
+  DB_NAME,
+  MANAGED_DB_SSLMODE,
+  DB_USER,
+  PGBOUNCER_PORT,
+  USERLIST_DIR,
+  USERLIST_PATH,
+  pgbouncerNofile,
+  pgbouncerSettings,
+} from "./pgbouncer";
 import { HEALTH_LISTEN, HEALTH_PATH, PROXY_STATE_DIR } from "./caddy";
 import { REDIS_PASSWORD_PATH, REDIS_STATE_MOUNT } from "./redis";
 
@@ -321,11 +333,14 @@ export function renderComposeDocs(input: BundleInput): ComposeDocs {
     prodServices.postgres = prodEntry("postgres", 60);
     prodServices.objectstore = prodEntry("objectstore", 30);
   } else {
-    // The managed database: pgbouncer reaches it through the private host in pgbouncer.ini (server_tls_sslmode=verify-full
-    // against the cluster CA mounted here); db-setup through ADMIN_DATABASE_URL, and libpq refuses a connection without
-    // TLS even if the URL forgot sslmode.
+    // The managed database, always verify-full against the cluster CA (shipped in the bundle, mounted read-only):
+    // pgbouncer through the private host in pgbouncer.ini; db-setup and migrate through their URLs
+    // (sslmode=verify-full&sslrootcert=DB_CA_CLIENT_PATH). db-setup's environment says the same, so libpq
+    // verifies even if the URL forgot it.
+    const caMount = `./${DB_CA_FILE}:${DB_CA_CLIENT_PATH}:ro`;
     targetServices = {
-      "db-setup": { environment: { PGSSLMODE: "require" } },
+      "db-setup": { environment: { PGSSLMODE: MANAGED_DB_SSLMODE, PGSSLROOTCERT: DB_CA_CLIENT_PATH }, volumes: [caMount] },
+      migrate: { volumes: [caMount] },
       pgbouncer: { volumes: [`./${DB_CA_FILE}:${DB_CA_PATH}:ro`] },
     };
   }

@@ -20,6 +20,10 @@ export const PGBOUNCER_PORT = 5432;
 /** digitalocean: the managed cluster's CA certificate, shipped in the bundle (public) and mounted read-only. */
 export const DB_CA_FILE = "config/db-ca.crt";
 export const DB_CA_PATH = "/etc/pgbouncer/db-ca.crt";
+/** digitalocean: where db-setup and migrate see the same CA (libpq's and node-postgres' `sslrootcert`). */
+export const DB_CA_CLIENT_PATH = "/etc/freshtrack/db-ca.crt";
+/** digitalocean: every direct connection to the managed cluster verifies its certificate and host name. */
+export const MANAGED_DB_SSLMODE = "verify-full";
 /**
  * node-postgres sends `statement_timeout` (Pool config) and `extra_float_digits`
  * as startup parameters; PgBouncer refuses the connection for any it does not know

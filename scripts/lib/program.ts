@@ -172,6 +172,10 @@ function defaultOutputs(type: string, name: string, inputs: Record<string, unkno
       };
     case "command:remote:Command":
       return { stdout: "", stderr: "" };
+    case "command:local:Command":
+      // The AWS target's RDS CA download: self-signed MOCK roots named like AWS's (scripts/lib/fixtures).
+      if (name === "rds-ca-bundle") return { stdout: fs.readFileSync(path.join(__dirname, "fixtures", "mock-rds-global-bundle.pem"), "utf8"), stderr: "" };
+      break;
     default:
       break;
   }

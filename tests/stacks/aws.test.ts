@@ -9,6 +9,9 @@ import { USER_SECRET_ENV } from "../../components/aws/secret-map";
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { dummyPassword, dummySecret } from "../../scripts/lib/program";
 import { mustPlan, ofType, one, unmarkedStrings } from "../helpers/plan";
+import { regionalRdsCa } from "../../components/aws/rds-ca";
+import * as fs from "fs";
+import * as path from "path";
 
 const USER_SECRETS: Record<string, string> = Object.fromEntries(Object.values(USER_SECRET_ENV).map((k) => [k, dummySecret(k)]));
 const T = {
@@ -225,8 +228,72 @@ describe("stacks/aws: the AWS target under mocks", () => {
     assert.equal(inputsOf(r, T.td, "backend").memory, "1024");
   });
 
-  it("30 days fit in RDS's own backups: no AWS Backup plan at defaults", () => {
-    assert.deepEqual(ofType(r, "aws:backup/plan:Plan"), []);
+  it("30 days fit in RDS's own backups: no AWS Backup plan for the database at defaults (the uploads have theirs)", () => {
+    assert.deepEqual(
+      ofType(r, "aws:backup/plan:Plan").map((p) => p.name),
+      ["uploads"],
+    );
+  });
+
+  it("uploads: an AWS Backup plan backs up the assets bucket on backupSchedule, kept backupRetentionDays, in a protected vault locked for the retention; an alarm mails the operator when a day has no completed job", () => {
+    const check = (plan: PlanResult, days: number, cron: string) => {
+      const rule = (
+        one(plan, "aws:backup/plan:Plan", "uploads").inputs.rules as { schedule: string; targetVaultName: string; lifecycle: { deleteAfter: number } }[]
+      )[0];
+      assert.equal(rule.schedule, cron, "from backupSchedule");
+      assert.equal(rule.lifecycle.deleteAfter, days);
+      const vault = one(plan, "aws:backup/vault:Vault", "uploads");
+      assert.equal(vault.options.protect, true);
+      assert.notEqual(vault.inputs.forceDestroy, true);
+      assert.equal(rule.targetVaultName, vault.inputs.name);
+      const lock = one(plan, "aws:backup/vaultLockConfiguration:VaultLockConfiguration", "uploads").inputs;
+      assert.deepEqual(
+        [lock.backupVaultName, lock.minRetentionDays, lock.changeableForDays],
+        [vault.inputs.name, days, undefined],
+        "governance lock, as long as the retention",
+      );
+      // The selection is exactly the assets bucket (versioned: AWS Backup for S3 needs it), through a role AWS Backup assumes.
+      const sel = one(plan, "aws:backup/selection:Selection", "uploads").inputs;
+      assert.deepEqual(sel.resources, ["arn:aws:mock:us-east-1:123456789012:assets"]);
+      assert.equal(sel.iamRoleArn, "arn:aws:mock:us-east-1:123456789012:uploads-backup");
+      assert.equal(
+        inputsOf(plan, "aws:s3/bucketVersioning:BucketVersioning", "assets").versioningConfiguration &&
+          (inputsOf(plan, "aws:s3/bucketVersioning:BucketVersioning", "assets").versioningConfiguration as { status: string }).status,
+        "Enabled",
+      );
+      const attached = ofType(plan, "aws:iam/rolePolicyAttachment:RolePolicyAttachment")
+        .filter((a) => a.inputs.role === "uploads-backup-id" || String(a.name).startsWith("uploads-backup"))
+        .map((a) => a.inputs.policyArn)
+        .sort();
+      assert.deepEqual(attached, [
+        "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Backup",
+        "arn:aws:iam::aws:policy/AWSBackupServiceRolePolicyForS3Restore",
+      ]);
+      // Vault, plan and alarm live in the bucket's region (us-east-1), whatever the stack's region.
+      for (const [type, name] of [
+        ["aws:backup/vault:Vault", "uploads"],
+        ["aws:backup/plan:Plan", "uploads"],
+        ["aws:backup/selection:Selection", "uploads"],
+        ["aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-backup-uploads-stale"],
+      ])
+        assert.equal(one(plan, type, name).options.provider, one(plan, "aws:s3/bucket:Bucket", "assets").options.provider, name);
+      const alarm = one(plan, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-backup-uploads-stale").inputs;
+      assert.deepEqual(
+        [alarm.namespace, alarm.metricName, alarm.treatMissingData, alarm.period],
+        ["AWS/Backup", "NumberOfBackupJobsCompleted", "breaching", 86400],
+      );
+      assert.deepEqual(alarm.dimensions, { ResourceType: "S3", BackupVaultName: vault.inputs.name });
+      return alarm;
+    };
+    const alarm = check(r, 30, "cron(17 3 * * ? *)");
+    assert.deepEqual(alarm.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts"]);
+    // The app's IAM user may not touch AWS Backup (its policy names the assets bucket's S3 actions only).
+    const appPolicy = JSON.stringify(inputsOf(r, "aws:iam/userPolicy:UserPolicy", "assets").policy);
+    assert.ok(!/backup:/.test(appPolicy), appPolicy);
+    const other = mustPlan("aws", { backupRetentionDays: 90, backupSchedule: "5 1 * * *", awsRegion: "eu-west-1" });
+    const alarm90 = check(other, 90, "cron(5 1 * * ? *)");
+    // Outside us-east-1 the alarm goes to the operator-email topic in us-east-1.
+    assert.deepEqual(alarm90.alarmActions, ["arn:aws:mock:us-east-1:123456789012:alerts-us-east-1"]);
   });
 
   it("log groups keep 30 days, the RDS PostgreSQL export included", () => {
@@ -296,7 +363,7 @@ describe("stacks/aws: the AWS target under mocks", () => {
     const dbUrl = (inputsOf(r, T.secretVersion, "secret-database-url").secretString as { $secret: string }).$secret;
     assert.equal(
       dbUrl,
-      `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=no-verify`,
+      `postgresql://frostguard:${dummyPassword(LASTING_SECRET_NAMES.dbAppPassword)}@db.abc123.us-east-1.rds.amazonaws.com:5432/frostguard?sslmode=verify-full&sslrootcert=%2Ftmp%2Frds-ca.pem`,
     );
     // db-setup gets the verifier of the same password the URL carries, not the password.
     const scram = (inputsOf(r, T.secretVersion, "secret-app-db-password-scram").secretString as { $secret: string }).$secret;
@@ -399,9 +466,41 @@ describe("stacks/aws: options", () => {
     assert.deepEqual([sub.inputs.protocol, sub.inputs.endpoint, sub.options.provider], ["email", "ops@dairy-coop.example", "pulumi:providers:aws::aws-assets"]);
   });
 
-  it("sslmode: the app reaches RDS with TLS forced server-side (rds.force_ssl) but unverified (no-verify): the app image carries no RDS CA bundle", () => {
-    const url = (one(r, T.secretVersion, "secret-database-url").inputs.secretString as { $secret: string }).$secret;
-    assert.match(url, /\?sslmode=no-verify$/);
+  it("sslmode: every connection to RDS is verify-full against the region's RDS root CAs, fetched once from AWS's bundle and written to the sslrootcert file before each command", () => {
+    // The download: AWS's documented global bundle, over HTTPS, on the deploy machine; the plan keeps awsRegion's (eu-west-1) roots only.
+    const fetch = one(r, T.cmd, "rds-ca-bundle").inputs;
+    assert.deepEqual(fetch.environment, { RDS_CA_BUNDLE_URL: "https://truststore.pki.rds.amazonaws.com/global/global-bundle.pem" });
+    assert.match(fetch.create as string, /curl -fsS --proto "=https"/);
+    const ca = regionalRdsCa(
+      fs.readFileSync(path.join(__dirname, "..", "..", "scripts", "lib", "fixtures", "mock-rds-global-bundle.pem"), "utf8"),
+      "eu-west-1",
+    );
+    assert.equal((ca.match(/BEGIN CERTIFICATE/g) ?? []).length, 2, "eu-west-1's two mock roots");
+    assert.equal(one(r, "aws:rds/instance:Instance").inputs.caCertIdentifier, "rds-ca-rsa2048-g1");
+    // DATABASE_URL (backend, worker, migrate): verify-full, the CA file the entry point writes.
+    const url = new URL((one(r, T.secretVersion, "secret-database-url").inputs.secretString as { $secret: string }).$secret);
+    assert.deepEqual([url.searchParams.get("sslmode"), url.searchParams.get("sslrootcert")], ["verify-full", "/tmp/rds-ca.pem"]);
+    type Def = { name: string; entryPoint?: string[]; command?: string[]; environment: { name: string; value: string }[] };
+    const defs = (td: string) => JSON.parse(inputsOf(r, T.td, td).containerDefinitions as string) as Def[];
+    const env = (d: Def) => Object.fromEntries(d.environment.map((e) => [e.name, e.value]));
+    for (const f of ["backend", "worker", "migrate"]) {
+      const d = defs(f).find((x) => x.name === f)!;
+      assert.equal(env(d).RDS_CA_BUNDLE, ca, f);
+      // The entry point writes the file, then execs the contract's command unchanged.
+      assert.deepEqual(d.entryPoint, ["sh", "-c", `printf '%s\\n' "$RDS_CA_BUNDLE" > /tmp/rds-ca.pem && exec "$0" "$@"`], f);
+      assert.deepEqual(d.command, appServices({ app: APP_FIXTURE, objectStoreEndpoint: "", assetsBucket: "" })[f as "backend"].command, f);
+    }
+    assert.equal(defs("frontend").find((x) => x.name === "frontend")!.entryPoint, undefined, "the frontend never talks to RDS");
+    // db-setup: psql with verify-full and the file it writes first.
+    const setup = defs("db-setup").find((x) => x.name === "db-setup")!;
+    assert.equal(env(setup).RDS_CA_BUNDLE, ca);
+    assert.match(setup.command!.join(" "), /> \/tmp\/rds-ca\.pem && .*sslmode=verify-full sslrootcert=\/tmp\/rds-ca\.pem"/);
+    // The scheduled dump: libpq's environment.
+    const dump = (JSON.parse(inputsOf(r, T.td, "db-dump").containerDefinitions as string) as Def[]).find((x) => x.name === "dump")!;
+    assert.deepEqual([env(dump).PGSSLMODE, env(dump).PGSSLROOTCERT, env(dump).RDS_CA_BUNDLE], ["verify-full", "/dump/rds-ca.pem", ca]);
+    // Nothing anywhere asks for less.
+    for (const td of ofType(r, T.td))
+      assert.ok(!/sslmode=(no-verify|require|prefer)|"PGSSLMODE","value":"(require|prefer|no-verify)"/.test(td.inputs.containerDefinitions as string), td.name);
     const params = (one(r, "aws:rds/parameterGroup:ParameterGroup").inputs.parameters as { name: string; value: string }[]).find(
       (x) => x.name === "rds.force_ssl",
     );
@@ -441,11 +540,11 @@ describe("stacks/aws: options", () => {
 
   it("RDS keeps at most 35 days itself; AWS Backup and the backups bucket keep backupRetentionDays", () => {
     assert.equal(one(r, "aws:rds/instance:Instance").inputs.backupRetentionPeriod, 35);
-    const rule = (one(r, "aws:backup/plan:Plan").inputs.rules as { schedule: string; lifecycle: { deleteAfter: number } }[])[0];
+    const rule = (one(r, "aws:backup/plan:Plan", "db").inputs.rules as { schedule: string; lifecycle: { deleteAfter: number } }[])[0];
     assert.equal(rule.lifecycle.deleteAfter, 90);
     assert.equal(rule.schedule, "cron(17 3 * * ? *)", "from backupSchedule");
-    assert.deepEqual(one(r, "aws:backup/selection:Selection").inputs.resources, ["arn:aws:mock:us-east-1:123456789012:db"]);
-    assert.equal(one(r, "aws:backup/vault:Vault").options.protect, true);
+    assert.deepEqual(one(r, "aws:backup/selection:Selection", "db").inputs.resources, ["arn:aws:mock:us-east-1:123456789012:db"]);
+    assert.equal(one(r, "aws:backup/vault:Vault", "db").options.protect, true);
     const life = inputsOf(r, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration", "backups");
     assert.equal((life.rules as { expiration: { days: number } }[])[0].expiration.days, 90);
     // Object Lock (governance) on the versioned backups bucket, as long as the retention: no version deleted earlier.

@@ -1,6 +1,7 @@
 // The digitalocean stack under mocks: the properties that keep readings and
 // credentials safe, checked on the resources the real program declares.
 import { strict as assert } from "assert";
+import * as ini from "ini";
 import { USER_SECRET_KEYS } from "../../core/config";
 import { parseSecretPayload } from "../../compose/secret-files";
 import { parse as parseYaml } from "yaml";
@@ -311,20 +312,55 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.ok(rules[0].allowedMethods.includes("PUT"));
   });
 
-  it("Spaces key scoped to exactly the two buckets; its keys reach the host only as secret files", () => {
-    const key = one(r, T.spacesKey);
-    const names = ofType(r, T.bucket)
-      .map((b) => b.inputs.name)
-      .sort();
-    assert.deepEqual(
-      (key.inputs.grants as { bucket: string; permission: string }[]).map((g) => `${g.bucket}:${g.permission}`).sort(),
-      names.map((n) => `${n}:readwrite`),
-    );
+  it("Spaces keys: the app's has its own bucket only (no grant on backups); the backup job's has the backups bucket; each reaches the host only in its own secret files", () => {
+    const keys = Object.fromEntries(ofType(r, T.spacesKey).map((k) => [k.name, k]));
+    // The shared `spaces-key` of earlier releases is gone: Pulumi deletes it at the end of the update, after the push.
+    assert.deepEqual(Object.keys(keys).sort(), ["app-spaces-key", "backup-spaces-key"]);
+    const grants = (k: PlannedResource) => (k.inputs.grants as { bucket: string; permission: string }[]).map((g) => `${g.bucket}:${g.permission}`).sort();
+    assert.deepEqual(grants(keys["app-spaces-key"]), ["ft-do-assets:readwrite"]);
+    // readwrite on assets: bin/restore --uploads writes a backup's uploads back with this key.
+    assert.deepEqual(grants(keys["backup-spaces-key"]), ["ft-do-assets:readwrite", "ft-do-backups:readwrite"]);
+    // Create-before-delete: the key the running release uses stays valid until the new one is on the host.
+    for (const k of Object.values(keys)) assert.notEqual(k.options.deleteBeforeReplace, true, k.name);
+    assert.notEqual(keys["app-spaces-key"].inputs.name, keys["backup-spaces-key"].inputs.name);
+
     const files = payloadOf(r);
-    assert.equal(files["app/MINIO_ROOT_USER"].content, "DOSPACES10");
-    assert.match(files["app/MINIO_ROOT_PASSWORD"].content, /^RNDSECRETspaceskeyspacesX$/);
-    assert.match(files["backup/rclone.conf"].content, /provider\s*=\s*DigitalOcean/);
-    assert.match(files["backup/rclone.conf"].content, /endpoint\s*=\s*https:\/\/fra1\.digitaloceanspaces\.com/);
+    // Mock keys: access key DOSPACES<length of the resource name>, secret RNDSECRET<name>spacesX.
+    const app = { id: "DOSPACES14", secret: "RNDSECRETappspaceskeyspacesX" };
+    const backup = { id: "DOSPACES17", secret: "RNDSECRETbackupspaceskeyspacesX" };
+    assert.equal(files["app/MINIO_ROOT_USER"].content, app.id);
+    assert.equal(files["app/MINIO_ROOT_PASSWORD"].content, app.secret);
+    const holders = (v: string) =>
+      Object.entries(files)
+        .filter(([, f]) => f.content.includes(v))
+        .map(([p]) => p)
+        .sort();
+    // By value: the backup key only in the backup job's rclone.conf, the app's key only in the app's env files.
+    assert.deepEqual(holders(backup.secret), ["backup/rclone.conf"]);
+    assert.deepEqual(holders(backup.id), ["backup/rclone.conf"]);
+    assert.deepEqual(holders(app.secret), ["app/MINIO_ROOT_PASSWORD"]);
+    assert.deepEqual(holders(app.id), ["app/MINIO_ROOT_USER"]);
+    const rclone = ini.parse(files["backup/rclone.conf"].content).backups as Record<string, string>;
+    assert.equal(rclone.access_key_id, backup.id);
+    assert.equal(rclone.secret_access_key, backup.secret);
+    assert.equal(rclone.provider, "DigitalOcean");
+    assert.equal(rclone.endpoint, "https://fra1.digitaloceanspaces.com");
+    // Nowhere else in the plan: no input carries either key in the clear (the write-secrets payload is base64, in a secret).
+    const carriers = r.resources.filter((x) => [backup.secret, app.secret].some((v) => JSON.stringify(x.inputs).includes(v))).map((x) => x.name);
+    assert.deepEqual(carriers, []);
+  });
+
+  it("backups bucket: a deleted or overwritten backup stays a noncurrent version for backupRetentionDays (Spaces keys cannot write without delete)", () => {
+    for (const [plan, days] of [
+      [r, 30],
+      [mustPlan("do", LARGER, USER_SECRETS), 90],
+    ] as const) {
+      const b = ofType(plan, T.bucket).find((x) => x.name === "backups")!;
+      assert.deepEqual(b.inputs.versioning, { enabled: true });
+      const rules = b.inputs.lifecycleRules as { enabled: boolean; noncurrentVersionExpiration?: { days: number } }[];
+      const kept = rules.filter((x) => x.enabled && x.noncurrentVersionExpiration).map((x) => x.noncurrentVersionExpiration!.days);
+      assert.ok(kept.length > 0 && kept.every((d) => d >= days), `noncurrent versions kept ${kept.join(",")} days, retention ${days}`);
+    }
   });
 
   it("secret files: pooled URL via our PgBouncer, direct TLS URL for migrations, the stack's app password (not DO's), doadmin only for db-setup", () => {
@@ -335,11 +371,9 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     const adminPw = "RNDSECRETdbdopasswordX";
     // The app's PgBouncer login is per password (pgbouncerClientUser); PgBouncer logs in to the cluster as frostguard.
     assert.equal(files["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser(appPw)}:${appPw}@pgbouncer:5432/frostguard`);
-    assert.equal(files["migrate/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@private-db.db.ondigitalocean.com:25060/frostguard?sslmode=require`);
-    assert.equal(
-      files["db-setup/ADMIN_DATABASE_URL"].content,
-      `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?sslmode=require`,
-    );
+    const tls = "sslmode=verify-full&sslrootcert=%2Fetc%2Ffreshtrack%2Fdb-ca.crt";
+    assert.equal(files["migrate/DATABASE_URL"].content, `postgresql://frostguard:${appPw}@private-db.db.ondigitalocean.com:25060/frostguard?${tls}`);
+    assert.equal(files["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://doadmin:${adminPw}@private-db.db.ondigitalocean.com:25060/defaultdb?${tls}`);
     assert.equal(files["db-setup/APP_DB_PASSWORD"].content, appPw);
     assert.equal(files["pgbouncer/userlist.txt"].content, `"frostguard" "${appPw}"\n"${pgbouncerClientUser(appPw)}" "${appPw}"\n`);
     assert.equal(files["postgres/POSTGRES_PASSWORD"], undefined, "no self-hosted postgres on digitalocean");
@@ -445,11 +479,32 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     );
   });
 
-  it("sslmode: PgBouncer verifies the managed database (verify-full) against the cluster CA that getDatabaseCa returns", () => {
+  it("sslmode: every connection to the managed database is verify-full against the cluster CA that getDatabaseCa returns", () => {
     const bundle = bundleOf(r);
+    const ca = "-----BEGIN CERTIFICATE-----\nMOCKDOCLUSTERCA\n-----END CERTIFICATE-----\n";
+    assert.equal(bundle["config/db-ca.crt"], ca);
+    // PgBouncer (the app's pooled connections).
     assert.match(bundle["config/pgbouncer.ini"], /^server_tls_sslmode = verify-full$/m);
     assert.match(bundle["config/pgbouncer.ini"], /^server_tls_ca_file = \/etc\/pgbouncer\/db-ca.crt$/m);
-    assert.equal(bundle["config/db-ca.crt"], "-----BEGIN CERTIFICATE-----\nMOCKDOCLUSTERCA\n-----END CERTIFICATE-----\n");
+    // db-setup and migrate: their URLs name the CA at the path compose.do.yml mounts it.
+    const files = payloadOf(r);
+    const direct = parseYaml(bundle["compose.do.yml"]) as { services: Record<string, { volumes?: string[]; environment?: Record<string, string> }> };
+    for (const [svc, file] of [
+      ["db-setup", "db-setup/ADMIN_DATABASE_URL"],
+      ["migrate", "migrate/DATABASE_URL"],
+    ]) {
+      const url = new URL(files[file].content);
+      assert.equal(url.searchParams.get("sslmode"), "verify-full", file);
+      const mount = `./config/db-ca.crt:${url.searchParams.get("sslrootcert")}:ro`;
+      assert.ok(direct.services[svc].volumes?.includes(mount), `${svc} mounts ${mount}`);
+    }
+    assert.equal(direct.services["db-setup"].environment?.PGSSLMODE, "verify-full");
+    // bin/backup, bin/restore, preflight and the move commands (lib/db.sh ft_db_connection): release.json's database.
+    const release = JSON.parse(bundle["release.json"]) as { database: { sslmode: string; sslrootcert: string } };
+    assert.equal(release.database.sslmode, "verify-full");
+    assert.equal(bundle[release.database.sslrootcert], ca);
+    // No connection string anywhere still asks for less.
+    for (const [p, f] of Object.entries(files)) assert.ok(!/sslmode=(require|prefer|allow|disable|no-verify)/.test(f.content), p);
   });
 
   it("no secret value in any unmarked input, anywhere in the stack", () => {

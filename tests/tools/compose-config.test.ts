@@ -118,6 +118,21 @@ for (const target of ["vm", "digitalocean"] as const) {
       assert.equal(r.status, 0, r.stderr);
     });
 
+    if (target === "digitalocean")
+      it("merged: db-setup and migrate keep their own mounts and get the cluster CA read-only where their URLs' sslrootcert points", () => {
+        const r = compose(["config", "--format", "json"]);
+        assert.equal(r.status, 0, r.stderr);
+        type Vol = { type: string; source: string; target: string; read_only?: boolean };
+        const m = JSON.parse(r.stdout) as { services: Record<string, { volumes?: Vol[]; environment?: Record<string, string> }> };
+        for (const svc of ["db-setup", "migrate"]) {
+          const vols = m.services[svc].volumes ?? [];
+          const ca = vols.find((v) => v.target === "/etc/freshtrack/db-ca.crt");
+          assert.deepEqual([ca?.type, ca?.source, ca?.read_only], ["bind", path.join(rel, "config", "db-ca.crt"), true], svc);
+          assert.ok(vols.length >= 2, `${svc} lost its base mounts: ${JSON.stringify(vols)}`);
+        }
+        assert.equal(m.services["db-setup"].environment?.PGSSLMODE, "verify-full");
+      });
+
     it("merged: only caddy publishes, on 80/443; secrets resolve into FT_SECRETS_DIR; digests land in labels; no value leaks", () => {
       const r = compose(["config", "--format", "json"], { FT_SECRETS_BACKEND: "abc123" });
       assert.equal(r.status, 0, r.stderr);

@@ -2,21 +2,25 @@
 // whose admin is not a superuser (DigitalOcean's doadmin has CREATEDB and
 // CREATEROLE only). The script, its environment, the secret files and the admin
 // URL all come from the do example stack the program renders (bundle + secret
-// payload); only the URL's host:port (the managed cluster's private host) and the
-// secret files' mount paths are adapted to this machine. TLS is on, as the URL's
-// sslmode=require asks. PostgreSQL 17 (Debian trixie) and 15: the CREATEROLE rules
-// changed in 16, and DigitalOcean offers 14 to 17.
+// payload); only the URL's port, the address it dials (PGHOSTADDR=127.0.0.1: the
+// host NAME stays the managed cluster's private host, so verify-full checks it), the
+// CA's path and the secret files' mount paths are adapted to this machine. The
+// stand-in's certificate is issued by a CA of the test for exactly that host name, as
+// DigitalOcean's cluster CA issues the cluster's. PostgreSQL 17 (Debian trixie) and 15:
+// the CREATEROLE rules changed in 16, and DigitalOcean offers 14 to 17.
 import { strict as assert } from "assert";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+import { parse as parsePgUrl } from "pg-connection-string";
 import { parse } from "yaml";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 import { parseSecretPayload } from "../../compose/secret-files";
 import { DB_SETUP_PATH } from "../../compose/render/compose";
-import { run } from "../fixtures/bin/harness";
+import { DB_CA_CLIENT_PATH, DB_CA_FILE } from "../../compose/render/pgbouncer";
+import { run, stubDocker } from "../fixtures/bin/harness";
 import { mustPlan, one } from "../helpers/plan";
 
 function freePort(): Promise<number> {
@@ -49,17 +53,50 @@ function renderedDoRelease() {
   const release = JSON.parse(bundle["release.json"]) as { target: string; compose_files: string[] };
   assert.equal(release.target, "digitalocean");
   // db-setup's service, merged over the release's compose files in -f order (environment maps merge).
-  const service: ComposeService = { environment: {} };
+  const service: ComposeService = { environment: {}, volumes: [] };
   const mounts: Record<string, string> = {};
+  const migrateVolumes: string[] = [];
   for (const f of release.compose_files) {
     const doc = parse(bundle[f]) as Compose;
+    migrateVolumes.push(...(doc.services.migrate?.volumes ?? []));
     const s = doc.services["db-setup"];
     if (!s) continue;
     Object.assign(service.environment!, s.environment ?? {});
+    service.volumes!.push(...(s.volumes ?? []));
     if (s.entrypoint) service.entrypoint = s.entrypoint;
     for (const ref of s.secrets ?? []) mounts[ref.target] = doc.secrets?.[ref.source]?.file ?? "";
   }
-  return { bundle, secrets, service, mounts };
+  return { bundle, secrets, service, mounts, migrateVolumes };
+}
+
+/** In `dir`: ca.key/ca.crt (a CA of the test) and, in `out`, server.key/server.crt for `host`, issued by it. */
+async function issueServerCert(dir: string, out: string, host: string): Promise<void> {
+  const ok = async (args: string[]) => {
+    const r = await run("openssl", args);
+    assert.equal(r.code, 0, r.stderr);
+  };
+  const ca = (f: string) => path.join(dir, f);
+  const srv = (f: string) => path.join(out, f);
+  await ok(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca("ca.key"), "-out", ca("ca.crt"), "-days", "1", "-subj", "/CN=test cluster CA"]);
+  await ok(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", srv("server.key"), "-out", srv("server.csr"), "-subj", `/CN=${host}`]);
+  fs.writeFileSync(srv("ext.cnf"), `subjectAltName=DNS:${host}\n`);
+  await ok([
+    "x509",
+    "-req",
+    "-in",
+    srv("server.csr"),
+    "-CA",
+    ca("ca.crt"),
+    "-CAkey",
+    ca("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    srv("server.crt"),
+    "-days",
+    "1",
+    "-extfile",
+    srv("ext.cnf"),
+  ]);
 }
 
 for (const version of [17, 15]) {
@@ -72,6 +109,8 @@ for (const version of [17, 15]) {
     let rel: ReturnType<typeof renderedDoRelease>;
     let admin: { user: string; password: string; database: string };
     let appPassword = "";
+    let dbHost = "";
+    let caFile = "";
     const SUPER_PW = "super-local-only";
 
     const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", `${PG_BIN}/${cmd}`, ...args]);
@@ -90,18 +129,25 @@ for (const version of [17, 15]) {
     };
 
     /** Runs the rendered script with the rendered environment, as `compose run db-setup` would. */
-    const dbSetup = async (passwordFile?: string) => {
+    const dbSetup = async (passwordFile?: string, waitSeconds = 20) => {
       const script = path.join(dir, "release", "bin", "db-setup.sh");
       assert.deepEqual(rel.service.entrypoint, ["/bin/sh", DB_SETUP_PATH]);
       // The secret files are mounted at the paths the script reads by default; here they are files in our temp dir.
       assert.ok(rel.mounts["/run/secrets/ADMIN_DATABASE_URL"]?.endsWith("/db-setup/ADMIN_DATABASE_URL"));
       assert.ok(rel.mounts["/run/secrets/APP_DB_PASSWORD"]?.endsWith("/db-setup/APP_DB_PASSWORD"));
+      // The CA: mounted from the release's config/db-ca.crt where the URL and PGSSLROOTCERT say; here a file of ours.
+      assert.ok(rel.service.volumes?.includes(`./${DB_CA_FILE}:${DB_CA_CLIENT_PATH}:ro`));
+      assert.equal(rel.service.environment?.PGSSLROOTCERT, DB_CA_CLIENT_PATH);
+      assert.equal(rel.service.environment?.PGSSLMODE, "verify-full");
       const env = {
         PATH: `${PG_BIN}:/usr/bin:/bin`,
         ...rel.service.environment,
+        PGSSLROOTCERT: caFile,
+        // Dial loopback; libpq still verifies the certificate against the URL's host name.
+        PGHOSTADDR: "127.0.0.1",
         FT_ADMIN_DATABASE_URL_FILE: path.join(dir, "secrets", "ADMIN_DATABASE_URL"),
         FT_APP_DB_PASSWORD_FILE: passwordFile ?? path.join(dir, "secrets", "APP_DB_PASSWORD"),
-        FT_WAIT_SECONDS: "20",
+        FT_WAIT_SECONDS: String(waitSeconds),
       };
       const r = await run("sh", [script], { env });
       for (const s of [admin.password, appPassword, "rotated-app-password-2"]) assert.ok(!(r.stdout + r.stderr).includes(s), "db-setup printed a secret");
@@ -139,38 +185,30 @@ for (const version of [17, 15]) {
       fs.mkdirSync(path.join(dir, "release", "bin"), { recursive: true });
       fs.writeFileSync(path.join(dir, "release", "bin", "db-setup.sh"), rel.bundle["bin/db-setup.sh"], { mode: 0o755 });
 
-      // The admin URL the push writes, with the managed cluster's private host:port replaced by ours.
+      // The admin URL the push writes, with the managed cluster's port replaced by ours and the CA path by our file.
       port = await freePort();
       const url = new URL(rel.secrets["db-setup/ADMIN_DATABASE_URL"].content.trim());
-      assert.equal(url.searchParams.get("sslmode"), "require");
+      assert.equal(url.searchParams.get("sslmode"), "verify-full");
+      assert.equal(url.searchParams.get("sslrootcert"), DB_CA_CLIENT_PATH);
       admin = { user: decodeURIComponent(url.username), password: decodeURIComponent(url.password), database: url.pathname.slice(1) };
       assert.equal(admin.user, "doadmin");
-      url.host = `127.0.0.1:${port}`;
+      dbHost = url.hostname;
+      assert.match(dbHost, /^private-.*\.db\.ondigitalocean\.com$/);
+      url.port = String(port);
+      caFile = path.join(dir, "ca", "cluster-ca.crt");
+      url.searchParams.set("sslrootcert", caFile);
       appPassword = rel.secrets["db-setup/APP_DB_PASSWORD"].content;
       fs.mkdirSync(path.join(dir, "secrets"));
       fs.writeFileSync(path.join(dir, "secrets", "ADMIN_DATABASE_URL"), url.toString(), { mode: 0o600 });
       fs.writeFileSync(path.join(dir, "secrets", "APP_DB_PASSWORD"), appPassword, { mode: 0o600 });
 
-      // A cluster of our own on a free loopback port, TLS on (self-signed, as sslmode=require accepts).
+      // A cluster of our own on a free loopback port, TLS on, its certificate issued by our CA for the cluster's host name.
       const pg = path.join(dir, "pg");
       fs.mkdirSync(pg);
+      fs.mkdirSync(path.join(dir, "ca"));
       fs.writeFileSync(path.join(pg, "pw"), `${SUPER_PW}\n`);
-      const ssl = await run("openssl", [
-        "req",
-        "-x509",
-        "-newkey",
-        "rsa:2048",
-        "-nodes",
-        "-keyout",
-        path.join(pg, "server.key"),
-        "-out",
-        path.join(pg, "server.crt"),
-        "-days",
-        "1",
-        "-subj",
-        "/CN=localhost",
-      ]);
-      assert.equal(ssl.code, 0, ssl.stderr);
+      await issueServerCert(path.join(dir, "ca"), pg, dbHost);
+      fs.copyFileSync(path.join(dir, "ca", "ca.crt"), caFile);
       fs.chmodSync(path.join(pg, "server.key"), 0o600);
       await run("chown", ["-R", "postgres:postgres", pg]);
       const init = await asPg("initdb", ["-D", `${pg}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pg}/pw`, "-E", "UTF8"]);
@@ -194,6 +232,94 @@ for (const version of [17, 15]) {
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /role frostguard and database frostguard are in place/);
       await checkApp(appPassword);
+    });
+
+    it("verify-full: a server certificate from another CA, or for another host name, is refused", async () => {
+      const other = path.join(dir, "other");
+      fs.mkdirSync(other);
+      await issueServerCert(other, other, dbHost);
+      // The URL's sslrootcert is what db-setup uses (it overrides PGSSLROOTCERT): point it at another CA.
+      const urlFile = path.join(dir, "secrets", "ADMIN_DATABASE_URL");
+      const good = fs.readFileSync(urlFile, "utf8");
+      const u = new URL(good);
+      u.searchParams.set("sslrootcert", path.join(other, "ca.crt"));
+      fs.writeFileSync(urlFile, u.toString());
+      try {
+        const r2 = await dbSetup(undefined, 2);
+        assert.notEqual(r2.code, 0);
+        assert.match(r2.stderr, /certificate verify failed|server certificate|SSL error/i);
+        // Right CA, wrong name: the stand-in's certificate names the cluster's host, not this one.
+        u.searchParams.set("sslrootcert", caFile);
+        u.hostname = "some-other-host.example";
+        fs.writeFileSync(urlFile, u.toString());
+        const r3 = await dbSetup(undefined, 2);
+        assert.notEqual(r3.code, 0);
+        assert.match(r3.stderr, /does not match host name|server certificate/i);
+      } finally {
+        fs.writeFileSync(urlFile, good);
+      }
+    });
+
+    it("migrate's URL (node-postgres, as the app image parses it) verifies the cluster's certificate and host name against the CA", async () => {
+      assert.ok(rel.migrateVolumes.includes(`./${DB_CA_FILE}:${DB_CA_CLIENT_PATH}:ro`));
+      const u = new URL(rel.secrets["migrate/DATABASE_URL"].content);
+      assert.equal(u.searchParams.get("sslrootcert"), DB_CA_CLIENT_PATH);
+      u.searchParams.set("sslrootcert", caFile);
+      u.port = String(port);
+      const cfg = parsePgUrl(u.toString());
+      const ssl = cfg.ssl as { ca?: string; rejectUnauthorized?: boolean };
+      assert.equal(ssl.ca, fs.readFileSync(caFile, "utf8"), "node-postgres reads the CA from sslrootcert");
+      assert.notEqual(ssl.rejectUnauthorized, false);
+      const open = async (servername: string) => {
+        const c = new Client({ ...cfg, host: "127.0.0.1", port, ssl: { ...ssl, servername } } as ConstructorParameters<typeof Client>[0]);
+        await c.connect();
+        try {
+          return (await c.query("SELECT current_user AS u")).rows[0].u as string;
+        } finally {
+          await c.end();
+        }
+      };
+      assert.equal(await open(dbHost), "frostguard");
+      await assert.rejects(open("some-other-host.example"), /altnames|Hostname\/IP does not match/);
+    });
+
+    it("bin/backup, bin/restore and preflight (lib/db.sh ft_db_connection + ft_db_tool) verify the cluster against the release's CA", async () => {
+      // The release's lib.sh (and the bin/lib/*.sh it sources) and release.json byte for byte;
+      // its config/db-ca.crt is our CA (the mock cluster CA otherwise).
+      const relDir = path.join(dir, "lib-release");
+      const secretsDir = path.join(dir, "lib-secrets");
+      fs.mkdirSync(path.join(relDir, "bin", "lib"), { recursive: true });
+      fs.mkdirSync(path.join(relDir, "config"));
+      fs.mkdirSync(path.join(secretsDir, "backup"), { recursive: true });
+      const libFiles = Object.keys(rel.bundle).filter((f) => f === "bin/lib.sh" || f.startsWith("bin/lib/"));
+      assert.ok(libFiles.includes("bin/lib/db.sh"), libFiles.join(" "));
+      for (const f of libFiles) fs.writeFileSync(path.join(relDir, f), rel.bundle[f]);
+      fs.writeFileSync(path.join(relDir, "release.json"), rel.bundle["release.json"].replace(/"port": 25060/, `"port": ${port}`));
+      const release = JSON.parse(fs.readFileSync(path.join(relDir, "release.json"), "utf8")) as { database: Record<string, unknown> };
+      assert.deepEqual([release.database.port, release.database.sslmode, release.database.sslrootcert], [port, "verify-full", DB_CA_FILE]);
+      fs.copyFileSync(caFile, path.join(relDir, DB_CA_FILE));
+      fs.writeFileSync(path.join(secretsDir, "backup", "pgpass"), rel.secrets["backup/pgpass"].content.replace(/:25060:/g, `:${port}:`), { mode: 0o600 });
+      const script = 'set -Eeuo pipefail; source "$1/bin/lib.sh"; REL_DIR=$1 SECRETS_DIR=$2; ft_db_connection; ft_db_query "$ADMIN_DB" "SELECT current_user"';
+      const libRun = (extra: Record<string, string> = {}) =>
+        run("bash", ["-c", script, "lib-test", relDir, secretsDir], { env: { PATH: "/usr/bin:/bin", FT_PG_BIN: PG_BIN, PGHOSTADDR: "127.0.0.1", ...extra } });
+      const good = await libRun();
+      assert.equal(good.code, 0, good.stderr);
+      assert.equal(good.stdout.trim(), admin.user);
+      // Another CA in the release: refused.
+      fs.copyFileSync(path.join(dir, "other", "ca.crt"), path.join(relDir, DB_CA_FILE));
+      const bad = await libRun();
+      assert.notEqual(bad.code, 0);
+      assert.match(bad.stderr, /certificate verify failed/);
+      // In a container of the postgres image (production): the CA is mounted and named by PGSSLROOTCERT.
+      const log = path.join(dir, "docker.log");
+      const stub = await libRun({ PATH: `${stubDocker(path.join(dir, "stub"))}:/usr/bin:/bin`, FT_PG_BIN: "", FT_STUB_LOG: log });
+      assert.equal(stub.code, 0, stub.stderr);
+      const runLine = fs
+        .readFileSync(log, "utf8")
+        .split("\n")
+        .find((l) => l.startsWith("run "));
+      assert.ok(runLine?.includes(`-e PGSSLROOTCERT=/run/ft/db-ca.crt -v ${path.join(relDir, DB_CA_FILE)}:/run/ft/db-ca.crt:ro`), runLine);
+      assert.ok(runLine?.includes("-e PGSSLMODE"), runLine);
     });
 
     it("a re-run changes nothing and succeeds", async () => {

@@ -149,7 +149,10 @@ describe("aws one-off tasks and URLs", () => {
     assert.ok(!v.includes("Abc123XyZ"));
   });
   it("credentials are URL-encoded in DATABASE_URL and REDIS_URL", () => {
-    assert.equal(databaseUrl("frostguard", "a/b+c=d@e", "h", "frostguard"), "postgresql://frostguard:a%2Fb%2Bc%3Dd%40e@h:5432/frostguard?sslmode=no-verify");
+    assert.equal(
+      databaseUrl("frostguard", "a/b+c=d@e", "h", "frostguard"),
+      "postgresql://frostguard:a%2Fb%2Bc%3Dd%40e@h:5432/frostguard?sslmode=verify-full&sslrootcert=%2Ftmp%2Frds-ca.pem",
+    );
     assert.equal(redisUrl("p/+=", "r"), "rediss://:p%2F%2B%3D@r:6379");
   });
 });

@@ -36,6 +36,7 @@ const SIZES = taskSizes({
 const arn = (n: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:freshtrack/test/${n}-AbCdEf`;
 const MASTER = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-1234-XyZ";
 const REGISTRY = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:freshtrack/test/registry-credentials-QwErTy";
+const RDS_CA = "-----BEGIN CERTIFICATE-----\nMOCKRDSROOT\n-----END CERTIFICATE-----\n";
 
 function input(extra: Partial<FamilyTaskInput> = {}): FamilyTaskInput {
   return {
@@ -46,6 +47,7 @@ function input(extra: Partial<FamilyTaskInput> = {}): FamilyTaskInput {
     secretArns: Object.fromEntries([...APP_SECRET_ENV, "APP_DB_PASSWORD_SCRAM"].map((n) => [n, arn(n)])),
     masterSecretArn: MASTER,
     dbHost: "ft-test-db.abc.eu-west-1.rds.amazonaws.com",
+    rdsCa: RDS_CA,
     secretVersionIds: ["v1", "v2"],
     logGroupArns: Object.fromEntries(
       FAMILIES.map((f) => [f, `arn:aws:logs:eu-west-1:123456789012:log-group:/freshtrack/test/${f}`]),
@@ -98,6 +100,17 @@ describe("aws task specs: per family, plain strings in", () => {
     assert.match(digest(before), /^[0-9a-f]{16}$/);
     assert.notEqual(digest(before), digest(after));
     assert.ok(!before.backend.containers.includes("v1"), "version ids are hashed, not shipped");
+  });
+
+  it("every family that connects to RDS gets the region's root CAs (verify-full); the CA entry point wraps the app's command", () => {
+    const tasks = familyTasks(input());
+    for (const f of FAMILIES) {
+      const [c] = containersOf(tasks[f].containers).filter((x) => x.name === f);
+      assert.equal(envOf(c).RDS_CA_BUNDLE, f === "frontend" ? undefined : RDS_CA, f);
+      // db-setup's own command writes the file; the app images keep their command behind the entry point.
+      const wrapped = f === "backend" || f === "worker" || f === "migrate";
+      assert.equal(c.entryPoint?.join(" ").includes("> /tmp/rds-ca.pem && exec"), wrapped ? true : undefined, f);
+    }
   });
 
   it("without a registry login no family references one; migrate is sized like the backend", () => {

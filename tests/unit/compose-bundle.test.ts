@@ -343,7 +343,9 @@ for (const target of ["vm", "digitalocean"] as const) {
     it("release.json tells bin/backup how to reach the database and the backup bucket", () => {
       assert.equal(release.target, target);
       assert.equal(release.database.name, "frostguard");
-      assert.equal(release.database.sslmode, target === "vm" ? "disable" : "require");
+      assert.equal(release.database.sslmode, target === "vm" ? "disable" : "verify-full");
+      // digitalocean: bin/backup and bin/restore verify the cluster against the CA the release ships.
+      assert.equal(release.database.sslrootcert, target === "vm" ? undefined : "config/db-ca.crt");
       assert.equal(release.database.host, target === "vm" ? "postgres" : input.managedDb!.host);
       assert.equal(release.backup.bucket, input.objectStore.backupsBucket);
       assert.equal(release.backup.retention_days, input.config.data.backupRetentionDays);
@@ -540,6 +542,10 @@ describe("pgbouncer.ini", () => {
     assert.equal(files["config/db-ca.crt"], input.managedDb!.caCert);
     const target = parse(files["compose.do.yml"]) as { services: { pgbouncer: { volumes: string[] } } };
     assert.ok(target.services.pgbouncer.volumes.includes("./config/db-ca.crt:/etc/pgbouncer/db-ca.crt:ro"));
+    // db-setup and migrate connect directly: the same CA, at the path their URLs' sslrootcert names; libpq's environment says verify-full too.
+    const direct = parse(files["compose.do.yml"]) as { services: Record<string, { volumes?: string[]; environment?: Record<string, string> }> };
+    for (const svc of ["db-setup", "migrate"]) assert.ok(direct.services[svc].volumes?.includes("./config/db-ca.crt:/etc/freshtrack/db-ca.crt:ro"), svc);
+    assert.deepEqual(direct.services["db-setup"].environment, { PGSSLMODE: "verify-full", PGSSLROOTCERT: "/etc/freshtrack/db-ca.crt" });
     // No CA, no bundle: the program never falls back to an unverified connection.
     assert.throws(() => renderPgbouncerIni({ ...input, managedDb: { ...input.managedDb!, caCert: "" } }), /caCert/);
     const vm = ini.parse(renderPgbouncerIni(bundleInput("vm")));

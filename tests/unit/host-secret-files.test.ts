@@ -88,13 +88,27 @@ describe("host secret files: paths and owners (docs/design.md table)", () => {
     const doFiles = renderSecretFiles(
       input({
         target: "digitalocean",
-        db: { host: "private-db.example", port: 25060, sslmode: "require", adminUser: "doadmin", adminPassword: "DOADMIN", adminDatabase: "defaultdb" },
+        db: {
+          host: "private-db.example",
+          port: 25060,
+          sslmode: "verify-full",
+          sslrootcert: "/etc/freshtrack/db-ca.crt",
+          adminUser: "doadmin",
+          adminPassword: "DOADMIN",
+          adminDatabase: "defaultdb",
+        },
+        backupStore: { endpoint: "https://fra1.example", region: "fra1", accessKey: "BACKUPKEY", secretKey: "BACKUPSECRET", provider: "DigitalOcean" },
       }),
     );
     assert.equal(doFiles["postgres/POSTGRES_PASSWORD"], undefined);
     assert.equal(doFiles["objectstore/s3.json"], undefined);
-    assert.equal(doFiles["migrate/DATABASE_URL"].content, "postgresql://frostguard:APPPW@private-db.example:25060/frostguard?sslmode=require");
-    assert.equal(doFiles["db-setup/ADMIN_DATABASE_URL"].content, "postgresql://doadmin:DOADMIN@private-db.example:25060/defaultdb?sslmode=require");
+    const q = "sslmode=verify-full&sslrootcert=%2Fetc%2Ffreshtrack%2Fdb-ca.crt";
+    assert.equal(doFiles["migrate/DATABASE_URL"].content, `postgresql://frostguard:APPPW@private-db.example:25060/frostguard?${q}`);
+    assert.equal(doFiles["db-setup/ADMIN_DATABASE_URL"].content, `postgresql://doadmin:DOADMIN@private-db.example:25060/defaultdb?${q}`);
+    // The backup job's own credential, never the app's, in rclone.conf.
+    const rclone = ini.parse(doFiles["backup/rclone.conf"].content).backups as Record<string, string>;
+    assert.deepEqual([rclone.access_key_id, rclone.secret_access_key, rclone.endpoint], ["BACKUPKEY", "BACKUPSECRET", "https://fra1.example"]);
+    assert.ok(!Object.entries(doFiles).some(([p, f]) => p !== "backup/rclone.conf" && f.content.includes("BACKUPSECRET")));
     // The app still goes through PgBouncer.
     assert.equal(doFiles["app/DATABASE_URL"].content, `postgresql://${pgbouncerClientUser("APPPW")}:APPPW@pgbouncer:5432/frostguard`);
   });
@@ -285,7 +299,7 @@ describe("host secret files: the one builder both host targets use (hostSecretFi
     );
     assert.deepEqual(await resolve(hostSecretFiles(args())), expected);
   });
-  it("digitalocean: the managed cluster's Outputs and sslmode reach the files", async () => {
+  it("digitalocean: the managed cluster's Outputs, sslmode and CA path reach the files; the backup key only rclone.conf", async () => {
     const files = await resolve(
       hostSecretFiles(
         args({
@@ -293,7 +307,8 @@ describe("host secret files: the one builder both host targets use (hostSecretFi
           db: {
             host: out("private-db.example"),
             port: out(25060),
-            sslmode: "require",
+            sslmode: "verify-full",
+            sslrootcert: "/etc/freshtrack/db-ca.crt",
             adminUser: out("doadmin"),
             adminPassword: out("DOADMIN"),
             adminDatabase: "defaultdb",
@@ -305,11 +320,25 @@ describe("host secret files: the one builder both host targets use (hostSecretFi
             secretKey: out("DOSECRET"),
             provider: "DigitalOcean",
           },
+          backupStore: {
+            endpoint: "https://fra1.digitaloceanspaces.com",
+            region: "fra1",
+            accessKey: out("DOBACKUPKEY"),
+            secretKey: out("DOBACKUPSECRET"),
+            provider: "DigitalOcean",
+          },
         }),
       ),
     );
-    assert.equal(files["db-setup/ADMIN_DATABASE_URL"].content, "postgresql://doadmin:DOADMIN@private-db.example:25060/defaultdb?sslmode=require");
+    assert.equal(
+      files["db-setup/ADMIN_DATABASE_URL"].content,
+      "postgresql://doadmin:DOADMIN@private-db.example:25060/defaultdb?sslmode=verify-full&sslrootcert=%2Fetc%2Ffreshtrack%2Fdb-ca.crt",
+    );
     assert.equal(files["postgres/POSTGRES_PASSWORD"], undefined);
+    const rclone = ini.parse(files["backup/rclone.conf"].content).backups as Record<string, string>;
+    assert.deepEqual([rclone.access_key_id, rclone.secret_access_key], ["DOBACKUPKEY", "DOBACKUPSECRET"]);
+    assert.equal(files["app/MINIO_ROOT_USER"].content, "DOKEY");
+    assert.ok(!Object.entries(files).some(([p, f]) => p !== "backup/rclone.conf" && f.content.includes("DOBACKUPSECRET")));
   });
   it("the whole output is secret, even when every input is plain", async () => {
     assert.equal(await pulumi.isSecret(hostSecretFiles(args())), true);

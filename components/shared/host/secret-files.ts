@@ -15,8 +15,10 @@ export interface HostSecretFilesArgs {
   args: TargetArgs;
   /** PostgreSQL as db-setup, migrations and backups reach it directly. */
   db: Inputs<SecretFilesInput["db"]>;
-  /** The S3 store and its keys (the app's MINIO_* files, the backup job's rclone remote). */
+  /** The S3 store and its keys (the app's MINIO_* files; the backup job's rclone remote when there is no backupStore). */
   objectStore: Inputs<SecretFilesInput["objectStore"]>;
+  /** The backup job's own key for its rclone remote (digitalocean: a key the app never sees). */
+  backupStore?: Inputs<NonNullable<SecretFilesInput["backupStore"]>>;
   /** Resources that must exist before the files are written (data dependencies only, values unused). */
   readyIds?: pulumi.Input<string>[];
 }
@@ -44,22 +46,25 @@ export function hostSecretFiles(input: HostSecretFilesArgs): pulumi.Output<Secre
         pulumi.all(userKeys.map((k) => userSecrets[k]!)),
         pulumi.output(input.db),
         pulumi.output(input.objectStore),
+        input.backupStore === undefined ? pulumi.output(undefined) : pulumi.output(input.backupStore),
         pulumi.all(input.readyIds ?? []),
       ])
-      .apply(([[dbAppPassword, redisPassword, jwtSecret, ttnEncryptionSalt, grafanaAdminPassword, backupEncryptionKey], values, db, objectStore]) =>
-        renderSecretFiles({
-          target: input.target,
-          dbAppPassword,
-          redisPassword,
-          jwtSecret,
-          ttnEncryptionSalt,
-          grafanaAdminPassword,
-          backupEncryptionKey,
-          user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
-          db,
-          objectStore,
-          registry: config.app.registry,
-        }),
+      .apply(
+        ([[dbAppPassword, redisPassword, jwtSecret, ttnEncryptionSalt, grafanaAdminPassword, backupEncryptionKey], values, db, objectStore, backupStore]) =>
+          renderSecretFiles({
+            target: input.target,
+            dbAppPassword,
+            redisPassword,
+            jwtSecret,
+            ttnEncryptionSalt,
+            grafanaAdminPassword,
+            backupEncryptionKey,
+            user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
+            db,
+            objectStore,
+            ...(backupStore === undefined ? {} : { backupStore }),
+            registry: config.app.registry,
+          }),
       ),
   );
 }

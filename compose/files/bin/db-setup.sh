@@ -15,8 +15,9 @@
 #/
 #/ Admin connection, first match wins (no secret ever in argv):
 #/   $FT_ADMIN_DATABASE_URL_FILE (default /run/secrets/ADMIN_DATABASE_URL):
-#/       postgres://user:pass@host:port/db?sslmode=...  (percent-encoded), parsed
-#/       into PGHOST/PGPORT/PGUSER/PGDATABASE/PGSSLMODE/PGPASSWORD (environment only)
+#/       postgres://user:pass@host:port/db?sslmode=...&sslrootcert=...  (percent-encoded),
+#/       parsed into PGHOST/PGPORT/PGUSER/PGDATABASE/PGSSLMODE/PGSSLROOTCERT/PGPASSWORD
+#/       (environment only)
 #/   otherwise the libpq environment as given (PGHOST, PGUSER, PGPASSFILE, ...).
 #/ App password file: $FT_APP_DB_PASSWORD_FILE (default /run/secrets/APP_DB_PASSWORD).
 #/ Names: $FT_APP_DB_NAME, $FT_APP_DB_ROLE (default frostguard). Wait: $FT_WAIT_SECONDS (120).
@@ -82,7 +83,10 @@ admin_env_from_url() {
   export PGHOST PGPORT PGDATABASE
   old_ifs=$IFS; IFS='&'
   for kv in $query; do
-    case $kv in sslmode=*) PGSSLMODE=${kv#sslmode=}; export PGSSLMODE ;; esac
+    case $kv in
+      sslmode=*) PGSSLMODE=$(pct_decode "${kv#sslmode=}"); export PGSSLMODE ;;
+      sslrootcert=*) PGSSLROOTCERT=$(pct_decode "${kv#sslrootcert=}"); export PGSSLROOTCERT ;;
+    esac
   done
   IFS=$old_ifs
   unset url rest userinfo
@@ -91,7 +95,8 @@ admin_env_from_url() {
 wait_for_server() {
   waited=0
   until pg_isready -q -t 3 >/dev/null 2>&1; do
-    [ "$waited" -lt "$WAIT_SECONDS" ] || die "server ${PGHOST:-?}:${PGPORT:-5432} not ready after ${WAIT_SECONDS}s"
+    # pg_isready only says "no response"; one psql attempt says why (certificate not verified, DNS, refused).
+    [ "$waited" -lt "$WAIT_SECONDS" ] || die "server ${PGHOST:-?}:${PGPORT:-5432} not ready after ${WAIT_SECONDS}s: $(psql -X -At -c 'SELECT 1' 2>&1 >/dev/null | head -n 3)"
     sleep 2
     waited=$((waited + 2))
   done

@@ -10,6 +10,8 @@
 
 # Sets the connection from release.json .database (PGHOST, PGPORT, PGUSER, PGSSLMODE, DB_NAME,
 # ADMIN_DB); the password only ever comes from secrets/backup/pgpass.
+# .database.sslrootcert (digitalocean: the cluster CA in the release, with sslmode verify-full)
+# is what the server certificate is verified against.
 ft_db_connection() {
   PGHOST=$(rj '.database.host // "postgres"')
   PGPORT=$(rj '.database.port // 5432')
@@ -18,8 +20,13 @@ ft_db_connection() {
   DB_NAME=$(rj '.database.name // "frostguard"')
   ADMIN_DB=$(rj '.database.admin_db // "postgres"')
   PGPASSFILE_HOST=$SECRETS_DIR/backup/pgpass
+  PG_CA_HOST=$(rj '.database.sslrootcert // empty')
   export PGHOST PGPORT PGUSER PGSSLMODE PGCONNECT_TIMEOUT=10
   [[ -s $PGPASSFILE_HOST ]] || die "$PGPASSFILE_HOST is missing or empty"
+  if [[ -n $PG_CA_HOST ]]; then
+    PG_CA_HOST=$REL_DIR/$PG_CA_HOST
+    [[ -s $PG_CA_HOST ]] || die "$PG_CA_HOST (release.json .database.sslrootcert) is missing or empty"
+  fi
 }
 
 # Network for helper containers (PostgreSQL clients, rclone): release.json .database.network,
@@ -51,11 +58,14 @@ ft_db_image() {
 ft_db_tool() {
   local tool=$1
   shift
+  local ca=()
   if [[ -n ${FT_PG_BIN:-} ]]; then
-    PGPASSFILE=$PGPASSFILE_HOST "$FT_PG_BIN/$tool" "$@"
+    [[ -z ${PG_CA_HOST:-} ]] || ca=(PGSSLROOTCERT="$PG_CA_HOST")
+    env PGPASSFILE="$PGPASSFILE_HOST" "${ca[@]}" "$FT_PG_BIN/$tool" "$@"
   else
+    [[ -z ${PG_CA_HOST:-} ]] || ca=(-e PGSSLROOTCERT=/run/ft/db-ca.crt -v "$PG_CA_HOST:/run/ft/db-ca.crt:ro")
     docker run --rm -i --network "$(ft_db_network)" --user 0 --entrypoint "$tool" \
-      -e PGHOST -e PGPORT -e PGUSER -e PGSSLMODE -e PGCONNECT_TIMEOUT -e PGPASSFILE=/run/ft/pgpass \
+      -e PGHOST -e PGPORT -e PGUSER -e PGSSLMODE -e PGCONNECT_TIMEOUT -e PGPASSFILE=/run/ft/pgpass "${ca[@]}" \
       -v "$PGPASSFILE_HOST:/run/ft/pgpass:ro" "$(ft_db_image)" "$@"
   fi
 }
