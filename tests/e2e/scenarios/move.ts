@@ -182,7 +182,7 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     const before = containersOn(oldHost);
     let refusal = "";
     try {
-      await plan({ ...stack, extraConfig: { target: "digitalocean", doManageDns: "false" }, previousOutputs: deployed }, d.work, d.programRoot);
+      await plan({ ...stack, extraConfig: { target: "digitalocean", doManageDns: "false", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }, previousOutputs: deployed }, d.work, d.programRoot);
     } catch (e) {
       refusal = (e as Error).message;
     }
