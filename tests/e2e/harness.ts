@@ -41,6 +41,11 @@ export interface StackInput {
   extraSecrets?: Record<string, string>;
   /** The stack's outputs after its last `pulumi up` (what the program's self-reference reads). Absent: never deployed. */
   previousOutputs?: Record<string, unknown>;
+  /**
+   * Outputs of resources the engine keeps in its state between runs, by `type::name` (e.g. the
+   * move's real transfer key): the mocks would invent an unusable value, a new one per plan.
+   */
+  stateOutputs?: Record<string, Record<string, unknown>>;
   redisPasswordGeneration?: number;
   jwtSecretGeneration?: number;
 }
@@ -100,7 +105,7 @@ export async function plan(s: StackInput, workDir: string, programRoot: string =
   const { set, secretSet } = stackConfig(s);
   const inFile = path.join(workDir, "plan-in.json");
   const outFile = path.join(workDir, "plan-out.json");
-  fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet, previousOutputs: s.previousOutputs }), { mode: 0o600 });
+  fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet, previousOutputs: s.previousOutputs, stateOutputs: s.stateOutputs }), { mode: 0o600 });
   const child = spawn(
     process.execPath,
     ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile],

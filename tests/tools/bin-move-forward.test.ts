@@ -227,7 +227,10 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     const bad = await run(exportBin, ["--ssh"], { env: { ...process.env, SSH_ORIGINAL_COMMAND: "trust-ca" }, input: "not a certificate\n" });
     assert.notEqual(bad.code, 0);
     assert.match(bad.stderr, /not a PEM certificate/);
-    const sent = await run(exportBin, ["--ssh"], { env: { ...process.env, SSH_ORIGINAL_COMMAND: "trust-ca" }, input: fs.readFileSync(path.join(dir, "ca.pem"), "utf8") });
+    const sent = await run(exportBin, ["--ssh"], {
+      env: { ...process.env, SSH_ORIGINAL_COMMAND: "trust-ca" },
+      input: fs.readFileSync(path.join(dir, "ca.pem"), "utf8"),
+    });
     assert.equal(sent.code, 0, sent.stderr);
     assert.equal(fs.readFileSync(path.join(appDir, "state", "move-new-side-ca.pem"), "utf8"), fs.readFileSync(path.join(dir, "ca.pem"), "utf8"));
     const r = await forward(["--to", `127.0.0.1:${newPort}`]);

@@ -89,7 +89,10 @@ export async function startDisposableHost(name: string, dir: string, image: stri
 /** Loads images into every host's engine from ONE `docker save` stream (no registry here). */
 export async function loadImages(hosts: DisposableHost[], images: string[]): Promise<void> {
   const loads = hosts.map((h) => `docker exec -i ${h.name} docker load -q`);
-  const script = `set -o pipefail; docker save "$@" | tee ${loads.slice(1).map((l) => `>(${l} >/dev/null)`).join(" ")} | ${loads[0]} >/dev/null; wait`;
+  const script = `set -o pipefail; docker save "$@" | tee ${loads
+    .slice(1)
+    .map((l) => `>(${l} >/dev/null)`)
+    .join(" ")} | ${loads[0]} >/dev/null; wait`;
   await new Promise<void>((resolve, reject) => {
     const p = spawn("bash", ["-c", script, "load", ...images], { stdio: ["ignore", "ignore", "pipe"] });
     let err = "";

@@ -6,7 +6,9 @@
 // (harness.ts: both hosts' steps plus the move's). The load keeps hitting the OLD address the
 // whole time, as sensors do until DNS has moved. Also: a plain target change is refused and
 // leaves the old host untouched.
+import { execFileSync } from "child_process";
 import { createHash } from "crypto";
+import * as fs from "fs";
 import * as path from "path";
 import { Applier, StackInput, StepError, StepReport, plan } from "../harness";
 import { DisposableHost, hostImage, loadImages, onHost, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
@@ -126,7 +128,19 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     d.record({ hosts: { old: oldHost.host, new: newHost.host, image, seconds_to_start_and_load_images: secs(Date.now() - tHosts) } });
 
     const applier = new Applier();
-    let stack: StackInput = { host: oldHost, appDir: APP_DIR, tags: d.tags };
+    // The move's transfer key as the tls provider keeps it in state: one real ED25519 key for every phase.
+    const keyFile = path.join(d.work, "hosts", "move-transfer-key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", keyFile], { stdio: "ignore" });
+    const transferKey = {
+      privateKeyOpenssh: fs.readFileSync(keyFile, "utf8"),
+      publicKeyOpenssh: fs.readFileSync(`${keyFile}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ") + "\n",
+    };
+    let stack: StackInput = {
+      host: oldHost,
+      appDir: APP_DIR,
+      tags: d.tags,
+      stateOutputs: { "tls:index/privateKey:PrivateKey::move-transfer-key": transferKey },
+    };
     let last: PlanResult | undefined;
     const planFor = async (change: Partial<StackInput>) => {
       stack = { ...stack, ...change };
@@ -182,14 +196,28 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     const before = containersOn(oldHost);
     let refusal = "";
     try {
-      await plan({ ...stack, extraConfig: { target: "digitalocean", doManageDns: "false", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }, previousOutputs: deployed }, d.work, d.programRoot);
+      await plan(
+        { ...stack, extraConfig: { target: "digitalocean", doManageDns: "false", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }, previousOutputs: deployed },
+        d.work,
+        d.programRoot,
+      );
     } catch (e) {
       refusal = (e as Error).message;
     }
     const after = containersOn(oldHost);
     const refusalLine = refusal.split("\n").find((l) => /target changed from/.test(l)) ?? refusal.slice(0, 300);
-    d.record({ plain_target_change: { refused: /target changed from vm \(deployed\) to digitalocean/.test(refusal), message: refusalLine, old_host_containers_unchanged: JSON.stringify(before) === JSON.stringify(after), containers: before.length } });
-    d.check(/target changed from vm \(deployed\) to digitalocean/.test(refusal), `a plain target change was not refused: ${refusal.slice(0, 500) || "the program planned it"}`);
+    d.record({
+      plain_target_change: {
+        refused: /target changed from vm \(deployed\) to digitalocean/.test(refusal),
+        message: refusalLine,
+        old_host_containers_unchanged: JSON.stringify(before) === JSON.stringify(after),
+        containers: before.length,
+      },
+    });
+    d.check(
+      /target changed from vm \(deployed\) to digitalocean/.test(refusal),
+      `a plain target change was not refused: ${refusal.slice(0, 500) || "the program planned it"}`,
+    );
     d.check(before.length > 0 && JSON.stringify(before) === JSON.stringify(after), "the refused target change changed containers on the old host");
 
     // 3. The move, phase by phase, under load at the OLD address.
@@ -239,9 +267,7 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     const salt = { old: saltDigest(oldHost), new: saltDigest(newHost) };
     const newOnly = [...onNew].filter((f) => !onOld.has(f)).length;
     const oldMissingOnNew = [...onOld].filter((f) => !onNew.has(f));
-    const lostOutsideFreeze = [...Array(gen.lastSent).keys()]
-      .map((i) => i + 1)
-      .filter((f) => !onNew.has(f) && gen.acked.has(f));
+    const lostOutsideFreeze = [...Array(gen.lastSent).keys()].map((i) => i + 1).filter((f) => !onNew.has(f) && gen.acked.has(f));
     d.record({
       readings: { ...d.lossFigures(load, onNew.size), stored_on_new: onNew.size, stored_on_old: onOld.size },
       sent_to_old_address_after_cutover: sentAfter,
@@ -258,7 +284,10 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     // 5. Assertions (no timing is asserted).
     d.check(!!cutoverReport && cutoverReport.ok === true, `move-cutover's report is not ok: ${JSON.stringify(cutoverReport)}`);
     d.check(salt.old === salt.new && salt.old.length === 64, "the TTN salt differs between the sides");
-    d.check(JSON.stringify(objectsOld) === JSON.stringify(objectsNew) && objectsOld.count === 3, `objects differ: ${JSON.stringify({ objectsOld, objectsNew })}`);
+    d.check(
+      JSON.stringify(objectsOld) === JSON.stringify(objectsNew) && objectsOld.count === 3,
+      `objects differ: ${JSON.stringify({ objectsOld, objectsNew })}`,
+    );
     d.check(oldMissingOnNew.length === 0, `readings stored on the old side are missing on the new one: ${oldMissingOnNew.slice(0, 10).join(",")}`);
     // The old side is frozen since the cutover: every table equal, the readings table plus what only the new side took.
     for (const t of new Set([...Object.keys(tablesOld), ...Object.keys(tablesNew)])) {
@@ -277,4 +306,3 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     } else console.log(`== FT_E2E_KEEP: hosts ${oldHost.name} (${oldHost.host}) and ${newHost.name} (${newHost.host}) left running`);
   }
 }
-
