@@ -248,7 +248,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     for (const [i, body] of ["first upload", "x".repeat(70000), "third"].entries()) {
       const f = path.join(oldSide.root, `obj${i}`);
       fs.writeFileSync(f, body);
-      assert.equal((await rclone(oldSide, ["copyto", f, `backups:frostguard-assets/uploads/u${i}.bin`])).code, 0);
+      // Keys as the app writes them (organisation/kind/name): two levels of prefixes.
+      assert.equal((await rclone(oldSide, ["copyto", f, `backups:frostguard-assets/org-${i}/photos/u${i}.bin`])).code, 0);
     }
   });
 
