@@ -37,6 +37,15 @@ export interface StackInput {
   dbPasswordGeneration?: number;
   /** Further plain config keys a scenario sets (e.g. rateLimitMax), as `pulumi config set` would. */
   extraConfig?: Record<string, string>;
+  /** Further secret config keys (`pulumi config set --secret`), e.g. moveVmSshPrivateKey. */
+  extraSecrets?: Record<string, string>;
+  /** The stack's outputs after its last `pulumi up` (what the program's self-reference reads). Absent: never deployed. */
+  previousOutputs?: Record<string, unknown>;
+  /**
+   * Outputs of resources the engine keeps in its state between runs, by `type::name` (e.g. the
+   * move's real transfer key): the mocks would invent an unusable value, a new one per plan.
+   */
+  stateOutputs?: Record<string, Record<string, unknown>>;
   redisPasswordGeneration?: number;
   jwtSecretGeneration?: number;
 }
@@ -63,7 +72,8 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
   Object.assign(set, s.extraConfig ?? {});
   if (s.redisPasswordGeneration) set.redisPasswordGeneration = String(s.redisPasswordGeneration);
   if (s.jwtSecretGeneration) set.jwtSecretGeneration = String(s.jwtSecretGeneration);
-  return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)] };
+  Object.assign(set, s.extraSecrets ?? {});
+  return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS), ...Object.keys(s.extraSecrets ?? {})] };
 }
 
 /**
@@ -95,7 +105,7 @@ export async function plan(s: StackInput, workDir: string, programRoot: string =
   const { set, secretSet } = stackConfig(s);
   const inFile = path.join(workDir, "plan-in.json");
   const outFile = path.join(workDir, "plan-out.json");
-  fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet }), { mode: 0o600 });
+  fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet, previousOutputs: s.previousOutputs, stateOutputs: s.stateOutputs }), { mode: 0o600 });
   const child = spawn(
     process.execPath,
     ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile],
@@ -170,10 +180,28 @@ export function publicConfigValues(s: StackInput): string[] {
     .flatMap(([, v]) => (Array.isArray(v) ? v.map(String) : [String(v)]));
 }
 
+/** The host a remote step runs on (HOST:PORT of its connection). */
+export function stepHost(r: PlannedResource): string {
+  const c = (unwrap(r.inputs) as { connection?: Connection }).connection;
+  return `${c?.host}:${c?.port ?? 22}`;
+}
+
+/**
+ * A remote step's identity between applies: its name on its host. During a move both sides
+ * declare the same step names (wait, bootstrap, ... under two targets); their URNs differ by
+ * parent, which the mock runtime's `type::name` keys do not show, their hosts always do.
+ */
+export function stepKey(r: PlannedResource): string {
+  return `${stepHost(r)} ${r.name}`;
+}
+
 /** The remote command resources, in dependency order (HOST_STEPS first among equals). */
 export function remoteSteps(p: PlanResult): PlannedResource[] {
   const steps = p.resources.filter((r) => r.type === COMMAND || r.type === COPY);
+  // dependsOn names `type::name` only: with two hosts, a step waits for that step on every host
+  // (stricter than the engine, never looser). HOST_STEPS keeps each host's chain in order.
   const key = (r: PlannedResource) => `${r.type}::${r.name}`;
+  const pending = (k: string, except: PlannedResource) => steps.some((s) => s !== except && key(s) === k && !done.has(stepKey(s)));
   const rank = (r: PlannedResource) => {
     const i = (HOST_STEPS as readonly string[]).indexOf(r.name);
     return i < 0 ? HOST_STEPS.length : i;
@@ -181,19 +209,21 @@ export function remoteSteps(p: PlanResult): PlannedResource[] {
   const done = new Set<string>();
   const out: PlannedResource[] = [];
   while (out.length < steps.length) {
-    const ready = steps.filter((r) => !done.has(key(r)) && (r.options.dependsOn ?? []).every((d) => done.has(d) || !steps.some((s) => key(s) === d)));
+    const ready = steps.filter((r) => !done.has(stepKey(r)) && (r.options.dependsOn ?? []).every((d) => !pending(d, r)));
     if (!ready.length) throw new Error("dependency cycle among remote steps");
     ready.sort((a, b) => rank(a) - rank(b));
     out.push(ready[0]);
-    done.add(key(ready[0]));
+    done.add(stepKey(ready[0]));
   }
-  // The chain must be exactly HOST_STEPS, in order (docs/design.md).
-  const chain = out.filter((r) => (HOST_STEPS as readonly string[]).includes(r.name)).map((r) => r.name);
-  if (chain.join(",") !== HOST_STEPS.join(",")) throw new Error(`remote steps ${chain.join(",")} are not HOST_STEPS ${HOST_STEPS.join(",")}`);
+  // Each host's chain must be exactly HOST_STEPS, in order (docs/design.md).
+  for (const h of new Set(out.map(stepHost))) {
+    const chain = out.filter((r) => stepHost(r) === h && (HOST_STEPS as readonly string[]).includes(r.name)).map((r) => r.name);
+    if (chain.join(",") !== HOST_STEPS.join(",")) throw new Error(`remote steps on ${h}: ${chain.join(",")} are not HOST_STEPS ${HOST_STEPS.join(",")}`);
+  }
   return out;
 }
 
-export type Action = "create" | "unchanged" | "update" | "replace";
+export type Action = "create" | "unchanged" | "update" | "replace" | "delete";
 
 export interface StepReport {
   name: string;
@@ -227,7 +257,7 @@ export class Applier {
   constructor(private readonly verbose = true) {}
 
   decide(r: PlannedResource): { action: Action; prev?: PlannedResource } {
-    const prev = this.state.get(r.name);
+    const prev = this.state.get(stepKey(r));
     if (!prev) return { action: "create" };
     if (JSON.stringify(prev.inputs) === JSON.stringify(r.inputs)) return { action: "unchanged", prev };
     const changed = Object.keys({ ...prev.inputs, ...r.inputs }).filter((k) => JSON.stringify(prev.inputs[k]) !== JSON.stringify(r.inputs[k]));
@@ -291,10 +321,41 @@ export class Applier {
           client.end();
         }
       }
-      this.state.set(r.name, r);
+      this.state.set(stepKey(r), r);
       const rep: StepReport = { name: r.name, type: r.type, action, seconds: (Date.now() - t0) / 1000, stdout, stderr, filesCopied };
       if (this.verbose)
         console.log(`  ${r.name.padEnd(14)} ${action.padEnd(9)} ${rep.seconds.toFixed(1)} s${filesCopied !== undefined ? ` (${filesCopied} files)` : ""}`);
+      reports.push(rep);
+    }
+    if (!opts.only) reports.push(...(await this.deleteRemoved(p)));
+    return reports;
+  }
+
+  /** Steps of the last apply that the plan no longer declares: the engine deletes them (their `delete` runs), last first. */
+  private async deleteRemoved(p: PlanResult): Promise<StepReport[]> {
+    const declared = new Set(remoteSteps(p).map(stepKey));
+    const reports: StepReport[] = [];
+    for (const [k, prev] of [...this.state].reverse()) {
+      if (declared.has(k)) continue;
+      const old = unwrap(prev.inputs) as Record<string, unknown>;
+      const t0 = Date.now();
+      let stdout = "";
+      let stderr = "";
+      if (prev.type === COMMAND && old.delete) {
+        const client = await connect(old.connection as Connection);
+        try {
+          const d = await exec(client, String(old.delete));
+          stdout = d.stdout;
+          stderr = d.stderr;
+          this.outputs.push(stdout, stderr);
+          if (d.code !== 0) throw new StepError(`${prev.name} (delete)`, d.code, stdout, stderr);
+        } finally {
+          client.end();
+        }
+      }
+      this.state.delete(k);
+      const rep: StepReport = { name: prev.name, type: prev.type, action: "delete", seconds: (Date.now() - t0) / 1000, stdout, stderr };
+      if (this.verbose) console.log(`  ${prev.name.padEnd(14)} delete    ${rep.seconds.toFixed(1)} s`);
       reports.push(rep);
     }
     return reports;

@@ -16,6 +16,7 @@ import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 import { sFailedDeploy } from "./scenarios/failed-deploy";
 import { backupSchedule } from "./scenarios/backup-schedule";
+import { moveVmToVm } from "./scenarios/move";
 
 interface ScenarioResult {
   ok: boolean;
@@ -742,6 +743,23 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
     "13",
     "the deploy's /etc/cron.d/freshtrack-backup, run as cron runs it: fresh encrypted dump, restore check, freshness metrics",
     (ctx) => backupSchedule({ appDir: ctx.appDir, host: (c) => host(ctx, c), record: (f) => record(ctx, f) }),
+  ],
+  [
+    "14",
+    "move vm -> vm (moveTo vm: prepare, cutover, retire) between two disposable hosts with their own engines, under load at the old address; a plain target change refused",
+    async (ctx) => {
+      await moveVmToVm({
+        work: ctx.work,
+        programRoot: ctx.programRoot,
+        tags: ctx.tags,
+        rate: RATE,
+        record: (f) => record(ctx, f),
+        check,
+        lossFigures,
+        outputs: ctx.hostOutputs,
+      });
+      return ctx.figures;
+    },
   ],
 ];
 

@@ -3,7 +3,8 @@
 // the host's curl instead of `docker exec <caddy> wget`). Adapted for the test only,
 // as in caddy-routing.test.ts: listen ports, upstream addresses, storage, and the
 // admin listener. The "new side" is an HTTPS server with a certificate for the app's
-// domain from a test CA (passed with --ca, as for tlsMode internal).
+// domain from a test CA (passed with --ca, or sent by the new side through
+// `move-export --trust-ca`, as for tlsMode internal).
 import { strict as assert } from "assert";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
@@ -218,6 +219,26 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     const r = await forward(["--to", `127.0.0.1:${newPort}`]);
     assert.equal(r.code, 0, r.stderr);
     assert.equal((await request(httpsPort, "/api/readings", "POST", true, '{"t":4}')).status, 502);
+  });
+
+  it("--to verifies with the CA the new side sent (move-export --trust-ca, tlsMode internal) when no --ca is given", async () => {
+    const exportBin = path.join(appDir, "current", "bin", "move-export");
+    // Over the move key's forced command, as bin/move-import sends it; anything but a certificate is refused.
+    const bad = await run(exportBin, ["--ssh"], { env: { ...process.env, SSH_ORIGINAL_COMMAND: "trust-ca" }, input: "not a certificate\n" });
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /not a PEM certificate/);
+    const sent = await run(exportBin, ["--ssh"], {
+      env: { ...process.env, SSH_ORIGINAL_COMMAND: "trust-ca" },
+      input: fs.readFileSync(path.join(dir, "ca.pem"), "utf8"),
+    });
+    assert.equal(sent.code, 0, sent.stderr);
+    assert.equal(fs.readFileSync(path.join(appDir, "state", "move-new-side-ca.pem"), "utf8"), fs.readFileSync(path.join(dir, "ca.pem"), "utf8"));
+    const r = await forward(["--to", `127.0.0.1:${newPort}`]);
+    assert.equal(r.code, 0, r.stderr);
+    const res = await request(httpsPort, "/api/readings", "POST", true, '{"t":4.5}');
+    assert.equal(res.status, 200, res.body);
+    assert.equal(JSON.parse(res.body).name, "new");
+    assert.equal(JSON.parse(res.body).body, '{"t":4.5}');
   });
 
   it("--off: the old side serves again; running it twice changes nothing", async () => {

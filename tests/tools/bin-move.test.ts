@@ -201,17 +201,19 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
       `#!/bin/bash
 set -eu
 echo "ssh $*" >>"$FT_STUB_LOG"
-key=; kh=; strict=
+key=; kh=; strict=; port=22
 while [ $# -gt 1 ]; do
   case $1 in
     -i) key=$2; shift 2 ;;
     -o) case $2 in UserKnownHostsFile=*) kh=\${2#*=} ;; StrictHostKeyChecking=yes) strict=1 ;; esac; shift 2 ;;
-    -p) shift 2 ;;
+    -p) port=$2; shift 2 ;;
     *) break ;;
   esac
 done
 [ -n "$strict" ] || { echo "ssh stub: host key checking off" >&2; exit 255; }
-grep -q '${HOST_KEY}' "$kh" || { echo "ssh stub: host key not pinned" >&2; exit 255; }
+# The pinned key must be found the way OpenSSH looks the host up: bare name on port 22, else [name]:port.
+lookup=\${1#*@}; [ "$port" = 22 ] || lookup="[$lookup]:$port"
+ssh-keygen -F "$lookup" -f "$kh" | grep -q '${HOST_KEY}' || { echo "ssh stub: host key not pinned for $lookup" >&2; exit 255; }
 [ "$(stat -c %a "$key")" = 600 ] || { echo "ssh stub: key file not 0600" >&2; exit 255; }
 line=$(grep ' freshtrack-move$' "$FT_MOVE_HOME/.ssh/authorized_keys") || { echo "ssh stub: key not authorized" >&2; exit 255; }
 forced=$(printf '%s' "$line" | sed -n 's/.*command="\\([^"]*\\)".*/\\1/p')
@@ -246,7 +248,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     for (const [i, body] of ["first upload", "x".repeat(70000), "third"].entries()) {
       const f = path.join(oldSide.root, `obj${i}`);
       fs.writeFileSync(f, body);
-      assert.equal((await rclone(oldSide, ["copyto", f, `backups:frostguard-assets/uploads/u${i}.bin`])).code, 0);
+      // Keys as the app writes them (organisation/kind/name): two levels of prefixes.
+      assert.equal((await rclone(oldSide, ["copyto", f, `backups:frostguard-assets/org-${i}/photos/u${i}.bin`])).code, 0);
     }
   });
 

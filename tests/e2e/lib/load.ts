@@ -25,6 +25,8 @@ export interface LoadResult {
 }
 
 export interface Target {
+  /** Where the stack's Caddy listens (default 127.0.0.1: this machine's engine). */
+  address?: string;
   port: number;
   ca?: string;
   /** The e2e organisation's webhook secret (sent in X-API-Key). */
@@ -43,7 +45,7 @@ export function httpsRequest(
   return new Promise((resolve, reject) => {
     const req = https.request(
       {
-        host: "127.0.0.1",
+        host: t.address ?? "127.0.0.1",
         port: t.port,
         servername: DOMAIN,
         method,
@@ -129,6 +131,11 @@ export class LoadGenerator {
     private readonly rate: number,
     private readonly retry: { untilMs: number } | null = null,
   ) {}
+
+  /** Frame counter of the last reading sent so far (readings are numbered 1, 2, ... in send order). */
+  get lastSent(): number {
+    return this.seq;
+  }
 
   start(): void {
     this.t0 = Date.now();

@@ -1,0 +1,117 @@
+// Disposable customer hosts for the move scenarios: one container per host, from a
+// debootstrap-built image (images/host: Debian 12, sshd, Docker + Compose v2, the tools
+// bootstrap.sh would install), run --privileged with its OWN dockerd whose /var/lib/docker
+// is a directory of this machine's disk (overlay2 cannot sit on the container's overlay).
+// The hosts share one user-defined bridge, so each reaches the other by its address, and
+// this machine reaches both. Each gets a fresh ED25519 host key and root login key, pinned
+// exactly as for any vm host. Nothing here touches this machine's `freshtrack` project.
+import { execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as path from "path";
+import { buildStandIn, CACHE_DIR } from "./build";
+import { sh } from "./docker";
+import { StandIn } from "../stand-ins";
+
+export const HOSTS_NETWORK = "freshtrack-e2e-hosts";
+/** Host engines' data roots: on this machine's ext4, one directory per host. */
+const DATA_ROOT = path.join(CACHE_DIR, "hosts");
+
+const HOST_IMAGE: StandIn = { key: "host" as StandIn["key"], dir: "images/host", replaces: "a customer's Debian 12 VM" };
+
+export interface DisposableHost {
+  /** Container name (also its hostname). */
+  name: string;
+  /** Its address on HOSTS_NETWORK: what the program is given as the host. */
+  host: string;
+  port: number;
+  hostKeyLine: string;
+  privateKey: string;
+  privateKeyFile: string;
+  dir: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** The host image, built once per content hash (a second run reuses it). */
+export function hostImage(): string {
+  return buildStandIn(HOST_IMAGE);
+}
+
+function keyLine(pubFile: string): string {
+  return fs.readFileSync(pubFile, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+}
+
+/** Starts a host container with fresh keys; resolves once its sshd answers and its engine runs. */
+export async function startDisposableHost(name: string, dir: string, image: string): Promise<DisposableHost> {
+  if (sh("docker", ["network", "inspect", HOSTS_NETWORK], { allowFail: true }).code !== 0) sh("docker", ["network", "create", HOSTS_NETWORK]);
+  sh("docker", ["rm", "-f", name], { allowFail: true });
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const overlay = path.join(dir, "overlay");
+  fs.mkdirSync(path.join(overlay, "etc", "ssh"), { recursive: true });
+  fs.mkdirSync(path.join(overlay, "root", ".ssh"), { recursive: true, mode: 0o700 });
+  const hostKey = path.join(overlay, "etc", "ssh", "ssh_host_ed25519_key");
+  const clientKey = path.join(dir, "root_login_key");
+  for (const f of [hostKey, clientKey]) {
+    fs.rmSync(f, { force: true });
+    fs.rmSync(`${f}.pub`, { force: true });
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `freshtrack-e2e-${name}`, "-f", f], { stdio: "ignore" });
+  }
+  fs.writeFileSync(path.join(overlay, "root", ".ssh", "authorized_keys"), fs.readFileSync(`${clientKey}.pub`), { mode: 0o600 });
+  const data = path.join(DATA_ROOT, name);
+  fs.rmSync(data, { recursive: true, force: true });
+  fs.mkdirSync(data, { recursive: true });
+  sh("docker", ["create", "--privileged", "--name", name, "--hostname", name, "--network", HOSTS_NETWORK, "-v", `${data}:/var/lib/docker`, image]);
+  sh("docker", ["cp", `${overlay}/.`, `${name}:/`]);
+  sh("docker", ["start", name]);
+  const host = sh("docker", ["inspect", "-f", `{{(index .NetworkSettings.Networks "${HOSTS_NETWORK}").IPAddress}}`, name]).stdout.trim();
+  for (let i = 0; ; i++) {
+    const ready = sh("docker", ["exec", name, "sh", "-c", "docker info >/dev/null 2>&1 && ss -Hltn 'sport = :22' | grep -q ."], { allowFail: true });
+    if (ready.code === 0) break;
+    if (i > 60) throw new Error(`host ${name}: engine or sshd not up after 30 s: ${sh("docker", ["logs", name], { allowFail: true }).stderr.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return {
+    name,
+    host,
+    port: 22,
+    hostKeyLine: keyLine(`${hostKey}.pub`),
+    privateKey: fs.readFileSync(clientKey, "utf8"),
+    privateKeyFile: clientKey,
+    dir,
+    pid: 0,
+    async stop() {
+      sh("docker", ["rm", "-f", name], { allowFail: true });
+      fs.rmSync(data, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Loads images into every host's engine from ONE `docker save` stream (no registry here). */
+export async function loadImages(hosts: DisposableHost[], images: string[]): Promise<void> {
+  const loads = hosts.map((h) => `docker exec -i ${h.name} docker load -q`);
+  const script = `set -o pipefail; docker save "$@" | tee ${loads
+    .slice(1)
+    .map((l) => `>(${l} >/dev/null)`)
+    .join(" ")} | ${loads[0]} >/dev/null; wait`;
+  await new Promise<void>((resolve, reject) => {
+    const p = spawn("bash", ["-c", script, "load", ...images], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    p.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    p.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`loading images into ${hosts.map((h) => h.name).join(", ")}: ${err}`))));
+  });
+  for (const h of hosts) {
+    const have = sh("docker", ["exec", h.name, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split("\n");
+    const missing = images.filter((i) => !have.includes(i));
+    if (missing.length) throw new Error(`host ${h.name} lacks ${missing.join(", ")} after the load`);
+  }
+}
+
+/** A command on the host itself (as its console would run it), not over SSH. */
+export function onHost(h: Pick<DisposableHost, "name">, script: string, opts: { allowFail?: boolean; input?: string } = {}) {
+  return sh("docker", ["exec", "-i", h.name, "bash", "-c", script], opts);
+}
+
+/** Removes the hosts' network (after every host is stopped). */
+export function removeHostsNetwork(): void {
+  sh("docker", ["network", "rm", HOSTS_NETWORK], { allowFail: true });
+}
