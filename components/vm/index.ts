@@ -88,7 +88,18 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
           backupEncryptionKey: backupKey,
           user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
           db: { host: "postgres", port: 5432, adminUser: VM_DB_ADMIN_USER, adminPassword: dbAdmin, adminDatabase: "postgres" },
-          objectStore: { endpoint: VM_OBJECTSTORE_INTERNAL, region: VM_OBJECTSTORE_REGION, accessKey: s3Access, secretKey: s3Secret, provider: "SeaweedFS" },
+          objectStore: {
+            endpoint: VM_OBJECTSTORE_INTERNAL,
+            region: VM_OBJECTSTORE_REGION,
+            accessKey: s3Access,
+            secretKey: s3Secret,
+            provider: "SeaweedFS",
+            buckets: VM_BUCKETS,
+          },
+          // Off-host remote (config vmBackupRemote*): its secret key is a user secret, read like the others.
+          ...(vm.backupRemote && values[userKeys.indexOf("vmBackupRemoteSecretAccessKey")] !== undefined
+            ? { backupRemote: { ...vm.backupRemote, secretAccessKey: values[userKeys.indexOf("vmBackupRemoteSecretAccessKey")] } }
+            : {}),
           registry: config.app.registry,
         }),
       ),

@@ -47,6 +47,7 @@ function renderedVmRelease(): Record<string, string> {
     stackAuthProjectId: "proj-123",
     vmHost: "203.0.113.10",
     vmHostKey: HOST_KEY,
+    vmBackupRemoteEndpoint: "https://s3.backups.example", vmBackupRemoteBucket: "acme-freshtrack-backups", vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
   };
   // Every credential set, so every secret file is rendered; the registry login needs its server and user.
   Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });
