@@ -225,7 +225,7 @@ export function secretOwners(target: BundleInput["target"]): Record<string, numb
     backupEncryptionKey: "-",
     user: {},
     db: { host: "-", port: 1, adminUser: "-", adminPassword: "-", adminDatabase: "-" },
-    objectStore: { endpoint: "-", region: "-", accessKey: "-", secretKey: "-", provider: "Other" },
+    objectStore: { endpoint: "-", region: "-", accessKey: "-", secretKey: "-", provider: "Other", buckets: { assets: "-", backups: "-" } },
   });
   return Object.fromEntries(Object.entries(files).map(([f, { uid }]) => [f, uid]));
 }

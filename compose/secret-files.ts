@@ -186,9 +186,10 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
 
   // ---- object store (vm runs its own SeaweedFS) -----------------------------
   const app = { accessKey: i.objectStore.accessKey, secretKey: i.objectStore.secretKey };
-  const buckets = i.objectStore.buckets ?? { assets: "-", backups: "-" };
   if (i.target === "vm") {
-    const identities = objectStoreIdentities(app, i.backupEncryptionKey, buckets);
+    // Without the bucket names the app's identity could not be limited to its own bucket.
+    if (!i.objectStore.buckets) throw new Error("secret-files: the vm object store's buckets are required (objectStore.buckets)");
+    const identities = objectStoreIdentities(app, i.backupEncryptionKey, i.objectStore.buckets);
     put("objectstore/s3.json", IMAGES.objectstore.uid, JSON.stringify(identities, null, 2) + "\n");
   }
 
@@ -207,15 +208,14 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   const store = (role: "backup" | "admin") =>
     s3(i.objectStore.endpoint, i.objectStore.region, i.objectStore.provider, derivedStoreCredential(i.backupEncryptionKey, role));
   const r = i.backupRemote;
-  const rclone: Record<string, Record<string, string>> =
-    i.target === "vm"
-      ? {
-          // Where dumps go: the operator's remote off the host, else the host's own store.
-          [RCLONE_REMOTE]: r ? s3(r.endpoint, r.region, r.provider, { accessKey: r.accessKeyId, secretKey: r.secretAccessKey }) : store("backup"),
-          [RCLONE_STORE_REMOTE]: store("backup"),
-          [RCLONE_STORE_ADMIN_REMOTE]: store("admin"),
-        }
-      : { [RCLONE_REMOTE]: s3(i.objectStore.endpoint, i.objectStore.region, i.objectStore.provider, app) };
+  const rclone: Record<string, Record<string, string>> = i.target === "vm"
+    ? {
+        // Where dumps go: the operator's remote off the host, else the host's own store.
+        [RCLONE_REMOTE]: r ? s3(r.endpoint, r.region, r.provider, { accessKey: r.accessKeyId, secretKey: r.secretAccessKey }) : store("backup"),
+        [RCLONE_STORE_REMOTE]: store("backup"),
+        [RCLONE_STORE_ADMIN_REMOTE]: store("admin"),
+      }
+    : { [RCLONE_REMOTE]: s3(i.objectStore.endpoint, i.objectStore.region, i.objectStore.provider, app) };
   put("backup/rclone.conf", 0, ini.stringify(rclone));
   // Legacy: decrypts the AES-256-CBC dumps written before age (bin/restore keeps them restorable).
   put("backup/backup.key", 0, i.backupEncryptionKey);

@@ -187,7 +187,19 @@ export interface BackupRemote {
 }
 
 /** rclone s3 providers an operator may name for the off-host remote (vmBackupRemoteProvider). */
-export const BACKUP_REMOTE_PROVIDERS = ["Other", "AWS", "Ceph", "Cloudflare", "DigitalOcean", "GCS", "IONOS", "Minio", "Scaleway", "SeaweedFS", "Wasabi"] as const;
+export const BACKUP_REMOTE_PROVIDERS = [
+  "Other",
+  "AWS",
+  "Ceph",
+  "Cloudflare",
+  "DigitalOcean",
+  "GCS",
+  "IONOS",
+  "Minio",
+  "Scaleway",
+  "SeaweedFS",
+  "Wasabi",
+] as const;
 /** The off-host remote's settings, in the order docs and messages name them. */
 export const BACKUP_REMOTE_KEYS = ["vmBackupRemoteEndpoint", "vmBackupRemoteBucket", "vmBackupRemoteAccessKeyId", "vmBackupRemoteSecretAccessKey"] as const;
 
@@ -892,7 +904,12 @@ function parseBackupRemote(
   const accessKeyId = str("vmBackupRemoteAccessKeyId");
   const region = str("vmBackupRemoteRegion", "us-east-1");
   const provider = oneOf("vmBackupRemoteProvider", BACKUP_REMOTE_PROVIDERS, "Other");
-  const given = { vmBackupRemoteEndpoint: !!endpoint, vmBackupRemoteBucket: !!bucket, vmBackupRemoteAccessKeyId: !!accessKeyId, vmBackupRemoteSecretAccessKey: !!raw["vmBackupRemoteSecretAccessKey"] };
+  const given = {
+    vmBackupRemoteEndpoint: !!endpoint,
+    vmBackupRemoteBucket: !!bucket,
+    vmBackupRemoteAccessKeyId: !!accessKeyId,
+    vmBackupRemoteSecretAccessKey: !!raw["vmBackupRemoteSecretAccessKey"],
+  };
   const any = Object.values(given).some(Boolean);
   if (!any) {
     if (!onHostOnly)
@@ -907,11 +924,11 @@ function parseBackupRemote(
       const how = key === "vmBackupRemoteSecretAccessKey" ? `pulumi config set --secret ${key} < key-file` : `pulumi config set ${key} VALUE`;
       bad(key, `is required with the other vmBackupRemote* keys (the off-host backup remote needs all four). Fix: ${how}`);
     }
-  if (onHostOnly)
-    bad("vmBackupOnHostOnly", "is true but an off-host remote is configured: backups go to the remote. Fix: pulumi config rm vmBackupOnHostOnly");
+  if (onHostOnly) bad("vmBackupOnHostOnly", "is true but an off-host remote is configured: backups go to the remote. Fix: pulumi config rm vmBackupOnHostOnly");
   if (endpoint) {
     const m = /^(https?):\/\/([^/:\s]+)(:\d{1,5})?(\/\S*)?$/.exec(endpoint);
-    if (!m) bad("vmBackupRemoteEndpoint", `"${endpoint}" is not an https:// URL. Fix: pulumi config set vmBackupRemoteEndpoint https://s3.REGION.provider.example`);
+    if (!m)
+      bad("vmBackupRemoteEndpoint", `"${endpoint}" is not an https:// URL. Fix: pulumi config set vmBackupRemoteEndpoint https://s3.REGION.provider.example`);
     else if (m[1] === "http" && !isPrivateHttpHost(m[2]))
       bad(
         "vmBackupRemoteEndpoint",
@@ -919,7 +936,10 @@ function parseBackupRemote(
       );
   }
   if (bucket && !BUCKET_RE.test(bucket))
-    bad("vmBackupRemoteBucket", `"${bucket}" is not an S3 bucket name (3-63 of a-z 0-9 . -). Fix: pulumi config set vmBackupRemoteBucket acme-freshtrack-backups`);
+    bad(
+      "vmBackupRemoteBucket",
+      `"${bucket}" is not an S3 bucket name (3-63 of a-z 0-9 . -). Fix: pulumi config set vmBackupRemoteBucket acme-freshtrack-backups`,
+    );
   if (region && !/^[a-z0-9-]{1,40}$/.test(region))
     bad("vmBackupRemoteRegion", `"${region}" is not a region name. Fix: pulumi config set vmBackupRemoteRegion us-east-1`);
   if (accessKeyId && !/^[\x21-\x7e]{3,256}$/.test(accessKeyId))

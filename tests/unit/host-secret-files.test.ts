@@ -7,6 +7,9 @@ import { IMAGES } from "../../core/images";
 import { APP_SECRET_ENV } from "../../core/model";
 import {
   RCLONE_REMOTE,
+  RCLONE_STORE_ADMIN_REMOTE,
+  RCLONE_STORE_REMOTE,
+  derivedStoreCredential,
   SecretFilesInput,
   parseSecretPayload,
   pgbouncerClientUser,
@@ -31,7 +34,14 @@ function input(over: Partial<SecretFilesInput> = {}): SecretFilesInput {
     backupEncryptionKey: "BACKUPKEY",
     user: { stackAuthSecretKey: "STACKAUTH", alertWebhookUrl: "https://hooks.example/x" },
     db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: "ADMINPW", adminDatabase: "postgres" },
-    objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "S3ACCESS", secretKey: "S3SECRET", provider: "SeaweedFS" },
+    objectStore: {
+      endpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      accessKey: "S3ACCESS",
+      secretKey: "S3SECRET",
+      provider: "SeaweedFS",
+      buckets: { assets: "frostguard-assets", backups: "frostguard-backups" },
+    },
     ...over,
   };
 }
@@ -145,30 +155,91 @@ describe("host secret files: contents", () => {
     const f = renderSecretFiles(input({ dbAppPassword: "a:b\\c" }));
     assert.equal(f["backup/pgpass"].content, "postgres:5432:frostguard:frostguard:a\\:b\\\\c\npostgres:5432:*:postgres:ADMINPW\n");
   });
-  it("SeaweedFS identities grant the static key Admin/Read/Write/List/Tagging", () => {
+  it("SeaweedFS identities: the app's key reaches its own bucket only; the backup job and the admin have keys of their own", () => {
     const s3 = JSON.parse(renderSecretFiles(input())["objectstore/s3.json"].content);
-    assert.deepEqual(s3.identities[0].credentials, [{ accessKey: "S3ACCESS", secretKey: "S3SECRET" }]);
-    assert.deepEqual(s3.identities[0].actions, ["Admin", "Read", "Write", "List", "Tagging"]);
+    const by = Object.fromEntries(s3.identities.map((x: { name: string }) => [x.name, x])) as Record<string, { credentials: unknown[]; actions: string[] }>;
+    assert.deepEqual(Object.keys(by), ["frostguard", "backup", "admin"]);
+    assert.deepEqual(by.frostguard.credentials, [{ accessKey: "S3ACCESS", secretKey: "S3SECRET" }]);
+    // "Write" is also DeleteObject in SeaweedFS: the app must hold no action on the backups bucket, nor any unscoped one.
+    assert.deepEqual(by.frostguard.actions, ["Read:frostguard-assets", "Write:frostguard-assets", "List:frostguard-assets", "Tagging:frostguard-assets"]);
+    assert.ok(!JSON.stringify(by.frostguard.actions).includes("frostguard-backups"));
+    assert.deepEqual(by.backup.actions, [
+      "Read:frostguard-assets",
+      "List:frostguard-assets",
+      "Read:frostguard-backups",
+      "Write:frostguard-backups",
+      "List:frostguard-backups",
+    ]);
+    assert.deepEqual(by.backup.credentials, [derivedStoreCredential("BACKUPKEY", "backup")]);
+    assert.deepEqual(by.admin.credentials, [derivedStoreCredential("BACKUPKEY", "admin")]);
+    assert.ok(by.admin.actions.includes("Admin"));
+    const keys = s3.identities.flatMap((x: { credentials: { accessKey: string }[] }) => x.credentials.map((c) => c.accessKey));
+    assert.equal(new Set(keys).size, 3, "three distinct access keys");
   });
-  it("rclone.conf is an INI S3 remote with path-style addressing", () => {
+  it("derived store credentials are stable per key and role, and differ between roles and keys", () => {
+    assert.deepEqual(derivedStoreCredential("K", "backup"), derivedStoreCredential("K", "backup"));
+    assert.notDeepEqual(derivedStoreCredential("K", "backup"), derivedStoreCredential("K", "admin"));
+    assert.notDeepEqual(derivedStoreCredential("K", "backup"), derivedStoreCredential("K2", "backup"));
+    assert.match(derivedStoreCredential("K", "admin").accessKey, /^[A-Z0-9]{16,}$/);
+  });
+  it("vm without the store's bucket names is refused (the app's identity could not be scoped)", () => {
+    assert.throws(() => renderSecretFiles(input({ objectStore: { ...input().objectStore, buckets: undefined } })), /buckets are required/);
+  });
+  const section = (conf: Record<string, unknown>, name: string) => ({ ...(conf[name] as Record<string, unknown>) });
+  it("rclone.conf on vm without a remote: dumps to the host store as the backup identity; store and store-admin sections", () => {
+    const conf = ini.parse(renderSecretFiles(input())["backup/rclone.conf"].content);
+    assert.deepEqual(Object.keys(conf), [RCLONE_REMOTE, RCLONE_STORE_REMOTE, RCLONE_STORE_ADMIN_REMOTE]);
+    const backup = derivedStoreCredential("BACKUPKEY", "backup");
+    const store = {
+      type: "s3",
+      provider: "SeaweedFS",
+      access_key_id: backup.accessKey,
+      secret_access_key: backup.secretKey,
+      endpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      force_path_style: true,
+      no_check_bucket: true,
+    };
+    assert.deepEqual(section(conf, RCLONE_REMOTE), store);
+    assert.deepEqual(section(conf, RCLONE_STORE_REMOTE), store);
+    assert.equal(section(conf, RCLONE_STORE_ADMIN_REMOTE).access_key_id, derivedStoreCredential("BACKUPKEY", "admin").accessKey);
+    assert.ok(!renderSecretFiles(input())["backup/rclone.conf"].content.includes("S3SECRET"), "the app's key is not the backup job's");
+  });
+  it("rclone.conf on vm with an off-host remote: `backups` is the operator's remote, hostile characters kept", () => {
+    const remote = { endpoint: "https://s3.example.com", bucket: "b", region: "eu-central-1", accessKeyId: "RID", provider: "Wasabi", secretAccessKey: NASTY };
+    const conf = ini.parse(renderSecretFiles(input({ backupRemote: remote }))["backup/rclone.conf"].content);
+    assert.deepEqual(section(conf, RCLONE_REMOTE), {
+      type: "s3",
+      provider: "Wasabi",
+      access_key_id: "RID",
+      secret_access_key: NASTY,
+      endpoint: "https://s3.example.com",
+      region: "eu-central-1",
+      force_path_style: true,
+      no_check_bucket: true,
+    });
+    assert.equal(section(conf, RCLONE_STORE_REMOTE).endpoint, "http://objectstore:8333");
+  });
+  it("rclone.conf on digitalocean: one remote with the Spaces key, path-style", () => {
     const conf = ini.parse(
       renderSecretFiles(
-        input({ objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "x=y/z+", provider: "SeaweedFS" } }),
+        input({
+          target: "digitalocean",
+          objectStore: { endpoint: "https://fra1.digitaloceanspaces.com", region: "fra1", accessKey: "AK", secretKey: "x=y/z+", provider: "DigitalOcean" },
+        }),
       )["backup/rclone.conf"].content,
     );
-    assert.deepEqual(
-      { ...conf[RCLONE_REMOTE] },
-      {
-        type: "s3",
-        provider: "SeaweedFS",
-        access_key_id: "AK",
-        secret_access_key: "x=y/z+",
-        endpoint: "http://objectstore:8333",
-        region: "us-east-1",
-        force_path_style: true,
-        no_check_bucket: true,
-      },
-    );
+    assert.deepEqual(Object.keys(conf), [RCLONE_REMOTE]);
+    assert.deepEqual(section(conf, RCLONE_REMOTE), {
+      type: "s3",
+      provider: "DigitalOcean",
+      access_key_id: "AK",
+      secret_access_key: "x=y/z+",
+      endpoint: "https://fra1.digitaloceanspaces.com",
+      region: "fra1",
+      force_path_style: true,
+      no_check_bucket: true,
+    });
   });
   it("MINIO_* are the object store keys", () => {
     const f = renderSecretFiles(input());
