@@ -39,6 +39,8 @@ export interface StackInput {
   extraConfig?: Record<string, string>;
   redisPasswordGeneration?: number;
   jwtSecretGeneration?: number;
+  /** The off-host backup remote (a second S3 server standing in for the operator's storage). */
+  backupRemote?: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string };
 }
 
 /** Config a user would set for this host: `pulumi config set ...` equivalents. */
@@ -63,7 +65,19 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
   Object.assign(set, s.extraConfig ?? {});
   if (s.redisPasswordGeneration) set.redisPasswordGeneration = String(s.redisPasswordGeneration);
   if (s.jwtSecretGeneration) set.jwtSecretGeneration = String(s.jwtSecretGeneration);
-  return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)] };
+  const secretSet = ["vmSshPrivateKey", ...Object.keys(USER_SECRETS)];
+  if (s.backupRemote) {
+    // Backups leave the host, as every real vm stack's must (the local stack says on-host-only).
+    delete set.vmBackupOnHostOnly;
+    Object.assign(set, {
+      vmBackupRemoteEndpoint: s.backupRemote.endpoint,
+      vmBackupRemoteBucket: s.backupRemote.bucket,
+      vmBackupRemoteAccessKeyId: s.backupRemote.accessKeyId,
+      vmBackupRemoteSecretAccessKey: s.backupRemote.secretAccessKey,
+    });
+    secretSet.push("vmBackupRemoteSecretAccessKey");
+  }
+  return { set, secretSet };
 }
 
 /**
