@@ -750,7 +750,7 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
     (ctx) => backupSchedule({ appDir: ctx.appDir, host: (c) => host(ctx, c), record: (f) => record(ctx, f) }),
   ],
   [
-    "14",
+    "15",
     "the disk is lost: backup (database + uploads) to a second S3 server off the host; the app's credentials cannot delete a backup; a tampered dump is refused; volumes and APP_DIR wiped, a new deploy + bin/restore from the remote bring back identical rows and bytes",
     s14DiskLost,
   ],
