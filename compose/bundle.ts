@@ -281,7 +281,8 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     database: databaseAccess(input),
     backup: {
       remote: BACKUP_RCLONE_REMOTE,
-      bucket: input.objectStore.backupsBucket,
+      // vm: the operator's bucket off the host when configured, else the host store's backups bucket.
+      bucket: (input.target === "vm" && input.config.vm?.backupRemote?.bucket) || input.objectStore.backupsBucket,
       prefix: "postgres",
       retention_days: input.config.data.backupRetentionDays,
       // vm: the object store is only reachable inside the Compose network.
