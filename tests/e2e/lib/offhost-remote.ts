@@ -55,7 +55,7 @@ export async function startOffHostRemote(image: string, dir: string): Promise<Of
     }),
     { mode: 0o644 },
   );
-  sh("docker", ["rm", "-f", OFFHOST_CONTAINER], { allowFail: true });
+  sh("docker", ["rm", "-f", "-v", OFFHOST_CONTAINER], { allowFail: true });
   sh("docker", [
     "run",
     "-d",
@@ -94,6 +94,6 @@ export async function startOffHostRemote(image: string, dir: string): Promise<Of
     endpoint: stackRemote.endpoint,
     bucket,
     stackRemote,
-    stop: () => void sh("docker", ["rm", "-f", OFFHOST_CONTAINER], { allowFail: true }),
+    stop: () => void sh("docker", ["rm", "-f", "-v", OFFHOST_CONTAINER], { allowFail: true }),
   };
 }
