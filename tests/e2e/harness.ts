@@ -74,6 +74,10 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
       vmBackupRemoteBucket: s.backupRemote.bucket,
       vmBackupRemoteAccessKeyId: s.backupRemote.accessKeyId,
       vmBackupRemoteSecretAccessKey: s.backupRemote.secretAccessKey,
+      // The stand-in is SeaweedFS, not the example stack's Wasabi: rclone addresses Wasabi
+      // virtual-host style (bucket.host), which an IP endpoint cannot serve.
+      vmBackupRemoteProvider: "SeaweedFS",
+      vmBackupRemoteRegion: "us-east-1",
     });
     secretSet.push("vmBackupRemoteSecretAccessKey");
   }
