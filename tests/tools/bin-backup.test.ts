@@ -312,7 +312,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const log = path.join(app.root, "docker.log");
     // The stub answers `docker ps` for the two app services with a container id each.
     const psScript = 'case "$*" in ps*service=backend*) echo cid-backend ;; ps*service=worker*) echo cid-worker ;; esac';
-    const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env: { ...env, FT_STUB_SCRIPT: psScript } });
+    const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env: { ...env, FT_STUB_SCRIPT: psScript }, timeoutMs: 240000 });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await counts("frostguard"), { readings: 1234, sensors: 7 });
     const calls = fs.readFileSync(log, "utf8");
@@ -346,7 +346,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.equal(restoreLine.result, "success");
     assert.equal(restoreLine.safety_dump, safety);
     // Going back works: the printed command restores the replaced database (readings and all).
-    const back = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", safety!], { env });
+    const back = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", safety!], { env, timeoutMs: 240000 });
     assert.equal(back.code, 0, back.stderr);
     assert.deepEqual(await counts("frostguard"), { readings: 1236, sensors: 7 });
   });
