@@ -6,7 +6,7 @@
 # Reads release.json .backup (B_REMOTE, B_BUCKET, B_PREFIX, B_RETENTION, B_BASE =
 # <remote>:<bucket>/<prefix>) and the rclone mode (RCLONE_MODE: FT_RCLONE, else
 # .backup.rclone, else container); dies unless secrets/backup/{rclone.conf,backup.key,age.key}
-# exist and are not empty.
+# exist and are not empty. Then ft_backup_places (U_REMOTE, A_REMOTE, B_OFFHOST, B_PRUNE).
 ft_backup_setup() {
   B_REMOTE=$(rj '.backup.remote // empty')
   B_BUCKET=$(rj '.backup.bucket // empty')
