@@ -15,7 +15,7 @@ import { DB_CA_FILE, MANAGED_DB_SSLMODE, renderPgbouncerIni } from "./render/pgb
 import { renderRedisConf } from "./render/redis";
 import { renderObservability } from "./render/observability";
 import { OBSERVABILITY_PROFILE } from "./render/observability/compose";
-import { renderSecretFiles } from "./secret-files";
+import { RCLONE_STORE_ADMIN_REMOTE, RCLONE_STORE_REMOTE, renderSecretFiles } from "./secret-files";
 
 export const OBSERVABILITY_FILE = "compose.observability.yml";
 /** Static files shipped verbatim (bin/ scripts, …): compose/files/<rel> -> <rel>. */
@@ -57,6 +57,17 @@ export interface ReleaseManifest {
     verify_schedule: string;
     /** The app's uploads: bucket on the same remote, copied with every backup (`<name>.uploads/`). */
     uploads: { bucket: string };
+    /**
+     * vm only. `offhost`: `remote` is storage off the host (config vmBackupRemote*), false when the
+     * operator accepted on-host-only backups (vmBackupOnHostOnly). `store_remote`: the rclone.conf
+     * section of the host's own store as the backup job's identity (the uploads are read there);
+     * `admin_remote`: its admin identity (bucket creation, restored uploads).
+     */
+    offhost?: boolean;
+    /** false: bin/backup deletes nothing (the off-host bucket's lifecycle rule keeps backupRetentionDays). Absent: it prunes by name. */
+    prune?: boolean;
+    store_remote?: string;
+    admin_remote?: string;
   };
   /** Secret file (relative to APP_DIR/secrets) -> uid that must own it: bin/preflight checks every file against it. */
   secret_owners: Record<string, number>;
@@ -226,7 +237,7 @@ export function secretOwners(target: BundleInput["target"]): Record<string, numb
     backupEncryptionKey: "-",
     user: {},
     db: { host: "-", port: 1, adminUser: "-", adminPassword: "-", adminDatabase: "-" },
-    objectStore: { endpoint: "-", region: "-", accessKey: "-", secretKey: "-", provider: "Other" },
+    objectStore: { endpoint: "-", region: "-", accessKey: "-", secretKey: "-", provider: "Other", buckets: { assets: "-", backups: "-" } },
   });
   return Object.fromEntries(Object.entries(files).map(([f, { uid }]) => [f, uid]));
 }
@@ -282,15 +293,24 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     database: databaseAccess(input),
     backup: {
       remote: BACKUP_RCLONE_REMOTE,
-      bucket: input.objectStore.backupsBucket,
+      // vm: the operator's bucket off the host when configured, else the host store's backups bucket.
+      bucket: (input.target === "vm" && input.config.vm?.backupRemote?.bucket) || input.objectStore.backupsBucket,
       prefix: "postgres",
       retention_days: input.config.data.backupRetentionDays,
       // vm: the object store is only reachable inside the Compose network.
       rclone: "container",
       schedule: input.config.data.backupSchedule,
       verify_schedule: verifySchedule(input.config.data.backupSchedule),
-      // Same remote: the backup credential reaches both buckets (vm: one SeaweedFS identity; digitalocean: the Spaces key of both).
+      // digitalocean: on the same remote (the Spaces key of both); vm: read from store_remote.
       uploads: { bucket: input.objectStore.assetsBucket },
+      ...(input.target === "vm"
+        ? {
+            offhost: !!input.config.vm?.backupRemote,
+            ...(input.config.vm?.backupRemote ? { prune: false } : {}),
+            store_remote: RCLONE_STORE_REMOTE,
+            admin_remote: RCLONE_STORE_ADMIN_REMOTE,
+          }
+        : {}),
     },
     secret_owners: secretOwners(input.target),
     domain: input.config.app.domain,

@@ -1,11 +1,11 @@
 // Every secret file of docs/design.md's table, rendered from plain strings. Pure: it
 // runs inside pulumi.all(...).apply(...) and in unit tests, so the same values
 // always give byte-identical files (no spurious write-secrets runs).
-import { createHash } from "crypto";
+import { createHash, createHmac } from "crypto";
 import * as ini from "ini";
 import { IMAGES } from "../core/images";
 import { APP_SECRET_ENV, APP_UID, AppSecretEnv } from "../core/model";
-import { UserSecretKey } from "../core/config";
+import { BackupRemote, UserSecretKey } from "../core/config";
 import { DB_NAME, DB_USER } from "../core/naming";
 import { ageIdentity } from "./age-identity";
 
@@ -14,6 +14,44 @@ export type SecretFiles = Record<string, { uid: number; content: string }>;
 
 /** Name of the rclone remote in backup/rclone.conf; bin/backup and bin/restore address it as `backups:`. */
 export const RCLONE_REMOTE = "backups";
+/**
+ * vm: rclone.conf sections for the host's own object store. `store` is the backup job's
+ * identity (reads the app's uploads, writes the on-host backups bucket); `store-admin`
+ * creates buckets (bin/deploy) and writes restored uploads back (bin/restore --uploads).
+ */
+export const RCLONE_STORE_REMOTE = "store";
+export const RCLONE_STORE_ADMIN_REMOTE = "store-admin";
+
+/** The on-host object store's identities other than the app's, derived from the lasting backup key (nothing new to keep). */
+export function derivedStoreCredential(backupKey: string, role: "backup" | "admin"): { accessKey: string; secretKey: string } {
+  const h = (label: string) => createHmac("sha256", backupKey).update(`freshtrack objectstore ${role} ${label}`).digest("hex");
+  return { accessKey: `FT${role.toUpperCase()}${h("access").slice(0, 14).toUpperCase()}`, secretKey: h("secret").slice(0, 40) };
+}
+
+/**
+ * SeaweedFS identities (s3.json) of the vm's object store. An action without ":bucket"
+ * applies to every bucket; "Write" also allows DeleteObject and overwriting (SeaweedFS routes
+ * DELETE and multi-delete through ACTION_WRITE), so only bucket scoping keeps the app away
+ * from the backups: the app's identity names its own bucket and nothing else.
+ */
+export function objectStoreIdentities(
+  app: { accessKey: string; secretKey: string },
+  backupKey: string,
+  buckets: { assets: string; backups: string },
+): { identities: { name: string; credentials: { accessKey: string; secretKey: string }[]; actions: string[] }[] } {
+  const scoped = (bucket: string, actions: string[]) => actions.map((a) => `${a}:${bucket}`);
+  return {
+    identities: [
+      { name: "frostguard", credentials: [app], actions: scoped(buckets.assets, ["Read", "Write", "List", "Tagging"]) },
+      {
+        name: "backup",
+        credentials: [derivedStoreCredential(backupKey, "backup")],
+        actions: [...scoped(buckets.assets, ["Read", "List"]), ...scoped(buckets.backups, ["Read", "Write", "List"])],
+      },
+      { name: "admin", credentials: [derivedStoreCredential(backupKey, "admin")], actions: ["Admin", "Read", "Write", "List", "Tagging"] },
+    ],
+  };
+}
 
 export interface ObjectStoreCredentials {
   endpoint: string;
@@ -47,9 +85,14 @@ export interface SecretFilesInput {
     adminDatabase: string;
   };
   /** S3 credentials: the app's MINIO_* keys (and the backup job's rclone remote when there is no backupStore). */
-  objectStore: ObjectStoreCredentials;
+  objectStore: ObjectStoreCredentials & {
+    /** vm: the buckets of the host's own store (the app's identity is limited to `assets`). */
+    buckets?: { assets: string; backups: string };
+  };
   /** The backup job's own credential for its rclone remote (digitalocean: a key the app never sees). */
   backupStore?: ObjectStoreCredentials;
+  /** vm: the S3-compatible remote off the host the backups go to (config vmBackupRemote*); absent: on-host only. */
+  backupRemote?: BackupRemote & { secretAccessKey: string };
   /** Private registry login (config registryServer/registryUser; the token is user.registryToken). */
   registry?: { server: string; user: string };
 }
@@ -150,34 +193,39 @@ export function renderSecretFiles(i: SecretFilesInput): SecretFiles {
   put("redis/password", IMAGES.redis.uid, i.redisPassword);
 
   // ---- object store (vm runs its own SeaweedFS) -----------------------------
+  const app = { accessKey: i.objectStore.accessKey, secretKey: i.objectStore.secretKey };
   if (i.target === "vm") {
-    const identities = {
-      identities: [
-        {
-          name: "frostguard",
-          credentials: [{ accessKey: i.objectStore.accessKey, secretKey: i.objectStore.secretKey }],
-          actions: ["Admin", "Read", "Write", "List", "Tagging"],
-        },
-      ],
-    };
+    // Without the bucket names the app's identity could not be limited to its own bucket.
+    if (!i.objectStore.buckets) throw new Error("secret-files: the vm object store's buckets are required (objectStore.buckets)");
+    const identities = objectStoreIdentities(app, i.backupEncryptionKey, i.objectStore.buckets);
     put("objectstore/s3.json", IMAGES.objectstore.uid, JSON.stringify(identities, null, 2) + "\n");
   }
 
   // ---- backups ----------------------------------------------------------------
-  const store = i.backupStore ?? i.objectStore;
-  const rclone = {
-    [RCLONE_REMOTE]: {
-      type: "s3",
-      provider: store.provider,
-      access_key_id: store.accessKey,
-      secret_access_key: store.secretKey,
-      endpoint: store.endpoint,
-      region: store.region,
-      force_path_style: "true",
-      // Never create buckets from the backup job: a typo must fail, not scatter dumps.
-      no_check_bucket: "true",
-    },
-  };
+  // Never create buckets from the backup job: a typo must fail, not scatter dumps.
+  const s3 = (endpoint: string, region: string, provider: string, cred: { accessKey: string; secretKey: string }) => ({
+    type: "s3",
+    provider,
+    access_key_id: cred.accessKey,
+    secret_access_key: cred.secretKey,
+    endpoint,
+    region,
+    force_path_style: "true",
+    no_check_bucket: "true",
+  });
+  const store = (role: "backup" | "admin") =>
+    s3(i.objectStore.endpoint, i.objectStore.region, i.objectStore.provider, derivedStoreCredential(i.backupEncryptionKey, role));
+  const r = i.backupRemote;
+  // digitalocean: the backup-only Spaces key when given, else the app's key.
+  const dob = i.backupStore ?? i.objectStore;
+  const rclone: Record<string, Record<string, string>> = i.target === "vm"
+    ? {
+        // Where dumps go: the operator's remote off the host, else the host's own store.
+        [RCLONE_REMOTE]: r ? s3(r.endpoint, r.region, r.provider, { accessKey: r.accessKeyId, secretKey: r.secretAccessKey }) : store("backup"),
+        [RCLONE_STORE_REMOTE]: store("backup"),
+        [RCLONE_STORE_ADMIN_REMOTE]: store("admin"),
+      }
+    : { [RCLONE_REMOTE]: s3(dob.endpoint, dob.region, dob.provider, dob) };
   put("backup/rclone.conf", 0, ini.stringify(rclone));
   // Legacy: decrypts the AES-256-CBC dumps written before age (bin/restore keeps them restorable).
   put("backup/backup.key", 0, i.backupEncryptionKey);

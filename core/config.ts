@@ -34,6 +34,7 @@ export const USER_SECRET_KEYS = [
   "alertHeartbeatUrl",
   "vmSshPrivateKey",
   "registryToken",
+  "vmBackupRemoteSecretAccessKey",
 ] as const;
 export type UserSecretKey = (typeof USER_SECRET_KEYS)[number];
 
@@ -169,7 +170,38 @@ export interface VmSettings {
   appDir: string;
   firewall: boolean;
   purgeOnDelete: boolean;
+  /** Where bin/backup puts dumps and uploads: an S3-compatible remote off the host (the secret key is vmBackupRemoteSecretAccessKey); absent only with backupOnHostOnly. */
+  backupRemote?: BackupRemote;
+  /** The operator accepted that backups stay on the host's own disk (no remote): preflight, status and a daily alert say so. */
+  backupOnHostOnly: boolean;
 }
+
+/** An S3-compatible bucket off the host, as rclone reaches it. */
+export interface BackupRemote {
+  endpoint: string;
+  bucket: string;
+  region: string;
+  accessKeyId: string;
+  /** rclone's s3 `provider` (quirks per provider; "Other" for any S3-compatible service). */
+  provider: string;
+}
+
+/** rclone s3 providers an operator may name for the off-host remote (vmBackupRemoteProvider). */
+export const BACKUP_REMOTE_PROVIDERS = [
+  "Other",
+  "AWS",
+  "Ceph",
+  "Cloudflare",
+  "DigitalOcean",
+  "GCS",
+  "IONOS",
+  "Minio",
+  "Scaleway",
+  "SeaweedFS",
+  "Wasabi",
+] as const;
+/** The off-host remote's settings, in the order docs and messages name them. */
+export const BACKUP_REMOTE_KEYS = ["vmBackupRemoteEndpoint", "vmBackupRemoteBucket", "vmBackupRemoteAccessKeyId", "vmBackupRemoteSecretAccessKey"] as const;
 
 export interface DoSettings {
   region: string;
@@ -474,7 +506,17 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
       bad("vmSshPrivateKey", "is required for target vm. Fix: pulumi config set --secret vmSshPrivateKey < ~/.ssh/freshtrack_deploy");
     const user = str("vmUser", "root");
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) bad("vmUser", `"${user}" is not a Unix user name. Fix: pulumi config set vmUser root`);
-    cfg.vm = { host, port: int("vmPort", 22, 1, 65535), user, hostKey, appDir, firewall: bool("vmFirewall", false), purgeOnDelete };
+    cfg.vm = {
+      host,
+      port: int("vmPort", 22, 1, 65535),
+      user,
+      hostKey,
+      appDir,
+      firewall: bool("vmFirewall", false),
+      purgeOnDelete,
+      ...parseBackupRemote(raw, str, bool, oneOf, bad),
+    };
+    if (cfg.move?.vm) Object.assign(cfg.move.vm, { backupRemote: cfg.vm.backupRemote, backupOnHostOnly: cfg.vm.backupOnHostOnly });
   }
 
   if (target === "digitalocean" || moveTo === "digitalocean") {
@@ -689,6 +731,8 @@ function parseMove(
       appDir,
       firewall: v("vmFirewall") === "true",
       purgeOnDelete: v("vmPurgeOnDelete") === "true",
+      // The new host backs up where the old one does: parseConfig copies the vm's backup settings in.
+      backupOnHostOnly: false,
     };
   }
   cfg.move = move;
@@ -833,6 +877,74 @@ export function systemDirectoryOf(dir: string): string | undefined {
   if (parts.length === 2 && parts[0] === "home") return norm;
   const tree = SYSTEM_TREES.find((t) => norm.startsWith(`${t}/`));
   return tree ? `${norm} (inside ${tree})` : undefined;
+}
+
+/** S3 bucket names as every provider accepts them (3-63 of a-z 0-9 . -, starting and ending with a letter or digit). */
+const BUCKET_RE = /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/;
+
+/** http:// is accepted only for an address that never leaves a private network (a stand-in or an in-house store). */
+function isPrivateHttpHost(host: string): boolean {
+  return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.)/.test(host) && isIPv4(host);
+}
+
+/**
+ * vm backups leave the host by default: an S3-compatible remote (all four keys), or the operator's
+ * explicit vmBackupOnHostOnly. Neither is refused, with one message naming both fixes.
+ */
+function parseBackupRemote(
+  raw: Raw,
+  str: (key: string, dflt?: string) => string,
+  bool: (key: string, dflt: boolean) => boolean,
+  oneOf: <T extends string>(key: string, allowed: readonly T[], dflt: T) => T,
+  bad: (key: string, message: string) => void,
+): { backupRemote?: BackupRemote; backupOnHostOnly: boolean } {
+  const onHostOnly = bool("vmBackupOnHostOnly", false);
+  const endpoint = str("vmBackupRemoteEndpoint").replace(/\/+$/, "");
+  const bucket = str("vmBackupRemoteBucket");
+  const accessKeyId = str("vmBackupRemoteAccessKeyId");
+  const region = str("vmBackupRemoteRegion", "us-east-1");
+  const provider = oneOf("vmBackupRemoteProvider", BACKUP_REMOTE_PROVIDERS, "Other");
+  const given = {
+    vmBackupRemoteEndpoint: !!endpoint,
+    vmBackupRemoteBucket: !!bucket,
+    vmBackupRemoteAccessKeyId: !!accessKeyId,
+    vmBackupRemoteSecretAccessKey: !!raw["vmBackupRemoteSecretAccessKey"],
+  };
+  const any = Object.values(given).some(Boolean);
+  if (!any) {
+    if (!onHostOnly)
+      bad(
+        "vmBackupRemoteEndpoint",
+        "is not set, so the vm's backups would stay on the disk they protect (a lost disk loses the data and its backups together). Fix: name an S3-compatible bucket off this host: pulumi config set vmBackupRemoteEndpoint https://s3.eu-central-1.wasabisys.com, vmBackupRemoteBucket, vmBackupRemoteAccessKeyId and pulumi config set --secret vmBackupRemoteSecretAccessKey (docs/backup.md); or accept on-host-only backups knowingly: pulumi config set vmBackupOnHostOnly true",
+      );
+    return { backupOnHostOnly: onHostOnly };
+  }
+  for (const key of BACKUP_REMOTE_KEYS)
+    if (!given[key]) {
+      const how = key === "vmBackupRemoteSecretAccessKey" ? `pulumi config set --secret ${key} < key-file` : `pulumi config set ${key} VALUE`;
+      bad(key, `is required with the other vmBackupRemote* keys (the off-host backup remote needs all four). Fix: ${how}`);
+    }
+  if (onHostOnly) bad("vmBackupOnHostOnly", "is true but an off-host remote is configured: backups go to the remote. Fix: pulumi config rm vmBackupOnHostOnly");
+  if (endpoint) {
+    const m = /^(https?):\/\/([^/:\s]+)(:\d{1,5})?(\/\S*)?$/.exec(endpoint);
+    if (!m)
+      bad("vmBackupRemoteEndpoint", `"${endpoint}" is not an https:// URL. Fix: pulumi config set vmBackupRemoteEndpoint https://s3.REGION.provider.example`);
+    else if (m[1] === "http" && !isPrivateHttpHost(m[2]))
+      bad(
+        "vmBackupRemoteEndpoint",
+        `"${endpoint}" is plain http to a public address: credentials and backups would cross the internet unencrypted. Fix: use the provider's https:// endpoint`,
+      );
+  }
+  if (bucket && !BUCKET_RE.test(bucket))
+    bad(
+      "vmBackupRemoteBucket",
+      `"${bucket}" is not an S3 bucket name (3-63 of a-z 0-9 . -). Fix: pulumi config set vmBackupRemoteBucket acme-freshtrack-backups`,
+    );
+  if (region && !/^[a-z0-9-]{1,40}$/.test(region))
+    bad("vmBackupRemoteRegion", `"${region}" is not a region name. Fix: pulumi config set vmBackupRemoteRegion us-east-1`);
+  if (accessKeyId && !/^[\x21-\x7e]{3,256}$/.test(accessKeyId))
+    bad("vmBackupRemoteAccessKeyId", "must be one word of printable characters. Fix: pulumi config set vmBackupRemoteAccessKeyId YOURKEYID");
+  return { backupRemote: { endpoint, bucket, region, accessKeyId, provider }, backupOnHostOnly: onHostOnly };
 }
 
 /** Why AWS Backup could not run `schedule` (the aws target's plan for a backupRetentionDays beyond RDS's 35 days). */

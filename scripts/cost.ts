@@ -25,7 +25,7 @@ export const TARGET_STACKS = [
 const FACTS: Record<string, { runs: string; rpo: string; rto: string; choose: string; cost: string; plus?: string }> = {
   vm: {
     runs: "we do: PostgreSQL, Valkey and object storage run as containers on the customer's host",
-    rpo: "≤ 24 h: the daily encrypted pg_dump (`backupSchedule`), kept in the host's own object store: copy it off the host, or a lost disk loses the backups too",
+    rpo: "≤ 24 h: the daily encrypted pg_dump (`backupSchedule`) and uploads, sent to an S3-compatible bucket off the host you name (`vmBackupRemote*`; on-host only if you say so with `vmBackupOnHostOnly`)",
     rto: "hours: a new host, `pulumi up`, then `bin/restore` of the last dump",
     choose: "the customer must keep data on its own machine, or already runs one",
     cost: "nothing beyond the customer's host: every resource we declare is an SSH command",

@@ -72,7 +72,10 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
         accessKey: secrets.objectStoreAccessKey,
         secretKey: secrets.objectStoreSecretKey,
         provider: "SeaweedFS",
+        buckets: VM_BUCKETS,
       },
+      // Off-host remote (config vmBackupRemote*); its secret key is the user secret vmBackupRemoteSecretAccessKey.
+      ...(vm.backupRemote ? { backupRemote: vm.backupRemote } : {}),
     });
 
     const deployment = new HostDeployment(

@@ -219,5 +219,7 @@ export function localHostStackConfig(h: { host: string; port: number; hostKeyLin
     tlsMode: "internal",
     // ufw would filter the operator's own machine.
     vmFirewall: "false",
+    // A throwaway host on the operator's own machine: its backups stay on it, said explicitly.
+    vmBackupOnHostOnly: "true",
   };
 }

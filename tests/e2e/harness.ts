@@ -48,6 +48,8 @@ export interface StackInput {
   stateOutputs?: Record<string, Record<string, unknown>>;
   redisPasswordGeneration?: number;
   jwtSecretGeneration?: number;
+  /** The off-host backup remote (a second S3 server standing in for the operator's storage). */
+  backupRemote?: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string };
 }
 
 /** Config a user would set for this host: `pulumi config set ...` equivalents. */
@@ -73,7 +75,23 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
   if (s.redisPasswordGeneration) set.redisPasswordGeneration = String(s.redisPasswordGeneration);
   if (s.jwtSecretGeneration) set.jwtSecretGeneration = String(s.jwtSecretGeneration);
   Object.assign(set, s.extraSecrets ?? {});
-  return { set, secretSet: ["vmSshPrivateKey", ...Object.keys(USER_SECRETS), ...Object.keys(s.extraSecrets ?? {})] };
+  const secretSet = ["vmSshPrivateKey", ...Object.keys(USER_SECRETS), ...Object.keys(s.extraSecrets ?? {})];
+  if (s.backupRemote) {
+    // Backups leave the host, as every real vm stack's must (the local stack says on-host-only).
+    delete set.vmBackupOnHostOnly;
+    Object.assign(set, {
+      vmBackupRemoteEndpoint: s.backupRemote.endpoint,
+      vmBackupRemoteBucket: s.backupRemote.bucket,
+      vmBackupRemoteAccessKeyId: s.backupRemote.accessKeyId,
+      vmBackupRemoteSecretAccessKey: s.backupRemote.secretAccessKey,
+      // The stand-in is SeaweedFS, not the example stack's Wasabi: rclone addresses Wasabi
+      // virtual-host style (bucket.host), which an IP endpoint cannot serve.
+      vmBackupRemoteProvider: "SeaweedFS",
+      vmBackupRemoteRegion: "us-east-1",
+    });
+    secretSet.push("vmBackupRemoteSecretAccessKey");
+  }
+  return { set, secretSet };
 }
 
 /**

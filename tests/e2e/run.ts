@@ -17,6 +17,8 @@ import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 import { sFailedDeploy } from "./scenarios/failed-deploy";
 import { backupSchedule } from "./scenarios/backup-schedule";
 import { moveVmToVm } from "./scenarios/move";
+import { diskLost } from "./scenarios/disk-lost";
+import { OffHostRemote, startOffHostRemote } from "./lib/offhost-remote";
 
 interface ScenarioResult {
   ok: boolean;
@@ -194,6 +196,18 @@ async function underLoad<T>(
   return { load, stored: storedCount(device), value };
 }
 
+/** Trust Caddy's own root (tls internal) rather than skipping verification. */
+async function readCaddyRoot(ctx: Ctx): Promise<void> {
+  const caddy = containers("caddy")[0];
+  check(!!caddy, "caddy is not running");
+  for (let i = 0; i < 30 && !ctx.target.ca; i++) {
+    const r = sh("docker", ["exec", caddy, "cat", "/data/caddy/pki/authorities/local/root.crt"], { allowFail: true });
+    if (r.code === 0 && r.stdout.includes("BEGIN CERTIFICATE")) ctx.target.ca = r.stdout;
+    else await sleep(1000);
+  }
+  check(!!ctx.target.ca, "Caddy's internal root certificate did not appear");
+}
+
 // ---- scenarios ----------------------------------------------------------------------
 
 async function s1BareHost(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -203,15 +217,7 @@ async function s1BareHost(ctx: Ctx): Promise<Record<string, unknown>> {
   const planS = (Date.now() - t0) / 1000;
   const reports = await apply(ctx, p);
   const applyS = (Date.now() - t0) / 1000;
-  // Trust Caddy's own root (tls internal) rather than skipping verification.
-  const caddy = containers("caddy")[0];
-  check(!!caddy, "caddy is not running");
-  for (let i = 0; i < 30 && !ctx.target.ca; i++) {
-    const r = sh("docker", ["exec", caddy, "cat", "/data/caddy/pki/authorities/local/root.crt"], { allowFail: true });
-    if (r.code === 0 && r.stdout.includes("BEGIN CERTIFICATE")) ctx.target.ca = r.stdout;
-    else await sleep(1000);
-  }
-  check(!!ctx.target.ca, "Caddy's internal root certificate did not appear");
+  await readCaddyRoot(ctx);
   await waitHealthy(ctx, 120);
   const healthyS = (Date.now() - t0) / 1000;
   const front = await httpsRequest(ctx.target, "GET", "/");
@@ -761,7 +767,35 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
       return ctx.figures;
     },
   ],
+  [
+    "15",
+    "the disk is lost: backup (database + uploads) to a second S3 server off the host; the app's credentials cannot delete a backup; a tampered dump is refused; volumes and APP_DIR wiped, a new deploy + bin/restore from the remote bring back identical rows and bytes",
+    s15DiskLost,
+  ],
 ];
+
+async function s15DiskLost(ctx: Ctx): Promise<Record<string, unknown>> {
+  return diskLost({
+    appDir: ctx.appDir,
+    host: (c) => host(ctx, c),
+    psql: (sql) => psql(sql),
+    purgeProject,
+    redeploy: async () => {
+      // A new disk remembers nothing: every step runs again, as on a bare host.
+      ctx.applier = new Applier();
+      const t0 = Date.now();
+      const reports = await apply(ctx, ctx.lastPlan!);
+      return { steps: reports.length, seconds: (Date.now() - t0) / 1000 };
+    },
+    waitServing: async () => {
+      ctx.target.ca = undefined;
+      await readCaddyRoot(ctx);
+      return waitHealthy(ctx, 180);
+    },
+    record: (f) => record(ctx, f),
+    check,
+  });
+}
 
 async function s12FailedDeploy(ctx: Ctx): Promise<Record<string, unknown>> {
   await sFailedDeploy({
@@ -820,6 +854,9 @@ async function main(): Promise<number> {
   const testHost = await startTestHost(path.join(work, "host"));
   console.log(`== test host: sshd on 127.0.0.1:${testHost.port}, host key ${testHost.hostKeyLine.slice(0, 40)}…`);
   const appDir = path.join(work, "app");
+  // The operator's storage off the host: a second S3 server (the SeaweedFS stand-in) of its own.
+  const offhost: OffHostRemote = await startOffHostRemote(tags.objectstore, path.join(work, "offhost"));
+  console.log(`== off-host backup remote: ${offhost.endpoint} (bucket ${offhost.bucket})`);
   // Other engineers edit the checkout while this runs: plan every apply from one frozen copy.
   const programRoot = process.env.FT_E2E_NO_SNAPSHOT ? path.resolve(__dirname, "..", "..") : snapshotProgram(path.join(work, "program"));
   const ctx: Ctx = {
@@ -831,7 +868,7 @@ async function main(): Promise<number> {
     programRoot,
     applier: new Applier(),
     target: { port: 443 },
-    stack: { host: testHost, appDir, tags },
+    stack: { host: testHost, appDir, tags, backupRemote: offhost.stackRemote },
     plans: [],
     hostOutputs: [],
     publicValues: [],
@@ -851,6 +888,7 @@ async function main(): Promise<number> {
       }
       fs.rmSync(work, { recursive: true, force: true });
     } else console.log(`\n== FT_E2E_KEEP: stack left running; app dir ${appDir}`);
+    offhost.stop();
     await testHost.stop();
   };
   for (const sig of ["SIGINT", "SIGTERM"] as const) {

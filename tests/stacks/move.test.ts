@@ -13,7 +13,18 @@ const NEW_HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEWHOSTNEWHOSTNEWHOST
 function destination(from: T, to: T): { set: Record<string, string | number | boolean | string[]>; secret: Record<string, string> } {
   if (to === "vm" && from === "vm")
     return { set: { moveVmHost: "203.0.113.77", moveVmHostKey: NEW_HOST_KEY }, secret: { moveVmSshPrivateKey: "NEWHOSTKEYDUMMY" } };
-  if (to === "vm") return { set: { vmHost: "203.0.113.77", vmHostKey: NEW_HOST_KEY }, secret: { vmSshPrivateKey: "NEWHOSTKEYDUMMY" } };
+  // A vm side backs up off the host too: its remote is part of the new side's settings.
+  if (to === "vm")
+    return {
+      set: {
+        vmHost: "203.0.113.77",
+        vmHostKey: NEW_HOST_KEY,
+        vmBackupRemoteEndpoint: "https://s3.us-east-1.wasabisys.com",
+        vmBackupRemoteBucket: "acme-moved-backups",
+        vmBackupRemoteAccessKeyId: "MOVEDBACKUPKEY",
+      },
+      secret: { vmSshPrivateKey: "NEWHOSTKEYDUMMY", vmBackupRemoteSecretAccessKey: "MOVEDBACKUPSECRET" },
+    };
   if (to === "digitalocean") return { set: { doSshCidrs: ["198.51.100.7/32"], doManageDns: false }, secret: {} };
   return { set: {}, secret: {} };
 }

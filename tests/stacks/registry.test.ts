@@ -118,6 +118,7 @@ describe("stacks: private registry credentials", () => {
       vmHost: "203.0.113.10",
       vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
       vmSshPrivateKey: "k",
+      vmBackupOnHostOnly: "true",
     };
     const secrets = new Set(["vmSshPrivateKey", "registryToken"]);
     const problems = (raw: Record<string, string>, s = secrets) => {

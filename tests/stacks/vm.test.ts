@@ -173,6 +173,8 @@ describe("vm stack: alerts reach the operator", () => {
       am.route.routes.map((x) => [x.matchers.join(","), x.receiver]),
       [
         ['alertname="Watchdog"', "heartbeat"],
+        // The on-host-only backups reminder: its own route only for its daily repeat.
+        ['alertname="FreshtrackBackupsOnHostOnly"', "operator"],
         ['severity="critical"', "operator"],
       ],
     );

@@ -1,5 +1,6 @@
 // bin/db-setup.sh, bin/backup and bin/restore against a REAL PostgreSQL 15 and a REAL
-// S3-compatible server (s3rver), with the host's rclone and openssl, on the release and
+// S3-compatible servers (s3rver: one standing in for the host's own object store, one for
+// the operator's remote off the host), with the host's rclone and openssl, on the release and
 // secret files the program plans for the example vm stack. The only seams used are
 // FT_PG_BIN (host client binaries instead of `docker run <postgres image>`) and
 // FT_RCLONE=host; the only edits to what ships are where the database and the object
@@ -11,6 +12,7 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import * as ini from "ini";
 import { Client } from "pg";
 import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { AppDir, freePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
@@ -32,8 +34,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
   let BACKUP_KEY = "";
   /** `<remote>:<bucket>/<prefix>` of the planned release. */
   let BASE = "";
-  /** `<remote>:<assets bucket>`: the app's uploads. */
+  /** `<store remote>:<assets bucket>`: the app's uploads, on the host's own store. */
   let UPLOADS = "";
+  let remoteS3: S3rverInstance | undefined;
+  let remoteDir = "";
   const PHOTO = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)); // binary, every byte value
   let s3: S3rverInstance | undefined;
   let s3Dir = "";
@@ -76,14 +80,19 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     BACKUP_KEY = shipped("backup/backup.key");
     pg = await startPostgres(ADMIN_PW);
     pgPort = pg.port;
-    const { bucket, prefix, remote, uploads } = planned.release.backup;
+    const { bucket, prefix, remote, uploads, store_remote: storeRemote } = planned.release.backup;
+    assert.equal(planned.release.backup.offhost, true, "the example vm stack names an off-host remote");
+    assert.ok(storeRemote, "release.json names the host store's rclone section");
     BASE = `${remote}:${bucket}/${prefix}`;
-    UPLOADS = `${remote}:${uploads.bucket}`;
+    UPLOADS = `${storeRemote}:${uploads.bucket}`;
 
     const S3rver = require("s3rver") as S3rverCtor;
     s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-"));
-    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: bucket }, { name: uploads.bucket }] });
+    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: uploads.bucket }] });
     const { port: s3Port } = await s3.run();
+    remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-remote-"));
+    remoteS3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: remoteDir, configureBuckets: [{ name: bucket }] });
+    const { port: remotePort } = await remoteS3.run();
 
     hook = http.createServer((req, res) => {
       let b = "";
@@ -98,12 +107,15 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
 
     // Host names of the Compose network -> where this test's servers listen.
     const here = (text: string) => text.replace(/\bpostgres:5432\b/g, `127.0.0.1:${pgPort}`);
-    // s3rver accepts any key whose secret is S3RVER.
-    const rclone = shipped("backup/rclone.conf")
-      .replace(/^endpoint=.*$/m, `endpoint=http://127.0.0.1:${s3Port}`)
-      .replace(/^access_key_id=.*$/m, "access_key_id=S3RVER")
-      .replace(/^secret_access_key=.*$/m, "secret_access_key=S3RVER");
-    assert.notEqual(rclone, shipped("backup/rclone.conf"));
+    // s3rver accepts any key whose secret is S3RVER. The off-host remote's section -> the
+    // remote stand-in, the host store's sections -> the store stand-in; nothing else changes.
+    const sections = ini.parse(shipped("backup/rclone.conf")) as Record<string, Record<string, string>>;
+    assert.deepEqual(Object.keys(sections), [remote, storeRemote, planned.release.backup.admin_remote]);
+    for (const [name, sec] of Object.entries(sections))
+      Object.assign(sec, { endpoint: `http://127.0.0.1:${name === remote ? remotePort : s3Port}`, access_key_id: "S3RVER", secret_access_key: "S3RVER" });
+    // The example's remote is Wasabi; s3rver is not, and rclone 1.60's Wasabi quirks hang on it.
+    sections[remote].provider = "Other";
+    const rclone = ini.stringify(sections);
     app = installPlanned(planned, {
       patch: (r) => {
         r.database.host = "127.0.0.1";
@@ -128,8 +140,9 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
   after(async () => {
     await pg?.stop();
     await s3?.close();
+    await remoteS3?.close();
     hook?.close();
-    for (const d of [s3Dir, app?.root]) if (d) fs.rmSync(d, { recursive: true, force: true });
+    for (const d of [s3Dir, remoteDir, app?.root]) if (d) fs.rmSync(d, { recursive: true, force: true });
   });
 
   it("db-setup.sh creates role frostguard (not superuser) and its database, idempotently, password from a file", async () => {
@@ -176,7 +189,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.notEqual(r.code, 0);
   });
 
-  it("backup uploads an encrypted dump + manifest and the uploads, enforces retention, writes backup.prom", async () => {
+  it("backup uploads an encrypted dump + manifest and the uploads (from the host store) to the off-host remote, leaves its retention to the bucket's lifecycle rule, writes backup.prom; on-host-only prunes by name", async () => {
     // An expired backup (2020 by its name: dump and uploads folder) that retention must delete, and a foreign object it must keep.
     const old = path.join(app.root, "frostguard-20200101T000000Z.dump.enc");
     fs.writeFileSync(old, "old");
@@ -202,11 +215,9 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.equal(dumps.length, 1, objects.join(","));
     assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.json")));
     assert.ok(objects.includes(dumps[0].replace(".dump.age", ".manifest.age")), "no sealed manifest");
-    assert.ok(!objects.includes("frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
-    assert.ok(
-      !objects.some((o) => o.startsWith("frostguard-20200101T000000Z.uploads/")),
-      `retention kept an expired uploads folder: ${objects.join(",")}\n${r.stderr}`,
-    );
+    // Off-host: bin/backup deletes nothing (the remote's credential need not be able to).
+    assert.ok(objects.includes("frostguard-20200101T000000Z.dump.enc"), "bin/backup deleted from the off-host remote");
+    assert.match(r.stderr, /retention: left to the lifecycle rule of /);
     const name = dumps[0].replace(".dump.age", "");
     assert.ok(objects.includes(`${name}.uploads/org-1/sensors/photo.jpg`) && objects.includes(`${name}.uploads/org-1/report.csv`), objects.join(","));
     assert.ok(objects.includes("README.txt"), "retention deleted a file that is not a backup");
@@ -229,6 +240,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(ts >= t0 && ts <= t0 + 120, `timestamp ${ts} is not Unix seconds of now`);
     assert.ok(Number(/^freshtrack_backup_last_size_bytes (\d+)$/m.exec(prom)?.[1]) > 0);
     assert.equal(fs.statSync(path.join(app.appDir, "metrics/backup.prom")).mode & 0o777, 0o644, "node-exporter (uid 65534) must read it");
+    assert.match(prom, /^freshtrack_backup_offhost 1$/m);
     const audit = fs
       .readFileSync(path.join(app.appDir, "state/audit.log"), "utf8")
       .trim()
@@ -240,6 +252,30 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.ok(!fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").includes(ADMIN_PW));
     assert.ok(!fs.existsSync(path.join(app.root, "docker.log")), "the seam leaked: docker was called");
     assert.deepEqual(fs.readdirSync(path.join(app.appDir, "state/tmp")), [], "temp files left behind");
+  });
+
+  it("on-host-only (release.json as a vmBackupOnHostOnly stack renders it): prunes expired backups by name, writes freshtrack_backup_offhost 0, warns", async () => {
+    const file = path.join(app.relDir, "release.json");
+    const shippedJson = fs.readFileSync(file, "utf8");
+    const rel = JSON.parse(shippedJson);
+    rel.backup.offhost = false;
+    delete rel.backup.prune;
+    fs.writeFileSync(file, JSON.stringify(rel, null, 2) + "\n");
+    try {
+      const r = await run(bin("backup"), [], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /backups are ON THIS HOST ONLY/);
+      const objects = await rcloneLs();
+      assert.ok(!objects.includes("frostguard-20200101T000000Z.dump.enc"), "retention kept an expired dump");
+      assert.ok(
+        !objects.some((o) => o.startsWith("frostguard-20200101T000000Z.uploads/")),
+        `retention kept an expired uploads folder: ${objects.join(",")}\n${r.stderr}`,
+      );
+      assert.ok(objects.includes("README.txt"), "retention deleted a file that is not a backup");
+      assert.match(fs.readFileSync(path.join(app.appDir, "metrics/backup.prom"), "utf8"), /^freshtrack_backup_offhost 0$/m);
+    } finally {
+      fs.writeFileSync(file, shippedJson);
+    }
   });
 
   it("restore --check restores the newest dump into a scratch database, counts match, writes restore_check.prom", async () => {
@@ -276,7 +312,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const log = path.join(app.root, "docker.log");
     // The stub answers `docker ps` for the two app services with a container id each.
     const psScript = 'case "$*" in ps*service=backend*) echo cid-backend ;; ps*service=worker*) echo cid-worker ;; esac';
-    const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env: { ...env, FT_STUB_SCRIPT: psScript } });
+    const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env: { ...env, FT_STUB_SCRIPT: psScript }, timeoutMs: 240000 });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await counts("frostguard"), { readings: 1234, sensors: 7 });
     const calls = fs.readFileSync(log, "utf8");
@@ -310,7 +346,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.equal(restoreLine.result, "success");
     assert.equal(restoreLine.safety_dump, safety);
     // Going back works: the printed command restores the replaced database (readings and all).
-    const back = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", safety!], { env });
+    const back = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", safety!], { env, timeoutMs: 240000 });
     assert.equal(back.code, 0, back.stderr);
     assert.deepEqual(await counts("frostguard"), { readings: 1236, sensors: 7 });
   });

@@ -39,6 +39,9 @@ function rendered(): Record<string, string> {
     stackAuthProjectId: "proj-123",
     vmHost: "203.0.113.10",
     vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+    vmBackupRemoteEndpoint: "https://s3.backups.example",
+    vmBackupRemoteBucket: "acme-freshtrack-backups",
+    vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
   };
   // Every credential set, so every secret file is rendered; the registry login needs its server and user.
   Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });

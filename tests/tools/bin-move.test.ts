@@ -47,6 +47,9 @@ function renderedVmRelease(): Record<string, string> {
     stackAuthProjectId: "proj-123",
     vmHost: "203.0.113.10",
     vmHostKey: HOST_KEY,
+    vmBackupRemoteEndpoint: "https://s3.backups.example",
+    vmBackupRemoteBucket: "acme-freshtrack-backups",
+    vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
   };
   // Every credential set, so every secret file is rendered; the registry login needs its server and user.
   Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });
@@ -165,7 +168,13 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     const rcloneConf = writeSecret(
       appDir,
       "backup/rclone.conf",
-      `[${relJson.backup.remote}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${s3Port}\nregion = us-east-1\nforce_path_style = true\n`,
+      // Every section release.json names (vm: the backups remote, the host store's backup and admin identities), one server.
+      [...new Set([relJson.backup.remote, relJson.backup.store_remote, relJson.backup.admin_remote].filter(Boolean))]
+        .map(
+          (name) =>
+            `[${name}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${s3Port}\nregion = us-east-1\nforce_path_style = true\n`,
+        )
+        .join(""),
     );
     writeSecret(appDir, "app/TTN_ENCRYPTION_SALT", SALT);
     writeSecret(appDir, "app/JWT_SECRET", JWT);

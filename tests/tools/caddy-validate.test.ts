@@ -21,7 +21,12 @@ function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): Bun
     frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
     stackAuthProjectId: "proj-123",
     ...(target === "vm"
-      ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y", vmSshPrivateKey: "k" }
+      ? {
+          vmHost: "203.0.113.10",
+          vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+          vmSshPrivateKey: "k",
+          vmBackupOnHostOnly: "true",
+        }
       : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
   };
   return {

@@ -26,7 +26,13 @@ function bundleInput(target: "vm" | "digitalocean"): BundleInput {
     registryServer: "ghcr.io",
     registryUser: "deploy-bot",
     ...(target === "vm"
-      ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y" }
+      ? {
+          vmHost: "203.0.113.10",
+          vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+          vmBackupRemoteEndpoint: "https://s3.backups.example",
+          vmBackupRemoteBucket: "acme-freshtrack-backups",
+          vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
+        }
       : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
   };
   const keys = USER_SECRET_KEYS.filter((k) => target === "vm" || k !== "vmSshPrivateKey");

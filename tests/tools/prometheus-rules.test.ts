@@ -10,7 +10,16 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { renderObservability } from "../../compose/render/observability";
-import { alertRules, AlertRule, BACKUP_METRIC, RESTORE_CHECK_METRIC, WATCHDOG_ALERT } from "../../compose/render/observability/alerts";
+import {
+  alertRules,
+  AlertRule,
+  BACKUP_METRIC,
+  BACKUP_OFFHOST_METRIC,
+  BACKUP_ONHOST_ALERT,
+  BACKUP_ONHOST_REPEAT,
+  RESTORE_CHECK_METRIC,
+  WATCHDOG_ALERT,
+} from "../../compose/render/observability/alerts";
 import { BACKEND_READY_URL, FRONTEND_HEALTH_URL, publicProbeUrl } from "../../compose/render/observability/blackbox";
 import { observabilityInput, OPERATOR_EMAIL } from "../fixtures/observability/input";
 
@@ -176,6 +185,21 @@ function ruleTestGroups(): TestGroup[] {
         fires("FreshtrackBackupTimestampInvalid", "15m", {}, { "{{ $value | humanizeDuration }}": "2h 31m 40s" }),
         silent("FreshtrackBackupStale", "15m"),
       ],
+    },
+    {
+      name: "backups on this host only (freshtrack_backup_offhost 0) fires at once; off-host (1) and no metric stay quiet",
+      interval: "1m",
+      input_series: [{ series: sel(BACKUP_OFFHOST_METRIC, NODE), values: "0x30" }],
+      alert_rule_test: [fires(BACKUP_ONHOST_ALERT, "1m", {}), fires(BACKUP_ONHOST_ALERT, "30m", {})],
+    },
+    {
+      name: "backups off the host: the on-host-only reminder stays quiet",
+      interval: "1m",
+      input_series: [
+        { series: sel(BACKUP_OFFHOST_METRIC, NODE), values: "1x30" },
+        { series: sel("up", NODE), values: "1x30" },
+      ],
+      alert_rule_test: [silent(BACKUP_ONHOST_ALERT, "1m"), silent(BACKUP_ONHOST_ALERT, "30m")],
     },
     {
       name: "textfile collector error",
@@ -442,6 +466,14 @@ describe("tools: amtool on the rendered Alertmanager config", function () {
       operator?.email_configs?.map((e) => [e.to, e.smarthost]),
       [[OPERATOR_EMAIL, "smtp.resend.com:587"]],
     );
+  });
+
+  it("the on-host-only backups reminder routes to the operator, repeated once a day", () => {
+    assert.ok(onPath("amtool"), "amtool not found: apt-get install prometheus-alertmanager");
+    const r = routesTo(emailOnly(), "operator", [`alertname=${BACKUP_ONHOST_ALERT}`, "severity=warning"]);
+    assert.equal(r.code, 0, r.out);
+    const routes = (parse(emailOnly()) as { route: { routes: { matchers: string[]; repeat_interval?: string }[] } }).route.routes;
+    assert.equal(routes.find((x) => x.matchers.includes(`alertname="${BACKUP_ONHOST_ALERT}"`))?.repeat_interval, BACKUP_ONHOST_REPEAT);
   });
 
   it("the Watchdog routes to the heartbeat receiver only, with or without a heartbeat URL", () => {

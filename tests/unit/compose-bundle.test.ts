@@ -32,7 +32,13 @@ export function bundleInput(target: "vm" | "digitalocean", over: Record<string, 
     registryServer: "ghcr.io",
     registryUser: "deploy-bot",
     ...(target === "vm"
-      ? { vmHost: "203.0.113.10", vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y" }
+      ? {
+          vmHost: "203.0.113.10",
+          vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+          vmBackupRemoteEndpoint: "https://s3.backups.example",
+          vmBackupRemoteBucket: "acme-freshtrack-backups",
+          vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
+        }
       : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
     ...over,
   };
@@ -347,7 +353,8 @@ for (const target of ["vm", "digitalocean"] as const) {
       // digitalocean: bin/backup and bin/restore verify the cluster against the CA the release ships.
       assert.equal(release.database.sslrootcert, target === "vm" ? undefined : "config/db-ca.crt");
       assert.equal(release.database.host, target === "vm" ? "postgres" : input.managedDb!.host);
-      assert.equal(release.backup.bucket, input.objectStore.backupsBucket);
+      // vm: the off-host remote's bucket (this input names one); digitalocean: the Spaces backups bucket.
+      assert.equal(release.backup.bucket, target === "vm" ? input.config.vm?.backupRemote?.bucket : input.objectStore.backupsBucket);
       assert.equal(release.backup.retention_days, input.config.data.backupRetentionDays);
       assert.equal(release.images.rclone, IMAGES.rclone.image);
     });

@@ -9,6 +9,9 @@ import { IMAGES } from "../../core/images";
 import { APP_SECRET_ENV } from "../../core/model";
 import {
   RCLONE_REMOTE,
+  RCLONE_STORE_ADMIN_REMOTE,
+  RCLONE_STORE_REMOTE,
+  derivedStoreCredential,
   SecretFilesInput,
   parseSecretPayload,
   pgbouncerClientUser,
@@ -45,7 +48,14 @@ function input(over: Partial<SecretFilesInput> = {}): SecretFilesInput {
     backupEncryptionKey: "BACKUPKEY",
     user: { stackAuthSecretKey: "STACKAUTH", alertWebhookUrl: "https://hooks.example/x" },
     db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: "ADMINPW", adminDatabase: "postgres" },
-    objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "S3ACCESS", secretKey: "S3SECRET", provider: "SeaweedFS" },
+    objectStore: {
+      endpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      accessKey: "S3ACCESS",
+      secretKey: "S3SECRET",
+      provider: "SeaweedFS",
+      buckets: { assets: "frostguard-assets", backups: "frostguard-backups" },
+    },
     ...over,
   };
 }
@@ -173,30 +183,91 @@ describe("host secret files: contents", () => {
     const f = renderSecretFiles(input({ dbAppPassword: "a:b\\c" }));
     assert.equal(f["backup/pgpass"].content, "postgres:5432:frostguard:frostguard:a\\:b\\\\c\npostgres:5432:*:postgres:ADMINPW\n");
   });
-  it("SeaweedFS identities grant the static key Admin/Read/Write/List/Tagging", () => {
+  it("SeaweedFS identities: the app's key reaches its own bucket only; the backup job and the admin have keys of their own", () => {
     const s3 = JSON.parse(renderSecretFiles(input())["objectstore/s3.json"].content);
-    assert.deepEqual(s3.identities[0].credentials, [{ accessKey: "S3ACCESS", secretKey: "S3SECRET" }]);
-    assert.deepEqual(s3.identities[0].actions, ["Admin", "Read", "Write", "List", "Tagging"]);
+    const by = Object.fromEntries(s3.identities.map((x: { name: string }) => [x.name, x])) as Record<string, { credentials: unknown[]; actions: string[] }>;
+    assert.deepEqual(Object.keys(by), ["frostguard", "backup", "admin"]);
+    assert.deepEqual(by.frostguard.credentials, [{ accessKey: "S3ACCESS", secretKey: "S3SECRET" }]);
+    // "Write" is also DeleteObject in SeaweedFS: the app must hold no action on the backups bucket, nor any unscoped one.
+    assert.deepEqual(by.frostguard.actions, ["Read:frostguard-assets", "Write:frostguard-assets", "List:frostguard-assets", "Tagging:frostguard-assets"]);
+    assert.ok(!JSON.stringify(by.frostguard.actions).includes("frostguard-backups"));
+    assert.deepEqual(by.backup.actions, [
+      "Read:frostguard-assets",
+      "List:frostguard-assets",
+      "Read:frostguard-backups",
+      "Write:frostguard-backups",
+      "List:frostguard-backups",
+    ]);
+    assert.deepEqual(by.backup.credentials, [derivedStoreCredential("BACKUPKEY", "backup")]);
+    assert.deepEqual(by.admin.credentials, [derivedStoreCredential("BACKUPKEY", "admin")]);
+    assert.ok(by.admin.actions.includes("Admin"));
+    const keys = s3.identities.flatMap((x: { credentials: { accessKey: string }[] }) => x.credentials.map((c) => c.accessKey));
+    assert.equal(new Set(keys).size, 3, "three distinct access keys");
   });
-  it("rclone.conf is an INI S3 remote with path-style addressing", () => {
+  it("derived store credentials are stable per key and role, and differ between roles and keys", () => {
+    assert.deepEqual(derivedStoreCredential("K", "backup"), derivedStoreCredential("K", "backup"));
+    assert.notDeepEqual(derivedStoreCredential("K", "backup"), derivedStoreCredential("K", "admin"));
+    assert.notDeepEqual(derivedStoreCredential("K", "backup"), derivedStoreCredential("K2", "backup"));
+    assert.match(derivedStoreCredential("K", "admin").accessKey, /^[A-Z0-9]{16,}$/);
+  });
+  it("vm without the store's bucket names is refused (the app's identity could not be scoped)", () => {
+    assert.throws(() => renderSecretFiles(input({ objectStore: { ...input().objectStore, buckets: undefined } })), /buckets are required/);
+  });
+  const section = (conf: Record<string, unknown>, name: string) => ({ ...(conf[name] as Record<string, unknown>) });
+  it("rclone.conf on vm without a remote: dumps to the host store as the backup identity; store and store-admin sections", () => {
+    const conf = ini.parse(renderSecretFiles(input())["backup/rclone.conf"].content);
+    assert.deepEqual(Object.keys(conf), [RCLONE_REMOTE, RCLONE_STORE_REMOTE, RCLONE_STORE_ADMIN_REMOTE]);
+    const backup = derivedStoreCredential("BACKUPKEY", "backup");
+    const store = {
+      type: "s3",
+      provider: "SeaweedFS",
+      access_key_id: backup.accessKey,
+      secret_access_key: backup.secretKey,
+      endpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      force_path_style: true,
+      no_check_bucket: true,
+    };
+    assert.deepEqual(section(conf, RCLONE_REMOTE), store);
+    assert.deepEqual(section(conf, RCLONE_STORE_REMOTE), store);
+    assert.equal(section(conf, RCLONE_STORE_ADMIN_REMOTE).access_key_id, derivedStoreCredential("BACKUPKEY", "admin").accessKey);
+    assert.ok(!renderSecretFiles(input())["backup/rclone.conf"].content.includes("S3SECRET"), "the app's key is not the backup job's");
+  });
+  it("rclone.conf on vm with an off-host remote: `backups` is the operator's remote, hostile characters kept", () => {
+    const remote = { endpoint: "https://s3.example.com", bucket: "b", region: "eu-central-1", accessKeyId: "RID", provider: "Wasabi", secretAccessKey: NASTY };
+    const conf = ini.parse(renderSecretFiles(input({ backupRemote: remote }))["backup/rclone.conf"].content);
+    assert.deepEqual(section(conf, RCLONE_REMOTE), {
+      type: "s3",
+      provider: "Wasabi",
+      access_key_id: "RID",
+      secret_access_key: NASTY,
+      endpoint: "https://s3.example.com",
+      region: "eu-central-1",
+      force_path_style: true,
+      no_check_bucket: true,
+    });
+    assert.equal(section(conf, RCLONE_STORE_REMOTE).endpoint, "http://objectstore:8333");
+  });
+  it("rclone.conf on digitalocean: one remote with the Spaces key, path-style", () => {
     const conf = ini.parse(
       renderSecretFiles(
-        input({ objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "x=y/z+", provider: "SeaweedFS" } }),
+        input({
+          target: "digitalocean",
+          objectStore: { endpoint: "https://fra1.digitaloceanspaces.com", region: "fra1", accessKey: "AK", secretKey: "x=y/z+", provider: "DigitalOcean" },
+        }),
       )["backup/rclone.conf"].content,
     );
-    assert.deepEqual(
-      { ...conf[RCLONE_REMOTE] },
-      {
-        type: "s3",
-        provider: "SeaweedFS",
-        access_key_id: "AK",
-        secret_access_key: "x=y/z+",
-        endpoint: "http://objectstore:8333",
-        region: "us-east-1",
-        force_path_style: true,
-        no_check_bucket: true,
-      },
-    );
+    assert.deepEqual(Object.keys(conf), [RCLONE_REMOTE]);
+    assert.deepEqual(section(conf, RCLONE_REMOTE), {
+      type: "s3",
+      provider: "DigitalOcean",
+      access_key_id: "AK",
+      secret_access_key: "x=y/z+",
+      endpoint: "https://fra1.digitaloceanspaces.com",
+      region: "fra1",
+      force_path_style: true,
+      no_check_bucket: true,
+    });
   });
   it("MINIO_* are the object store keys", () => {
     const f = renderSecretFiles(input());
@@ -286,7 +357,14 @@ describe("host secret files: the one builder both host targets use (hostSecretFi
       userSecrets: { stackAuthSecretKey: out("STACKAUTH"), alertWebhookUrl: out("https://hooks.example/x"), registryToken: out("REGTOKEN") },
     },
     db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: lasting.dbAdminPassword, adminDatabase: "postgres" },
-    objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: out("S3ACCESS"), secretKey: out("S3SECRET"), provider: "SeaweedFS" },
+    objectStore: {
+      endpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      accessKey: out("S3ACCESS"),
+      secretKey: out("S3SECRET"),
+      provider: "SeaweedFS",
+      buckets: { assets: "frostguard-assets", backups: "frostguard-backups" },
+    },
     ...over,
   });
 
@@ -339,6 +417,21 @@ describe("host secret files: the one builder both host targets use (hostSecretFi
     assert.deepEqual([rclone.access_key_id, rclone.secret_access_key], ["DOBACKUPKEY", "DOBACKUPSECRET"]);
     assert.equal(files["app/MINIO_ROOT_USER"].content, "DOKEY");
     assert.ok(!Object.entries(files).some(([p, f]) => p !== "backup/rclone.conf" && f.content.includes("DOBACKUPSECRET")));
+  });
+  it("vm: the off-host remote (config) and its secret key (user secret vmBackupRemoteSecretAccessKey) become rclone.conf's backups section", async () => {
+    const remote = { endpoint: "https://s3.offsite.example", bucket: "acme-offsite", region: "eu-1", provider: "Wasabi", accessKeyId: "OFFSITEAK" };
+    const a = args({ backupRemote: remote });
+    const files = await resolve(
+      hostSecretFiles({ ...a, args: { ...a.args, userSecrets: { ...a.args.userSecrets, vmBackupRemoteSecretAccessKey: out("OFFSITESECRET") } } }),
+    );
+    const conf = ini.parse(files["backup/rclone.conf"].content) as Record<string, Record<string, string>>;
+    assert.deepEqual(
+      [conf[RCLONE_REMOTE].endpoint, conf[RCLONE_REMOTE].provider, conf[RCLONE_REMOTE].access_key_id, conf[RCLONE_REMOTE].secret_access_key],
+      ["https://s3.offsite.example", "Wasabi", "OFFSITEAK", "OFFSITESECRET"],
+    );
+    assert.equal(conf[RCLONE_STORE_REMOTE].endpoint, "http://objectstore:8333");
+    // Without the remote's key the backups stay in the host's own store (config validation refuses that combination earlier).
+    assert.equal(ini.parse((await resolve(hostSecretFiles(a)))["backup/rclone.conf"].content)[RCLONE_REMOTE].endpoint, "http://objectstore:8333");
   });
   it("the whole output is secret, even when every input is plain", async () => {
     assert.equal(await pulumi.isSecret(hostSecretFiles(args())), true);

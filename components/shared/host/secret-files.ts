@@ -4,7 +4,7 @@
 // compose/secret-files.ts. One builder, so the two targets cannot drift apart.
 import * as pulumi from "@pulumi/pulumi";
 import { SecretFiles, SecretFilesInput, renderSecretFiles } from "../../../compose/secret-files";
-import { USER_SECRET_KEYS, UserSecretKey } from "../../../core/config";
+import { BackupRemote, USER_SECRET_KEYS, UserSecretKey } from "../../../core/config";
 import { TargetArgs } from "../target";
 
 /** Each field may be an Output (a managed cluster's host, a provider-generated key). */
@@ -19,6 +19,8 @@ export interface HostSecretFilesArgs {
   objectStore: Inputs<SecretFilesInput["objectStore"]>;
   /** The backup job's own key for its rclone remote (digitalocean: a key the app never sees). */
   backupStore?: Inputs<NonNullable<SecretFilesInput["backupStore"]>>;
+  /** vm: the remote off the host the backups go to; its secret key is the user secret vmBackupRemoteSecretAccessKey. */
+  backupRemote?: BackupRemote;
   /** Resources that must exist before the files are written (data dependencies only, values unused). */
   readyIds?: pulumi.Input<string>[];
 }
@@ -50,8 +52,10 @@ export function hostSecretFiles(input: HostSecretFilesArgs): pulumi.Output<Secre
         pulumi.all(input.readyIds ?? []),
       ])
       .apply(
-        ([[dbAppPassword, redisPassword, jwtSecret, ttnEncryptionSalt, grafanaAdminPassword, backupEncryptionKey], values, db, objectStore, backupStore]) =>
-          renderSecretFiles({
+        ([[dbAppPassword, redisPassword, jwtSecret, ttnEncryptionSalt, grafanaAdminPassword, backupEncryptionKey], values, db, objectStore, backupStore]) => {
+          const user = Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>;
+          const remoteSecret = user.vmBackupRemoteSecretAccessKey;
+          return renderSecretFiles({
             target: input.target,
             dbAppPassword,
             redisPassword,
@@ -59,12 +63,14 @@ export function hostSecretFiles(input: HostSecretFilesArgs): pulumi.Output<Secre
             ttnEncryptionSalt,
             grafanaAdminPassword,
             backupEncryptionKey,
-            user: Object.fromEntries(userKeys.map((k, i) => [k, values[i]])) as Partial<Record<UserSecretKey, string>>,
+            user,
             db,
             objectStore,
             ...(backupStore === undefined ? {} : { backupStore }),
+            ...(input.backupRemote && remoteSecret !== undefined ? { backupRemote: { ...input.backupRemote, secretAccessKey: remoteSecret } } : {}),
             registry: config.app.registry,
-          }),
+          });
+        },
       ),
   );
 }

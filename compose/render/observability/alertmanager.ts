@@ -2,7 +2,7 @@
 // and/or mail), the always-firing Watchdog to its own heartbeat receiver, and a null
 // receiver so Alertmanager starts with no channel configured.
 import type { BundleInput } from "../../bundle-input";
-import { WATCHDOG_ALERT } from "./alerts";
+import { BACKUP_ONHOST_ALERT, BACKUP_ONHOST_REPEAT, WATCHDOG_ALERT } from "./alerts";
 import { AlertEmail, alertEmail, AM_HEARTBEAT, AM_SMTP, AM_WEBHOOK, hasAlertWebhook, hasHeartbeatUrl } from "./secrets";
 
 /** Alertmanager re-sends the Watchdog this often: every 5 minutes to a heartbeat URL, once a day by mail. */
@@ -70,6 +70,7 @@ export function alertmanagerConfig(input: BundleInput): object {
           group_interval: "1m",
           repeat_interval: heartbeatUrl ? HEARTBEAT_REPEAT.url : HEARTBEAT_REPEAT.email,
         },
+        { matchers: [`alertname="${BACKUP_ONHOST_ALERT}"`], receiver: notify ? "operator" : "null", repeat_interval: BACKUP_ONHOST_REPEAT },
         { matchers: ['severity="critical"'], receiver: notify ? "operator" : "null", repeat_interval: "1h" },
       ],
     },

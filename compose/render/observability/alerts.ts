@@ -27,6 +27,11 @@ export const REAL_FS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"';
 export const BACKUP_METRIC = "freshtrack_backup_last_success_timestamp_seconds";
 export const RESTORE_CHECK_METRIC = "freshtrack_restore_check_last_success_timestamp_seconds";
 export const RESTORE_CHECK_MAX_AGE_DAYS = 8;
+/** bin/backup: 1 when the last backup went off the host, 0 when it stayed on it (vmBackupOnHostOnly). */
+export const BACKUP_OFFHOST_METRIC = "freshtrack_backup_offhost";
+/** A standing reminder while backups stay on the host: its own route repeats it once a day. */
+export const BACKUP_ONHOST_ALERT = "FreshtrackBackupsOnHostOnly";
+export const BACKUP_ONHOST_REPEAT = "24h";
 
 /** The alert rules, as typed data (also what the tests enumerate). */
 export function alertRules(input: BundleInput): RuleGroup[] {
@@ -120,6 +125,17 @@ export function alertRules(input: BundleInput): RuleGroup[] {
         summary: `No successful restore check for more than ${RESTORE_CHECK_MAX_AGE_DAYS} days`,
         description:
           "The daily bin/restore --check proves the backups can be restored; its last success was {{ $value | humanizeDuration }} ago. Check: tail APP_DIR/state/audit.log; run bin/restore --check by hand.",
+      },
+    },
+    {
+      // The operator accepted on-host-only backups (vmBackupOnHostOnly): told every day, not only once.
+      alert: BACKUP_ONHOST_ALERT,
+      expr: `max(${BACKUP_OFFHOST_METRIC}) == 0`,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: "Backups are kept on this host only",
+        description:
+          "The last successful backup stayed on the host's own disk (vmBackupOnHostOnly): a lost or broken disk loses the data and its backups together. Fix: set vmBackupRemoteEndpoint, vmBackupRemoteBucket, vmBackupRemoteAccessKeyId and vmBackupRemoteSecretAccessKey (docs/backup.md), then pulumi up.",
       },
     },
     {

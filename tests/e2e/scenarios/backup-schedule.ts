@@ -82,9 +82,10 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   const backup = entries.find((e) => / \S+\/current\/bin\/backup\b/.test(` ${e.command}`));
   const verify = entries.find((e) => /\/current\/bin\/restore --check\b/.test(e.command));
   if (!backup || !verify) fail(`${CRON_FILE} lacks the backup or the restore-check entry`);
-  // rclone as bin/backup runs it: the release's image on the Compose network, the backup remote's config.
+  // rclone as bin/backup runs it: the release's image on the Compose network, the backup remote's config
+  // (the app's bucket through the host store's admin section on vm: the backup job only reads it).
   const rcl = (args: string) =>
-    `{ rel=${d.appDir}/current/release.json; base="$(jq -r '.backup | "\\(.remote):\\(.bucket)/\\(.prefix)"' $rel)"; uploads="$(jq -r '.backup | "\\(.remote):\\(.uploads.bucket)"' $rel)"; ` +
+    `{ rel=${d.appDir}/current/release.json; base="$(jq -r '.backup | "\\(.remote):\\(.bucket)/\\(.prefix)"' $rel)"; uploads="$(jq -r '.backup | "\\(.admin_remote // .remote):\\(.uploads.bucket)"' $rel)"; ` +
     `docker run --rm -i --network "$(jq -r .database.network $rel)" -v ${d.appDir}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone $rel)" --config /config/rclone/rclone.conf ${args}; }`;
   // An upload of the app (binary, every byte value), in the app's bucket before the backup runs.
   const upload = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 256));

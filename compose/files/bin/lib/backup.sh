@@ -6,7 +6,7 @@
 # Reads release.json .backup (B_REMOTE, B_BUCKET, B_PREFIX, B_RETENTION, B_BASE =
 # <remote>:<bucket>/<prefix>) and the rclone mode (RCLONE_MODE: FT_RCLONE, else
 # .backup.rclone, else container); dies unless secrets/backup/{rclone.conf,backup.key,age.key}
-# exist and are not empty.
+# exist and are not empty. Then ft_backup_places (U_REMOTE, A_REMOTE, B_OFFHOST, B_PRUNE).
 ft_backup_setup() {
   B_REMOTE=$(rj '.backup.remote // empty')
   B_BUCKET=$(rj '.backup.bucket // empty')
@@ -25,6 +25,34 @@ ft_backup_setup() {
   [[ -s $AGE_KEY ]] || die "$AGE_KEY is missing or empty"
   RCLONE_MODE=${FT_RCLONE:-$(rj '.backup.rclone // "container"')}
   [[ $RCLONE_MODE == host || $RCLONE_MODE == container ]] || die "rclone mode must be host or container, not $RCLONE_MODE"
+  ft_backup_places
+}
+
+# --- where backups go (vm: off the host, or on it by the operator's choice) --------------
+# release.json .backup: `remote` receives dumps and uploads; on vm `store_remote` is the
+# host's own object store as the backup job's identity (the app's uploads are read there)
+# and `admin_remote` its admin identity (buckets, restored uploads). `offhost` false: the
+# operator accepted on-host-only backups. `prune` false: the remote's lifecycle rule keeps
+# the retention (its credential need not be able to delete).
+ft_backup_places() {
+  U_REMOTE=$(rj '.backup.store_remote // empty')
+  U_REMOTE=${U_REMOTE:-$B_REMOTE}
+  A_REMOTE=$(rj '.backup.admin_remote // empty')
+  A_REMOTE=${A_REMOTE:-$U_REMOTE}
+  B_OFFHOST=$(rj 'if .backup.offhost == false then "false" else "true" end')
+  B_PRUNE=$(rj 'if .backup.prune == false then "false" else "true" end')
+}
+
+# One line for preflight and status, from release.json alone (no secret needed): where the
+# backups go, and the risk when they stay on this host.
+ft_backup_where() {
+  local base
+  base=$(rj '.backup | "\(.remote):\(.bucket)/\(.prefix // "postgres")"')
+  if [[ $(rj '.backup.offhost') == false ]]; then
+    printf 'backups are ON THIS HOST ONLY (%s, vmBackupOnHostOnly): a lost disk loses the data and its backups together' "$base"
+  else
+    printf 'backups go to %s, off this host' "$base"
+  fi
 }
 
 # Encryption of dumps and manifests: age v1 (X25519 + ChaCha20-Poly1305, authenticated:

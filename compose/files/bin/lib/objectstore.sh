@@ -7,18 +7,19 @@
 
 # Creates the buckets release.json .buckets lists when they are missing (vm: the app's
 # assets bucket and the backups bucket). bin/backup never creates buckets (no_check_bucket:
-# a typo must fail), so this is the one place they come into being.
+# a typo must fail), so this is the one place they come into being, through the host
+# store's admin identity (A_REMOTE, set by ft_backup_setup).
 ft_objectstore_ensure_buckets() {
   local want have b
   want=$(rj '.buckets // [] | .[]')
   [[ -n $want ]] || return 0
   ft_backup_setup
-  have=$(ft_objectstore_rclone lsf --dirs-only "$B_REMOTE:") || die "cannot list the object store's buckets"
+  have=$(ft_objectstore_rclone lsf --dirs-only "$A_REMOTE:") || die "cannot list the object store's buckets"
   for b in $want; do
     if ft_util_in_list "${have//\//}" "$b"; then continue; fi
     log "object store: creating bucket $b"
     # The remote has no_check_bucket (bin/backup must never create one): override it here only.
-    ft_objectstore_rclone mkdir --s3-no-check-bucket=false "$B_REMOTE:$b" || die "cannot create bucket $b on the object store"
+    ft_objectstore_rclone mkdir --s3-no-check-bucket=false "$A_REMOTE:$b" || die "cannot create bucket $b on the object store"
   done
 }
 

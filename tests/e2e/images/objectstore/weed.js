@@ -2,7 +2,10 @@
 // `weed server|s3|mini [flags]` → an s3rver S3 API on -s3.port (default 8333).
 // Honoured: -dir / -s3.dir (data dir), -s3.port / -port (with `s3`), -ip.bind / -s3.ip.bind,
 // -s3.config / -config (SeaweedFS identities JSON: identities[].credentials[].{accessKey,secretKey});
-// with a config, only those keys authenticate (the default S3RVER key is revoked).
+// with a config, only those keys authenticate (the default S3RVER key is revoked), and each
+// request needs the action SeaweedFS's S3 gateway asks for (see `requiredAction`), allowed the
+// way its Identity.canDo allows it: "Admin" anything; "Read" any bucket; "Read:bucket" that
+// bucket; "Read:bucket/prefix*" matching keys; "Admin:bucket" everything on that bucket.
 // Path-style bucket addressing only, as SeaweedFS without -s3.domainName.
 // GET /healthz and /status answer 200 like SeaweedFS's S3 gateway. Other flags are accepted and ignored.
 const fs = require("fs");
@@ -26,10 +29,47 @@ const address = flags["s3.ip.bind"] ?? flags["ip.bind"] ?? "0.0.0.0";
 const dir = flags["s3.dir"] ?? flags["dir"] ?? "/data";
 const configFile = flags["s3.config"] ?? (sub === "s3" ? flags["config"] : undefined);
 
+/** access key -> the identity's actions (SeaweedFS s3.json). */
+const actionsByKey = new Map();
+
+// The action SeaweedFS 3.x routes each request through (weed/s3api/s3api_server.go): object
+// PUT/COPY/DELETE and bucket POST ?delete need Write (so Write is also delete and overwrite),
+// GET/HEAD Read, bucket listing List, ?tagging Tagging, bucket creation Admin, bucket DELETE Write.
+function requiredAction(method, bucket, key, query) {
+  if (!bucket) return null; // ListBuckets: SeaweedFS filters the list; the stand-in lists all
+  if ("tagging" in query) return "Tagging";
+  if (!key) {
+    if (method === "PUT") return "Admin";
+    if (method === "DELETE" || (method === "POST" && "delete" in query)) return "Write";
+    if (method === "GET" && !("location" in query) && !("versioning" in query) && !("acl" in query)) return "List";
+    return "Read";
+  }
+  if (method === "GET" || method === "HEAD") return "Read";
+  return "Write";
+}
+
+// Identity.canDo of SeaweedFS (weed/s3api/auth_credentials.go), for one bucket and key.
+function canDo(actions, action, bucket, key) {
+  if (actions.includes("Admin") || actions.includes(action)) return true;
+  const target = `${action}:${bucket}/${key}`;
+  const adminTarget = `Admin:${bucket}/${key}`;
+  return actions.some((a) =>
+    a.endsWith("*") ? target.startsWith(a.slice(0, -1)) || adminTarget.startsWith(a.slice(0, -1)) : a === `${action}:${bucket}` || a === `Admin:${bucket}`,
+  );
+}
+
+/** The access key of a SigV4 request (header or presigned query). */
+function accessKeyOf(ctx) {
+  const auth = ctx.get("authorization");
+  const m = /Credential=([^/,\s]+)\//.exec(auth) || /^([^/]+)\//.exec(ctx.query["X-Amz-Credential"] || "");
+  return m ? m[1] : null;
+}
+
 if (configFile) {
   const conf = JSON.parse(fs.readFileSync(configFile, "utf8"));
   let n = 0;
   for (const identity of conf.identities ?? []) {
+    for (const c of identity.credentials ?? []) actionsByKey.set(c.accessKey, identity.actions ?? []);
     const account = new AWSAccount(identity.name ?? `id${n}`, identity.name ?? `id${n}`);
     for (const c of identity.credentials ?? []) {
       account.createKeyPair(c.accessKey, c.secretKey);
@@ -51,6 +91,19 @@ server.middleware.unshift(async (ctx, next) => {
     ctx.status = 200;
     ctx.body = "OK";
     return;
+  }
+  if (actionsByKey.size > 0) {
+    const [, bucket = "", ...rest] = decodeURIComponent(ctx.path).split("/");
+    const key = rest.join("/");
+    const action = requiredAction(ctx.method, bucket, key, ctx.query);
+    const actions = actionsByKey.get(accessKeyOf(ctx));
+    // Unknown keys are left to s3rver (InvalidAccessKeyId); known ones need the action.
+    if (action && actions && !canDo(actions, action, bucket, key)) {
+      ctx.status = 403;
+      ctx.type = "application/xml";
+      ctx.body = `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied.</Message><Resource>${ctx.path}</Resource></Error>`;
+      return;
+    }
   }
   await next();
 });

@@ -1,0 +1,99 @@
+// The operator's S3-compatible storage off the host, for the e2e: a second container of the
+// SeaweedFS stand-in (its own data, its own identities), on the host network bound to the
+// default bridge's gateway address, which containers of any Compose network reach through
+// the host (as they would reach a provider's endpoint through its NAT). The stack gets an
+// identity that can read, write and list its one bucket, as docs/backup.md asks operators
+// to create; the test's own `operator` identity creates the bucket.
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { sh } from "./docker";
+
+export const OFFHOST_CONTAINER = "freshtrack-e2e-offhost";
+
+export interface OffHostRemote {
+  endpoint: string;
+  bucket: string;
+  /** What the stack's config gets (vmBackupRemote*). */
+  stackRemote: { endpoint: string; bucket: string; accessKeyId: string; secretAccessKey: string };
+  stop: () => void;
+}
+
+/** A free TCP port on `address`. */
+function freePortOn(address: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once("error", reject);
+    srv.listen(0, address, () => {
+      const port = (srv.address() as net.AddressInfo).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startOffHostRemote(image: string, dir: string): Promise<OffHostRemote> {
+  const gateway = sh("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"]).stdout.trim();
+  if (!/^\d+\.\d+\.\d+\.\d+$/.test(gateway)) throw new Error(`no gateway address on Docker's default bridge: "${gateway}"`);
+  const port = await freePortOn(gateway);
+  const bucket = "acme-offsite-backups";
+  // Recognisable dummy values: scenario 9 searches every output for E2ESECRET…X.
+  const stackRemote = { endpoint: `http://${gateway}:${port}`, bucket, accessKeyId: "E2EOFFHOSTBACKUPKEY", secretAccessKey: "E2ESECREToffhostbackup0001X" };
+  const operator = { accessKey: "E2EOFFHOSTOPERATOR", secretKey: "E2ESECREToffhostoperator0001X" };
+  fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const config = path.join(dir, "s3.json");
+  fs.writeFileSync(
+    config,
+    JSON.stringify({
+      identities: [
+        { name: "operator", credentials: [operator], actions: ["Admin"] },
+        {
+          name: "freshtrack-backup",
+          credentials: [{ accessKey: stackRemote.accessKeyId, secretKey: stackRemote.secretAccessKey }],
+          actions: ["Read", "Write", "List"].map((a) => `${a}:${bucket}`),
+        },
+      ],
+    }),
+    { mode: 0o644 },
+  );
+  sh("docker", ["rm", "-f", "-v", OFFHOST_CONTAINER], { allowFail: true });
+  sh("docker", [
+    "run",
+    "-d",
+    "--name",
+    OFFHOST_CONTAINER,
+    "--network",
+    "host",
+    "-v",
+    `${config}:/etc/seaweedfs/s3.json:ro`,
+    image,
+    "server",
+    "-dir=/data",
+    "-s3",
+    `-s3.port=${port}`,
+    `-ip.bind=${gateway}`,
+    "-s3.config=/etc/seaweedfs/s3.json",
+  ]);
+  // The operator creates the bucket (PUT bucket, path-style), with the host's rclone.
+  const conf = path.join(dir, "operator-rclone.conf");
+  fs.writeFileSync(
+    conf,
+    `[op]\ntype = s3\nprovider = Other\naccess_key_id = ${operator.accessKey}\nsecret_access_key = ${operator.secretKey}\nendpoint = ${stackRemote.endpoint}\nforce_path_style = true\n`,
+    { mode: 0o600 },
+  );
+  // rclone 1.60's S3 backend fails with any AWS_CA_BUNDLE set.
+  const { AWS_CA_BUNDLE: _ca, ...env } = process.env;
+  let last = "";
+  for (let i = 0; i < 60; i++) {
+    const r = sh("rclone", ["--config", conf, "mkdir", `op:${bucket}`], { allowFail: true, env });
+    if (r.code === 0) break;
+    last = r.stderr;
+    if (i === 59) throw new Error(`the off-host remote did not come up: ${last}`);
+    await new Promise((res) => setTimeout(res, 500));
+  }
+  return {
+    endpoint: stackRemote.endpoint,
+    bucket,
+    stackRemote,
+    stop: () => void sh("docker", ["rm", "-f", "-v", OFFHOST_CONTAINER], { allowFail: true }),
+  };
+}
