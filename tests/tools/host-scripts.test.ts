@@ -43,7 +43,14 @@ describe("host scripts: write-secrets against a scratch APP_DIR", function () {
     backupEncryptionKey: "BACKUPKEY",
     user: {},
     db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: "ADMINPW", adminDatabase: "postgres" },
-    objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "AK", secretKey: "SK", provider: "SeaweedFS" },
+    objectStore: {
+      endpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      accessKey: "AK",
+      secretKey: "SK",
+      provider: "SeaweedFS",
+      buckets: { assets: "frostguard-assets", backups: "frostguard-backups" },
+    },
   });
   let appDir = "";
   /** As the push runs it: the payload on stdin, its digest names the generation. */

@@ -25,7 +25,14 @@ describe("age identity of the backups", () => {
       backupEncryptionKey: "KEY",
       user: {},
       db: { host: "postgres", port: 5432, adminUser: "postgres", adminPassword: "a", adminDatabase: "postgres" },
-      objectStore: { endpoint: "http://objectstore:8333", region: "us-east-1", accessKey: "ak", secretKey: "sk", provider: "SeaweedFS" },
+      objectStore: {
+        endpoint: "http://objectstore:8333",
+        region: "us-east-1",
+        accessKey: "ak",
+        secretKey: "sk",
+        provider: "SeaweedFS",
+        buckets: { assets: "frostguard-assets", backups: "frostguard-backups" },
+      },
     });
     assert.deepEqual(files["backup/age.key"], { uid: 0, content: ageIdentity("KEY") + "\n" });
     assert.equal(files["backup/backup.key"].content, "KEY", "kept: it decrypts the backups written before age");
