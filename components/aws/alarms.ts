@@ -1,7 +1,7 @@
 // Pure CloudWatch alarm specifications. Generic in the dimension value type so
 // the component can pass Outputs (ARN suffixes, ids) and tests plain strings.
-// Every alarm states how missing data counts: an alarm that always fires (the
-// old backup alert) trains people to ignore the pager.
+// Every alarm states how missing data counts: an alarm that always fires (say, on
+// a metric AWS publishes only on failure) trains people to ignore the pager.
 
 export interface AlarmSpec<V> {
   name: string;
