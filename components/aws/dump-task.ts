@@ -23,6 +23,7 @@ import {
   schedulerPolicy,
 } from "./dump";
 import { executionRolePolicy } from "./iam-policies";
+import { metricAlarm } from "./metric-alarm";
 import { Network } from "./network";
 import { AwsScope } from "./scope";
 import { SecurityGroups } from "./security-groups";
@@ -171,22 +172,5 @@ export function createDumpTask(scope: AwsScope, d: DumpInputs): void {
     },
     o(),
   );
-  new aws.cloudwatch.MetricAlarm(
-    `alarm-${DUMP_FRESHNESS_ALARM.name}`,
-    {
-      name: cloudName(DUMP_FRESHNESS_ALARM.name, 255),
-      alarmDescription: DUMP_FRESHNESS_ALARM.description,
-      namespace: DUMP_METRIC.namespace,
-      metricName: dumpMetricName(stack),
-      statistic: DUMP_FRESHNESS_ALARM.statistic,
-      period: DUMP_FRESHNESS_ALARM.period,
-      evaluationPeriods: DUMP_FRESHNESS_ALARM.evaluationPeriods,
-      threshold: DUMP_FRESHNESS_ALARM.threshold,
-      comparisonOperator: DUMP_FRESHNESS_ALARM.comparisonOperator,
-      treatMissingData: DUMP_FRESHNESS_ALARM.treatMissingData,
-      alarmActions: [topic.arn],
-      okActions: [topic.arn],
-    },
-    o(),
-  );
+  metricAlarm({ ...DUMP_FRESHNESS_ALARM, namespace: DUMP_METRIC.namespace, metricName: dumpMetricName(stack) }, topic.arn, o());
 }

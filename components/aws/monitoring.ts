@@ -5,10 +5,11 @@
 import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { cloudName } from "../../core/naming";
-import { AlarmSpec, HEALTH_CHECK_METRIC_REGION, alarmSpecs, healthCheckAlarmSpec, publicHealthCheck } from "./alarms";
+import { HEALTH_CHECK_METRIC_REGION, alarmSpecs, healthCheckAlarmSpec, publicHealthCheck } from "./alarms";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { LoadBalancer } from "./load-balancer";
+import { metricAlarm } from "./metric-alarm";
 import { Redis } from "./redis";
 import { AwsScope } from "./scope";
 import { Services } from "./services";
@@ -52,7 +53,7 @@ export function createAlarms(scope: AwsScope, a: AlarmInputs): AlarmTopics {
       { parent, provider: usEast1 },
     );
   }
-  metricAlarm(healthCheckAlarmSpec(healthCheck.id), healthTopic, { parent, provider: usEast1 });
+  metricAlarm(healthCheckAlarmSpec(healthCheck.id), healthTopic.arn, { parent, provider: usEast1 });
   const specs = alarmSpecs(
     {
       loadBalancer: a.lb.alb.arnSuffix,
@@ -65,29 +66,6 @@ export function createAlarms(scope: AwsScope, a: AlarmInputs): AlarmTopics {
     },
     { dbAllocatedStorageGb: cfg.dbAllocatedStorageGb, dbMaxConnections: config.data.dbMaxConnections },
   );
-  for (const s of specs) metricAlarm(s, topic, o({ dependsOn: [a.redis.redis] }));
+  for (const s of specs) metricAlarm(s, topic.arn, o({ dependsOn: [a.redis.redis] }));
   return { topic, usEast1Topic: healthTopic };
-}
-
-/** One CloudWatch alarm from its spec, named `alarm-<name>`, acting (and clearing) through `topic`. */
-function metricAlarm(s: AlarmSpec<pulumi.Input<string>>, topic: aws.sns.Topic, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
-  return new aws.cloudwatch.MetricAlarm(
-    `alarm-${s.name}`,
-    {
-      name: cloudName(s.name, 255),
-      alarmDescription: s.description,
-      namespace: s.namespace,
-      metricName: s.metricName,
-      dimensions: s.dimensions,
-      statistic: s.statistic,
-      period: s.period,
-      evaluationPeriods: s.evaluationPeriods,
-      threshold: s.threshold,
-      comparisonOperator: s.comparisonOperator,
-      treatMissingData: s.treatMissingData,
-      alarmActions: [topic.arn],
-      okActions: [topic.arn],
-    },
-    opts,
-  );
 }

@@ -12,6 +12,7 @@ import * as aws from "@pulumi/aws";
 import * as pulumi from "@pulumi/pulumi";
 import { awsCron } from "../../core/aws-schedule";
 import { cloudName } from "../../core/naming";
+import { metricAlarm } from "./metric-alarm";
 import { AwsScope } from "./scope";
 
 export const S3_BACKUP_POLICY_ARNS = [
@@ -96,24 +97,6 @@ export function createUploadsBackup(scope: AwsScope, u: UploadsBackupInputs) {
     o({ dependsOn: attachments }),
   );
   const a = UPLOADS_BACKUP_ALARM;
-  new aws.cloudwatch.MetricAlarm(
-    `alarm-${a.name}`,
-    {
-      name: cloudName(a.name, 255),
-      alarmDescription: a.description,
-      namespace: a.namespace,
-      metricName: a.metricName,
-      dimensions: { ResourceType: "S3", BackupVaultName: vault.name },
-      statistic: a.statistic,
-      period: a.period,
-      evaluationPeriods: a.evaluationPeriods,
-      threshold: a.threshold,
-      comparisonOperator: a.comparisonOperator,
-      treatMissingData: a.treatMissingData,
-      alarmActions: [args.alarmTopicArn],
-      okActions: [args.alarmTopicArn],
-    },
-    o(),
-  );
+  metricAlarm({ ...a, dimensions: { ResourceType: "S3", BackupVaultName: vault.name } }, args.alarmTopicArn, o());
   return { vault, plan, selection };
 }
