@@ -8,6 +8,7 @@ import { spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { HOST_STEPS } from "../../components/shared/host";
+import { BACKUP_REMOTE_KEYS } from "../../core/config";
 import { localHostStackConfig } from "../../scripts/lib/local-host";
 import { PlanResult, PlannedResource, ROOT } from "../../scripts/lib/program";
 import { Connection, connect, exec, upload, uploadFile } from "./lib/remote";
@@ -90,6 +91,10 @@ export function stackConfig(s: StackInput): { set: Record<string, unknown>; secr
       vmBackupRemoteRegion: "us-east-1",
     });
     secretSet.push("vmBackupRemoteSecretAccessKey");
+  } else {
+    // No remote given (scenario 14's hosts): on-host-only as the local stack says, so the example
+    // stack file's remote (Pulumi.vm.yaml) must not come along: an empty key is an unset one.
+    for (const key of BACKUP_REMOTE_KEYS) set[key] = "";
   }
   return { set, secretSet };
 }

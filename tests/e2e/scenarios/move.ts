@@ -78,12 +78,16 @@ function storedOn(h: DisposableHost, device: string): Set<number> {
   return new Set(out.split("\n").filter(Boolean).map(Number));
 }
 
-/** rclone as the host's bin/* run it: the release's image on the Compose network, the backup remote's config. */
+/**
+ * rclone as the host's bin/* run it: the release's image on the Compose network, the backup job's config.
+ * The app's bucket through the host store's admin identity (`admin_remote`, as bin/restore --uploads
+ * writes it): the backup identity may only read it.
+ */
 function rcloneOn(h: DisposableHost, args: string, base64Input?: string) {
   const rel = `${APP_DIR}/current/release.json`;
   return onHost(
     h,
-    `bucket="$(jq -r '.backup.remote' ${rel}):$(jq -r .assets_bucket ${rel})"; ${base64Input ? "base64 -d | " : ""}docker run --rm -i --network "$(jq -r .database.network ${rel})" ` +
+    `bucket="$(jq -r '.backup.admin_remote // .backup.remote' ${rel}):$(jq -r .assets_bucket ${rel})"; ${base64Input ? "base64 -d | " : ""}docker run --rm -i --network "$(jq -r .database.network ${rel})" ` +
       `-v ${APP_DIR}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`,
     { input: base64Input },
   );
