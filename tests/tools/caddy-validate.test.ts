@@ -9,6 +9,7 @@ import * as path from "path";
 import { parseConfig } from "../../core/config";
 import type { BundleInput } from "../../compose/bundle-input";
 import { caddyConfig, renderCaddyJson } from "../../compose/render/caddy";
+import { testManagedDb, testObjectStore } from "../fixtures/config";
 
 function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): BundleInput {
   const raw: Record<string, string> = {
@@ -32,23 +33,8 @@ function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): Bun
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target,
-    objectStore: {
-      publicEndpoint: "https://s3.app.cold-chain.example",
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "a",
-      backupsBucket: "b",
-    },
-    managedDb:
-      target === "digitalocean"
-        ? {
-            host: "private-db.example",
-            port: 25060,
-            database: "defaultdb",
-            maxConnections: 25,
-            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
-          }
-        : undefined,
+    objectStore: testObjectStore("app.cold-chain.example"),
+    managedDb: testManagedDb(target),
   };
 }
 

@@ -9,6 +9,7 @@ import * as path from "path";
 import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
 import { BundleInput } from "../../compose/bundle-input";
 import { ReleaseManifest, renderBundle } from "../../compose/bundle";
+import { testManagedDb, testObjectStore } from "../fixtures/config";
 
 const DOMAIN = "app.cold-chain.example";
 const DUMMY = "DUMMYSECRETVALUE";
@@ -40,23 +41,8 @@ function bundleInput(target: "vm" | "digitalocean"): BundleInput {
   return {
     config: parseConfig(raw, new Set(keys)),
     target,
-    objectStore: {
-      publicEndpoint: `https://s3.${DOMAIN}`,
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "frostguard-assets",
-      backupsBucket: "frostguard-backups",
-    },
-    managedDb:
-      target === "digitalocean"
-        ? {
-            host: "private-db.example",
-            port: 25060,
-            database: "defaultdb",
-            maxConnections: 25,
-            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
-          }
-        : undefined,
+    objectStore: testObjectStore(DOMAIN, { assetsBucket: "frostguard-assets", backupsBucket: "frostguard-backups" }),
+    managedDb: testManagedDb(target),
   };
 }
 

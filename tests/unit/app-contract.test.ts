@@ -17,6 +17,7 @@ import { containerDefinition } from "../../components/aws/container-definitions"
 import { parseConfig } from "../../core/config";
 import { stackConfig } from "../../scripts/lib/program";
 import { APP_STAND_INS, contextDir } from "../e2e/stand-ins";
+import { testManagedDb, testObjectStore } from "../fixtures/config";
 
 const C = APP_CONTRACT;
 const RL = C.rateLimit;
@@ -41,23 +42,8 @@ function composeServices(stack: "vm" | "do"): Record<string, Svc> {
   const bundle = renderBundle({
     config,
     target,
-    objectStore: {
-      publicEndpoint: `https://s3.${config.app.domain}`,
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "a",
-      backupsBucket: "b",
-    },
-    managedDb:
-      target === "digitalocean"
-        ? {
-            host: "private-db.example",
-            port: 25060,
-            database: "defaultdb",
-            maxConnections: 25,
-            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
-          }
-        : undefined,
+    objectStore: testObjectStore(config.app.domain),
+    managedDb: testManagedDb(target),
   });
   const rel = JSON.parse(bundle["release.json"]) as ReleaseManifest;
   const out: Record<string, Svc> = {};

@@ -5,6 +5,7 @@ import { parseConfig } from "../../core/config";
 import type { BundleInput } from "../../compose/bundle-input";
 import { renderComposeDocs } from "../../compose/render/compose";
 import { PGBOUNCER_FD_RESERVE, pgbouncerNofile, pgbouncerSettings } from "../../compose/render/pgbouncer";
+import { testManagedDb, testObjectStore } from "../fixtures/config";
 
 function input(target: "vm" | "digitalocean", over: Record<string, string> = {}): BundleInput {
   const raw: Record<string, string> = {
@@ -28,23 +29,8 @@ function input(target: "vm" | "digitalocean", over: Record<string, string> = {})
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target,
-    objectStore: {
-      publicEndpoint: "https://s3.app.cold-chain.example",
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "a",
-      backupsBucket: "b",
-    },
-    managedDb:
-      target === "digitalocean"
-        ? {
-            host: "private-db.example",
-            port: 25060,
-            database: "defaultdb",
-            maxConnections: 25,
-            caCert: "-----BEGIN CERTIFICATE-----\nTESTDOCA\n-----END CERTIFICATE-----\n",
-          }
-        : undefined,
+    objectStore: testObjectStore("app.cold-chain.example"),
+    managedDb: testManagedDb(target),
   };
 }
 
