@@ -3,6 +3,7 @@
 import { strict as assert } from "assert";
 import { AppService, appServices, AppModelInput, APP_SECRET_ENV } from "../../core/model";
 import { appService } from "../../compose/render/compose";
+import { TEST_APP } from "../fixtures/config";
 import {
   ContainerDefinition,
   ContainerInput,
@@ -15,23 +16,8 @@ import {
 } from "../../components/aws/container-definitions";
 
 const MODEL: AppModelInput = {
-  app: {
-    domain: "app.example.test",
-    operatorEmail: "ops@example.test",
-    tlsMode: "acme",
-    images: { backend: "ghcr.io/o/frostguard-backend:1.0.0", worker: "ghcr.io/o/frostguard-worker:1.0.0", frontend: "ghcr.io/o/frostguard-frontend:1.0.0" },
-    imageOverrides: {},
-    imageDigests: false,
-    logLevel: "info",
-    stackAuthProjectId: "proj-1",
-    stackAuthPublishableKey: "pk_1",
-    ttnApiUrl: "https://eu1.cloud.thethings.network",
-    ttnApplicationId: "app-1",
-    emailFromAddress: "alerts@example.test",
-    telnyxPhoneNumber: "",
-    telnyxMessagingProfileId: "",
-    rateLimit: { max: 10000, windowMs: 60000, expectedWebhooksPerMinute: 0 },
-  },
+  app: TEST_APP,
+
   objectStoreEndpoint: "https://s3.us-east-1.amazonaws.com",
   assetsBucket: "ft-test-assets",
 };

@@ -2,7 +2,8 @@
 // outputs (dns-records.ts), on plain strings: what each family may read, when
 // the tasks roll, and what the operator is told to create.
 import { strict as assert } from "assert";
-import { AppSettings, AwsSettings } from "../../core/config";
+import { AwsSettings } from "../../core/config";
+import { TEST_APP } from "../fixtures/config";
 import { APP_SECRET_ENV } from "../../core/model";
 import { MASTER_USERNAME } from "../../components/aws/constants";
 import { ContainerDefinition } from "../../components/aws/container-definitions";
@@ -10,23 +11,7 @@ import { dnsRecordOutputs, validationRecord } from "../../components/aws/dns-rec
 import { PolicyDocument, readableSecretArns, secretArnOf } from "../../components/aws/iam-policies";
 import { FAMILIES, FamilyTaskInput, familyTasks, taskSizes } from "../../components/aws/task-specs";
 
-const APP: AppSettings = {
-  domain: "app.example.test",
-  operatorEmail: "ops@example.test",
-  tlsMode: "acme",
-  images: { backend: "ghcr.io/o/frostguard-backend:1.0.0", worker: "ghcr.io/o/frostguard-worker:1.0.0", frontend: "ghcr.io/o/frostguard-frontend:1.0.0" },
-  imageOverrides: {},
-  imageDigests: false,
-  logLevel: "info",
-  stackAuthProjectId: "proj-1",
-  stackAuthPublishableKey: "pk_1",
-  ttnApiUrl: "https://eu1.cloud.thethings.network",
-  ttnApplicationId: "app-1",
-  emailFromAddress: "alerts@example.test",
-  telnyxPhoneNumber: "",
-  telnyxMessagingProfileId: "",
-  rateLimit: { max: 10000, windowMs: 60000, expectedWebhooksPerMinute: 0 },
-};
+const APP = TEST_APP;
 
 const SIZES = taskSizes({
   backend: { cpu: 512, memory: 1024, count: 1 },
