@@ -90,6 +90,10 @@ export function pgbouncerSettings(input: BundleInput): PgbouncerSettings {
     pgbouncer: {
       listen_addr: "0.0.0.0",
       listen_port: PGBOUNCER_PORT,
+      // Room for every client to connect at once (the app's pools reconnecting after a restart):
+      // at PgBouncer's default of 128 a slow accept loop overflows the queue and the kernel resets
+      // the rest (read ECONNRESET). The kernel caps it at net.core.somaxconn (4096 by default).
+      listen_backlog: Math.min(maxClientConnections, LISTEN_BACKLOG_CAP),
       // No Unix socket: the container filesystem is read-only and nothing local connects.
       unix_socket_dir: "",
       auth_type: "scram-sha-256",
@@ -118,6 +122,9 @@ export function pgbouncerSettings(input: BundleInput): PgbouncerSettings {
     },
   };
 }
+
+/** Linux's default net.core.somaxconn (5.4 and later): a larger listen backlog is silently cut to it. */
+export const LISTEN_BACKLOG_CAP = 4096;
 
 /** Descriptors PgBouncer keeps for itself: listening sockets, log, DNS, reload. */
 export const PGBOUNCER_FD_RESERVE = 100;

@@ -10,7 +10,7 @@ import * as path from "path";
 import { pgpassField } from "../../compose/secret-files";
 import type { ReleaseManifest } from "../../compose/bundle";
 import { BIN_SRC, run, stubDocker } from "../fixtures/bin/harness";
-import { AppDir, fakeCronDir, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
+import { AppDir, fakeCronDir, freePort as getFreePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
 
 describe("tools: bin/with-secrets (POSIX sh)", () => {
   let dir = "";
@@ -57,9 +57,9 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
     f(r);
     fs.writeFileSync(relJson(), JSON.stringify(r));
   };
-  // Ports 80/443 of this shared machine may be taken by other tests' containers: use our own.
-  const freePort = 48000 + (process.pid % 1000);
-  const busyPort = freePort + 1;
+  // Ports 80/443 of this shared machine may be taken by other tests' containers: use ports
+  // the kernel hands out (a fixed range collided with another test's listener in CI).
+  let freePort = 0;
   let busy: net.Server | undefined;
   // The stubbed engine: running, Compose v2, data root, the database container of the release.
   const STUB =
@@ -67,6 +67,7 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
 
   before(async () => {
     planned = plannedRelease("vm");
+    freePort = await getFreePort();
     pg = await startPostgres();
     app = installPlanned(planned, {
       // What differs on a test machine: where the database listens, free ports, and the
@@ -126,21 +127,24 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
     const jwt = path.join(app.appDir, "secrets/app/JWT_SECRET");
     const pgpw = path.join(app.appDir, "secrets/postgres/POSTGRES_PASSWORD");
     const key = path.join(app.appDir, "secrets/backup/backup.key");
-    fs.chmodSync(jwt, 0o644);
-    fs.chownSync(pgpw, 0, 0);
-    fs.renameSync(key, path.join(app.root, "backup.key"));
-    busy = net.createServer();
-    await new Promise<void>((res) => busy!.listen(busyPort, "0.0.0.0", () => res()));
-    editRelease((r) => {
-      r.ports = [freePort, busyPort];
-      r.domain = "freshtrack-test.invalid";
-      r.tls_mode = "acme";
-      r.secrets.worker = [...r.secrets.worker, "app/MISSING"];
-      r.secret_owners["app/MISSING"] = 1001;
-      r.database.port = busyPort + 1; // nothing listens there
-      r.backup.verify_schedule = "weekly";
-    });
+    const deadPort = await getFreePort(); // nothing listens there
     try {
+      // Inside the try: whatever fails here, the finally puts the host back for the next cases.
+      fs.chmodSync(jwt, 0o644);
+      fs.chownSync(pgpw, 0, 0);
+      fs.renameSync(key, path.join(app.root, "backup.key"));
+      busy = net.createServer();
+      await new Promise<void>((res) => busy!.listen(0, "0.0.0.0", () => res()));
+      const busyPort = (busy.address() as net.AddressInfo).port;
+      editRelease((r) => {
+        r.ports = [freePort, busyPort];
+        r.domain = "freshtrack-test.invalid";
+        r.tls_mode = "acme";
+        r.secrets.worker = [...r.secrets.worker, "app/MISSING"];
+        r.secret_owners["app/MISSING"] = 1001;
+        r.database.port = deadPort;
+        r.backup.verify_schedule = "weekly";
+      });
       const r = await preflight({ FT_MIN_FREE_MB: "999999999" });
       assert.equal(r.code, 1);
       assert.match(r.stderr, /FAIL: secret app\/JWT_SECRET: mode 644, expected 600/);
@@ -151,13 +155,13 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
       assert.match(r.stderr, new RegExp(`FAIL: port ${busyPort} is in use by another process`));
       assert.doesNotMatch(r.stderr, new RegExp(`FAIL: port ${freePort}`));
       assert.match(r.stderr, /FAIL: secret backup\/backup.key: missing/);
-      assert.match(r.stderr, new RegExp(`FAIL: database 127\\.0\\.0\\.1:${busyPort + 1} not reachable as postgres: psql: error: .*Connection refused`));
+      assert.match(r.stderr, new RegExp(`FAIL: database 127\\.0\\.0\\.1:${deadPort} not reachable as postgres: psql: error: .*Connection refused`));
       assert.match(r.stderr, /FAIL: backup schedule cannot be installed/);
       assert.match(r.stderr, /preflight FAILED: 10 problem/);
     } finally {
-      busy.close();
+      busy?.close();
       busy = undefined;
-      fs.renameSync(path.join(app.root, "backup.key"), key);
+      if (fs.existsSync(path.join(app.root, "backup.key"))) fs.renameSync(path.join(app.root, "backup.key"), key);
       fs.chmodSync(jwt, 0o600);
       fs.chownSync(pgpw, 70, 70);
     }

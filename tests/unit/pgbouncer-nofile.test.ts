@@ -4,7 +4,7 @@ import { strict as assert } from "assert";
 import { parseConfig } from "../../core/config";
 import type { BundleInput } from "../../compose/bundle-input";
 import { renderComposeDocs } from "../../compose/render/compose";
-import { PGBOUNCER_FD_RESERVE, pgbouncerNofile, pgbouncerSettings } from "../../compose/render/pgbouncer";
+import { LISTEN_BACKLOG_CAP, PGBOUNCER_FD_RESERVE, pgbouncerNofile, pgbouncerSettings } from "../../compose/render/pgbouncer";
 import { testManagedDb, testObjectStore } from "../fixtures/config";
 
 function input(target: "vm" | "digitalocean", over: Record<string, string> = {}): BundleInput {
@@ -49,5 +49,10 @@ describe("pgbouncer nofile limit (compose model)", () => {
   it("grows with maxClientConnections", () => {
     assert.equal(pgbouncerNofile(pgbouncerSettings(input("vm"))), 2048);
     assert.equal(pgbouncerNofile(pgbouncerSettings(input("vm", { maxClientConnections: "5000" }))), 5120);
+  });
+  it("the listen backlog holds every client connecting at once, up to the kernel's cap", () => {
+    assert.equal(pgbouncerSettings(input("vm")).pgbouncer.listen_backlog, 1000);
+    assert.equal(pgbouncerSettings(input("digitalocean", { maxClientConnections: "300" })).pgbouncer.listen_backlog, 300);
+    assert.equal(pgbouncerSettings(input("vm", { maxClientConnections: "5000" })).pgbouncer.listen_backlog, LISTEN_BACKLOG_CAP);
   });
 });
