@@ -305,14 +305,16 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     }
     d.check(sentAfter > 0 && storedAfter === sentAfter, `readings sent to the old address after cutover: ${sentAfter}, stored on the new side: ${storedAfter}`);
     d.check(ackedNotStored.length === 0, `acknowledged readings missing on the new side: ${ackedNotStored.slice(0, 10).join(",")}`);
-    // Known gap (issue 14, docs/move.md "Not done yet"): the old backend is stopped for the write
-    // freeze and its Caddy answers 502/503 until the forward is on, so readings sent without a
-    // client retry during the freeze are lost; their number is a figure above. What is asserted: no
-    // reading failed outside the freeze (the span of the failures fits in the measured freeze).
-    const clock = (t: string) => t.split(":").reduce((acc, part) => acc * 60 + Number(part), 0); // "HH:MM:SS.mmm" UTC
-    const failSpan = failedAt.length ? Math.round((clock(failedAt[failedAt.length - 1]) - clock(failedAt[0])) * 10) / 10 : 0;
-    const freeze = Number(cutoverReport?.freeze_seconds ?? 0);
-    d.check(failSpan <= freeze + 5, `readings failed over ${failSpan} s, beyond the ${freeze} s write freeze (${JSON.stringify(load.failures)})`);
+    // During the write freeze the old side's holder keeps what arrives and sends it on to the new
+    // side once its backend answers (bin/move-export --freeze / --release). What may remain (issue 14,
+    // docs/move.md "Not done yet"): a Caddy config load (move-acme, move-forward) closes idle
+    // keep-alive connections, and a POST sent on one at that instant is reset, never delivered.
+    // Asserted: nothing else is lost, and no more resets than those two loads.
+    const notReset = notStored.filter((f) => !(gen.attempts.get(f) ?? []).some((a) => a.endsWith(" ECONNRESET")));
+    d.check(
+      notReset.length === 0 && notStored.length <= 2,
+      `${notStored.length} readings sent to the old address were not stored on the new side (${notReset.length} not a connection reset), answered ${failedAt[0] ?? "?"}..${failedAt[failedAt.length - 1] ?? "?"} UTC (write freeze ${cutoverReport?.freeze_seconds ?? "?"} s; ${JSON.stringify(load.failures)})`,
+    );
     return {};
   } finally {
     if (!process.env.FT_E2E_KEEP) {

@@ -1,0 +1,184 @@
+// The old side's request holder during a move's write freeze (docs/move.md).
+//
+// bin/move-export --freeze starts it in the backend's free blue/green slot and moves the
+// proxy's backend traffic to it BEFORE the backend stops: a reading that arrives while no
+// backend may write is kept here (body read in full) instead of being answered 502. When a
+// target appears in /hold/target.json, every kept and every later request is sent there:
+//   bin/move-export --release (asked by the new side's bin/move-import once its backend answers)
+//   or bin/move-forward --to {"url": "https://NEW:443", "ca": "/hold/ca.pem" | null}: the new side,
+//                            TLS verified for the request's own host name;
+//   bin/move-export --unfreeze {"url": "http://freshtrack-backend-blue:3000"}: this side again.
+// The health path (FT_HOLD_HEALTH) is always answered here.
+// A request kept longer than FT_HOLD_MAX_MS (default 110 s) is answered 503 with Retry-After.
+// A connection that fails before the request was sent is tried again until then: the request
+// never reached an app, so sending it once more cannot store it twice.
+// Runs with the backend's own image (node), as nobody, on a read-only root. Logs counts only:
+// never a header or a body (webhook secrets travel in headers).
+"use strict";
+const fs = require("fs");
+const http = require("http");
+const https = require("https");
+
+const PORT = Number(process.env.FT_HOLD_PORT || 3000);
+const HEALTH = process.env.FT_HOLD_HEALTH || "/health/live";
+const DIR = process.env.FT_HOLD_DIR || "/hold";
+const MAX_MS = Number(process.env.FT_HOLD_MAX_MS || 110000);
+const MAX_BODY = 10 * 1024 * 1024;
+const POLL_MS = 100;
+// Hop-by-hop headers (RFC 9110 7.6.1) are the holder's own business, never forwarded.
+const HOP = new Set([
+  "connection",
+  "keep-alive",
+  "proxy-connection",
+  "transfer-encoding",
+  "te",
+  "trailer",
+  "upgrade",
+  "proxy-authorization",
+  "proxy-authenticate",
+]);
+
+const counts = { held: 0, forwarded: 0, failed: 0, expired: 0 };
+let target = null;
+let targetText = "";
+
+/** Re-reads target.json (a rename by the host, so never half-written); a bad file is ignored. */
+function readTarget() {
+  let text = "";
+  try {
+    text = fs.readFileSync(`${DIR}/target.json`, "utf8");
+  } catch {
+    return;
+  }
+  if (text === targetText) return;
+  try {
+    const t = JSON.parse(text);
+    const url = new URL(t.url);
+    const ca = t.ca ? fs.readFileSync(t.ca) : undefined;
+    const mod = url.protocol === "https:" ? https : http;
+    target = { url, ca, mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 64 }) };
+    targetText = text;
+    console.log(`hold: target ${url.protocol}//${url.host}`);
+  } catch (e) {
+    console.error(`hold: ignoring target.json: ${e.message}`);
+  }
+}
+setInterval(readTarget, POLL_MS).unref();
+readTarget();
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+function readBody(req) {
+  return new Promise((resolve, reject) => {
+    const parts = [];
+    let size = 0;
+    req.on("data", (c) => {
+      size += c.length;
+      if (size > MAX_BODY) reject(Object.assign(new Error("body too large"), { status: 413 }));
+      else parts.push(c);
+    });
+    req.on("end", () => resolve(Buffer.concat(parts)));
+    req.on("error", reject);
+  });
+}
+
+/** One attempt; rejects with .retry = true when the request cannot have reached the upstream. */
+function send(t, req, body, res) {
+  return new Promise((resolve, reject) => {
+    const headers = {};
+    for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
+    headers["content-length"] = String(body.length);
+    const host = String(req.headers.host || t.url.hostname).replace(/:\d+$/, "");
+    const out = t.mod.request({
+      protocol: t.url.protocol,
+      hostname: t.url.hostname,
+      port: t.url.port || (t.url.protocol === "https:" ? 443 : 80),
+      method: req.method,
+      path: req.url,
+      headers,
+      agent: t.agent,
+      servername: host,
+      ca: t.ca,
+      timeout: 60000,
+    });
+    let sent = false;
+    out.on("socket", (s) => {
+      if (out.reusedSocket) sent = true;
+      else s.once(t.mod === https ? "secureConnect" : "connect", () => (sent = true));
+    });
+    out.on("timeout", () => out.destroy(new Error("upstream timeout")));
+    out.on("response", (up) => {
+      const h = {};
+      for (const [k, v] of Object.entries(up.headers)) if (!HOP.has(k)) h[k] = v;
+      res.writeHead(up.statusCode, h);
+      up.pipe(res);
+      up.on("end", resolve);
+      up.on("error", reject);
+    });
+    out.on("error", (e) => {
+      // Not connected yet, or a kept-alive socket the upstream had closed: the request was not received.
+      e.retry = !res.headersSent && (!sent || (out.reusedSocket && e.code === "ECONNRESET"));
+      reject(e);
+    });
+    out.end(body);
+  });
+}
+
+async function handle(req, res) {
+  // Always our own answer: the proxy's health check names the slot, not the app's host, so the
+  // new side could not answer it for this name.
+  if (req.method === "GET" && req.url === HEALTH) {
+    res.writeHead(200, { "content-type": "application/json" });
+    return res.end('{"holding":true}');
+  }
+  const deadline = Date.now() + MAX_MS;
+  let body;
+  try {
+    body = await readBody(req);
+  } catch (e) {
+    counts.failed++;
+    res.writeHead(e.status || 400, { connection: "close" });
+    return res.end();
+  }
+  let held = false;
+  for (;;) {
+    const t = target;
+    if (t) {
+      try {
+        await send(t, req, body, res);
+        counts.forwarded++;
+        return;
+      } catch (e) {
+        if (!e.retry || Date.now() > deadline) {
+          counts.failed++;
+          console.error(`hold: ${req.method} failed: ${e.code || e.message}`);
+          if (!res.headersSent) res.writeHead(502, { connection: "close" });
+          return res.end();
+        }
+      }
+    } else if (!held) {
+      held = true;
+      counts.held++;
+    }
+    if (Date.now() > deadline) {
+      counts.expired++;
+      res.writeHead(503, { "retry-after": "5", connection: "close" });
+      return res.end();
+    }
+    await sleep(POLL_MS);
+  }
+}
+
+const server = http.createServer((req, res) => {
+  handle(req, res).catch((e) => {
+    console.error(`hold: ${e.message}`);
+    if (!res.headersSent) res.writeHead(500, { connection: "close" });
+    res.end();
+  });
+});
+// Longer than the proxy keeps an idle connection to us: the proxy, not we, closes it.
+server.keepAliveTimeout = 130000;
+server.requestTimeout = 0;
+server.listen(PORT, () => console.log(`hold: listening on ${PORT}, keeping requests up to ${MAX_MS} ms`));
+setInterval(() => console.log(`hold: ${JSON.stringify(counts)}`), 10000).unref();
+process.on("SIGTERM", () => server.close(() => process.exit(0)));

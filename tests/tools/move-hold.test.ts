@@ -1,0 +1,181 @@
+// The write freeze's request holder (move/hold.js of the RENDERED vm bundle) under the
+// host's real Node: requests with bodies arriving before any target are kept, not
+// answered; once target.json names the new side (HTTPS, certificate for the app's host
+// from a test CA, as bin/move-forward --to writes it) every kept request reaches it once,
+// body and Host intact; a request that outlives the hold gets 503; a new side that is not
+// listening yet is dialled again (nothing was sent); a certificate from another CA is
+// refused (502), never trusted.
+import { strict as assert } from "assert";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as https from "https";
+import * as os from "os";
+import * as path from "path";
+import { freePort } from "../fixtures/bin/release";
+import { mustPlan, one } from "../helpers/plan";
+import { copiedFiles } from "../../components/shared/host/bundle-payload";
+
+const DOMAIN = "freshtrack.acme-foods.example";
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+type Seen = { method: string; url: string; host: string; body: string; sni: string };
+
+function post(port: number, pathname: string, body: string): Promise<{ status: number; body: string; at: number }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      { host: "127.0.0.1", port, method: "POST", path: pathname, headers: { host: DOMAIN, "content-type": "application/json" } },
+      (res) => {
+        let b = "";
+        res.on("data", (c) => (b += c));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: b, at: Date.now() }));
+      },
+    );
+    req.on("error", reject);
+    req.end(body);
+  });
+}
+
+describe("tools: the freeze's request holder (rendered move/hold.js, real Node)", function () {
+  this.timeout(120000);
+  let dir = "";
+  let script = "";
+  const procs: ChildProcess[] = [];
+  const servers: https.Server[] = [];
+  const seen: Seen[] = [];
+
+  const handler = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    let b = "";
+    req.on("data", (c) => (b += c));
+    req.on("end", () => {
+      const sni = (req.socket as unknown as { servername?: string }).servername ?? "";
+      seen.push({ method: req.method ?? "", url: req.url ?? "", host: req.headers.host ?? "", body: b, sni });
+      res.writeHead(201, { "content-type": "application/json" });
+      res.end(JSON.stringify({ stored: b }));
+    });
+  };
+
+  async function newSide(port: number, key = "new.key", cert = "new.pem"): Promise<https.Server> {
+    const s = https.createServer({ key: fs.readFileSync(path.join(dir, key)), cert: fs.readFileSync(path.join(dir, cert)) }, handler);
+    await new Promise<void>((r) => s.listen(port, "127.0.0.1", () => r()));
+    servers.push(s);
+    return s;
+  }
+
+  async function holder(holdDir: string, maxMs: number): Promise<number> {
+    const port = await freePort();
+    fs.mkdirSync(holdDir, { recursive: true });
+    const p = spawn(process.execPath, [script], {
+      env: { PATH: process.env.PATH, FT_HOLD_PORT: String(port), FT_HOLD_DIR: holdDir, FT_HOLD_MAX_MS: String(maxMs), FT_HOLD_HEALTH: "/health/live" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    procs.push(p);
+    for (let i = 0; i < 100; i++) {
+      const ok = await new Promise<boolean>((r) =>
+        http.get({ host: "127.0.0.1", port, path: "/health/live" }, (res) => (res.resume(), r(res.statusCode === 200))).on("error", () => r(false)),
+      );
+      if (ok) return port;
+      await sleep(100);
+    }
+    throw new Error("holder did not start");
+  }
+
+  // As ft_move_hold_release writes it: one rename, so the holder never reads half a file.
+  const release = (holdDir: string, url: string, ca: string | null) => {
+    fs.writeFileSync(path.join(holdDir, ".target.tmp"), JSON.stringify({ url, ca }));
+    fs.renameSync(path.join(holdDir, ".target.tmp"), path.join(holdDir, "target.json"));
+  };
+
+  before(() => {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-hold-"));
+    const plan = mustPlan("vm");
+    const bundle = copiedFiles(one(plan, "command:remote:CopyToRemote", "copy-bundle").inputs.source);
+    assert.ok(bundle["move/hold.js"], "the vm bundle ships move/hold.js");
+    script = path.join(dir, "hold.js");
+    fs.writeFileSync(script, bundle["move/hold.js"]);
+    const sh = (cmd: string) => execFileSync("sh", ["-c", `cd '${dir}' && ${cmd} 2>/dev/null`]);
+    for (const ca of ["ca", "other"]) sh(`openssl req -x509 -newkey rsa:2048 -nodes -keyout ${ca}.key -out ${ca}.pem -days 2 -subj /CN=ft-${ca}`);
+    sh(`openssl req -newkey rsa:2048 -nodes -keyout new.key -out new.csr -subj /CN=${DOMAIN}`);
+    fs.writeFileSync(path.join(dir, "ext"), `subjectAltName=DNS:${DOMAIN}\n`);
+    sh("openssl x509 -req -in new.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out new.pem -days 2 -extfile ext");
+    sh("openssl x509 -req -in new.csr -CA other.pem -CAkey other.key -CAcreateserial -out rogue.pem -days 2 -extfile ext");
+  });
+  after(() => {
+    for (const p of procs) p.kill("SIGKILL");
+    for (const s of servers) s.close();
+    if (dir) fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("keeps 50 readings until released, then each reaches the new side once, body, path and Host intact", async () => {
+    const holdDir = path.join(dir, "hold1");
+    const port = await holder(holdDir, 30000);
+    const newPort = await freePort();
+    await newSide(newPort);
+    const t0 = Date.now();
+    const pending = Array.from({ length: 50 }, (_, i) => post(port, `/api/webhooks/ttn?n=${i}`, JSON.stringify({ reading: i })));
+    await sleep(1500);
+    assert.equal(seen.length, 0, "nothing is forwarded before a target exists");
+    const released = Date.now();
+    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    const answers = await Promise.all(pending);
+    console.log(`      figure: 50 POSTs kept ${released - t0} ms, all answered ${Math.max(...answers.map((a) => a.at)) - released} ms after release`);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      answers.map(() => 201),
+    );
+    assert.ok(answers.every((a) => a.at >= released));
+    assert.equal(seen.length, 50);
+    for (let i = 0; i < 50; i++) {
+      const s = seen.filter((x) => x.url === `/api/webhooks/ttn?n=${i}`);
+      assert.equal(s.length, 1, `reading ${i} forwarded exactly once`);
+      assert.equal(s[0].body, JSON.stringify({ reading: i }));
+      assert.equal(s[0].host, DOMAIN);
+      assert.equal(s[0].sni, DOMAIN);
+      assert.equal(s[0].method, "POST");
+    }
+    // Once released, a new request goes straight through.
+    assert.equal((await post(port, "/api/after", "x")).status, 201);
+  });
+
+  it("a request kept longer than the hold gets 503 with Retry-After, and is never forwarded later", async () => {
+    const holdDir = path.join(dir, "hold2");
+    const port = await holder(holdDir, 1500);
+    const before = seen.length;
+    const r = await new Promise<http.IncomingMessage>((resolve, reject) => {
+      const req = http.request({ host: "127.0.0.1", port, method: "POST", path: "/api/late", headers: { host: DOMAIN } }, resolve);
+      req.on("error", reject);
+      req.end("late");
+    });
+    assert.equal(r.statusCode, 503);
+    assert.equal(r.headers["retry-after"], "5");
+    const newPort = await freePort();
+    await newSide(newPort);
+    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    await sleep(500);
+    assert.equal(seen.length, before);
+  });
+
+  it("a new side not listening yet is dialled again until it is (the request was never sent)", async () => {
+    const holdDir = path.join(dir, "hold3");
+    const port = await holder(holdDir, 20000);
+    const newPort = await freePort();
+    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    const pending = post(port, "/api/dial-again", "once");
+    await sleep(1000);
+    await newSide(newPort);
+    const r = await pending;
+    assert.equal(r.status, 201);
+    assert.equal(seen.filter((s) => s.url === "/api/dial-again").length, 1);
+  });
+
+  it("a certificate the trusted CA did not sign is refused: 502, nothing delivered (the check can fail)", async () => {
+    const holdDir = path.join(dir, "hold4");
+    const port = await holder(holdDir, 2000);
+    const newPort = await freePort();
+    await newSide(newPort, "new.key", "rogue.pem");
+    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    const r = await post(port, "/api/rogue", "secret reading");
+    assert.equal(r.status, 502);
+    assert.equal(seen.filter((s) => s.url === "/api/rogue").length, 0);
+  });
+});
