@@ -78,7 +78,7 @@ class Move extends pulumi.ComponentResource {
       ...(phase === "rollback" ? { transformations: [released(move.purge)] } : {}),
     });
 
-    const steps = new Set(stepsFor(phase, cutoverDone));
+    const steps = new Set(stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"));
     const dataPath = hasHost(from) && hasHost(move.to) && old.hostAccess && fresh.hostAccess;
     const report: Record<string, pulumi.Output<string>> = {};
     if (dataPath) {

@@ -12,7 +12,9 @@ export function hasHost(t: Target): boolean {
  * Steps the move declares in a phase (resource names under the move component):
  *   move-transfer-key   key the new host uses to pull the export from the old one
  *   move-authorize      old host: authorizes that key for `bin/move-export` only
- *   move-acme           old host: Caddy forwards ACME HTTP-01 challenges to the new side (its certificate)
+ *   move-acme           old host: Caddy forwards ACME HTTP-01 challenges to the new side (its certificate);
+ *                       only with tlsMode acme (internal certificates need no challenge, and the
+ *                       forward is a Caddy config load, which resets idle client connections once)
  *   move-copy           new host: first full copy; backend and worker stay stopped (no traffic, no jobs)
  *   move-cutover        new host: write freeze on the old side, final copy, verify, new app started
  *                       (on failure the old side's freeze ends: it serves on)
@@ -22,12 +24,13 @@ export function hasHost(t: Target): boolean {
  *   move-authorize-back / move-copy-back   rollback after cutover: the data written on the new side comes back
  * A step stays declared in later phases where its delete would undo something still needed.
  */
-export function stepsFor(phase: MovePhase, cutoverDone: boolean): string[] {
+export function stepsFor(phase: MovePhase, cutoverDone: boolean, acme = true): string[] {
+  const challenges = acme ? ["move-acme"] : [];
   switch (phase) {
     case "prepare":
-      return ["move-transfer-key", "move-authorize", "move-acme", "move-copy"];
+      return ["move-transfer-key", "move-authorize", ...challenges, "move-copy"];
     case "cutover":
-      return ["move-transfer-key", "move-authorize", "move-acme", "move-copy", "move-cutover", "move-forward"];
+      return ["move-transfer-key", "move-authorize", ...challenges, "move-copy", "move-cutover", "move-forward"];
     case "retire":
       // The old side keeps forwarding until it is removed; the pull key is revoked.
       return ["move-forward", "move-final-backup"];

@@ -49,6 +49,17 @@ export const HSTS = "max-age=31536000";
 export const PROXY_STATE_DIR = "/srv/freshtrack/proxy";
 export const SLOTS = ["blue", "green"] as const;
 export type Slot = (typeof SLOTS)[number];
+/**
+ * During a move (docs/move.md): while this marker exists in PROXY_STATE_DIR, every request for
+ * the app's hosts goes to the move's request holder (compose/files/move/hold.js), which keeps it
+ * through the write freeze and sends it to the new side. A marker file, not a config load, for
+ * the reason above: a load closes idle keep-alive connections.
+ */
+export const MOVE_FORWARD_MARKER = "move.forward";
+/** Container name of the holder (bin/move-lib.sh starts it on the caddy container's networks). */
+export const MOVE_HOLD_CONTAINER = `${PROJECT_NAME}-move-hold`;
+export const MOVE_HOLD_PORT = 3000;
+
 /** Internal, container-local listener for the container healthcheck (never published). */
 export const HEALTH_LISTEN = "127.0.0.1:2020";
 export const HEALTH_PATH = "/caddy-health";
@@ -138,6 +149,18 @@ function staticProxy(u: Upstream): Json {
   };
 }
 
+/** First route of the public server: idle (its marker absent) except during a move's cutover. */
+function moveRoute(hosts: string[]): Json {
+  return {
+    match: [{ host: hosts, file: { root: PROXY_STATE_DIR, try_files: [MOVE_FORWARD_MARKER] } }],
+    // Host, path and body reach the holder unchanged; it answers when the new side has.
+    handle: [
+      { handler: "reverse_proxy", upstreams: [{ dial: `${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}` }], transport: { protocol: "http", dial_timeout: "2s" } },
+    ],
+    terminal: true,
+  };
+}
+
 const hsts: Json = { handler: "headers", response: { set: { "Strict-Transport-Security": [HSTS] } } };
 
 /** s3.<domain>: objects of the assets bucket only; anything else 403 (dot segments and encoded slashes too). */
@@ -161,7 +184,7 @@ export function caddyConfig(input: BundleInput): Json {
   const appHandlers: Json[] = appRoutes().map((r) =>
     r.paths === "*" ? { handle: [appProxy(r.upstream)] } : { match: [{ path: r.paths }], handle: [appProxy(r.upstream)] },
   );
-  const routes: Json[] = [{ match: [{ host: [domain] }], handle: [hsts, { handler: "subroute", routes: appHandlers }], terminal: true }];
+  const routes: Json[] = [moveRoute(hosts), { match: [{ host: [domain] }], handle: [hsts, { handler: "subroute", routes: appHandlers }], terminal: true }];
   // Presigned URLs are signed over the Host header: Caddy forwards it unchanged (no header rewrite).
   // Only the assets bucket is public (path-style object URLs): the backups bucket, bucket listings
   // and the rest of the S3 API are refused here, whatever credentials a request carries.

@@ -1,9 +1,12 @@
 // bin/move-forward (from a RENDERED vm release) against the rendered caddy.json
-// RUNNING in the real Caddy 2.6 binary, through its admin API (seam FT_CADDY_ADMIN:
-// the host's curl instead of `docker exec <caddy> wget`). Adapted for the test only,
-// as in caddy-routing.test.ts: listen ports, upstream addresses, storage, and the
-// admin listener. The "new side" is an HTTPS server with a certificate for the app's
-// domain from a test CA (passed with --ca, or sent by the new side through
+// RUNNING in the real Caddy 2.6 binary. --acme-to changes the running config through
+// its admin API (seam FT_CADDY_ADMIN: the host's curl instead of `docker exec <caddy>
+// wget`); --to and --off switch the rendered move route with its marker file and run
+// the release's request holder (move/hold.js) under the host's Node, started by a docker
+// stand-in where the host would start a container. Adapted for the test only, as in
+// caddy-routing.test.ts: listen ports, upstream addresses, the marker directory, storage,
+// and the admin listener. The "new side" is an HTTPS server with a certificate for the
+// app's domain from a test CA (passed with --ca, or sent by the new side through
 // `move-export --trust-ca`, as for tlsMode internal).
 import { strict as assert } from "assert";
 import { ChildProcess, execFileSync, spawn } from "child_process";
@@ -15,7 +18,8 @@ import * as os from "os";
 import * as path from "path";
 import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
 import { renderBundle } from "../../compose/bundle";
-import { run } from "../fixtures/bin/harness";
+import { run, stubDocker } from "../fixtures/bin/harness";
+import { MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
 
 const DOMAIN = "app.cold-chain.example";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -97,12 +101,23 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
       req.on("error", reject);
       req.end(body);
     });
+  let holdPort: number;
+  let stubEnv: NodeJS.ProcessEnv = {};
   const forward = (args: string[]) =>
-    run(path.join(appDir, "current", "bin", "move-forward"), args, { env: { ...process.env, FT_CADDY_ADMIN: `http://127.0.0.1:${adminPort}` } });
+    run(path.join(appDir, "current", "bin", "move-forward"), args, { env: { ...process.env, ...stubEnv, FT_CADDY_ADMIN: `http://127.0.0.1:${adminPort}` } });
+  const marker = () => path.join(appDir, "state", "proxy", MOVE_FORWARD_MARKER);
+  const holderPid = () => path.join(dir, "hold.pid");
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-move-fwd-"));
-    [httpsPort, httpPort, adminPort, newPort, newAcmePort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+    [httpsPort, httpPort, adminPort, newPort, newAcmePort, holdPort] = [
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+      await freePort(),
+    ];
     const oldPort = await freePort();
     // The old side's app (every upstream of the rendered config points here).
     const old = http.createServer(answer("old"));
@@ -128,8 +143,36 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
       fs.writeFileSync(path.join(appDir, "releases", "r1", f), content, { mode: f.startsWith("bin/") ? 0o755 : 0o644 });
     }
     fs.symlinkSync("releases/r1", path.join(appDir, "current"));
+    // Where the host runs containers, a stand-in: the caddy container exists; `docker run` of the
+    // holder starts the release's move/hold.js under this Node on holdPort, with the holder's
+    // directory as the container would mount it; `docker exec caddy wget URL` fetches URL's path
+    // from the holder; `docker stop` ends it.
+    const stub = stubDocker(path.join(dir, "stub"));
+    stubEnv = {
+      PATH: `${stub}:${path.dirname(process.execPath)}:${process.env.PATH}`,
+      FT_STUB_LOG: path.join(dir, "docker.log"),
+      FT_STUB_SCRIPT: [
+        'pid="$FT_STUB_DIR/hold.pid"',
+        'case "$*" in',
+        '  *"ps -q"*service=caddy*) echo caddy-1 ;;',
+        '  "ps -q --filter name="*|*"ps -aq"*service=move-hold*|*"ps -q"*service=move-hold*) [ -s "$pid" ] && kill -0 "$(cat "$pid")" 2>/dev/null && echo hold-1 ;;',
+        '  "inspect -f {{range"*) echo "freshtrack_default " ;;',
+        '  "run -d "*) FT_HOLD_PORT=$FT_STUB_HOLD_PORT FT_HOLD_DIR=$FT_STUB_APP/state/move-hold FT_HOLD_HEALTH=/.freshtrack-move/hold-health \\',
+        '      nohup node "$FT_STUB_APP/current/move/hold.js" >>"$FT_STUB_DIR/hold.log" 2>&1 & echo $! >"$pid"; echo hold-1 ;;',
+        '  "exec caddy-1 wget "*) url=$(printf "%s" "$*" | sed "s/.* //"); curl -fsS -o /dev/null "http://127.0.0.1:$FT_STUB_HOLD_PORT/${url#http://*/}" || exit 1 ;;',
+        '  "stop "*hold-1) [ -s "$pid" ] && kill "$(cat "$pid")"; rm -f "$pid" ;;',
+        "esac",
+      ].join("\n"),
+      FT_STUB_DIR: dir,
+      FT_STUB_APP: appDir,
+      FT_STUB_HOLD_PORT: String(holdPort),
+    };
     const cfg = JSON.parse(files["config/caddy.json"]);
-    const text = JSON.stringify(cfg).replace(/"dial":"[a-z][a-z0-9-]*:\d+"/g, `"dial":"127.0.0.1:${oldPort}"`);
+    const text = JSON.stringify(cfg)
+      .replace(`"dial":"${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}"`, `"dial":"127.0.0.1:${holdPort}"`)
+      .replace(/"dial":"[a-z][a-z0-9-]*:\d+"/g, `"dial":"127.0.0.1:${oldPort}"`)
+      .split(`"root":"${PROXY_STATE_DIR}"`)
+      .join(`"root":${JSON.stringify(path.join(appDir, "state", "proxy"))}`);
     const adapted = JSON.parse(text);
     adapted.admin = { listen: `127.0.0.1:${adminPort}` };
     adapted.storage = { module: "file_system", root: path.join(dir, "data") };
@@ -158,6 +201,7 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
   });
 
   after(async () => {
+    if (fs.existsSync(holderPid())) process.kill(Number(fs.readFileSync(holderPid(), "utf8")), "SIGKILL");
     if (caddy && caddy.exitCode === null && caddy.pid) {
       const exited = new Promise((r) => caddy!.once("exit", r));
       process.kill(-caddy.pid, "SIGTERM");
@@ -197,9 +241,12 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     assert.equal(JSON.parse((await request(httpsPort, "/api/readings", "POST", true, '{"t":2}')).body).name, "old");
   });
 
-  it("--to: every request (POST bodies intact, Host kept) goes to the new side over verified TLS", async () => {
+  it("--to: no config load; the marker sends every request (POST bodies intact, Host kept) through the holder to the new side over verified TLS", async () => {
+    const before = await running();
     const r = await forward(["--to", `127.0.0.1:${newPort}`, "--ca", path.join(dir, "ca.pem")]);
     assert.equal(r.code, 0, r.stderr);
+    assert.ok(fs.existsSync(marker()), "the move route's marker is in place");
+    assert.equal(await running(), before, "the running config is unchanged (a load would reset idle client connections)");
     for (const [p, method, body] of [
       ["/api/readings", "POST", '{"t":3}'],
       ["/", "GET", undefined],
@@ -215,12 +262,14 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
       if (body) assert.equal(b.body, body);
     }
     const shown = JSON.parse((await forward(["--show"])).stdout);
-    assert.equal(shown.forward.length, 1);
+    assert.equal(shown.forward, true);
+    assert.equal(shown.holder_target.url, `https://127.0.0.1:${newPort}`);
   });
 
   it("--to without the new side's CA fails closed (502), never to an unverified peer", async () => {
     const r = await forward(["--to", `127.0.0.1:${newPort}`]);
     assert.equal(r.code, 0, r.stderr);
+    await sleep(300); // the holder reads its target every 100 ms
     assert.equal((await request(httpsPort, "/api/readings", "POST", true, '{"t":4}')).status, 502);
   });
 
@@ -238,18 +287,42 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     assert.equal(fs.readFileSync(path.join(appDir, "state", "move-new-side-ca.pem"), "utf8"), fs.readFileSync(path.join(dir, "ca.pem"), "utf8"));
     const r = await forward(["--to", `127.0.0.1:${newPort}`]);
     assert.equal(r.code, 0, r.stderr);
+    await sleep(300);
     const res = await request(httpsPort, "/api/readings", "POST", true, '{"t":4.5}');
     assert.equal(res.status, 200, res.body);
     assert.equal(JSON.parse(res.body).name, "new");
     assert.equal(JSON.parse(res.body).body, '{"t":4.5}');
   });
 
-  it("--off: the old side serves again; running it twice changes nothing", async () => {
+  it("--off: the old side serves again, the holder and the ACME forward are gone; running it twice changes nothing", async () => {
+    const r = await forward(["--off"]);
+    assert.equal(r.code, 0, r.stderr);
     assert.equal((await forward(["--off"])).code, 0);
-    assert.equal((await forward(["--off"])).code, 0);
+    assert.ok(!fs.existsSync(marker()), "marker removed");
+    assert.ok(!fs.existsSync(holderPid()), "holder stopped");
     assert.equal(JSON.parse((await request(httpsPort, "/api/readings", "POST", true, '{"t":5}')).body).name, "old");
     const shown = JSON.parse((await forward(["--show"])).stdout);
-    assert.deepEqual(shown, { forward: [], acme: null });
+    assert.deepEqual(shown, { forward: false, holder: null, holder_target: null, acme: null });
     assert.deepEqual(JSON.parse(await running()), JSON.parse(original), "the running config is the original one again");
+  });
+
+  it("bin/deploy drops a forward marker no holder serves (a finished move's leftover), and keeps one that is served", async () => {
+    const drop = () =>
+      run(
+        "bash",
+        ["-c", `source '${path.join(appDir, "current", "bin", "lib.sh")}' && STATE_DIR='${path.join(appDir, "state")}' && ft_proxy_drop_stale_move`],
+        {
+          env: { ...process.env, ...stubEnv },
+        },
+      );
+    fs.writeFileSync(marker(), "");
+    const r = await drop();
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(!fs.existsSync(marker()), "a marker without a holder would send every request to nothing (502)");
+    assert.match(r.stderr, /removed a move's forward marker/);
+    assert.equal((await forward(["--to", `127.0.0.1:${newPort}`, "--ca", path.join(dir, "ca.pem")])).code, 0);
+    assert.equal((await drop()).code, 0);
+    assert.ok(fs.existsSync(marker()), "a served marker stays");
+    assert.equal((await forward(["--off"])).code, 0);
   });
 });

@@ -249,10 +249,10 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
         'case "$*" in',
         '  *"ps -q"*service=backend*|*"ps -q"*service=worker*) svc=backend; case "$*" in *service=worker*) svc=worker ;; esac',
         '    grep -qx "$FT_STUB_SIDE-$svc" "$FT_STUB_STOPPED" || echo "$FT_STUB_SIDE-$svc" ;;',
-        '  "inspect -f {{.Config.Image}} "*) echo "$FT_STUB_SIDE-backend-image:1" ;;',
         '  "inspect -f {{range"*) echo "freshtrack_default " ;;',
+        '  *"ps -q"*service=caddy*) echo "$FT_STUB_SIDE-caddy" ;;',
         '  "run -d "*) touch "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE"; echo "$FT_STUB_SIDE-hold" ;;',
-        '  *"ps -aq"*service=move-hold*) [ -e "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ] && echo "$FT_STUB_SIDE-hold" ;;',
+        '  *"ps -aq"*service=move-hold*|"ps -q --filter name="*) [ -e "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ] && echo "$FT_STUB_SIDE-hold" ;;',
         '  "rm -f "*hold) rm -f "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ;;',
         '  "stop "*) shift; for i in "$@"; do echo "$i" >>"$FT_STUB_STOPPED"; done ;;',
         '  "start "*) shift; for i in "$@"; do grep -vx "$i" "$FT_STUB_STOPPED" >"$FT_STUB_STOPPED.t" || true; mv "$FT_STUB_STOPPED.t" "$FT_STUB_STOPPED"; done ;;',
@@ -325,10 +325,12 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.ok(report.freeze_seconds >= 0 && report.freeze_seconds < 120, String(report.freeze_seconds));
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop old-backend old-worker$/m, "the old side's writers stopped (freeze)");
-    // The holder first (the backend's image, on its network, as nobody), and the backend's traffic moved to it.
-    const hold = calls.search(/^run -d .*--network freshtrack_default --user 65534:65534 --read-only .*--entrypoint node old-backend-image:1 \/hold\.js$/m);
+    // The holder first (the backend's image, on Caddy's network, as nobody), and every request sent to it.
+    const hold = calls.search(
+      /^run -d --name freshtrack-move-hold .*--network freshtrack_default --user 65534:65534 --read-only .*--entrypoint node \S+frostguard-backend\S+ \/hold\.js$/m,
+    );
     assert.ok(hold >= 0 && hold < calls.indexOf("stop old-backend"), "the request holder starts before the freeze");
-    assert.match(calls, /^rename old-hold freshtrack-backend-green$/m, "the holder takes the backend's free slot");
+    assert.ok(fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "Caddy sends the old side's requests to the holder");
     // The new backend answers: the old side is asked to send what its holder kept, to the authorized address.
     assert.match(r.stderr, /request holder: kept and later requests go to https:\/\/[0-9.]+:443/);
     assert.match(calls, /^start new-backend new-worker$/m, "the new app started with the containers stopped in prepare");
@@ -376,9 +378,9 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       assert.match(calls, /^start old-backend old-worker$/m, "the old side serves again");
       assert.doesNotMatch(calls, /^start new-/m, "the differing new side never serves");
       // What the holder kept goes to the old backend again, its traffic moves back, the holder goes.
-      assert.match(r.stderr, /request holder: kept and later requests go to http:\/\/freshtrack-backend-blue:3000/);
-      assert.ok(fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "backend.blue")), "the backend's traffic is back on its own slot");
-      assert.ok(calls.indexOf("start old-backend") < calls.lastIndexOf("stop old-hold"), "the holder is removed after the backend is back");
+      assert.match(r.stderr, /request holder: kept and later requests go to https:\/\/caddy:443/);
+      assert.ok(!fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "Caddy routes the old side's requests locally again");
+      assert.ok(calls.indexOf("start old-backend") < calls.lastIndexOf("stop -t 30 old-hold"), "the holder is removed after the backend is back");
     } finally {
       writeSecret(newSide.appDir, "app/TTN_ENCRYPTION_SALT", SALT);
     }

@@ -17,7 +17,7 @@ import * as os from "os";
 import * as path from "path";
 import { parseConfig } from "../../core/config";
 import type { BundleInput } from "../../compose/bundle-input";
-import { caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
+import { caddyConfig, MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
 
 const DOMAIN = "app.cold-chain.example";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -89,7 +89,10 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
   let backend: http.Server | undefined;
   let frontend: http.Server | undefined;
   let objectstore: http.Server | undefined;
+  let holder: http.Server | undefined;
   const objectstoreSeen: string[] = [];
+  const holderBodies: string[] = [];
+  const holderHosts: string[] = [];
 
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-caddy-run-"));
@@ -102,6 +105,10 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     const objectstorePort = await freePort();
     objectstore = await upstream("objectstore", objectstorePort);
     objectstore.on("request", (req: http.IncomingMessage) => objectstoreSeen.push(req.url ?? ""));
+    // The move's request holder (only while its marker exists).
+    const holderPort = await freePort();
+    holder = await upstream("holder", holderPort, (b) => holderBodies.push(b));
+    holder.on("request", (req: http.IncomingMessage) => holderHosts.push(req.headers.host ?? ""));
 
     const cfg = caddyConfig(input()) as Record<string, unknown> & {
       apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } };
@@ -114,6 +121,7 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       .replace(/"dial":"backend:3000"/g, `"dial":"127.0.0.1:${backendPort}"`)
       .replace(/"dial":"(freshtrack-frontend-(blue|green)|frontend):8080"/g, `"dial":"127.0.0.1:${frontendPort}"`)
       .replace(/"dial":"objectstore:8333"/g, `"dial":"127.0.0.1:${objectstorePort}"`)
+      .replace(`"dial":"${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}"`, `"dial":"127.0.0.1:${holderPort}"`)
       .replace(new RegExp(`"root":"${PROXY_STATE_DIR.replace(/\//g, "\\/")}"`, "g"), JSON.stringify({ root: markers }).slice(1, -1));
     assert.ok(!/"dial":"(?!objectstore:)[a-z]/.test(text), "every app upstream adapted");
     assert.ok(text.includes(markers), "marker directory adapted");
@@ -152,7 +160,7 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       await Promise.race([exited, sleep(10000)]);
       if (caddy.exitCode === null) process.kill(-caddy.pid, "SIGKILL");
     }
-    for (const s of [backend, frontend, objectstore]) if (s?.listening) await closeServer(s);
+    for (const s of [backend, frontend, objectstore, holder]) if (s?.listening) await closeServer(s);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
 
@@ -193,6 +201,27 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       assert.equal(b.url, p);
     });
   }
+
+  it("a move's marker sends every request for both hosts to the holder (path, Host, body unchanged), and its removal brings them back", async () => {
+    const marker = path.join(markers, MOVE_FORWARD_MARKER);
+    fs.writeFileSync(marker, "");
+    try {
+      for (const [p, host, method] of [
+        ["/api/webhooks/ttn", DOMAIN, "POST"],
+        ["/dashboard/sites/42", DOMAIN, "GET"],
+        ["/b/backups/x", `s3.${DOMAIN}`, "GET"],
+      ] as const) {
+        const r = await get(p, method, undefined, host);
+        assert.equal(r.status, 200, r.body);
+        assert.deepEqual(JSON.parse(r.body), { name: "holder", url: p, method });
+      }
+      assert.deepEqual(holderHosts, [DOMAIN, DOMAIN, `s3.${DOMAIN}`]);
+      assert.deepEqual(holderBodies, ['{"uplink":1}']);
+    } finally {
+      fs.rmSync(marker);
+    }
+    assert.equal(JSON.parse((await get("/api/webhooks/ttn", "POST")).body).name, "backend");
+  });
 
   // s3.<domain>: the assets bucket is "a", the backups bucket "b" (input() above).
   it("s3.<domain> serves objects of the assets bucket, path unchanged (query string and signature kept)", async () => {

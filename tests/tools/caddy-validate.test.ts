@@ -69,7 +69,7 @@ describe("caddy validate (real caddy binary)", () => {
     const cfg = caddyConfig(input("vm", "acme")) as {
       apps: { http: { servers: { public: { routes: { handle: { routes?: { handle: Record<string, unknown>[] }[] }[] }[] } } } };
     };
-    cfg.apps.http.servers.public.routes[0].handle[1].routes![0].handle[0].strip_prefix_typo = "/api";
+    cfg.apps.http.servers.public.routes[1].handle[1].routes![0].handle[0].strip_prefix_typo = "/api";
     const file = path.join(dir, "broken.json");
     fs.writeFileSync(file, JSON.stringify(cfg));
     const r = validate(file);

@@ -19,7 +19,7 @@ import { copiedFiles } from "../../components/shared/host/bundle-payload";
 const DOMAIN = "freshtrack.acme-foods.example";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-type Seen = { method: string; url: string; host: string; body: string; sni: string };
+type Seen = { method: string; url: string; host: string; body: string; sni: string; by: string };
 
 function post(port: number, pathname: string, body: string): Promise<{ status: number; body: string; at: number }> {
   return new Promise((resolve, reject) => {
@@ -49,7 +49,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     req.on("data", (c) => (b += c));
     req.on("end", () => {
       const sni = (req.socket as unknown as { servername?: string }).servername ?? "";
-      seen.push({ method: req.method ?? "", url: req.url ?? "", host: req.headers.host ?? "", body: b, sni });
+      seen.push({ method: req.method ?? "", url: req.url ?? "", host: req.headers.host ?? "", body: b, sni, by: String(req.headers["x-forwarded-by"]) });
       res.writeHead(201, { "content-type": "application/json" });
       res.end(JSON.stringify({ stored: b }));
     });
@@ -66,13 +66,21 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     const port = await freePort();
     fs.mkdirSync(holdDir, { recursive: true });
     const p = spawn(process.execPath, [script], {
-      env: { PATH: process.env.PATH, FT_HOLD_PORT: String(port), FT_HOLD_DIR: holdDir, FT_HOLD_MAX_MS: String(maxMs), FT_HOLD_HEALTH: "/health/live" },
+      env: {
+        PATH: process.env.PATH,
+        FT_HOLD_PORT: String(port),
+        FT_HOLD_DIR: holdDir,
+        FT_HOLD_MAX_MS: String(maxMs),
+        FT_HOLD_HEALTH: "/.freshtrack-move/hold-health",
+      },
       stdio: ["ignore", "pipe", "pipe"],
     });
     procs.push(p);
     for (let i = 0; i < 100; i++) {
       const ok = await new Promise<boolean>((r) =>
-        http.get({ host: "127.0.0.1", port, path: "/health/live" }, (res) => (res.resume(), r(res.statusCode === 200))).on("error", () => r(false)),
+        http
+          .get({ host: "127.0.0.1", port, path: "/.freshtrack-move/hold-health" }, (res) => (res.resume(), r(res.statusCode === 200)))
+          .on("error", () => r(false)),
       );
       if (ok) return port;
       await sleep(100);
@@ -82,6 +90,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
 
   // As ft_move_hold_release writes it: one rename, so the holder never reads half a file.
   const release = (holdDir: string, url: string, ca: string | null) => {
+    if (ca) fs.copyFileSync(path.join(dir, ca), path.join(holdDir, ca));
     fs.writeFileSync(path.join(holdDir, ".target.tmp"), JSON.stringify({ url, ca }));
     fs.renameSync(path.join(holdDir, ".target.tmp"), path.join(holdDir, "target.json"));
   };
@@ -116,7 +125,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     await sleep(1500);
     assert.equal(seen.length, 0, "nothing is forwarded before a target exists");
     const released = Date.now();
-    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    release(holdDir, `https://127.0.0.1:${newPort}`, "ca.pem");
     const answers = await Promise.all(pending);
     console.log(`      figure: 50 POSTs kept ${released - t0} ms, all answered ${Math.max(...answers.map((a) => a.at)) - released} ms after release`);
     assert.deepEqual(
@@ -132,6 +141,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
       assert.equal(s[0].host, DOMAIN);
       assert.equal(s[0].sni, DOMAIN);
       assert.equal(s[0].method, "POST");
+      assert.equal(s[0].by, "freshtrack-move");
     }
     // Once released, a new request goes straight through.
     assert.equal((await post(port, "/api/after", "x")).status, 201);
@@ -150,7 +160,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     assert.equal(r.headers["retry-after"], "5");
     const newPort = await freePort();
     await newSide(newPort);
-    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    release(holdDir, `https://127.0.0.1:${newPort}`, "ca.pem");
     await sleep(500);
     assert.equal(seen.length, before);
   });
@@ -159,7 +169,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     const holdDir = path.join(dir, "hold3");
     const port = await holder(holdDir, 20000);
     const newPort = await freePort();
-    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    release(holdDir, `https://127.0.0.1:${newPort}`, "ca.pem");
     const pending = post(port, "/api/dial-again", "once");
     await sleep(1000);
     await newSide(newPort);
@@ -168,12 +178,12 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     assert.equal(seen.filter((s) => s.url === "/api/dial-again").length, 1);
   });
 
-  it("a certificate the trusted CA did not sign is refused: 502, nothing delivered (the check can fail)", async () => {
+  it("a certificate the trusted CA did not sign is refused at once: 502, nothing delivered (the check can fail)", async () => {
     const holdDir = path.join(dir, "hold4");
-    const port = await holder(holdDir, 2000);
+    const port = await holder(holdDir, 60000);
     const newPort = await freePort();
     await newSide(newPort, "new.key", "rogue.pem");
-    release(holdDir, `https://127.0.0.1:${newPort}`, path.join(dir, "ca.pem"));
+    release(holdDir, `https://127.0.0.1:${newPort}`, "ca.pem");
     const r = await post(port, "/api/rogue", "secret reading");
     assert.equal(r.status, 502);
     assert.equal(seen.filter((s) => s.url === "/api/rogue").length, 0);

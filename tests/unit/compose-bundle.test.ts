@@ -6,7 +6,7 @@ import * as ini from "ini";
 import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../core/config";
 import { BundleInput } from "../../compose/bundle-input";
 import { renderBundle, ReleaseManifest, STATIC_FILES_DIR, staticFiles, verifySchedule } from "../../compose/bundle";
-import { appRoutes, BACKEND_PATHS, caddyConfig, PROXY_STATE_DIR } from "../../compose/render/caddy";
+import { appRoutes, BACKEND_PATHS, caddyConfig, MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
 import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
 import { RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
 import { override, reset, toYaml, literal } from "../../compose/render/compose-types";
@@ -422,7 +422,7 @@ describe("caddy.json", () => {
 
   it("routes exactly the app contract's backend paths to the backend, everything else to the frontend", () => {
     assert.deepEqual([...BACKEND_PATHS], ["/api/*", "/trpc/*", "/socket.io/*", "/health*", "/unsubscribe*"]);
-    const app = cfg("vm").apps.http.servers.public.routes[0];
+    const app = cfg("vm").apps.http.servers.public.routes[1];
     assert.deepEqual(app.match, [{ host: [DOMAIN] }]);
     const sub = app.handle.find((h) => h.handler === "subroute")!.routes!;
     assert.deepEqual(sub[0].match, [{ path: [...BACKEND_PATHS] }]);
@@ -450,7 +450,7 @@ describe("caddy.json", () => {
   });
 
   it("picks the serving slot by marker file (no reload, no DNS race), retries dials, never buffers bodies", () => {
-    const sub = cfg("vm").apps.http.servers.public.routes[0].handle.find((h) => h.handler === "subroute")!.routes!;
+    const sub = cfg("vm").apps.http.servers.public.routes[1].handle.find((h) => h.handler === "subroute")!.routes!;
     for (const [i, svc] of ["backend", "frontend"].entries()) {
       const slots = sub[i].handle[0];
       assert.equal(slots.handler, "subroute");
@@ -485,6 +485,26 @@ describe("caddy.json", () => {
     });
   });
 
+  it("a move's cutover sends every request for every app host to the move's holder, switched by a marker file (no config load)", () => {
+    for (const [target, hosts] of [
+      ["vm", [DOMAIN, `s3.${DOMAIN}`]],
+      ["digitalocean", [DOMAIN]],
+    ] as const) {
+      const first = cfg(target).apps.http.servers.public.routes[0] as Route & { terminal?: boolean; match: Record<string, unknown>[] };
+      assert.deepEqual(first.match, [{ host: hosts, file: { root: PROXY_STATE_DIR, try_files: [MOVE_FORWARD_MARKER] } }], target);
+      assert.equal(first.terminal, true);
+      assert.deepEqual(first.handle, [
+        { handler: "reverse_proxy", upstreams: [{ dial: `${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}` }], transport: { protocol: "http", dial_timeout: "2s" } },
+      ]);
+    }
+    // bin/move-lib.sh names the same container, port and marker.
+    const lib = fs.readFileSync(path.join(STATIC_FILES_DIR, "bin", "move-lib.sh"), "utf8");
+    assert.match(lib, /ft_move_hold_name\(\) \{ printf '%s-move-hold' "\$FT_PROJECT"; \}/);
+    assert.equal(`${"freshtrack"}-move-hold`, MOVE_HOLD_CONTAINER);
+    assert.match(lib, new RegExp(`^FT_MOVE_HOLD_PORT=${MOVE_HOLD_PORT}$`, "m"));
+    assert.match(lib, new RegExp(`mv -f "\\$dir/\\.${MOVE_FORWARD_MARKER.replace(".", "\\.")}\\.tmp" "\\$dir/${MOVE_FORWARD_MARKER.replace(".", "\\.")}"`));
+  });
+
   it("mounts the slot markers into caddy read-only from APP_DIR/state/proxy", () => {
     const docs = renderComposeDocs(bundleInput("vm"));
     assert.ok(docs.base.services.caddy.volumes?.includes(`\${FT_APP_DIR:-/opt/freshtrack}/state/proxy:${PROXY_STATE_DIR}:ro`));
@@ -496,7 +516,7 @@ describe("caddy.json", () => {
     assert.deepEqual(acme.apps.tls.automation.policies[0].subjects, [DOMAIN, `s3.${DOMAIN}`]);
     const internal = cfg("vm", { tlsMode: "internal" });
     assert.deepEqual(internal.apps.tls.automation.policies[0].issuers, [{ module: "internal" }]);
-    for (const r of acme.apps.http.servers.public.routes) {
+    for (const r of acme.apps.http.servers.public.routes.slice(1)) {
       const h = r.handle[0] as { handler: string; response?: { set: Record<string, string[]> } };
       assert.equal(h.handler, "headers");
       assert.match(h.response!.set["Strict-Transport-Security"][0], /^max-age=\d{7,}/);
@@ -508,16 +528,16 @@ describe("caddy.json", () => {
 
   it("proxies s3.<domain> to the object store on vm only, for the assets bucket only", () => {
     const vm = cfg("vm").apps.http.servers.public.routes;
-    assert.deepEqual(vm[1].match, [{ host: [`s3.${DOMAIN}`] }]);
+    assert.deepEqual(vm[2].match, [{ host: [`s3.${DOMAIN}`] }]);
     const sub = (
-      vm[1].handle[1] as unknown as { routes: { match?: { path?: string[] }[]; handle: { handler: string; upstreams?: unknown; status_code?: number }[] }[] }
+      vm[2].handle[1] as unknown as { routes: { match?: { path?: string[] }[]; handle: { handler: string; upstreams?: unknown; status_code?: number }[] }[] }
     ).routes;
     const proxied = sub.filter((r) => r.handle.some((h) => h.handler === "reverse_proxy"));
     assert.equal(proxied.length, 1);
     assert.deepEqual(proxied[0].match, [{ path: ["/frostguard-assets/*"] }]);
     assert.deepEqual(proxied[0].handle[0].upstreams, [{ dial: "objectstore:8333" }]);
     assert.equal(sub[sub.length - 1].handle[0].status_code, 403, "everything else is refused");
-    assert.equal(cfg("digitalocean").apps.http.servers.public.routes.length, 1);
+    assert.equal(cfg("digitalocean").apps.http.servers.public.routes.length, 2);
   });
 });
 

@@ -64,6 +64,9 @@ describe("move state: what the deployed stack allows", () => {
     assert.equal(s!.cutoverDone, true);
     assert.equal(moveStateOf(cfg("vm", { to: "aws", phase: "rollback" }), { from: "vm", to: "aws", phase: "prepare", cutoverDone: false })!.cutoverDone, false);
     assert.deepEqual(stepsFor("rollback", false), []);
+    // tlsMode internal: no ACME challenge to forward, so no Caddy config load on the old side.
+    assert.ok(stepsFor("prepare", false, true).includes("move-acme"));
+    assert.deepEqual(stepsFor("cutover", false, false), ["move-transfer-key", "move-authorize", "move-copy", "move-cutover", "move-forward"]);
     assert.ok(stepsFor("rollback", true).includes("move-copy-back"));
   });
   it("a released side's protected resources are unprotected and kept unless purge is asked", () => {

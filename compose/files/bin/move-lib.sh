@@ -45,52 +45,75 @@ ft_move_db_sequences() {
   ft_db_query "$1" "$FT_SEQUENCES_SQL" | jq -R -n '[inputs | select(length > 0) | split(" ") | {key: .[0], value: [(.[1] | tonumber), (.[2] == "true")]}] | from_entries'
 }
 
-# The request holder of the write freeze (compose/files/move/hold.js): a container of the
-# backend's image and networks in the backend's free blue/green slot, labelled as this
+# The request holder of a cutover (compose/files/move/hold.js): one container, <project>-move-hold,
+# of the backend's image (it has node), on the caddy container's networks, labelled as this
 # project's service "move-hold" (so stack removal's `compose down --remove-orphans` removes it).
+# While state/proxy/move.forward exists, Caddy sends every request for the app's hosts to it
+# (compose/render/caddy.ts moveRoute); it keeps them until state/move-hold/target.json says where
+# they go. Switching is a file, never a Caddy config load (which resets idle client connections).
+FT_MOVE_HOLD_PORT=3000
+FT_MOVE_HOLD_HEALTH=/.freshtrack-move/hold-health
+
+ft_move_hold_name() { printf '%s-move-hold' "$FT_PROJECT"; }
+
+# Ids of the holder container (running or not).
 ft_move_hold_ids() {
   docker ps -aq --no-trunc --filter "label=com.docker.compose.project=$FT_PROJECT" --filter label=com.docker.compose.service=move-hold 2>/dev/null || true
 }
 
-# Starts the holder and moves the backend's traffic to it; the backend keeps running (the caller
-# stops it next). Requests already sent to the backend finish during the settle time.
-ft_move_hold_start() {
-  local dir=$STATE_DIR/move-hold ids id image nets net cur slot hid
-  ft_proxy_ensure backend
-  ids=$(ft_compose_service_ids backend)
-  id=${ids%%$'\n'*}
-  [[ -n $id ]] || { warn "no running backend: no request to hold during the freeze"; return 0; }
-  image=$(docker inspect -f '{{.Config.Image}}' "$id")
-  nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$id")
-  cur=$(ft_proxy_slot backend)
-  [[ -n $cur ]] || die "the backend holds no blue/green slot (two containers? run bin/deploy first): nothing frozen"
-  slot=$(ft_proxy_other_slot "$cur")
-  ft_move_hold_remove
-  # World-readable: the holder runs as nobody; target.json and the CA hold no secret.
-  install -d -m 0755 "$dir"
-  rm -f "$dir/target.json" "$dir/ca.pem"
-  hid=$(docker run -d --label "com.docker.compose.project=$FT_PROJECT" --label com.docker.compose.service=move-hold \
-    --network "${nets%% *}" --user 65534:65534 --read-only --restart no \
-    -v "$SCRIPT_RELEASE_DIR/move/hold.js:/hold.js:ro" -v "$dir:/hold:ro" \
-    -e "FT_HOLD_PORT=$(rj '.proxy.backend.port // 3000')" -e "FT_HOLD_HEALTH=$(rj '.proxy.backend.health // "/health/live"')" \
-    --entrypoint node "$image" /hold.js) || die "could not start the request holder: nothing frozen"
-  for net in ${nets#"${nets%% *}"}; do docker network connect "$net" "$hid"; done
-  ft_proxy_take_slot "$hid" backend "$slot"
-  ft_proxy_reachable backend "$slot" || { ft_move_hold_remove; die "the request holder does not answer: nothing frozen"; }
-  printf '%s\n' "$cur" >"$dir/served-by"
-  ft_proxy_switch backend "$slot"
-  sleep "${FT_PROXY_SETTLE_SECONDS:-3}"
-  log "request holder ${hid:0:12} in slot $slot: requests arriving during the freeze are kept"
+# The caddy container (first id), or nothing.
+ft_move_caddy() {
+  local ids
+  ids=$(ft_compose_service_ids caddy)
+  printf '%s' "${ids%%$'\n'*}"
 }
 
-# Sends every kept and later request to URL (http://NAME:PORT or https://HOST:PORT), TLS
-# verified against the CA file $2 when given. Nothing to do without a holder.
+# Starts the holder unless it runs, and waits until Caddy reaches it by name.
+ft_move_hold_ensure() {
+  local dir=$STATE_DIR/move-hold caddy nets net hid i
+  caddy=$(ft_move_caddy)
+  [[ -n $caddy ]] || die "no running caddy container: no request can be held or forwarded"
+  # World-readable: the holder runs as nobody; target.json and a CA certificate hold no secret.
+  install -d -m 0755 "$dir"
+  if [[ -z $(docker ps -q --filter "name=^/$(ft_move_hold_name)\$" 2>/dev/null) ]]; then
+    ft_move_hold_remove
+    rm -f "$dir/target.json" "$dir/ca.pem"
+    nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$caddy")
+    hid=$(docker run -d --name "$(ft_move_hold_name)" \
+      --label "com.docker.compose.project=$FT_PROJECT" --label com.docker.compose.service=move-hold \
+      --network "${nets%% *}" --user 65534:65534 --read-only --restart no \
+      -v "$SCRIPT_RELEASE_DIR/move/hold.js:/hold.js:ro" -v "$dir:/hold:ro" \
+      -e "FT_HOLD_PORT=$FT_MOVE_HOLD_PORT" -e "FT_HOLD_HEALTH=$FT_MOVE_HOLD_HEALTH" \
+      --entrypoint node "$(rj '.images.backend')" /hold.js) || die "could not start the request holder: nothing changed"
+    for net in ${nets#"${nets%% *}"}; do docker network connect "$net" "$hid"; done
+    log "request holder ${hid:0:12} started ($(ft_move_hold_name))"
+  fi
+  for i in $(seq 1 40); do
+    docker exec "$caddy" wget -q -O /dev/null -T 2 "http://$(ft_move_hold_name):$FT_MOVE_HOLD_PORT$FT_MOVE_HOLD_HEALTH" >/dev/null 2>&1 && return 0
+    sleep 0.5
+  done
+  ft_move_hold_remove
+  die "Caddy cannot reach the request holder $(ft_move_hold_name) (after $i attempts): nothing changed"
+}
+
+# Every request for the app's hosts goes to the holder from now on (one atomic rename).
+ft_move_hold_divert() {
+  local dir=$STATE_DIR/proxy
+  mkdir -p "$dir"
+  : >"$dir/.move.forward.tmp"
+  chmod 0644 "$dir/.move.forward.tmp"
+  mv -f "$dir/.move.forward.tmp" "$dir/move.forward"
+  log "proxy: every request for the app's hosts goes to the request holder"
+}
+
+# Sends every kept and later request to URL (https://HOST:PORT), TLS verified for the request's
+# host name against the CA file $2 when given (else the system's). Nothing to do without a holder.
 ft_move_hold_release() {
   local url=$1 ca_file=${2:-} dir=$STATE_DIR/move-hold ca_path=
   [[ -n $(ft_move_hold_ids) ]] || return 0
   if [[ -n $ca_file ]]; then
     install -m 0644 "$ca_file" "$dir/ca.pem"
-    ca_path=/hold/ca.pem
+    ca_path=ca.pem
   fi
   jq -n --arg url "$url" --arg ca "$ca_path" '{url: $url, ca: (if $ca == "" then null else $ca end)}' >"$dir/.target.tmp"
   chmod 0644 "$dir/.target.tmp"
@@ -98,25 +121,41 @@ ft_move_hold_release() {
   log "request holder: kept and later requests go to $url"
 }
 
-# This side serves again (a failed or rolled-back cutover): the held requests go to the
-# backend that served before, the proxy's traffic moves back to it, and the holder is removed.
+# This side serves again (a failed cutover, a rollback, or bin/move-forward --off): Caddy routes
+# locally again, what the holder kept goes through this side's own Caddy, and the holder goes.
 ft_move_hold_end() {
-  local dir=$STATE_DIR/move-hold slot
-  [[ -n $(ft_move_hold_ids) && -s $dir/served-by ]] || return 0
-  slot=$(<"$dir/served-by")
-  ft_proxy_reachable backend "$slot" || die "the backend in slot $slot does not answer: requests stay held; run bin/deploy"
-  ft_move_hold_release "http://$(ft_proxy_slot_name backend "$slot"):$(rj '.proxy.backend.port // 3000')"
-  ft_proxy_switch backend "$slot"
+  local caddy self_ca=
+  rm -f "$STATE_DIR/proxy/move.forward"
+  [[ -n $(ft_move_hold_ids) ]] || return 0
+  caddy=$(ft_move_caddy)
+  if [[ -n $caddy ]]; then
+    if [[ $(rj '.tls_mode // "acme"') == internal ]]; then
+      self_ca=$STATE_DIR/move-hold/self-ca.pem
+      docker exec "$caddy" cat /data/caddy/pki/authorities/local/root.crt >"$self_ca" && [[ -s $self_ca ]] || self_ca=
+    fi
+    ft_move_hold_release "https://caddy:443" "$self_ca"
+  fi
+  # Graceful: it stops listening, and what it holds or forwards gets 30 s to finish.
   sleep "${FT_PROXY_SETTLE_SECONDS:-3}"
   ft_move_hold_remove
-  rm -f "$dir/served-by" "$dir/target.json" "$dir/ca.pem"
+  rm -f "$STATE_DIR/move-hold/target.json" "$STATE_DIR/move-hold/ca.pem" "$STATE_DIR/move-hold/self-ca.pem"
+  log "request holder removed: this side serves every request itself"
 }
 
-# Graceful: requests it is forwarding finish (docker stop's SIGTERM closes the listener first).
+# Waits (up to about 2 minutes) until this side's backend answers through its proxy's network.
+ft_move_backend_wait() {
+  local slot i
+  slot=$(ft_proxy_slot backend)
+  for i in $(seq 1 12); do
+    ft_proxy_reachable backend "${slot:-blue}" && return 0
+  done
+  return 1
+}
+
 ft_move_hold_remove() {
   local id
   for id in $(ft_move_hold_ids); do
-    docker stop "$id" >/dev/null 2>&1 || true
+    docker stop -t 30 "$id" >/dev/null 2>&1 || true
     docker rm -f "$id" >/dev/null 2>&1 || true
   done
 }

@@ -1,14 +1,15 @@
-// The old side's request holder during a move's write freeze (docs/move.md).
+// The old side's request holder during a move's cutover (docs/move.md).
 //
-// bin/move-export --freeze starts it in the backend's free blue/green slot and moves the
-// proxy's backend traffic to it BEFORE the backend stops: a reading that arrives while no
+// bin/move-export --freeze starts it and has Caddy send it every request for the app's hosts
+// (marker state/proxy/move.forward) BEFORE the backend stops: a reading that arrives while no
 // backend may write is kept here (body read in full) instead of being answered 502. When a
-// target appears in /hold/target.json, every kept and every later request is sent there:
-//   bin/move-export --release (asked by the new side's bin/move-import once its backend answers)
-//   or bin/move-forward --to {"url": "https://NEW:443", "ca": "/hold/ca.pem" | null}: the new side,
-//                            TLS verified for the request's own host name;
-//   bin/move-export --unfreeze {"url": "http://freshtrack-backend-blue:3000"}: this side again.
-// The health path (FT_HOLD_HEALTH) is always answered here.
+// target appears in /hold/target.json, every kept and every later request is sent there,
+// Host, path and body unchanged, TLS verified for the request's own host name:
+//   bin/move-export --release (asked by the new side's bin/move-import once its backend
+//   answers) and bin/move-forward --to: {"url": "https://NEW:443", "ca": "ca.pem" | null} (a file
+//   beside target.json);
+//   a failed cutover or a rollback: {"url": "https://caddy:443", ...}, this side's own Caddy.
+// The holder's own health path (FT_HOLD_HEALTH) is answered here, never forwarded.
 // A request kept longer than FT_HOLD_MAX_MS (default 110 s) is answered 503 with Retry-After.
 // A connection that fails before the request was sent is tried again until then: the request
 // never reached an app, so sending it once more cannot store it twice.
@@ -18,9 +19,10 @@
 const fs = require("fs");
 const http = require("http");
 const https = require("https");
+const path = require("path");
 
 const PORT = Number(process.env.FT_HOLD_PORT || 3000);
-const HEALTH = process.env.FT_HOLD_HEALTH || "/health/live";
+const HEALTH = process.env.FT_HOLD_HEALTH || "/.freshtrack-move/hold-health";
 const DIR = process.env.FT_HOLD_DIR || "/hold";
 const MAX_MS = Number(process.env.FT_HOLD_MAX_MS || 110000);
 const MAX_BODY = 10 * 1024 * 1024;
@@ -38,6 +40,8 @@ const HOP = new Set([
   "proxy-authenticate",
 ]);
 
+const DIAL_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
+
 const counts = { held: 0, forwarded: 0, failed: 0, expired: 0 };
 let target = null;
 let targetText = "";
@@ -54,7 +58,8 @@ function readTarget() {
   try {
     const t = JSON.parse(text);
     const url = new URL(t.url);
-    const ca = t.ca ? fs.readFileSync(t.ca) : undefined;
+    // A file in the holder's directory (only its name is taken: nothing outside it is read).
+    const ca = t.ca ? fs.readFileSync(path.join(DIR, path.basename(t.ca))) : undefined;
     const mod = url.protocol === "https:" ? https : http;
     target = { url, ca, mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 64 }) };
     targetText = text;
@@ -88,6 +93,7 @@ function send(t, req, body, res) {
     const headers = {};
     for (const [k, v] of Object.entries(req.headers)) if (!HOP.has(k)) headers[k] = v;
     headers["content-length"] = String(body.length);
+    headers["x-forwarded-by"] = "freshtrack-move";
     const host = String(req.headers.host || t.url.hostname).replace(/:\d+$/, "");
     const out = t.mod.request({
       protocol: t.url.protocol,
@@ -101,11 +107,6 @@ function send(t, req, body, res) {
       ca: t.ca,
       timeout: 60000,
     });
-    let sent = false;
-    out.on("socket", (s) => {
-      if (out.reusedSocket) sent = true;
-      else s.once(t.mod === https ? "secureConnect" : "connect", () => (sent = true));
-    });
     out.on("timeout", () => out.destroy(new Error("upstream timeout")));
     out.on("response", (up) => {
       const h = {};
@@ -117,7 +118,10 @@ function send(t, req, body, res) {
     });
     out.on("error", (e) => {
       // Not connected yet, or a kept-alive socket the upstream had closed: the request was not received.
-      e.retry = !res.headersSent && (!sent || (out.reusedSocket && e.code === "ECONNRESET"));
+      // Only errors of the connection's set-up (before a byte of the request left), or a kept-alive
+      // socket the upstream had closed (Node's documented case): the request was not received. A
+      // certificate that does not verify is final: trying again would only delay the 502.
+      e.retry = !res.headersSent && (DIAL_ERRORS.has(e.code) || (out.reusedSocket && e.code === "ECONNRESET"));
       reject(e);
     });
     out.end(body);
@@ -125,8 +129,7 @@ function send(t, req, body, res) {
 }
 
 async function handle(req, res) {
-  // Always our own answer: the proxy's health check names the slot, not the app's host, so the
-  // new side could not answer it for this name.
+  // Our own liveness (bin/move-lib.sh checks it from the caddy container), never the app's.
   if (req.method === "GET" && req.url === HEALTH) {
     res.writeHead(200, { "content-type": "application/json" });
     return res.end('{"holding":true}');

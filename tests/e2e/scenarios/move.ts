@@ -276,7 +276,11 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     const newOnly = [...onNew].filter((f) => !onOld.has(f)).length;
     const oldMissingOnNew = [...onOld].filter((f) => !onNew.has(f));
     const ackedNotStored = notStored.filter((f) => gen.acked.has(f));
+    // The old side's request holder: its counts (it logs no header or body).
+    const holderLog = onHost(oldHost, "docker logs --tail 12 freshtrack-move-hold 2>&1", { allowFail: true }).stdout.trim().split("\n");
     d.record({
+      old_side_holder_log: holderLog,
+      not_stored_attempts: notStored.slice(0, 5).map((f) => `${f}: ${(gen.attempts.get(f) ?? []).join(", ")}`),
       readings: { ...d.lossFigures(load, loadOnNew), stored_on_old: [...onOld].filter((f) => f > 0).length },
       lost_readings_answered_between: failedAt.length ? `${failedAt[0]} and ${failedAt[failedAt.length - 1]} UTC` : null,
       sent_to_old_address_after_cutover: sentAfter,

@@ -59,6 +59,9 @@ if command -v docker >/dev/null 2>&1; then
   fi
 fi
 
+# A move's forward marker would send every request of a later deploy here to a holder that is gone.
+rm -f -- "$app_dir/state/proxy/move.forward"
+
 if [[ "$purge" == "true" ]]; then
   rm -rf -- "$app_dir"
   echo "teardown: services stopped; volumes and $app_dir deleted (purgeOnDelete)"

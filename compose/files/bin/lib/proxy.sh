@@ -80,3 +80,14 @@ ft_proxy_ensure() {
   ft_proxy_take_slot "$ids" "$svc" "$slot"
   [[ -e $STATE_DIR/proxy/$svc.$slot ]] || ft_proxy_switch "$svc" "$slot"
 }
+
+# A move's marker (state/proxy/move.forward, compose/render/caddy.ts MOVE_FORWARD_MARKER) sends
+# every request to the move's request holder; without a running holder Caddy could only answer
+# 502. bin/deploy removes such a leftover (a move finished or abandoned by hand).
+ft_proxy_drop_stale_move() {
+  local f=$STATE_DIR/proxy/move.forward
+  [[ -e $f ]] || return 0
+  [[ -z $(docker ps -q --filter "label=com.docker.compose.project=$FT_PROJECT" --filter label=com.docker.compose.service=move-hold 2>/dev/null) ]] || return 0
+  rm -f "$f"
+  warn "proxy: removed a move's forward marker that no request holder serves: this side serves itself"
+}
