@@ -281,6 +281,8 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     d.record({
       old_side_holder_log: holderLog,
       not_stored_attempts: notStored.slice(0, 5).map((f) => `${f}: ${(gen.attempts.get(f) ?? []).join(", ")}`),
+      // Held longer than the client waited (15 s, no retry): the client saw a timeout, the reading is stored.
+      client_timed_out_but_stored: [...gen.attempts.entries()].filter(([f, a]) => onNew.has(f) && a.some((x) => x.endsWith(" timeout"))).length,
       readings: { ...d.lossFigures(load, loadOnNew), stored_on_old: [...onOld].filter((f) => f > 0).length },
       lost_readings_answered_between: failedAt.length ? `${failedAt[0]} and ${failedAt[failedAt.length - 1]} UTC` : null,
       sent_to_old_address_after_cutover: sentAfter,
@@ -309,15 +311,13 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     }
     d.check(sentAfter > 0 && storedAfter === sentAfter, `readings sent to the old address after cutover: ${sentAfter}, stored on the new side: ${storedAfter}`);
     d.check(ackedNotStored.length === 0, `acknowledged readings missing on the new side: ${ackedNotStored.slice(0, 10).join(",")}`);
-    // During the write freeze the old side's holder keeps what arrives and sends it on to the new
-    // side once its backend answers (bin/move-export --freeze / --release). What may remain (issue 14,
-    // docs/move.md "Not done yet"): a Caddy config load (move-acme, move-forward) closes idle
-    // keep-alive connections, and a POST sent on one at that instant is reset, never delivered.
-    // Asserted: nothing else is lost, and no more resets than those two loads.
-    const notReset = notStored.filter((f) => !(gen.attempts.get(f) ?? []).some((a) => a.endsWith(" ECONNRESET")));
+    // Zero loss: from the write freeze on, the old Caddy sends every request to the move's holder
+    // (a marker file, no config load), which keeps it until the new side's backend answers and
+    // then forwards it there (bin/move-export --freeze / --release). A client that gives up before
+    // (15 s here) counts as failed in the figures, but its reading is stored.
     d.check(
-      notReset.length === 0 && notStored.length <= 2,
-      `${notStored.length} readings sent to the old address were not stored on the new side (${notReset.length} not a connection reset), answered ${failedAt[0] ?? "?"}..${failedAt[failedAt.length - 1] ?? "?"} UTC (write freeze ${cutoverReport?.freeze_seconds ?? "?"} s; ${JSON.stringify(load.failures)})`,
+      notStored.length === 0,
+      `${notStored.length} readings sent to the old address were not stored on the new side, answered ${failedAt[0] ?? "?"}..${failedAt[failedAt.length - 1] ?? "?"} UTC (write freeze ${cutoverReport?.freeze_seconds ?? "?"} s; ${JSON.stringify(load.failures)})`,
     );
     return {};
   } finally {
