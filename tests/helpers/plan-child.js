@@ -5,7 +5,7 @@
 //   DIR/N.json {"script": CODE, "env": {..}} CODE as `node -e CODE` would run it from the repository root
 // and answers each with DIR/N.stdout, DIR/N.stderr, then DIR/N.status (its exit code).
 //
-// Each request behaves as in a fresh process (tests/stacks/plan-isolation.test.ts proves
+// Each request behaves as in a fresh process (tests/stacks/plan-pool.test.ts proves
 // the plans byte-identical):
 // - the Pulumi runtime's state lives in a store of its own (the SDK's `withLocalStorage`,
 //   what the Automation API uses to run inline programs): mocks, config, stack and
@@ -176,6 +176,16 @@ function finish(req, code) {
   req.out = req.err = [];
   if (current === req) current = undefined;
   restore();
+}
+
+// `FT_PLAN_LOG=FILE` (see plan-pool.ts): this child's own CPU time, which `time npm test` may not
+// count (a mocha worker that ends does not wait for its children).
+if (process.env.FT_PLAN_LOG) {
+  process.on("SIGTERM", () => realExit(143)); // how the pool ends a child: through the exit hook below
+  process.on("exit", () => {
+    const { user, system } = process.cpuUsage();
+    fs.appendFileSync(process.env.FT_PLAN_LOG, `${JSON.stringify({ child: process.pid, requests: served, cpuMs: Math.round((user + system) / 1000) })}\n`);
+  });
 }
 
 const parent = process.ppid;

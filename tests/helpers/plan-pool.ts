@@ -4,7 +4,7 @@
 // request, each in a Pulumi run state of its own (the SDK's `withLocalStorage`,
 // as the Automation API runs inline programs) and with the repository's modules
 // evaluated afresh: a request sees what a fresh process would
-// (tests/stacks/plan-isolation.test.ts compares the plans byte for byte).
+// (tests/stacks/plan-pool.test.ts compares the plans byte for byte).
 //
 // The API stays synchronous (tests call plan() in before hooks and at top level):
 // requests and results travel through files in a private directory, and the
@@ -169,17 +169,19 @@ function retire(c: Child) {
   fs.rmSync(c.dir, { recursive: true, force: true });
 }
 
-/** A request in a process of its own, started now (it runs while the caller does other work): wait() for its outcome. */
-export function startFresh(request: Request): { wait: () => RunOutcome } {
+/**
+ * A request in a process of its own, started now (it runs while the caller does other
+ * work): wait() for its outcome. `loader` "ts-cache" as the pool loads TypeScript,
+ * "ts-node" as `npm run plan` does (what runPlain runs).
+ */
+export function startFresh(request: Request, loader: "ts-cache" | "ts-node" = "ts-cache"): { wait: () => RunOutcome } {
   const dir = newDir();
   const args = "plan" in request ? [path.join(ROOT, "scripts", "plan.ts"), ...request.plan] : ["-e", request.script];
+  const env =
+    loader === "ts-cache" ? { ...process.env, FT_TS_SOURCE_MAPS: "0", ...request.env } : { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", ...request.env };
+  const register = loader === "ts-cache" ? TS_CACHE : "ts-node/register/transpile-only";
   // Through sh, which writes the exit status to a file: blocked, we would never see the exit event.
-  const proc = spawnLogged(
-    ["-c", '"$@"; echo $? > "$0"', path.join(dir, "status"), process.execPath, "-r", TS_CACHE, ...args],
-    dir,
-    { ...process.env, FT_TS_SOURCE_MAPS: "0", ...request.env },
-    "/bin/sh",
-  );
+  const proc = spawnLogged(["-c", '"$@"; echo $? > "$0"', path.join(dir, "status"), process.execPath, "-r", register, ...args], dir, env, "/bin/sh");
   return {
     wait() {
       const answered = waitFor(path.join(dir, "status"), proc);
