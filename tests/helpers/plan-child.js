@@ -86,11 +86,11 @@ process.exit = function (code) {
 function failed(e) {
   if (e instanceof RequestExit) return;
   const req = owner.getStore() ?? current;
-  if (!req) {
-    realWrite.err(`plan-child: ${e && e.stack ? e.stack : e}\n`);
-    realExit(70);
+  // Between requests only what an ended request left behind runs: its errors reach nobody.
+  if (!req || req.done) {
+    realWrite.err(`plan-child: after its request ended: ${e && e.stack ? e.stack : e}\n`);
+    return;
   }
-  if (req.done) return;
   // What Node prints and does for an uncaught error: the stack on stderr, exit code 1.
   req.err.push(Buffer.from(`${e && e.stack ? e.stack : `Uncaught ${String(e)}`}\n\nNode.js ${process.version}\n`));
   finish(req, 1);

@@ -107,6 +107,10 @@ describe("test harness: the plan pool runs each program as a fresh process would
     assert.equal(thrown.status, 1, thrown.stderr);
     assert.match(thrown.stderr, /mock provider down/);
 
+    const crashed = runInChild({ script: `setTimeout(() => { throw new Error("uncaught in a timer"); }, 5);` });
+    assert.equal(crashed.status, 1, "as Node exits on an uncaught error");
+    assert.match(crashed.stderr, /uncaught in a timer/);
+
     const exited = runInChild({ script: EXITS_HALF_WAY });
     assert.equal(exited.status, 3, exited.stderr);
     assert.equal(exited.stdout, "", "nothing printed after its exit");
@@ -115,7 +119,7 @@ describe("test harness: the plan pool runs each program as a fresh process would
     const after = runInChild(PROGRAMS.vm);
     assert.equal(after.status, 0, after.stderr);
     assert.equal(after.child!.pid, refused.child!.pid, "the same child");
-    assert.equal(after.child!.runsBefore, refused.child!.runsBefore + 3);
+    assert.equal(after.child!.runsBefore, refused.child!.runsBefore + 4);
     assert.ok(!after.stdout.includes("late output") && !after.stdout.includes("Stray"), "what the half-done program left behind reached the next run");
     assert.ok(after.stdout === freshRun("vm").stdout, "the plan after the failures differs from a fresh process's");
 
