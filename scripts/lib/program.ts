@@ -2,8 +2,11 @@
 // config of one stack file, and records every resource it declares. Used by the
 // offline plan (`npm run plan`), the stack tests and the end-to-end harness.
 //
-// Pulumi reads config from the environment once per process and a second
-// setMocks steals the first one's resources: call runProgram once per process.
+// Pulumi keeps its run state (mocks, config, stack, registrations) per process, or
+// per run state opened with the SDK's `withLocalStorage`, and a second setMocks in
+// the same state steals the first one's resources: call runProgram once per process,
+// or once per run state with the repository's modules loaded afresh
+// (tests/helpers/plan-child.js).
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";

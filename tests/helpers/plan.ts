@@ -1,6 +1,6 @@
-// Runs the offline plan (scripts/plan.ts --reveal-secrets) in a child process
-// (Pulumi mocks and config are per process; the pool in plan-pool.ts keeps one
-// warmed up) and returns everything it declared, secrets visible as {"$secret": v}.
+// Runs the offline plan (scripts/plan.ts --reveal-secrets) in the pool's child
+// process (plan-pool.ts: each run as a fresh process would see it) and returns
+// everything it declared, secrets visible as {"$secret": v}.
 // Each distinct run happens once per test process: the results are cached by arguments.
 import type { PlanResult, PlannedResource } from "../../scripts/lib/program";
 import { runInChild } from "./plan-pool";
