@@ -13,24 +13,16 @@ import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
 import { renderBundle } from "../../compose/bundle";
 import { run, stubDocker } from "../fixtures/bin/harness";
 import { MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
+import { freePort } from "../fixtures/bin/release";
 
 const DOMAIN = "app.cold-chain.example";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-
 function rendered(): Record<string, string> {
   const raw: Record<string, string> = {
     target: "vm",

@@ -12,23 +12,15 @@ import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
-import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { parseConfig } from "../../core/config";
 import type { BundleInput } from "../../compose/bundle-input";
 import { caddyConfig, MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
+import { freePort } from "../fixtures/bin/release";
 
 const DOMAIN = "app.cold-chain.example";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise<number>((resolve) => {
-    const s = net.createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as net.AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-
 function input(): BundleInput {
   const raw: Record<string, string> = {
     target: "vm",

@@ -18,6 +18,7 @@ import { parseSecretPayload } from "../../compose/secret-files";
 import { PgbouncerSettings, serializePgbouncerIni } from "../../compose/render/pgbouncer";
 import { stackConfig } from "../../scripts/lib/program";
 import { mustPlan, one } from "../helpers/plan";
+import { freePort } from "../fixtures/bin/release";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const NOBODY = 65534;
@@ -25,16 +26,6 @@ const CLIENTS = 1000;
 const SUPER_PW = "super-test-pw";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
-
 async function waitForPort(port: number, proc: ChildProcess, what: string) {
   for (const end = Date.now() + 30000; Date.now() < end;) {
     if (proc.exitCode !== null) throw new Error(`${what} exited with ${proc.exitCode}`);
