@@ -9,6 +9,7 @@
 // The backups bucket's lifecycle keeps objects backupRetentionDays; a CloudWatch
 // alarm fires when no dump was uploaded for a day. Pure: plain strings in, JSON out.
 import { IMAGES } from "../../core/images";
+import { serviceAssumeRolePolicy } from "./iam-policies";
 import { RDS_CA_ENV } from "./rds-ca";
 
 /** Where the dump container writes the RDS root CAs (its scratch volume); PGSSLROOTCERT names it. */
@@ -173,17 +174,7 @@ export function dumpTaskPolicy(bucketArn: string, kmsKeyArn: string): object {
 
 /** Scheduler role's trust: EventBridge Scheduler acting for this account only (confused-deputy guard). */
 export function schedulerAssumeRolePolicy(accountId: string): object {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Effect: "Allow",
-        Principal: { Service: "scheduler.amazonaws.com" },
-        Action: "sts:AssumeRole",
-        Condition: { StringEquals: { "aws:SourceAccount": accountId } },
-      },
-    ],
-  };
+  return serviceAssumeRolePolicy("scheduler.amazonaws.com", accountId);
 }
 
 /** Scheduler role: run exactly this task definition family and pass its two roles. */

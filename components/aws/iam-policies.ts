@@ -53,19 +53,24 @@ export function readableSecretArns(doc: PolicyDocument): string[] {
   return sortedUnique(doc.Statement.filter((s) => s.Action.some((a) => a.startsWith("secretsmanager:") || a === "*")).flatMap((s) => s.Resource));
 }
 
-/** Assume-role policy for ECS tasks, limited to this account (confused-deputy guard). */
-export function ecsTasksAssumeRolePolicy(accountId: string): object {
+/** Trust policy: the AWS service may assume the role acting for this account only (confused-deputy guard). */
+export function serviceAssumeRolePolicy(service: string, accountId: string): object {
   return {
     Version: "2012-10-17",
     Statement: [
       {
         Effect: "Allow",
-        Principal: { Service: "ecs-tasks.amazonaws.com" },
+        Principal: { Service: service },
         Action: "sts:AssumeRole",
         Condition: { StringEquals: { "aws:SourceAccount": accountId } },
       },
     ],
   };
+}
+
+/** Assume-role policy for ECS tasks, limited to this account. */
+export function ecsTasksAssumeRolePolicy(accountId: string): object {
+  return serviceAssumeRolePolicy("ecs-tasks.amazonaws.com", accountId);
 }
 
 /** Static-key user of the app's object storage: this one bucket, objects and listing only. */
