@@ -8,6 +8,7 @@
 import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import type { LocalHost } from "../../../scripts/lib/local-host";
 import { buildStandIn, CACHE_DIR } from "./build";
 import { sh } from "./docker";
 import { StandIn } from "../stand-ins";
@@ -18,18 +19,10 @@ const DATA_ROOT = path.join(CACHE_DIR, "hosts");
 
 const HOST_IMAGE: StandIn = { key: "host" as StandIn["key"], dir: "images/host", replaces: "a customer's Debian 12 VM" };
 
-export interface DisposableHost {
+/** A host as the local stack's (same keys and files); its address is on HOSTS_NETWORK. */
+export interface DisposableHost extends LocalHost {
   /** Container name (also its hostname). */
   name: string;
-  /** Its address on HOSTS_NETWORK: what the program is given as the host. */
-  host: string;
-  port: number;
-  hostKeyLine: string;
-  privateKey: string;
-  privateKeyFile: string;
-  dir: string;
-  pid: number;
-  stop(): Promise<void>;
 }
 
 /** The host image, built once per content hash (a second run reuses it). */
