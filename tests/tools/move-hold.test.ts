@@ -147,6 +147,34 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     assert.equal((await post(port, "/api/after", "x")).status, 201);
   });
 
+  it("clients that gave up while held: each reading still reaches the new side once, and their connections there are freed (80 > 64 sockets)", async () => {
+    // A freeze longer than a sensor's timeout: the proxy closes its connection to the holder.
+    const holdDir = path.join(dir, "hold-gone");
+    const port = await holder(holdDir, 30000);
+    const newPort = await freePort();
+    await newSide(newPort);
+    const gone = Array.from(
+      { length: 80 },
+      (_, i) =>
+        new Promise<void>((resolve) => {
+          const req = http.request({ host: "127.0.0.1", port, method: "POST", path: `/api/gone?n=${i}`, headers: { host: DOMAIN } });
+          req.on("error", () => resolve());
+          req.end(`gone ${i}`, () => setTimeout(() => (req.destroy(), resolve()), 300));
+        }),
+    );
+    await Promise.all(gone);
+    release(holdDir, `https://127.0.0.1:${newPort}`, "ca.pem");
+    for (let i = 0; i < 100 && seen.filter((s) => s.url.startsWith("/api/gone?")).length < 80; i++) await sleep(100);
+    const delivered = seen.filter((s) => s.url.startsWith("/api/gone?"));
+    assert.equal(delivered.length, 80, "every reading whose sender gave up is delivered");
+    assert.equal(new Set(delivered.map((s) => s.url)).size, 80, "each exactly once");
+    // The holder's sockets to the new side were not left stuck on answers nobody reads.
+    const t0 = Date.now();
+    const after = await Promise.race([post(port, "/api/after-gone", "next"), sleep(5000).then(() => ({ status: 0, body: "", at: 0 }))]);
+    assert.equal(after.status, 201, "a request after 80 abandoned ones is answered");
+    console.log(`      figure: 80 abandoned readings delivered; the next request answered in ${Date.now() - t0} ms`);
+  });
+
   it("a request kept longer than the hold gets 503 with Retry-After, and is never forwarded later", async () => {
     const holdDir = path.join(dir, "hold2");
     const port = await holder(holdDir, 1500);
