@@ -22,6 +22,15 @@ export interface CloudFirewallInput<V> {
   sshCidrs: string[];
   /** The VPC's IPv4 range: the managed database's private address lives there. */
   vpcIpRange: V;
+  /** A move's old host, which this droplet (the new side) pulls the data from over SSH. */
+  movePullFrom?: { host: string; port: number };
+}
+
+/** Where a move's pull may go: the old host's address, or (a host name, which a cloud firewall cannot hold) anywhere on that port. */
+export function movePullDestinations(host: string): string[] {
+  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return [`${host}/32`];
+  if (host.includes(":")) return [`${host}/128`];
+  return [...WORLD];
 }
 
 /**
@@ -29,8 +38,9 @@ export interface CloudFirewallInput<V> {
  * which Caddy offers), SSH from the configured CIDRs only. Outbound: exactly
  * what the stack uses: DNS, NTP, HTTP(S) (apt, image registries, ACME, TTN,
  * Stripe, Resend, Telnyx, Sentry, Spaces, DO monitoring agent), Alertmanager's
- * mail to Resend's SMTP relay on its alternative STARTTLS port, and the
- * database port inside the VPC. Anything not listed is dropped.
+ * mail to Resend's SMTP relay on its alternative STARTTLS port, the
+ * database port inside the VPC and, during a move to this droplet, SSH to the
+ * old host (the data pull). Anything not listed is dropped.
  */
 export function cloudFirewallRules<V = string>(input: CloudFirewallInput<V>): { inbound: InboundRule<string | V>[]; outbound: OutboundRule<string | V>[] } {
   if (input.sshCidrs.length === 0) throw new Error("SSH must be reachable from at least one CIDR (doSshCidrs)");
@@ -53,6 +63,9 @@ export function cloudFirewallRules<V = string>(input: CloudFirewallInput<V>): { 
       // Path MTU discovery and diagnostics.
       { protocol: "icmp", destinationAddresses: [...WORLD] },
       { protocol: "tcp", portRange: String(DO_DB_PORT), destinationAddresses: [input.vpcIpRange] },
+      ...(input.movePullFrom
+        ? [{ protocol: "tcp" as const, portRange: String(input.movePullFrom.port), destinationAddresses: movePullDestinations(input.movePullFrom.host) }]
+        : []),
     ],
   };
 }

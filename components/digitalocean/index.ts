@@ -16,7 +16,7 @@ import { renderCloudInit } from "./cloud-init";
 import { dnsRecordOutputs, managedDnsRecords } from "./dns";
 import { cloudFirewallRules, databaseFirewallRules } from "./firewall";
 import { placementKeepers, placementProblems } from "./placement";
-import { deployToDroplet, dropletBootstrap } from "./push";
+import { PUSH_USER, SSH_PORT, deployToDroplet, dropletBootstrap } from "./push";
 import { doTags } from "./tags";
 import { appKeyGrants, assetsCors, assetsLifecycle, backupKeyGrants, backupsLifecycle, spacesEndpoint, spacesRegion } from "./spaces";
 import { uptimeAlerts, uptimeCheck } from "./uptime";
@@ -35,7 +35,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
   public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   /** Release id on the droplet (bundle + secret digests). */
   public readonly release: pulumi.Output<string>;
-  /** SSH to the droplet as the deploy user (a move's data path). */
+  /** SSH to the droplet as the push does (a move's data path). */
   public readonly hostAccess: HostAccess;
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -150,7 +150,7 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       parent,
     );
 
-    const rules = cloudFirewallRules({ sshCidrs: settings.sshCidrs, vpcIpRange: vpc.ipRange });
+    const rules = cloudFirewallRules({ sshCidrs: settings.sshCidrs, vpcIpRange: vpc.ipRange, movePullFrom: args.movePullFrom });
     const firewall = new digitalocean.Firewall(
       "firewall",
       { name: cloudName("app"), tags: [appTag.name], inboundRules: rules.inbound, outboundRules: rules.outbound },
@@ -292,11 +292,14 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
     this.release = deployment.release;
     this.hostAccess = {
       host: assignment.ipAddress,
-      port: 22,
-      user: DEPLOY_USER,
+      port: SSH_PORT,
+      // As the push: the move's steps run bin/* as root, and the deploy user has no sudo.
+      user: PUSH_USER,
       privateKey: deployKey.privateKeyOpenssh,
       hostKey: hostPublicKey,
       appDir: settings.appDir,
+      // Outbound traffic leaves from the droplet's own public IPv4, not the reserved IP.
+      egressAddress: droplet.ipv4Address,
     };
     this.hostAddress = reservedIp.ipAddress;
     this.databaseEndpoint = pulumi.interpolate`${db.privateHost}:${db.port}`;

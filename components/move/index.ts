@@ -62,7 +62,11 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings): TargetArg
   const data = { ...args.config.data, poolSize: move.poolSize ?? args.config.data.poolSize };
   const config: FreshtrackConfig = { ...args.config, target: move.to, data, move: undefined, ...(move.vm ? { vm: move.vm } : {}) };
   const userSecrets = move.vm ? { ...args.userSecrets, vmSshPrivateKey: new pulumi.Config(PROJECT).requireSecret("moveVmSshPrivateKey") } : args.userSecrets;
-  return { ...args, config, userSecrets };
+  // The new side pulls from a vm old side over SSH during prepare and cutover (a droplet's
+  // firewall must let that out); from retire on it pulls nothing, and its rules are final.
+  const pulling = move.phase === "prepare" || move.phase === "cutover";
+  const old = pulling && args.config.target === "vm" ? args.config.vm : undefined;
+  return { ...args, config, userSecrets, ...(old ? { movePullFrom: { host: old.host, port: old.port } } : {}) };
 }
 
 class Move extends pulumi.ComponentResource {
@@ -110,12 +114,15 @@ class Move extends pulumi.ComponentResource {
         );
       const key = steps.has("move-transfer-key") ? new tls.PrivateKey("move-transfer-key", { algorithm: "ED25519" }, { parent: this }) : undefined;
       const pub = key?.publicKeyOpenssh.apply((k) => k.trim());
+      // The pull comes from the other side's own address; the forward goes to its public one.
+      const authorizeArgs = (h: HostAccess) =>
+        h.egressAddress ? ["--authorize", pulumi.output(h.egressAddress), pulumi.output(h.host)] : ["--authorize", pulumi.output(h.host)];
       const source = (h: HostAccess) => [pulumi.interpolate`${h.user}@${h.host}`, String(h.port), pulumi.output(h.hostKey).apply(normalizeHostKey)];
 
       let authorize: pulumi.Resource | undefined;
       if (steps.has("move-authorize") && pub) {
         // The key may run bin/move-export only, and only from the new host.
-        authorize = run("move-authorize", oldHost, "move-export", ["--authorize", pulumi.output(newHost.host)], {
+        authorize = run("move-authorize", oldHost, "move-export", authorizeArgs(newHost), {
           stdin: pub,
           delete: onHostCommand(oldHost, "move-export", ["--deauthorize"]),
         });
@@ -155,7 +162,7 @@ class Move extends pulumi.ComponentResource {
       }
       if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", [], {}, forward ? [forward] : []);
       if (steps.has("move-authorize-back") && key && pub) {
-        const back = run("move-authorize-back", newHost, "move-export", ["--authorize", pulumi.output(oldHost.host)], {
+        const back = run("move-authorize-back", newHost, "move-export", authorizeArgs(oldHost), {
           stdin: pub,
           delete: onHostCommand(newHost, "move-export", ["--deauthorize"]),
         });

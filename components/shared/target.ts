@@ -8,6 +8,8 @@ export interface TargetArgs {
   config: FreshtrackConfig;
   secrets: LastingSecrets;
   userSecrets: UserSecrets;
+  /** The new side of a move: the old host it pulls the data from over SSH (its firewall must let that out). */
+  movePullFrom?: { host: string; port: number };
 }
 
 /** A DNS record the operator must create (or that we created, when the zone is ours). */
@@ -28,6 +30,12 @@ export interface HostAccess {
   /** "TYPE BASE64". */
   hostKey: pulumi.Input<string>;
   appDir: string;
+  /**
+   * The address this host's own outbound connections come from, when it is not `host` (a
+   * droplet reached through its reserved IP dials out from its own public IPv4): the old side
+   * of a move authorizes the pull from this address.
+   */
+  egressAddress?: pulumi.Input<string>;
 }
 
 /** What every target exports; index.ts turns these into stack outputs. */

@@ -147,6 +147,27 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
     }
   });
 
+  it("the droplet's steps log in as root (the push's login: the deploy user has no sudo); the pull is authorized from the droplet's own IPv4, the forward goes to its reserved IP", () => {
+    const step = (name: string) => p.cutover.resources.find((r) => r.type === "command:remote:Command" && r.name === name)!;
+    for (const name of ["move-copy", "move-cutover"]) {
+      const conn = (step(name).inputs.connection as { $secret: { user: string; host: string } }).$secret;
+      assert.equal(conn.user, "root", `${name} logs in as root`);
+      assert.equal(conn.host, "203.0.113.20", `${name} reaches the droplet at its reserved IP`);
+      assert.doesNotMatch(String(step(name).inputs.create), /^sudo /, `${name} needs no sudo`);
+    }
+    // The droplet's cloud firewall lets the pull out to the old host's SSH port during prepare and cutover only.
+    const sshOut = (r: PlanResult) =>
+      (r.resources.find((x) => x.type === "digitalocean:index/firewall:Firewall")?.inputs.outboundRules as { portRange?: string; destinationAddresses: string[] }[]).filter(
+        (x) => x.portRange === "22",
+      );
+    const oldHost = "203.0.113.10"; // vmHost of Pulumi.vm.yaml
+    assert.deepEqual(sshOut(p.prepare).map((x) => x.destinationAddresses), [[`${oldHost}/32`]]);
+    assert.deepEqual(sshOut(p.cutover).map((x) => x.destinationAddresses), [[`${oldHost}/32`]]);
+    assert.deepEqual(sshOut(p.retire), []);
+    // A droplet's outbound traffic leaves from its own public IPv4, not from the reserved IP (mocks: 203.0.113.10 / .20).
+    assert.match(String(step("move-authorize").inputs.create), /'--authorize' '203\.0\.113\.10' '203\.0\.113\.20'$/);
+  });
+
   it("finish (target digitalocean, move keys removed): deletes exactly the old side and the move steps; nothing protected", () => {
     const fin = mustPlan("vm", { ...d.set, target: "digitalocean" }, d.secret, p.retire.outputs);
     const f = entries(fin);

@@ -290,6 +290,25 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal((await run(bin(oldSide, "move-export"), ["--authorize", "x;rm"], { env, input: "ssh-ed25519 AAAA\n" })).code === 0, false);
   });
 
+  it("--authorize FROM PUBLIC (a droplet): the pull is accepted from its own address, --release goes to the public one", async () => {
+    const key = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEYMOVEKEY1\n";
+    const recorded = path.join(oldSide.appDir, "state", "move-new-side");
+    const before = fs.readFileSync(recorded, "utf8");
+    const keysFile = path.join(env.FT_MOVE_HOME!, ".ssh", "authorized_keys");
+    const keysBefore = fs.readFileSync(keysFile, "utf8");
+    try {
+      const r = await run(bin(oldSide, "move-export"), ["--authorize", "203.0.113.10", "203.0.113.20"], { env, input: key });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(fs.readFileSync(keysFile, "utf8"), /^restrict,from="203\.0\.113\.10",command=/m);
+      assert.equal(fs.readFileSync(recorded, "utf8"), "203.0.113.20\n");
+      const bad = await run(bin(oldSide, "move-export"), ["--authorize", "203.0.113.10", "x;rm"], { env, input: key });
+      assert.notEqual(bad.code, 0);
+    } finally {
+      fs.writeFileSync(recorded, before);
+      fs.writeFileSync(keysFile, keysBefore);
+    }
+  });
+
   it("prepare: copies tables, sequences and uploads; the new app stays stopped; the report says all equal", async () => {
     fs.writeFileSync(dockerLog, "");
     const r = await importFromOld(["--keep-app-stopped"]);

@@ -43,6 +43,18 @@ describe("digitalocean firewall rules", () => {
     assert.equal(r.outbound.find((x) => x.portRange === "25060")?.destinationAddresses[0], marker);
   });
 
+  it("a move to this droplet: SSH out to the old host only (its address; a host name on that port only), and no other rule changes", () => {
+    const base = { sshCidrs: ["192.0.2.1/32"], vpcIpRange: "10.0.0.0/20" };
+    const plain = cloudFirewallRules(base);
+    const pull = (host: string, port: number) => cloudFirewallRules({ ...base, movePullFrom: { host, port } });
+    const extra = (r: ReturnType<typeof cloudFirewallRules>) => r.outbound.slice(plain.outbound.length);
+    assert.deepEqual(extra(pull("203.0.113.10", 22)), [{ protocol: "tcp", portRange: "22", destinationAddresses: ["203.0.113.10/32"] }]);
+    assert.deepEqual(extra(pull("2001:db8::10", 2222)), [{ protocol: "tcp", portRange: "2222", destinationAddresses: ["2001:db8::10/128"] }]);
+    assert.deepEqual(extra(pull("old-host.customer.example", 22)), [{ protocol: "tcp", portRange: "22", destinationAddresses: WORLD }]);
+    assert.deepEqual(pull("203.0.113.10", 22).outbound.slice(0, plain.outbound.length), plain.outbound);
+    assert.deepEqual(pull("203.0.113.10", 22).inbound, plain.inbound);
+  });
+
   it("refuses SSH from nowhere or from the whole internet", () => {
     assert.throws(() => cloudFirewallRules({ sshCidrs: [], vpcIpRange: "10.0.0.0/20" }), /at least one CIDR/);
     assert.throws(() => cloudFirewallRules({ sshCidrs: ["192.0.2.1/32", "0.0.0.0/0"], vpcIpRange: "10.0.0.0/20" }), /whole internet/);
