@@ -42,7 +42,8 @@ const HOP = new Set([
 
 const DIAL_ERRORS = new Set(["ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTFOUND", "EAI_AGAIN"]);
 
-const counts = { held: 0, forwarded: 0, failed: 0, expired: 0 };
+// gone: delivered, but the client had closed its connection before the answer reached it.
+const counts = { held: 0, forwarded: 0, failed: 0, expired: 0, gone: 0 };
 let target = null;
 let targetText = "";
 
@@ -109,12 +110,24 @@ function send(t, req, body, res) {
     });
     out.on("timeout", () => out.destroy(new Error("upstream timeout")));
     out.on("response", (up) => {
+      up.on("end", resolve);
+      up.on("error", reject);
+      // The client gave up (a sensor's timeout during a long freeze): the request was delivered;
+      // read the answer anyway, or its socket stays busy and, once every socket is, nothing
+      // more is forwarded.
+      const drain = () => {
+        counts.gone++;
+        up.unpipe(res);
+        up.resume();
+      };
+      if (res.destroyed) return drain();
       const h = {};
       for (const [k, v] of Object.entries(up.headers)) if (!HOP.has(k)) h[k] = v;
       res.writeHead(up.statusCode, h);
       up.pipe(res);
-      up.on("end", resolve);
-      up.on("error", reject);
+      res.once("close", () => {
+        if (!res.writableFinished) drain();
+      });
     });
     out.on("error", (e) => {
       // Not connected yet, or a kept-alive socket the upstream had closed: the request was not received.
