@@ -109,7 +109,10 @@ function send(t, req, body, res) {
       timeout: 60000,
     });
     out.on("timeout", () => out.destroy(new Error("upstream timeout")));
+    // Once an answer began, the request was received: whatever fails afterwards is never retried.
+    let answered = false;
     out.on("response", (up) => {
+      answered = true;
       up.on("end", resolve);
       up.on("error", reject);
       // The client gave up (a sensor's timeout during a long freeze): the request was delivered;
@@ -130,11 +133,11 @@ function send(t, req, body, res) {
       });
     });
     out.on("error", (e) => {
-      // Not connected yet, or a kept-alive socket the upstream had closed: the request was not received.
-      // Only errors of the connection's set-up (before a byte of the request left), or a kept-alive
-      // socket the upstream had closed (Node's documented case): the request was not received. A
-      // certificate that does not verify is final: trying again would only delay the 502.
-      e.retry = !res.headersSent && (DIAL_ERRORS.has(e.code) || (out.reusedSocket && e.code === "ECONNRESET"));
+      // Retried only when the request cannot have been received: an error of the connection's
+      // set-up (before a byte of the request left), or a kept-alive socket the upstream had closed
+      // (Node's documented case), and no answer begun. A certificate that does not verify is
+      // final: trying again would only delay the 502.
+      e.retry = !answered && !res.headersSent && (DIAL_ERRORS.has(e.code) || (out.reusedSocket && e.code === "ECONNRESET"));
       reject(e);
     });
     out.end(body);
