@@ -1,5 +1,6 @@
 // Firewall rules as plain data. Generic in the value type of the VPC range and
 // the tag so the component can pass Outputs and tests plain strings.
+import { isIP } from "net";
 import { RESEND_SMTP } from "../../compose/render/observability/secrets";
 
 export const WORLD = ["0.0.0.0/0", "::/0"];
@@ -22,14 +23,15 @@ export interface CloudFirewallInput<V> {
   sshCidrs: string[];
   /** The VPC's IPv4 range: the managed database's private address lives there. */
   vpcIpRange: V;
-  /** A move's old host, which this droplet (the new side) pulls the data from over SSH. */
+  /** The other host of a move, which this droplet pulls data from over SSH (the new side's first copy, or a rollback's copy back). */
   movePullFrom?: { host: string; port: number };
 }
 
 /** Where a move's pull may go: the old host's address, or (a host name, which a cloud firewall cannot hold) anywhere on that port. */
 export function movePullDestinations(host: string): string[] {
-  if (/^\d{1,3}(\.\d{1,3}){3}$/.test(host)) return [`${host}/32`];
-  if (host.includes(":")) return [`${host}/128`];
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  if (isIP(bare) === 4) return [`${bare}/32`];
+  if (isIP(bare) === 6) return [`${bare}/128`];
   return [...WORLD];
 }
 

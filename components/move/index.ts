@@ -51,10 +51,21 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
     ...(finishing ? { aliases: [{ parent: pulumi.createUrn(MOVE_COMPONENT.name, MOVE_COMPONENT.type) }] } : {}),
     ...(move?.phase === "retire" ? { transformations: [released(move.purge)] } : {}),
   };
-  const serving = new TARGET_CLASSES[cfg.target](name, args, servingOpts);
+  const serving = new TARGET_CLASSES[cfg.target](name, servingArgs(args), servingOpts);
   if (!move) return { serving, moveState: null };
   const component = new Move(name, args, move, serving, deployed);
   return { serving, moveState: moveStateOf(cfg, deployed.move), move: component.outputs };
+}
+
+/**
+ * The serving side's arguments. A rollback from a vm back onto a droplet copies the new side's
+ * data back by pulling from the vm over SSH, from the droplet: its firewall must let that out.
+ */
+export function servingArgs(args: TargetArgs): TargetArgs {
+  const move = args.config.move;
+  const newVm = move?.to === "vm" ? (move.vm ?? args.config.vm) : undefined;
+  if (move?.phase !== "rollback" || args.config.target !== "digitalocean" || !newVm) return args;
+  return { ...args, movePullFrom: { host: newVm.host, port: newVm.port } };
 }
 
 /** The config the new side is declared with: its target, and for vm -> vm the new host. */
@@ -72,7 +83,7 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings): TargetArg
 class Move extends pulumi.ComponentResource {
   public readonly outputs: pulumi.Output<unknown>;
 
-  constructor(name: string, args: TargetArgs, move: MoveSettings, old: TargetOutputs, deployed: DeployedState) {
+  constructor(name: string, args: TargetArgs, move: MoveSettings, old: TargetOutputs & pulumi.Resource, deployed: DeployedState) {
     super(MOVE_COMPONENT.type, MOVE_COMPONENT.name, {}, {});
     const from = args.config.target;
     const phase = move.phase;
@@ -172,7 +183,8 @@ class Move extends pulumi.ComponentResource {
           "move-import",
           ["--from", ...source(newHost), "--freeze-source", "--start-app"],
           { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
-          [back],
+          // After the old side's own update (a droplet's firewall lets this pull out).
+          [back, old],
         );
         report.rollback = copyBack.stdout;
         run("move-unforward", oldHost, "move-forward", ["--off"], {}, [copyBack]);

@@ -8,7 +8,7 @@ export interface TargetArgs {
   config: FreshtrackConfig;
   secrets: LastingSecrets;
   userSecrets: UserSecrets;
-  /** The new side of a move: the old host it pulls the data from over SSH (its firewall must let that out). */
+  /** A move's other host, which this side pulls the data from over SSH (a droplet's firewall must let that out). */
   movePullFrom?: { host: string; port: number };
 }
 

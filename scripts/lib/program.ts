@@ -70,6 +70,8 @@ export interface RunOptions {
   secretSet?: string[];
   /** Computed outputs for a resource, merged over the defaults (e.g. a test host's address). */
   outputsFor?: (type: string, name: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
+  /** The result of a provider function, instead of the default (e.g. a test cluster's real CA for getDatabaseCa). */
+  invokeFor?: (token: string, inputs: Record<string, unknown>) => Record<string, unknown> | undefined;
   /** The provider id of a resource, instead of `<name>-id` (e.g. a replaced droplet). */
   idFor?: (type: string, name: string) => string | undefined;
   /** Outputs of the stack's last deployment, as its self-reference reads them (pulumi:pulumi:StackReference). Absent: never deployed. */
@@ -186,7 +188,8 @@ function defaultOutputs(type: string, name: string, inputs: Record<string, unkno
   if (type.startsWith("digitalocean:")) {
     Object.assign(out, {
       urn: `do:mock:${name}`,
-      ipv4Address: "203.0.113.10",
+      // Not the vm example's host (203.0.113.10): a move test tells the droplet's own address from the old host's.
+      ipv4Address: "203.0.113.30",
       ipv4AddressPrivate: "10.10.0.2",
       ip: "203.0.113.20",
       host: `${name}.db.ondigitalocean.com`,
@@ -296,7 +299,7 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
           const name = String(args.inputs.name);
           return { id: name, name, sha256Digest: mockImageDigest(name) };
         }
-        return INVOKE_RESULTS[args.token] ?? {};
+        return opts.invokeFor?.(args.token, plain(args.inputs) as Record<string, unknown>) ?? INVOKE_RESULTS[args.token] ?? {};
       },
     },
     "freshtrack",

@@ -64,6 +64,32 @@ const PAIRS: [T, T][] = [
   ["aws", "digitalocean"],
 ];
 
+describe("move digitalocean -> vm: rollback after cutover (mocks)", function () {
+  this.timeout(600_000);
+  it("the droplet (old side) pulls the new host's data back: its firewall lets SSH out to that host during the rollback, and the copy waits for it", () => {
+    const p = phases("digitalocean", "vm");
+    const rb = mustPlan("do", { ...p.d.set, moveTo: "vm", movePhase: "rollback" }, p.d.secret, p.cutover.outputs);
+    const sshOut = (r: PlanResult) =>
+      (
+        r.resources.find((x) => x.type === "digitalocean:index/firewall:Firewall" && !x.parent?.includes("move"))?.inputs.outboundRules as {
+          portRange?: string;
+          destinationAddresses: string[];
+        }[]
+      ).filter((x) => x.portRange === "22");
+    assert.deepEqual(sshOut(p.cutover), [], "no SSH out while the droplet serves");
+    assert.deepEqual(
+      sshOut(rb).map((x) => x.destinationAddresses),
+      [["203.0.113.77/32"]],
+    );
+    const copyBack = rb.resources.find((r) => r.type === "command:remote:Command" && r.name === "move-copy-back")!;
+    assert.ok(copyBack, "move-copy-back declared");
+    assert.ok(
+      (copyBack.options.dependsOn ?? []).some((u: string) => u.includes("freshtrack:digitalocean:Target")),
+      "move-copy-back waits for the droplet's own update",
+    );
+  });
+});
+
 for (const [from, to] of PAIRS) {
   describe(`move ${from} -> ${to} (mocks)`, function () {
     this.timeout(600_000);
@@ -157,15 +183,24 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
     }
     // The droplet's cloud firewall lets the pull out to the old host's SSH port during prepare and cutover only.
     const sshOut = (r: PlanResult) =>
-      (r.resources.find((x) => x.type === "digitalocean:index/firewall:Firewall")?.inputs.outboundRules as { portRange?: string; destinationAddresses: string[] }[]).filter(
-        (x) => x.portRange === "22",
-      );
+      (
+        r.resources.find((x) => x.type === "digitalocean:index/firewall:Firewall")?.inputs.outboundRules as {
+          portRange?: string;
+          destinationAddresses: string[];
+        }[]
+      ).filter((x) => x.portRange === "22");
     const oldHost = "203.0.113.10"; // vmHost of Pulumi.vm.yaml
-    assert.deepEqual(sshOut(p.prepare).map((x) => x.destinationAddresses), [[`${oldHost}/32`]]);
-    assert.deepEqual(sshOut(p.cutover).map((x) => x.destinationAddresses), [[`${oldHost}/32`]]);
+    assert.deepEqual(
+      sshOut(p.prepare).map((x) => x.destinationAddresses),
+      [[`${oldHost}/32`]],
+    );
+    assert.deepEqual(
+      sshOut(p.cutover).map((x) => x.destinationAddresses),
+      [[`${oldHost}/32`]],
+    );
     assert.deepEqual(sshOut(p.retire), []);
-    // A droplet's outbound traffic leaves from its own public IPv4, not from the reserved IP (mocks: 203.0.113.10 / .20).
-    assert.match(String(step("move-authorize").inputs.create), /'--authorize' '203\.0\.113\.10' '203\.0\.113\.20'$/);
+    // A droplet's outbound traffic leaves from its own public IPv4, not from the reserved IP (mocks: 203.0.113.30 / .20).
+    assert.match(String(step("move-authorize").inputs.create), /'--authorize' '203\.0\.113\.30' '203\.0\.113\.20'$/);
   });
 
   it("finish (target digitalocean, move keys removed): deletes exactly the old side and the move steps; nothing protected", () => {
