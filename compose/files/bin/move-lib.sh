@@ -121,20 +121,27 @@ ft_move_hold_release() {
   log "request holder: kept and later requests go to $url"
 }
 
-# This side serves again (a failed cutover, a rollback, or bin/move-forward --off): Caddy routes
-# locally again, what the holder kept goes through this side's own Caddy, and the holder goes.
-ft_move_hold_end() {
+# Caddy routes locally again and the holder sends what it keeps (and what still reaches it)
+# through this side's own Caddy. The holder stays: it may still wait for answers from the other
+# side (a rollback: that side holds them until it is asked to release).
+ft_move_hold_local() {
   local caddy self_ca=
   rm -f "$STATE_DIR/proxy/move.forward"
   [[ -n $(ft_move_hold_ids) ]] || return 0
   caddy=$(ft_move_caddy)
-  if [[ -n $caddy ]]; then
-    if [[ $(rj '.tls_mode // "acme"') == internal ]]; then
-      self_ca=$STATE_DIR/move-hold/self-ca.pem
-      docker exec "$caddy" cat /data/caddy/pki/authorities/local/root.crt >"$self_ca" && [[ -s $self_ca ]] || self_ca=
-    fi
-    ft_move_hold_release "https://caddy:443" "$self_ca"
+  [[ -n $caddy ]] || return 0
+  if [[ $(rj '.tls_mode // "acme"') == internal ]]; then
+    self_ca=$STATE_DIR/move-hold/self-ca.pem
+    docker exec "$caddy" cat /data/caddy/pki/authorities/local/root.crt >"$self_ca" && [[ -s $self_ca ]] || self_ca=
   fi
+  ft_move_hold_release "https://caddy:443" "$self_ca"
+}
+
+# This side serves again (a failed cutover, a rollback, or bin/move-forward --off): Caddy routes
+# locally again, what the holder kept goes through this side's own Caddy, and the holder goes.
+ft_move_hold_end() {
+  ft_move_hold_local
+  [[ -n $(ft_move_hold_ids) ]] || return 0
   # Graceful: it stops listening, and what it holds or forwards gets 30 s to finish.
   sleep "${FT_PROXY_SETTLE_SECONDS:-3}"
   ft_move_hold_remove
