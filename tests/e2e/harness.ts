@@ -47,6 +47,8 @@ export interface StackInput {
    * move's real transfer key): the mocks would invent an unusable value, a new one per plan.
    */
   stateOutputs?: Record<string, Record<string, unknown>>;
+  /** Results of provider functions by token (e.g. getDatabaseCa: the managed database stand-in's CA). */
+  invokeResults?: Record<string, Record<string, unknown>>;
   redisPasswordGeneration?: number;
   jwtSecretGeneration?: number;
   /** The off-host backup remote (a second S3 server standing in for the operator's storage). */
@@ -128,7 +130,11 @@ export async function plan(s: StackInput, workDir: string, programRoot: string =
   const { set, secretSet } = stackConfig(s);
   const inFile = path.join(workDir, "plan-in.json");
   const outFile = path.join(workDir, "plan-out.json");
-  fs.writeFileSync(inFile, JSON.stringify({ stack: "vm", set, secretSet, previousOutputs: s.previousOutputs, stateOutputs: s.stateOutputs }), { mode: 0o600 });
+  fs.writeFileSync(
+    inFile,
+    JSON.stringify({ stack: "vm", set, secretSet, previousOutputs: s.previousOutputs, stateOutputs: s.stateOutputs, invokeResults: s.invokeResults }),
+    { mode: 0o600 },
+  );
   const child = spawn(
     process.execPath,
     ["-r", "ts-node/register/transpile-only", path.join(programRoot, "tests", "e2e", "lib", "plan-child.ts"), inFile, outFile],

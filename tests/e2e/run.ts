@@ -16,7 +16,7 @@ import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 import { sFailedDeploy } from "./scenarios/failed-deploy";
 import { backupSchedule } from "./scenarios/backup-schedule";
-import { moveVmToVm } from "./scenarios/move";
+import { MoveDeps, moveVmToDigitalOcean, moveVmToVm, moveVmToVmRolledBack, removeMoveLeftovers } from "./scenarios/move";
 import { diskLost } from "./scenarios/disk-lost";
 import { OffHostRemote, startOffHostRemote } from "./lib/offhost-remote";
 
@@ -724,6 +724,20 @@ async function s11RateLimit(ctx: Ctx): Promise<Record<string, unknown>> {
   return ctx.figures;
 }
 
+/** What the move scenarios (scenarios/move.ts) take from the run. */
+function moveDeps(ctx: Ctx): MoveDeps {
+  return {
+    work: ctx.work,
+    programRoot: ctx.programRoot,
+    tags: ctx.tags,
+    rate: RATE,
+    record: (f) => record(ctx, f),
+    check,
+    lossFigures,
+    outputs: ctx.hostOutputs,
+  };
+}
+
 const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>][] = [
   ["1", "bare host -> healthy stack through Caddy (HTTPS, tls internal)", s1BareHost],
   ["7", "re-apply with nothing changed", s7NoChange],
@@ -754,16 +768,23 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
     "14",
     "move vm -> vm (moveTo vm: prepare, cutover, retire) between two disposable hosts with their own engines, under load at the old address; a plain target change refused",
     async (ctx) => {
-      await moveVmToVm({
-        work: ctx.work,
-        programRoot: ctx.programRoot,
-        tags: ctx.tags,
-        rate: RATE,
-        record: (f) => record(ctx, f),
-        check,
-        lossFigures,
-        outputs: ctx.hostOutputs,
-      });
+      await moveVmToVm(moveDeps(ctx));
+      return ctx.figures;
+    },
+  ],
+  [
+    "16",
+    "move vm -> digitalocean (moveTo digitalocean) under load at the old address: the droplet a disposable host booted from the program's user_data, the managed PostgreSQL a TLS-only PostgreSQL 17 whose admin is not a superuser, Spaces an S3 stand-in under its real name",
+    async (ctx) => {
+      await moveVmToDigitalOcean(moveDeps(ctx));
+      return ctx.figures;
+    },
+  ],
+  [
+    "17",
+    "move vm -> vm rolled back after its cutover (movePhase rollback), under load at the old address: the new side's writes copied back, the old side serves again with every reading",
+    async (ctx) => {
+      await moveVmToVmRolledBack(moveDeps(ctx));
       return ctx.figures;
     },
   ],
@@ -887,6 +908,8 @@ async function main(): Promise<number> {
         console.error(`cleanup: ${(e as Error).message}`);
       }
       fs.rmSync(work, { recursive: true, force: true });
+      // A scenario stopped by a signal never reached its own clean-up.
+      removeMoveLeftovers();
     } else console.log(`\n== FT_E2E_KEEP: stack left running; app dir ${appDir}`);
     offhost.stop();
     await testHost.stop();

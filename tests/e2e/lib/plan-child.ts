@@ -1,6 +1,6 @@
 // Child process: runs the REAL program (index.ts) once under Pulumi's mock runtime
 // (one stack per process, as scripts/lib/program.ts requires) and writes the plan as JSON.
-// usage: plan-child.ts IN.json OUT.json   IN = {stack, set, secretSet, previousOutputs?, stateOutputs?}
+// usage: plan-child.ts IN.json OUT.json   IN = {stack, set, secretSet, previousOutputs?, stateOutputs?, invokeResults?}
 import * as fs from "fs";
 import { dummyPassword, runProgram } from "../../../scripts/lib/program";
 
@@ -12,12 +12,14 @@ async function main(): Promise<void> {
     secretSet: string[];
     previousOutputs?: Record<string, unknown>;
     stateOutputs?: Record<string, Record<string, unknown>>;
+    invokeResults?: Record<string, Record<string, unknown>>;
   };
   const plan = await runProgram({
     stack: req.stack,
     set: req.set,
     secretSet: req.secretSet,
     previousOutputs: req.previousOutputs,
+    invokeFor: (token) => req.invokeResults?.[token],
     // A rotation (generation bump changes the keepers) gives a new value, as the real provider does.
     outputsFor: (type, name, inputs) => {
       const kept = req.stateOutputs?.[`${type}::${name}`];

@@ -1,7 +1,12 @@
-// Scenario 14: a customer moved from one vm host to a new one (moveTo vm) under load, on two
-// disposable hosts (lib/disposable-host.ts), each with its own Docker engine. The OLD host is
+// Scenarios 14, 16 and 17: a customer moved from a vm host to a new one (moveTo vm) or to
+// DigitalOcean (moveTo digitalocean), or moved and rolled back after its cutover (17), under
+// load, on two disposable hosts
+// (lib/disposable-host.ts), each with its own Docker engine. For digitalocean the second host
+// is the droplet (booted from the program's user_data, lib/do-stand-ins.ts), its database the
+// managed PostgreSQL stand-in (TLS only, admin not a superuser) and its buckets the Spaces
+// stand-in, each reached by its real name. The OLD host is
 // deployed by the program's own steps as scenario 1 does; then the program is planned for each
-// phase (prepare, cutover, retire) with the previous run's outputs as the stack's last
+// phase (prepare, cutover, then retire or rollback) with the previous run's outputs as the stack's last
 // deployment, and every remote step of the plan runs over real SSH in the engine's order
 // (harness.ts: both hosts' steps plus the move's). The load keeps hitting the OLD address the
 // whole time, as sensors do until DNS has moved. Also: a plain target change is refused and
@@ -10,10 +15,13 @@ import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Applier, StackInput, StepError, StepReport, plan } from "../harness";
+import { Applier, DOMAIN, StackInput, StepError, StepReport, plan, unwrap } from "../harness";
 import { DisposableHost, hostImage, loadImages, onHost, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
+import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
+import { sh } from "../lib/docker";
 import { LoadGenerator, LoadResult, Target, devEui, httpsRequest, postUplink, uplink } from "../lib/load";
 import { APP_CONTRACT } from "../../../core/app-contract";
+import { DB_NAME, DB_USER } from "../../../core/naming";
 import { PlanResult } from "../../../scripts/lib/program";
 
 export interface MoveDeps {
@@ -56,10 +64,11 @@ function containersOn(h: DisposableHost): string[] {
     .sort();
 }
 
+type Query = (sql: string) => string;
+
 /** Row count of every table of the app's schema. */
-function tableCounts(h: DisposableHost): Record<string, number> {
-  const rows = psqlOn(
-    h,
+function tableCounts(query: Query): Record<string, number> {
+  const rows = query(
     `SELECT table_name || ' ' || (xpath('/row/c/text()', query_to_xml(format('SELECT count(*) AS c FROM %I.%I', table_schema, table_name), false, true, '')))[1]::text
        FROM information_schema.tables WHERE table_schema = 'public' AND table_type = 'BASE TABLE' ORDER BY 1`,
   );
@@ -73,8 +82,8 @@ function tableCounts(h: DisposableHost): Record<string, number> {
 }
 
 /** Frame counters of the device's readings stored on a host. */
-function storedOn(h: DisposableHost, device: string): Set<number> {
-  const out = psqlOn(h, `SELECT DISTINCT r.f_cnt FROM ${READINGS} r JOIN devices d ON d.id = r.device_id WHERE d.device_id = '${device}'`);
+function storedOn(query: Query, device: string): Set<number> {
+  const out = query(`SELECT DISTINCT r.f_cnt FROM ${READINGS} r JOIN devices d ON d.id = r.device_id WHERE d.device_id = '${device}'`);
   return new Set(out.split("\n").filter(Boolean).map(Number));
 }
 
@@ -83,23 +92,23 @@ function storedOn(h: DisposableHost, device: string): Set<number> {
  * The app's bucket through the host store's admin identity (`admin_remote`, as bin/restore --uploads
  * writes it): the backup identity may only read it.
  */
-function rcloneOn(h: DisposableHost, args: string, base64Input?: string) {
-  const rel = `${APP_DIR}/current/release.json`;
+function rcloneOn(h: DisposableHost, args: string, base64Input?: string, appDir = APP_DIR) {
+  const rel = `${appDir}/current/release.json`;
   return onHost(
     h,
     `bucket="$(jq -r '.backup.admin_remote // .backup.remote' ${rel}):$(jq -r .assets_bucket ${rel})"; ${base64Input ? "base64 -d | " : ""}docker run --rm -i --network "$(jq -r .database.network ${rel})" ` +
-      `-v ${APP_DIR}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`,
+      `-v ${appDir}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`,
     { input: base64Input },
   );
 }
 
-function objectsOn(h: DisposableHost): { count: number; bytes: number } {
-  const r = JSON.parse(rcloneOn(h, `size --json "$bucket"`).stdout) as { count: number; bytes: number };
+function objectsOn(h: DisposableHost, appDir = APP_DIR): { count: number; bytes: number } {
+  const r = JSON.parse(rcloneOn(h, `size --json "$bucket"`, undefined, appDir).stdout) as { count: number; bytes: number };
   return { count: r.count, bytes: r.bytes };
 }
 
-function saltDigest(h: DisposableHost): string {
-  return onHost(h, `sha256sum < ${APP_DIR}/secrets/app/TTN_ENCRYPTION_SALT | cut -c1-64`).stdout.trim();
+function saltDigest(h: DisposableHost, appDir = APP_DIR): string {
+  return onHost(h, `sha256sum < ${appDir}/secrets/app/TTN_ENCRYPTION_SALT | cut -c1-64`).stdout.trim();
 }
 
 /** The move-import report (last JSON line of a step's stdout). */
@@ -122,28 +131,210 @@ async function waitHealthy(t: Target, timeoutS: number): Promise<void> {
   }
 }
 
-export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> {
+/** The side the customer moves to: how the move is configured, and where its data is read. */
+interface NewSide {
+  appDir: string;
+  /** SQL on the new side's app database, as a superuser. */
+  query: Query;
+  /** Config of the move in a phase (`pulumi config set` equivalents). */
+  moveKeys(phase: string): Pick<StackInput, "extraConfig" | "extraSecrets">;
+  /** What the engine and the provider functions would return for the new side's resources. */
+  extras: Pick<StackInput, "stateOutputs" | "invokeResults">;
+  /** After the prepare plan, before its steps: what the cloud does when it creates the new side. */
+  create?(p: PlanResult): Promise<Record<string, unknown>>;
+  /** After the move: what must hold on this kind of side (figures, and problems found). */
+  facts?(): { figures: Record<string, unknown>; problems: string[] };
+  stop(): void;
+}
+
+function vmSide(newHost: DisposableHost): NewSide {
+  return {
+    appDir: APP_DIR,
+    query: (sql) => psqlOn(newHost, sql),
+    moveKeys: (phase) => ({
+      extraConfig: { moveTo: "vm", movePhase: phase, moveVmHost: newHost.host, moveVmPort: "22", moveVmUser: "root", moveVmHostKey: newHost.hostKeyLine },
+      extraSecrets: { moveVmSshPrivateKey: newHost.privateKey },
+    }),
+    extras: {},
+    stop: () => undefined,
+  };
+}
+
+/** A real ED25519 key as the tls provider keeps it in state (the mocks would invent an unusable one). */
+function sshKeyPair(file: string): { privateKeyOpenssh: string; publicKeyOpenssh: string } {
+  // A fresh key per scenario (an earlier scenario of the run may have left one here).
+  for (const f of [file, `${file}.pub`]) fs.rmSync(f, { force: true });
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", file], { stdio: "ignore" });
+  return {
+    privateKeyOpenssh: fs.readFileSync(file, "utf8"),
+    publicKeyOpenssh: fs.readFileSync(`${file}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ") + "\n",
+  };
+}
+
+const DO_REGION = "fra1";
+/** Containers of the move scenarios (hosts and DigitalOcean stand-ins): also removed by removeMoveLeftovers. */
+const NAMES = {
+  old: "freshtrack-e2e-old",
+  new: "freshtrack-e2e-new",
+  droplet: "freshtrack-e2e-droplet",
+  db: "freshtrack-e2e-dodb",
+  spaces: "freshtrack-e2e-spaces",
+};
+const DO_DB = {
+  host: "private-freshtrack-e2e-db-do-user-1-0.b.db.ondigitalocean.com",
+  port: 25060,
+  user: "doadmin",
+  password: "E2ESECRETdoadminpassword0001X",
+};
+const DO_KEYS = {
+  app: { accessKey: "E2EDOAPPSPACESKEY", secretKey: "E2ESECRETdoappspaces0001X" },
+  backup: { accessKey: "E2EDOBACKUPSPACESKEY", secretKey: "E2ESECRETdobackupspaces0001X" },
+};
+
+/**
+ * The droplet on the second host: the program's droplet and reserved IP resolve to its address,
+ * its host key and deploy key are real keys in the engine's state, the cluster's outputs and CA
+ * point at the managed database stand-in, and Spaces is the stand-in under its real name.
+ */
+function dropletSide(droplet: DisposableHost, d: MoveDeps): NewSide {
+  const keysDir = path.join(d.work, "hosts", "droplet-keys");
+  fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
+  const deployKey = sshKeyPair(path.join(keysDir, "deploy-key"));
+  const hostKey = sshKeyPair(path.join(keysDir, "droplet-host-key"));
+  const db = startManagedDb({
+    name: NAMES.db,
+    host: DO_DB.host,
+    port: DO_DB.port,
+    adminUser: DO_DB.user,
+    adminPassword: DO_DB.password,
+  });
+  let spaces: Spaces | undefined;
+  return {
+    // vmAppDir is also the droplet's app directory (one key).
+    appDir: APP_DIR,
+    query: (sql) => db.query(sql, DB_NAME),
+    moveKeys: (phase) => ({
+      extraConfig: {
+        moveTo: "digitalocean",
+        movePhase: phase,
+        doRegion: DO_REGION,
+        doManageDns: "false",
+        doSshCidrs: JSON.stringify(["198.51.100.7/32"]),
+      },
+    }),
+    extras: {
+      stateOutputs: {
+        "tls:index/privateKey:PrivateKey::deploy-key": deployKey,
+        "tls:index/privateKey:PrivateKey::droplet-host-key": hostKey,
+        "digitalocean:index/droplet:Droplet::droplet": { ipv4Address: droplet.host },
+        "digitalocean:index/reservedIp:ReservedIp::reserved-ip": { ipAddress: droplet.host },
+        "digitalocean:index/databaseCluster:DatabaseCluster::db": { privateHost: DO_DB.host, port: DO_DB.port, user: DO_DB.user, password: DO_DB.password },
+        "digitalocean:index/spacesKey:SpacesKey::app-spaces-key": DO_KEYS.app,
+        "digitalocean:index/spacesKey:SpacesKey::backup-spaces-key": DO_KEYS.backup,
+      },
+      invokeResults: { "digitalocean:index/getDatabaseCa:getDatabaseCa": { certificate: db.caPem } },
+    },
+    async create(p) {
+      const bucket = (name: string) =>
+        String(p.resources.find((r) => r.type === "digitalocean:index/spacesBucket:SpacesBucket" && r.name === name)?.inputs.name);
+      const assets = bucket("assets");
+      const backups = bucket("backups");
+      // DigitalOcean's grants: readwrite = read, write (and delete), list, on that bucket.
+      const rw = (...buckets: string[]) => buckets.flatMap((b) => ["Read", "Write", "List"].map((a) => `${a}:${b}`));
+      spaces = startSpaces({
+        name: NAMES.spaces,
+        region: DO_REGION,
+        image: d.tags.objectstore,
+        rcloneImage: d.tags.rclone,
+        keys: [
+          { ...DO_KEYS.app, actions: rw(assets) },
+          { ...DO_KEYS.backup, actions: rw(backups, assets) },
+        ],
+        buckets: [assets, backups],
+      });
+      // The droplet's images trust the CA that signs Spaces' certificate, as real images trust public roots.
+      trustCaInImage(droplet, d.tags.rclone, spaces.caPem);
+      // DatabaseDb and DatabaseUser: DigitalOcean creates them before the push (through doadmin).
+      db.query(`SET ROLE ${DO_DB.user};\nCREATE DATABASE ${DB_NAME};\nCREATE ROLE ${DB_USER} LOGIN PASSWORD 'digitalocean-generated-unused';`);
+      const dropletRes = p.resources.find((r) => r.type === "digitalocean:index/droplet:Droplet" && r.name === "droplet");
+      const userData = unwrap(dropletRes?.inputs.userData) as string;
+      publicDns(droplet);
+      const boot = bootDroplet(droplet, userData, [deployKey.publicKeyOpenssh.trim()]);
+      return {
+        droplet_first_boot: boot.runcmd,
+        spaces_buckets: [assets, backups],
+        managed_db: `${DO_DB.host}:${DO_DB.port} (PostgreSQL 17, TLS only, ${DO_DB.user} without SUPERUSER)`,
+      };
+    },
+    facts() {
+      const services = onHost(droplet, "docker ps --format '{{.Label \"com.docker.compose.service\"}}' | sort -u", { allowFail: true })
+        .stdout.split("\n")
+        .filter(Boolean);
+      const roles = db.query(`SELECT rolname || ' ' || rolsuper FROM pg_roles WHERE rolname IN ('${DO_DB.user}', '${DB_USER}') ORDER BY 1`).split("\n");
+      const plainConnections = Number(
+        db.query(
+          "SELECT count(*) FROM pg_stat_activity a JOIN pg_stat_ssl s USING (pid) WHERE a.backend_type = 'client backend' AND a.usename <> 'postgres' AND NOT s.ssl",
+        ),
+      );
+      const appConnections = Number(db.query(`SELECT count(*) FROM pg_stat_activity WHERE usename = '${DB_USER}'`));
+      const problems: string[] = [];
+      if (services.includes("postgres") || services.includes("objectstore"))
+        problems.push(`the droplet runs its own ${services.join(", ")}: the managed database and Spaces must be used`);
+      if (!services.includes("pgbouncer") || !services.includes("backend")) problems.push(`the droplet does not serve: ${services.join(", ")}`);
+      if (roles.join(",") !== `${DO_DB.user} false,${DB_USER} false`)
+        problems.push(`roles on the managed database: ${roles.join(", ")} (neither may be a superuser)`);
+      if (plainConnections !== 0) problems.push(`${plainConnections} connections to the managed database without TLS`);
+      if (appConnections === 0) problems.push("the app has no connection to the managed database");
+      return {
+        figures: {
+          droplet_services: services,
+          managed_db_roles: roles,
+          managed_db_app_connections: appConnections,
+          managed_db_connections_without_tls: plainConnections,
+        },
+        problems,
+      };
+    },
+    stop() {
+      spaces?.stop();
+      db.stop();
+    },
+  };
+}
+
+/** After an interrupted run (a signal skips the scenarios' own clean-up): hosts, stand-ins, this machine's PostgreSQL of the managed database. */
+export function removeMoveLeftovers(): void {
+  stopManagedDb(NAMES.db);
+  for (const name of [NAMES.old, NAMES.new, NAMES.droplet, NAMES.spaces]) sh("docker", ["rm", "-f", "-v", name], { allowFail: true });
+  removeHostsNetwork();
+}
+
+export const moveVmToVm = (d: MoveDeps) => moveFromVm(d, "vm", "retire");
+export const moveVmToDigitalOcean = (d: MoveDeps) => moveFromVm(d, "digitalocean", "retire");
+/** Scenario 17: the same move rolled back after its cutover (movePhase rollback): the old side serves again, with every reading. */
+export const moveVmToVmRolledBack = (d: MoveDeps) => moveFromVm(d, "vm", "rollback");
+
+async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" | "rollback"): Promise<Record<string, unknown>> {
+  const rollback = end === "rollback";
   const tHosts = Date.now();
   const image = hostImage();
-  const oldHost = await startDisposableHost("freshtrack-e2e-old", path.join(d.work, "hosts", "old"), image);
-  const newHost = await startDisposableHost("freshtrack-e2e-new", path.join(d.work, "hosts", "new"), image);
+  const oldHost = await startDisposableHost(NAMES.old, path.join(d.work, "hosts", "old"), image);
+  const newHost = await startDisposableHost(to === "vm" ? NAMES.new : NAMES.droplet, path.join(d.work, "hosts", "new"), image);
+  let side: NewSide | undefined;
   try {
     await loadImages([oldHost, newHost], [...new Set(Object.values(d.tags))]);
+    side = to === "vm" ? vmSide(newHost) : dropletSide(newHost, d);
     d.record({ hosts: { old: oldHost.host, new: newHost.host, image, seconds_to_start_and_load_images: secs(Date.now() - tHosts) } });
 
     const applier = new Applier();
     // The move's transfer key as the tls provider keeps it in state: one real ED25519 key for every phase.
-    const keyFile = path.join(d.work, "hosts", "move-transfer-key");
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "", "-f", keyFile], { stdio: "ignore" });
-    const transferKey = {
-      privateKeyOpenssh: fs.readFileSync(keyFile, "utf8"),
-      publicKeyOpenssh: fs.readFileSync(`${keyFile}.pub`, "utf8").trim().split(/\s+/).slice(0, 2).join(" ") + "\n",
-    };
+    const transferKey = sshKeyPair(path.join(d.work, "hosts", "move-transfer-key"));
     let stack: StackInput = {
       host: oldHost,
       appDir: APP_DIR,
       tags: d.tags,
-      stateOutputs: { "tls:index/privateKey:PrivateKey::move-transfer-key": transferKey },
+      stateOutputs: { "tls:index/privateKey:PrivateKey::move-transfer-key": transferKey, ...side.extras.stateOutputs },
+      invokeResults: side.extras.invokeResults,
     };
     let last: PlanResult | undefined;
     const planFor = async (change: Partial<StackInput>) => {
@@ -225,23 +416,23 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     d.check(before.length > 0 && JSON.stringify(before) === JSON.stringify(after), "the refused target change changed containers on the old host");
 
     // 3. The move, phase by phase, under load at the OLD address.
-    const moveKeys = (phase: string) => ({
-      extraConfig: { moveTo: "vm", movePhase: phase, moveVmHost: newHost.host, moveVmPort: "22", moveVmUser: "root", moveVmHostKey: newHost.hostKeyLine },
-      extraSecrets: { moveVmSshPrivateKey: newHost.privateKey },
-    });
+    const newSide = side;
+    const moveKeys = (phase: string) => ({ extraConfig: {}, extraSecrets: {}, ...newSide.moveKeys(phase) });
     const gen = new LoadGenerator(target, device, d.rate);
     const phases: Record<string, { seconds: number; steps_run: string[] }> = {};
     let cutoverReport: Record<string, unknown> | undefined;
     let prepareReport: Record<string, unknown> | undefined;
+    let rollbackReport: Record<string, unknown> | undefined;
     let lastBeforeForward = 0;
     const tMove = Date.now();
     gen.start();
     let load: LoadResult;
     try {
       await sleep(3000);
-      for (const phase of ["prepare", "cutover", "retire"]) {
+      for (const phase of ["prepare", "cutover", end]) {
         t0 = Date.now();
         const p = await planFor({ ...moveKeys(phase), previousOutputs: last!.outputs });
+        if (phase === "prepare" && newSide.create) d.record(await newSide.create(p));
         const reports = await apply(p);
         phases[phase] = { seconds: secs(Date.now() - t0), steps_run: reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`) };
         if (phase === "prepare") prepareReport = importReport(reports, "move-copy");
@@ -251,6 +442,7 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
           lastBeforeForward = gen.lastSent;
           await sleep(10000);
         }
+        if (phase === "rollback") rollbackReport = importReport(reports, "move-copy-back");
       }
       await sleep(3000);
     } finally {
@@ -259,34 +451,50 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
     const moveS = secs(Date.now() - tMove);
     await sleep(1000);
 
-    // 4. Figures, read on both hosts.
-    const onNew = storedOn(newHost, device);
-    const onOld = storedOn(oldHost, device);
+    // 4. Figures, read on both hosts. The side that serves at the end takes every reading: the
+    // new one after retire, the old one after a rollback; the other side is frozen.
+    const oldQuery: Query = (sql) => psqlOn(oldHost, sql);
+    const onNew = storedOn(newSide.query, device);
+    const onOld = storedOn(oldQuery, device);
+    const [onFinal, onOther] = rollback ? [onOld, onNew] : [onNew, onOld];
     // Frame counter 0 is the reading sent before the load; the load's are 1..lastSent.
-    const loadOnNew = [...onNew].filter((f) => f > 0).length;
-    const notStored = [...Array(gen.lastSent).keys()].map((i) => i + 1).filter((f) => !onNew.has(f));
+    const loadOnFinal = [...onFinal].filter((f) => f > 0).length;
+    const notStored = [...Array(gen.lastSent).keys()].map((i) => i + 1).filter((f) => !onFinal.has(f));
     const failedAt = notStored.flatMap((f) => (gen.attempts.get(f) ?? []).map((a) => a.split(" ")[0])).sort();
     const sentAfter = gen.lastSent - lastBeforeForward;
-    const storedAfter = [...onNew].filter((f) => f > lastBeforeForward).length;
-    const tablesOld = tableCounts(oldHost);
-    const tablesNew = tableCounts(newHost);
+    const storedAfter = [...onFinal].filter((f) => f > lastBeforeForward).length;
+    const tablesOld = tableCounts(oldQuery);
+    const tablesNew = tableCounts(newSide.query);
+    const [tablesFinal, tablesOther] = rollback ? [tablesOld, tablesNew] : [tablesNew, tablesOld];
     const objectsOld = objectsOn(oldHost);
-    const objectsNew = objectsOn(newHost);
-    const salt = { old: saltDigest(oldHost), new: saltDigest(newHost) };
-    const newOnly = [...onNew].filter((f) => !onOld.has(f)).length;
-    const oldMissingOnNew = [...onOld].filter((f) => !onNew.has(f));
+    const objectsNew = objectsOn(newHost, newSide.appDir);
+    const salt = { old: saltDigest(oldHost), new: saltDigest(newHost, newSide.appDir) };
+    const finalOnly = [...onFinal].filter((f) => !onOther.has(f)).length;
+    const missingOnFinal = [...onOther].filter((f) => !onFinal.has(f));
     const ackedNotStored = notStored.filter((f) => gen.acked.has(f));
-    // The old side's request holder: its counts (it logs no header or body).
-    const holderLog = onHost(oldHost, "docker logs --tail 12 freshtrack-move-hold 2>&1", { allowFail: true }).stdout.trim().split("\n");
+    // The sides' request holders: their counts (they log no header or body).
+    const holderLog = (h: DisposableHost) => onHost(h, "docker logs --tail 12 freshtrack-move-hold 2>&1", { allowFail: true }).stdout.trim().split("\n");
+    // After a rollback the old side routes locally again: no marker, no holder.
+    const oldForwarding = onHost(oldHost, `ls ${APP_DIR}/state/proxy/move.forward 2>/dev/null; docker ps -q --filter name=freshtrack-move-hold`, {
+      allowFail: true,
+    }).stdout.trim();
     d.record({
-      old_side_holder_log: holderLog,
+      final_side: rollback ? "old (rolled back)" : "new",
+      old_side_holder_log: holderLog(oldHost),
+      ...(rollback
+        ? { new_side_holder_log: holderLog(newHost), rollback_report: rollbackReport ?? null, old_side_still_forwarding: oldForwarding || null }
+        : {}),
       not_stored_attempts: notStored.slice(0, 5).map((f) => `${f}: ${(gen.attempts.get(f) ?? []).join(", ")}`),
       // Held longer than the client waited (15 s, no retry): the client saw a timeout, the reading is stored.
-      client_timed_out_but_stored: [...gen.attempts.entries()].filter(([f, a]) => onNew.has(f) && a.some((x) => x.endsWith(" timeout"))).length,
-      readings: { ...d.lossFigures(load, loadOnNew), stored_on_old: [...onOld].filter((f) => f > 0).length },
+      client_timed_out_but_stored: [...gen.attempts.entries()].filter(([f, a]) => onFinal.has(f) && a.some((x) => x.endsWith(" timeout"))).length,
+      readings: {
+        ...d.lossFigures(load, loadOnFinal),
+        stored_on_old: [...onOld].filter((f) => f > 0).length,
+        stored_on_new: [...onNew].filter((f) => f > 0).length,
+      },
       lost_readings_answered_between: failedAt.length ? `${failedAt[0]} and ${failedAt[failedAt.length - 1]} UTC` : null,
       sent_to_old_address_after_cutover: sentAfter,
-      of_those_stored_on_new: storedAfter,
+      of_those_stored_on_final_side: storedAfter,
       write_freeze_seconds: cutoverReport?.freeze_seconds ?? null,
       cutover_report: cutoverReport ?? null,
       prepare_report_ok: prepareReport?.ok ?? null,
@@ -296,6 +504,42 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
       phases,
       total_move_seconds: moveS,
     });
+    if (newSide.facts) {
+      const f = newSide.facts();
+      d.record(f.figures);
+      for (const problem of f.problems) d.check(false, problem);
+    }
+    // When readings went missing: what each side was doing (states and wait events only, no
+    // header, body or secret), so a failure on a loaded machine can be read afterwards.
+    if (notStored.length || storedAfter !== sentAfter) {
+      // Sessions' states and wait events only: a statement's text could hold a password (ALTER ROLE).
+      const activity = (query: Query) =>
+        query(
+          "SELECT coalesce(usename, '-') || ' ' || coalesce(state, '-') || ' ' || coalesce(wait_event_type || ':' || wait_event, '-') || ' ' || (now() - state_change)::text FROM pg_stat_activity WHERE datname = 'frostguard'",
+        )
+          .split("\n")
+          .filter(Boolean);
+      const states = (h: DisposableHost) => onHost(h, "docker ps -a --format '{{.Names}} {{.Status}}'", { allowFail: true }).stdout.trim().split("\n");
+      const holderErrors = (h: DisposableHost) =>
+        onHost(h, "docker logs freshtrack-move-hold 2>&1 | grep -v '^hold: {' | sort | uniq -c | sort -rn | head -8", { allowFail: true })
+          .stdout.trim()
+          .split("\n");
+      // The side that should have taken the readings, seen from the other one (through its holder's path).
+      const [serving, forwarding] = rollback ? [oldHost, newHost] : [newHost, oldHost];
+      d.record({
+        diagnostics: {
+          final_side_db_activity: activity(rollback ? oldQuery : newSide.query),
+          new_side_containers: states(newHost),
+          old_side_containers: states(oldHost),
+          holder_errors: { old: holderErrors(oldHost), new: holderErrors(newHost) },
+          final_side_health_from_other: onHost(
+            forwarding,
+            `curl -sk -o /dev/null -w '%{http_code} %{time_total}s' --max-time 10 --resolve ${DOMAIN}:443:${serving.host} https://${DOMAIN}/health`,
+            { allowFail: true },
+          ).stdout,
+        },
+      });
+    }
     // 5. Assertions (no timing is asserted).
     d.check(!!cutoverReport && cutoverReport.ok === true, `move-cutover's report is not ok: ${JSON.stringify(cutoverReport)}`);
     d.check(salt.old === salt.new && salt.old.length === 64, "the TTN salt differs between the sides");
@@ -303,28 +547,40 @@ export async function moveVmToVm(d: MoveDeps): Promise<Record<string, unknown>> 
       JSON.stringify(objectsOld) === JSON.stringify(objectsNew) && objectsOld.count === 3,
       `objects differ: ${JSON.stringify({ objectsOld, objectsNew })}`,
     );
-    d.check(oldMissingOnNew.length === 0, `readings stored on the old side are missing on the new one: ${oldMissingOnNew.slice(0, 10).join(",")}`);
-    // The old side is frozen since the cutover: every table equal, the readings table plus what only the new side took.
-    for (const t of new Set([...Object.keys(tablesOld), ...Object.keys(tablesNew)])) {
-      const want = t === READINGS ? tablesOld[t] + newOnly : tablesOld[t];
-      d.check(tablesNew[t] === want, `table ${t}: old ${tablesOld[t]}, new ${tablesNew[t]} (expected ${want})`);
+    const finalName = rollback ? "the old side (rolled back)" : "the new side";
+    if (rollback) {
+      d.check(!!rollbackReport && rollbackReport.ok === true, `move-copy-back's report is not ok: ${JSON.stringify(rollbackReport)}`);
+      d.check(!oldForwarding, `the old side still sends requests to the holder after the rollback: ${oldForwarding}`);
     }
-    d.check(sentAfter > 0 && storedAfter === sentAfter, `readings sent to the old address after cutover: ${sentAfter}, stored on the new side: ${storedAfter}`);
-    d.check(ackedNotStored.length === 0, `acknowledged readings missing on the new side: ${ackedNotStored.slice(0, 10).join(",")}`);
+    d.check(missingOnFinal.length === 0, `readings stored on the other side are missing on ${finalName}: ${missingOnFinal.slice(0, 10).join(",")}`);
+    // The other side is frozen (the old one since the cutover, the new one since the rollback's copy):
+    // every table equal, the readings table plus what only the serving side took.
+    for (const t of new Set([...Object.keys(tablesOld), ...Object.keys(tablesNew)])) {
+      const want = t === READINGS ? tablesOther[t] + finalOnly : tablesOther[t];
+      d.check(tablesFinal[t] === want, `table ${t}: old ${tablesOld[t]}, new ${tablesNew[t]} (expected ${want} on ${finalName})`);
+    }
+    d.check(sentAfter > 0 && storedAfter === sentAfter, `readings sent to the old address after cutover: ${sentAfter}, stored on ${finalName}: ${storedAfter}`);
+    d.check(ackedNotStored.length === 0, `acknowledged readings missing on ${finalName}: ${ackedNotStored.slice(0, 10).join(",")}`);
     // Zero loss: from the write freeze on, the old Caddy sends every request to the move's holder
     // (a marker file, no config load), which keeps it until the new side's backend answers and
-    // then forwards it there (bin/move-export --freeze / --release). A client that gives up before
-    // (15 s here) counts as failed in the figures, but its reading is stored.
+    // then forwards it there (bin/move-export --freeze / --release); a rollback freezes the new
+    // side the same way and sends what it holds back. A client that gives up before (15 s here)
+    // counts as failed in the figures, but its reading is stored.
     d.check(
       notStored.length === 0,
-      `${notStored.length} readings sent to the old address were not stored on the new side, answered ${failedAt[0] ?? "?"}..${failedAt[failedAt.length - 1] ?? "?"} UTC (write freeze ${cutoverReport?.freeze_seconds ?? "?"} s; ${JSON.stringify(load.failures)})`,
+      `${notStored.length} readings sent to the old address were not stored on ${finalName}, answered ${failedAt[0] ?? "?"}..${failedAt[failedAt.length - 1] ?? "?"} UTC (write freeze ${cutoverReport?.freeze_seconds ?? "?"} s; ${JSON.stringify(load.failures)})`,
     );
     return {};
   } finally {
     if (!process.env.FT_E2E_KEEP) {
       await oldHost.stop();
       await newHost.stop();
+      side?.stop();
       removeHostsNetwork();
-    } else console.log(`== FT_E2E_KEEP: hosts ${oldHost.name} (${oldHost.host}) and ${newHost.name} (${newHost.host}) left running`);
+    } else
+      console.log(
+        `== FT_E2E_KEEP: hosts ${oldHost.name} (${oldHost.host}) and ${newHost.name} (${newHost.host}) left running` +
+          (to === "digitalocean" ? `, with ${NAMES.db} (PostgreSQL 17 of this machine in its network namespace) and ${NAMES.spaces}` : ""),
+      );
   }
 }

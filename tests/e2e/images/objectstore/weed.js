@@ -7,6 +7,11 @@
 // way its Identity.canDo allows it: "Admin" anything; "Read" any bucket; "Read:bucket" that
 // bucket; "Read:bucket/prefix*" matching keys; "Admin:bucket" everything on that bucket.
 // Path-style bucket addressing only, as SeaweedFS without -s3.domainName.
+// -s3.cert.file / -s3.key.file (SeaweedFS's flags): HTTPS with that certificate and key.
+// -s3.domainName=D (SeaweedFS's flag): a request for host BUCKET.D addresses BUCKET (virtual-host
+// style, which rclone uses for providers such as DigitalOcean whatever force_path_style says).
+// s3rver computes signatures for path-style URIs only, so with -s3.domainName a signature that
+// does not match is let through (the access key still decides what a request may do).
 // GET /healthz and /status answer 200 like SeaweedFS's S3 gateway. Other flags are accepted and ignored.
 const fs = require("fs");
 const S3rver = require("s3rver");
@@ -85,7 +90,9 @@ if (configFile) {
 fs.mkdirSync(dir, { recursive: true });
 // SeaweedFS addresses buckets by path unless -s3.domainName is set; s3rver would take any
 // non-IP Host header (`objectstore:8333`) for a CNAME'd bucket name.
-const server = new S3rver({ port, address, directory: dir, silent: true, vhostBuckets: false });
+const tls = flags["s3.cert.file"] && flags["s3.key.file"] ? { cert: fs.readFileSync(flags["s3.cert.file"]), key: fs.readFileSync(flags["s3.key.file"]) } : {};
+const domain = flags["s3.domainName"];
+const server = new S3rver({ port, address, directory: dir, silent: true, vhostBuckets: false, allowMismatchedSignatures: Boolean(domain), ...tls });
 server.middleware.unshift(async (ctx, next) => {
   if (ctx.method === "GET" && (ctx.path === "/healthz" || ctx.path === "/status")) {
     ctx.status = 200;
@@ -107,8 +114,16 @@ server.middleware.unshift(async (ctx, next) => {
   }
   await next();
 });
+// Unshifted last, so it runs first: the identity check above sees the bucket in the path.
+if (domain) {
+  server.middleware.unshift(async (ctx, next) => {
+    const host = ctx.hostname;
+    if (host.endsWith(`.${domain}`)) ctx.path = `/${host.slice(0, -domain.length - 1)}${ctx.path}`;
+    await next();
+  });
+}
 server.run().then(
-  () => console.log(`weed (e2e stand-in, s3rver): S3 API on ${address}:${port}, data in ${dir}${configFile ? `, identities from ${configFile}` : ""}`),
+  () => console.log(`weed (e2e stand-in, s3rver): S3 API on ${tls.cert ? "https" : "http"}://${address}:${port}, data in ${dir}${configFile ? `, identities from ${configFile}` : ""}`),
   (e) => {
     console.error(e);
     process.exit(1);
