@@ -1,7 +1,8 @@
 // DigitalOcean, stood in on this machine for the move vm -> digitalocean (scenario 16). Each
 // stand-in is reached from the droplet's containers by the SAME name the real service has:
 // a container on the hosts' network carries that name as a network alias, and the droplet's
-// engine resolves it through the hosts' DNS as a droplet resolves public names.
+// engine resolves it through the hosts' DNS as a droplet resolves public names (publicDns
+// makes that hold for the default bridge's containers too).
 //   - the managed PostgreSQL: this machine's PostgreSQL 17 inside the network namespace of
 //     that container (`nsenter -n`), TLS only (pg_hba refuses any connection without it),
 //     its certificate issued for the cluster's private host name by a CA of the test (what
