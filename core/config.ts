@@ -656,7 +656,13 @@ const MOVE_DEFAULTS = {
   moveVmUser: "root",
   moveVmHostKey: "",
   moveVmSshPrivateKey: "",
+  moveManualDataCopy: false,
 };
+
+/** Pairs whose data the program copies (bin/move-export/-import over SSH): both sides run the Compose stack on a host. */
+export function moveCopiesData(from: Target, to: Target): boolean {
+  return from !== "aws" && to !== "aws";
+}
 
 function parseMove(
   raw: Raw,
@@ -670,8 +676,8 @@ function parseMove(
   const to = v("moveTo");
   const phase = v("movePhase") || MOVE_DEFAULTS.movePhase;
   if (!to) {
-    for (const k of ["movePhase", "movePurgeOld", "moveVmHost", "moveVmHostKey", "moveVmSshPrivateKey"]) {
-      if (v(k) && !(k === "movePhase" && phase === "prepare") && !(k === "movePurgeOld" && v(k) === "false"))
+    for (const k of ["movePhase", "movePurgeOld", "moveVmHost", "moveVmHostKey", "moveVmSshPrivateKey", "moveManualDataCopy"]) {
+      if (v(k) && !(k === "movePhase" && phase === "prepare") && !((k === "movePurgeOld" || k === "moveManualDataCopy") && v(k) === "false"))
         bad(k, `is set but no move is declared. Fix: pulumi config rm ${k} (or pulumi config set moveTo TARGET to start a move, see docs/move.md)`);
     }
     return undefined;
@@ -695,6 +701,19 @@ function parseMove(
     }
     return n;
   };
+  // Nothing copies an aws side's data yet (RDS is private: it needs a one-off task in the VPC).
+  // A cutover would send the customer to an empty database: only when the operator copied it.
+  const manual = v("moveManualDataCopy");
+  if (manual && !["true", "false"].includes(manual))
+    bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
+  if (moveCopiesData(target, to as Target)) {
+    if (manual === "true")
+      bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data itself. Fix: pulumi config rm moveManualDataCopy`);
+  } else if ((phase === "cutover" || phase === "retire") && manual !== "true")
+    bad(
+      "movePhase",
+      `${phase} of ${target} -> ${to} would serve from an empty database: the program copies no data for pairs with aws yet. Fix: stay in prepare, copy the database and the uploads yourself (docs/move.md "Pairs with aws"), then pulumi config set moveManualDataCopy true`,
+    );
   const purge = v("movePurgeOld") === "true";
   if (v("movePurgeOld") && !["true", "false"].includes(v("movePurgeOld")))
     bad("movePurgeOld", `"${v("movePurgeOld")}" must be true or false. Fix: pulumi config set movePurgeOld false`);

@@ -47,7 +47,10 @@ function assertUnchanged(before: PlanResult, after: PlanResult, what: string, sa
 function phases(from: T, to: T) {
   const d = destination(from, to);
   const baseline = mustPlan(STACK[from], {}, {}, { target: from });
-  const step = (phase: string, previous: PlanResult) => mustPlan(STACK[from], { ...d.set, moveTo: to, movePhase: phase }, d.secret, previous.outputs);
+  // Pairs with aws: the program copies no data; the operator says they did (moveManualDataCopy) before cutover.
+  const manual = from === "aws" || to === "aws" ? { moveManualDataCopy: true } : {};
+  const step = (phase: string, previous: PlanResult) =>
+    mustPlan(STACK[from], { ...d.set, moveTo: to, movePhase: phase, ...(phase === "prepare" ? {} : manual) }, d.secret, previous.outputs);
   const prepare = step("prepare", baseline);
   const cutover = step("cutover", prepare);
   const retire = step("retire", cutover);
@@ -119,6 +122,15 @@ for (const [from, to] of PAIRS) {
       assert.deepEqual((p.prepare.outputs.move as { phase: string }).phase, "prepare");
       assert.equal(p.prepare.outputs.target, from, "target output stays the serving side");
     });
+
+    if (from === "aws" || to === "aws")
+      it("cutover is refused until the operator says the data was copied (the program copies none for pairs with aws)", () => {
+        const o = plan(STACK[from], { ...p.d.set, moveTo: to, movePhase: "cutover" }, p.d.secret, p.prepare.outputs);
+        assert.equal(o.ok, false);
+        assert.match(o.stderr, /movePhase: cutover of .* would serve from an empty database/);
+        assert.match(o.stderr, /moveManualDataCopy true/);
+        assert.match(o.stderr, /plan: 0 resources declared/);
+      });
 
     it("cutover: the old side is still unchanged; nothing of prepare is deleted", () => {
       assertUnchanged(p.baseline, p.cutover, "cutover");

@@ -68,6 +68,16 @@ describe("config: move keys", () => {
     );
     refuses({ moveTo: "aws", awsRoute53ZoneId: "Z0123456789ABC" }, "awsRoute53ZoneId", /until the move is finished/);
   });
+  it("pairs with aws: cutover and retire are refused until moveManualDataCopy says the data was copied; other pairs refuse the key", () => {
+    const toAws = { moveTo: "aws", awsRegion: "eu-central-1" };
+    assert.equal(parse({ ...toAws }).move!.phase, "prepare");
+    for (const phase of ["cutover", "retire"]) refuses({ ...toAws, movePhase: phase }, "movePhase", /empty database.*moveManualDataCopy true/);
+    assert.equal(parse({ ...toAws, movePhase: "cutover", moveManualDataCopy: "true" }).move!.phase, "cutover");
+    assert.equal(parse({ ...toAws, movePhase: "rollback" }).move!.phase, "rollback");
+    refuses({ ...vmToVm, movePhase: "cutover", moveManualDataCopy: "true" }, "moveManualDataCopy", /copies its data itself/);
+    refuses({ ...toAws, moveManualDataCopy: "yes" }, "moveManualDataCopy", /true or false/);
+    refuses({ moveManualDataCopy: "true" }, "moveManualDataCopy", /no move is declared/);
+  });
   it("retire refuses to purge the old side's data by way of vmPurgeOnDelete unless movePurgeOld says so", () => {
     refuses({ ...vmToVm, movePhase: "retire", vmPurgeOnDelete: "true" }, "movePurgeOld", /vmPurgeOnDelete is true/);
     assert.equal(parse({ ...vmToVm, movePhase: "retire", vmPurgeOnDelete: "true", movePurgeOld: "true" }).move!.purge, true);
