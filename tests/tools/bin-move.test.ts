@@ -203,6 +203,18 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     await pg(newSide, "CREATE TABLE sensors (id serial PRIMARY KEY, name text)");
 
     const stubDir = stubDocker(path.join(oldSide.root, "stub"));
+    // curl stand-in for the check through the side's own Caddy (loopback, the app's host name):
+    // logs its target and answers 200 (or the codes listed in FT_STUB_CURL_CODES, one per call).
+    fs.writeFileSync(
+      path.join(stubDir, "curl"),
+      `#!/bin/bash
+echo "curl \${*: -3}" >>"$FT_STUB_LOG"
+codes=\${FT_STUB_CURL_CODES:-}
+if [ -n "$codes" ] && [ -s "$codes" ]; then code=$(head -n1 "$codes"); sed -i 1d "$codes"; else code=200; fi
+printf '%s' "$code"
+`,
+      { mode: 0o755 },
+    );
     // ssh stand-in: checks the pinned host key and key file, then runs the forced command of the
     // authorized_keys line on the "old host" with the requested mode as SSH_ORIGINAL_COMMAND.
     fs.writeFileSync(
@@ -334,7 +346,11 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
   it("cutover: freezes the old side, carries the rows written since, starts the new app, reports the freeze", async () => {
     await pg(oldSide, "INSERT INTO readings (sensor, c) SELECT 2, 1 FROM generate_series(1, 250) g");
     fs.writeFileSync(dockerLog, "");
-    const r = await importFromOld(["--freeze-source", "--start-app"]);
+    // Caddy still counts the new backend as down twice (no upstream, then no answer in time).
+    const codes = path.join(oldSide.root, "curl-codes");
+    fs.writeFileSync(codes, "503\n000\n");
+    env.FT_STUB_CURL_CODES = codes;
+    const r = await importFromOld(["--freeze-source", "--start-app"]).finally(() => delete env.FT_STUB_CURL_CODES);
     assert.equal(r.code, 0, r.stderr);
     noSecretsIn(r);
     const report = JSON.parse(r.stdout.trim());
@@ -354,6 +370,11 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(r.stderr, /request holder: kept and later requests go to https:\/\/[0-9.]+:443/);
     assert.match(calls, /^start new-backend new-worker$/m, "the new app started with the containers stopped in prepare");
     assert.ok(calls.indexOf("stop old-backend") < calls.indexOf("start new-backend"), "freeze before the new app starts");
+    // Released only once the new backend answers through the new side's own Caddy (its route and health checks).
+    const viaCaddy = calls.search(/^curl --resolve app\.cold-chain\.example:443:127\.0\.0\.1 https:\/\/app\.cold-chain\.example\/health\/live$/m);
+    assert.ok(viaCaddy > calls.indexOf("start new-backend"), "checked through Caddy after the new app started");
+    assert.ok(viaCaddy < calls.search(/^ssh .* release$/m), "and before the old side was asked to release");
+    assert.equal(calls.match(/^curl .*\/health\/live$/gm)?.length, 3, "asked again until Caddy answered 200");
     console.log(
       `      move figures: freeze ${report.freeze_seconds} s, ${Object.keys(report.tables).length} tables, ${report.sequences} sequences, ${report.objects.new.count} objects`,
     );
