@@ -48,7 +48,7 @@ function phases(from: T, to: T) {
   const d = destination(from, to);
   const baseline = mustPlan(STACK[from], {}, {}, { target: from });
   // Pairs with aws: the program copies no data; the operator says they did (moveManualDataCopy) before cutover.
-  const manual = from === "aws" || to === "aws" ? { moveManualDataCopy: true } : {};
+  const manual: Record<string, boolean> = from === "aws" || to === "aws" ? { moveManualDataCopy: true } : {};
   const step = (phase: string, previous: PlanResult) =>
     mustPlan(STACK[from], { ...d.set, moveTo: to, movePhase: phase, ...(phase === "prepare" ? {} : manual) }, d.secret, previous.outputs);
   const prepare = step("prepare", baseline);
