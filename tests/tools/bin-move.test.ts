@@ -402,6 +402,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop new-backend new-worker$/m, "the new side is frozen");
     assert.match(calls, /^start old-backend old-worker$/m, "the old side's app, stopped by the cutover's freeze, serves again");
+    // Checked through Caddy once, after the marker went: with it, the request would reach the holder.
+    assert.equal(calls.match(/^curl /gm)?.length, 1, "one check through Caddy, after the old side routes locally again");
   });
 
   it("a cutover onto a new side whose lasting secrets differ fails, never starts the new app, and ends the old side's freeze", async () => {
@@ -417,6 +419,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       assert.match(calls, /^stop old-backend old-worker$/m);
       assert.match(calls, /^start old-backend old-worker$/m, "the old side serves again");
       assert.doesNotMatch(calls, /^start new-/m, "the differing new side never serves");
+      assert.doesNotMatch(calls, /^curl /m, "no check through the old Caddy while its marker sends requests to the holder");
       // What the holder kept goes to the old backend again, its traffic moves back, the holder goes.
       assert.match(r.stderr, /request holder: kept and later requests go to https:\/\/caddy:443/);
       assert.ok(!fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "Caddy routes the old side's requests locally again");

@@ -149,26 +149,30 @@ ft_move_hold_end() {
   log "request holder removed: this side serves every request itself"
 }
 
-# Waits (up to about 2 minutes) until this side's backend answers from the caddy container, then
-# (up to 10 s more) until it answers through Caddy itself: Caddy counts a backend that was stopped
-# as down until its next health check, and a request released meanwhile waits in its retry loop.
-# Loopback with the app's host name; the certificate is not what is checked here, the route is.
+# Waits (up to about 2 minutes) until this side's backend answers from the caddy container. Then,
+# when Caddy routes this side's requests itself (no move marker), up to 10 s more until it answers
+# through Caddy: Caddy counts a backend it saw stopped as down until its next health check, and a
+# request released meanwhile waits in its retry loop. With the marker, a request through Caddy
+# would reach the holder, not the backend: nothing more to check. Loopback with the app's host
+# name; the route is what is checked, not the certificate.
 ft_move_backend_wait() {
-  local slot i domain health code=000
+  local slot i domain health code=000 deadline
   slot=$(ft_proxy_slot backend)
   for i in $(seq 1 12); do
     ft_proxy_reachable backend "${slot:-blue}" && break
     [[ $i -lt 12 ]] || return 1
   done
+  [[ ! -e $STATE_DIR/proxy/move.forward ]] || return 0
   domain=$(rj '.domain // empty')
   health=$(rj '.proxy.backend.health // empty')
   [[ -n $domain && -n $health ]] || return 0
-  for i in $(seq 1 20); do
-    code=$(curl -sk -o /dev/null -w '%{http_code}' -m 5 --resolve "$domain:443:127.0.0.1" "https://$domain$health" 2>/dev/null) || code=000
+  deadline=$((SECONDS + 10))
+  while ((SECONDS < deadline)); do
+    code=$(curl -sk -o /dev/null -w '%{http_code}' -m 2 --resolve "$domain:443:127.0.0.1" "https://$domain$health" 2>/dev/null) || code=000
     [[ $code != 200 ]] || return 0
     sleep 0.5
   done
-  warn "the backend answers, but not through Caddy (https://$domain$health on this host: HTTP $code after $i attempts): going on"
+  warn "the backend answers, but not through Caddy (https://$domain$health on this host: HTTP $code for 10 s): going on"
 }
 
 ft_move_hold_remove() {
