@@ -15,7 +15,7 @@ import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Applier, DOMAIN, StackInput, StepError, StepReport, plan, unwrap } from "../harness";
+import { Applier, DOMAIN, StackInput, StepError, StepReport, plan, publicConfigValues, secretValues, unwrap } from "../harness";
 import { DisposableHost, hostImage, loadImages, onHost, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
 import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
 import { sh } from "../lib/docker";
@@ -43,6 +43,17 @@ const READINGS = APP_CONTRACT.readingsTable;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const sha256 = (v: string) => createHash("sha256").update(v).digest("hex");
 const secs = (ms: number) => Number((ms / 1000).toFixed(1));
+
+/** One line of Caddy's JSON error log, reduced to what is safe to print: second, message, status, method and path. */
+function caddyErrorLine(line: string): string {
+  try {
+    const j = JSON.parse(line) as { ts?: number; msg?: string; status?: number; request?: { method?: string; uri?: string } };
+    const at = j.ts ? new Date(Math.floor(j.ts) * 1000).toISOString().slice(11, 19) : "?";
+    return `${at} ${j.msg ?? "?"} ${j.status ?? "-"} ${j.request?.method ?? ""} ${(j.request?.uri ?? "").split("?")[0]}`.trim();
+  } catch {
+    return "(not JSON)";
+  }
+}
 
 /** psql as the superuser inside a host's postgres container (SQL on stdin: no quoting through three shells). */
 function psqlOn(h: DisposableHost, sql: string): string {
@@ -337,15 +348,20 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       invokeResults: side.extras.invokeResults,
     };
     let last: PlanResult | undefined;
+    // Every plan and every byte the steps printed: this scenario's own secret scan (step 6).
+    const plans: { plan: PlanResult; publicValues: string[] }[] = [];
+    const printed: string[] = [];
     const planFor = async (change: Partial<StackInput>) => {
       stack = { ...stack, ...change };
       last = await plan(stack, d.work, d.programRoot);
+      plans.push({ plan: last, publicValues: publicConfigValues(stack) });
       return last;
     };
     const apply = async (p: PlanResult) => {
       try {
         const r = await applier.apply(p);
         for (const x of r) d.outputs.push(x.stdout, x.stderr);
+        for (const x of r) printed.push(x.stdout, x.stderr);
         return r;
       } catch (e) {
         if (e instanceof StepError) console.error(`--- ${e.step} stdout ---\n${e.stdout.slice(-4000)}\n--- ${e.step} stderr ---\n${e.stderr.slice(-4000)}`);
@@ -524,6 +540,16 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
         onHost(h, "docker logs freshtrack-move-hold 2>&1 | grep -v '^hold: {' | sort | uniq -c | sort -rn | head -8", { allowFail: true })
           .stdout.trim()
           .split("\n");
+      // Caddy's own error log (handler errors: "no upstreams available", dial failures), time,
+      // message, status and path only: its request object carries the webhook secret's header.
+      const proxyErrors = (h: DisposableHost) =>
+        onHost(h, 'docker logs "$(docker ps -q --filter label=com.docker.compose.service=caddy | head -n1)" 2>&1 | grep \'"level":"error"\' | tail -n 400', {
+          allowFail: true,
+        })
+          .stdout.split("\n")
+          .filter(Boolean)
+          .map(caddyErrorLine)
+          .reduce<Record<string, number>>((acc, l) => ({ ...acc, [l]: (acc[l] ?? 0) + 1 }), {});
       // The side that should have taken the readings, seen from the other one (through its holder's path).
       const [serving, forwarding] = rollback ? [oldHost, newHost] : [newHost, oldHost];
       d.record({
@@ -532,6 +558,7 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
           new_side_containers: states(newHost),
           old_side_containers: states(oldHost),
           holder_errors: { old: holderErrors(oldHost), new: holderErrors(newHost) },
+          proxy_errors: { old: proxyErrors(oldHost), new: proxyErrors(newHost) },
           final_side_health_from_other: onHost(
             forwarding,
             `curl -sk -o /dev/null -w '%{http_code} %{time_total}s' --max-time 10 --resolve ${DOMAIN}:443:${serving.host} https://${DOMAIN}/health`,
@@ -570,6 +597,35 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       notStored.length === 0,
       `${notStored.length} readings sent to the old address were not stored on ${finalName}, answered ${failedAt[0] ?? "?"}..${failedAt[failedAt.length - 1] ?? "?"} UTC (write freeze ${cutoverReport?.freeze_seconds ?? "?"} s; ${JSON.stringify(load.failures)})`,
     );
+    // 6. No secret of any phase's plan (the move's transfer key included) in what the steps
+    // printed, in the containers' logs or in the audit log of either host: searched by value.
+    const hostText = (h: DisposableHost, appDir: string) =>
+      onHost(h, `for c in $(docker ps -aq); do docker logs --tail 20000 "$c" 2>&1; done; cat ${appDir}/state/audit.log 2>/dev/null`, {
+        allowFail: true,
+      }).stdout;
+    const scanned: Record<string, string> = {
+      "move steps' output": printed.join("\n"),
+      "old host: container logs and audit log": hostText(oldHost, APP_DIR),
+      "new host: container logs and audit log": hostText(newHost, newSide.appDir),
+    };
+    // The hosts' addresses are no secret: under mocks they sit in secret-wrapped connection objects.
+    const hostAddresses = [oldHost.host, newHost.host];
+    const secretsToFind = [...new Set(plans.flatMap((x) => secretValues(x.plan, [...x.publicValues, ...hostAddresses])))];
+    const leaks = Object.entries(scanned).flatMap(([where, text]) => secretsToFind.filter((v) => text.includes(v)).map((v) => `${where}: ${v.slice(0, 6)}…`));
+    d.record({
+      secret_scan: {
+        values_searched: secretsToFind.length,
+        bytes_searched: Object.fromEntries(Object.entries(scanned).map(([k, v]) => [k, v.length])),
+        leaks: leaks.length,
+      },
+    });
+    d.check(secretsToFind.length > 10, `only ${secretsToFind.length} secret values to search for`);
+    d.check(
+      secretsToFind.some((v) => transferKey.privateKeyOpenssh.includes(v)),
+      "the move's transfer key (stdin of move-copy, move-cutover) is among the values searched",
+    );
+    d.check(leaks.length === 0, `secret values found: ${leaks.join("; ")}`);
+
     return {};
   } finally {
     if (!process.env.FT_E2E_KEEP) {
