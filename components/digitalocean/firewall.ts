@@ -25,6 +25,8 @@ export interface CloudFirewallInput<V> {
   vpcIpRange: V;
   /** The other host of a move, which this droplet pulls data from over SSH (the new side's first copy, or a rollback's copy back). */
   movePullFrom?: { host: string; port: number };
+  /** The other host of a move, which pulls data from this droplet over SSH (a rollback's copy back to the old host). */
+  movePulledBy?: { host: string };
 }
 
 /** Where a move's pull may go: the old host's address, or (a host name, which a cloud firewall cannot hold) anywhere on that port. */
@@ -36,8 +38,21 @@ export function movePullDestinations(host: string): string[] {
 }
 
 /**
+ * Extra SSH sources during a rollback's copy back: the old host's address (/32, /128). A host name
+ * cannot be held by a cloud firewall, and SSH is never opened to the world for it: none (the old
+ * host must then be in doSshCidrs, docs/move.md).
+ */
+export function movePullSources(host: string): string[] {
+  const bare = host.replace(/^\[(.*)\]$/, "$1");
+  if (isIP(bare) === 4) return [`${bare}/32`];
+  if (isIP(bare) === 6) return [`${bare}/128`];
+  return [];
+}
+
+/**
  * The droplet's cloud firewall. Inbound: web to the world (UDP 443 for HTTP/3,
- * which Caddy offers), SSH from the configured CIDRs only. Outbound: exactly
+ * which Caddy offers), SSH from the configured CIDRs only (and, during a rollback of a move to
+ * this droplet, from the old host that copies the data back). Outbound: exactly
  * what the stack uses: DNS, NTP, HTTP(S) (apt, image registries, ACME, TTN,
  * Stripe, Resend, Telnyx, Sentry, Spaces, DO monitoring agent), Alertmanager's
  * mail to Resend's SMTP relay on its alternative STARTTLS port, the
@@ -52,7 +67,11 @@ export function cloudFirewallRules<V = string>(input: CloudFirewallInput<V>): { 
       { protocol: "tcp", portRange: "80", sourceAddresses: [...WORLD] },
       { protocol: "tcp", portRange: "443", sourceAddresses: [...WORLD] },
       { protocol: "udp", portRange: "443", sourceAddresses: [...WORLD] },
-      { protocol: "tcp", portRange: "22", sourceAddresses: [...input.sshCidrs] },
+      {
+        protocol: "tcp",
+        portRange: "22",
+        sourceAddresses: [...new Set([...input.sshCidrs, ...(input.movePulledBy ? movePullSources(input.movePulledBy.host) : [])])],
+      },
     ],
     outbound: [
       { protocol: "udp", portRange: "53", destinationAddresses: [...WORLD] },

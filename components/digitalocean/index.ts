@@ -150,7 +150,12 @@ export class DigitalOceanTarget extends pulumi.ComponentResource implements Targ
       parent,
     );
 
-    const rules = cloudFirewallRules({ sshCidrs: settings.sshCidrs, vpcIpRange: vpc.ipRange, movePullFrom: args.movePullFrom });
+    const rules = cloudFirewallRules({
+      sshCidrs: settings.sshCidrs,
+      vpcIpRange: vpc.ipRange,
+      movePullFrom: args.movePullFrom,
+      movePulledBy: args.movePulledBy,
+    });
     const firewall = new digitalocean.Firewall(
       "firewall",
       { name: cloudName("app"), tags: [appTag.name], inboundRules: rules.inbound, outboundRules: rules.outbound },

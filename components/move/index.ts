@@ -69,7 +69,7 @@ export function servingArgs(args: TargetArgs): TargetArgs {
 }
 
 /** The config the new side is declared with: its target, and for vm -> vm the new host. */
-export function destinationArgs(args: TargetArgs, move: MoveSettings): TargetArgs {
+export function destinationArgs(args: TargetArgs, move: MoveSettings, cutoverDone = false): TargetArgs {
   const data = { ...args.config.data, poolSize: move.poolSize ?? args.config.data.poolSize };
   const config: FreshtrackConfig = { ...args.config, target: move.to, data, move: undefined, ...(move.vm ? { vm: move.vm } : {}) };
   const userSecrets = move.vm ? { ...args.userSecrets, vmSshPrivateKey: new pulumi.Config(PROJECT).requireSecret("moveVmSshPrivateKey") } : args.userSecrets;
@@ -77,7 +77,15 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings): TargetArg
   // firewall must let that out); from retire on it pulls nothing, and its rules are final.
   const pulling = move.phase === "prepare" || move.phase === "cutover";
   const old = pulling && args.config.target === "vm" ? args.config.vm : undefined;
-  return { ...args, config, userSecrets, ...(old ? { movePullFrom: { host: old.host, port: old.port } } : {}) };
+  // A rollback after cutover: the old vm pulls the data back from the new side (a droplet's firewall lets it in).
+  const pulledBy = move.phase === "rollback" && cutoverDone && args.config.target === "vm" ? args.config.vm : undefined;
+  return {
+    ...args,
+    config,
+    userSecrets,
+    ...(old ? { movePullFrom: { host: old.host, port: old.port } } : {}),
+    ...(pulledBy ? { movePulledBy: { host: pulledBy.host } } : {}),
+  };
 }
 
 class Move extends pulumi.ComponentResource {
@@ -88,7 +96,7 @@ class Move extends pulumi.ComponentResource {
     const from = args.config.target;
     const phase = move.phase;
     const cutoverDone = phase === "cutover" || phase === "retire" || (phase === "rollback" && (deployed.move?.cutoverDone ?? false));
-    const fresh = new TARGET_CLASSES[move.to](name, destinationArgs(args, move), {
+    const fresh = new TARGET_CLASSES[move.to](name, destinationArgs(args, move, cutoverDone), {
       parent: this,
       ...(phase === "rollback" ? { transformations: [released(move.purge)] } : {}),
     });

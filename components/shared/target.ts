@@ -10,6 +10,8 @@ export interface TargetArgs {
   userSecrets: UserSecrets;
   /** A move's other host, which this side pulls the data from over SSH (a droplet's firewall must let that out). */
   movePullFrom?: { host: string; port: number };
+  /** A move's other host, which pulls this side's data over SSH (a rollback's copy back): a droplet's firewall must let it in. */
+  movePulledBy?: { host: string };
 }
 
 /** A DNS record the operator must create (or that we created, when the zone is ours). */

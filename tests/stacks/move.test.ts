@@ -248,5 +248,15 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
       assert.equal(e.protect, false);
       assert.equal(e.retainOnDelete, true);
     }
+    // The old vm pulls the data back from the droplet (the only droplet here): its firewall lets SSH in from the old host, only for the rollback.
+    const sshIn = (r: PlanResult) =>
+      (
+        r.resources.find((x) => x.type === "digitalocean:index/firewall:Firewall")!.inputs.inboundRules as {
+          portRange?: string;
+          sourceAddresses: string[];
+        }[]
+      ).find((x) => x.portRange === "22")!.sourceAddresses;
+    assert.deepEqual(sshIn(p.cutover), ["198.51.100.7/32"], "no extra source while the droplet is the new side");
+    assert.deepEqual(sshIn(rb), ["198.51.100.7/32", "203.0.113.10/32"], "the old vm host (Pulumi.vm.yaml vmHost) may SSH in for the copy back");
   });
 });

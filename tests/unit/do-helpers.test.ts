@@ -55,6 +55,22 @@ describe("digitalocean firewall rules", () => {
     assert.deepEqual(pull("203.0.113.10", 22).inbound, plain.inbound);
   });
 
+  it("a rollback's copy back from this droplet: SSH in from the old host's address too (never the world for a name), nothing else changes", () => {
+    const base = { sshCidrs: ["192.0.2.1/32"], vpcIpRange: "10.0.0.0/20" };
+    const plain = cloudFirewallRules(base);
+    const by = (host: string) => cloudFirewallRules({ ...base, movePulledBy: { host } });
+    const ssh = (r: ReturnType<typeof cloudFirewallRules>) => r.inbound.filter((x) => x.portRange === "22");
+    assert.deepEqual(ssh(by("203.0.113.10")), [{ protocol: "tcp", portRange: "22", sourceAddresses: ["192.0.2.1/32", "203.0.113.10/32"] }]);
+    assert.deepEqual(ssh(by("[2001:db8::10]"))[0].sourceAddresses, ["192.0.2.1/32", "2001:db8::10/128"]);
+    assert.deepEqual(ssh(by("192.0.2.1"))[0].sourceAddresses, ["192.0.2.1/32"], "already a source: listed once");
+    assert.deepEqual(by("old-host.customer.example").inbound, plain.inbound, "a host name adds no source (it would have to be the world)");
+    assert.deepEqual(by("203.0.113.10").outbound, plain.outbound);
+    assert.deepEqual(
+      by("203.0.113.10").inbound.filter((x) => x.portRange !== "22"),
+      plain.inbound.filter((x) => x.portRange !== "22"),
+    );
+  });
+
   it("refuses SSH from nowhere or from the whole internet", () => {
     assert.throws(() => cloudFirewallRules({ sshCidrs: [], vpcIpRange: "10.0.0.0/20" }), /at least one CIDR/);
     assert.throws(() => cloudFirewallRules({ sshCidrs: ["192.0.2.1/32", "0.0.0.0/0"], vpcIpRange: "10.0.0.0/20" }), /whole internet/);
