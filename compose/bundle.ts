@@ -8,6 +8,7 @@ import * as path from "path";
 import { BundleInput } from "./bundle-input";
 import { COMPOSE_FILES, PROJECT_NAME, RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets } from "./render/compose";
 import { DB_NAME } from "./render/pgbouncer";
+import { APP_CONTRACT } from "../core/app-contract";
 import { imageFor } from "../core/images";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
@@ -84,6 +85,8 @@ export interface ReleaseManifest {
   proxy: Record<string, { port: number; health: string }>;
   /** The app's uploads bucket (reached through the `backup.remote` credentials): bin/move-* copy it. */
   assets_bucket: string;
+  /** The app's full health path (database and queues): bin/move-forward --to checks the new side through its public address with it. */
+  app_health: string;
   /** Buckets bin/deploy creates when missing (vm: on the self-hosted store; digitalocean: none, Spaces buckets are Pulumi resources). */
   buckets: string[];
 }
@@ -319,6 +322,7 @@ export function renderBundle(input: BundleInput): Record<string, string> {
     ...(input.publicIp ? { public_ip: input.publicIp } : {}),
     proxy: proxiedServices(),
     assets_bucket: input.objectStore.assetsBucket,
+    app_health: APP_CONTRACT.health.full.path,
     buckets: input.target === "vm" ? [...new Set([input.objectStore.assetsBucket, input.objectStore.backupsBucket])].sort() : [],
   };
   files["release.json"] = JSON.stringify(release, null, 2) + "\n";

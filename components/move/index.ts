@@ -177,7 +177,10 @@ class Move extends pulumi.ComponentResource {
       }
       let forward: pulumi.Resource | undefined;
       if (steps.has("move-forward")) {
-        forward = run("move-forward", oldHost, "move-forward", ["--to", pulumi.output(newHost.host)], {}, cut ? [cut] : []);
+        const f = run("move-forward", oldHost, "move-forward", ["--to", pulumi.output(newHost.host)], {}, cut ? [cut] : []);
+        // The new side's health through its public address, as clients reach it after the DNS change.
+        report.forward = f.stdout;
+        forward = f;
       }
       if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", [], {}, forward ? [forward] : []);
       if (steps.has("move-authorize-back") && key && pub) {
@@ -212,7 +215,8 @@ class Move extends pulumi.ComponentResource {
       dataPath: dataPath
         ? "bin/move-export on the old host, streamed over SSH to bin/move-import on the new host"
         : "not automated for pairs with aws: see docs/move.md",
-      // bin/move-import prints its report (row counts, sequences, objects, secret digests equal) as JSON: verification.
+      // bin/move-import prints its report (row counts, sequences, objects, secret digests equal) as JSON, and
+      // bin/move-forward --to the new side's health through its public address: verification.
       verification: pulumi.output(report),
     });
     this.registerOutputs({ outputs: this.outputs });

@@ -95,8 +95,12 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     });
   let holdPort: number;
   let stubEnv: NodeJS.ProcessEnv = {};
-  const forward = (args: string[]) =>
-    run(path.join(appDir, "current", "bin", "move-forward"), args, { env: { ...process.env, ...stubEnv, FT_CADDY_ADMIN: `http://127.0.0.1:${adminPort}` } });
+  const forward = (args: string[], extra: NodeJS.ProcessEnv = {}) =>
+    run(path.join(appDir, "current", "bin", "move-forward"), args, {
+      env: { ...process.env, ...stubEnv, FT_CADDY_ADMIN: `http://127.0.0.1:${adminPort}`, ...extra },
+    });
+  /** Path and Host of every request the new side received. */
+  const newSideSaw: { url?: string; host?: string }[] = [];
   const marker = () => path.join(appDir, "state", "proxy", MOVE_FORWARD_MARKER);
   const holderPid = () => path.join(dir, "hold.pid");
 
@@ -122,7 +126,10 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
       openssl req -newkey rsa:2048 -nodes -keyout new.key -out new.csr -subj /CN=${DOMAIN} 2>/dev/null &&
       printf 'subjectAltName=DNS:${DOMAIN},DNS:s3.${DOMAIN}\\n' >ext && openssl x509 -req -in new.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out new.pem -days 2 -extfile ext 2>/dev/null`,
     ]);
-    const fresh = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, answer("new"));
+    const fresh = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, (req, res) => {
+      newSideSaw.push({ url: req.url, host: req.headers.host });
+      answer("new")(req, res);
+    });
     await new Promise<void>((r) => fresh.listen(newPort, "127.0.0.1", () => r()));
     const acme = http.createServer(answer("new-acme"));
     await new Promise<void>((r) => acme.listen(newAcmePort, "127.0.0.1", () => r()));
@@ -237,6 +244,16 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     const before = await running();
     const r = await forward(["--to", `127.0.0.1:${newPort}`, "--ca", path.join(dir, "ca.pem")]);
     assert.equal(r.code, 0, r.stderr);
+    // The new side's health as a client reaches it after the DNS change: the domain at ADDR, TLS verified.
+    const health = JSON.parse(r.stdout.trim()).new_side_health;
+    assert.deepEqual(
+      { url: health.url, via: health.via, status: health.status, ok: health.ok },
+      { url: `https://${DOMAIN}/health`, via: `127.0.0.1:${newPort}`, status: 200, ok: true },
+    );
+    assert.ok(
+      newSideSaw.some((x) => x.url === "/health" && x.host === `${DOMAIN}:${newPort}`),
+      `the check reached the new side for the app's host: ${JSON.stringify(newSideSaw)}`,
+    );
     assert.ok(fs.existsSync(marker()), "the move route's marker is in place");
     assert.equal(await running(), before, "the running config is unchanged (a load would reset idle client connections)");
     for (const [p, method, body] of [
@@ -258,9 +275,12 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     assert.equal(shown.holder_target.url, `https://127.0.0.1:${newPort}`);
   });
 
-  it("--to without the new side's CA fails closed (502), never to an unverified peer", async () => {
-    const r = await forward(["--to", `127.0.0.1:${newPort}`]);
-    assert.equal(r.code, 0, r.stderr);
+  it("--to without the new side's CA fails closed (502), never to an unverified peer; the step fails on the unverified health check", async () => {
+    const r = await forward(["--to", `127.0.0.1:${newPort}`], { FT_MOVE_HEALTH_SECONDS: "3" });
+    assert.notEqual(r.code, 0, "an unverified new side fails the step");
+    assert.equal(JSON.parse(r.stdout.trim()).new_side_health.status, 0);
+    assert.match(r.stderr, /answers HTTP 000 .* every request is forwarded there meanwhile/);
+    assert.match(fs.readFileSync(path.join(appDir, "state", "audit.log"), "utf8"), /"action":"move-forward".*"result":"failure".*"new_side_health"/);
     await sleep(300); // the holder reads its target every 100 ms
     assert.equal((await request(httpsPort, "/api/readings", "POST", true, '{"t":4}')).status, 502);
   });

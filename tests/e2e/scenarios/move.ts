@@ -439,6 +439,8 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     let cutoverReport: Record<string, unknown> | undefined;
     let prepareReport: Record<string, unknown> | undefined;
     let rollbackReport: Record<string, unknown> | undefined;
+    // bin/move-forward --to: the new side's health through its public address (the app's host name, TLS verified).
+    let newSideHealth: { status?: number; url?: string; via?: string; seconds?: number } | undefined;
     let lastBeforeForward = 0;
     const tMove = Date.now();
     gen.start();
@@ -454,6 +456,7 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
         if (phase === "prepare") prepareReport = importReport(reports, "move-copy");
         if (phase === "cutover") {
           cutoverReport = importReport(reports, "move-cutover");
+          newSideHealth = importReport(reports, "move-forward")?.new_side_health as typeof newSideHealth;
           // Every reading sent from here on reaches the old address after the cutover finished.
           lastBeforeForward = gen.lastSent;
           await sleep(10000);
@@ -512,6 +515,7 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       sent_to_old_address_after_cutover: sentAfter,
       of_those_stored_on_final_side: storedAfter,
       write_freeze_seconds: cutoverReport?.freeze_seconds ?? null,
+      new_side_health_through_public_address: newSideHealth ?? null,
       cutover_report: cutoverReport ?? null,
       prepare_report_ok: prepareReport?.ok ?? null,
       tables: { old: tablesOld, new: tablesNew },
@@ -570,6 +574,7 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     // 5. Assertions (no timing is asserted).
     d.check(!!cutoverReport && cutoverReport.ok === true, `move-cutover's report is not ok: ${JSON.stringify(cutoverReport)}`);
     d.check(salt.old === salt.new && salt.old.length === 64, "the TTN salt differs between the sides");
+    d.check(newSideHealth?.status === 200, `the new side's health through its public address at cutover: ${JSON.stringify(newSideHealth)}`);
     d.check(
       JSON.stringify(objectsOld) === JSON.stringify(objectsNew) && objectsOld.count === 3,
       `objects differ: ${JSON.stringify({ objectsOld, objectsNew })}`,
