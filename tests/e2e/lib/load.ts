@@ -140,11 +140,11 @@ export class LoadGenerator {
   start(): void {
     this.t0 = Date.now();
     const tick = 10;
-    let due = 0;
     this.timer = setInterval(() => {
-      due += (this.rate * tick) / 1000;
-      while (due >= 1) {
-        due -= 1;
+      // Due from the clock, not from the ticks: a tick that a busy event loop delayed (the program
+      // planned in this process, a host's output parsed) must not lower the rate; it sends a burst.
+      const due = Math.floor((this.rate * (Date.now() - this.t0)) / 1000);
+      while (this.seq < due) {
         const p = this.post(++this.seq).finally(() => this.inFlight.delete(p));
         this.inFlight.add(p);
       }
@@ -199,10 +199,11 @@ export class LoadGenerator {
 
   async stop(): Promise<LoadResult> {
     if (this.timer) clearInterval(this.timer);
-    await Promise.all([...this.inFlight]);
-    this.agent.destroy();
+    // The rate is over the time readings were sent, not the wait for the last answers.
     this.result.seconds = (Date.now() - this.t0) / 1000;
     this.result.rate = this.result.sent / Math.max(this.result.seconds, 0.001);
+    await Promise.all([...this.inFlight]);
+    this.agent.destroy();
     return this.result;
   }
 }
