@@ -9,7 +9,7 @@
 // app's domain from a test CA (passed with --ca, or sent by the new side through
 // `move-export --trust-ca`, as for tlsMode internal).
 import { strict as assert } from "assert";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -18,6 +18,7 @@ import * as path from "path";
 import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
 import { renderBundle } from "../../compose/bundle";
 import { run, stubDocker } from "../fixtures/bin/harness";
+import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 import { MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
 import { freePort } from "../fixtures/bin/release";
 
@@ -120,12 +121,7 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     await new Promise<void>((r) => old.listen(oldPort, "127.0.0.1", () => r()));
     servers.push(old);
     // The new side: HTTPS for the domain, certificate from a test CA; and its port-80 ACME responder.
-    execFileSync("sh", [
-      "-c",
-      `cd '${dir}' && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 -subj /CN=ft-test-ca 2>/dev/null &&
-      openssl req -newkey rsa:2048 -nodes -keyout new.key -out new.csr -subj /CN=${DOMAIN} 2>/dev/null &&
-      printf 'subjectAltName=DNS:${DOMAIN},DNS:s3.${DOMAIN}\\n' >ext && openssl x509 -req -in new.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out new.pem -days 2 -extfile ext 2>/dev/null`,
-    ]);
+    issueServerCert(makeTestCa(dir, "ft-test-ca"), dir, [DOMAIN, `s3.${DOMAIN}`], "new");
     const fresh = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, (req, res) => {
       newSideSaw.push({ url: req.url, host: req.headers.host });
       answer("new")(req, res);

@@ -21,6 +21,7 @@ import { parseSecretPayload } from "../../compose/secret-files";
 import { DB_SETUP_PATH } from "../../compose/render/compose";
 import { DB_CA_CLIENT_PATH, DB_CA_FILE } from "../../compose/render/pgbouncer";
 import { run, stubDocker } from "../fixtures/bin/harness";
+import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 import { mustPlan, one } from "../helpers/plan";
 
 function freePort(): Promise<number> {
@@ -69,34 +70,9 @@ function renderedDoRelease() {
   return { bundle, secrets, service, mounts, migrateVolumes };
 }
 
-/** In `dir`: ca.key/ca.crt (a CA of the test) and, in `out`, server.key/server.crt for `host`, issued by it. */
-async function issueServerCert(dir: string, out: string, host: string): Promise<void> {
-  const ok = async (args: string[]) => {
-    const r = await run("openssl", args);
-    assert.equal(r.code, 0, r.stderr);
-  };
-  const ca = (f: string) => path.join(dir, f);
-  const srv = (f: string) => path.join(out, f);
-  await ok(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", ca("ca.key"), "-out", ca("ca.crt"), "-days", "1", "-subj", "/CN=test cluster CA"]);
-  await ok(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", srv("server.key"), "-out", srv("server.csr"), "-subj", `/CN=${host}`]);
-  fs.writeFileSync(srv("ext.cnf"), `subjectAltName=DNS:${host}\n`);
-  await ok([
-    "x509",
-    "-req",
-    "-in",
-    srv("server.csr"),
-    "-CA",
-    ca("ca.crt"),
-    "-CAkey",
-    ca("ca.key"),
-    "-CAcreateserial",
-    "-out",
-    srv("server.crt"),
-    "-days",
-    "1",
-    "-extfile",
-    srv("ext.cnf"),
-  ]);
+/** In `dir`: ca.pem (a CA of the test) and, in `out`, server.pem/server.key for `host`, issued by it. */
+function clusterCert(dir: string, out: string, host: string): void {
+  issueServerCert(makeTestCa(dir, "test cluster CA"), out, [host]);
 }
 
 for (const version of [17, 15]) {
@@ -207,13 +183,13 @@ for (const version of [17, 15]) {
       fs.mkdirSync(pg);
       fs.mkdirSync(path.join(dir, "ca"));
       fs.writeFileSync(path.join(pg, "pw"), `${SUPER_PW}\n`);
-      await issueServerCert(path.join(dir, "ca"), pg, dbHost);
-      fs.copyFileSync(path.join(dir, "ca", "ca.crt"), caFile);
+      clusterCert(path.join(dir, "ca"), pg, dbHost);
+      fs.copyFileSync(path.join(dir, "ca", "ca.pem"), caFile);
       fs.chmodSync(path.join(pg, "server.key"), 0o600);
       await run("chown", ["-R", "postgres:postgres", pg]);
       const init = await asPg("initdb", ["-D", `${pg}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pg}/pw`, "-E", "UTF8"]);
       assert.equal(init.code, 0, init.stderr);
-      const opts = `-p ${port} -k ${pg} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=${pg}/server.crt -c ssl_key_file=${pg}/server.key`;
+      const opts = `-p ${port} -k ${pg} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=${pg}/server.pem -c ssl_key_file=${pg}/server.key`;
       const start = await asPg("pg_ctl", ["-D", `${pg}/data`, "-l", `${pg}/log`, "-w", "-o", opts, "start"]);
       assert.equal(start.code, 0, start.stderr);
 
@@ -237,12 +213,12 @@ for (const version of [17, 15]) {
     it("verify-full: a server certificate from another CA, or for another host name, is refused", async () => {
       const other = path.join(dir, "other");
       fs.mkdirSync(other);
-      await issueServerCert(other, other, dbHost);
+      clusterCert(other, other, dbHost);
       // The URL's sslrootcert is what db-setup uses (it overrides PGSSLROOTCERT): point it at another CA.
       const urlFile = path.join(dir, "secrets", "ADMIN_DATABASE_URL");
       const good = fs.readFileSync(urlFile, "utf8");
       const u = new URL(good);
-      u.searchParams.set("sslrootcert", path.join(other, "ca.crt"));
+      u.searchParams.set("sslrootcert", path.join(other, "ca.pem"));
       fs.writeFileSync(urlFile, u.toString());
       try {
         const r2 = await dbSetup(undefined, 2);
@@ -306,7 +282,7 @@ for (const version of [17, 15]) {
       assert.equal(good.code, 0, good.stderr);
       assert.equal(good.stdout.trim(), admin.user);
       // Another CA in the release: refused.
-      fs.copyFileSync(path.join(dir, "other", "ca.crt"), path.join(relDir, DB_CA_FILE));
+      fs.copyFileSync(path.join(dir, "other", "ca.pem"), path.join(relDir, DB_CA_FILE));
       const bad = await libRun();
       assert.notEqual(bad.code, 0);
       assert.match(bad.stderr, /certificate verify failed/);

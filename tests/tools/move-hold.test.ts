@@ -6,13 +6,14 @@
 // listening yet is dialled again (nothing was sent); a certificate from another CA is
 // refused (502), never trusted.
 import { strict as assert } from "assert";
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
 import { freePort } from "../fixtures/bin/release";
+import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 import { mustPlan, one } from "../helpers/plan";
 import { copiedFiles } from "../../components/shared/host/bundle-payload";
 
@@ -102,12 +103,10 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     assert.ok(bundle["move/hold.js"], "the vm bundle ships move/hold.js");
     script = path.join(dir, "hold.js");
     fs.writeFileSync(script, bundle["move/hold.js"]);
-    const sh = (cmd: string) => execFileSync("sh", ["-c", `cd '${dir}' && ${cmd} 2>/dev/null`]);
-    for (const ca of ["ca", "other"]) sh(`openssl req -x509 -newkey rsa:2048 -nodes -keyout ${ca}.key -out ${ca}.pem -days 2 -subj /CN=ft-${ca}`);
-    sh(`openssl req -newkey rsa:2048 -nodes -keyout new.key -out new.csr -subj /CN=${DOMAIN}`);
-    fs.writeFileSync(path.join(dir, "ext"), `subjectAltName=DNS:${DOMAIN}\n`);
-    sh("openssl x509 -req -in new.csr -CA ca.pem -CAkey ca.key -CAcreateserial -out new.pem -days 2 -extfile ext");
-    sh("openssl x509 -req -in new.csr -CA other.pem -CAkey other.key -CAcreateserial -out rogue.pem -days 2 -extfile ext");
+    // The new side's certificate from the CA the holder is told to trust, and a rogue one for the
+    // same name from another CA.
+    issueServerCert(makeTestCa(dir, "ft-ca", "ca"), dir, [DOMAIN], "new");
+    issueServerCert(makeTestCa(dir, "ft-other", "other"), dir, [DOMAIN], "rogue");
   });
   after(() => {
     for (const p of procs) p.kill("SIGKILL");
@@ -218,7 +217,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     const holdDir = path.join(dir, "hold4");
     const port = await holder(holdDir, 60000);
     const newPort = await freePort();
-    await newSide(newPort, "new.key", "rogue.pem");
+    await newSide(newPort, "rogue.key", "rogue.pem");
     release(holdDir, `https://127.0.0.1:${newPort}`, "ca.pem");
     const r = await post(port, "/api/rogue", "secret reading");
     assert.equal(r.status, 502);

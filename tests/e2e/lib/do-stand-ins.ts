@@ -20,34 +20,15 @@ import { parse } from "yaml";
 import { CACHE_DIR } from "./build";
 import { DisposableHost, HOSTS_NETWORK, onHost } from "./disposable-host";
 import { sh } from "./docker";
+import { issueServerCert, makeTestCa } from "../../fixtures/test-ca";
 
 const PG_BIN = "/usr/lib/postgresql/17/bin";
 
-/** A CA of the test and a server certificate issued by it for `names`, in `dir` (ca.pem, server.key, server.pem). */
-export function issueCertificate(dir: string, cn: string, names: string[]): { ca: string; key: string; cert: string } {
-  fs.mkdirSync(dir, { recursive: true });
-  const ossl = (args: string[]) => execFileSync("openssl", args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
-  ossl(["req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", `/CN=${cn}`]);
-  ossl(["req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", `/CN=${names[0]}`]);
-  fs.writeFileSync(path.join(dir, "ext.cnf"), `subjectAltName=${names.map((n) => `DNS:${n}`).join(",")}\n`);
-  ossl([
-    "x509",
-    "-req",
-    "-in",
-    "server.csr",
-    "-CA",
-    "ca.pem",
-    "-CAkey",
-    "ca.key",
-    "-CAcreateserial",
-    "-out",
-    "server.pem",
-    "-days",
-    "2",
-    "-extfile",
-    "ext.cnf",
-  ]);
-  return { ca: path.join(dir, "ca.pem"), key: path.join(dir, "server.key"), cert: path.join(dir, "server.pem") };
+/** A CA of the test named `cn` and a server certificate for `names` signed by it, in `dir`. */
+function issueCertificate(dir: string, cn: string, names: string[]): { ca: string; key: string; cert: string } {
+  const ca = makeTestCa(dir, cn);
+  const server = issueServerCert(ca, dir, names);
+  return { ca: ca.cert, key: server.key, cert: server.cert };
 }
 
 /** A container that only holds a network namespace on the hosts' network, under `alias`. */
