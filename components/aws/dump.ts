@@ -1,5 +1,6 @@
 // The AWS logical dump: a scheduled one-off Fargate task (EventBridge Scheduler,
-// on backupSchedule) with two containers sharing a scratch volume:
+// on backupSchedule) with two containers sharing a scratch volume (made writable
+// first by the root "volumes" container, scratch-volumes.ts):
 //   dump    (postgres image): pg_dump -Fc of the app database, then a restore
 //           check: the dump is restored into a scratch database on the same
 //           instance (pg_restore --exit-on-error) and must bring back every table;
@@ -11,6 +12,7 @@
 import { IMAGES } from "../../core/images";
 import { serviceAssumeRolePolicy } from "./iam-policies";
 import { RDS_CA_ENV } from "./rds-ca";
+import { SCRATCH_VOLUMES_CONTAINER, scratchVolumesContainer } from "./scratch-volumes";
 
 /** Where the dump container writes the RDS root CAs (its scratch volume); PGSSLROOTCERT names it. */
 export const DUMP_CA_FILE = "/dump/rds-ca.pem";
@@ -113,10 +115,12 @@ const log = (i: DumpTaskInput, prefix: string) => ({
   secretOptions: [],
 });
 
-/** The task's two containers, as ECS JSON. */
+/** The task's containers, as ECS JSON: volumes (makes /dump writable: scratch-volumes.ts) -> dump -> upload. */
 export function dumpContainerDefinitions(i: DumpTaskInput): string {
   const mount = [{ sourceVolume: "dump", containerPath: "/dump", readOnly: false }];
   const defs = [
+    // Without it the dump (uid 70) could not write the root-owned volume Fargate creates.
+    scratchVolumesContainer(i.rcloneImage, [{ sourceVolume: "dump", containerPath: "/dump" }], log(i, SCRATCH_VOLUMES_CONTAINER)),
     {
       name: "dump",
       image: i.postgresImage,
@@ -134,6 +138,7 @@ export function dumpContainerDefinitions(i: DumpTaskInput): string {
       secrets: [{ name: "PGPASSWORD", valueFrom: i.masterPasswordValueFrom }],
       mountPoints: mount,
       readonlyRootFilesystem: true,
+      dependsOn: [{ containerName: SCRATCH_VOLUMES_CONTAINER, condition: "SUCCESS" }],
       logConfiguration: log(i, "dump"),
     },
     {

@@ -586,12 +586,25 @@ describe("stacks/aws: options", () => {
       environment: { name: string; value: string }[];
       secrets: { name: string; valueFrom: string }[];
       dependsOn?: unknown[];
+      user?: string;
+      essential?: boolean;
+      mountPoints: { sourceVolume: string; containerPath: string }[];
     }[];
-    const [dump, upload] = defs;
+    const [volumes, dump, upload] = defs;
     assert.deepEqual(
       defs.map((d) => d.name),
-      ["dump", "upload"],
+      ["volumes", "dump", "upload"],
     );
+    // Fargate creates the scratch volume root-owned 0755: a root helper (no secret, no environment)
+    // makes it writable before the dump (uid 70) starts.
+    assert.deepEqual([volumes.user, volumes.essential, volumes.command], ["0", false, ["chmod 1777 /dump"]]);
+    assert.deepEqual([volumes.secrets, volumes.environment], [[], []]);
+    assert.deepEqual(
+      volumes.mountPoints.map((m) => m.containerPath),
+      ["/dump"],
+    );
+    assert.deepEqual(dump.dependsOn, [{ containerName: "volumes", condition: "SUCCESS" }]);
+    assert.equal(dump.user, "70");
     assert.match(dump.image, /^postgres:17\./, "pg_dump follows awsDbEngineVersion 17");
     assert.match(dump.command[0], /pg_dump --format=custom/);
     assert.match(dump.command[0], /pg_restore --exit-on-error/);
