@@ -180,7 +180,8 @@ function defaultOutputs(type: string, name: string, inputs: Record<string, unkno
     case "command:local:Command":
       // The AWS target's RDS CA download: self-signed MOCK roots named like AWS's (scripts/lib/fixtures).
       if (name === "rds-ca-bundle") return { stdout: fs.readFileSync(path.join(__dirname, "fixtures", "mock-rds-global-bundle.pem"), "utf8"), stderr: "" };
-      break;
+      // As a remote command: an output read from stdout (a move's import report) must resolve.
+      return { stdout: "", stderr: "" };
     default:
       break;
   }
