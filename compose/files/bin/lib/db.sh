@@ -83,5 +83,24 @@ FT_COUNT_SQL="SELECT format('%I.%I', n.nspname, c.relname) || ' ' ||
     AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
   ORDER BY 1"
 
-# "table count" lines -> {"table": count} JSON.
-ft_db_counts_json() { jq -R -n '[inputs | select(length > 0) | split(" ") | {key: .[0], value: (.[1] | tonumber)}] | from_entries'; }
+# "table count" lines -> {"table": count} JSON. The count is after the LAST space: a quoted
+# table name may hold spaces.
+ft_db_counts_json() { jq -R -n '[inputs | select(length > 0) | capture("^(?<k>.+) (?<v>[0-9]+)$") | {key: .k, value: (.v | tonumber)}] | from_entries'; }
+
+# "table count" lines from `pg_restore --data-only -f -` on stdin: the rows of each COPY block,
+# named as its COPY line names the table (schema.table, quoted where needed, as format('%I.%I')
+# does): up to the first space outside double quotes, since a quoted name may hold spaces.
+ft_db_dump_counts() {
+  awk 'function copy_name(s,   i, c, quoted, out) {
+         for (i = 1; i <= length(s); i++) {
+           c = substr(s, i, 1)
+           if (c == "\"") quoted = !quoted
+           else if (c == " " && !quoted) break
+           out = out c
+         }
+         return out
+       }
+       /^COPY / { t = copy_name(substr($0, 6)); n = 0; inside = 1; next }
+       inside && /^\\\.$/ { print t, n; inside = 0; next }
+       inside { n++ }'
+}
