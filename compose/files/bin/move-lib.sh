@@ -31,18 +31,26 @@ ft_move_secret_digest() {
   sha256sum <"$f" | cut -c1-64
 }
 
-# {"schema.seq": [last_value, is_called]} from the setval lines of `pg_restore --data-only -f -`.
-ft_move_dump_sequences() {
-  sed -n "s/^SELECT pg_catalog.setval('\\([^']*\\)', \\([0-9-]*\\), \\(true\\|false\\));\$/\\1 \\2 \\3/p" |
-    jq -R -n '[inputs | select(length > 0) | split(" ") | {key: .[0], value: [(.[1] | tonumber), (.[2] == "true")]}] | from_entries'
+# "schema.seq last_value true|false" lines -> {"schema.seq": [last_value, is_called]} (the name
+# is everything before the last two fields: a quoted name may hold spaces).
+ft_move_sequences_json() {
+  jq -R -n '[inputs | select(length > 0) | capture("^(?<k>.+) (?<v>-?[0-9]+) (?<c>true|false)$") | {key: .k, value: [(.v | tonumber), (.c == "true")]}] | from_entries'
 }
+
+# {"schema.seq": [last_value, is_called]} from the setval lines of `pg_restore --data-only -f -`.
+ft_move_dump_sequences() { ft_move_dump_sequence_lines | ft_move_sequences_json; }
 
 # The same for a live database.
 FT_SEQUENCES_SQL="SELECT format('%I.%I', schemaname, sequencename) || ' ' || coalesce(last_value, (SELECT s.seqstart FROM pg_sequence s
   WHERE s.seqrelid = format('%I.%I', schemaname, sequencename)::regclass)) || ' ' || (last_value IS NOT NULL)::text
   FROM pg_sequences ORDER BY 1"
-ft_move_db_sequences() {
-  ft_db_query "$1" "$FT_SEQUENCES_SQL" | jq -R -n '[inputs | select(length > 0) | split(" ") | {key: .[0], value: [(.[1] | tonumber), (.[2] == "true")]}] | from_entries'
+ft_move_db_sequences() { ft_db_query "$1" "$FT_SEQUENCES_SQL" | ft_move_sequences_json; }
+
+# "schema.seq last_value true|false" lines, LC_ALL=C sorted, from the setval lines of
+# `pg_restore --data-only -f -`: the same values as ft_move_dump_sequences, as text (no JSON
+# number in between, so a bigint keeps every digit). move-export --push-s3 uploads them.
+ft_move_dump_sequence_lines() {
+  sed -n "s/^SELECT pg_catalog.setval('\\([^']*\\)', \\([0-9-]*\\), \\(true\\|false\\));\$/\\1 \\2 \\3/p" | LC_ALL=C sort
 }
 
 # The request holder of a cutover (compose/files/move/hold.js): one container, <project>-move-hold,

@@ -1,0 +1,575 @@
+// bin/move-export --push-s3 and --conclude (the old host's side of a move to aws) from a
+// RENDERED vm release (renderBundle), against a REAL PostgreSQL 15 (the old side's database),
+// a REAL S3-compatible server (s3rver) as the old side's object store, and a second s3rver
+// over HTTPS (a test CA) standing in for AWS S3 with the new side's BACKUPS and ASSETS buckets,
+// with the host's rclone. Seams: FT_PG_BIN and FT_RCLONE=host (as bin/move's test), the
+// endpoints in release.json .database, FT_MOVE_S3_ENDPOINT (the AWS stand-in, path style;
+// rclone trusts its CA through SSL_CERT_FILE), a stubbed docker (logs its calls; `docker ps`
+// answers container ids), and an rclone wrapper on PATH that logs every invocation's
+// arguments and environment before running the real rclone. s3rver does not encrypt: what
+// is checked is the SSE-KMS headers each upload request carries.
+import { strict as assert } from "assert";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import { Client } from "pg";
+import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
+import { renderBundle } from "../../compose/bundle";
+import { ageIdentity } from "../../compose/age-identity";
+import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
+
+const PG_BIN = "/usr/lib/postgresql/15/bin";
+const ADMIN_PW = "adm-" + crypto.randomBytes(8).toString("hex");
+const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
+const SALT = "SALTVALUE" + crypto.randomBytes(8).toString("hex");
+const JWT = "JWTVALUE" + crypto.randomBytes(8).toString("hex");
+const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y";
+// The new side's push user (registered with the AWS stand-in below).
+const AWS_KEY_ID = "AKIA" + crypto.randomBytes(8).toString("hex").toUpperCase();
+const AWS_SECRET = crypto.randomBytes(30).toString("base64");
+const KMS_ARN = "arn:aws:kms:eu-central-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
+const BACKUPS = "ft-aws-backups";
+const ASSETS = "ft-aws-assets";
+const CONTRACT_FILES = ["move/db.dump", "move/manifest.json", "move/objects.txt", "move/secrets.txt", "move/sequences.txt", "move/tables.txt"];
+const ALB = "freshtrack-alb-1234567890.eu-central-1.elb.amazonaws.com";
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const srv = http.createServer();
+    srv.listen(0, "127.0.0.1", () => {
+      const port = (srv.address() as { port: number }).port;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** The vm release the program renders (the input shape of bin-move.test.ts). */
+function renderedVmRelease(): Record<string, string> {
+  const raw: Record<string, string> = {
+    target: "vm",
+    domain: "app.cold-chain.example",
+    operatorEmail: "ops@cold-chain.example",
+    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
+    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
+    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
+    stackAuthProjectId: "proj-123",
+    vmHost: "203.0.113.10",
+    vmHostKey: HOST_KEY,
+    vmBackupRemoteEndpoint: "https://s3.backups.example",
+    vmBackupRemoteBucket: "acme-freshtrack-backups",
+    vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
+  };
+  Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });
+  for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
+  return renderBundle({
+    config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
+    target: "vm",
+    objectStore: {
+      publicEndpoint: "https://s3.app.cold-chain.example",
+      internalEndpoint: "http://objectstore:8333",
+      region: "us-east-1",
+      assetsBucket: "frostguard-assets",
+      backupsBucket: "frostguard-backups",
+    },
+  });
+}
+
+interface S3rverInstance {
+  run(): Promise<{ address: string; port: number }>;
+  close(): Promise<void>;
+  httpServer: http.Server;
+}
+type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
+interface SeenRequest {
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+}
+
+describe("tools: bin/move-export --push-s3 / --conclude (old host -> aws) on a real PostgreSQL + S3 stand-ins", function () {
+  this.timeout(240000);
+  let root: string;
+  let appDir: string;
+  let pgDir: string;
+  let pgPort: number;
+  let oldS3: S3rverInstance;
+  let awsS3: S3rverInstance;
+  let awsPort: number;
+  let oldConf: string;
+  let awsConf: string;
+  let env: NodeJS.ProcessEnv;
+  let dockerLog: string;
+  let rcloneLog: string;
+  /** Every request the AWS stand-in received (method, path, headers). */
+  const awsSaw: SeenRequest[] = [];
+
+  const pg = async (sql: string) => {
+    const c = new Client({ host: "127.0.0.1", port: pgPort, user: "postgres", password: ADMIN_PW, database: "frostguard" });
+    await c.connect();
+    try {
+      return (await c.query(sql)).rows;
+    } finally {
+      await c.end();
+    }
+  };
+  const exportCmd = (args: string[], input: string, extra: NodeJS.ProcessEnv = {}) =>
+    run(path.join(appDir, "current", "bin", "move-export"), args, { env: { ...env, ...extra }, input, timeoutMs: 120000 });
+  /** The test's own view of the stand-ins (real rclone, not the wrapper, own config). */
+  const rcloneAs = (conf: string, args: string[]) => run("/usr/bin/rclone", ["--config", conf, ...args], { env });
+  const cred = (over: Record<string, unknown> = {}) =>
+    JSON.stringify({
+      access_key_id: AWS_KEY_ID,
+      secret_access_key: AWS_SECRET,
+      region: "eu-central-1",
+      backups_bucket: BACKUPS,
+      assets_bucket: ASSETS,
+      kms_key_arn: KMS_ARN,
+      ...over,
+    });
+  const auditLines = () =>
+    fs
+      .readFileSync(path.join(appDir, "state", "audit.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+  const filesUnder = (dir: string): string[] =>
+    fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile());
+  /** The secret access key, by value: in no output, log, audit line, argument, environment or file left behind. */
+  const assertKeyNowhere = (r: RunResult) => {
+    assert.ok(!(r.stdout + r.stderr).includes(AWS_SECRET), "the secret access key was printed");
+    assert.ok(!fs.readFileSync(dockerLog, "utf8").includes(AWS_SECRET), "the secret access key reached docker");
+    const calls = fs.readFileSync(rcloneLog, "utf8");
+    assert.ok(!calls.includes(AWS_SECRET), "the secret access key was in rclone's arguments or environment");
+    for (const f of filesUnder(appDir)) {
+      if (fs.statSync(path.join(appDir, f)).size > 50_000_000) continue;
+      assert.ok(!fs.readFileSync(path.join(appDir, f), "utf8").includes(AWS_SECRET), `the secret access key is left in ${f}`);
+    }
+    assert.deepEqual(
+      fs.readdirSync(path.join(appDir, "state", "tmp")).filter((d) => d.startsWith("move-export")),
+      [],
+      "the work directory (with the rclone config) is gone",
+    );
+  };
+  /** Keys (and bytes) of a bucket through a test config. */
+  const bucketFiles = async (conf: string, remote: string): Promise<Map<string, Buffer>> => {
+    const ls = await rcloneAs(conf, ["lsf", "-R", "--files-only", "--fast-list", remote]);
+    assert.equal(ls.code, 0, ls.stderr);
+    const out = new Map<string, Buffer>();
+    for (const k of ls.stdout.split("\n").filter(Boolean)) {
+      const dl = path.join(root, "dl");
+      fs.rmSync(dl, { force: true });
+      const c = await rcloneAs(conf, ["copyto", `${remote}/${k}`, dl]);
+      assert.equal(c.code, 0, c.stderr);
+      out.set(k, fs.readFileSync(dl));
+    }
+    return out;
+  };
+
+  before(async () => {
+    const files = renderedVmRelease();
+    assert.ok(files["bin/move-export"], "the rendered release ships bin/move-export");
+    root = fs.mkdtempSync(path.join(os.tmpdir(), "ft-move-push-"));
+    fs.chmodSync(root, 0o755);
+    appDir = path.join(root, "app");
+    const rel = path.join(appDir, "releases", "r1");
+    for (const [f, content] of Object.entries(files)) {
+      fs.mkdirSync(path.dirname(path.join(rel, f)), { recursive: true });
+      fs.writeFileSync(path.join(rel, f), content, { mode: f.startsWith("bin/") ? 0o755 : 0o644 });
+    }
+    fs.symlinkSync("releases/r1", path.join(appDir, "current"));
+    fs.mkdirSync(path.join(appDir, "state"), { recursive: true });
+
+    // PostgreSQL 15 as the postgres user.
+    pgDir = path.join(root, "pg");
+    fs.mkdirSync(pgDir, { mode: 0o755 });
+    fs.writeFileSync(path.join(pgDir, "pw"), ADMIN_PW + "\n");
+    await run("chown", ["-R", "postgres:postgres", pgDir]);
+    const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", cmd, ...args]);
+    const init = await asPg(`${PG_BIN}/initdb`, ["-D", `${pgDir}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pgDir}/pw`, "-E", "UTF8"]);
+    assert.equal(init.code, 0, init.stderr);
+    pgPort = await freePort();
+    const start = await asPg(`${PG_BIN}/pg_ctl`, [
+      "-D",
+      `${pgDir}/data`,
+      "-l",
+      `${pgDir}/log`,
+      "-w",
+      "-o",
+      `-p ${pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off`,
+      "start",
+    ]);
+    assert.equal(start.code, 0, start.stderr);
+    const created = await run(
+      `${PG_BIN}/psql`,
+      ["-h", "127.0.0.1", "-p", String(pgPort), "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE frostguard"],
+      { env: { ...process.env, PGPASSWORD: ADMIN_PW } },
+    );
+    assert.equal(created.code, 0, created.stderr);
+
+    // The old side's object store (plain HTTP, as bin-move.test.ts) and the AWS stand-in (HTTPS, test CA).
+    const S3rver = require("s3rver") as S3rverCtor;
+    oldS3 = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: path.join(root, "s3-old"),
+      configureBuckets: [{ name: "frostguard-assets" }, { name: "frostguard-backups" }],
+    });
+    const { port: oldPort } = await oldS3.run();
+    const tls = path.join(root, "tls");
+    const ca = makeTestCa(tls, "ft-aws-stand-in-ca");
+    const server = issueServerCert(ca, tls, ["localhost"], "aws");
+    // The push user's key, known to the stand-in (s3rver checks that the key id exists).
+    (require("s3rver/lib/models/account") as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } }).DUMMY_ACCOUNT.createKeyPair(
+      AWS_KEY_ID,
+      AWS_SECRET,
+    );
+    awsS3 = new S3rver({
+      port: 0,
+      address: "127.0.0.1",
+      silent: true,
+      directory: path.join(root, "s3-aws"),
+      key: fs.readFileSync(server.key),
+      cert: fs.readFileSync(server.cert),
+      configureBuckets: [{ name: BACKUPS }, { name: ASSETS }],
+    });
+    awsPort = (await awsS3.run()).port;
+    awsS3.httpServer.prependListener("request", (req: http.IncomingMessage) =>
+      awsSaw.push({ method: req.method ?? "", url: decodeURIComponent(req.url ?? ""), headers: req.headers }),
+    );
+
+    const relJson = JSON.parse(fs.readFileSync(path.join(rel, "release.json"), "utf8"));
+    relJson.database = { ...relJson.database, host: "127.0.0.1", port: pgPort, sslmode: "disable" };
+    fs.writeFileSync(path.join(rel, "release.json"), JSON.stringify(relJson, null, 2));
+    writeSecret(appDir, "backup/pgpass", `127.0.0.1:${pgPort}:*:postgres:${ADMIN_PW}\n`);
+    writeSecret(appDir, "backup/backup.key", BACKUP_KEY + "\n");
+    writeSecret(appDir, "backup/age.key", ageIdentity(BACKUP_KEY) + "\n");
+    oldConf = writeSecret(
+      appDir,
+      "backup/rclone.conf",
+      [...new Set([relJson.backup.remote, relJson.backup.store_remote, relJson.backup.admin_remote].filter(Boolean))]
+        .map(
+          (name) =>
+            `[${name}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${oldPort}\nregion = us-east-1\nforce_path_style = true\n`,
+        )
+        .join(""),
+    );
+    writeSecret(appDir, "app/TTN_ENCRYPTION_SALT", SALT);
+    writeSecret(appDir, "app/JWT_SECRET", JWT);
+    // The test's own view of the AWS stand-in (its built-in key, not the push user's).
+    awsConf = path.join(root, "aws-test.conf");
+    fs.writeFileSync(
+      awsConf,
+      `[aws]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nregion = eu-central-1\nendpoint = https://localhost:${awsPort}\nforce_path_style = true\n`,
+    );
+
+    // Old side's data: a table with a sequence gap, one with an unused sequence, another schema.
+    await pg(
+      "CREATE TABLE sensors (id serial PRIMARY KEY, name text); CREATE TABLE readings (id bigserial PRIMARY KEY, sensor int REFERENCES sensors, c numeric);" +
+        'CREATE SCHEMA audit; CREATE TABLE audit."Events" (id int); CREATE SEQUENCE audit.unused_seq START 42',
+    );
+    await pg("INSERT INTO sensors (name) SELECT 'fridge-' || g FROM generate_series(1, 5) g");
+    await pg("INSERT INTO readings (sensor, c) SELECT 1 + g % 5, g / 10.0 FROM generate_series(1, 3000) g");
+    await pg("INSERT INTO readings (sensor, c) SELECT 1, 0 FROM generate_series(1, 70) g; DELETE FROM readings WHERE id > 3000");
+    await pg('INSERT INTO audit."Events" SELECT g FROM generate_series(1, 7) g');
+
+    const stubDir = stubDocker(path.join(root, "stub"));
+    // rclone wrapper: logs each call's arguments, environment and the mode of its config file
+    // and of that file's directory, then runs the real rclone.
+    rcloneLog = path.join(root, "rclone.log");
+    fs.writeFileSync(
+      path.join(stubDir, "rclone"),
+      `#!/bin/bash
+{
+  printf 'ARGS %s\\n' "$*"
+  env | sed 's/^/ENV /'
+  prev=
+  for a in "$@"; do
+    if [ "$prev" = --config ]; then printf 'CONF %s %s %s\\n' "$(stat -c %a "$a")" "$(stat -c %a "$(dirname "$a")")" "$a"; fi
+    prev=$a
+  done
+} >>"$FT_RCLONE_LOG"
+exec /usr/bin/rclone "$@"
+`,
+      { mode: 0o755 },
+    );
+    dockerLog = path.join(root, "docker.log");
+    fs.writeFileSync(dockerLog, "");
+    fs.writeFileSync(rcloneLog, "");
+    // rclone 1.60's S3 backend fails with any AWS_CA_BUNDLE set; this machine sets one.
+    const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
+    env = {
+      ...base,
+      PATH: `${stubDir}:${PG_BIN}:${process.env.PATH}`,
+      FT_PG_BIN: PG_BIN,
+      FT_RCLONE: "host",
+      FT_RCLONE_LOG: rcloneLog,
+      FT_MOVE_S3_ENDPOINT: `https://localhost:${awsPort}`,
+      // Go (rclone) trusts exactly this CA: the stand-in's.
+      SSL_CERT_FILE: ca.cert,
+      FT_STUB_LOG: dockerLog,
+      FT_STUB_SIDE: "old",
+      FT_MOVE_SETTLE_SECONDS: "0",
+      FT_PROXY_SETTLE_SECONDS: "0",
+      // The stateful docker stand-in of bin-move.test.ts: `docker ps` lists the containers not
+      // stopped, `stop`/`start` move them in and out of the stopped list, one holder per side.
+      FT_STUB_STOPPED: path.join(root, "stopped"),
+      FT_STUB_SCRIPT: [
+        'touch "$FT_STUB_STOPPED"',
+        'case "$*" in',
+        '  *"ps -q"*service=backend*|*"ps -q"*service=worker*) svc=backend; case "$*" in *service=worker*) svc=worker ;; esac',
+        '    grep -qx "$FT_STUB_SIDE-$svc" "$FT_STUB_STOPPED" || echo "$FT_STUB_SIDE-$svc" ;;',
+        '  "inspect -f {{range"*) echo "freshtrack_default " ;;',
+        '  *"ps -q"*service=caddy*) echo "$FT_STUB_SIDE-caddy" ;;',
+        '  "run -d "*) touch "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE"; echo "$FT_STUB_SIDE-hold" ;;',
+        '  *"ps -aq"*service=move-hold*|"ps -q --filter name="*) [ -e "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ] && echo "$FT_STUB_SIDE-hold" ;;',
+        '  "rm -f "*hold) rm -f "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ;;',
+        '  "stop "*) shift; for i in "$@"; do echo "$i" >>"$FT_STUB_STOPPED"; done ;;',
+        '  "start "*) shift; for i in "$@"; do grep -vx "$i" "$FT_STUB_STOPPED" >"$FT_STUB_STOPPED.t" || true; mv "$FT_STUB_STOPPED.t" "$FT_STUB_STOPPED"; done ;;',
+        "esac",
+      ].join("\n"),
+    };
+    const remote = relJson.backup.store_remote || relJson.backup.remote;
+    for (const [i, body] of ["first upload", "y".repeat(70000), "third"].entries()) {
+      const f = path.join(root, `obj${i}`);
+      fs.writeFileSync(f, body);
+      assert.equal((await rcloneAs(oldConf, ["copyto", f, `${remote}:frostguard-assets/org-${i}/photos/u${i}.bin`])).code, 0);
+    }
+    // Something the new assets bucket holds that the old one does not: the sync removes it.
+    fs.writeFileSync(path.join(root, "stale"), "stale");
+    assert.equal((await rcloneAs(awsConf, ["copyto", path.join(root, "stale"), `aws:${ASSETS}/stale/left-over.bin`])).code, 0);
+  });
+
+  after(async () => {
+    await oldS3?.close().catch(() => undefined);
+    await awsS3?.close().catch(() => undefined);
+    await run("runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", `${pgDir}/data`, "-m", "immediate", "stop"]);
+    fs.rmSync(root, { recursive: true, force: true });
+  });
+
+  it("--push-s3 uploads exactly the contract's files (SSE-KMS), their texts equal the live database, the assets bucket equals the uploads", async () => {
+    awsSaw.length = 0;
+    fs.writeFileSync(dockerLog, "");
+    fs.writeFileSync(rcloneLog, "");
+    const r = await exportCmd(["--push-s3"], cred());
+    assert.equal(r.code, 0, r.stderr);
+    /** What the push sent (before the test's own reads below). */
+    const saw = [...awsSaw];
+
+    // Exactly the contract's objects under the backups bucket.
+    const pushed = await bucketFiles(awsConf, `aws:${BACKUPS}`);
+    assert.deepEqual([...pushed.keys()].sort(), CONTRACT_FILES);
+    const text = (k: string) => pushed.get(k)!.toString("utf8");
+
+    // tables.txt: `schema.table rows`, LC_ALL=C sorted, computed here from the live database.
+    const tables = await pg("SELECT format('%I.%I', schemaname, tablename) AS n FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')");
+    const tableLines: string[] = [];
+    for (const { n } of tables) tableLines.push(`${n} ${(await pg(`SELECT count(*)::text AS c FROM ${n}`))[0].c}`);
+    const cSort = (a: string[]) => [...a].sort((x, y) => (Buffer.from(x) < Buffer.from(y) ? -1 : Buffer.from(x) > Buffer.from(y) ? 1 : 0));
+    assert.equal(text("move/tables.txt"), cSort(tableLines).join("\n") + "\n");
+    assert.match(text("move/tables.txt"), /^audit\."Events" 7$/m, "a quoted name as format('%I.%I') prints it");
+    assert.match(text("move/tables.txt"), /^public\.readings 3000$/m);
+    // sequences.txt: `schema.seq last_value is_called`.
+    const seqs = await pg(
+      "SELECT format('%I.%I', schemaname, sequencename) || ' ' || coalesce(last_value, start_value) || ' ' || (last_value IS NOT NULL)::text AS l FROM pg_sequences",
+    );
+    assert.equal(text("move/sequences.txt"), cSort(seqs.map((s) => s.l as string)).join("\n") + "\n");
+    assert.match(text("move/sequences.txt"), /^public\.readings_id_seq 3070 true$/m, "the gap: the sequence is past the rows");
+    assert.match(text("move/sequences.txt"), /^audit\.unused_seq 42 false$/m);
+    // objects.txt: the old uploads bucket, measured here.
+    const old = await bucketFiles(oldConf, "backups:frostguard-assets");
+    assert.equal(old.size, 3);
+    const oldBytes = [...old.values()].reduce((s, b) => s + b.length, 0);
+    assert.equal(text("move/objects.txt"), `3 ${oldBytes}\n`);
+    // secrets.txt: sha256 of the secret files' contents.
+    const sha = (v: string) => crypto.createHash("sha256").update(v).digest("hex");
+    assert.equal(text("move/secrets.txt"), `jwt_secret_sha256 ${sha(JWT)}\nttn_encryption_salt_sha256 ${sha(SALT)}\n`);
+    // db.dump: a custom-format dump of the app database.
+    fs.writeFileSync(path.join(root, "pushed.dump"), pushed.get("move/db.dump")!);
+    const list = await run(`${PG_BIN}/pg_restore`, ["--list", path.join(root, "pushed.dump")]);
+    assert.equal(list.code, 0, list.stderr);
+    assert.match(list.stdout, /TABLE DATA public readings/);
+    // manifest.json: the last stdout line, the same as the uploaded one; counts from the dump.
+    const lines = r.stdout.trim().split("\n");
+    const manifest = JSON.parse(lines[lines.length - 1]);
+    assert.deepEqual(JSON.parse(text("move/manifest.json")), manifest);
+    assert.equal(manifest.tables["public.readings"], 3000);
+    assert.deepEqual(manifest.objects, { count: 3, bytes: oldBytes });
+    assert.equal(manifest.freeze_started, null);
+
+    // The assets bucket: the same keys and bytes as the old uploads bucket (the stale object gone).
+    const assets = await bucketFiles(awsConf, `aws:${ASSETS}`);
+    assert.deepEqual([...assets.keys()].sort(), [...old.keys()].sort());
+    for (const [k, b] of old) assert.ok(assets.get(k)!.equals(b), `${k} differs`);
+
+    // Every upload to the backups bucket asks for SSE-KMS with the stack's key; the manifest is the last one.
+    const puts = saw.filter((q) => (q.method === "PUT" || q.method === "POST") && q.url.startsWith(`/${BACKUPS}/`));
+    assert.deepEqual([...new Set(puts.map((q) => q.url.replace(/\?.*$/, "").slice(BACKUPS.length + 2)))].sort(), CONTRACT_FILES);
+    for (const q of puts) {
+      assert.equal(q.headers["x-amz-server-side-encryption"], "aws:kms", `${q.method} ${q.url} without SSE-KMS`);
+      assert.equal(q.headers["x-amz-server-side-encryption-aws-kms-key-id"], KMS_ARN, `${q.method} ${q.url} with another key`);
+    }
+    assert.match(puts[puts.length - 1].url, new RegExp(`^/${BACKUPS}/move/manifest\\.json`), "manifest.json is written last");
+    // The dump first, then the uploads, then the texts (the contract's order).
+    const firstAssetPut = saw.findIndex((q) => q.method === "PUT" && q.url.startsWith(`/${ASSETS}/`));
+    assert.ok(firstAssetPut > saw.findIndex((q) => q.method === "PUT" && q.url.startsWith(`/${BACKUPS}/move/db.dump`)));
+    assert.ok(firstAssetPut < saw.findIndex((q) => q.method === "PUT" && q.url.startsWith(`/${BACKUPS}/move/tables.txt`)));
+    // The assets bucket keeps its own default encryption (the app may not use the backups key).
+    for (const q of saw.filter((x) => x.method === "PUT" && x.url.startsWith(`/${ASSETS}/`))) {
+      assert.equal(q.headers["x-amz-server-side-encryption"], undefined, `${q.url} asked for SSE`);
+    }
+    // Only the push user's key was used, over TLS.
+    assert.ok(saw.length > 0 && saw.every((q) => String(q.headers.authorization ?? "").includes(`Credential=${AWS_KEY_ID}/`)));
+
+    // The key was only in the 0600 config inside the 0700 work directory, which is gone.
+    const confLines = fs.readFileSync(rcloneLog, "utf8").match(/^CONF .*$/gm) ?? [];
+    assert.ok(confLines.length >= 4, "rclone ran with a --config");
+    for (const l of confLines) {
+      const [, mode, dirMode, file] = l.split(" ");
+      assert.equal(mode, "600", l);
+      assert.equal(dirMode, "700", l);
+      assert.match(file, /\/state\/tmp\/move-export\.[^/]+\/rclone\.conf$/);
+      assert.ok(!fs.existsSync(file), `${file} is left behind`);
+    }
+    assertKeyNowhere(r);
+    for (const v of [ADMIN_PW, BACKUP_KEY, SALT, JWT]) assert.ok(!r.stdout.includes(v) && !r.stderr.includes(v), "a secret value was printed");
+    const audit = auditLines().filter((a) => a.action === "move-export");
+    assert.deepEqual(
+      { result: audit[audit.length - 1].result, push: audit[audit.length - 1].push, freeze: audit[audit.length - 1].freeze },
+      { result: "success", push: true, freeze: false },
+    );
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^stop /m, "no freeze without --freeze");
+  });
+
+  it("--push-s3 with a bad credential fails before anything is frozen or uploaded, naming the fields (never their values)", async () => {
+    fs.writeFileSync(dockerLog, "");
+    awsSaw.length = 0;
+    const notJson = await exportCmd(["--push-s3", "--freeze"], "access_key_id=" + AWS_KEY_ID);
+    assert.equal(notJson.code, 1);
+    assert.match(notJson.stderr, /stdin is not one JSON object: pipe the push credential/);
+    const badSecret = "short\nsecret_access_key = injected";
+    const bad = await exportCmd(["--push-s3", "--freeze"], cred({ secret_access_key: badSecret, backups_bucket: "Not_A_Bucket", kms_key_arn: undefined }));
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /missing or malformed fields: secret_access_key, backups_bucket, kms_key_arn \(/);
+    assert.ok(!bad.stderr.includes("injected") && !bad.stderr.includes(AWS_SECRET));
+    const badRegion = await exportCmd(["--push-s3"], cred({ assets_region: "us east" }));
+    assert.equal(badRegion.code, 1);
+    assert.match(badRegion.stderr, /malformed fields: assets_region \(/);
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(stop|run -d) /m, "nothing frozen");
+    assert.equal(awsSaw.length, 0, "nothing sent to S3");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")));
+    assertKeyNowhere(bad);
+  });
+
+  it("--push-s3 --freeze: the freeze first, freeze_started in the manifest; --conclude with ok:false ends the freeze and exits 1", async () => {
+    await pg("INSERT INTO readings (sensor, c) SELECT 2, 1 FROM generate_series(1, 30) g");
+    fs.writeFileSync(dockerLog, "");
+    const r = await exportCmd(["--push-s3", "--freeze"], cred());
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(typeof manifest.freeze_started, "number");
+    assert.equal(manifest.tables["public.readings"], 3030);
+    let calls = fs.readFileSync(dockerLog, "utf8");
+    assert.match(calls, /^run -d --name freshtrack-move-hold /m, "the holder started");
+    assert.match(calls, /^stop old-backend old-worker$/m, "the writers stopped");
+    assert.doesNotMatch(calls, /^start /m, "a successful push leaves the freeze in place");
+    assert.ok(fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")));
+    const tablesTxt = (await rcloneAs(awsConf, ["cat", `aws:${BACKUPS}/move/tables.txt`])).stdout;
+    assert.match(tablesTxt, /^public\.readings 3030$/m, "the final copy has the rows written since the first");
+
+    fs.writeFileSync(dockerLog, "");
+    fs.writeFileSync(path.join(appDir, "state", "move-new-side"), "203.0.113.77\n");
+    const report = { ok: false, tables_equal: false, tables: { "public.readings": [3030, 3029] } };
+    const c = await exportCmd(["--conclude", ALB], JSON.stringify(report));
+    assert.equal(c.code, 1);
+    assert.equal(c.stdout, "");
+    assert.ok(c.stderr.includes(JSON.stringify(report)), "the report is shown");
+    assert.match(
+      c.stderr,
+      /this side serves again \(freeze ended\)\. Fix the cause the report shows, then try the cutover again from its push: pulumi up --replace .*::move-cutover-push/,
+    );
+    calls = fs.readFileSync(dockerLog, "utf8");
+    assert.match(calls, /^start old-backend old-worker$/m, "backend and worker started again");
+    assert.match(calls, /^rm -f old-hold$/m, "the holder removed");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")), "Caddy routes locally again");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "move-frozen-app")));
+    assert.notEqual(fs.readFileSync(path.join(appDir, "state", "move-new-side"), "utf8").trim(), ALB, "no new side recorded");
+    const last = auditLines()
+      .filter((a) => a.action === "move-conclude")
+      .pop()!;
+    assert.deepEqual({ result: last.result, ok: last.ok, unfrozen: last.unfrozen }, { result: "failure", ok: false, unfrozen: true });
+  });
+
+  it("--push-s3 --freeze whose upload fails ends the freeze on exit: this side serves again", async () => {
+    fs.writeFileSync(dockerLog, "");
+    fs.writeFileSync(rcloneLog, "");
+    const r = await exportCmd(["--push-s3", "--freeze"], cred({ backups_bucket: "no-such-bucket-here" }));
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /uploading db\.dump to no-such-bucket-here\/move\/ failed/);
+    assert.match(r.stderr, /the push failed after the write freeze began: ending it/);
+    assert.equal(r.stdout, "", "no manifest printed");
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    assert.ok(calls.search(/^stop old-backend old-worker$/m) >= 0, "the freeze had begun");
+    assert.ok(calls.search(/^start old-backend old-worker$/m) > calls.search(/^stop old-backend old-worker$/m), "backend and worker started again");
+    assert.match(calls, /^rm -f old-hold$/m, "the holder removed");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")), "Caddy routes locally again");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "move-frozen-app")));
+    const audit = auditLines();
+    const exp = audit.filter((a) => a.action === "move-export").pop()!;
+    assert.deepEqual({ result: exp.result, push: exp.push, freeze: exp.freeze }, { result: "failure", push: true, freeze: true });
+    assert.equal(audit.filter((a) => a.action === "move-unfreeze").pop()?.result, "success");
+    assertKeyNowhere(r);
+  });
+
+  it("--conclude ADDRESS with ok:true records the address and sends the holder's requests to https://ADDRESS:443 (system CAs)", async () => {
+    // A running holder (the stand-in lists it) and a CA an earlier internal-TLS move stored.
+    fs.writeFileSync(path.join(root, "stopped.hold-old"), "");
+    fs.mkdirSync(path.join(appDir, "state", "move-hold"), { recursive: true });
+    fs.writeFileSync(path.join(appDir, "state", "move-new-side-ca.pem"), "old CA\n");
+    fs.writeFileSync(dockerLog, "");
+    const report = { ok: true, tables_equal: true, tables: { "public.readings": [3030, 3030] } };
+    const bad = await exportCmd(["--conclude", "x;rm -rf /"], JSON.stringify(report));
+    assert.equal(bad.code, 1);
+    assert.match(bad.stderr, /is not a host address/);
+    const r = await exportCmd(["--conclude", ALB], JSON.stringify(report) + "\n");
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(JSON.parse(r.stdout), report);
+    assert.equal(r.stdout.trim().split("\n").length, 1, "one line: the report");
+    assert.equal(fs.readFileSync(path.join(appDir, "state", "move-new-side"), "utf8"), `${ALB}\n`);
+    assert.deepEqual(JSON.parse(fs.readFileSync(path.join(appDir, "state", "move-hold", "target.json"), "utf8")), { url: `https://${ALB}:443`, ca: null });
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "move-new-side-ca.pem")), "no stale internal CA for the load balancer");
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(start|stop|rm) /m, "the new side serves: nothing of the freeze undone");
+    const last = auditLines()
+      .filter((a) => a.action === "move-conclude")
+      .pop()!;
+    assert.deepEqual({ result: last.result, ok: last.ok, to: last.to }, { result: "success", ok: true, to: ALB });
+  });
+
+  it("after a conclude with ok:true every push is refused (it would overwrite the new side's newer writes) until --unfreeze", async () => {
+    assert.equal(fs.readFileSync(path.join(appDir, "state", "move-concluded"), "utf8"), `${ALB}\n`, "left by the ok conclude before");
+    fs.writeFileSync(dockerLog, "");
+    for (const args of [["--push-s3"], ["--push-s3", "--freeze"]]) {
+      const r = await exportCmd(args, cred());
+      assert.equal(r.code, 1, args.join(" "));
+      assert.match(r.stderr, new RegExp(`refused: this side handed over to ${ALB.replace(/\./g, "\\.")}`));
+    }
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(stop|run) /m, "nothing frozen, no holder started");
+    const u = await exportCmd(["--unfreeze"], "");
+    assert.equal(u.code, 0, u.stderr);
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "move-concluded")), "this side serves again: it may push again");
+    const again = await exportCmd(["--push-s3"], cred());
+    assert.equal(again.code, 0, again.stderr);
+  });
+
+  it("--conclude with stdin that is not a report (no boolean ok) fails as not ok", async () => {
+    fs.writeFileSync(dockerLog, "");
+    for (const input of ["FRESHTRACK_MOVE_IMPORT garbage", JSON.stringify({ ok: "true" })]) {
+      const r = await exportCmd(["--conclude", ALB], input);
+      assert.equal(r.code, 1, input);
+      assert.match(r.stderr, /stdin is not an import report \(a JSON object with a boolean ok\)/);
+    }
+  });
+});
