@@ -247,6 +247,8 @@ export interface MoveSettings {
   dnsTtl: number;
   /** TTL (s) the records had before the move: the old side keeps forwarding at least this long after the DNS change. */
   previousDnsTtl: number;
+  /** The operator copied the data where the program does not (moveManualDataCopy: a move off aws, a rollback after a cutover onto aws). */
+  manualDataCopy: boolean;
   /** vm -> vm: the new host (the old one stays in `vm`). */
   vm?: VmSettings;
   /** PgBouncer pool size on the new side (derived from its database when poolSize is 0). */
@@ -659,8 +661,17 @@ const MOVE_DEFAULTS = {
   moveManualDataCopy: false,
 };
 
-/** Pairs whose data the program copies (bin/move-export/-import over SSH): both sides run the Compose stack on a host. */
-export function moveCopiesData(from: Target, to: Target): boolean {
+/**
+ * Pairs whose data the program copies forward: the old side is a host running the Compose stack
+ * (bin/move-export); the new side a host (bin/move-import over SSH) or aws (the host pushes into
+ * the new backups bucket, a one-off task in the VPC imports it). An aws old side has no export yet.
+ */
+export function moveCopiesData(from: Target, _to: Target): boolean {
+  return from !== "aws";
+}
+
+/** Pairs whose data a rollback after cutover copies back: both sides are hosts (nothing exports an aws side yet). */
+export function moveCopiesDataBack(from: Target, to: Target): boolean {
   return from !== "aws" && to !== "aws";
 }
 
@@ -701,18 +712,18 @@ function parseMove(
     }
     return n;
   };
-  // Nothing copies an aws side's data yet (RDS is private: it needs a one-off task in the VPC).
-  // A cutover would send the customer to an empty database: only when the operator copied it.
+  // Nothing exports an aws side's data yet: a move off aws (and a rollback after a cutover onto
+  // aws, components/move/state.ts) would serve from an empty database unless the operator copied it.
   const manual = v("moveManualDataCopy");
   if (manual && !["true", "false"].includes(manual))
     bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
-  if (moveCopiesData(target, to as Target)) {
+  if (moveCopiesDataBack(target, to as Target)) {
     if (manual === "true")
       bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data itself. Fix: pulumi config rm moveManualDataCopy`);
-  } else if ((phase === "cutover" || phase === "retire") && manual !== "true")
+  } else if (!moveCopiesData(target, to as Target) && (phase === "cutover" || phase === "retire") && manual !== "true")
     bad(
       "movePhase",
-      `${phase} of ${target} -> ${to} would serve from an empty database: the program copies no data for pairs with aws yet. Fix: stay in prepare, copy the database and the uploads yourself (docs/move.md "Pairs with aws"), then pulumi config set moveManualDataCopy true`,
+      `${phase} of ${target} -> ${to} would serve from an empty database: the program does not export an aws side's data yet. Fix: stay in prepare, copy the database and the uploads yourself (docs/move.md "Pairs with aws"), then pulumi config set moveManualDataCopy true`,
     );
   const purge = v("movePurgeOld") === "true";
   if (v("movePurgeOld") && !["true", "false"].includes(v("movePurgeOld")))
@@ -721,6 +732,7 @@ function parseMove(
     to: to as Target,
     phase: phase as MovePhase,
     purge,
+    manualDataCopy: manual === "true",
     dnsTtl: num("moveDnsTtlSeconds", MOVE_DEFAULTS.moveDnsTtlSeconds, 30, 3600),
     previousDnsTtl: num("movePreviousDnsTtlSeconds", MOVE_DEFAULTS.movePreviousDnsTtlSeconds, 30, 172800),
   };

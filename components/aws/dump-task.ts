@@ -41,7 +41,12 @@ export interface DumpInputs {
   rdsCa: pulumi.Output<string>;
 }
 
-export function createDumpTask(scope: AwsScope, d: DumpInputs): void {
+export interface DumpTask {
+  /** The key dumps are encrypted with (SSE-KMS); a move's push into the backups bucket uses it too. */
+  key: aws.kms.Key;
+}
+
+export function createDumpTask(scope: AwsScope, d: DumpInputs): DumpTask {
   const { cfg, config, stack, identity } = scope;
   const app = config.app;
   const o = scope.opts;
@@ -173,4 +178,5 @@ export function createDumpTask(scope: AwsScope, d: DumpInputs): void {
     o(),
   );
   metricAlarm({ ...DUMP_FRESHNESS_ALARM, namespace: DUMP_METRIC.namespace, metricName: dumpMetricName(stack) }, topic.arn, o());
+  return { key: dumpKey };
 }

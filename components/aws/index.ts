@@ -7,7 +7,7 @@
 // that take and return plain data. Map: docs/aws.md#where-in-the-code.
 import * as pulumi from "@pulumi/pulumi";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
-import { DnsRecord, TargetArgs, TargetOutputs } from "../shared/target";
+import { DnsRecord, MoveImportAccess, TargetArgs, TargetOutputs } from "../shared/target";
 import { createBackupPlan } from "./backup-plan";
 import { createBuckets } from "./buckets";
 import { createCertificate } from "./certificate";
@@ -18,6 +18,7 @@ import { dnsRecordOutputs } from "./dns-records";
 import { createDumpTask } from "./dump-task";
 import { createListeners, createLoadBalancer } from "./load-balancer";
 import { createMigrationRuns } from "./migrations";
+import { createMoveImport } from "./move-import-task";
 import { createAlarms } from "./monitoring";
 import { createNetwork } from "./network";
 import { createRdsCa } from "./rds-ca-bundle";
@@ -37,6 +38,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
   public readonly hostAddress: pulumi.Output<string>;
   public readonly databaseEndpoint: pulumi.Output<string>;
   public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
+  public readonly moveImport?: MoveImportAccess;
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("freshtrack:aws:Target", name, {}, opts);
@@ -72,11 +74,20 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const lb = createLoadBalancer(scope, network, groups);
     const certificate = createCertificate(scope, lb.alb);
     const listeners = createListeners(scope, lb, certificate.arn);
-    const services = createServices(scope, { cluster, taskDefs, network, groups, lb, listeners, migrations });
+    // A move's new side: no tasks until its cutover (left to the move), none once rolled back.
+    const incoming = args.moveIncoming;
+    const holdForMove = incoming === "rollback" ? "zero" : incoming ? "leave" : undefined;
+    const services = createServices(scope, { cluster, taskDefs, network, groups, lb, listeners, migrations, holdForMove });
 
-    const alarms = createAlarms(scope, { lb, cluster, services, database, redis });
-    createDumpTask(scope, { cluster, database, backupsBucket: buckets.backups, digests, network, groups, alarmTopic: alarms.topic, rdsCa });
+    // Until its cutover (or once rolled back) a move's new side has no backend task: expected, not an incident.
+    const quiet = holdForMove ? ["backend-no-healthy-hosts"] : [];
+    const alarms = createAlarms(scope, { lb, cluster, services, database, redis, quiet });
+    const dump = createDumpTask(scope, { cluster, database, backupsBucket: buckets.backups, digests, network, groups, alarmTopic: alarms.topic, rdsCa });
     createUploadsBackup(scope, { assetsBucket: buckets.assets, alarmTopic: alarms.usEast1Topic });
+    if (incoming === "prepare" || incoming === "cutover") {
+      // The move's way in: a push key for the old host and the import task (docs/move.md).
+      this.moveImport = createMoveImport(scope, { cluster, network, groups, database, buckets, appSecrets, digests, dumpKey: dump.key, rdsCa, services });
+    }
 
     this.url = pulumi.output(`https://${config.app.domain}`);
     this.hostAddress = lb.alb.dnsName;

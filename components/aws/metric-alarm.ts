@@ -9,7 +9,8 @@ import { AlarmSpec } from "./alarms";
 /** An alarm spec whose metric may have no dimensions (a log metric filter's, say). */
 export type MetricAlarmSpec = Omit<AlarmSpec<pulumi.Input<string>>, "dimensions"> & { dimensions?: Record<string, pulumi.Input<string>> };
 
-export function metricAlarm(s: MetricAlarmSpec, topicArn: pulumi.Input<string>, opts: pulumi.CustomResourceOptions): aws.cloudwatch.MetricAlarm {
+/** `quiet`: the alarm still changes state (visible in the console) but notifies nobody. */
+export function metricAlarm(s: MetricAlarmSpec, topicArn: pulumi.Input<string>, opts: pulumi.CustomResourceOptions, quiet = false): aws.cloudwatch.MetricAlarm {
   return new aws.cloudwatch.MetricAlarm(
     `alarm-${s.name}`,
     {
@@ -26,6 +27,7 @@ export function metricAlarm(s: MetricAlarmSpec, topicArn: pulumi.Input<string>, 
       treatMissingData: s.treatMissingData,
       alarmActions: [topicArn],
       okActions: [topicArn],
+      ...(quiet ? { actionsEnabled: false } : {}),
     },
     opts,
   );

@@ -13,6 +13,9 @@ import { TaskDefinitions } from "./task-definitions";
 
 export type Services = Record<"backend" | "worker" | "frontend", aws.ecs.Service>;
 
+/** One worker: the app's jobs must not run twice. */
+export const WORKER_COUNT = 1;
+
 export interface ServiceInputs {
   cluster: Cluster;
   taskDefs: TaskDefinitions;
@@ -21,6 +24,13 @@ export interface ServiceInputs {
   lb: LoadBalancer;
   listeners: Listeners;
   migrations: MigrationRuns;
+  /**
+   * A move's new side. "leave": backend and worker are created with 0 tasks (no traffic, no jobs
+   * beside the old side's worker) and their count is left to the move, which scales them once the
+   * final import succeeded; from retire on the declared count applies again (the same). "zero": 0
+   * tasks (a rolled-back move's released side).
+   */
+  holdForMove?: "leave" | "zero";
 }
 
 export function createServices(scope: AwsScope, s: ServiceInputs): Services {
@@ -35,6 +45,7 @@ export function createServices(scope: AwsScope, s: ServiceInputs): Services {
     groups: aws.ec2.SecurityGroup[],
     lb: { tg: aws.lb.TargetGroup; port: number } | undefined,
     dependsOn: pulumi.Resource[],
+    held?: "leave" | "zero",
   ) =>
     new aws.ecs.Service(
       f,
@@ -42,7 +53,7 @@ export function createServices(scope: AwsScope, s: ServiceInputs): Services {
         name: f,
         cluster: s.cluster.cluster.arn,
         taskDefinition: s.taskDefs[f].arn,
-        desiredCount: count,
+        desiredCount: held ? 0 : count,
         launchType: "FARGATE",
         platformVersion: "1.4.0",
         networkConfiguration: { subnets: taskSubnets.map((x) => x.id), securityGroups: groups.map((g) => g.id), assignPublicIp },
@@ -56,10 +67,11 @@ export function createServices(scope: AwsScope, s: ServiceInputs): Services {
         propagateTags: "SERVICE",
         waitForSteadyState: true,
       },
-      o({ dependsOn }),
+      o({ dependsOn, ...(held === "leave" ? { ignoreChanges: ["desiredCount"] } : {}) }),
     );
-  const backend = service("backend", cfg.backend.count, [s.groups.app], { tg: s.lb.backendTg, port: 3000 }, [migrate, https, ...rules]);
-  const worker = service("worker", 1, [s.groups.app], undefined, [migrate]);
+  const held = s.holdForMove;
+  const backend = service("backend", cfg.backend.count, [s.groups.app], { tg: s.lb.backendTg, port: 3000 }, [migrate, https, ...rules], held);
+  const worker = service("worker", WORKER_COUNT, [s.groups.app], undefined, [migrate], held);
   const frontend = service("frontend", 1, [s.groups.frontend], { tg: s.lb.frontendTg, port: 8080 }, [https]);
   return { backend, worker, frontend };
 }

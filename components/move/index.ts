@@ -14,7 +14,8 @@ import { FreshtrackConfig, MoveSettings, PROJECT, Target } from "../../core/conf
 import { normalizeHostKey, shellQuote } from "../shared/host";
 import { HostAccess, TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
-import { dnsInstructions, hasHost, releaseOptions, stepsFor } from "./plan";
+import { awsStepsFor, declareAwsSteps } from "./aws-steps";
+import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
 import { DeployedState, MoveState, moveStateOf } from "./state";
 
 export * from "./plan";
@@ -79,12 +80,15 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings, cutoverDon
   const old = pulling && args.config.target === "vm" ? args.config.vm : undefined;
   // A rollback after cutover: the old vm pulls the data back from the new side (a droplet's firewall lets it in).
   const pulledBy = move.phase === "rollback" && cutoverDone && args.config.target === "vm" ? args.config.vm : undefined;
+  // aws: its backend and worker wait for the move's import (components/move/aws-steps.ts).
+  const incoming = move.to === "aws" && move.phase !== "retire" ? move.phase : undefined;
   return {
     ...args,
     config,
     userSecrets,
     ...(old ? { movePullFrom: { host: old.host, port: old.port } } : {}),
     ...(pulledBy ? { movePulledBy: { host: pulledBy.host } } : {}),
+    ...(incoming ? { moveIncoming: incoming } : {}),
   };
 }
 
@@ -101,36 +105,41 @@ class Move extends pulumi.ComponentResource {
       ...(phase === "rollback" ? { transformations: [released(move.purge)] } : {}),
     });
 
-    const steps = new Set(stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"));
-    const dataPath = hasHost(from) && hasHost(move.to) && old.hostAccess && fresh.hostAccess;
+    // Both sides hosts: the new one pulls over SSH. A host onto aws: the old one pushes into its bucket.
+    const viaSsh = old.hostAccess && fresh.hostAccess;
+    const viaBucket = old.hostAccess && move.to === "aws";
+    const steps = new Set(viaBucket ? awsStepsFor(phase, cutoverDone) : stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"));
     const report: Record<string, pulumi.Output<string>> = {};
-    if (dataPath) {
+    const run = (
+      stepName: string,
+      on: HostAccess,
+      script: string,
+      scriptArgs: pulumi.Input<string>[],
+      extra: Partial<command.remote.CommandArgs> = {},
+      dependsOn: pulumi.Resource[] = [],
+    ) =>
+      new command.remote.Command(
+        stepName,
+        {
+          connection: {
+            host: on.host,
+            port: on.port,
+            user: on.user,
+            privateKey: pulumi.secret(on.privateKey),
+            hostKey: pulumi.output(on.hostKey).apply(normalizeHostKey),
+          },
+          create: pulumi.all(scriptArgs).apply((a) => onHostCommand(on, script, a)),
+          logging: "stdoutAndStderr",
+          ...extra,
+        },
+        { parent: this, dependsOn: [fresh, ...dependsOn], ...(extra.stdin ? { additionalSecretOutputs: ["stdin"] } : {}) },
+      );
+    if (viaBucket) {
+      Object.assign(report, declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh]).report);
+    }
+    if (viaSsh) {
       const oldHost = old.hostAccess!;
       const newHost = fresh.hostAccess!;
-      const run = (
-        stepName: string,
-        on: HostAccess,
-        script: string,
-        scriptArgs: pulumi.Input<string>[],
-        extra: Partial<command.remote.CommandArgs> = {},
-        dependsOn: pulumi.Resource[] = [],
-      ) =>
-        new command.remote.Command(
-          stepName,
-          {
-            connection: {
-              host: on.host,
-              port: on.port,
-              user: on.user,
-              privateKey: pulumi.secret(on.privateKey),
-              hostKey: pulumi.output(on.hostKey).apply(normalizeHostKey),
-            },
-            create: pulumi.all(scriptArgs).apply((a) => onHostCommand(on, script, a)),
-            logging: "stdoutAndStderr",
-            ...extra,
-          },
-          { parent: this, dependsOn: [fresh, ...dependsOn], ...(extra.stdin ? { additionalSecretOutputs: ["stdin"] } : {}) },
-        );
       const key = steps.has("move-transfer-key") ? new tls.PrivateKey("move-transfer-key", { algorithm: "ED25519" }, { parent: this }) : undefined;
       const pub = key?.publicKeyOpenssh.apply((k) => k.trim());
       // The pull comes from the other side's own address; the forward goes to its public one.
@@ -212,9 +221,11 @@ class Move extends pulumi.ComponentResource {
       newDatabaseEndpoint: fresh.databaseEndpoint,
       dnsRecordsToSet: fresh.dnsRecords,
       dns: instructions,
-      dataPath: dataPath
+      dataPath: viaSsh
         ? "bin/move-export on the old host, streamed over SSH to bin/move-import on the new host"
-        : "not automated for pairs with aws: see docs/move.md",
+        : viaBucket
+          ? "bin/move-export --push-s3 on the old host into the new backups bucket, imported by the move-import task in the VPC"
+          : "not automated off aws: see docs/move.md",
       // bin/move-import prints its report (row counts, sequences, objects, secret digests equal) as JSON, and
       // bin/move-forward --to the new side's health through its public address: verification.
       verification: pulumi.output(report),

@@ -1,15 +1,11 @@
 // Pure decisions of a move: which steps each phase declares, how a released
 // side's resources are marked, what the operator must do with DNS.
-import { MovePhase, Target } from "../../core/config";
+import { MovePhase } from "../../core/config";
 import { DnsRecord } from "../shared/target";
 
-/** Sides the data path reaches over SSH (a host runs the Compose stack and bin/move-*). */
-export function hasHost(t: Target): boolean {
-  return t === "vm" || t === "digitalocean";
-}
-
 /**
- * Steps the move declares in a phase (resource names under the move component):
+ * Steps a move between two hosts declares in a phase (resource names under the move component;
+ * a move onto aws: aws-steps.ts):
  *   move-transfer-key   key the new host uses to pull the export from the old one
  *   move-authorize      old host: authorizes that key for `bin/move-export` only
  *   move-acme           old host: Caddy forwards ACME HTTP-01 challenges to the new side (its certificate);

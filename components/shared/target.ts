@@ -12,6 +12,22 @@ export interface TargetArgs {
   movePullFrom?: { host: string; port: number };
   /** A move's other host, which pulls this side's data over SSH (a rollback's copy back): a droplet's firewall must let it in. */
   movePulledBy?: { host: string };
+  /**
+   * aws as a move's new side, in this phase. prepare, cutover: its backend and worker are created
+   * with 0 tasks and left to the move, which scales them once the final import succeeded; the push
+   * key and the import task exist. rollback: backend and worker go to 0 tasks (a released side).
+   */
+  moveIncoming?: "prepare" | "cutover" | "rollback";
+}
+
+/** aws as a move's new side: where the old host pushes its data and how the import runs (components/move). */
+export interface MoveImportAccess {
+  /** Secret: the JSON `bin/move-export --push-s3` reads on stdin (a key that may only write the move's objects). */
+  pushCredential: pulumi.Output<string>;
+  /** Environment of the local run-task wrapper (ids and ARNs only). */
+  runTask: pulumi.Output<Record<string, string>>;
+  /** Environment of the scale step: region, cluster and `name=count` of the services the import unblocks. */
+  scale: pulumi.Output<Record<string, string>>;
 }
 
 /** A DNS record the operator must create (or that we created, when the zone is ours). */
@@ -44,6 +60,8 @@ export interface HostAccess {
 export interface TargetOutputs {
   /** Absent on aws (no host: ECS tasks). */
   hostAccess?: HostAccess;
+  /** aws only, while it is a move's new side in prepare or cutover. */
+  moveImport?: MoveImportAccess;
   url: pulumi.Output<string>;
   hostAddress: pulumi.Output<string>;
   databaseEndpoint: pulumi.Output<string>;

@@ -47,8 +47,8 @@ function assertUnchanged(before: PlanResult, after: PlanResult, what: string, sa
 function phases(from: T, to: T) {
   const d = destination(from, to);
   const baseline = mustPlan(STACK[from], {}, {}, { target: from });
-  // Pairs with aws: the program copies no data; the operator says they did (moveManualDataCopy) before cutover.
-  const manual: Record<string, boolean> = from === "aws" || to === "aws" ? { moveManualDataCopy: true } : {};
+  // Off aws: the program copies no data; the operator says they did (moveManualDataCopy) before cutover.
+  const manual: Record<string, boolean> = from === "aws" ? { moveManualDataCopy: true } : {};
   const step = (phase: string, previous: PlanResult) =>
     mustPlan(STACK[from], { ...d.set, moveTo: to, movePhase: phase, ...(phase === "prepare" ? {} : manual) }, d.secret, previous.outputs);
   const prepare = step("prepare", baseline);
@@ -123,8 +123,8 @@ for (const [from, to] of PAIRS) {
       assert.equal(p.prepare.outputs.target, from, "target output stays the serving side");
     });
 
-    if (from === "aws" || to === "aws")
-      it("cutover is refused until the operator says the data was copied (the program copies none for pairs with aws)", () => {
+    if (from === "aws")
+      it("cutover is refused until the operator says the data was copied (the program exports no aws side)", () => {
         const o = plan(STACK[from], { ...p.d.set, moveTo: to, movePhase: "cutover" }, p.d.secret, p.prepare.outputs);
         assert.equal(o.ok, false);
         assert.match(o.stderr, /movePhase: cutover of .* would serve from an empty database/);
@@ -260,3 +260,126 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
     assert.deepEqual(sshIn(rb), ["198.51.100.7/32", "203.0.113.10/32"], "the old vm host (Pulumi.vm.yaml vmHost) may SSH in for the copy back");
   });
 });
+
+const AWS_STEPS = {
+  prepare: ["move-import", "move-push"],
+  cutover: ["move-conclude", "move-cutover-import", "move-cutover-push", "move-forward", "move-import", "move-push", "move-scale"],
+  retire: ["move-final-backup", "move-forward"],
+};
+
+for (const from of ["vm", "digitalocean"] as T[]) {
+  describe(`move ${from} -> aws: the data path (mocks)`, function () {
+    this.timeout(600_000);
+    let p: ReturnType<typeof phases>;
+    before(() => {
+      p = phases(from, "aws");
+    });
+    const steps = (r: PlanResult) =>
+      r.resources
+        .filter((x) => /^command:(remote|local):Command$/.test(x.type) && x.name.startsWith("move-"))
+        .map((x) => x.name)
+        .sort();
+    // One aws side in these pairs: the new one, under the move.
+    const res = (r: PlanResult, type: string, name: string) => r.resources.find((x) => x.type === type && x.name === name);
+    const step = (r: PlanResult, name: string) => r.resources.find((x) => x.type.startsWith("command:") && x.name === name)!;
+    const service = (r: PlanResult, name: string) => res(r, "aws:ecs/service:Service", name)!;
+
+    it("declares per phase: push and import at prepare; the final push, import, scale, conclude and forward at cutover; forward and the final backup at retire", () => {
+      assert.deepEqual(steps(p.prepare), AWS_STEPS.prepare);
+      assert.deepEqual(steps(p.cutover), AWS_STEPS.cutover);
+      assert.deepEqual(steps(p.retire), AWS_STEPS.retire);
+      assert.match(String((p.cutover.outputs.moveStatus as { dataPath: string }).dataPath), /push-s3/);
+    });
+
+    it("backend and worker of the new side start with 0 tasks and are left to the move until retire (the frontend serves nothing stateful)", () => {
+      for (const r of [p.prepare, p.cutover]) {
+        for (const name of ["backend", "worker"]) {
+          assert.equal(service(r, name).inputs.desiredCount, 0, `${name}: no task before the import`);
+          assert.deepEqual(service(r, name).options.ignoreChanges, ["desiredCount"], `${name}: the move scales it`);
+        }
+      }
+      // Retire: the declared count is the one move-scale set (aws backend count 2 in Pulumi.aws.yaml? whatever it is, not 0), no diff ignored.
+      for (const name of ["backend", "worker"]) {
+        assert.ok(Number(service(p.retire, name).inputs.desiredCount) >= 1, name);
+        assert.equal(service(p.retire, name).options.ignoreChanges, undefined, name);
+      }
+      // The expected "no healthy backend" notifies nobody until then; it alarms again from retire on.
+      const alarm = (r: PlanResult) => res(r, "aws:cloudwatch/metricAlarm:MetricAlarm", "alarm-backend-no-healthy-hosts")!.inputs;
+      for (const r of [p.prepare, p.cutover]) assert.equal(alarm(r).actionsEnabled, false);
+      assert.equal(alarm(p.retire).actionsEnabled, undefined);
+      assert.ok((alarm(p.retire).alarmActions as unknown[]).length === 1);
+      const scaleEnv = step(p.cutover, "move-scale").inputs.environment as Record<string, string>;
+      assert.match(scaleEnv.SERVICES, new RegExp(`^backend=${service(p.retire, "backend").inputs.desiredCount} worker=1$`));
+    });
+
+    it("the push key may only write the move's objects and sync the assets bucket; it exists only in prepare and cutover", () => {
+      for (const r of [p.prepare, p.cutover]) {
+        const policy = JSON.parse(String(res(r, "aws:iam/userPolicy:UserPolicy", "move-push")!.inputs.policy));
+        const actions = policy.Statement.flatMap((x: { Action: string[] | string }) => [x.Action].flat());
+        for (const a of actions) assert.doesNotMatch(a, /\*/, `no wildcard action: ${a}`);
+        assert.ok(res(r, "aws:iam/accessKey:AccessKey", "move-push"));
+        assert.ok(res(r, "aws:ecs/taskDefinition:TaskDefinition", "move-import"));
+      }
+      for (const type of ["aws:iam/user:User", "aws:iam/accessKey:AccessKey", "aws:ecs/taskDefinition:TaskDefinition"])
+        assert.equal(res(p.retire, type, type.endsWith("TaskDefinition") ? "move-import" : "move-push"), undefined, `${type} gone at retire`);
+    });
+
+    it("secrets: the push key reaches the old host on stdin only (secret, not logged); the local steps see ids and ARNs only", () => {
+      for (const name of ["move-push", "move-cutover-push"]) {
+        const r = step(p.cutover, name);
+        assert.ok(JSON.stringify(r.inputs.stdin).startsWith('{"$secret":'), `${name}: stdin is secret`);
+        assert.equal(r.inputs.logging, "stdout", `${name}: stdin not logged`);
+        assert.ok(r.options.additionalSecretOutputs?.includes("stdin"), name);
+        assert.match(String(r.inputs.create), name === "move-push" ? /'--push-s3'$/ : /'--push-s3' '--freeze'$/);
+      }
+      for (const name of ["move-import", "move-cutover-import", "move-scale"]) {
+        const r = step(p.cutover, name);
+        assert.equal(r.type, "command:local:Command");
+        const env = JSON.stringify(r.inputs.environment);
+        assert.doesNotMatch(env, /\$secret|secret_access_key|mock-secret|RNDSECRET/, `${name}: environment is not secret`);
+      }
+      assert.equal((step(p.prepare, "move-import").inputs.environment as Record<string, string>).FAIL_ON_ERROR, "1", "a failed first import fails prepare");
+      assert.equal(
+        (step(p.cutover, "move-cutover-import").inputs.environment as Record<string, string>).FAIL_ON_ERROR,
+        "0",
+        "the cutover's import only reports",
+      );
+    });
+
+    it("order at cutover: final push (freeze) -> import -> scale -> conclude (old host) -> forward", () => {
+      const keyOf = (name: string) => `${step(p.cutover, name).type}::${name}`;
+      const after = (name: string, before: string) =>
+        assert.ok((step(p.cutover, name).options.dependsOn ?? []).includes(keyOf(before)), `${name} waits for ${before}`);
+      after("move-cutover-push", "move-import");
+      after("move-cutover-import", "move-cutover-push");
+      after("move-scale", "move-cutover-import");
+      after("move-conclude", "move-scale");
+      after("move-forward", "move-conclude");
+      // Each local step re-runs when the one before it did (a replaced push is always imported again).
+      for (const name of ["move-import", "move-cutover-import", "move-scale"])
+        assert.equal((step(p.cutover, name).inputs.triggers as unknown[]).length, 1, name);
+      // The old side forwards to the load balancer, the same address at cutover and at retire (no re-run).
+      assert.match(String(step(p.cutover, "move-conclude").inputs.create), /'--conclude' '[^']+'$/);
+      assert.equal(step(p.retire, "move-forward").inputs.create, step(p.cutover, "move-forward").inputs.create);
+    });
+
+    it("rollback after cutover is refused until the operator copied the data back; then the old side's freeze ends and the aws side goes to 0 tasks", () => {
+      const d = destination(from, "aws");
+      const refused = plan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.cutover.outputs);
+      assert.equal(refused.ok, false);
+      assert.match(refused.stderr, /does not copy an aws side's data back/);
+      assert.match(refused.stderr, /plan: 0 resources declared/);
+      const rb = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
+      assertUnchanged(p.baseline, rb, "rollback");
+      assert.deepEqual(steps(rb), ["move-unfreeze"]);
+      assert.match(String(step(rb, "move-unfreeze").inputs.create), /'--unfreeze'$/);
+      for (const name of ["backend", "worker"]) {
+        assert.equal(service(rb, name).inputs.desiredCount, 0, `${name}: released side runs nothing`);
+        assert.equal(service(rb, name).options.ignoreChanges, undefined, name);
+      }
+      // Before the cutover nothing was written on aws: a rollback needs no copy and no key.
+      const early = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.prepare.outputs);
+      assert.deepEqual(steps(early), []);
+    });
+  });
+}

@@ -68,12 +68,16 @@ describe("config: move keys", () => {
     );
     refuses({ moveTo: "aws", awsRoute53ZoneId: "Z0123456789ABC" }, "awsRoute53ZoneId", /until the move is finished/);
   });
-  it("pairs with aws: cutover and retire are refused until moveManualDataCopy says the data was copied; other pairs refuse the key", () => {
+  it("a move off aws: cutover and retire are refused until moveManualDataCopy says the data was copied; a move onto aws copies its own", () => {
     const toAws = { moveTo: "aws", awsRegion: "eu-central-1" };
-    assert.equal(parse({ ...toAws }).move!.phase, "prepare");
-    for (const phase of ["cutover", "retire"]) refuses({ ...toAws, movePhase: phase }, "movePhase", /empty database.*moveManualDataCopy true/);
-    assert.equal(parse({ ...toAws, movePhase: "cutover", moveManualDataCopy: "true" }).move!.phase, "cutover");
-    assert.equal(parse({ ...toAws, movePhase: "rollback" }).move!.phase, "rollback");
+    for (const phase of ["prepare", "cutover", "retire", "rollback"]) assert.equal(parse({ ...toAws, movePhase: phase }).move!.phase, phase);
+    // vm <- aws: the vm keys stay (they name the new host), the old side is aws.
+    const offAws = { target: "aws", awsRegion: "eu-central-1", moveTo: "vm" };
+    assert.equal(parse({ ...offAws }).move!.phase, "prepare");
+    for (const phase of ["cutover", "retire"]) refuses({ ...offAws, movePhase: phase }, "movePhase", /empty database.*moveManualDataCopy true/);
+    assert.equal(parse({ ...offAws, movePhase: "cutover", moveManualDataCopy: "true" }).move!.phase, "cutover");
+    // Host -> aws copies forward but not back: the key stays allowed there (a rollback after cutover needs it).
+    assert.equal(parse({ ...toAws, movePhase: "rollback", moveManualDataCopy: "true" }).move!.phase, "rollback");
     refuses({ ...vmToVm, movePhase: "cutover", moveManualDataCopy: "true" }, "moveManualDataCopy", /copies its data itself/);
     refuses({ ...toAws, moveManualDataCopy: "yes" }, "moveManualDataCopy", /true or false/);
     refuses({ moveManualDataCopy: "true" }, "moveManualDataCopy", /no move is declared/);

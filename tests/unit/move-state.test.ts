@@ -5,13 +5,13 @@ import { FreshtrackConfig, MovePhase, Target } from "../../core/config";
 import { DeployedState, deployedStateOf, moveStateOf, refusal } from "../../components/move/state";
 import { dnsInstructions, releaseOptions, stepsFor } from "../../components/move/plan";
 
-const cfg = (target: Target, move?: { to: Target; phase: MovePhase }): FreshtrackConfig =>
+const cfg = (target: Target, move?: { to: Target; phase: MovePhase; manualDataCopy?: boolean }): FreshtrackConfig =>
   ({
     target,
     app: {},
     data: {},
     secretsSet: [],
-    ...(move ? { move: { ...move, purge: false, dnsTtl: 60, previousDnsTtl: 3600 } } : {}),
+    ...(move ? { move: { manualDataCopy: false, ...move, purge: false, dnsTtl: 60, previousDnsTtl: 3600 } } : {}),
   }) as unknown as FreshtrackConfig;
 const at = (target: Target, move?: DeployedState["move"]): DeployedState => ({ target, move });
 
@@ -39,6 +39,15 @@ describe("move state: what the deployed stack allows", () => {
     assert.equal(refusal(at("vm", m("cutover")), cfg("vm", { to: "aws", phase: "retire" })), undefined);
     assert.equal(refusal(at("vm", m("cutover")), cfg("vm", { to: "aws", phase: "rollback" })), undefined);
     assert.match(refusal(at("vm", m("retire")), cfg("vm", { to: "aws", phase: "rollback" }))!, /cannot follow retire/);
+  });
+  it("a rollback after a cutover onto aws is refused until the operator copied the data back (nothing exports an aws side)", () => {
+    const cut = { from: "vm" as Target, to: "aws" as Target, phase: "cutover" as MovePhase, cutoverDone: true };
+    assert.match(refusal(at("vm", cut), cfg("vm", { to: "aws", phase: "rollback" }))!, /old data.*moveManualDataCopy true/);
+    assert.equal(refusal(at("vm", cut), cfg("vm", { to: "aws", phase: "rollback", manualDataCopy: true })), undefined);
+    // Before the cutover nothing was written on aws: nothing to copy back.
+    assert.equal(refusal(at("vm", { ...cut, phase: "prepare", cutoverDone: false }), cfg("vm", { to: "aws", phase: "rollback" })), undefined);
+    // Between two hosts the rollback copies the data back itself.
+    assert.equal(refusal(at("vm", { ...cut, to: "digitalocean" }), cfg("vm", { to: "digitalocean", phase: "rollback" })), undefined);
   });
   it("during a move target names the old side; switching it or the destination is refused", () => {
     const m = { from: "vm" as Target, to: "aws" as Target, phase: "prepare" as MovePhase };

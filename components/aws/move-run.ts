@@ -1,0 +1,87 @@
+// Pure scripts a move onto aws runs on the deploying machine (command.local.Command), with ids
+// and ARNs only in their environment: the import task's run, which prints its report, and the
+// scale-up of the backend and worker once the final import succeeded. At cutover neither fails
+// the step: the old host's `bin/move-export --conclude` reads the result and either sends the
+// held requests to the new side or ends its own write freeze (a failed step leaves the old side
+// serving).
+import { runTaskScript } from "./one-off";
+
+/** Log stream prefix of the import task's restore container (awslogs: PREFIX/CONTAINER/TASK-ID). */
+export const MOVE_IMPORT_LOG_PREFIX = "restore";
+
+/**
+ * Runs the import task (runTaskScript) and prints one JSON line
+ * `{"task": ARN, "exit": RC, "import": REPORT|null, "ok": BOOL}`, REPORT being what the task logged
+ * after MARKER (row counts, sequences, objects, secret digests compared: no values). ok is the
+ * task's exit code 0, which the task gives only when everything compared equal. With
+ * FAIL_ON_ERROR=1 (prepare) a failed import fails the step; with 0 (cutover) it is reported.
+ */
+export function moveImportRunScript(marker: string): string {
+  if (!/^[A-Z_]+$/.test(marker)) throw new Error("marker must be a plain upper-case word");
+  return `set -uo pipefail
+: "\${LOG_STREAM_PREFIX:?}" "\${FAIL_ON_ERROR:?}"
+log=$(
+exec 2>&1
+${runTaskScript()})
+rc=$?
+printf '%s\\n' "$log" >&2
+task=$(printf '%s\\n' "$log" | sed -n 's/^started \\(arn:[^ ]*\\) .*/\\1/p' | head -n 1)
+line=
+# The task's log reaches CloudWatch a few seconds after it stopped.
+for try in 1 2 3 4 5 6; do
+  [ -n "$task" ] || break
+  line=$(aws logs get-log-events --region "$AWS_REGION" --log-group-name "$LOG_GROUP" \\
+    --log-stream-name "$LOG_STREAM_PREFIX/$CONTAINER/\${task##*/}" --start-from-head \\
+    --query "events[?starts_with(message, '${marker} ')] | [-1].message" --output text 2>/dev/null) || line=
+  case $line in "${marker} {"*) break ;; esac
+  line=
+  [ "$try" -eq 6 ] || sleep 5
+done
+report=\${line#"${marker} "}
+[ -n "$line" ] || report=null
+ok=false
+[ "$rc" -ne 0 ] || ok=true
+printf '{"task": "%s", "exit": %s, "import": %s, "ok": %s}\\n' "$task" "$rc" "$report" "$ok"
+if [ "$ok" != true ] && [ "$FAIL_ON_ERROR" = 1 ]; then
+  echo "the move's import task failed (exit $rc): nothing changed on the old side; fix the cause (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
+  exit 1
+fi
+`;
+}
+
+/**
+ * Scales the services in SERVICES ("name=count ...") once IMPORT_REPORT (moveImportRunScript's
+ * line) says ok, and waits until they are stable. Prints `{"import": REPORT, "scaled": BOOL, "ok": BOOL}`
+ * and exits 0 either way; when anything fails the services go back to 0 tasks (no worker runs
+ * beside the old side's, which serves on).
+ */
+export function moveScaleScript(): string {
+  return `set -uo pipefail
+: "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${IMPORT_REPORT:?}"
+result() { printf '{"import": %s, "scaled": %s, "ok": %s}\\n' "$IMPORT_REPORT" "$1" "$1"; }
+down() {
+  for s in $SERVICES; do
+    aws ecs update-service --region "$AWS_REGION" --cluster "$CLUSTER" --service "\${s%%=*}" --desired-count 0 --query service.serviceName --output text >&2 || true
+  done
+}
+case $IMPORT_REPORT in
+  *'"ok": true}') ;;
+  *) echo "the import did not succeed: the new side's backend and worker stay at 0 tasks" >&2; result false; exit 0 ;;
+esac
+names=()
+for s in $SERVICES; do
+  if ! aws ecs update-service --region "$AWS_REGION" --cluster "$CLUSTER" --service "\${s%%=*}" --desired-count "\${s#*=}" --query service.serviceName --output text >&2; then
+    echo "could not scale \${s%%=*}: back to 0 tasks" >&2; down; result false; exit 0
+  fi
+  names+=("\${s%%=*}")
+done
+# ECS's waiter gives up after 10 minutes: up to 30 minutes, as a slow first start may need.
+tries=0
+until aws ecs wait services-stable --region "$AWS_REGION" --cluster "$CLUSTER" --services "\${names[@]}"; do
+  tries=$((tries + 1))
+  if [ "$tries" -ge 3 ]; then echo "\${names[*]} not stable after 30 minutes: back to 0 tasks" >&2; down; result false; exit 0; fi
+done
+echo "scaled \${names[*]}: stable" >&2
+result true
+`;
+}
