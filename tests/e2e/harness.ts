@@ -201,6 +201,12 @@ export function secretValues(p: PlanResult, publicValues: string[] = []): string
   return [...result].filter((v) => !pub.has(v));
 }
 
+/** Where each of `values` occurs in `places` ("place: first six characters…", never the whole value), and how much was searched. */
+export function findSecrets(values: string[], places: Record<string, string>): { leaks: string[]; bytesSearched: Record<string, number> } {
+  const leaks = Object.entries(places).flatMap(([where, text]) => values.filter((v) => text.includes(v)).map((v) => `${where}: ${v.slice(0, 6)}…`));
+  return { leaks, bytesSearched: Object.fromEntries(Object.entries(places).map(([k, v]) => [k, v.length])) };
+}
+
 /** Non-secret config values of a stack (host, user, host key, image refs, ...). */
 export function publicConfigValues(s: StackInput): string[] {
   const { set, secretSet } = stackConfig(s);

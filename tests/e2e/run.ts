@@ -6,7 +6,19 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { Applier, StackInput, StepError, hostCommand, plan, publicConfigValues, runStepCommand, secretValues, snapshotProgram, StepReport } from "./harness";
+import {
+  Applier,
+  StackInput,
+  StepError,
+  findSecrets,
+  hostCommand,
+  plan,
+  publicConfigValues,
+  runStepCommand,
+  secretValues,
+  snapshotProgram,
+  StepReport,
+} from "./harness";
 import { PlanResult } from "../../scripts/lib/program";
 import { buildStandIn, ensureBaseImage } from "./lib/build";
 import { containerMap, containers, inspectAll, logsAll, psql, purgeProject, sh, shAsync } from "./lib/docker";
@@ -529,11 +541,10 @@ async function s9Secrets(ctx: Ctx): Promise<Record<string, unknown>> {
     "audit log": fs.existsSync(path.join(ctx.appDir, "state", "audit.log")) ? fs.readFileSync(path.join(ctx.appDir, "state", "audit.log"), "utf8") : "",
     "command output": [...ctx.applier.outputs, ...ctx.hostOutputs].join("\n"),
   };
-  const leaks: string[] = [];
-  for (const [where, text] of Object.entries(places)) for (const v of values) if (text.includes(v)) leaks.push(`${where}: ${v.slice(0, 6)}…`);
+  const { leaks, bytesSearched } = findSecrets(values, places);
   check(values.length > 10, `only ${values.length} secret values found to search for`);
   check(leaks.length === 0, `secret values found: ${leaks.join("; ")}`);
-  return { secret_values_searched: values.length, bytes_searched: Object.fromEntries(Object.entries(places).map(([k, v]) => [k, v.length])), leaks: 0 };
+  return { secret_values_searched: values.length, bytes_searched: bytesSearched, leaks: 0 };
 }
 
 /** The stand-in honours the app's contract where the deployment depends on it. */

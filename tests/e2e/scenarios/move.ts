@@ -15,7 +15,7 @@ import { execFileSync } from "child_process";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
-import { Applier, DOMAIN, StackInput, StepError, StepReport, plan, publicConfigValues, secretValues, unwrap } from "../harness";
+import { Applier, DOMAIN, StackInput, StepError, StepReport, findSecrets, plan, publicConfigValues, secretValues, unwrap } from "../harness";
 import { DisposableHost, hostImage, loadImages, onHost, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
 import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
 import { sh } from "../lib/docker";
@@ -348,9 +348,9 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       invokeResults: side.extras.invokeResults,
     };
     let last: PlanResult | undefined;
-    // Every plan and every byte the steps printed: this scenario's own secret scan (step 6).
+    // Every plan, and every byte printed from here on (d.outputs): this scenario's own secret scan (step 6).
     const plans: { plan: PlanResult; publicValues: string[] }[] = [];
-    const printed: string[] = [];
+    const printedFrom = d.outputs.length;
     const planFor = async (change: Partial<StackInput>) => {
       stack = { ...stack, ...change };
       last = await plan(stack, d.work, d.programRoot);
@@ -361,7 +361,6 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       try {
         const r = await applier.apply(p);
         for (const x of r) d.outputs.push(x.stdout, x.stderr);
-        for (const x of r) printed.push(x.stdout, x.stderr);
         return r;
       } catch (e) {
         if (e instanceof StepError) console.error(`--- ${e.step} stdout ---\n${e.stdout.slice(-4000)}\n--- ${e.step} stderr ---\n${e.stderr.slice(-4000)}`);
@@ -609,21 +608,15 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
         allowFail: true,
       }).stdout;
     const scanned: Record<string, string> = {
-      "move steps' output": printed.join("\n"),
+      "move steps' output": d.outputs.slice(printedFrom).join("\n"),
       "old host: container logs and audit log": hostText(oldHost, APP_DIR),
       "new host: container logs and audit log": hostText(newHost, newSide.appDir),
     };
     // The hosts' addresses are no secret: under mocks they sit in secret-wrapped connection objects.
     const hostAddresses = [oldHost.host, newHost.host];
     const secretsToFind = [...new Set(plans.flatMap((x) => secretValues(x.plan, [...x.publicValues, ...hostAddresses])))];
-    const leaks = Object.entries(scanned).flatMap(([where, text]) => secretsToFind.filter((v) => text.includes(v)).map((v) => `${where}: ${v.slice(0, 6)}…`));
-    d.record({
-      secret_scan: {
-        values_searched: secretsToFind.length,
-        bytes_searched: Object.fromEntries(Object.entries(scanned).map(([k, v]) => [k, v.length])),
-        leaks: leaks.length,
-      },
-    });
+    const { leaks, bytesSearched } = findSecrets(secretsToFind, scanned);
+    d.record({ secret_scan: { values_searched: secretsToFind.length, bytes_searched: bytesSearched, leaks: leaks.length } });
     d.check(secretsToFind.length > 10, `only ${secretsToFind.length} secret values to search for`);
     d.check(
       secretsToFind.some((v) => transferKey.privateKeyOpenssh.includes(v)),
