@@ -24,36 +24,17 @@ import {
 } from "../../components/aws/move-import";
 import { RDS_CA_ENV } from "../../components/aws/rds-ca";
 import { run, RunResult } from "../fixtures/bin/harness";
+import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, ScriptUserland } from "../fixtures/nobody";
+import { PG15_BIN as PG_BIN, PgCluster, startPgCluster } from "../fixtures/pg-cluster";
+import { RCLONE_BASE_ENV as baseEnv, S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
-const NOBODY = 65534;
 const ADMIN_PW = "adm" + crypto.randomBytes(8).toString("hex");
 const APP_PW = "app" + crypto.randomBytes(8).toString("hex");
 const JWT = "JWTVALUE" + crypto.randomBytes(8).toString("hex");
 const SALT = "SALTVALUE" + crypto.randomBytes(8).toString("hex");
 const APP_ROLE = "frostguard_app";
-// The machine's AWS_CA_BUNDLE would make rclone's AWS SDK refuse its own HTTP transport.
-const { AWS_CA_BUNDLE: _ca, ...baseEnv } = process.env;
 const DB = "frostguard";
-const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => fs.existsSync(p));
-const BUSYBOX_APPLETS = ["sh", "awk", "sed", "grep", "sort", "cut", "sha256sum", "cat", "wc", "mktemp", "rm", "printf", "mkdir"];
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = http.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
 
 const sha256 = (s: string) => crypto.createHash("sha256").update(s).digest("hex");
 /** LC_ALL=C order (bytewise; our names are ASCII). */
@@ -64,8 +45,9 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
   this.timeout(180_000);
   let dir = "";
   let port = 0;
-  let s3: S3rverInstance | undefined;
-  let s3Port = 0;
+  let s3: S3Standin | undefined;
+  let pg: PgCluster | undefined;
+  let userland: ScriptUserland;
   let proxy: http.Server | undefined;
   let proxyPort = 0;
   let caPem = "";
@@ -73,11 +55,9 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
   let fetched = "";
   const push: Record<string, string> = {};
 
-  const asNobody = (cmd: string, env: Record<string, string> = {}, shell = "sh") =>
-    run("runuser", ["-u", "nobody", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), shell, "-c", cmd], { env: baseEnv, timeoutMs: 120_000 });
-  /** The images' userland when the host has busybox (sh, awk, sed, grep, sort, sha256sum...), else the host's. */
-  const scriptShell = () => (BUSYBOX ? path.join(dir, "bb", "sh") : "sh");
-  const scriptPath = (rest: string) => (BUSYBOX ? `${path.join(dir, "bb")}:${rest}` : rest);
+  const asNobody = (cmd: string, env: Record<string, string> = {}, shell = "sh") => runAsNobody(cmd, env, shell, 120_000);
+  const scriptShell = () => userland.shell;
+  const scriptPath = (rest: string) => userland.path(rest);
   const psql = (db: string, sql: string) =>
     asNobody(`${PG_BIN}/psql -X -At -v ON_ERROR_STOP=1 -h ${dir} -p ${port} -U postgres -d ${db} -c "$SQL"`, { SQL: sql, PGPASSWORD: ADMIN_PW });
   const q = async (db: string, sql: string) => {
@@ -112,11 +92,6 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
     chownR(d);
     return d;
   };
-  // lchown/lstat: the busybox applet links must not hand the host's busybox to nobody.
-  const chownR = (p: string) => {
-    fs.lchownSync(p, NOBODY, NOBODY);
-    if (fs.lstatSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownR(path.join(p, e));
-  };
   const reportOf = (r: RunResult) => {
     const lines = r.stdout.split("\n").filter((l) => l.startsWith(`${MOVE_IMPORT_MARKER} `));
     assert.equal(lines.length, 1, `one report line expected:\n${r.stdout}\n${r.stderr}`);
@@ -128,22 +103,25 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
   before(async () => {
     dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-awsmove-"));
     fs.chmodSync(dir, 0o755);
-    for (const d of ["tmp", "push", "fetched", "bb"]) fs.mkdirSync(path.join(dir, d));
-    if (BUSYBOX) for (const a of BUSYBOX_APPLETS) fs.symlinkSync(BUSYBOX, path.join(dir, "bb", a));
+    for (const d of ["tmp", "push", "fetched"]) fs.mkdirSync(path.join(dir, d));
+    userland = imageUserland(path.join(dir, "bb"));
     // A CA of the test's own stands in for the region's RDS roots; the server certificate names localhost.
     const ca = makeTestCa(path.join(dir, "ca"), "Test RDS Root CA");
     const server = issueServerCert(ca, path.join(dir, "ca"), ["localhost"]);
     caPem = fs.readFileSync(ca.cert, "utf8");
     fs.writeFileSync(path.join(dir, "pw"), ADMIN_PW + "\n");
     chownR(dir);
-    port = await freePort();
-    const init = await asNobody(`${PG_BIN}/initdb -D ${dir}/data -U postgres --auth=scram-sha-256 --pwfile=${dir}/pw --no-sync -E UTF8`);
-    assert.equal(init.code, 0, init.stderr);
     // TLS only over TCP: a connection without it is refused, so the script's verify-full is what got it in.
-    fs.writeFileSync(path.join(dir, "data", "pg_hba.conf"), "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n");
-    const opts = `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=${server.cert} -c ssl_key_file=${server.key}`;
-    const start = await asNobody(`${PG_BIN}/pg_ctl -D ${dir}/data -l ${dir}/pg.log -w -o "${opts}" start`);
-    assert.equal(start.code, 0, start.stderr + start.stdout + fs.readFileSync(path.join(dir, "pg.log"), "utf8"));
+    pg = await startPgCluster({
+      user: "nobody",
+      socketDir: dir,
+      dataDir: `${dir}/data`,
+      logFile: `${dir}/pg.log`,
+      pwFile: path.join(dir, "pw"),
+      noSync: true,
+      tls: { ...server, only: true },
+    });
+    port = pg.port;
 
     // The old side's database: a serial, a mixed-case identity table (quoted names), an empty
     // table, a sequence never called, a second schema.
@@ -203,17 +181,9 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
     assert.equal(mig.code, 0, mig.stderr);
 
     // The S3 stand-in: the new side's backups bucket with the push under move/, its assets bucket with 3 objects.
-    const S3rver = require("s3rver") as S3rverCtor;
-    s3 = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: path.join(dir, "s3"),
-      // rclone's provider AWS always speaks virtual-host style: BUCKET.s3.standin.test (.test never resolves).
-      serviceEndpoint: "standin.test",
-      configureBuckets: [{ name: "backups" }, { name: "backups-partial" }, { name: "assets" }],
-    });
-    s3Port = (await s3.run()).port;
+    // rclone's provider AWS always speaks virtual-host style: BUCKET.s3.standin.test (.test never resolves).
+    s3 = await startS3rver({ directory: path.join(dir, "s3"), buckets: ["backups", "backups-partial", "assets"], serviceEndpoint: "standin.test" });
+    const s3Port = s3.port;
     // rclone reaches "http://s3.standin.test" only through this proxy, which hands every request to the
     // stand-in unchanged (path, Host and the signature over them).
     proxy = http.createServer((req, res) => {
@@ -268,7 +238,7 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
     if (proxy) proxy.close();
     if (s3) await s3.close();
     if (dir) {
-      await asNobody(`${PG_BIN}/pg_ctl -D ${dir}/data -m immediate stop`);
+      await pg?.stop();
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });

@@ -15,46 +15,15 @@ import * as http from "http";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
-import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
-import { renderBundle } from "../../compose/bundle";
 import { run, stubDocker } from "../fixtures/bin/harness";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 import { MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
-import { freePort } from "../fixtures/bin/release";
+import { freePort } from "../fixtures/free-port";
+import { installRelease, renderedVmRelease } from "../fixtures/move-release";
+import { COLD_CHAIN_RAW } from "../fixtures/config";
 
-const DOMAIN = "app.cold-chain.example";
+const DOMAIN = COLD_CHAIN_RAW.domain;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-function rendered(): Record<string, string> {
-  const raw: Record<string, string> = {
-    target: "vm",
-    domain: DOMAIN,
-    operatorEmail: "ops@cold-chain.example",
-    tlsMode: "internal",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
-    vmHost: "203.0.113.10",
-    vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
-    vmBackupRemoteEndpoint: "https://s3.backups.example",
-    vmBackupRemoteBucket: "acme-freshtrack-backups",
-    vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
-  };
-  // Every credential set, so every secret file is rendered; the registry login needs its server and user.
-  Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });
-  for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
-  return renderBundle({
-    config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
-    target: "vm",
-    objectStore: {
-      publicEndpoint: `https://s3.${DOMAIN}`,
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "frostguard-assets",
-      backupsBucket: "frostguard-backups",
-    },
-  });
-}
 
 /** Answers with its name, the path, the Host it saw and the body it received. */
 function answer(name: string) {
@@ -131,13 +100,9 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     await new Promise<void>((r) => acme.listen(newAcmePort, "127.0.0.1", () => r()));
     servers.push(fresh, acme);
 
-    const files = rendered();
-    appDir = path.join(dir, "app");
-    for (const [f, content] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(appDir, "releases", "r1", f)), { recursive: true });
-      fs.writeFileSync(path.join(appDir, "releases", "r1", f), content, { mode: f.startsWith("bin/") ? 0o755 : 0o644 });
-    }
-    fs.symlinkSync("releases/r1", path.join(appDir, "current"));
+    // tlsMode internal: the new side's CA is the test's own (--ca, or sent with --trust-ca).
+    const files = renderedVmRelease({ tlsMode: "internal" });
+    ({ appDir } = installRelease(dir, files));
     // Where the host runs containers, a stand-in: the caddy container exists; `docker run` of the
     // holder starts the release's move/hold.js under this Node on holdPort, with the holder's
     // directory as the container would mount it; `docker exec caddy wget URL` fetches URL's path

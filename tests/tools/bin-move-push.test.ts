@@ -15,18 +15,16 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
-import { renderBundle } from "../../compose/bundle";
-import { ageIdentity } from "../../compose/age-identity";
-import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { auditLines, installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
+import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
+import { addS3rverKey, RCLONE_BASE_ENV, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
 const ADMIN_PW = "adm-" + crypto.randomBytes(8).toString("hex");
 const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
 const SALT = "SALTVALUE" + crypto.randomBytes(8).toString("hex");
 const JWT = "JWTVALUE" + crypto.randomBytes(8).toString("hex");
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y";
 // The new side's push user (registered with the AWS stand-in below).
 const AWS_KEY_ID = "AKIA" + crypto.randomBytes(8).toString("hex").toUpperCase();
 const AWS_SECRET = crypto.randomBytes(30).toString("base64");
@@ -36,53 +34,6 @@ const ASSETS = "ft-aws-assets";
 const CONTRACT_FILES = ["move/db.dump", "move/manifest.json", "move/objects.txt", "move/secrets.txt", "move/sequences.txt", "move/tables.txt"];
 const ALB = "freshtrack-alb-1234567890.eu-central-1.elb.amazonaws.com";
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = http.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** The vm release the program renders (the input shape of bin-move.test.ts). */
-function renderedVmRelease(): Record<string, string> {
-  const raw: Record<string, string> = {
-    target: "vm",
-    domain: "app.cold-chain.example",
-    operatorEmail: "ops@cold-chain.example",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
-    vmHost: "203.0.113.10",
-    vmHostKey: HOST_KEY,
-    vmBackupRemoteEndpoint: "https://s3.backups.example",
-    vmBackupRemoteBucket: "acme-freshtrack-backups",
-    vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
-  };
-  Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });
-  for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
-  return renderBundle({
-    config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
-    target: "vm",
-    objectStore: {
-      publicEndpoint: "https://s3.app.cold-chain.example",
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "frostguard-assets",
-      backupsBucket: "frostguard-backups",
-    },
-  });
-}
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-  httpServer: http.Server;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
 interface SeenRequest {
   method: string;
   url: string;
@@ -93,10 +44,10 @@ describe("tools: bin/move-export --push-s3 / --conclude (old host -> aws) on a r
   this.timeout(240000);
   let root: string;
   let appDir: string;
-  let pgDir: string;
+  let pgCluster: PgCluster | undefined;
   let pgPort: number;
-  let oldS3: S3rverInstance;
-  let awsS3: S3rverInstance;
+  let oldS3: S3Standin | undefined;
+  let awsS3: S3Standin | undefined;
   let awsPort: number;
   let oldConf: string;
   let awsConf: string;
@@ -129,12 +80,6 @@ describe("tools: bin/move-export --push-s3 / --conclude (old host -> aws) on a r
       kms_key_arn: KMS_ARN,
       ...over,
     });
-  const auditLines = () =>
-    fs
-      .readFileSync(path.join(appDir, "state", "audit.log"), "utf8")
-      .trim()
-      .split("\n")
-      .map((l) => JSON.parse(l) as Record<string, unknown>);
   const filesUnder = (dir: string): string[] =>
     fs.readdirSync(dir, { recursive: true, encoding: "utf8" }).filter((f) => fs.statSync(path.join(dir, f)).isFile());
   /** The secret access key, by value: in no output, log, audit line, argument, environment or file left behind. */
@@ -173,98 +118,36 @@ describe("tools: bin/move-export --push-s3 / --conclude (old host -> aws) on a r
     assert.ok(files["bin/move-export"], "the rendered release ships bin/move-export");
     root = fs.mkdtempSync(path.join(os.tmpdir(), "ft-move-push-"));
     fs.chmodSync(root, 0o755);
-    appDir = path.join(root, "app");
-    const rel = path.join(appDir, "releases", "r1");
-    for (const [f, content] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(rel, f)), { recursive: true });
-      fs.writeFileSync(path.join(rel, f), content, { mode: f.startsWith("bin/") ? 0o755 : 0o644 });
-    }
-    fs.symlinkSync("releases/r1", path.join(appDir, "current"));
-    fs.mkdirSync(path.join(appDir, "state"), { recursive: true });
+    let rel: string;
+    ({ appDir, rel } = installRelease(root, files));
 
-    // PostgreSQL 15 as the postgres user.
-    pgDir = path.join(root, "pg");
-    fs.mkdirSync(pgDir, { mode: 0o755 });
-    fs.writeFileSync(path.join(pgDir, "pw"), ADMIN_PW + "\n");
-    await run("chown", ["-R", "postgres:postgres", pgDir]);
-    const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", cmd, ...args]);
-    const init = await asPg(`${PG_BIN}/initdb`, ["-D", `${pgDir}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pgDir}/pw`, "-E", "UTF8"]);
-    assert.equal(init.code, 0, init.stderr);
-    pgPort = await freePort();
-    const start = await asPg(`${PG_BIN}/pg_ctl`, [
-      "-D",
-      `${pgDir}/data`,
-      "-l",
-      `${pgDir}/log`,
-      "-w",
-      "-o",
-      `-p ${pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-      "start",
-    ]);
-    assert.equal(start.code, 0, start.stderr);
-    const created = await run(
-      `${PG_BIN}/psql`,
-      ["-h", "127.0.0.1", "-p", String(pgPort), "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE frostguard"],
-      { env: { ...process.env, PGPASSWORD: ADMIN_PW } },
-    );
-    assert.equal(created.code, 0, created.stderr);
+    const pgDir = path.join(root, "pg");
+    const pwFile = await postgresOwnedDir(pgDir, ADMIN_PW);
+    pgCluster = await startPgCluster({ user: "postgres", socketDir: pgDir, dataDir: `${pgDir}/data`, logFile: `${pgDir}/log`, pwFile });
+    pgPort = pgCluster.port;
+    await createDatabase(pgPort, ADMIN_PW, "frostguard");
 
     // The old side's object store (plain HTTP, as bin-move.test.ts) and the AWS stand-in (HTTPS, test CA).
-    const S3rver = require("s3rver") as S3rverCtor;
-    oldS3 = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: path.join(root, "s3-old"),
-      configureBuckets: [{ name: "frostguard-assets" }, { name: "frostguard-backups" }],
-    });
-    const { port: oldPort } = await oldS3.run();
+    oldS3 = await startS3rver({ directory: path.join(root, "s3-old"), buckets: ["frostguard-assets", "frostguard-backups"] });
     const tls = path.join(root, "tls");
     const ca = makeTestCa(tls, "ft-aws-stand-in-ca");
     const server = issueServerCert(ca, tls, ["localhost"], "aws");
-    // The push user's key, known to the stand-in (s3rver checks that the key id exists).
-    (require("s3rver/lib/models/account") as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } }).DUMMY_ACCOUNT.createKeyPair(
-      AWS_KEY_ID,
-      AWS_SECRET,
-    );
-    awsS3 = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: path.join(root, "s3-aws"),
-      key: fs.readFileSync(server.key),
-      cert: fs.readFileSync(server.cert),
-      configureBuckets: [{ name: BACKUPS }, { name: ASSETS }],
-    });
-    awsPort = (await awsS3.run()).port;
+    // The push user's key, known to the stand-in.
+    addS3rverKey(AWS_KEY_ID, AWS_SECRET);
+    awsS3 = await startS3rver({ directory: path.join(root, "s3-aws"), buckets: [BACKUPS, ASSETS], tls: server });
+    awsPort = awsS3.port;
     awsS3.httpServer.prependListener("request", (req: http.IncomingMessage) =>
       awsSaw.push({ method: req.method ?? "", url: decodeURIComponent(req.url ?? ""), headers: req.headers }),
     );
 
-    const relJson = JSON.parse(fs.readFileSync(path.join(rel, "release.json"), "utf8"));
-    relJson.database = { ...relJson.database, host: "127.0.0.1", port: pgPort, sslmode: "disable" };
-    fs.writeFileSync(path.join(rel, "release.json"), JSON.stringify(relJson, null, 2));
-    writeSecret(appDir, "backup/pgpass", `127.0.0.1:${pgPort}:*:postgres:${ADMIN_PW}\n`);
-    writeSecret(appDir, "backup/backup.key", BACKUP_KEY + "\n");
-    writeSecret(appDir, "backup/age.key", ageIdentity(BACKUP_KEY) + "\n");
-    oldConf = writeSecret(
-      appDir,
-      "backup/rclone.conf",
-      [...new Set([relJson.backup.remote, relJson.backup.store_remote, relJson.backup.admin_remote].filter(Boolean))]
-        .map(
-          (name) =>
-            `[${name}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${oldPort}\nregion = us-east-1\nforce_path_style = true\n`,
-        )
-        .join(""),
-    );
+    const stores = pointAtTestStores(appDir, rel, { pgPort, adminPassword: ADMIN_PW, backupKey: BACKUP_KEY, s3Port: oldS3.port });
+    const relJson = stores.relJson;
+    oldConf = stores.rcloneConf;
     writeSecret(appDir, "app/TTN_ENCRYPTION_SALT", SALT);
     writeSecret(appDir, "app/JWT_SECRET", JWT);
     // The test's own view of the AWS stand-in (its built-in key, not the push user's).
     awsConf = path.join(root, "aws-test.conf");
-    fs.writeFileSync(
-      awsConf,
-      `[aws]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nregion = eu-central-1\nendpoint = https://localhost:${awsPort}\nforce_path_style = true\n`,
-    );
+    fs.writeFileSync(awsConf, s3rverRcloneConf(["aws"], `https://localhost:${awsPort}`, "eu-central-1"));
 
     // Old side's data: a table with a sequence gap, one with an unused sequence, another schema.
     await pg(
@@ -299,10 +182,8 @@ exec /usr/bin/rclone "$@"
     dockerLog = path.join(root, "docker.log");
     fs.writeFileSync(dockerLog, "");
     fs.writeFileSync(rcloneLog, "");
-    // rclone 1.60's S3 backend fails with any AWS_CA_BUNDLE set; this machine sets one.
-    const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
     env = {
-      ...base,
+      ...RCLONE_BASE_ENV,
       PATH: `${stubDir}:${PG_BIN}:${process.env.PATH}`,
       FT_PG_BIN: PG_BIN,
       FT_RCLONE: "host",
@@ -314,23 +195,9 @@ exec /usr/bin/rclone "$@"
       FT_STUB_SIDE: "old",
       FT_MOVE_SETTLE_SECONDS: "0",
       FT_PROXY_SETTLE_SECONDS: "0",
-      // The stateful docker stand-in of bin-move.test.ts: `docker ps` lists the containers not
-      // stopped, `stop`/`start` move them in and out of the stopped list, one holder per side.
+      // The stateful docker stand-in (as bin-move.test.ts), this side "old".
       FT_STUB_STOPPED: path.join(root, "stopped"),
-      FT_STUB_SCRIPT: [
-        'touch "$FT_STUB_STOPPED"',
-        'case "$*" in',
-        '  *"ps -q"*service=backend*|*"ps -q"*service=worker*) svc=backend; case "$*" in *service=worker*) svc=worker ;; esac',
-        '    grep -qx "$FT_STUB_SIDE-$svc" "$FT_STUB_STOPPED" || echo "$FT_STUB_SIDE-$svc" ;;',
-        '  "inspect -f {{range"*) echo "freshtrack_default " ;;',
-        '  *"ps -q"*service=caddy*) echo "$FT_STUB_SIDE-caddy" ;;',
-        '  "run -d "*) touch "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE"; echo "$FT_STUB_SIDE-hold" ;;',
-        '  *"ps -aq"*service=move-hold*|"ps -q --filter name="*) [ -e "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ] && echo "$FT_STUB_SIDE-hold" ;;',
-        '  "rm -f "*hold) rm -f "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ;;',
-        '  "stop "*) shift; for i in "$@"; do echo "$i" >>"$FT_STUB_STOPPED"; done ;;',
-        '  "start "*) shift; for i in "$@"; do grep -vx "$i" "$FT_STUB_STOPPED" >"$FT_STUB_STOPPED.t" || true; mv "$FT_STUB_STOPPED.t" "$FT_STUB_STOPPED"; done ;;',
-        "esac",
-      ].join("\n"),
+      FT_STUB_SCRIPT: STATEFUL_DOCKER_SCRIPT,
     };
     const remote = relJson.backup.store_remote || relJson.backup.remote;
     for (const [i, body] of ["first upload", "y".repeat(70000), "third"].entries()) {
@@ -346,7 +213,7 @@ exec /usr/bin/rclone "$@"
   after(async () => {
     await oldS3?.close().catch(() => undefined);
     await awsS3?.close().catch(() => undefined);
-    await run("runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", `${pgDir}/data`, "-m", "immediate", "stop"]);
+    await pgCluster?.stop();
     fs.rmSync(root, { recursive: true, force: true });
   });
 
@@ -436,7 +303,7 @@ exec /usr/bin/rclone "$@"
     }
     assertKeyNowhere(r);
     for (const v of [ADMIN_PW, BACKUP_KEY, SALT, JWT]) assert.ok(!r.stdout.includes(v) && !r.stderr.includes(v), "a secret value was printed");
-    const audit = auditLines().filter((a) => a.action === "move-export");
+    const audit = auditLines(appDir).filter((a) => a.action === "move-export");
     assert.deepEqual(
       { result: audit[audit.length - 1].result, push: audit[audit.length - 1].push, freeze: audit[audit.length - 1].freeze },
       { result: "success", push: true, freeze: false },
@@ -497,7 +364,7 @@ exec /usr/bin/rclone "$@"
     assert.ok(!fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")), "Caddy routes locally again");
     assert.ok(!fs.existsSync(path.join(appDir, "state", "move-frozen-app")));
     assert.notEqual(fs.readFileSync(path.join(appDir, "state", "move-new-side"), "utf8").trim(), ALB, "no new side recorded");
-    const last = auditLines()
+    const last = auditLines(appDir)
       .filter((a) => a.action === "move-conclude")
       .pop()!;
     assert.deepEqual({ result: last.result, ok: last.ok, unfrozen: last.unfrozen }, { result: "failure", ok: false, unfrozen: true });
@@ -517,7 +384,7 @@ exec /usr/bin/rclone "$@"
     assert.match(calls, /^rm -f old-hold$/m, "the holder removed");
     assert.ok(!fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")), "Caddy routes locally again");
     assert.ok(!fs.existsSync(path.join(appDir, "state", "move-frozen-app")));
-    const audit = auditLines();
+    const audit = auditLines(appDir);
     const exp = audit.filter((a) => a.action === "move-export").pop()!;
     assert.deepEqual({ result: exp.result, push: exp.push, freeze: exp.freeze }, { result: "failure", push: true, freeze: true });
     assert.equal(audit.filter((a) => a.action === "move-unfreeze").pop()?.result, "success");
@@ -542,7 +409,7 @@ exec /usr/bin/rclone "$@"
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(appDir, "state", "move-hold", "target.json"), "utf8")), { url: `https://${ALB}:443`, ca: null });
     assert.ok(!fs.existsSync(path.join(appDir, "state", "move-new-side-ca.pem")), "no stale internal CA for the load balancer");
     assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(start|stop|rm) /m, "the new side serves: nothing of the freeze undone");
-    const last = auditLines()
+    const last = auditLines(appDir)
       .filter((a) => a.action === "move-conclude")
       .pop()!;
     assert.deepEqual({ result: last.result, ok: last.ok, to: last.to }, { result: "success", ok: true, to: ALB });

@@ -8,77 +8,29 @@
 import { strict as assert } from "assert";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
-import { renderBundle } from "../../compose/bundle";
-import { ageIdentity } from "../../compose/age-identity";
-import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { COLD_CHAIN_VM_HOST } from "../fixtures/config";
+import { installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
+import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
+import { S3Standin, startS3rver } from "../fixtures/s3-standin";
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
 const ADMIN_PW = "adm-" + crypto.randomBytes(8).toString("hex");
 const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
 const SALT = "SALTVALUE" + crypto.randomBytes(8).toString("hex");
 const JWT = "JWTVALUE" + crypto.randomBytes(8).toString("hex");
 const MOVE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOVEKEYDUMMY" + crypto.randomBytes(8).toString("hex") + "\n-----END OPENSSH PRIVATE KEY-----\n";
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = http.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** The vm release the program renders (same input shape as the compose-config test). */
-function renderedVmRelease(): Record<string, string> {
-  const raw: Record<string, string> = {
-    target: "vm",
-    domain: "app.cold-chain.example",
-    operatorEmail: "ops@cold-chain.example",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
-    vmHost: "203.0.113.10",
-    vmHostKey: HOST_KEY,
-    vmBackupRemoteEndpoint: "https://s3.backups.example",
-    vmBackupRemoteBucket: "acme-freshtrack-backups",
-    vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
-  };
-  // Every credential set, so every secret file is rendered; the registry login needs its server and user.
-  Object.assign(raw, { registryServer: "ghcr.io", registryUser: "deploy-bot" });
-  for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
-  return renderBundle({
-    config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
-    target: "vm",
-    objectStore: {
-      publicEndpoint: "https://s3.app.cold-chain.example",
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "frostguard-assets",
-      backupsBucket: "frostguard-backups",
-    },
-  });
-}
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
+// The rendered release pins this host key: the ssh stub checks it.
+const HOST_KEY = COLD_CHAIN_VM_HOST.vmHostKey;
 
 interface Side {
   root: string;
   appDir: string;
-  pgDir: string;
+  pg: PgCluster;
   pgPort: number;
-  s3: S3rverInstance;
+  s3: S3Standin;
   s3Port: number;
   rcloneConf: string;
 }
@@ -111,74 +63,21 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
   async function makeSide(name: string, files: Record<string, string>): Promise<Side> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `ft-move-${name}-`));
     fs.chmodSync(root, 0o755);
-    const appDir = path.join(root, "app");
-    const rel = path.join(appDir, "releases", "r1");
-    for (const [f, content] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(rel, f)), { recursive: true });
-      fs.writeFileSync(path.join(rel, f), content, { mode: f.startsWith("bin/") ? 0o755 : 0o644 });
-    }
-    fs.symlinkSync("releases/r1", path.join(appDir, "current"));
-    fs.mkdirSync(path.join(appDir, "state"), { recursive: true });
-    // PostgreSQL must not run as root: data dir owned by the postgres user.
+    const { appDir, rel } = installRelease(root, files);
     const pgDir = path.join(root, "pg");
-    fs.mkdirSync(pgDir, { mode: 0o755 });
-    fs.writeFileSync(path.join(pgDir, "pw"), ADMIN_PW + "\n");
-    await run("chown", ["-R", "postgres:postgres", pgDir]);
-    const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", cmd, ...args]);
-    const init = await asPg(`${PG_BIN}/initdb`, ["-D", `${pgDir}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pgDir}/pw`, "-E", "UTF8"]);
-    assert.equal(init.code, 0, init.stderr);
-    const pgPort = await freePort();
-    const start = await asPg(`${PG_BIN}/pg_ctl`, [
-      "-D",
-      `${pgDir}/data`,
-      "-l",
-      `${pgDir}/log`,
-      "-w",
-      "-o",
-      `-p ${pgPort} -k ${pgDir} -c listen_addresses=127.0.0.1 -c fsync=off`,
-      "start",
-    ]);
-    assert.equal(start.code, 0, start.stderr);
-    const created = await run(
-      `${PG_BIN}/psql`,
-      ["-h", "127.0.0.1", "-p", String(pgPort), "-U", "postgres", "-d", "postgres", "-c", "CREATE DATABASE frostguard"],
-      { env: { ...process.env, PGPASSWORD: ADMIN_PW } },
-    );
-    assert.equal(created.code, 0, created.stderr);
+    const pwFile = await postgresOwnedDir(pgDir, ADMIN_PW);
+    const pg = await startPgCluster({ user: "postgres", socketDir: pgDir, dataDir: `${pgDir}/data`, logFile: `${pgDir}/log`, pwFile });
+    const pgPort = pg.port;
+    await createDatabase(pgPort, ADMIN_PW, "frostguard");
 
-    const S3rver = require("s3rver") as S3rverCtor;
-    const s3Dir = path.join(root, "s3");
-    const s3 = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: s3Dir,
-      configureBuckets: [{ name: "frostguard-assets" }, { name: "frostguard-backups" }],
-    });
-    const { port: s3Port } = await s3.run();
+    const s3 = await startS3rver({ directory: path.join(root, "s3"), buckets: ["frostguard-assets", "frostguard-backups"] });
+    const s3Port = s3.port;
 
-    // Only the endpoints of the rendered release.json change: the rendered names only resolve on the Compose network.
-    const relJson = JSON.parse(fs.readFileSync(path.join(rel, "release.json"), "utf8"));
-    relJson.database = { ...relJson.database, host: "127.0.0.1", port: pgPort, sslmode: "disable" };
-    fs.writeFileSync(path.join(rel, "release.json"), JSON.stringify(relJson, null, 2));
-    writeSecret(appDir, "backup/pgpass", `127.0.0.1:${pgPort}:*:postgres:${ADMIN_PW}\n`);
-    writeSecret(appDir, "backup/backup.key", BACKUP_KEY + "\n");
-    // The age identity bin/backup's setup requires, derived from the backup key as the push writes it.
-    writeSecret(appDir, "backup/age.key", ageIdentity(BACKUP_KEY) + "\n");
-    const rcloneConf = writeSecret(
-      appDir,
-      "backup/rclone.conf",
-      // Every section release.json names (vm: the backups remote, the host store's backup and admin identities), one server.
-      [...new Set([relJson.backup.remote, relJson.backup.store_remote, relJson.backup.admin_remote].filter(Boolean))]
-        .map(
-          (name) =>
-            `[${name}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${s3Port}\nregion = us-east-1\nforce_path_style = true\n`,
-        )
-        .join(""),
-    );
+    // Only the endpoints of the rendered release.json change, and the secret files say where the stores are.
+    const { rcloneConf } = pointAtTestStores(appDir, rel, { pgPort, adminPassword: ADMIN_PW, backupKey: BACKUP_KEY, s3Port });
     writeSecret(appDir, "app/TTN_ENCRYPTION_SALT", SALT);
     writeSecret(appDir, "app/JWT_SECRET", JWT);
-    const side = { root, appDir, pgDir, pgPort, s3, s3Port, rcloneConf };
+    const side = { root, appDir, pg, pgPort, s3, s3Port, rcloneConf };
     sides.push(side);
     return side;
   }
@@ -253,23 +152,9 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       FT_RCLONE: "host",
       FT_STUB_LOG: dockerLog,
       FT_MOVE_HOME: path.join(oldSide.root, "home"),
-      // A stateful stand-in: one container per service and side; `docker ps` lists the ones not
-      // stopped, `stop`/`start` move them in and out of the stopped list. Every call is logged.
+      // A stateful stand-in (every call is logged).
       FT_STUB_STOPPED: path.join(oldSide.root, "stopped"),
-      FT_STUB_SCRIPT: [
-        'touch "$FT_STUB_STOPPED"',
-        'case "$*" in',
-        '  *"ps -q"*service=backend*|*"ps -q"*service=worker*) svc=backend; case "$*" in *service=worker*) svc=worker ;; esac',
-        '    grep -qx "$FT_STUB_SIDE-$svc" "$FT_STUB_STOPPED" || echo "$FT_STUB_SIDE-$svc" ;;',
-        '  "inspect -f {{range"*) echo "freshtrack_default " ;;',
-        '  *"ps -q"*service=caddy*) echo "$FT_STUB_SIDE-caddy" ;;',
-        '  "run -d "*) touch "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE"; echo "$FT_STUB_SIDE-hold" ;;',
-        '  *"ps -aq"*service=move-hold*|"ps -q --filter name="*) [ -e "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ] && echo "$FT_STUB_SIDE-hold" ;;',
-        '  "rm -f "*hold) rm -f "$FT_STUB_STOPPED.hold-$FT_STUB_SIDE" ;;',
-        '  "stop "*) shift; for i in "$@"; do echo "$i" >>"$FT_STUB_STOPPED"; done ;;',
-        '  "start "*) shift; for i in "$@"; do grep -vx "$i" "$FT_STUB_STOPPED" >"$FT_STUB_STOPPED.t" || true; mv "$FT_STUB_STOPPED.t" "$FT_STUB_STOPPED"; done ;;',
-        "esac",
-      ].join("\n"),
+      FT_STUB_SCRIPT: STATEFUL_DOCKER_SCRIPT,
     };
     for (const [i, body] of ["first upload", "x".repeat(70000), "third"].entries()) {
       const f = path.join(oldSide.root, `obj${i}`);
@@ -282,7 +167,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
   after(async () => {
     for (const s of sides) {
       await s.s3.close().catch(() => undefined);
-      await run("runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", `${s.pgDir}/data`, "-m", "immediate", "stop"]);
+      await s.pg.stop();
       fs.rmSync(s.root, { recursive: true, force: true });
     }
   });

@@ -10,7 +10,6 @@
 // the CREATEROLE rules changed in 16, and DigitalOcean offers 14 to 17.
 import { strict as assert } from "assert";
 import * as fs from "fs";
-import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
@@ -21,18 +20,9 @@ import { parseSecretPayload } from "../../compose/secret-files";
 import { DB_SETUP_PATH } from "../../compose/render/compose";
 import { DB_CA_CLIENT_PATH, DB_CA_FILE } from "../../compose/render/pgbouncer";
 import { run, stubDocker } from "../fixtures/bin/harness";
+import { PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 import { mustPlan, one } from "../helpers/plan";
-
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = http.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
 
 interface ComposeService {
   entrypoint?: string[];
@@ -89,7 +79,7 @@ for (const version of [17, 15]) {
     let caFile = "";
     const SUPER_PW = "super-local-only";
 
-    const asPg = (cmd: string, args: string[]) => run("runuser", ["-u", "postgres", "--", `${PG_BIN}/${cmd}`, ...args]);
+    let cluster: PgCluster | undefined;
     const connect = async (user: string, password: string, database: string) => {
       const c = new Client({ host: "127.0.0.1", port, user, password, database, ssl: { rejectUnauthorized: false } });
       await c.connect();
@@ -161,8 +151,7 @@ for (const version of [17, 15]) {
       fs.mkdirSync(path.join(dir, "release", "bin"), { recursive: true });
       fs.writeFileSync(path.join(dir, "release", "bin", "db-setup.sh"), rel.bundle["bin/db-setup.sh"], { mode: 0o755 });
 
-      // The admin URL the push writes, with the managed cluster's port replaced by ours and the CA path by our file.
-      port = await freePort();
+      // The admin URL the push writes, with the CA path replaced by our file and (once ours listens) the managed cluster's port by ours.
       const url = new URL(rel.secrets["db-setup/ADMIN_DATABASE_URL"].content.trim());
       assert.equal(url.searchParams.get("sslmode"), "verify-full");
       assert.equal(url.searchParams.get("sslrootcert"), DB_CA_CLIENT_PATH);
@@ -170,28 +159,32 @@ for (const version of [17, 15]) {
       assert.equal(admin.user, "doadmin");
       dbHost = url.hostname;
       assert.match(dbHost, /^private-.*\.db\.ondigitalocean\.com$/);
-      url.port = String(port);
       caFile = path.join(dir, "ca", "cluster-ca.crt");
       url.searchParams.set("sslrootcert", caFile);
       appPassword = rel.secrets["db-setup/APP_DB_PASSWORD"].content;
       fs.mkdirSync(path.join(dir, "secrets"));
-      fs.writeFileSync(path.join(dir, "secrets", "ADMIN_DATABASE_URL"), url.toString(), { mode: 0o600 });
       fs.writeFileSync(path.join(dir, "secrets", "APP_DB_PASSWORD"), appPassword, { mode: 0o600 });
 
       // A cluster of our own on a free loopback port, TLS on, its certificate issued by our CA for the cluster's host name.
       const pg = path.join(dir, "pg");
       fs.mkdirSync(pg);
       fs.mkdirSync(path.join(dir, "ca"));
-      fs.writeFileSync(path.join(pg, "pw"), `${SUPER_PW}\n`);
       clusterCert(path.join(dir, "ca"), pg, dbHost);
       fs.copyFileSync(path.join(dir, "ca", "ca.pem"), caFile);
       fs.chmodSync(path.join(pg, "server.key"), 0o600);
-      await run("chown", ["-R", "postgres:postgres", pg]);
-      const init = await asPg("initdb", ["-D", `${pg}/data`, "-U", "postgres", "--auth=scram-sha-256", `--pwfile=${pg}/pw`, "-E", "UTF8"]);
-      assert.equal(init.code, 0, init.stderr);
-      const opts = `-p ${port} -k ${pg} -c listen_addresses=127.0.0.1 -c fsync=off -c ssl=on -c ssl_cert_file=${pg}/server.pem -c ssl_key_file=${pg}/server.key`;
-      const start = await asPg("pg_ctl", ["-D", `${pg}/data`, "-l", `${pg}/log`, "-w", "-o", opts, "start"]);
-      assert.equal(start.code, 0, start.stderr);
+      const pwFile = await postgresOwnedDir(pg, SUPER_PW);
+      cluster = await startPgCluster({
+        user: "postgres",
+        bin: PG_BIN,
+        socketDir: pg,
+        dataDir: `${pg}/data`,
+        logFile: `${pg}/log`,
+        pwFile,
+        tls: { cert: `${pg}/server.pem`, key: `${pg}/server.key` },
+      });
+      port = cluster.port;
+      url.port = String(port);
+      fs.writeFileSync(path.join(dir, "secrets", "ADMIN_DATABASE_URL"), url.toString(), { mode: 0o600 });
 
       // DigitalOcean's admin: CREATEDB CREATEROLE, not SUPERUSER; its own database defaultdb.
       await sql("super", "postgres", `CREATE ROLE ${admin.user} LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD '${admin.password}'`);
@@ -199,7 +192,7 @@ for (const version of [17, 15]) {
     });
 
     after(async () => {
-      if (dir) await asPg("pg_ctl", ["-D", `${dir}/pg/data`, "-m", "immediate", "stop"]);
+      await cluster?.stop();
       if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 

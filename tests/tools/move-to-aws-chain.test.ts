@@ -18,10 +18,7 @@ import * as http from "http";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { parseConfig, USER_SECRET_KEYS } from "../../core/config";
 import { DB_NAME, DB_USER } from "../../core/naming";
-import { renderBundle } from "../../compose/bundle";
-import { ageIdentity } from "../../compose/age-identity";
 import { renderSecretFiles } from "../../compose/secret-files";
 import { databaseUrl } from "../../components/aws/connection-urls";
 import { ASSETS_REGION } from "../../components/aws/constants";
@@ -38,10 +35,12 @@ import {
 } from "../../components/aws/move-import";
 import { RDS_CA_ENV, RDS_CA_FILE } from "../../components/aws/rds-ca";
 import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
+import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, NOBODY, ScriptUserland } from "../fixtures/nobody";
+import { PG15_BIN as PG_BIN, PgCluster, startPgCluster } from "../fixtures/pg-cluster";
+import { addS3rverKey, RCLONE_BASE_ENV as baseEnv, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 
-const PG_BIN = "/usr/lib/postgresql/15/bin";
-const NOBODY = 65534;
 const rnd = (n = 8) => crypto.randomBytes(n).toString("hex");
 // The old side's PostgreSQL superuser, the new side's admin and app role.
 const OLD_ADMIN_PW = "oldadm" + rnd();
@@ -51,7 +50,6 @@ const APP_PW = "app" + rnd();
 const JWT = `jwt $HOME 'q' "d" ${rnd()}`;
 const SALT = `salt+/=${rnd()}`;
 const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
-const HOST_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y";
 // The new side's push user and its two buckets.
 const AWS_KEY_ID = "AKIA" + rnd().toUpperCase();
 const AWS_SECRET = crypto.randomBytes(30).toString("base64");
@@ -60,63 +58,12 @@ const REGION = "eu-central-1";
 const BACKUPS = "ft-aws-backups";
 const ASSETS = "ft-aws-assets";
 const OLD_ASSETS = "frostguard-assets";
-const BUSYBOX = ["/usr/bin/busybox", "/bin/busybox"].find((p) => fs.existsSync(p));
-const BUSYBOX_APPLETS = ["sh", "awk", "sed", "grep", "sort", "cut", "sha256sum", "cat", "wc", "mktemp", "rm", "printf", "mkdir"];
-// rclone 1.60's S3 backend fails with any AWS_CA_BUNDLE set; this machine sets one.
-const { AWS_CA_BUNDLE: _ca, ...baseEnv } = process.env;
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const srv = http.createServer();
-    srv.listen(0, "127.0.0.1", () => {
-      const port = (srv.address() as { port: number }).port;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
 interface ContainerDef {
   name: string;
   command: string[];
   environment: { name: string; value: string }[];
   secrets: { name: string; valueFrom: string }[];
-}
-
-/** The vm release the program renders (as bin-move-push.test.ts). */
-function renderedVmRelease(): Record<string, string> {
-  const raw: Record<string, string> = {
-    target: "vm",
-    domain: "app.cold-chain.example",
-    operatorEmail: "ops@cold-chain.example",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
-    vmHost: "203.0.113.10",
-    vmHostKey: HOST_KEY,
-    vmBackupRemoteEndpoint: "https://s3.backups.example",
-    vmBackupRemoteBucket: "acme-freshtrack-backups",
-    vmBackupRemoteAccessKeyId: "BACKUPKEYID0001",
-    registryServer: "ghcr.io",
-    registryUser: "deploy-bot",
-  };
-  for (const k of USER_SECRET_KEYS) raw[k] = `DUMMY-${k}`;
-  return renderBundle({
-    config: parseConfig(raw, new Set(USER_SECRET_KEYS)),
-    target: "vm",
-    objectStore: {
-      publicEndpoint: "https://s3.app.cold-chain.example",
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: OLD_ASSETS,
-      backupsBucket: "frostguard-backups",
-    },
-  });
 }
 
 /** The old side's secret files as the program renders them (the values the restore container must get too). */
@@ -146,8 +93,10 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
   let appDir = "";
   let oldPort = 0;
   let newPort = 0;
-  let oldS3: S3rverInstance | undefined;
-  let awsS3: S3rverInstance | undefined;
+  let oldS3: S3Standin | undefined;
+  let awsS3: S3Standin | undefined;
+  const clusters: PgCluster[] = [];
+  let userland: ScriptUserland;
   let awsPort = 0;
   let proxy: http.Server | undefined;
   let proxyPort = 0;
@@ -165,19 +114,9 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
   /** Every output of the chain's three steps (checked for secret values). */
   const outputs: { step: string; r: RunResult }[] = [];
 
-  const asNobody = (cmd: string, env: Record<string, string> = {}, shell = "sh") =>
-    run("runuser", ["-u", "nobody", "--", "env", ...Object.entries(env).map(([k, v]) => `${k}=${v}`), shell, "-c", cmd], {
-      env: baseEnv,
-      timeoutMs: 180_000,
-    });
-  /** The images' userland when the host has busybox, else the host's. */
-  const scriptShell = () => (BUSYBOX ? path.join(root, "bb", "sh") : "sh");
-  const scriptPath = (rest: string) => (BUSYBOX ? `${path.join(root, "bb")}:${rest}` : rest);
-  // lchown/lstat: the busybox applet links must not hand the host's busybox to nobody.
-  const chownR = (p: string) => {
-    fs.lchownSync(p, NOBODY, NOBODY);
-    if (fs.lstatSync(p).isDirectory()) for (const e of fs.readdirSync(p)) chownR(path.join(p, e));
-  };
+  const asNobody = (cmd: string, env: Record<string, string> = {}, shell = "sh") => runAsNobody(cmd, env, shell, 180_000);
+  const scriptShell = () => userland.shell;
+  const scriptPath = (rest: string) => userland.path(rest);
   /** psql as the cluster's superuser over the unix socket (port: which cluster). */
   const q = async (port: number, db: string, sql: string) => {
     const pw = port === oldPort ? OLD_ADMIN_PW : NEW_ADMIN_PW;
@@ -292,20 +231,14 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     fs.chmodSync(root, 0o755);
     // nobody runs both clusters (data directories and sockets here) and the task's scripts.
     fs.chownSync(root, NOBODY, NOBODY);
-    for (const d of ["tmp", "bb"]) fs.mkdirSync(path.join(root, d));
-    if (BUSYBOX) for (const a of BUSYBOX_APPLETS) fs.symlinkSync(BUSYBOX, path.join(root, "bb", a));
+    fs.mkdirSync(path.join(root, "tmp"));
+    userland = imageUserland(path.join(root, "bb"));
 
     // The rendered vm release, as bin/deploy unpacks it.
     const files = renderedVmRelease();
     assert.ok(files["bin/move-export"], "the rendered release ships bin/move-export");
-    appDir = path.join(root, "app");
-    const rel = path.join(appDir, "releases", "r1");
-    for (const [f, content] of Object.entries(files)) {
-      fs.mkdirSync(path.dirname(path.join(rel, f)), { recursive: true });
-      fs.writeFileSync(path.join(rel, f), content, { mode: f.startsWith("bin/") ? 0o755 : 0o644 });
-    }
-    fs.symlinkSync("releases/r1", path.join(appDir, "current"));
-    fs.mkdirSync(path.join(appDir, "state"), { recursive: true });
+    let rel: string;
+    ({ appDir, rel } = installRelease(root, files));
 
     // TLS: one test CA for the AWS S3 stand-in (path style at localhost for the push, virtual-host
     // style under s3.standin.test for the fetch) and another standing in for the RDS roots.
@@ -326,23 +259,21 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
 
     // Two PostgreSQL 15 clusters as nobody: the old host's (plain TCP, as release.json says)
     // and the new side's (TLS only over TCP: the RDS stand-in).
-    const cluster = async (name: string, pwFile: string, extra: string, hba?: string) => {
-      const port = await freePort();
-      const init = await asNobody(`${PG_BIN}/initdb -D ${root}/${name} -U postgres --auth=scram-sha-256 --pwfile=${pwFile} --no-sync -E UTF8`);
-      assert.equal(init.code, 0, init.stderr);
-      if (hba) fs.writeFileSync(path.join(root, name, "pg_hba.conf"), hba);
-      const opts = `-p ${port} -k ${root} -c listen_addresses=127.0.0.1 -c fsync=off ${extra}`;
-      const start = await asNobody(`${PG_BIN}/pg_ctl -D ${root}/${name} -l ${root}/${name}.log -w -o "${opts}" start`);
-      assert.equal(start.code, 0, start.stderr + start.stdout);
-      return port;
+    const cluster = async (name: string, pwFile: string, tls?: { cert: string; key: string; only: boolean }) => {
+      const c = await startPgCluster({
+        user: "nobody",
+        socketDir: root,
+        dataDir: `${root}/${name}`,
+        logFile: `${root}/${name}.log`,
+        pwFile,
+        noSync: true,
+        tls,
+      });
+      clusters.push(c);
+      return c.port;
     };
-    oldPort = await cluster("pg-old", path.join(root, "oldpw"), "");
-    newPort = await cluster(
-      "pg-new",
-      path.join(root, "newpw"),
-      `-c ssl=on -c ssl_cert_file=${pgCert.cert} -c ssl_key_file=${pgCert.key}`,
-      "local all all scram-sha-256\nhostssl all all 127.0.0.1/32 scram-sha-256\n",
-    );
+    oldPort = await cluster("pg-old", path.join(root, "oldpw"));
+    newPort = await cluster("pg-new", path.join(root, "newpw"), { ...pgCert, only: true });
 
     // The old side's data: a serial with a gap, a bigserial, a quoted table (mixed case, a space) with an
     // identity column, an empty table, a sequence never called, a second schema.
@@ -374,32 +305,12 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     assert.equal(mig.code, 0, mig.stderr);
 
     // The old side's object store (plain HTTP) and the AWS S3 stand-in (HTTPS).
-    const S3rver = require("s3rver") as S3rverCtor;
-    oldS3 = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: path.join(root, "s3-old"),
-      configureBuckets: [{ name: OLD_ASSETS }, { name: "frostguard-backups" }],
-    });
-    const oldS3Port = (await oldS3.run()).port;
-    // The push user's key, known to the stand-in (s3rver checks that the key id exists).
-    (require("s3rver/lib/models/account") as { DUMMY_ACCOUNT: { createKeyPair(id: string, secret: string): void } }).DUMMY_ACCOUNT.createKeyPair(
-      AWS_KEY_ID,
-      AWS_SECRET,
-    );
-    awsS3 = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: path.join(root, "s3-aws"),
-      key: fs.readFileSync(s3Cert.key),
-      cert: fs.readFileSync(s3Cert.cert),
-      // BUCKET.s3.standin.test: rclone's provider AWS always speaks virtual-host style.
-      serviceEndpoint: "standin.test",
-      configureBuckets: [{ name: BACKUPS }, { name: ASSETS }],
-    });
-    awsPort = (await awsS3.run()).port;
+    oldS3 = await startS3rver({ directory: path.join(root, "s3-old"), buckets: [OLD_ASSETS, "frostguard-backups"] });
+    // The push user's key, known to the stand-in.
+    addS3rverKey(AWS_KEY_ID, AWS_SECRET);
+    // BUCKET.s3.standin.test: rclone's provider AWS always speaks virtual-host style.
+    awsS3 = await startS3rver({ directory: path.join(root, "s3-aws"), buckets: [BACKUPS, ASSETS], tls: s3Cert, serviceEndpoint: "standin.test" });
+    awsPort = awsS3.port;
     // "DNS" for *.standin.test: a CONNECT proxy that tunnels every such name to the stand-in (TLS end to end).
     proxy = http.createServer((_req, res) => res.writeHead(405).end());
     proxy.on("connect", (req: http.IncomingMessage, client: net.Socket, head: Buffer) => {
@@ -422,31 +333,15 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     proxyPort = (proxy.address() as { port: number }).port;
 
     // The old host: release.json's database at the old cluster, its secret files.
-    const relJson = JSON.parse(fs.readFileSync(path.join(rel, "release.json"), "utf8"));
+    const stores = pointAtTestStores(appDir, rel, { pgPort: oldPort, adminPassword: OLD_ADMIN_PW, backupKey: BACKUP_KEY, s3Port: oldS3.port });
+    const relJson = stores.relJson;
+    oldConf = stores.rcloneConf;
     assert.equal(relJson.assets_bucket, OLD_ASSETS);
-    relJson.database = { ...relJson.database, host: "127.0.0.1", port: oldPort, sslmode: "disable" };
-    fs.writeFileSync(path.join(rel, "release.json"), JSON.stringify(relJson, null, 2));
-    writeSecret(appDir, "backup/pgpass", `127.0.0.1:${oldPort}:*:postgres:${OLD_ADMIN_PW}\n`);
-    writeSecret(appDir, "backup/backup.key", BACKUP_KEY + "\n");
-    writeSecret(appDir, "backup/age.key", ageIdentity(BACKUP_KEY) + "\n");
-    oldConf = writeSecret(
-      appDir,
-      "backup/rclone.conf",
-      [...new Set([relJson.backup.remote, relJson.backup.store_remote, relJson.backup.admin_remote].filter(Boolean))]
-        .map(
-          (name) =>
-            `[${name}]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nendpoint = http://127.0.0.1:${oldS3Port}\nregion = us-east-1\nforce_path_style = true\n`,
-        )
-        .join(""),
-    );
     // The lasting secrets exactly as the program renders them (no trailing newline).
     for (const f of ["app/JWT_SECRET", "app/TTN_ENCRYPTION_SALT"]) writeSecret(appDir, f, OLD_SECRET_FILES[f].content);
     assert.equal(fs.readFileSync(path.join(appDir, "secrets", "app", "JWT_SECRET"), "utf8"), JWT);
     awsConf = path.join(root, "aws-test.conf");
-    fs.writeFileSync(
-      awsConf,
-      `[aws]\ntype = s3\nprovider = Other\nenv_auth = false\naccess_key_id = S3RVER\nsecret_access_key = S3RVER\nregion = ${REGION}\nendpoint = https://localhost:${awsPort}\nforce_path_style = true\n`,
-    );
+    fs.writeFileSync(awsConf, s3rverRcloneConf(["aws"], `https://localhost:${awsPort}`, REGION));
 
     const stubDir = stubDocker(path.join(root, "stub"));
     pushEnv = {
@@ -499,7 +394,7 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     await oldS3?.close().catch(() => undefined);
     await awsS3?.close().catch(() => undefined);
     if (root) {
-      for (const d of ["pg-old", "pg-new"]) if (fs.existsSync(path.join(root, d))) await asNobody(`${PG_BIN}/pg_ctl -D ${root}/${d} -m immediate stop`);
+      for (const c of clusters) await c.stop();
       fs.rmSync(root, { recursive: true, force: true });
     }
   });

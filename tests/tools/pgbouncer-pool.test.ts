@@ -12,6 +12,8 @@ import { Client, Pool } from "pg";
 import { parseConfig } from "../../core/config";
 import type { BundleInput } from "../../compose/bundle-input";
 import { pgbouncerSettings, PgbouncerSettings, serializePgbouncerIni } from "../../compose/render/pgbouncer";
+import { COLD_CHAIN_RAW, COLD_CHAIN_VM_HOST, testObjectStore } from "../fixtures/config";
+import { freePort } from "../fixtures/free-port";
 
 const PG_BIN = "/usr/lib/postgresql/15/bin";
 const NOBODY = 65534;
@@ -22,14 +24,8 @@ const APP_PW = "app-test-pw";
 function bundleInput(): BundleInput {
   const raw: Record<string, string> = {
     target: "vm",
-    domain: "app.cold-chain.example",
-    operatorEmail: "ops@cold-chain.example",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
-    vmHost: "203.0.113.10",
-    vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+    ...COLD_CHAIN_RAW,
+    ...COLD_CHAIN_VM_HOST,
     vmSshPrivateKey: "k",
     vmBackupOnHostOnly: "true",
     dbMaxConnections: String(SERVER_MAX_CONNECTIONS),
@@ -37,25 +33,9 @@ function bundleInput(): BundleInput {
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target: "vm",
-    objectStore: {
-      publicEndpoint: "https://s3.app.cold-chain.example",
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "a",
-      backupsBucket: "b",
-    },
+    objectStore: testObjectStore(raw.domain),
   };
 }
-
-const freePort = () =>
-  new Promise<number>((resolve, reject) => {
-    const srv = net.createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as net.AddressInfo;
-      srv.close(() => resolve(port));
-    });
-  });
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -5,21 +5,15 @@ import { parseConfig } from "../../core/config";
 import type { BundleInput } from "../../compose/bundle-input";
 import { renderComposeDocs } from "../../compose/render/compose";
 import { LISTEN_BACKLOG_CAP, PGBOUNCER_FD_RESERVE, pgbouncerNofile, pgbouncerSettings } from "../../compose/render/pgbouncer";
-import { testManagedDb, testObjectStore } from "../fixtures/config";
+import { COLD_CHAIN_RAW, COLD_CHAIN_VM_HOST, testManagedDb, testObjectStore } from "../fixtures/config";
 
 function input(target: "vm" | "digitalocean", over: Record<string, string> = {}): BundleInput {
   const raw: Record<string, string> = {
     target,
-    domain: "app.cold-chain.example",
-    operatorEmail: "ops@cold-chain.example",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
+    ...COLD_CHAIN_RAW,
     ...(target === "vm"
       ? {
-          vmHost: "203.0.113.10",
-          vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
+          ...COLD_CHAIN_VM_HOST,
           vmSshPrivateKey: "k",
           vmBackupOnHostOnly: "true",
         }
@@ -29,7 +23,7 @@ function input(target: "vm" | "digitalocean", over: Record<string, string> = {})
   return {
     config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
     target,
-    objectStore: testObjectStore("app.cold-chain.example"),
+    objectStore: testObjectStore(COLD_CHAIN_RAW.domain),
     managedDb: testManagedDb(target),
   };
 }
