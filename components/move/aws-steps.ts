@@ -14,16 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MOVE_IMPORT_MARKER } from "../aws/move-import";
 import { moveImportRunScript, moveScaleScript } from "../aws/move-run";
 import { HostAccess, MoveImportAccess } from "../shared/target";
-
-/** A step on a host: `bin/SCRIPT ARGS` of its serving release over SSH (components/move/index.ts). */
-export type RemoteStep = (
-  stepName: string,
-  on: HostAccess,
-  script: string,
-  scriptArgs: pulumi.Input<string>[],
-  extra?: Partial<command.remote.CommandArgs>,
-  dependsOn?: pulumi.Resource[],
-) => command.remote.Command;
+import { RemoteStep } from "./remote-step";
 
 /** Steps declared per phase (resource names under the move component). */
 export function awsStepsFor(phase: string, cutoverDone: boolean): string[] {

@@ -1,24 +1,24 @@
 // Declares the customer's deployment: the serving target and, while a move is
 // declared in config, the new target beside it plus the move's steps
-// (components/move/plan.ts). The old target is declared exactly as without a
+// (host-steps.ts between two hosts, aws-steps.ts onto aws). The old target is declared exactly as without a
 // move (same names, same parent, same inputs): prepare and cutover never
 // update, replace or delete it. The new target lives under the `move`
 // component, so its URNs cannot collide with the old one's (vm -> vm); the
 // run that finishes a move aliases it back to the top level.
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import * as tls from "@pulumi/tls";
 import { AwsTarget } from "../aws";
 import { DigitalOceanTarget } from "../digitalocean";
 import { FreshtrackConfig, MoveSettings, PROJECT, Target } from "../../core/config";
-import { normalizeHostKey, shellQuote } from "../shared/host";
-import { HostAccess, TargetArgs, TargetOutputs } from "../shared/target";
+import { TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
 import { awsStepsFor, declareAwsSteps } from "./aws-steps";
+import { declareHostSteps } from "./host-steps";
 import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
+import { remoteStep } from "./remote-step";
 import { DeployedState, MoveState, moveStateOf } from "./state";
 
 export * from "./plan";
+export { onHostCommand } from "./remote-step";
 export * from "./state";
 
 export const MOVE_COMPONENT = { type: "freshtrack:move:Move", name: "move" } as const;
@@ -109,107 +109,12 @@ class Move extends pulumi.ComponentResource {
     const viaSsh = old.hostAccess && fresh.hostAccess;
     const viaBucket = old.hostAccess && move.to === "aws";
     const steps = new Set(viaBucket ? awsStepsFor(phase, cutoverDone) : stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"));
-    const report: Record<string, pulumi.Output<string>> = {};
-    const run = (
-      stepName: string,
-      on: HostAccess,
-      script: string,
-      scriptArgs: pulumi.Input<string>[],
-      extra: Partial<command.remote.CommandArgs> = {},
-      dependsOn: pulumi.Resource[] = [],
-    ) =>
-      new command.remote.Command(
-        stepName,
-        {
-          connection: {
-            host: on.host,
-            port: on.port,
-            user: on.user,
-            privateKey: pulumi.secret(on.privateKey),
-            hostKey: pulumi.output(on.hostKey).apply(normalizeHostKey),
-          },
-          create: pulumi.all(scriptArgs).apply((a) => onHostCommand(on, script, a)),
-          logging: "stdoutAndStderr",
-          ...extra,
-        },
-        { parent: this, dependsOn: [fresh, ...dependsOn], ...(extra.stdin ? { additionalSecretOutputs: ["stdin"] } : {}) },
-      );
-    if (viaBucket) {
-      Object.assign(report, declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh]).report);
-    }
-    if (viaSsh) {
-      const oldHost = old.hostAccess!;
-      const newHost = fresh.hostAccess!;
-      const key = steps.has("move-transfer-key") ? new tls.PrivateKey("move-transfer-key", { algorithm: "ED25519" }, { parent: this }) : undefined;
-      const pub = key?.publicKeyOpenssh.apply((k) => k.trim());
-      // The pull comes from the other side's own address; the forward goes to its public one.
-      const authorizeArgs = (h: HostAccess) =>
-        h.egressAddress ? ["--authorize", pulumi.output(h.egressAddress), pulumi.output(h.host)] : ["--authorize", pulumi.output(h.host)];
-      const source = (h: HostAccess) => [pulumi.interpolate`${h.user}@${h.host}`, String(h.port), pulumi.output(h.hostKey).apply(normalizeHostKey)];
-
-      let authorize: pulumi.Resource | undefined;
-      if (steps.has("move-authorize") && pub) {
-        // The key may run bin/move-export only, and only from the new host.
-        authorize = run("move-authorize", oldHost, "move-export", authorizeArgs(newHost), {
-          stdin: pub,
-          delete: onHostCommand(oldHost, "move-export", ["--deauthorize"]),
-        });
-      }
-      // The new side's Caddy gets its certificate through the old one (DNS still points there).
-      if (steps.has("move-acme")) run("move-acme", oldHost, "move-forward", ["--acme-to", pulumi.output(newHost.host)]);
-      let copy: command.remote.Command | undefined;
-      if (steps.has("move-copy") && key && authorize) {
-        copy = run(
-          "move-copy",
-          newHost,
-          "move-import",
-          ["--from", ...source(oldHost), "--keep-app-stopped"],
-          { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
-          [authorize],
-        );
-        report.copy = copy.stdout;
-      }
-      // Cutover first: if the final copy or its verification fails, bin/move-import ends the old
-      // side's freeze and the old Caddy was never told to forward, so the old side serves on.
-      let cut: pulumi.Resource | undefined;
-      if (steps.has("move-cutover") && key && copy) {
-        const c = run(
-          "move-cutover",
-          newHost,
-          "move-import",
-          ["--from", ...source(oldHost), "--freeze-source", "--start-app"],
-          { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
-          [copy],
-        );
-        report.cutover = c.stdout;
-        cut = c;
-      }
-      let forward: pulumi.Resource | undefined;
-      if (steps.has("move-forward")) {
-        const f = run("move-forward", oldHost, "move-forward", ["--to", pulumi.output(newHost.host)], {}, cut ? [cut] : []);
-        // The new side's health through its public address, as clients reach it after the DNS change.
-        report.forward = f.stdout;
-        forward = f;
-      }
-      if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", [], {}, forward ? [forward] : []);
-      if (steps.has("move-authorize-back") && key && pub) {
-        const back = run("move-authorize-back", newHost, "move-export", authorizeArgs(oldHost), {
-          stdin: pub,
-          delete: onHostCommand(newHost, "move-export", ["--deauthorize"]),
-        });
-        const copyBack = run(
-          "move-copy-back",
-          oldHost,
-          "move-import",
-          ["--from", ...source(newHost), "--freeze-source", "--start-app"],
-          { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
-          // After the old side's own update (a droplet's firewall lets this pull out).
-          [back, old],
-        );
-        report.rollback = copyBack.stdout;
-        run("move-unforward", oldHost, "move-forward", ["--off"], {}, [copyBack]);
-      }
-    }
+    const run = remoteStep(this, fresh);
+    const report = viaBucket
+      ? declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh]).report
+      : viaSsh
+        ? declareHostSteps(this, steps, run, old.hostAccess!, fresh.hostAccess!, old).report
+        : {};
 
     const instructions = pulumi.all([old.dnsRecords, fresh.dnsRecords]).apply(([a, b]) => dnsInstructions(phase, a, b, move.dnsTtl, move.previousDnsTtl));
     this.outputs = pulumi.output({
@@ -232,10 +137,4 @@ class Move extends pulumi.ComponentResource {
     });
     this.registerOutputs({ outputs: this.outputs });
   }
-}
-
-/** `[sudo -n] APP_DIR/current/bin/SCRIPT ARGS`: the scripts of the release that is serving on that host. */
-export function onHostCommand(on: Pick<HostAccess, "user" | "appDir">, script: string, scriptArgs: string[]): string {
-  const line = [`${on.appDir}/current/bin/${script}`, ...scriptArgs].map(shellQuote).join(" ");
-  return on.user === "root" ? line : `sudo -n ${line}`;
 }
