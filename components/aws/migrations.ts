@@ -7,7 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { Cluster } from "./cluster";
 import { Database } from "./database";
 import { Network } from "./network";
-import { runTaskScript } from "./one-off";
+import { RunTaskEnv, runTaskScript } from "./one-off";
 import { AwsScope } from "./scope";
 import { AppSecrets } from "./secrets";
 import { SecurityGroups } from "./security-groups";
@@ -28,27 +28,39 @@ export interface MigrationInputs {
   appSecrets: AppSecrets;
 }
 
+/**
+ * The environment runTaskScript reads to start `taskDefinition` in the app's subnets and security
+ * group (ids and ARNs only: a task reads its secrets inside AWS). The move's import runs the same way.
+ */
+export function runTaskEnvironment(
+  scope: AwsScope,
+  run: { cluster: Cluster; network: Network; groups: SecurityGroups },
+  taskDefinition: pulumi.Input<string>,
+  container: string,
+  logGroup: pulumi.Input<string>,
+): Record<keyof RunTaskEnv, pulumi.Input<string>> {
+  const { taskSubnets, assignPublicIp } = run.network;
+  return {
+    AWS_REGION: scope.cfg.region,
+    CLUSTER: run.cluster.cluster.arn,
+    TASK_DEFINITION: taskDefinition,
+    CONTAINER: container,
+    SUBNETS: pulumi.all(taskSubnets.map((s) => s.id)).apply((ids) => ids.join(",")),
+    SECURITY_GROUPS: run.groups.app.id,
+    ASSIGN_PUBLIC_IP: assignPublicIp ? "ENABLED" : "DISABLED",
+    LOG_GROUP: logGroup,
+  };
+}
+
 export function createMigrationRuns(scope: AwsScope, m: MigrationInputs): MigrationRuns {
-  const { cfg, parent } = scope;
-  const { cluster, logGroups } = m.cluster;
-  const { taskSubnets, assignPublicIp } = m.network;
+  const { parent } = scope;
   const oneOff = (f: "db-setup" | "migrate", container: string, triggers: pulumi.Input<unknown>[], dependsOn: pulumi.Resource[]) =>
     new command.local.Command(
       `run-${f}`,
       {
         interpreter: ["/bin/bash", "-c"],
         create: runTaskScript(),
-        // Ids and ARNs only: the task reads its secrets inside AWS.
-        environment: {
-          AWS_REGION: cfg.region,
-          CLUSTER: cluster.arn,
-          TASK_DEFINITION: m.taskDefs[f].arn,
-          CONTAINER: container,
-          SUBNETS: pulumi.all(taskSubnets.map((s) => s.id)).apply((ids) => ids.join(",")),
-          SECURITY_GROUPS: m.groups.app.id,
-          ASSIGN_PUBLIC_IP: assignPublicIp ? "ENABLED" : "DISABLED",
-          LOG_GROUP: logGroups[f].name,
-        },
+        environment: runTaskEnvironment(scope, m, m.taskDefs[f].arn, container, m.cluster.logGroups[f].name),
         triggers,
       },
       { parent, dependsOn },

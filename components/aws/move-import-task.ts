@@ -17,6 +17,7 @@ import { ASSETS_REGION } from "./constants";
 import { Database } from "./database";
 import { dumpClientImage } from "./dump";
 import { executionRolePolicy } from "./iam-policies";
+import { runTaskEnvironment } from "./migrations";
 import {
   MOVE_IMPORT_CONTAINER,
   MOVE_IMPORT_SECRET_ENV,
@@ -70,7 +71,8 @@ export function createMoveImport(scope: AwsScope, m: MoveImportInputs): MoveImpo
     ),
   );
 
-  const logs = new aws.cloudwatch.LogGroup("logs-move-import", { name: `/freshtrack/${stack}/move-import`, retentionInDays: cfg.logRetentionDays }, o());
+  const logGroup = `/freshtrack/${stack}/move-import`;
+  const logs = new aws.cloudwatch.LogGroup("logs-move-import", { name: logGroup, retentionInDays: cfg.logRetentionDays }, o());
   const taskRole = new aws.iam.Role(
     "move-import-task",
     { assumeRolePolicy: m.cluster.assumeRolePolicy, description: "FreshTrack move-import: read the move's objects, list the assets bucket" },
@@ -122,7 +124,7 @@ export function createMoveImport(scope: AwsScope, m: MoveImportInputs): MoveImpo
             assetsBucket: a,
             region: cfg.region,
             assetsRegion: ASSETS_REGION,
-            logGroup: `/freshtrack/${stack}/move-import`,
+            logGroup,
             secretArns: Object.fromEntries(MOVE_IMPORT_SECRET_ENV.map((env, i) => [env, s[i]])),
           }),
         ),
@@ -130,20 +132,9 @@ export function createMoveImport(scope: AwsScope, m: MoveImportInputs): MoveImpo
     o({ dependsOn: [execPolicy] }),
   );
 
-  const { taskSubnets, assignPublicIp } = m.network;
   const runTask = pulumi
-    .all([m.cluster.cluster.arn, task.arn, pulumi.all(taskSubnets.map((s) => s.id)), m.groups.app.id])
-    .apply(([cluster, td, subnets, sg]): Record<string, string> => ({
-      AWS_REGION: cfg.region,
-      CLUSTER: cluster,
-      TASK_DEFINITION: td,
-      CONTAINER: MOVE_IMPORT_CONTAINER,
-      SUBNETS: subnets.join(","),
-      SECURITY_GROUPS: sg,
-      ASSIGN_PUBLIC_IP: assignPublicIp ? "ENABLED" : "DISABLED",
-      LOG_GROUP: `/freshtrack/${stack}/move-import`,
-      LOG_STREAM_PREFIX: MOVE_IMPORT_LOG_PREFIX,
-    }));
+    .output(runTaskEnvironment(scope, m, task.arn, MOVE_IMPORT_CONTAINER, logGroup))
+    .apply((env): Record<string, string> => ({ ...env, LOG_STREAM_PREFIX: MOVE_IMPORT_LOG_PREFIX }));
   const scale = pulumi
     .all([m.cluster.cluster.arn, m.services.backend.name, m.services.worker.name])
     .apply(([cluster, backend, worker]): Record<string, string> => ({
