@@ -4,9 +4,10 @@
 // from a test CA, as bin/move-forward --to writes it) every kept request reaches it once,
 // body and Host intact; a request that outlives the hold gets 503; a new side that is not
 // listening yet is dialled again (nothing was sent); a certificate from another CA is
-// refused (502), never trusted.
+// refused (502), never trusted. With FT_HOLD_TARGET (the aws load balancer's forwarder) it
+// forwards at once and never reads target.json.
 import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
@@ -63,7 +64,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     return s;
   }
 
-  async function holder(holdDir: string, maxMs: number): Promise<number> {
+  async function holder(holdDir: string, maxMs: number, env: Record<string, string> = {}): Promise<number> {
     const port = await freePort();
     fs.mkdirSync(holdDir, { recursive: true });
     const p = spawn(process.execPath, [script], {
@@ -73,6 +74,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
         FT_HOLD_DIR: holdDir,
         FT_HOLD_MAX_MS: String(maxMs),
         FT_HOLD_HEALTH: "/.freshtrack-move/hold-health",
+        ...env,
       },
       stdio: ["ignore", "pipe", "pipe"],
     });
@@ -211,6 +213,78 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     const r = await pending;
     assert.equal(r.status, 201);
     assert.equal(seen.filter((s) => s.url === "/api/dial-again").length, 1);
+  });
+
+  it("FT_HOLD_TARGET (the load balancer's forwarder): forwards from the start, TLS verified by the default trust store, target.json never read", async () => {
+    const holdDir = path.join(dir, "hold-fixed");
+    const newPort = await freePort();
+    await newSide(newPort);
+    // A second server the test CA also vouches for: a target.json naming it must change nothing.
+    const decoyPort = await freePort();
+    const decoyGot: string[] = [];
+    const decoy = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, (req, res) => {
+      decoyGot.push(req.url ?? "");
+      req.resume();
+      res.writeHead(299).end();
+    });
+    await new Promise<void>((r) => decoy.listen(decoyPort, "127.0.0.1", () => r()));
+    servers.push(decoy);
+    fs.mkdirSync(holdDir, { recursive: true });
+    release(holdDir, `https://127.0.0.1:${decoyPort}`, "ca.pem");
+    // No "ca": on ECS the new host's certificate is checked against the public CAs; here the test CA joins Node's default store.
+    const port = await holder(holdDir, 30000, {
+      FT_HOLD_TARGET: JSON.stringify({ url: `https://127.0.0.1:${newPort}` }),
+      NODE_EXTRA_CA_CERTS: path.join(dir, "ca.pem"),
+    });
+    const t0 = Date.now();
+    const r = await post(port, "/api/fixed-target", "at once");
+    assert.equal(r.status, 201);
+    assert.ok(r.at - t0 < 2000, "nothing is held: the target is there from the start");
+    release(holdDir, `https://127.0.0.1:${decoyPort}`, "ca.pem");
+    await sleep(500);
+    assert.equal((await post(port, "/api/fixed-target-after", "still")).status, 201);
+    const got = seen.filter((s) => s.url.startsWith("/api/fixed-target"));
+    assert.deepEqual(
+      got.map((s) => [s.url, s.body, s.host, s.sni]),
+      [
+        ["/api/fixed-target", "at once", DOMAIN, DOMAIN],
+        ["/api/fixed-target-after", "still", DOMAIN, DOMAIN],
+      ],
+    );
+    assert.deepEqual(decoyGot, [], "target.json is never read");
+  });
+
+  it("chained as on a move off aws (forwarder -> the new host's holder, which keeps the request): the forwarder waits FT_HOLD_UPSTREAM_TIMEOUT_MS for the answer (1 s: 502; 8 s: answered after the 3 s hold, delivered once)", async () => {
+    // The new host's holder keeps the request (no target yet); the forwarder in front waits for it.
+    const newPort = await freePort();
+    await newSide(newPort);
+    const innerDir = path.join(dir, "hold-inner");
+    const inner = await holder(innerDir, 120000);
+    const forwarderWith = (upstreamMs: number) =>
+      holder(path.join(dir, `hold-fwd-${upstreamMs}`), 120000, {
+        FT_HOLD_TARGET: JSON.stringify({ url: `http://127.0.0.1:${inner}` }),
+        FT_HOLD_UPSTREAM_TIMEOUT_MS: String(upstreamMs),
+      });
+    // Too short a wait: the forwarder gives up on a request the next hop keeps (the old 60 s limit, scaled down).
+    const short = await forwarderWith(1000);
+    const waitShort = post(short, "/api/chained-short", "one");
+    const patient = await forwarderWith(8000);
+    const waitLong = post(patient, "/api/chained-long", "two");
+    await sleep(3000);
+    release(innerDir, `https://127.0.0.1:${newPort}`, "ca.pem");
+    assert.equal((await waitShort).status, 502, "the forwarder stopped waiting after 1 s of silence");
+    assert.equal((await waitLong).status, 201, "held 3 s on the next hop, answered through both");
+    assert.equal(seen.filter((s) => s.url === "/api/chained-long").length, 1, "delivered once");
+  });
+
+  it("a bad FT_HOLD_TARGET stops the holder at start (exit 1), instead of holding every request into a 503", () => {
+    const p = spawnSync(process.execPath, [script], {
+      env: { PATH: process.env.PATH, FT_HOLD_PORT: "0", FT_HOLD_DIR: path.join(dir, "hold-bad"), FT_HOLD_TARGET: "https://no-json" },
+      encoding: "utf8",
+      timeout: 10000,
+    });
+    assert.equal(p.status, 1);
+    assert.match(p.stderr, /bad FT_HOLD_TARGET/);
   });
 
   it("a certificate the trusted CA did not sign is refused at once: 502, nothing delivered (the check can fail)", async () => {

@@ -9,6 +9,9 @@
 //   answers) and bin/move-forward --to: {"url": "https://NEW:443", "ca": "ca.pem" | null} (a file
 //   beside target.json);
 //   a failed cutover or a rollback: {"url": "https://caddy:443", ...}, this side's own Caddy.
+// Behind an aws old side's load balancer (components/aws/move-forward.ts) it forwards from the
+// start: FT_HOLD_TARGET (environment, the same JSON) is then the target, and target.json is
+// never read (that task has no file to read).
 // The holder's own health path (FT_HOLD_HEALTH) is answered here, never forwarded.
 // A request kept longer than FT_HOLD_MAX_MS (default 110 s) is answered 503 with Retry-After.
 // A connection that fails before the request was sent is tried again until then: the request
@@ -25,6 +28,9 @@ const PORT = Number(process.env.FT_HOLD_PORT || 3000);
 const HEALTH = process.env.FT_HOLD_HEALTH || "/.freshtrack-move/hold-health";
 const DIR = process.env.FT_HOLD_DIR || "/hold";
 const MAX_MS = Number(process.env.FT_HOLD_MAX_MS || 110000);
+// How long a forwarded request may wait for its answer. Behind the aws load balancer the next hop
+// is the new host's own holder, which keeps requests through the whole freeze (minutes).
+const UPSTREAM_MS = Number(process.env.FT_HOLD_UPSTREAM_TIMEOUT_MS || 60000);
 const MAX_BODY = 10 * 1024 * 1024;
 const POLL_MS = 100;
 // Hop-by-hop headers (RFC 9110 7.6.1) are the holder's own business, never forwarded.
@@ -47,6 +53,16 @@ const counts = { held: 0, forwarded: 0, failed: 0, expired: 0, gone: 0 };
 let target = null;
 let targetText = "";
 
+/** A target from its JSON text; throws when the text is not one. */
+function parseTarget(text) {
+  const t = JSON.parse(text);
+  const url = new URL(t.url);
+  // A file in the holder's directory (only its name is taken: nothing outside it is read).
+  const ca = t.ca ? fs.readFileSync(path.join(DIR, path.basename(t.ca))) : undefined;
+  const mod = url.protocol === "https:" ? https : http;
+  return { url, ca, mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 64 }) };
+}
+
 /** Re-reads target.json (a rename by the host, so never half-written); a bad file is ignored. */
 function readTarget() {
   let text = "";
@@ -57,20 +73,26 @@ function readTarget() {
   }
   if (text === targetText) return;
   try {
-    const t = JSON.parse(text);
-    const url = new URL(t.url);
-    // A file in the holder's directory (only its name is taken: nothing outside it is read).
-    const ca = t.ca ? fs.readFileSync(path.join(DIR, path.basename(t.ca))) : undefined;
-    const mod = url.protocol === "https:" ? https : http;
-    target = { url, ca, mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 64 }) };
+    target = parseTarget(text);
     targetText = text;
-    console.log(`hold: target ${url.protocol}//${url.host}`);
+    console.log(`hold: target ${target.url.protocol}//${target.url.host}`);
   } catch (e) {
     console.error(`hold: ignoring target.json: ${e.message}`);
   }
 }
-setInterval(readTarget, POLL_MS).unref();
-readTarget();
+if (process.env.FT_HOLD_TARGET) {
+  // A bad fixed target can never turn good: fail at start, where the task's health shows it.
+  try {
+    target = parseTarget(process.env.FT_HOLD_TARGET);
+  } catch (e) {
+    console.error(`hold: bad FT_HOLD_TARGET: ${e.message}`);
+    process.exit(1);
+  }
+  console.log(`hold: target ${target.url.protocol}//${target.url.host} (FT_HOLD_TARGET)`);
+} else {
+  setInterval(readTarget, POLL_MS).unref();
+  readTarget();
+}
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -106,7 +128,7 @@ function send(t, req, body, res) {
       agent: t.agent,
       servername: host,
       ca: t.ca,
-      timeout: 60000,
+      timeout: UPSTREAM_MS,
     });
     out.on("timeout", () => out.destroy(new Error("upstream timeout")));
     // Once an answer began, the request was received: whatever fails afterwards is never retried.
@@ -195,8 +217,9 @@ const server = http.createServer((req, res) => {
     res.end();
   });
 });
-// Longer than the proxy keeps an idle connection to us: the proxy, not we, closes it.
-server.keepAliveTimeout = 130000;
+// Longer than the proxy keeps an idle connection to us: the proxy, not we, closes it (Caddy's
+// 2 minutes by default; behind the aws load balancer its idle timeout, set by FT_HOLD_KEEPALIVE_MS).
+server.keepAliveTimeout = Number(process.env.FT_HOLD_KEEPALIVE_MS || 130000);
 server.requestTimeout = 0;
 server.listen(PORT, () => console.log(`hold: listening on ${PORT}, keeping requests up to ${MAX_MS} ms`));
 setInterval(() => console.log(`hold: ${JSON.stringify(counts)}`), 10000).unref();
