@@ -24,6 +24,52 @@ ft_move_rclone() {
   fi
 }
 
+# The rclone remotes of a move through aws S3 (sections ft_move_s3_credential adds to the work
+# directory's rclone config): a backups bucket (its move/ prefix) and an assets bucket.
+FT_MOVE_S3_BACKUPS=ft-move-backups
+FT_MOVE_S3_ASSETS=ft-move-assets
+
+# ft_move_s3_credential NAME COMMAND HINT: the credential of a move through aws S3, one JSON object
+# on stdin ({access_key_id, secret_access_key, region, backups_bucket, assets_bucket, kms_key_arn},
+# optionally assets_region, default region), becomes the two remotes above in a copy of the backup
+# remote's rclone config inside the work directory (0600 in 0700, removed on exit), which
+# ft_move_rclone uses from then on (RCLONE_CONF): the key is in no argument, environment or log.
+# FT_MOVE_S3_BACKUPS writes with SSE-KMS under kms_key_arn (reading such an object needs only
+# kms:Decrypt, no header); FT_MOVE_S3_ASSETS without (the assets bucket's default encryption: the
+# app reading the files has no right to that key). Neither creates a bucket. With
+# FT_MOVE_S3_ENDPOINT the provider is "Other": rclone's AWS provider always uses virtual-host
+# style (bucket.<endpoint>), which an S3 stand-in at an address cannot serve. Sets
+# S3_BACKUPS_BUCKET, S3_ASSETS_BUCKET, S3_KMS_KEY. A bad credential dies naming the fields (never
+# their values), the credential NAME, the COMMAND it is piped into, and HINT about what it holds.
+ft_move_s3_credential() {
+  local name=$1 cmd=$2 hint=$3 cred=$WORK/s3-credential.json bad conf=$WORK/rclone.conf
+  local endpoint=${FT_MOVE_S3_ENDPOINT:-}
+  [[ -z $endpoint || $endpoint =~ ^https?://[A-Za-z0-9.:-]+/?$ ]] || die "FT_MOVE_S3_ENDPOINT '$endpoint' is not an http(s) URL"
+  head -c 65536 >"$cred"
+  jq -e 'type == "object"' "$cred" >/dev/null 2>&1 ||
+    die "stdin is not one JSON object: pipe the $name {access_key_id, secret_access_key, region, backups_bucket, assets_bucket, kms_key_arn} into $cmd"
+  bad=$(jq -r 'def check($k; $re): if (.[$k] | type) == "string" and (.[$k] | test($re)) then empty else $k end;
+    [check("access_key_id"; "^[A-Z0-9]{16,128}$"), check("secret_access_key"; "^[A-Za-z0-9/+=]{16,128}$"),
+     check("region"; "^[a-z]{2}(-[a-z]+)+-[0-9]+$"),
+     check("backups_bucket"; "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"), check("assets_bucket"; "^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$"),
+     check("kms_key_arn"; "^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/[A-Za-z0-9/_-]+$"),
+     (if has("assets_region") then check("assets_region"; "^[a-z]{2}(-[a-z]+)+-[0-9]+$") else empty end)] | join(", ")' "$cred")
+  [[ -z $bad ]] || die "the $name on stdin has missing or malformed fields: $bad ($hint)"
+  S3_BACKUPS_BUCKET=$(jq -r .backups_bucket "$cred")
+  S3_ASSETS_BUCKET=$(jq -r .assets_bucket "$cred")
+  S3_KMS_KEY=$(jq -r .kms_key_arn "$cred")
+  cp "$RCLONE_CONF" "$conf"
+  chmod 0600 "$conf"
+  jq -r --arg backups "$FT_MOVE_S3_BACKUPS" --arg assets "$FT_MOVE_S3_ASSETS" --arg endpoint "$endpoint" '
+    def remote($name; $region): "\n[\($name)]\ntype = s3\nenv_auth = false\naccess_key_id = \(.access_key_id)\n"
+      + "secret_access_key = \(.secret_access_key)\nregion = \($region)\nno_check_bucket = true\n"
+      + (if $endpoint == "" then "provider = AWS\n" else "provider = Other\nendpoint = \($endpoint)\nforce_path_style = true\n" end);
+    remote($backups; .region) + "server_side_encryption = aws:kms\nsse_kms_key_id = \(.kms_key_arn)\nno_head = true\n"
+      + remote($assets; .assets_region // .region)' "$cred" >>"$conf"
+  rm -f "$cred"
+  RCLONE_CONF=$conf
+}
+
 # sha256 of a secret file under APP_DIR/secrets (the digest only: the value never leaves the file).
 ft_move_secret_digest() {
   local f=$SECRETS_DIR/$1
@@ -50,7 +96,8 @@ ft_move_db_sequences() { ft_db_query "$1" "$FT_SEQUENCES_SQL" | ft_move_sequence
 # `pg_restore --data-only -f -`: the same values as ft_move_dump_sequences, as text (no JSON
 # number in between, so a bigint keeps every digit). move-export --push-s3 uploads them.
 ft_move_dump_sequence_lines() {
-  sed -n "s/^SELECT pg_catalog.setval('\\([^']*\\)', \\([0-9-]*\\), \\(true\\|false\\));\$/\\1 \\2 \\3/p" | LC_ALL=C sort
+  # pg_dump doubles a quote inside the name's literal ('a''b'): matched as such, then undone.
+  sed -n "s/^SELECT pg_catalog.setval('\\(\\([^']\\|''\\)*\\)', \\([0-9-]*\\), \\(true\\|false\\));\$/\\1 \\3 \\4/p" | sed "s/''/'/g" | LC_ALL=C sort
 }
 
 # The request holder of a cutover (compose/files/move/hold.js): one container, <project>-move-hold,
@@ -61,6 +108,11 @@ ft_move_dump_sequence_lines() {
 # they go. Switching is a file, never a Caddy config load (which resets idle client connections).
 FT_MOVE_HOLD_PORT=3000
 FT_MOVE_HOLD_HEALTH=/.freshtrack-move/hold-health
+# How long the holder keeps a request: as hold.js's default between two hosts (the freeze is
+# seconds); a move off aws holds on the NEW side through stopping the old services and two
+# one-off tasks (components/aws/move-forward.ts NEW_HOST_HOLD_MS, kept equal by a test).
+FT_MOVE_HOLD_MS=110000
+FT_MOVE_HOLD_OFF_AWS_MS=600000
 
 ft_move_hold_name() { printf '%s-move-hold' "$FT_PROJECT"; }
 
@@ -76,9 +128,10 @@ ft_move_caddy() {
   printf '%s' "${ids%%$'\n'*}"
 }
 
-# Starts the holder unless it runs, and waits until Caddy reaches it by name.
+# Starts the holder unless it runs (keeping a request up to $1 ms, default FT_MOVE_HOLD_MS), and
+# waits until Caddy reaches it by name.
 ft_move_hold_ensure() {
-  local dir=$STATE_DIR/move-hold caddy nets net hid i
+  local max_ms=${1:-$FT_MOVE_HOLD_MS} dir=$STATE_DIR/move-hold caddy nets net hid i
   caddy=$(ft_move_caddy)
   [[ -n $caddy ]] || die "no running caddy container: no request can be held or forwarded"
   # World-readable: the holder runs as nobody; target.json and a CA certificate hold no secret.
@@ -91,7 +144,7 @@ ft_move_hold_ensure() {
       --label "com.docker.compose.project=$FT_PROJECT" --label com.docker.compose.service=move-hold \
       --network "${nets%% *}" --user 65534:65534 --read-only --restart no \
       -v "$SCRIPT_RELEASE_DIR/move/hold.js:/hold.js:ro" -v "$dir:/hold:ro" \
-      -e "FT_HOLD_PORT=$FT_MOVE_HOLD_PORT" -e "FT_HOLD_HEALTH=$FT_MOVE_HOLD_HEALTH" \
+      -e "FT_HOLD_PORT=$FT_MOVE_HOLD_PORT" -e "FT_HOLD_HEALTH=$FT_MOVE_HOLD_HEALTH" -e "FT_HOLD_MAX_MS=$max_ms" \
       --entrypoint node "$(rj '.images.backend')" /hold.js) || die "could not start the request holder: nothing changed"
     for net in ${nets#"${nets%% *}"}; do docker network connect "$net" "$hid"; done
     log "request holder ${hid:0:12} started ($(ft_move_hold_name))"
@@ -155,6 +208,23 @@ ft_move_hold_end() {
   ft_move_hold_remove
   rm -f "$STATE_DIR/move-hold/target.json" "$STATE_DIR/move-hold/ca.pem" "$STATE_DIR/move-hold/self-ca.pem"
   log "request holder removed: this side serves every request itself"
+}
+
+# The new side of a move off aws whose holder kept every request with no target (bin/move-forward
+# --hold) serves them once its backend runs again: the marker goes first, so that
+# ft_move_backend_wait also waits (up to 10 s) until the backend answers THROUGH Caddy (with the
+# marker the check would reach the holder); only then do the kept requests go through this side's
+# Caddy, and the holder goes (ft_move_hold_end). Meanwhile new requests reach the backend's route
+# directly. Returns 1 when the backend does not answer, the marker back in place: the holder keeps
+# holding (the requests have nowhere else to go).
+ft_move_hold_end_checked() {
+  [[ -n $(ft_move_hold_ids) || -e $STATE_DIR/proxy/move.forward ]] || return 0
+  rm -f "$STATE_DIR/proxy/move.forward"
+  if ! ft_move_backend_wait; then
+    [[ -z $(ft_move_hold_ids) ]] || ft_move_hold_divert
+    return 1
+  fi
+  ft_move_hold_end
 }
 
 # Waits (up to about 2 minutes) until this side's backend answers from the caddy container. Then,
