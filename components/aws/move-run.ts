@@ -4,7 +4,7 @@
 // the step: the old host's `bin/move-export --conclude` reads the result and either sends the
 // held requests to the new side or ends its own write freeze (a failed step leaves the old side
 // serving).
-import { runTaskScript } from "./one-off";
+import { RunTaskOptions, runTaskScript } from "./one-off";
 
 /** Log stream prefix of the import task's restore container (awslogs: PREFIX/CONTAINER/TASK-ID). */
 export const MOVE_IMPORT_LOG_PREFIX = "restore";
@@ -16,13 +16,15 @@ export const MOVE_IMPORT_LOG_PREFIX = "restore";
  * task's exit code 0, which the task gives only when everything compared equal. With
  * FAIL_ON_ERROR=1 (prepare) a failed import fails the step; with 0 (cutover) it is reported.
  */
-export function moveImportRunScript(marker: string): string {
+export function moveImportRunScript(marker: string, run: RunTaskOptions & { task?: "import" | "export" } = {}): string {
   if (!/^[A-Z_]+$/.test(marker)) throw new Error("marker must be a plain upper-case word");
+  // The export of a move off aws runs alike (from-aws-steps.ts): the same line, under its own name.
+  const task = run.task ?? "import";
   return `set -uo pipefail
 : "\${LOG_STREAM_PREFIX:?}" "\${FAIL_ON_ERROR:?}"
 log=$(
 exec 2>&1
-${runTaskScript()})
+${runTaskScript(run)})
 rc=$?
 printf '%s\\n' "$log" >&2
 task=$(printf '%s\\n' "$log" | sed -n 's/^started \\(arn:[^ ]*\\) .*/\\1/p' | head -n 1)
@@ -41,9 +43,9 @@ report=\${line#"${marker} "}
 [ -n "$line" ] || report=null
 ok=false
 [ "$rc" -ne 0 ] || ok=true
-printf '{"task": "%s", "exit": %s, "import": %s, "ok": %s}\\n' "$task" "$rc" "$report" "$ok"
+printf '{"task": "%s", "exit": %s, "${task}": %s, "ok": %s}\\n' "$task" "$rc" "$report" "$ok"
 if [ "$ok" != true ] && [ "$FAIL_ON_ERROR" = 1 ]; then
-  echo "the move's import task failed (exit $rc): nothing changed on the old side; fix the cause (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
+  echo "the move's ${task} task failed (exit $rc): ${task === "import" ? "nothing changed on the old side; fix the cause" : "the new host imported nothing. In cutover the old side is frozen and the new host holds requests: pulumi config set movePhase rollback && pulumi up NOW. In prepare: fix the cause"} (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
   exit 1
 fi
 `;

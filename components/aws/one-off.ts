@@ -17,16 +17,26 @@ export interface RunTaskEnv {
   LOG_GROUP: string;
 }
 
+export interface RunTaskOptions {
+  /**
+   * Also pass OVERRIDES_JSON, when set and not empty, as run-task's `--overrides` (e.g. a
+   * container's environment for this run only: the move's export gets the freeze's start so).
+   * Off, the script is byte for byte what db-setup, migrate and the move's import have always run.
+   */
+  overrides?: boolean;
+}
+
 /**
  * Starts one Fargate task, waits until it stops (ECS's waiter gives up after
  * 10 minutes, so it is retried up to an hour) and fails unless the container
  * exited 0. A failed run fails `pulumi up` before the backend service changes.
  */
-export function runTaskScript(): string {
+export function runTaskScript(options: RunTaskOptions = {}): string {
+  const overrides = options.overrides ? ' ${OVERRIDES_JSON:+--overrides "$OVERRIDES_JSON"}' : "";
   return `set -euo pipefail
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${TASK_DEFINITION:?}" "\${CONTAINER:?}" "\${SUBNETS:?}" "\${SECURITY_GROUPS:?}" "\${ASSIGN_PUBLIC_IP:?}"
 out=$(aws ecs run-task --region "$AWS_REGION" --cluster "$CLUSTER" --task-definition "$TASK_DEFINITION" \\
-  --launch-type FARGATE --count 1 --started-by pulumi-one-off \\
+  --launch-type FARGATE --count 1 --started-by pulumi-one-off${overrides} \\
   --network-configuration "awsvpcConfiguration={subnets=[$SUBNETS],securityGroups=[$SECURITY_GROUPS],assignPublicIp=$ASSIGN_PUBLIC_IP}" \\
   --query '[tasks[0].taskArn, length(failures)]' --output text)
 task=$(printf '%s' "$out" | cut -f1)
