@@ -1,0 +1,162 @@
+// A move off aws onto a host: the forwarder behind the OLD side's load balancer. An ALB cannot
+// send a request to an address outside its VPC, so a small ECS task runs the hosts' request
+// holder (compose/files/move/hold.js) with a fixed target (FT_HOLD_TARGET): `forward` sends what
+// reaches it to https://NEW:443, `acme` to http://NEW:80 (the new host's Caddy answers its ACME
+// HTTP-01 challenges while DNS still names the load balancer: Let's Encrypt follows the ALB's
+// redirect to HTTPS and ignores the certificate there). Host, path and body travel unchanged; TLS
+// is verified for the request's host name against the public CAs. Pure: plain data in, JSON and
+// rule specs out (move-forward-service.ts declares the resources).
+import * as fs from "fs";
+import * as path from "path";
+import { STATIC_FILES_DIR } from "../../compose/bundle";
+import { registryOf } from "../../core/images";
+import { ALB_IDLE_TIMEOUT } from "./constants";
+import { ContainerDefinition } from "./container-definitions";
+
+/** The holder as the hosts' bundles ship it: the task runs this very file. */
+export const HOLD_JS_PATH = path.join(STATIC_FILES_DIR, "move", "hold.js");
+/** The holder's own health path (as bin/move-lib.sh sets it): the target groups' health check. */
+export const MOVE_FORWARD_HEALTH = "/.freshtrack-move/hold-health";
+/** The holder's limit per request: it has its target from the start, so this only bounds dialling a new host that is down. */
+export const MOVE_FORWARD_MAX_MS = 110000;
+/**
+ * How long the new host's holder keeps a request during a move off aws (bin/move-forward --hold:
+ * FT_MOVE_HOLD_OFF_AWS_MS in move-lib.sh, kept equal by a test): the freeze spans stopping the old
+ * services and two one-off tasks, minutes rather than seconds.
+ */
+export const NEW_HOST_HOLD_MS = 600000;
+/** The forwarder waits for an answer longer than the new host may hold the request. */
+export const MOVE_FORWARD_UPSTREAM_TIMEOUT_MS = NEW_HOST_HOLD_MS + 60000;
+/** Longer than the ALB keeps an idle connection to a target: the ALB, never the forwarder, closes it (no 502 on a reused connection). */
+export const MOVE_FORWARD_KEEPALIVE_MS = (ALB_IDLE_TIMEOUT + 5) * 1000;
+/** The two containers: their port in the task and where they send requests on the new host. */
+export const MOVE_FORWARD_CONTAINERS = {
+  forward: { name: "forward", port: 3000, scheme: "https", newPort: 443 },
+  acme: { name: "acme", port: 3001, scheme: "http", newPort: 80 },
+} as const;
+export type MoveForwardContainer = keyof typeof MOVE_FORWARD_CONTAINERS;
+/** Fargate's smallest size: two Node processes that only pass bytes on. */
+export const MOVE_FORWARD_TASK_SIZE = { cpu: 256, memory: 512 };
+
+/** hold.js, read at plan time (the task has no file of ours: `node -e` runs the text). */
+export function holdSource(): string {
+  return fs.readFileSync(HOLD_JS_PATH, "utf8");
+}
+
+export interface MoveForwardTaskInput {
+  /** The backend's image, pinned (node is in it). */
+  image: string;
+  /** The new host's public IPv4 or DNS name. */
+  newAddress: string;
+  logGroup: string;
+  region: string;
+  /** Private registry: an image on `server` is pulled with the login in Secrets Manager secret `secretArn`. */
+  registry?: { server: string; secretArn: string };
+}
+
+/** `{"url": ...}` of one container's FT_HOLD_TARGET (an IPv6 address in brackets). */
+export function moveForwardTarget(which: MoveForwardContainer, newAddress: string): string {
+  const c = MOVE_FORWARD_CONTAINERS[which];
+  const host = newAddress.includes(":") ? `[${newAddress}]` : newAddress;
+  return JSON.stringify({ url: `${c.scheme}://${host}:${c.newPort}` });
+}
+
+/** Container definitions JSON of the forwarder task: same input, same bytes. */
+export function moveForwardContainerDefinitions(i: MoveForwardTaskInput): string {
+  const source = holdSource();
+  const def = (which: MoveForwardContainer): ContainerDefinition => {
+    const c = MOVE_FORWARD_CONTAINERS[which];
+    const env: Record<string, string> = {
+      FT_HOLD_HEALTH: MOVE_FORWARD_HEALTH,
+      FT_HOLD_KEEPALIVE_MS: String(MOVE_FORWARD_KEEPALIVE_MS),
+      FT_HOLD_MAX_MS: String(MOVE_FORWARD_MAX_MS),
+      FT_HOLD_PORT: String(c.port),
+      FT_HOLD_UPSTREAM_TIMEOUT_MS: String(MOVE_FORWARD_UPSTREAM_TIMEOUT_MS),
+      FT_HOLD_TARGET: moveForwardTarget(which, i.newAddress),
+    };
+    return {
+      name: c.name,
+      image: i.image,
+      repositoryCredentials: i.registry && registryOf(i.image) === i.registry.server ? { credentialsParameter: i.registry.secretArn } : undefined,
+      essential: true,
+      cpu: MOVE_FORWARD_TASK_SIZE.cpu / 2,
+      memoryReservation: MOVE_FORWARD_TASK_SIZE.memory / 4,
+      // Our own entry point, as bin/move-lib.sh starts the holder (`--entrypoint node`): the image's must not wrap it.
+      entryPoint: ["node"],
+      command: ["-e", source],
+      user: "65534",
+      portMappings: [{ containerPort: c.port, hostPort: c.port, protocol: "tcp" }],
+      environment: Object.keys(env)
+        .sort()
+        .map((name) => ({ name, value: env[name] })),
+      secrets: [],
+      mountPoints: [],
+      volumesFrom: [],
+      systemControls: [],
+      readonlyRootFilesystem: true,
+      // The load balancer has already drained the task when ECS stops it: nothing is left to finish.
+      stopTimeout: 10,
+      linuxParameters: { initProcessEnabled: true },
+      logConfiguration: {
+        logDriver: "awslogs",
+        options: { "awslogs-group": i.logGroup, "awslogs-region": i.region, "awslogs-stream-prefix": c.name },
+        secretOptions: [],
+      },
+    };
+  };
+  return JSON.stringify([def("acme"), def("forward")]);
+}
+
+/** A listener rule of the HTTPS listener to one of the forwarder's target groups. */
+export interface MoveForwardRule {
+  name: "move-acme" | "move-forward-all";
+  /** Below every rule of routing.ts: evaluated before the app's own. */
+  priority: number;
+  pathPatterns: string[];
+  target: MoveForwardContainer;
+}
+
+/** "acme": ACME challenges only (the new host gets its certificate); "all": every request too (cutover on). */
+export type MoveForwardRuleSet = "acme" | "all";
+
+const ACME_RULE: MoveForwardRule = { name: "move-acme", priority: 1, pathPatterns: ["/.well-known/acme-challenge/*"], target: "acme" };
+const ALL_RULE: MoveForwardRule = { name: "move-forward-all", priority: 2, pathPatterns: ["/*"], target: "forward" };
+
+export function moveForwardRules(which: MoveForwardRuleSet): MoveForwardRule[] {
+  return which === "acme" ? [ACME_RULE] : [ACME_RULE, ALL_RULE];
+}
+
+/** The rule set of a move phase: prepare the ACME challenges, cutover and retire everything; none otherwise (rollback). */
+export function moveForwardRuleSet(phase: string): MoveForwardRuleSet | undefined {
+  return phase === "prepare" ? "acme" : phase === "cutover" || phase === "retire" ? "all" : undefined;
+}
+
+/**
+ * A rule that no request matches (a host name under .invalid, RFC 2606): ECS refuses a service
+ * whose target group no listener uses, and the load balancer health-checks only such groups. It
+ * attaches both groups before the service starts, so they turn healthy before a real rule exists.
+ */
+export const MOVE_FORWARD_STANDBY_RULE = { name: "move-forward-standby", priority: 3, hostHeader: "standby.freshtrack-move.invalid" } as const;
+
+/**
+ * Waits until every target of TARGET_GROUPS (ARNs, space-separated) is healthy in its group
+ * (AWS_REGION): a rule to a group without a healthy target answers 503. ECS's steady state of a
+ * new service may come before the load balancer's first passing checks.
+ */
+export function moveForwardReadyScript(): string {
+  return `set -uo pipefail
+: "\${AWS_REGION:?}" "\${TARGET_GROUPS:?}"
+for tg in $TARGET_GROUPS; do
+  # The waiter gives up after 10 minutes: up to 20.
+  tries=0
+  until aws elbv2 wait target-in-service --region "$AWS_REGION" --target-group-arn "$tg"; do
+    tries=$((tries + 1))
+    if [ "$tries" -ge 2 ]; then
+      echo "the move's forwarder is not healthy in $tg: aws elbv2 describe-target-health --target-group-arn $tg, and its log group; no rule to it was created" >&2
+      exit 1
+    fi
+  done
+done
+echo "the move's forwarder is healthy in its target groups" >&2
+`;
+}
