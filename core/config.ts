@@ -661,16 +661,7 @@ const MOVE_DEFAULTS = {
   moveManualDataCopy: false,
 };
 
-/**
- * Pairs whose data the program copies forward: the old side is a host running the Compose stack
- * (bin/move-export); the new side a host (bin/move-import over SSH) or aws (the host pushes into
- * the new backups bucket, a one-off task in the VPC imports it). An aws old side has no export yet.
- */
-export function moveCopiesData(from: Target, _to: Target): boolean {
-  return from !== "aws";
-}
-
-/** Pairs whose data a rollback after cutover copies back: both sides are hosts (nothing exports an aws side yet). */
+/** Pairs whose data a rollback after cutover copies back: both sides are hosts (aws takes no copy back yet). */
 export function moveCopiesDataBack(from: Target, to: Target): boolean {
   return from !== "aws" && to !== "aws";
 }
@@ -712,18 +703,18 @@ function parseMove(
     }
     return n;
   };
-  // Nothing exports an aws side's data yet: a move off aws (and a rollback after a cutover onto
-  // aws, components/move/state.ts) would serve from an empty database unless the operator copied it.
+  // A rollback after a cutover with aws on either side copies nothing back (components/move/state.ts):
+  // the operator says they did.
   const manual = v("moveManualDataCopy");
   if (manual && !["true", "false"].includes(manual))
     bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
-  if (moveCopiesDataBack(target, to as Target)) {
-    if (manual === "true")
-      bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data itself. Fix: pulumi config rm moveManualDataCopy`);
-  } else if (!moveCopiesData(target, to as Target) && (phase === "cutover" || phase === "retire") && manual !== "true")
+  if (moveCopiesDataBack(target, to as Target) && manual === "true")
+    bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data itself. Fix: pulumi config rm moveManualDataCopy`);
+  // An aws old side's load balancer forwards to the new host verified by the public CAs only.
+  if (target === "aws" && to !== "aws" && cfg.app.tlsMode !== "acme")
     bad(
-      "movePhase",
-      `${phase} of ${target} -> ${to} would serve from an empty database: the program does not export an aws side's data yet. Fix: stay in prepare, copy the database and the uploads yourself (docs/move.md "Pairs with aws"), then pulumi config set moveManualDataCopy true`,
+      "tlsMode",
+      `must be acme for a move off aws: the load balancer's forwarder verifies the new host's certificate against the public CAs, and an internal CA is not one. Fix: pulumi config set tlsMode acme`,
     );
   const purge = v("movePurgeOld") === "true";
   if (v("movePurgeOld") && !["true", "false"].includes(v("movePurgeOld")))

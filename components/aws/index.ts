@@ -7,7 +7,7 @@
 // that take and return plain data. Map: docs/aws.md#where-in-the-code.
 import * as pulumi from "@pulumi/pulumi";
 import { ImageDigests, imageDigestsArgs } from "../shared/image-digests";
-import { DnsRecord, MoveImportAccess, TargetArgs, TargetOutputs } from "../shared/target";
+import { DnsRecord, MoveImportAccess, MoveSourceFactory, TargetArgs, TargetOutputs } from "../shared/target";
 import { createBackupPlan } from "./backup-plan";
 import { createBuckets } from "./buckets";
 import { createCertificate } from "./certificate";
@@ -19,6 +19,7 @@ import { createDumpTask } from "./dump-task";
 import { createListeners, createLoadBalancer } from "./load-balancer";
 import { createMigrationRuns } from "./migrations";
 import { createMoveImport } from "./move-import-task";
+import { moveSourceFactory } from "./move-source";
 import { createAlarms } from "./monitoring";
 import { createNetwork } from "./network";
 import { createRdsCa } from "./rds-ca-bundle";
@@ -39,6 +40,7 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
   public readonly databaseEndpoint: pulumi.Output<string>;
   public readonly dnsRecords: pulumi.Output<DnsRecord[]>;
   public readonly moveImport?: MoveImportAccess;
+  public readonly moveSource: MoveSourceFactory;
 
   constructor(name: string, args: TargetArgs, opts?: pulumi.ComponentResourceOptions) {
     super("freshtrack:aws:Target", name, {}, opts);
@@ -88,6 +90,23 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
       // The move's way in: a push key for the old host and the import task (docs/move.md).
       this.moveImport = createMoveImport(scope, { cluster, network, groups, database, buckets, appSecrets, digests, dumpKey: dump.key, rdsCa, services });
     }
+
+    // A move off this side declares its export and forwarder under the move, only when it runs.
+    this.moveSource = moveSourceFactory(scope, {
+      cluster,
+      network,
+      groups,
+      database,
+      buckets,
+      appSecrets,
+      digests,
+      dumpKey: dump.key,
+      rdsCa,
+      services,
+      lb,
+      listeners,
+      registryLogin: appSecrets.registryLogin,
+    });
 
     this.url = pulumi.output(`https://${config.app.domain}`);
     this.hostAddress = lb.alb.dnsName;

@@ -8,10 +8,12 @@
 import * as pulumi from "@pulumi/pulumi";
 import { AwsTarget } from "../aws";
 import { DigitalOceanTarget } from "../digitalocean";
+import { APP_CONTRACT } from "../../core/app-contract";
 import { FreshtrackConfig, MoveSettings, PROJECT, Target } from "../../core/config";
 import { TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
 import { awsStepsFor, declareAwsSteps } from "./aws-steps";
+import { declareFromAwsSteps, fromAwsStepsFor } from "./from-aws-steps";
 import { declareHostSteps } from "./host-steps";
 import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
 import { remoteStep } from "./remote-step";
@@ -43,6 +45,14 @@ function released(purge: boolean): pulumi.ResourceTransformation {
   return (a) => ({ props: a.props, opts: { ...a.opts, ...releaseOptions(a.opts as { protect?: boolean }, purge) } });
 }
 
+/**
+ * An aws old side from its cutover on: its backend and worker are at 0 tasks by the move's freeze
+ * (from-aws-steps.ts), not by config; a refresh must not make `pulumi up` start them again beside
+ * the new side. An option, not an input: the old side's resources keep their inputs.
+ */
+const frozenByMove: pulumi.ResourceTransformation = (a) =>
+  a.type === "aws:ecs/service:Service" ? { props: a.props, opts: { ...a.opts, ignoreChanges: [...(a.opts.ignoreChanges ?? []), "desiredCount"] } } : undefined;
+
 export function deployCustomer(name: string, args: TargetArgs, deployed: DeployedState): CustomerOutputs {
   const cfg = args.config;
   const move = cfg.move;
@@ -50,7 +60,10 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
   const servingOpts: pulumi.ComponentResourceOptions = {
     // The retired move's new side was declared under the move component: same resources, new parent.
     ...(finishing ? { aliases: [{ parent: pulumi.createUrn(MOVE_COMPONENT.name, MOVE_COMPONENT.type) }] } : {}),
-    ...(move?.phase === "retire" ? { transformations: [released(move.purge)] } : {}),
+    transformations: [
+      ...(move?.phase === "retire" ? [released(move.purge)] : []),
+      ...(cfg.target === "aws" && (move?.phase === "cutover" || move?.phase === "retire") ? [frozenByMove] : []),
+    ],
   };
   const serving = new TARGET_CLASSES[cfg.target](name, servingArgs(args), servingOpts);
   if (!move) return { serving, moveState: null };
@@ -106,15 +119,36 @@ class Move extends pulumi.ComponentResource {
     });
 
     // Both sides hosts: the new one pulls over SSH. A host onto aws: the old one pushes into its bucket.
+    // aws onto a host: a task exports into the old bucket, the new host reads it.
     const viaSsh = old.hostAccess && fresh.hostAccess;
     const viaBucket = old.hostAccess && move.to === "aws";
-    const steps = new Set(viaBucket ? awsStepsFor(phase, cutoverDone) : stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"));
+    const offAws = old.moveSource && fresh.hostAccess;
+    const steps = new Set(
+      viaBucket
+        ? awsStepsFor(phase, cutoverDone)
+        : offAws
+          ? fromAwsStepsFor(phase, cutoverDone)
+          : stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"),
+    );
     const run = remoteStep(this, fresh);
     const report = viaBucket
       ? declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh]).report
       : viaSsh
         ? declareHostSteps(this, steps, run, old.hostAccess!, fresh.hostAccess!, old).report
-        : {};
+        : offAws
+          ? declareFromAwsSteps(this, {
+              steps,
+              phase,
+              run,
+              source: old.moveSource!,
+              newHost: fresh.hostAccess!,
+              newAddress: fresh.hostAddress,
+              oldAddress: old.hostAddress,
+              domain: args.config.app.domain,
+              health: APP_CONTRACT.health.full.path,
+              dependsOn: [fresh],
+            }).report
+          : {};
 
     const instructions = pulumi.all([old.dnsRecords, fresh.dnsRecords]).apply(([a, b]) => dnsInstructions(phase, a, b, move.dnsTtl, move.previousDnsTtl));
     this.outputs = pulumi.output({
@@ -130,7 +164,7 @@ class Move extends pulumi.ComponentResource {
         ? "bin/move-export on the old host, streamed over SSH to bin/move-import on the new host"
         : viaBucket
           ? "bin/move-export --push-s3 on the old host into the new backups bucket, imported by the move-import task in the VPC"
-          : "not automated off aws: see docs/move.md",
+          : "the export task in the old VPC into the old backups bucket (move/), read by bin/move-import --from-s3 on the new host",
       // bin/move-import prints its report (row counts, sequences, objects, secret digests equal) as JSON, and
       // bin/move-forward --to the new side's health through its public address: verification.
       verification: pulumi.output(report),

@@ -30,6 +30,37 @@ export interface MoveImportAccess {
   scale: pulumi.Output<Record<string, string>>;
 }
 
+/** aws as a move's OLD side: how its data leaves and how its load balancer reaches the new host (components/move). */
+export interface MoveExportAccess {
+  /** Secret: the JSON `bin/move-import --from-s3` reads on stdin (a key that may only read the move's objects and the uploads). */
+  pullCredential: pulumi.Output<string>;
+  /** Environment of the local run-task wrapper that runs the export task (ids and ARNs only). */
+  runTask: pulumi.Output<Record<string, string>>;
+}
+
+export interface MoveSourceArgs {
+  /** The new host's public address: where the forwarder sends what reaches the load balancer. */
+  newAddress: pulumi.Input<string>;
+  /** The export task and the new host's read key (prepare, cutover; gone at retire). */
+  exportData: boolean;
+  /** The forwarder behind the load balancer (prepare to retire; gone at rollback). */
+  forwarder: boolean;
+}
+
+export interface MoveSource {
+  exportAccess?: MoveExportAccess;
+  /** Environment of the freeze and unfreeze steps: region, cluster and `name=count` of the old side's backend and worker. */
+  freeze: pulumi.Output<Record<string, string>>;
+  /**
+   * Declares the listener rules to the forwarder (needs `forwarder`), after `after`: "acme" sends
+   * ACME challenges only (the new host gets its certificate), "all" every request (cutover on).
+   */
+  forwardRules(which: "acme" | "all", after: pulumi.Resource[]): pulumi.Resource[];
+}
+
+/** Declares an aws old side's move resources under `parent` (the move component), with its providers. */
+export type MoveSourceFactory = (parent: pulumi.ComponentResource, args: MoveSourceArgs) => MoveSource;
+
 /** A DNS record the operator must create (or that we created, when the zone is ours). */
 export interface DnsRecord {
   type: "A" | "AAAA" | "CNAME" | "TXT";
@@ -62,6 +93,8 @@ export interface TargetOutputs {
   hostAccess?: HostAccess;
   /** aws only, while it is a move's new side in prepare or cutover. */
   moveImport?: MoveImportAccess;
+  /** aws only: declares what a move off this side needs, under the move component (nothing of this side changes). */
+  moveSource?: MoveSourceFactory;
   url: pulumi.Output<string>;
   hostAddress: pulumi.Output<string>;
   databaseEndpoint: pulumi.Output<string>;

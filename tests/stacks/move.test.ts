@@ -47,10 +47,7 @@ function assertUnchanged(before: PlanResult, after: PlanResult, what: string, sa
 function phases(from: T, to: T) {
   const d = destination(from, to);
   const baseline = mustPlan(STACK[from], {}, {}, { target: from });
-  // Off aws: the program copies no data; the operator says they did (moveManualDataCopy) before cutover.
-  const manual: Record<string, boolean> = from === "aws" ? { moveManualDataCopy: true } : {};
-  const step = (phase: string, previous: PlanResult) =>
-    mustPlan(STACK[from], { ...d.set, moveTo: to, movePhase: phase, ...(phase === "prepare" ? {} : manual) }, d.secret, previous.outputs);
+  const step = (phase: string, previous: PlanResult) => mustPlan(STACK[from], { ...d.set, moveTo: to, movePhase: phase }, d.secret, previous.outputs);
   const prepare = step("prepare", baseline);
   const cutover = step("cutover", prepare);
   const retire = step("retire", cutover);
@@ -122,15 +119,6 @@ for (const [from, to] of PAIRS) {
       assert.deepEqual((p.prepare.outputs.move as { phase: string }).phase, "prepare");
       assert.equal(p.prepare.outputs.target, from, "target output stays the serving side");
     });
-
-    if (from === "aws")
-      it("cutover is refused until the operator says the data was copied (the program exports no aws side)", () => {
-        const o = plan(STACK[from], { ...p.d.set, moveTo: to, movePhase: "cutover" }, p.d.secret, p.prepare.outputs);
-        assert.equal(o.ok, false);
-        assert.match(o.stderr, /movePhase: cutover of .* would serve from an empty database/);
-        assert.match(o.stderr, /moveManualDataCopy true/);
-        assert.match(o.stderr, /plan: 0 resources declared/);
-      });
 
     it("cutover: the old side is still unchanged; nothing of prepare is deleted", () => {
       assertUnchanged(p.baseline, p.cutover, "cutover");
@@ -380,6 +368,150 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       // Before the cutover nothing was written on aws: a rollback needs no copy and no key.
       const early = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.prepare.outputs);
       assert.deepEqual(steps(early), []);
+    });
+  });
+}
+
+const FROM_AWS_STEPS = {
+  prepare: ["move-copy", "move-export"],
+  cutover: ["move-check", "move-copy", "move-cutover", "move-cutover-export", "move-export", "move-freeze", "move-hold"],
+};
+const FORWARDER = ["aws:ecs/service:Service::move-forward", "aws:lb/targetGroup:TargetGroup::move-forward", "aws:lb/targetGroup:TargetGroup::move-acme"];
+
+for (const to of ["vm", "digitalocean"] as T[]) {
+  describe(`move aws -> ${to}: the data path and the forward (mocks)`, function () {
+    this.timeout(600_000);
+    let p: ReturnType<typeof phases>;
+    before(() => {
+      p = phases("aws", to);
+    });
+    // The move's own resources (its steps and the old side's move resources), not the new target's.
+    const own = (r: PlanResult) => r.resources.filter((x) => x.parent?.endsWith("freshtrack:move:Move::move") && !x.type.startsWith("freshtrack:"));
+    const steps = (r: PlanResult) =>
+      own(r)
+        .filter((x) => /^command:(remote|local):Command$/.test(x.type) && x.name.startsWith("move-") && x.name !== "move-forward-ready")
+        .map((x) => x.name)
+        .sort();
+    const named = (r: PlanResult, type: string, name: string) => own(r).find((x) => x.type === type && x.name === name);
+    const step = (r: PlanResult, name: string) => own(r).find((x) => x.type.startsWith("command:") && x.name === name)!;
+    const rules = (r: PlanResult) =>
+      own(r)
+        .filter((x) => x.type === "aws:lb/listenerRule:ListenerRule")
+        .map((x) => x.name)
+        .sort();
+    // A step's key (an export step and the export's task definition share the name).
+    const keyOf = (r: PlanResult, name: string) => {
+      const x = own(r).find(
+        (y) => y.name === name && (y.type.startsWith("command:") || !own(r).some((z) => z.name === name && z.type.startsWith("command:"))),
+      )!;
+      return `${x.type}::${name}`;
+    };
+    const after = (r: PlanResult, name: string, before: string) =>
+      assert.ok((step(r, name).options.dependsOn ?? []).includes(keyOf(r, before)), `${name} waits for ${before}`);
+
+    it("declares per phase: export and copy at prepare; hold, freeze, final export, cutover and check at cutover; only the forwarder at retire", () => {
+      assert.deepEqual(steps(p.prepare), FROM_AWS_STEPS.prepare);
+      assert.deepEqual(steps(p.cutover), FROM_AWS_STEPS.cutover);
+      assert.deepEqual(steps(p.retire), []);
+      assert.match(String((p.cutover.outputs.moveStatus as { dataPath: string }).dataPath), /export task .* --from-s3/);
+      // The export and the pull key exist while data moves; the forwarder until the old side is removed.
+      for (const r of [p.prepare, p.cutover]) {
+        assert.ok(named(r, "aws:ecs/taskDefinition:TaskDefinition", "move-export"));
+        assert.ok(named(r, "aws:iam/accessKey:AccessKey", "move-pull"));
+      }
+      assert.equal(named(p.retire, "aws:iam/accessKey:AccessKey", "move-pull"), undefined, "the pull key is gone at retire");
+      assert.equal(named(p.retire, "aws:ecs/taskDefinition:TaskDefinition", "move-export"), undefined);
+      for (const r of [p.prepare, p.cutover, p.retire])
+        for (const k of FORWARDER)
+          assert.ok(
+            own(r).some((x) => `${x.type}::${x.name}` === k),
+            `${k} declared`,
+          );
+    });
+
+    it("the listener rules: ACME challenges from prepare, every request from cutover, both ahead of the app's own rules, on the old listener", () => {
+      assert.deepEqual(rules(p.prepare), ["move-acme", "move-forward-standby"]);
+      assert.deepEqual(rules(p.cutover), ["move-acme", "move-forward-all", "move-forward-standby"]);
+      assert.deepEqual(rules(p.retire), rules(p.cutover));
+      const appRules = p.cutover.resources.filter((x) => x.type === "aws:lb/listenerRule:ListenerRule" && x.name.startsWith("to-backend-"));
+      assert.ok(appRules.length > 0);
+      const lowestApp = Math.min(...appRules.map((x) => Number(x.inputs.priority)));
+      for (const name of ["move-acme", "move-forward-all"]) {
+        const rule = named(p.cutover, "aws:lb/listenerRule:ListenerRule", name)!;
+        assert.ok(Number(rule.inputs.priority) < lowestApp, `${name} is evaluated before the app's rules`);
+        assert.equal(rule.inputs.listenerArn, appRules[0].inputs.listenerArn, `${name} on the old side's HTTPS listener`);
+      }
+      const all = named(p.cutover, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!;
+      assert.deepEqual((all.inputs.conditions as { pathPattern: { values: string[] } }[])[0].pathPattern.values, ["/*"]);
+      // The same rule at retire: no replacement while clients still reach the load balancer.
+      assert.equal(json(named(p.retire, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!.inputs), json(all.inputs));
+    });
+
+    it("order at cutover: the new host holds -> every request forwarded -> freeze -> final export -> import and start -> check", () => {
+      const all = named(p.cutover, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!;
+      assert.ok((all.options.dependsOn ?? []).includes(keyOf(p.cutover, "move-hold")), "the rule waits for the new host to hold");
+      assert.ok((all.options.dependsOn ?? []).includes(keyOf(p.cutover, "move-forward-ready")), "the rule waits for a healthy forwarder");
+      assert.ok((step(p.cutover, "move-freeze").options.dependsOn ?? []).includes(`aws:lb/listenerRule:ListenerRule::move-forward-all`));
+      after(p.cutover, "move-hold", "move-copy");
+      after(p.cutover, "move-cutover-export", "move-freeze");
+      after(p.cutover, "move-cutover", "move-cutover-export");
+      after(p.cutover, "move-check", "move-cutover");
+      after(p.prepare, "move-copy", "move-export");
+      assert.match(String(step(p.prepare, "move-copy").inputs.create), /move-import' '--from-s3' '--keep-app-stopped'$/);
+      assert.match(String(step(p.cutover, "move-cutover").inputs.create), /move-import' '--from-s3' '--start-app'$/);
+      assert.match(String(step(p.cutover, "move-hold").inputs.create), /move-forward' '--hold'$/);
+      // Each import re-runs when its export did (a new export is always imported again).
+      for (const name of ["move-copy", "move-cutover", "move-cutover-export", "move-check"])
+        assert.equal((step(p.cutover, name).inputs.triggers as unknown[]).length, 1, name);
+      const freezeEnv = step(p.cutover, "move-freeze").inputs.environment as Record<string, string>;
+      assert.match(freezeEnv.SERVICES, /^backend[^ ]*=\d+ worker[^ ]*=1$/);
+      assert.equal(freezeEnv.SETTLE_SECONDS, "15");
+      const check = step(p.cutover, "move-check").inputs.environment as Record<string, string>;
+      assert.equal(check.DOMAIN, "app.dairy-coop.example");
+      assert.equal(check.HEALTH, "/health");
+    });
+
+    it("from cutover the old backend and worker ignore desiredCount drift (the freeze set them to 0), with their inputs unchanged", () => {
+      const old = (r: PlanResult, name: string) =>
+        r.resources.find((x) => x.type === "aws:ecs/service:Service" && x.name === name && !x.parent?.endsWith("freshtrack:move:Move::move"))!;
+      for (const name of ["backend", "worker"]) {
+        assert.equal(old(p.prepare, name).options.ignoreChanges, undefined, `${name}: prepare changes nothing`);
+        for (const r of [p.cutover, p.retire]) {
+          assert.ok(old(r, name).options.ignoreChanges?.includes("desiredCount"), name);
+          assert.equal(json(old(r, name).inputs), json(old(p.baseline, name).inputs), `${name}: inputs unchanged`);
+        }
+      }
+    });
+
+    it("secrets: the pull key reaches the new host on stdin only (secret, not logged), may only read; the local steps see ids and ARNs only", () => {
+      for (const name of ["move-copy", "move-cutover"]) {
+        const r = step(p.cutover, name);
+        assert.ok(JSON.stringify(r.inputs.stdin).startsWith('{"$secret":'), `${name}: stdin is secret`);
+        assert.equal(r.inputs.logging, "stdout", `${name}: stdin not logged`);
+        assert.ok(r.options.additionalSecretOutputs?.includes("stdin"), name);
+      }
+      for (const name of ["move-export", "move-freeze", "move-cutover-export", "move-check"]) {
+        const env = JSON.stringify(step(p.cutover, name).inputs.environment);
+        assert.doesNotMatch(env, /\$secret|secret_access_key|mock-secret|RNDSECRET/, `${name}: environment is not secret`);
+      }
+      const policy = JSON.parse(String(named(p.cutover, "aws:iam/userPolicy:UserPolicy", "move-pull")!.inputs.policy));
+      const actions: string[] = policy.Statement.flatMap((x: { Action: string[] | string }) => [x.Action].flat());
+      for (const a of actions) assert.match(a, /^(s3:GetObject|s3:ListBucket|kms:Decrypt)$/, `read only: ${a}`);
+    });
+
+    it("rollback: before cutover nothing to copy and the forwarder goes; after it refused until the data was copied back, then the old services come back first", () => {
+      const d = destination("aws", to);
+      const early = mustPlan("aws", { ...d.set, moveTo: to, movePhase: "rollback" }, d.secret, p.prepare.outputs);
+      assert.deepEqual(steps(early), []);
+      for (const k of FORWARDER) assert.ok(!own(early).some((x) => `${x.type}::${x.name}` === k), `${k} removed`);
+      assertUnchanged(p.baseline, early, "rollback");
+      const refused = plan("aws", { ...d.set, moveTo: to, movePhase: "rollback" }, d.secret, p.cutover.outputs);
+      assert.equal(refused.ok, false);
+      assert.match(refused.stderr, /moveManualDataCopy true/);
+      const rb = mustPlan("aws", { ...d.set, moveTo: to, movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
+      assert.deepEqual(steps(rb), ["move-unfreeze"]);
+      assert.match(String(step(rb, "move-unfreeze").inputs.create), /desired-count/);
+      assert.deepEqual(rules(rb), [], "the rules go (after the services are back: deletes run last)");
     });
   });
 }

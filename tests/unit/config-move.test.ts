@@ -68,14 +68,15 @@ describe("config: move keys", () => {
     );
     refuses({ moveTo: "aws", awsRoute53ZoneId: "Z0123456789ABC" }, "awsRoute53ZoneId", /until the move is finished/);
   });
-  it("a move off aws: cutover and retire are refused until moveManualDataCopy says the data was copied; a move onto aws copies its own", () => {
+  it("every pair copies its data forward; moveManualDataCopy is for a rollback with aws only; off aws needs tlsMode acme", () => {
     const toAws = { moveTo: "aws", awsRegion: "eu-central-1" };
     for (const phase of ["prepare", "cutover", "retire", "rollback"]) assert.equal(parse({ ...toAws, movePhase: phase }).move!.phase, phase);
     // vm <- aws: the vm keys stay (they name the new host), the old side is aws.
     const offAws = { target: "aws", awsRegion: "eu-central-1", moveTo: "vm" };
-    assert.equal(parse({ ...offAws }).move!.phase, "prepare");
-    for (const phase of ["cutover", "retire"]) refuses({ ...offAws, movePhase: phase }, "movePhase", /empty database.*moveManualDataCopy true/);
-    assert.equal(parse({ ...offAws, movePhase: "cutover", moveManualDataCopy: "true" }).move!.phase, "cutover");
+    for (const phase of ["prepare", "cutover", "retire", "rollback"]) assert.equal(parse({ ...offAws, movePhase: phase }).move!.phase, phase);
+    assert.equal(parse({ ...offAws, movePhase: "rollback", moveManualDataCopy: "true" }).move!.manualDataCopy, true);
+    // The load balancer's forwarder verifies the new host with the public CAs only.
+    refuses({ ...offAws, tlsMode: "internal" }, "tlsMode", /must be acme for a move off aws.*pulumi config set tlsMode acme/);
     // Host -> aws copies forward but not back: the key stays allowed there (a rollback after cutover needs it).
     assert.equal(parse({ ...toAws, movePhase: "rollback", moveManualDataCopy: "true" }).move!.phase, "rollback");
     refuses({ ...vmToVm, movePhase: "cutover", moveManualDataCopy: "true" }, "moveManualDataCopy", /copies its data itself/);

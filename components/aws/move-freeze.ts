@@ -1,0 +1,63 @@
+// Pure scripts a move off aws runs on the deploying machine (command.local.Command), with ids
+// and ARNs only in their environment: the write freeze of the old side at cutover (its backend
+// and worker go to 0 tasks once the load balancer sends every request to the new host, which
+// holds them) and, on a rollback, its end (the declared task counts again).
+
+/** Seconds between the every-request listener rule's creation and the freeze: ALB rule changes take a few seconds to apply everywhere, and requests already sent to the old backend finish. */
+export const MOVE_FREEZE_SETTLE_SECONDS = 15;
+
+/** Shared by both scripts: `scale COUNT_OF` sets every service of SERVICES ("name=count ...") and waits until stable. */
+const SCALE = `scale() {
+  local which=$1 s names=()
+  for s in $SERVICES; do
+    local count=\${s#*=}
+    [ "$which" = declared ] || count=0
+    aws ecs update-service --region "$AWS_REGION" --cluster "$CLUSTER" --service "\${s%%=*}" --desired-count "$count" \\
+      --query service.serviceName --output text >&2 || return 1
+    names+=("\${s%%=*}")
+  done
+  # ECS's waiter gives up after 10 minutes: up to 30 (a backend drains for its stop grace first).
+  local tries=0
+  until aws ecs wait services-stable --region "$AWS_REGION" --cluster "$CLUSTER" --services "\${names[@]}"; do
+    tries=$((tries + 1))
+    [ "$tries" -lt 3 ] || return 1
+  done
+}`;
+
+/**
+ * The old side's write freeze. Environment: AWS_REGION, CLUSTER, SERVICES ("name=count ..." of
+ * the old backend and worker), SETTLE_SECONDS. Prints `{"freeze_started": EPOCH, "settle_seconds": N}`
+ * (the time the every-request rule existed: from then on new requests wait on the new host).
+ * When the services cannot be stopped, they are set back to their counts and the step fails:
+ * the old side serves on (its load balancer still forwards; the new host holds; see the message).
+ */
+export function moveFreezeScript(): string {
+  return `set -uo pipefail
+: "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${SETTLE_SECONDS:?}"
+${SCALE}
+started=$(date +%s)
+echo "waiting \${SETTLE_SECONDS} s: the load balancer's rule to the new host applies, requests sent to the old backend finish" >&2
+sleep "$SETTLE_SECONDS"
+if ! scale zero; then
+  echo "could not stop the old backend and worker: setting them back to their counts" >&2
+  scale declared || echo "could not set them back either: run aws ecs update-service for: $SERVICES" >&2
+  echo "the write freeze failed: the old side's data is unchanged. Its load balancer forwards to the new host, which holds requests for up to 600 s: run pulumi config set movePhase rollback && pulumi up NOW" >&2
+  exit 1
+fi
+echo "old backend and worker stopped: no write reaches the old database" >&2
+printf '{"freeze_started": %s, "settle_seconds": %s}\\n' "$started" "$SETTLE_SECONDS"
+`;
+}
+
+/** A rollback: the old side's backend and worker back at their declared counts (stable), before its rules to the new host go. */
+export function moveUnfreezeScript(): string {
+  return `set -uo pipefail
+: "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}"
+${SCALE}
+if ! scale declared; then
+  echo "the old backend and worker did not turn stable at their counts ($SERVICES): look at aws ecs describe-services, then pulumi up again" >&2
+  exit 1
+fi
+echo '{"old_side": "serving"}'
+`;
+}

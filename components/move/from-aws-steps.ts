@@ -1,0 +1,115 @@
+// The steps of a move from aws onto a host (vm, droplet). RDS is private, so the old side's data
+// leaves through a one-off export task in its VPC, into its own backups bucket (prefix move/);
+// the new host reads it with a key for that prefix and the uploads only. The load balancer cannot
+// hold requests: at cutover it sends every request to a forwarder behind it (hold.js on ECS),
+// which passes it to the new host, whose own request holder keeps it until its app serves.
+//   prepare:  move-export (run the export task; fails the step) -> move-copy (new host:
+//             bin/move-import --from-s3 --keep-app-stopped). The forwarder serves ACME challenges.
+//   cutover:  move-hold (new host: bin/move-forward --hold) -> the every-request listener rule ->
+//             move-freeze (old backend and worker to 0 tasks) -> move-cutover-export ->
+//             move-cutover (new host: --from-s3 --start-app; releases what it held) -> move-check
+//             (health through the load balancer and the new address)
+//   retire:   the forwarder and its rules stay until the old side is removed; the key and the task go.
+//   rollback after cutover (the operator copied the data back: moveManualDataCopy): move-unfreeze
+//             (old backend and worker back at their counts; the rules go afterwards).
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { MOVE_EXPORT_MARKER, moveExportOverrides } from "../aws/move-export";
+import { MOVE_FREEZE_SETTLE_SECONDS, moveFreezeScript, moveUnfreezeScript } from "../aws/move-freeze";
+import { moveImportRunScript } from "../aws/move-run";
+import { HostAccess, MoveSourceFactory } from "../shared/target";
+import { lastLine } from "./aws-steps";
+import { forwardCheckScript } from "./forward-check";
+import { RemoteStep } from "./remote-step";
+
+/** The export task's run: its report line read from its log; a failure fails the step. */
+const EXPORT_RUN = moveImportRunScript(MOVE_EXPORT_MARKER, { overrides: true, task: "export" });
+
+/** Steps declared per phase (resource names under the move component). */
+export function fromAwsStepsFor(phase: string, cutoverDone: boolean): string[] {
+  switch (phase) {
+    case "prepare":
+      return ["move-export", "move-copy"];
+    case "cutover":
+      return ["move-export", "move-copy", "move-hold", "move-freeze", "move-cutover-export", "move-cutover", "move-check"];
+    case "rollback":
+      return cutoverDone ? ["move-unfreeze"] : [];
+    default:
+      return [];
+  }
+}
+
+export interface FromAwsInputs {
+  steps: Set<string>;
+  phase: string;
+  run: RemoteStep;
+  source: MoveSourceFactory;
+  newHost: HostAccess;
+  /** The new host's public address (the forwarder's target, the check's second address). */
+  newAddress: pulumi.Output<string>;
+  /** The old load balancer's DNS name. */
+  oldAddress: pulumi.Output<string>;
+  domain: string;
+  /** The backend's health path the check GETs (the app contract's /health). */
+  health: string;
+  dependsOn: pulumi.Resource[];
+}
+
+export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAwsInputs): { report: Record<string, pulumi.Output<string>> } {
+  const { steps, run } = m;
+  const report: Record<string, pulumi.Output<string>> = {};
+  const local = (
+    stepName: string,
+    script: string,
+    environment: pulumi.Input<Record<string, pulumi.Input<string>>>,
+    after: pulumi.Resource[],
+    trigger?: pulumi.Output<string>,
+  ) =>
+    new command.local.Command(
+      stepName,
+      { interpreter: ["/bin/bash", "-c"], create: script, environment, logging: "stdoutAndStderr", ...(trigger ? { triggers: [trigger] } : {}) },
+      { parent, dependsOn: after },
+    );
+  const exportData = steps.has("move-export");
+  const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback" });
+  const access = source.exportAccess;
+  const runEnv = (failOnError: boolean, extra: pulumi.Input<Record<string, string>> = {}) =>
+    pulumi.all([access!.runTask, extra]).apply(([env, x]) => ({ ...env, ...x, FAIL_ON_ERROR: failOnError ? "1" : "0" }));
+  // A step re-runs whenever the one before it did (its output changed): a new export is always imported again.
+  const pull = (stepName: string, app: "--keep-app-stopped" | "--start-app", after: command.local.Command) =>
+    run(stepName, m.newHost, "move-import", ["--from-s3", app], { stdin: access!.pullCredential, logging: "stdout", triggers: [after.stdout] }, [after]);
+
+  if (m.phase === "prepare") source.forwardRules("acme", m.dependsOn);
+  if (m.phase === "retire") source.forwardRules("all", m.dependsOn);
+
+  let copied: command.remote.Command | undefined;
+  if (access && steps.has("move-copy")) {
+    const first = local("move-export", EXPORT_RUN, runEnv(true), m.dependsOn);
+    copied = pull("move-copy", "--keep-app-stopped", first);
+    report.copy = copied.stdout;
+  }
+  if (access && copied && steps.has("move-hold")) {
+    // From the rule on, what reaches the load balancer waits on the new host: it holds first.
+    const hold = run("move-hold", m.newHost, "move-forward", ["--hold"], {}, [copied]);
+    const rules = source.forwardRules("all", [hold]);
+    const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
+    const freeze = local("move-freeze", moveFreezeScript(), freezeEnv, rules);
+    const started = freeze.stdout.apply((out) => String((JSON.parse(lastLine(out) || "{}") as { freeze_started?: number }).freeze_started ?? ""));
+    // The freeze's start reaches the export task (its manifest), and so the new host's freeze_seconds.
+    const overrides = started.apply((s): Record<string, string> => (s ? { OVERRIDES_JSON: moveExportOverrides(s) } : {}));
+    const final = local("move-cutover-export", EXPORT_RUN, runEnv(true, overrides), [freeze], freeze.stdout);
+    const cut = pull("move-cutover", "--start-app", final);
+    report.cutover = cut.stdout;
+    const check = local(
+      "move-check",
+      forwardCheckScript(),
+      pulumi.all([m.oldAddress, m.newAddress]).apply(([via, to]) => ({ DOMAIN: m.domain, VIA: via, NEW: to, HEALTH: m.health, WAIT_SECONDS: "60" })),
+      [cut],
+      cut.stdout,
+    );
+    report.forward = check.stdout;
+  }
+  // Rollback after cutover: the old side serves again before its rules to the new host go (deletes run last).
+  if (steps.has("move-unfreeze")) report.rollback = local("move-unfreeze", moveUnfreezeScript(), source.freeze, m.dependsOn).stdout;
+  return { report };
+}
