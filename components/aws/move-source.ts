@@ -1,14 +1,14 @@
 // aws as a move's OLD side: what a move off it declares, handed to the move as a factory so that
 // every resource lands under the move component (the old side's own resources keep their URNs
 // and inputs), with this side's provider. Nothing is declared unless the move calls it.
-import * as pulumi from "@pulumi/pulumi";
 import { MoveSourceFactory } from "../shared/target";
 import { Listeners, LoadBalancer } from "./load-balancer";
 import { MoveExportInputs, createMoveExport } from "./move-export-task";
 import { createMoveForward } from "./move-forward-service";
 import { AwsScope } from "./scope";
 import { RegistryLogin } from "./secrets";
-import { Services, WORKER_COUNT } from "./services";
+import { moveServicesEnvironment } from "./move-task";
+import { Services } from "./services";
 
 export interface MoveSourceHandles extends MoveExportInputs {
   lb: LoadBalancer;
@@ -24,13 +24,7 @@ export function moveSourceFactory(scope: AwsScope, h: MoveSourceHandles): MoveSo
     const exportAccess = args.exportData ? createMoveExport(moved, h) : undefined;
     const forward = args.forwarder ? createMoveForward(moved, { ...h, newAddress: args.newAddress }) : undefined;
     // The freeze stops, and a rollback restores, this side's backend and worker at their declared counts.
-    const freeze = pulumi
-      .all([h.cluster.cluster.arn, h.services.backend.name, h.services.worker.name])
-      .apply(([cluster, backend, worker]): Record<string, string> => ({
-        AWS_REGION: scope.cfg.region,
-        CLUSTER: cluster,
-        SERVICES: `${backend}=${scope.cfg.backend.count} ${worker}=${WORKER_COUNT}`,
-      }));
+    const freeze = moveServicesEnvironment(scope, h.cluster, h.services);
     return {
       exportAccess,
       freeze,
