@@ -14,7 +14,8 @@
 // Also the two IAM documents: the task role (write move/, list the assets) and the pull user
 // whose key the new host gets (read move/ and the assets). Pure: plain data in, strings out.
 import { MOVE_DIR, MOVE_OBJECTS, MOVE_PREFIX, MovePolicyDocument } from "./move-import";
-import { RDS_CA_ENV, RDS_CA_FILE } from "./rds-ca";
+import { MoveTaskInput, moveTaskLog, postgresMoveContainer, rcloneMoveContainer } from "./move-containers";
+import { RDS_CA_ENV } from "./rds-ca";
 import { SCRATCH_VOLUMES_CONTAINER, scratchVolumesContainer } from "./scratch-volumes";
 
 /** Starts the upload container's report line. */
@@ -189,31 +190,10 @@ export function moveExportOverrides(freezeStarted: string): string {
   return JSON.stringify({ containerOverrides: [{ name: MOVE_EXPORT_CONTAINER, environment: [{ name: MOVE_FREEZE_ENV, value: freezeStarted }] }] });
 }
 
-export interface MoveExportTaskInput {
-  postgresImage: string;
-  rcloneImage: string;
-  dbName: string;
-  /** The region's RDS root CAs (PEM, rds-ca.ts). */
-  rdsCa: string;
-  /** Bucket names (not ARNs). */
-  backupsBucket: string;
-  assetsBucket: string;
+export interface MoveExportTaskInput extends MoveTaskInput {
   /** The backups' KMS key: the export is encrypted with it (SSE-KMS). */
   kmsKeyArn: string;
-  /** The stack's region (backups bucket, logs). */
-  region: string;
-  /** The assets bucket's region (ASSETS_REGION; may differ from region). */
-  assetsRegion: string;
-  logGroup: string;
-  /** Secrets Manager ARN (ECS `valueFrom`) per env name: each of MOVE_EXPORT_SECRET_ENV (others are ignored). */
-  secretArns: Record<string, string>;
 }
-
-const log = (i: MoveExportTaskInput, prefix: string) => ({
-  logDriver: "awslogs" as const,
-  options: { "awslogs-group": i.logGroup, "awslogs-region": i.region, "awslogs-stream-prefix": prefix },
-  secretOptions: [],
-});
 
 /** The task's containers, as ECS JSON: volumes -> dump -> upload (upload is the essential one). */
 export function moveExportContainerDefinitions(i: MoveExportTaskInput): string {
@@ -223,52 +203,15 @@ export function moveExportContainerDefinitions(i: MoveExportTaskInput): string {
   const C = MOVE_EXPORT_CONTAINERS;
   const defs = [
     // /move for dump (uid 70) and upload (uid 65534), /tmp for dump (the RDS CA file).
-    scratchVolumesContainer(i.rcloneImage, [move, tmp], log(i, C.volumes)),
-    {
-      name: C.dump,
-      image: i.postgresImage,
-      essential: false,
-      user: "70",
-      entryPoint: ["sh", "-c"],
-      command: [moveDumpScript(i.dbName)],
-      environment: [
-        { name: "MOVE_DIR", value: MOVE_DIR },
-        // DATABASE_URL already says verify-full and sslrootcert=RDS_CA_FILE; these are libpq's
-        // defaults for whatever the URL leaves out, and where the script writes the CA.
-        { name: "PGSSLMODE", value: "verify-full" },
-        { name: "PGSSLROOTCERT", value: RDS_CA_FILE },
-        { name: RDS_CA_ENV, value: i.rdsCa },
-      ],
-      secrets: MOVE_EXPORT_SECRET_ENV.map((name) => ({ name, valueFrom: i.secretArns[name] })),
-      mountPoints: [move, tmp],
-      readonlyRootFilesystem: true,
-      dependsOn: [{ containerName: C.volumes, condition: "SUCCESS" }],
-      logConfiguration: log(i, C.dump),
-    },
-    {
-      name: C.upload,
-      image: i.rcloneImage,
-      essential: true,
-      user: "65534",
-      entryPoint: ["sh", "-c"],
-      command: [moveUploadScript()],
-      environment: [
-        { name: "AWS_REGION", value: i.region },
-        { name: "BUCKET", value: i.backupsBucket },
-        { name: "SSE_KMS_ARN", value: i.kmsKeyArn },
-        { name: "ASSETS_BUCKET", value: i.assetsBucket },
-        { name: "ASSETS_REGION", value: i.assetsRegion },
-        { name: "MOVE_DIR", value: MOVE_DIR },
-        // rclone writes nothing else; its config and cache go to the scratch volume.
-        { name: "RCLONE_CONFIG", value: `${MOVE_DIR}/.rclone.conf` },
-        { name: "XDG_CACHE_HOME", value: `${MOVE_DIR}/.cache` },
-      ],
-      secrets: [],
-      mountPoints: [move],
-      readonlyRootFilesystem: true,
-      dependsOn: [{ containerName: C.dump, condition: "SUCCESS" }],
-      logConfiguration: log(i, C.upload),
-    },
+    scratchVolumesContainer(i.rcloneImage, [move, tmp], moveTaskLog(i, C.volumes)),
+    postgresMoveContainer(
+      i,
+      { name: C.dump, script: moveDumpScript(i.dbName), essential: false, mounts: [move, tmp], after: C.volumes },
+      MOVE_EXPORT_SECRET_ENV,
+    ),
+    rcloneMoveContainer(i, { name: C.upload, script: moveUploadScript(), essential: true, mounts: [move], after: C.dump }, [
+      { name: "SSE_KMS_ARN", value: i.kmsKeyArn },
+    ]),
   ];
   return JSON.stringify(defs);
 }

@@ -15,14 +15,15 @@
 // strings and objects out.
 import { SCRATCH_VOLUMES_CONTAINER, scratchVolumesContainer } from "./scratch-volumes";
 import { PolicyStatement } from "./iam-policies";
-import { RDS_CA_ENV, RDS_CA_FILE } from "./rds-ca";
+import { MOVE_DIR, MoveTaskInput, moveTaskLog, postgresMoveContainer, rcloneMoveContainer } from "./move-containers";
+import { RDS_CA_ENV } from "./rds-ca";
 
 /** The push's prefix in the backups bucket. */
 export const MOVE_PREFIX = "move";
 /** Starts the restore container's report line. */
 export const MOVE_IMPORT_MARKER = "FRESHTRACK_MOVE_IMPORT";
 /** The task's scratch volume (fetch writes, restore reads). */
-export const MOVE_DIR = "/move";
+export { MOVE_DIR };
 /** The objects the push writes under move/ (manifest.json last: its presence means the push completed). */
 export const MOVE_OBJECTS = {
   dump: "db.dump",
@@ -190,29 +191,7 @@ export function moveRestoreScript(dbName: string): string {
   ].join("\n");
 }
 
-export interface MoveImportTaskInput {
-  postgresImage: string;
-  rcloneImage: string;
-  dbName: string;
-  /** The region's RDS root CAs (PEM, rds-ca.ts). */
-  rdsCa: string;
-  /** Bucket names (not ARNs). */
-  backupsBucket: string;
-  assetsBucket: string;
-  /** The stack's region (backups bucket, logs). */
-  region: string;
-  /** The assets bucket's region (ASSETS_REGION; may differ from region). */
-  assetsRegion: string;
-  logGroup: string;
-  /** Secrets Manager ARN (ECS `valueFrom`) per env name: each of MOVE_IMPORT_SECRET_ENV (others are ignored). */
-  secretArns: Record<string, string>;
-}
-
-const log = (i: MoveImportTaskInput, prefix: string) => ({
-  logDriver: "awslogs" as const,
-  options: { "awslogs-group": i.logGroup, "awslogs-region": i.region, "awslogs-stream-prefix": prefix },
-  secretOptions: [],
-});
+export type MoveImportTaskInput = MoveTaskInput;
 
 /** The task definition's volumes (ECS task-level `volumes`). */
 export const MOVE_IMPORT_VOLUMES = [{ name: "move" }, { name: "restore-tmp" }];
@@ -225,51 +204,13 @@ export function moveImportContainerDefinitions(i: MoveImportTaskInput): string {
   const C = MOVE_IMPORT_CONTAINERS;
   const defs = [
     // /move for fetch (uid 65534) and restore, /tmp for restore (uid 70).
-    scratchVolumesContainer(i.rcloneImage, [move, tmp], log(i, C.volumes)),
-    {
-      name: C.fetch,
-      image: i.rcloneImage,
-      essential: false,
-      user: "65534",
-      entryPoint: ["sh", "-c"],
-      command: [moveFetchScript()],
-      environment: [
-        { name: "AWS_REGION", value: i.region },
-        { name: "BUCKET", value: i.backupsBucket },
-        { name: "ASSETS_BUCKET", value: i.assetsBucket },
-        { name: "ASSETS_REGION", value: i.assetsRegion },
-        { name: "MOVE_DIR", value: MOVE_DIR },
-        // rclone writes nothing else; its config and cache go to the scratch volume.
-        { name: "RCLONE_CONFIG", value: `${MOVE_DIR}/.rclone.conf` },
-        { name: "XDG_CACHE_HOME", value: `${MOVE_DIR}/.cache` },
-      ],
-      secrets: [],
-      mountPoints: [move],
-      readonlyRootFilesystem: true,
-      dependsOn: [{ containerName: C.volumes, condition: "SUCCESS" }],
-      logConfiguration: log(i, C.fetch),
-    },
-    {
-      name: C.restore,
-      image: i.postgresImage,
-      essential: true,
-      user: "70",
-      entryPoint: ["sh", "-c"],
-      command: [moveRestoreScript(i.dbName)],
-      environment: [
-        { name: "MOVE_DIR", value: MOVE_DIR },
-        // DATABASE_URL already says verify-full and sslrootcert=RDS_CA_FILE; these are libpq's
-        // defaults for whatever the URL leaves out, and where the script writes the CA.
-        { name: "PGSSLMODE", value: "verify-full" },
-        { name: "PGSSLROOTCERT", value: RDS_CA_FILE },
-        { name: RDS_CA_ENV, value: i.rdsCa },
-      ],
-      secrets: MOVE_IMPORT_SECRET_ENV.map((name) => ({ name, valueFrom: i.secretArns[name] })),
-      mountPoints: [move, tmp],
-      readonlyRootFilesystem: true,
-      dependsOn: [{ containerName: C.fetch, condition: "SUCCESS" }],
-      logConfiguration: log(i, C.restore),
-    },
+    scratchVolumesContainer(i.rcloneImage, [move, tmp], moveTaskLog(i, C.volumes)),
+    rcloneMoveContainer(i, { name: C.fetch, script: moveFetchScript(), essential: false, mounts: [move], after: C.volumes }),
+    postgresMoveContainer(
+      i,
+      { name: C.restore, script: moveRestoreScript(i.dbName), essential: true, mounts: [move, tmp], after: C.fetch },
+      MOVE_IMPORT_SECRET_ENV,
+    ),
   ];
   return JSON.stringify(defs);
 }
