@@ -14,6 +14,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { MOVE_IMPORT_MARKER } from "../aws/move-import";
 import { moveImportRunScript, moveScaleScript } from "../aws/move-run";
 import { HostAccess, MoveImportAccess } from "../shared/target";
+import { localStep } from "./local-step";
 import { RemoteStep } from "./remote-step";
 
 /** Steps declared per phase (resource names under the move component). */
@@ -50,17 +51,13 @@ export function declareAwsSteps(
   const report: Record<string, pulumi.Output<string>> = {};
   // A step re-runs whenever the one before it did (its output changed: a push's manifest carries
   // its time, an import's report its task): a repeated push is always imported again.
+  const step = localStep(parent);
   const local = (
     stepName: string,
     script: string,
     environment: pulumi.Input<Record<string, pulumi.Input<string>>>,
     after: command.local.Command | command.remote.Command,
-  ) =>
-    new command.local.Command(
-      stepName,
-      { interpreter: ["/bin/bash", "-c"], create: script, environment, logging: "stdoutAndStderr", triggers: [after.stdout] },
-      { parent, dependsOn: [after] },
-    );
+  ) => step(stepName, script, environment, [after], after.stdout);
   const push = (stepName: string, freeze: boolean, after: pulumi.Resource[]) =>
     run(stepName, oldHost, "move-export", freeze ? ["--push-s3", "--freeze"] : ["--push-s3"], { stdin: into!.pushCredential, logging: "stdout" }, after);
   const importRun = (failOnError: boolean) => into!.runTask.apply((env) => ({ ...env, FAIL_ON_ERROR: failOnError ? "1" : "0" }));

@@ -20,6 +20,7 @@ import { moveImportRunScript } from "../aws/move-run";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
 import { lastLine } from "./aws-steps";
 import { forwardCheckScript } from "./forward-check";
+import { localStep } from "./local-step";
 import { RemoteStep } from "./remote-step";
 
 /** The export task's run: its report line read from its log; a failure fails the step. */
@@ -58,18 +59,7 @@ export interface FromAwsInputs {
 export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAwsInputs): { report: Record<string, pulumi.Output<string>> } {
   const { steps, run } = m;
   const report: Record<string, pulumi.Output<string>> = {};
-  const local = (
-    stepName: string,
-    script: string,
-    environment: pulumi.Input<Record<string, pulumi.Input<string>>>,
-    after: pulumi.Resource[],
-    trigger?: pulumi.Output<string>,
-  ) =>
-    new command.local.Command(
-      stepName,
-      { interpreter: ["/bin/bash", "-c"], create: script, environment, logging: "stdoutAndStderr", ...(trigger ? { triggers: [trigger] } : {}) },
-      { parent, dependsOn: after },
-    );
+  const local = localStep(parent);
   const exportData = steps.has("move-export");
   const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback" });
   const access = source.exportAccess;
