@@ -26,7 +26,7 @@ import {
 import { Network } from "./network";
 import { AwsScope } from "./scope";
 import { RegistryLogin } from "./secrets";
-import { SecurityGroups } from "./security-groups";
+import { SecurityGroups, securityGroupRule } from "./security-groups";
 
 /** Plain handles of the old aws side. */
 export interface MoveForwardInputs {
@@ -67,34 +67,16 @@ export function createMoveForward(scope: AwsScope, m: MoveForwardInputs): MoveFo
     { vpcId: m.network.vpc.id, description: "FreshTrack move forwarder: from the ALB, to the new host", tags: { Name: cloudName("move-forward") } },
     o(),
   );
-  const rule = (
-    kind: "ingress" | "egress",
-    n: string,
-    group: aws.ec2.SecurityGroup,
-    port: number,
-    peer: { cidr: string } | { sg: aws.ec2.SecurityGroup },
-    description: string,
-  ) => {
-    const args = {
-      securityGroupId: group.id,
-      ipProtocol: "tcp",
-      fromPort: port,
-      toPort: port,
-      description,
-      ...("cidr" in peer ? { cidrIpv4: peer.cidr } : { referencedSecurityGroupId: peer.sg.id }),
-    };
-    return kind === "ingress" ? new aws.vpc.SecurityGroupIngressRule(n, args, o()) : new aws.vpc.SecurityGroupEgressRule(n, args, o());
-  };
   const { forward, acme } = MOVE_FORWARD_CONTAINERS;
   const sgRules = [
-    rule("ingress", "move-forward-from-alb", sg, forward.port, { sg: albSg }, "forwarder from the ALB"),
-    rule("ingress", "move-acme-from-alb", sg, acme.port, { sg: albSg }, "ACME forwarder from the ALB"),
+    securityGroupRule(scope, "ingress", "move-forward-from-alb", sg, forward.port, { sg: albSg }, "forwarder from the ALB"),
+    securityGroupRule(scope, "ingress", "move-acme-from-alb", sg, acme.port, { sg: albSg }, "ACME forwarder from the ALB"),
     // Image pulls, logs and the new host's HTTPS; its HTTP for the ACME challenges.
-    rule("egress", "move-forward-https", sg, 443, { cidr: "0.0.0.0/0" }, "HTTPS out"),
-    rule("egress", "move-forward-http", sg, 80, { cidr: "0.0.0.0/0" }, "the new host's HTTP (ACME challenges)"),
+    securityGroupRule(scope, "egress", "move-forward-https", sg, 443, { cidr: "0.0.0.0/0" }, "HTTPS out"),
+    securityGroupRule(scope, "egress", "move-forward-http", sg, 80, { cidr: "0.0.0.0/0" }, "the new host's HTTP (ACME challenges)"),
     // New rules on the ALB's group; the group itself is not touched.
-    rule("egress", "alb-to-move-forward", albSg, forward.port, { sg }, "to the move's forwarder"),
-    rule("egress", "alb-to-move-acme", albSg, acme.port, { sg }, "to the move's ACME forwarder"),
+    securityGroupRule(scope, "egress", "alb-to-move-forward", albSg, forward.port, { sg }, "to the move's forwarder"),
+    securityGroupRule(scope, "egress", "alb-to-move-acme", albSg, acme.port, { sg }, "to the move's ACME forwarder"),
   ];
 
   const targetGroup = (which: MoveForwardContainer) =>

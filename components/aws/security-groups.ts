@@ -17,7 +17,28 @@ export interface SecurityGroups {
   redis: aws.ec2.SecurityGroup;
 }
 
-type Peer = { cidr: string } | { sg: aws.ec2.SecurityGroup };
+export type Peer = { cidr: string } | { sg: aws.ec2.SecurityGroup };
+
+/** One TCP port, one peer: each rule its own resource (one rule, one diff). */
+export function securityGroupRule(
+  scope: AwsScope,
+  kind: "ingress" | "egress",
+  n: string,
+  group: aws.ec2.SecurityGroup,
+  port: number,
+  peer: Peer,
+  description: string,
+): aws.vpc.SecurityGroupIngressRule | aws.vpc.SecurityGroupEgressRule {
+  const args = {
+    securityGroupId: group.id,
+    ipProtocol: "tcp",
+    fromPort: port,
+    toPort: port,
+    description,
+    ...("cidr" in peer ? { cidrIpv4: peer.cidr } : { referencedSecurityGroupId: peer.sg.id }),
+  };
+  return kind === "ingress" ? new aws.vpc.SecurityGroupIngressRule(n, args, scope.opts()) : new aws.vpc.SecurityGroupEgressRule(n, args, scope.opts());
+}
 
 export function createSecurityGroups(scope: AwsScope, network: Network): SecurityGroups {
   const o = scope.opts;
@@ -29,31 +50,9 @@ export function createSecurityGroups(scope: AwsScope, network: Network): Securit
   const dbSg = sg("db", "FreshTrack RDS: from app tasks only");
   const redisSg = sg("redis", "FreshTrack ElastiCache: from app tasks only");
   const ingress = (n: string, group: aws.ec2.SecurityGroup, port: number, from: Peer, description: string) =>
-    new aws.vpc.SecurityGroupIngressRule(
-      n,
-      {
-        securityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: port,
-        toPort: port,
-        description,
-        ...("cidr" in from ? { cidrIpv4: from.cidr } : { referencedSecurityGroupId: from.sg.id }),
-      },
-      o(),
-    );
+    securityGroupRule(scope, "ingress", n, group, port, from, description);
   const egress = (n: string, group: aws.ec2.SecurityGroup, port: number, to: Peer, description: string) =>
-    new aws.vpc.SecurityGroupEgressRule(
-      n,
-      {
-        securityGroupId: group.id,
-        ipProtocol: "tcp",
-        fromPort: port,
-        toPort: port,
-        description,
-        ...("cidr" in to ? { cidrIpv4: to.cidr } : { referencedSecurityGroupId: to.sg.id }),
-      },
-      o(),
-    );
+    securityGroupRule(scope, "egress", n, group, port, to, description);
   ingress("alb-http", albSg, 80, { cidr: "0.0.0.0/0" }, "HTTP (redirected to HTTPS)");
   ingress("alb-https", albSg, 443, { cidr: "0.0.0.0/0" }, "HTTPS");
   egress("alb-to-backend", albSg, 3000, { sg: appSg }, "to backend tasks");
