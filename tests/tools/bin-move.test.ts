@@ -103,11 +103,15 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
 
     const stubDir = stubDocker(path.join(oldSide.root, "stub"));
     // curl stand-in for the check through the side's own Caddy (loopback, the app's host name):
-    // logs its target and answers 200 (or the codes listed in FT_STUB_CURL_CODES, one per call).
+    // logs its target and the old side's move state (its marker; where its holder sends what it keeps), and answers 200 (or the codes listed in FT_STUB_CURL_CODES, one per call).
+    const oldState = path.join(oldSide.appDir, "state");
     fs.writeFileSync(
       path.join(stubDir, "curl"),
       `#!/bin/bash
-echo "curl \${*: -3}" >>"$FT_STUB_LOG"
+m=0; t=0
+[ -e "${oldState}/proxy/move.forward" ] && m=1
+[ -e "${oldState}/move-hold/target.json" ] && t=$(jq -r .url "${oldState}/move-hold/target.json")
+echo "curl \${*: -3} old: marker=$m target=$t" >>"$FT_STUB_LOG"
 codes=\${FT_STUB_CURL_CODES:-}
 if [ -n "$codes" ] && [ -s "$codes" ]; then code=$(head -n1 "$codes"); sed -i 1d "$codes"; else code=200; fi
 printf '%s' "$code"
@@ -256,10 +260,12 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(calls, /^start new-backend new-worker$/m, "the new app started with the containers stopped in prepare");
     assert.ok(calls.indexOf("stop old-backend") < calls.indexOf("start new-backend"), "freeze before the new app starts");
     // Released only once the new backend answers through the new side's own Caddy (its route and health checks).
-    const viaCaddy = calls.search(/^curl --resolve app\.cold-chain\.example:443:127\.0\.0\.1 https:\/\/app\.cold-chain\.example\/health\/live$/m);
+    const viaCaddy = calls.search(
+      /^curl --resolve app\.cold-chain\.example:443:127\.0\.0\.1 https:\/\/app\.cold-chain\.example\/health\/live old: marker=1 target=0$/m,
+    );
     assert.ok(viaCaddy > calls.indexOf("start new-backend"), "checked through Caddy after the new app started");
     assert.ok(viaCaddy < calls.search(/^ssh .* release$/m), "and before the old side was asked to release");
-    assert.equal(calls.match(/^curl .*\/health\/live$/gm)?.length, 3, "asked again until Caddy answered 200");
+    assert.equal(calls.match(/^curl .*\/health\/live /gm)?.length, 3, "asked again until Caddy answered 200");
     console.log(
       `      move figures: freeze ${report.freeze_seconds} s, ${Object.keys(report.tables).length} tables, ${report.sequences} sequences, ${report.objects.new.count} objects`,
     );
@@ -287,8 +293,13 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop new-backend new-worker$/m, "the new side is frozen");
     assert.match(calls, /^start old-backend old-worker$/m, "the old side's app, stopped by the cutover's freeze, serves again");
-    // Checked through Caddy once, after the marker went: with it, the request would reach the holder.
-    assert.equal(calls.match(/^curl /gm)?.length, 1, "one check through Caddy, after the old side routes locally again");
+    // Checked through Caddy (possible only once the marker went: with it, the request would reach
+    // the holder) before what this side's holder kept goes to Caddy, and again before the new side
+    // is asked to release what it holds.
+    const checks = calls.match(/^curl .*$/gm) ?? [];
+    assert.equal(checks.length, 2, calls);
+    assert.match(checks[0], / old: marker=0 target=https:\/\/[0-9.]+:443$/, "the first check: Caddy routes locally, the holder's requests not yet sent to it");
+    assert.match(checks[1], / old: marker=0 target=https:\/\/caddy:443$/, "the second: the holder's requests go to Caddy");
   });
 
   it("a cutover onto a new side whose lasting secrets differ fails, never starts the new app, and ends the old side's freeze", async () => {
@@ -304,7 +315,12 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       assert.match(calls, /^stop old-backend old-worker$/m);
       assert.match(calls, /^start old-backend old-worker$/m, "the old side serves again");
       assert.doesNotMatch(calls, /^start new-/m, "the differing new side never serves");
-      assert.doesNotMatch(calls, /^curl /m, "no check through the old Caddy while its marker sends requests to the holder");
+      // The old backend answered through Caddy (its marker gone) before the holder's requests went there.
+      assert.deepEqual(
+        calls.match(/^curl .*$/gm)?.map((c) => c.replace(/^.* old: /, "")),
+        ["marker=0 target=0"],
+        calls,
+      );
       // What the holder kept goes to the old backend again, its traffic moves back, the holder goes.
       assert.match(r.stderr, /request holder: kept and later requests go to https:\/\/caddy:443/);
       assert.ok(!fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "Caddy routes the old side's requests locally again");

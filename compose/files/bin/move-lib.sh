@@ -211,36 +211,54 @@ ft_move_hold_end() {
 }
 
 # The new side of a move off aws whose holder kept every request with no target (bin/move-forward
-# --hold) serves them once its backend runs again: the marker goes first, so that
-# ft_move_backend_wait also waits (up to 10 s) until the backend answers THROUGH Caddy (with the
-# marker the check would reach the holder); only then do the kept requests go through this side's
-# Caddy, and the holder goes (ft_move_hold_end). Meanwhile new requests reach the backend's route
-# directly. Returns 1 when the backend does not answer, the marker back in place: the holder keeps
-# holding (the requests have nowhere else to go).
+# --hold) serves them once its backend runs again (ft_move_backend_takeover, then
+# ft_move_hold_end). Returns 1 when the backend does not answer: the marker in place, the holder
+# keeps holding (the requests have nowhere else to go).
 ft_move_hold_end_checked() {
   [[ -n $(ft_move_hold_ids) || -e $STATE_DIR/proxy/move.forward ]] || return 0
-  rm -f "$STATE_DIR/proxy/move.forward"
-  if ! ft_move_backend_wait; then
-    [[ -z $(ft_move_hold_ids) ]] || ft_move_hold_divert
+  if ! ft_move_backend_takeover; then
+    [[ -z $(ft_move_hold_ids) || -e $STATE_DIR/proxy/move.forward ]] || ft_move_hold_divert
     return 1
   fi
   ft_move_hold_end
 }
 
+# This side's backend, started again, takes the app's requests back from the holder, in an order
+# that keeps every request: while the backend comes up, new requests still reach the holder (the
+# marker stays); then Caddy routes locally again, and the caller hands what the holder kept to
+# Caddy only after the backend answered THROUGH Caddy (ft_move_backend_via_caddy). Requests that
+# arrive in those seconds wait in the backend route's retries (15 s), longer than that check.
+# Returns 1, the marker untouched, when the backend does not answer from the caddy container.
+ft_move_backend_takeover() {
+  ft_move_backend_reachable || return 1
+  rm -f "$STATE_DIR/proxy/move.forward"
+  ft_move_backend_via_caddy
+}
+
 # Waits (up to about 2 minutes) until this side's backend answers from the caddy container. Then,
-# when Caddy routes this side's requests itself (no move marker), up to 10 s more until it answers
-# through Caddy: Caddy counts a backend it saw stopped as down until its next health check, and a
-# request released meanwhile waits in its retry loop. With the marker, a request through Caddy
-# would reach the holder, not the backend: nothing more to check. Loopback with the app's host
-# name; the route is what is checked, not the certificate.
+# when Caddy routes this side's requests itself (no move marker), until it answers through Caddy.
+# With the marker, a request through Caddy would reach the holder, not the backend: nothing more to
+# check.
 ft_move_backend_wait() {
-  local slot i domain health code=000 deadline
+  ft_move_backend_reachable || return 1
+  [[ -e $STATE_DIR/proxy/move.forward ]] || ft_move_backend_via_caddy
+}
+
+# This side's backend answers from the caddy container (up to 12 rounds of 20 tries).
+ft_move_backend_reachable() {
+  local slot i
   slot=$(ft_proxy_slot backend)
   for i in $(seq 1 12); do
-    ft_proxy_reachable backend "${slot:-blue}" && break
-    [[ $i -lt 12 ]] || return 1
+    ft_proxy_reachable backend "${slot:-blue}" && return 0
   done
-  [[ ! -e $STATE_DIR/proxy/move.forward ]] || return 0
+  return 1
+}
+
+# Up to 10 s until the backend answers through Caddy: Caddy counts a backend it saw stopped as down
+# until its next health check. Loopback with the app's host name; the route is what is checked, not
+# the certificate. Only warns: the backend itself answers.
+ft_move_backend_via_caddy() {
+  local domain health code=000 deadline
   domain=$(rj '.domain // empty')
   health=$(rj '.proxy.backend.health // empty')
   [[ -n $domain && -n $health ]] || return 0
