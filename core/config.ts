@@ -249,6 +249,8 @@ export interface MoveSettings {
   previousDnsTtl: number;
   /** The operator copied the data where the program does not (moveManualDataCopy: a move off aws, a rollback after a cutover onto aws). */
   manualDataCopy: boolean;
+  /** Between hosts: the cutover is refused when the prepare's copy (its freeze's forecast) took longer (s). */
+  maxFreezeSeconds: number;
   /** vm -> vm: the new host (the old one stays in `vm`). */
   vm?: VmSettings;
   /** PgBouncer pool size on the new side (derived from its database when poolSize is 0). */
@@ -659,7 +661,15 @@ const MOVE_DEFAULTS = {
   moveVmHostKey: "",
   moveVmSshPrivateKey: "",
   moveManualDataCopy: false,
+  moveMaxFreezeSeconds: 300,
 };
+
+/**
+ * How long a move's request holder keeps a request before answering 503 (s): FT_MOVE_HOLD_MS in
+ * compose/files/bin/move-lib.sh, kept equal by a test. A cutover between hosts may forecast a
+ * freeze of at most this less one minute (the new app's start, the database's growth since).
+ */
+export const MOVE_HOLD_SECONDS = 600;
 
 /** Pairs whose data a rollback after cutover copies back: both sides are hosts (aws takes no copy back yet). */
 export function moveCopiesDataBack(from: Target, to: Target): boolean {
@@ -710,6 +720,13 @@ function parseMove(
     bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
   if (moveCopiesDataBack(target, to as Target) && manual === "true")
     bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data itself. Fix: pulumi config rm moveManualDataCopy`);
+  // The forecast comes from the prepare's copy over SSH; with aws on either side nothing reads it
+  // (Pulumi hands the declared default over as a value: only another value is refused).
+  if (v("moveMaxFreezeSeconds") && v("moveMaxFreezeSeconds") !== String(MOVE_DEFAULTS.moveMaxFreezeSeconds) && (target === "aws" || to === "aws"))
+    bad(
+      "moveMaxFreezeSeconds",
+      `applies to moves between hosts (vm, digitalocean) only; ${target} -> ${to} does not forecast its freeze (docs/move.md). Fix: pulumi config rm moveMaxFreezeSeconds`,
+    );
   // An aws old side's load balancer forwards to the new host verified by the public CAs only.
   if (target === "aws" && to !== "aws" && cfg.app.tlsMode !== "acme")
     bad(
@@ -724,6 +741,7 @@ function parseMove(
     phase: phase as MovePhase,
     purge,
     manualDataCopy: manual === "true",
+    maxFreezeSeconds: num("moveMaxFreezeSeconds", MOVE_DEFAULTS.moveMaxFreezeSeconds, 5, MOVE_HOLD_SECONDS - 60),
     dnsTtl: num("moveDnsTtlSeconds", MOVE_DEFAULTS.moveDnsTtlSeconds, 30, 3600),
     previousDnsTtl: num("movePreviousDnsTtlSeconds", MOVE_DEFAULTS.movePreviousDnsTtlSeconds, 30, 172800),
   };

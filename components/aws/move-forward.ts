@@ -21,7 +21,7 @@ export const MOVE_FORWARD_HEALTH = "/.freshtrack-move/hold-health";
 export const MOVE_FORWARD_MAX_MS = 110000;
 /**
  * How long the new host's holder keeps a request during a move off aws (bin/move-forward --hold:
- * FT_MOVE_HOLD_OFF_AWS_MS in move-lib.sh, kept equal by a test): the freeze spans stopping the old
+ * FT_MOVE_HOLD_MS in move-lib.sh, kept equal by a test): the freeze spans stopping the old
  * services and two one-off tasks, minutes rather than seconds.
  */
 export const NEW_HOST_HOLD_MS = 600000;

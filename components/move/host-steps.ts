@@ -20,6 +20,8 @@ export function declareHostSteps(
   newHost: HostAccess,
   /** The old side's component: a rollback's copy back waits for its own update (a droplet's firewall). */
   oldSide: pulumi.Resource,
+  /** moveMaxFreezeSeconds: the cutover is refused on the host when the prepare's copy took longer. */
+  maxFreezeSeconds: number,
 ): HostSteps {
   const report: Record<string, pulumi.Output<string>> = {};
   const key = steps.has("move-transfer-key") ? new tls.PrivateKey("move-transfer-key", { algorithm: "ED25519" }, { parent }) : undefined;
@@ -59,7 +61,7 @@ export function declareHostSteps(
       "move-cutover",
       newHost,
       "move-import",
-      ["--from", ...source(oldHost), "--freeze-source", "--start-app"],
+      ["--from", ...source(oldHost), "--freeze-source", "--max-freeze", String(maxFreezeSeconds), "--start-app"],
       { stdin: pulumi.secret(key.privateKeyOpenssh), logging: "stdout" },
       [copy],
     );

@@ -134,7 +134,7 @@ class Move extends pulumi.ComponentResource {
     const report = viaBucket
       ? declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh]).report
       : viaSsh
-        ? declareHostSteps(this, steps, run, old.hostAccess!, fresh.hostAccess!, old).report
+        ? declareHostSteps(this, steps, run, old.hostAccess!, fresh.hostAccess!, old, move.maxFreezeSeconds).report
         : offAws
           ? declareFromAwsSteps(this, {
               steps,

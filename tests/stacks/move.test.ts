@@ -165,6 +165,9 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
       assert.doesNotMatch(plainText, /RNDSECRET|DUMMYSECRET|PRIVATE KEY/, `${r.name}: a secret in its command line`);
       assert.ok((r.inputs.connection as Record<string, unknown>).$secret, `${r.name}: connection (private key) is secret`);
     }
+    // The cutover is refused on the host, before any freeze, when the prepare's copy took longer than moveMaxFreezeSeconds.
+    assert.match(String(steps.find((x) => x.name === "move-cutover")!.inputs.create), / '--freeze-source' '--max-freeze' '300' '--start-app'$/);
+    assert.doesNotMatch(String(steps.find((x) => x.name === "move-copy")!.inputs.create), /--max-freeze/);
     for (const name of ["move-copy", "move-cutover"]) {
       const r = steps.find((x) => x.name === name)!;
       assert.match(JSON.stringify(r.inputs.stdin), /^\{"\$secret":"-----BEGIN OPENSSH PRIVATE KEY/, `${name}: the pull key arrives on stdin, as a secret`);

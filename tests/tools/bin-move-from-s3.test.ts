@@ -361,6 +361,7 @@ esac
     assert.equal(report.freeze_seconds, null);
     assert.deepEqual(Object.keys(report).sort(), [
       "app",
+      "copy_seconds",
       "freeze_seconds",
       "objects",
       "objects_equal",

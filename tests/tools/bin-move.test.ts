@@ -232,6 +232,34 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(audit, /"action":"move-import".*"result":"success".*"tables_equal":true/);
   });
 
+  it("prepare records its copy time; a cutover whose forecast (that time) exceeds --max-freeze is refused before any freeze", async () => {
+    const record = path.join(newSide.appDir, "state", "move-prepare.json");
+    const prepared = JSON.parse(fs.readFileSync(record, "utf8"));
+    assert.equal(prepared.from, "root@203.0.113.10");
+    assert.equal(typeof prepared.copy_seconds, "number");
+    assert.ok(prepared.copy_seconds > 0 && prepared.copy_seconds < 300, String(prepared.copy_seconds));
+    console.log(`      figure: prepare copy ${prepared.copy_seconds} s (5,000 readings, 3 objects): the cutover's forecast freeze`);
+    const before = fs.readFileSync(record, "utf8");
+    try {
+      fs.writeFileSync(record, JSON.stringify({ ...prepared, copy_seconds: 301.5 }));
+      fs.writeFileSync(dockerLog, "");
+      const r = await importFromOld(["--freeze-source", "--max-freeze", "300", "--start-app"]);
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(
+        r.stderr,
+        /cutover refused, nothing frozen or changed: the prepare's copy from root@203\.0\.113\.10 took 301\.5 s.*moveMaxFreezeSeconds \(300 s\)\. Fix: /,
+      );
+      const calls = fs.readFileSync(dockerLog, "utf8");
+      assert.doesNotMatch(calls, /^ssh /m, "the old side was never asked for anything");
+      assert.doesNotMatch(calls, /^(stop|start) /m, "no container stopped or started on either side");
+      assert.ok(!fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "the old side serves as before");
+      // The same record under the limit: the forecast is logged and the cutover would go on.
+      assert.equal((await importFromOld(["--max-freeze", "300", "--start-app"])).code, 1, "--max-freeze needs --freeze-source");
+    } finally {
+      fs.writeFileSync(record, before);
+    }
+  });
+
   it("cutover: freezes the old side, carries the rows written since, starts the new app, reports the freeze", async () => {
     await pg(oldSide, "INSERT INTO readings (sensor, c) SELECT 2, 1 FROM generate_series(1, 250) g");
     fs.writeFileSync(dockerLog, "");
@@ -239,13 +267,15 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     const codes = path.join(oldSide.root, "curl-codes");
     fs.writeFileSync(codes, "503\n000\n");
     env.FT_STUB_CURL_CODES = codes;
-    const r = await importFromOld(["--freeze-source", "--start-app"]).finally(() => delete env.FT_STUB_CURL_CODES);
+    const r = await importFromOld(["--freeze-source", "--max-freeze", "300", "--start-app"]).finally(() => delete env.FT_STUB_CURL_CODES);
     assert.equal(r.code, 0, r.stderr);
     noSecretsIn(r);
     const report = JSON.parse(r.stdout.trim());
     assert.equal(report.ok, true, r.stdout);
     assert.deepEqual(report.tables["public.readings"], { old: 5250, new: 5250 });
     assert.equal(typeof report.freeze_seconds, "number");
+    assert.match(r.stderr, /forecast write freeze: about [0-9.]+ s \(the prepare's copy; limit 300 s\)/);
+    assert.equal(typeof report.copy_seconds, "number");
     assert.ok(report.freeze_seconds >= 0 && report.freeze_seconds < 120, String(report.freeze_seconds));
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop old-backend old-worker$/m, "the old side's writers stopped (freeze)");

@@ -79,7 +79,7 @@ describe("aws move forwarder: container definitions", () => {
 
   it("the forwarder waits for an answer longer than the new host holds a request (bin/move-forward --hold's limit)", () => {
     const lib = fs.readFileSync(path.join(ROOT, "compose/files/bin/move-lib.sh"), "utf8");
-    assert.ok(lib.includes(`FT_MOVE_HOLD_OFF_AWS_MS=${NEW_HOST_HOLD_MS}\n`), "move-lib.sh holds as long as the forwarder expects");
+    assert.ok(lib.includes(`FT_MOVE_HOLD_MS=${NEW_HOST_HOLD_MS}\n`), "move-lib.sh holds as long as the forwarder expects");
     assert.ok(MOVE_FORWARD_UPSTREAM_TIMEOUT_MS > NEW_HOST_HOLD_MS);
     for (const d of defs()) assert.equal(env(d).FT_HOLD_UPSTREAM_TIMEOUT_MS, String(MOVE_FORWARD_UPSTREAM_TIMEOUT_MS), d.name);
   });

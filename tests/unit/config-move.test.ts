@@ -1,7 +1,9 @@
 // The move keys (moveTo, movePhase, moveVm*, ...): validated with the rest of the
 // config, before any resource, one message per key with its fix.
 import { strict as assert } from "assert";
-import { ConfigError, FreshtrackConfig, parseConfig } from "../../core/config";
+import * as fs from "fs";
+import * as path from "path";
+import { ConfigError, FreshtrackConfig, MOVE_HOLD_SECONDS, parseConfig } from "../../core/config";
 import { VM_RAW } from "../fixtures/config";
 
 const base: Record<string, string> = { ...VM_RAW };
@@ -82,6 +84,21 @@ describe("config: move keys", () => {
     refuses({ ...vmToVm, movePhase: "cutover", moveManualDataCopy: "true" }, "moveManualDataCopy", /copies its data itself/);
     refuses({ ...toAws, moveManualDataCopy: "yes" }, "moveManualDataCopy", /true or false/);
     refuses({ moveManualDataCopy: "true" }, "moveManualDataCopy", /no move is declared/);
+  });
+  it("moveMaxFreezeSeconds: 300 by default, at most a minute under the holder's limit, between hosts only", () => {
+    assert.equal(parse(vmToVm).move!.maxFreezeSeconds, 300);
+    assert.equal(parse({ ...vmToVm, moveMaxFreezeSeconds: "540" }).move!.maxFreezeSeconds, 540);
+    assert.equal(parse({ moveTo: "digitalocean", doSshCidrs: JSON.stringify(["198.51.100.7/32"]), moveMaxFreezeSeconds: "60" }).move!.maxFreezeSeconds, 60);
+    // A longer forecast than the holder keeps a request would let readings be answered 503.
+    refuses({ ...vmToVm, moveMaxFreezeSeconds: "541" }, "moveMaxFreezeSeconds", /from 5 to 540/);
+    refuses({ ...vmToVm, moveMaxFreezeSeconds: "0" }, "moveMaxFreezeSeconds", /from 5 to 540/);
+    refuses({ ...vmToVm, moveMaxFreezeSeconds: "2m" }, "moveMaxFreezeSeconds", /whole number/);
+    // Nothing reads it with aws on either side: set there, it would promise a check that never runs.
+    refuses({ moveTo: "aws", awsRegion: "eu-central-1", moveMaxFreezeSeconds: "120" }, "moveMaxFreezeSeconds", /between hosts/);
+    refuses({ target: "aws", awsRegion: "eu-central-1", moveTo: "vm", moveMaxFreezeSeconds: "120" }, "moveMaxFreezeSeconds", /between hosts/);
+    // The holder on the host keeps a request as long as the config's limit assumes.
+    const lib = fs.readFileSync(path.join(__dirname, "../../compose/files/bin/move-lib.sh"), "utf8");
+    assert.match(lib, new RegExp(`^FT_MOVE_HOLD_MS=${MOVE_HOLD_SECONDS * 1000}$`, "m"));
   });
   it("retire refuses to purge the old side's data by way of vmPurgeOnDelete unless movePurgeOld says so", () => {
     refuses({ ...vmToVm, movePhase: "retire", vmPurgeOnDelete: "true" }, "movePurgeOld", /vmPurgeOnDelete is true/);

@@ -108,11 +108,12 @@ ft_move_dump_sequence_lines() {
 # they go. Switching is a file, never a Caddy config load (which resets idle client connections).
 FT_MOVE_HOLD_PORT=3000
 FT_MOVE_HOLD_HEALTH=/.freshtrack-move/hold-health
-# How long the holder keeps a request: as hold.js's default between two hosts (the freeze is
-# seconds); a move off aws holds on the NEW side through stopping the old services and two
-# one-off tasks (components/aws/move-forward.ts NEW_HOST_HOLD_MS, kept equal by a test).
-FT_MOVE_HOLD_MS=110000
-FT_MOVE_HOLD_OFF_AWS_MS=600000
+# How long the holder keeps a request before answering 503: longer than any freeze a move
+# starts. Between hosts the cutover is refused when the prepare's copy took more than
+# moveMaxFreezeSeconds (at most 540, core/config.ts MOVE_HOLD_SECONDS - 60); a move off aws holds
+# on the NEW side through stopping the old services and two one-off tasks
+# (components/aws/move-forward.ts NEW_HOST_HOLD_MS). Tests keep the three equal.
+FT_MOVE_HOLD_MS=600000
 
 ft_move_hold_name() { printf '%s-move-hold' "$FT_PROJECT"; }
 

@@ -514,6 +514,8 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       sent_to_old_address_after_cutover: sentAfter,
       of_those_stored_on_final_side: storedAfter,
       write_freeze_seconds: cutoverReport?.freeze_seconds ?? null,
+      // The cutover refuses to start when this exceeds moveMaxFreezeSeconds: how close the forecast came.
+      forecast_freeze_seconds_from_prepare_copy: prepareReport?.copy_seconds ?? null,
       new_side_health_through_public_address: newSideHealth ?? null,
       cutover_report: cutoverReport ?? null,
       prepare_report_ok: prepareReport?.ok ?? null,
