@@ -372,4 +372,22 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     }
     assert.equal((await pg(newSide, "SELECT count(*)::int AS n FROM readings"))[0].n, before);
   });
+
+  // The freeze repeats this copy: how it grows with the readings (docs/move.md "Large databases").
+  it("figure: the copy of a prepare with 1,000,000 more readings (its time, the cutover's forecast freeze)", async function () {
+    this.timeout(600_000);
+    await pg(oldSide, "INSERT INTO readings (sensor, c) SELECT 1 + g % 5, g / 10.0 FROM generate_series(1, 1000000) g");
+    const [{ n, bytes }] = await pg(oldSide, "SELECT count(*)::int AS n, pg_database_size(current_database())::bigint AS bytes FROM readings");
+    fs.writeFileSync(dockerLog, "");
+    const r = await importFromOld(["--keep-app-stopped"]);
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim());
+    assert.equal(report.ok, true, r.stdout);
+    assert.equal(report.tables["public.readings"].new, n);
+    const recorded = JSON.parse(fs.readFileSync(path.join(newSide.appDir, "state", "move-prepare.json"), "utf8"));
+    assert.equal(recorded.copy_seconds, report.copy_seconds, "the cutover's guard reads this copy's time");
+    console.log(
+      `      figure: prepare copy of ${n.toLocaleString("en-US")} readings (database ${(Number(bytes) / 1e6).toFixed(0)} MB): ${report.copy_seconds} s`,
+    );
+  });
 });
