@@ -15,6 +15,7 @@ import { MOVE_IMPORT_MARKER } from "../aws/move-import";
 import { moveImportRunScript, moveScaleScript } from "../aws/move-run";
 import { HostAccess, MoveImportAccess } from "../shared/target";
 import { localStep } from "./local-step";
+import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
 
 /** Steps declared per phase (resource names under the move component). */
@@ -95,11 +96,4 @@ export function declareAwsSteps(
   // Retire: the import key and task are gone; the old side keeps forwarding to the load balancer.
   if (steps.has("move-unfreeze")) run("move-unfreeze", oldHost, "move-export", ["--unfreeze"], {}, dependsOn);
   return { report };
-}
-
-/** The last line a step printed (its JSON result; what came before is the run's own log). */
-export function lastLine(out: string | undefined): string {
-  // Unknown (undefined) until the step ran: preview and mocks.
-  const lines = (out ?? "").trim().split("\n");
-  return lines[lines.length - 1] ?? "";
 }

@@ -18,7 +18,7 @@ import { MOVE_EXPORT_MARKER, moveExportOverrides } from "../aws/move-export";
 import { MOVE_FREEZE_SETTLE_SECONDS, moveFreezeScript, moveUnfreezeScript } from "../aws/move-freeze";
 import { moveImportRunScript } from "../aws/move-run";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
-import { lastLine } from "./aws-steps";
+import { lastLine } from "./report";
 import { forwardCheckScript } from "./forward-check";
 import { localStep } from "./local-step";
 import { RemoteStep } from "./remote-step";

@@ -17,6 +17,7 @@ import { declareFromAwsSteps, fromAwsStepsFor } from "./from-aws-steps";
 import { declareHostSteps } from "./host-steps";
 import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
 import { remoteStep } from "./remote-step";
+import { stepResult } from "./report";
 import { DeployedState, MoveState, moveStateOf } from "./state";
 
 export * from "./plan";
@@ -165,9 +166,10 @@ class Move extends pulumi.ComponentResource {
         : viaBucket
           ? "bin/move-export --push-s3 on the old host into the new backups bucket, imported by the move-import task in the VPC"
           : "the export task in the old VPC into the old backups bucket (move/), read by bin/move-import --from-s3 on the new host",
-      // bin/move-import prints its report (row counts, sequences, objects, secret digests equal) as JSON, and
-      // bin/move-forward --to the new side's health through its public address: verification.
-      verification: pulumi.output(report),
+      // bin/move-import prints its report (row counts, sequences, objects, secret digests equal, copy and
+      // freeze seconds) as JSON, and bin/move-forward --to the new side's health through its public
+      // address: verification, one JSON object per step (jq .verification.cutover.ok).
+      verification: pulumi.output(report).apply((r) => Object.fromEntries(Object.entries(r).map(([step, out]) => [step, stepResult(out)]))),
     });
     this.registerOutputs({ outputs: this.outputs });
   }
