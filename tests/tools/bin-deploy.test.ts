@@ -324,6 +324,41 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     assert.equal(execFileSync("docker", ["inspect", "-f", "{{.Config.Image}}", now[0]], { encoding: "utf8" }).trim(), `${TINY}:2`);
   });
 
+  it("during a move whose app is held stopped (state/move-stopped-app), a deploy stops the new backend and worker again and records them for the cutover", async () => {
+    const held = path.join(app.appDir, "state", "move-stopped-app");
+    const running = ids();
+    // As bin/move-import --keep-app-stopped leaves the new side of a move after its prepare.
+    execFileSync("docker", ["stop", "-t", "1", ...running.backend, ...running.worker], { stdio: "pipe" });
+    fs.writeFileSync(held, [...running.backend, ...running.worker].join("\n") + "\n");
+    try {
+      // A changed secret: the roll replaces backend and worker (started, health-checked).
+      gen = await pushSecrets("jwt-secret-value-5\n");
+      const r = await deploy(["r2"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /a move holds this side's app stopped \(move-stopped-app\): stopping the new backend and worker again/);
+      const now = ids();
+      assert.deepEqual([...now.backend, ...now.worker], [], "no backend or worker runs after the deploy: the serving side is the only writer");
+      const recorded = fs.readFileSync(held, "utf8").split("\n").filter(Boolean).sort();
+      assert.equal(recorded.length, 2, "the new backend and worker");
+      for (const id of recorded) {
+        assert.ok(!running.backend.includes(id) && !running.worker.includes(id), "the removed containers are no longer named");
+        assert.equal(execFileSync("docker", ["inspect", "-f", "{{.State.Status}}", id], { encoding: "utf8" }).trim(), "exited");
+      }
+      // What the cutover's bin/move-import does with them: they start, with the deployed secret.
+      execFileSync("docker", ["start", ...recorded], { stdio: "pipe" });
+      const back = ids();
+      assert.deepEqual([...back.backend, ...back.worker].sort(), recorded);
+      assert.equal(inContainer(back.backend[0], "/run/secrets/env/JWT_SECRET"), "jwt-secret-value-5\n");
+    } finally {
+      fs.rmSync(held, { force: true });
+    }
+    // Without the file a deploy leaves the app running (nothing held).
+    const r = await deploy(["r2"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.doesNotMatch(r.stderr, /a move holds/);
+    assert.equal(ids().backend.length, 1);
+  });
+
   // (issue 12 item 1) A release nothing will back up must not deploy "successfully".
   it("a deploy whose backup schedule cannot be installed fails, also when nothing else changed", async () => {
     const blocker = path.join(app.root, "not-a-dir");
