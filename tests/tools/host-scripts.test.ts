@@ -169,9 +169,16 @@ describe("host scripts: teardown (stack removal)", () => {
   it("stack removal stops the release's services and keeps volumes and data", () => {
     const docker = withFakeDocker();
     withRelease();
+    // A finished move's records on this host: a later deploy here must not find them.
+    const moveState = ["proxy/move.forward", "move-stopped-app", "move-frozen-app"].map((f) => path.join(appDir, "state", f));
+    for (const f of moveState) {
+      fs.mkdirSync(path.dirname(f), { recursive: true });
+      fs.writeFileSync(f, "0123abcd\n");
+    }
     assert.equal(teardownWith(docker.env, "arm", appDir, "tok", "false").status, 0);
     const r = teardownWith(docker.env, "run", appDir, "tok", "false");
     assert.equal(r.status, 0, r.stderr);
+    for (const f of moveState) assert.ok(!fs.existsSync(f), `${f} removed`);
     const cur = path.join(appDir, "current");
     assert.deepEqual(docker.calls(), [
       `compose -p freshtrack -f ${cur}/compose.yml -f ${cur}/compose.vm.yml --profile observability down --remove-orphans --timeout 90`,

@@ -59,8 +59,9 @@ if command -v docker >/dev/null 2>&1; then
   fi
 fi
 
-# A move's forward marker would send every request of a later deploy here to a holder that is gone.
-rm -f -- "$app_dir/state/proxy/move.forward"
+# A move's forward marker would send every request of a later deploy here to a holder that is gone;
+# its held-app records would have a later deploy stop its backend and worker (bin/deploy).
+rm -f -- "$app_dir/state/proxy/move.forward" "$app_dir/state/move-stopped-app" "$app_dir/state/move-frozen-app"
 
 if [[ "$purge" == "true" ]]; then
   rm -rf -- "$app_dir"
