@@ -236,6 +236,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     const record = path.join(newSide.appDir, "state", "move-prepare.json");
     const prepared = JSON.parse(fs.readFileSync(record, "utf8"));
     assert.equal(prepared.from, "root@203.0.113.10");
+    assert.ok(Math.abs(prepared.at - Date.now() / 1000) < 600, "when it was measured");
     assert.equal(typeof prepared.copy_seconds, "number");
     assert.ok(prepared.copy_seconds > 0 && prepared.copy_seconds < 300, String(prepared.copy_seconds));
     console.log(`      figure: prepare copy ${prepared.copy_seconds} s (5,000 readings, 3 objects): the cutover's forecast freeze`);
@@ -267,6 +268,9 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     const codes = path.join(oldSide.root, "curl-codes");
     fs.writeFileSync(codes, "503\n000\n");
     env.FT_STUB_CURL_CODES = codes;
+    // A prepare of yesterday: the forecast still counts, with a warning that the database grew since.
+    const record = path.join(newSide.appDir, "state", "move-prepare.json");
+    fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(fs.readFileSync(record, "utf8")), at: Math.floor(Date.now() / 1000) - 30 * 3600 }));
     const r = await importFromOld(["--freeze-source", "--max-freeze", "300", "--start-app"]).finally(() => delete env.FT_STUB_CURL_CODES);
     assert.equal(r.code, 0, r.stderr);
     noSecretsIn(r);
@@ -274,7 +278,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(report.ok, true, r.stdout);
     assert.deepEqual(report.tables["public.readings"], { old: 5250, new: 5250 });
     assert.equal(typeof report.freeze_seconds, "number");
-    assert.match(r.stderr, /forecast write freeze: about [0-9.]+ s \(the prepare's copy; limit 300 s\)/);
+    assert.match(r.stderr, /forecast write freeze: about [0-9.]+ s \(the prepare's copy, 30 h ago; limit 300 s\)/);
+    assert.match(r.stderr, /the prepare's copy is 30 h old: the freeze will be longer than forecast/);
     assert.equal(typeof report.copy_seconds, "number");
     assert.ok(report.freeze_seconds >= 0 && report.freeze_seconds < 120, String(report.freeze_seconds));
     const calls = fs.readFileSync(dockerLog, "utf8");
