@@ -106,6 +106,8 @@ ft_move_dump_sequence_lines() {
 # While state/proxy/move.forward exists, Caddy sends every request for the app's hosts to it
 # (compose/render/caddy.ts moveRoute); it keeps them until state/move-hold/target.json says where
 # they go. Switching is a file, never a Caddy config load (which resets idle client connections).
+# It restarts with the engine (a host reboot between cutover and retire) and after a crash, and
+# reads target.json again: the marker outlives both, so without it every request would get 502.
 FT_MOVE_HOLD_PORT=3000
 FT_MOVE_HOLD_HEALTH=/.freshtrack-move/hold-health
 # How long the holder keeps a request before answering 503: longer than any freeze a move
@@ -143,7 +145,7 @@ ft_move_hold_ensure() {
     nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$caddy")
     hid=$(docker run -d --name "$(ft_move_hold_name)" \
       --label "com.docker.compose.project=$FT_PROJECT" --label com.docker.compose.service=move-hold \
-      --network "${nets%% *}" --user 65534:65534 --read-only --restart no \
+      --network "${nets%% *}" --user 65534:65534 --read-only --restart unless-stopped \
       -v "$SCRIPT_RELEASE_DIR/move/hold.js:/hold.js:ro" -v "$dir:/hold:ro" \
       -e "FT_HOLD_PORT=$FT_MOVE_HOLD_PORT" -e "FT_HOLD_HEALTH=$FT_MOVE_HOLD_HEALTH" -e "FT_HOLD_MAX_MS=$max_ms" \
       --entrypoint node "$(rj '.images.backend')" /hold.js) || die "could not start the request holder: nothing changed"

@@ -469,6 +469,33 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     const moveS = secs(Date.now() - tMove);
     await sleep(1000);
 
+    // The old host forwards until retire's DNS wait is over, maybe through a reboot or a crash of
+    // its holder: the holder comes back by itself (restart policy) and forwards again.
+    let holderRestart: Record<string, unknown> | undefined;
+    if (!rollback) {
+      const state = () => onHost(oldHost, "docker inspect -f '{{.State.Running}} {{.RestartCount}}' freshtrack-move-hold", { allowFail: true }).stdout.trim();
+      const before = state();
+      onHost(oldHost, `docker exec freshtrack-move-hold node -e "process.kill(1, 'SIGTERM')"`, { allowFail: true });
+      const t = Date.now();
+      let after = state();
+      for (let i = 0; i < 60 && !(after.startsWith("true") && after !== before); i++) {
+        await sleep(500);
+        after = state();
+      }
+      let forwarded = false;
+      try {
+        await waitHealthy(target, 30);
+        forwarded = true;
+      } catch {
+        forwarded = false;
+      }
+      holderRestart = { before, after, seconds_until_health_through_old_address: secs(Date.now() - t), forwarded_again: forwarded };
+      d.check(
+        after.startsWith("true") && after !== before && forwarded,
+        `the old side's holder did not come back after it exited: ${JSON.stringify(holderRestart)}`,
+      );
+    }
+
     // 4. Figures, read on both hosts. The side that serves at the end takes every reading: the
     // new one after retire, the old one after a rollback; the other side is frozen.
     const oldQuery: Query = (sql) => psqlOn(oldHost, sql);
@@ -498,6 +525,7 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     }).stdout.trim();
     d.record({
       final_side: rollback ? "old (rolled back)" : "new",
+      ...(holderRestart ? { old_side_holder_restart: holderRestart } : {}),
       old_side_holder_log: holderLog(oldHost),
       ...(rollback
         ? { new_side_holder_log: holderLog(newHost), rollback_report: rollbackReport ?? null, old_side_still_forwarding: oldForwarding || null }
