@@ -541,6 +541,13 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
     if (dnsZone && domain && domain !== dnsZone && !domain.endsWith(`.${dnsZone}`))
       bad("doDnsZone", `"${dnsZone}" does not contain the domain ${domain}. Fix: set doDnsZone to the zone the domain lives in`);
     const dbVersion = oneOf("doDbVersion", ["14", "15", "16", "17"] as const, "16");
+    // The droplet dumps (bin/backup, bin/move-export) with the release's postgres image (16), and
+    // pg_dump refuses a server newer than itself: a 17 cluster could never be backed up or moved.
+    if (dbVersion === "17")
+      bad(
+        "doDbVersion",
+        `"17" is newer than the PostgreSQL 16 tools the droplet backs up and moves its database with (pg_dump refuses a newer server). Fix: pulumi config set doDbVersion 16`,
+      );
     cfg.digitalocean = {
       region,
       dropletSize: oneOf("doDropletSize", DO_DROPLET_SIZES, "s-2vcpu-4gb"),

@@ -49,7 +49,7 @@ const USER_SECRETS: Record<string, string> = Object.fromEntries(USER_SECRET_KEYS
 const FINGERPRINTS = ["aa:bb:cc:dd:ee:ff:00:11:22:33:44:55:66:77:88:99"];
 const BASE = { doSshKeyFingerprints: FINGERPRINTS };
 // Few plans (each spawns the program): one with larger sizes, one with everything optional off.
-const LARGER = { ...BASE, doDbSize: "db-s-2vcpu-4gb", doDbVersion: "17", doDropletBackups: "daily", backupRetentionDays: 90 };
+const LARGER = { ...BASE, doDbSize: "db-s-2vcpu-4gb", doDbVersion: "15", doDropletBackups: "daily", backupRetentionDays: 90 };
 const MINIMAL = { ...BASE, doSshCidrs: ["203.0.113.0/24", "2001:db8::/48"], doRegion: "nyc1", doManageDns: false, doDropletBackups: "off" };
 const IMAGES_CHANGED = { ...BASE, backendImage: "ghcr.io/frostguard/frostguard-backend:1.9.0", workerImage: "ghcr.io/frostguard/frostguard-worker:1.9.0" };
 const SECRET_ROTATED = { ...USER_SECRETS, stripeSecretKey: "DUMMYSECRETrotatedX" };
@@ -106,7 +106,7 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     assert.deepEqual([...(db.options.ignoreChanges ?? [])].sort(), ["privateNetworkUuid", "region"]);
     const bigger = mustPlan("do", LARGER, USER_SECRETS);
     assert.equal(one(bigger, T.db).inputs.size, "db-s-2vcpu-4gb");
-    assert.equal(one(bigger, T.db).inputs.version, "17");
+    assert.equal(one(bigger, T.db).inputs.version, "15");
   });
 
   it("database frostguard (protected) and app user frostguard, not doadmin", () => {

@@ -65,6 +65,8 @@ describe("config: bad input stops the program with the key and the fix", () => {
   it("malformed email", () => refuses({ operatorEmail: "ops-at-acme" }, "operatorEmail", /not an email/));
   it("malformed CIDR", () => refuses({ ...doBase, doSshCidrs: '["10.0.0.0/33"]' }, "doSshCidrs", /not a CIDR/, doSecrets));
   it("SSH open to the world", () => refuses({ ...doBase, doSshCidrs: '["0.0.0.0/0"]' }, "doSshCidrs", /whole internet/, doSecrets));
+  it("a managed PostgreSQL newer than the droplet's dump tools (16)", () =>
+    refuses({ ...doBase, doDbVersion: "17" }, "doDbVersion", /pg_dump refuses a newer server.*doDbVersion 16/, doSecrets));
   it("malformed hostname", () => refuses({ vmHost: "bad host!" }, "vmHost", /neither an IP address nor a hostname/));
   it("malformed image reference", () => refuses({ backendImage: "Not An Image" }, "backendImage", /not an image reference/));
   it("image tagged latest", () => refuses({ workerImage: "ghcr.io/acme/worker:latest" }, "workerImage", /latest/));
