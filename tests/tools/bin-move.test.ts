@@ -254,7 +254,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       assert.doesNotMatch(calls, /^ssh /m, "the old side was never asked for anything");
       assert.doesNotMatch(calls, /^(stop|start) /m, "no container stopped or started on either side");
       assert.ok(!fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "the old side serves as before");
-      // The same record under the limit: the forecast is logged and the cutover would go on.
+      // The limit is a cutover's: without --freeze-source it is refused as a usage error.
       assert.equal((await importFromOld(["--max-freeze", "300", "--start-app"])).code, 1, "--max-freeze needs --freeze-source");
     } finally {
       fs.writeFileSync(record, before);
