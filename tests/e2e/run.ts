@@ -28,7 +28,7 @@ import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 import { sFailedDeploy } from "./scenarios/failed-deploy";
 import { backupSchedule } from "./scenarios/backup-schedule";
-import { MoveDeps, moveVmToDigitalOcean, moveVmToVm, moveVmToVmRolledBack, removeMoveLeftovers } from "./scenarios/move";
+import { MoveDeps, moveDigitalOceanToVm, moveVmToDigitalOcean, moveVmToVm, moveVmToVmRolledBack, removeMoveLeftovers } from "./scenarios/move";
 import { diskLost } from "./scenarios/disk-lost";
 import { OffHostRemote, startOffHostRemote } from "./lib/offhost-remote";
 
@@ -796,6 +796,14 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
     "move vm -> vm rolled back after its cutover (movePhase rollback), under load at the old address: the new side's writes copied back, the old side serves again with every reading",
     async (ctx) => {
       await moveVmToVmRolledBack(moveDeps(ctx));
+      return ctx.figures;
+    },
+  ],
+  [
+    "18",
+    "move digitalocean -> vm (target digitalocean, moveTo vm) under load at the old address: the droplet (booted from the program's user_data, its database the managed PostgreSQL stand-in, its buckets in the Spaces stand-in) deployed first, then moved onto a disposable vm host",
+    async (ctx) => {
+      await moveDigitalOceanToVm(moveDeps(ctx));
       return ctx.figures;
     },
   ],

@@ -3,7 +3,7 @@
 // a container on the hosts' network carries that name as a network alias, and the droplet's
 // engine resolves it through the hosts' DNS as a droplet resolves public names (publicDns
 // makes that hold for the default bridge's containers too).
-//   - the managed PostgreSQL: this machine's PostgreSQL 17 inside the network namespace of
+//   - the managed PostgreSQL: this machine's PostgreSQL 17 (or the postgres stand-in image's, see startManagedDb) inside the network namespace of
 //     that container (`nsenter -n`), TLS only (pg_hba refuses any connection without it),
 //     its certificate issued for the cluster's private host name by a CA of the test (what
 //     getDatabaseCa returns), and an admin `doadmin` that has CREATEDB and CREATEROLE but
@@ -32,9 +32,10 @@ function issueCertificate(dir: string, cn: string, names: string[]): { ca: strin
 }
 
 /** A container that only holds a network namespace on the hosts' network, under `alias`. */
-function namespaceHolder(name: string, alias: string, image: string): number {
+function namespaceHolder(name: string, alias: string, image: string, mountDir?: string): number {
   sh("docker", ["rm", "-f", name], { allowFail: true });
-  sh("docker", ["run", "-d", "--name", name, "--network", HOSTS_NETWORK, "--network-alias", alias, "--entrypoint", "sleep", image, "infinity"]);
+  const mount = mountDir ? ["-v", `${mountDir}:${mountDir}`] : [];
+  sh("docker", ["run", "-d", "--name", name, "--network", HOSTS_NETWORK, "--network-alias", alias, ...mount, "--entrypoint", "sleep", image, "infinity"]);
   return Number(sh("docker", ["inspect", "-f", "{{.State.Pid}}", name]).stdout.trim());
 }
 
@@ -58,15 +59,25 @@ export function stopManagedDb(name: string): void {
   fs.rmSync(path.join(CACHE_DIR, name), { recursive: true, force: true });
 }
 
-export function startManagedDb(opts: { name: string; host: string; port: number; adminUser: string; adminPassword: string }): ManagedDb {
+/**
+ * `image`: run the server of that image (the release's postgres stand-in, PostgreSQL 15.18)
+ * instead of this machine's PostgreSQL 17. Needed where the droplet's database is dumped and
+ * restored on a vm host (scenario 18): pg_dump refuses a server newer than itself, and this
+ * machine's builds (15.20, 17.12) put a column option `pg_attver` in every dump that the
+ * image's 15.18 cannot restore; a real cluster's dump restores on the same major.
+ */
+export function startManagedDb(opts: { name: string; host: string; port: number; adminUser: string; adminPassword: string; image?: string }): ManagedDb {
   const dir = path.join(CACHE_DIR, opts.name);
   const pg = path.join(dir, "pg");
   // A cluster left by an earlier run (FT_E2E_KEEP, an interrupted run) is stopped first.
   stopManagedDb(opts.name);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
-  const asPg = (args: string[], input?: string) => sh("runuser", ["-u", "postgres", "--", ...args], { input });
+  // The image's own binaries as its postgres user (uid 70), in the container holding the namespace.
+  const bin = opts.image ? "/usr/lib/postgresql/15/bin" : PG_BIN;
+  const asPg = (args: string[], input?: string) =>
+    opts.image ? sh("docker", ["exec", "-i", "-u", "postgres", opts.name, ...args], { input }) : sh("runuser", ["-u", "postgres", "--", ...args], { input });
   const query = (sql: string, db = "postgres") =>
-    asPg([`${PG_BIN}/psql`, "-h", pg, "-p", String(opts.port), "-U", "postgres", "-d", db, "-tA", "-v", "ON_ERROR_STOP=1", "-f", "-"], sql).stdout.trim();
+    asPg([`${bin}/psql`, "-h", pg, "-p", String(opts.port), "-U", "postgres", "-d", db, "-tA", "-v", "ON_ERROR_STOP=1", "-f", "-"], sql).stdout.trim();
   const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
   const tls = issueCertificate(path.join(dir, "tls"), "e2e managed database CA", [opts.host]);
   try {
@@ -74,17 +85,18 @@ export function startManagedDb(opts: { name: string; host: string; port: number;
     fs.copyFileSync(tls.cert, path.join(pg, "server.crt"));
     fs.copyFileSync(tls.key, path.join(pg, "server.key"));
     fs.chmodSync(path.join(pg, "server.key"), 0o600);
-    sh("chown", ["-R", "postgres:postgres", pg]);
-    asPg([`${PG_BIN}/initdb`, "-D", `${pg}/data`, "-U", "postgres", "--auth-local=peer", "--auth-host=reject", "-E", "UTF8"]);
+    sh("chown", ["-R", opts.image ? "70:70" : "postgres:postgres", pg]);
+    const pid = opts.image ? namespaceHolder(opts.name, opts.host, opts.image, pg) : namespaceHolder(opts.name, opts.host, "freshtrack-e2e/base:bookworm");
+    asPg([`${bin}/initdb`, "-D", `${pg}/data`, "-U", "postgres", "--auth-local=peer", "--auth-host=reject", "-E", "UTF8"]);
     // TLS or nothing from the network; the test's superuser only over the local socket.
     fs.writeFileSync(
       path.join(pg, "data", "pg_hba.conf"),
       ["local all postgres peer", "hostssl all all 0.0.0.0/0 scram-sha-256", "hostnossl all all 0.0.0.0/0 reject", ""].join("\n"),
     );
-    const pid = namespaceHolder(opts.name, opts.host, "freshtrack-e2e/base:bookworm");
     const conf = `-p ${opts.port} -k ${pg} -c listen_addresses=0.0.0.0 -c fsync=off -c ssl=on -c ssl_cert_file=${pg}/server.crt -c ssl_key_file=${pg}/server.key -c max_connections=100`;
-    const pgCtl = [`${PG_BIN}/pg_ctl`, "-D", `${pg}/data`, "-l", `${pg}/log`, "-w", "-o", conf, "start"];
-    sh("nsenter", ["-t", String(pid), "-n", "runuser", "-u", "postgres", "--", ...pgCtl]);
+    const pgCtl = [`${bin}/pg_ctl`, "-D", `${pg}/data`, "-l", `${pg}/log`, "-w", "-o", conf, "start"];
+    if (opts.image) asPg(pgCtl);
+    else sh("nsenter", ["-t", String(pid), "-n", "runuser", "-u", "postgres", "--", ...pgCtl]);
     // DigitalOcean's admin and its database.
     query(`CREATE ROLE ${opts.adminUser} LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD ${lit(opts.adminPassword)}`);
     query(`CREATE DATABASE defaultdb OWNER ${opts.adminUser}`);

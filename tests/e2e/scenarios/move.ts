@@ -1,11 +1,11 @@
-// Scenarios 14, 16 and 17: a customer moved from a vm host to a new one (moveTo vm) or to
-// DigitalOcean (moveTo digitalocean), or moved and rolled back after its cutover (17), under
-// load, on two disposable hosts
+// Scenarios 14, 16, 17 and 18: a customer moved from a vm host to a new one (moveTo vm) or to
+// DigitalOcean (moveTo digitalocean), or moved and rolled back after its cutover (17), or moved
+// from DigitalOcean to a vm host (18), under load, on two disposable hosts
 // (lib/disposable-host.ts), each with its own Docker engine. For digitalocean the second host
 // is the droplet (booted from the program's user_data, lib/do-stand-ins.ts), its database the
 // managed PostgreSQL stand-in (TLS only, admin not a superuser) and its buckets the Spaces
-// stand-in, each reached by its real name. The OLD host is
-// deployed by the program's own steps as scenario 1 does; then the program is planned for each
+// stand-in, each reached by its real name; in 18 the droplet is the OLD side. The OLD host is
+// deployed by the program's own steps as scenario 1 does (a droplet after its user_data boot); then the program is planned for each
 // phase (prepare, cutover, then retire or rollback) with the previous run's outputs as the stack's last
 // deployment, and every remote step of the plan runs over real SSH in the engine's order
 // (harness.ts: both hosts' steps plus the move's). The load keeps hitting the OLD address the
@@ -158,14 +158,21 @@ interface NewSide {
   stop(): void;
 }
 
-function vmSide(newHost: DisposableHost): NewSide {
+/**
+ * A vm host as the new side. From a vm the move names it by the moveVm* keys; from another target
+ * the stack's own vm* keys do (the harness sets them from StackInput.host: oldSide.stackHost).
+ */
+function vmSide(newHost: DisposableHost, fromVm: boolean): NewSide {
   return {
     appDir: APP_DIR,
     query: (sql) => psqlOn(newHost, sql),
-    moveKeys: (phase) => ({
-      extraConfig: { moveTo: "vm", movePhase: phase, moveVmHost: newHost.host, moveVmPort: "22", moveVmUser: "root", moveVmHostKey: newHost.hostKeyLine },
-      extraSecrets: { moveVmSshPrivateKey: newHost.privateKey },
-    }),
+    moveKeys: (phase): Pick<StackInput, "extraConfig" | "extraSecrets"> =>
+      fromVm
+        ? {
+            extraConfig: { moveTo: "vm", movePhase: phase, moveVmHost: newHost.host, moveVmPort: "22", moveVmUser: "root", moveVmHostKey: newHost.hostKeyLine },
+            extraSecrets: { moveVmSshPrivateKey: newHost.privateKey },
+          }
+        : { extraConfig: { moveTo: "vm", movePhase: phase } },
     extras: {},
     stop: () => undefined,
   };
@@ -202,12 +209,51 @@ const DO_KEYS = {
   backup: { accessKey: "E2EDOBACKUPSPACESKEY", secretKey: "E2ESECRETdobackupspaces0001X" },
 };
 
+/** The side the customer moves from: how the stack names it, how it is created, and where its data is read. */
+interface OldSide {
+  kind: "vm" | "digitalocean";
+  appDir: string;
+  /** The host the stack's vm* keys name (StackInput.host): the old vm, or the new vm host of a move off digitalocean. */
+  stackHost: DisposableHost;
+  /** Config naming the old side besides the vm* keys (`pulumi config set` equivalents). */
+  config: Record<string, string>;
+  extras: Pick<StackInput, "stateOutputs" | "invokeResults">;
+  /** SQL on the old side's app database, as a superuser. */
+  query: Query;
+  /** After the first plan, before its steps: what the cloud does when it creates the old side. */
+  create?(p: PlanResult): Promise<Record<string, unknown>>;
+  /** After the old side's deploy, while it serves: what must hold on this kind of side. */
+  facts?(): { figures: Record<string, unknown>; problems: string[] };
+  stop(): void;
+}
+
+function vmOldSide(oldHost: DisposableHost): OldSide {
+  return { kind: "vm", appDir: APP_DIR, stackHost: oldHost, config: {}, extras: {}, query: (sql) => psqlOn(oldHost, sql), stop: () => undefined };
+}
+
+/** A droplet (the stand-ins below), either side of a move. */
+type DropletStandIn = Required<Pick<NewSide, "query" | "extras" | "create" | "facts" | "stop">> & { appDir: string; doConfig: Record<string, string> };
+
+function dropletNewSide(droplet: DisposableHost, d: MoveDeps): NewSide {
+  const s = dropletStandIn(droplet, d, ["198.51.100.7/32"]);
+  return { ...s, moveKeys: (phase) => ({ extraConfig: { moveTo: "digitalocean", movePhase: phase, ...s.doConfig } }) };
+}
+
+/** 18: the droplet is the old side; the stack's vm* keys name the new vm host from the start (runbook digitalocean → vm, step 1). */
+function dropletOldSide(droplet: DisposableHost, newHost: DisposableHost, d: MoveDeps): OldSide {
+  // The new host pulls from the droplet over SSH: its address is in doSshCidrs before the move (runbook step 2).
+  // Its database is dumped on the droplet and restored on the vm host: the managed database runs
+  // the postgres stand-in's own server, as a doDbVersion 16 cluster matches postgres:16 (startManagedDb).
+  const s = dropletStandIn(droplet, d, [`${newHost.host}/32`, "198.51.100.7/32"], d.tags.postgres);
+  return { ...s, kind: "digitalocean", stackHost: newHost, config: { target: "digitalocean", ...s.doConfig } };
+}
+
 /**
- * The droplet on the second host: the program's droplet and reserved IP resolve to its address,
+ * The droplet on a disposable host: the program's droplet and reserved IP resolve to its address,
  * its host key and deploy key are real keys in the engine's state, the cluster's outputs and CA
  * point at the managed database stand-in, and Spaces is the stand-in under its real name.
  */
-function dropletSide(droplet: DisposableHost, d: MoveDeps): NewSide {
+function dropletStandIn(droplet: DisposableHost, d: MoveDeps, sshCidrs: string[], dbImage?: string): DropletStandIn {
   const keysDir = path.join(d.work, "hosts", "droplet-keys");
   fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
   const deployKey = sshKeyPair(path.join(keysDir, "deploy-key"));
@@ -218,21 +264,14 @@ function dropletSide(droplet: DisposableHost, d: MoveDeps): NewSide {
     port: DO_DB.port,
     adminUser: DO_DB.user,
     adminPassword: DO_DB.password,
+    image: dbImage,
   });
   let spaces: Spaces | undefined;
   return {
     // vmAppDir is also the droplet's app directory (one key).
     appDir: APP_DIR,
     query: (sql) => db.query(sql, DB_NAME),
-    moveKeys: (phase) => ({
-      extraConfig: {
-        moveTo: "digitalocean",
-        movePhase: phase,
-        doRegion: DO_REGION,
-        doManageDns: "false",
-        doSshCidrs: JSON.stringify(["198.51.100.7/32"]),
-      },
-    }),
+    doConfig: { doRegion: DO_REGION, doManageDns: "false", doSshCidrs: JSON.stringify(sshCidrs) },
     extras: {
       stateOutputs: {
         "tls:index/privateKey:PrivateKey::deploy-key": deployKey,
@@ -274,7 +313,7 @@ function dropletSide(droplet: DisposableHost, d: MoveDeps): NewSide {
       return {
         droplet_first_boot: boot.runcmd,
         spaces_buckets: [assets, backups],
-        managed_db: `${DO_DB.host}:${DO_DB.port} (PostgreSQL 17, TLS only, ${DO_DB.user} without SUPERUSER)`,
+        managed_db: `${DO_DB.host}:${DO_DB.port} (PostgreSQL ${dbImage ? "15 of the postgres stand-in" : "17"}, TLS only, ${DO_DB.user} without SUPERUSER)`,
       };
     },
     facts() {
@@ -320,32 +359,37 @@ export function removeMoveLeftovers(): void {
   removeHostsNetwork();
 }
 
-export const moveVmToVm = (d: MoveDeps) => moveFromVm(d, "vm", "retire");
-export const moveVmToDigitalOcean = (d: MoveDeps) => moveFromVm(d, "digitalocean", "retire");
+export const moveVmToVm = (d: MoveDeps) => move(d, "vm", "vm", "retire");
+export const moveVmToDigitalOcean = (d: MoveDeps) => move(d, "vm", "digitalocean", "retire");
 /** Scenario 17: the same move rolled back after its cutover (movePhase rollback): the old side serves again, with every reading. */
-export const moveVmToVmRolledBack = (d: MoveDeps) => moveFromVm(d, "vm", "rollback");
+export const moveVmToVmRolledBack = (d: MoveDeps) => move(d, "vm", "vm", "rollback");
+/** Scenario 18: off a droplet (managed database, Spaces) onto a vm host. */
+export const moveDigitalOceanToVm = (d: MoveDeps) => move(d, "digitalocean", "vm", "retire");
 
-async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" | "rollback"): Promise<Record<string, unknown>> {
+async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digitalocean", end: "retire" | "rollback"): Promise<Record<string, unknown>> {
   const rollback = end === "rollback";
   const tHosts = Date.now();
   const image = hostImage();
-  const oldHost = await startDisposableHost(NAMES.old, path.join(d.work, "hosts", "old"), image);
+  const oldHost = await startDisposableHost(from === "vm" ? NAMES.old : NAMES.droplet, path.join(d.work, "hosts", "old"), image);
   const newHost = await startDisposableHost(to === "vm" ? NAMES.new : NAMES.droplet, path.join(d.work, "hosts", "new"), image);
   let side: NewSide | undefined;
+  let old: OldSide | undefined;
   try {
     await loadImages([oldHost, newHost], [...new Set(Object.values(d.tags))]);
-    side = to === "vm" ? vmSide(newHost) : dropletSide(newHost, d);
+    old = from === "vm" ? vmOldSide(oldHost) : dropletOldSide(oldHost, newHost, d);
+    side = to === "vm" ? vmSide(newHost, from === "vm") : dropletNewSide(newHost, d);
     d.record({ hosts: { old: oldHost.host, new: newHost.host, image, seconds_to_start_and_load_images: secs(Date.now() - tHosts) } });
 
     const applier = new Applier();
     // The move's transfer key as the tls provider keeps it in state: one real ED25519 key for every phase.
     const transferKey = sshKeyPair(path.join(d.work, "hosts", "move-transfer-key"));
     let stack: StackInput = {
-      host: oldHost,
-      appDir: APP_DIR,
+      host: old.stackHost,
+      appDir: old.appDir,
       tags: d.tags,
-      stateOutputs: { "tls:index/privateKey:PrivateKey::move-transfer-key": transferKey, ...side.extras.stateOutputs },
-      invokeResults: side.extras.invokeResults,
+      extraConfig: old.config,
+      stateOutputs: { "tls:index/privateKey:PrivateKey::move-transfer-key": transferKey, ...old.extras.stateOutputs, ...side.extras.stateOutputs },
+      invokeResults: { ...old.extras.invokeResults, ...side.extras.invokeResults },
     };
     let last: PlanResult | undefined;
     // Every plan, and every byte printed from here on (d.outputs): this scenario's own secret scan (step 6).
@@ -368,9 +412,11 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       }
     };
 
-    // 1. The old host, deployed as any vm host is.
+    // 1. The old host, deployed as any vm host is (a droplet: created and booted from its user_data first).
     let t0 = Date.now();
-    await apply(await planFor({}));
+    const deployPlan = await planFor({});
+    if (old.create) d.record({ old_side: await old.create(deployPlan) });
+    await apply(deployPlan);
     const deployS = secs(Date.now() - t0);
     let ca = "";
     for (let i = 0; i < 30 && !ca.includes("BEGIN CERTIFICATE"); i++) {
@@ -385,10 +431,9 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     // The sensors' address: the OLD host, the whole time (DNS is not changed in this test).
     const target: Target = { address: oldHost.host, port: 443, ca, apiKey: ORG_SECRET };
     await waitHealthy(target, 120);
-    psqlOn(oldHost, `INSERT INTO organizations (name, webhook_secret_hash) VALUES ('e2e-move-org', '${sha256(ORG_SECRET)}') ON CONFLICT DO NOTHING`);
+    old.query(`INSERT INTO organizations (name, webhook_secret_hash) VALUES ('e2e-move-org', '${sha256(ORG_SECRET)}') ON CONFLICT DO NOTHING`);
     const device = `s14-move-${Date.now()}`;
-    psqlOn(
-      oldHost,
+    old.query(
       `INSERT INTO devices (organization_id, device_id, dev_eui) SELECT id, '${device}', '${devEui(device)}' FROM organizations WHERE webhook_secret_hash = '${sha256(ORG_SECRET)}'`,
     );
     const first = await postUplink(target, uplink(device, 0));
@@ -396,21 +441,26 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     // Uploads of the app (every byte value), in the old side's bucket.
     for (const [i, size] of [4096, 70000, 1].entries()) {
       const bytes = Buffer.from(Array.from({ length: size }, (_, j) => (j * 31 + i) % 256));
-      const put = rcloneOn(oldHost, `rcat "$bucket/e2e-org/photos/cooler-${i}.bin"`, bytes.toString("base64"));
+      const put = rcloneOn(oldHost, `rcat "$bucket/e2e-org/photos/cooler-${i}.bin"`, bytes.toString("base64"), old.appDir);
       d.check(put.code === 0, `cannot put an upload on the old host: ${put.stderr}`);
     }
     d.record({ old_host_deploy_seconds: deployS });
+    if (old.facts) {
+      const f = old.facts();
+      d.record({ old_side_serving: f.figures });
+      for (const problem of f.problems) d.check(false, `old side: ${problem}`);
+    }
 
     // 2. A plain target change is refused before anything runs; the old host is untouched.
     const deployed = last!.outputs;
     const before = containersOn(oldHost);
+    const other = from === "vm" ? "digitalocean" : "vm";
+    const changed: Record<string, string> =
+      from === "vm" ? { target: other, doManageDns: "false", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) } : { ...old.config, target: other };
+    const refusedAs = new RegExp(`target changed from ${from} \\(deployed\\) to ${other}`);
     let refusal = "";
     try {
-      await plan(
-        { ...stack, extraConfig: { target: "digitalocean", doManageDns: "false", doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }, previousOutputs: deployed },
-        d.work,
-        d.programRoot,
-      );
+      await plan({ ...stack, extraConfig: changed, previousOutputs: deployed }, d.work, d.programRoot);
     } catch (e) {
       refusal = (e as Error).message;
     }
@@ -418,21 +468,22 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     const refusalLine = refusal.split("\n").find((l) => /target changed from/.test(l)) ?? refusal.slice(0, 300);
     d.record({
       plain_target_change: {
-        refused: /target changed from vm \(deployed\) to digitalocean/.test(refusal),
+        refused: refusedAs.test(refusal),
         message: refusalLine,
         old_host_containers_unchanged: JSON.stringify(before) === JSON.stringify(after),
         containers: before.length,
       },
     });
-    d.check(
-      /target changed from vm \(deployed\) to digitalocean/.test(refusal),
-      `a plain target change was not refused: ${refusal.slice(0, 500) || "the program planned it"}`,
-    );
+    d.check(refusedAs.test(refusal), `a plain target change was not refused: ${refusal.slice(0, 500) || "the program planned it"}`);
     d.check(before.length > 0 && JSON.stringify(before) === JSON.stringify(after), "the refused target change changed containers on the old host");
 
     // 3. The move, phase by phase, under load at the OLD address.
     const newSide = side;
-    const moveKeys = (phase: string) => ({ extraConfig: {}, extraSecrets: {}, ...newSide.moveKeys(phase) });
+    const oldConfig = old.config;
+    const moveKeys = (phase: string) => {
+      const k = newSide.moveKeys(phase);
+      return { extraConfig: { ...oldConfig, ...k.extraConfig }, extraSecrets: { ...k.extraSecrets } };
+    };
     const gen = new LoadGenerator(target, device, d.rate);
     const phases: Record<string, { seconds: number; steps_run: string[] }> = {};
     let cutoverReport: Record<string, unknown> | undefined;
@@ -498,7 +549,7 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
 
     // 4. Figures, read on both hosts. The side that serves at the end takes every reading: the
     // new one after retire, the old one after a rollback; the other side is frozen.
-    const oldQuery: Query = (sql) => psqlOn(oldHost, sql);
+    const oldQuery = old.query;
     const onNew = storedOn(newSide.query, device);
     const onOld = storedOn(oldQuery, device);
     const [onFinal, onOther] = rollback ? [onOld, onNew] : [onNew, onOld];
@@ -511,16 +562,17 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
     const tablesOld = tableCounts(oldQuery);
     const tablesNew = tableCounts(newSide.query);
     const [tablesFinal, tablesOther] = rollback ? [tablesOld, tablesNew] : [tablesNew, tablesOld];
-    const objectsOld = objectsOn(oldHost);
+    // A droplet's bucket is in Spaces: read there with the droplet's own rclone config.
+    const objectsOld = objectsOn(oldHost, old.appDir);
     const objectsNew = objectsOn(newHost, newSide.appDir);
-    const salt = { old: saltDigest(oldHost), new: saltDigest(newHost, newSide.appDir) };
+    const salt = { old: saltDigest(oldHost, old.appDir), new: saltDigest(newHost, newSide.appDir) };
     const finalOnly = [...onFinal].filter((f) => !onOther.has(f)).length;
     const missingOnFinal = [...onOther].filter((f) => !onFinal.has(f));
     const ackedNotStored = notStored.filter((f) => gen.acked.has(f));
     // The sides' request holders: their counts (they log no header or body).
     const holderLog = (h: DisposableHost) => onHost(h, "docker logs --tail 12 freshtrack-move-hold 2>&1", { allowFail: true }).stdout.trim().split("\n");
     // After a rollback the old side routes locally again: no marker, no holder.
-    const oldForwarding = onHost(oldHost, `ls ${APP_DIR}/state/proxy/move.forward 2>/dev/null; docker ps -q --filter name=freshtrack-move-hold`, {
+    const oldForwarding = onHost(oldHost, `ls ${old.appDir}/state/proxy/move.forward 2>/dev/null; docker ps -q --filter name=freshtrack-move-hold`, {
       allowFail: true,
     }).stdout.trim();
     d.record({
@@ -639,7 +691,7 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       }).stdout;
     const scanned: Record<string, string> = {
       "move steps' output": d.outputs.slice(printedFrom).join("\n"),
-      "old host: container logs and audit log": hostText(oldHost, APP_DIR),
+      "old host: container logs and audit log": hostText(oldHost, old.appDir),
       "new host: container logs and audit log": hostText(newHost, newSide.appDir),
     };
     // The hosts' addresses are no secret: under mocks they sit in secret-wrapped connection objects.
@@ -660,11 +712,14 @@ async function moveFromVm(d: MoveDeps, to: "vm" | "digitalocean", end: "retire" 
       await oldHost.stop();
       await newHost.stop();
       side?.stop();
+      old?.stop();
       removeHostsNetwork();
     } else
       console.log(
         `== FT_E2E_KEEP: hosts ${oldHost.name} (${oldHost.host}) and ${newHost.name} (${newHost.host}) left running` +
-          (to === "digitalocean" ? `, with ${NAMES.db} (PostgreSQL 17 of this machine in its network namespace) and ${NAMES.spaces}` : ""),
+          (to === "digitalocean" || from === "digitalocean"
+            ? `, with ${NAMES.db} (PostgreSQL 17 of this machine in its network namespace) and ${NAMES.spaces}`
+            : ""),
       );
   }
 }

@@ -13,6 +13,7 @@
 // s3rver computes signatures for path-style URIs only, so with -s3.domainName a signature that
 // does not match is let through (the access key still decides what a request may do).
 // GET /healthz and /status answer 200 like SeaweedFS's S3 gateway. Other flags are accepted and ignored.
+const crypto = require("crypto");
 const fs = require("fs");
 const S3rver = require("s3rver");
 const AWSAccount = require("s3rver/lib/models/account");
@@ -114,6 +115,22 @@ server.middleware.unshift(async (ctx, next) => {
   }
   await next();
 });
+// Spaces (the -s3.domainName stand-in) gives a multipart object S3's ETag, md5(the parts' md5s)-N,
+// which rclone compares with its own after the upload (provider DigitalOcean, HEAD of the object):
+// s3rver keeps the whole object's md5, and a backup above rclone's streaming cutoff failed on it.
+// The ETag is s3rver's stored object.md5, so that file is rewritten once the upload completed.
+if (domain) {
+  server.middleware.unshift(async (ctx, next) => {
+    await next();
+    const done = ctx.method === "POST" && "uploadId" in ctx.query && ctx.status === 200 && ctx.request.body?.CompleteMultipartUpload;
+    if (!done || !done.Part || !ctx.params?.bucket) return;
+    const parts = [].concat(done.Part);
+    const md5s = Buffer.concat(parts.map((p) => Buffer.from(String(p.ETag).replace(/"|&quot;/g, ""), "hex")));
+    const etag = `${crypto.createHash("md5").update(md5s).digest("hex")}-${parts.length}`;
+    await fs.promises.writeFile(server.store.getResourcePath(ctx.params.bucket, ctx.params.key, "object.md5"), etag);
+    if (typeof ctx.body === "string") ctx.body = ctx.body.replace(/<ETag>[^<]*<\/ETag>/, `<ETag>&quot;${etag}&quot;</ETag>`);
+  });
+}
 // Unshifted last, so it runs first: the identity check above sees the bucket in the path.
 if (domain) {
   server.middleware.unshift(async (ctx, next) => {
