@@ -52,6 +52,12 @@ ft_compose_service_ids() {
     --filter "label=com.docker.compose.service=$1" --filter "label=com.docker.compose.oneoff=False" 2>/dev/null || true
 }
 
+# Running container ids of the app itself, backend and worker: what a write freeze stops.
+ft_compose_app_ids() {
+  ft_compose_service_ids backend
+  ft_compose_service_ids worker
+}
+
 # health|running|exited... of a container: health status when it has a healthcheck.
 ft_compose_container_state() {
   docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null || echo gone
