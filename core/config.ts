@@ -678,8 +678,11 @@ const MOVE_DEFAULTS = {
  */
 export const MOVE_HOLD_SECONDS = 600;
 
-/** Pairs whose data a rollback after cutover copies back: both sides are hosts (aws takes no copy back yet). */
-export function moveCopiesDataBack(from: Target, to: Target): boolean {
+/**
+ * Both sides are hosts (vm, digitalocean): the data moves over SSH, a rollback after cutover
+ * copies it back (aws takes no copy back yet) and the cutover forecasts its freeze.
+ */
+export function moveBetweenHosts(from: Target, to: Target): boolean {
   return from !== "aws" && to !== "aws";
 }
 
@@ -725,11 +728,11 @@ function parseMove(
   const manual = v("moveManualDataCopy");
   if (manual && !["true", "false"].includes(manual))
     bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
-  if (moveCopiesDataBack(target, to as Target) && manual === "true")
+  if (moveBetweenHosts(target, to as Target) && manual === "true")
     bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data itself. Fix: pulumi config rm moveManualDataCopy`);
   // The forecast comes from the prepare's copy over SSH; with aws on either side nothing reads it
   // (Pulumi hands the declared default over as a value: only another value is refused).
-  if (v("moveMaxFreezeSeconds") && v("moveMaxFreezeSeconds") !== String(MOVE_DEFAULTS.moveMaxFreezeSeconds) && (target === "aws" || to === "aws"))
+  if (v("moveMaxFreezeSeconds") && v("moveMaxFreezeSeconds") !== String(MOVE_DEFAULTS.moveMaxFreezeSeconds) && !moveBetweenHosts(target, to as Target))
     bad(
       "moveMaxFreezeSeconds",
       `applies to moves between hosts (vm, digitalocean) only; ${target} -> ${to} does not forecast its freeze (docs/move.md). Fix: pulumi config rm moveMaxFreezeSeconds`,
