@@ -6,7 +6,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 need_apt=0
-for bin in caddy pgbouncer promtool amtool shellcheck sshd rclone debootstrap redis-server docker dockerd age cron jq aws; do
+for bin in caddy pgbouncer promtool amtool shellcheck sshd rclone debootstrap redis-server docker dockerd age cron jq aws pebble; do
   command -v "$bin" >/dev/null 2>&1 || need_apt=1
 done
 [ -x /usr/lib/postgresql/15/bin/postgres ] || need_apt=1
@@ -23,7 +23,8 @@ if [ "$need_apt" = 1 ]; then
   apt-get install -y -qq --no-install-recommends \
     caddy pgbouncer postgresql-15 postgresql-client-15 postgresql-contrib \
     prometheus shellcheck openssh-server openssh-client rclone debootstrap \
-    redis-server openssl ca-certificates curl jq iproute2 procps age cron awscli >/dev/null
+    redis-server openssl ca-certificates curl jq iproute2 procps age cron awscli \
+    pebble >/dev/null
   apt-get install -y -qq -t trixie docker.io docker-compose docker-buildx >/dev/null
   apt-get install -y -qq --no-install-recommends -t trixie postgresql-17 >/dev/null
   # amtool 0.28 = the Alertmanager image we run (bookworm's 0.25 lacks webhook url_file).

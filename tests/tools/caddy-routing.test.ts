@@ -8,47 +8,18 @@
 // replayed with a wrong or empty body, and that moving the marker moves the
 // traffic under concurrent keep-alive POSTs with zero failed requests.
 import { strict as assert } from "assert";
-import { ChildProcess, spawn } from "child_process";
+import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
 import * as os from "os";
 import * as path from "path";
-import { parseConfig } from "../../core/config";
-import type { BundleInput } from "../../compose/bundle-input";
 import { caddyConfig, MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
 import { freePort } from "../fixtures/bin/release";
+import { caddyBundleInput, localListeners, startCaddy, stopCaddy } from "../fixtures/caddy-run";
 
 const DOMAIN = "app.cold-chain.example";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-function input(): BundleInput {
-  const raw: Record<string, string> = {
-    target: "vm",
-    domain: DOMAIN,
-    operatorEmail: "ops@cold-chain.example",
-    tlsMode: "internal",
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
-    vmHost: "203.0.113.10",
-    vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
-    vmSshPrivateKey: "k",
-    vmBackupOnHostOnly: "true",
-  };
-  return {
-    config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
-    target: "vm",
-    objectStore: {
-      publicEndpoint: `https://s3.${DOMAIN}`,
-      internalEndpoint: "http://objectstore:8333",
-      region: "us-east-1",
-      assetsBucket: "a",
-      backupsBucket: "b",
-    },
-  };
-}
-
 /** An upstream that answers with its name and the path it received. */
 function upstream(name: string, port: number, onBody?: (body: string) => void): Promise<http.Server> {
   const srv = http.createServer((req, res) => {
@@ -102,10 +73,7 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     holder = await upstream("holder", holderPort, (b) => holderBodies.push(b));
     holder.on("request", (req: http.IncomingMessage) => holderHosts.push(req.headers.host ?? ""));
 
-    const cfg = caddyConfig(input()) as Record<string, unknown> & {
-      apps: { http: Record<string, unknown> & { servers: Record<string, { listen: string[]; routes?: unknown[] }> } };
-    };
-    let text = JSON.stringify(cfg);
+    let text = JSON.stringify(caddyConfig(caddyBundleInput(DOMAIN, "internal")));
     // Slot names and service names, pointed at the local servers; the marker directory at a temp dir.
     text = text
       .replace(/"dial":"freshtrack-backend-blue:3000"/g, `"dial":"127.0.0.1:${backendPort}"`)
@@ -117,22 +85,8 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       .replace(new RegExp(`"root":"${PROXY_STATE_DIR.replace(/\//g, "\\/")}"`, "g"), JSON.stringify({ root: markers }).slice(1, -1));
     assert.ok(!/"dial":"(?!objectstore:)[a-z]/.test(text), "every app upstream adapted");
     assert.ok(text.includes(markers), "marker directory adapted");
-    const adapted = JSON.parse(text);
-    adapted.admin = { disabled: true };
-    adapted.storage = { module: "file_system", root: path.join(dir, "data") };
-    adapted.apps.http.http_port = httpPort;
-    adapted.apps.http.https_port = httpsPort;
-    adapted.apps.http.servers.public.listen = [`127.0.0.1:${httpsPort}`];
-    adapted.apps.http.servers.health.listen = [`127.0.0.1:${await freePort()}`];
-    const file = path.join(dir, "caddy.json");
-    fs.writeFileSync(file, JSON.stringify(adapted));
-    const log = fs.openSync(path.join(dir, "caddy.log"), "a");
-    caddy = spawn("caddy", ["run", "--config", file], {
-      detached: true,
-      stdio: ["ignore", log, log],
-      env: { ...process.env, HOME: dir, XDG_DATA_HOME: dir, XDG_CONFIG_HOME: dir },
-    });
-    fs.closeSync(log);
+    const adapted = localListeners(JSON.parse(text), dir, { http: httpPort, https: httpsPort, health: await freePort() });
+    caddy = startCaddy(dir, adapted);
     for (let i = 0; i < 100; i++) {
       if (caddy.exitCode !== null) throw new Error(fs.readFileSync(path.join(dir, "caddy.log"), "utf8"));
       try {
@@ -146,12 +100,7 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
   });
 
   after(async () => {
-    if (caddy && caddy.exitCode === null && caddy.pid) {
-      const exited = new Promise((r) => caddy!.once("exit", r));
-      process.kill(-caddy.pid, "SIGTERM");
-      await Promise.race([exited, sleep(10000)]);
-      if (caddy.exitCode === null) process.kill(-caddy.pid, "SIGKILL");
-    }
+    await stopCaddy(caddy);
     for (const s of [backend, frontend, objectstore, holder]) if (s?.listening) await closeServer(s);
     if (dir) fs.rmSync(dir, { recursive: true, force: true });
   });
@@ -215,7 +164,7 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     assert.equal(JSON.parse((await get("/api/webhooks/ttn", "POST")).body).name, "backend");
   });
 
-  // s3.<domain>: the assets bucket is "a", the backups bucket "b" (input() above).
+  // s3.<domain>: the assets bucket is "a", the backups bucket "b" (caddyBundleInput).
   it("s3.<domain> serves objects of the assets bucket, path unchanged (query string and signature kept)", async () => {
     const p = "/a/uploads/photo.jpg?X-Amz-Signature=abc&X-Amz-Expires=60";
     const r = await get(p, "GET", undefined, `s3.${DOMAIN}`);
