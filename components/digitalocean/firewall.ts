@@ -50,8 +50,8 @@ export function movePullSources(host: string): string[] {
 }
 
 /**
- * The droplet's cloud firewall. Inbound: web to the world (UDP 443 for HTTP/3,
- * which Caddy offers), SSH from the configured CIDRs only (and, during a rollback of a move to
+ * The droplet's cloud firewall. Inbound: web (tcp 80, 443) to the world (Caddy serves
+ * no HTTP/3, so no udp 443), SSH from the configured CIDRs only (and, during a rollback of a move to
  * this droplet, from the old host that copies the data back). Outbound: exactly
  * what the stack uses: DNS, NTP, HTTP(S) (apt, image registries, ACME, TTN,
  * Stripe, Resend, Telnyx, Sentry, Spaces, DO monitoring agent), Alertmanager's
@@ -66,7 +66,6 @@ export function cloudFirewallRules<V = string>(input: CloudFirewallInput<V>): { 
     inbound: [
       { protocol: "tcp", portRange: "80", sourceAddresses: [...WORLD] },
       { protocol: "tcp", portRange: "443", sourceAddresses: [...WORLD] },
-      { protocol: "udp", portRange: "443", sourceAddresses: [...WORLD] },
       {
         protocol: "tcp",
         portRange: "22",

@@ -144,7 +144,6 @@ export function fixtureStack(): Res[] {
         { protocol: "tcp", portRange: "22", sourceAddresses: ["198.51.100.7/32"] },
         { protocol: "tcp", portRange: "80", sourceAddresses: ["0.0.0.0/0", "::/0"] },
         { protocol: "tcp", portRange: "443", sourceAddresses: ["0.0.0.0/0", "::/0"] },
-        { protocol: "udp", portRange: "443", sourceAddresses: ["0.0.0.0/0", "::/0"] },
       ],
       outboundRules: [{ protocol: "tcp", portRange: "all", destinationAddresses: ["0.0.0.0/0", "::/0"] }],
     }),

@@ -19,11 +19,10 @@ export interface IngressConfig {
   allowWorldIcmp: boolean;
 }
 
-/** What the world may reach: HTTP, HTTPS, and HTTP/3 (QUIC, udp/443) that Caddy serves. */
+/** What the world may reach: HTTP and HTTPS (Caddy serves no HTTP/3, so no udp/443). */
 export const WORLD_OPEN: { protocol: string; port: number }[] = [
   { protocol: "tcp", port: 80 },
   { protocol: "tcp", port: 443 },
-  { protocol: "udp", port: 443 },
 ];
 
 interface Rule {
@@ -131,7 +130,7 @@ export const ingressRestricted = definePolicy<IngressConfig>({
   enforcementLevel: "mandatory",
   why: "An open database, Redis or SSH port is the shortest path to leaking every credential and reading; there is no business reason for it.",
   remediation:
-    "From 0.0.0.0/0 or ::/0 allow only tcp/80, tcp/443 (and udp/443 for HTTP/3). Put operator addresses in doSshCidrs and the same list in sshCidrs of policy/config/<stack>.json. Reach databases and caches through security-group references, the VPC, or a database firewall rule of type droplet/tag.",
+    "From 0.0.0.0/0 or ::/0 allow only tcp/80 and tcp/443. Put operator addresses in doSshCidrs and the same list in sshCidrs of policy/config/<stack>.json. Reach databases and caches through security-group references, the VPC, or a database firewall rule of type droplet/tag.",
   types: Object.values(TYPES),
   configSchema: {
     properties: {
@@ -166,7 +165,7 @@ export const ingressRestricted = definePolicy<IngressConfig>({
         if (!isWorld(cidr) || coversSsh) continue;
         const webOnly = rule.from === rule.to && WORLD_OPEN.some((w) => w.protocol === rule.protocol && w.port === rule.from);
         const icmpOk = rule.protocol === "icmp" && cfg.allowWorldIcmp;
-        if (!webOnly && !icmpOk) out.push(`${describe(rule)} is open to the world (${cidr}); only tcp/80, tcp/443 and udp/443 may be.`);
+        if (!webOnly && !icmpOk) out.push(`${describe(rule)} is open to the world (${cidr}); only tcp/80 and tcp/443 may be.`);
       }
     }
     return out;

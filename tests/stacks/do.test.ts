@@ -139,7 +139,7 @@ describe("stacks/do: the DigitalOcean target under mocks", () => {
     type In = { protocol: string; portRange?: string; sourceAddresses: string[] };
     type Out = { protocol: string; portRange?: string; destinationAddresses: string[] };
     const inbound = (fw.inputs.inboundRules as In[]).map((x) => `${x.protocol}/${x.portRange}<-${x.sourceAddresses.join(",")}`).sort();
-    assert.deepEqual(inbound, ["tcp/22<-198.51.100.7/32", "tcp/443<-0.0.0.0/0,::/0", "tcp/80<-0.0.0.0/0,::/0", "udp/443<-0.0.0.0/0,::/0"]);
+    assert.deepEqual(inbound, ["tcp/22<-198.51.100.7/32", "tcp/443<-0.0.0.0/0,::/0", "tcp/80<-0.0.0.0/0,::/0"]);
     const outbound = fw.inputs.outboundRules as Out[];
     const db = outbound.filter((x) => x.portRange === "25060");
     assert.deepEqual(db, [{ protocol: "tcp", portRange: "25060", destinationAddresses: ["10.110.16.0/20"] }]);

@@ -14,7 +14,7 @@ describe("digitalocean firewall rules", () => {
 
   it("inbound: web to the world, SSH only from the given CIDRs, nothing else", () => {
     const byPort = rules.inbound.map((r) => `${r.protocol}/${r.portRange}`).sort();
-    assert.deepEqual(byPort, ["tcp/22", "tcp/443", "tcp/80", "udp/443"]);
+    assert.deepEqual(byPort, ["tcp/22", "tcp/443", "tcp/80"]);
     for (const r of rules.inbound) {
       if (r.portRange === "22") assert.deepEqual(r.sourceAddresses, ["198.51.100.7/32", "2001:db8::/64"]);
       else assert.deepEqual(r.sourceAddresses, WORLD);

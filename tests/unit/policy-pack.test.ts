@@ -249,7 +249,13 @@ const BAD: BadCase[] = [
     policy: "ingress-restricted",
     what: "DO firewall opens Grafana to the world",
     mutate: (rs) => void inbound(find(rs, "index/firewall:Firewall", "app")).push({ protocol: "tcp", portRange: "3000", sourceAddresses: ["0.0.0.0/0"] }),
-    message: /inboundRules\[4\] \(tcp port 3000\) is open to the world/,
+    message: /inboundRules\[3\] \(tcp port 3000\) is open to the world/,
+  },
+  {
+    policy: "ingress-restricted",
+    what: "DO firewall opens udp/443 to the world (Caddy serves no HTTP/3)",
+    mutate: (rs) => void inbound(find(rs, "index/firewall:Firewall", "app")).push({ protocol: "udp", portRange: "443", sourceAddresses: ["0.0.0.0/0"] }),
+    message: /inboundRules\[3\] \(udp port 443\) is open to the world/,
   },
   {
     policy: "ingress-restricted",
@@ -261,7 +267,7 @@ const BAD: BadCase[] = [
     policy: "ingress-restricted",
     what: "DO firewall ping from anywhere",
     mutate: (rs) => void inbound(find(rs, "index/firewall:Firewall", "app")).push({ protocol: "icmp", sourceAddresses: ["0.0.0.0/0"] }),
-    message: /inboundRules\[4\] \(icmp\) is open to the world/,
+    message: /inboundRules\[3\] \(icmp\) is open to the world/,
   },
   {
     policy: "ingress-restricted",

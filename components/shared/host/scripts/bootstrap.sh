@@ -104,9 +104,8 @@ if [[ "$firewall" == "true" ]]; then
   ufw allow "${ssh_port}/tcp" >/dev/null
   ufw allow 80/tcp >/dev/null
   ufw allow 443/tcp >/dev/null
-  ufw allow 443/udp >/dev/null
   ufw --force enable >/dev/null
-  log "firewall: allowing ${ssh_port}/tcp, 80/tcp, 443/tcp+udp"
+  log "firewall: allowing ${ssh_port}/tcp, 80/tcp, 443/tcp"
 fi
 
 log "host ready ($(docker --version | cut -d, -f1), $(docker compose version --short))"
