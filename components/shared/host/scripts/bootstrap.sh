@@ -104,6 +104,8 @@ if [[ "$firewall" == "true" ]]; then
   ufw allow "${ssh_port}/tcp" >/dev/null
   ufw allow 80/tcp >/dev/null
   ufw allow 443/tcp >/dev/null
+  # Opened by earlier releases for HTTP/3, which Caddy does not serve.
+  ufw delete allow 443/udp >/dev/null 2>&1 || true
   ufw --force enable >/dev/null
   log "firewall: allowing ${ssh_port}/tcp, 80/tcp, 443/tcp"
 fi
