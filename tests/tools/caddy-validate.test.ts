@@ -6,37 +6,8 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { parseConfig } from "../../core/config";
-import type { BundleInput } from "../../compose/bundle-input";
 import { caddyConfig, renderCaddyJson } from "../../compose/render/caddy";
-import { testManagedDb, testObjectStore } from "../fixtures/config";
-
-function input(target: "vm" | "digitalocean", tlsMode: "acme" | "internal"): BundleInput {
-  const raw: Record<string, string> = {
-    target,
-    domain: "app.cold-chain.example",
-    operatorEmail: "ops@cold-chain.example",
-    tlsMode,
-    backendImage: "ghcr.io/acme/frostguard-backend:1.2.3",
-    workerImage: "ghcr.io/acme/frostguard-worker:1.2.3",
-    frontendImage: "ghcr.io/acme/frostguard-frontend:1.2.3",
-    stackAuthProjectId: "proj-123",
-    ...(target === "vm"
-      ? {
-          vmHost: "203.0.113.10",
-          vmHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKq0Yq3mR5m6m0qS5hD9l0b2mE1bqQ1w7zK3p0nq7x8Y",
-          vmSshPrivateKey: "k",
-          vmBackupOnHostOnly: "true",
-        }
-      : { doSshCidrs: JSON.stringify(["198.51.100.7/32"]) }),
-  };
-  return {
-    config: parseConfig(raw, new Set(["vmSshPrivateKey"])),
-    target,
-    objectStore: testObjectStore("app.cold-chain.example"),
-    managedDb: testManagedDb(target),
-  };
-}
+import { caddyBundleInput } from "../fixtures/caddy-run";
 
 describe("caddy validate (real caddy binary)", () => {
   let dir: string;
@@ -57,7 +28,7 @@ describe("caddy validate (real caddy binary)", () => {
     for (const tls of ["acme", "internal"] as const) {
       it(`accepts the ${target} config with ${tls} TLS`, () => {
         const file = path.join(dir, `caddy-${target}-${tls}.json`);
-        fs.writeFileSync(file, renderCaddyJson(input(target, tls)));
+        fs.writeFileSync(file, renderCaddyJson(caddyBundleInput("app.cold-chain.example", tls, target)));
         const r = validate(file);
         assert.equal(r.status, 0, r.stderr);
         assert.match(r.stdout + r.stderr, /Valid configuration/);
@@ -66,7 +37,7 @@ describe("caddy validate (real caddy binary)", () => {
   }
 
   it("rejects a config with an unknown reverse_proxy field (the check can fail)", () => {
-    const cfg = caddyConfig(input("vm", "acme")) as {
+    const cfg = caddyConfig(caddyBundleInput("app.cold-chain.example", "acme")) as {
       apps: { http: { servers: { public: { routes: { handle: { routes?: { handle: Record<string, unknown>[] }[] }[] }[] } } } };
     };
     cfg.apps.http.servers.public.routes[1].handle[1].routes![0].handle[0].strip_prefix_typo = "/api";
