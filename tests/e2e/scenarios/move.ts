@@ -211,7 +211,6 @@ const DO_KEYS = {
 
 /** The side the customer moves from: how the stack names it, how it is created, and where its data is read. */
 interface OldSide {
-  kind: "vm" | "digitalocean";
   appDir: string;
   /** The host the stack's vm* keys name (StackInput.host): the old vm, or the new vm host of a move off digitalocean. */
   stackHost: DisposableHost;
@@ -228,7 +227,7 @@ interface OldSide {
 }
 
 function vmOldSide(oldHost: DisposableHost): OldSide {
-  return { kind: "vm", appDir: APP_DIR, stackHost: oldHost, config: {}, extras: {}, query: (sql) => psqlOn(oldHost, sql), stop: () => undefined };
+  return { appDir: APP_DIR, stackHost: oldHost, config: {}, extras: {}, query: (sql) => psqlOn(oldHost, sql), stop: () => undefined };
 }
 
 /** A droplet (the stand-ins below), either side of a move. */
@@ -245,7 +244,7 @@ function dropletOldSide(droplet: DisposableHost, newHost: DisposableHost, d: Mov
   // Its database is dumped on the droplet and restored on the vm host: the managed database runs
   // the postgres stand-in's own server, as a doDbVersion 16 cluster matches postgres:16 (startManagedDb).
   const s = dropletStandIn(droplet, d, [`${newHost.host}/32`, "198.51.100.7/32"], d.tags.postgres);
-  return { ...s, kind: "digitalocean", stackHost: newHost, config: { target: "digitalocean", ...s.doConfig } };
+  return { ...s, stackHost: newHost, config: { target: "digitalocean", ...s.doConfig } };
 }
 
 /**
@@ -718,7 +717,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       console.log(
         `== FT_E2E_KEEP: hosts ${oldHost.name} (${oldHost.host}) and ${newHost.name} (${newHost.host}) left running` +
           (to === "digitalocean" || from === "digitalocean"
-            ? `, with ${NAMES.db} (PostgreSQL 17 of this machine in its network namespace) and ${NAMES.spaces}`
+            ? `, with ${NAMES.db} (${from === "digitalocean" ? "the postgres stand-in image's PostgreSQL 15" : "PostgreSQL 17 of this machine"} in its network namespace) and ${NAMES.spaces}`
             : ""),
       );
   }
