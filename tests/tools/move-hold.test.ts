@@ -202,6 +202,22 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     assert.equal(seen.length, before);
   });
 
+  it("SIGTERM while a request is held: the holder drains for FT_HOLD_DRAIN_MS, then exits 0 (its restart policy brings it back)", async () => {
+    const port = await holder(path.join(dir, "hold-drain"), 60000, { FT_HOLD_DRAIN_MS: "1500" });
+    const proc = procs[procs.length - 1];
+    // Held: no target.json, so it waits up to the 60 s hold.
+    const held = post(port, "/api/held", "{}").catch((e: Error) => ({ status: 0, body: e.message, at: Date.now() }));
+    await sleep(300);
+    const t = Date.now();
+    const exited = new Promise<number | null>((r) => proc.once("exit", (code) => r(code)));
+    proc.kill("SIGTERM");
+    const code = await Promise.race([exited, sleep(15000).then(() => "still running" as const)]);
+    assert.equal(code, 0, "the holder did not exit after SIGTERM with a request held");
+    const s = (Date.now() - t) / 1000;
+    assert.ok(s >= 1, `exited after ${s} s: the held request got no drain`);
+    await held;
+  });
+
   it("a new side not listening yet is dialled again until it is (the request was never sent)", async () => {
     const holdDir = path.join(dir, "hold3");
     const port = await holder(holdDir, 20000);

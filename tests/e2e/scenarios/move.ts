@@ -528,7 +528,8 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       onHost(oldHost, `docker exec freshtrack-move-hold node -e "process.kill(1, 'SIGTERM')"`, { allowFail: true });
       const t = Date.now();
       let after = state();
-      for (let i = 0; i < 60 && !(after.startsWith("true") && after !== before); i++) {
+      // SIGTERM is the holder's graceful stop: what it holds or forwards gets up to 30 s (hold.js).
+      for (let i = 0; i < 100 && !(after.startsWith("true") && after !== before); i++) {
         await sleep(500);
         after = state();
       }
