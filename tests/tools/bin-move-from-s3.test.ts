@@ -86,6 +86,7 @@ describe("tools: bin/move-import --from-s3 (aws -> host) and bin/move-forward --
   const importCmd = (args: string[], input: string, extra: NodeJS.ProcessEnv = {}) =>
     run(path.join(appDir, "current", "bin", "move-import"), args, { env: { ...env, ...extra }, input, timeoutMs: 180000 });
   const forwardCmd = (args: string[]) => run(path.join(appDir, "current", "bin", "move-forward"), args, { env, timeoutMs: 60000 });
+  const exportCmd = (args: string[]) => run(path.join(appDir, "current", "bin", "move-export"), args, { env, timeoutMs: 60000 });
   /** The test's own view of a stand-in (real rclone, not the wrapper, its own config). */
   const rcloneAs = (conf: string, args: string[]) => run("/usr/bin/rclone", ["--config", conf, ...args], { env: RCLONE_BASE_ENV });
   const put = async (remotePath: string, content: string | Buffer) => {
@@ -548,6 +549,71 @@ esac
     assert.ok(fs.existsSync(marker()), "Caddy sends the requests to the holder again");
     assert.ok(holding() && !fs.existsSync(state("move-hold", "target.json")), "the holder keeps them, sent nowhere");
     assert.match(log, /^notify .*set movePhase rollback/m);
+    assertKeyNowhere(r);
+  });
+  // The OLD host of a move onto aws, at a rollback after its cutover: this host (its scripts are the
+  // same on every host) handed over to the load balancer (bin/move-export --conclude), its app
+  // frozen, its holder sending everything there; the "oldaws" database stands in for the aws side,
+  // which took writes since.
+  it("rollback of a move onto aws: a side that never handed over takes nothing back; move-export --take-back keeps requests here, move-import --take-back copies the aws side's data back, starts the frozen app and serves what was kept", async () => {
+    const readingsHere = await count("frostguard", "readings");
+    assert.ok(!fs.existsSync(state("move-concluded")));
+    clearLogs();
+    const notTaken = await exportCmd(["--take-back"]);
+    assert.equal(notTaken.code, 0, notTaken.stderr);
+    assert.deepEqual(JSON.parse(notTaken.stdout.trim()), { handed_over: false });
+    const notCopied = await importCmd(["--from-s3", "--start-app", "--take-back"], cred());
+    assert.equal(notCopied.code, 0, notCopied.stderr);
+    assert.deepEqual(JSON.parse(notCopied.stdout.trim()), { copied_back: false });
+    assert.equal(calls(), "", "nothing stopped, started or held");
+    assert.equal(fs.readFileSync(rcloneLog, "utf8"), "", "nothing read from the aws side");
+    assert.equal(awsSaw.length, 0);
+    assert.equal(await count("frostguard", "readings"), readingsHere, "this side's data is untouched");
+    const wrong = await importCmd(["--from-s3", "--keep-app-stopped", "--take-back"], cred());
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /--take-back goes with --from-s3 --start-app/);
+
+    // Handed over: as bin/move-export --freeze and --conclude left it.
+    const lb = "ft-alb-123.eu-central-1.elb.amazonaws.com";
+    if (!holding()) assert.equal((await forwardCmd(["--hold"])).code, 0);
+    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: `https://${lb}:443`, ca: null }));
+    fs.writeFileSync(marker(), "");
+    fs.writeFileSync(state("move-concluded"), `${lb}\n`);
+    fs.appendFileSync(env.FT_STUB_STOPPED!, "new-backend\nnew-worker\n");
+    fs.writeFileSync(state("move-frozen-app"), "new-backend\nnew-worker\n");
+    await oldDb("INSERT INTO readings (sensor, c) SELECT 3, 2 FROM generate_series(1, 77) g");
+    await writeExport({ freezeStarted: Date.now() / 1000 - 3 });
+    const awsReadings = await count("oldaws", "readings");
+    clearLogs();
+
+    const taken = await exportCmd(["--take-back"]);
+    assert.equal(taken.code, 0, taken.stderr);
+    assert.deepEqual(JSON.parse(taken.stdout.trim()), { handed_over: true, from: lb });
+    assert.ok(!fs.existsSync(state("move-hold", "target.json")), "the holder no longer sends requests to the load balancer");
+    assert.ok(fs.existsSync(marker()) && holding(), "Caddy sends every request to the holder, which keeps it");
+    assert.doesNotMatch(calls(), /^run -d /m, "the running holder is kept (what it forwards meanwhile finishes)");
+    assert.deepEqual(
+      auditLines(appDir)
+        .filter((a) => a.action === "move-take-back")
+        .map((a) => [a.result, a.from]),
+      [["success", lb]],
+    );
+
+    clearLogs();
+    const r = await importCmd(["--from-s3", "--start-app", "--take-back"], cred());
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim());
+    assert.equal(report.ok, true, r.stdout);
+    assert.equal(report.copied_back, true);
+    assert.equal(report.app, "started");
+    assert.ok(report.freeze_seconds >= 3 && report.freeze_seconds < 120, String(report.freeze_seconds));
+    assert.equal(await count("frostguard", "readings"), awsReadings, "the aws side's writes are here");
+    const log = calls();
+    assert.match(log, /^start new-backend new-worker$/m, "the app the cutover froze runs again");
+    assert.ok(log.search(/^rm -f new-hold$/m) > log.search(/^start new-backend new-worker$/m), "the holder goes once the app serves");
+    assert.ok(!fs.existsSync(marker()) && !holding(), "this side serves every request itself");
+    assert.ok(!fs.existsSync(state("move-concluded")), "a later move may push from this side again");
+    assert.ok(!fs.existsSync(state("move-frozen-app")));
     assertKeyNowhere(r);
   });
 });

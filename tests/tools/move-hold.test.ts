@@ -218,6 +218,39 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     await held;
   });
 
+  it("target.json removed (bin/move-export --take-back): requests are kept again, none goes to the old target, and a new target gets them once", async () => {
+    const holdDir = path.join(dir, "hold-take-back");
+    const port = await holder(holdDir, 30000);
+    const lbPort = await freePort();
+    await newSide(lbPort);
+    release(holdDir, `https://127.0.0.1:${lbPort}`, "ca.pem");
+    assert.equal((await post(port, "/api/to-lb", "before")).status, 201, "forwarded while the target is there");
+    fs.rmSync(path.join(holdDir, "target.json"));
+    // The holder reads its directory every 100 ms.
+    await sleep(400);
+    const before = seen.length;
+    const pending = Array.from({ length: 10 }, (_, i) => post(port, `/api/taken-back?n=${i}`, `r${i}`));
+    await sleep(1500);
+    assert.equal(seen.length, before, "nothing is forwarded once the target is gone");
+    // The old host serves again: its own Caddy (here another server the same CA vouches for).
+    const backPort = await freePort();
+    const backSeen: string[] = [];
+    const back = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, (req, res) => {
+      req.resume();
+      req.on("end", () => (backSeen.push(req.url ?? ""), res.writeHead(201).end()));
+    });
+    await new Promise<void>((r) => back.listen(backPort, "127.0.0.1", () => r()));
+    servers.push(back);
+    release(holdDir, `https://127.0.0.1:${backPort}`, "ca.pem");
+    const answers = await Promise.all(pending);
+    assert.deepEqual(
+      answers.map((a) => a.status),
+      answers.map(() => 201),
+    );
+    assert.deepEqual(backSeen.sort(), Array.from({ length: 10 }, (_, i) => `/api/taken-back?n=${i}`).sort(), "each kept request reaches the new target once");
+    assert.equal(seen.length, before, "and none the old one");
+  });
+
   it("a new side not listening yet is dialled again until it is (the request was never sent)", async () => {
     const holdDir = path.join(dir, "hold3");
     const port = await holder(holdDir, 20000);

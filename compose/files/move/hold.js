@@ -9,6 +9,8 @@
 //   answers) and bin/move-forward --to: {"url": "https://NEW:443", "ca": "ca.pem" | null} (a file
 //   beside target.json);
 //   a failed cutover or a rollback: {"url": "https://caddy:443", ...}, this side's own Caddy.
+// When target.json goes (bin/move-export --take-back: a rollback takes requests back from an aws
+// new side), requests are kept again until a new target appears.
 // Behind an aws old side's load balancer (components/aws/move-forward.ts) it forwards from the
 // start: FT_HOLD_TARGET (environment, the same JSON) is then the target, and target.json is
 // never read (that task has no file to read).
@@ -63,12 +65,17 @@ function parseTarget(text) {
   return { url, ca, mod, agent: new mod.Agent({ keepAlive: true, maxSockets: 64 }) };
 }
 
-/** Re-reads target.json (a rename by the host, so never half-written); a bad file is ignored. */
+/** Re-reads target.json (a rename by the host, so never half-written); a bad file is ignored, no file means keep. */
 function readTarget() {
   let text = "";
   try {
     text = fs.readFileSync(`${DIR}/target.json`, "utf8");
-  } catch {
+  } catch (e) {
+    if (e.code === "ENOENT" && target) {
+      target = null;
+      targetText = "";
+      console.log("hold: no target: keeping requests");
+    }
     return;
   }
   if (text === targetText) return;
