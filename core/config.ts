@@ -680,10 +680,20 @@ export const MOVE_HOLD_SECONDS = 600;
 
 /**
  * Both sides are hosts (vm, digitalocean): the data moves over SSH, a rollback after cutover
- * copies it back (aws takes no copy back yet) and the cutover forecasts its freeze.
+ * copies it back and the cutover forecasts its freeze.
  */
 export function moveBetweenHosts(from: Target, to: Target): boolean {
   return from !== "aws" && to !== "aws";
+}
+
+/**
+ * A rollback after cutover copies the new side's data back by itself: between hosts over SSH;
+ * from an aws new side onto the old host through aws's export task, while its load balancer's
+ * forwarder sends every request to the old host, verified against the public CAs (tlsMode acme).
+ * Otherwise (a move off aws) the operator copies it and says so (moveManualDataCopy).
+ */
+export function moveCopiesBack(from: Target, to: Target, tlsMode: string): boolean {
+  return moveBetweenHosts(from, to) || (from !== "aws" && to === "aws" && tlsMode === "acme");
 }
 
 function parseMove(
@@ -723,13 +733,16 @@ function parseMove(
     }
     return n;
   };
-  // A rollback after a cutover with aws on either side copies nothing back (components/move/state.ts):
+  // A rollback after a cutover that the program does not copy back (components/move/state.ts):
   // the operator says they did.
   const manual = v("moveManualDataCopy");
   if (manual && !["true", "false"].includes(manual))
     bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
-  if (moveBetweenHosts(target, to as Target) && manual === "true")
-    bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data itself. Fix: pulumi config rm moveManualDataCopy`);
+  if (moveCopiesBack(target, to as Target, cfg.app.tlsMode) && manual === "true")
+    bad(
+      "moveManualDataCopy",
+      `is for rollbacks the program does not copy back (moves off aws; onto aws with tlsMode internal); ${target} -> ${to} copies its data back itself. Fix: pulumi config rm moveManualDataCopy`,
+    );
   // The forecast comes from the prepare's copy over SSH; with aws on either side nothing reads it
   // (Pulumi hands the declared default over as a value: only another value is refused).
   if (v("moveMaxFreezeSeconds") && v("moveMaxFreezeSeconds") !== String(MOVE_DEFAULTS.moveMaxFreezeSeconds) && !moveBetweenHosts(target, to as Target))

@@ -76,7 +76,8 @@ export class AwsTarget extends pulumi.ComponentResource implements TargetOutputs
     const lb = createLoadBalancer(scope, network, groups);
     const certificate = createCertificate(scope, lb.alb);
     const listeners = createListeners(scope, lb, certificate.arn);
-    // A move's new side: no tasks until its cutover (left to the move), none once rolled back.
+    // A move's new side: no tasks until its cutover (left to the move), none once rolled back
+    // (a copy back's freeze stops them itself, once every request goes to the old host).
     const incoming = args.moveIncoming;
     const holdForMove = incoming === "rollback" ? "zero" : incoming ? "leave" : undefined;
     const services = createServices(scope, { cluster, taskDefs, network, groups, lb, listeners, migrations, holdForMove });

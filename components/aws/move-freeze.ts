@@ -24,14 +24,19 @@ const SCALE = `scale() {
   done
 }`;
 
+/** What a failed freeze of a move off aws tells the operator. */
+export const FREEZE_FAILED_OFF_AWS =
+  "the write freeze failed: the old side's data is unchanged. Its load balancer forwards to the new host, which holds requests for up to 600 s: run pulumi config set movePhase rollback && pulumi up NOW";
+
 /**
- * The old side's write freeze. Environment: AWS_REGION, CLUSTER, SERVICES ("name=count ..." of
- * the old backend and worker), SETTLE_SECONDS. Prints `{"freeze_started": EPOCH, "settle_seconds": N}`
- * (the time the every-request rule existed: from then on new requests wait on the new host).
- * When the services cannot be stopped, they are set back to their counts and the step fails:
- * the old side serves on (its load balancer still forwards; the new host holds; see the message).
+ * The write freeze of an aws side (the old side of a move off aws; the new side of a copy back).
+ * Environment: AWS_REGION, CLUSTER, SERVICES ("name=count ..." of its backend and worker),
+ * SETTLE_SECONDS. Prints `{"freeze_started": EPOCH, "settle_seconds": N}` (the time the
+ * every-request rule existed: from then on new requests wait on the host that takes over).
+ * When the services cannot be stopped, they are set back to their counts and the step fails
+ * with `failed` (what the operator does next): this side serves on.
  */
-export function moveFreezeScript(): string {
+export function moveFreezeScript(failed: string = FREEZE_FAILED_OFF_AWS): string {
   return `set -uo pipefail
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${SETTLE_SECONDS:?}"
 ${SCALE}
@@ -41,10 +46,10 @@ sleep "$SETTLE_SECONDS"
 if ! scale zero; then
   echo "could not stop the old backend and worker: setting them back to their counts" >&2
   scale declared || echo "could not set them back either: run aws ecs update-service for: $SERVICES" >&2
-  echo "the write freeze failed: the old side's data is unchanged. Its load balancer forwards to the new host, which holds requests for up to 600 s: run pulumi config set movePhase rollback && pulumi up NOW" >&2
+  echo '${failed.replace(/'/g, `'\\''`)}' >&2
   exit 1
 fi
-echo "old backend and worker stopped: no write reaches the old database" >&2
+echo "backend and worker stopped: no write reaches this side's database" >&2
 printf '{"freeze_started": %s, "settle_seconds": %s}\\n' "$started" "$SETTLE_SECONDS"
 `;
 }

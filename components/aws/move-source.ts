@@ -28,6 +28,7 @@ export function moveSourceFactory(scope: AwsScope, h: MoveSourceHandles): MoveSo
     return {
       exportAccess,
       freeze,
+      forwarder: forward?.service,
       forwardRules: (which, after) => (forward ? forward.declareRules(which, after) : []),
     };
   };

@@ -8,18 +8,23 @@
 //             after an import that compared equal) -> move-conclude (old host: bin/move-export --conclude:
 //             held requests go to the load balancer, or, when anything failed, its freeze ends and the
 //             step fails) -> move-forward (as between hosts)
-//   rollback after cutover (the operator copied the data back: moveManualDataCopy): move-unfreeze
+//   rollback after cutover: the copy back (aws-copy-back.ts: move-take-back -> move-freeze-back ->
+//             move-export-back -> move-copy-back), then move-unfreeze (ends a freeze a cutover left
+//             unconcluded; nothing to do after a copy back). With tlsMode internal the forwarder
+//             could not verify the old host: the operator copies the data back (moveManualDataCopy)
+//             and only move-unfreeze runs.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MOVE_IMPORT_MARKER } from "../aws/move-import";
 import { moveImportRunScript, moveScaleScript } from "../aws/move-run";
 import { HostAccess, MoveImportAccess } from "../shared/target";
+import { AwsCopyBack, declareAwsCopyBack } from "./aws-copy-back";
 import { localStep } from "./local-step";
 import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
 
-/** Steps declared per phase (resource names under the move component). */
-export function awsStepsFor(phase: string, cutoverDone: boolean): string[] {
+/** Steps declared per phase (resource names under the move component); `copiesBack`: a rollback after cutover copies the data back. */
+export function awsStepsFor(phase: string, cutoverDone: boolean, copiesBack = true): string[] {
   switch (phase) {
     case "prepare":
       return ["move-push", "move-import"];
@@ -28,7 +33,8 @@ export function awsStepsFor(phase: string, cutoverDone: boolean): string[] {
     case "retire":
       return ["move-forward", "move-final-backup"];
     case "rollback":
-      return cutoverDone ? ["move-unfreeze"] : [];
+      if (!cutoverDone) return [];
+      return copiesBack ? ["move-take-back", "move-freeze-back", "move-export-back", "move-copy-back", "move-unfreeze"] : ["move-unfreeze"];
     default:
       return [];
   }
@@ -48,6 +54,8 @@ export function declareAwsSteps(
   /** The new side's load balancer (its DNS name): where the old side forwards, from cutover to its removal. */
   address: pulumi.Output<string>,
   dependsOn: pulumi.Resource[],
+  /** A rollback's copy back: the aws side's move resources and the old host's address. */
+  back?: AwsCopyBack,
 ): AwsSteps {
   const report: Record<string, pulumi.Output<string>> = {};
   // A step re-runs whenever the one before it did (its output changed: a push's manifest carries
@@ -94,6 +102,12 @@ export function declareAwsSteps(
     if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", [], {}, [f]);
   }
   // Retire: the import key and task are gone; the old side keeps forwarding to the load balancer.
-  if (steps.has("move-unfreeze")) run("move-unfreeze", oldHost, "move-export", ["--unfreeze"], {}, dependsOn);
+  let copiedBack: pulumi.Resource | undefined;
+  if (steps.has("move-copy-back") && back) {
+    const c = declareAwsCopyBack(parent as pulumi.ComponentResource, run, oldHost, back, dependsOn);
+    report.rollback = c.report;
+    copiedBack = c.done;
+  }
+  if (steps.has("move-unfreeze")) run("move-unfreeze", oldHost, "move-export", ["--unfreeze"], {}, copiedBack ? [copiedBack] : dependsOn);
   return { report };
 }

@@ -14,17 +14,12 @@
 //             (old backend and worker back at their counts; the rules go afterwards).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { MOVE_EXPORT_MARKER, moveExportOverrides } from "../aws/move-export";
 import { MOVE_FREEZE_SETTLE_SECONDS, moveFreezeScript, moveUnfreezeScript } from "../aws/move-freeze";
-import { moveImportRunScript } from "../aws/move-run";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
-import { lastLine } from "./report";
+import { EXPORT_RUN, exportRunEnv, freezeStartOverrides } from "./aws-export-run";
 import { forwardCheckScript } from "./forward-check";
 import { localStep } from "./local-step";
 import { RemoteStep } from "./remote-step";
-
-/** The export task's run: its report line read from its log; a failure fails the step. */
-const EXPORT_RUN = moveImportRunScript(MOVE_EXPORT_MARKER, { overrides: true, task: "export" });
 
 /** Steps declared per phase (resource names under the move component). */
 export function fromAwsStepsFor(phase: string, cutoverDone: boolean): string[] {
@@ -63,8 +58,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
   const exportData = steps.has("move-export");
   const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback" });
   const access = source.exportAccess;
-  const runEnv = (failOnError: boolean, extra: pulumi.Input<Record<string, string>> = {}) =>
-    pulumi.all([access!.runTask, extra]).apply(([env, x]) => ({ ...env, ...x, FAIL_ON_ERROR: failOnError ? "1" : "0" }));
+  const runEnv = (failOnError: boolean, extra: pulumi.Input<Record<string, string>> = {}) => exportRunEnv(access!.runTask, failOnError, extra);
   // A step re-runs whenever the one before it did (its output changed): a new export is always imported again.
   const pull = (stepName: string, app: "--keep-app-stopped" | "--start-app", after: command.local.Command) =>
     run(stepName, m.newHost, "move-import", ["--from-s3", app], { stdin: access!.pullCredential, logging: "stdout", triggers: [after.stdout] }, [after]);
@@ -84,10 +78,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
     const rules = source.forwardRules("all", [hold]);
     const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
     const freeze = local("move-freeze", moveFreezeScript(), freezeEnv, rules);
-    const started = freeze.stdout.apply((out) => String((JSON.parse(lastLine(out) || "{}") as { freeze_started?: number }).freeze_started ?? ""));
-    // The freeze's start reaches the export task (its manifest), and so the new host's freeze_seconds.
-    const overrides = started.apply((s): Record<string, string> => (s ? { OVERRIDES_JSON: moveExportOverrides(s) } : {}));
-    const final = local("move-cutover-export", EXPORT_RUN, runEnv(true, overrides), [freeze], freeze.stdout);
+    const final = local("move-cutover-export", EXPORT_RUN, runEnv(true, freezeStartOverrides(freeze.stdout)), [freeze], freeze.stdout);
     const cut = pull("move-cutover", "--start-app", final);
     report.cutover = cut.stdout;
     const check = local(

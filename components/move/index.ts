@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { AwsTarget } from "../aws";
 import { DigitalOceanTarget } from "../digitalocean";
 import { APP_CONTRACT } from "../../core/app-contract";
-import { FreshtrackConfig, MoveSettings, PROJECT, Target } from "../../core/config";
+import { FreshtrackConfig, MoveSettings, PROJECT, Target, moveCopiesBack } from "../../core/config";
 import { TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
 import { awsStepsFor, declareAwsSteps } from "./aws-steps";
@@ -94,8 +94,10 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings, cutoverDon
   const old = pulling && args.config.target === "vm" ? args.config.vm : undefined;
   // A rollback after cutover: the old vm pulls the data back from the new side (a droplet's firewall lets it in).
   const pulledBy = move.phase === "rollback" && cutoverDone && args.config.target === "vm" ? args.config.vm : undefined;
-  // aws: its backend and worker wait for the move's import (components/move/aws-steps.ts).
-  const incoming = move.to === "aws" && move.phase !== "retire" ? move.phase : undefined;
+  // aws: its backend and worker wait for the move's import (components/move/aws-steps.ts); a
+  // rollback's copy back stops them itself (aws-copy-back.ts).
+  const copyBack = move.phase === "rollback" && cutoverDone && moveCopiesBack(args.config.target, move.to, args.config.app.tlsMode);
+  const incoming = move.to === "aws" && move.phase !== "retire" ? (copyBack ? "copy-back" : move.phase) : undefined;
   return {
     ...args,
     config,
@@ -124,16 +126,20 @@ class Move extends pulumi.ComponentResource {
     const viaSsh = old.hostAccess && fresh.hostAccess;
     const viaBucket = old.hostAccess && move.to === "aws";
     const offAws = old.moveSource && fresh.hostAccess;
+    const copiesBack = moveCopiesBack(from, move.to, args.config.app.tlsMode);
     const steps = new Set(
       viaBucket
-        ? awsStepsFor(phase, cutoverDone)
+        ? awsStepsFor(phase, cutoverDone, copiesBack)
         : offAws
           ? fromAwsStepsFor(phase, cutoverDone)
           : stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"),
     );
     const run = remoteStep(this, fresh);
     const report = viaBucket
-      ? declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh]).report
+      ? declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh], {
+          source: fresh.moveSource!,
+          oldAddress: old.hostAddress,
+        }).report
       : viaSsh
         ? declareHostSteps(this, steps, run, old.hostAccess!, fresh.hostAccess!, old, move.maxFreezeSeconds).report
         : offAws

@@ -4,7 +4,7 @@
 // a plain change of `target` would create an empty new side and tear the
 // serving one down in the same run.
 import * as pulumi from "@pulumi/pulumi";
-import { FreshtrackConfig, MovePhase, TARGETS, Target, moveBetweenHosts } from "../../core/config";
+import { FreshtrackConfig, MovePhase, TARGETS, Target, moveCopiesBack } from "../../core/config";
 
 /** The `move` stack output: the state of a move as the last `pulumi up` left it. */
 export interface MoveState {
@@ -91,10 +91,10 @@ export function refusal(deployed: DeployedState, cfg: FreshtrackConfig): string 
     const next = NEXT[from];
     return `movePhase ${move.phase} cannot follow ${from === "none" ? "no move" : from}: phases advance one pulumi up at a time (prepare, cutover, retire). Fix: pulumi config set movePhase ${next}.`;
   }
-  // After a cutover the new side holds the writes; nothing copies an aws side's data back yet.
-  if (move.phase === "rollback" && prev?.cutoverDone && !moveBetweenHosts(cfg.target, move.to) && !move.manualDataCopy) {
+  // After a cutover the new side holds the writes; a move off aws (or onto it with tlsMode internal) copies nothing back.
+  if (move.phase === "rollback" && prev?.cutoverDone && !moveCopiesBack(cfg.target, move.to, cfg.app.tlsMode) && !move.manualDataCopy) {
     return (
-      `a rollback of ${cfg.target} -> ${move.to} after its cutover would serve from the ${cfg.target} side's old data: the program does not copy an aws side's data back yet. ` +
+      `a rollback of ${cfg.target} -> ${move.to} after its cutover would serve from the ${cfg.target} side's old data: the program does not copy the ${move.to} side's data back for this pair. ` +
       `Fix: finish the move (pulumi config set movePhase retire), or copy the database and the uploads back yourself (docs/move.md "Pairs with aws"), then pulumi config set moveManualDataCopy true.`
     );
   }

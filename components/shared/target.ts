@@ -16,8 +16,10 @@ export interface TargetArgs {
    * aws as a move's new side, in this phase. prepare, cutover: its backend and worker are created
    * with 0 tasks and left to the move, which scales them once the final import succeeded; the push
    * key and the import task exist. rollback: backend and worker go to 0 tasks (a released side).
+   * copy-back (a rollback after cutover that copies this side's data back to the old host): they
+   * are left to the move, whose freeze stops them once every request goes to the old host.
    */
-  moveIncoming?: "prepare" | "cutover" | "rollback";
+  moveIncoming?: "prepare" | "cutover" | "rollback" | "copy-back";
 }
 
 /** aws as a move's new side: where the old host pushes its data and how the import runs (components/move). */
@@ -39,7 +41,7 @@ export interface MoveExportAccess {
 }
 
 export interface MoveSourceArgs {
-  /** The new host's public address: where the forwarder sends what reaches the load balancer. */
+  /** The host that takes over: where the forwarder sends what reaches the load balancer (a move's new host; a copy back's old one). */
   newAddress: pulumi.Input<string>;
   /** The export task and the new host's read key (prepare, cutover; gone at retire). */
   exportData: boolean;
@@ -51,6 +53,8 @@ export interface MoveSource {
   exportAccess?: MoveExportAccess;
   /** Environment of the freeze and unfreeze steps: region, cluster and `name=count` of the old side's backend and worker. */
   freeze: pulumi.Output<Record<string, string>>;
+  /** The forwarder's service (steady once created), with `forwarder`: a step may wait for it. */
+  forwarder?: pulumi.Resource;
   /**
    * Declares the listener rules to the forwarder (needs `forwarder`), after `after`: "acme" sends
    * ACME challenges only (the new host gets its certificate), "all" every request (cutover on).

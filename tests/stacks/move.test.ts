@@ -354,23 +354,77 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       assert.equal(step(p.retire, "move-forward").inputs.create, step(p.cutover, "move-forward").inputs.create);
     });
 
-    it("rollback after cutover is refused until the operator copied the data back; then the old side's freeze ends and the aws side goes to 0 tasks", () => {
+    it("rollback after cutover copies the aws side's data back: the old host keeps every request, aws's load balancer forwards there, aws stops, exports, the old host imports and serves", () => {
       const d = destination(from, "aws");
-      const refused = plan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.cutover.outputs);
-      assert.equal(refused.ok, false);
-      assert.match(refused.stderr, /does not copy an aws side's data back/);
-      assert.match(refused.stderr, /plan: 0 resources declared/);
-      const rb = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
+      const rb = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.cutover.outputs);
       assertUnchanged(p.baseline, rb, "rollback");
-      assert.deepEqual(steps(rb), ["move-unfreeze"]);
-      assert.match(String(step(rb, "move-unfreeze").inputs.create), /'--unfreeze'$/);
+      // (move-forward-ready: the forwarder's health wait before its rule, as on a move off aws.)
+      assert.deepEqual(steps(rb), ["move-copy-back", "move-export-back", "move-forward-ready", "move-freeze-back", "move-take-back", "move-unfreeze"]);
+      const create = (name: string) => String(step(rb, name).inputs.create);
+      assert.match(create("move-take-back"), /move-export' '--take-back'$/);
+      assert.match(create("move-copy-back"), /move-import' '--from-s3' '--start-app' '--take-back'$/);
+      assert.match(create("move-unfreeze"), /'--unfreeze'$/);
+      // Order: the forwarder runs -> the old host keeps requests -> every request forwarded to it -> aws stops -> export -> import -> unfreeze.
+      const keyOf = (name: string) => {
+        const x = rb.resources.find((y) => y.name === name && y.type.startsWith("command:")) ?? rb.resources.find((y) => y.name === name)!;
+        return `${x.type}::${name}`;
+      };
+      const waits = (name: string, before: string) =>
+        assert.ok((step(rb, name).options.dependsOn ?? []).includes(before.includes("::") ? before : keyOf(before)), `${name} waits for ${before}`);
+      waits("move-take-back", "aws:ecs/service:Service::move-forward");
+      const all = res(rb, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!;
+      assert.ok((all.options.dependsOn ?? []).includes(keyOf("move-take-back")), "the rule waits for the old host to hold");
+      waits("move-freeze-back", "aws:lb/listenerRule:ListenerRule::move-forward-all");
+      waits("move-export-back", "move-freeze-back");
+      waits("move-copy-back", "move-export-back");
+      waits("move-unfreeze", "move-copy-back");
+      // The forwarder sends to the old host's own address.
+      const defs = JSON.parse(String(res(rb, "aws:ecs/taskDefinition:TaskDefinition", "move-forward")!.inputs.containerDefinitions)) as {
+        name: string;
+        environment: { name: string; value: string }[];
+      }[];
+      const forwardTo = JSON.parse(defs.find((c) => c.name === "forward")!.environment.find((e) => e.name === "FT_HOLD_TARGET")!.value).url;
+      const oldHost = String(p.baseline.outputs.hostAddress);
+      assert.match(oldHost, /^203\.0\.113\.\d+$/);
+      assert.equal(forwardTo, `https://${oldHost}:443`, "the forwarder sends every request to the old host");
+      // Secrets: the read key reaches the old host on stdin only; the local steps see ids and ARNs only.
+      const copy = step(rb, "move-copy-back");
+      assert.ok(JSON.stringify(copy.inputs.stdin).startsWith('{"$secret":'));
+      assert.equal(copy.inputs.logging, "stdout");
+      for (const name of ["move-freeze-back", "move-export-back"])
+        assert.doesNotMatch(JSON.stringify(step(rb, name).inputs.environment), /\$secret|secret_access_key|mock-secret|RNDSECRET/, name);
+      assert.match((step(rb, "move-freeze-back").inputs.environment as Record<string, string>).SERVICES, /^backend[^ ]*=\d+ worker[^ ]*=1$/);
+      // aws's backend and worker are left to the freeze (no update stops them before the old host holds).
       for (const name of ["backend", "worker"]) {
-        assert.equal(service(rb, name).inputs.desiredCount, 0, `${name}: released side runs nothing`);
-        assert.equal(service(rb, name).options.ignoreChanges, undefined, name);
+        assert.equal(json(service(rb, name).inputs), json(service(p.cutover, name).inputs), `${name}: inputs as at cutover`);
+        assert.deepEqual(service(rb, name).options.ignoreChanges, ["desiredCount"], name);
       }
-      // Before the cutover nothing was written on aws: a rollback needs no copy and no key.
+      // The aws side is released: nothing of it is protected (the next up removes it, its data retained).
+      assert.ok(rb.resources.filter((x) => underMove(x.urn ?? "") || x.parent?.includes("freshtrack:move:Move")).every((x) => !x.protect));
+      // moveManualDataCopy is refused: the program copies back itself.
+      const manual = plan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
+      assert.equal(manual.ok, false);
+      assert.match(manual.stderr, /copies its data back itself/);
+      // Before the cutover nothing was written on aws: no copy back, no key, and aws runs nothing.
       const early = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.prepare.outputs);
       assert.deepEqual(steps(early), []);
+      for (const name of ["backend", "worker"]) {
+        assert.equal(service(early, name).inputs.desiredCount, 0, `${name}: released side runs nothing`);
+        assert.equal(service(early, name).options.ignoreChanges, undefined, name);
+      }
+    });
+
+    it("rollback after cutover with tlsMode internal (the forwarder could not verify the old host): refused until the operator copied the data back; then only the old side's freeze ends", () => {
+      const d = destination(from, "aws");
+      const internal = { ...d.set, tlsMode: "internal" };
+      const cut = mustPlan(STACK[from], { ...internal, moveTo: "aws", movePhase: "cutover" }, d.secret, p.prepare.outputs);
+      const refused = plan(STACK[from], { ...internal, moveTo: "aws", movePhase: "rollback" }, d.secret, cut.outputs);
+      assert.equal(refused.ok, false);
+      assert.match(refused.stderr, /does not copy the aws side's data back/);
+      assert.match(refused.stderr, /plan: 0 resources declared/);
+      const rb = mustPlan(STACK[from], { ...internal, moveTo: "aws", movePhase: "rollback", moveManualDataCopy: true }, d.secret, cut.outputs);
+      assert.deepEqual(steps(rb), ["move-unfreeze"]);
+      for (const name of ["backend", "worker"]) assert.equal(service(rb, name).inputs.desiredCount, 0, `${name}: released side runs nothing`);
     });
   });
 }

@@ -5,10 +5,10 @@ import { FreshtrackConfig, MovePhase, Target } from "../../core/config";
 import { DeployedState, deployedStateOf, moveStateOf, refusal } from "../../components/move/state";
 import { dnsInstructions, releaseOptions, stepsFor } from "../../components/move/plan";
 
-const cfg = (target: Target, move?: { to: Target; phase: MovePhase; manualDataCopy?: boolean }): FreshtrackConfig =>
+const cfg = (target: Target, move?: { to: Target; phase: MovePhase; manualDataCopy?: boolean }, tlsMode = "acme"): FreshtrackConfig =>
   ({
     target,
-    app: {},
+    app: { tlsMode },
     data: {},
     secretsSet: [],
     ...(move ? { move: { manualDataCopy: false, ...move, purge: false, dnsTtl: 60, previousDnsTtl: 3600 } } : {}),
@@ -40,10 +40,18 @@ describe("move state: what the deployed stack allows", () => {
     assert.equal(refusal(at("vm", m("cutover")), cfg("vm", { to: "aws", phase: "rollback" })), undefined);
     assert.match(refusal(at("vm", m("retire")), cfg("vm", { to: "aws", phase: "rollback" }))!, /cannot follow retire/);
   });
-  it("a rollback after a cutover onto aws is refused until the operator copied the data back (nothing exports an aws side)", () => {
+  it("a rollback after a cutover copies back by itself, except off aws and onto aws with tlsMode internal: refused until the operator copied the data back", () => {
     const cut = { from: "vm" as Target, to: "aws" as Target, phase: "cutover" as MovePhase, cutoverDone: true };
-    assert.match(refusal(at("vm", cut), cfg("vm", { to: "aws", phase: "rollback" }))!, /old data.*moveManualDataCopy true/);
-    assert.equal(refusal(at("vm", cut), cfg("vm", { to: "aws", phase: "rollback", manualDataCopy: true })), undefined);
+    // Onto aws: the aws side's export task and the old host's import copy it back.
+    assert.equal(refusal(at("vm", cut), cfg("vm", { to: "aws", phase: "rollback" })), undefined);
+    assert.equal(refusal(at("digitalocean", { ...cut, from: "digitalocean" }), cfg("digitalocean", { to: "aws", phase: "rollback" })), undefined);
+    // ... unless the load balancer's forwarder could not verify the old host (internal CA).
+    assert.match(refusal(at("vm", cut), cfg("vm", { to: "aws", phase: "rollback" }, "internal"))!, /old data.*moveManualDataCopy true/);
+    assert.equal(refusal(at("vm", cut), cfg("vm", { to: "aws", phase: "rollback", manualDataCopy: true }, "internal")), undefined);
+    // Off aws: nothing pushes a host's data into aws.
+    const off = { from: "aws" as Target, to: "vm" as Target, phase: "cutover" as MovePhase, cutoverDone: true };
+    assert.match(refusal(at("aws", off), cfg("aws", { to: "vm", phase: "rollback" }))!, /does not copy the vm side's data back.*moveManualDataCopy true/);
+    assert.equal(refusal(at("aws", off), cfg("aws", { to: "vm", phase: "rollback", manualDataCopy: true })), undefined);
     // Before the cutover nothing was written on aws: nothing to copy back.
     assert.equal(refusal(at("vm", { ...cut, phase: "prepare", cutoverDone: false }), cfg("vm", { to: "aws", phase: "rollback" })), undefined);
     // Between two hosts the rollback copies the data back itself.

@@ -1,0 +1,24 @@
+// The aws export task's run from the deploying machine, shared by a move off aws
+// (from-aws-steps.ts) and a rollback's copy back from an aws new side (aws-copy-back.ts).
+import * as pulumi from "@pulumi/pulumi";
+import { MOVE_EXPORT_MARKER, moveExportOverrides } from "../aws/move-export";
+import { moveImportRunScript } from "../aws/move-run";
+import { lastLine } from "./report";
+
+/** The export task's run: its report line read from its log; a failure fails the step. */
+export const EXPORT_RUN = moveImportRunScript(MOVE_EXPORT_MARKER, { overrides: true, task: "export" });
+
+/** The run-task environment (ids and ARNs only), whether a failed task fails the step, and extra variables. */
+export function exportRunEnv(
+  runTask: pulumi.Output<Record<string, string>>,
+  failOnError: boolean,
+  extra: pulumi.Input<Record<string, string>> = {},
+): pulumi.Output<Record<string, string>> {
+  return pulumi.all([runTask, extra]).apply(([env, x]): Record<string, string> => ({ ...env, ...x, FAIL_ON_ERROR: failOnError ? "1" : "0" }));
+}
+
+/** The freeze's start (from the freeze step's report) as the export task's overrides: it reaches the export's manifest, and so the importing host's freeze_seconds. */
+export function freezeStartOverrides(freezeStdout: pulumi.Output<string>): pulumi.Output<Record<string, string>> {
+  const started = freezeStdout.apply((out) => String((JSON.parse(lastLine(out) || "{}") as { freeze_started?: number }).freeze_started ?? ""));
+  return started.apply((s): Record<string, string> => (s ? { OVERRIDES_JSON: moveExportOverrides(s) } : {}));
+}
