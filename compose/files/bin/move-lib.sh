@@ -116,6 +116,9 @@ FT_MOVE_HOLD_HEALTH=/.freshtrack-move/hold-health
 # on the NEW side through stopping the old services and two one-off tasks
 # (components/aws/move-forward.ts NEW_HOST_HOLD_MS). Tests keep the three equal.
 FT_MOVE_HOLD_MS=600000
+# How long a stopped holder lets what it holds or forwards finish (hold.js FT_HOLD_DRAIN_MS; the
+# `docker stop` timeout below matches it, so a stop is never a kill mid-drain).
+FT_MOVE_HOLD_DRAIN_SECONDS=30
 
 ft_move_hold_name() { printf '%s-move-hold' "$FT_PROJECT"; }
 
@@ -148,6 +151,7 @@ ft_move_hold_ensure() {
       --network "${nets%% *}" --user 65534:65534 --read-only --restart unless-stopped \
       -v "$SCRIPT_RELEASE_DIR/move/hold.js:/hold.js:ro" -v "$dir:/hold:ro" \
       -e "FT_HOLD_PORT=$FT_MOVE_HOLD_PORT" -e "FT_HOLD_HEALTH=$FT_MOVE_HOLD_HEALTH" -e "FT_HOLD_MAX_MS=$max_ms" \
+      -e "FT_HOLD_DRAIN_MS=$((FT_MOVE_HOLD_DRAIN_SECONDS * 1000))" \
       --entrypoint node "$(rj '.images.backend')" /hold.js) || die "could not start the request holder: nothing changed"
     for net in ${nets#"${nets%% *}"}; do docker network connect "$net" "$hid"; done
     log "request holder ${hid:0:12} started ($(ft_move_hold_name))"
@@ -206,7 +210,7 @@ ft_move_hold_local() {
 ft_move_hold_end() {
   ft_move_hold_local
   [[ -n $(ft_move_hold_ids) ]] || return 0
-  # Graceful: it stops listening, and what it holds or forwards gets 30 s to finish.
+  # Graceful: it stops listening, and what it holds or forwards gets FT_MOVE_HOLD_DRAIN_SECONDS to finish.
   sleep "${FT_PROXY_SETTLE_SECONDS:-3}"
   ft_move_hold_remove
   rm -f "$STATE_DIR/move-hold/target.json" "$STATE_DIR/move-hold/ca.pem" "$STATE_DIR/move-hold/self-ca.pem"
@@ -277,7 +281,7 @@ ft_move_backend_via_caddy() {
 ft_move_hold_remove() {
   local id
   for id in $(ft_move_hold_ids); do
-    docker stop -t 30 "$id" >/dev/null 2>&1 || true
+    docker stop -t "$FT_MOVE_HOLD_DRAIN_SECONDS" "$id" >/dev/null 2>&1 || true
     docker rm -f "$id" >/dev/null 2>&1 || true
   done
 }

@@ -230,8 +230,9 @@ server.keepAliveTimeout = Number(process.env.FT_HOLD_KEEPALIVE_MS || 130000);
 server.requestTimeout = 0;
 server.listen(PORT, () => console.log(`hold: listening on ${PORT}, keeping requests up to ${MAX_MS} ms`));
 setInterval(() => console.log(`hold: ${JSON.stringify(counts)}`), 10000).unref();
-// Graceful: no new connection, what it holds or forwards gets at most 30 s (as `docker stop -t 30`
-// gives it), so that a SIGTERM from anywhere ends in an exit and the restart policy brings it back.
+// Graceful: no new connection, what it holds or forwards gets at most FT_HOLD_DRAIN_MS (on a host
+// bin/move-lib.sh sets it to the `docker stop` timeout it uses), so that a SIGTERM from anywhere
+// ends in an exit and the restart policy brings it back.
 process.on("SIGTERM", () => {
   server.close(() => process.exit(0));
   setTimeout(() => process.exit(0), Number(process.env.FT_HOLD_DRAIN_MS || 30000)).unref();
