@@ -46,7 +46,7 @@ export interface AwsSteps {
 }
 
 export function declareAwsSteps(
-  parent: pulumi.Resource,
+  parent: pulumi.ComponentResource,
   steps: Set<string>,
   run: RemoteStep,
   oldHost: HostAccess,
@@ -104,7 +104,7 @@ export function declareAwsSteps(
   // Retire: the import key and task are gone; the old side keeps forwarding to the load balancer.
   let copiedBack: pulumi.Resource | undefined;
   if (steps.has("move-copy-back") && back) {
-    const c = declareAwsCopyBack(parent as pulumi.ComponentResource, run, oldHost, back, dependsOn);
+    const c = declareAwsCopyBack(parent, run, oldHost, back, dependsOn);
     report.rollback = c.report;
     copiedBack = c.done;
   }

@@ -399,8 +399,16 @@ for (const from of ["vm", "digitalocean"] as T[]) {
         assert.equal(json(service(rb, name).inputs), json(service(p.cutover, name).inputs), `${name}: inputs as at cutover`);
         assert.deepEqual(service(rb, name).options.ignoreChanges, ["desiredCount"], name);
       }
-      // The aws side is released: nothing of it is protected (the next up removes it, its data retained).
-      assert.ok(rb.resources.filter((x) => underMove(x.urn ?? "") || x.parent?.includes("freshtrack:move:Move")).every((x) => !x.protect));
+      // The aws side is released: nothing of it is protected, its data resources retained (the next up removes them from the stack only).
+      const awsSide = rb.byUrn.filter((e) => underMove(e.urn));
+      const db = awsSide.find((e) => e.urn.endsWith("aws:rds/instance:Instance::db") || /aws:rds\/instance:Instance::/.test(e.urn));
+      assert.ok(db, "the aws side's database is under the move");
+      assert.equal(db!.protect, false);
+      assert.equal(db!.retainOnDelete, true, "retained: its data is kept");
+      assert.ok(
+        awsSide.every((e) => !e.protect),
+        "nothing of the aws side is protected",
+      );
       // moveManualDataCopy is refused: the program copies back itself.
       const manual = plan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
       assert.equal(manual.ok, false);
