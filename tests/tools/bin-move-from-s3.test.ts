@@ -343,8 +343,11 @@ esac
   it("--from-s3 --keep-app-stopped restores the dump, copies the old assets bucket and reports every comparison equal; the key stays in the 0600 config", async () => {
     const texts = await writeExport();
     clearLogs();
+    // Left by an earlier move off aws onto this host: a new prepare clears it.
+    fs.writeFileSync(state("move-took-over"), "2026-01-01T00:00:00Z\n");
     const r = await importCmd(["--from-s3", "--keep-app-stopped"], cred());
     assert.equal(r.code, 0, r.stderr);
+    assert.ok(!fs.existsSync(state("move-took-over")), "a new move's prepare: this side has not taken over (yet)");
     const report = JSON.parse(r.stdout.trim());
     assert.equal(r.stdout.trim().split("\n").length, 1, "one line: the report");
     assert.equal(report.ok, true, r.stdout);
@@ -526,6 +529,7 @@ esac
     assert.ok(!holding() && !fs.existsSync(marker()), "this side serves every request itself");
     assert.ok(!fs.existsSync(state("move-hold", "target.json")));
     assert.ok(!log.includes("notify "), "success: no notification");
+    assert.ok(fs.existsSync(state("move-took-over")), "this side took over: a rollback pushes its writes back (move-export --push-s3 --back)");
     assertKeyNowhere(r);
   });
 

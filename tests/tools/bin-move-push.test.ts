@@ -439,4 +439,38 @@ exec /usr/bin/rclone "$@"
       assert.match(r.stderr, /stdin is not an import report \(a JSON object with a boolean ok\)/);
     }
   });
+  it("--push-s3 --freeze --back (the new host of a move off aws, at a rollback): only when this side took over; otherwise nothing frozen or pushed; an ok conclude ends its having taken over", async () => {
+    const tookOver = path.join(appDir, "state", "move-took-over");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "move-concluded")));
+    fs.rmSync(tookOver, { force: true });
+    fs.writeFileSync(dockerLog, "");
+    fs.writeFileSync(rcloneLog, "");
+    const skipped = await exportCmd(["--push-s3", "--freeze", "--back"], cred());
+    assert.equal(skipped.code, 0, skipped.stderr);
+    assert.deepEqual(JSON.parse(skipped.stdout.trim()), { took_over: false });
+    assert.match(skipped.stderr, /never took over from the aws side/);
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(stop|run) /m, "nothing frozen, no holder started");
+    assert.equal(fs.readFileSync(rcloneLog, "utf8"), "", "nothing pushed");
+    const bogus = await exportCmd(["--push-s3", "--bogus"], cred());
+    assert.equal(bogus.code, 64);
+
+    // As bin/move-import --from-s3 --start-app leaves it.
+    fs.writeFileSync(tookOver, "2026-12-03T12:00:00Z\n");
+    await pg("INSERT INTO readings (sensor, c) SELECT 4, 4 FROM generate_series(1, 11) g");
+    const rows = Number((await pg("SELECT count(*)::int AS n FROM readings"))[0].n);
+    const r = await exportCmd(["--push-s3", "--freeze", "--back"], cred());
+    assert.equal(r.code, 0, r.stderr);
+    const manifest = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(typeof manifest.freeze_started, "number", "pushed under the freeze");
+    assert.equal(manifest.tables["public.readings"], rows);
+    assert.match(fs.readFileSync(dockerLog, "utf8"), /^stop old-backend old-worker$/m);
+    const tablesTxt = (await rcloneAs(awsConf, ["cat", `aws:${BACKUPS}/move/tables.txt`])).stdout;
+    assert.match(tablesTxt, new RegExp(`^public\\.readings ${rows}$`, "m"));
+    assertKeyNowhere(r);
+
+    const c = await exportCmd(["--conclude", ALB], JSON.stringify({ ok: true }));
+    assert.equal(c.code, 0, c.stderr);
+    assert.ok(!fs.existsSync(tookOver), "handed back: nothing newer here to push back");
+    assert.equal((await exportCmd(["--unfreeze"], "")).code, 0);
+  });
 });
