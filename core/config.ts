@@ -687,13 +687,14 @@ export function moveBetweenHosts(from: Target, to: Target): boolean {
 }
 
 /**
- * A rollback after cutover copies the new side's data back by itself: between hosts over SSH;
- * from an aws new side onto the old host through aws's export task, while its load balancer's
- * forwarder sends every request to the old host, verified against the public CAs (tlsMode acme).
- * Otherwise (a move off aws) the operator copies it and says so (moveManualDataCopy).
+ * A rollback after cutover can copy the new side's data back by itself: between hosts over SSH;
+ * off aws, the new host pushes into aws's buckets and aws's import task restores it; onto aws,
+ * aws's export task and the old host's import, while the load balancer's forwarder sends every
+ * request to the old host, verified against the public CAs: not with tlsMode internal, where the
+ * operator copies it and says so (moveManualDataCopy).
  */
 export function moveCopiesBack(from: Target, to: Target, tlsMode: string): boolean {
-  return moveBetweenHosts(from, to) || (from !== "aws" && to === "aws" && tlsMode === "acme");
+  return !(from !== "aws" && to === "aws" && tlsMode !== "acme");
 }
 
 function parseMove(
@@ -733,16 +734,13 @@ function parseMove(
     }
     return n;
   };
-  // A rollback after a cutover that the program does not copy back (components/move/state.ts):
-  // the operator says they did.
+  // Pairs with aws: the operator copied the data back themselves, so a rollback after a cutover
+  // copies nothing (required where the program cannot: components/move/state.ts).
   const manual = v("moveManualDataCopy");
   if (manual && !["true", "false"].includes(manual))
     bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
-  if (moveCopiesBack(target, to as Target, cfg.app.tlsMode) && manual === "true")
-    bad(
-      "moveManualDataCopy",
-      `is for rollbacks the program does not copy back (moves off aws; onto aws with tlsMode internal); ${target} -> ${to} copies its data back itself. Fix: pulumi config rm moveManualDataCopy`,
-    );
+  if (moveBetweenHosts(target, to as Target) && manual === "true")
+    bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data back itself. Fix: pulumi config rm moveManualDataCopy`);
   // The forecast comes from the prepare's copy over SSH; with aws on either side nothing reads it
   // (Pulumi hands the declared default over as a value: only another value is refused).
   if (v("moveMaxFreezeSeconds") && v("moveMaxFreezeSeconds") !== String(MOVE_DEFAULTS.moveMaxFreezeSeconds) && !moveBetweenHosts(target, to as Target))

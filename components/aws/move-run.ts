@@ -68,7 +68,7 @@ down() {
 }
 case $IMPORT_REPORT in
   *'"ok": true}') ;;
-  *) echo "the import did not succeed: the new side's backend and worker stay at 0 tasks" >&2; result false; exit 0 ;;
+  *) echo "the import did not succeed: aws's backend and worker stay at 0 tasks" >&2; result false; exit 0 ;;
 esac
 names=()
 for s in $SERVICES; do

@@ -10,26 +10,30 @@
 //             move-cutover (new host: --from-s3 --start-app; releases what it held) -> move-check
 //             (health through the load balancer and the new address)
 //   retire:   the forwarder and its rules stay until the old side is removed; the key and the task go.
-//   rollback after cutover (the operator copied the data back: moveManualDataCopy): move-unfreeze
-//             (old backend and worker back at their counts; the rules go afterwards).
+//   rollback after cutover: the copy back (from-aws-copy-back.ts: the new host pushes, aws imports,
+//             scales up and stops forwarding, the new host concludes); with moveManualDataCopy
+//             (the operator copied it): move-unfreeze (old backend and worker back at their
+//             counts; the rules go afterwards).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MOVE_FREEZE_SETTLE_SECONDS, moveFreezeScript, moveUnfreezeScript } from "../aws/move-freeze";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
 import { EXPORT_RUN, exportRunEnv, freezeStartOverrides } from "./aws-export-run";
+import { declareFromAwsCopyBack } from "./from-aws-copy-back";
 import { forwardCheckScript } from "./forward-check";
 import { localStep } from "./local-step";
 import { RemoteStep } from "./remote-step";
 
-/** Steps declared per phase (resource names under the move component). */
-export function fromAwsStepsFor(phase: string, cutoverDone: boolean): string[] {
+/** Steps declared per phase (resource names under the move component); `copiesBack`: a rollback after cutover copies the data back. */
+export function fromAwsStepsFor(phase: string, cutoverDone: boolean, copiesBack = true): string[] {
   switch (phase) {
     case "prepare":
       return ["move-export", "move-copy"];
     case "cutover":
       return ["move-export", "move-copy", "move-hold", "move-freeze", "move-cutover-export", "move-cutover", "move-check"];
     case "rollback":
-      return cutoverDone ? ["move-unfreeze"] : [];
+      if (!cutoverDone) return [];
+      return copiesBack ? ["move-push-back", "move-import-back", "move-scale-back", "move-unforward-back", "move-conclude-back"] : ["move-unfreeze"];
     default:
       return [];
   }
@@ -56,7 +60,8 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
   const report: Record<string, pulumi.Output<string>> = {};
   const local = localStep(parent);
   const exportData = steps.has("move-export");
-  const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback" });
+  // At rollback the forwarder and its rules go at the end of the run: until then they send every request to the new host.
+  const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback", importData: steps.has("move-push-back") });
   const access = source.exportAccess;
   const runEnv = (failOnError: boolean, extra: pulumi.Input<Record<string, string>> = {}) => exportRunEnv(access!.runTask, failOnError, extra);
   // A step re-runs whenever the one before it did (its output changed): a new export is always imported again.
@@ -90,6 +95,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
     );
     report.forward = check.stdout;
   }
+  if (steps.has("move-push-back")) report.rollback = declareFromAwsCopyBack(parent, run, m.newHost, source, m.oldAddress, m.dependsOn).report;
   // Rollback after cutover: the old side serves again before its rules to the new host go (deletes run last).
   if (steps.has("move-unfreeze")) report.rollback = local("move-unfreeze", moveUnfreezeScript(), source.freeze, m.dependsOn).stdout;
   return { report };

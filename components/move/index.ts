@@ -41,6 +41,11 @@ export interface CustomerOutputs {
   move?: pulumi.Output<unknown>;
 }
 
+/** A rollback after cutover copies the new side's data back itself: unless the operator did (moveManualDataCopy), or cannot be (state.ts refuses). */
+export function copiesBack(cfg: FreshtrackConfig): boolean {
+  return !!cfg.move && !cfg.move.manualDataCopy && moveCopiesBack(cfg.target, cfg.move.to, cfg.app.tlsMode);
+}
+
 /** Marks every resource of a side being released (transformations reach all its children). */
 function released(purge: boolean): pulumi.ResourceTransformation {
   return (a) => ({ props: a.props, opts: { ...a.opts, ...releaseOptions(a.opts as { protect?: boolean }, purge) } });
@@ -49,7 +54,8 @@ function released(purge: boolean): pulumi.ResourceTransformation {
 /**
  * An aws old side from its cutover on: its backend and worker are at 0 tasks by the move's freeze
  * (from-aws-steps.ts), not by config; a refresh must not make `pulumi up` start them again beside
- * the new side. An option, not an input: the old side's resources keep their inputs.
+ * the new side, nor, in a rollback's copy back, before the data is back (its move-scale-back
+ * starts them). An option, not an input: the old side's resources keep their inputs.
  */
 const frozenByMove: pulumi.ResourceTransformation = (a) =>
   a.type === "aws:ecs/service:Service" ? { props: a.props, opts: { ...a.opts, ignoreChanges: [...(a.opts.ignoreChanges ?? []), "desiredCount"] } } : undefined;
@@ -63,7 +69,10 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
     ...(finishing ? { aliases: [{ parent: pulumi.createUrn(MOVE_COMPONENT.name, MOVE_COMPONENT.type) }] } : {}),
     transformations: [
       ...(move?.phase === "retire" ? [released(move.purge)] : []),
-      ...(cfg.target === "aws" && (move?.phase === "cutover" || move?.phase === "retire") ? [frozenByMove] : []),
+      ...(cfg.target === "aws" &&
+      (move?.phase === "cutover" || move?.phase === "retire" || (move?.phase === "rollback" && deployed.move?.cutoverDone && copiesBack(cfg)))
+        ? [frozenByMove]
+        : []),
     ],
   };
   const serving = new TARGET_CLASSES[cfg.target](name, servingArgs(args), servingOpts);
@@ -96,7 +105,7 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings, cutoverDon
   const pulledBy = move.phase === "rollback" && cutoverDone && args.config.target === "vm" ? args.config.vm : undefined;
   // aws: its backend and worker wait for the move's import (components/move/aws-steps.ts); a
   // rollback's copy back stops them itself (aws-copy-back.ts).
-  const copyBack = move.phase === "rollback" && cutoverDone && moveCopiesBack(args.config.target, move.to, args.config.app.tlsMode);
+  const copyBack = move.phase === "rollback" && cutoverDone && copiesBack(args.config);
   const incoming = move.to === "aws" && move.phase !== "retire" ? (copyBack ? "copy-back" : move.phase) : undefined;
   return {
     ...args,
@@ -126,12 +135,12 @@ class Move extends pulumi.ComponentResource {
     const viaSsh = old.hostAccess && fresh.hostAccess;
     const viaBucket = old.hostAccess && move.to === "aws";
     const offAws = old.moveSource && fresh.hostAccess;
-    const copiesBack = moveCopiesBack(from, move.to, args.config.app.tlsMode);
+    const back = copiesBack(args.config);
     const steps = new Set(
       viaBucket
-        ? awsStepsFor(phase, cutoverDone, copiesBack)
+        ? awsStepsFor(phase, cutoverDone, back)
         : offAws
-          ? fromAwsStepsFor(phase, cutoverDone)
+          ? fromAwsStepsFor(phase, cutoverDone, back)
           : stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"),
     );
     const run = remoteStep(this, fresh);

@@ -47,6 +47,8 @@ export interface MoveSourceArgs {
   exportData: boolean;
   /** The forwarder behind the load balancer (prepare to retire; gone at rollback). */
   forwarder: boolean;
+  /** The push key and the import task (a rollback's copy back: the new host pushes its writes back). */
+  importData?: boolean;
 }
 
 export interface MoveSource {
@@ -55,6 +57,10 @@ export interface MoveSource {
   freeze: pulumi.Output<Record<string, string>>;
   /** The forwarder's service (steady once created), with `forwarder`: a step may wait for it. */
   forwarder?: pulumi.Resource;
+  /** With `importData`: where the new host pushes its writes back, and the import task. */
+  importAccess?: MoveImportAccess;
+  /** Environment of the step that turns the every-request rule off: region, the HTTPS listener, the rule's priority. */
+  forwardOff: pulumi.Output<Record<string, string>>;
   /**
    * Declares the listener rules to the forwarder (needs `forwarder`), after `after`: "acme" sends
    * ACME challenges only (the new host gets its certificate), "all" every request (cutover on).

@@ -409,10 +409,10 @@ for (const from of ["vm", "digitalocean"] as T[]) {
         awsSide.every((e) => !e.protect),
         "nothing of the aws side is protected",
       );
-      // moveManualDataCopy is refused: the program copies back itself.
-      const manual = plan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
-      assert.equal(manual.ok, false);
-      assert.match(manual.stderr, /copies its data back itself/);
+      // moveManualDataCopy (the operator copied it): no copy back; the old side's freeze ends, aws runs nothing.
+      const manual = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
+      assert.deepEqual(steps(manual), ["move-unfreeze"]);
+      for (const name of ["backend", "worker"]) assert.equal(service(manual, name).inputs.desiredCount, 0, name);
       // Before the cutover nothing was written on aws: no copy back, no key, and aws runs nothing.
       const early = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.prepare.outputs);
       assert.deepEqual(steps(early), []);
@@ -564,19 +564,54 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       for (const a of actions) assert.match(a, /^(s3:GetObject|s3:ListBucket|kms:Decrypt)$/, `read only: ${a}`);
     });
 
-    it("rollback: before cutover nothing to copy and the forwarder goes; after it refused until the data was copied back, then the old services come back first", () => {
+    it("rollback: before cutover nothing to copy and the forwarder goes; after it the new host's writes come back: push (its freeze) -> import -> scale -> rule off -> conclude", () => {
       const d = destination("aws", to);
       const early = mustPlan("aws", { ...d.set, moveTo: to, movePhase: "rollback" }, d.secret, p.prepare.outputs);
       assert.deepEqual(steps(early), []);
       for (const k of FORWARDER) assert.ok(!own(early).some((x) => `${x.type}::${x.name}` === k), `${k} removed`);
       assertUnchanged(p.baseline, early, "rollback");
-      const refused = plan("aws", { ...d.set, moveTo: to, movePhase: "rollback" }, d.secret, p.cutover.outputs);
-      assert.equal(refused.ok, false);
-      assert.match(refused.stderr, /moveManualDataCopy true/);
-      const rb = mustPlan("aws", { ...d.set, moveTo: to, movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
-      assert.deepEqual(steps(rb), ["move-unfreeze"]);
-      assert.match(String(step(rb, "move-unfreeze").inputs.create), /desired-count/);
-      assert.deepEqual(rules(rb), [], "the rules go (after the services are back: deletes run last)");
+
+      const rb = mustPlan("aws", { ...d.set, moveTo: to, movePhase: "rollback" }, d.secret, p.cutover.outputs);
+      assertUnchanged(p.baseline, rb, "rollback");
+      assert.deepEqual(steps(rb), ["move-conclude-back", "move-import-back", "move-push-back", "move-scale-back", "move-unforward-back"]);
+      // The forwarder and its rules are not declared: Pulumi deletes them at the end of the run, after every step.
+      assert.deepEqual(rules(rb), []);
+      for (const k of FORWARDER) assert.ok(!own(rb).some((x) => `${x.type}::${x.name}` === k), `${k} goes at the end`);
+      // The push key and the import task for the way back; the export key and task are gone.
+      assert.ok(named(rb, "aws:iam/accessKey:AccessKey", "move-push"));
+      assert.ok(named(rb, "aws:ecs/taskDefinition:TaskDefinition", "move-import"));
+      assert.equal(named(rb, "aws:iam/accessKey:AccessKey", "move-pull"), undefined);
+      after(rb, "move-import-back", "move-push-back");
+      after(rb, "move-scale-back", "move-import-back");
+      after(rb, "move-unforward-back", "move-scale-back");
+      after(rb, "move-conclude-back", "move-unforward-back");
+      assert.match(String(step(rb, "move-push-back").inputs.create), /move-export' '--push-s3' '--freeze' '--back'$/);
+      assert.match(String(step(rb, "move-conclude-back").inputs.create), /move-export' '--conclude' '[^']+'$/);
+      const push = step(rb, "move-push-back");
+      assert.ok(JSON.stringify(push.inputs.stdin).startsWith('{"$secret":'), "the push key on stdin, secret");
+      assert.equal(push.inputs.logging, "stdout");
+      for (const name of ["move-import-back", "move-scale-back", "move-unforward-back"]) {
+        const env = JSON.stringify(step(rb, name).inputs.environment);
+        assert.doesNotMatch(env, /\$secret|secret_access_key|mock-secret|RNDSECRET/, `${name}: environment is not secret`);
+        assert.equal((step(rb, name).inputs.triggers as unknown[]).length, 1, `${name} re-runs when the step before it did`);
+      }
+      const offEnv = step(rb, "move-unforward-back").inputs.environment as Record<string, string>;
+      assert.equal(offEnv.PRIORITY, "2", "the every-request rule's priority");
+      assert.match(offEnv.SERVICES, /^backend[^ ]*=\d+ worker[^ ]*=1$/);
+      // The old services are left to the copy back (the scale step starts them), their inputs unchanged.
+      const old = (r: PlanResult, name: string) =>
+        r.resources.find((x) => x.type === "aws:ecs/service:Service" && x.name === name && !x.parent?.endsWith("freshtrack:move:Move::move"))!;
+      for (const name of ["backend", "worker"]) {
+        assert.ok(old(rb, name).options.ignoreChanges?.includes("desiredCount"), name);
+        assert.equal(json(old(rb, name).inputs), json(old(p.baseline, name).inputs), `${name}: inputs unchanged`);
+      }
+
+      // moveManualDataCopy (the operator copied it back): the old services come back first, then the rules go.
+      const manual = mustPlan("aws", { ...d.set, moveTo: to, movePhase: "rollback", moveManualDataCopy: true }, d.secret, p.cutover.outputs);
+      assert.deepEqual(steps(manual), ["move-unfreeze"]);
+      assert.match(String(step(manual, "move-unfreeze").inputs.create), /desired-count/);
+      assert.deepEqual(rules(manual), [], "the rules go (after the services are back: deletes run last)");
+      for (const name of ["backend", "worker"]) assert.equal(old(manual, name).options.ignoreChanges, undefined, name);
     });
   });
 }

@@ -8,7 +8,9 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { moveFreezeScript, moveUnfreezeScript } from "../../components/aws/move-freeze";
+import { MOVE_FORWARD_OFF_HOST, moveForwardOffScript } from "../../components/aws/move-forward";
 import { forwardCheckScript } from "../../components/move/forward-check";
+import { IMPORT_BACK_RUN } from "../../components/move/from-aws-copy-back";
 
 const FAKE_AWS = `#!/bin/bash
 echo "$*" >> "$FAKE_DIR/calls"
@@ -17,6 +19,8 @@ case "$1 $2" in
     case "$*" in *"--desired-count 0"*) [ "\${FAKE_STOP_FAILS:-0}" = 0 ] || exit 254 ;; esac
     echo "\${*##*--service }" | cut -d' ' -f1 ;;
   "ecs wait") [ "\${FAKE_WAIT_FAILS:-0}" = 0 ] || exit 255 ;;
+  "elbv2 describe-rules") [ "\${FAKE_RULES_FAIL:-0}" = 0 ] || exit 255; echo "\${FAKE_RULE:-arn:aws:elasticloadbalancing:rule/2}" ;;
+  "elbv2 modify-rule") [ "\${FAKE_MODIFY_FAILS:-0}" = 0 ] || exit 254; echo "arn:aws:elasticloadbalancing:rule/2" ;;
 esac
 `;
 // curl -sS -o /dev/null -w '%{http_code}' -m 10 --connect-to DOMAIN:443:ADDR:443 URL: answers per ADDR.
@@ -105,5 +109,60 @@ describe("move off aws: the check that ends the cutover (fake curl)", () => {
     assert.equal(out.new_side.status, 200);
     assert.equal(out.ok, false);
     assert.match(r.stderr, /keeps forwarding/);
+  });
+});
+
+describe("rollback of a move off aws: the every-request rule turned off, and the import skipped when nothing came back (fake aws CLI)", () => {
+  const SCALED = '{"import": {"ok": true}, "scaled": true, "ok": true}';
+  const env = { AWS_REGION: "eu-central-1", LISTENER_ARN: "arn:listener/https", PRIORITY: "2", SERVICES, SETTLE_SECONDS: "15" };
+  // Only the script's own calls (a shell's startup files may run commands of their own, sleeps included).
+  const ours = (calls: string[]) => calls.filter((c) => c.startsWith("elbv2 ") || c.startsWith("ecs ") || c === "sleep 15");
+  it("after a copy back that scaled aws up: the rule at priority 2 matches no request, then the settle; the report carried on, ok", () => {
+    const r = bash(moveForwardOffScript(), { ...env, REPORT: SCALED });
+    assert.equal(r.status, 0, r.stderr);
+    const calls = ours(r.calls);
+    assert.match(calls[0], /^elbv2 describe-rules --region eu-central-1 --listener-arn arn:listener\/https --query Rules\[\?Priority=='2'\]\.RuleArn/);
+    assert.match(calls[1], /^elbv2 modify-rule --region eu-central-1 --rule-arn arn:aws:elasticloadbalancing:rule\/2 --conditions /);
+    const conditions = JSON.parse(calls[1].split("--conditions ")[1].split(" --query")[0]);
+    assert.deepEqual(conditions, [{ Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } }]);
+    assert.match(MOVE_FORWARD_OFF_HOST, /\.invalid$/, "a name no request can carry");
+    assert.equal(calls[2], "sleep 15", "the load balancer applies the change before the new host sends what it kept");
+    assert.deepEqual(counts(r.calls), [], "the services are left as the scale set them");
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { copy_back: JSON.parse(SCALED), forward_off: true, ok: true });
+  });
+  it("a copy back that did not succeed: the rule stays, the report goes on unchanged (the conclude ends the new host's freeze)", () => {
+    const failed = '{"import": {"ok": false}, "scaled": false, "ok": false}';
+    const r = bash(moveForwardOffScript(), { ...env, REPORT: failed });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ours(r.calls), []);
+    assert.equal(r.stdout.trim(), failed);
+  });
+  it("a rule that cannot be turned off: aws's services back to 0 tasks, not ok (the new host serves on)", () => {
+    const r = bash(moveForwardOffScript(), { ...env, REPORT: SCALED, FAKE_MODIFY_FAILS: "1" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(counts(r.calls), ["backend=0", "worker=0"]);
+    const out = JSON.parse(r.stdout.trim());
+    assert.equal(out.ok, false);
+    assert.equal(out.forward_off, false);
+    assert.match(r.stderr, /cannot turn the every-request rule .* off: aws's backend and worker go back to 0 tasks/);
+    const unreadable = bash(moveForwardOffScript(), { ...env, REPORT: SCALED, FAKE_RULES_FAIL: "1" });
+    assert.equal(JSON.parse(unreadable.stdout.trim()).ok, false);
+    assert.deepEqual(counts(unreadable.calls), ["backend=0", "worker=0"]);
+  });
+  it("no rule at that priority (already gone): nothing to turn off, ok", () => {
+    const r = bash(moveForwardOffScript(), { ...env, REPORT: SCALED, FAKE_RULE: "None" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!ours(r.calls).some((c) => c.startsWith("elbv2 modify-rule")));
+    assert.equal(JSON.parse(r.stdout.trim()).ok, true);
+  });
+  it("the import back is skipped, reported ok, when the new host never took over (aws's own data is the latest)", () => {
+    const r = bash(IMPORT_BACK_RUN, { PUSHED: '{"took_over":false}' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ours(r.calls), [], "no task run");
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { copied_back: false, ok: true });
+    assert.match(r.stdout.trim(), /"ok": true}$/, "as the scale step reads it");
+    // A push's manifest (took over): the import task runs (its wrapper needs its environment first).
+    const ran = bash(IMPORT_BACK_RUN, { PUSHED: '{"source":"host","created":1}' });
+    assert.notEqual(ran.stdout.trim(), '{"copied_back": false, "ok": true}');
   });
 });

@@ -70,7 +70,7 @@ describe("config: move keys", () => {
     );
     refuses({ moveTo: "aws", awsRoute53ZoneId: "Z0123456789ABC" }, "awsRoute53ZoneId", /until the move is finished/);
   });
-  it("every pair copies its data forward; moveManualDataCopy is for a rollback the program does not copy back (off aws; onto aws with tlsMode internal); off aws needs tlsMode acme", () => {
+  it("every pair copies its data forward; moveManualDataCopy is for pairs with aws (a rollback that copies nothing back); off aws needs tlsMode acme", () => {
     const toAws = { moveTo: "aws", awsRegion: "eu-central-1" };
     for (const phase of ["prepare", "cutover", "retire", "rollback"]) assert.equal(parse({ ...toAws, movePhase: phase }).move!.phase, phase);
     // vm <- aws: the vm keys stay (they name the new host), the old side is aws.
@@ -79,10 +79,10 @@ describe("config: move keys", () => {
     assert.equal(parse({ ...offAws, movePhase: "rollback", moveManualDataCopy: "true" }).move!.manualDataCopy, true);
     // The load balancer's forwarder verifies the new host with the public CAs only.
     refuses({ ...offAws, tlsMode: "internal" }, "tlsMode", /must be acme for a move off aws.*pulumi config set tlsMode acme/);
-    // Host -> aws copies back by itself (tlsMode acme: the forwarder verifies the old host); with an internal CA it cannot.
-    refuses({ ...toAws, movePhase: "rollback", moveManualDataCopy: "true" }, "moveManualDataCopy", /vm -> aws copies its data back itself/);
+    // Pairs with aws copy back by themselves; the key says the operator did (required onto aws with tlsMode internal).
+    assert.equal(parse({ ...toAws, movePhase: "rollback", moveManualDataCopy: "true" }).move!.manualDataCopy, true);
     assert.equal(parse({ ...toAws, tlsMode: "internal", movePhase: "rollback", moveManualDataCopy: "true" }).move!.manualDataCopy, true);
-    refuses({ ...vmToVm, movePhase: "cutover", moveManualDataCopy: "true" }, "moveManualDataCopy", /copies its data back itself/);
+    refuses({ ...vmToVm, movePhase: "cutover", moveManualDataCopy: "true" }, "moveManualDataCopy", /vm -> vm copies its data back itself/);
     refuses({ ...toAws, moveManualDataCopy: "yes" }, "moveManualDataCopy", /true or false/);
     refuses({ moveManualDataCopy: "true" }, "moveManualDataCopy", /no move is declared/);
   });
