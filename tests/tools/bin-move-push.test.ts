@@ -331,6 +331,26 @@ exec /usr/bin/rclone "$@"
     assertKeyNowhere(bad);
   });
 
+  it("--push-s3 --freeze that S3 refuses (a key IAM has not caught up with, a bucket it may not list): tried for 60 s, then refused with nothing frozen or pushed", async () => {
+    fs.writeFileSync(dockerLog, "");
+    fs.writeFileSync(rcloneLog, "");
+    awsSaw.length = 0;
+    // sleep returns at once: the 12 tries take no minute here.
+    const noWait = path.join(root, "no-wait");
+    fs.mkdirSync(noWait, { recursive: true });
+    fs.writeFileSync(path.join(noWait, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    // The stand-in checks no signature: a bucket it does not have stands for S3's refusal.
+    const r = await exportCmd(["--push-s3", "--freeze"], cred({ assets_bucket: "not-listable-here" }), { PATH: `${noWait}:${env.PATH}` });
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /the push key is not accepted yet \(a new key takes some seconds\): trying again in 5 s/);
+    assert.match(r.stderr, /the push key cannot list not-listable-here after 60 s: nothing frozen or pushed/);
+    assert.equal((fs.readFileSync(rcloneLog, "utf8").match(/^ARGS .*\blsf --max-depth 1 /gm) ?? []).length, 12, "12 tries");
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(stop|run -d) /m, "nothing frozen");
+    assert.ok(awsSaw.length > 0 && awsSaw.every((q) => q.method === "GET"), "S3 was asked, nothing written");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")));
+    assertKeyNowhere(r);
+  });
+
   it("--push-s3 --freeze: the freeze first, freeze_started in the manifest; --conclude with ok:false ends the freeze and exits 1", async () => {
     await pg("INSERT INTO readings (sensor, c) SELECT 2, 1 FROM generate_series(1, 30) g");
     fs.writeFileSync(dockerLog, "");
