@@ -668,8 +668,67 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     assert.doesNotMatch(calls, /^start /m, "a new side that differs never serves");
   });
 
+  // The same scripts on the OLD host of a move onto aws, at a rollback after its cutover: this host
+  // handed over (bin/move-export --conclude), its app frozen, its holder sending everything to the
+  // load balancer; the "old" PostgreSQL 15 stands in for RDS, which took writes since.
+  it("rollback of a move onto aws: move-export --take-back keeps requests here, the export task's dump + upload, then move-import --from-s3 --start-app --take-back: every comparison equal, the frozen app serves again", async () => {
+    const state = (...p: string[]) => path.join(appDir, "state", ...p);
+    const lb = "ft-alb-123.eu-central-1.elb.amazonaws.com";
+    fs.writeFileSync(path.join(root, "stopped.hold-new"), "");
+    fs.mkdirSync(state("move-hold"), { recursive: true });
+    fs.mkdirSync(state("proxy"), { recursive: true });
+    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: `https://${lb}:443`, ca: null }));
+    fs.writeFileSync(state("proxy", "move.forward"), "");
+    fs.writeFileSync(state("move-concluded"), `${lb}\n`);
+    fs.writeFileSync(state("move-frozen-app"), "new-backend\nnew-worker\n");
+    fs.appendFileSync(path.join(root, "stopped"), "new-backend\nnew-worker\n");
+    const take = await run(path.join(appDir, "current", "bin", "move-export"), ["--take-back"], { env: importEnv, timeoutMs: 60_000 });
+    outputs.push({ step: "move-export --take-back", r: take });
+    assert.equal(take.code, 0, take.stderr);
+    assert.deepEqual(JSON.parse(take.stdout.trim()), { handed_over: true, from: lb });
+    assert.ok(!fs.existsSync(state("move-hold", "target.json")) && fs.existsSync(state("proxy", "move.forward")), "kept here, sent nowhere");
+
+    // aws served meanwhile, then froze (its services at 0): the export of what it holds now.
+    await oldQ("INSERT INTO readings (c) SELECT 7 FROM generate_series(1, 33) g");
+    const moveDir = scratch("move-back");
+    await dump(moveDir);
+    const awsRows = await allRows(oldQ);
+    const awsSeqs = await sequenceState(oldQ);
+    const freeze = (Date.now() / 1000 - 20).toFixed(6);
+    await upload(moveDir, moveExportOverrides(freeze));
+
+    fs.writeFileSync(dockerLog, "");
+    oldSaw.length = 0;
+    const r = await run(path.join(appDir, "current", "bin", "move-import"), ["--from-s3", "--start-app", "--take-back"], {
+      env: importEnv,
+      input: cred(),
+      timeoutMs: 240_000,
+    });
+    outputs.push({ step: "move-import --take-back", r });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim().split("\n").pop()!) as Report & { copied_back: boolean };
+    assert.deepEqual(
+      { ok: report.ok, back: report.copied_back, t: report.tables_equal, s: report.sequences_equal, o: report.objects_equal, x: report.secrets_equal },
+      { ok: true, back: true, t: true, s: true, o: true, x: true },
+      r.stdout,
+    );
+    assert.deepEqual(await allRows(newQ), awsRows, "every row aws took is here");
+    assert.deepEqual(await sequenceState(newQ), awsSeqs);
+    assert.ok(report.freeze_seconds! >= 20, String(report.freeze_seconds));
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    assert.match(calls, /^start new-backend new-worker$/m, "the app the cutover froze serves again");
+    assert.match(calls, /^rm -f new-hold$/m, "then the holder goes");
+    assert.ok(!fs.existsSync(state("proxy", "move.forward")), "this side serves every request itself");
+    assert.ok(!fs.existsSync(state("move-concluded")), "it may move again");
+    assertOnlyRead();
+  });
+
   it("no secret value in any step's output; the pull key in no file left behind", () => {
-    assert.ok(["dump", "upload", "move-import --keep-app-stopped", "move-import --start-app"].every((s) => outputs.some((o) => o.step === s)));
+    assert.ok(
+      ["dump", "upload", "move-import --keep-app-stopped", "move-import --start-app", "move-export --take-back", "move-import --take-back"].every((s) =>
+        outputs.some((o) => o.step === s),
+      ),
+    );
     const secrets: [string, string][] = [
       ["the pull key's secret", PULL_SECRET],
       ["the JWT secret", JWT],

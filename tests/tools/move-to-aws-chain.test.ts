@@ -34,7 +34,7 @@ import {
   moveRestoreScript,
 } from "../../components/aws/move-import";
 import { RDS_CA_ENV, RDS_CA_FILE } from "../../components/aws/rds-ca";
-import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
 import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, NOBODY, ScriptUserland } from "../fixtures/nobody";
 import { PG15_BIN as PG_BIN, PgCluster, startPgCluster } from "../fixtures/pg-cluster";
@@ -499,6 +499,49 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
       { t: true, s: true, o: true, x: false, ok: false },
     );
     assert.match(r.stderr, /the sha256 of JWT_SECRET or TTN_ENCRYPTION_SALT differs from the old side's \(the values are not shown\)/);
+  });
+
+  // The same scripts on the NEW host of a move off aws, at a rollback after its cutover: it pushes
+  // its writes back only once it took over (bin/move-import --from-s3 --start-app marked it).
+  it("rollback of a move off aws: --push-s3 --freeze --back pushes nothing from a host that never took over; from one that did, fetch -> restore of its push: ok, its rows in RDS", async () => {
+    const state = (...p: string[]) => path.join(appDir, "state", ...p);
+    const backEnv = {
+      ...pushEnv,
+      FT_STUB_SCRIPT: STATEFUL_DOCKER_SCRIPT,
+      FT_STUB_STOPPED: path.join(root, "stopped"),
+      FT_STUB_SIDE: "new",
+      FT_STUB_STATE: state(),
+      FT_PROXY_SETTLE_SECONDS: "0",
+    };
+    const pushBack = async () => {
+      const r = await run(path.join(appDir, "current", "bin", "move-export"), ["--push-s3", "--freeze", "--back"], {
+        env: backEnv,
+        input: cred(),
+        timeoutMs: 180_000,
+      });
+      outputs.push({ step: "push back", r });
+      return r;
+    };
+    fs.rmSync(state("move-took-over"), { force: true });
+    const none = await pushBack();
+    assert.equal(none.code, 0, none.stderr);
+    assert.deepEqual(JSON.parse(none.stdout.trim()), { took_over: false });
+
+    fs.writeFileSync(state("move-took-over"), "2026-12-03T12:00:00Z\n");
+    await oldQ("INSERT INTO readings (sensor, c) SELECT 2, 5 FROM generate_series(1, 40) g");
+    const expectedTables = await oldCounts();
+    const pushed = await pushBack();
+    assert.equal(pushed.code, 0, pushed.stderr);
+    assert.equal(typeof JSON.parse(pushed.stdout.trim().split("\n").pop()!).freeze_started, "number", "pushed under its freeze");
+    assert.match(fs.readFileSync(path.join(root, "docker.log"), "utf8"), /^stop new-backend new-worker$/m);
+    const { r: f, moveDir } = await fetch("fetched-back");
+    assert.equal(f.code, 0, f.stderr);
+    const r = await restore(moveDir);
+    assert.equal(r.code, 0, `${r.stderr}\n${r.stdout}`);
+    const report = reportOf(r);
+    assert.equal(report.ok, true, r.stdout);
+    assert.deepEqual(report.tables, expectedTables);
+    for (const [t, [n]] of Object.entries(expectedTables)) assert.deepEqual(await newQ(`SELECT count(*) FROM ${t}`), [String(n)], t);
   });
 
   it("no secret value in any step's output (push credential, JWT, salt, database passwords)", () => {
