@@ -12,6 +12,7 @@ import { STATIC_FILES_DIR } from "../../compose/bundle";
 import { registryOf } from "../../core/images";
 import { ALB_IDLE_TIMEOUT } from "./constants";
 import { ContainerDefinition } from "./container-definitions";
+import { SCALE_DOWN } from "./move-run";
 
 /** The holder as the hosts' bundles ship it: the task runs this very file. */
 export const HOLD_JS_PATH = path.join(STATIC_FILES_DIR, "move", "hold.js");
@@ -186,11 +187,10 @@ case $REPORT in
   *'"ok": true}') ;;
   *) echo "the copy back did not succeed: the every-request rule stays" >&2; printf '%s\\n' "$REPORT"; exit 0 ;;
 esac
+${SCALE_DOWN}
 failed() {
   echo "$1: aws's backend and worker go back to 0 tasks, the new host serves on" >&2
-  for s in $SERVICES; do
-    aws ecs update-service --region "$AWS_REGION" --cluster "$CLUSTER" --service "\${s%%=*}" --desired-count 0 --query service.serviceName --output text >&2 || true
-  done
+  down
   printf '{"copy_back": %s, "forward_off": false, "ok": false}\\n' "$REPORT"
   exit 0
 }

@@ -2,6 +2,7 @@
 // and ARNs only in their environment: the write freeze of the old side at cutover (its backend
 // and worker go to 0 tasks once the load balancer sends every request to the new host, which
 // holds them) and, on a rollback, its end (the declared task counts again).
+import { shellQuote } from "../shared/host";
 
 /** Seconds between the every-request listener rule's creation and the freeze: ALB rule changes take a few seconds to apply everywhere, and requests already sent to the old backend finish. */
 export const MOVE_FREEZE_SETTLE_SECONDS = 15;
@@ -46,7 +47,7 @@ sleep "$SETTLE_SECONDS"
 if ! scale zero; then
   echo "could not stop the old backend and worker: setting them back to their counts" >&2
   scale declared || echo "could not set them back either: run aws ecs update-service for: $SERVICES" >&2
-  echo '${failed.replace(/'/g, `'\\''`)}' >&2
+  echo ${shellQuote(failed)} >&2
   exit 1
 fi
 echo "backend and worker stopped: no write reaches this side's database" >&2

@@ -57,15 +57,18 @@ fi
  * and exits 0 either way; when anything fails the services go back to 0 tasks (no worker runs
  * beside the old side's, which serves on).
  */
+/** `down`: every service of SERVICES ("name=count ...") to 0 tasks, without waiting; a failure is only logged. */
+export const SCALE_DOWN = `down() {
+  for s in $SERVICES; do
+    aws ecs update-service --region "$AWS_REGION" --cluster "$CLUSTER" --service "\${s%%=*}" --desired-count 0 --query service.serviceName --output text >&2 || true
+  done
+}`;
+
 export function moveScaleScript(): string {
   return `set -uo pipefail
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${IMPORT_REPORT:?}"
 result() { printf '{"import": %s, "scaled": %s, "ok": %s}\\n' "$IMPORT_REPORT" "$1" "$1"; }
-down() {
-  for s in $SERVICES; do
-    aws ecs update-service --region "$AWS_REGION" --cluster "$CLUSTER" --service "\${s%%=*}" --desired-count 0 --query service.serviceName --output text >&2 || true
-  done
-}
+${SCALE_DOWN}
 case $IMPORT_REPORT in
   *'"ok": true}') ;;
   *) echo "the import did not succeed: aws's backend and worker stay at 0 tasks" >&2; result false; exit 0 ;;

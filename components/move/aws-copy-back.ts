@@ -12,9 +12,8 @@
 // host steps say so and change nothing; move-unfreeze (aws-steps.ts) then ends any freeze left.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { MOVE_FREEZE_SETTLE_SECONDS, moveFreezeScript } from "../aws/move-freeze";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
-import { EXPORT_RUN, exportRunEnv, freezeStartOverrides } from "./aws-export-run";
+import { freezeThenExport } from "./aws-export-run";
 import { localStep } from "./local-step";
 import { RemoteStep } from "./remote-step";
 
@@ -43,9 +42,7 @@ export function declareAwsCopyBack(
   // The old host holds only once the forwarder runs: its hold lasts until the copy back ends.
   const take = run("move-take-back", oldHost, "move-export", ["--take-back"], {}, [...dependsOn, ...(source.forwarder ? [source.forwarder] : [])]);
   const rules = source.forwardRules("all", [take]);
-  const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
-  const freeze = local("move-freeze-back", moveFreezeScript(COPY_BACK_FREEZE_FAILED), freezeEnv, rules);
-  const exported = local("move-export-back", EXPORT_RUN, exportRunEnv(access.runTask, true, freezeStartOverrides(freeze.stdout)), [freeze], freeze.stdout);
+  const exported = freezeThenExport(local, { freeze: "move-freeze-back", export: "move-export-back" }, source, rules, COPY_BACK_FREEZE_FAILED);
   const copy = run(
     "move-copy-back",
     oldHost,

@@ -1,8 +1,13 @@
-// The aws export task's run from the deploying machine, shared by a move off aws
-// (from-aws-steps.ts) and a rollback's copy back from an aws new side (aws-copy-back.ts).
+// The aws export task's run from the deploying machine, and the write freeze it runs under,
+// shared by a move off aws (from-aws-steps.ts) and a rollback's copy back from an aws new side
+// (aws-copy-back.ts).
+import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MOVE_EXPORT_MARKER, moveExportOverrides } from "../aws/move-export";
+import { MOVE_FREEZE_SETTLE_SECONDS, moveFreezeScript } from "../aws/move-freeze";
 import { moveImportRunScript } from "../aws/move-run";
+import { MoveSource } from "../shared/target";
+import { LocalStep } from "./local-step";
 import { lastLine } from "./report";
 
 /** The export task's run: its report line read from its log; a failure fails the step. */
@@ -18,7 +23,24 @@ export function exportRunEnv(
 }
 
 /** The freeze's start (from the freeze step's report) as the export task's overrides: it reaches the export's manifest, and so the importing host's freeze_seconds. */
-export function freezeStartOverrides(freezeStdout: pulumi.Output<string>): pulumi.Output<Record<string, string>> {
+function freezeStartOverrides(freezeStdout: pulumi.Output<string>): pulumi.Output<Record<string, string>> {
   const started = freezeStdout.apply((out) => String((JSON.parse(lastLine(out) || "{}") as { freeze_started?: number }).freeze_started ?? ""));
   return started.apply((s): Record<string, string> => (s ? { OVERRIDES_JSON: moveExportOverrides(s) } : {}));
+}
+
+/**
+ * The aws side's write freeze once `after` (its every-request rule) exists, then the export task
+ * of the database nobody writes any more; `failed` is what a freeze that cannot stop the services
+ * tells the operator (moveFreezeScript). Returns the export step: its output is the export's line.
+ */
+export function freezeThenExport(
+  local: LocalStep,
+  names: { freeze: string; export: string },
+  source: MoveSource,
+  after: pulumi.Resource[],
+  failed?: string,
+): command.local.Command {
+  const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
+  const freeze = local(names.freeze, moveFreezeScript(failed), freezeEnv, after);
+  return local(names.export, EXPORT_RUN, exportRunEnv(source.exportAccess!.runTask, true, freezeStartOverrides(freeze.stdout)), [freeze], freeze.stdout);
 }

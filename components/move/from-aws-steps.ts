@@ -16,9 +16,9 @@
 //             counts; the rules go afterwards).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { MOVE_FREEZE_SETTLE_SECONDS, moveFreezeScript, moveUnfreezeScript } from "../aws/move-freeze";
+import { moveUnfreezeScript } from "../aws/move-freeze";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
-import { EXPORT_RUN, exportRunEnv, freezeStartOverrides } from "./aws-export-run";
+import { EXPORT_RUN, exportRunEnv, freezeThenExport } from "./aws-export-run";
 import { declareFromAwsCopyBack } from "./from-aws-copy-back";
 import { forwardCheckScript } from "./forward-check";
 import { localStep } from "./local-step";
@@ -63,7 +63,6 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
   // At rollback the forwarder and its rules go at the end of the run: until then they send every request to the new host.
   const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback", importData: steps.has("move-push-back") });
   const access = source.exportAccess;
-  const runEnv = (failOnError: boolean, extra: pulumi.Input<Record<string, string>> = {}) => exportRunEnv(access!.runTask, failOnError, extra);
   // A step re-runs whenever the one before it did (its output changed): a new export is always imported again.
   const pull = (stepName: string, app: "--keep-app-stopped" | "--start-app", after: command.local.Command) =>
     run(stepName, m.newHost, "move-import", ["--from-s3", app], { stdin: access!.pullCredential, logging: "stdout", triggers: [after.stdout] }, [after]);
@@ -73,7 +72,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
 
   let copied: command.remote.Command | undefined;
   if (access && steps.has("move-copy")) {
-    const first = local("move-export", EXPORT_RUN, runEnv(true), m.dependsOn);
+    const first = local("move-export", EXPORT_RUN, exportRunEnv(access!.runTask, true), m.dependsOn);
     copied = pull("move-copy", "--keep-app-stopped", first);
     report.copy = copied.stdout;
   }
@@ -81,9 +80,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
     // From the rule on, what reaches the load balancer waits on the new host: it holds first.
     const hold = run("move-hold", m.newHost, "move-forward", ["--hold"], {}, [copied]);
     const rules = source.forwardRules("all", [hold]);
-    const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
-    const freeze = local("move-freeze", moveFreezeScript(), freezeEnv, rules);
-    const final = local("move-cutover-export", EXPORT_RUN, runEnv(true, freezeStartOverrides(freeze.stdout)), [freeze], freeze.stdout);
+    const final = freezeThenExport(local, { freeze: "move-freeze", export: "move-cutover-export" }, source, rules);
     const cut = pull("move-cutover", "--start-app", final);
     report.cutover = cut.stdout;
     const check = local(
