@@ -24,7 +24,7 @@ import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
 
 /** Steps declared per phase (resource names under the move component); `copiesBack`: a rollback after cutover copies the data back. */
-export function awsStepsFor(phase: string, cutoverDone: boolean, copiesBack = true): string[] {
+export function awsStepsFor(phase: string, cutoverDone: boolean, copiesBack: boolean): string[] {
   switch (phase) {
     case "prepare":
       return ["move-push", "move-import"];

@@ -25,7 +25,7 @@ import { localStep } from "./local-step";
 import { RemoteStep } from "./remote-step";
 
 /** Steps declared per phase (resource names under the move component); `copiesBack`: a rollback after cutover copies the data back. */
-export function fromAwsStepsFor(phase: string, cutoverDone: boolean, copiesBack = true): string[] {
+export function fromAwsStepsFor(phase: string, cutoverDone: boolean, copiesBack: boolean): string[] {
   switch (phase) {
     case "prepare":
       return ["move-export", "move-copy"];

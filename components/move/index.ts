@@ -1,6 +1,6 @@
 // Declares the customer's deployment: the serving target and, while a move is
 // declared in config, the new target beside it plus the move's steps
-// (host-steps.ts between two hosts, aws-steps.ts onto aws). The old target is declared exactly as without a
+// (host-steps.ts between two hosts, aws-steps.ts onto aws, from-aws-steps.ts off aws). The old target is declared exactly as without a
 // move (same names, same parent, same inputs): prepare and cutover never
 // update, replace or delete it. The new target lives under the `move`
 // component, so its URNs cannot collide with the old one's (vm -> vm); the
@@ -60,25 +60,39 @@ function released(purge: boolean): pulumi.ResourceTransformation {
 const frozenByMove: pulumi.ResourceTransformation = (a) =>
   a.type === "aws:ecs/service:Service" ? { props: a.props, opts: { ...a.opts, ignoreChanges: [...(a.opts.ignoreChanges ?? []), "desiredCount"] } } : undefined;
 
+/** This run's move, read once from config and the deployed state, and passed down. */
+export interface MoveRun {
+  settings: MoveSettings;
+  /** Writes have moved to the new side: cutover, retire, or a rollback after a cutover. */
+  cutoverDone: boolean;
+  /** A rollback after cutover that copies the new side's data back (copiesBack). */
+  copyBack: boolean;
+}
+
+export function moveRunOf(cfg: FreshtrackConfig, state: MoveState | null): MoveRun | undefined {
+  if (!cfg.move || !state) return undefined;
+  const cutoverDone = state.cutoverDone ?? false;
+  return { settings: cfg.move, cutoverDone, copyBack: cfg.move.phase === "rollback" && cutoverDone && copiesBack(cfg) };
+}
+
 export function deployCustomer(name: string, args: TargetArgs, deployed: DeployedState): CustomerOutputs {
   const cfg = args.config;
-  const move = cfg.move;
+  const moveState = moveStateOf(cfg, deployed.move);
+  const move = moveRunOf(cfg, moveState);
+  const phase = move?.settings.phase;
   const finishing = !move && deployed.move?.phase === "retire" && deployed.move.to === cfg.target;
   const servingOpts: pulumi.ComponentResourceOptions = {
     // The retired move's new side was declared under the move component: same resources, new parent.
     ...(finishing ? { aliases: [{ parent: pulumi.createUrn(MOVE_COMPONENT.name, MOVE_COMPONENT.type) }] } : {}),
     transformations: [
-      ...(move?.phase === "retire" ? [released(move.purge)] : []),
-      ...(cfg.target === "aws" &&
-      (move?.phase === "cutover" || move?.phase === "retire" || (move?.phase === "rollback" && deployed.move?.cutoverDone && copiesBack(cfg)))
-        ? [frozenByMove]
-        : []),
+      ...(move && phase === "retire" ? [released(move.settings.purge)] : []),
+      ...(cfg.target === "aws" && (phase === "cutover" || phase === "retire" || move?.copyBack) ? [frozenByMove] : []),
     ],
   };
   const serving = new TARGET_CLASSES[cfg.target](name, servingArgs(args), servingOpts);
   if (!move) return { serving, moveState: null };
-  const component = new Move(name, args, move, serving, deployed);
-  return { serving, moveState: moveStateOf(cfg, deployed.move), move: component.outputs };
+  const component = new Move(name, args, move, serving);
+  return { serving, moveState, move: component.outputs };
 }
 
 /**
@@ -93,7 +107,8 @@ export function servingArgs(args: TargetArgs): TargetArgs {
 }
 
 /** The config the new side is declared with: its target, and for vm -> vm the new host. */
-export function destinationArgs(args: TargetArgs, move: MoveSettings, cutoverDone = false): TargetArgs {
+export function destinationArgs(args: TargetArgs, run: MoveRun): TargetArgs {
+  const move = run.settings;
   const data = { ...args.config.data, poolSize: move.poolSize ?? args.config.data.poolSize };
   const config: FreshtrackConfig = { ...args.config, target: move.to, data, move: undefined, ...(move.vm ? { vm: move.vm } : {}) };
   const userSecrets = move.vm ? { ...args.userSecrets, vmSshPrivateKey: new pulumi.Config(PROJECT).requireSecret("moveVmSshPrivateKey") } : args.userSecrets;
@@ -102,11 +117,10 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings, cutoverDon
   const pulling = move.phase === "prepare" || move.phase === "cutover";
   const old = pulling && args.config.target === "vm" ? args.config.vm : undefined;
   // A rollback after cutover: the old vm pulls the data back from the new side (a droplet's firewall lets it in).
-  const pulledBy = move.phase === "rollback" && cutoverDone && args.config.target === "vm" ? args.config.vm : undefined;
+  const pulledBy = move.phase === "rollback" && run.cutoverDone && args.config.target === "vm" ? args.config.vm : undefined;
   // aws: its backend and worker wait for the move's import (components/move/aws-steps.ts); a
   // rollback's copy back stops them itself (aws-copy-back.ts).
-  const copyBack = move.phase === "rollback" && cutoverDone && copiesBack(args.config);
-  const incoming = move.to === "aws" && move.phase !== "retire" ? (copyBack ? "copy-back" : move.phase) : undefined;
+  const incoming = move.to === "aws" && move.phase !== "retire" ? (run.copyBack ? "copy-back" : move.phase) : undefined;
   return {
     ...args,
     config,
@@ -120,12 +134,13 @@ export function destinationArgs(args: TargetArgs, move: MoveSettings, cutoverDon
 class Move extends pulumi.ComponentResource {
   public readonly outputs: pulumi.Output<unknown>;
 
-  constructor(name: string, args: TargetArgs, move: MoveSettings, old: TargetOutputs & pulumi.Resource, deployed: DeployedState) {
+  constructor(name: string, args: TargetArgs, moveRun: MoveRun, old: TargetOutputs & pulumi.Resource) {
     super(MOVE_COMPONENT.type, MOVE_COMPONENT.name, {}, {});
     const from = args.config.target;
-    const phase = move.phase;
-    const cutoverDone = phase === "cutover" || phase === "retire" || (phase === "rollback" && (deployed.move?.cutoverDone ?? false));
-    const fresh = new TARGET_CLASSES[move.to](name, destinationArgs(args, move, cutoverDone), {
+    const move = moveRun.settings;
+    const { phase } = move;
+    const { cutoverDone } = moveRun;
+    const fresh = new TARGET_CLASSES[move.to](name, destinationArgs(args, moveRun), {
       parent: this,
       ...(phase === "rollback" ? { transformations: [released(move.purge)] } : {}),
     });
@@ -135,12 +150,11 @@ class Move extends pulumi.ComponentResource {
     const viaSsh = old.hostAccess && fresh.hostAccess;
     const viaBucket = old.hostAccess && move.to === "aws";
     const offAws = old.moveSource && fresh.hostAccess;
-    const back = copiesBack(args.config);
     const steps = new Set(
       viaBucket
-        ? awsStepsFor(phase, cutoverDone, back)
+        ? awsStepsFor(phase, cutoverDone, moveRun.copyBack)
         : offAws
-          ? fromAwsStepsFor(phase, cutoverDone, back)
+          ? fromAwsStepsFor(phase, cutoverDone, moveRun.copyBack)
           : stepsFor(phase, cutoverDone, args.config.app.tlsMode === "acme"),
     );
     const run = remoteStep(this, fresh);
