@@ -17,6 +17,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { Applier, DOMAIN, StackInput, StepError, StepReport, findSecrets, plan, publicConfigValues, secretValues, unwrap } from "../harness";
 import { DisposableHost, hostImage, loadImages, onHost, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
+import { firewallFacts } from "../lib/firewall";
 import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
 import { sh } from "../lib/docker";
 import { LoadGenerator, LoadResult, Target, devEui, httpsRequest, postUplink, uplink } from "../lib/load";
@@ -36,7 +37,7 @@ export interface MoveDeps {
   outputs: string[];
 }
 
-/** The app's directory on both hosts (any absolute path: the program creates it). */
+/** The app's directory on every host of these scenarios (any absolute path: the program creates it); vmAppDir is the droplet's too. */
 const APP_DIR = "/srv/freshtrack";
 const ORG_SECRET = "e2e-move-org-webhook-secret-0001";
 const READINGS = APP_CONTRACT.readingsTable;
@@ -103,23 +104,23 @@ function storedOn(query: Query, device: string): Set<number> {
  * The app's bucket through the host store's admin identity (`admin_remote`, as bin/restore --uploads
  * writes it): the backup identity may only read it.
  */
-function rcloneOn(h: DisposableHost, args: string, base64Input?: string, appDir = APP_DIR) {
-  const rel = `${appDir}/current/release.json`;
+function rcloneOn(h: DisposableHost, args: string, base64Input?: string) {
+  const rel = `${APP_DIR}/current/release.json`;
   return onHost(
     h,
     `bucket="$(jq -r '.backup.admin_remote // .backup.remote' ${rel}):$(jq -r .assets_bucket ${rel})"; ${base64Input ? "base64 -d | " : ""}docker run --rm -i --network "$(jq -r .database.network ${rel})" ` +
-      `-v ${appDir}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`,
+      `-v ${APP_DIR}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`,
     { input: base64Input },
   );
 }
 
-function objectsOn(h: DisposableHost, appDir = APP_DIR): { count: number; bytes: number } {
-  const r = JSON.parse(rcloneOn(h, `size --json "$bucket"`, undefined, appDir).stdout) as { count: number; bytes: number };
+function objectsOn(h: DisposableHost): { count: number; bytes: number } {
+  const r = JSON.parse(rcloneOn(h, `size --json "$bucket"`).stdout) as { count: number; bytes: number };
   return { count: r.count, bytes: r.bytes };
 }
 
-function saltDigest(h: DisposableHost, appDir = APP_DIR): string {
-  return onHost(h, `sha256sum < ${appDir}/secrets/app/TTN_ENCRYPTION_SALT | cut -c1-64`).stdout.trim();
+function saltDigest(h: DisposableHost): string {
+  return onHost(h, `sha256sum < ${APP_DIR}/secrets/app/TTN_ENCRYPTION_SALT | cut -c1-64`).stdout.trim();
 }
 
 /** The move-import report (last JSON line of a step's stdout). */
@@ -144,7 +145,6 @@ async function waitHealthy(t: Target, timeoutS: number): Promise<void> {
 
 /** The side the customer moves to: how the move is configured, and where its data is read. */
 interface NewSide {
-  appDir: string;
   /** SQL on the new side's app database, as a superuser. */
   query: Query;
   /** Config of the move in a phase (`pulumi config set` equivalents). */
@@ -164,7 +164,6 @@ interface NewSide {
  */
 function vmSide(newHost: DisposableHost, fromVm: boolean): NewSide {
   return {
-    appDir: APP_DIR,
     query: (sql) => psqlOn(newHost, sql),
     moveKeys: (phase): Pick<StackInput, "extraConfig" | "extraSecrets"> =>
       fromVm
@@ -211,7 +210,6 @@ const DO_KEYS = {
 
 /** The side the customer moves from: how the stack names it, how it is created, and where its data is read. */
 interface OldSide {
-  appDir: string;
   /** The host the stack's vm* keys name (StackInput.host): the old vm, or the new vm host of a move off digitalocean. */
   stackHost: DisposableHost;
   /** Config naming the old side besides the vm* keys (`pulumi config set` equivalents). */
@@ -226,12 +224,13 @@ interface OldSide {
   stop(): void;
 }
 
+/** A vm host as the old side; vmFirewall on, as an operator's host should be (it covers the new vm host of vm -> vm too). */
 function vmOldSide(oldHost: DisposableHost): OldSide {
-  return { appDir: APP_DIR, stackHost: oldHost, config: {}, extras: {}, query: (sql) => psqlOn(oldHost, sql), stop: () => undefined };
+  return { stackHost: oldHost, config: { vmFirewall: "true" }, extras: {}, query: (sql) => psqlOn(oldHost, sql), stop: () => undefined };
 }
 
 /** A droplet (the stand-ins below), either side of a move. */
-type DropletStandIn = Required<Pick<NewSide, "query" | "extras" | "create" | "facts" | "stop">> & { appDir: string; doConfig: Record<string, string> };
+type DropletStandIn = Required<Pick<NewSide, "query" | "extras" | "create" | "facts" | "stop">> & { doConfig: Record<string, string> };
 
 function dropletNewSide(droplet: DisposableHost, d: MoveDeps): NewSide {
   const s = dropletStandIn(droplet, d, ["198.51.100.7/32"]);
@@ -244,7 +243,8 @@ function dropletOldSide(droplet: DisposableHost, newHost: DisposableHost, d: Mov
   // Its database is dumped on the droplet and restored on the vm host: the managed database runs
   // the postgres stand-in's own server, as a doDbVersion 16 cluster matches postgres:16 (startManagedDb).
   const s = dropletStandIn(droplet, d, [`${newHost.host}/32`, "198.51.100.7/32"], d.tags.postgres);
-  return { ...s, stackHost: newHost, config: { target: "digitalocean", ...s.doConfig } };
+  // vmFirewall: the new vm host's (the droplet has DigitalOcean's cloud firewall instead).
+  return { ...s, stackHost: newHost, config: { target: "digitalocean", vmFirewall: "true", ...s.doConfig } };
 }
 
 /**
@@ -267,8 +267,6 @@ function dropletStandIn(droplet: DisposableHost, d: MoveDeps, sshCidrs: string[]
   });
   let spaces: Spaces | undefined;
   return {
-    // vmAppDir is also the droplet's app directory (one key).
-    appDir: APP_DIR,
     query: (sql) => db.query(sql, DB_NAME),
     doConfig: { doRegion: DO_REGION, doManageDns: "false", doSshCidrs: JSON.stringify(sshCidrs) },
     extras: {
@@ -384,7 +382,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     const transferKey = sshKeyPair(path.join(d.work, "hosts", "move-transfer-key"));
     let stack: StackInput = {
       host: old.stackHost,
-      appDir: old.appDir,
+      appDir: APP_DIR,
       tags: d.tags,
       extraConfig: old.config,
       stateOutputs: { "tls:index/privateKey:PrivateKey::move-transfer-key": transferKey, ...old.extras.stateOutputs, ...side.extras.stateOutputs },
@@ -440,10 +438,17 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // Uploads of the app (every byte value), in the old side's bucket.
     for (const [i, size] of [4096, 70000, 1].entries()) {
       const bytes = Buffer.from(Array.from({ length: size }, (_, j) => (j * 31 + i) % 256));
-      const put = rcloneOn(oldHost, `rcat "$bucket/e2e-org/photos/cooler-${i}.bin"`, bytes.toString("base64"), old.appDir);
+      const put = rcloneOn(oldHost, `rcat "$bucket/e2e-org/photos/cooler-${i}.bin"`, bytes.toString("base64"));
       d.check(put.code === 0, `cannot put an upload on the old host: ${put.stderr}`);
     }
     d.record({ old_host_deploy_seconds: deployS });
+    // Every vm host of these scenarios runs with vmFirewall: checked by what reaches it.
+    const firewall = async (what: string, h: DisposableHost) => {
+      const f = await firewallFacts(h);
+      d.record({ [what]: f.figures });
+      for (const problem of f.problems) d.check(false, `${what}: ${problem}`);
+    };
+    if (from === "vm") await firewall("old_host_firewall", oldHost);
     if (old.facts) {
       const f = old.facts();
       d.record({ old_side_serving: f.figures });
@@ -503,6 +508,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         const reports = await apply(p);
         phases[phase] = { seconds: secs(Date.now() - t0), steps_run: reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`) };
         if (phase === "prepare") prepareReport = importReport(reports, "move-copy");
+        if (phase === "prepare" && to === "vm") await firewall("new_host_firewall", newHost);
         if (phase === "cutover") {
           cutoverReport = importReport(reports, "move-cutover");
           newSideHealth = importReport(reports, "move-forward")?.new_side_health as typeof newSideHealth;
@@ -563,16 +569,16 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     const tablesNew = tableCounts(newSide.query);
     const [tablesFinal, tablesOther] = rollback ? [tablesOld, tablesNew] : [tablesNew, tablesOld];
     // A droplet's bucket is in Spaces: read there with the droplet's own rclone config.
-    const objectsOld = objectsOn(oldHost, old.appDir);
-    const objectsNew = objectsOn(newHost, newSide.appDir);
-    const salt = { old: saltDigest(oldHost, old.appDir), new: saltDigest(newHost, newSide.appDir) };
+    const objectsOld = objectsOn(oldHost);
+    const objectsNew = objectsOn(newHost);
+    const salt = { old: saltDigest(oldHost), new: saltDigest(newHost) };
     const finalOnly = [...onFinal].filter((f) => !onOther.has(f)).length;
     const missingOnFinal = [...onOther].filter((f) => !onFinal.has(f));
     const ackedNotStored = notStored.filter((f) => gen.acked.has(f));
     // The sides' request holders: their counts (they log no header or body).
     const holderLog = (h: DisposableHost) => onHost(h, "docker logs --tail 12 freshtrack-move-hold 2>&1", { allowFail: true }).stdout.trim().split("\n");
     // After a rollback the old side routes locally again: no marker, no holder.
-    const oldForwarding = onHost(oldHost, `ls ${old.appDir}/state/proxy/move.forward 2>/dev/null; docker ps -q --filter name=freshtrack-move-hold`, {
+    const oldForwarding = onHost(oldHost, `ls ${APP_DIR}/state/proxy/move.forward 2>/dev/null; docker ps -q --filter name=freshtrack-move-hold`, {
       allowFail: true,
     }).stdout.trim();
     d.record({
@@ -685,14 +691,14 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     );
     // 6. No secret of any phase's plan (the move's transfer key included) in what the steps
     // printed, in the containers' logs or in the audit log of either host: searched by value.
-    const hostText = (h: DisposableHost, appDir: string) =>
-      onHost(h, `for c in $(docker ps -aq); do docker logs --tail 20000 "$c" 2>&1; done; cat ${appDir}/state/audit.log 2>/dev/null`, {
+    const hostText = (h: DisposableHost) =>
+      onHost(h, `for c in $(docker ps -aq); do docker logs --tail 20000 "$c" 2>&1; done; cat ${APP_DIR}/state/audit.log 2>/dev/null`, {
         allowFail: true,
       }).stdout;
     const scanned: Record<string, string> = {
       "move steps' output": d.outputs.slice(printedFrom).join("\n"),
-      "old host: container logs and audit log": hostText(oldHost, old.appDir),
-      "new host: container logs and audit log": hostText(newHost, newSide.appDir),
+      "old host: container logs and audit log": hostText(oldHost),
+      "new host: container logs and audit log": hostText(newHost),
     };
     // The hosts' addresses are no secret: under mocks they sit in secret-wrapped connection objects.
     const hostAddresses = [oldHost.host, newHost.host];
