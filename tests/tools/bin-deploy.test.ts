@@ -340,6 +340,8 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
       assert.deepEqual([...now.backend, ...now.worker], [], "no backend or worker runs after the deploy: the serving side is the only writer");
       const recorded = fs.readFileSync(held, "utf8").split("\n").filter(Boolean).sort();
       assert.equal(recorded.length, 2, "the new backend and worker");
+      // The alert rules read the hold from node-exporter's textfile, written again with the mark.
+      assert.match(fs.readFileSync(path.join(app.appDir, "metrics", "move.prom"), "utf8"), /^freshtrack_move_app_held\{state="standby"\} 1$/m);
       for (const id of recorded) {
         assert.ok(!running.backend.includes(id) && !running.worker.includes(id), "the removed containers are no longer named");
         assert.equal(execFileSync("docker", ["inspect", "-f", "{{.State.Status}}", id], { encoding: "utf8" }).trim(), "exited");

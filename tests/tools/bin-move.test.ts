@@ -60,6 +60,19 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
   const importFromOld = (args: string[], input = MOVE_KEY) =>
     run(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, ...args], { env: { ...env, FT_STUB_SIDE: "new" }, input });
 
+  /** metrics/move.prom as node-exporter reads it: "STATE VALUE" of freshtrack_move_app_held, or "absent". */
+  const held = (side: Side): string => {
+    const f = path.join(side.appDir, "metrics", "move.prom");
+    if (!fs.existsSync(f)) return "absent";
+    const text = fs.readFileSync(f, "utf8");
+    assert.equal(fs.statSync(f).mode & 0o777, 0o644, "node-exporter (uid 65534) reads it");
+    const since = Number(/^freshtrack_move_app_held_since_seconds (\d+)$/m.exec(text)?.[1]);
+    const [, state, value] = /^freshtrack_move_app_held\{state="(\w+)"\} ([01])$/m.exec(text) ?? [];
+    // Set when held (when the mark was written: within this test run), 0 when not.
+    assert.ok(value === "1" ? Math.abs(since - Date.now() / 1000) < 600 : since === 0, text);
+    return `${state} ${value}`;
+  };
+
   async function makeSide(name: string, files: Record<string, string>): Promise<Side> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `ft-move-${name}-`));
     fs.chmodSync(root, 0o755);
@@ -230,6 +243,9 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.doesNotMatch(calls, /^start /m, "the new app is not started in prepare");
     const audit = fs.readFileSync(path.join(newSide.appDir, "state", "audit.log"), "utf8");
     assert.match(audit, /"action":"move-import".*"result":"success".*"tables_equal":true/);
+    // Its backend is down by design until the cutover: the alert rules read this (no page).
+    assert.equal(held(newSide), "standby 1");
+    assert.equal(held(oldSide), "absent", "the old side serves: nothing held there");
   });
 
   it("prepare records its copy time; a cutover whose forecast (that time) exceeds --max-freeze is refused before any freeze", async () => {
@@ -301,6 +317,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.ok(viaCaddy > calls.indexOf("start new-backend"), "checked through Caddy after the new app started");
     assert.ok(viaCaddy < calls.search(/^ssh .* release$/m), "and before the old side was asked to release");
     assert.equal(calls.match(/^curl .*\/health\/live /gm)?.length, 3, "asked again until Caddy answered 200");
+    assert.equal(held(oldSide), "frozen 1", "the old side's backend is stopped by design from now on");
+    assert.equal(held(newSide), "none 0", "the new side serves: its backend down would page again");
     console.log(
       `      move figures: freeze ${report.freeze_seconds} s, ${Object.keys(report.tables).length} tables, ${report.sequences} sequences, ${report.objects.new.count} objects`,
     );
@@ -335,6 +353,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(checks.length, 2, calls);
     assert.match(checks[0], / old: marker=0 target=https:\/\/[0-9.]+:443$/, "the first check: Caddy routes locally, the holder's requests not yet sent to it");
     assert.match(checks[1], / old: marker=0 target=https:\/\/caddy:443$/, "the second: the holder's requests go to Caddy");
+    assert.equal(held(newSide), "frozen 1");
+    assert.equal(held(oldSide), "none 0");
   });
 
   it("a cutover onto a new side whose lasting secrets differ fails, never starts the new app, and ends the old side's freeze", async () => {

@@ -17,6 +17,8 @@ import {
   BACKUP_OFFHOST_METRIC,
   BACKUP_ONHOST_ALERT,
   BACKUP_ONHOST_REPEAT,
+  MOVE_HELD_METRIC,
+  MOVE_HELD_SINCE_METRIC,
   RESTORE_CHECK_METRIC,
   WATCHDOG_ALERT,
 } from "../../compose/render/observability/alerts";
@@ -137,6 +139,35 @@ function ruleTestGroups(): TestGroup[] {
       interval: "1m",
       input_series: [{ series: sel("probe_success", PUBLIC), values: PROBE_FAILING_FROM_1M }],
       alert_rule_test: [silent("FreshtrackPublicEndpointDown", "6m"), fires("FreshtrackPublicEndpointDown", "7m", PUBLIC)],
+    },
+    {
+      name: "a move's standby side (backend stopped on purpose before its cutover): neither the backend nor the public endpoint pages",
+      interval: "1m",
+      input_series: [
+        { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
+        { series: sel("probe_success", PUBLIC), values: PROBE_FAILING_FROM_1M },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "standby" }), values: "1x20" },
+      ],
+      alert_rule_test: [silent("FreshtrackBackendDown", "10m"), silent("FreshtrackPublicEndpointDown", "10m"), silent("FreshtrackMoveHeldTooLong", "10m")],
+    },
+    {
+      name: "a move's frozen side: the backend does not page, the public endpoint still does (its holder must answer)",
+      interval: "1m",
+      input_series: [
+        { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
+        { series: sel("probe_success", PUBLIC), values: PROBE_FAILING_FROM_1M },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "frozen" }), values: "1x20" },
+      ],
+      alert_rule_test: [silent("FreshtrackBackendDown", "10m"), fires("FreshtrackPublicEndpointDown", "7m", PUBLIC)],
+    },
+    {
+      name: "a host whose move ended (hold 0, state none): the backend pages again",
+      interval: "1m",
+      input_series: [
+        { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "none" }), values: "0x20" },
+      ],
+      alert_rule_test: [fires("FreshtrackBackendDown", "4m", BACKEND)],
     },
     {
       name: "certificate with 10 days left fires; 30 days left does not",
@@ -307,6 +338,28 @@ function slowRuleTestGroups(): TestGroup[] {
         silent("FreshtrackRestoreCheckStale", "7d23h"),
         fires("FreshtrackRestoreCheckStale", "8d1h", {}, { "{{ $value | humanizeDuration }}": "8d 1h 0m 0s" }),
       ],
+    },
+    {
+      name: "a move's hold set at t=0 warns after 7 days, not before",
+      interval: "1h",
+      input_series: [
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "frozen" }), values: "1x240" },
+        { series: sel(MOVE_HELD_SINCE_METRIC, NODE), values: "0x240" },
+      ],
+      alert_rule_test: [
+        silent("FreshtrackMoveHeldTooLong", "6d23h"),
+        fires("FreshtrackMoveHeldTooLong", "7d1h", { ...NODE, state: "frozen" }, { "{{ $labels.state }}": "frozen" }),
+      ],
+    },
+    {
+      name: "a hold set again on day 6 (a deploy during the move) is 1 day old on day 7; a side no longer held never warns",
+      interval: "1h",
+      input_series: [
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "standby" }), values: "1x240" },
+        { series: sel(MOVE_HELD_SINCE_METRIC, NODE), values: `${6 * 86400}x240` },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, instance: "other:9100", state: "none" }), values: "0x240" },
+      ],
+      alert_rule_test: [silent("FreshtrackMoveHeldTooLong", "7d1h")],
     },
   ];
 }

@@ -27,6 +27,15 @@ export const REAL_FS = 'fstype!~"tmpfs|ramfs|overlay|squashfs|nsfs|fuse.*"';
 export const BACKUP_METRIC = "freshtrack_backup_last_success_timestamp_seconds";
 export const RESTORE_CHECK_METRIC = "freshtrack_restore_check_last_success_timestamp_seconds";
 export const RESTORE_CHECK_MAX_AGE_DAYS = 8;
+/**
+ * bin/move-import, bin/move-export, bin/deploy (metrics/move.prom): 1 while a move holds this
+ * side's backend and worker stopped on purpose; label state: standby (a new side before its
+ * cutover) or frozen (a side whose writes moved to the other one).
+ */
+export const MOVE_HELD_METRIC = "freshtrack_move_app_held";
+export const MOVE_HELD_SINCE_METRIC = "freshtrack_move_app_held_since_seconds";
+/** A hold this old is a move left half-done: it warns. */
+export const MOVE_HELD_MAX_DAYS = 7;
 /** bin/backup: 1 when the last backup went off the host, 0 when it stayed on it (vmBackupOnHostOnly). */
 export const BACKUP_OFFHOST_METRIC = "freshtrack_backup_offhost";
 /** A standing reminder while backups stay on the host: its own route repeats it once a day. */
@@ -39,12 +48,13 @@ export function alertRules(input: BundleInput): RuleGroup[] {
   const availability: AlertRule[] = [
     {
       alert: "FreshtrackBackendDown",
-      expr: 'probe_success{job="blackbox-internal",probe="backend"} == 0',
+      // A move stops the backend on purpose (standby or frozen; the holder keeps requests): no page then.
+      expr: `probe_success{job="blackbox-internal",probe="backend"} == 0 unless on() ${MOVE_HELD_METRIC} == 1`,
       for: "2m",
       labels: { severity: "critical" },
       annotations: {
         summary: "Backend not ready: TTN webhooks are being refused",
-        description: `${BACKEND_READY_URL} has failed every probe for 2 minutes (database unreachable or backend down). Readings sent by TTN now are lost. Check: bin/status; docker compose logs backend.`,
+        description: `${BACKEND_READY_URL} has failed every probe for 2 minutes (database unreachable or backend down). Readings sent by TTN now are lost. Check: bin/status; docker compose logs backend. (Not raised while a move holds the backend stopped on purpose: ${MOVE_HELD_METRIC}.)`,
       },
     },
     {
@@ -59,12 +69,23 @@ export function alertRules(input: BundleInput): RuleGroup[] {
     },
     {
       alert: "FreshtrackPublicEndpointDown",
-      expr: 'probe_success{job="blackbox-public",probe="public"} == 0',
+      // A standby side (a move's new side before cutover) serves nothing by design. A frozen one
+      // still must: its holder answers for the side that took over.
+      expr: `probe_success{job="blackbox-public",probe="public"} == 0 unless on() ${MOVE_HELD_METRIC}{state="standby"} == 1`,
       for: "5m",
       labels: { severity: "critical" },
       annotations: {
         summary: `https://${domain} is unreachable through Caddy`,
         description: `${publicProbeUrl(input)}${input.config.app.tlsMode === "acme" ? "" : ` (Host ${domain})`} has failed for 5 minutes (${input.config.app.tlsMode === "acme" ? "DNS, Caddy, TLS certificate or firewall" : "Caddy or its routing"}) while the probe of the backend inside the network may still pass. Check: docker compose logs caddy.`,
+      },
+    },
+    {
+      alert: "FreshtrackMoveHeldTooLong",
+      expr: `${MOVE_HELD_METRIC} == 1 and on() (time() - ${MOVE_HELD_SINCE_METRIC}) > ${MOVE_HELD_MAX_DAYS * 86400}`,
+      labels: { severity: "warning" },
+      annotations: {
+        summary: `A move has held this side's backend and worker stopped for over ${MOVE_HELD_MAX_DAYS} days`,
+        description: `state {{ $labels.state }}: standby is a move's new side waiting for its cutover (run the cutover, or roll back); frozen is a side whose writes moved to the other one (retire and finish the move, or roll back). See docs/move.md. While the hold lasts, FreshtrackBackendDown is not raised on this host.`,
       },
     },
   ];

@@ -119,6 +119,13 @@ function objectsOn(h: DisposableHost): { count: number; bytes: number } {
   return { count: r.count, bytes: r.bytes };
 }
 
+/** The hold in metrics/move.prom ("standby 1", "frozen 1", "none 0"), or "absent": what the alert rules read. */
+function moveHold(h: DisposableHost): string {
+  const text = onHost(h, `cat ${APP_DIR}/metrics/move.prom 2>/dev/null`, { allowFail: true }).stdout;
+  const m = /^freshtrack_move_app_held\{state="(\w+)"\} ([01])$/m.exec(text);
+  return m ? `${m[1]} ${m[2]}` : "absent";
+}
+
 function saltDigest(h: DisposableHost): string {
   return onHost(h, `sha256sum < ${APP_DIR}/secrets/app/TTN_ENCRYPTION_SALT | cut -c1-64`).stdout.trim();
 }
@@ -490,6 +497,8 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     };
     const gen = new LoadGenerator(target, device, d.rate);
     const phases: Record<string, { seconds: number; steps_run: string[] }> = {};
+    // After each phase: each side's hold as its node-exporter would report it (docs/observability.md).
+    const holds: Record<string, { old: string; new: string }> = {};
     let cutoverReport: Record<string, unknown> | undefined;
     let prepareReport: Record<string, unknown> | undefined;
     let rollbackReport: Record<string, unknown> | undefined;
@@ -507,6 +516,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         if (phase === "prepare" && newSide.create) d.record(await newSide.create(p));
         const reports = await apply(p);
         phases[phase] = { seconds: secs(Date.now() - t0), steps_run: reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`) };
+        holds[phase] = { old: moveHold(oldHost), new: moveHold(newHost) };
         if (phase === "prepare") prepareReport = importReport(reports, "move-copy");
         if (phase === "prepare" && to === "vm") await firewall("new_host_firewall", newHost);
         if (phase === "cutover") {
@@ -609,6 +619,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       objects: { old: objectsOld, new: objectsNew },
       ttn_salt_sha256_equal: salt.old === salt.new && salt.old.length === 64,
       phases,
+      move_hold_metric: holds,
       total_move_seconds: moveS,
     });
     if (newSide.facts) {
@@ -659,6 +670,16 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       });
     }
     // 5. Assertions (no timing is asserted).
+    // A backend stopped by the move is held (no "backend down" page); the serving side's is not.
+    const wantHolds: Record<string, { old: string; new: string }> = {
+      prepare: { old: "absent", new: "standby 1" },
+      cutover: { old: "frozen 1", new: "none 0" },
+      [end]: rollback ? { old: "none 0", new: "frozen 1" } : { old: "frozen 1", new: "none 0" },
+    };
+    d.check(
+      JSON.stringify(holds) === JSON.stringify(wantHolds),
+      `the move's hold metric after each phase: ${JSON.stringify(holds)}, expected ${JSON.stringify(wantHolds)}`,
+    );
     d.check(!!cutoverReport && cutoverReport.ok === true, `move-cutover's report is not ok: ${JSON.stringify(cutoverReport)}`);
     d.check(salt.old === salt.new && salt.old.length === 64, "the TTN salt differs between the sides");
     d.check(newSideHealth?.status === 200, `the new side's health through its public address at cutover: ${JSON.stringify(newSideHealth)}`);
