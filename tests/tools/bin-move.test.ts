@@ -6,6 +6,7 @@
 // ids) and a stubbed ssh that runs the old side's forced command locally, exactly as
 // sshd would with the line `move-export --authorize` wrote.
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -66,6 +67,8 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     if (!fs.existsSync(f)) return "absent";
     const text = fs.readFileSync(f, "utf8");
     assert.equal(fs.statSync(f).mode & 0o777, 0o644, "node-exporter (uid 65534) reads it");
+    const lint = spawnSync("promtool", ["check", "metrics"], { input: text, encoding: "utf8" });
+    assert.equal(lint.status, 0, `promtool check metrics: ${lint.stdout}${lint.stderr}`);
     const since = Number(/^freshtrack_move_app_held_since_seconds (\d+)$/m.exec(text)?.[1]);
     const [, state, value] = /^freshtrack_move_app_held\{state="(\w+)"\} ([01])$/m.exec(text) ?? [];
     // Set when held (when the mark was written: within this test run), 0 when not.
