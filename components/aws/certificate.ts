@@ -6,6 +6,9 @@ import * as pulumi from "@pulumi/pulumi";
 import { ValidationRecord, validationRecord } from "./dns-records";
 import { AwsScope } from "./scope";
 
+/** The app's alias record in the operator's Route 53 zone (awsRoute53ZoneId): a move leaves it to the operator (components/move). */
+export const APP_RECORD = "app";
+
 export interface Certificate {
   /** The certificate's ARN once ACM has issued it. */
   arn: pulumi.Output<string>;
@@ -28,7 +31,7 @@ export function createCertificate(scope: AwsScope, alb: aws.lb.LoadBalancer): Ce
     );
     certificateArn = new aws.acm.CertificateValidation("cert", { certificateArn: cert.arn, validationRecordFqdns: [record.fqdn] }, o()).certificateArn;
     new aws.route53.Record(
-      "app",
+      APP_RECORD,
       { zoneId: cfg.route53ZoneId, name: app.domain, type: "A", aliases: [{ name: alb.dnsName, zoneId: alb.zoneId, evaluateTargetHealth: true }] },
       o(),
     );

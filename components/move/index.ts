@@ -14,6 +14,7 @@ import { TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
 import { awsStepsFor, declareAwsSteps } from "./aws-steps";
 import { declareFromAwsSteps, fromAwsStepsFor } from "./from-aws-steps";
+import { dnsLeftToOperator } from "./dns-hold";
 import { declareHostSteps } from "./host-steps";
 import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
 import { remoteStep } from "./remote-step";
@@ -87,6 +88,7 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
     transformations: [
       ...(move && phase === "retire" ? [released(move.settings.purge)] : []),
       ...(cfg.target === "aws" && (phase === "cutover" || phase === "retire" || move?.copyBack) ? [frozenByMove] : []),
+      ...(move ? [dnsLeftToOperator(phase === "retire")] : []),
     ],
   };
   const serving = new TARGET_CLASSES[cfg.target](name, servingArgs(args), servingOpts);

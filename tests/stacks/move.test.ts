@@ -615,3 +615,52 @@ for (const to of ["vm", "digitalocean"] as T[]) {
     });
   });
 }
+
+/**
+ * The old side's own DNS record (doManageDns on the droplet, awsRoute53ZoneId on aws): the operator
+ * changes it by hand during the move (moveStatus.dns); the program must not put it back, nor delete
+ * it when the move is finished (it then serves the new side).
+ */
+describe("move off a side whose DNS the program manages: the app's record is left to the operator (mocks)", function () {
+  this.timeout(600_000);
+  const CASES: { from: T; set: Record<string, string>; type: string; name: string; fields: string[] }[] = [
+    // Pulumi.do.yaml manages its zone (doManageDns true).
+    { from: "digitalocean", set: {}, type: "digitalocean:index/dnsRecord:DnsRecord", name: "dns-app-a", fields: ["value", "ttl"] },
+    {
+      from: "aws",
+      set: { awsRoute53ZoneId: "Z0123456789ABCDEFGHIJ" },
+      type: "aws:route53/record:Record",
+      name: "app",
+      fields: ["aliases", "records", "ttl", "type"],
+    },
+  ];
+  for (const c of CASES) {
+    it(`${c.from} -> vm: the record keeps its inputs, ignores changes to ${c.fields.join(", ")} from prepare on, is retained from retire on, and the finish leaves it in the cloud`, () => {
+      const d = destination(c.from, "vm");
+      const set = { ...c.set, ...d.set };
+      const baseline = mustPlan(STACK[c.from], c.set, {}, { target: c.from });
+      const step = (phase: string, prev: PlanResult) => mustPlan(STACK[c.from], { ...set, moveTo: "vm", movePhase: phase }, d.secret, prev.outputs);
+      const prepare = step("prepare", baseline);
+      const cutover = step("cutover", prepare);
+      const retire = step("retire", cutover);
+      const rollback = step("rollback", cutover);
+      const record = (r: PlanResult) => r.resources.find((x) => x.type === c.type && x.name === c.name);
+      // URNs name the parent type chain: "...$TYPE::NAME" (or "::TYPE::NAME" at the top level).
+      const entry = (r: PlanResult) => r.byUrn.find((e) => e.urn.endsWith(`$${c.type}::${c.name}`) || e.urn.endsWith(`::${c.type}::${c.name}`));
+      assert.ok(record(baseline), "the stack manages the app's record");
+      assert.equal(record(baseline)!.options.ignoreChanges, undefined, "outside a move Pulumi owns it whole");
+      for (const [phase, r] of Object.entries({ prepare, cutover, retire, rollback })) {
+        assert.equal(json(record(r)!.inputs), json(record(baseline)!.inputs), `${phase}: inputs unchanged`);
+        assert.deepEqual(record(r)!.options.ignoreChanges, c.fields, `${phase}: the operator's changes stay`);
+        assert.equal(entry(r)!.retainOnDelete, phase === "retire", `${phase}: retained only once retired`);
+      }
+      // Other records of the zone (ACM's validation on aws) stay Pulumi's.
+      for (const x of retire.resources.filter((x) => x.type === c.type && x.name !== c.name)) assert.equal(x.options.ignoreChanges, undefined, x.name);
+      // The finish removes the old side from the stack: the record is no longer declared, and the
+      // state of the retire run says retain, so the engine leaves it in the zone.
+      const finish = mustPlan(STACK[c.from], { ...set, target: "vm" }, d.secret, retire.outputs);
+      assert.equal(finish.outputs.target, "vm");
+      assert.equal(record(finish), undefined);
+    });
+  }
+});
