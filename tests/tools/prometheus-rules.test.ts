@@ -107,6 +107,12 @@ const WORKER = {
   name: "freshtrack-worker-1",
 };
 const PROBE_FAILING_FROM_1M = "1x1 0x20"; // 1m steps: up at 0m and 1m, failing from 2m on
+/** Backend and public probes failing from 2m on, on a side whose move hold (metrics/move.prom) is `state value`. */
+const failingWhileHeld = (state: string, value: 0 | 1) => [
+  { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
+  { series: sel("probe_success", PUBLIC), values: PROBE_FAILING_FROM_1M },
+  { series: sel(MOVE_HELD_METRIC, { ...NODE, state }), values: `${value}x20` },
+];
 
 function ruleTestGroups(): TestGroup[] {
   const days = 86400;
@@ -143,31 +149,20 @@ function ruleTestGroups(): TestGroup[] {
     {
       name: "a move's standby side (backend stopped on purpose before its cutover): neither the backend nor the public endpoint pages",
       interval: "1m",
-      input_series: [
-        { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
-        { series: sel("probe_success", PUBLIC), values: PROBE_FAILING_FROM_1M },
-        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "standby" }), values: "1x20" },
-      ],
+      input_series: failingWhileHeld("standby", 1),
       alert_rule_test: [silent("FreshtrackBackendDown", "10m"), silent("FreshtrackPublicEndpointDown", "10m"), silent("FreshtrackMoveHeldTooLong", "10m")],
     },
     {
       name: "a move's frozen side: the backend does not page, the public endpoint still does (its holder must answer)",
       interval: "1m",
-      input_series: [
-        { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
-        { series: sel("probe_success", PUBLIC), values: PROBE_FAILING_FROM_1M },
-        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "frozen" }), values: "1x20" },
-      ],
+      input_series: failingWhileHeld("frozen", 1),
       alert_rule_test: [silent("FreshtrackBackendDown", "10m"), fires("FreshtrackPublicEndpointDown", "7m", PUBLIC)],
     },
     {
-      name: "a host whose move ended (hold 0, state none): the backend pages again",
+      name: "a host whose move ended (hold 0, state none): the backend and the public endpoint page again",
       interval: "1m",
-      input_series: [
-        { series: sel("probe_success", BACKEND), values: PROBE_FAILING_FROM_1M },
-        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "none" }), values: "0x20" },
-      ],
-      alert_rule_test: [fires("FreshtrackBackendDown", "4m", BACKEND)],
+      input_series: failingWhileHeld("none", 0),
+      alert_rule_test: [fires("FreshtrackBackendDown", "4m", BACKEND), fires("FreshtrackPublicEndpointDown", "7m", PUBLIC)],
     },
     {
       name: "certificate with 10 days left fires; 30 days left does not",
