@@ -14,7 +14,7 @@ import { TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
 import { awsStepsFor, declareAwsSteps } from "./aws-steps";
 import { declareFromAwsSteps, fromAwsStepsFor } from "./from-aws-steps";
-import { dnsLeftToOperator } from "./dns-hold";
+import { NewSideAddress, oldRecordPlan, oldRecordTransformation } from "./old-dns-record";
 import { declareHostSteps } from "./host-steps";
 import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
 import { remoteStep } from "./remote-step";
@@ -81,6 +81,12 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
   const moveState = moveStateOf(cfg, deployed.move);
   const move = moveRunOf(cfg, moveState);
   const phase = move?.settings.phase;
+  // The old side's own DNS record (old-dns-record.ts) points at the new side's address, which
+  // exists only once the move's component does (after the serving side): settled below.
+  let settle: { resolve: (n: NewSideAddress) => void; reject: (e: unknown) => void } | undefined;
+  const newSide = new Promise<NewSideAddress>((resolve, reject) => (settle = { resolve, reject }));
+  newSide.catch(() => undefined); // a failed Move fails the program itself
+  const dns = move ? oldRecordTransformation(oldRecordPlan(cfg), move.settings.phase, move.settings.dnsTtl, newSide) : undefined;
   const finishing = !move && deployed.move?.phase === "retire" && deployed.move.to === cfg.target;
   const servingOpts: pulumi.ComponentResourceOptions = {
     // The retired move's new side was declared under the move component: same resources, new parent.
@@ -88,12 +94,20 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
     transformations: [
       ...(move && phase === "retire" ? [released(move.settings.purge)] : []),
       ...(cfg.target === "aws" && (phase === "cutover" || phase === "retire" || move?.copyBack) ? [frozenByMove] : []),
-      ...(move ? [dnsLeftToOperator(phase === "retire")] : []),
+      ...(dns ? [dns] : []),
     ],
   };
   const serving = new TARGET_CLASSES[cfg.target](name, servingArgs(args), servingOpts);
   if (!move) return { serving, moveState: null };
-  const component = new Move(name, args, move, serving);
+  let component: Move;
+  try {
+    component = new Move(name, args, move, serving);
+  } catch (e) {
+    settle!.reject(e);
+    throw e;
+  }
+  // Resolved only once every step of the phase succeeded (their reports): a cutover that failed never points DNS away.
+  settle!.resolve({ address: pulumi.all([component.newAddress, component.done]).apply(([address]) => address) });
   return { serving, moveState, move: component.outputs };
 }
 
@@ -135,6 +149,10 @@ export function destinationArgs(args: TargetArgs, run: MoveRun): TargetArgs {
 
 class Move extends pulumi.ComponentResource {
   public readonly outputs: pulumi.Output<unknown>;
+  /** The new side's public address. */
+  public readonly newAddress: pulumi.Output<string>;
+  /** Every step's report of this phase: resolved once they all succeeded. */
+  public readonly done: pulumi.Output<unknown>;
 
   constructor(name: string, args: TargetArgs, moveRun: MoveRun, old: TargetOutputs & pulumi.Resource) {
     super(MOVE_COMPONENT.type, MOVE_COMPONENT.name, {}, {});
@@ -182,7 +200,11 @@ class Move extends pulumi.ComponentResource {
             }).report
           : {};
 
-    const instructions = pulumi.all([old.dnsRecords, fresh.dnsRecords]).apply(([a, b]) => dnsInstructions(phase, a, b, move.dnsTtl, move.previousDnsTtl));
+    const instructions = pulumi
+      .all([old.dnsRecords, fresh.dnsRecords])
+      .apply(([a, b]) => dnsInstructions(phase, a, b, move.dnsTtl, move.previousDnsTtl, oldRecordPlan(args.config) === "flip"));
+    this.newAddress = fresh.hostAddress;
+    this.done = pulumi.output(report);
     this.outputs = pulumi.output({
       from,
       to: move.to,

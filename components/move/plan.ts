@@ -44,23 +44,35 @@ export function releaseOptions(opts: { protect?: boolean }, purge: boolean): { p
   return purge ? { protect: false } : { protect: false, retainOnDelete: true };
 }
 
-/** What the operator does with DNS in this phase (they manage the zone; the program prints the records). */
-export function dnsInstructions(phase: MovePhase, from: DnsRecord[], to: DnsRecord[], ttl: number, previousTtl: number): string[] {
+/** What the operator does with DNS in this phase, or with `flip` what the program does with the old side's record (old-dns-record.ts). */
+export function dnsInstructions(phase: MovePhase, from: DnsRecord[], to: DnsRecord[], ttl: number, previousTtl: number, flip = false): string[] {
   const show = (r: DnsRecord) => `${r.type} ${r.name} -> ${r.value}`;
+  const names = from.map((r) => r.name).join(", ") || "the app's records";
+  // flip: the old side's record is the program's (old-dns-record.ts): it says what it does instead.
   switch (phase) {
     case "prepare":
       return [
-        `Now: lower the TTL of ${from.map((r) => r.name).join(", ") || "the app's records"} to ${ttl} s (keep the values: ${from.map(show).join("; ")}).`,
+        flip
+          ? `This run lowers the TTL of ${names} to ${ttl} s (an alias to a load balancer has none of its own); the value stays.`
+          : `Now: lower the TTL of ${names} to ${ttl} s (keep the values: ${from.map(show).join("; ")}).`,
         `Wait at least ${previousTtl} s (the old TTL) before cutover, so no resolver still caches the long TTL.`,
       ];
     case "cutover":
       return [
-        `After this up succeeded: change ${to.map(show).join("; ")}.`,
+        flip
+          ? `This run points ${names} at the new side once every cutover step succeeded: ${to.map(show).join("; ")}.`
+          : `After this up succeeded: change ${to.map(show).join("; ")}.`,
         `The old side forwards every request to the new one meanwhile. Retire no sooner than ${Math.max(ttl, previousTtl)} s after the change.`,
       ];
     case "retire":
-      return [`The records must already be ${to.map(show).join("; ")}; afterwards raise their TTL again.`];
+      return flip
+        ? [
+            `The record points at the new side (${to.map(show).join("; ")}) and stays in the zone when the move is finished: it is yours from then on (raise its TTL again).`,
+          ]
+        : [`The records must already be ${to.map(show).join("; ")}; afterwards raise their TTL again.`];
     case "rollback":
-      return [`Point the records back at the old side: ${from.map(show).join("; ")}.`];
+      return flip
+        ? [`This run points the record back at the old side: ${from.map(show).join("; ")}.`]
+        : [`Point the records back at the old side: ${from.map(show).join("; ")}.`];
   }
 }

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { ConfigError, FreshtrackConfig, MOVE_HOLD_SECONDS, parseConfig } from "../../core/config";
 import { VM_RAW } from "../fixtures/config";
+import { oldRecordPlan } from "../../components/move/old-dns-record";
 
 const base: Record<string, string> = { ...VM_RAW };
 const NEW_KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAINEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOSTNEWHOST12";
@@ -25,6 +26,28 @@ function refuses(over: Record<string, string>, key: string, text: RegExp, s = se
     },
   );
 }
+
+describe("a move and the old side's DNS record (oldRecordPlan)", () => {
+  const cfg = (over: Partial<FreshtrackConfig>): FreshtrackConfig => ({ ...parse({}), ...over }) as FreshtrackConfig;
+  const move = (to: "vm" | "digitalocean" | "aws") => ({ ...parse({ moveTo: "digitalocean", doSshCidrs: '["198.51.100.7/32"]' }).move!, to });
+  const doOld = (manageDns: boolean) => ({
+    target: "digitalocean" as const,
+    digitalocean: { ...parse({ target: "digitalocean", doSshCidrs: '["198.51.100.7/32"]' }).digitalocean!, manageDns },
+  });
+  it("flips where the old side manages it and the new side has an IPv4 address; leaves it to the operator otherwise; none without managed DNS", () => {
+    assert.equal(oldRecordPlan(cfg({ ...doOld(true), move: move("vm"), vm: { ...parse({}).vm!, host: "203.0.113.77" } })), "flip");
+    assert.equal(oldRecordPlan(cfg({ ...doOld(true), move: move("vm"), vm: { ...parse({}).vm!, host: "new-host.example" } })), "operator");
+    assert.equal(oldRecordPlan(cfg({ ...doOld(true), move: move("aws") })), "operator");
+    assert.equal(oldRecordPlan(cfg({ ...doOld(false), move: move("vm") })), "none");
+    assert.equal(oldRecordPlan(cfg({ ...doOld(true), move: undefined })), "none");
+    const awsOld = (zone: string) => ({
+      target: "aws" as const,
+      aws: { ...(parse({}).aws ?? ({} as NonNullable<FreshtrackConfig["aws"]>)), route53ZoneId: zone },
+    });
+    assert.equal(oldRecordPlan(cfg({ ...awsOld("Z0123456789ABC"), move: move("digitalocean") })), "flip");
+    assert.equal(oldRecordPlan(cfg({ ...awsOld(""), move: move("digitalocean") })), "none");
+  });
+});
 
 describe("config: move keys", () => {
   it("no move by default", () => {

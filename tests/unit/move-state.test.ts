@@ -97,4 +97,14 @@ describe("move state: what the deployed stack allows", () => {
     assert.match(dnsInstructions("prepare", from, to, 60, 3600).join(" "), /lower the TTL of app\.x\.example to 60 s.*3600 s/);
     assert.match(dnsInstructions("cutover", from, to, 60, 3600).join(" "), /change A app\.x\.example -> 203\.0\.113\.20.*3600 s/);
   });
+  it("DNS instructions, where the program changes the old side's record (flip), say what the run does instead", () => {
+    const from = [{ type: "A" as const, name: "app.x.example", value: "203.0.113.10", purpose: "" }];
+    const to = [{ type: "A" as const, name: "app.x.example", value: "203.0.113.20", purpose: "" }];
+    const say = (phase: "prepare" | "cutover" | "retire" | "rollback") => dnsInstructions(phase, from, to, 60, 3600, true).join(" ");
+    assert.match(say("prepare"), /^This run lowers the TTL of app\.x\.example to 60 s.*Wait at least 3600 s/);
+    assert.match(say("cutover"), /^This run points app\.x\.example at the new side once every cutover step succeeded: A app\.x\.example -> 203\.0\.113\.20/);
+    assert.match(say("retire"), /stays in the zone when the move is finished: it is yours/);
+    assert.match(say("rollback"), /^This run points the record back at the old side: A app\.x\.example -> 203\.0\.113\.10/);
+    for (const phase of ["prepare", "cutover", "retire", "rollback"] as const) assert.doesNotMatch(say(phase), /^(Now|After this up|Point the records)/);
+  });
 });
