@@ -14,7 +14,7 @@ import { TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
 import { awsStepsFor, declareAwsSteps } from "./aws-steps";
 import { declareFromAwsSteps, fromAwsStepsFor } from "./from-aws-steps";
-import { NewSideAddress, oldRecordPlan, oldRecordTransformation } from "./old-dns-record";
+import { oldRecordPlan, oldRecordTransformation, pendingNewSide } from "./old-dns-record";
 import { declareHostSteps } from "./host-steps";
 import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
 import { remoteStep } from "./remote-step";
@@ -83,10 +83,8 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
   const phase = move?.settings.phase;
   // The old side's own DNS record (old-dns-record.ts) points at the new side's address, which
   // exists only once the move's component does (after the serving side): settled below.
-  let settle: { resolve: (n: NewSideAddress) => void; reject: (e: unknown) => void } | undefined;
-  const newSide = new Promise<NewSideAddress>((resolve, reject) => (settle = { resolve, reject }));
-  newSide.catch(() => undefined); // a failed Move fails the program itself
-  const dns = move ? oldRecordTransformation(oldRecordPlan(cfg), move.settings.phase, move.settings.dnsTtl, newSide) : undefined;
+  const newSide = pendingNewSide();
+  const dns = move ? oldRecordTransformation(oldRecordPlan(cfg), move.settings.phase, move.settings.dnsTtl, newSide.promise) : undefined;
   const finishing = !move && deployed.move?.phase === "retire" && deployed.move.to === cfg.target;
   const servingOpts: pulumi.ComponentResourceOptions = {
     // The retired move's new side was declared under the move component: same resources, new parent.
@@ -103,11 +101,11 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
   try {
     component = new Move(name, args, move, serving);
   } catch (e) {
-    settle!.reject(e);
+    newSide.reject(e);
     throw e;
   }
   // Resolved only once every step of the phase succeeded (their reports): a cutover that failed never points DNS away.
-  settle!.resolve({ address: pulumi.all([component.newAddress, component.done]).apply(([address]) => address) });
+  newSide.resolve({ address: pulumi.all([component.newAddress, component.done]).apply(([address]) => address) });
   return { serving, moveState, move: component.outputs };
 }
 

@@ -25,6 +25,15 @@ export interface NewSideAddress {
   address: pulumi.Output<string>;
 }
 
+/** The new side's address, promised before the move's component (created after the serving side) exists. */
+export function pendingNewSide(): { promise: Promise<NewSideAddress>; resolve: (n: NewSideAddress) => void; reject: (e: unknown) => void } {
+  let resolve!: (n: NewSideAddress) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<NewSideAddress>((res, rej) => ((resolve = res), (reject = rej)));
+  promise.catch(() => undefined); // a failed Move fails the program itself
+  return { promise, resolve, reject };
+}
+
 interface AppRecordKind {
   isApp: (name: string) => boolean;
   /** Fields the operator changes by hand ("operator"). */
