@@ -51,12 +51,6 @@ fi
 `;
 }
 
-/**
- * Scales the services in SERVICES ("name=count ...") once IMPORT_REPORT (moveImportRunScript's
- * line) says ok, and waits until they are stable. Prints `{"import": REPORT, "scaled": BOOL, "ok": BOOL}`
- * and exits 0 either way; when anything fails the services go back to 0 tasks (no worker runs
- * beside the old side's, which serves on).
- */
 /** `down`: every service of SERVICES ("name=count ...") to 0 tasks, without waiting; a failure is only logged. */
 export const SCALE_DOWN = `down() {
   for s in $SERVICES; do
@@ -64,6 +58,12 @@ export const SCALE_DOWN = `down() {
   done
 }`;
 
+/**
+ * Scales the services in SERVICES ("name=count ...") once IMPORT_REPORT (moveImportRunScript's
+ * line) says ok, and waits until they are stable. Prints `{"import": REPORT, "scaled": BOOL, "ok": BOOL}`
+ * and exits 0 either way; when anything fails the services go back to 0 tasks (no worker runs
+ * beside the old side's, which serves on).
+ */
 export function moveScaleScript(): string {
   return `set -uo pipefail
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${IMPORT_REPORT:?}"

@@ -14,7 +14,7 @@ import { TargetArgs, TargetOutputs } from "../shared/target";
 import { VmTarget } from "../vm";
 import { awsStepsFor, declareAwsSteps } from "./aws-steps";
 import { declareFromAwsSteps, fromAwsStepsFor } from "./from-aws-steps";
-import { oldRecordPlan, oldRecordTransformation, pendingNewSide } from "./old-dns-record";
+import { OldRecordPlan, oldRecordPlan, oldRecordTransformation, pendingNewSide } from "./old-dns-record";
 import { declareHostSteps } from "./host-steps";
 import { dnsInstructions, releaseOptions, stepsFor } from "./plan";
 import { remoteStep } from "./remote-step";
@@ -68,12 +68,14 @@ export interface MoveRun {
   cutoverDone: boolean;
   /** A rollback after cutover that copies the new side's data back (copiesBack). */
   copyBack: boolean;
+  /** What the move does with the old side's own DNS record (old-dns-record.ts). */
+  dnsPlan: OldRecordPlan;
 }
 
 export function moveRunOf(cfg: FreshtrackConfig, state: MoveState | null): MoveRun | undefined {
   if (!cfg.move || !state) return undefined;
   const cutoverDone = state.cutoverDone ?? false;
-  return { settings: cfg.move, cutoverDone, copyBack: cfg.move.phase === "rollback" && cutoverDone && copiesBack(cfg) };
+  return { settings: cfg.move, cutoverDone, copyBack: cfg.move.phase === "rollback" && cutoverDone && copiesBack(cfg), dnsPlan: oldRecordPlan(cfg) };
 }
 
 export function deployCustomer(name: string, args: TargetArgs, deployed: DeployedState): CustomerOutputs {
@@ -84,7 +86,7 @@ export function deployCustomer(name: string, args: TargetArgs, deployed: Deploye
   // The old side's own DNS record (old-dns-record.ts) points at the new side's address, which
   // exists only once the move's component does (after the serving side): settled below.
   const newSide = pendingNewSide();
-  const dns = move ? oldRecordTransformation(oldRecordPlan(cfg), move.settings.phase, move.settings.dnsTtl, newSide.promise) : undefined;
+  const dns = move ? oldRecordTransformation(move.dnsPlan, move.settings.phase, move.settings.dnsTtl, newSide.promise) : undefined;
   const finishing = !move && deployed.move?.phase === "retire" && deployed.move.to === cfg.target;
   const servingOpts: pulumi.ComponentResourceOptions = {
     // The retired move's new side was declared under the move component: same resources, new parent.
@@ -200,7 +202,7 @@ class Move extends pulumi.ComponentResource {
 
     const instructions = pulumi
       .all([old.dnsRecords, fresh.dnsRecords])
-      .apply(([a, b]) => dnsInstructions(phase, a, b, move.dnsTtl, move.previousDnsTtl, oldRecordPlan(args.config) === "flip"));
+      .apply(([a, b]) => dnsInstructions(phase, a, b, move.dnsTtl, move.previousDnsTtl, moveRun.dnsPlan === "flip"));
     this.newAddress = fresh.hostAddress;
     this.done = pulumi.output(report);
     this.outputs = pulumi.output({

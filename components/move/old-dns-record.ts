@@ -62,6 +62,12 @@ const APP_RECORDS: Record<string, AppRecordKind> = {
   },
 };
 
+/** The app's record among the serving side's resources, with how a move treats it; undefined for any other resource. */
+function appRecord(a: pulumi.ResourceTransformationArgs): AppRecordKind | undefined {
+  const rec = APP_RECORDS[a.type];
+  return rec?.isApp(a.name) ? rec : undefined;
+}
+
 /** The transformation of the serving side for this phase (undefined: the record is left as declared). */
 export function oldRecordTransformation(
   plan: OldRecordPlan,
@@ -72,8 +78,8 @@ export function oldRecordTransformation(
   if (plan === "none") return undefined;
   if (plan === "operator") {
     return (a) => {
-      const rec = APP_RECORDS[a.type];
-      if (!rec?.isApp(a.name)) return undefined;
+      const rec = appRecord(a);
+      if (!rec) return undefined;
       const ignoreChanges = [...(a.opts.ignoreChanges ?? []), ...rec.fields];
       return { props: a.props, opts: { ...a.opts, ignoreChanges, ...(phase === "retire" ? { retainOnDelete: true } : {}) } };
     };
@@ -82,8 +88,8 @@ export function oldRecordTransformation(
   if (phase === "rollback") return undefined;
   const pointed = phase === "cutover" || phase === "retire";
   return (a) => {
-    const rec = APP_RECORDS[a.type];
-    if (!rec?.isApp(a.name)) return undefined;
+    const rec = appRecord(a);
+    if (!rec) return undefined;
     const address = pointed ? pulumi.output(newSide.then((n) => n.address)) : undefined;
     return { props: rec.flip(a.props, ttl, address), opts: { ...a.opts, ...(phase === "retire" ? { retainOnDelete: true } : {}) } };
   };
