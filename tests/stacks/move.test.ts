@@ -48,14 +48,17 @@ function assertUnchanged(before: PlanResult, after: PlanResult, what: string, sa
   }
 }
 
-function phases(from: T, to: T) {
+type Settings = Record<string, string | number | boolean | string[]>;
+/** `old`: settings of the serving side, from its first deploy on; `moving`: further settings given with the move keys. */
+function phases(from: T, to: T, old: Settings = {}, moving: Settings = {}) {
   const d = destination(from, to);
-  const baseline = mustPlan(STACK[from], {}, {}, { target: from });
-  const step = (phase: string, previous: PlanResult) => mustPlan(STACK[from], { ...d.set, moveTo: to, movePhase: phase }, d.secret, previous.outputs);
+  const baseline = mustPlan(STACK[from], old, {}, { target: from });
+  const step = (phase: string, previous: PlanResult) =>
+    mustPlan(STACK[from], { ...d.set, ...old, ...moving, moveTo: to, movePhase: phase }, d.secret, previous.outputs);
   const prepare = step("prepare", baseline);
   const cutover = step("cutover", prepare);
   const retire = step("retire", cutover);
-  return { d, baseline, prepare, cutover, retire };
+  return { d, baseline, prepare, cutover, retire, step };
 }
 
 const PAIRS: [T, T][] = [
@@ -631,17 +634,12 @@ describe("move off a side whose DNS the program manages: the app's record (mocks
   const DO_RECORD = { type: "digitalocean:index/dnsRecord:DnsRecord", name: "dns-app-a" };
   const R53_RECORD = { type: "aws:route53/record:Record", name: "app" };
   const ZONE = { awsRoute53ZoneId: "Z0123456789ABCDEFGHIJ" };
-  function run(from: T, to: T, set: Record<string, string | boolean | string[]>) {
-    const d = destination(from, to);
-    const all = { ...d.set, ...set };
-    const baseline = mustPlan(STACK[from], set, {}, { target: from });
-    const step = (phase: string, prev: PlanResult) => mustPlan(STACK[from], { ...all, moveTo: to, movePhase: phase }, d.secret, prev.outputs);
-    const prepare = step("prepare", baseline);
-    const cutover = step("cutover", prepare);
-    const retire = step("retire", cutover);
-    const rollback = step("rollback", cutover);
-    const finish = mustPlan(STACK[from], { ...all, target: to }, d.secret, retire.outputs);
-    return { baseline, prepare, cutover, retire, rollback, finish };
+  /** The phases, a rollback after cutover, and the finishing run after retire. */
+  function run(from: T, to: T, old: Settings) {
+    const p = phases(from, to, old);
+    const rollback = p.step("rollback", p.cutover);
+    const finish = mustPlan(STACK[from], { ...p.d.set, ...old, target: to }, p.d.secret, p.retire.outputs);
+    return { ...p, rollback, finish };
   }
   const record = (r: PlanResult, rec: { type: string; name: string }) =>
     r.resources.find((x) => x.type === rec.type && x.name === rec.name && !x.parent?.endsWith("freshtrack:move:Move::move"));
@@ -689,18 +687,12 @@ describe("move off a side whose DNS the program manages: the app's record (mocks
   });
 
   it("no address an A record can hold (a vm host given by name; a load balancer): the record is left to the operator, never put back nor deleted", () => {
-    const cases: { from: T; to: T; set: Record<string, string | boolean | string[]>; rec: { type: string; name: string }; fields: string[] }[] = [
+    const cases: { from: T; to: T; set: Settings; rec: { type: string; name: string }; fields: string[] }[] = [
       { from: "digitalocean", to: "vm", set: { vmHost: "new-host.bakery-co.example" }, rec: DO_RECORD, fields: ["value", "ttl"] },
       { from: "digitalocean", to: "aws", set: {}, rec: DO_RECORD, fields: ["value", "ttl"] },
     ];
     for (const c of cases) {
-      const d = destination(c.from, c.to);
-      const all = { ...d.set, ...c.set };
-      const baseline = mustPlan(STACK[c.from], {}, {}, { target: c.from });
-      const step = (phase: string, prev: PlanResult) => mustPlan(STACK[c.from], { ...all, moveTo: c.to, movePhase: phase }, d.secret, prev.outputs);
-      const prepare = step("prepare", baseline);
-      const cutover = step("cutover", prepare);
-      const retire = step("retire", cutover);
+      const { baseline, prepare, cutover, retire } = phases(c.from, c.to, {}, c.set);
       for (const [phase, r] of Object.entries({ prepare, cutover, retire })) {
         assert.deepEqual(record(r, c.rec)!.inputs, record(baseline, c.rec)!.inputs, `${c.from} -> ${c.to} ${phase}: inputs unchanged`);
         assert.deepEqual(record(r, c.rec)!.options.ignoreChanges, c.fields, `${c.from} -> ${c.to} ${phase}: the operator's changes stay`);
