@@ -49,7 +49,8 @@ export async function freePort(): Promise<number> {
   });
 }
 
-export async function portOpen(port: number, host = "127.0.0.1"): Promise<boolean> {
+/** Whether a TCP connection to host:port opens; with `timeoutMs`, false when none does in time (a firewall that drops answers nothing). */
+export async function portOpen(port: number, host = "127.0.0.1", timeoutMs?: number): Promise<boolean> {
   return new Promise<boolean>((resolve) => {
     const c = net.connect(port, host);
     c.once("connect", () => {
@@ -57,6 +58,11 @@ export async function portOpen(port: number, host = "127.0.0.1"): Promise<boolea
       resolve(true);
     });
     c.once("error", () => resolve(false));
+    if (timeoutMs !== undefined)
+      c.setTimeout(timeoutMs, () => {
+        c.destroy();
+        resolve(false);
+      });
   });
 }
 

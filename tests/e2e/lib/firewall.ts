@@ -2,24 +2,13 @@
 // machine reach the SSH port and 443 and nothing else. A second sshd on a port no rule allows
 // stands in for any other service of the host; it answers on the host itself (so the probe
 // can succeed) and must not answer from here.
-import * as net from "net";
+import { portOpen } from "../../../scripts/lib/local-host";
 import { DisposableHost, onHost } from "./disposable-host";
 
 const PROBE_PORT = 2299;
 
-/** Whether a TCP connection from this machine to host:port opens within `ms` (ufw drops: no answer at all). */
-function connects(host: string, port: number, ms = 3000): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host, port });
-    const done = (ok: boolean) => {
-      s.destroy();
-      resolve(ok);
-    };
-    s.setTimeout(ms, () => done(false));
-    s.once("connect", () => done(true));
-    s.once("error", () => done(false));
-  });
-}
+/** Whether a TCP connection from this machine to host:port opens within 3 s (ufw drops: no answer at all). */
+const connects = (host: string, port: number) => portOpen(port, host, 3000);
 
 export async function firewallFacts(h: DisposableHost): Promise<{ figures: Record<string, unknown>; problems: string[] }> {
   const status = onHost(h, "ufw status", { allowFail: true }).stdout;
