@@ -198,8 +198,8 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
     const r1 = await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env });
     assert.equal(r1.code, 0, r1.stderr);
     const cron = fs.readFileSync(env.FT_CRON_FILE!, "utf8");
-    assert.match(cron, new RegExp(`^17 3 \\* \\* \\* root /bin/bash ${app.appDir}/current/bin/backup >>`, "m"));
-    assert.match(cron, new RegExp(`^17 5 \\* \\* \\* root /bin/bash ${app.appDir}/current/bin/restore --check >>`, "m"));
+    assert.match(cron, new RegExp(`^17 3 \\* \\* \\* root /bin/bash ${app.appDir}/current/bin/backup --scheduled >>`, "m"));
+    assert.match(cron, new RegExp(`^17 5 \\* \\* \\* root /bin/bash ${app.appDir}/current/bin/restore --check --scheduled >>`, "m"));
     const ino = fs.statSync(env.FT_CRON_FILE!).ino;
     const r2 = await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env });
     assert.equal(r2.code, 0);

@@ -18,7 +18,7 @@ import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
-import { auditLines, installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
+import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
 import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { addS3rverKey, RCLONE_BASE_ENV, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 
@@ -187,7 +187,7 @@ describe("tools: bin/move-import --from-s3 (aws -> host) and bin/move-forward --
     await createDatabase(pgPort, ADMIN_PW, "oldaws");
 
     // This host's own object store, and the old side's AWS S3 (plain HTTP: the seam takes any http(s) URL).
-    ownS3 = await startS3rver({ directory: path.join(root, "s3-own"), buckets: ["frostguard-assets", "frostguard-backups"] });
+    ownS3 = await startS3rver({ directory: path.join(root, "s3-own"), buckets: ["frostguard-assets", "frostguard-backups", VM_RELEASE_BACKUPS_BUCKET] });
     addS3rverKey(AWS_KEY_ID, AWS_SECRET);
     awsS3 = await startS3rver({ directory: path.join(root, "s3-aws"), buckets: [OLD_BACKUPS, OLD_ASSETS] });
     awsS3.httpServer.prependListener("request", (req: http.IncomingMessage) =>
@@ -363,9 +363,11 @@ esac
     assert.deepEqual(report.objects, { old: { count: 3, bytes }, new: { count: 3, bytes } });
     assert.equal(report.app, "stopped");
     assert.equal(report.freeze_seconds, null);
+    assert.equal(report.first_backup, null, "a side that does not serve is not backed up");
     assert.deepEqual(Object.keys(report).sort(), [
       "app",
       "copy_seconds",
+      "first_backup",
       "freeze_seconds",
       "objects",
       "objects_equal",
@@ -530,6 +532,8 @@ esac
     assert.ok(!fs.existsSync(state("move-hold", "target.json")));
     assert.ok(!log.includes("notify "), "success: no notification");
     assert.ok(fs.existsSync(state("move-took-over")), "this side took over: a rollback pushes its writes back (move-export --push-s3 --back)");
+    assert.match(String(report.first_backup), /^frostguard-\d{8}T\d{6}Z$/, "serving now: its first backup at once");
+    assert.ok(fs.existsSync(path.join(appDir, "metrics", "backup.prom")), "the backup's freshness metric is there (no missing-backup alert)");
     assertKeyNowhere(r);
   });
 

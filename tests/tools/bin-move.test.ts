@@ -14,7 +14,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { COLD_CHAIN_VM_HOST } from "../fixtures/config";
-import { installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
+import { installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
 import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { S3Standin, startS3rver } from "../fixtures/s3-standin";
 
@@ -61,6 +61,40 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
   const importFromOld = (args: string[], input = MOVE_KEY) =>
     run(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, ...args], { env: { ...env, FT_STUB_SIDE: "new" }, input });
 
+  /** Where a side's bin/backup writes (release.json .backup): REMOTE:BUCKET/PREFIX. */
+  const backupBase = (side: Side): string => {
+    const b = JSON.parse(fs.readFileSync(path.join(side.appDir, "current", "release.json"), "utf8")).backup;
+    return `${b.remote}:${b.bucket}/${b.prefix}`;
+  };
+  /** The backups in a side's backups store, by name. */
+  const backupsOf = async (side: Side): Promise<string[]> => {
+    const r = await rclone(side, ["lsf", "--include", "frostguard-*.manifest.json", backupBase(side)]);
+    assert.equal(r.code, 0, r.stderr);
+    return r.stdout
+      .split("\n")
+      .filter(Boolean)
+      .map((f) => f.replace(/\.manifest\.json$/, ""))
+      .sort();
+  };
+  /** The cron's runs (bin/install-schedule) on a side a move holds: nothing backed up or checked, an audit line each. */
+  const scheduledRunsSkip = async (side: Side, state: string) => {
+    const before = await backupsOf(side);
+    for (const [cmd, args, action] of [
+      ["backup", ["--scheduled"], "backup"],
+      ["restore", ["--check", "--scheduled"], "restore-check"],
+    ] as const) {
+      const r = await run(bin(side, cmd), [...args], { env });
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, new RegExp(`scheduled ${action} skipped: a move holds this side's app \\(${state} since `));
+      const audit = fs
+        .readFileSync(path.join(side.appDir, "state", "audit.log"), "utf8")
+        .trim()
+        .split("\n");
+      assert.match(audit[audit.length - 1], new RegExp(`"action":"${action}".*"result":"skipped".*"move_hold":"${state}"`));
+    }
+    assert.deepEqual(await backupsOf(side), before, "no backup written");
+  };
+
   /** metrics/move.prom as node-exporter reads it: "STATE VALUE" of freshtrack_move_app_held, or "absent". */
   const held = (side: Side): string => {
     const f = path.join(side.appDir, "metrics", "move.prom");
@@ -86,7 +120,8 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     const pgPort = pg.port;
     await createDatabase(pgPort, ADMIN_PW, "frostguard");
 
-    const s3 = await startS3rver({ directory: path.join(root, "s3"), buckets: ["frostguard-assets", "frostguard-backups"] });
+    // The release's backups bucket too (the stack's off-host one): bin/backup writes there.
+    const s3 = await startS3rver({ directory: path.join(root, "s3"), buckets: ["frostguard-assets", "frostguard-backups", VM_RELEASE_BACKUPS_BUCKET] });
     const s3Port = s3.port;
 
     // Only the endpoints of the rendered release.json change, and the secret files say where the stores are.
@@ -249,6 +284,9 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     // Its backend is down by design until the cutover: the alert rules read this (no page).
     assert.equal(held(newSide), "standby 1");
     assert.equal(held(oldSide), "absent", "the old side serves: nothing held there");
+    // Its database is a copy that ages: its scheduled backups wait for its cutover.
+    await scheduledRunsSkip(newSide, "standby");
+    assert.equal(report.first_backup, null, "no backup of a side that does not serve");
   });
 
   it("prepare records its copy time; a cutover whose forecast (that time) exceeds --max-freeze is refused before any freeze", async () => {
@@ -322,6 +360,18 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(calls.match(/^curl .*\/health\/live /gm)?.length, 3, "asked again until Caddy answered 200");
     assert.equal(held(oldSide), "frozen 1", "the old side's backend is stopped by design from now on");
     assert.equal(held(newSide), "none 0", "the new side serves: its backend down would page again");
+    // The new side's first backup, at once (its standby skipped every scheduled one): off the host, with the rows it took over.
+    assert.match(report.first_backup, /^frostguard-\d{8}T\d{6}Z$/, r.stdout);
+    assert.ok((await backupsOf(newSide)).includes(report.first_backup), "in the new side's backups store");
+    const manifest = JSON.parse((await rclone(newSide, ["cat", `${backupBase(newSide)}/${report.first_backup}.manifest.json`])).stdout);
+    assert.equal(manifest.reason, "move-takeover");
+    assert.equal(manifest.tables["public.readings"], 5250, JSON.stringify(manifest.tables));
+    assert.match(fs.readFileSync(path.join(newSide.appDir, "metrics", "backup.prom"), "utf8"), /^freshtrack_backup_last_success_timestamp_seconds \d+/m);
+    // The frozen old side: the cron's runs skip (the new side backs up); by hand it still backs up.
+    await scheduledRunsSkip(oldSide, "frozen");
+    const byHand = await run(bin(oldSide, "backup"), [], { env });
+    assert.equal(byHand.code, 0, byHand.stderr);
+    assert.ok((await backupsOf(oldSide)).includes(byHand.stdout.trim()), byHand.stdout);
     console.log(
       `      move figures: freeze ${report.freeze_seconds} s, ${Object.keys(report.tables).length} tables, ${report.sequences} sequences, ${report.objects.new.count} objects`,
     );
@@ -358,6 +408,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(checks[1], / old: marker=0 target=https:\/\/caddy:443$/, "the second: the holder's requests go to Caddy");
     assert.equal(held(newSide), "frozen 1");
     assert.equal(held(oldSide), "none 0");
+    // Serving again, with writes its own backups never had: backed up at once.
+    assert.ok((await backupsOf(oldSide)).includes(report.first_backup), r.stdout);
   });
 
   it("a cutover onto a new side whose lasting secrets differ fails, never starts the new app, and ends the old side's freeze", async () => {

@@ -37,7 +37,7 @@ import {
 import { MOVE_OBJECTS, MOVE_PREFIX } from "../../components/aws/move-import";
 import { RDS_CA_ENV, RDS_CA_FILE } from "../../components/aws/rds-ca";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
-import { auditLines, installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
+import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
 import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, NOBODY, ScriptUserland } from "../fixtures/nobody";
 import { PG15_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { addS3rverKey, RCLONE_BASE_ENV, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
@@ -276,6 +276,8 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     objects: { old: { count: number; bytes: number }; new: { count: number; bytes: number } };
     app: string;
     freeze_seconds: number | null;
+    /** bin/backup's name of this side's first backup once its app serves (null otherwise). */
+    first_backup: string | null;
   }
   const importCmd = async (mode: "--keep-app-stopped" | "--start-app") => {
     fs.writeFileSync(dockerLog, "");
@@ -443,7 +445,7 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       await putOld(`${OLD_ASSETS}/${k}`, body);
 
     // The host's own object store, with something only it holds (the sync removes it).
-    ownS3 = await startS3rver({ directory: path.join(root, "s3-own"), buckets: [NEW_ASSETS, "frostguard-backups"] });
+    ownS3 = await startS3rver({ directory: path.join(root, "s3-own"), buckets: [NEW_ASSETS, "frostguard-backups", VM_RELEASE_BACKUPS_BUCKET] });
     const stores = pointAtTestStores(appDir, rel, { pgPort: newPort, adminPassword: NEW_ADMIN_PW, backupKey: BACKUP_KEY, s3Port: ownS3.port });
     ownConf = stores.rcloneConf;
     assert.equal(stores.relJson.assets_bucket, NEW_ASSETS);
@@ -646,6 +648,8 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       `freeze_seconds ${f}, expected within [${t0 - Number(freeze)}, ${t1 - Number(freeze)}]`,
     );
     assert.match(fs.readFileSync(dockerLog, "utf8"), /^start new-backend new-worker$/m, "the backend and worker the prepare stopped started");
+    // Serving now: backed up at once, into this host's own backups store (nothing written to aws's).
+    assert.match(String(report.first_backup), /^frostguard-\d{8}T\d{6}Z$/, r.stdout);
     assertOnlyRead();
   });
 
@@ -720,6 +724,7 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     assert.match(calls, /^rm -f new-hold$/m, "then the holder goes");
     assert.ok(!fs.existsSync(state("proxy", "move.forward")), "this side serves every request itself");
     assert.ok(!fs.existsSync(state("move-concluded")), "it may move again");
+    assert.match(String(report.first_backup), /^frostguard-\d{8}T\d{6}Z$/, "serving again, with aws's writes: backed up at once");
     assertOnlyRead();
   });
 

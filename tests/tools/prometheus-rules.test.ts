@@ -203,6 +203,34 @@ function ruleTestGroups(): TestGroup[] {
       alert_rule_test: [silent("FreshtrackBackupStale", "5m"), fires("FreshtrackBackupStale", "11m", {}, {}, "missing")],
     },
     {
+      name: "a move's standby side (a new host, no backup of its own yet: its scheduled ones are skipped) does not page missing backups; once the hold ends it does",
+      interval: "1m",
+      input_series: [
+        { series: sel("up", NODE), values: "1x60" },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "standby" }), values: "1x20 _x40" },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "none" }), values: "_x20 0x40" },
+      ],
+      // The held sample of 20m is read until 25m (the lookback), then `for: 10m`.
+      alert_rule_test: [
+        silent("FreshtrackBackupStale", "15m"),
+        silent("FreshtrackBackupStale", "30m"),
+        fires("FreshtrackBackupStale", "45m", {}, {}, "missing"),
+      ],
+    },
+    {
+      name: "a move's frozen side (its backups stopped at the cutover) does not page a stale backup; a side no longer held does",
+      interval: "1h",
+      input_series: [
+        { series: sel(BACKUP_METRIC, NODE), values: "0x40" },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "frozen" }), values: "1x30 _x10" },
+        { series: sel(MOVE_HELD_METRIC, { ...NODE, state: "none" }), values: "_x30 0x10" },
+      ],
+      alert_rule_test: [
+        silent("FreshtrackBackupStale", "27h"),
+        fires("FreshtrackBackupStale", "32h", {}, { "{{ $value | humanizeDuration }}": "1d 8h 0m 0s" }, "stale"),
+      ],
+    },
+    {
       name: "backup timestamp in the future (e.g. milliseconds) is reported, and the stale alert stays quiet",
       interval: "1m",
       input_series: [{ series: sel(BACKUP_METRIC, NODE), values: "10000x30" }],

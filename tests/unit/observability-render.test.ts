@@ -358,7 +358,7 @@ describe("observability: config files", () => {
     }
     const backup = rules.filter((r) => r.alert === "FreshtrackBackupStale");
     assert.deepEqual(backup.map((r) => r.labels.cause).sort(), ["missing", "stale"]);
-    assert.ok(backup.some((r) => r.expr === "absent(freshtrack_backup_last_success_timestamp_seconds)"));
+    assert.ok(backup.some((r) => r.expr === "absent(freshtrack_backup_last_success_timestamp_seconds) unless on() freshtrack_move_app_held == 1"));
     assert.equal(rules.find((r) => r.alert === "FreshtrackBackendDown")?.for, "2m");
   });
 

@@ -85,7 +85,7 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       labels: { severity: "warning" },
       annotations: {
         summary: `A move has held this side's backend and worker stopped for over ${MOVE_HELD_MAX_DAYS} days`,
-        description: `state {{ $labels.state }}: standby is a move's new side waiting for its cutover (run the cutover, or roll back); frozen is a side whose writes moved to the other one (retire and finish the move, or roll back). See docs/move.md. While the hold lasts, FreshtrackBackendDown is not raised on this host.`,
+        description: `state {{ $labels.state }}: standby is a move's new side waiting for its cutover (run the cutover, or roll back); frozen is a side whose writes moved to the other one (retire and finish the move, or roll back). See docs/move.md. While the hold lasts, FreshtrackBackendDown and FreshtrackBackupStale are not raised on this host (its scheduled backups are skipped: the serving side backs up).`,
       },
     },
   ];
@@ -106,9 +106,10 @@ export function alertRules(input: BundleInput): RuleGroup[] {
   const ageH = BACKUP_MAX_AGE_HOURS;
   const backups: AlertRule[] = [
     {
-      // No `for`: the age only grows, so it is exact the moment it passes the limit.
+      // No `for`: the age only grows, so it is exact the moment it passes the limit. A side a move
+      // holds skips its scheduled backups (bin/backup --scheduled): the serving side backs up.
       alert: "FreshtrackBackupStale",
-      expr: `time() - max(${BACKUP_METRIC}) > ${ageH * 3600}`,
+      expr: `time() - max(${BACKUP_METRIC}) > ${ageH * 3600} unless on() ${MOVE_HELD_METRIC} == 1`,
       labels: { severity: "critical", cause: "stale" },
       annotations: {
         summary: `Newest good backup is older than ${ageH} hours`,
@@ -118,7 +119,7 @@ export function alertRules(input: BundleInput): RuleGroup[] {
     {
       // Same alert, second cause: no metric means no proof of any backup. `for` covers a Prometheus restart.
       alert: "FreshtrackBackupStale",
-      expr: `absent(${BACKUP_METRIC})`,
+      expr: `absent(${BACKUP_METRIC}) unless on() ${MOVE_HELD_METRIC} == 1`,
       for: "10m",
       labels: { severity: "critical", cause: "missing" },
       annotations: {

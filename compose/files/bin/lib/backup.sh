@@ -68,3 +68,16 @@ ft_backup_decrypt() { age --decrypt -i "$AGE_KEY" -o "$2" "$1"; }
 # no authentication (integrity only from the manifest's sha256). Kept to restore old dumps.
 # ft_backup_decrypt_legacy IN OUT.
 ft_backup_decrypt_legacy() { openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }
+
+# ft_backup_unless_held ACTION: the cron's runs of bin/backup and bin/restore --check (--scheduled)
+# are skipped while a move holds this side's app stopped: its database is then not the serving
+# one (the serving side backs up), and the two hosts of a vm -> vm move share one off-host bucket.
+# Returns 1 after a log and an audit line (result "skipped") when held, else 0.
+ft_backup_unless_held() {
+  local state since
+  read -r state since < <(ft_metrics_move_hold)
+  [[ $state != none ]] || return 0
+  log "scheduled $1 skipped: a move holds this side's app ($state since $(date -u -d "@$since" +%FT%TZ)); the serving side backs up. Without --scheduled it runs anyway"
+  ft_audit "$1" "$REL_ID" skipped 0 "{\"move_hold\": \"$state\"}"
+  return 1
+}

@@ -13,20 +13,28 @@ ft_metrics_write() {
   mv -f "$tmp" "$file"
 }
 
-# ft_metrics_move_held: metrics/move.prom from the move's marks in state/. A move stops this
+# ft_metrics_move_hold: prints "STATE SINCE" from the move's marks in state/: a move stops this
 # side's backend and worker on purpose (standby: a new side before its cutover,
-# move-stopped-app; frozen: a side whose writes moved away, move-frozen-app): the alert rules
-# read this so a backend down by design pages nobody, and a hold left for days still does.
-# Called wherever those marks are written or removed.
-ft_metrics_move_held() {
-  local state=none value=0 since=0 mark
+# move-stopped-app; frozen: a side whose writes moved away, move-frozen-app); "none 0" when
+# neither. The alert rules (through metrics/move.prom) and the scheduled backup read this.
+ft_metrics_move_hold() {
+  local mark
   # frozen first: it silences less (its public endpoint must still answer, through the holder).
   for mark in move-frozen-app:frozen move-stopped-app:standby; do
     if [[ -s $STATE_DIR/${mark%%:*} ]]; then
-      state=${mark#*:} value=1 since=$(stat -c %Y "$STATE_DIR/${mark%%:*}")
-      break
+      printf '%s %s\n' "${mark#*:}" "$(stat -c %Y "$STATE_DIR/${mark%%:*}")"
+      return 0
     fi
   done
+  printf 'none 0\n'
+}
+
+# ft_metrics_move_held: metrics/move.prom from ft_metrics_move_hold, so a backend down by design
+# pages nobody, and a hold left for days still does. Called wherever the marks are written or removed.
+ft_metrics_move_held() {
+  local state since value=1
+  read -r state since < <(ft_metrics_move_hold)
+  [[ $state != none ]] || value=0
   ft_metrics_write move.prom \
     "# HELP freshtrack_move_app_held 1 while a move holds this side's backend and worker stopped on purpose (state standby: before its cutover; frozen: its writes moved to the other side)." \
     "# TYPE freshtrack_move_app_held gauge" \
