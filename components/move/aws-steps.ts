@@ -20,6 +20,7 @@ import { moveImportRunScript, moveScaleScript } from "../aws/move-run";
 import { HostAccess, MoveImportAccess } from "../shared/target";
 import { AwsCopyBack, declareAwsCopyBack } from "./aws-copy-back";
 import { localStep } from "./local-step";
+import { FINAL_BACKUP_ARGS } from "./plan";
 import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
 
@@ -99,7 +100,7 @@ export function declareAwsSteps(
   if (steps.has("move-forward")) {
     const f = run("move-forward", oldHost, "move-forward", ["--to", address], {}, concluded ? [concluded] : dependsOn);
     report.forward = f.stdout;
-    if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", [], {}, [f]);
+    if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", FINAL_BACKUP_ARGS, {}, [f]);
   }
   // Retire: the import key and task are gone; the old side keeps forwarding to the load balancer.
   let copiedBack: pulumi.Resource | undefined;

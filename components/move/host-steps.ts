@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { normalizeHostKey } from "../shared/host";
 import { HostAccess } from "../shared/target";
+import { FINAL_BACKUP_ARGS } from "./plan";
 import { RemoteStep, onHostCommand } from "./remote-step";
 
 export interface HostSteps {
@@ -75,7 +76,7 @@ export function declareHostSteps(
     report.forward = f.stdout;
     forward = f;
   }
-  if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", [], {}, forward ? [forward] : []);
+  if (steps.has("move-final-backup")) run("move-final-backup", oldHost, "backup", FINAL_BACKUP_ARGS, {}, forward ? [forward] : []);
   if (steps.has("move-authorize-back") && key && pub) {
     const back = run("move-authorize-back", newHost, "move-export", authorizeArgs(oldHost), {
       stdin: pub,

@@ -15,7 +15,7 @@ import { DnsRecord } from "../shared/target";
  *   move-cutover        new host: write freeze on the old side, final copy, verify, new app started
  *                       (on failure the old side's freeze ends: it serves on)
  *   move-forward        old host: Caddy forwards every request to the new side (after move-cutover)
- *   move-final-backup   old host: a last encrypted dump into the old side's backups bucket
+ *   move-final-backup   old host: a last encrypted dump into the old side's backups bucket (FINAL_BACKUP_ARGS)
  *   move-unforward      old host: Caddy serves locally again (rollback)
  *   move-authorize-back / move-copy-back   rollback after cutover: the data written on the new side comes back
  * A step stays declared in later phases where its delete would undo something still needed.
@@ -34,6 +34,12 @@ export function stepsFor(phase: MovePhase, cutoverDone: boolean, acme = true): s
       return cutoverDone ? ["move-transfer-key", "move-authorize-back", "move-copy-back", "move-unforward"] : [];
   }
 }
+
+/**
+ * `bin/backup` arguments of move-final-backup: its manifest and audit line say why (on vm -> vm it
+ * lands in the bucket the new host backs up to). Not --scheduled: a frozen side's own runs skip.
+ */
+export const FINAL_BACKUP_ARGS = ["--reason", "move-retire"];
 
 /** Options for every resource of a side being released (old side at retire, new side at rollback). */
 export function releaseOptions(opts: { protect?: boolean }, purge: boolean): { protect: boolean; retainOnDelete?: boolean } {

@@ -175,6 +175,9 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
     // The cutover is refused on the host, before any freeze, when the prepare's copy took longer than moveMaxFreezeSeconds.
     assert.match(String(steps.find((x) => x.name === "move-cutover")!.inputs.create), / '--freeze-source' '--max-freeze' '300' '--start-app'$/);
     assert.doesNotMatch(String(steps.find((x) => x.name === "move-copy")!.inputs.create), /--max-freeze/);
+    // The retire's last dump says why, and is not a scheduled one (a frozen side's scheduled runs skip).
+    const finalBackup = p.retire.resources.find((r) => r.type === "command:remote:Command" && r.name === "move-final-backup");
+    assert.match(String(finalBackup?.inputs.create), /\/current\/bin\/backup' '--reason' 'move-retire'$/);
     for (const name of ["move-copy", "move-cutover"]) {
       const r = steps.find((x) => x.name === name)!;
       assert.match(JSON.stringify(r.inputs.stdin), /^\{"\$secret":"-----BEGIN OPENSSH PRIVATE KEY/, `${name}: the pull key arrives on stdin, as a secret`);
@@ -359,6 +362,7 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       // The old side forwards to the load balancer, the same address at cutover and at retire (no re-run).
       assert.match(String(step(p.cutover, "move-conclude").inputs.create), /'--conclude' '[^']+'$/);
       assert.equal(step(p.retire, "move-forward").inputs.create, step(p.cutover, "move-forward").inputs.create);
+      assert.match(String(step(p.retire, "move-final-backup").inputs.create), /\/current\/bin\/backup' '--reason' 'move-retire'$/);
     });
 
     it("rollback after cutover copies the aws side's data back: the old host keeps every request, aws's load balancer forwards there, aws stops, exports, the old host imports and serves", () => {
