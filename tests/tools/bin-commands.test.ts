@@ -251,6 +251,12 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
       assert.match(again.stdout, new RegExp(`^ {2}17 3 \\* \\* \\* {2}${app.appDir}/current/bin/backup$`, "m"));
       assert.match(again.stdout, new RegExp(`^ {2}17 5 \\* \\* \\* {2}${app.appDir}/current/bin/restore$`, "m"));
       assert.match(again.stdout, /^ {2}cron: (running|NOT RUNNING)/m);
+      assert.doesNotMatch(again.stdout, /SKIPPED/);
+      // A move's new side before its cutover: the scheduled runs skip, and status says so.
+      fs.writeFileSync(path.join(app.appDir, "state/move-stopped-app"), "cid-backend\n");
+      const held = await run("bash", [path.join(app.relDir, "bin/status")], { env });
+      fs.unlinkSync(path.join(app.appDir, "state/move-stopped-app"));
+      assert.match(held.stdout, /^ {2}SKIPPED while a move holds this side's app \(standby since \d{4}-\d\d-\d\dT[0-9:]+Z\): the serving side backs up/m);
     } finally {
       fs.unlinkSync(path.join(app.appDir, "current"));
     }
