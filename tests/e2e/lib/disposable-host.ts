@@ -10,7 +10,7 @@ import * as fs from "fs";
 import * as path from "path";
 import type { LocalHost } from "../../../scripts/lib/local-host";
 import { buildStandIn, CACHE_DIR } from "./build";
-import { sh } from "./docker";
+import { sh, shAsync } from "./docker";
 import { StandIn } from "../stand-ins";
 
 export const HOSTS_NETWORK = "freshtrack-e2e-hosts";
@@ -102,6 +102,11 @@ export async function loadImages(hosts: DisposableHost[], images: string[]): Pro
 /** A command on the host itself (as its console would run it), not over SSH. */
 export function onHost(h: Pick<DisposableHost, "name">, script: string, opts: { allowFail?: boolean; input?: string } = {}) {
   return sh("docker", ["exec", "-i", h.name, "bash", "-c", script], opts);
+}
+
+/** onHost without blocking the event loop (a load generator runs meanwhile); never throws. */
+export function onHostAsync(h: Pick<DisposableHost, "name">, script: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return shAsync("docker", ["exec", h.name, "bash", "-c", script]);
 }
 
 /** Removes the hosts' network (after every host is stopped). */

@@ -16,7 +16,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Applier, DOMAIN, StackInput, StepError, StepReport, findSecrets, plan, publicConfigValues, secretValues, unwrap } from "../harness";
-import { DisposableHost, hostImage, loadImages, onHost, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
+import { DisposableHost, hostImage, loadImages, onHost, onHostAsync, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
 import { firewallFacts } from "../lib/firewall";
 import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
 import { sh } from "../lib/docker";
@@ -105,12 +105,15 @@ function storedOn(query: Query, device: string): Set<number> {
  * writes it): the backup identity may only read it.
  */
 function rcloneOn(h: DisposableHost, args: string, base64Input?: string) {
+  return onHost(h, rcloneScript(args, !!base64Input), { input: base64Input });
+}
+
+/** The shell line of rcloneOn: $bucket is the app's bucket; with `decode`, stdin is base64. */
+function rcloneScript(args: string, decode = false): string {
   const rel = `${APP_DIR}/current/release.json`;
-  return onHost(
-    h,
-    `bucket="$(jq -r '.backup.admin_remote // .backup.remote' ${rel}):$(jq -r .assets_bucket ${rel})"; ${base64Input ? "base64 -d | " : ""}docker run --rm -i --network "$(jq -r .database.network ${rel})" ` +
-      `-v ${APP_DIR}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`,
-    { input: base64Input },
+  return (
+    `bucket="$(jq -r '.backup.admin_remote // .backup.remote' ${rel}):$(jq -r .assets_bucket ${rel})"; ${decode ? "base64 -d | " : ""}docker run --rm -i --network "$(jq -r .database.network ${rel})" ` +
+    `-v ${APP_DIR}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`
   );
 }
 
@@ -124,6 +127,40 @@ function moveHold(h: DisposableHost): string {
   const text = onHost(h, `cat ${APP_DIR}/metrics/move.prom 2>/dev/null`, { allowFail: true }).stdout;
   const m = /^freshtrack_move_app_held\{state="(\w+)"\} ([01])$/m.exec(text);
   return m ? `${m[1]} ${m[2]}` : "absent";
+}
+
+/** The backups in a host's backups store (release.json .backup), by name, listed as bin/backup's rclone sees them. */
+async function backupsOn(h: DisposableHost): Promise<string[]> {
+  const base = `"$(jq -r '.backup.remote + ":" + .backup.bucket + "/" + .backup.prefix' ${APP_DIR}/current/release.json)"`;
+  const r = await onHostAsync(h, rcloneScript(`lsf --include 'frostguard-*.manifest.json' ${base}`));
+  if (r.code !== 0) throw new Error(`cannot list the backups on ${h.name}: ${r.stderr}`);
+  return r.stdout
+    .split("\n")
+    .filter(Boolean)
+    .map((f) => f.replace(/\.manifest\.json$/, ""))
+    .sort();
+}
+
+/**
+ * The installed cron line of the backup (bin/install-schedule), run now as cron runs it (under
+ * load: nothing here blocks the load generator): its exit code, the audit line it wrote, and how
+ * many backups appeared in the host's store.
+ */
+async function scheduledBackupOn(h: DisposableHost): Promise<{ exit: number; audit: string; new_backups: number }> {
+  const before = await backupsOn(h);
+  const r = await onHostAsync(
+    h,
+    `cmd=$(awk '/bin\\/backup / { $1 = $2 = $3 = $4 = $5 = $6 = ""; print; exit }' /etc/cron.d/freshtrack-backup); [ -n "$cmd" ] || exit 90; sh -c "$cmd"; echo "exit=$?"; tail -n1 ${APP_DIR}/state/audit.log`,
+  );
+  const exit = Number(/^exit=(\d+)$/m.exec(r.stdout)?.[1] ?? r.code);
+  const audit = r.stdout.split("\n").filter(Boolean).pop() ?? "";
+  return { exit, audit, new_backups: (await backupsOn(h)).length - before.length };
+}
+
+/** A move-import report's first_backup, and whether the host's store has it. */
+async function firstBackupOn(h: DisposableHost, report: Record<string, unknown> | undefined): Promise<{ name: unknown; in_store: boolean }> {
+  const name = report?.first_backup ?? null;
+  return { name, in_store: typeof name === "string" && (await backupsOn(h)).includes(name) };
 }
 
 function saltDigest(h: DisposableHost): string {
@@ -499,6 +536,8 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     const phases: Record<string, { seconds: number; steps_run: string[] }> = {};
     // After each phase: each side's hold as its node-exporter would report it (docs/observability.md).
     const holds: Record<string, { old: string; new: string }> = {};
+    // The cron's backup on a held side (skipped), and the first backup of the side that takes over.
+    const backups: Record<string, unknown> = {};
     let cutoverReport: Record<string, unknown> | undefined;
     let prepareReport: Record<string, unknown> | undefined;
     let rollbackReport: Record<string, unknown> | undefined;
@@ -517,16 +556,24 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         const reports = await apply(p);
         phases[phase] = { seconds: secs(Date.now() - t0), steps_run: reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`) };
         holds[phase] = { old: moveHold(oldHost), new: moveHold(newHost) };
-        if (phase === "prepare") prepareReport = importReport(reports, "move-copy");
+        if (phase === "prepare") {
+          prepareReport = importReport(reports, "move-copy");
+          backups.new_side_scheduled_while_standby = await scheduledBackupOn(newHost);
+        }
         if (phase === "prepare" && to === "vm") await firewall("new_host_firewall", newHost);
         if (phase === "cutover") {
           cutoverReport = importReport(reports, "move-cutover");
           newSideHealth = importReport(reports, "move-forward")?.new_side_health as typeof newSideHealth;
+          backups.new_side_first_backup = await firstBackupOn(newHost, cutoverReport);
+          backups.old_side_scheduled_while_frozen = await scheduledBackupOn(oldHost);
           // Every reading sent from here on reaches the old address after the cutover finished.
           lastBeforeForward = gen.lastSent;
           await sleep(10000);
         }
-        if (phase === "rollback") rollbackReport = importReport(reports, "move-copy-back");
+        if (phase === "rollback") {
+          rollbackReport = importReport(reports, "move-copy-back");
+          backups.old_side_first_backup_after_rollback = await firstBackupOn(oldHost, rollbackReport);
+        }
       }
       await sleep(3000);
     } finally {
@@ -620,6 +667,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       ttn_salt_sha256_equal: salt.old === salt.new && salt.old.length === 64,
       phases,
       move_hold_metric: holds,
+      backups_during_move: backups,
       total_move_seconds: moveS,
     });
     if (newSide.facts) {
@@ -680,6 +728,27 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       JSON.stringify(holds) === JSON.stringify(wantHolds),
       `the move's hold metric after each phase: ${JSON.stringify(holds)}, expected ${JSON.stringify(wantHolds)}`,
     );
+    // A held side's cron backup does nothing (its database is not the serving one; on vm -> vm both
+    // hosts share the off-host bucket); the side that takes over is backed up at once.
+    const skipped = (run: unknown, state: string) => {
+      const r = run as { exit: number; audit: string; new_backups: number } | undefined;
+      return !!r && r.exit === 0 && r.new_backups === 0 && new RegExp(`"action":"backup".*"result":"skipped".*"move_hold":"${state}"`).test(r.audit);
+    };
+    const stored = (b: unknown) => (b as { in_store?: boolean } | undefined)?.in_store === true;
+    d.check(
+      skipped(backups.new_side_scheduled_while_standby, "standby"),
+      `the standby side's scheduled backup: ${JSON.stringify(backups.new_side_scheduled_while_standby)}`,
+    );
+    d.check(
+      skipped(backups.old_side_scheduled_while_frozen, "frozen"),
+      `the frozen side's scheduled backup: ${JSON.stringify(backups.old_side_scheduled_while_frozen)}`,
+    );
+    d.check(stored(backups.new_side_first_backup), `the new side's first backup at cutover: ${JSON.stringify(backups.new_side_first_backup)}`);
+    if (rollback)
+      d.check(
+        stored(backups.old_side_first_backup_after_rollback),
+        `the old side's first backup after the rollback: ${JSON.stringify(backups.old_side_first_backup_after_rollback)}`,
+      );
     d.check(!!cutoverReport && cutoverReport.ok === true, `move-cutover's report is not ok: ${JSON.stringify(cutoverReport)}`);
     d.check(salt.old === salt.new && salt.old.length === 64, "the TTN salt differs between the sides");
     d.check(newSideHealth?.status === 200, `the new side's health through its public address at cutover: ${JSON.stringify(newSideHealth)}`);
