@@ -785,7 +785,7 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ],
   [
     "16",
-    "move vm -> digitalocean (moveTo digitalocean) under load at the old address: the droplet a disposable host booted from the program's user_data, the managed PostgreSQL a TLS-only PostgreSQL 17 whose admin is not a superuser, Spaces an S3 stand-in under its real name",
+    "move vm -> digitalocean (moveTo digitalocean) under load at the old address: the droplet a disposable host booted from the program's user_data, the managed PostgreSQL a TLS-only PostgreSQL 15 whose admin is not a superuser, Spaces an S3 stand-in under its real name",
     async (ctx) => {
       await moveVmToDigitalOcean(moveDeps(ctx));
       return ctx.figures;

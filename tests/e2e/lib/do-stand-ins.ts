@@ -1,10 +1,10 @@
-// DigitalOcean, stood in on this machine for the move vm -> digitalocean (scenario 16). Each
+// DigitalOcean, stood in on this machine for the moves vm <-> digitalocean (scenarios 16, 18). Each
 // stand-in is reached from the droplet's containers by the SAME name the real service has:
 // a container on the hosts' network carries that name as a network alias, and the droplet's
 // engine resolves it through the hosts' DNS as a droplet resolves public names (publicDns
 // makes that hold for the default bridge's containers too).
-//   - the managed PostgreSQL: this machine's PostgreSQL 17 (or the postgres stand-in image's, see startManagedDb) inside the network namespace of
-//     that container (`nsenter -n`), TLS only (pg_hba refuses any connection without it),
+//   - the managed PostgreSQL: the postgres stand-in image's server (see startManagedDb) in
+//     that container, TLS only (pg_hba refuses any connection without it),
 //     its certificate issued for the cluster's private host name by a CA of the test (what
 //     getDatabaseCa returns), and an admin `doadmin` that has CREATEDB and CREATEROLE but
 //     is NOT a superuser, with its own database `defaultdb`, as DigitalOcean creates it;
@@ -22,8 +22,6 @@ import { DisposableHost, HOSTS_NETWORK, onHost } from "./disposable-host";
 import { sh } from "./docker";
 import { issueServerCert, makeTestCa } from "../../fixtures/test-ca";
 
-const PG_BIN = "/usr/lib/postgresql/17/bin";
-
 /** A CA of the test named `cn` and a server certificate for `names` signed by it, in `dir`. */
 function issueCertificate(dir: string, cn: string, names: string[]): { ca: string; key: string; cert: string } {
   const ca = makeTestCa(dir, cn);
@@ -31,12 +29,25 @@ function issueCertificate(dir: string, cn: string, names: string[]): { ca: strin
   return { ca: ca.cert, key: server.key, cert: server.cert };
 }
 
-/** A container that only holds a network namespace on the hosts' network, under `alias`. */
-function namespaceHolder(name: string, alias: string, image: string, mountDir?: string): number {
+/** A container of `image` that holds a network namespace on the hosts' network, under `alias`, with `mountDir` mounted. */
+function namespaceHolder(name: string, alias: string, image: string, mountDir: string): void {
   sh("docker", ["rm", "-f", name], { allowFail: true });
-  const mount = mountDir ? ["-v", `${mountDir}:${mountDir}`] : [];
-  sh("docker", ["run", "-d", "--name", name, "--network", HOSTS_NETWORK, "--network-alias", alias, ...mount, "--entrypoint", "sleep", image, "infinity"]);
-  return Number(sh("docker", ["inspect", "-f", "{{.State.Pid}}", name]).stdout.trim());
+  sh("docker", [
+    "run",
+    "-d",
+    "--name",
+    name,
+    "--network",
+    HOSTS_NETWORK,
+    "--network-alias",
+    alias,
+    "-v",
+    `${mountDir}:${mountDir}`,
+    "--entrypoint",
+    "sleep",
+    image,
+    "infinity",
+  ]);
 }
 
 export interface ManagedDb {
@@ -50,32 +61,28 @@ export interface ManagedDb {
   stop(): void;
 }
 
-/** Stops the cluster and its namespace's container, and removes its files (safe when absent). */
+/** Stops the cluster (it runs in its namespace's container) and removes its files (safe when absent). */
 export function stopManagedDb(name: string): void {
-  const pg = path.join(CACHE_DIR, name, "pg");
-  if (fs.existsSync(path.join(pg, "data", "postmaster.pid")))
-    sh("runuser", ["-u", "postgres", "--", `${PG_BIN}/pg_ctl`, "-D", `${pg}/data`, "-m", "immediate", "stop"], { allowFail: true });
   sh("docker", ["rm", "-f", name], { allowFail: true });
   fs.rmSync(path.join(CACHE_DIR, name), { recursive: true, force: true });
 }
 
 /**
- * `image`: run the server of that image (the release's postgres stand-in, PostgreSQL 15.18)
- * instead of this machine's PostgreSQL 17. Needed where the droplet's database is dumped and
- * restored on a vm host (scenario 18): pg_dump refuses a server newer than itself, and this
- * machine's builds (15.20, 17.12) put a column option `pg_attver` in every dump that the
- * image's 15.18 cannot restore; a real cluster's dump restores on the same major.
+ * `image`: the server of that image runs it (the release's postgres stand-in, PostgreSQL 15.18),
+ * not this machine's PostgreSQL 17: the droplet dumps it (its first backup at a cutover onto it,
+ * scenario 16; the export of a move off it, 18) with the release's pg_dump, which refuses a newer
+ * server (so the program refuses doDbVersion 17), and this machine's builds (15.20, 17.12) put a
+ * column option `pg_attver` in every dump that the image's 15.18 cannot restore.
  */
-export function startManagedDb(opts: { name: string; host: string; port: number; adminUser: string; adminPassword: string; image?: string }): ManagedDb {
+export function startManagedDb(opts: { name: string; host: string; port: number; adminUser: string; adminPassword: string; image: string }): ManagedDb {
   const dir = path.join(CACHE_DIR, opts.name);
   const pg = path.join(dir, "pg");
   // A cluster left by an earlier run (FT_E2E_KEEP, an interrupted run) is stopped first.
   stopManagedDb(opts.name);
   fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
   // The image's own binaries as its postgres user (uid 70), in the container holding the namespace.
-  const bin = opts.image ? "/usr/lib/postgresql/15/bin" : PG_BIN;
-  const asPg = (args: string[], input?: string) =>
-    opts.image ? sh("docker", ["exec", "-i", "-u", "postgres", opts.name, ...args], { input }) : sh("runuser", ["-u", "postgres", "--", ...args], { input });
+  const bin = "/usr/lib/postgresql/15/bin";
+  const asPg = (args: string[], input?: string) => sh("docker", ["exec", "-i", "-u", "postgres", opts.name, ...args], { input });
   const query = (sql: string, db = "postgres") =>
     asPg([`${bin}/psql`, "-h", pg, "-p", String(opts.port), "-U", "postgres", "-d", db, "-tA", "-v", "ON_ERROR_STOP=1", "-f", "-"], sql).stdout.trim();
   const lit = (v: string) => `'${v.replace(/'/g, "''")}'`;
@@ -85,8 +92,8 @@ export function startManagedDb(opts: { name: string; host: string; port: number;
     fs.copyFileSync(tls.cert, path.join(pg, "server.crt"));
     fs.copyFileSync(tls.key, path.join(pg, "server.key"));
     fs.chmodSync(path.join(pg, "server.key"), 0o600);
-    sh("chown", ["-R", opts.image ? "70:70" : "postgres:postgres", pg]);
-    const pid = opts.image ? namespaceHolder(opts.name, opts.host, opts.image, pg) : namespaceHolder(opts.name, opts.host, "freshtrack-e2e/base:bookworm");
+    sh("chown", ["-R", "70:70", pg]);
+    namespaceHolder(opts.name, opts.host, opts.image, pg);
     asPg([`${bin}/initdb`, "-D", `${pg}/data`, "-U", "postgres", "--auth-local=peer", "--auth-host=reject", "-E", "UTF8"]);
     // TLS or nothing from the network; the test's superuser only over the local socket.
     fs.writeFileSync(
@@ -95,8 +102,7 @@ export function startManagedDb(opts: { name: string; host: string; port: number;
     );
     const conf = `-p ${opts.port} -k ${pg} -c listen_addresses=0.0.0.0 -c fsync=off -c ssl=on -c ssl_cert_file=${pg}/server.crt -c ssl_key_file=${pg}/server.key -c max_connections=100`;
     const pgCtl = [`${bin}/pg_ctl`, "-D", `${pg}/data`, "-l", `${pg}/log`, "-w", "-o", conf, "start"];
-    if (opts.image) asPg(pgCtl);
-    else sh("nsenter", ["-t", String(pid), "-n", "runuser", "-u", "postgres", "--", ...pgCtl]);
+    asPg(pgCtl);
     // DigitalOcean's admin and its database.
     query(`CREATE ROLE ${opts.adminUser} LOGIN CREATEDB CREATEROLE NOSUPERUSER PASSWORD ${lit(opts.adminPassword)}`);
     query(`CREATE DATABASE defaultdb OWNER ${opts.adminUser}`);

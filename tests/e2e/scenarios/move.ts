@@ -18,6 +18,7 @@ import * as path from "path";
 import { Applier, DOMAIN, StackInput, StepError, StepReport, findSecrets, plan, publicConfigValues, secretValues, unwrap } from "../harness";
 import { DisposableHost, hostImage, loadImages, onHost, onHostAsync, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
 import { firewallFacts } from "../lib/firewall";
+import { CRON_FILE, asCronWould, parseCronD } from "./backup-schedule";
 import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
 import { sh } from "../lib/docker";
 import { LoadGenerator, LoadResult, Target, devEui, httpsRequest, postUplink, uplink } from "../lib/load";
@@ -142,19 +143,18 @@ async function backupsOn(h: DisposableHost): Promise<string[]> {
 }
 
 /**
- * The installed cron line of the backup (bin/install-schedule), run now as cron runs it (under
- * load: nothing here blocks the load generator): its exit code, the audit line it wrote, and how
- * many backups appeared in the host's store.
+ * The installed cron entry of the backup (bin/install-schedule), run now as cron runs it (its
+ * user, cron's environment; nothing here blocks the load generator): its exit code, the audit
+ * line it wrote, and how many backups appeared in the host's store.
  */
 async function scheduledBackupOn(h: DisposableHost): Promise<{ exit: number; audit: string; new_backups: number }> {
   const before = await backupsOn(h);
-  const r = await onHostAsync(
-    h,
-    `cmd=$(awk '/bin\\/backup / { $1 = $2 = $3 = $4 = $5 = $6 = ""; print; exit }' /etc/cron.d/freshtrack-backup); [ -n "$cmd" ] || exit 90; sh -c "$cmd"; echo "exit=$?"; tail -n1 ${APP_DIR}/state/audit.log`,
-  );
-  const exit = Number(/^exit=(\d+)$/m.exec(r.stdout)?.[1] ?? r.code);
-  const audit = r.stdout.split("\n").filter(Boolean).pop() ?? "";
-  return { exit, audit, new_backups: (await backupsOn(h)).length - before.length };
+  const { env, entries } = parseCronD((await onHostAsync(h, `cat ${CRON_FILE}`)).stdout);
+  const entry = entries.find((e) => / \S+\/current\/bin\/backup /.test(` ${e.command} `));
+  if (!entry) throw new Error(`no backup entry in ${CRON_FILE} on ${h.name}`);
+  const r = await onHostAsync(h, asCronWould(entry, env));
+  const audit = (await onHostAsync(h, `tail -n1 ${APP_DIR}/state/audit.log`)).stdout.trim();
+  return { exit: r.code, audit, new_backups: (await backupsOn(h)).length - before.length };
 }
 
 /** A move-import report's first_backup, and whether the host's store has it. */
@@ -284,9 +284,7 @@ function dropletNewSide(droplet: DisposableHost, d: MoveDeps): NewSide {
 /** 18: the droplet is the old side; the stack's vm* keys name the new vm host from the start (runbook digitalocean → vm, step 1). */
 function dropletOldSide(droplet: DisposableHost, newHost: DisposableHost, d: MoveDeps): OldSide {
   // The new host pulls from the droplet over SSH: its address is in doSshCidrs before the move (runbook step 2).
-  // Its database is dumped on the droplet and restored on the vm host: the managed database runs
-  // the postgres stand-in's own server, as a doDbVersion 16 cluster matches postgres:16 (startManagedDb).
-  const s = dropletStandIn(droplet, d, [`${newHost.host}/32`, "198.51.100.7/32"], d.tags.postgres);
+  const s = dropletStandIn(droplet, d, [`${newHost.host}/32`, "198.51.100.7/32"]);
   // vmFirewall: the new vm host's (the droplet has DigitalOcean's cloud firewall instead).
   return { ...s, stackHost: newHost, config: { target: "digitalocean", vmFirewall: "true", ...s.doConfig } };
 }
@@ -296,7 +294,7 @@ function dropletOldSide(droplet: DisposableHost, newHost: DisposableHost, d: Mov
  * its host key and deploy key are real keys in the engine's state, the cluster's outputs and CA
  * point at the managed database stand-in, and Spaces is the stand-in under its real name.
  */
-function dropletStandIn(droplet: DisposableHost, d: MoveDeps, sshCidrs: string[], dbImage?: string): DropletStandIn {
+function dropletStandIn(droplet: DisposableHost, d: MoveDeps, sshCidrs: string[]): DropletStandIn {
   const keysDir = path.join(d.work, "hosts", "droplet-keys");
   fs.mkdirSync(keysDir, { recursive: true, mode: 0o700 });
   const deployKey = sshKeyPair(path.join(keysDir, "deploy-key"));
@@ -307,7 +305,8 @@ function dropletStandIn(droplet: DisposableHost, d: MoveDeps, sshCidrs: string[]
     port: DO_DB.port,
     adminUser: DO_DB.user,
     adminPassword: DO_DB.password,
-    image: dbImage,
+    // Its server: the postgres stand-in's own, as a doDbVersion 16 cluster matches postgres:16 (startManagedDb).
+    image: d.tags.postgres,
   });
   let spaces: Spaces | undefined;
   return {
@@ -354,7 +353,7 @@ function dropletStandIn(droplet: DisposableHost, d: MoveDeps, sshCidrs: string[]
       return {
         droplet_first_boot: boot.runcmd,
         spaces_buckets: [assets, backups],
-        managed_db: `${DO_DB.host}:${DO_DB.port} (PostgreSQL ${dbImage ? "15 of the postgres stand-in" : "17"}, TLS only, ${DO_DB.user} without SUPERUSER)`,
+        managed_db: `${DO_DB.host}:${DO_DB.port} (PostgreSQL 15 of the postgres stand-in, TLS only, ${DO_DB.user} without SUPERUSER)`,
       };
     },
     facts() {
@@ -814,7 +813,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       console.log(
         `== FT_E2E_KEEP: hosts ${oldHost.name} (${oldHost.host}) and ${newHost.name} (${newHost.host}) left running` +
           (to === "digitalocean" || from === "digitalocean"
-            ? `, with ${NAMES.db} (${from === "digitalocean" ? "the postgres stand-in image's PostgreSQL 15" : "PostgreSQL 17 of this machine"} in its network namespace) and ${NAMES.spaces}`
+            ? `, with ${NAMES.db} (the postgres stand-in image's PostgreSQL 15, in its own container) and ${NAMES.spaces}`
             : ""),
       );
   }
