@@ -157,10 +157,22 @@ async function scheduledBackupOn(h: DisposableHost): Promise<{ exit: number; aud
   return { exit: r.code, audit, new_backups: (await backupsOn(h)).length - before.length };
 }
 
-/** A move-import report's first_backup, and whether the host's store has it. */
-async function firstBackupOn(h: DisposableHost, report: Record<string, unknown> | undefined): Promise<{ name: unknown; in_store: boolean }> {
-  const name = report?.first_backup ?? null;
-  return { name, in_store: typeof name === "string" && (await backupsOn(h)).includes(name) };
+/**
+ * A move-import step's first backup: its report's name and whether the host's store has it; when
+ * there is none, the step's last log lines about it (bin/backup logs no secret).
+ */
+async function firstBackupOn(h: DisposableHost, reports: StepReport[], step: string): Promise<{ name: unknown; in_store: boolean; log?: string[] }> {
+  const name = importReport(reports, step)?.first_backup ?? null;
+  if (typeof name === "string") return { name, in_store: (await backupsOn(h)).includes(name) };
+  const stderr = reports.find((r) => r.name === step)?.stderr ?? "";
+  return {
+    name,
+    in_store: false,
+    log: stderr
+      .split("\n")
+      .filter((l) => /backup|pg_dump|rclone|age/.test(l))
+      .slice(-12),
+  };
 }
 
 function saltDigest(h: DisposableHost): string {
@@ -563,7 +575,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         if (phase === "cutover") {
           cutoverReport = importReport(reports, "move-cutover");
           newSideHealth = importReport(reports, "move-forward")?.new_side_health as typeof newSideHealth;
-          backups.new_side_first_backup = await firstBackupOn(newHost, cutoverReport);
+          backups.new_side_first_backup = await firstBackupOn(newHost, reports, "move-cutover");
           backups.old_side_scheduled_while_frozen = await scheduledBackupOn(oldHost);
           // Every reading sent from here on reaches the old address after the cutover finished.
           lastBeforeForward = gen.lastSent;
@@ -571,7 +583,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         }
         if (phase === "rollback") {
           rollbackReport = importReport(reports, "move-copy-back");
-          backups.old_side_first_backup_after_rollback = await firstBackupOn(oldHost, rollbackReport);
+          backups.old_side_first_backup_after_rollback = await firstBackupOn(oldHost, reports, "move-copy-back");
         }
       }
       await sleep(3000);
