@@ -29,6 +29,16 @@ ft_metrics_move_hold() {
   printf 'none 0\n'
 }
 
+# ft_metrics_move_hold_text: prints "STATE since <UTC time>" and returns 0 while a move holds
+# this side's app; prints nothing and returns 1 when none holds it (the wording of bin/status
+# and of the backups a hold skips).
+ft_metrics_move_hold_text() {
+  local state since
+  read -r state since < <(ft_metrics_move_hold)
+  [[ $state != none ]] || return 1
+  printf '%s since %s\n' "$state" "$(date -u -d "@$since" +%FT%TZ)"
+}
+
 # ft_metrics_move_held: metrics/move.prom from ft_metrics_move_hold, so a backend down by design
 # pages nobody, and a hold left for days still does. Called wherever the marks are written or removed.
 ft_metrics_move_held() {
