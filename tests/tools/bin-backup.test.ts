@@ -189,6 +189,67 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.notEqual(r.code, 0);
   });
 
+  it("backup --first (bin/deploy's): backs up a new install once; leaves a backups place that already holds a backup, and a side a move holds, as they are", async () => {
+    // Its own prefix of the off-host bucket, empty: the other cases here count the shipped prefix's backups.
+    const file = path.join(app.relDir, "release.json");
+    const shippedJson = fs.readFileSync(file, "utf8");
+    const rel = JSON.parse(shippedJson);
+    rel.backup.prefix = "first-deploy-case";
+    fs.writeFileSync(file, JSON.stringify(rel, null, 2) + "\n");
+    const place = `${rel.backup.remote}:${rel.backup.bucket}/first-deploy-case`;
+    const prom = path.join(app.appDir, "metrics/backup.prom");
+    const hold = path.join(app.appDir, "state/move-stopped-app");
+    const manifests = async () => {
+      const r = await run("rclone", ["--config", rcloneConf, "lsf", "--include", "*.manifest.json", place], { env });
+      return r.code === 3 ? [] : r.stdout.split("\n").filter(Boolean);
+    };
+    const auditLast = () => JSON.parse(fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").trim().split("\n").at(-1)!);
+    try {
+      fs.rmSync(prom, { force: true });
+      // A move holds this side (a standby new side): no backup of its stale copy, an audit line says why.
+      fs.mkdirSync(path.dirname(hold), { recursive: true });
+      fs.writeFileSync(hold, "c0ffee\n");
+      const held = await run(bin("backup"), ["--first"], { env });
+      assert.equal(held.code, 0, held.stderr);
+      assert.equal(held.stdout, "");
+      assert.match(held.stderr, /first backup skipped: a move holds this side's app \(standby since /);
+      assert.deepEqual([auditLast().result, auditLast().move_hold, auditLast().run], ["skipped", "standby", "first"]);
+      assert.deepEqual(await manifests(), []);
+      fs.rmSync(hold);
+
+      // A new install: nothing on this host, nothing in the place (not even its prefix).
+      const first = await run(bin("backup"), ["--first"], { env });
+      assert.equal(first.code, 0, first.stderr);
+      noSecretsIn(first);
+      const name = first.stdout.trim();
+      assert.match(name, /^frostguard-\d{8}T\d{6}Z$/);
+      assert.match(first.stderr, /first backup of this install \(the backups place .* holds none\)/);
+      assert.deepEqual(await manifests(), [`${name}.manifest.json`]);
+      const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${place}/${name}.manifest.json`], { env })).stdout);
+      assert.equal(manifest.reason, "first-deploy");
+      assert.deepEqual(manifest.tables, { "public.readings": 1234, "public.sensors": 7 });
+      assert.ok(fs.existsSync(prom), "no backup.prom after the first backup");
+      assert.deepEqual([auditLast().action, auditLast().result, auditLast().reason], ["backup", "success", "first-deploy"]);
+
+      // Every later deploy: this host has a backup: nothing to do, nothing said.
+      const again = await run(bin("backup"), ["--first"], { env });
+      assert.deepEqual([again.code, again.stdout, again.stderr], [0, "", ""]);
+
+      // A host rebuilt onto the same place (its disk, metrics included, is new): the place's newest
+      // backup stays the newest, so bin/restore takes it and not this host's empty database.
+      fs.rmSync(prom);
+      const rebuilt = await run(bin("backup"), ["--first"], { env });
+      assert.equal(rebuilt.code, 0, rebuilt.stderr);
+      assert.equal(rebuilt.stdout, "");
+      assert.match(rebuilt.stderr, new RegExp(`no first backup: .* already holds 1 backup\\(s\\), the newest ${name};`));
+      assert.deepEqual(await manifests(), [`${name}.manifest.json`]);
+      assert.ok(!fs.existsSync(prom), "backup.prom written without a backup");
+    } finally {
+      fs.writeFileSync(file, shippedJson);
+      fs.rmSync(hold, { force: true });
+    }
+  });
+
   it("backup uploads an encrypted dump + manifest and the uploads (from the host store) to the off-host remote, leaves its retention to the bucket's lifecycle rule, writes backup.prom; on-host-only prunes by name", async () => {
     // An expired backup (2020 by its name: dump and uploads folder) that retention must delete, and a foreign object it must keep.
     const old = path.join(app.root, "frostguard-20200101T000000Z.dump.enc");

@@ -150,6 +150,17 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     assert.match(digests, /^FT_SECRETS_POSTGRES=[0-9a-f]{64}$/m);
     assert.ok(!digests.includes("secret-value") && !fs.readFileSync(path.join(app.appDir, "state/audit.log"), "utf8").includes("secret-value"));
     assert.equal(lastAudit().result, "success");
+    // The install's first backup ran and failed (this stand-in has no backup set-up): reported, not fatal.
+    assert.match(r.stderr, /the install's first backup failed \(see above\); the release is deployed/);
+    const audit = fs
+      .readFileSync(path.join(app.appDir, "state/audit.log"), "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l));
+    assert.deepEqual(
+      audit.slice(-2).map((a) => `${a.action}:${a.result}`),
+      ["backup:failure", "deploy:success"],
+    );
     assert.match(fs.readFileSync(env.FT_CRON_FILE!, "utf8"), /^17 3 \* \* \* root \/bin\/bash \S+\/current\/bin\/backup /m);
     // The deployed generation is now the current one; containers mount its physical path.
     assert.equal(link("secrets"), `secrets.d/${gen}`);

@@ -124,7 +124,7 @@ export function alertRules(input: BundleInput): RuleGroup[] {
       labels: { severity: "critical", cause: "missing" },
       annotations: {
         summary: "No successful backup is recorded on this host",
-        description: `${BACKUP_METRIC} is missing: no backup has succeeded since install, APP_DIR/metrics/backup.prom is missing or unreadable by node-exporter (uid 65534), or node-exporter is down.`,
+        description: `${BACKUP_METRIC} is missing: no backup has succeeded on this host (the deploy backs a new install up at once unless the backups place already holds backups: restore, then run bin/backup), APP_DIR/metrics/backup.prom is missing or unreadable by node-exporter (uid 65534), or node-exporter is down.`,
       },
     },
     {

@@ -69,15 +69,25 @@ ft_backup_decrypt() { age --decrypt -i "$AGE_KEY" -o "$2" "$1"; }
 # ft_backup_decrypt_legacy IN OUT.
 ft_backup_decrypt_legacy() { openssl enc -d -aes-256-cbc -pbkdf2 -iter 200000 -md sha256 -pass "file:$BACKUP_KEY" -in "$1" -out "$2"; }
 
-# ft_backup_unless_held ACTION: the cron's runs of bin/backup and bin/restore --check (--scheduled)
-# are skipped while a move holds this side's app stopped: its database is then not the serving
-# one (the serving side backs up), and the two hosts of a vm -> vm move share one off-host bucket.
+# ft_backup_manifests: the names of the backups' manifests in B_BASE (frostguard-<UTC>.manifest.json),
+# oldest first: the newest is the last line. A backups place not created yet holds none.
+ft_backup_manifests() {
+  local out rc=0
+  out=$(ft_objectstore_rclone lsf --include 'frostguard-*.manifest.json' "$B_BASE") || rc=$?
+  # rclone exit 3: directory not found (nothing was ever uploaded under the prefix).
+  if [[ $rc -eq 3 ]]; then return 0; elif [[ $rc -ne 0 ]]; then return 1; fi
+  [[ -z $out ]] || LC_ALL=C sort <<<"$out"
+}
+
+# ft_backup_unless_held ACTION RUN: the cron's runs (RUN "scheduled": bin/backup, bin/restore
+# --check) and the install's first backup (RUN "first", bin/deploy) are skipped while a move holds
+# this side's app stopped: its database is then not the serving one (the serving side backs up),
+# and the two hosts of a vm -> vm move share one off-host bucket.
 # Returns 1 after a log and an audit line (result "skipped") when held, else 0.
 ft_backup_unless_held() {
-  local state since
-  read -r state since < <(ft_metrics_move_hold)
-  [[ $state != none ]] || return 0
-  log "scheduled $1 skipped: a move holds this side's app ($state since $(date -u -d "@$since" +%FT%TZ)); the serving side backs up. Without --scheduled it runs anyway"
-  ft_audit "$1" "$REL_ID" skipped 0 "{\"move_hold\": \"$state\"}"
+  local hold
+  hold=$(ft_metrics_move_hold_text) || return 0
+  log "$2 $1 skipped: a move holds this side's app ($hold); the serving side backs up. Without --$2 it runs anyway"
+  ft_audit "$1" "$REL_ID" skipped 0 "$(jq -cn --arg hold "${hold%% *}" --arg run "$2" '{move_hold: $hold, run: $run}')"
   return 1
 }
