@@ -3,6 +3,7 @@
 // (and, during a move, the new one beside it), export what the operator needs.
 import * as pulumi from "@pulumi/pulumi";
 import { deployCustomer, readDeployedState, refusal } from "./components/move";
+import { deployedWith } from "./core/deployed-with";
 import { loadConfig, loadUserSecrets } from "./core/load-config";
 import { createLastingSecrets } from "./components/shared/secrets";
 
@@ -10,7 +11,8 @@ export = async () => {
   const config = loadConfig(); // throws one message naming every bad key, before any resource exists
   // The deployed target comes from the stack's own last outputs, not from the operator's memory.
   const deployed = await readDeployedState();
-  const refused = refusal(deployed, config);
+  const used = deployedWith(config); // what this run deploys with: a move starts only where it equals the last run's
+  const refused = refusal(deployed, config, used);
   if (refused) throw new pulumi.RunError(`Refused (no resource was declared): ${refused}`);
 
   const secrets = createLastingSecrets(config.data);
@@ -23,6 +25,7 @@ export = async () => {
     databaseEndpoint: s.databaseEndpoint,
     dnsRecords: s.dnsRecords,
     move: customer.moveState, // read back by the next run (components/move/state.ts)
+    deployedWith: used, // also read back
     ...(customer.move ? { moveStatus: customer.move } : {}),
   };
 };

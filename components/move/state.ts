@@ -5,6 +5,7 @@
 // serving one down in the same run.
 import * as pulumi from "@pulumi/pulumi";
 import { FreshtrackConfig, MovePhase, TARGETS, Target, moveCopiesBack } from "../../core/config";
+import { DeployedWith, changedSections } from "../../core/deployed-with";
 
 /** The `move` stack output: the state of a move as the last `pulumi up` left it. */
 export interface MoveState {
@@ -21,6 +22,8 @@ export interface MoveState {
 export interface DeployedState {
   target?: Target;
   move?: MoveState;
+  /** The program and config the last deployment ran with; undefined when deployed by a program that did not record them. */
+  with?: DeployedWith;
 }
 
 /** Phases a phase may follow: each `pulumi up` advances at most one step (rollback from anywhere before retire). */
@@ -39,18 +42,42 @@ const HOW_TO_MOVE = (from: Target, to: Target) =>
   `(then cutover, retire; see docs/move.md).`;
 
 /** Parses the raw outputs a StackReference returned; tolerant of stacks deployed before these outputs existed. */
-export function deployedStateOf(outputs: { target?: unknown; move?: unknown }): DeployedState {
+export function deployedStateOf(outputs: { target?: unknown; move?: unknown; deployedWith?: unknown }): DeployedState {
   const target = (TARGETS as readonly unknown[]).includes(outputs.target) ? (outputs.target as Target) : undefined;
   const m = outputs.move as Partial<MoveState> | null | undefined;
   const move = m && typeof m === "object" && m.from && m.to && m.phase ? (m as MoveState) : undefined;
-  return { target, move };
+  const w = outputs.deployedWith as Partial<DeployedWith> | null | undefined;
+  const used = w && typeof w === "object" && typeof w.program === "string" && w.config && typeof w.config === "object" ? (w as DeployedWith) : undefined;
+  return { target, move, ...(used ? { with: used } : {}) };
+}
+
+/**
+ * Why a move may not start (its first prepare, or a prepare after a rollback) on what the stack
+ * was last deployed with: the prepare must leave the serving side exactly as deployed, so this
+ * run's program and config (move keys aside) must be those of the last deployment.
+ */
+function startRefusal(deployed: DeployedState, now: DeployedWith): string | undefined {
+  const first =
+    `Fix: deploy them to the serving side alone first: pulumi config rm moveTo and every other move* key you set, pulumi up, check it serves, ` +
+    `then set the move keys again and pulumi up (docs/move.md "Before you start").`;
+  if (!deployed.with) {
+    return `a move starts only on a stack whose last deployment recorded the program and config it ran with (the deployedWith output), and this one's did not (an older program deployed it): the prepare could change the serving side. ${first}`;
+  }
+  if (deployed.with.program !== now.program) {
+    return `this program differs from the one that last deployed the stack: the prepare would deploy the new program to the serving side while it starts the move. ${first}`;
+  }
+  const changed = changedSections(deployed.with, now);
+  if (changed.length) {
+    return `config other than the move keys changed since the last deployment (${changed.join(", ")} settings): the prepare would deploy that change to the serving side too. ${first}`;
+  }
+  return undefined;
 }
 
 /**
  * Why this config must not be applied to the deployed stack, or undefined when it may.
  * Pure: tests call it with every transition.
  */
-export function refusal(deployed: DeployedState, cfg: FreshtrackConfig): string | undefined {
+export function refusal(deployed: DeployedState, cfg: FreshtrackConfig, now: DeployedWith): string | undefined {
   const was = deployed.target;
   if (was === undefined) {
     return cfg.move ? `moveTo is set but this stack has never been deployed: there is nothing to move. Fix: pulumi config rm moveTo, pulumi up` : undefined;
@@ -92,6 +119,10 @@ export function refusal(deployed: DeployedState, cfg: FreshtrackConfig): string 
     return `movePhase ${move.phase} cannot follow ${from === "none" ? "no move" : from}: phases advance one pulumi up at a time (prepare, cutover, retire). Fix: pulumi config set movePhase ${next}.`;
   }
   // After a cutover the new side holds the writes; onto aws with tlsMode internal nothing copies them back.
+  if (move.phase === "prepare" && (from === "none" || from === "rollback")) {
+    const why = startRefusal(deployed, now);
+    if (why) return why;
+  }
   if (move.phase === "rollback" && prev?.cutoverDone && !moveCopiesBack(cfg.target, move.to, cfg.app.tlsMode) && !move.manualDataCopy) {
     return (
       `a rollback of ${cfg.target} -> ${move.to} after its cutover would serve from the ${cfg.target} side's old data: the program does not copy the ${move.to} side's data back with tlsMode ${cfg.app.tlsMode} (aws's forwarder verifies the old host against the public CAs). ` +
@@ -104,8 +135,8 @@ export function refusal(deployed: DeployedState, cfg: FreshtrackConfig): string 
 /** The stack's own last outputs, through a StackReference to itself (read at preview, before any resource). */
 export async function readDeployedState(): Promise<DeployedState> {
   const self = new pulumi.StackReference("self", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-  const [target, move] = await Promise.all([self.getOutputDetails("target"), self.getOutputDetails("move")]);
-  return deployedStateOf({ target: target.value, move: move.value });
+  const [target, move, used] = await Promise.all([self.getOutputDetails("target"), self.getOutputDetails("move"), self.getOutputDetails("deployedWith")]);
+  return deployedStateOf({ target: target.value, move: move.value, deployedWith: used.value });
 }
 
 /** The `move` output this run leaves for the next one. */

@@ -114,6 +114,25 @@ for (const [from, to] of PAIRS) {
       assert.match(o.stderr, /plan: 0 resources declared/);
     });
 
+    it("the move starts only on the program and config last deployed: refused before any resource otherwise", () => {
+      assert.match(
+        String((p.baseline.outputs.deployedWith as { program?: string } | undefined)?.program),
+        /^[0-9a-f]{64}$/,
+        "the deployment records its program",
+      );
+      const start = { ...p.d.set, moveTo: to, movePhase: "prepare" };
+      // A stack an older program deployed (no deployedWith output): its serving side would change with the prepare.
+      const older = plan(STACK[from], start, p.d.secret, { target: from, move: null });
+      assert.equal(older.ok, false);
+      assert.match(older.stderr, /an older program deployed it/);
+      assert.match(older.stderr, /plan: 0 resources declared/);
+      // Another setting of the serving side changed in the same run as the move's start.
+      const changed = plan(STACK[from], { ...start, rateLimitMax: 500 }, p.d.secret, p.baseline.outputs);
+      assert.equal(changed.ok, false);
+      assert.match(changed.stderr, /config other than the move keys changed since the last deployment \(app settings\)/);
+      assert.match(changed.stderr, /plan: 0 resources declared/);
+    });
+
     it("prepare: the old side is unchanged (same URNs, inputs, protection); the new side is created under the move", () => {
       assertUnchanged(p.baseline, p.prepare, "prepare");
       const created = p.prepare.byUrn.filter((e) => !entries(p.baseline).has(e.urn));
