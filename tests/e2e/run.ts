@@ -241,7 +241,10 @@ async function s1BareHost(ctx: Ctx): Promise<Record<string, unknown>> {
   const post = await postUplink(ctx.target, uplink("s1", 1));
   check(post.status >= 200 && post.status < 300, `POST ${APP_CONTRACT.webhook.path} ${post.status} ${post.body}`);
   check(storedCount("s1") === 1, `the reading was not stored in ${READINGS}`);
+  // The install's first backup (bin/deploy runs bin/backup --first): off the host, and restorable.
+  const first = await firstDeployBackup(ctx);
   return {
+    first_backup: first,
     seconds_to_healthy: Number(healthyS.toFixed(1)),
     seconds_program_under_mocks: Number(planS.toFixed(1)),
     seconds_apply_steps: Number((applyS - planS).toFixed(1)),
@@ -249,6 +252,28 @@ async function s1BareHost(ctx: Ctx): Promise<Record<string, unknown>> {
     tls: "Caddy internal CA, verified against its root",
     services: Object.keys(containerMap()).sort(),
   };
+}
+
+/**
+ * A bare host's first deploy backs up at once (bin/backup --first): the audit line names the
+ * backup, backup.prom exists (the stale-backup alert reads it), and a restore check of that very
+ * dump, from the off-host bucket, matches its manifest.
+ */
+async function firstDeployBackup(ctx: Ctx): Promise<{ name: string; restore_check_seconds: number }> {
+  const audit = fs
+    .readFileSync(path.join(ctx.appDir, "state", "audit.log"), "utf8")
+    .trim()
+    .split("\n");
+  const lines = audit.map((l) => JSON.parse(l) as { action: string; result: string; reason?: string; backup?: string });
+  const first = lines.find((a) => a.action === "backup" && a.reason === "first-deploy");
+  check(
+    first?.result === "success" && !!first.backup,
+    `no first backup in the audit log after the first deploy: ${audit.filter((l) => l.includes('"backup"')).join(" | ") || "(none)"}`,
+  );
+  check(fs.existsSync(path.join(ctx.appDir, "metrics", "backup.prom")), "no metrics/backup.prom after the install's first backup");
+  const verify = await host(ctx, `${ctx.appDir}/current/bin/restore --check --dump ${first!.backup}`);
+  check(verify.code === 0, `restore --check of the first backup ${first!.backup} failed (${verify.code}): ${verify.stderr.slice(-1500)}`);
+  return { name: first!.backup!, restore_check_seconds: Number(verify.seconds.toFixed(1)) };
 }
 
 async function s7NoChange(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -815,7 +840,8 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
 ];
 
 async function s15DiskLost(ctx: Ctx): Promise<Record<string, unknown>> {
-  return diskLost({
+  // What the scenario records on the way (the new host's deploy, restore times, the bucket's backups) and its summary.
+  const summary = await diskLost({
     appDir: ctx.appDir,
     host: (c) => host(ctx, c),
     psql: (sql) => psql(sql),
@@ -835,6 +861,7 @@ async function s15DiskLost(ctx: Ctx): Promise<Record<string, unknown>> {
     record: (f) => record(ctx, f),
     check,
   });
+  return { ...ctx.figures, ...summary };
 }
 
 async function s12FailedDeploy(ctx: Ctx): Promise<Record<string, unknown>> {

@@ -7,6 +7,7 @@
 // restore check that matched the row counts, and the freshness metrics the textfile
 // collector reads (APP_DIR/metrics/*.prom). Then a manifest changed in the bucket must be
 // refused by bin/restore (the age-sealed copy differs).
+import { rcloneAsBackup } from "../lib/backup-rclone";
 
 export interface HostRun {
   code: number;
@@ -82,11 +83,8 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   const backup = entries.find((e) => / \S+\/current\/bin\/backup\b/.test(` ${e.command}`));
   const verify = entries.find((e) => /\/current\/bin\/restore --check\b/.test(e.command));
   if (!backup || !verify) fail(`${CRON_FILE} lacks the backup or the restore-check entry`);
-  // rclone as bin/backup runs it: the release's image on the Compose network, the backup remote's config
-  // (the app's bucket through the host store's admin section on vm: the backup job only reads it).
-  const rcl = (args: string) =>
-    `{ rel=${d.appDir}/current/release.json; base="$(jq -r '.backup | "\\(.remote):\\(.bucket)/\\(.prefix)"' $rel)"; uploads="$(jq -r '.backup | "\\(.admin_remote // .remote):\\(.uploads.bucket)"' $rel)"; ` +
-    `docker run --rm -i --network "$(jq -r .database.network $rel)" -v ${d.appDir}/secrets/backup/rclone.conf:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone $rel)" --config /config/rclone/rclone.conf ${args}; }`;
+  // rclone as bin/backup runs it ($base: the backups place, $uploads: the app's bucket).
+  const rcl = (args: string) => rcloneAsBackup(d.appDir, args);
   // An upload of the app (binary, every byte value), in the app's bucket before the backup runs.
   const upload = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 256));
   const UPLOAD_KEY = "e2e-org/sensor-photos/cooler-1.jpg";

@@ -6,6 +6,7 @@
 // host, and bin/restore from the remote brings back identical per-table row counts and
 // identical object bytes.
 import { createHash } from "crypto";
+import { LIST_BACKUPS, backupNames, rcloneAsBackup } from "../lib/backup-rclone";
 
 export interface HostRun {
   code: number;
@@ -39,10 +40,8 @@ const UPLOADS: Record<string, Buffer> = {
 
 export async function diskLost(d: DiskLostDeps): Promise<Record<string, unknown>> {
   const rel = `${d.appDir}/current/release.json`;
-  // rclone as bin/backup runs it: the release's image on the Compose network, with an rclone.conf
-  // section; `conf` is a file on the host (the shipped one, or the test's app-credential one).
-  const rcl = (args: string, conf = `${d.appDir}/secrets/backup/rclone.conf`) =>
-    `docker run --rm -i --network "$(jq -r .database.network ${rel})" -v ${conf}:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone ${rel})" --config /config/rclone/rclone.conf ${args}`;
+  // rclone as bin/backup runs it; `conf` is an rclone.conf on the host (the shipped one, or the test's app-credential one).
+  const rcl = (args: string, conf?: string) => rcloneAsBackup(d.appDir, args, conf);
   const j = async (q: string) => (await d.host(`jq -r '${q}' ${rel}`)).stdout.trim();
   const remote = await j(".backup.remote");
   const base = `${remote}:${await j(".backup.bucket")}/${await j(".backup.prefix")}`;
@@ -151,6 +150,8 @@ export async function diskLost(d: DiskLostDeps): Promise<Record<string, unknown>
   d.check((await digest(`${base}/${name}.dump.age`)) === manifest.sha256, "the dump was not put back");
 
   // 4. The disk is lost: every volume of the project, and APP_DIR.
+  const manifests = async () => backupNames((await d.host(rcl(LIST_BACKUPS))).stdout);
+  const storedBefore = await manifests();
   d.purgeProject();
   const wipe = await d.host(`rm -rf ${d.appDir} && test ! -e ${d.appDir} && docker volume ls -q --filter name=^freshtrack_ | wc -l`);
   d.check(wipe.code === 0 && wipe.stdout.trim() === "0", `the host was not wiped: ${wipe.stdout}${wipe.stderr}`);
@@ -158,6 +159,16 @@ export async function diskLost(d: DiskLostDeps): Promise<Record<string, unknown>
   // 5. A new deploy through the program's steps, then bin/restore from the remote.
   const dep = await d.redeploy();
   const servingS = await d.waitServing();
+  // The new host's deploy took no first backup of its empty database: the bucket's newest backup,
+  // the one bin/restore takes by default, is still the lost host's.
+  const storedAfter = await manifests();
+  const newAudit = await d.host(`grep -h '"action":"backup"' ${d.appDir}/state/audit.log || true`);
+  d.record({ backups_in_bucket: { before_wipe: storedBefore.length, after_redeploy: storedAfter.length, newest: storedAfter.at(-1) ?? null } });
+  d.check(
+    storedBefore.length > 0 && JSON.stringify(storedAfter) === JSON.stringify(storedBefore),
+    `the new host's deploy changed the bucket's backups: ${storedBefore.join(",")} -> ${storedAfter.join(",")}`,
+  );
+  d.check(newAudit.stdout.trim() === "", `the new host ran a backup at its deploy: ${newAudit.stdout}`);
   const empty = Number(d.psql("SELECT count(*) FROM public.sensor_readings"));
   const restore = await d.host(`${d.appDir}/current/bin/restore --into-production --yes-really --dump ${name}`);
   d.check(restore.code === 0, `bin/restore from the remote failed: ${restore.stderr.slice(-1500)}`);
