@@ -376,6 +376,8 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const r = await run(bin("restore"), ["--into-production", "--yes-really"], { env: { ...env, FT_STUB_SCRIPT: psScript }, timeoutMs: 240000 });
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(await counts("frostguard"), { readings: 1234, sensors: 7 });
+    const restored = /backup: \S+\/(frostguard-\d{8}T\d{6}Z)$/m.exec(r.stderr)?.[1];
+    assert.ok(restored, `the restore names no backup:\n${r.stderr}`);
     const calls = fs.readFileSync(log, "utf8");
     // The very containers are stopped and started again (not `compose start`, which would try to start migrate).
     assert.match(calls, /^stop cid-backend cid-worker$/m);
@@ -410,6 +412,15 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     const back = await run(bin("restore"), ["--into-production", "--yes-really", "--dump", safety!], { env, timeoutMs: 240000 });
     assert.equal(back.code, 0, back.stderr);
     assert.deepEqual(await counts("frostguard"), { readings: 1236, sensors: 7 });
+
+    // The store's two newest are now safety dumps; a restore by default passes them over and takes
+    // the backup restored above (the newest of the others), not the database a restore replaced.
+    const byDefault = await run(bin("restore"), ["--check"], { env });
+    assert.equal(byDefault.code, 0, byDefault.stderr);
+    assert.match(byDefault.stderr, new RegExp(`passing over ${safety}: a safety dump before restoring ${restored} into production`));
+    assert.equal((byDefault.stderr.match(/passing over frostguard-/g) ?? []).length, 2, byDefault.stderr);
+    assert.match(byDefault.stderr, new RegExp(`backup: \\S+/${restored}$`, "m"));
+    assert.match(byDefault.stderr, /public\.readings\s+1234\s+1234/);
   });
 
   it("restore --into-production restores nothing when the safety dump cannot be taken", async () => {
