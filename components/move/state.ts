@@ -118,11 +118,11 @@ export function refusal(deployed: DeployedState, cfg: FreshtrackConfig, now: Dep
     const next = NEXT[from];
     return `movePhase ${move.phase} cannot follow ${from === "none" ? "no move" : from}: phases advance one pulumi up at a time (prepare, cutover, retire). Fix: pulumi config set movePhase ${next}.`;
   }
-  // After a cutover the new side holds the writes; onto aws with tlsMode internal nothing copies them back.
   if (move.phase === "prepare" && (from === "none" || from === "rollback")) {
     const why = startRefusal(deployed, now);
     if (why) return why;
   }
+  // After a cutover the new side holds the writes; onto aws with tlsMode internal nothing copies them back.
   if (move.phase === "rollback" && prev?.cutoverDone && !moveCopiesBack(cfg.target, move.to, cfg.app.tlsMode) && !move.manualDataCopy) {
     return (
       `a rollback of ${cfg.target} -> ${move.to} after its cutover would serve from the ${cfg.target} side's old data: the program does not copy the ${move.to} side's data back with tlsMode ${cfg.app.tlsMode} (aws's forwarder verifies the old host against the public CAs). ` +
