@@ -10,6 +10,7 @@ import { COMPOSE_FILES, PROJECT_NAME, RELOAD_ON_SECRET_CHANGE, renderComposeDocs
 import { DB_NAME } from "./render/pgbouncer";
 import { APP_CONTRACT } from "../core/app-contract";
 import { imageFor } from "../core/images";
+import { listFiles } from "../core/list-files";
 import { ComposeDoc, normalizeCompose, toYaml } from "./render/compose-types";
 import { proxiedServices, renderCaddyJson } from "./render/caddy";
 import { DB_CA_FILE, MANAGED_DB_SSLMODE, renderPgbouncerIni } from "./render/pgbouncer";
@@ -93,17 +94,6 @@ export interface ReleaseManifest {
 
 /** The rclone.conf section bin/backup uses: compose/secret-files.ts writes it under this name (RCLONE_REMOTE). */
 export const BACKUP_RCLONE_REMOTE = "backups";
-
-function listFiles(dir: string, rel = ""): string[] {
-  if (!fs.existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of fs.readdirSync(dir, { withFileTypes: true })) {
-    const r = rel ? `${rel}/${e.name}` : e.name;
-    if (e.isDirectory()) out.push(...listFiles(path.join(dir, e.name), r));
-    else if (e.isFile()) out.push(r);
-  }
-  return out;
-}
 
 /** Every file under compose/files/, at its relative path, sorted. */
 export function staticFiles(): Record<string, string> {

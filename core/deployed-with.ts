@@ -7,6 +7,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { FreshtrackConfig } from "./config";
+import { listFiles } from "./list-files";
 
 /** The `deployedWith` stack output. No secret in it: the config holds none (user secrets are read apart). */
 export interface DeployedWith {
@@ -22,15 +23,9 @@ const PROGRAM_PARTS = ["index.ts", "Pulumi.yaml", "package.json", "package-lock.
 
 /** Every file of the program, relative to its root, sorted (stable across machines). */
 export function programFiles(root = ROOT): string[] {
-  const out: string[] = [];
-  const walk = (rel: string) => {
-    const abs = path.join(root, rel);
-    if (!fs.existsSync(abs)) return;
-    if (fs.statSync(abs).isDirectory()) for (const e of fs.readdirSync(abs)) walk(path.posix.join(rel, e));
-    else out.push(rel);
-  };
-  PROGRAM_PARTS.forEach(walk);
-  return out.sort();
+  const files = (part: string) =>
+    fs.existsSync(path.join(root, part)) && fs.statSync(path.join(root, part)).isFile() ? [part] : listFiles(path.join(root, part), part);
+  return PROGRAM_PARTS.flatMap(files).sort();
 }
 
 export function programDigest(root = ROOT): string {
