@@ -4,19 +4,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import { deployCustomer, readDeployedState, refusal } from "./components/move";
 import { deployedWith } from "./core/deployed-with";
-import { loadConfig, loadUserSecrets } from "./core/load-config";
+import { loadConfig, loadUserSecrets, userSecretDigests } from "./core/load-config";
 import { createLastingSecrets } from "./components/shared/secrets";
 
 export = async () => {
   const config = loadConfig(); // throws one message naming every bad key, before any resource exists
   // The deployed target comes from the stack's own last outputs, not from the operator's memory.
   const deployed = await readDeployedState();
-  const used = deployedWith(config); // what this run deploys with: a move starts only where it equals the last run's
+  const userSecrets = loadUserSecrets(config);
+  // What this run deploys with: a move starts only where it equals the last run's.
+  const used = deployedWith(config, await userSecretDigests(config, userSecrets));
   const refused = refusal(deployed, config, used);
   if (refused) throw new pulumi.RunError(`Refused (no resource was declared): ${refused}`);
 
   const secrets = createLastingSecrets(config.data);
-  const customer = deployCustomer(pulumi.getStack(), { config, secrets, userSecrets: loadUserSecrets(config) }, deployed);
+  const customer = deployCustomer(pulumi.getStack(), { config, secrets, userSecrets }, deployed);
   const s = customer.serving;
   return {
     target: config.target,
@@ -25,7 +27,8 @@ export = async () => {
     databaseEndpoint: s.databaseEndpoint,
     dnsRecords: s.dnsRecords,
     move: customer.moveState, // read back by the next run (components/move/state.ts)
-    deployedWith: used, // also read back
+    deployedWith: { program: used.program, config: used.config }, // also read back
+    deployedSecrets: pulumi.secret(used.secrets), // digests of secret values: a secret all the same
     ...(customer.move ? { moveStatus: customer.move } : {}),
   };
 };

@@ -4,6 +4,7 @@ import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
 import { parse as parseYaml } from "yaml";
 import { ConfigError, FreshtrackConfig, PROJECT, USER_SECRET_KEYS, UserSecretKey, parseConfig } from "./config";
+import { secretDigests } from "./deployed-with";
 
 /** Keys declared in Pulumi.yaml's `config:` block, with their defaults. */
 export function declaredConfig(
@@ -55,4 +56,15 @@ export function loadUserSecrets(cfg: FreshtrackConfig): UserSecrets {
     if (cfg.secretsSet.includes(key)) out[key] = c.requireSecret(key);
   }
   return out;
+}
+
+/**
+ * Digests of the serving side's secrets (core/deployed-with.ts), read before any resource: config
+ * values are known at preview; the values stay inside this function, only their digests leave it.
+ */
+export function userSecretDigests(cfg: FreshtrackConfig, secrets: UserSecrets): Promise<Record<string, string>> {
+  const keys = Object.keys(secrets) as UserSecretKey[];
+  return new Promise((resolve) => {
+    pulumi.all(keys.map((k) => secrets[k]!)).apply((values) => resolve(secretDigests(cfg, Object.fromEntries(keys.map((k, i) => [k, values[i]])))));
+  });
 }

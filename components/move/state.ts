@@ -5,7 +5,7 @@
 // serving one down in the same run.
 import * as pulumi from "@pulumi/pulumi";
 import { FreshtrackConfig, MovePhase, TARGETS, Target, moveCopiesBack } from "../../core/config";
-import { DeployedWith, changedSections } from "../../core/deployed-with";
+import { DeployedWith, changedSecrets, changedSections } from "../../core/deployed-with";
 
 /** The `move` stack output: the state of a move as the last `pulumi up` left it. */
 export interface MoveState {
@@ -22,7 +22,7 @@ export interface MoveState {
 export interface DeployedState {
   target?: Target;
   move?: MoveState;
-  /** The program and config the last deployment ran with; undefined when deployed by a program that did not record them. */
+  /** The program, config and secrets' digests the last deployment ran with; undefined when deployed by a program that did not record them. */
   with?: DeployedWith;
 }
 
@@ -42,26 +42,28 @@ const HOW_TO_MOVE = (from: Target, to: Target) =>
   `(then cutover, retire; see docs/move.md).`;
 
 /** Parses the raw outputs a StackReference returned; tolerant of stacks deployed before these outputs existed. */
-export function deployedStateOf(outputs: { target?: unknown; move?: unknown; deployedWith?: unknown }): DeployedState {
+export function deployedStateOf(outputs: { target?: unknown; move?: unknown; deployedWith?: unknown; deployedSecrets?: unknown }): DeployedState {
   const target = (TARGETS as readonly unknown[]).includes(outputs.target) ? (outputs.target as Target) : undefined;
   const m = outputs.move as Partial<MoveState> | null | undefined;
   const move = m && typeof m === "object" && m.from && m.to && m.phase ? (m as MoveState) : undefined;
   const w = outputs.deployedWith as Partial<DeployedWith> | null | undefined;
   const used = w && typeof w === "object" && typeof w.program === "string" && w.config && typeof w.config === "object" ? (w as DeployedWith) : undefined;
-  return { target, move, ...(used ? { with: used } : {}) };
+  const s = outputs.deployedSecrets;
+  const secrets = s && typeof s === "object" && Object.values(s).every((v) => typeof v === "string") ? (s as Record<string, string>) : undefined;
+  return { target, move, ...(used ? { with: { program: used.program, config: used.config, ...(secrets ? { secrets } : {}) } } : {}) };
 }
 
 /**
  * Why a move may not start (its first prepare, or a prepare after a rollback) on what the stack
  * was last deployed with: the prepare must leave the serving side exactly as deployed, so this
- * run's program and config (move keys aside) must be those of the last deployment.
+ * run's program, config (move keys aside) and secrets must be those of the last deployment.
  */
 function startRefusal(deployed: DeployedState, now: DeployedWith): string | undefined {
   const first =
     `Fix: deploy them to the serving side alone first: pulumi config rm moveTo and every other move* key you set, pulumi up, check it serves, ` +
     `then set the move keys again and pulumi up (docs/move.md "Before you start").`;
-  if (!deployed.with) {
-    return `a move starts only on a stack whose last deployment recorded the program and config it ran with (the deployedWith output), and this one's did not (an older program deployed it): the prepare could change the serving side. ${first}`;
+  if (!deployed.with?.secrets) {
+    return `a move starts only on a stack whose last deployment recorded the program, config and secrets it ran with (the deployedWith and deployedSecrets outputs), and this one's did not (an older program deployed it): the prepare could change the serving side. ${first}`;
   }
   if (deployed.with.program !== now.program) {
     return `this program differs from the one that last deployed the stack: the prepare would deploy the new program to the serving side while it starts the move. ${first}`;
@@ -69,6 +71,10 @@ function startRefusal(deployed: DeployedState, now: DeployedWith): string | unde
   const changed = changedSections(deployed.with, now);
   if (changed.length) {
     return `config other than the move keys changed since the last deployment (${changed.join(", ")} settings): the prepare would deploy that change to the serving side too. ${first}`;
+  }
+  const secrets = changedSecrets(deployed.with, now);
+  if (secrets.length) {
+    return `secrets changed since the last deployment (${secrets.join(", ")}: set, removed or given another value): the prepare would deploy them to the serving side too. ${first}`;
   }
   return undefined;
 }
@@ -135,8 +141,8 @@ export function refusal(deployed: DeployedState, cfg: FreshtrackConfig, now: Dep
 /** The stack's own last outputs, through a StackReference to itself (read at preview, before any resource). */
 export async function readDeployedState(): Promise<DeployedState> {
   const self = new pulumi.StackReference("self", { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}` });
-  const [target, move, used] = await Promise.all([self.getOutputDetails("target"), self.getOutputDetails("move"), self.getOutputDetails("deployedWith")]);
-  return deployedStateOf({ target: target.value, move: move.value, deployedWith: used.value });
+  const [target, move, used, secrets] = await Promise.all(["target", "move", "deployedWith", "deployedSecrets"].map((name) => self.getOutputDetails(name)));
+  return deployedStateOf({ target: target.value, move: move.value, deployedWith: used.value, deployedSecrets: secrets.secretValue ?? secrets.value });
 }
 
 /** The `move` output this run leaves for the next one. */

@@ -285,8 +285,14 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
         recorded.push(r);
         byName.set(key, r);
         // The program reads its own last deployment through a StackReference: answer with the given outputs.
-        if (args.type === "pulumi:pulumi:StackReference")
-          return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs: opts.previousOutputs ?? {}, secretOutputNames: [] } };
+        if (args.type === "pulumi:pulumi:StackReference") {
+          // A secret output (recorded as {$secret: value}) is read back as a secret, as the engine does.
+          const last = Object.entries(opts.previousOutputs ?? {});
+          const isSecret = (v: unknown) => !!v && typeof v === "object" && Object.keys(v).length === 1 && "$secret" in v;
+          const outputs = Object.fromEntries(last.map(([k, v]) => [k, isSecret(v) ? (v as { $secret: unknown }).$secret : v]));
+          const secretOutputNames = last.filter(([, v]) => isSecret(v)).map(([k]) => k);
+          return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs, secretOutputNames } };
+        }
         const extra = opts.outputsFor?.(args.type, args.name, inputs) ?? {};
         return {
           id: opts.idFor?.(args.type, args.name) ?? `${args.name}-id`,

@@ -114,7 +114,7 @@ for (const [from, to] of PAIRS) {
       assert.match(o.stderr, /plan: 0 resources declared/);
     });
 
-    it("the move starts only on the program and config last deployed: refused before any resource otherwise", () => {
+    it("the move starts only on the program, config and secrets last deployed: refused before any resource otherwise", () => {
       assert.match(
         String((p.baseline.outputs.deployedWith as { program?: string } | undefined)?.program),
         /^[0-9a-f]{64}$/,
@@ -131,6 +131,14 @@ for (const [from, to] of PAIRS) {
       assert.equal(changed.ok, false);
       assert.match(changed.stderr, /config other than the move keys changed since the last deployment \(app settings\)/);
       assert.match(changed.stderr, /plan: 0 resources declared/);
+      // A secret set (or rotated) in the same run as the move's start: recorded as a secret output, compared by digest.
+      assert.ok(!JSON.stringify(p.baseline.outputs.deployedWith).includes("DUMMYSECRET"));
+      assert.ok(p.baseline.outputs.deployedSecrets && "$secret" in (p.baseline.outputs.deployedSecrets as object), "deployedSecrets is a secret output");
+      const rotated = plan(STACK[from], start, { ...p.d.secret, ttnApiKey: "ROTATEDTTNKEY" }, p.baseline.outputs);
+      assert.equal(rotated.ok, false);
+      assert.match(rotated.stderr, /secrets changed since the last deployment \(ttnApiKey: set, removed or given another value\)/);
+      assert.ok(!rotated.stderr.includes("ROTATEDTTNKEY"));
+      assert.match(rotated.stderr, /plan: 0 resources declared/);
     });
 
     it("prepare: the old side is unchanged (same URNs, inputs, protection); the new side is created under the move", () => {

@@ -15,7 +15,7 @@ const cfg = (target: Target, move?: { to: Target; phase: MovePhase; manualDataCo
     ...(move ? { move: { manualDataCopy: false, ...move, purge: false, dnsTtl: 60, previousDnsTtl: 3600 } } : {}),
   }) as unknown as FreshtrackConfig;
 /** What this run deploys with, and what the last deployment (at) recorded: the same unless a test says otherwise. */
-const NOW: DeployedWith = { program: "p1", config: { target: "t1", app: "a1", data: "d1" } };
+const NOW: DeployedWith = { program: "p1", config: { target: "t1", app: "a1", data: "d1" }, secrets: { ttnApiKey: "s1" } };
 const at = (target: Target, move?: DeployedState["move"]): DeployedState => ({ target, move, with: NOW });
 
 describe("move state: what the deployed stack allows", () => {
@@ -79,12 +79,16 @@ describe("move state: what the deployed stack allows", () => {
     assert.deepEqual(deployedStateOf({ target: "vm", move: null }), { target: "vm", move: undefined });
     assert.deepEqual(deployedStateOf({ target: "nonsense" }), { target: undefined, move: undefined });
   });
-  it("reads back the program and config the last deployment ran with; a malformed record is none", () => {
-    assert.deepEqual(deployedStateOf({ target: "vm", deployedWith: NOW }).with, NOW);
+  it("reads back the program, config and secrets' digests the last deployment ran with; a malformed record is none", () => {
+    const { secrets, ...unmarked } = NOW;
+    assert.deepEqual(deployedStateOf({ target: "vm", deployedWith: unmarked, deployedSecrets: secrets }).with, NOW);
+    assert.deepEqual(deployedStateOf({ target: "vm", deployedWith: unmarked, deployedSecrets: {} }).with, { ...unmarked, secrets: {} });
+    assert.deepEqual(deployedStateOf({ target: "vm", deployedWith: unmarked }).with, unmarked, "deployed before deployedSecrets existed");
+    assert.deepEqual(deployedStateOf({ target: "vm", deployedWith: unmarked, deployedSecrets: { ttnApiKey: 1 } }).with, unmarked);
     assert.equal(deployedStateOf({ target: "vm", deployedWith: { program: 1, config: {} } }).with, undefined);
     assert.equal(deployedStateOf({ target: "vm", deployedWith: { program: "p1" } }).with, undefined);
   });
-  it("a move starts only on what the stack was last deployed with: same program, same config besides the move keys", () => {
+  it("a move starts only on what the stack was last deployed with: same program, same config besides the move keys, same secrets", () => {
     const start = cfg("vm", { to: "digitalocean", phase: "prepare" });
     const rolledBack = at("vm", { from: "vm", to: "digitalocean", phase: "rollback" });
     for (const deployed of [at("vm"), rolledBack]) {
@@ -95,6 +99,15 @@ describe("move state: what the deployed stack allows", () => {
       assert.match(refusal(deployed, start, { ...NOW, program: "p2" })!, /this program differs from the one that last deployed the stack/);
       const changed = refusal(deployed, start, { ...NOW, config: { ...NOW.config, app: "a2", vm: "v1" } });
       assert.match(changed!, /config other than the move keys changed since the last deployment \(app, vm settings\)/);
+      // A secret given another value, set or removed with the move keys: the serving side's deploy would run in the prepare.
+      const variants: Record<string, string>[] = [{ ttnApiKey: "s2" }, { ttnApiKey: "s1", stripeSecretKey: "s3" }, {}];
+      for (const secrets of variants) {
+        const why = refusal(deployed, start, { ...NOW, secrets });
+        assert.match(why!, /secrets changed since the last deployment \((ttnApiKey|stripeSecretKey): set, removed or given another value\)/);
+        assert.ok(!why!.includes("s2") && !why!.includes("s3"), "names the key, never a digest");
+      }
+      // Deployed by the program before secrets were recorded: as an older program.
+      assert.match(refusal({ ...deployed, with: { program: NOW.program, config: NOW.config } }, start, NOW)!, /an older program deployed it/);
     }
     // Once the move runs, each phase may run with another program (docs/move.md): only its start is held to the last deployment.
     const prepared = at("vm", { from: "vm", to: "digitalocean", phase: "prepare" });
