@@ -415,7 +415,15 @@ export async function runStepCommand(
 }
 
 /** An operator's command on the host over the same pinned SSH connection (bin/rollback, bin/backup, ...). */
-export async function hostCommand(p: PlanResult, command: string, stdin?: string): Promise<{ code: number; stdout: string; stderr: string; seconds: number }> {
+/** A command's result on the host under test (hostCommand). */
+export interface HostRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+  seconds: number;
+}
+
+export async function hostCommand(p: PlanResult, command: string, stdin?: string): Promise<HostRun> {
   const r = remoteSteps(p)[0];
   const client = await connect((unwrap(r.inputs) as { connection: Connection }).connection);
   try {

@@ -8,13 +8,7 @@
 // collector reads (APP_DIR/metrics/*.prom). Then a manifest changed in the bucket must be
 // refused by bin/restore (the age-sealed copy differs).
 import { rcloneAsBackup } from "../lib/backup-rclone";
-
-export interface HostRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
+import type { HostRun } from "../harness";
 
 export interface BackupScheduleDeps {
   appDir: string;

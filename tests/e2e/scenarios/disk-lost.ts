@@ -7,13 +7,7 @@
 // identical object bytes.
 import { createHash } from "crypto";
 import { LIST_BACKUPS, backupNames, rcloneAsBackup } from "../lib/backup-rclone";
-
-export interface HostRun {
-  code: number;
-  stdout: string;
-  stderr: string;
-  seconds: number;
-}
+import type { HostRun } from "../harness";
 
 export interface DiskLostDeps {
   appDir: string;
