@@ -31,11 +31,11 @@ function freePortOn(address: string): Promise<number> {
   });
 }
 
-export async function startOffHostRemote(image: string, dir: string): Promise<OffHostRemote> {
+/** `name`: its container (a move scenario runs one of its own beside the run's); `bucket`: the stack's one bucket in it. */
+export async function startOffHostRemote(image: string, dir: string, name = OFFHOST_CONTAINER, bucket = "acme-offsite-backups"): Promise<OffHostRemote> {
   const gateway = sh("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"]).stdout.trim();
   if (!/^\d+\.\d+\.\d+\.\d+$/.test(gateway)) throw new Error(`no gateway address on Docker's default bridge: "${gateway}"`);
   const port = await freePortOn(gateway);
-  const bucket = "acme-offsite-backups";
   // Recognisable dummy values: scenario 9 searches every output for E2ESECRET…X.
   const stackRemote = { endpoint: `http://${gateway}:${port}`, bucket, accessKeyId: "E2EOFFHOSTBACKUPKEY", secretAccessKey: "E2ESECREToffhostbackup0001X" };
   const operator = { accessKey: "E2EOFFHOSTOPERATOR", secretKey: "E2ESECREToffhostoperator0001X" };
@@ -55,12 +55,12 @@ export async function startOffHostRemote(image: string, dir: string): Promise<Of
     }),
     { mode: 0o644 },
   );
-  sh("docker", ["rm", "-f", "-v", OFFHOST_CONTAINER], { allowFail: true });
+  sh("docker", ["rm", "-f", "-v", name], { allowFail: true });
   sh("docker", [
     "run",
     "-d",
     "--name",
-    OFFHOST_CONTAINER,
+    name,
     "--network",
     "host",
     "-v",
@@ -94,6 +94,6 @@ export async function startOffHostRemote(image: string, dir: string): Promise<Of
     endpoint: stackRemote.endpoint,
     bucket,
     stackRemote,
-    stop: () => void sh("docker", ["rm", "-f", "-v", OFFHOST_CONTAINER], { allowFail: true }),
+    stop: () => void sh("docker", ["rm", "-f", "-v", name], { allowFail: true }),
   };
 }

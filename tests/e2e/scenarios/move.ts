@@ -20,6 +20,7 @@ import { DisposableHost, hostImage, loadImages, onHost, onHostAsync, removeHosts
 import { firewallFacts } from "../lib/firewall";
 import { CRON_FILE, asCronWould, parseCronD } from "./backup-schedule";
 import { LIST_BACKUPS, backupNames, rcloneAsBackup } from "../lib/backup-rclone";
+import { OffHostRemote, startOffHostRemote } from "../lib/offhost-remote";
 import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
 import { sh } from "../lib/docker";
 import { LoadGenerator, LoadResult, Target, devEui, httpsRequest, postUplink, uplink } from "../lib/load";
@@ -153,7 +154,14 @@ interface InstallBackup {
 
 /** What the move did with backups on both hosts (recorded as backups_during_move). */
 interface MoveBackups {
+  /** vm -> vm: both hosts back up to the stack's one off-host bucket. */
+  shared_store: boolean;
+  old_side_install?: InstallBackup;
   new_side_install?: InstallBackup;
+  /** Shared store: the new host's deploy said the place already holds this many backups (and took none). */
+  new_side_install_found_backups?: number | null;
+  /** Shared store: both hosts list the same backups after the prepare. */
+  same_backups_seen_from_both?: boolean;
   new_side_scheduled_while_standby?: ScheduledRun;
   new_side_first_backup?: FirstBackup;
   old_side_scheduled_while_frozen?: ScheduledRun;
@@ -279,6 +287,7 @@ const NAMES = {
   droplet: "freshtrack-e2e-droplet",
   db: "freshtrack-e2e-dodb",
   spaces: "freshtrack-e2e-spaces",
+  offhost: "freshtrack-e2e-move-offhost",
 };
 const DO_DB = {
   host: "private-freshtrack-e2e-db-do-user-1-0.b.db.ondigitalocean.com",
@@ -434,7 +443,7 @@ function dropletStandIn(droplet: DisposableHost, d: MoveDeps, sshCidrs: string[]
 /** After an interrupted run (a signal skips the scenarios' own clean-up): hosts, stand-ins, this machine's PostgreSQL of the managed database. */
 export function removeMoveLeftovers(): void {
   stopManagedDb(NAMES.db);
-  for (const name of [NAMES.old, NAMES.new, NAMES.droplet, NAMES.spaces]) sh("docker", ["rm", "-f", "-v", name], { allowFail: true });
+  for (const name of [NAMES.old, NAMES.new, NAMES.droplet, NAMES.spaces, NAMES.offhost]) sh("docker", ["rm", "-f", "-v", name], { allowFail: true });
   removeHostsNetwork();
 }
 
@@ -453,7 +462,12 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
   const newHost = await startDisposableHost(to === "vm" ? NAMES.new : NAMES.droplet, path.join(d.work, "hosts", "new"), image);
   let side: NewSide | undefined;
   let old: OldSide | undefined;
+  let remote: OffHostRemote | undefined;
   try {
+    // vm -> vm: both hosts back up to the stack's one off-host bucket, as a real vm stack must
+    // (the moveVm* host gets the stack's vmBackupRemote*); its own S3 server, empty at first.
+    if (from === "vm" && to === "vm")
+      remote = await startOffHostRemote(d.tags.objectstore, path.join(d.work, "hosts", "offhost"), NAMES.offhost, "acme-moved-backups");
     await loadImages([oldHost, newHost], [...new Set(Object.values(d.tags))]);
     old = from === "vm" ? vmOldSide(oldHost) : dropletOldSide(oldHost, newHost, d);
     side = to === "vm" ? vmSide(newHost, from === "vm") : dropletNewSide(newHost, d);
@@ -467,6 +481,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       appDir: APP_DIR,
       tags: d.tags,
       extraConfig: old.config,
+      ...(remote ? { backupRemote: remote.stackRemote } : {}),
       stateOutputs: { "tls:index/privateKey:PrivateKey::move-transfer-key": transferKey, ...old.extras.stateOutputs, ...side.extras.stateOutputs },
       invokeResults: { ...old.extras.invokeResults, ...side.extras.invokeResults },
     };
@@ -497,6 +512,8 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     if (old.create) d.record({ old_side: await old.create(deployPlan) });
     await apply(deployPlan);
     const deployS = secs(Date.now() - t0);
+    // The cron's backup on a held side (skipped), and the first backup of the side that takes over.
+    const backups: MoveBackups = { shared_store: !!remote, old_side_install: await installBackupOn(oldHost) };
     let ca = "";
     for (let i = 0; i < 30 && !ca.includes("BEGIN CERTIFICATE"); i++) {
       ca = onHost(
@@ -574,8 +591,6 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     const phases: Record<string, { seconds: number; steps_run: string[] }> = {};
     // After each phase: each side's hold as its node-exporter would report it (docs/observability.md).
     const holds: Record<string, { old: string; new: string }> = {};
-    // The cron's backup on a held side (skipped), and the first backup of the side that takes over.
-    const backups: MoveBackups = {};
     let cutoverReport: Record<string, unknown> | undefined;
     let prepareReport: Record<string, unknown> | undefined;
     let rollbackReport: Record<string, unknown> | undefined;
@@ -597,6 +612,11 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         if (phase === "prepare") {
           prepareReport = importReport(reports, "move-copy");
           backups.new_side_install = await installBackupOn(newHost);
+          if (remote) {
+            const found = reports.map((r) => /no first backup: \S+ already holds (\d+) backup/.exec(`${r.stdout}\n${r.stderr}`)).find(Boolean);
+            backups.new_side_install_found_backups = found ? Number(found[1]) : null;
+            backups.same_backups_seen_from_both = JSON.stringify(await backupsOn(oldHost)) === JSON.stringify(await backupsOn(newHost));
+          }
           backups.new_side_scheduled_while_standby = await scheduledBackupOn(newHost);
         }
         if (phase === "prepare" && to === "vm") await firewall("new_host_firewall", newHost);
@@ -772,11 +792,21 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     const skipped = (r: ScheduledRun | undefined, state: string) =>
       !!r && r.exit === 0 && r.new_backups === 0 && new RegExp(`"action":"backup".*"result":"skipped".*"move_hold":"${state}"`).test(r.audit);
     const stored = (b: FirstBackup | undefined) => b?.in_store === true;
-    // The new side's deploy (its install) backed up into its own store, empty until then: here every
-    // side has one (the vm hosts keep their backups on the host). A store that already holds backups
-    // (vm -> vm with the stack's off-host bucket) is left as it is: scenario 15 and bin-backup's tests.
+    // The old side's install backed up into its store, empty until then.
+    d.check(stored(backups.old_side_install), `the old side's install backup is not in its store: ${JSON.stringify(backups.old_side_install)}`);
     const install = backups.new_side_install;
-    d.check(!!install && install.in_store, `the new side's install backup is not in its store: ${JSON.stringify(install)}`);
+    if (remote) {
+      // vm -> vm, one bucket: the new host's deploy found the old side's backups there and took none
+      // (its database, a copy or empty, must not become the newest that bin/restore takes).
+      d.check(
+        !!install && install.name === null && install.store_newest !== null && (backups.new_side_install_found_backups ?? 0) >= 1,
+        `the new host's deploy with the shared bucket: ${JSON.stringify({ install, found: backups.new_side_install_found_backups })}`,
+      );
+      d.check(backups.same_backups_seen_from_both === true, "the two hosts do not list the same backups in the stack's one bucket");
+    } else {
+      // Each side its own store (digitalocean's Spaces, or a vm's on-host one): the new side's install backs up into its own, empty until then.
+      d.check(!!install && install.in_store, `the new side's install backup is not in its store: ${JSON.stringify(install)}`);
+    }
     d.check(
       skipped(backups.new_side_scheduled_while_standby, "standby"),
       `the standby side's scheduled backup: ${JSON.stringify(backups.new_side_scheduled_while_standby)}`,
@@ -851,6 +881,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       await newHost.stop();
       side?.stop();
       old?.stop();
+      remote?.stop();
       removeHostsNetwork();
     } else
       console.log(
