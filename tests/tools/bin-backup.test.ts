@@ -16,6 +16,7 @@ import * as ini from "ini";
 import { Client } from "pg";
 import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { AppDir, freePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
+import { FINAL_BACKUP_ARGS } from "../../components/move/plan";
 
 const MARKER = "plaintext-marker-7f3a"; // must never appear in the uploaded object
 
@@ -421,6 +422,47 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.equal((byDefault.stderr.match(/passing over frostguard-/g) ?? []).length, 2, byDefault.stderr);
     assert.match(byDefault.stderr, new RegExp(`backup: \\S+/${restored}$`, "m"));
     assert.match(byDefault.stderr, /public\.readings\s+1234\s+1234/);
+  });
+
+  it("restore by default passes over a move's final dump of the side it retired (on vm -> vm the newest in the bucket the serving host backs up to)", async () => {
+    const backup = async (args: string[]) => {
+      const r = await run(bin("backup"), args, { env, timeoutMs: 120000 });
+      assert.equal(r.code, 0, r.stderr);
+      return r.stdout.trim();
+    };
+    const c = await pgAs("postgres", ADMIN_PW, "frostguard");
+    const readings = async () => Number((await c.query("SELECT count(*) AS n FROM readings")).rows[0].n);
+    let taken: string[] = [];
+    try {
+      // The serving side's backup, then the retired side's final dump (move-final-backup's own arguments), newer.
+      const serving = await backup([]);
+      const before = await readings();
+      await c.query("INSERT INTO readings (sensor_id, celsius) VALUES (3, 7.5)");
+      await new Promise((r) => setTimeout(r, 1100)); // names are by the second
+      const retired = await backup(FINAL_BACKUP_ARGS);
+      taken = [serving, retired];
+      assert.notEqual(serving, retired);
+      const manifest = JSON.parse((await run("rclone", ["--config", rcloneConf, "cat", `${BASE}/${retired}.manifest.json`], { env })).stdout);
+      assert.equal(manifest.reason, "move-retire");
+
+      const byDefault = await run(bin("restore"), ["--check"], { env });
+      assert.equal(byDefault.code, 0, byDefault.stderr);
+      assert.match(byDefault.stderr, new RegExp(`passing over ${retired}: the final dump of a side a move retired .*--dump ${retired}\\)`));
+      assert.match(byDefault.stderr, new RegExp(`backup: \\S+/${serving}$`, "m"));
+      assert.match(byDefault.stderr, new RegExp(`public\\.readings\\s+${before}\\s+${before}`));
+      // Named, it is restored as any backup.
+      const named = await run(bin("restore"), ["--check", "--dump", retired], { env });
+      assert.equal(named.code, 0, named.stderr);
+      assert.match(named.stderr, new RegExp(`public\\.readings\\s+${before + 1}\\s+${before + 1}`));
+    } finally {
+      await c.query("DELETE FROM readings WHERE sensor_id = 3 AND celsius = 7.5 AND note IS NULL");
+      await c.end();
+      // The cases below count this prefix's backups as they left them.
+      for (const name of taken)
+        for (const ext of ["dump.age", "manifest.age", "manifest.json"])
+          await run("rclone", ["--config", rcloneConf, "deletefile", `${BASE}/${name}.${ext}`], { env });
+      for (const name of taken) await run("rclone", ["--config", rcloneConf, "purge", `${BASE}/${name}.uploads`], { env });
+    }
   });
 
   it("restore --into-production restores nothing when the safety dump cannot be taken", async () => {
