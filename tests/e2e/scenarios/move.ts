@@ -162,6 +162,10 @@ interface MoveBackups {
   new_side_install_found_backups?: number | null;
   /** Shared store: both hosts list the same backups after the prepare. */
   same_backups_seen_from_both?: boolean;
+  /** The retire's final dump of the old side (move-final-backup), kept in the old side's store. */
+  old_side_final_backup?: FirstBackup;
+  /** Shared store, after the retire: the new host's `bin/restore --check` by default. */
+  new_side_restore_by_default?: RestoreByDefault;
   new_side_scheduled_while_standby?: ScheduledRun;
   new_side_first_backup?: FirstBackup;
   old_side_scheduled_while_frozen?: ScheduledRun;
@@ -199,6 +203,30 @@ async function firstBackupOn(h: DisposableHost, reports: StepReport[], step: str
       .filter((l) => /backup|pg_dump|rclone|age/.test(l))
       .slice(-12),
   };
+}
+
+/** What `bin/restore --check` picked by default on a host, and what it passed over. */
+interface RestoreByDefault {
+  exit: number;
+  picked: string | null;
+  passed_over: string[];
+}
+
+async function restoreByDefaultOn(h: DisposableHost): Promise<RestoreByDefault> {
+  const r = await onHostAsync(h, `${APP_DIR}/current/bin/restore --check`);
+  return {
+    exit: r.code,
+    picked: /backup: \S+\/(frostguard-\d{8}T\d{6}Z)$/m.exec(r.stderr)?.[1] ?? null,
+    passed_over: [...r.stderr.matchAll(/passing over (frostguard-\d{8}T\d{6}Z)/g)].map((m) => m[1]),
+  };
+}
+
+/** The old side's final dump at the retire: the name move-final-backup printed (bin/backup's stdout), and whether its store has it. */
+async function finalBackupOn(h: DisposableHost, reports: StepReport[]): Promise<FirstBackup> {
+  const r = reports.find((x) => x.name === "move-final-backup");
+  const name = r?.stdout.trim().split("\n").at(-1) ?? null;
+  if (!name || !/^frostguard-\d{8}T\d{6}Z$/.test(name)) return { name, in_store: false, log: (r?.stderr ?? "").split("\n").slice(-12) };
+  return { name, in_store: (await backupsOn(h)).includes(name) };
 }
 
 /** The install's first backup a side's deploy took (audit reason first-deploy), and its store's newest backup. */
@@ -629,6 +657,11 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
           lastBeforeForward = gen.lastSent;
           await sleep(10000);
         }
+        if (phase === "retire") {
+          backups.old_side_final_backup = await finalBackupOn(oldHost, reports);
+          // One bucket: the retired side's final dump is its newest; a restore on the serving host must not take it.
+          if (remote) backups.new_side_restore_by_default = await restoreByDefaultOn(newHost);
+        }
         if (phase === "rollback") {
           rollbackReport = importReport(reports, "move-copy-back");
           backups.old_side_first_backup_after_rollback = await firstBackupOn(oldHost, reports, "move-copy-back");
@@ -816,6 +849,16 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       `the frozen side's scheduled backup: ${JSON.stringify(backups.old_side_scheduled_while_frozen)}`,
     );
     d.check(stored(backups.new_side_first_backup), `the new side's first backup at cutover: ${JSON.stringify(backups.new_side_first_backup)}`);
+    if (!rollback) d.check(stored(backups.old_side_final_backup), `the old side's final dump at retire: ${JSON.stringify(backups.old_side_final_backup)}`);
+    if (!rollback && remote) {
+      const r = backups.new_side_restore_by_default;
+      const final = backups.old_side_final_backup?.name;
+      const takeover = backups.new_side_first_backup?.name;
+      d.check(
+        !!r && r.exit === 0 && r.picked !== null && r.picked !== final && r.passed_over.includes(String(final)) && r.picked >= String(takeover),
+        `the serving host's restore by default after the retire (the old side's final dump ${final} must be passed over for ${takeover} or newer): ${JSON.stringify(r)}`,
+      );
+    }
     if (rollback)
       d.check(
         stored(backups.old_side_first_backup_after_rollback),
