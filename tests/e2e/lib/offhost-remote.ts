@@ -31,13 +31,46 @@ function freePortOn(address: string): Promise<number> {
   });
 }
 
-/** `name`: its container (a move scenario runs one of its own beside the run's); `bucket`: the stack's one bucket in it. */
-export async function startOffHostRemote(image: string, dir: string, name = OFFHOST_CONTAINER, bucket = "acme-offsite-backups"): Promise<OffHostRemote> {
-  const gateway = sh("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"]).stdout.trim();
-  if (!/^\d+\.\d+\.\d+\.\d+$/.test(gateway)) throw new Error(`no gateway address on Docker's default bridge: "${gateway}"`);
-  const port = await freePortOn(gateway);
+/** Where a remote runs. Default: the run's own, on this machine's network. */
+export interface OffHostPlace {
+  /** Its container (a move scenario runs one of its own beside the run's). */
+  name?: string;
+  /** The stack's one bucket in it. */
+  bucket?: string;
+  /**
+   * A user-defined network to run on, reached at the container's address there: the move
+   * scenarios' hosts (lib/disposable-host.ts), whose containers do not reach this machine's
+   * default bridge. Default: this machine's network, bound to the default bridge's gateway.
+   */
+  network?: string;
+}
+
+const S3_PORT_ON_NETWORK = 8333;
+
+export async function startOffHostRemote(image: string, dir: string, place: OffHostPlace = {}): Promise<OffHostRemote> {
+  const name = place.name ?? OFFHOST_CONTAINER;
+  const bucket = place.bucket ?? "acme-offsite-backups";
+  // The container's network, the server's listening flags, and its address once it runs.
+  let network: string;
+  let listen: string[];
+  let endpoint: () => string;
+  if (place.network) {
+    network = place.network;
+    listen = [`-s3.port=${S3_PORT_ON_NETWORK}`];
+    endpoint = () => {
+      const ip = sh("docker", ["inspect", "-f", `{{(index .NetworkSettings.Networks "${place.network}").IPAddress}}`, name]).stdout.trim();
+      return `http://${ip}:${S3_PORT_ON_NETWORK}`;
+    };
+  } else {
+    const gateway = sh("docker", ["network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}"]).stdout.trim();
+    if (!/^\d+\.\d+\.\d+\.\d+$/.test(gateway)) throw new Error(`no gateway address on Docker's default bridge: "${gateway}"`);
+    const port = await freePortOn(gateway);
+    network = "host";
+    listen = [`-s3.port=${port}`, `-ip.bind=${gateway}`];
+    endpoint = () => `http://${gateway}:${port}`;
+  }
   // Recognisable dummy values: scenario 9 searches every output for E2ESECRET…X.
-  const stackRemote = { endpoint: `http://${gateway}:${port}`, bucket, accessKeyId: "E2EOFFHOSTBACKUPKEY", secretAccessKey: "E2ESECREToffhostbackup0001X" };
+  const identity = { accessKeyId: "E2EOFFHOSTBACKUPKEY", secretAccessKey: "E2ESECREToffhostbackup0001X" };
   const operator = { accessKey: "E2EOFFHOSTOPERATOR", secretKey: "E2ESECREToffhostoperator0001X" };
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const config = path.join(dir, "s3.json");
@@ -48,7 +81,7 @@ export async function startOffHostRemote(image: string, dir: string, name = OFFH
         { name: "operator", credentials: [operator], actions: ["Admin"] },
         {
           name: "freshtrack-backup",
-          credentials: [{ accessKey: stackRemote.accessKeyId, secretKey: stackRemote.secretAccessKey }],
+          credentials: [{ accessKey: identity.accessKeyId, secretKey: identity.secretAccessKey }],
           actions: ["Read", "Write", "List"].map((a) => `${a}:${bucket}`),
         },
       ],
@@ -62,17 +95,17 @@ export async function startOffHostRemote(image: string, dir: string, name = OFFH
     "--name",
     name,
     "--network",
-    "host",
+    network,
     "-v",
     `${config}:/etc/seaweedfs/s3.json:ro`,
     image,
     "server",
     "-dir=/data",
     "-s3",
-    `-s3.port=${port}`,
-    `-ip.bind=${gateway}`,
+    ...listen,
     "-s3.config=/etc/seaweedfs/s3.json",
   ]);
+  const stackRemote = { endpoint: endpoint(), bucket, ...identity };
   // The operator creates the bucket (PUT bucket, path-style), with the host's rclone.
   const conf = path.join(dir, "operator-rclone.conf");
   fs.writeFileSync(

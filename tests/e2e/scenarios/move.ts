@@ -16,7 +16,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Applier, DOMAIN, StackInput, StepError, StepReport, findSecrets, plan, publicConfigValues, secretValues, unwrap } from "../harness";
-import { DisposableHost, hostImage, loadImages, onHost, onHostAsync, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
+import { DisposableHost, HOSTS_NETWORK, hostImage, loadImages, onHost, onHostAsync, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
 import { firewallFacts } from "../lib/firewall";
 import { CRON_FILE, asCronWould, parseCronD } from "./backup-schedule";
 import { LIST_BACKUPS, backupNames, rcloneAsBackup } from "../lib/backup-rclone";
@@ -495,7 +495,11 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // vm -> vm: both hosts back up to the stack's one off-host bucket, as a real vm stack must
     // (the moveVm* host gets the stack's vmBackupRemote*); its own S3 server, empty at first.
     if (from === "vm" && to === "vm")
-      remote = await startOffHostRemote(d.tags.objectstore, path.join(d.work, "hosts", "offhost"), NAMES.offhost, "acme-moved-backups");
+      remote = await startOffHostRemote(d.tags.objectstore, path.join(d.work, "hosts", "offhost"), {
+        name: NAMES.offhost,
+        bucket: "acme-moved-backups",
+        network: HOSTS_NETWORK,
+      });
     await loadImages([oldHost, newHost], [...new Set(Object.values(d.tags))]);
     old = from === "vm" ? vmOldSide(oldHost) : dropletOldSide(oldHost, newHost, d);
     side = to === "vm" ? vmSide(newHost, from === "vm") : dropletNewSide(newHost, d);
