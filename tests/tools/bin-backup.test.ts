@@ -14,7 +14,7 @@ import * as os from "os";
 import * as path from "path";
 import * as ini from "ini";
 import { Client } from "pg";
-import { run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
+import { RCLONE_IN_CONTAINER_SCRIPT, run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { AppDir, freePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
 import { FINAL_BACKUP_ARGS } from "../../components/move/plan";
 
@@ -316,7 +316,7 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     assert.deepEqual(fs.readdirSync(path.join(app.appDir, "state/tmp")), [], "temp files left behind");
   });
 
-  it("on-host-only (release.json as a vmBackupOnHostOnly stack renders it): prunes expired backups by name, writes freshtrack_backup_offhost 0, warns", async () => {
+  it("on-host-only (release.json as a vmBackupOnHostOnly stack renders it): prunes expired backups by name, writes freshtrack_backup_offhost 0, warns; with rclone in its container, as a vm runs it", async () => {
     const file = path.join(app.relDir, "release.json");
     const shippedJson = fs.readFileSync(file, "utf8");
     const rel = JSON.parse(shippedJson);
@@ -324,7 +324,9 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     delete rel.backup.prune;
     fs.writeFileSync(file, JSON.stringify(rel, null, 2) + "\n");
     try {
-      const r = await run(bin("backup"), [], { env });
+      // Two expired entries (a dump, an uploads folder): `docker run -i` inside the retention loop
+      // would read the loop's input and stop it after the first.
+      const r = await run(bin("backup"), [], { env: { ...env, FT_RCLONE: "container", FT_STUB_SCRIPT: RCLONE_IN_CONTAINER_SCRIPT } });
       assert.equal(r.code, 0, r.stderr);
       assert.match(r.stderr, /backups are ON THIS HOST ONLY/);
       const objects = await rcloneLs();
@@ -450,6 +452,12 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
       assert.match(byDefault.stderr, new RegExp(`passing over ${retired}: the final dump of a side a move retired .*--dump ${retired}\\)`));
       assert.match(byDefault.stderr, new RegExp(`backup: \\S+/${serving}$`, "m"));
       assert.match(byDefault.stderr, new RegExp(`public\\.readings\\s+${before}\\s+${before}`));
+      // The same with rclone in its container, as a vm runs it: each manifest read is a `docker run`,
+      // which with -i would read the rest of the list the pick walks.
+      const inContainer = await run(bin("restore"), ["--check"], { env: { ...env, FT_RCLONE: "container", FT_STUB_SCRIPT: RCLONE_IN_CONTAINER_SCRIPT } });
+      assert.equal(inContainer.code, 0, inContainer.stderr);
+      assert.match(inContainer.stderr, new RegExp(`passing over ${retired}: the final dump`));
+      assert.match(inContainer.stderr, new RegExp(`backup: \\S+/${serving}$`, "m"));
       // Named, it is restored as any backup.
       const named = await run(bin("restore"), ["--check", "--dump", retired], { env });
       assert.equal(named.code, 0, named.stderr);

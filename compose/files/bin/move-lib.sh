@@ -15,11 +15,12 @@ ft_move_path() {
 }
 
 # rclone with the backup remote's config and the move's work directory at /work (container mode).
+# No stdin (no -i): none of its commands reads one, and `docker run -i` would read the caller's.
 ft_move_rclone() {
   if [[ $RCLONE_MODE == host ]]; then
-    rclone --config "$RCLONE_CONF" "$@"
+    rclone --config "$RCLONE_CONF" "$@" </dev/null
   else
-    docker run --rm -i --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" -v "$WORK:/work" \
+    docker run --rm --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" -v "$WORK:/work" \
       "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" --config /config/rclone/rclone.conf "$@"
   fi
 }

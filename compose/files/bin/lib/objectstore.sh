@@ -23,12 +23,17 @@ ft_objectstore_ensure_buckets() {
   done
 }
 
-# ft_objectstore_rclone ARGS...: rclone with secrets/backup/rclone.conf; stdin/stdout pass through.
+# ft_objectstore_rclone ARGS...: rclone with secrets/backup/rclone.conf; stdout passes through,
+# stdin only to `rcat` (the one command here that reads it). `docker run -i` reads the caller's
+# stdin whether rclone wants it or not: inside a `while read` loop it would take the loop's
+# remaining lines (a restore's list of backups, retention's list of expired ones).
 ft_objectstore_rclone() {
   if [[ $RCLONE_MODE == host ]]; then
     rclone --config "$RCLONE_CONF" "$@"
   else
-    docker run --rm -i --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" \
+    local stdin=()
+    [[ $1 != rcat ]] || stdin=(-i)
+    docker run --rm "${stdin[@]}" --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" \
       "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" --config /config/rclone/rclone.conf "$@"
   fi
 }
