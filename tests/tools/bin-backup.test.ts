@@ -3,7 +3,9 @@
 // the operator's remote off the host), with the host's rclone and openssl, on the release and
 // secret files the program plans for the example vm stack. The only seams used are
 // FT_PG_BIN (host client binaries instead of `docker run <postgres image>`) and
-// FT_RCLONE=host; the only edits to what ships are where the database and the object
+// FT_RCLONE=host (retention and the restore's pick also run with rclone "in its container":
+// FT_RCLONE=container, and a docker stand-in that reads stdin as `docker run -i` does,
+// RCLONE_IN_CONTAINER_SCRIPT); the only edits to what ships are where the database and the object
 // store listen (host names that exist only inside the Compose network); every other
 // line of the scripts and every other byte of release.json and the secrets is as shipped.
 import { strict as assert } from "assert";
