@@ -544,7 +544,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     if (old.create) d.record({ old_side: await old.create(deployPlan) });
     await apply(deployPlan);
     const deployS = secs(Date.now() - t0);
-    // The cron's backup on a held side (skipped), and the first backup of the side that takes over.
+    // What the move does with backups on both hosts, from the old side's install on (checked in step 5).
     const backups: MoveBackups = { shared_store: !!remote, old_side_install: await installBackupOn(oldHost) };
     let ca = "";
     for (let i = 0; i < 30 && !ca.includes("BEGIN CERTIFICATE"); i++) {
