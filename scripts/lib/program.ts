@@ -288,9 +288,8 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
         if (args.type === "pulumi:pulumi:StackReference") {
           // A secret output (recorded as {$secret: value}) is read back as a secret, as the engine does.
           const last = Object.entries(opts.previousOutputs ?? {});
-          const isSecret = (v: unknown) => !!v && typeof v === "object" && Object.keys(v).length === 1 && "$secret" in v;
-          const outputs = Object.fromEntries(last.map(([k, v]) => [k, isSecret(v) ? (v as { $secret: unknown }).$secret : v]));
-          const secretOutputNames = last.filter(([, v]) => isSecret(v)).map(([k]) => k);
+          const outputs = Object.fromEntries(last.map(([k, v]) => [k, isSecretWrapper(v) ? v.$secret : v]));
+          const secretOutputNames = last.filter(([, v]) => isSecretWrapper(v)).map(([k]) => k);
           return { id: String(args.inputs.name), state: { name: args.inputs.name, outputs, secretOutputNames } };
         }
         const extra = opts.outputsFor?.(args.type, args.name, inputs) ?? {};
@@ -386,12 +385,17 @@ export async function runProgram(opts: RunOptions): Promise<PlanResult> {
   return { stack: opts.stack, resources: recorded, byUrn: urnEntries, outputs, invokes };
 }
 
+/** A secret as plans record it: {"$secret": value} and nothing else. */
+function isSecretWrapper(v: unknown): v is { $secret: unknown } {
+  return v !== null && typeof v === "object" && !Array.isArray(v) && Object.keys(v).length === 1 && "$secret" in v;
+}
+
 /** Replaces every {"$secret": v} with "[secret]": what a reviewer may see. */
 export function maskSecrets(value: unknown): unknown {
   if (value === null || typeof value !== "object") return value;
   if (Array.isArray(value)) return value.map(maskSecrets);
+  if (isSecretWrapper(value)) return "[secret]";
   const v = value as Record<string, unknown>;
-  if ("$secret" in v && Object.keys(v).length === 1) return "[secret]";
   const out: Record<string, unknown> = {};
   for (const [k, x] of Object.entries(v)) out[k] = maskSecrets(x);
   return out;
