@@ -98,7 +98,12 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     await new Promise<void>((r) => fresh.listen(newPort, "127.0.0.1", () => r()));
     const acme = http.createServer(answer("new-acme"));
     await new Promise<void>((r) => acme.listen(newAcmePort, "127.0.0.1", () => r()));
-    servers.push(fresh, acme);
+    // The same new side at an IPv6 address (::1, same ports), answering under names of its own.
+    const fresh6 = https.createServer({ key: fs.readFileSync(path.join(dir, "new.key")), cert: fs.readFileSync(path.join(dir, "new.pem")) }, answer("new-v6"));
+    await new Promise<void>((r) => fresh6.listen(newPort, "::1", () => r()));
+    const acme6 = http.createServer(answer("new-acme-v6"));
+    await new Promise<void>((r) => acme6.listen(newAcmePort, "::1", () => r()));
+    servers.push(fresh, acme, fresh6, acme6);
 
     // tlsMode internal: the new side's CA is the test's own (--ca, or sent with --trust-ca).
     const files = renderedVmRelease({ tlsMode: "internal" });
@@ -265,6 +270,38 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     assert.equal(res.status, 200, res.body);
     assert.equal(JSON.parse(res.body).name, "new");
     assert.equal(JSON.parse(res.body).body, '{"t":4.5}');
+  });
+
+  it("a new side at an IPv6 address: the challenge forward, the holder's target and the health check reach it there", async () => {
+    // The new side's ask over the move key when --authorize recorded a bare IPv6 address (port 443).
+    fs.writeFileSync(path.join(appDir, "state", "move-new-side"), "2001:db8::20\n");
+    const exportBin = path.join(appDir, "current", "bin", "move-export");
+    const released = await run(exportBin, ["--ssh"], { env: { ...process.env, ...stubEnv, SSH_ORIGINAL_COMMAND: "release" } });
+    assert.equal(released.code, 0, released.stderr);
+    const url = JSON.parse(fs.readFileSync(path.join(appDir, "state", "move-hold", "target.json"), "utf8")).url;
+    assert.equal(url, "https://[2001:db8::20]:443");
+    await sleep(300);
+    const holdLog = fs.readFileSync(path.join(dir, "hold.log"), "utf8");
+    assert.match(holdLog, /hold: target https:\/\/\[2001:db8::20\]\n/, "the holder took it as its target");
+    assert.doesNotMatch(holdLog, /ignoring target\.json/);
+
+    const a = await forward(["--acme-to", `[::1]:${newAcmePort}`]);
+    assert.equal(a.code, 0, a.stderr);
+    let c = await request(httpPort, "/.well-known/acme-challenge/tok6", "GET", false);
+    for (let i = 0; i < 50 && c.body.indexOf("new-acme-v6") < 0; i++) {
+      await sleep(200);
+      c = await request(httpPort, "/.well-known/acme-challenge/tok6", "GET", false);
+    }
+    assert.equal(JSON.parse(c.body).name, "new-acme-v6", c.body);
+    const r = await forward(["--to", `[::1]:${newPort}`]);
+    assert.equal(r.code, 0, r.stderr);
+    const health = JSON.parse(r.stdout.trim()).new_side_health;
+    assert.deepEqual({ via: health.via, status: health.status }, { via: `[::1]:${newPort}`, status: 200 });
+    assert.equal(JSON.parse((await forward(["--show"])).stdout).holder_target.url, `https://[::1]:${newPort}`);
+    await sleep(300);
+    const res = await request(httpsPort, "/api/readings", "POST", true, '{"t":4.6}');
+    assert.equal(res.status, 200, res.body);
+    assert.deepEqual([JSON.parse(res.body).name, JSON.parse(res.body).body], ["new-v6", '{"t":4.6}']);
   });
 
   it("--off: the old side serves again, the holder and the ACME forward are gone; running it twice changes nothing", async () => {

@@ -175,6 +175,20 @@ ft_move_hold_divert() {
   log "proxy: every request for the app's hosts goes to the request holder"
 }
 
+# ADDRESS with PORT, as a URL and a dial address need it: an IPv6 literal in brackets
+# ([2001:db8::20]:443; without them a URL parser takes its last group for the port); an address
+# that already names its port (name:8443, [2001:db8::20]:8443) is kept as it is.
+ft_move_hostport() {
+  local address=$1 port=$2
+  case $address in
+    \[*\]:*) printf '%s' "$address" ;;
+    \[*\]) printf '%s:%s' "$address" "$port" ;;
+    *:*:*) printf '[%s]:%s' "$address" "$port" ;;
+    *:*) printf '%s' "$address" ;;
+    *) printf '%s:%s' "$address" "$port" ;;
+  esac
+}
+
 # Sends every kept and later request to URL (https://HOST:PORT), TLS verified for the request's
 # host name against the CA file $2 when given (else the system's). Nothing to do without a holder.
 ft_move_hold_release() {

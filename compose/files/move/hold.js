@@ -127,7 +127,8 @@ function send(t, req, body, res) {
     const host = String(req.headers.host || t.url.hostname).replace(/:\d+$/, "");
     const out = t.mod.request({
       protocol: t.url.protocol,
-      hostname: t.url.hostname,
+      // URL keeps an IPv6 address in brackets ("[2001:db8::20]"); the dial wants it without.
+      hostname: t.url.hostname.replace(/^\[(.*)\]$/, "$1"),
       port: t.url.port || (t.url.protocol === "https:" ? 443 : 80),
       method: req.method,
       path: req.url,
