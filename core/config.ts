@@ -170,6 +170,8 @@ export interface VmSettings {
   appDir: string;
   firewall: boolean;
   purgeOnDelete: boolean;
+  /** Where this host's outbound connections come from when not from `host` (a NAT): an IP address or CIDR. The other side of a move accepts the move key from there. */
+  egressAddress?: string;
   /** Where bin/backup puts dumps and uploads: an S3-compatible remote off the host (the secret key is vmBackupRemoteSecretAccessKey); absent only with backupOnHostOnly. */
   backupRemote?: BackupRemote;
   /** The operator accepted that backups stay on the host's own disk (no remote): preflight, status and a daily alert say so. */
@@ -510,6 +512,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
       bad("vmSshPrivateKey", "is required for target vm. Fix: pulumi config set --secret vmSshPrivateKey < ~/.ssh/freshtrack_deploy");
     const user = str("vmUser", "root");
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) bad("vmUser", `"${user}" is not a Unix user name. Fix: pulumi config set vmUser root`);
+    const egress = egressAddress("vmEgressAddress", str("vmEgressAddress"), bad);
     cfg.vm = {
       host,
       port: int("vmPort", 22, 1, 65535),
@@ -518,6 +521,7 @@ export function parseConfig(raw: Raw, secretKeys: ReadonlySet<string>, onDefault
       appDir,
       firewall: bool("vmFirewall", false),
       purgeOnDelete,
+      ...(egress ? { egressAddress: egress } : {}),
       ...parseBackupRemote(raw, str, bool, oneOf, bad),
     };
     if (cfg.move?.vm) Object.assign(cfg.move.vm, { backupRemote: cfg.vm.backupRemote, backupOnHostOnly: cfg.vm.backupOnHostOnly });
@@ -667,6 +671,7 @@ const MOVE_DEFAULTS = {
   moveVmUser: "root",
   moveVmHostKey: "",
   moveVmSshPrivateKey: "",
+  moveVmEgressAddress: "",
   moveManualDataCopy: false,
   moveMaxFreezeSeconds: 300,
 };
@@ -709,7 +714,7 @@ function parseMove(
   const to = v("moveTo");
   const phase = v("movePhase") || MOVE_DEFAULTS.movePhase;
   if (!to) {
-    for (const k of ["movePhase", "movePurgeOld", "moveVmHost", "moveVmHostKey", "moveVmSshPrivateKey", "moveManualDataCopy"]) {
+    for (const k of ["movePhase", "movePurgeOld", "moveVmHost", "moveVmHostKey", "moveVmSshPrivateKey", "moveVmEgressAddress", "moveManualDataCopy"]) {
       if (v(k) && !(k === "movePhase" && phase === "prepare") && !((k === "movePurgeOld" || k === "moveManualDataCopy") && v(k) === "false"))
         bad(k, `is set but no move is declared. Fix: pulumi config rm ${k} (or pulumi config set moveTo TARGET to start a move, see docs/move.md)`);
     }
@@ -784,6 +789,7 @@ function parseMove(
     const user = v("moveVmUser") || MOVE_DEFAULTS.moveVmUser;
     if (!/^[a-z_][a-z0-9_-]{0,31}$/.test(user)) bad("moveVmUser", `"${user}" is not a Unix user name. Fix: pulumi config set moveVmUser root`);
     const appDir = v("vmAppDir") || "/opt/freshtrack";
+    const egress = egressAddress("moveVmEgressAddress", v("moveVmEgressAddress"), bad);
     move.vm = {
       host,
       port: num("moveVmPort", MOVE_DEFAULTS.moveVmPort, 1, 65535),
@@ -792,12 +798,34 @@ function parseMove(
       appDir,
       firewall: v("vmFirewall") === "true",
       purgeOnDelete: v("vmPurgeOnDelete") === "true",
+      ...(egress ? { egressAddress: egress } : {}),
       // The new host backs up where the old one does: parseConfig copies the vm's backup settings in.
       backupOnHostOnly: false,
     };
   }
   cfg.move = move;
   return to as Target;
+}
+
+/** The widest egress range a NAT plausibly leaves from: an IPv4 /16, an IPv6 /48 (one site). */
+const EGRESS_MIN_PREFIX = { IPv4: 16, IPv6: 48 } as const;
+
+/**
+ * `key`'s value as an egress address (where a host's connections leave from, behind a NAT): one IP
+ * address or a CIDR no wider than EGRESS_MIN_PREFIX (a NAT's pool; anything wider would let the
+ * move key in from a large part of the internet). Undefined when empty or refused.
+ */
+function egressAddress(key: string, value: string, bad: (key: string, message: string) => void): string | undefined {
+  if (!value) return undefined;
+  const ip = parseIp(value);
+  const cidr = ip ? `${value}/${ip.family === "IPv4" ? 32 : 128}` : value;
+  const fix = `Fix: pulumi config set ${key} 198.51.100.7 (the address the host's connections leave from, as the other host sees them; a CIDR for a NAT's pool)`;
+  const family = parseIp(cidr.split("/")[0])?.family;
+  if (!isCidr(cidr) || !family) bad(key, `"${value}" is neither an IP address nor a CIDR. ${fix}`);
+  else if (Number(cidr.split("/")[1]) < EGRESS_MIN_PREFIX[family])
+    bad(key, `"${value}" covers too many addresses (wider than /${EGRESS_MIN_PREFIX[family]}): the move key would be accepted from all of them. ${fix}`);
+  else return value;
+  return undefined;
 }
 
 function safeJson(s: string): unknown {

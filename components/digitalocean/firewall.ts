@@ -1,6 +1,7 @@
 // Firewall rules as plain data. Generic in the value type of the VPC range and
 // the tag so the component can pass Outputs and tests plain strings.
 import { isIP } from "net";
+import { isCidr } from "../../core/config";
 import { RESEND_SMTP } from "../../compose/render/observability/secrets";
 
 export const WORLD = ["0.0.0.0/0", "::/0"];
@@ -38,11 +39,13 @@ export function movePullDestinations(host: string): string[] {
 }
 
 /**
- * Extra SSH sources during a rollback's copy back: the old host's address (/32, /128). A host name
- * cannot be held by a cloud firewall, and SSH is never opened to the world for it: none (the old
- * host must then be in doSshCidrs, docs/move.md).
+ * Extra SSH sources during a rollback's copy back: the old host's address (/32, /128), or the
+ * CIDR its connections leave from (vmEgressAddress, checked by config: never the world). A host
+ * name cannot be held by a cloud firewall, and SSH is never opened to the world for it: none (the
+ * old host must then be in doSshCidrs, docs/move.md).
  */
 export function movePullSources(host: string): string[] {
+  if (isCidr(host)) return [host];
   const bare = host.replace(/^\[(.*)\]$/, "$1");
   if (isIP(bare) === 4) return [`${bare}/32`];
   if (isIP(bare) === 6) return [`${bare}/128`];

@@ -142,7 +142,8 @@ export function destinationArgs(args: TargetArgs, run: MoveRun): TargetArgs {
     config,
     userSecrets,
     ...(old ? { movePullFrom: { host: old.host, port: old.port } } : {}),
-    ...(pulledBy ? { movePulledBy: { host: pulledBy.host } } : {}),
+    // From where its connections leave: vmEgressAddress behind a NAT.
+    ...(pulledBy ? { movePulledBy: { host: pulledBy.egressAddress ?? pulledBy.host } } : {}),
     ...(incoming ? { moveIncoming: incoming } : {}),
   };
 }

@@ -91,8 +91,9 @@ export interface HostAccess {
   appDir: string;
   /**
    * The address this host's own outbound connections come from, when it is not `host` (a
-   * droplet reached through its reserved IP dials out from its own public IPv4): the old side
-   * of a move authorizes the pull from this address.
+   * droplet reached through its reserved IP dials out from its own public IPv4; a vm behind a
+   * NAT, vmEgressAddress / moveVmEgressAddress, an IP or CIDR): the other side of a move
+   * authorizes the pull from this address.
    */
   egressAddress?: pulumi.Input<string>;
 }

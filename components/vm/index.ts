@@ -96,7 +96,15 @@ export class VmTarget extends pulumi.ComponentResource implements TargetOutputs 
 
     this.url = deployment.url;
     this.release = deployment.release;
-    this.hostAccess = { host: vm.host, port: vm.port, user: vm.user, privateKey, hostKey: vm.hostKey, appDir: vm.appDir };
+    this.hostAccess = {
+      host: vm.host,
+      port: vm.port,
+      user: vm.user,
+      privateKey,
+      hostKey: vm.hostKey,
+      appDir: vm.appDir,
+      ...(vm.egressAddress ? { egressAddress: vm.egressAddress } : {}),
+    };
     this.hostAddress = pulumi.output(vm.host);
     this.databaseEndpoint = pulumi.output("postgres (on host, via pgbouncer)");
     this.dnsRecords = pulumi.output(vmDnsRecords(domain, vm.host));

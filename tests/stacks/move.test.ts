@@ -97,6 +97,30 @@ describe("move digitalocean -> vm: rollback after cutover (mocks)", function () 
   });
 });
 
+describe("move between hosts behind a NAT: vmEgressAddress, moveVmEgressAddress (mocks)", function () {
+  this.timeout(600_000);
+  const OLD_EGRESS = "198.51.100.16/28";
+  const NEW_EGRESS = "192.0.2.44";
+  const createOf = (r: PlanResult, name: string) => String(r.resources.find((x) => x.type === "command:remote:Command" && x.name === name)!.inputs.create);
+
+  it("vm -> vm: the old host accepts the pull from the new host's egress; a rollback's copy back, the new host from the old one's", () => {
+    const p = phases("vm", "vm", { vmEgressAddress: OLD_EGRESS }, { moveVmEgressAddress: NEW_EGRESS });
+    assert.match(createOf(p.prepare, "move-authorize"), /'--authorize' '192\.0\.2\.44' '203\.0\.113\.77'$/);
+    const rb = p.step("rollback", p.cutover);
+    assert.match(createOf(rb, "move-authorize-back"), /'--authorize' '198\.51\.100\.16\/28' '203\.0\.113\.10'$/);
+  });
+
+  it("vm -> digitalocean rolled back: the droplet lets SSH in from the old host's egress CIDR, not from vmHost", () => {
+    const p = phases("vm", "digitalocean", { vmEgressAddress: OLD_EGRESS });
+    const rb = p.step("rollback", p.cutover);
+    const sshIn = (
+      rb.resources.find((x) => x.type === "digitalocean:index/firewall:Firewall")!.inputs.inboundRules as { portRange?: string; sourceAddresses: string[] }[]
+    ).find((x) => x.portRange === "22")!.sourceAddresses;
+    assert.deepEqual(sshIn, ["198.51.100.7/32", OLD_EGRESS]);
+    assert.match(createOf(rb, "move-authorize-back"), /'--authorize' '198\.51\.100\.16\/28' '203\.0\.113\.10'$/);
+  });
+});
+
 for (const [from, to] of PAIRS) {
   describe(`move ${from} -> ${to} (mocks)`, function () {
     this.timeout(600_000);

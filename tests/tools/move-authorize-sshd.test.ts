@@ -127,6 +127,14 @@ describe("tools: move-export --authorize, its key tried against a real sshd", fu
     assert.match(refused.stderr, /Permission denied/);
   });
 
+  it("a host behind a NAT (moveVmEgressAddress, a CIDR): the pool as it is in from=, and sshd lets the key in from it", async () => {
+    const r = await authorize("127.0.0.0/29", "203.0.113.77");
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(fromOfLine(), "127.0.0.0/29");
+    letIn(await pull());
+    assert.notEqual((await authorize("127.0.0.0/29;x")).code, 0, "anything else is refused");
+  });
+
   it("a name that does not resolve: refused, naming the fix; the authorized keys unchanged", async () => {
     const before = fs.readFileSync(keysFile, "utf8");
     const r = await authorize("no-such-host.invalid");

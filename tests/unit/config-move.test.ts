@@ -76,6 +76,15 @@ describe("config: move keys", () => {
     refuses({ ...vmToVm, moveVmHost: "203.0.113.10" }, "moveVmHost", /different host/);
     refuses({ ...vmToVm, moveVmHostKey: "nope" }, "moveVmHostKey", /ssh-keyscan/);
   });
+  it("a host behind a NAT: moveVmEgressAddress and vmEgressAddress take one address or a narrow CIDR, never the world", () => {
+    assert.equal(parse({ ...vmToVm, moveVmEgressAddress: "192.0.2.44" }).move!.vm!.egressAddress, "192.0.2.44");
+    assert.equal(parse({ vmEgressAddress: "198.51.100.16/28" }).vm!.egressAddress, "198.51.100.16/28");
+    assert.equal(parse({ vmEgressAddress: "2001:db8::/64" }).vm!.egressAddress, "2001:db8::/64");
+    assert.equal(parse({}).vm!.egressAddress, undefined, "none by default: the pull is accepted from vmHost's addresses");
+    refuses({ ...vmToVm, moveVmEgressAddress: "nat.example" }, "moveVmEgressAddress", /neither an IP address nor a CIDR/);
+    for (const wide of ["0.0.0.0/0", "10.0.0.0/8", "::/0", "2001:db8::/32"]) refuses({ vmEgressAddress: wide }, "vmEgressAddress", /addresses/);
+    refuses({ moveVmEgressAddress: "192.0.2.44" }, "moveVmEgressAddress", /no move is declared/);
+  });
   it("the new host's key must be set as a secret", () => {
     refuses(vmToVm, "moveVmSshPrivateKey", /plain text/, new Set(["vmSshPrivateKey"]));
   });
