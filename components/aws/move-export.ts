@@ -13,7 +13,7 @@
 //           last, and prints ONE line `FRESHTRACK_MOVE_EXPORT {json}`; exits 0 only on success.
 // Also the two IAM documents: the task role (write move/, list the assets) and the pull user
 // whose key the new host gets (read move/ and the assets). Pure: plain data in, strings out.
-import { MOVE_DIR, MOVE_OBJECTS, MOVE_PREFIX, MovePolicyDocument } from "./move-import";
+import { listMovePrefix, MOVE_DIR, MOVE_OBJECTS, MOVE_PREFIX, MovePolicyDocument } from "./move-import";
 import { MoveTaskInput, moveTaskLog, postgresMoveContainer, rcloneMoveContainer } from "./move-containers";
 import { RDS_CA_ENV } from "./rds-ca";
 import { SCRATCH_VOLUMES_CONTAINER, scratchVolumesContainer } from "./scratch-volumes";
@@ -230,13 +230,7 @@ export function moveExportTaskPolicy(backupsBucketArn: string, assetsBucketArn: 
     Version: "2012-10-17",
     Statement: [
       { Sid: "WriteExport", Effect: "Allow", Action: ["s3:DeleteObject", "s3:PutObject"], Resource: [`${backupsBucketArn}/${MOVE_PREFIX}/*`] },
-      {
-        Sid: "ListExport",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [backupsBucketArn],
-        Condition: { StringLike: { "s3:prefix": [`${MOVE_PREFIX}/*`] } },
-      },
+      listMovePrefix("ListExport", backupsBucketArn),
       { Sid: "MeasureAssets", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [assetsBucketArn] },
       { Sid: "EncryptExport", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: [kmsKeyArn] },
     ],
@@ -255,13 +249,7 @@ export function movePullUserPolicy(backupsBucketArn: string, assetsBucketArn: st
     Version: "2012-10-17",
     Statement: [
       { Sid: "ReadExport", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${backupsBucketArn}/${MOVE_PREFIX}/*`] },
-      {
-        Sid: "ListExport",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [backupsBucketArn],
-        Condition: { StringLike: { "s3:prefix": [`${MOVE_PREFIX}/*`] } },
-      },
+      listMovePrefix("ListExport", backupsBucketArn),
       { Sid: "ListAssets", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [assetsBucketArn] },
       { Sid: "ReadAssets", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${assetsBucketArn}/*`] },
       { Sid: "DecryptExport", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [kmsKeyArn] },

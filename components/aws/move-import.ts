@@ -224,19 +224,24 @@ export interface MovePolicyDocument {
   Statement: MovePolicyStatement[];
 }
 
+/** ListBucket on the backups bucket, limited to the keys under move/ (what each side of a move lists there). */
+export function listMovePrefix(sid: string, backupsBucketArn: string): MovePolicyStatement {
+  return {
+    Sid: sid,
+    Effect: "Allow",
+    Action: ["s3:ListBucket"],
+    Resource: [backupsBucketArn],
+    Condition: { StringLike: { "s3:prefix": [`${MOVE_PREFIX}/*`] } },
+  };
+}
+
 /** The task role: read the push under move/ (decrypting it) and list the assets bucket. Nothing else. */
 export function moveImportTaskPolicy(backupsBucketArn: string, assetsBucketArn: string, kmsKeyArn: string): MovePolicyDocument {
   return {
     Version: "2012-10-17",
     Statement: [
       { Sid: "ReadPush", Effect: "Allow", Action: ["s3:GetObject"], Resource: [`${backupsBucketArn}/${MOVE_PREFIX}/*`] },
-      {
-        Sid: "ListPush",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [backupsBucketArn],
-        Condition: { StringLike: { "s3:prefix": [`${MOVE_PREFIX}/*`] } },
-      },
+      listMovePrefix("ListPush", backupsBucketArn),
       { Sid: "MeasureAssets", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [assetsBucketArn] },
       { Sid: "DecryptPush", Effect: "Allow", Action: ["kms:Decrypt"], Resource: [kmsKeyArn] },
     ],
@@ -262,13 +267,7 @@ export function movePushUserPolicy(backupsBucketArn: string, assetsBucketArn: st
     Version: "2012-10-17",
     Statement: [
       { Sid: "WritePush", Effect: "Allow", Action: ["s3:PutObject"], Resource: [`${backupsBucketArn}/${MOVE_PREFIX}/*`] },
-      {
-        Sid: "ListPush",
-        Effect: "Allow",
-        Action: ["s3:ListBucket"],
-        Resource: [backupsBucketArn],
-        Condition: { StringLike: { "s3:prefix": [`${MOVE_PREFIX}/*`] } },
-      },
+      listMovePrefix("ListPush", backupsBucketArn),
       { Sid: "ListAssets", Effect: "Allow", Action: ["s3:ListBucket"], Resource: [assetsBucketArn] },
       { Sid: "SyncAssets", Effect: "Allow", Action: ["s3:DeleteObject", "s3:GetObject", "s3:PutObject"], Resource: [`${assetsBucketArn}/*`] },
       { Sid: "EncryptPush", Effect: "Allow", Action: ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], Resource: [kmsKeyArn] },
