@@ -11,6 +11,7 @@ import * as path from "path";
 import type { LocalHost } from "../../../scripts/lib/local-host";
 import { buildStandIn, CACHE_DIR } from "./build";
 import { sh, shAsync } from "./docker";
+import { RUNNER_HOSTS } from "./remote";
 import { StandIn } from "../stand-ins";
 
 export const HOSTS_NETWORK = "freshtrack-e2e-hosts";
@@ -23,7 +24,15 @@ const HOST_IMAGE: StandIn = { key: "host" as StandIn["key"], dir: "images/host",
 export interface DisposableHost extends LocalHost {
   /** Container name (also its hostname). */
   name: string;
+  /**
+   * Its DNS name: the other hosts resolve it (HOSTS_NETWORK's Docker DNS; their containers too
+   * once `publicDns` forwards to it), and the harness dials it at `host` (RUNNER_HOSTS).
+   */
+  dnsName: string;
 }
+
+/** Where the disposable hosts' DNS names live (a reserved TLD: never a real name). */
+const DNS_SUFFIX = ".hosts.e2e.test";
 
 /** The host image, built once per content hash (a second run reuses it). */
 export function hostImage(): string {
@@ -53,7 +62,22 @@ export async function startDisposableHost(name: string, dir: string, image: stri
   const data = path.join(DATA_ROOT, name);
   fs.rmSync(data, { recursive: true, force: true });
   fs.mkdirSync(data, { recursive: true });
-  sh("docker", ["create", "--privileged", "--name", name, "--hostname", name, "--network", HOSTS_NETWORK, "-v", `${data}:/var/lib/docker`, image]);
+  const dnsName = `${name}${DNS_SUFFIX}`;
+  sh("docker", [
+    "create",
+    "--privileged",
+    "--name",
+    name,
+    "--hostname",
+    name,
+    "--network",
+    HOSTS_NETWORK,
+    "--network-alias",
+    dnsName,
+    "-v",
+    `${data}:/var/lib/docker`,
+    image,
+  ]);
   sh("docker", ["cp", `${overlay}/.`, `${name}:/`]);
   sh("docker", ["start", name]);
   const host = sh("docker", ["inspect", "-f", `{{(index .NetworkSettings.Networks "${HOSTS_NETWORK}").IPAddress}}`, name]).stdout.trim();
@@ -63,8 +87,10 @@ export async function startDisposableHost(name: string, dir: string, image: stri
     if (i > 60) throw new Error(`host ${name}: engine or sshd not up after 30 s: ${sh("docker", ["logs", name], { allowFail: true }).stderr.slice(-2000)}`);
     await new Promise((r) => setTimeout(r, 500));
   }
+  RUNNER_HOSTS.set(dnsName, host);
   return {
     name,
+    dnsName,
     host,
     port: 22,
     hostKeyLine: keyLine(`${hostKey}.pub`),

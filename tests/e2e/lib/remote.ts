@@ -30,6 +30,12 @@ function pinnedKey(line: string): Buffer {
   return Buffer.from(parts[1], "base64");
 }
 
+/**
+ * Host names only the disposable hosts' network resolves (their Docker DNS), with the address
+ * this machine dials for each: the deploying machine's own DNS, stood in.
+ */
+export const RUNNER_HOSTS = new Map<string, string>();
+
 export async function connect(c: Connection): Promise<Client> {
   if (!c.hostKey) throw new Error("connection has no hostKey: the harness, like the program, never skips host key checks");
   const expected = pinnedKey(c.hostKey);
@@ -41,7 +47,7 @@ export async function connect(c: Connection): Promise<Client> {
         const client = new Client();
         let mismatch = false;
         const cfg: ConnectConfig = {
-          host: c.host,
+          host: RUNNER_HOSTS.get(c.host) ?? c.host,
           port: c.port ?? 22,
           username: c.user ?? "root",
           privateKey: c.privateKey,

@@ -278,16 +278,24 @@ interface NewSide {
 }
 
 /**
- * A vm host as the new side. From a vm the move names it by the moveVm* keys; from another target
- * the stack's own vm* keys do (the harness sets them from StackInput.host: oldSide.stackHost).
+ * A vm host as the new side. From a vm the move names it by the moveVm* keys (by its DNS name when
+ * `byName`, as operators often do); from another target the stack's own vm* keys do (the harness
+ * sets them from StackInput.host: oldSide.stackHost).
  */
-function vmSide(newHost: DisposableHost, fromVm: boolean): NewSide {
+function vmSide(newHost: DisposableHost, fromVm: boolean, byName = false): NewSide {
   return {
     query: (sql) => psqlOn(newHost, sql),
     moveKeys: (phase): Pick<StackInput, "extraConfig" | "extraSecrets"> =>
       fromVm
         ? {
-            extraConfig: { moveTo: "vm", movePhase: phase, moveVmHost: newHost.host, moveVmPort: "22", moveVmUser: "root", moveVmHostKey: newHost.hostKeyLine },
+            extraConfig: {
+              moveTo: "vm",
+              movePhase: phase,
+              moveVmHost: byName ? newHost.dnsName : newHost.host,
+              moveVmPort: "22",
+              moveVmUser: "root",
+              moveVmHostKey: newHost.hostKeyLine,
+            },
             extraSecrets: { moveVmSshPrivateKey: newHost.privateKey },
           }
         : { extraConfig: { moveTo: "vm", movePhase: phase } },
@@ -502,7 +510,9 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       });
     await loadImages([oldHost, newHost], [...new Set(Object.values(d.tags))]);
     old = from === "vm" ? vmOldSide(oldHost) : dropletOldSide(oldHost, newHost, d);
-    side = to === "vm" ? vmSide(newHost, from === "vm") : dropletNewSide(newHost, d);
+    // vm -> vm retired (scenario 14) names the new host by its DNS name; rolled back (17), by its address.
+    const byName = from === "vm" && to === "vm" && !rollback;
+    side = to === "vm" ? vmSide(newHost, from === "vm", byName) : dropletNewSide(newHost, d);
     d.record({ hosts: { old: oldHost.host, new: newHost.host, image, seconds_to_start_and_load_images: secs(Date.now() - tHosts) } });
 
     const applier = new Applier();
@@ -624,6 +634,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // After each phase: each side's hold as its node-exporter would report it (docs/observability.md).
     const holds: Record<string, { old: string; new: string }> = {};
     let cutoverReport: Record<string, unknown> | undefined;
+    let newHostByName: { move_vm_host: string; resolved_on_old_host: string; authorized_from: string | null } | undefined;
     let prepareReport: Record<string, unknown> | undefined;
     let rollbackReport: Record<string, unknown> | undefined;
     // bin/move-forward --to: the new side's health through its public address (the app's host name, TLS verified).
@@ -643,6 +654,12 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         holds[phase] = { old: moveHold(oldHost), new: moveHold(newHost) };
         if (phase === "prepare") {
           prepareReport = importReport(reports, "move-copy");
+          if (byName) {
+            // The pull key's line on the old host: sshd matches from= against addresses only.
+            const line = onHost(oldHost, "grep ' freshtrack-move$' /root/.ssh/authorized_keys", { allowFail: true }).stdout;
+            const resolved = onHost(oldHost, `getent ahosts ${newHost.dnsName} | awk 'NR == 1 { print $1 }'`, { allowFail: true }).stdout.trim();
+            newHostByName = { move_vm_host: newHost.dnsName, resolved_on_old_host: resolved, authorized_from: /from="([^"]*)"/.exec(line)?.[1] ?? null };
+          }
           backups.new_side_install = await installBackupOn(newHost);
           if (remote) {
             const found = reports.map((r) => /no first backup: \S+ already holds (\d+) backup/.exec(`${r.stdout}\n${r.stderr}`)).find(Boolean);
@@ -766,6 +783,19 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       backups_during_move: backups,
       total_move_seconds: moveS,
     });
+    // The new host given by name: the old host let the pull in from its resolved address, and its
+    // holder forwarded to the name (resolved in the holder's container).
+    if (byName) {
+      const byNameTargets = onHost(oldHost, `docker logs freshtrack-move-hold 2>&1 | grep -c '^hold: target https://${newHost.dnsName}$'`, {
+        allowFail: true,
+      }).stdout.trim();
+      d.record({ new_host_by_name: { ...newHostByName, holder_targets_by_name: Number(byNameTargets) || 0 } });
+      d.check(
+        newHostByName?.authorized_from === newHost.host && newHostByName.resolved_on_old_host === newHost.host,
+        `moveVmHost ${newHost.dnsName}: the old host's pull key is not limited to the new host's address ${newHost.host}: ${JSON.stringify(newHostByName)}`,
+      );
+      d.check(Number(byNameTargets) > 0, `the old side's holder never took https://${newHost.dnsName} as its target`);
+    }
     if (newSide.facts) {
       const f = newSide.facts();
       d.record(f.figures);
