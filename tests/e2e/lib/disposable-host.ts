@@ -25,8 +25,8 @@ export interface DisposableHost extends LocalHost {
   /** Container name (also its hostname). */
   name: string;
   /**
-   * Its DNS name: the other hosts resolve it (HOSTS_NETWORK's Docker DNS; their containers too
-   * once `publicDns` forwards to it), and the harness dials it at `host` (RUNNER_HOSTS).
+   * Its DNS name: the other hosts resolve it (HOSTS_NETWORK's Docker DNS, which the containers
+   * of their own engines reach through them), and the harness dials it at `host` (RUNNER_HOSTS).
    */
   dnsName: string;
 }
@@ -136,6 +136,11 @@ export function onHostAsync(h: Pick<DisposableHost, "name">, script: string): Pr
 }
 
 /** Removes the hosts' network (after every host is stopped). */
+/** HOSTS_NETWORK's IPv4 range: where every disposable host's connections come from. */
+export function hostsSubnet(): string {
+  return sh("docker", ["network", "inspect", "-f", "{{(index .IPAM.Config 0).Subnet}}", HOSTS_NETWORK]).stdout.trim();
+}
+
 export function removeHostsNetwork(): void {
   sh("docker", ["network", "rm", HOSTS_NETWORK], { allowFail: true });
 }

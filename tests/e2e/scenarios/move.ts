@@ -16,7 +16,17 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as path from "path";
 import { Applier, DOMAIN, StackInput, StepError, StepReport, findSecrets, plan, publicConfigValues, secretValues, unwrap } from "../harness";
-import { DisposableHost, HOSTS_NETWORK, hostImage, loadImages, onHost, onHostAsync, removeHostsNetwork, startDisposableHost } from "../lib/disposable-host";
+import {
+  DisposableHost,
+  HOSTS_NETWORK,
+  hostImage,
+  hostsSubnet,
+  loadImages,
+  onHost,
+  onHostAsync,
+  removeHostsNetwork,
+  startDisposableHost,
+} from "../lib/disposable-host";
 import { firewallFacts } from "../lib/firewall";
 import { CRON_FILE, asCronWould, parseCronD } from "./backup-schedule";
 import { LIST_BACKUPS, backupNames, rcloneAsBackup } from "../lib/backup-rclone";
@@ -282,7 +292,7 @@ interface NewSide {
  * `byName`, as operators often do); from another target the stack's own vm* keys do (the harness
  * sets them from StackInput.host: oldSide.stackHost).
  */
-function vmSide(newHost: DisposableHost, fromVm: boolean, byName = false): NewSide {
+function vmSide(newHost: DisposableHost, fromVm: boolean, byName = false, egress?: string): NewSide {
   return {
     query: (sql) => psqlOn(newHost, sql),
     moveKeys: (phase): Pick<StackInput, "extraConfig" | "extraSecrets"> =>
@@ -295,6 +305,7 @@ function vmSide(newHost: DisposableHost, fromVm: boolean, byName = false): NewSi
               moveVmPort: "22",
               moveVmUser: "root",
               moveVmHostKey: newHost.hostKeyLine,
+              ...(egress ? { moveVmEgressAddress: egress } : {}),
             },
             extraSecrets: { moveVmSshPrivateKey: newHost.privateKey },
           }
@@ -353,8 +364,15 @@ interface OldSide {
 }
 
 /** A vm host as the old side; vmFirewall on, as an operator's host should be (it covers the new vm host of vm -> vm too). */
-function vmOldSide(oldHost: DisposableHost): OldSide {
-  return { stackHost: oldHost, config: { vmFirewall: "true" }, extras: {}, query: (sql) => psqlOn(oldHost, sql), stop: () => undefined };
+function vmOldSide(oldHost: DisposableHost, egress?: string): OldSide {
+  const config = { vmFirewall: "true", ...(egress ? { vmEgressAddress: egress } : {}) };
+  return { stackHost: oldHost, config, extras: {}, query: (sql) => psqlOn(oldHost, sql), stop: () => undefined };
+}
+
+/** The from= of the move's pull key on `h` (sshd matches it against the client's address). */
+function pullKeyFrom(h: DisposableHost): string | null {
+  const line = onHost(h, "grep ' freshtrack-move$' /root/.ssh/authorized_keys", { allowFail: true }).stdout;
+  return /from="([^"]*)"/.exec(line)?.[1] ?? null;
 }
 
 /** A droplet (the stand-ins below), either side of a move. */
@@ -509,10 +527,13 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         network: HOSTS_NETWORK,
       });
     await loadImages([oldHost, newHost], [...new Set(Object.values(d.tags))]);
-    old = from === "vm" ? vmOldSide(oldHost) : dropletOldSide(oldHost, newHost, d);
-    // vm -> vm retired (scenario 14) names the new host by its DNS name; rolled back (17), by its address.
+    // vm -> vm retired (scenario 14) names the new host by its DNS name; rolled back (17), by its
+    // address, with both hosts' egress given as the hosts' network (vmEgressAddress,
+    // moveVmEgressAddress: hosts behind a NAT).
     const byName = from === "vm" && to === "vm" && !rollback;
-    side = to === "vm" ? vmSide(newHost, from === "vm", byName) : dropletNewSide(newHost, d);
+    const egress = from === "vm" && to === "vm" && rollback ? hostsSubnet() : undefined;
+    old = from === "vm" ? vmOldSide(oldHost, egress) : dropletOldSide(oldHost, newHost, d);
+    side = to === "vm" ? vmSide(newHost, from === "vm", byName, egress) : dropletNewSide(newHost, d);
     d.record({ hosts: { old: oldHost.host, new: newHost.host, image, seconds_to_start_and_load_images: secs(Date.now() - tHosts) } });
 
     const applier = new Applier();
@@ -634,6 +655,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // After each phase: each side's hold as its node-exporter would report it (docs/observability.md).
     const holds: Record<string, { old: string; new: string }> = {};
     let cutoverReport: Record<string, unknown> | undefined;
+    const egressFrom: { egress?: string; old_host_accepts_pull_from?: string | null; new_host_accepts_copy_back_from?: string | null } = { egress };
     let newHostByName: { move_vm_host: string; resolved_on_old_host: string; authorized_from: string | null } | undefined;
     let prepareReport: Record<string, unknown> | undefined;
     let rollbackReport: Record<string, unknown> | undefined;
@@ -655,11 +677,10 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         if (phase === "prepare") {
           prepareReport = importReport(reports, "move-copy");
           if (byName) {
-            // The pull key's line on the old host: sshd matches from= against addresses only.
-            const line = onHost(oldHost, "grep ' freshtrack-move$' /root/.ssh/authorized_keys", { allowFail: true }).stdout;
             const resolved = onHost(oldHost, `getent ahosts ${newHost.dnsName} | awk 'NR == 1 { print $1 }'`, { allowFail: true }).stdout.trim();
-            newHostByName = { move_vm_host: newHost.dnsName, resolved_on_old_host: resolved, authorized_from: /from="([^"]*)"/.exec(line)?.[1] ?? null };
+            newHostByName = { move_vm_host: newHost.dnsName, resolved_on_old_host: resolved, authorized_from: pullKeyFrom(oldHost) };
           }
+          if (egress) egressFrom.old_host_accepts_pull_from = pullKeyFrom(oldHost);
           backups.new_side_install = await installBackupOn(newHost);
           if (remote) {
             const found = reports.map((r) => /no first backup: \S+ already holds (\d+) backup/.exec(`${r.stdout}\n${r.stderr}`)).find(Boolean);
@@ -685,6 +706,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         }
         if (phase === "rollback") {
           rollbackReport = importReport(reports, "move-copy-back");
+          if (egress) egressFrom.new_host_accepts_copy_back_from = pullKeyFrom(newHost);
           backups.old_side_first_backup_after_rollback = await firstBackupOn(oldHost, reports, "move-copy-back");
         }
       }
@@ -795,6 +817,14 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         `moveVmHost ${newHost.dnsName}: the old host's pull key is not limited to the new host's address ${newHost.host}: ${JSON.stringify(newHostByName)}`,
       );
       d.check(Number(byNameTargets) > 0, `the old side's holder never took https://${newHost.dnsName} as its target`);
+    }
+    // Both hosts behind a "NAT" (their egress given as the hosts' network): each side's key limited to it.
+    if (egress) {
+      d.record({ egress_addresses: egressFrom });
+      d.check(
+        egressFrom.old_host_accepts_pull_from === egress && egressFrom.new_host_accepts_copy_back_from === egress,
+        `the pull keys are not limited to the egress ${egress}: ${JSON.stringify(egressFrom)}`,
+      );
     }
     if (newSide.facts) {
       const f = newSide.facts();
