@@ -26,7 +26,7 @@ export interface CloudFirewallInput<V> {
   vpcIpRange: V;
   /** The other host of a move, which this droplet pulls data from over SSH (the new side's first copy, or a rollback's copy back). */
   movePullFrom?: { host: string; port: number };
-  /** The other host of a move, which pulls data from this droplet over SSH (a rollback's copy back to the old host). */
+  /** The other host of a move, which pulls data from this droplet over SSH (a rollback's copy back to the old host); `host`: its address or egress CIDR. */
   movePulledBy?: { host: string };
 }
 

@@ -10,7 +10,7 @@ export interface TargetArgs {
   userSecrets: UserSecrets;
   /** A move's other host, which this side pulls the data from over SSH (a droplet's firewall must let that out). */
   movePullFrom?: { host: string; port: number };
-  /** A move's other host, which pulls this side's data over SSH (a rollback's copy back): a droplet's firewall must let it in. */
+  /** A move's other host, which pulls this side's data over SSH (a rollback's copy back): a droplet's firewall must let it in. `host`: where its connections come from (its address, or its vmEgressAddress). */
   movePulledBy?: { host: string };
   /**
    * aws as a move's new side, in this phase. prepare, cutover: its backend and worker are created
