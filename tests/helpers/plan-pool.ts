@@ -181,7 +181,9 @@ export function startFresh(request: Request, loader: "ts-cache" | "ts-node" = "t
     loader === "ts-cache" ? { ...process.env, FT_TS_SOURCE_MAPS: "0", ...request.env } : { ...process.env, TS_NODE_TRANSPILE_ONLY: "true", ...request.env };
   const register = loader === "ts-cache" ? TS_CACHE : "ts-node/register/transpile-only";
   // Through sh, which writes the exit status to a file: blocked, we would never see the exit event.
-  const proc = spawnLogged(["-c", '"$@"; echo $? > "$0"', path.join(dir, "status"), process.execPath, "-r", register, ...args], dir, env, "/bin/sh");
+  // Aside, then renamed: `echo > FILE` creates the file before it writes, and a look in between
+  // read an empty status (null; seen once in CI).
+  const proc = spawnLogged(["-c", '"$@"; echo $? > "$0.tmp"; mv "$0.tmp" "$0"', path.join(dir, "status"), process.execPath, "-r", register, ...args], dir, env, "/bin/sh");
   return {
     wait() {
       const answered = waitFor(path.join(dir, "status"), proc);
