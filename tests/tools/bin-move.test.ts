@@ -454,16 +454,29 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
   });
 
   // The freeze repeats this copy: how it grows with the readings (docs/move.md "Large databases").
+  // The rows are shaped as the app's sensor_readings are (uuid key, a sensor, measurements, the
+  // uplink as jsonb, two timestamps, two indexes besides the key): narrow rows copy faster and
+  // would make the forecast an operator reads from this figure too kind.
   it("figure: the copy of a prepare with 1,000,000 more readings (its time, the cutover's forecast freeze)", async function () {
     this.timeout(600_000);
-    await pg(oldSide, "INSERT INTO readings (sensor, c) SELECT 1 + g % 5, g / 10.0 FROM generate_series(1, 1000000) g");
-    const [{ n, bytes }] = await pg(oldSide, "SELECT count(*)::int AS n, pg_database_size(current_database())::bigint AS bytes FROM readings");
+    await pg(
+      oldSide,
+      `CREATE TABLE wide_readings (id uuid PRIMARY KEY DEFAULT gen_random_uuid(), sensor int NOT NULL REFERENCES sensors,
+         temperature numeric(7,2) NOT NULL, humidity numeric(5,2), battery int, signal int, payload jsonb,
+         recorded_at timestamptz NOT NULL, received_at timestamptz NOT NULL DEFAULT now());
+       CREATE INDEX ON wide_readings (sensor, recorded_at); CREATE INDEX ON wide_readings (recorded_at);
+       INSERT INTO wide_readings (sensor, temperature, humidity, battery, signal, payload, recorded_at)
+         SELECT 1 + g % 5, (g % 1000) / 100.0, (g % 10000) / 100.0, 90, -80, jsonb_build_object('f_cnt', g, 'rssi', -80, 'snr', 7.5),
+                now() - g * interval '1 second'
+         FROM generate_series(1, 1000000) g`,
+    );
+    const [{ n, bytes }] = await pg(oldSide, "SELECT count(*)::int AS n, pg_database_size(current_database())::bigint AS bytes FROM wide_readings");
     fs.writeFileSync(dockerLog, "");
     const r = await importFromOld(["--keep-app-stopped"]);
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout.trim());
     assert.equal(report.ok, true, r.stdout);
-    assert.equal(report.tables["public.readings"].new, n);
+    assert.equal(report.tables["public.wide_readings"].new, n);
     const recorded = JSON.parse(fs.readFileSync(path.join(newSide.appDir, "state", "move-prepare.json"), "utf8"));
     assert.equal(recorded.copy_seconds, report.copy_seconds, "the cutover's guard reads this copy's time");
     console.log(
