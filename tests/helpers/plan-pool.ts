@@ -183,7 +183,12 @@ export function startFresh(request: Request, loader: "ts-cache" | "ts-node" = "t
   // Through sh, which writes the exit status to a file: blocked, we would never see the exit event.
   // Aside, then renamed: `echo > FILE` creates the file before it writes, and a look in between
   // read an empty status (null; seen once in CI).
-  const proc = spawnLogged(["-c", '"$@"; echo $? > "$0.tmp"; mv "$0.tmp" "$0"', path.join(dir, "status"), process.execPath, "-r", register, ...args], dir, env, "/bin/sh");
+  const proc = spawnLogged(
+    ["-c", '"$@"; echo $? > "$0.tmp"; mv "$0.tmp" "$0"', path.join(dir, "status"), process.execPath, "-r", register, ...args],
+    dir,
+    env,
+    "/bin/sh",
+  );
   return {
     wait() {
       const answered = waitFor(path.join(dir, "status"), proc);
