@@ -364,13 +364,18 @@ esac
     assert.equal(report.app, "stopped");
     assert.equal(report.freeze_seconds, null);
     assert.equal(report.first_backup, null, "a side that does not serve is not backed up");
+    // The aws side's export carries every upload and no listing: compared by count and bytes.
+    assert.equal(report.objects_compared, "count and bytes");
+    assert.equal(report.objects_travelled, null);
     assert.deepEqual(Object.keys(report).sort(), [
       "app",
       "copy_seconds",
       "first_backup",
       "freeze_seconds",
       "objects",
+      "objects_compared",
       "objects_equal",
+      "objects_travelled",
       "ok",
       "secrets_equal",
       "sequences",

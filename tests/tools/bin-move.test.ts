@@ -270,6 +270,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(report.ok, true, r.stdout);
     assert.deepEqual(report.tables["public.readings"], { old: 5000, new: 5000 });
     assert.deepEqual(report.objects.new, { count: 3, bytes: "first upload".length + 70000 + "third".length });
+    assert.deepEqual(report.objects_travelled, report.objects.new, "the new side held no upload: all of them travelled");
+    assert.equal(report.objects_compared, "each object: path, size, MD5");
     assert.equal(report.secrets_equal, true);
     assert.equal(report.freeze_seconds, null, "no freeze in prepare");
     assert.equal((await pg(newSide, "SELECT count(*)::int AS n FROM readings"))[0].n, 5000);
@@ -320,6 +322,19 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
 
   it("cutover: freezes the old side, carries the rows written since, starts the new app, reports the freeze", async () => {
     await pg(oldSide, "INSERT INTO readings (sensor, c) SELECT 2, 1 FROM generate_series(1, 250) g");
+    // Uploads since the prepare: one added, one rewritten with the same size, one deleted. Only
+    // the first two may travel; the third must go from the new side too.
+    const changed = "FIRST UPLOAD";
+    assert.equal(changed.length, "first upload".length, "same size: only the MD5 tells them apart");
+    for (const [key, body] of [
+      ["org-0/photos/u0.bin", changed],
+      ["org-3/photos/u3.bin", "added after the prepare"],
+    ]) {
+      const f = path.join(oldSide.root, "obj-since");
+      fs.writeFileSync(f, body);
+      assert.equal((await rclone(oldSide, ["copyto", f, `backups:frostguard-assets/${key}`])).code, 0);
+    }
+    assert.equal((await rclone(oldSide, ["deletefile", "backups:frostguard-assets/org-2/photos/u2.bin"])).code, 0);
     fs.writeFileSync(dockerLog, "");
     // Caddy still counts the new backend as down twice (no upstream, then no answer in time).
     const codes = path.join(oldSide.root, "curl-codes");
@@ -329,11 +344,24 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     const record = path.join(newSide.appDir, "state", "move-prepare.json");
     fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(fs.readFileSync(record, "utf8")), at: Math.floor(Date.now() / 1000) - 30 * 3600 }));
     const r = await importFromOld(["--freeze-source", "--max-freeze", "300", "--start-app"]).finally(() => delete env.FT_STUB_CURL_CODES);
-    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
     noSecretsIn(r);
     const report = JSON.parse(r.stdout.trim());
     assert.equal(report.ok, true, r.stdout);
     assert.deepEqual(report.tables["public.readings"], { old: 5250, new: 5250 });
+    assert.deepEqual(report.objects_travelled, { count: 2, bytes: "FIRST UPLOAD".length + "added after the prepare".length }, "only what changed travelled");
+    assert.deepEqual(report.objects.new, { count: 3, bytes: "FIRST UPLOAD".length + 70000 + "added after the prepare".length });
+    assert.equal(report.objects_equal, true);
+    const newKeys = (await rclone(newSide, ["lsf", "-R", "--files-only", "--fast-list", "backups:frostguard-assets"])).stdout
+      .split("\n")
+      .filter(Boolean)
+      .sort();
+    assert.deepEqual(newKeys, ["org-0/photos/u0.bin", "org-1/photos/u1.bin", "org-3/photos/u3.bin"], "the deleted upload is gone from the new side");
+    assert.equal(
+      (await rclone(newSide, ["cat", "backups:frostguard-assets/org-0/photos/u0.bin"])).stdout,
+      "FIRST UPLOAD",
+      "the rewritten upload has its new content",
+    );
     assert.equal(typeof report.freeze_seconds, "number");
     assert.match(r.stderr, /forecast write freeze: about [0-9.]+ s \(the prepare's copy, 30 h ago; limit 300 s\)/);
     assert.match(r.stderr, /the prepare's copy is 30 h old: the freeze will be longer than forecast/);
@@ -395,6 +423,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     const report = JSON.parse(r.stdout.trim());
     assert.equal(report.ok, true, r.stdout);
     assert.deepEqual(report.tables["public.readings"], { old: 5290, new: 5290 }, "'old'/'new' in the report are the export's and the import's side");
+    assert.deepEqual(report.objects_travelled, { count: 0, bytes: 0 }, "the uploads the old side holds are the new side's: none travels back");
+    assert.equal(report.objects_equal, true);
     assert.equal((await pg(oldSide, "SELECT count(*)::int AS n FROM readings"))[0].n, 5290);
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop new-backend new-worker$/m, "the new side is frozen");
@@ -451,6 +481,51 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       writeSecret(newSide.appDir, "backup/backup.key", BACKUP_KEY + "\n");
     }
     assert.equal((await pg(newSide, "SELECT count(*)::int AS n FROM readings"))[0].n, before);
+  });
+
+  it("the pulling side's listing decides what travels: what it holds with the same MD5 and size stays; a listing that is not one sends everything", async () => {
+    const listing = (await rclone(oldSide, ["lsjson", "-R", "--files-only", "--fast-list", "--hash-type", "MD5", "backups:frostguard-assets"])).stdout;
+    const held = (JSON.parse(listing) as { Path: string; Size: number; Hashes: { md5: string } }[]).map((o) => [o.Hashes.md5, o.Size, o.Path] as const);
+    assert.equal(held.length, 3);
+    /** The archive `move-export --ssh` streams for this listing on stdin: its manifest and the objects in it. */
+    // Asynchronous: the S3 stand-ins answer from this process.
+    const pull = async (stdin: string) => {
+      const dir = fs.mkdtempSync(path.join(oldSide.root, "pulled-"));
+      const archive = path.join(dir, "archive.enc");
+      const out = await run("bash", ["-c", '"$0" --ssh >"$1"', bin(oldSide, "move-export"), archive], {
+        env: { ...env, SSH_ORIGINAL_COMMAND: "stream" },
+        input: stdin,
+      });
+      assert.equal(out.code, 0, out.stderr);
+      const keyFile = path.join(dir, "key");
+      fs.writeFileSync(keyFile, BACKUP_KEY + "\n");
+      const plain = spawnSync(
+        "openssl",
+        ["enc", "-d", "-aes-256-cbc", "-pbkdf2", "-iter", "200000", "-md", "sha256", "-pass", `file:${keyFile}`, "-in", archive],
+        { maxBuffer: 1 << 28 },
+      );
+      assert.equal(plain.status, 0, plain.stderr.toString());
+      const names = spawnSync("tar", ["-t"], { input: plain.stdout, maxBuffer: 1 << 28 })
+        .stdout.toString()
+        .split("\n");
+      const manifest = JSON.parse(spawnSync("tar", ["-x", "-O", "./manifest.json"], { input: plain.stdout, maxBuffer: 1 << 28 }).stdout.toString());
+      fs.rmSync(dir, { recursive: true, force: true });
+      return { manifest, objects: names.filter((n) => n.startsWith("./objects/") && !n.endsWith("/")).sort(), stderr: out.stderr };
+    };
+    const line = (o: readonly [string, number, string]) => JSON.stringify(o);
+    // Holds all three, one of them with an MD5 its store did not know (a multipart upload): that one travels.
+    const [first, ...rest] = held;
+    const some = await pull([line(["", first[1], first[2]]), ...rest.map(line)].join("\n") + "\n");
+    assert.deepEqual(some.objects, [`./objects/${first[2]}`]);
+    assert.deepEqual(some.manifest.objects_travelled, { count: 1, bytes: first[1] });
+    assert.deepEqual(some.manifest.objects, { count: 3, bytes: held.reduce((n, o) => n + o[1], 0) }, "the manifest describes the whole bucket");
+    // Holds the same paths and sizes, other content: all travel.
+    assert.equal((await pull(held.map((o) => line(["0".repeat(32), o[1], o[2]])).join("\n"))).objects.length, 3);
+    // Nothing, or not a listing: everything travels.
+    assert.equal((await pull("")).objects.length, 3);
+    const bad = await pull(`${line(held[0])}\n{"path": "x"}\n`);
+    assert.equal(bad.objects.length, 3);
+    assert.match(bad.stderr, /listing of its uploads is not valid: every upload travels/);
   });
 
   // The freeze repeats this copy: how it grows with the readings (docs/move.md "Large databases").

@@ -71,6 +71,22 @@ ft_move_s3_credential() {
   RCLONE_CONF=$conf
 }
 
+# ft_move_objects_listing REMOTE:BUCKET: one JSON line [md5, size, path] per object, sorted
+# (LC_ALL=C): what a side's uploads bucket holds. Both sides of a move compare these, so that
+# only what the importing side lacks travels. md5 is "" where the store does not know it (the
+# ETag of a multipart upload is no MD5): such an object always travels. --fast-list for the
+# reason bin/backup gives (a per-directory listing of the S3 stand-in misses prefixes).
+ft_move_objects_listing() {
+  ft_move_rclone lsjson -R --files-only --fast-list --hash-type MD5 "$1" |
+    jq -c '.[] | [(.Hashes.md5 // ""), .Size, .Path]' | LC_ALL=C sort
+}
+
+# ft_move_listing_paths FILE: the paths of an objects listing, one per line (rclone's --files-from-raw).
+ft_move_listing_paths() { jq -r '.[2]' "$1"; }
+
+# ft_move_listing_size FILE: "COUNT BYTES" of an objects listing.
+ft_move_listing_size() { jq -s -r '"\(length) \(map(.[1]) | add // 0)"' "$1"; }
+
 # sha256 of a secret file under APP_DIR/secrets (the digest only: the value never leaves the file).
 ft_move_secret_digest() {
   local f=$SECRETS_DIR/$1
