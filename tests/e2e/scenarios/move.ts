@@ -127,6 +127,30 @@ function objectsOn(h: DisposableHost): { count: number; bytes: number } {
   return { count: r.count, bytes: r.bytes };
 }
 
+/** Each upload in the app's bucket on a host, as the move compares them: path -> "md5 size". */
+function uploadsOn(h: DisposableHost): Record<string, string> {
+  const out = rcloneOn(h, `lsjson -R --files-only --fast-list --hash-type MD5 "$uploads"`).stdout;
+  const list = JSON.parse(out) as { Path: string; Size: number; Hashes?: { md5?: string } }[];
+  return Object.fromEntries(list.map((o) => [o.Path, `${o.Hashes?.md5 ?? ""} ${o.Size}`]).sort(([a], [b]) => (a < b ? -1 : 1)));
+}
+
+/**
+ * The uploads change between the prepare and the cutover, as the app's do: one rewritten with the
+ * same size, one added, one deleted. What the cutover must carry: the first two.
+ */
+function changeUploads(d: { check: (ok: boolean, what: string) => void }, h: DisposableHost): { count: number; bytes: number } {
+  const put = (name: string, size: number, seed: number) => {
+    const bytes = Buffer.from(Array.from({ length: size }, (_, j) => (j * 7 + seed) % 256));
+    const r = rcloneOn(h, `rcat "$uploads/e2e-org/photos/${name}"`, bytes.toString("base64"));
+    d.check(r.code === 0, `cannot put ${name} on the old host: ${r.stderr}`);
+  };
+  put("cooler-0.bin", 4096, 101);
+  put("cooler-3.bin", 5000, 3);
+  const del = rcloneOn(h, `deletefile "$uploads/e2e-org/photos/cooler-2.bin"`);
+  d.check(del.code === 0, `cannot delete cooler-2.bin on the old host: ${del.stderr}`);
+  return { count: 2, bytes: 4096 + 5000 };
+}
+
 /** The hold in metrics/move.prom ("standby 1", "frozen 1", "none 0"), or "absent": what the alert rules read. */
 function moveHold(h: DisposableHost): string {
   const text = onHost(h, `cat ${APP_DIR}/metrics/move.prom 2>/dev/null`, { allowFail: true }).stdout;
@@ -662,6 +686,8 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // bin/move-forward --to: the new side's health through its public address (the app's host name, TLS verified).
     let newSideHealth: { status?: number; url?: string; via?: string; seconds?: number } | undefined;
     let lastBeforeForward = 0;
+    /** What of the uploads changed between prepare and cutover: all the cutover may carry. */
+    let uploadsToTravel: { count: number; bytes: number } | undefined;
     const tMove = Date.now();
     gen.start();
     let load: LoadResult;
@@ -688,6 +714,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
             backups.same_backups_seen_from_both = JSON.stringify(await backupsOn(oldHost)) === JSON.stringify(await backupsOn(newHost));
           }
           backups.new_side_scheduled_while_standby = await scheduledBackupOn(newHost);
+          uploadsToTravel = changeUploads(d, oldHost);
         }
         if (phase === "prepare" && to === "vm") await firewall("new_host_firewall", newHost);
         if (phase === "cutover") {
@@ -763,6 +790,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // A droplet's bucket is in Spaces: read there with the droplet's own rclone config.
     const objectsOld = objectsOn(oldHost);
     const objectsNew = objectsOn(newHost);
+    const uploads = { old: uploadsOn(oldHost), new: uploadsOn(newHost) };
     const salt = { old: saltDigest(oldHost), new: saltDigest(newHost) };
     const finalOnly = [...onFinal].filter((f) => !onOther.has(f)).length;
     const missingOnFinal = [...onOther].filter((f) => !onFinal.has(f));
@@ -799,6 +827,13 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       prepare_report_ok: prepareReport?.ok ?? null,
       tables: { old: tablesOld, new: tablesNew },
       objects: { old: objectsOld, new: objectsNew },
+      uploads_changed_between_prepare_and_cutover: uploadsToTravel ?? null,
+      uploads_travelled: {
+        prepare: prepareReport?.objects_travelled ?? null,
+        cutover: cutoverReport?.objects_travelled ?? null,
+        ...(rollback ? { rollback: rollbackReport?.objects_travelled ?? null } : {}),
+      },
+      uploads_on_both_sides: uploads,
       ttn_salt_sha256_equal: salt.old === salt.new && salt.old.length === 64,
       phases,
       move_hold_metric: holds,
@@ -935,6 +970,22 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       JSON.stringify(objectsOld) === JSON.stringify(objectsNew) && objectsOld.count === 3,
       `objects differ: ${JSON.stringify({ objectsOld, objectsNew })}`,
     );
+    // Object by object (path, size, MD5), and only what changed since the prepare travelled at the cutover.
+    d.check(
+      JSON.stringify(uploads.old) === JSON.stringify(uploads.new) &&
+        Object.keys(uploads.old).join(",") === "e2e-org/photos/cooler-0.bin,e2e-org/photos/cooler-1.bin,e2e-org/photos/cooler-3.bin",
+      `the uploads differ between the sides: ${JSON.stringify(uploads)}`,
+    );
+    d.check(
+      cutoverReport?.objects_compared === "each object: path, size, MD5" &&
+        JSON.stringify(cutoverReport?.objects_travelled) === JSON.stringify(uploadsToTravel),
+      `the cutover carried other uploads than the ones changed since the prepare (${JSON.stringify(uploadsToTravel)}): ${JSON.stringify(cutoverReport?.objects_travelled)}`,
+    );
+    if (rollback)
+      d.check(
+        JSON.stringify(rollbackReport?.objects_travelled) === JSON.stringify({ count: 0, bytes: 0 }),
+        `the copy back carried uploads, though none changed on the new side: ${JSON.stringify(rollbackReport?.objects_travelled)}`,
+      );
     const finalName = rollback ? "the old side (rolled back)" : "the new side";
     if (rollback) {
       d.check(!!rollbackReport && rollbackReport.ok === true, `move-copy-back's report is not ok: ${JSON.stringify(rollbackReport)}`);
