@@ -688,6 +688,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     let lastBeforeForward = 0;
     /** What of the uploads changed between prepare and cutover: all the cutover may carry. */
     let uploadsToTravel: { count: number; bytes: number } | undefined;
+    let cutoverLog: string[] = [];
     const tMove = Date.now();
     gen.start();
     let load: LoadResult;
@@ -719,6 +720,8 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         if (phase === "prepare" && to === "vm") await firewall("new_host_firewall", newHost);
         if (phase === "cutover") {
           cutoverReport = importReport(reports, "move-cutover");
+          // Both sides' log lines of the cutover (time-stamped to the second): where a long freeze went.
+          cutoverLog = `${reports.find((x) => x.name === "move-cutover")?.stderr ?? ""}`.split("\n").filter(Boolean);
           newSideHealth = importReport(reports, "move-forward")?.new_side_health as typeof newSideHealth;
           backups.new_side_first_backup = await firstBackupOn(newHost, reports, "move-cutover");
           backups.old_side_scheduled_while_frozen = await scheduledBackupOn(oldHost);
@@ -824,6 +827,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       forecast_freeze_seconds_from_prepare_copy: prepareReport?.copy_seconds ?? null,
       new_side_health_through_public_address: newSideHealth ?? null,
       cutover_report: cutoverReport ?? null,
+      cutover_log: cutoverLog,
       prepare_report_ok: prepareReport?.ok ?? null,
       tables: { old: tablesOld, new: tablesNew },
       objects: { old: objectsOld, new: objectsNew },
