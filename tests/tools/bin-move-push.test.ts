@@ -358,6 +358,7 @@ exec /usr/bin/rclone "$@"
     assert.equal(r.code, 0, r.stderr);
     const manifest = JSON.parse(r.stdout.trim().split("\n").pop()!);
     assert.equal(typeof manifest.freeze_started, "number");
+    assert.equal(typeof manifest.app_stop_seconds, "number", "how long the old app took to stop");
     assert.equal(manifest.tables["public.readings"], 3030);
     let calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^run -d --name freshtrack-move-hold /m, "the holder started");

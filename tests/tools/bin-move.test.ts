@@ -343,7 +343,12 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     // A prepare of yesterday: the forecast still counts, with a warning that the database grew since.
     const record = path.join(newSide.appDir, "state", "move-prepare.json");
     fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(fs.readFileSync(record, "utf8")), at: Math.floor(Date.now() / 1000) - 30 * 3600 }));
-    const r = await importFromOld(["--freeze-source", "--max-freeze", "300", "--start-app"]).finally(() => delete env.FT_STUB_CURL_CODES);
+    // The old worker does not end on SIGTERM: Docker kills it at the end of its stop grace.
+    env.FT_STUB_WORKER_EXIT = "137";
+    const r = await importFromOld(["--freeze-source", "--max-freeze", "300", "--start-app"]).finally(() => {
+      delete env.FT_STUB_CURL_CODES;
+      delete env.FT_STUB_WORKER_EXIT;
+    });
     assert.equal(r.code, 0, r.stdout + r.stderr);
     noSecretsIn(r);
     const report = JSON.parse(r.stdout.trim());
@@ -367,6 +372,12 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(r.stderr, /the prepare's copy is 30 h old: the freeze will be longer than forecast/);
     assert.equal(typeof report.copy_seconds, "number");
     assert.ok(report.freeze_seconds >= 0 && report.freeze_seconds < 120, String(report.freeze_seconds));
+    // Where the freeze went: each old container's stop, timed from Docker's record of its exit.
+    assert.match(r.stderr, /write freeze: old-backend stopped after [0-9.]+ s \(exit 0\)/);
+    assert.match(r.stderr, /write freeze: old-worker stopped after [0-9.]+ s \(exit 137\)/);
+    assert.match(r.stderr, /WARNING: old-worker did not stop on SIGTERM within its stop grace and was killed/);
+    assert.equal(typeof report.old_app_stop_seconds, "number");
+    assert.ok(report.old_app_stop_seconds >= 0 && report.old_app_stop_seconds <= report.freeze_seconds, r.stdout);
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop old-backend old-worker$/m, "the old side's writers stopped (freeze)");
     // The holder first (the backend's image, on Caddy's network, as nobody), and every request sent to it.

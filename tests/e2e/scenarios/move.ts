@@ -158,6 +158,12 @@ function moveHold(h: DisposableHost): string {
   return m ? `${m[1]} ${m[2]}` : "absent";
 }
 
+/** The last lines of each app container the freeze stopped (time-stamped by Docker): what a slow stop waited on. */
+function frozenAppLog(h: DisposableHost): string[] {
+  const cmd = `for c in $(sort -u ${APP_DIR}/state/move-frozen-app); do n=$(docker inspect -f '{{.Name}}' "$c"); docker logs -t --tail 6 "$c" 2>&1 | sed "s|^|\${n#/} |"; done`;
+  return onHost(h, cmd, { allowFail: true }).stdout.split("\n").filter(Boolean);
+}
+
 /** The backups in a host's backups store (release.json .backup), by name, listed as bin/backup's rclone sees them. */
 async function backupsOn(h: DisposableHost): Promise<string[]> {
   const r = await onHostAsync(h, rcloneAsBackup(APP_DIR, LIST_BACKUPS));
@@ -689,6 +695,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     /** What of the uploads changed between prepare and cutover: all the cutover may carry. */
     let uploadsToTravel: { count: number; bytes: number } | undefined;
     let cutoverLog: string[] = [];
+    let oldAppStopLog: string[] = [];
     const tMove = Date.now();
     gen.start();
     let load: LoadResult;
@@ -722,6 +729,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
           cutoverReport = importReport(reports, "move-cutover");
           // Both sides' log lines of the cutover (time-stamped to the second): where a long freeze went.
           cutoverLog = `${reports.find((x) => x.name === "move-cutover")?.stderr ?? ""}`.split("\n").filter(Boolean);
+          oldAppStopLog = frozenAppLog(oldHost);
           newSideHealth = importReport(reports, "move-forward")?.new_side_health as typeof newSideHealth;
           backups.new_side_first_backup = await firstBackupOn(newHost, reports, "move-cutover");
           backups.old_side_scheduled_while_frozen = await scheduledBackupOn(oldHost);
@@ -823,11 +831,14 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       sent_to_old_address_after_cutover: sentAfter,
       of_those_stored_on_final_side: storedAfter,
       write_freeze_seconds: cutoverReport?.freeze_seconds ?? null,
+      // Of that freeze: how long the old side's slowest app container took to stop (cutover_log: each).
+      old_app_stop_seconds: cutoverReport?.old_app_stop_seconds ?? null,
       // The cutover refuses to start when this exceeds moveMaxFreezeSeconds: how close the forecast came.
       forecast_freeze_seconds_from_prepare_copy: prepareReport?.copy_seconds ?? null,
       new_side_health_through_public_address: newSideHealth ?? null,
       cutover_report: cutoverReport ?? null,
       cutover_log: cutoverLog,
+      old_app_stop_log: oldAppStopLog,
       prepare_report_ok: prepareReport?.ok ?? null,
       tables: { old: tablesOld, new: tablesNew },
       objects: { old: objectsOld, new: objectsNew },

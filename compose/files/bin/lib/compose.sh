@@ -58,6 +58,20 @@ ft_compose_app_ids() {
   ft_compose_service_ids worker
 }
 
+# How long each of the given (stopped) containers took to stop, from Docker's own record of
+# its exit (State.FinishedAt): one line "<name> <seconds since epoch $1> <exit code>" each.
+# Docker stops several containers at once, so one timer around `docker stop` cannot tell
+# which of them the wait was for.
+ft_compose_stop_times() {
+  local since=$1 name finished code
+  shift
+  docker inspect -f '{{.Name}} {{.State.FinishedAt}} {{.State.ExitCode}}' "$@" 2>/dev/null |
+    while read -r name finished code; do
+      finished=$(date -d "$finished" +%s.%N 2>/dev/null) || continue
+      awk -v n="${name#/}" -v f="$finished" -v s="$since" -v c="$code" 'BEGIN { printf "%s %.1f %s\n", n, f - s, c }'
+    done
+}
+
 # health|running|exited... of a container: health status when it has a healthcheck.
 ft_compose_container_state() {
   docker inspect -f '{{if .State.Health}}{{.State.Health.Status}}{{else}}{{.State.Status}}{{end}}' "$1" 2>/dev/null || echo gone
