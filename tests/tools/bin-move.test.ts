@@ -22,6 +22,7 @@ const ADMIN_PW = "adm-" + crypto.randomBytes(8).toString("hex");
 const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
 const SALT = "SALTVALUE" + crypto.randomBytes(8).toString("hex");
 const JWT = "JWTVALUE" + crypto.randomBytes(8).toString("hex");
+const REDIS_PW = "REDISPW" + crypto.randomBytes(8).toString("hex");
 const MOVE_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nMOVEKEYDUMMY" + crypto.randomBytes(8).toString("hex") + "\n-----END OPENSSH PRIVATE KEY-----\n";
 // The rendered release pins this host key: the ssh stub checks it.
 const HOST_KEY = COLD_CHAIN_VM_HOST.vmHostKey;
@@ -56,7 +57,8 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
   const bin = (s: Side, name: string) => path.join(s.appDir, "current", "bin", name);
   const rclone = (s: Side, args: string[]) => run("rclone", ["--config", s.rcloneConf, ...args], { env });
   const noSecretsIn = (r: RunResult) => {
-    for (const v of [ADMIN_PW, BACKUP_KEY, SALT, JWT, MOVE_KEY.split("\n")[1]]) assert.ok(!(r.stdout + r.stderr).includes(v), "a secret value was printed");
+    for (const v of [ADMIN_PW, BACKUP_KEY, SALT, JWT, REDIS_PW, MOVE_KEY.split("\n")[1]])
+      assert.ok(!(r.stdout + r.stderr).includes(v), "a secret value was printed");
   };
   const importFromOld = (args: string[], input = MOVE_KEY) =>
     run(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, ...args], { env: { ...env, FT_STUB_SIDE: "new" }, input });
@@ -110,6 +112,16 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     return `${state} ${value}`;
   };
 
+  /** Writes a side's redis append-only files (stand-ins): a manifest text and "KEYS EXPIRES". */
+  function queueOn(side: string, manifest: string, keys: string): void {
+    const dir = path.join(env.FT_STUB_REDIS_DIR!, side, "appendonlydir");
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, "appendonly.aof.manifest"), manifest);
+    fs.writeFileSync(path.join(dir, "keys"), keys);
+  }
+  const queueManifestOn = (side: string): string =>
+    fs.readFileSync(path.join(env.FT_STUB_REDIS_DIR!, side, "appendonlydir", "appendonly.aof.manifest"), "utf8");
+
   async function makeSide(name: string, files: Record<string, string>): Promise<Side> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), `ft-move-${name}-`));
     fs.chmodSync(root, 0o755);
@@ -128,6 +140,7 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     const { rcloneConf } = pointAtTestStores(appDir, rel, { pgPort, adminPassword: ADMIN_PW, backupKey: BACKUP_KEY, s3Port });
     writeSecret(appDir, "app/TTN_ENCRYPTION_SALT", SALT);
     writeSecret(appDir, "app/JWT_SECRET", JWT);
+    writeSecret(appDir, "redis/password", REDIS_PW);
     const side = { root, appDir, pg, pgPort, s3, s3Port, rcloneConf };
     sides.push(side);
     return side;
@@ -210,7 +223,11 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       // A stateful stand-in (every call is logged).
       FT_STUB_STOPPED: path.join(oldSide.root, "stopped"),
       FT_STUB_SCRIPT: STATEFUL_DOCKER_SCRIPT,
+      FT_STUB_REDIS_DIR: path.join(oldSide.root, "redis"),
     };
+    // Each side's redis /data: the append-only files stand-in, with the key counts the stub reports.
+    queueOn("old", "old side's 1", "5 1");
+    queueOn("new", "new side's own", "1 0");
     for (const [i, body] of ["first upload", "x".repeat(70000), "third"].entries()) {
       const f = path.join(oldSide.root, `obj${i}`);
       fs.writeFileSync(f, body);
@@ -274,13 +291,17 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(report.objects_compared, "each object: path, size, MD5");
     assert.equal(report.secrets_equal, true);
     assert.equal(report.freeze_seconds, null, "no freeze in prepare");
+    // The job queue travelled (redis's append-only files); copied while the old app ran, so its counts are shown, not compared.
+    assert.deepEqual(report.queue, { old: { keys: 5, expires: 1 }, new: { keys: 5, expires: 1 } });
+    assert.equal(report.queue_equal, null);
+    assert.equal(queueManifestOn("new"), "old side's 1", "the new side's redis holds the old side's queue");
     assert.equal((await pg(newSide, "SELECT count(*)::int AS n FROM readings"))[0].n, 5000);
     const next = await pg(newSide, "SELECT nextval('readings_id_seq')::int AS n");
     assert.equal(next[0].n, 5101, "the sequence continues where the old side's did");
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop new-backend new-worker$/m, "the new side's app stopped");
     assert.doesNotMatch(calls, /stop old-/, "no freeze on the old side in prepare");
-    assert.doesNotMatch(calls, /^start /m, "the new app is not started in prepare");
+    assert.doesNotMatch(calls, /^start (new|old)-(backend|worker)/m, "the new app is not started in prepare");
     const audit = fs.readFileSync(path.join(newSide.appDir, "state", "audit.log"), "utf8");
     assert.match(audit, /"action":"move-import".*"result":"success".*"tables_equal":true/);
     // Its backend is down by design until the cutover: the alert rules read this (no page).
@@ -343,6 +364,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     // A prepare of yesterday: the forecast still counts, with a warning that the database grew since.
     const record = path.join(newSide.appDir, "state", "move-prepare.json");
     fs.writeFileSync(record, JSON.stringify({ ...JSON.parse(fs.readFileSync(record, "utf8")), at: Math.floor(Date.now() / 1000) - 30 * 3600 }));
+    // Jobs queued on the old side since the prepare: they must travel too.
+    queueOn("old", "old side's 2", "7 2");
     // The old worker does not end on SIGTERM: Docker kills it at the end of its stop grace.
     env.FT_STUB_WORKER_EXIT = "137";
     const r = await importFromOld(["--freeze-source", "--max-freeze", "300", "--start-app"]).finally(() => {
@@ -377,6 +400,11 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(r.stderr, /write freeze: old-worker stopped after [0-9.]+ s \(exit 137\)/);
     assert.match(r.stderr, /WARNING: old-worker did not stop on SIGTERM within its stop grace and was killed/);
     assert.equal(typeof report.old_app_stop_seconds, "number");
+    // The queue as it was at the freeze, loaded by a restarted redis before the new app started.
+    assert.deepEqual(report.queue, { old: { keys: 7, expires: 2 }, new: { keys: 7, expires: 2 } });
+    assert.equal(report.queue_equal, true);
+    assert.equal(queueManifestOn("new"), "old side's 2");
+    assert.match(r.stderr, /move-export: job queue: 7 keys, 2 of them with a TTL; redis's append-only files \d+ KiB/);
     assert.ok(report.old_app_stop_seconds >= 0 && report.old_app_stop_seconds <= report.freeze_seconds, r.stdout);
     const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop old-backend old-worker$/m, "the old side's writers stopped (freeze)");
@@ -389,6 +417,9 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     // The new backend answers: the old side is asked to send what its holder kept, to the authorized address.
     assert.match(r.stderr, /request holder: kept and later requests go to https:\/\/[0-9.]+:443/);
     assert.match(calls, /^start new-backend new-worker$/m, "the new app started with the containers stopped in prepare");
+    assert.ok(!calls.includes(REDIS_PW), "redis's password reaches valkey-cli on stdin, never in docker's argv");
+    const [redisStop, redisStart] = [calls.indexOf("stop new-redis"), calls.indexOf("start new-redis")];
+    assert.ok(redisStop >= 0 && redisStop < redisStart && redisStart < calls.indexOf("start new-backend"), "redis loads the queue before the app starts");
     assert.ok(calls.indexOf("stop old-backend") < calls.indexOf("start new-backend"), "freeze before the new app starts");
     // Released only once the new backend answers through the new side's own Caddy (its route and health checks).
     const viaCaddy = calls.search(
@@ -419,6 +450,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
   it("rollback after cutover: the old side pulls the new side's writes (new side frozen) and starts its own frozen app", async () => {
     // The new side served after cutover and took writes.
     await pg(newSide, "INSERT INTO readings (sensor, c) SELECT 3, 2 FROM generate_series(1, 40) g");
+    queueOn("new", "new side's since the cutover", "8 2");
     const backHome = path.join(newSide.root, "home");
     const auth = await run(bin(newSide, "move-export"), ["--authorize", "203.0.113.10"], {
       env: { ...env, FT_MOVE_HOME: backHome },
@@ -435,6 +467,10 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(report.ok, true, r.stdout);
     assert.deepEqual(report.tables["public.readings"], { old: 5290, new: 5290 }, "'old'/'new' in the report are the export's and the import's side");
     assert.deepEqual(report.objects_travelled, { count: 0, bytes: 0 }, "the uploads the old side holds are the new side's: none travels back");
+    // The new side's queue (what its app queued since the cutover) comes back with the data.
+    assert.equal(report.queue_equal, true, r.stdout);
+    assert.deepEqual(report.queue.new, { keys: 8, expires: 2 });
+    assert.equal(queueManifestOn("old"), "new side's since the cutover", "the old side's redis holds the new side's queue");
     assert.equal(report.objects_equal, true);
     assert.equal((await pg(oldSide, "SELECT count(*)::int AS n FROM readings"))[0].n, 5290);
     const calls = fs.readFileSync(dockerLog, "utf8");
@@ -465,7 +501,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       const calls = fs.readFileSync(dockerLog, "utf8");
       assert.match(calls, /^stop old-backend old-worker$/m);
       assert.match(calls, /^start old-backend old-worker$/m, "the old side serves again");
-      assert.doesNotMatch(calls, /^start new-/m, "the differing new side never serves");
+      assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the differing new side never serves");
       // The old backend answered through Caddy (its marker gone) before the holder's requests went there.
       assert.deepEqual(
         calls.match(/^curl .*$/gm)?.map((c) => c.replace(/^.* old: /, "")),
@@ -478,6 +514,24 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       assert.ok(calls.indexOf("start old-backend") < calls.lastIndexOf("stop -t 30 old-hold"), "the holder is removed after the backend is back");
     } finally {
       writeSecret(newSide.appDir, "app/TTN_ENCRYPTION_SALT", SALT);
+    }
+  });
+
+  it("a cutover whose new redis lacks a key of the old side's queue fails, never starts the new app, and ends the old side's freeze", async () => {
+    env.FT_STUB_REDIS_SHORT = "new";
+    fs.writeFileSync(dockerLog, "");
+    try {
+      const r = await importFromOld(["--freeze-source", "--start-app"]);
+      assert.notEqual(r.code, 0);
+      const report = JSON.parse(r.stdout.trim());
+      assert.equal(report.queue_equal, false, r.stdout);
+      assert.equal(report.ok, false);
+      assert.equal(report.tables_equal, true, "only the queue differs");
+      const calls = fs.readFileSync(dockerLog, "utf8");
+      assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the new side never serves");
+      assert.match(calls, /^start old-backend old-worker$/m, "the old side serves again");
+    } finally {
+      delete env.FT_STUB_REDIS_SHORT;
     }
   });
 
@@ -504,7 +558,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       const dir = fs.mkdtempSync(path.join(oldSide.root, "pulled-"));
       const archive = path.join(dir, "archive.enc");
       const out = await run("bash", ["-c", '"$0" --ssh >"$1"', bin(oldSide, "move-export"), archive], {
-        env: { ...env, SSH_ORIGINAL_COMMAND: "stream" },
+        env: { ...env, SSH_ORIGINAL_COMMAND: "stream", FT_STUB_SIDE: "old" },
         input: stdin,
       });
       assert.equal(out.code, 0, out.stderr);

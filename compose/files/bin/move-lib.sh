@@ -87,6 +87,26 @@ ft_move_listing_paths() { jq -r '.[2]' "$1"; }
 # ft_move_listing_size FILE: "COUNT BYTES" of an objects listing.
 ft_move_listing_size() { jq -s -r '"\(length) \(map(.[1]) | add // 0)"' "$1"; }
 
+# The job queue (BullMQ in Redis: jobs waiting, delayed or repeated; the app relies on it
+# persisting) travels with the database as redis's append-only files. These three find it.
+# The id of this side's running redis container, or nothing.
+ft_move_redis_id() {
+  local ids
+  ids=$(ft_compose_service_ids redis)
+  printf '%s' "${ids%%$'\n'*}"
+}
+
+# The host directory behind /data of redis container $1 (its volume).
+ft_move_redis_data_dir() {
+  docker inspect -f '{{json .Mounts}}' "$1" | jq -r '.[] | select(.Destination == "/data") | .Source'
+}
+
+# {"keys": N, "expires": M} of redis container $1, all databases (INFO keyspace).
+ft_move_queue_size() {
+  ft_redis_cli "$1" "INFO keyspace" |
+    awk -F'[:=,]' '/^db[0-9]+:/ { k += $3; e += $5 } END { printf "{\"keys\": %d, \"expires\": %d}\n", k, e }'
+}
+
 # sha256 of a secret file under APP_DIR/secrets (the digest only: the value never leaves the file).
 ft_move_secret_digest() {
   local f=$SECRETS_DIR/$1

@@ -151,6 +151,28 @@ function changeUploads(d: { check: (ok: boolean, what: string) => void }, h: Dis
   return { count: 2, bytes: 4096 + 5000 };
 }
 
+/** Redis commands on a host's stack, AUTH on valkey-cli's stdin from the live secret file: the replies after AUTH's OK. */
+function redisOn(h: DisposableHost, commands: string[]): string[] {
+  const cmd = [
+    "id=$(docker ps -q --filter label=com.docker.compose.service=redis | head -n1)",
+    `pw=$(cat ${APP_DIR}/secrets/redis/password); pw=\${pw//\\\\/\\\\\\\\}; pw=\${pw//\\"/\\\\\\"}`,
+    `{ printf 'AUTH "%s"\\n' "$pw"; cat; } | docker exec -i "$id" valkey-cli`,
+  ].join("; ");
+  const r = onHost(h, cmd, { input: commands.join("\n") + "\n", allowFail: true });
+  return r.stdout.replace(/\r/g, "").split("\n").filter(Boolean).slice(1);
+}
+
+/** Jobs that wait in a side's queue when a copy starts: three waiting ones (a list) and a delayed one (a key with a TTL). */
+function queueJobsOn(h: DisposableHost, tag: string): void {
+  redisOn(h, [`RPUSH freshtrack:e2e:waiting-${tag} ${tag}-1 ${tag}-2 ${tag}-3`, `SET freshtrack:e2e:delayed-${tag} due PX 3600000`]);
+}
+
+/** The jobs queueJobsOn(tag) put on the other side, as this side's redis holds them. */
+function queuedJobsOn(h: DisposableHost, tag: string): { waiting: string[]; delayed_ttl_ms: number } {
+  const lines = redisOn(h, [`LRANGE freshtrack:e2e:waiting-${tag} 0 -1`, `PTTL freshtrack:e2e:delayed-${tag}`]);
+  return { waiting: lines.slice(0, -1), delayed_ttl_ms: Number(lines[lines.length - 1]) };
+}
+
 /** The hold in metrics/move.prom ("standby 1", "frozen 1", "none 0"), or "absent": what the alert rules read. */
 function moveHold(h: DisposableHost): string {
   const text = onHost(h, `cat ${APP_DIR}/metrics/move.prom 2>/dev/null`, { allowFail: true }).stdout;
@@ -696,6 +718,8 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     let uploadsToTravel: { count: number; bytes: number } | undefined;
     let cutoverLog: string[] = [];
     let oldAppStopLog: string[] = [];
+    /** The job queue (redis) at each copy with a freeze: the report's counts, and the probe jobs on the receiving side. */
+    const jobQueue: Record<string, { report: unknown; equal: unknown; jobs_on_new_side?: unknown; jobs_on_old_side?: unknown }> = {};
     const tMove = Date.now();
     gen.start();
     let load: LoadResult;
@@ -723,6 +747,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
           }
           backups.new_side_scheduled_while_standby = await scheduledBackupOn(newHost);
           uploadsToTravel = changeUploads(d, oldHost);
+          queueJobsOn(oldHost, "cutover");
         }
         if (phase === "prepare" && to === "vm") await firewall("new_host_firewall", newHost);
         if (phase === "cutover") {
@@ -730,6 +755,13 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
           // Both sides' log lines of the cutover (time-stamped to the second): where a long freeze went.
           cutoverLog = `${reports.find((x) => x.name === "move-cutover")?.stderr ?? ""}`.split("\n").filter(Boolean);
           oldAppStopLog = frozenAppLog(oldHost);
+          jobQueue.cutover = {
+            report: cutoverReport?.queue ?? null,
+            equal: cutoverReport?.queue_equal ?? null,
+            jobs_on_new_side: queuedJobsOn(newHost, "cutover"),
+          };
+          // Jobs the new side queues while it serves: a rollback must bring them back.
+          if (rollback) queueJobsOn(newHost, "rollback");
           newSideHealth = importReport(reports, "move-forward")?.new_side_health as typeof newSideHealth;
           backups.new_side_first_backup = await firstBackupOn(newHost, reports, "move-cutover");
           backups.old_side_scheduled_while_frozen = await scheduledBackupOn(oldHost);
@@ -746,6 +778,11 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
           rollbackReport = importReport(reports, "move-copy-back");
           if (egress) egressFrom.new_host_accepts_copy_back_from = pullKeyFrom(newHost);
           backups.old_side_first_backup_after_rollback = await firstBackupOn(oldHost, reports, "move-copy-back");
+          jobQueue.rollback = {
+            report: rollbackReport?.queue ?? null,
+            equal: rollbackReport?.queue_equal ?? null,
+            jobs_on_old_side: queuedJobsOn(oldHost, "rollback"),
+          };
         }
       }
       await sleep(3000);
@@ -839,6 +876,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       cutover_report: cutoverReport ?? null,
       cutover_log: cutoverLog,
       old_app_stop_log: oldAppStopLog,
+      job_queue: jobQueue,
       prepare_report_ok: prepareReport?.ok ?? null,
       tables: { old: tablesOld, new: tablesNew },
       objects: { old: objectsOld, new: objectsNew },
@@ -1000,6 +1038,20 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       d.check(
         JSON.stringify(rollbackReport?.objects_travelled) === JSON.stringify({ count: 0, bytes: 0 }),
         `the copy back carried uploads, though none changed on the new side: ${JSON.stringify(rollbackReport?.objects_travelled)}`,
+      );
+    // The job queue travelled with the data: waiting jobs in order, a delayed job with its TTL.
+    const jobsArrived = (j: unknown, tag: string) => {
+      const q = j as { waiting: string[]; delayed_ttl_ms: number } | undefined;
+      return q?.waiting.join(",") === `${tag}-1,${tag}-2,${tag}-3` && q.delayed_ttl_ms > 0;
+    };
+    d.check(
+      jobQueue.cutover?.equal === true && jobsArrived(jobQueue.cutover?.jobs_on_new_side, "cutover"),
+      `the old side's queued jobs did not all arrive on the new side at the cutover: ${JSON.stringify(jobQueue.cutover)}`,
+    );
+    if (rollback)
+      d.check(
+        jobQueue.rollback?.equal === true && jobsArrived(jobQueue.rollback?.jobs_on_old_side, "rollback"),
+        `the jobs the new side queued did not come back with the rollback: ${JSON.stringify(jobQueue.rollback)}`,
       );
     const finalName = rollback ? "the old side (rolled back)" : "the new side";
     if (rollback) {

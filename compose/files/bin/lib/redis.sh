@@ -77,6 +77,27 @@ ft_redis_reload() {
   ft_redis_health_password
 }
 
+# Runs the commands $2... (one per argument) through valkey-cli in redis container $1, with AUTH
+# on its stdin (never argv or environment) by the first password file redis accepts, as
+# ft_redis_reload does. Prints the commands' replies (AUTH's OK left out); 1 when none is accepted.
+ft_redis_cli() {
+  local id=$1 f pw out
+  shift
+  for f in "$SECRETS_DIR/redis/password" "$STATE_DIR/redis/password"; do
+    [[ -f $f ]] || continue
+    pw=$(<"$f")
+    pw=${pw//\\/\\\\}
+    pw=${pw//\"/\\\"}
+    out=$({ printf 'AUTH "%s"\n' "$pw"; printf '%s\n' "$@"; } | docker exec -i "$id" valkey-cli 2>&1 | tr -d '\r') || true
+    pw=
+    if [[ ${out%%$'\n'*} == OK ]]; then
+      tail -n +2 <<<"$out"
+      return 0
+    fi
+  done
+  return 1
+}
+
 # The healthcheck's password file follows the deployed password once redis accepts it.
 ft_redis_health_password() {
   local src=$SECRETS_DIR/redis/password dir=$STATE_DIR/redis uid tmp
