@@ -180,9 +180,9 @@ function moveHold(h: DisposableHost): string {
   return m ? `${m[1]} ${m[2]}` : "absent";
 }
 
-/** The last lines of each app container the freeze stopped (time-stamped by Docker): what a slow stop waited on. */
+/** The last lines of each app container the freeze stopped (time-stamped by Docker), and who is who on the stack's networks: what a slow stop waited on. */
 function frozenAppLog(h: DisposableHost): string[] {
-  const cmd = `for c in $(sort -u ${APP_DIR}/state/move-frozen-app); do n=$(docker inspect -f '{{.Name}}' "$c"); docker logs -t --tail 6 "$c" 2>&1 | sed "s|^|\${n#/} |"; done`;
+  const cmd = `for c in $(sort -u ${APP_DIR}/state/move-frozen-app); do n=$(docker inspect -f '{{.Name}}' "$c"); docker logs -t --tail 40 "$c" 2>&1 | sed "s|^|\${n#/} |"; done; for n in $(docker network ls -q --filter label=com.docker.compose.project=freshtrack); do docker network inspect -f '{{.Name}}:{{range .Containers}} {{.Name}}={{.IPv4Address}}{{end}}' "$n"; done`;
   return onHost(h, cmd, { allowFail: true }).stdout.split("\n").filter(Boolean);
 }
 
