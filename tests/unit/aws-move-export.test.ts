@@ -161,7 +161,7 @@ describe("aws move-export task", () => {
     for (const l of dump.split("\n").filter((x) => /\$\{?DATABASE_URL/.test(x)))
       assert.match(
         l,
-        /^(: "\$\{DATABASE_URL:\?DATABASE_URL is empty\}"|.*psql -X -At -v ON_ERROR_STOP=1 -d "\$DATABASE_URL".*|pg_dump --format=custom --dbname="\$DATABASE_URL" .*)$/,
+        /^(: "\$\{DATABASE_URL:\?DATABASE_URL is empty\}"|.*psql -X -At -v ON_ERROR_STOP=1 -d "\$DATABASE_URL".*|pg_dump --format=custom --compress=1 --dbname="\$DATABASE_URL" .*)$/,
         l,
       );
     assert.ok(!upload.includes("DATABASE_URL"));
@@ -171,7 +171,8 @@ describe("aws move-export task", () => {
     assert.deepEqual(env(byName.dump), { MOVE_DIR, PGSSLMODE: "verify-full", PGSSLROOTCERT: RDS_CA_FILE, [RDS_CA_ENV]: input.rdsCa });
     const s = byName.dump.command[0];
     assert.match(s, /printf '%s\\n' "\$\{RDS_CA_BUNDLE:\?RDS_CA_BUNDLE is empty\}" > "\$PGSSLROOTCERT"/);
-    assert.match(s, /pg_dump --format=custom --dbname="\$DATABASE_URL" --file="\$dir\/db\.dump"/);
+    // gzip level 1: the cutover's dump runs inside the write freeze.
+    assert.match(s, /pg_dump --format=custom --compress=1 --dbname="\$DATABASE_URL" --file="\$dir\/db\.dump"/);
     assert.match(s, /pg_restore --data-only -f - "\$dir\/db\.dump"/);
     assert.match(s, /LC_ALL=C sort "\$work\/tables\.raw"/);
     assert.match(s, /LC_ALL=C sort "\$work\/sequences\.raw"/);
