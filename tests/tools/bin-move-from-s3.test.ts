@@ -367,6 +367,10 @@ esac
     // The aws side's export carries every upload and no listing: compared by count and bytes.
     assert.equal(report.objects_compared, "count and bytes");
     assert.equal(report.objects_travelled, null);
+    // Neither an app stop timed on a host nor a job queue comes from aws (ElastiCache's stays there).
+    assert.equal(report.old_app_stop_seconds, null);
+    assert.equal(report.queue, null);
+    assert.equal(report.queue_equal, null);
     assert.deepEqual(Object.keys(report).sort(), [
       "app",
       "copy_seconds",
@@ -377,6 +381,9 @@ esac
       "objects_equal",
       "objects_travelled",
       "ok",
+      "old_app_stop_seconds",
+      "queue",
+      "queue_equal",
       "secrets_equal",
       "sequences",
       "sequences_equal",
