@@ -147,17 +147,19 @@ const server = http.createServer(async (req, res) => {
   }
 });
 server.keepAliveTimeout = 65000;
-// Each connection's peer and use, logged at SIGTERM and as each closes after it: what a slow
-// drain waits on (a move's write freeze waits for this process to exit).
+// Each connection's peer and use, logged at SIGTERM and every 2 s while draining: what a slow
+// drain waits on (a move's write freeze waits for this process to exit). Not on each close:
+// the last one's close event comes after the exit it allows.
 const sockets = new Set();
 server.on("connection", (s) => {
   s.ft = { peer: `${s.remoteAddress}:${s.remotePort}`, requests: 0, last: Date.now() };
   sockets.add(s);
-  s.on("close", () => {
-    sockets.delete(s);
-    if (shuttingDown) log("info", "connection closed while draining", { ...s.ft, last: undefined, open: sockets.size });
-  });
+  s.on("close", () => sockets.delete(s));
 });
+function connectionsNow() {
+  const now = Date.now();
+  return [...sockets].map((s) => ({ peer: s.ft.peer, requests: s.ft.requests, idleMs: now - s.ft.last }));
+}
 server.on("request", (req, res) => {
   req.socket.ft.requests++;
   res.on("finish", () => (req.socket.ft.last = Date.now()));
@@ -167,9 +169,8 @@ server.listen(port, "0.0.0.0", () => log("info", `backend listening on ${port}`,
 function shutdown(signal) {
   if (shuttingDown) return;
   shuttingDown = true;
-  const now = Date.now();
-  const connections = [...sockets].map((s) => ({ peer: s.ft.peer, requests: s.ft.requests, idleMs: now - s.ft.last }));
-  log("info", `${signal}: draining`, { inFlight, rateLimited: limiter.refused(), connections });
+  log("info", `${signal}: draining`, { inFlight, rateLimited: limiter.refused(), connections: connectionsNow() });
+  setInterval(() => log("info", "still draining", { inFlight, connections: connectionsNow() }), 2000).unref();
   // Stop accepting; in-flight requests finish; idle keep-alive sockets close.
   server.close(async () => {
     log("info", "drained; closing pools");
