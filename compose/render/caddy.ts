@@ -44,6 +44,8 @@ export const LB_RETRIES = 60;
 export const HEALTH_CHECK_LOGGER = "http.handlers.reverse_proxy.health_checker.active";
 /** Active health check period of the app upstreams; bin/deploy's settle time (3 s) must exceed it. */
 export const HEALTH_INTERVAL = "1s";
+/** How long Caddy keeps an unused connection to an upstream open (Caddy's default: 2 min). */
+export const UPSTREAM_IDLE_TIMEOUT = "2s";
 export const HSTS = "max-age=31536000";
 /** Where the caddy container sees the slot markers (bind mount of APP_DIR/state/proxy, read-only). */
 export const PROXY_STATE_DIR = "/srv/freshtrack/proxy";
@@ -110,6 +112,21 @@ export function slotMarker(service: string, slot: Slot): string {
   return `${service}.${slot}`;
 }
 
+/** Caddy's connections to every upstream (app slots, object store, a move's holder). */
+const UPSTREAM_TRANSPORT: Json = {
+  protocol: "http",
+  // Short dial timeout: a container that is restarting fails fast and a body-less request is retried.
+  dial_timeout: "2s",
+  // A stopping Node server (the backend: Fastify) waits for every open connection, and closes at once
+  // only those that have served a request. A connection Caddy dialed and then never used stays open
+  // until Caddy closes it, after 2 minutes by Caddy's default: longer than the backend's stop grace,
+  // so a move's write freeze or a deploy's retired slot could wait that long. 2 s bounds the wait, and
+  // is below Node's (5 s) and Fastify's (72 s) keep-alive timeouts, so an idle connection is closed
+  // by Caddy, never by the app as Caddy reuses it. Setting keep_alive replaces all of Caddy's
+  // defaults, so its 30 s TCP probes and 32 idle connections per upstream are restated.
+  keep_alive: { probe_interval: "30s", max_idle_conns_per_host: 32, idle_timeout: UPSTREAM_IDLE_TIMEOUT },
+};
+
 function proxyTo(dials: string[], health: string): Json {
   return {
     handler: "reverse_proxy",
@@ -125,8 +142,7 @@ function proxyTo(dials: string[], health: string): Json {
     // Checked in the background, never on a request's time: a slot whose name does not resolve (or a
     // container that is restarting) is skipped within a second, and requests go to the next upstream.
     health_checks: { active: { uri: health, interval: HEALTH_INTERVAL, timeout: "2s", expect_status: 200 } },
-    // Short dial timeout: a container that is restarting fails fast and a body-less request is retried.
-    transport: { protocol: "http", dial_timeout: "2s" },
+    transport: UPSTREAM_TRANSPORT,
   };
 }
 
@@ -145,7 +161,7 @@ function staticProxy(u: Upstream): Json {
     handler: "reverse_proxy",
     upstreams: [{ dial: serviceDial(u) }],
     load_balancing: { try_duration: "5s", try_interval: LB_TRY_INTERVAL },
-    transport: { protocol: "http", dial_timeout: "2s" },
+    transport: UPSTREAM_TRANSPORT,
   };
 }
 
@@ -154,9 +170,7 @@ function moveRoute(hosts: string[]): Json {
   return {
     match: [{ host: hosts, file: { root: PROXY_STATE_DIR, try_files: [MOVE_FORWARD_MARKER] } }],
     // Host, path and body reach the holder unchanged; it answers when the new side has.
-    handle: [
-      { handler: "reverse_proxy", upstreams: [{ dial: `${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}` }], transport: { protocol: "http", dial_timeout: "2s" } },
-    ],
+    handle: [{ handler: "reverse_proxy", upstreams: [{ dial: `${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}` }], transport: UPSTREAM_TRANSPORT }],
     terminal: true,
   };
 }

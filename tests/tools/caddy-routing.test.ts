@@ -6,15 +6,17 @@
 // without path rewriting, HSTS, HTTP->HTTPS, that a body-less request arriving
 // while the backend is down for a moment is retried, that a POST is never
 // replayed with a wrong or empty body, and that moving the marker moves the
-// traffic under concurrent keep-alive POSTs with zero failed requests.
+// traffic under concurrent keep-alive POSTs with zero failed requests, and that
+// Caddy closes the upstream connections it no longer uses within seconds.
 import { strict as assert } from "assert";
 import { ChildProcess } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as https from "https";
+import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { caddyConfig, MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
+import { caddyConfig, MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR, UPSTREAM_IDLE_TIMEOUT } from "../../compose/render/caddy";
 import { freePort } from "../fixtures/bin/release";
 import { caddyBundleInput, localListeners, startCaddy, stopCaddy } from "../fixtures/caddy-run";
 
@@ -287,5 +289,30 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
       "after the switch: the green slot only",
     );
     assert.ok(seen.filter((x) => x.at > switchedAt + 200).length > 50, `load kept flowing (${seen.length} requests)`);
+  });
+
+  // A stopping backend (Node, as Fastify) waits for every open connection; one Caddy keeps but does not
+  // use holds it. So Caddy must close what it does not use within UPSTREAM_IDLE_TIMEOUT, not its 2-minute
+  // default. Health checks reuse one connection each second: those never count as idle.
+  it(`closes the upstream connections it no longer uses within ${UPSTREAM_IDLE_TIMEOUT}, so a stopping backend never waits on one`, async () => {
+    await closeServer(backend!);
+    backend = await upstream("backend", backendPort);
+    const lastUse = new Map<net.Socket, number>();
+    backend.on("connection", (s: net.Socket) => {
+      lastUse.set(s, Date.now());
+      s.on("close", () => lastUse.delete(s));
+    });
+    backend.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => res.on("finish", () => lastUse.set(req.socket, Date.now())));
+    await sleep(2500); // healthy again
+    // One burst of concurrent requests makes Caddy open a connection for each.
+    const agent = new https.Agent({ keepAlive: true, maxSockets: 24 });
+    const statuses = await Promise.all(Array.from({ length: 24 }, () => get("/api/webhooks/ttn", "POST", agent).then((r) => r.status)));
+    agent.destroy();
+    assert.deepEqual([...new Set(statuses)], [200]);
+    const opened = lastUse.size;
+    assert.ok(opened >= 8, `the burst opened ${opened} connections`);
+    await sleep(parseFloat(UPSTREAM_IDLE_TIMEOUT) * 1000 + 2000);
+    const idle = [...lastUse.values()].map((t) => (Date.now() - t) / 1000).filter((s) => s > parseFloat(UPSTREAM_IDLE_TIMEOUT) + 1);
+    assert.deepEqual(idle, [], `${opened} opened by the burst; still open and unused for seconds: ${idle.map((s) => s.toFixed(1)).join(", ")}`);
   });
 });

@@ -6,7 +6,16 @@ import * as ini from "ini";
 import { parseConfig, USER_SECRET_KEYS, DB_CONNECTION_HEADROOM } from "../../core/config";
 import { BundleInput } from "../../compose/bundle-input";
 import { renderBundle, ReleaseManifest, STATIC_FILES_DIR, staticFiles, verifySchedule } from "../../compose/bundle";
-import { appRoutes, BACKEND_PATHS, caddyConfig, MOVE_FORWARD_MARKER, MOVE_HOLD_CONTAINER, MOVE_HOLD_PORT, PROXY_STATE_DIR } from "../../compose/render/caddy";
+import {
+  appRoutes,
+  BACKEND_PATHS,
+  caddyConfig,
+  MOVE_FORWARD_MARKER,
+  MOVE_HOLD_CONTAINER,
+  MOVE_HOLD_PORT,
+  PROXY_STATE_DIR,
+  UPSTREAM_IDLE_TIMEOUT,
+} from "../../compose/render/caddy";
 import { budgetSum, budgetTable, HOST, OS_RESERVE_MB } from "../../compose/render/budget";
 import { RELOAD_ON_SECRET_CHANGE, renderComposeDocs, serviceSecrets, secretsDigestVar } from "../../compose/render/compose";
 import { override, reset, toYaml, literal } from "../../compose/render/compose-types";
@@ -444,6 +453,35 @@ describe("caddy.json", () => {
     );
   });
 
+  // Rendered once for every upstream: a stopping backend must never wait on a connection Caddy keeps
+  // unused (Caddy's default keeps one 2 minutes, beyond the backend's stop grace).
+  const UPSTREAM_TRANSPORT_RENDERED = {
+    protocol: "http",
+    dial_timeout: "2s",
+    keep_alive: { probe_interval: "30s", max_idle_conns_per_host: 32, idle_timeout: "2s" },
+  };
+  it("every upstream closes idle connections within 2 s, below the app's keep-alive and its stop grace, Caddy's other defaults kept", () => {
+    for (const target of ["vm", "digitalocean"] as const) {
+      const proxies: Handler[] = [];
+      const walk = (v: unknown): void => {
+        if (Array.isArray(v)) v.forEach(walk);
+        else if (v && typeof v === "object") {
+          if ((v as Handler).handler === "reverse_proxy") proxies.push(v as Handler);
+          Object.values(v).forEach(walk);
+        }
+      };
+      walk(cfg(target));
+      // 2 services x 3 slot routes, the move's holder, and on vm the object store.
+      assert.equal(proxies.length, target === "vm" ? 8 : 7, target);
+      for (const p of proxies) assert.deepEqual(p.transport, UPSTREAM_TRANSPORT_RENDERED, JSON.stringify(p.upstreams));
+    }
+    assert.equal(UPSTREAM_IDLE_TIMEOUT, UPSTREAM_TRANSPORT_RENDERED.keep_alive.idle_timeout);
+    // Node's default keep-alive is 5 s, the backend's stop grace 45 s: Caddy closes first, and before either.
+    assert.ok(parseFloat(UPSTREAM_IDLE_TIMEOUT) < 5);
+    const backend = appServices({ app: bundleInput("vm").config.app, objectStoreEndpoint: "", assetsBucket: "" }).backend;
+    assert.ok(parseFloat(UPSTREAM_IDLE_TIMEOUT) < backend.stopGraceSeconds);
+  });
+
   it("never rewrites the path", () => {
     const text = JSON.stringify(cfg("vm"));
     for (const bad of ["rewrite", "strip_path_prefix", "strip_path_suffix", "uri_substring", "path_regexp"]) assert.ok(!text.includes(bad), bad);
@@ -494,7 +532,7 @@ describe("caddy.json", () => {
       assert.deepEqual(first.match, [{ host: hosts, file: { root: PROXY_STATE_DIR, try_files: [MOVE_FORWARD_MARKER] } }], target);
       assert.equal(first.terminal, true);
       assert.deepEqual(first.handle, [
-        { handler: "reverse_proxy", upstreams: [{ dial: `${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}` }], transport: { protocol: "http", dial_timeout: "2s" } },
+        { handler: "reverse_proxy", upstreams: [{ dial: `${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}` }], transport: UPSTREAM_TRANSPORT_RENDERED },
       ]);
     }
     // bin/move-lib.sh names the same container, port and marker.
