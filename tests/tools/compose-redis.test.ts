@@ -3,7 +3,7 @@
 // bind/port/dir and the aclfile path are adapted; the ACL file is the one
 // bin/deploy's bin/lib/redis.sh (ft_redis_acl) writes. Also runs the healthcheck's auth
 // mechanism (REDISCLI_AUTH read from the password file) with redis-cli, and a
-// password rotation as bin/deploy does it (ACL LOAD, no restart).
+// password rotation by bin/deploy's own ft_redis_reload (ACL LOAD, no restart).
 import { strict as assert } from "assert";
 import { ChildProcess, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
@@ -28,6 +28,37 @@ function redisAcl(app: string, mode: "keep-previous" | "current-only"): void {
   assert.equal(r.status, 0, r.stderr);
 }
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Runs bin/deploy's ft_redis_reload (lib.sh) against the server on `port`: a docker stand-in on
+ * PATH lists one redis container and turns `docker exec -i <id> valkey-cli` into redis-cli on
+ * that port; each docker argv is appended to $app/docker.argv.
+ */
+function redisReload(app: string, port: number): { status: number | null; out: string } {
+  const shim = path.join(app, "shim");
+  fs.mkdirSync(shim, { recursive: true });
+  fs.writeFileSync(
+    path.join(shim, "docker"),
+    [
+      "#!/bin/sh",
+      'printf "%s\\n" "$*" >>"$FT_TEST_APP/docker.argv"',
+      'case "$*" in',
+      '  "ps -q"*service=redis*) echo redis-test ;;',
+      '  "exec -i redis-test valkey-cli") exec redis-cli -h 127.0.0.1 -p "$FT_TEST_REDIS_PORT" ;;',
+      '  *) echo "docker stand-in: unexpected $*" >&2; exit 1 ;;',
+      "esac",
+      "",
+    ].join("\n"),
+    { mode: 0o755 },
+  );
+  fs.mkdirSync(path.join(app, "release"), { recursive: true });
+  fs.writeFileSync(path.join(app, "release", "release.json"), JSON.stringify({ reload: { redis: "ACL LOAD" } }));
+  const r = spawnSync("bash", ["-c", 'set -Eeuo pipefail; source "$1/lib.sh"; ft_paths_resolve; REL_DIR=$FT_TEST_APP/release; ft_redis_reload', "t", BIN_SRC], {
+    env: { ...process.env, FT_APP_DIR: app, FT_TEST_APP: app, FT_TEST_REDIS_PORT: String(port), PATH: `${shim}:${process.env.PATH}` },
+    encoding: "utf8",
+  });
+  return { status: r.status, out: r.stdout + r.stderr };
+}
 
 describe("rendered redis.conf under a real redis-server", function () {
   this.timeout(60000);
@@ -120,33 +151,76 @@ describe("rendered redis.conf under a real redis-server", function () {
     assert.ok(!WORKER_QUEUE_CHECK.includes("$"), "no dollar sign: Compose would interpolate it");
   });
 
-  it("rotation as bin/deploy does it: both passwords while the app rolls, then only the new one; no restart, connections kept", async () => {
+  it("rotation as bin/deploy does it (ft_redis_reload): both passwords while the app rolls, then only the new one; no restart, connections kept", async () => {
     const auth = (pw: string) =>
       spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nPING\n`, encoding: "utf8" }).stdout.trim();
-    const aclLoad = (pw: string) =>
-      spawnSync("redis-cli", ["-h", "127.0.0.1", "-p", String(port)], { input: `AUTH ${pw}\nACL LOAD\n`, encoding: "utf8" }).stdout.trim();
     const acl = path.join(dir, "state", "redis", "users.acl");
+    const loaded = path.join(dir, "state", "redis.loaded");
+    const health = path.join(dir, "state", "redis", "password");
     assert.ok(!fs.readFileSync(acl, "utf8").includes(PASSWORD), "the ACL file holds hashes, never a password");
     const old = new Redis({ host: "127.0.0.1", port, password: PASSWORD, maxRetriesPerRequest: 1 });
     try {
       assert.equal(await old.lpush("q", "before"), 1);
       // The push writes the new password; bin/deploy keeps the old one beside it, then ACL LOAD.
+      // Redis accepts only the old password yet: the reload authenticates with the healthcheck's.
       fs.writeFileSync(path.join(dir, "secrets", "redis", "password"), NEW_PASSWORD);
       redisAcl(dir, "keep-previous");
-      assert.equal(aclLoad(PASSWORD), "OK\nOK");
+      let r = redisReload(dir, port);
+      assert.equal(r.status, 0, r.out);
+      assert.match(r.out, /redis: ACL reloaded \(no restart, connections kept\)/);
       assert.equal(auth(NEW_PASSWORD), "OK\nPONG", "the new password works while the app rolls");
       assert.equal(auth(PASSWORD), "OK\nPONG", "the old password still works while the app rolls");
+      assert.equal(fs.readFileSync(health, "utf8"), NEW_PASSWORD, "the healthcheck follows the deployed password");
+      assert.equal(fs.readFileSync(loaded, "utf8").trim(), spawnSync("sha256sum", [acl], { encoding: "utf8" }).stdout.slice(0, 64));
+      // Nothing changed since: no second ACL LOAD.
+      fs.rmSync(path.join(dir, "docker.argv"));
+      r = redisReload(dir, port);
+      assert.equal(r.status, 0, r.out);
+      assert.doesNotMatch(fs.readFileSync(path.join(dir, "docker.argv"), "utf8"), /exec/);
       // App rolled: only the new one.
       redisAcl(dir, "current-only");
-      assert.equal(aclLoad(NEW_PASSWORD), "OK\nOK");
+      r = redisReload(dir, port);
+      assert.equal(r.status, 0, r.out);
       assert.match(auth(PASSWORD), /WRONGPASS/, "the old password is refused afterwards");
       assert.equal(auth(NEW_PASSWORD), "OK\nPONG");
       assert.ok(!fs.readFileSync(acl, "utf8").includes(NEW_PASSWORD));
       // Same server process, and the connection opened with the old password still works.
       assert.equal(server!.exitCode, null);
       assert.equal(await old.lpush("q", "after"), 2);
+      // No password in any docker argument, nor in the script's output.
+      const argv = fs.readFileSync(path.join(dir, "docker.argv"), "utf8");
+      assert.match(argv, /exec -i redis-test valkey-cli/);
+      for (const pw of [PASSWORD, NEW_PASSWORD]) {
+        assert.ok(!argv.includes(pw), "a password in docker's argv");
+        assert.ok(!r.out.includes(pw), "a password in the output");
+      }
     } finally {
       old.disconnect();
+    }
+  });
+
+  it("a reload redis refuses (no password of this host accepted) stops the deploy with what to check, and records nothing", () => {
+    const loaded = path.join(dir, "state", "redis.loaded");
+    const before = fs.readFileSync(loaded, "utf8");
+    const secret = path.join(dir, "secrets", "redis", "password");
+    const health = path.join(dir, "state", "redis", "password");
+    const [s0, h0] = [fs.readFileSync(secret, "utf8"), fs.readFileSync(health, "utf8")];
+    try {
+      fs.writeFileSync(secret, "not-this-servers-pw");
+      fs.writeFileSync(health, "nor-this-one");
+      redisAcl(dir, "keep-previous"); // users.acl changes: a reload is due
+      const r = redisReload(dir, port);
+      assert.notEqual(r.status, 0);
+      assert.match(
+        r.out,
+        /redis: it accepts none of this host's redis passwords, so state\/redis\/users\.acl was not loaded \(redis keeps its previous ACL\); check .*secrets\/redis\/password/,
+      );
+      assert.equal(fs.readFileSync(loaded, "utf8"), before, "redis.loaded unchanged: the next deploy tries again");
+      assert.ok(!r.out.includes("not-this-servers-pw") && !r.out.includes("nor-this-one"));
+    } finally {
+      fs.writeFileSync(secret, s0);
+      fs.writeFileSync(health, h0);
+      redisAcl(dir, "current-only");
     }
   });
 });

@@ -48,11 +48,9 @@ ft_redis_acl() {
 }
 
 # Makes the running redis load users.acl when it differs from what it last loaded
-# (state/redis.loaded), authenticating with any password it may accept (the deployed
-# generation's, the current one's, the healthcheck's): AUTH reaches valkey-cli on stdin,
-# never argv or environment. Then points the healthcheck at the deployed password.
+# (state/redis.loaded), then points the healthcheck at the deployed password.
 ft_redis_reload() {
-  local id want have f pw out ok=0 dir=$STATE_DIR/redis
+  local id want have out dir=$STATE_DIR/redis
   [[ -n $(rj '.reload.redis // empty') && -f $dir/users.acl ]] || return 0
   want=$(sha256sum <"$dir/users.acl" | cut -c1-64)
   have=$(cat "$STATE_DIR/redis.loaded" 2>/dev/null || true)
@@ -60,16 +58,9 @@ ft_redis_reload() {
   id=${id%%$'\n'*}
   [[ -n $id ]] || return 0
   if [[ $want != "$have" ]]; then
-    for f in "$SECRETS_DIR/redis/password" "$SECRETS_LINK/redis/password" "$dir/password"; do
-      [[ -f $f ]] || continue
-      pw=$(<"$f")
-      pw=${pw//\\/\\\\}
-      pw=${pw//\"/\\\"}
-      out=$(printf 'AUTH "%s"\nACL LOAD\n' "$pw" | docker exec -i "$id" valkey-cli 2>&1) || true
-      if [[ $(tr -d '\r' <<<"$out") == $'OK\nOK' ]]; then ok=1; break; fi
-    done
-    pw=
-    [[ $ok -eq 1 ]] || die "redis: ACL LOAD of state/redis/users.acl failed (redis keeps its previous ACL): $(tr -d '\r' <<<"$out" | grep -v -e '^OK$' -e '^WRONGPASS' | head -n 2)"
+    out=$(ft_redis_cli "$id" "ACL LOAD") ||
+      die "redis: it accepts none of this host's redis passwords, so state/redis/users.acl was not loaded (redis keeps its previous ACL); check $SECRETS_DIR/redis/password"
+    [[ $out == OK ]] || die "redis: ACL LOAD of state/redis/users.acl failed (redis keeps its previous ACL): $(head -n 2 <<<"$out")"
     log "redis: ACL reloaded (no restart, connections kept)"
   fi
   printf '%s\n' "$want" >"$STATE_DIR/redis.loaded.tmp"
@@ -78,12 +69,13 @@ ft_redis_reload() {
 }
 
 # Runs the commands $2... (one per argument) through valkey-cli in redis container $1, with AUTH
-# on its stdin (never argv or environment) by the first password file redis accepts, as
-# ft_redis_reload does. Prints the commands' replies (AUTH's OK left out); 1 when none is accepted.
+# on its stdin (never argv or environment) by the first password redis accepts: the generation
+# being deployed, the running release's, the healthcheck's (during a rotation redis may accept
+# only the older ones). Prints the commands' replies (AUTH's OK left out); 1 when it accepts none.
 ft_redis_cli() {
   local id=$1 f pw out
   shift
-  for f in "$SECRETS_DIR/redis/password" "$STATE_DIR/redis/password"; do
+  for f in "$SECRETS_DIR/redis/password" "$SECRETS_LINK/redis/password" "$STATE_DIR/redis/password"; do
     [[ -f $f ]] || continue
     pw=$(<"$f")
     pw=${pw//\\/\\\\}
