@@ -25,6 +25,7 @@ const ADMIN_PW = "adm-" + crypto.randomBytes(8).toString("hex");
 const BACKUP_KEY = crypto.randomBytes(32).toString("base64");
 const SALT = "SALTVALUE" + crypto.randomBytes(8).toString("hex");
 const JWT = "JWTVALUE" + crypto.randomBytes(8).toString("hex");
+const REDIS_PW = "REDISPW" + crypto.randomBytes(8).toString("hex");
 // The new side's push user (registered with the AWS stand-in below).
 const AWS_KEY_ID = "AKIA" + crypto.randomBytes(8).toString("hex").toUpperCase();
 const AWS_SECRET = crypto.randomBytes(30).toString("base64");
@@ -145,6 +146,7 @@ describe("tools: bin/move-export --push-s3 / --conclude (old host -> aws) on a r
     oldConf = stores.rcloneConf;
     writeSecret(appDir, "app/TTN_ENCRYPTION_SALT", SALT);
     writeSecret(appDir, "app/JWT_SECRET", JWT);
+    writeSecret(appDir, "redis/password", REDIS_PW);
     // The test's own view of the AWS stand-in (its built-in key, not the push user's).
     awsConf = path.join(root, "aws-test.conf");
     fs.writeFileSync(awsConf, s3rverRcloneConf(["aws"], `https://localhost:${awsPort}`, "eu-central-1"));
@@ -198,7 +200,11 @@ exec /usr/bin/rclone "$@"
       // The stateful docker stand-in (as bin-move.test.ts), this side "old".
       FT_STUB_STOPPED: path.join(root, "stopped"),
       FT_STUB_SCRIPT: STATEFUL_DOCKER_SCRIPT,
+      // This side's redis (the stand-in's key counts "KEYS EXPIRES"): its queue stays here.
+      FT_STUB_REDIS_DIR: path.join(root, "redis"),
     };
+    fs.mkdirSync(path.join(root, "redis", "old", "appendonlydir"), { recursive: true });
+    fs.writeFileSync(path.join(root, "redis", "old", "appendonlydir", "keys"), "4 1");
     const remote = relJson.backup.store_remote || relJson.backup.remote;
     for (const [i, body] of ["first upload", "y".repeat(70000), "third"].entries()) {
       const f = path.join(root, `obj${i}`);
@@ -223,6 +229,9 @@ exec /usr/bin/rclone "$@"
     fs.writeFileSync(rcloneLog, "");
     const r = await exportCmd(["--push-s3"], cred());
     assert.equal(r.code, 0, r.stderr);
+    // The job queue stays here, and the log says how much of it.
+    assert.match(r.stderr, /WARNING: the job queue \(redis\) does not travel to aws: .*\. 4 keys \(1 of them with a TTL\) stay in this side's redis: /);
+    assert.ok(!r.stderr.includes(REDIS_PW) && !fs.readFileSync(dockerLog, "utf8").includes(REDIS_PW), "redis's password in no output and no docker argument");
     /** What the push sent (before the test's own reads below). */
     const saw = [...awsSaw];
 
@@ -360,6 +369,7 @@ exec /usr/bin/rclone "$@"
     assert.equal(typeof manifest.freeze_started, "number");
     assert.equal(typeof manifest.app_stop_seconds, "number", "how long the old app took to stop");
     assert.equal(manifest.tables["public.readings"], 3030);
+    assert.match(r.stderr, /4 keys \(1 of them with a TTL\) stay in this side's redis at the freeze: /, "counted after the freeze");
     let calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^run -d --name freshtrack-move-hold /m, "the holder started");
     assert.match(calls, /^stop old-backend old-worker$/m, "the writers stopped");
