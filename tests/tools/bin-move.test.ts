@@ -6,7 +6,7 @@
 // ids) and a stubbed ssh that runs the old side's forced command locally, exactly as
 // sshd would with the line `move-export --authorize` wrote.
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os from "os";
@@ -14,7 +14,7 @@ import * as path from "path";
 import { Client } from "pg";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { COLD_CHAIN_VM_HOST } from "../fixtures/config";
-import { installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
+import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
 import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { S3Standin, startS3rver } from "../fixtures/s3-standin";
 
@@ -36,6 +36,8 @@ interface Side {
   s3Port: number;
   rcloneConf: string;
 }
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe("tools: bin/move-export | bin/move-import between two real PostgreSQL + S3 sides", function () {
   this.timeout(240000);
@@ -535,6 +537,74 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     }
   });
 
+  it("a cutover whose old side has no redis running at the freeze fails before the copy is used, never starts the new app, and ends the old side's freeze", async () => {
+    // The new side would start on the prepare's copy of the queue: jobs run since would run again.
+    fs.appendFileSync(env.FT_STUB_STOPPED!, "old-redis\n");
+    fs.writeFileSync(dockerLog, "");
+    try {
+      const r = await importFromOld(["--freeze-source", "--start-app"]);
+      assert.notEqual(r.code, 0);
+      assert.match(
+        r.stderr,
+        /no redis runs here at the freeze: the job queue cannot travel\. Start it \(bin\/deploy on this host\), then run the cutover again/,
+      );
+      const calls = fs.readFileSync(dockerLog, "utf8");
+      assert.match(calls, /^stop old-backend old-worker$/m);
+      assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the new side never serves");
+      assert.match(calls, /^start old-backend old-worker$/m, "the old side serves again");
+    } finally {
+      const stopped = fs
+        .readFileSync(env.FT_STUB_STOPPED!, "utf8")
+        .split("\n")
+        .filter((l) => l && l !== "old-redis");
+      fs.writeFileSync(env.FT_STUB_STOPPED!, stopped.map((l) => `${l}\n`).join(""));
+    }
+  });
+
+  it("a cutover killed while it loads the queue (SIGTERM, as a cut connection's HUP) fails, ends the old side's freeze and starts this side's redis again", async () => {
+    fs.writeFileSync(dockerLog, "");
+    const child = spawn(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, "--freeze-source", "--start-app"], {
+      env: { ...env, FT_STUB_SIDE: "new", FT_STUB_REDIS_STOP_SLEEP: "3" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stdout.resume();
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(MOVE_KEY);
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    // The old side is frozen and this side's redis is stopping: the kill comes in that window.
+    for (let i = 0; i < 600 && !/^stop new-redis$/m.test(fs.readFileSync(dockerLog, "utf8")); i++) await sleep(100);
+    assert.match(fs.readFileSync(dockerLog, "utf8"), /^stop new-redis$/m, stderr);
+    child.kill("SIGTERM");
+    const code = await exited;
+    assert.equal(code, 143, stderr);
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    assert.match(calls, /^stop old-backend old-worker$/m);
+    assert.match(calls, /^start old-backend old-worker$/m, `the old side serves again\n${stderr}`);
+    assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the new side never serves");
+    assert.ok(calls.lastIndexOf("start new-redis") > calls.lastIndexOf("stop new-redis"), "this side's redis runs again");
+    const last = auditLines(newSide.appDir)
+      .filter((a) => a.action === "move-import")
+      .pop()!;
+    assert.equal(last.result, "failure");
+  });
+
+  it("--unfreeze with nothing recorded but requests diverted to the holder (a freeze that died between the two) routes them back to the running backend", async () => {
+    const marker = path.join(oldSide.appDir, "state", "proxy", "move.forward");
+    const frozen = path.join(oldSide.appDir, "state", "move-frozen-app");
+    fs.rmSync(frozen, { force: true });
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, "");
+    fs.writeFileSync(`${env.FT_STUB_STOPPED}.hold-old`, ""); // the holder runs
+    fs.writeFileSync(dockerLog, "");
+    const r = await run(bin(oldSide, "move-export"), ["--unfreeze"], { env: { ...env, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0" } });
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /nothing frozen here/);
+    assert.ok(!fs.existsSync(marker), "Caddy routes locally again");
+    assert.match(fs.readFileSync(dockerLog, "utf8"), /^rm -f old-hold$/m, "the holder removed");
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^start /m, "nothing to start");
+  });
+
   it("an archive from another stack (other backup key) is refused before the database is touched", async () => {
     const before = (await pg(newSide, "SELECT count(*)::int AS n FROM readings"))[0].n;
     writeSecret(newSide.appDir, "backup/backup.key", "another-stacks-key\n");
@@ -622,5 +692,61 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     console.log(
       `      figure: prepare copy of ${n.toLocaleString("en-US")} readings (database ${(Number(bytes) / 1e6).toFixed(0)} MB): ${report.copy_seconds} s`,
     );
+  });
+
+  /** A cutover onto the new side, killed (SIGTERM) once its app started and a request from its Caddy is under way. */
+  async function cutoverKilledAfterAppStart(): Promise<{ code: number | null; stderr: string; calls: string }> {
+    fs.writeFileSync(dockerLog, "");
+    const child = spawn(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, "--freeze-source", "--start-app"], {
+      env: { ...env, FT_STUB_SIDE: "new", FT_STUB_WGET_SLEEP: "3", FT_STUB_WGET_SIDE: "new" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stdout.resume();
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    child.stdin.end(MOVE_KEY);
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    const started = () => /^start new-backend/m.test(fs.readFileSync(dockerLog, "utf8"));
+    for (let i = 0; i < 600 && !started(); i++) await sleep(100);
+    assert.ok(started(), stderr);
+    await sleep(500);
+    child.kill("SIGTERM");
+    const code = await exited;
+    return { code, stderr, calls: fs.readFileSync(dockerLog, "utf8") };
+  }
+  const newMarker = () => path.join(newSide.appDir, "state", "proxy", "move.forward");
+  const unfreezeOld = async () => {
+    const u = await run(bin(oldSide, "move-export"), ["--unfreeze"], { env: { ...env, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0" } });
+    assert.equal(u.code, 0, u.stderr);
+  };
+
+  it("a cutover that fails after the new app serves (killed while it asks the old side to hand over) leaves the old side frozen: never two apps on two copies", async () => {
+    // No holder on the new side: its app serves as soon as it started.
+    fs.rmSync(newMarker(), { force: true });
+    fs.rmSync(`${env.FT_STUB_STOPPED}.hold-new`, { force: true });
+    const { code, stderr, calls } = await cutoverKilledAfterAppStart();
+    assert.equal(code, 143, stderr);
+    assert.match(calls, /^stop old-backend old-worker$/m);
+    assert.doesNotMatch(calls, /^start old-backend/m, `the old side stays frozen: the new side serves\n${stderr}`);
+    assert.doesNotMatch(calls, /^stop new-backend/m, "the new side keeps serving");
+    assert.match(stderr, /failed after this side's app started: this side serves the copied data; the old side stays frozen/);
+    assert.ok(fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "the old side still sends its requests to its holder");
+    await unfreezeOld();
+  });
+
+  it("a cutover killed after the new app started but before it served (its backend taking back what its holder kept) stops that app again and ends the old side's freeze", async () => {
+    // The new side holds requests (as after a rollback away from it): its backend must take them back first.
+    fs.mkdirSync(path.dirname(newMarker()), { recursive: true });
+    fs.writeFileSync(newMarker(), "");
+    fs.writeFileSync(`${env.FT_STUB_STOPPED}.hold-new`, "");
+    const { code, stderr, calls } = await cutoverKilledAfterAppStart();
+    assert.equal(code, 143, stderr);
+    const started = /^start (new-backend new-worker|new-worker new-backend)$/m.exec(calls);
+    assert.ok(started, calls);
+    assert.match(calls.slice(started.index), /^stop new-(backend|worker) new-(backend|worker)$/m, `this side's app stopped again\n${stderr}`);
+    assert.match(calls, /^start old-backend old-worker$/m, "the old side serves again");
+    assert.ok(calls.lastIndexOf("stop new-") < calls.lastIndexOf("start old-backend"), "this side's app stops before the old side's starts");
+    const recorded = fs.readFileSync(path.join(newSide.appDir, "state", "move-stopped-app"), "utf8");
+    assert.match(recorded, /new-backend/, "recorded again: a later cutover starts them");
   });
 });
