@@ -729,8 +729,26 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(calls, /^stop old-backend old-worker$/m);
     assert.doesNotMatch(calls, /^start old-backend/m, `the old side stays frozen: the new side serves\n${stderr}`);
     assert.doesNotMatch(calls, /^stop new-backend/m, "the new side keeps serving");
-    assert.match(stderr, /failed after this side's app started: this side serves the copied data; the old side stays frozen/);
+    assert.match(
+      stderr,
+      /failed after this side's app started: this side serves the copied data; the old side stays frozen\. Run the cutover again \(pulumi up\)/,
+    );
     assert.ok(fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "the old side still sends its requests to its holder");
+    // What the new side wrote since it served must survive the re-run: no second copy.
+    await pg(newSide, "INSERT INTO readings (sensor, c) VALUES (2, 7777)");
+    fs.writeFileSync(dockerLog, "");
+    const again = await importFromOld(["--freeze-source", "--start-app"]);
+    assert.equal(again.code, 0, again.stderr);
+    noSecretsIn(again);
+    assert.match(again.stderr, /finishing the hand-over, no new copy/);
+    assert.doesNotMatch(again.stderr, /pg_restore|pulling the export/, "no second copy");
+    assert.equal((await pg(newSide, "SELECT count(*)::int AS n FROM readings WHERE c = 7777"))[0].n, 1, "the new side's write kept");
+    const report = JSON.parse(again.stdout.trim().split("\n").pop()!);
+    assert.equal(report.ok, true);
+    assert.equal(report.app, "started");
+    assert.match(again.stderr, /request holder: kept and later requests go to https:\/\//, "the old side hands over what it holds");
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(start|stop) (old|new)-(backend|worker)/m, "no app started or stopped");
+    assert.ok(!fs.existsSync(path.join(newSide.appDir, "state", "move-served.json")), "finished: a later cutover copies again");
     await unfreezeOld();
   });
 
