@@ -561,10 +561,18 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     }
   });
 
-  it("a cutover killed while it loads the queue (SIGTERM, as a cut connection's HUP) fails, ends the old side's freeze and starts this side's redis again", async () => {
+  /**
+   * A cutover onto the new side, killed (SIGTERM) `afterMs` after the docker log shows `reached`:
+   * `stubEnv` makes the stand-in pause there.
+   */
+  async function cutoverKilledAt(
+    stubEnv: Record<string, string>,
+    reached: RegExp,
+    afterMs = 0,
+  ): Promise<{ code: number | null; stderr: string; calls: string }> {
     fs.writeFileSync(dockerLog, "");
     const child = spawn(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, "--freeze-source", "--start-app"], {
-      env: { ...env, FT_STUB_SIDE: "new", FT_STUB_REDIS_STOP_SLEEP: "3" },
+      env: { ...env, FT_STUB_SIDE: "new", ...stubEnv },
       stdio: ["pipe", "pipe", "pipe"],
     });
     let stderr = "";
@@ -572,13 +580,21 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdin.end(MOVE_KEY);
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    // The old side is frozen and this side's redis is stopping: the kill comes in that window.
-    for (let i = 0; i < 600 && !/^stop new-redis$/m.test(fs.readFileSync(dockerLog, "utf8")); i++) await sleep(100);
-    assert.match(fs.readFileSync(dockerLog, "utf8"), /^stop new-redis$/m, stderr);
+    const there = () => reached.test(fs.readFileSync(dockerLog, "utf8"));
+    for (let i = 0; i < 600 && !there(); i++) await sleep(100);
+    assert.ok(there(), stderr);
+    await sleep(afterMs);
     child.kill("SIGTERM");
     const code = await exited;
+    return { code, stderr, calls: fs.readFileSync(dockerLog, "utf8") };
+  }
+  /** Killed once its app started, while a request from its Caddy is under way. */
+  const cutoverKilledAfterAppStart = () => cutoverKilledAt({ FT_STUB_WGET_SLEEP: "3", FT_STUB_WGET_SIDE: "new" }, /^start new-backend/m, 500);
+
+  it("a cutover killed while it loads the queue (SIGTERM, as a cut connection's HUP) fails, ends the old side's freeze and starts this side's redis again", async () => {
+    // The old side is frozen and this side's redis is stopping: the kill comes in that window.
+    const { code, stderr, calls } = await cutoverKilledAt({ FT_STUB_REDIS_STOP_SLEEP: "3" }, /^stop new-redis$/m);
     assert.equal(code, 143, stderr);
-    const calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^stop old-backend old-worker$/m);
     assert.match(calls, /^start old-backend old-worker$/m, `the old side serves again\n${stderr}`);
     assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the new side never serves");
@@ -694,26 +710,6 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     );
   });
 
-  /** A cutover onto the new side, killed (SIGTERM) once its app started and a request from its Caddy is under way. */
-  async function cutoverKilledAfterAppStart(): Promise<{ code: number | null; stderr: string; calls: string }> {
-    fs.writeFileSync(dockerLog, "");
-    const child = spawn(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, "--freeze-source", "--start-app"], {
-      env: { ...env, FT_STUB_SIDE: "new", FT_STUB_WGET_SLEEP: "3", FT_STUB_WGET_SIDE: "new" },
-      stdio: ["pipe", "pipe", "pipe"],
-    });
-    let stderr = "";
-    child.stdout.resume();
-    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
-    child.stdin.end(MOVE_KEY);
-    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
-    const started = () => /^start new-backend/m.test(fs.readFileSync(dockerLog, "utf8"));
-    for (let i = 0; i < 600 && !started(); i++) await sleep(100);
-    assert.ok(started(), stderr);
-    await sleep(500);
-    child.kill("SIGTERM");
-    const code = await exited;
-    return { code, stderr, calls: fs.readFileSync(dockerLog, "utf8") };
-  }
   const newMarker = () => path.join(newSide.appDir, "state", "proxy", "move.forward");
   const unfreezeOld = async () => {
     const u = await run(bin(oldSide, "move-export"), ["--unfreeze"], { env: { ...env, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0" } });
