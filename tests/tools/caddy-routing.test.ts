@@ -304,7 +304,7 @@ describe("rendered caddy.json running in real Caddy 2.6 (internal TLS)", functio
     });
     backend.on("request", (req: http.IncomingMessage, res: http.ServerResponse) => res.on("finish", () => lastUse.set(req.socket, Date.now())));
     await sleep(2500); // healthy again
-    // One burst of concurrent requests makes Caddy open a connection for each.
+    // One burst of concurrent requests makes Caddy open several connections at once.
     const agent = new https.Agent({ keepAlive: true, maxSockets: 24 });
     const statuses = await Promise.all(Array.from({ length: 24 }, () => get("/api/webhooks/ttn", "POST", agent).then((r) => r.status)));
     agent.destroy();

@@ -453,7 +453,7 @@ describe("caddy.json", () => {
     );
   });
 
-  // Rendered once for every upstream: a stopping backend must never wait on a connection Caddy keeps
+  // The transport every upstream gets: a stopping backend must never wait on a connection Caddy keeps
   // unused (Caddy's default keeps one 2 minutes, beyond the backend's stop grace).
   const UPSTREAM_TRANSPORT_RENDERED = {
     protocol: "http",
