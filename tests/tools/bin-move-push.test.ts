@@ -32,7 +32,16 @@ const AWS_SECRET = crypto.randomBytes(30).toString("base64");
 const KMS_ARN = "arn:aws:kms:eu-central-1:123456789012:key/0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b";
 const BACKUPS = "ft-aws-backups";
 const ASSETS = "ft-aws-assets";
-const CONTRACT_FILES = ["move/db.dump", "move/manifest.json", "move/objects.txt", "move/secrets.txt", "move/sequences.txt", "move/tables.txt"];
+const CONTRACT_FILES = [
+  "move/db.dump",
+  "move/manifest.json",
+  "move/objects.txt",
+  "move/queue.redis",
+  "move/queue.txt",
+  "move/secrets.txt",
+  "move/sequences.txt",
+  "move/tables.txt",
+];
 const ALB = "freshtrack-alb-1234567890.eu-central-1.elb.amazonaws.com";
 
 interface SeenRequest {
@@ -229,11 +238,14 @@ exec /usr/bin/rclone "$@"
     fs.writeFileSync(rcloneLog, "");
     const r = await exportCmd(["--push-s3"], cred());
     assert.equal(r.code, 0, r.stderr);
-    // The job queue stays here, and the log says how much of it.
-    assert.match(r.stderr, /WARNING: the job queue \(redis\) does not travel to aws: .*\. 4 keys \(1 of them with a TTL\) stay in this side's redis: /);
+    // The job queue travels key by key (the stand-in's redis answers the dump with a RESTORE per key).
+    assert.match(r.stderr, /job queue: 4 keys, 1 of them with a TTL \(\d+ bytes\)/);
     assert.ok(!r.stderr.includes(REDIS_PW) && !fs.readFileSync(dockerLog, "utf8").includes(REDIS_PW), "redis's password in no output and no docker argument");
     /** What the push sent (before the test's own reads below). */
     const saw = [...awsSaw];
+    assert.equal((await rcloneAs(awsConf, ["cat", `aws:${BACKUPS}/move/queue.txt`])).stdout, "4 1 false\n", "a prepare's copy: not frozen");
+    const restores = (await rcloneAs(awsConf, ["cat", `aws:${BACKUPS}/move/queue.redis`])).stdout.trim().split("\n");
+    assert.deepEqual(restores, ['RESTORE "\\x6b0" 60000 "\\x00" REPLACE', ...[1, 2, 3].map((i) => `RESTORE "\\x6b${i}" 0 "\\x00" REPLACE`)]);
 
     // Exactly the contract's objects under the backups bucket.
     const pushed = await bucketFiles(awsConf, `aws:${BACKUPS}`);
@@ -369,7 +381,8 @@ exec /usr/bin/rclone "$@"
     assert.equal(typeof manifest.freeze_started, "number");
     assert.equal(typeof manifest.app_stop_seconds, "number", "how long the old app took to stop");
     assert.equal(manifest.tables["public.readings"], 3030);
-    assert.match(r.stderr, /4 keys \(1 of them with a TTL\) stay in this side's redis at the freeze: /, "counted after the freeze");
+    assert.deepEqual(manifest.queue, { keys: 4, expires: 1, frozen: true }, "copied after the freeze");
+    assert.equal((await rcloneAs(awsConf, ["cat", `aws:${BACKUPS}/move/queue.txt`])).stdout, "4 1 true\n");
     let calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^run -d --name freshtrack-move-hold /m, "the holder started");
     assert.match(calls, /^stop old-backend old-worker$/m, "the writers stopped");
@@ -406,7 +419,7 @@ exec /usr/bin/rclone "$@"
     fs.writeFileSync(rcloneLog, "");
     const r = await exportCmd(["--push-s3", "--freeze"], cred({ backups_bucket: "no-such-bucket-here" }));
     assert.equal(r.code, 1, r.stderr);
-    assert.match(r.stderr, /uploading db\.dump to no-such-bucket-here\/move\/ failed/);
+    assert.match(r.stderr, /uploading queue\.redis and queue\.txt to no-such-bucket-here\/move\/ failed/);
     assert.match(r.stderr, /the push failed after the write freeze began: ending it/);
     assert.equal(r.stdout, "", "no manifest printed");
     const calls = fs.readFileSync(dockerLog, "utf8");

@@ -107,6 +107,53 @@ ft_move_queue_size() {
     awk -F'[:=,]' '/^db[0-9]+:/ { k += $3; e += $5 } END { printf "{\"keys\": %d, \"expires\": %d}\n", k, e }'
 }
 
+# The job queue key by key, for a move with aws on one side (ElastiCache neither hands over nor
+# loads a server's files). The aws tasks' queue containers read and write the same files
+# (components/aws/move-queue.ts): queue.redis (valkey-cli input, a RESTORE per key) and queue.txt
+# (`KEYS EXPIRES FROZEN`, FROZEN true when taken inside a write freeze).
+# ft_move_queue_dump ID DIR FROZEN: move/queue-dump.lua run in redis container ID writes both into DIR.
+ft_move_queue_dump() {
+  local id=$1 dir=$2 frozen=$3 extra keys expires rest lines bad
+  extra=$(ft_redis_cli "$id" "INFO keyspace" | awk -F: '/^db[0-9]+:/ && $1 != "db0" { print $1 }') ||
+    die "redis accepts none of this side's redis passwords: the job queue cannot be read"
+  [[ -z $extra ]] ||
+    die "redis holds keys outside database 0 ($(echo "$extra" | tr '\n' ' ')), which the app does not use and which would not travel: look at them (valkey-cli -n N), remove them, run this again"
+  rm -f "$dir/queue.redis" "$dir/queue.txt"
+  ft_redis_cli_from "$id" ft_move_queue_dump_command >"$dir/.queue.out" ||
+    die "redis accepts none of this side's redis passwords: the job queue cannot be read"
+  read -r keys expires rest <"$dir/.queue.out" || die "redis gave no reply to the job queue's dump"
+  [[ $keys =~ ^[0-9]+$ && $expires =~ ^[0-9]+$ && -z $rest ]] || die "the job queue's dump failed: $(head -c 300 "$dir/.queue.out")"
+  tail -n +2 "$dir/.queue.out" >"$dir/queue.redis"
+  rm -f "$dir/.queue.out"
+  lines=$(wc -l <"$dir/queue.redis")
+  bad=$(grep -cv '^RESTORE "' "$dir/queue.redis" || true)
+  [[ $lines -eq $keys && $bad -eq 0 ]] || die "the job queue's dump is malformed: $lines lines ($bad not a RESTORE) for $keys keys"
+  printf '%s %s %s\n' "$keys" "$expires" "$frozen" >"$dir/queue.txt"
+  log "job queue: $keys keys, $expires of them with a TTL ($(wc -c <"$dir/queue.redis") bytes)"
+}
+
+# The EVAL line that runs move/queue-dump.lua (comment lines dropped, lines joined by a space:
+# what queueDumpCommand in components/aws/move-queue.ts makes of the same file).
+ft_move_queue_dump_command() {
+  printf 'EVAL "%s" 0\n' "$(grep -v '^[[:space:]]*--' "$SCRIPT_RELEASE_DIR/move/queue-dump.lua" | tr '\n' ' ')"
+}
+
+# ft_move_queue_load ID FILE KEYS: redis container ID is emptied and loads FILE (queue.redis of
+# KEYS keys). No app may run here meanwhile: what it queued would go.
+ft_move_queue_load() {
+  local id=$1 file=$2 keys=$3 replies n ok
+  replies=$(ft_redis_cli_from "$id" ft_move_queue_feed "$file") ||
+    die "redis accepts none of this side's redis passwords: the old side's job queue cannot be loaded"
+  n=$(grep -c . <<<"$replies" || true)
+  ok=$(grep -cx OK <<<"$replies" || true)
+  [[ $n -eq $((keys + 1)) && $ok -eq $n ]] ||
+    die "redis refused some of the old side's job queue ($ok of $n replies OK): $(grep -vx OK <<<"$replies" | head -n 3)"
+}
+ft_move_queue_feed() {
+  echo FLUSHALL
+  cat "$1"
+}
+
 # sha256 of a secret file under APP_DIR/secrets (the digest only: the value never leaves the file).
 ft_move_secret_digest() {
   local f=$SECRETS_DIR/$1

@@ -73,6 +73,16 @@ ft_redis_reload() {
 # being deployed, the running release's, the healthcheck's (during a rotation redis may accept
 # only the older ones). Prints the commands' replies (AUTH's OK left out); 1 when it accepts none.
 ft_redis_cli() {
+  local id=$1
+  shift
+  ft_redis_cli_from "$id" printf '%s\n' "$@"
+}
+
+# The same with the commands a file holds, one per line (valkey-cli's quoting: "\xHH" is a byte).
+ft_redis_cli_file() { ft_redis_cli_from "$1" cat "$2"; }
+
+# ft_redis_cli_from ID COMMAND...: valkey-cli in redis container ID runs what COMMAND prints.
+ft_redis_cli_from() {
   local id=$1 f pw out
   shift
   for f in "$SECRETS_DIR/redis/password" "$SECRETS_LINK/redis/password" "$STATE_DIR/redis/password"; do
@@ -80,7 +90,7 @@ ft_redis_cli() {
     pw=$(<"$f")
     pw=${pw//\\/\\\\}
     pw=${pw//\"/\\\"}
-    out=$({ printf 'AUTH "%s"\n' "$pw"; printf '%s\n' "$@"; } | docker exec -i "$id" valkey-cli 2>&1 | tr -d '\r') || true
+    out=$({ printf 'AUTH "%s"\n' "$pw"; "$@"; } | docker exec -i "$id" valkey-cli 2>&1 | tr -d '\r') || true
     pw=
     if [[ ${out%%$'\n'*} == OK ]]; then
       tail -n +2 <<<"$out"
