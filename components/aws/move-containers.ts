@@ -12,6 +12,8 @@ export const MOVE_DIR = "/move";
 export interface MoveTaskInput {
   postgresImage: string;
   rcloneImage: string;
+  /** valkey-cli with TLS: the queue containers (move-queue.ts). */
+  redisImage: string;
   dbName: string;
   /** The region's RDS root CAs (PEM, rds-ca.ts). */
   rdsCa: string;

@@ -15,19 +15,22 @@
 // whose key the new host gets (read move/ and the assets). Pure: plain data in, strings out.
 import { listMovePrefix, MOVE_DIR, MOVE_OBJECTS, MOVE_PREFIX, MovePolicyDocument } from "./move-import";
 import { MoveTaskInput, moveTaskLog, postgresMoveContainer, rcloneMoveContainer } from "./move-containers";
+import { QUEUE_CONTAINER, QUEUE_DUMP_ENV, QUEUE_FILES, QUEUE_SECRET_ENV, moveQueueDumpScript, queueDumpCommand, queueMoveContainer } from "./move-queue";
 import { RDS_CA_ENV } from "./rds-ca";
 import { SCRATCH_VOLUMES_CONTAINER, scratchVolumesContainer } from "./scratch-volumes";
 
 /** Starts the upload container's report line. */
 export const MOVE_EXPORT_MARKER = "FRESHTRACK_MOVE_EXPORT";
 /** Container names (the upload container's exit code is the task's result). */
-export const MOVE_EXPORT_CONTAINERS = { volumes: SCRATCH_VOLUMES_CONTAINER, dump: "dump", upload: "upload" } as const;
+export const MOVE_EXPORT_CONTAINERS = { volumes: SCRATCH_VOLUMES_CONTAINER, dump: "dump", queue: QUEUE_CONTAINER, upload: "upload" } as const;
 /** The container whose exit code and log stream (prefix "upload", its name) carry the result. */
 export const MOVE_EXPORT_CONTAINER = MOVE_EXPORT_CONTAINERS.upload;
 /** Its awslogs stream prefix (streams are PREFIX/CONTAINER/TASK-ID): LOG_STREAM_PREFIX of the run step. */
 export const MOVE_EXPORT_LOG_PREFIX = MOVE_EXPORT_CONTAINER;
-/** The app's secrets the dump container reads (ECS `secrets`, by ARN): the execution role may read exactly these. */
-export const MOVE_EXPORT_SECRET_ENV = ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"] as const;
+/** The app's secrets the dump container reads (ECS `secrets`, by ARN). */
+export const MOVE_EXPORT_DB_SECRET_ENV = ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"] as const;
+/** The app's secrets the task reads (the dump's and the queue container's): the execution role may read exactly these. */
+export const MOVE_EXPORT_SECRET_ENV = [...MOVE_EXPORT_DB_SECRET_ENV, ...QUEUE_SECRET_ENV] as const;
 /** Set on the upload container by the run step (run-task overrides) when a write freeze began: epoch seconds. */
 export const MOVE_FREEZE_ENV = "MOVE_FREEZE_STARTED";
 /** The task definition's volumes (ECS task-level `volumes`). */
@@ -150,6 +153,9 @@ export function moveUploadScript(): string {
     'die() { echo "move-export: $*" >&2; exit 1; }',
     ': "${BUCKET:?}" "${AWS_REGION:?}" "${SSE_KMS_ARN:?}" "${ASSETS_BUCKET:?}" "${ASSETS_REGION:?}"',
     `for f in ${[o.dump, o.tables, o.sequences, o.secrets].join(" ")}; do [ -f "$dir/$f" ] || die "$dir/$f is missing (the dump container did not finish): nothing uploaded"; done`,
+    `for f in ${[QUEUE_FILES.commands, QUEUE_FILES.counts].join(" ")}; do [ -f "$dir/$f" ] || die "$dir/$f is missing (the queue container did not finish): nothing uploaded"; done`,
+    `read -r queue_keys queue_expires _ < "$dir/${QUEUE_FILES.counts}" || die "$dir/${QUEUE_FILES.counts} is empty: nothing uploaded"`,
+    'case "$queue_keys $queue_expires" in *[!0-9\\ ]* | " "* | *" ") die "the queue counts are not numbers: nothing uploaded" ;; esac',
     `[ -s "$dir/${o.dump}" ] || die "$dir/${o.dump} is empty: nothing uploaded"`,
     // A JSON number or null in the manifest.
     `freeze=\${${MOVE_FREEZE_ENV}:-}`,
@@ -168,7 +174,7 @@ export function moveUploadScript(): string {
     `rclone delete ${dest} --include "/${o.manifest}" ${rcloneS3("AWS_REGION")} --fast-list --retries 5 || die "cannot remove the previous s3://$BUCKET/${MOVE_PREFIX}/${o.manifest}"`,
     `rclone delete ${dest} ${rcloneS3("AWS_REGION")} --fast-list --retries 5 || die "cannot remove the previous export in s3://$BUCKET/${MOVE_PREFIX}/"`,
     `put() { rclone copyto "$dir/$1" ":s3:$BUCKET/${MOVE_PREFIX}/$1" ${put} || die "uploading $1 to s3://$BUCKET/${MOVE_PREFIX}/ failed"; }`,
-    `for f in ${[o.dump, o.tables, o.sequences, o.objects, o.secrets].join(" ")}; do put "$f"; done`,
+    `for f in ${[o.dump, QUEUE_FILES.commands, QUEUE_FILES.counts, o.tables, o.sequences, o.objects, o.secrets].join(" ")}; do put "$f"; done`,
     // Last: a manifest in move/ says the files before it are complete.
     `printf '{"source":"aws","created":%s,"freeze_started":%s}\\n' "$(date +%s)" "$freeze" > "$dir/${o.manifest}"`,
     `put ${o.manifest}`,
@@ -176,8 +182,8 @@ export function moveUploadScript(): string {
     `sequences=$(($(wc -l < "$dir/${o.sequences}")))`,
     `dump_bytes=$(($(wc -c < "$dir/${o.dump}")))`,
     `echo "move-export: exported to s3://$BUCKET/${MOVE_PREFIX}/; s3://$ASSETS_BUCKET holds $count objects, $bytes bytes" >&2`,
-    `printf '${MOVE_EXPORT_MARKER} {"tables":%s,"sequences":%s,"objects":{"count":%s,"bytes":%s},"dump_bytes":%s,"freeze_started":%s}\\n' \\`,
-    '  "$tables" "$sequences" "$count" "$bytes" "$dump_bytes" "$freeze"',
+    `printf '${MOVE_EXPORT_MARKER} {"tables":%s,"sequences":%s,"objects":{"count":%s,"bytes":%s},"queue":{"keys":%s,"expires":%s},"dump_bytes":%s,"freeze_started":%s}\\n' \\`,
+    '  "$tables" "$sequences" "$count" "$bytes" "$queue_keys" "$queue_expires" "$dump_bytes" "$freeze"',
     "",
   ].join("\n");
 }
@@ -189,7 +195,9 @@ export function moveUploadScript(): string {
  */
 export function moveExportOverrides(freezeStarted: string): string {
   if (!/^[1-9][0-9]*(\.[0-9]+)?$/.test(freezeStarted)) throw new Error(`move-export: '${freezeStarted}' is not epoch seconds`);
-  return JSON.stringify({ containerOverrides: [{ name: MOVE_EXPORT_CONTAINER, environment: [{ name: MOVE_FREEZE_ENV, value: freezeStarted }] }] });
+  const environment = [{ name: MOVE_FREEZE_ENV, value: freezeStarted }];
+  // The queue container marks its counts as taken inside the freeze; the upload container writes the time into the manifest.
+  return JSON.stringify({ containerOverrides: [QUEUE_CONTAINER, MOVE_EXPORT_CONTAINER].map((name) => ({ name, environment })) });
 }
 
 export interface MoveExportTaskInput extends MoveTaskInput {
@@ -197,7 +205,7 @@ export interface MoveExportTaskInput extends MoveTaskInput {
   kmsKeyArn: string;
 }
 
-/** The task's containers, as ECS JSON: volumes -> dump -> upload (upload is the essential one). */
+/** The task's containers, as ECS JSON: volumes -> dump -> queue -> upload (upload is the essential one). */
 export function moveExportContainerDefinitions(i: MoveExportTaskInput): string {
   for (const env of MOVE_EXPORT_SECRET_ENV) if (!i.secretArns[env]) throw new Error(`move-export: no Secrets Manager ARN for ${env}`);
   const move = { sourceVolume: "move", containerPath: MOVE_DIR, readOnly: false };
@@ -209,9 +217,10 @@ export function moveExportContainerDefinitions(i: MoveExportTaskInput): string {
     postgresMoveContainer(
       i,
       { name: C.dump, script: moveDumpScript(i.dbName), essential: false, mounts: [move, tmp], after: C.volumes },
-      MOVE_EXPORT_SECRET_ENV,
+      MOVE_EXPORT_DB_SECRET_ENV,
     ),
-    rcloneMoveContainer(i, { name: C.upload, script: moveUploadScript(), essential: true, mounts: [move], after: C.dump }, [
+    queueMoveContainer(i, { script: moveQueueDumpScript(), mounts: [move], after: C.dump }, [{ name: QUEUE_DUMP_ENV, value: queueDumpCommand() }]),
+    rcloneMoveContainer(i, { name: C.upload, script: moveUploadScript(), essential: true, mounts: [move], after: C.queue }, [
       { name: "SSE_KMS_ARN", value: i.kmsKeyArn },
     ]),
   ];

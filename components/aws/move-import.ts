@@ -16,6 +16,7 @@
 import { SCRATCH_VOLUMES_CONTAINER, scratchVolumesContainer } from "./scratch-volumes";
 import { PolicyStatement } from "./iam-policies";
 import { MOVE_DIR, MoveTaskInput, moveTaskLog, postgresMoveContainer, rcloneMoveContainer } from "./move-containers";
+import { QUEUE_CONTAINER, QUEUE_FILES, QUEUE_LOADED_FILE, QUEUE_SECRET_ENV, moveQueueLoadScript, queueMoveContainer } from "./move-queue";
 import { RDS_CA_ENV } from "./rds-ca";
 
 /** The push's prefix in the backups bucket. */
@@ -31,16 +32,20 @@ export const MOVE_OBJECTS = {
   sequences: "sequences.txt",
   objects: "objects.txt",
   secrets: "secrets.txt",
+  queue: QUEUE_FILES.commands,
+  queueCounts: QUEUE_FILES.counts,
   manifest: "manifest.json",
 } as const;
 /** Written by the fetch container: `<count> <bytes>` of the new side's assets bucket. */
 export const MOVE_ASSETS_SIZE_FILE = "assets-size.txt";
 /** Container names (the restore container's exit code is the task's result). */
-export const MOVE_IMPORT_CONTAINERS = { volumes: SCRATCH_VOLUMES_CONTAINER, fetch: "fetch", restore: "restore" } as const;
+export const MOVE_IMPORT_CONTAINERS = { volumes: SCRATCH_VOLUMES_CONTAINER, fetch: "fetch", queue: QUEUE_CONTAINER, restore: "restore" } as const;
 /** The container whose exit code and log stream (prefix "restore") carry the result. */
 export const MOVE_IMPORT_CONTAINER = MOVE_IMPORT_CONTAINERS.restore;
-/** The app's secrets the restore container reads (ECS `secrets`, by ARN): the execution role may read exactly these. */
-export const MOVE_IMPORT_SECRET_ENV = ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"] as const;
+/** The app's secrets the restore container reads (ECS `secrets`, by ARN). */
+export const MOVE_IMPORT_DB_SECRET_ENV = ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"] as const;
+/** The app's secrets the task reads (the restore's and the queue container's): the execution role may read exactly these. */
+export const MOVE_IMPORT_SECRET_ENV = [...MOVE_IMPORT_DB_SECRET_ENV, ...QUEUE_SECRET_ENV] as const;
 
 /**
  * Exact row count of every table, `<schema>.<table> <rows>` with format('%I.%I') names:
@@ -73,7 +78,11 @@ const rcloneS3 = (regionVar: string) => `--s3-provider AWS --s3-env-auth --s3-re
  * root), MOVE_DIR (default /move). Credentials: the task role (env_auth).
  */
 export function moveFetchScript(): string {
-  const files = Object.values(MOVE_OBJECTS).join(" ");
+  // The queue's files are optional: a push by an older release has none (the queue container says so).
+  const optional: string[] = [MOVE_OBJECTS.queue, MOVE_OBJECTS.queueCounts];
+  const files = Object.values(MOVE_OBJECTS)
+    .filter((f) => !optional.includes(f))
+    .join(" ");
   return [
     "set -eu",
     `dir=\${MOVE_DIR:-${MOVE_DIR}}`,
@@ -145,6 +154,7 @@ export function moveRestoreScript(dbName: string): string {
     // The RDS root CAs, where PGSSLROOTCERT (and the URL's sslrootcert) point.
     `if [ -n "\${PGSSLROOTCERT:-}" ]; then printf '%s\\n' "\${${RDS_CA_ENV}:?${RDS_CA_ENV} is empty}" > "$PGSSLROOTCERT"; fi`,
     `for f in ${[o.dump, o.tables, o.sequences, o.objects, o.secrets, MOVE_ASSETS_SIZE_FILE].join(" ")}; do [ -f "$dir/$f" ] || die "$dir/$f is missing (did the fetch container run?)"; done`,
+    `[ -f "$dir/${QUEUE_LOADED_FILE}" ] || die "$dir/${QUEUE_LOADED_FILE} is missing (did the queue container run?)"`,
     "work=$(mktemp -d)",
     // The URL's database must be the app database: a wrong secret must not restore elsewhere.
     `db=$(${psql} -c 'SELECT current_database()')`,
@@ -172,6 +182,20 @@ export function moveRestoreScript(dbName: string): string {
     `read -r oc ob _ < "$dir/${o.objects}" || true`,
     `read -r nc nb _ < "$dir/${MOVE_ASSETS_SIZE_FILE}" || true`,
     'oc=$(num "${oc:-}"); ob=$(num "${ob:-}"); nc=$(num "${nc:-}"); nb=$(num "${nb:-}")',
+    // The job queue: null when the old side ran no redis. Equal when the keys without a TTL are
+    // as many on both sides (a key with a TTL may expire meanwhile), judged only for a copy taken
+    // inside the old side's freeze (a prepare's copy is a rehearsal: the old app still runs).
+    `read -r qk qe qf < "$dir/${o.queueCounts}" || true`,
+    `read -r lk le < "$dir/${QUEUE_LOADED_FILE}" || true`,
+    "queue=null; queue_equal=null",
+    'if [ "${qk:-none}" != none ] && [ "${lk:-none}" != none ]; then',
+    '  qk=$(num "$qk"); qe=$(num "${qe:-}"); lk=$(num "$lk"); le=$(num "${le:-}")',
+    `  queue=$(printf '{"old":[%s,%s],"new":[%s,%s]}' "$qk" "$qe" "$lk" "$le")`,
+    '  if [ "${qf:-}" = true ]; then',
+    "    queue_equal=false",
+    '    if [ "$qk" != null ] && [ "$qe" != null ] && [ "$lk" != null ] && [ "$le" != null ] && [ $((qk - qe)) -eq $((lk - le)) ]; then queue_equal=true; fi',
+    "  fi",
+    "fi",
     "objects_equal=false",
     'if [ "$oc" != null ] && [ "$ob" != null ] && [ "$oc" = "$nc" ] && [ "$ob" = "$nb" ]; then objects_equal=true; fi',
     // What differs, for whoever reads the log (names and numbers only).
@@ -180,12 +204,13 @@ export function moveRestoreScript(dbName: string): string {
     `[ "$sequences_equal" = true ] || differ sequences "$dir/${o.sequences}" "$work/sequences.txt"`,
     `[ "$secrets_equal" = true ] || echo "move-import: the sha256 of JWT_SECRET or TTN_ENCRYPTION_SALT differs from the old side's (the values are not shown)" >&2`,
     `[ "$objects_equal" = true ] || echo "move-import: the assets bucket holds $nc objects, $nb bytes; the old side had $oc, $ob" >&2`,
+    `[ "$queue_equal" != false ] || echo "move-import: redis holds $lk keys ($le with a TTL); the old side's queue had $qk ($qe)" >&2`,
     `tables=$(awk '${TABLES_JSON_AWK}' "$dir/${o.tables}" "$work/tables.txt")`,
     "ok=false",
-    'if [ "$tables_equal" = true ] && [ "$sequences_equal" = true ] && [ "$objects_equal" = true ] && [ "$secrets_equal" = true ]; then ok=true; fi',
+    'if [ "$tables_equal" = true ] && [ "$sequences_equal" = true ] && [ "$objects_equal" = true ] && [ "$secrets_equal" = true ] && [ "$queue_equal" != false ]; then ok=true; fi',
     'rm -rf "$work"',
-    `printf '${MOVE_IMPORT_MARKER} {"tables_equal":%s,"sequences_equal":%s,"objects_equal":%s,"secrets_equal":%s,"tables":%s,"objects":{"old":[%s,%s],"new":[%s,%s]},"ok":%s}\\n' \\`,
-    '  "$tables_equal" "$sequences_equal" "$objects_equal" "$secrets_equal" "$tables" "$oc" "$ob" "$nc" "$nb" "$ok"',
+    `printf '${MOVE_IMPORT_MARKER} {"tables_equal":%s,"sequences_equal":%s,"objects_equal":%s,"secrets_equal":%s,"queue_equal":%s,"tables":%s,"objects":{"old":[%s,%s],"new":[%s,%s]},"queue":%s,"ok":%s}\\n' \\`,
+    '  "$tables_equal" "$sequences_equal" "$objects_equal" "$secrets_equal" "$queue_equal" "$tables" "$oc" "$ob" "$nc" "$nb" "$queue" "$ok"',
     '[ "$ok" = true ]',
     "",
   ].join("\n");
@@ -196,7 +221,7 @@ export type MoveImportTaskInput = MoveTaskInput;
 /** The task definition's volumes (ECS task-level `volumes`). */
 export const MOVE_IMPORT_VOLUMES = [{ name: "move" }, { name: "restore-tmp" }];
 
-/** The task's containers, as ECS JSON: volumes -> fetch -> restore (restore is the essential one). */
+/** The task's containers, as ECS JSON: volumes -> fetch -> queue -> restore (restore is the essential one). */
 export function moveImportContainerDefinitions(i: MoveImportTaskInput): string {
   for (const env of MOVE_IMPORT_SECRET_ENV) if (!i.secretArns[env]) throw new Error(`move-import: no Secrets Manager ARN for ${env}`);
   const move = { sourceVolume: "move", containerPath: MOVE_DIR, readOnly: false };
@@ -206,10 +231,11 @@ export function moveImportContainerDefinitions(i: MoveImportTaskInput): string {
     // /move for fetch (uid 65534) and restore, /tmp for restore (uid 70).
     scratchVolumesContainer(i.rcloneImage, [move, tmp], moveTaskLog(i, C.volumes)),
     rcloneMoveContainer(i, { name: C.fetch, script: moveFetchScript(), essential: false, mounts: [move], after: C.volumes }),
+    queueMoveContainer(i, { script: moveQueueLoadScript(), mounts: [move], after: C.fetch }),
     postgresMoveContainer(
       i,
-      { name: C.restore, script: moveRestoreScript(i.dbName), essential: true, mounts: [move, tmp], after: C.fetch },
-      MOVE_IMPORT_SECRET_ENV,
+      { name: C.restore, script: moveRestoreScript(i.dbName), essential: true, mounts: [move, tmp], after: C.queue },
+      MOVE_IMPORT_DB_SECRET_ENV,
     ),
   ];
   return JSON.stringify(defs);
@@ -284,6 +310,10 @@ export interface MoveImportReport {
   /** name -> [rows pushed, rows restored]; null where a side lacks the table. */
   tables: Record<string, [number | null, number | null]>;
   objects: { old: [number | null, number | null]; new: [number | null, number | null] };
+  /** Keys and keys with a TTL of the job queue: pushed, and in the new side's redis once loaded; null when the old side ran no redis. */
+  queue: { old: [number | null, number | null]; new: [number | null, number | null] } | null;
+  /** null when not judged: no queue travelled, or it was copied outside a freeze (a prepare). */
+  queue_equal: boolean | null;
   ok: boolean;
 }
 
@@ -313,6 +343,12 @@ export function moveImportLogLine(logText: string): MoveImportReport | undefined
     if (typeof v.tables !== "object" || v.tables === null || Array.isArray(v.tables) || !Object.values(v.tables).every(isPair)) continue;
     const objs = v.objects as Record<string, unknown> | null;
     if (typeof objs !== "object" || objs === null || !isPair(objs.old) || !isPair(objs.new)) continue;
+    // Both null in a report of a task definition older than the queue's copy.
+    v.queue_equal ??= null;
+    v.queue ??= null;
+    if (v.queue_equal !== null && typeof v.queue_equal !== "boolean") continue;
+    const q = v.queue as Record<string, unknown> | null;
+    if (q !== null && (typeof q !== "object" || !isPair(q.old) || !isPair(q.new))) continue;
     found = r as MoveImportReport;
   }
   return found;

@@ -53,6 +53,7 @@ export function moveHostKey(scope: AwsScope, name: string, policy: PolicyOf, m: 
 export interface MoveTaskImages {
   postgresImage: string;
   rcloneImage: string;
+  redisImage: string;
   rdsCa: string;
   backupsBucket: string;
   assetsBucket: string;
@@ -125,12 +126,14 @@ export function moveTask(scope: AwsScope, s: MoveTaskSpec): { task: aws.ecs.Task
           // pg_dump / pg_restore must be at least the server's major version.
           s.digests.pin(dumpClientImage(cfg.dbEngineVersion, config.app.imageOverrides)),
           s.digests.pin(imageFor("rclone", config.app.imageOverrides)),
+          s.digests.pin(imageFor("redis", config.app.imageOverrides)),
           s.rdsCa,
         ])
-        .apply(([b, a, k, arns, postgresImage, rcloneImage, ca]) =>
+        .apply(([b, a, k, arns, postgresImage, rcloneImage, redisImage, ca]) =>
           s.containers({
             postgresImage,
             rcloneImage,
+            redisImage,
             rdsCa: ca,
             backupsBucket: b,
             assetsBucket: a,

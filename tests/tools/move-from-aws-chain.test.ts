@@ -24,7 +24,7 @@ import * as os from "os";
 import * as path from "path";
 import { DB_NAME, DB_USER } from "../../core/naming";
 import { renderSecretFiles } from "../../compose/secret-files";
-import { databaseUrl } from "../../components/aws/connection-urls";
+import { databaseUrl, redisUrl } from "../../components/aws/connection-urls";
 import {
   MOVE_EXPORT_CONTAINERS,
   MOVE_EXPORT_MARKER,
@@ -42,6 +42,7 @@ import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, NOBODY
 import { PG15_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { addS3rverKey, RCLONE_BASE_ENV, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
+import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-tls";
 
 /** The host's PostgreSQL (server and the FT_PG_BIN client): newer than the old side's 15. */
 const PG17_BIN = "/usr/lib/postgresql/17/bin";
@@ -50,6 +51,9 @@ const OLD_ADMIN_PW = "oldadm" + rnd();
 const NEW_ADMIN_PW = "newadm" + rnd();
 /** The app role's password on aws (RDS) and on the host (different databases, different passwords). */
 const OLD_APP_PW = "oldapp" + rnd();
+// The old side's ElastiCache AUTH token ([A-Za-z0-9], as the stack makes it) and the new host's redis password.
+const REDIS_TOKEN = "tok" + rnd(12);
+const HOST_REDIS_PW = "hostredis" + rnd();
 const NEW_APP_PW = "newapp" + rnd();
 // The stack's lasting secrets (one stack: the same on both sides). Shell-special characters on purpose.
 const JWT = `jwt $HOME 'q' "d" ${rnd()}`;
@@ -112,6 +116,10 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
   let dockerLog = "";
   let dumpDef: ContainerDef;
   let uploadDef: ContainerDef;
+  let queueDef: ContainerDef;
+  /** The old side's ElastiCache stand-in (TLS only, the AUTH token) and the CA the queue container trusts. */
+  let redis: RedisServer;
+  let redisCa = "";
   /** Every request the old side's stand-in received. */
   const oldSaw: SeenRequest[] = [];
   /** Every step's output (checked for secret values at the end). */
@@ -221,17 +229,32 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
    * the task role's stand-in is rclone's env_auth over AWS_*, AWS S3 the stand-in through the proxy.
    */
   const upload = async (moveDir: string, overrides?: string) => {
-    const over: Record<string, string> = {};
+    const over: Record<string, Record<string, string>> = { [queueDef.name]: {}, [uploadDef.name]: {} };
     if (overrides) {
       const o = JSON.parse(overrides) as { containerOverrides: { name: string; environment: { name: string; value: string }[] }[] };
       for (const c of o.containerOverrides) {
-        assert.equal(c.name, uploadDef.name);
-        for (const e of c.environment) over[e.name] = e.value;
+        assert.ok(c.name in over, c.name);
+        for (const e of c.environment) over[c.name][e.name] = e.value;
       }
     }
+    // The queue container first (the task runs it between dump and upload).
+    const q = await asNobody(
+      queueDef.command[0],
+      {
+        ...envOf(queueDef),
+        ...over[queueDef.name],
+        MOVE_DIR: moveDir,
+        PATH: userland.path(`${path.join(root, "valkey-bin")}:/usr/bin:/bin`),
+        REDIS_URL: redisUrl(REDIS_TOKEN, "localhost").replace(":6379", `:${redis.port}`),
+        REDIS_CA_FILE: redisCa,
+      },
+      userland.shell,
+    );
+    outputs.push({ step: "queue", r: q });
+    assert.equal(q.code, 0, q.stderr + q.stdout);
     const env = {
       ...envOf(uploadDef),
-      ...over,
+      ...over[uploadDef.name],
       MOVE_DIR: moveDir,
       RCLONE_CONFIG: path.join(moveDir, ".rclone.conf"),
       XDG_CACHE_HOME: path.join(moveDir, ".cache"),
@@ -274,6 +297,8 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     tables: Record<string, { old: number; new: number }>;
     sequences: number;
     objects: { old: { count: number; bytes: number }; new: { count: number; bytes: number } };
+    queue: { old: { keys: number; expires: number }; new: { keys: number; expires: number } } | null;
+    queue_equal: boolean | null;
     app: string;
     freeze_seconds: number | null;
     /** bin/backup's name of this side's first backup once its app serves (null otherwise). */
@@ -333,6 +358,15 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     const rdsCa = makeTestCa(tls, "Test RDS Root CA", "rdsca");
     const pgCert = issueServerCert(rdsCa, tls, ["localhost"], "pg");
     rdsCaPem = fs.readFileSync(rdsCa.cert, "utf8");
+    // The ElastiCache stand-in: TLS only under a CA of its own, the AUTH token; 3 keys of a queue, 1 with a TTL.
+    const redisTlsCa = makeTestCa(tls, "Test ElastiCache CA", "redisca");
+    const redisCert = issueServerCert(redisTlsCa, tls, ["localhost"], "redis");
+    redisCa = redisTlsCa.cert;
+    redis = await startRedis(root, "aws-redis", REDIS_TOKEN, { ...redisCert, ca: redisTlsCa.cert });
+    linkValkeyCli(path.join(root, "valkey-bin"));
+    redis.cli(["RPUSH", "bull:alerts:wait", "1", "2"]);
+    redis.cli(["HSET", "bull:alerts:1", "name", "sms"]);
+    redis.cli(["SET", "bull:alerts:1:lock", "t", "PX", "600000"]);
     fs.writeFileSync(path.join(root, "oldpw"), OLD_ADMIN_PW + "\n");
     for (const p of ["oldpw", "tmp", "bb", "tls"]) chownR(path.join(root, p));
     // nobody runs the old cluster (socket in root) and the task's scripts.
@@ -472,6 +506,9 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       },
     });
     for (const f of ["app/JWT_SECRET", "app/TTN_ENCRYPTION_SALT"]) writeSecret(appDir, f, secretFiles[f].content);
+    writeSecret(appDir, "redis/password", HOST_REDIS_PW);
+    fs.mkdirSync(path.join(root, "redis", "new", "appendonlydir"), { recursive: true });
+    fs.writeFileSync(path.join(root, "redis", "new", "appendonlydir", "keys"), "1 0");
     assert.equal(fs.readFileSync(path.join(appDir, "secrets", "app", "JWT_SECRET"), "utf8"), JWT);
 
     const stubDir = stubDocker(path.join(root, "stub"));
@@ -486,6 +523,8 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       FT_STUB_LOG: dockerLog,
       FT_STUB_STATE: path.join(appDir, "state"),
       FT_STUB_SIDE: "new",
+      // This host's redis (the docker stand-in's counts): it takes the old side's queue.
+      FT_STUB_REDIS_DIR: path.join(root, "redis"),
       FT_PROXY_SETTLE_SECONDS: "0",
       FT_STUB_STOPPED: path.join(root, "stopped"),
       FT_STUB_SCRIPT: STATEFUL_DOCKER_SCRIPT,
@@ -496,6 +535,7 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       moveExportContainerDefinitions({
         postgresImage: "postgres:15.14-alpine",
         rcloneImage: "rclone/rclone:1.66",
+        redisImage: "valkey/valkey:8.1.3-alpine@sha256:cccc",
         dbName: DB_NAME,
         rdsCa: rdsCaPem,
         backupsBucket: OLD_BACKUPS,
@@ -504,11 +544,14 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
         region: REGION,
         assetsRegion: ASSETS_REGION,
         logGroup: "/freshtrack/test/move-export",
-        secretArns: Object.fromEntries(["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"].map((e) => [e, `arn:aws:secretsmanager:${REGION}:1:secret:${e}`])),
+        secretArns: Object.fromEntries(
+          ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "REDIS_URL"].map((e) => [e, `arn:aws:secretsmanager:${REGION}:1:secret:${e}`]),
+        ),
       }),
     ) as ContainerDef[];
     dumpDef = defs.find((d) => d.name === MOVE_EXPORT_CONTAINERS.dump)!;
     uploadDef = defs.find((d) => d.name === MOVE_EXPORT_CONTAINERS.upload)!;
+    queueDef = defs.find((d) => d.name === MOVE_EXPORT_CONTAINERS.queue)!;
     assert.equal(dumpDef.command[0], moveDumpScript(DB_NAME));
     assert.equal(uploadDef.command[0], moveUploadScript());
     assert.equal(envOf(dumpDef)[RDS_CA_ENV], rdsCaPem);
@@ -516,6 +559,7 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
   });
 
   after(async () => {
+    redis?.stop();
     proxy?.close();
     await oldS3?.close().catch(() => undefined);
     await ownS3?.close().catch(() => undefined);
@@ -525,7 +569,7 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     }
   });
 
-  it("export (dump, upload) -> move-import --from-s3 --keep-app-stopped: every comparison equal; rows, sequences, owners and uploads as on the old side", async () => {
+  it("export (dump, queue, upload) -> move-import --from-s3 --keep-app-stopped: every comparison equal; rows, sequences, owners, uploads and the job queue as on the old side", async () => {
     const oldRows = await allRows(oldQ);
     const oldSeqs = await sequenceState(oldQ);
     const oldObjects = await bucketFiles(oldConf, `old:${OLD_ASSETS}`);
@@ -544,6 +588,7 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       `audit.events 7\npublic.${ODD_TABLE} 4\npublic.empty_table 0\npublic.photos 2\npublic.readings 240\npublic.temps_2025 12\npublic.temps_2026 19\n`,
     );
 
+    assert.equal(await exported("queue.txt"), "3 1 false\n", "ElastiCache's 3 keys, 1 with a TTL; no freeze");
     const { r, report } = await importCmd("--keep-app-stopped");
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
@@ -551,6 +596,10 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       { ok: true, t: true, s: true, o: true, x: true },
       r.stdout,
     );
+    // This host's redis was emptied (its 1 key went) and took the 3 keys.
+    assert.deepEqual(report.queue, { old: { keys: 3, expires: 1 }, new: { keys: 3, expires: 1 } });
+    assert.equal(report.queue_equal, null, "not judged outside a freeze");
+    assert.match(r.stderr, /job queue: loading the old side's 3 keys into redis/);
     const expectedTables: Record<string, { old: number; new: number }> = {};
     for (const t of TABLES) {
       const n = await count(oldQ, t);
@@ -743,6 +792,8 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
       ["the old app role's password", OLD_APP_PW],
       ["the new app role's password", NEW_APP_PW],
       ["the backup key", BACKUP_KEY],
+      ["the ElastiCache AUTH token", REDIS_TOKEN],
+      ["the new host's redis password", HOST_REDIS_PW],
     ];
     for (const { step, r } of outputs)
       for (const [what, v] of secrets) assert.ok(!(r.stdout + r.stderr).includes(v), `${what} appears in the output of ${step}`);

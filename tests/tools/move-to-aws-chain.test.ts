@@ -20,7 +20,7 @@ import * as os from "os";
 import * as path from "path";
 import { DB_NAME, DB_USER } from "../../core/naming";
 import { renderSecretFiles } from "../../compose/secret-files";
-import { databaseUrl } from "../../components/aws/connection-urls";
+import { databaseUrl, redisUrl } from "../../components/aws/connection-urls";
 import { ASSETS_REGION } from "../../components/aws/constants";
 import {
   MOVE_ASSETS_SIZE_FILE,
@@ -40,12 +40,17 @@ import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, NOBODY
 import { PG15_BIN as PG_BIN, PgCluster, startPgCluster } from "../fixtures/pg-cluster";
 import { addS3rverKey, RCLONE_BASE_ENV as baseEnv, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
+import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-tls";
+import { queueDumpCommand } from "../../components/aws/move-queue";
 
 const rnd = (n = 8) => crypto.randomBytes(n).toString("hex");
 // The old side's PostgreSQL superuser, the new side's admin and app role.
 const OLD_ADMIN_PW = "oldadm" + rnd();
 const NEW_ADMIN_PW = "newadm" + rnd();
 const APP_PW = "app" + rnd();
+// The new side's ElastiCache AUTH token ([A-Za-z0-9], as the stack makes it) and the old host's redis password.
+const REDIS_TOKEN = "tok" + rnd(12);
+const HOST_REDIS_PW = "hostredis" + rnd();
 // The stack's lasting secrets (one stack: the same on both sides). Shell-special characters on purpose.
 const JWT = `jwt $HOME 'q' "d" ${rnd()}`;
 const SALT = `salt+/=${rnd()}`;
@@ -109,8 +114,14 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
   let oldRemote = "";
   let awsConf = "";
   let pushEnv: NodeJS.ProcessEnv = {};
+  /** What the docker stand-in's redis answers the dump with for each key (valkey-cli escapes). */
+  let stubPayload = "";
   let fetchDef: ContainerDef;
   let restoreDef: ContainerDef;
+  let queueDef: ContainerDef;
+  /** The new side's ElastiCache stand-in (TLS only, the AUTH token) and the CA the queue container trusts. */
+  let redis: RedisServer;
+  let redisCa = "";
   /** Every output of the chain's three steps (checked for secret values). */
   const outputs: { step: string; r: RunResult }[] = [];
 
@@ -169,8 +180,25 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     outputs.push({ step: `fetch ${name}`, r });
     return { r, moveDir };
   };
-  /** The restore container: its command and environment, its secrets from the old side's rendered files. */
+  /** The queue container (then the restore container, as the task runs them): REDIS_URL as connection-urls.ts builds it. */
   const restore = async (moveDir: string, over: Record<string, string> = {}) => {
+    const q = await asNobody(
+      queueDef.command[0],
+      {
+        ...envOf(queueDef),
+        MOVE_DIR: moveDir,
+        PATH: scriptPath(`${path.join(root, "valkey-bin")}:/usr/bin:/bin`),
+        REDIS_URL: redisUrl(REDIS_TOKEN, "localhost").replace(":6379", `:${redis.port}`),
+        REDIS_CA_FILE: redisCa,
+      },
+      scriptShell(),
+    );
+    outputs.push({ step: "queue", r: q });
+    assert.equal(q.code, 0, q.stderr + q.stdout);
+    return restoreOnly(moveDir, over);
+  };
+  /** The restore container: its command and environment, its secrets from the old side's rendered files. */
+  const restoreOnly = async (moveDir: string, over: Record<string, string> = {}) => {
     const env = {
       ...envOf(restoreDef),
       MOVE_DIR: moveDir,
@@ -249,6 +277,21 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     const rdsCa = makeTestCa(tls, "Test RDS Root CA", "rdsca");
     const pgCert = issueServerCert(rdsCa, tls, ["localhost"], "pg");
     rdsCaPem = fs.readFileSync(rdsCa.cert, "utf8");
+    // The ElastiCache stand-in: TLS only under a CA of its own, the AUTH token.
+    const redisTlsCa = makeTestCa(tls, "Test ElastiCache CA", "redisca");
+    const redisCert = issueServerCert(redisTlsCa, tls, ["localhost"], "redis");
+    redisCa = redisTlsCa.cert;
+    redis = await startRedis(root, "aws-redis", REDIS_TOKEN, { ...redisCert, ca: redisTlsCa.cert });
+    linkValkeyCli(path.join(root, "valkey-bin"));
+    // A payload as a host's redis dumps it (the old host's redis is the docker stand-in's).
+    redis.cli(["SET", "k", "queued"]);
+    const dumped = redis
+      .cli(["EVAL", queueDumpCommand().slice('EVAL "'.length, -" 0".length - 1), "0"])
+      .toString()
+      .split("\n")[1];
+    stubPayload = dumped.replace(/^RESTORE "[^"]*" 0 "([^"]*)" REPLACE$/, "$1");
+    assert.notEqual(stubPayload, dumped);
+    redis.cli(["FLUSHALL"]);
     fs.writeFileSync(path.join(root, "oldpw"), OLD_ADMIN_PW + "\n");
     fs.writeFileSync(path.join(root, "newpw"), NEW_ADMIN_PW + "\n");
     chownR(path.join(root, "oldpw"));
@@ -339,6 +382,15 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     assert.equal(relJson.assets_bucket, OLD_ASSETS);
     // The lasting secrets exactly as the program renders them (no trailing newline).
     for (const f of ["app/JWT_SECRET", "app/TTN_ENCRYPTION_SALT"]) writeSecret(appDir, f, OLD_SECRET_FILES[f].content);
+    writeSecret(appDir, "redis/password", HOST_REDIS_PW);
+    // The host's redis (the docker stand-in's: "KEYS EXPIRES" per side, each key's payload stubPayload).
+    for (const [side, counts] of [
+      ["old", "3 1"],
+      ["new", "5 2"],
+    ]) {
+      fs.mkdirSync(path.join(root, "redis", side, "appendonlydir"), { recursive: true });
+      fs.writeFileSync(path.join(root, "redis", side, "appendonlydir", "keys"), counts);
+    }
     assert.equal(fs.readFileSync(path.join(appDir, "secrets", "app", "JWT_SECRET"), "utf8"), JWT);
     awsConf = path.join(root, "aws-test.conf");
     fs.writeFileSync(awsConf, s3rverRcloneConf(["aws"], `https://localhost:${awsPort}`, REGION));
@@ -354,6 +406,8 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
       SSL_CERT_FILE: caCert,
       FT_STUB_LOG: path.join(root, "docker.log"),
       FT_MOVE_SETTLE_SECONDS: "0",
+      FT_STUB_REDIS_DIR: path.join(root, "redis"),
+      FT_STUB_REDIS_PAYLOAD: stubPayload,
     };
 
     // The old uploads bucket; and something stale in the new assets bucket (the sync removes it).
@@ -372,6 +426,7 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
       moveImportContainerDefinitions({
         postgresImage: "postgres:15-alpine",
         rcloneImage: "rclone/rclone:1.66",
+        redisImage: "valkey/valkey:8.1.3-alpine@sha256:cccc",
         dbName: DB_NAME,
         rdsCa: rdsCaPem,
         backupsBucket: BACKUPS,
@@ -379,10 +434,13 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
         region: REGION,
         assetsRegion: ASSETS_REGION,
         logGroup: "/freshtrack/test/move-import",
-        secretArns: Object.fromEntries(["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"].map((e) => [e, `arn:aws:secretsmanager:${REGION}:1:secret:${e}`])),
+        secretArns: Object.fromEntries(
+          ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "REDIS_URL"].map((e) => [e, `arn:aws:secretsmanager:${REGION}:1:secret:${e}`]),
+        ),
       }),
     ) as ContainerDef[];
     fetchDef = defs.find((d) => d.name === MOVE_IMPORT_CONTAINERS.fetch)!;
+    queueDef = defs.find((d) => d.name === MOVE_IMPORT_CONTAINERS.queue)!;
     restoreDef = defs.find((d) => d.name === MOVE_IMPORT_CONTAINERS.restore)!;
     assert.equal(fetchDef.command[0], moveFetchScript());
     assert.equal(restoreDef.command[0], moveRestoreScript(DB_NAME));
@@ -390,6 +448,7 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
   });
 
   after(async () => {
+    redis?.stop();
     proxy?.close();
     await oldS3?.close().catch(() => undefined);
     await awsS3?.close().catch(() => undefined);
@@ -429,6 +488,9 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
       secrets_equal: true,
       tables: expectedTables,
       objects: { old: oldObjects, new: oldObjects },
+      // No redis runs on this old host (the plain docker stand-in): no queue travelled.
+      queue: null,
+      queue_equal: null,
       ok: true,
     });
     assert.deepEqual(expectedTables["public.readings"], [1500, 1500]);
@@ -541,6 +603,10 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     const report = reportOf(r);
     assert.equal(report.ok, true, r.stdout);
     assert.deepEqual(report.tables, expectedTables);
+    // Pushed under the freeze: the queue is judged (the new side's 5 keys, 2 with a TTL).
+    assert.deepEqual([report.queue, report.queue_equal], [{ old: [5, 2], new: [5, 2] }, true]);
+    assert.equal(redis.cli(["DBSIZE"]).toString().trim(), "5");
+    assert.equal(redis.cli(["GET", "k4"]).toString().trim(), "queued", "a payload as a host's redis dumps it, restored");
     for (const [t, [n]] of Object.entries(expectedTables)) assert.deepEqual(await newQ(`SELECT count(*) FROM ${t}`), [String(n)], t);
   });
 
@@ -556,6 +622,8 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
       ["the app role's password", APP_PW],
       ["the old side's app database password", OLD_SECRET_FILES["db-setup/APP_DB_PASSWORD"].content],
       ["the backup key", BACKUP_KEY],
+      ["the ElastiCache AUTH token", REDIS_TOKEN],
+      ["the old host's redis password", HOST_REDIS_PW],
     ];
     for (const { step, r } of outputs)
       for (const [what, v] of secrets) assert.ok(!(r.stdout + r.stderr).includes(v), `${what} appears in the output of ${step}`);

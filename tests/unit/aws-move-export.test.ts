@@ -33,6 +33,7 @@ const KEY = "arn:aws:kms:eu-central-1:123456789012:key/0000-1111";
 const input: MoveExportTaskInput = {
   postgresImage: "postgres:16.10-alpine@sha256:aaaa",
   rcloneImage: "rclone/rclone:1.71.1@sha256:bbbb",
+  redisImage: "valkey/valkey:8.1.3-alpine@sha256:cccc",
   dbName: "frostguard",
   rdsCa: "-----BEGIN CERTIFICATE-----\nRDSCA\n-----END CERTIFICATE-----\n",
   backupsBucket: "freshtrack-prod-backups-123456789012",
@@ -46,6 +47,7 @@ const input: MoveExportTaskInput = {
     DATABASE_URL: ARN("DATABASE_URL"),
     JWT_SECRET: ARN("JWT_SECRET"),
     TTN_ENCRYPTION_SALT: ARN("TTN_ENCRYPTION_SALT"),
+    REDIS_URL: ARN("REDIS_URL"),
     MINIO_ROOT_PASSWORD: ARN("MINIO_ROOT_PASSWORD"),
   },
 };
@@ -77,12 +79,13 @@ describe("aws move-export task", () => {
   const byName = Object.fromEntries(defs.map((d) => [d.name, d]));
   const env = (d: Def) => Object.fromEntries(d.environment.map((e) => [e.name, e.value]));
 
-  it("volumes -> dump (postgres, 70, not essential) -> upload (rclone, 65534, essential), read-only roots", () => {
+  it("volumes -> dump (postgres, 70) -> queue (valkey, 999) -> upload (rclone, 65534, essential), read-only roots", () => {
     assert.deepEqual(
       defs.map((d) => [d.name, d.image, d.user, d.essential]),
       [
         ["volumes", input.rcloneImage, "0", false],
         ["dump", input.postgresImage, "70", false],
+        ["queue", input.redisImage, "999", false],
         ["upload", input.rcloneImage, "65534", true],
       ],
     );
@@ -91,7 +94,8 @@ describe("aws move-export task", () => {
       assert.deepEqual(d.entryPoint, ["sh", "-c"], d.name);
     }
     assert.deepEqual(byName.dump.dependsOn, [{ containerName: "volumes", condition: "SUCCESS" }]);
-    assert.deepEqual(byName.upload.dependsOn, [{ containerName: "dump", condition: "SUCCESS" }]);
+    assert.deepEqual(byName.queue.dependsOn, [{ containerName: "dump", condition: "SUCCESS" }]);
+    assert.deepEqual(byName.upload.dependsOn, [{ containerName: "queue", condition: "SUCCESS" }]);
     // The root container only makes the scratch volumes writable: no secret, no environment.
     assert.deepEqual(byName.volumes.command, [`chmod 1777 ${MOVE_DIR} /tmp`]);
     assert.deepEqual([byName.volumes.secrets, byName.volumes.environment], [[], []]);
@@ -122,7 +126,8 @@ describe("aws move-export task", () => {
       { name: "JWT_SECRET", valueFrom: ARN("JWT_SECRET") },
       { name: "TTN_ENCRYPTION_SALT", valueFrom: ARN("TTN_ENCRYPTION_SALT") },
     ]);
-    assert.deepEqual([...MOVE_EXPORT_SECRET_ENV], ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"]);
+    assert.deepEqual([...MOVE_EXPORT_SECRET_ENV], ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "REDIS_URL"]);
+    assert.deepEqual(byName.queue.secrets, [{ name: "REDIS_URL", valueFrom: ARN("REDIS_URL") }]);
     assert.deepEqual(byName.upload.secrets, []);
     const { TTN_ENCRYPTION_SALT: _salt, ...lacking } = input.secretArns;
     assert.throws(() => moveExportContainerDefinitions({ ...input, secretArns: lacking }), /no Secrets Manager ARN for TTN_ENCRYPTION_SALT/);
@@ -215,7 +220,7 @@ describe("aws move-export task", () => {
     };
     const deleteManifest = at('rclone delete ":s3:$BUCKET/move/" --include "/manifest.json"');
     const deleteRest = at('rclone delete ":s3:$BUCKET/move/" --s3-provider');
-    const putFiles = at("for f in db.dump tables.txt sequences.txt objects.txt secrets.txt; do put");
+    const putFiles = at("for f in db.dump queue.redis queue.txt tables.txt sequences.txt objects.txt secrets.txt; do put");
     const putManifest = at("put manifest.json");
     assert.ok(at("rclone size") < deleteManifest && deleteManifest < deleteRest && deleteRest < putFiles && putFiles < putManifest);
     assert.ok(putManifest < at(`printf '${MOVE_EXPORT_MARKER} {`), "the report only after the manifest");
@@ -261,9 +266,13 @@ describe("aws move-export task", () => {
     });
   }
 
-  it("the run-task overrides hand the upload container MOVE_FREEZE_STARTED (epoch seconds only)", () => {
+  it("the run-task overrides hand the queue and upload containers MOVE_FREEZE_STARTED (epoch seconds only)", () => {
+    const environment = [{ name: "MOVE_FREEZE_STARTED", value: "1767225600.123456789" }];
     assert.deepEqual(JSON.parse(moveExportOverrides("1767225600.123456789")), {
-      containerOverrides: [{ name: "upload", environment: [{ name: "MOVE_FREEZE_STARTED", value: "1767225600.123456789" }] }],
+      containerOverrides: [
+        { name: "queue", environment },
+        { name: "upload", environment },
+      ],
     });
     assert.equal(JSON.parse(moveExportOverrides("1767225600")).containerOverrides[0].environment[0].value, "1767225600");
     for (const bad of ["", "null", "0", "1.2.3", "17672256 00", '1"}]']) assert.throws(() => moveExportOverrides(bad), /not epoch seconds/, bad);

@@ -27,6 +27,7 @@ const ARN = (name: string) => `arn:aws:secretsmanager:eu-central-1:123456789012:
 const input: MoveImportTaskInput = {
   postgresImage: "postgres:16.10-alpine@sha256:aaaa",
   rcloneImage: "rclone/rclone:1.71.1@sha256:bbbb",
+  redisImage: "valkey/valkey:8.1.3-alpine@sha256:cccc",
   dbName: "frostguard",
   rdsCa: "-----BEGIN CERTIFICATE-----\nRDSCA\n-----END CERTIFICATE-----\n",
   backupsBucket: "freshtrack-prod-backups-123456789012",
@@ -70,18 +71,20 @@ describe("aws move-import task", () => {
   const byName = Object.fromEntries(defs.map((d) => [d.name, d]));
   const env = (d: Def) => Object.fromEntries(d.environment.map((e) => [e.name, e.value]));
 
-  it("volumes -> fetch (rclone, 65534, not essential) -> restore (postgres, 70, essential), read-only roots", () => {
+  it("volumes -> fetch (rclone, 65534) -> queue (valkey, 999) -> restore (postgres, 70, essential), read-only roots", () => {
     assert.deepEqual(
       defs.map((d) => [d.name, d.image, d.user, d.essential]),
       [
         ["volumes", input.rcloneImage, "0", false],
         ["fetch", input.rcloneImage, "65534", false],
+        ["queue", input.redisImage, "999", false],
         ["restore", input.postgresImage, "70", true],
       ],
     );
     for (const d of defs) assert.equal(d.readonlyRootFilesystem, true, d.name);
     assert.deepEqual(byName.fetch.dependsOn, [{ containerName: "volumes", condition: "SUCCESS" }]);
-    assert.deepEqual(byName.restore.dependsOn, [{ containerName: "fetch", condition: "SUCCESS" }]);
+    assert.deepEqual(byName.queue.dependsOn, [{ containerName: "fetch", condition: "SUCCESS" }]);
+    assert.deepEqual(byName.restore.dependsOn, [{ containerName: "queue", condition: "SUCCESS" }]);
     // The root container only makes the scratch volumes writable: no secret, no environment.
     assert.deepEqual(byName.volumes.command, [`chmod 1777 ${MOVE_DIR} /tmp`]);
     assert.deepEqual([byName.volumes.secrets, byName.volumes.environment], [[], []]);
@@ -106,7 +109,8 @@ describe("aws move-import task", () => {
       { name: "JWT_SECRET", valueFrom: ARN("JWT_SECRET") },
       { name: "TTN_ENCRYPTION_SALT", valueFrom: ARN("TTN_ENCRYPTION_SALT") },
     ]);
-    assert.deepEqual([...MOVE_IMPORT_SECRET_ENV], ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT"]);
+    assert.deepEqual([...MOVE_IMPORT_SECRET_ENV], ["DATABASE_URL", "JWT_SECRET", "TTN_ENCRYPTION_SALT", "REDIS_URL"]);
+    assert.deepEqual(byName.queue.secrets, [{ name: "REDIS_URL", valueFrom: ARN("REDIS_URL") }]);
     assert.equal(MOVE_IMPORT_CONTAINER, "restore");
     const { JWT_SECRET: _jwt, ...lacking } = input.secretArns;
     assert.throws(() => moveImportContainerDefinitions({ ...input, secretArns: lacking }), /no Secrets Manager ARN for JWT_SECRET/);
@@ -213,6 +217,8 @@ describe("aws move-import task", () => {
       secrets_equal: true,
       tables: { 'public."SensorLog"': [3, 3], "public.readings": [240, 240] },
       objects: { old: [3, 74097], new: [3, 74097] },
+      queue: { old: [12, 2], new: [12, 2] },
+      queue_equal: true,
       ok: true,
     };
     const line = `${MOVE_IMPORT_MARKER} ${JSON.stringify(report)}`;
@@ -221,6 +227,12 @@ describe("aws move-import task", () => {
       assert.deepEqual(moveImportLogLine(`move-import: restoring db.dump\n${line}\n`), report);
       assert.deepEqual(moveImportLogLine(`2026-01-02T03:04:05Z restore/restore/abc ${line}`), report);
       assert.deepEqual(moveImportLogLine(`x\r\n${line}\r\n`), report);
+    });
+
+    it("a report without the queue's fields (an older task definition): both null", () => {
+      const { queue: _q, queue_equal: _e, ...older } = report;
+      assert.deepEqual(moveImportLogLine(`${MOVE_IMPORT_MARKER} ${JSON.stringify(older)}`), { ...older, queue: null, queue_equal: null });
+      assert.equal(moveImportLogLine(`${MOVE_IMPORT_MARKER} ${JSON.stringify({ ...report, queue: { old: [1] } })}`), undefined);
     });
 
     it("takes the last well-formed one; nulls for a table only one side has", () => {
