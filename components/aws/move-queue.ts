@@ -31,9 +31,13 @@ export const QUEUE_CONTAINER = "queue";
 /** Where the queue container finds the CAs that sign ElastiCache's certificate (the image's bundle: Amazon's roots are in it). */
 export const QUEUE_CA_FILE = "/etc/ssl/certs/ca-certificates.crt";
 
+/** Keys a page of the dump reads (SCAN's COUNT; FT_MOVE_QUEUE_PAGE of a host's move-lib.sh). */
+export const QUEUE_PAGE_KEYS = 1000;
+
 /**
- * The EVAL command line that runs the dump program (what a host's ft_move_queue_dump_command
- * sends too): comment lines dropped, lines joined with a space.
+ * The EVAL command line that runs the dump program, without its two arguments (the SCAN cursor
+ * and QUEUE_PAGE_KEYS; what a host's ft_move_queue_dump_command sends too): comment lines
+ * dropped, lines joined with a space.
  */
 export function queueDumpCommand(lua: string = fs.readFileSync(QUEUE_DUMP_LUA_PATH, "utf8")): string {
   const body = lua
@@ -87,17 +91,26 @@ export function moveQueueDumpScript(): string {
     'die() { echo "move-export: job queue: $*" >&2; exit 1; }',
     `: "\${${QUEUE_DUMP_ENV}:?${QUEUE_DUMP_ENV} is empty}"`,
     ...CONNECT,
-    `rm -f "$dir/${f.commands}" "$dir/${f.counts}" "$dir/.queue.out"`,
+    `rm -f "$dir/${f.commands}" "$dir/${f.counts}" "$dir/.queue.out" "$dir/.queue.pages"`,
     "extra=$(others)",
     '[ -z "$extra" ] || die "redis holds keys outside database 0 ($(echo $extra)), which the app does not use and which would not travel: look at them, remove them, run the export again"',
-    `printf '%s\\n' "$${QUEUE_DUMP_ENV}" | cli > "$dir/.queue.out"`,
-    `read -r keys expires rest < "$dir/.queue.out" || die "redis gave no reply to the dump"`,
-    'case "$keys $expires $rest" in *[!0-9\\ ]* | " "*) die "the dump failed: $(head -c 300 "$dir/.queue.out")" ;; esac',
-    `tail -n +2 "$dir/.queue.out" > "$dir/${f.commands}"`,
-    'rm -f "$dir/.queue.out"',
-    `lines=$(($(wc -l < "$dir/${f.commands}")))`,
-    `bad=$(($(grep -cv '^RESTORE "' "$dir/${f.commands}" || true)))`,
-    '[ "$lines" -eq "$keys" ] && [ "$bad" -eq 0 ] || die "the dump is malformed: $lines lines ($bad not a RESTORE) for $keys keys"',
+    // Page by page (the script's header says why), until SCAN's cursor is 0 again.
+    `: > "$dir/.queue.pages"`,
+    "cursor=0",
+    "while :; do",
+    `  printf '%s %s %s\\n' "$${QUEUE_DUMP_ENV}" "$cursor" ${QUEUE_PAGE_KEYS} | cli > "$dir/.queue.out"`,
+    `  read -r cursor < "$dir/.queue.out" || die "redis gave no reply to the dump"`,
+    `  case $cursor in "" | *[!0-9]*) die "the dump failed: $(head -c 300 "$dir/.queue.out")" ;; esac`,
+    `  tail -n +2 "$dir/.queue.out" >> "$dir/.queue.pages"`,
+    '  [ "$cursor" != 0 ] || break',
+    "done",
+    // SCAN may return a key twice (a rehash between pages): its first copy stays.
+    `awk '!seen[$2]++' "$dir/.queue.pages" > "$dir/${f.commands}"`,
+    `rm -f "$dir/.queue.out" "$dir/.queue.pages"`,
+    `bad=$(($(grep -cv '^RESTORE "[^" ]*" [0-9][0-9]* "[^" ]*" REPLACE$' "$dir/${f.commands}" || true)))`,
+    '[ "$bad" -eq 0 ] || die "the dump is malformed: $bad lines are not a RESTORE"',
+    `keys=$(($(wc -l < "$dir/${f.commands}")))`,
+    `expires=$(($(awk '$3 != 0' "$dir/${f.commands}" | wc -l)))`,
     "frozen=false",
     '[ -z "${MOVE_FREEZE_STARTED:-}" ] || frozen=true',
     `printf '%s %s %s\\n' "$keys" "$expires" "$frozen" > "$dir/${f.counts}"`,

@@ -341,7 +341,10 @@ describe("tools: the aws move-export task's dump and upload scripts (real Postgr
     await q(DB, "SELECT setval('readings_id_seq', 250)");
   });
 
-  it("upload: the previous export goes (manifest.json first), the six objects arrive, manifest.json last; the marker line", async () => {
+  it("upload: the previous export goes (manifest.json first), the eight objects arrive, manifest.json last; the marker line", async () => {
+    // What the queue container leaves (tests/tools/move-queue.test.ts runs it against a redis-server).
+    fs.writeFileSync(path.join(moved, MOVE_OBJECTS.queue), 'RESTORE "\\x61" 0 "\\x00" REPLACE\nRESTORE "\\x62" 5000 "\\x00" REPLACE\n');
+    fs.writeFileSync(path.join(moved, MOVE_OBJECTS.queueCounts), "2 1 true\n");
     await seedPreviousExport();
     writes = [];
     const r = await asNobody(moveUploadScript(), uploadEnv(moved, { MOVE_FREEZE_STARTED: FREEZE }), userland.shell);
@@ -349,8 +352,8 @@ describe("tools: the aws move-export task's dump and upload scripts (real Postgr
     noSecretsIn(r);
 
     const exported = await objects("backups", `${MOVE_PREFIX}/`);
-    assert.deepEqual(Object.keys(exported).sort(), Object.values(MOVE_OBJECTS).sort(), "exactly the six: stale.txt is gone");
-    for (const f of [MOVE_OBJECTS.tables, MOVE_OBJECTS.sequences, MOVE_OBJECTS.secrets])
+    assert.deepEqual(Object.keys(exported).sort(), Object.values(MOVE_OBJECTS).sort(), "exactly the eight: stale.txt is gone");
+    for (const f of [MOVE_OBJECTS.tables, MOVE_OBJECTS.sequences, MOVE_OBJECTS.secrets, MOVE_OBJECTS.queue, MOVE_OBJECTS.queueCounts])
       assert.equal(exported[f], fs.readFileSync(path.join(moved, f), "utf8"), f);
     const dumpBytes = fs.statSync(path.join(moved, MOVE_OBJECTS.dump)).size;
     await rclone("copyto", `:s3:backups/${MOVE_PREFIX}/${MOVE_OBJECTS.dump}`, path.join(dir, "downloaded.dump"));
@@ -372,9 +375,16 @@ describe("tools: the aws move-export task's dump and upload scripts (real Postgr
     assert.deepEqual([...new Set(writes.slice(0, firstPut))].sort(), deletes.sort(), all);
     assert.deepEqual(
       writes.slice(firstPut),
-      [MOVE_OBJECTS.dump, MOVE_OBJECTS.tables, MOVE_OBJECTS.sequences, MOVE_OBJECTS.objects, MOVE_OBJECTS.secrets, MOVE_OBJECTS.manifest].map(
-        (f) => `PUT backups/${MOVE_PREFIX}/${f}`,
-      ),
+      [
+        MOVE_OBJECTS.dump,
+        MOVE_OBJECTS.queue,
+        MOVE_OBJECTS.queueCounts,
+        MOVE_OBJECTS.tables,
+        MOVE_OBJECTS.sequences,
+        MOVE_OBJECTS.objects,
+        MOVE_OBJECTS.secrets,
+        MOVE_OBJECTS.manifest,
+      ].map((f) => `PUT backups/${MOVE_PREFIX}/${f}`),
       all,
     );
 
@@ -382,6 +392,7 @@ describe("tools: the aws move-export task's dump and upload scripts (real Postgr
       tables: 4,
       sequences: 4,
       objects: { count: 3, bytes: 74097 },
+      queue: { keys: 2, expires: 1 },
       dump_bytes: dumpBytes,
       freeze_started: Number(FREEZE),
     });
@@ -410,6 +421,20 @@ describe("tools: the aws move-export task's dump and upload scripts (real Postgr
     ["a MOVE_FREEZE_STARTED that is not epoch seconds", { MOVE_FREEZE_STARTED: "1767225600; rm -rf /" }, /not epoch seconds: nothing uploaded/],
     ["an assets bucket that cannot be measured", { ASSETS_BUCKET: "no-such-bucket" }, /cannot measure s3:\/\/no-such-bucket: nothing uploaded/],
   ];
+  it("upload: without the queue container's queue.txt -> exit != 0, nothing uploaded", async () => {
+    const partial = scratch("no-queue");
+    for (const f of fs.readdirSync(moved))
+      if (f !== MOVE_OBJECTS.queueCounts && fs.statSync(path.join(moved, f)).isFile()) fs.copyFileSync(path.join(moved, f), path.join(partial, f));
+    chownR(partial);
+    const before = await objects("backups", `${MOVE_PREFIX}/`);
+    writes = [];
+    const r = await asNobody(moveUploadScript(), uploadEnv(partial), userland.shell);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /queue\.txt is missing \(the queue container did not finish\): nothing uploaded/);
+    assert.deepEqual(writes, []);
+    assert.deepEqual(await objects("backups", `${MOVE_PREFIX}/`), before);
+  });
+
   for (const [what, env, message] of refusals) {
     it(`upload: ${what} -> exit != 0, the previous export untouched`, async () => {
       const before = await objects("backups", `${MOVE_PREFIX}/`);

@@ -22,6 +22,7 @@ import {
   moveImportLogLine,
   moveRestoreScript,
 } from "../../components/aws/move-import";
+import { QUEUE_LOADED_FILE } from "../../components/aws/move-queue";
 import { RDS_CA_ENV } from "../../components/aws/rds-ca";
 import { run, RunResult } from "../fixtures/bin/harness";
 import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, ScriptUserland } from "../fixtures/nobody";
@@ -163,6 +164,9 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
     push[MOVE_OBJECTS.objects] = "3 74097\n";
     push[MOVE_OBJECTS.secrets] = `jwt_secret_sha256 ${sha256(JWT)}\nttn_encryption_salt_sha256 ${sha256(SALT)}\n`;
     push[MOVE_OBJECTS.manifest] = JSON.stringify({ note: "the same manifest --stream writes" }) + "\n";
+    // The old host's job queue under its freeze, as ft_move_queue_dump writes it (move-queue.test.ts runs that).
+    push[MOVE_OBJECTS.queue] = 'RESTORE "\\x61" 0 "\\x00" REPLACE\nRESTORE "\\x62" 5000 "\\x00" REPLACE\n';
+    push[MOVE_OBJECTS.queueCounts] = "2 1 true\n";
     for (const [f, content] of Object.entries(push)) fs.writeFileSync(path.join(dir, "push", f), content);
     assert.equal(
       push[MOVE_OBJECTS.tables],
@@ -270,6 +274,9 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
     for (const [f, content] of Object.entries(push)) assert.equal(fs.readFileSync(path.join(fetched, f), "utf8"), content, f);
     assert.equal(fs.readFileSync(path.join(fetched, MOVE_ASSETS_SIZE_FILE), "utf8"), `3 ${70_000 + 4_000 + 97}\n`);
     assert.match(r.stdout, /s3:\/\/assets holds 3 objects, 74097 bytes/);
+    // What the queue container then writes: the new side's redis holds the 2 keys, 1 with a TTL.
+    fs.writeFileSync(path.join(fetched, QUEUE_LOADED_FILE), "2 1\n");
+    chownR(fetched);
   });
 
   it("fetch: an incomplete push fails clearly (names the missing object)", async () => {
@@ -294,6 +301,8 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
         secrets_equal: true,
         tables: { "audit.events": [7, 7], 'public."SensorLog"': [3, 3], "public.empty_table": [0, 0], "public.readings": [240, 240] },
         objects: { old: [3, 74097], new: [3, 74097] },
+        queue: { old: [2, 1], new: [2, 1] },
+        queue_equal: true,
         ok: true,
       });
     }
@@ -319,6 +328,7 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
     ["a different JWT_SECRET", {}, { JWT_SECRET: JWT + "x" }, "secrets_equal"],
     ["an empty TTN_ENCRYPTION_SALT", {}, { TTN_ENCRYPTION_SALT: "" }, "secrets_equal"],
     ["the assets bucket one object short", { [MOVE_ASSETS_SIZE_FILE]: "2 74000\n" }, {}, "objects_equal"],
+    ["redis short of a key without a TTL", { [QUEUE_LOADED_FILE]: "1 1\n" }, {}, "queue_equal"],
   ];
   for (const [what, files, env, flag] of broken) {
     it(`restore: ${what} -> ${flag} false, ok false, exit != 0, no secret printed`, async () => {
@@ -328,7 +338,9 @@ describe("tools: the aws move-import task's fetch and restore scripts (real rclo
       noSecretsIn(r);
       const report = reportOf(r);
       assert.equal(report.ok, false);
-      for (const f of ["tables_equal", "sequences_equal", "objects_equal", "secrets_equal"]) assert.equal(report[f], f !== flag, `${f}: ${r.stderr}`);
+      for (const f of ["tables_equal", "sequences_equal", "objects_equal", "secrets_equal", "queue_equal"])
+        assert.equal(report[f], f !== flag, `${f}: ${r.stderr}`);
+      if (flag === "queue_equal") assert.deepEqual(report.queue, { old: [2, 1], new: [1, 1] });
       if (flag === "tables_equal") assert.deepEqual(report.tables["public.empty_table"], [null, 0]);
       if (flag === "objects_equal") assert.deepEqual(report.objects, { old: [3, 74097], new: [2, 74000] });
     });

@@ -14,7 +14,15 @@ import * as os from "os";
 import * as path from "path";
 import { moveExportContainerDefinitions, MOVE_EXPORT_CONTAINERS, moveExportOverrides } from "../../components/aws/move-export";
 import { moveImportContainerDefinitions, MOVE_IMPORT_CONTAINERS } from "../../components/aws/move-import";
-import { moveQueueDumpScript, moveQueueLoadScript, QUEUE_DUMP_ENV, QUEUE_FILES, QUEUE_LOADED_FILE, queueDumpCommand } from "../../components/aws/move-queue";
+import {
+  moveQueueDumpScript,
+  moveQueueLoadScript,
+  QUEUE_DUMP_ENV,
+  QUEUE_FILES,
+  QUEUE_LOADED_FILE,
+  QUEUE_PAGE_KEYS,
+  queueDumpCommand,
+} from "../../components/aws/move-queue";
 import { BIN_SRC } from "../fixtures/bin/harness";
 import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-tls";
 import { imageUserland } from "../fixtures/nobody";
@@ -199,9 +207,9 @@ describe("tools: the job queue travels key by key to and from aws (the tasks' qu
   });
 
   it("a host's EVAL line is the container's, byte for byte", () => {
-    const r = hostLib("ft_move_queue_dump_command");
+    const r = hostLib("ft_move_queue_dump_command 0");
     assert.equal(r.status, 0, r.out);
-    assert.equal(r.out, queueDumpCommand() + "\n");
+    assert.equal(r.out, `${queueDumpCommand()} 0 ${QUEUE_PAGE_KEYS}\n`);
   });
 
   it("aws -> host: the export's queue container dumps ElastiCache over TLS; the host loads it; every key equal", () => {
@@ -239,6 +247,37 @@ describe("tools: the job queue travels key by key to and from aws (the tasks' qu
     noSecret(l.out);
     assert.equal(fs.readFileSync(path.join(dir, QUEUE_LOADED_FILE), "utf8"), "8 1\n");
     assert.deepEqual(snapshot(aws), snapshot(host));
+  });
+
+  it("a queue of many pages (2,500 keys, 1,000 a page): every key once, both directions", () => {
+    // 2,500 completed jobs as BullMQ keeps them (a hash each), 500 of them with a TTL.
+    aws.cli(["FLUSHALL"]);
+    aws.cli([
+      "EVAL",
+      "for i = 1, 2500 do redis.call('HSET', 'bull:alerts:' .. i, 'data', string.rep('x', i % 97), 'finishedOn', i) if i % 5 == 0 then redis.call('PEXPIRE', 'bull:alerts:' .. i, 3600000) end end return 1",
+      "0",
+    ]);
+    const dir = path.join(root, "pages");
+    aws.cli(["CONFIG", "RESETSTAT"]);
+    const d = container(moveQueueDumpScript(), dir, { [QUEUE_DUMP_ENV]: queueDumpCommand() });
+    assert.equal(d.status, 0, d.out);
+    const evals = Number(/cmdstat_eval:calls=(\d+)/.exec(aws.cli(["INFO", "commandstats"]).toString())?.[1]);
+    assert.ok(evals >= 3, `one EVAL a page: ${evals}`);
+    assert.equal(fs.readFileSync(path.join(dir, QUEUE_FILES.counts), "utf8"), "2500 500 false\n");
+    const l = hostLib('ft_move_queue_load redis-test "$2" 2500', path.join(dir, QUEUE_FILES.commands));
+    assert.equal(l.status, 0, l.out);
+    assert.deepEqual(snapshot(host), snapshot(aws));
+    const back = path.join(root, "pages-back");
+    fs.mkdirSync(back);
+    const h = hostLib('ft_move_queue_dump redis-test "$2" false', back);
+    assert.equal(h.status, 0, h.out);
+    assert.equal(fs.readFileSync(path.join(back, QUEUE_FILES.counts), "utf8"), "2500 500 false\n");
+    const names = fs
+      .readFileSync(path.join(back, QUEUE_FILES.commands), "utf8")
+      .trim()
+      .split("\n")
+      .map((x) => x.split(" ")[1]);
+    assert.equal(new Set(names).size, 2500);
   });
 
   it("an old side without redis: `none` leaves the new side's queue as it is", () => {

@@ -286,7 +286,7 @@ describe("tools: a move onto aws end to end: bin/move-export --push-s3 -> move-i
     // A payload as a host's redis dumps it (the old host's redis is the docker stand-in's).
     redis.cli(["SET", "k", "queued"]);
     const dumped = redis
-      .cli(["EVAL", queueDumpCommand().slice('EVAL "'.length, -" 0".length - 1), "0"])
+      .cli(["EVAL", queueDumpCommand().slice('EVAL "'.length, -" 0".length - 1), "0", "0", "10"])
       .toString()
       .split("\n")[1];
     stubPayload = dumped.replace(/^RESTORE "[^"]*" 0 "([^"]*)" REPLACE$/, "$1");

@@ -111,31 +111,42 @@ ft_move_queue_size() {
 # loads a server's files). The aws tasks' queue containers read and write the same files
 # (components/aws/move-queue.ts): queue.redis (valkey-cli input, a RESTORE per key) and queue.txt
 # (`KEYS EXPIRES FROZEN`, FROZEN true when taken inside a write freeze).
-# ft_move_queue_dump ID DIR FROZEN: move/queue-dump.lua run in redis container ID writes both into DIR.
+# ft_move_queue_dump ID DIR FROZEN: move/queue-dump.lua run page by page in redis container ID
+# writes both into DIR.
 ft_move_queue_dump() {
-  local id=$1 dir=$2 frozen=$3 extra keys expires rest lines bad
+  local id=$1 dir=$2 frozen=$3 extra cursor=0 keys expires bad
   extra=$(ft_redis_cli "$id" "INFO keyspace" | awk -F: '/^db[0-9]+:/ && $1 != "db0" { print $1 }') ||
     die "redis accepts none of this side's redis passwords: the job queue cannot be read"
   [[ -z $extra ]] ||
     die "redis holds keys outside database 0 ($(echo "$extra" | tr '\n' ' ')), which the app does not use and which would not travel: look at them (valkey-cli -n N), remove them, run this again"
   rm -f "$dir/queue.redis" "$dir/queue.txt"
-  ft_redis_cli_from "$id" ft_move_queue_dump_command >"$dir/.queue.out" ||
-    die "redis accepts none of this side's redis passwords: the job queue cannot be read"
-  read -r keys expires rest <"$dir/.queue.out" || die "redis gave no reply to the job queue's dump"
-  [[ $keys =~ ^[0-9]+$ && $expires =~ ^[0-9]+$ && -z $rest ]] || die "the job queue's dump failed: $(head -c 300 "$dir/.queue.out")"
-  tail -n +2 "$dir/.queue.out" >"$dir/queue.redis"
-  rm -f "$dir/.queue.out"
-  lines=$(wc -l <"$dir/queue.redis")
-  bad=$(grep -cv '^RESTORE "' "$dir/queue.redis" || true)
-  [[ $lines -eq $keys && $bad -eq 0 ]] || die "the job queue's dump is malformed: $lines lines ($bad not a RESTORE) for $keys keys"
+  : >"$dir/.queue.pages"
+  while :; do
+    ft_redis_cli_from "$id" ft_move_queue_dump_command "$cursor" >"$dir/.queue.out" ||
+      die "redis accepts none of this side's redis passwords: the job queue cannot be read"
+    read -r cursor <"$dir/.queue.out" || die "redis gave no reply to the job queue's dump"
+    [[ $cursor =~ ^[0-9]+$ ]] || die "the job queue's dump failed: $(head -c 300 "$dir/.queue.out")"
+    tail -n +2 "$dir/.queue.out" >>"$dir/.queue.pages"
+    [[ $cursor != 0 ]] || break
+  done
+  # SCAN may return a key twice (a rehash between pages): its first copy stays.
+  awk '!seen[$2]++' "$dir/.queue.pages" >"$dir/queue.redis"
+  rm -f "$dir/.queue.out" "$dir/.queue.pages"
+  bad=$(grep -cv '^RESTORE "[^" ]*" [0-9][0-9]* "[^" ]*" REPLACE$' "$dir/queue.redis" || true)
+  [[ $bad -eq 0 ]] || die "the job queue's dump is malformed: $bad lines are not a RESTORE"
+  keys=$(wc -l <"$dir/queue.redis")
+  expires=$(awk '$3 != 0' "$dir/queue.redis" | wc -l)
   printf '%s %s %s\n' "$keys" "$expires" "$frozen" >"$dir/queue.txt"
   log "job queue: $keys keys, $expires of them with a TTL ($(wc -c <"$dir/queue.redis") bytes)"
 }
 
-# The EVAL line that runs move/queue-dump.lua (comment lines dropped, lines joined by a space:
-# what queueDumpCommand in components/aws/move-queue.ts makes of the same file).
+# Keys a page of the dump reads (SCAN's COUNT; QUEUE_PAGE_KEYS in components/aws/move-queue.ts).
+FT_MOVE_QUEUE_PAGE=1000
+
+# The EVAL line that runs move/queue-dump.lua from SCAN cursor $1 (comment lines dropped, lines
+# joined by a space: what queueDumpCommand in components/aws/move-queue.ts makes of the same file).
 ft_move_queue_dump_command() {
-  printf 'EVAL "%s" 0\n' "$(grep -v '^[[:space:]]*--' "$SCRIPT_RELEASE_DIR/move/queue-dump.lua" | tr '\n' ' ')"
+  printf 'EVAL "%s" 0 %s %s\n' "$(grep -v '^[[:space:]]*--' "$SCRIPT_RELEASE_DIR/move/queue-dump.lua" | tr '\n' ' ')" "$1" "$FT_MOVE_QUEUE_PAGE"
 }
 
 # ft_move_queue_load ID FILE KEYS: redis container ID is emptied and loads FILE (queue.redis of

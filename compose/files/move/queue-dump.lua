@@ -1,13 +1,14 @@
--- The job queue (every key of redis's database 0) as valkey-cli input that rebuilds it elsewhere:
--- for a move with aws on one side, where ElastiCache can neither hand over nor load a server's
--- files. Run with EVAL ... 0 (sent as one line: bin/lib/queue.sh ft_queue_dump_command on a
--- host, the move tasks' queue containers on aws). Replies with an array of lines: first
--- `KEYS EXPIRES` (how many keys, how many of them with a TTL), then per key
--- `RESTORE "key" TTL "payload" REPLACE`, the key and DUMP's payload written as \xHH escapes
--- (valkey-cli reads them back byte for byte; a payload holds any byte, a newline included) and
--- TTL the key's remaining milliseconds (0: none). Read-only. One script, so no write can come
--- between the keys it reads. No double quote or backslash in this file: the line goes inside
--- "...". Comments are whole lines starting with --; the sender drops them.
+-- One page of the job queue (the keys of redis's database 0) as valkey-cli input that rebuilds
+-- it elsewhere: for a move with aws on one side, where ElastiCache can neither hand over nor
+-- load a server's files. Run with EVAL ... 0 CURSOR COUNT (sent as one line:
+-- bin/move-lib.sh ft_move_queue_dump on a host, the move tasks' queue containers on aws), from
+-- cursor 0 until the cursor it returns is 0 again: one page at a time, so that a live redis (a
+-- prepare) is never blocked for longer than COUNT keys take. Replies with an array of lines:
+-- first SCAN's next cursor, then per key `RESTORE "key" TTL "payload" REPLACE`, the key and
+-- DUMP's payload written as \xHH escapes (valkey-cli reads them back byte for byte; a payload
+-- holds any byte, a newline included) and TTL the key's remaining milliseconds (0: none).
+-- Read-only. No double quote or backslash in the code: the line goes inside "...". Comments are
+-- whole lines starting with --; the sender drops them.
 local hex = {}
 for b = 0, 255 do
   hex[string.char(b)] = string.char(92) .. 'x' .. string.format('%02x', b)
@@ -16,24 +17,19 @@ local q = string.char(34)
 local function quoted(s)
   return q .. string.gsub(s, '.', hex) .. q
 end
-local out, seen, ttls, cursor = {}, {}, 0, '0'
-repeat
-  local page = redis.call('SCAN', cursor, 'COUNT', 1000)
-  cursor = page[1]
-  for _, key in ipairs(page[2]) do
-    -- SCAN may return a key twice (a rehash during the scan).
-    local payload = not seen[key] and redis.call('DUMP', key)
-    if payload then
-      seen[key] = true
-      local ttl = redis.call('PTTL', key)
-      if ttl > 0 then
-        ttls = ttls + 1
-      else
-        ttl = 0
-      end
-      out[#out + 1] = 'RESTORE ' .. quoted(key) .. ' ' .. ttl .. ' ' .. quoted(payload) .. ' REPLACE'
+local page = redis.call('SCAN', ARGV[1], 'COUNT', ARGV[2])
+local out = {page[1]}
+for _, key in ipairs(page[2]) do
+  local payload = redis.call('DUMP', key)
+  if payload then
+    local ttl = redis.call('PTTL', key)
+    if ttl == 0 then
+      -- Expiring this very millisecond: 0 would make it a key without a TTL.
+      ttl = 1
+    elseif ttl < 0 then
+      ttl = 0
     end
+    out[#out + 1] = 'RESTORE ' .. quoted(key) .. ' ' .. ttl .. ' ' .. quoted(payload) .. ' REPLACE'
   end
-until cursor == '0'
-table.insert(out, 1, #out .. ' ' .. ttls)
+end
 return out
