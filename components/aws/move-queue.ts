@@ -48,6 +48,9 @@ export function queueDumpCommand(lua: string = fs.readFileSync(QUEUE_DUMP_LUA_PA
   return `EVAL "${body}" 0`;
 }
 
+// How both scripts begin: strict, the scratch volume, a die that names the task.
+const scriptHead = (task: string) => ["set -eu", `dir=\${MOVE_DIR:-${MOVE_DIR}}`, `die() { echo "${task}: job queue: $*" >&2; exit 1; }`];
+
 // Shared by both scripts: REDIS_URL split into host, port and the token (plain [A-Za-z0-9], as
 // the stack makes it), and `cli`, valkey-cli over TLS with AUTH on its stdin before the
 // commands read from the function's own stdin. Prints the replies, AUTH's OK left out; fails
@@ -86,9 +89,7 @@ const CONNECT = [
 export function moveQueueDumpScript(): string {
   const f = QUEUE_FILES;
   return [
-    "set -eu",
-    `dir=\${MOVE_DIR:-${MOVE_DIR}}`,
-    'die() { echo "move-export: job queue: $*" >&2; exit 1; }',
+    ...scriptHead("move-export"),
     `: "\${${QUEUE_DUMP_ENV}:?${QUEUE_DUMP_ENV} is empty}"`,
     ...CONNECT,
     `rm -f "$dir/${f.commands}" "$dir/${f.counts}" "$dir/.queue.out" "$dir/.queue.pages"`,
@@ -127,9 +128,7 @@ export function moveQueueDumpScript(): string {
 export function moveQueueLoadScript(): string {
   const f = QUEUE_FILES;
   return [
-    "set -eu",
-    `dir=\${MOVE_DIR:-${MOVE_DIR}}`,
-    'die() { echo "move-import: job queue: $*" >&2; exit 1; }',
+    ...scriptHead("move-import"),
     `rm -f "$dir/${QUEUE_LOADED_FILE}"`,
     // A push by an older release carries no queue: said, not failed (its report says queue null).
     `if [ ! -f "$dir/${f.counts}" ]; then`,

@@ -13,6 +13,7 @@ import * as path from "path";
 import Redis from "ioredis";
 import { redisDirectives, REDIS_ACL_PATH, RedisDirective } from "../../compose/render/redis";
 import { BIN_SRC } from "../fixtures/bin/harness";
+import { redisDockerShim } from "../fixtures/redis-server";
 import { WORKER_QUEUE_CHECK } from "../../core/model";
 
 const NOBODY = 65534;
@@ -35,26 +36,18 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  * that port; each docker argv is appended to $app/docker.argv.
  */
 function redisReload(app: string, port: number): { status: number | null; out: string } {
-  const shim = path.join(app, "shim");
-  fs.mkdirSync(shim, { recursive: true });
-  fs.writeFileSync(
-    path.join(shim, "docker"),
-    [
-      "#!/bin/sh",
-      'printf "%s\\n" "$*" >>"$FT_TEST_APP/docker.argv"',
-      'case "$*" in',
-      '  "ps -q"*service=redis*) echo redis-test ;;',
-      '  "exec -i redis-test valkey-cli") exec redis-cli -h 127.0.0.1 -p "$FT_TEST_REDIS_PORT" ;;',
-      '  *) echo "docker stand-in: unexpected $*" >&2; exit 1 ;;',
-      "esac",
-      "",
-    ].join("\n"),
-    { mode: 0o755 },
-  );
+  const shim = redisDockerShim(path.join(app, "shim"));
   fs.mkdirSync(path.join(app, "release"), { recursive: true });
   fs.writeFileSync(path.join(app, "release", "release.json"), JSON.stringify({ reload: { redis: "ACL LOAD" } }));
   const r = spawnSync("bash", ["-c", 'set -Eeuo pipefail; source "$1/lib.sh"; ft_paths_resolve; REL_DIR=$FT_TEST_APP/release; ft_redis_reload', "t", BIN_SRC], {
-    env: { ...process.env, FT_APP_DIR: app, FT_TEST_APP: app, FT_TEST_REDIS_PORT: String(port), PATH: `${shim}:${process.env.PATH}` },
+    env: {
+      ...process.env,
+      FT_APP_DIR: app,
+      FT_TEST_APP: app,
+      FT_TEST_REDIS_PORT: String(port),
+      FT_TEST_DOCKER_LOG: path.join(app, "docker.argv"),
+      PATH: `${shim}:${process.env.PATH}`,
+    },
     encoding: "utf8",
   });
   return { status: r.status, out: r.stdout + r.stderr };

@@ -42,7 +42,7 @@ import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, NOBODY
 import { PG15_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { addS3rverKey, RCLONE_BASE_ENV, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
-import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-tls";
+import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-server";
 
 /** The host's PostgreSQL (server and the FT_PG_BIN client): newer than the old side's 15. */
 const PG17_BIN = "/usr/lib/postgresql/17/bin";

@@ -24,7 +24,7 @@ import {
   queueDumpCommand,
 } from "../../components/aws/move-queue";
 import { BIN_SRC } from "../fixtures/bin/harness";
-import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-tls";
+import { linkValkeyCli, redisDockerShim, RedisServer, startRedis } from "../fixtures/redis-server";
 import { imageUserland } from "../fixtures/nobody";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
 
@@ -106,20 +106,7 @@ describe("tools: the job queue travels key by key to and from aws (the tasks' qu
     app = path.join(root, "app");
     fs.mkdirSync(path.join(app, "secrets", "redis"), { recursive: true });
     fs.writeFileSync(path.join(app, "secrets", "redis", "password"), HOST_PW, { mode: 0o600 });
-    const shim = path.join(root, "shim");
-    fs.mkdirSync(shim);
-    fs.writeFileSync(
-      path.join(shim, "docker"),
-      [
-        "#!/bin/sh",
-        'case "$*" in',
-        '  "exec -i redis-test valkey-cli") exec redis-cli -h 127.0.0.1 -p "$FT_TEST_REDIS_PORT" ;;',
-        '  *) echo "docker stand-in: unexpected $*" >&2; exit 1 ;;',
-        "esac",
-        "",
-      ].join("\n"),
-      { mode: 0o755 },
-    );
+    redisDockerShim(path.join(root, "shim"));
   });
 
   after(() => {

@@ -40,7 +40,7 @@ import { asNobody as runAsNobody, chownToNobody as chownR, imageUserland, NOBODY
 import { PG15_BIN as PG_BIN, PgCluster, startPgCluster } from "../fixtures/pg-cluster";
 import { addS3rverKey, RCLONE_BASE_ENV as baseEnv, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { issueServerCert, makeTestCa } from "../fixtures/test-ca";
-import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-tls";
+import { linkValkeyCli, RedisServer, startRedis } from "../fixtures/redis-server";
 import { queueDumpCommand } from "../../components/aws/move-queue";
 
 const rnd = (n = 8) => crypto.randomBytes(n).toString("hex");
