@@ -278,7 +278,7 @@ describe("tools: the job queue travels key by key to and from aws (the tasks' qu
     assert.deepEqual(snapshot(aws), before);
   });
 
-  it("refuses: a wrong token, a CA that did not sign the server, keys outside database 0, a line redis rejects", () => {
+  it("refuses: a wrong token, a CA that did not sign the server, a certificate for another name, keys outside database 0, a line redis rejects", () => {
     const dir = path.join(root, "refusals");
     const env = { [QUEUE_DUMP_ENV]: queueDumpCommand() };
     const wrong = container(moveQueueDumpScript(), dir, { ...env, REDIS_URL: `rediss://:wrong${TOKEN.slice(5)}@localhost:${aws.port}` });
@@ -289,7 +289,12 @@ describe("tools: the job queue travels key by key to and from aws (the tasks' qu
     const otherCa = makeTestCa(path.join(root, "other-ca"), "Someone else");
     const untrusted = container(moveQueueDumpScript(), dir, { ...env, REDIS_CA_FILE: otherCa.cert });
     assert.equal(untrusted.status, 1, untrusted.out);
-    assert.match(untrusted.out, /refused the AUTH token or the TLS connection/);
+    assert.match(untrusted.out, /does not show a TLS certificate valid for localhost under .*other-ca/);
+    // A certificate the trusted CA signed, but for another name (valkey-cli alone would accept it).
+    const otherName = container(moveQueueDumpScript(), dir, { ...env, REDIS_URL: `rediss://:${TOKEN}@127.0.0.1:${aws.port}` });
+    assert.equal(otherName.status, 1, otherName.out);
+    assert.match(otherName.out, /does not show a TLS certificate valid for 127\.0\.0\.1/);
+    noSecret(otherName.out);
     const plain = container(moveQueueDumpScript(), dir, { ...env, REDIS_URL: `redis://:${TOKEN}@localhost:${aws.port}` });
     assert.equal(plain.status, 1);
     assert.match(plain.out, /not a rediss:\/\/ \(TLS\) URL/);
