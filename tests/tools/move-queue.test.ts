@@ -267,6 +267,23 @@ describe("tools: the job queue travels key by key to and from aws (the tasks' qu
     assert.equal(new Set(names).size, 2500);
   });
 
+  it("an image without openssl: the certificate's chain alone is checked, and the log says so", () => {
+    // Every command of the host's but openssl.
+    const noOpenssl = path.join(root, "no-openssl");
+    fs.mkdirSync(noOpenssl);
+    for (const d of ["/usr/bin", "/bin"])
+      for (const f of fs.readdirSync(d))
+        if (f !== "openssl" && !fs.existsSync(path.join(noOpenssl, f))) fs.symlinkSync(path.join(d, f), path.join(noOpenssl, f));
+    const dir = path.join(root, "no-openssl-dump");
+    const r = container(moveQueueDumpScript(), dir, { [QUEUE_DUMP_ENV]: queueDumpCommand(), PATH: `${bin}:${noOpenssl}` });
+    assert.equal(r.status, 0, r.out);
+    assert.match(r.out, /no openssl in this image: the name in redis's certificate is not checked, its chain is/);
+    const otherCa = makeTestCa(path.join(root, "other-ca-2"), "Someone else");
+    const untrusted = container(moveQueueDumpScript(), dir, { [QUEUE_DUMP_ENV]: queueDumpCommand(), PATH: `${bin}:${noOpenssl}`, REDIS_CA_FILE: otherCa.cert });
+    assert.equal(untrusted.status, 1, untrusted.out);
+    assert.match(untrusted.out, /refused the AUTH token or the TLS connection/);
+  });
+
   it("an old side without redis: `none` leaves the new side's queue as it is", () => {
     const dir = path.join(root, "none");
     fs.mkdirSync(dir);
