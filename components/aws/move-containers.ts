@@ -1,11 +1,12 @@
 // The containers the two one-off tasks of a move with aws are made of (move-import.ts: fetch ->
-// restore; move-export.ts: dump -> upload), after the root "volumes" container: an rclone one with
-// the buckets in its environment and the task role's credentials, and a postgres client one that
-// connects as the app role over verify-full TLS. Both non-root on a read-only root, each starting
-// only once the one before it succeeded. Pure: plain data in, ECS JSON objects out.
+// queue -> restore; move-export.ts: dump -> queue -> upload), after the root "volumes" container:
+// an rclone one with the buckets in its environment and the task role's credentials, and a
+// postgres client one that connects as the app role over verify-full TLS (the queue container is
+// move-queue.ts's). All non-root on a read-only root, each starting only once the one before it
+// succeeded. Pure: plain data in, ECS JSON objects out.
 import { RDS_CA_ENV, RDS_CA_FILE } from "./rds-ca";
 
-/** The scratch volume both containers share. */
+/** The scratch volume the containers share. */
 export const MOVE_DIR = "/move";
 
 /** What a move task's container definitions are rendered from. */

@@ -1,13 +1,15 @@
 // A move from aws onto a host (vm / droplet): the one-off Fargate task that exports this side's
 // data into ITS OWN backups bucket under move/, in the contract a host's push writes
-// (bin/move-export --push-s3: db.dump, tables.txt, sequences.txt, objects.txt, secrets.txt,
-// manifest.json last), for the new host to pull with a read-only key. Three containers sharing a
-// scratch volume /move:
+// (bin/move-export --push-s3: db.dump, queue.redis, queue.txt, tables.txt, sequences.txt,
+// objects.txt, secrets.txt, manifest.json last), for the new host to pull with a read-only key.
+// Four containers sharing a scratch volume /move:
 //   volumes (rclone image, root, nothing else): makes /move and the dump container's /tmp
 //           writable for the non-root containers (Fargate creates volumes root 0755);
 //   dump    (postgres client image, uid 70): pg_dump -Fc -Z 1 of the app database as the APP role
 //           (its DATABASE_URL, TLS verify-full against the RDS CA), then tables.txt and
 //           sequences.txt read from the dump itself and secrets.txt from its own secrets;
+//   queue   (valkey image, uid 999): the job queue key by key from ElastiCache (move-queue.ts):
+//           queue.redis and queue.txt;
 //   upload  (rclone image, uid 65534): measures the assets bucket (objects.txt), removes the
 //           previous export (manifest.json first), uploads the files with SSE-KMS, manifest.json
 //           last, and prints ONE line `FRESHTRACK_MOVE_EXPORT {json}`; exits 0 only on success.

@@ -1,14 +1,16 @@
 // A move from a host (vm / droplet) onto aws: the one-off Fargate task that imports
 // what the old host pushed into the new side's backups bucket (docs/move.md,
-// `bin/move-export --push-s3`). Three containers sharing a scratch volume /move:
+// `bin/move-export --push-s3`). Four containers sharing a scratch volume /move:
 //   volumes (rclone image, root, nothing else): makes /move and the restore container's
 //           /tmp writable for the non-root containers (Fargate creates volumes root 0755);
 //   fetch   (rclone image, uid 65534): copies s3://BACKUPS/move/ to /move with the task
 //           role, refuses an incomplete push, and measures the assets bucket;
+//   queue   (valkey image, uid 999): empties ElastiCache and loads the pushed job queue
+//           (queue.redis; move-queue.ts), then counts what it holds;
 //   restore (postgres client image, uid 70): restores db.dump into the app database as the
 //           APP role (its DATABASE_URL, TLS verify-full against the RDS CA), recomputes the
 //           push's tables / sequences / secrets texts from the live database and its own
-//           secrets, compares them (and the assets' count and bytes) and prints ONE line
+//           secrets, compares them (and the assets' count and bytes, the queue's keys) and prints ONE line
 //           `FRESHTRACK_MOVE_IMPORT {json}`; exits 0 only when everything is equal.
 // Also the two IAM documents: the task role (read move/, list the assets) and the push
 // user whose key the old host gets (write move/, sync the assets). Pure: plain data in,
