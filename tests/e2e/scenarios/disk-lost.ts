@@ -6,7 +6,7 @@
 // host, and bin/restore from the remote brings back identical per-table row counts and
 // identical object bytes.
 import { createHash } from "crypto";
-import { LIST_BACKUPS, backupNames, rcloneAsBackup } from "../lib/backup-rclone";
+import { LIST_BACKUPS, backupNames, rcloneAsBackup, rclonePutStdin } from "../lib/backup-rclone";
 import type { HostRun } from "../harness";
 
 export interface DiskLostDeps {
@@ -48,7 +48,7 @@ export async function diskLost(d: DiskLostDeps): Promise<Record<string, unknown>
 
   // 1. Uploads in the app's bucket, then one backup (the newest: what the new host restores).
   for (const [key, bytes] of Object.entries(UPLOADS)) {
-    const put = await d.host(`echo ${bytes.toString("base64")} | base64 -d | ${rcl(`rcat "${admin}:${assets}/${key}"`)}`);
+    const put = await d.host(`echo ${bytes.toString("base64")} | base64 -d | ${rclonePutStdin(d.appDir, `"${admin}:${assets}/${key}"`)}`);
     d.check(put.code === 0, `cannot put ${key} into the app's bucket: ${put.stderr}`);
   }
   const backup = await d.host(`${d.appDir}/current/bin/backup`);
@@ -129,14 +129,14 @@ export async function diskLost(d: DiskLostDeps): Promise<Record<string, unknown>
   const saved = `${d.appDir}/state/tmp/e2e-saved.dump.age`;
   await d.host(`${rcl(`cat "${base}/${name}.dump.age"`)} >${saved}`);
   const flip = await d.host(
-    `python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 1; sys.stdout.buffer.write(b)' ${saved} | ${rcl(`rcat "${base}/${name}.dump.age"`)}`,
+    `python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[len(b) // 2] ^= 1; sys.stdout.buffer.write(b)' ${saved} | ${rclonePutStdin(d.appDir, `"${base}/${name}.dump.age"`)}`,
   );
   d.check(flip.code === 0, `cannot write the tampered dump: ${flip.stderr}`);
   let tampered: HostRun;
   try {
     tampered = await d.host(`${d.appDir}/current/bin/restore --check --dump ${name}`);
   } finally {
-    await d.host(`${rcl(`rcat "${base}/${name}.dump.age"`)} <${saved}; rm -f ${saved}`);
+    await d.host(`${rclonePutStdin(d.appDir, `"${base}/${name}.dump.age"`)} <${saved}; rm -f ${saved}`);
   }
   const refusal = tampered.stderr.split("\n").find((l) => /ERROR/.test(l)) ?? "";
   d.record({ tampered_dump: { exit: tampered.code, message: refusal.replace(/^\S+ \S+ /, "") } });

@@ -29,7 +29,7 @@ import {
 } from "../lib/disposable-host";
 import { firewallFacts } from "../lib/firewall";
 import { CRON_FILE, asCronWould, parseCronD } from "./backup-schedule";
-import { LIST_BACKUPS, backupNames, rcloneAsBackup } from "../lib/backup-rclone";
+import { LIST_BACKUPS, backupNames, rcloneAsBackup, rclonePutStdin } from "../lib/backup-rclone";
 import { OffHostRemote, startOffHostRemote } from "../lib/offhost-remote";
 import { Spaces, bootDroplet, publicDns, startManagedDb, startSpaces, stopManagedDb, trustCaInImage } from "../lib/do-stand-ins";
 import { sh } from "../lib/docker";
@@ -118,8 +118,13 @@ function storedOn(query: Query, device: string): Set<number> {
  * writes it): the backup identity may only read it.
  */
 /** rclone on a host as bin/backup runs it ($uploads: the app's bucket, $base: the backups); base64 stdin, decoded, reaches rclone. */
-function rcloneOn(h: DisposableHost, args: string, base64Input?: string) {
-  return onHost(h, (base64Input ? "base64 -d | " : "") + rcloneAsBackup(APP_DIR, args), { input: base64Input });
+function rcloneOn(h: DisposableHost, args: string) {
+  return onHost(h, rcloneAsBackup(APP_DIR, args));
+}
+
+/** BYTES as the object DEST (`$uploads/…`) on a host, through its backup rclone. */
+function putOn(h: DisposableHost, dest: string, bytes: Buffer) {
+  return onHost(h, "base64 -d | " + rclonePutStdin(APP_DIR, dest), { input: bytes.toString("base64") });
 }
 
 function objectsOn(h: DisposableHost): { count: number; bytes: number } {
@@ -141,7 +146,7 @@ function uploadsOn(h: DisposableHost): Record<string, string> {
 function changeUploads(d: { check: (ok: boolean, what: string) => void }, h: DisposableHost): { count: number; bytes: number } {
   const put = (name: string, size: number, seed: number) => {
     const bytes = Buffer.from(Array.from({ length: size }, (_, j) => (j * 7 + seed) % 256));
-    const r = rcloneOn(h, `rcat "$uploads/e2e-org/photos/${name}"`, bytes.toString("base64"));
+    const r = putOn(h, `"$uploads/e2e-org/photos/${name}"`, bytes);
     d.check(r.code === 0, `cannot put ${name} on the old host: ${r.stderr}`);
   };
   put("cooler-0.bin", 4096, 101);
@@ -652,7 +657,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // Uploads of the app (every byte value), in the old side's bucket.
     for (const [i, size] of [4096, 70000, 1].entries()) {
       const bytes = Buffer.from(Array.from({ length: size }, (_, j) => (j * 31 + i) % 256));
-      const put = rcloneOn(oldHost, `rcat "$uploads/e2e-org/photos/cooler-${i}.bin"`, bytes.toString("base64"));
+      const put = putOn(oldHost, `"$uploads/e2e-org/photos/cooler-${i}.bin"`, bytes);
       d.check(put.code === 0, `cannot put an upload on the old host: ${put.stderr}`);
     }
     d.record({ old_host_deploy_seconds: deployS });
