@@ -114,15 +114,16 @@ ft_move_queue_size() {
 # ft_move_queue_dump ID DIR FROZEN: move/queue-dump.lua run page by page in redis container ID
 # writes both into DIR.
 ft_move_queue_dump() {
-  local id=$1 dir=$2 frozen=$3 extra cursor=0 keys expires bad
+  local id=$1 dir=$2 frozen=$3 extra cursor=0 line keys expires bad
   extra=$(ft_redis_cli "$id" "INFO keyspace" | awk -F: '/^db[0-9]+:/ && $1 != "db0" { print $1 }') ||
     die "redis accepts none of this side's redis passwords: the job queue cannot be read"
   [[ -z $extra ]] ||
     die "redis holds keys outside database 0 ($(echo "$extra" | tr '\n' ' ')), which the app does not use and which would not travel: look at them (valkey-cli -n N), remove them, run this again"
   rm -f "$dir/queue.redis" "$dir/queue.txt"
   : >"$dir/.queue.pages"
+  line=$(ft_move_queue_dump_command)
   while :; do
-    ft_redis_cli_from "$id" ft_move_queue_dump_command "$cursor" >"$dir/.queue.out" ||
+    ft_redis_cli_from "$id" printf '%s %s %s\n' "$line" "$cursor" "$FT_MOVE_QUEUE_PAGE" >"$dir/.queue.out" ||
       die "redis accepts none of this side's redis passwords: the job queue cannot be read"
     read -r cursor <"$dir/.queue.out" || die "redis gave no reply to the job queue's dump"
     [[ $cursor =~ ^[0-9]+$ ]] || die "the job queue's dump failed: $(head -c 300 "$dir/.queue.out")"
@@ -143,10 +144,19 @@ ft_move_queue_dump() {
 # Keys a page of the dump reads (SCAN's COUNT; QUEUE_PAGE_KEYS in components/aws/move-queue.ts).
 FT_MOVE_QUEUE_PAGE=1000
 
-# The EVAL line that runs move/queue-dump.lua from SCAN cursor $1 (comment lines dropped, lines
-# joined by a space: what queueDumpCommand in components/aws/move-queue.ts makes of the same file).
+# The EVAL line that runs move/queue-dump.lua, without its two arguments (the SCAN cursor and
+# FT_MOVE_QUEUE_PAGE): comment lines dropped, lines joined by a space, what queueDumpCommand in
+# components/aws/move-queue.ts makes of the same file.
 ft_move_queue_dump_command() {
-  printf 'EVAL "%s" 0 %s %s\n' "$(grep -v '^[[:space:]]*--' "$SCRIPT_RELEASE_DIR/move/queue-dump.lua" | tr '\n' ' ')" "$1" "$FT_MOVE_QUEUE_PAGE"
+  printf 'EVAL "%s" 0\n' "$(grep -v '^[[:space:]]*--' "$SCRIPT_RELEASE_DIR/move/queue-dump.lua" | tr '\n' ' ')"
+}
+
+# {"keys", "expires", "frozen"} from a queue.txt of KEYS EXPIRES FROZEN; 1 when it is not that.
+ft_move_queue_counts_json() {
+  local keys expires frozen
+  read -r keys expires frozen <"$1" || true
+  [[ $keys =~ ^[0-9]+$ && $expires =~ ^[0-9]+$ && $frozen =~ ^(true|false)$ ]] || return 1
+  jq -cn --argjson k "$keys" --argjson e "$expires" --argjson f "$frozen" '{keys: $k, expires: $e, frozen: $f}'
 }
 
 # ft_move_queue_load ID FILE KEYS: redis container ID is emptied and loads FILE (queue.redis of

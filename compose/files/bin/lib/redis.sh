@@ -78,9 +78,6 @@ ft_redis_cli() {
   ft_redis_cli_from "$id" printf '%s\n' "$@"
 }
 
-# The same with the commands a file holds, one per line (valkey-cli's quoting: "\xHH" is a byte).
-ft_redis_cli_file() { ft_redis_cli_from "$1" cat "$2"; }
-
 # ft_redis_cli_from ID COMMAND...: valkey-cli in redis container ID runs what COMMAND prints.
 ft_redis_cli_from() {
   local id=$1 f pw out
