@@ -327,6 +327,11 @@ describe("tools: the job queue travels key by key to and from aws (the tasks' qu
     assert.equal(hostOther.status, 1, hostOther.out);
     assert.match(hostOther.out, /keys outside database 0 \(db2 \)/);
     host.cli(["-n", "2", "FLUSHDB"]);
+    // A release without the dump's Lua: refused, not an empty queue.
+    const noLua = hostLib('SCRIPT_RELEASE_DIR=/nonexistent ft_move_queue_dump redis-test "$2" false', dir);
+    assert.equal(noLua.status, 1, noLua.out);
+    assert.match(noLua.out, /\/nonexistent\/move\/queue-dump\.lua is missing: this release cannot copy the job queue/);
+    assert.ok(!fs.existsSync(path.join(dir, QUEUE_FILES.counts)));
 
     // A RESTORE redis rejects (a payload whose checksum fails): the load says so and fails.
     fs.writeFileSync(path.join(dir, QUEUE_FILES.commands), 'RESTORE "k" 0 "\\x00\\x01" REPLACE\n');

@@ -148,7 +148,10 @@ FT_MOVE_QUEUE_PAGE=1000
 # FT_MOVE_QUEUE_PAGE): comment lines dropped, lines joined by a space, what queueDumpCommand in
 # components/aws/move-queue.ts makes of the same file.
 ft_move_queue_dump_command() {
-  printf 'EVAL "%s" 0\n' "$(grep -v '^[[:space:]]*--' "$SCRIPT_RELEASE_DIR/move/queue-dump.lua" | tr '\n' ' ')"
+  local lua=$SCRIPT_RELEASE_DIR/move/queue-dump.lua
+  # Without the file the line would be an empty script, and every page of the dump empty.
+  [[ -s $lua ]] || die "$lua is missing: this release cannot copy the job queue (bin/deploy puts it back)"
+  printf 'EVAL "%s" 0\n' "$(grep -v '^[[:space:]]*--' "$lua" | tr '\n' ' ')"
 }
 
 # {"keys", "expires", "frozen"} from a queue.txt of KEYS EXPIRES FROZEN; 1 when it is not that.
