@@ -168,19 +168,39 @@ echo "the move's forwarder is healthy in its target groups" >&2
 export const MOVE_FORWARD_OFF_HOST = "off.freshtrack-move.invalid";
 
 /**
+ * `rule_off`: the every-request rule (PRIORITY on LISTENER_ARN) stops matching (its condition
+ * becomes a host name no request carries), then SETTLE_SECONDS for the load balancer to apply it;
+ * returns 1 (said on stderr) when the rule cannot be read or changed. No rule: nothing forwards.
+ */
+export function ruleOffFunction(): string {
+  const off = JSON.stringify([{ Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } }]);
+  return `rule_off() {
+  local rule
+  rule=$(aws elbv2 describe-rules --region "$AWS_REGION" --listener-arn "$LISTENER_ARN" --query "Rules[?Priority=='$PRIORITY'].RuleArn" --output text) ||
+    { echo "cannot read the rules of $LISTENER_ARN" >&2; return 1; }
+  if [ -z "$rule" ] || [ "$rule" = None ]; then
+    echo "no rule at priority $PRIORITY of $LISTENER_ARN: nothing forwards to the new host" >&2
+    return 0
+  fi
+  aws elbv2 modify-rule --region "$AWS_REGION" --rule-arn "$rule" --conditions '${off}' --query 'Rules[0].RuleArn' --output text >&2 ||
+    { echo "cannot turn the every-request rule $rule off" >&2; return 1; }
+  echo "the every-request rule matches no request now; waiting \${SETTLE_SECONDS} s for the load balancer to apply it" >&2
+  sleep "$SETTLE_SECONDS"
+}`;
+}
+
+/**
  * A rollback's copy back off aws, once aws's backend and worker serve the copied data again: the
- * every-request rule stops matching (its condition becomes a host name no request carries), so
- * what reaches the load balancer goes to the app again, and so do the requests the new host kept
- * (its conclude sends them there next): nothing loops between the load balancer and the new
- * host. The rule itself goes at the end of the run (Pulumi's delete). Environment: AWS_REGION,
- * LISTENER_ARN, PRIORITY (the rule's), CLUSTER, SERVICES, SETTLE_SECONDS, REPORT (the scale
- * step's result). Not ok: prints REPORT unchanged. Ok: prints {"copy_back": REPORT, "forward_off":
- * true, "ok": true} once the rule is off and SETTLE_SECONDS passed. A rule that cannot be turned
- * off sets the services back to 0 tasks and prints "ok": false (the conclude then ends the new
- * host's freeze: it serves on).
+ * every-request rule stops matching (ruleOffFunction), so what reaches the load balancer goes to
+ * the app again, and so do the requests the new host kept (its conclude sends them there next):
+ * nothing loops between the load balancer and the new host. The rule itself goes at the end of
+ * the run (Pulumi's delete). Environment: AWS_REGION, LISTENER_ARN, PRIORITY (the rule's),
+ * CLUSTER, SERVICES, SETTLE_SECONDS, REPORT (the scale step's result). Not ok: prints REPORT
+ * unchanged. Ok: prints {"copy_back": REPORT, "forward_off": true, "ok": true} once the rule is
+ * off and SETTLE_SECONDS passed. A rule that cannot be turned off sets the services back to 0
+ * tasks and prints "ok": false (the conclude then ends the new host's freeze: it serves on).
  */
 export function moveForwardOffScript(): string {
-  const off = JSON.stringify([{ Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } }]);
   return `set -uo pipefail
 : "\${AWS_REGION:?}" "\${LISTENER_ARN:?}" "\${PRIORITY:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${SETTLE_SECONDS:?}" "\${REPORT:?}"
 case $REPORT in
@@ -188,21 +208,12 @@ case $REPORT in
   *) echo "the copy back did not succeed: the every-request rule stays" >&2; printf '%s\\n' "$REPORT"; exit 0 ;;
 esac
 ${SCALE_DOWN}
-failed() {
-  echo "$1: aws's backend and worker go back to 0 tasks, the new host serves on" >&2
+${ruleOffFunction()}
+if ! rule_off; then
+  echo "aws's backend and worker go back to 0 tasks, the new host serves on" >&2
   down
   printf '{"copy_back": %s, "forward_off": false, "ok": false}\\n' "$REPORT"
   exit 0
-}
-rule=$(aws elbv2 describe-rules --region "$AWS_REGION" --listener-arn "$LISTENER_ARN" --query "Rules[?Priority=='$PRIORITY'].RuleArn" --output text) ||
-  failed "cannot read the rules of $LISTENER_ARN"
-if [ -n "$rule" ] && [ "$rule" != None ]; then
-  aws elbv2 modify-rule --region "$AWS_REGION" --rule-arn "$rule" --conditions '${off}' --query 'Rules[0].RuleArn' --output text >&2 ||
-    failed "cannot turn the every-request rule $rule off"
-  echo "the every-request rule matches no request now; waiting \${SETTLE_SECONDS} s for the load balancer to apply it" >&2
-  sleep "$SETTLE_SECONDS"
-else
-  echo "no rule at priority $PRIORITY of $LISTENER_ARN: nothing forwards to the new host" >&2
 fi
 printf '{"copy_back": %s, "forward_off": true, "ok": true}\\n' "$REPORT"
 `;

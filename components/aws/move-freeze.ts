@@ -7,8 +7,8 @@ import { shellQuote } from "../shared/host";
 /** Seconds between the every-request listener rule's creation and the freeze: ALB rule changes take a few seconds to apply everywhere, and requests already sent to the old backend finish. */
 export const MOVE_FREEZE_SETTLE_SECONDS = 15;
 
-/** Shared by both scripts: `scale COUNT_OF` sets every service of SERVICES ("name=count ...") and waits until stable. */
-const SCALE = `scale() {
+/** Shared by the freeze, the unfreeze and the cutover's undo: `scale declared|zero` sets every service of SERVICES ("name=count ...") and waits until stable. */
+export const SCALE = `scale() {
   local which=$1 s names=()
   for s in $SERVICES; do
     local count=\${s#*=}
@@ -29,15 +29,19 @@ const SCALE = `scale() {
 export const FREEZE_FAILED_OFF_AWS =
   "the write freeze failed: the old side's data is unchanged. Its load balancer forwards to the new host, which holds requests for up to 600 s: run pulumi config set movePhase rollback && pulumi up NOW";
 
+/** What a failed freeze of a move off aws prints instead of failing: the cutover's undo follows (move-undo.ts). */
+export const FREEZE_NOT_FROZEN = '{"frozen": false}';
+
 /**
  * The write freeze of an aws side (the old side of a move off aws; the new side of a copy back).
  * Environment: AWS_REGION, CLUSTER, SERVICES ("name=count ..." of its backend and worker),
  * SETTLE_SECONDS. Prints `{"freeze_started": EPOCH, "settle_seconds": N}` (the time the
  * every-request rule existed: from then on new requests wait on the host that takes over).
  * When the services cannot be stopped, they are set back to their counts and the step fails
- * with `failed` (what the operator does next): this side serves on.
+ * with `failed` (what the operator does next): this side serves on. With `failed` null it prints
+ * FREEZE_NOT_FROZEN and succeeds instead: a later step undoes the cutover.
  */
-export function moveFreezeScript(failed: string = FREEZE_FAILED_OFF_AWS): string {
+export function moveFreezeScript(failed: string | null = FREEZE_FAILED_OFF_AWS): string {
   return `set -uo pipefail
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${SETTLE_SECONDS:?}"
 ${SCALE}
@@ -47,8 +51,13 @@ sleep "$SETTLE_SECONDS"
 if ! scale zero; then
   echo "could not stop the old backend and worker: setting them back to their counts" >&2
   scale declared || echo "could not set them back either: run aws ecs update-service for: $SERVICES" >&2
-  echo ${shellQuote(failed)} >&2
-  exit 1
+${
+  failed === null
+    ? `  echo ${shellQuote(FREEZE_NOT_FROZEN)}
+  exit 0`
+    : `  echo ${shellQuote(failed)} >&2
+  exit 1`
+}
 fi
 echo "backend and worker stopped: no write reaches this side's database" >&2
 printf '{"freeze_started": %s, "settle_seconds": %s}\\n' "$started" "$SETTLE_SECONDS"

@@ -28,19 +28,36 @@ function freezeStartOverrides(freezeStdout: pulumi.Output<string>): pulumi.Outpu
   return started.apply((s): Record<string, string> => (s ? { OVERRIDES_JSON: moveExportOverrides(s) } : {}));
 }
 
+/** The export's run when a failed freeze or export is reported, not fatal: no export without a freeze. */
+export const EXPORT_RUN_IF_FROZEN = `case \${FREEZE_REPORT:-} in
+  *'"freeze_started"'*) ;;
+  *) echo "the write freeze did not happen: no export" >&2; echo '{"ok": false, "frozen": false}'; exit 0 ;;
+esac
+${EXPORT_RUN}`;
+
 /**
  * The aws side's write freeze once `after` (its every-request rule) exists, then the export task
  * of the database nobody writes any more; `failed` is what a freeze that cannot stop the services
- * tells the operator (moveFreezeScript). Returns the export step: its output is the export's line.
+ * tells the operator (moveFreezeScript). With `failed` null neither step fails: each reports (the
+ * export runs only after a freeze), and a later step undoes the cutover. Returns the export step:
+ * its output is the export's line.
  */
 export function freezeThenExport(
   local: LocalStep,
   names: { freeze: string; export: string },
   source: MoveSource,
   after: pulumi.Resource[],
-  failed?: string,
+  failed?: string | null,
 ): command.local.Command {
   const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
   const freeze = local(names.freeze, moveFreezeScript(failed), freezeEnv, after);
+  if (failed === null) {
+    const env = exportRunEnv(
+      source.exportAccess!.runTask,
+      false,
+      pulumi.all([freezeStartOverrides(freeze.stdout), freeze.stdout]).apply(([o, out]) => ({ ...o, FREEZE_REPORT: lastLine(out) })),
+    );
+    return local(names.export, EXPORT_RUN_IF_FROZEN, env, [freeze], freeze.stdout);
+  }
   return local(names.export, EXPORT_RUN, exportRunEnv(source.exportAccess!.runTask, true, freezeStartOverrides(freeze.stdout)), [freeze], freeze.stdout);
 }

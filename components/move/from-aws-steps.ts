@@ -7,8 +7,12 @@
 //             bin/move-import --from-s3 --keep-app-stopped). The forwarder serves ACME challenges.
 //   cutover:  move-hold (new host: bin/move-forward --hold) -> the every-request listener rule ->
 //             move-freeze (old backend and worker to 0 tasks) -> move-cutover-export ->
-//             move-cutover (new host: --from-s3 --start-app; releases what it held) -> move-check
-//             (health through the load balancer and the new address)
+//             move-cutover (new host: --from-s3 --start-app; releases what it held) -> move-undo
+//             -> move-give-back -> move-check (health through the load balancer and the new
+//             address). Freeze, export and import report a failure instead of failing: a
+//             cutover that failed before the new host served is undone in the same run
+//             (move-undo: the old services back, the rule off; move-give-back: what the new
+//             host kept goes to the load balancer, and the run fails saying what next).
 //   retire:   the forwarder and its rules stay until the old side is removed; the key and the task go.
 //   rollback after cutover: the copy back (from-aws-copy-back.ts: the new host pushes, aws imports,
 //             scales up and stops forwarding, the new host concludes); with moveManualDataCopy
@@ -16,12 +20,14 @@
 //             counts; the rules go afterwards).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { moveUnfreezeScript } from "../aws/move-freeze";
+import { MOVE_FREEZE_SETTLE_SECONDS, moveUnfreezeScript } from "../aws/move-freeze";
+import { moveCutoverUndoScript } from "../aws/move-undo";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
 import { EXPORT_RUN, exportRunEnv, freezeThenExport } from "./aws-export-run";
 import { declareFromAwsCopyBack } from "./from-aws-copy-back";
 import { forwardCheckScript } from "./forward-check";
 import { localStep } from "./local-step";
+import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
 
 /** Steps declared per phase (resource names under the move component); `copiesBack`: a rollback after cutover copies the data back. */
@@ -30,7 +36,7 @@ export function fromAwsStepsFor(phase: string, cutoverDone: boolean, copiesBack:
     case "prepare":
       return ["move-export", "move-copy"];
     case "cutover":
-      return ["move-export", "move-copy", "move-hold", "move-freeze", "move-cutover-export", "move-cutover", "move-check"];
+      return ["move-export", "move-copy", "move-hold", "move-freeze", "move-cutover-export", "move-cutover", "move-undo", "move-give-back", "move-check"];
     case "rollback":
       if (!cutoverDone) return [];
       return copiesBack ? ["move-push-back", "move-import-back", "move-scale-back", "move-unforward-back", "move-conclude-back"] : ["move-unfreeze"];
@@ -64,8 +70,8 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
   const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback", importData: steps.has("move-push-back") });
   const access = source.exportAccess;
   // A step re-runs whenever the one before it did (its output changed): a new export is always imported again.
-  const pull = (stepName: string, app: "--keep-app-stopped" | "--start-app", after: command.local.Command) =>
-    run(stepName, m.newHost, "move-import", ["--from-s3", app], { stdin: access!.pullCredential, logging: "stdout", triggers: [after.stdout] }, [after]);
+  const pull = (stepName: string, app: string[], after: command.local.Command) =>
+    run(stepName, m.newHost, "move-import", ["--from-s3", ...app], { stdin: access!.pullCredential, logging: "stdout", triggers: [after.stdout] }, [after]);
 
   if (m.phase === "prepare") source.forwardRules("acme", m.dependsOn);
   if (m.phase === "retire") source.forwardRules("all", m.dependsOn);
@@ -73,21 +79,33 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
   let copied: command.remote.Command | undefined;
   if (access && steps.has("move-copy")) {
     const first = local("move-export", EXPORT_RUN, exportRunEnv(access!.runTask, true), m.dependsOn);
-    copied = pull("move-copy", "--keep-app-stopped", first);
+    copied = pull("move-copy", ["--keep-app-stopped"], first);
     report.copy = copied.stdout;
   }
   if (access && copied && steps.has("move-hold")) {
     // From the rule on, what reaches the load balancer waits on the new host: it holds first.
     const hold = run("move-hold", m.newHost, "move-forward", ["--hold"], {}, [copied]);
     const rules = source.forwardRules("all", [hold]);
-    const final = freezeThenExport(local, { freeze: "move-freeze", export: "move-cutover-export" }, source, rules);
-    const cut = pull("move-cutover", "--start-app", final);
+    // Until the new host serves, a failure is reported, not fatal: move-undo undoes it in this run.
+    const final = freezeThenExport(local, { freeze: "move-freeze", export: "move-cutover-export" }, source, rules, null);
+    const cut = pull("move-cutover", ["--start-app", "--report-failure"], final);
     report.cutover = cut.stdout;
+    const undo = local(
+      "move-undo",
+      moveCutoverUndoScript(),
+      pulumi
+        .all([source.freeze, source.forwardOff, cut.stdout])
+        .apply(([f, o, out]) => ({ ...f, ...o, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS), CUTOVER: lastLine(out) })),
+      [cut],
+      cut.stdout,
+    );
+    // Fails the run when the cutover did not serve (undone or not), after sending what it kept back.
+    const back = run("move-give-back", m.newHost, "move-export", ["--give-back", m.oldAddress], { stdin: undo.stdout.apply(lastLine) }, [undo]);
     const check = local(
       "move-check",
       forwardCheckScript(),
       pulumi.all([m.oldAddress, m.newAddress]).apply(([via, to]) => ({ DOMAIN: m.domain, VIA: via, NEW: to, HEALTH: m.health, WAIT_SECONDS: "60" })),
-      [cut],
+      [back],
       cut.stdout,
     );
     report.forward = check.stdout;

@@ -501,7 +501,7 @@ for (const from of ["vm", "digitalocean"] as T[]) {
 
 const FROM_AWS_STEPS = {
   prepare: ["move-copy", "move-export"],
-  cutover: ["move-check", "move-copy", "move-cutover", "move-cutover-export", "move-export", "move-freeze", "move-hold"],
+  cutover: ["move-check", "move-copy", "move-cutover", "move-cutover-export", "move-export", "move-freeze", "move-give-back", "move-hold", "move-undo"],
 };
 const FORWARDER = ["aws:ecs/service:Service::move-forward", "aws:lb/targetGroup:TargetGroup::move-forward", "aws:lb/targetGroup:TargetGroup::move-acme"];
 
@@ -574,7 +574,7 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       assert.equal(json(named(p.retire, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!.inputs), json(all.inputs));
     });
 
-    it("order at cutover: the new host holds -> every request forwarded -> freeze -> final export -> import and start -> check", () => {
+    it("order at cutover: the new host holds -> every request forwarded -> freeze -> final export -> import and start -> undo if it did not serve -> give back -> check", () => {
       const all = named(p.cutover, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!;
       assert.ok((all.options.dependsOn ?? []).includes(keyOf(p.cutover, "move-hold")), "the rule waits for the new host to hold");
       assert.ok((all.options.dependsOn ?? []).includes(keyOf(p.cutover, "move-forward-ready")), "the rule waits for a healthy forwarder");
@@ -582,14 +582,25 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       after(p.cutover, "move-hold", "move-copy");
       after(p.cutover, "move-cutover-export", "move-freeze");
       after(p.cutover, "move-cutover", "move-cutover-export");
-      after(p.cutover, "move-check", "move-cutover");
+      after(p.cutover, "move-undo", "move-cutover");
+      after(p.cutover, "move-give-back", "move-undo");
+      after(p.cutover, "move-check", "move-give-back");
       after(p.prepare, "move-copy", "move-export");
       assert.match(String(step(p.prepare, "move-copy").inputs.create), /move-import' '--from-s3' '--keep-app-stopped'$/);
-      assert.match(String(step(p.cutover, "move-cutover").inputs.create), /move-import' '--from-s3' '--start-app'$/);
+      assert.match(String(step(p.cutover, "move-cutover").inputs.create), /move-import' '--from-s3' '--start-app' '--report-failure'$/);
+      assert.match(String(step(p.cutover, "move-give-back").inputs.create), /move-export' '--give-back' '[^']+'$/);
       assert.match(String(step(p.cutover, "move-hold").inputs.create), /move-forward' '--hold'$/);
-      // Each import re-runs when its export did (a new export is always imported again).
-      for (const name of ["move-copy", "move-cutover", "move-cutover-export", "move-check"])
+      // Each import re-runs when its export did (a new export is always imported again), and so does what follows.
+      for (const name of ["move-copy", "move-cutover", "move-cutover-export", "move-undo", "move-check"])
         assert.equal((step(p.cutover, name).inputs.triggers as unknown[]).length, 1, name);
+      // Until the new host serves nothing fails the run: the export reports after a freeze that did not happen.
+      const exportEnv = step(p.cutover, "move-cutover-export").inputs.environment as Record<string, string>;
+      assert.equal(exportEnv.FAIL_ON_ERROR, "0");
+      assert.match(String(step(p.cutover, "move-cutover-export").inputs.create), /FREEZE_REPORT/);
+      assert.equal((step(p.prepare, "move-export").inputs.environment as Record<string, string>).FAIL_ON_ERROR, "1", "the prepare's export fails its step");
+      const undoEnv = step(p.cutover, "move-undo").inputs.environment as Record<string, string>;
+      for (const k of ["AWS_REGION", "CLUSTER", "SERVICES", "LISTENER_ARN", "PRIORITY", "SETTLE_SECONDS"]) assert.ok(undoEnv[k], `move-undo: ${k}`);
+      assert.equal(undoEnv.SERVICES, (step(p.cutover, "move-freeze").inputs.environment as Record<string, string>).SERVICES);
       const freezeEnv = step(p.cutover, "move-freeze").inputs.environment as Record<string, string>;
       assert.match(freezeEnv.SERVICES, /^backend[^ ]*=\d+ worker[^ ]*=1$/);
       assert.equal(freezeEnv.SETTLE_SECONDS, "15");
@@ -617,7 +628,7 @@ for (const to of ["vm", "digitalocean"] as T[]) {
         assert.equal(r.inputs.logging, "stdout", `${name}: stdin not logged`);
         assert.ok(r.options.additionalSecretOutputs?.includes("stdin"), name);
       }
-      for (const name of ["move-export", "move-freeze", "move-cutover-export", "move-check"]) {
+      for (const name of ["move-export", "move-freeze", "move-cutover-export", "move-undo", "move-check"]) {
         const env = JSON.stringify(step(p.cutover, name).inputs.environment);
         assert.doesNotMatch(env, /\$secret|secret_access_key|mock-secret|RNDSECRET/, `${name}: environment is not secret`);
       }

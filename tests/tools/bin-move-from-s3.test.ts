@@ -11,12 +11,14 @@
 // invocation's arguments and environment before running the real rclone, and a curl stand-in for
 // the check through this side's own Caddy (and the operator's webhook).
 import { strict as assert } from "assert";
+import { spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+import { moveCutoverUndoScript } from "../../components/aws/move-undo";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
 import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
@@ -437,7 +439,7 @@ esac
   });
 
   it("a tampered tables.txt: the report is not ok, exit 1, and the app is not started", async () => {
-    const texts = await writeExport();
+    const texts = await writeExport({ freezeStarted: Date.now() / 1000 - 5 });
     const tampered = String(texts["tables.txt"]).replace(/^public\.readings 4000$/m, "public.readings 4001");
     assert.notEqual(tampered, texts["tables.txt"]);
     await put(`${OLD_BACKUPS}/move/tables.txt`, tampered);
@@ -491,7 +493,7 @@ esac
   it("--from-s3 --start-app failing while the holder holds: it keeps holding (marker in place, no target), the operator is told to roll back", async () => {
     writeSecret(appDir, "notify/webhook_url", WEBHOOK);
     assert.ok(holding() && fs.existsSync(marker()), "held since move-forward --hold");
-    const texts = await writeExport();
+    const texts = await writeExport({ freezeStarted: Date.now() / 1000 - 5 });
     await put(`${OLD_BACKUPS}/move/tables.txt`, String(texts["tables.txt"]).replace(/^public\.readings 4000$/m, "public.readings 3999"));
     clearLogs();
     const r = await importCmd(["--from-s3", "--start-app"], cred());
@@ -515,6 +517,8 @@ esac
     const frozeAt = Date.now() / 1000 - 5;
     await writeExport({ freezeStarted: frozeAt });
     assert.ok(holding() && fs.existsSync(marker()));
+    // An earlier rollback handed this host's writes back (move-export --conclude): a stale mark.
+    fs.writeFileSync(state("move-concluded"), "ft-alb-1.eu-central-1.elb.amazonaws.com\n");
     clearLogs();
     // Caddy counts the just-started backend as down once more.
     const codes = path.join(root, "curl-codes");
@@ -544,6 +548,7 @@ esac
     assert.ok(!fs.existsSync(state("move-hold", "target.json")));
     assert.ok(!log.includes("notify "), "success: no notification");
     assert.ok(fs.existsSync(state("move-took-over")), "this side took over: a rollback pushes its writes back (move-export --push-s3 --back)");
+    assert.ok(!fs.existsSync(state("move-concluded")), "an earlier hand-back's mark would refuse that push");
     assert.match(String(report.first_backup), /^frostguard-\d{8}T\d{6}Z$/, "serving now: its first backup at once");
     assert.ok(fs.existsSync(path.join(appDir, "metrics", "backup.prom")), "the backup's freshness metric is there (no missing-backup alert)");
     assertKeyNowhere(r);
@@ -551,7 +556,7 @@ esac
 
   it("--from-s3 --start-app whose backend never answers: the marker stays and the holder keeps holding", async () => {
     assert.equal((await forwardCmd(["--hold"])).code, 0);
-    await writeExport();
+    await writeExport({ freezeStarted: Date.now() / 1000 - 5 });
     clearLogs();
     // The backend never answers the caddy container; sleep returns at once (the waits are 2 minutes).
     const noWait = path.join(root, "no-wait");
@@ -566,6 +571,11 @@ esac
     assert.match(r.stderr, /set movePhase rollback and run pulumi up NOW/);
     const log = calls();
     assert.match(log, /^start new-backend new-worker$/m);
+    assert.match(
+      log.slice(log.search(/^start new-backend new-worker$/m)),
+      /^stop new-backend new-worker$/m,
+      "stopped again: it never served, so its worker must not run the copied queue beside the old side's",
+    );
     assert.doesNotMatch(log, /^curl /m, "no check through Caddy: the backend never answered the caddy container");
     assert.doesNotMatch(r.stderr, /goes to the request holder/, "the marker was never taken away: new requests kept reaching the holder");
     assert.ok(fs.existsSync(marker()), "Caddy sends the requests to the holder again");
@@ -573,6 +583,137 @@ esac
     assert.match(log, /^notify .*set movePhase rollback/m);
     assertKeyNowhere(r);
   });
+  it("--from-s3 --start-app refuses an export not taken under the freeze (the prepare's: freeze_started null), before anything changes", async () => {
+    await writeExport();
+    const readingsHere = await count("frostguard", "readings");
+    clearLogs();
+    const r = await importCmd(["--from-s3", "--start-app"], cred());
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /an export taken while the old side served \(freeze_started null\)/);
+    assert.doesNotMatch(calls(), /^(stop|start) /m, "the app neither stopped nor started");
+    assert.equal(await count("frostguard", "readings"), readingsHere, "nothing restored");
+    assertKeyNowhere(r);
+  });
+
+  let failedLine = "";
+  it("--report-failure (the cutover of a move off aws): a failure before this side served is reported and exits 0; its app stopped again, the holder keeps holding", async () => {
+    if (!holding()) assert.equal((await forwardCmd(["--hold"])).code, 0);
+    // Left by the successful --start-app above; a real cutover follows a prepare, which clears it.
+    fs.rmSync(state("move-took-over"), { force: true });
+    // The cutover's export did not complete: no manifest (the export task removes it first).
+    await writeExport({ manifest: false });
+    clearLogs();
+    const noExport = await importCmd(["--from-s3", "--start-app", "--report-failure"], cred());
+    assert.equal(noExport.code, 0, noExport.stderr);
+    assert.deepEqual(JSON.parse(noExport.stdout.trim().split("\n").pop()!), { ok: false, served: false, exit: 1, import: null });
+    assert.match(noExport.stderr, /manifest\.json is missing/);
+    assert.match(noExport.stderr, /the deploying machine, which undoes the cutover/);
+    assert.doesNotMatch(calls(), /^start /m);
+    assert.ok(holding() && fs.existsSync(marker()) && !fs.existsSync(state("move-hold", "target.json")), "held, sent nowhere");
+    assert.match(calls(), /^notify .*the cutover is being undone/m);
+
+    // The app started but its backend never answers: stopped again, then reported.
+    await writeExport({ freezeStarted: Date.now() / 1000 - 5 });
+    clearLogs();
+    const noWait = path.join(root, "no-wait");
+    fs.mkdirSync(noWait, { recursive: true });
+    fs.writeFileSync(path.join(noWait, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const r = await importCmd(["--from-s3", "--start-app", "--report-failure"], cred(), {
+      PATH: `${noWait}:${env.PATH}`,
+      FT_STUB_SCRIPT: `case "$*" in "exec "*wget*backend*) exit 1 ;; esac\n${STATEFUL_DOCKER_SCRIPT}`,
+    });
+    assert.equal(r.code, 0, r.stderr);
+    failedLine = r.stdout.trim().split("\n").pop()!;
+    const line = JSON.parse(failedLine);
+    assert.deepEqual({ ok: line.ok, served: line.served, exit: line.exit }, { ok: false, served: false, exit: 1 });
+    const log = calls();
+    assert.match(log.slice(log.search(/^start new-backend new-worker$/m)), /^stop new-backend new-worker$/m, "started, then stopped again");
+    assert.ok(holding() && fs.existsSync(marker()) && !fs.existsSync(state("move-hold", "target.json")));
+    assert.ok(!fs.existsSync(state("move-took-over")), "it never took over");
+    assert.equal(
+      auditLines(appDir)
+        .filter((a) => a.action === "move-import")
+        .pop()!.result,
+      "failure",
+    );
+    assertKeyNowhere(r);
+
+    for (const args of [
+      ["--from-s3", "--keep-app-stopped", "--report-failure"],
+      ["--from-s3", "--start-app", "--take-back", "--report-failure"],
+    ]) {
+      const wrong = await importCmd(args, cred());
+      assert.equal(wrong.code, 1, args.join(" "));
+      assert.match(wrong.stderr, /--report-failure goes with --from-s3 --start-app \(not --take-back\)/);
+    }
+  });
+
+  it("move-export --give-back: a cutover that served changes nothing; one undone sends what the holder kept to the load balancer and fails saying what next; one not undone keeps holding and says NOW", async () => {
+    const lb = "ft-alb-9.eu-central-1.elb.amazonaws.com";
+    const giveBack = (input: string) => run(path.join(appDir, "current", "bin", "move-export"), ["--give-back", lb], { env, input, timeoutMs: 60000 });
+    if (!holding()) assert.equal((await forwardCmd(["--hold"])).code, 0);
+    const served = { ok: true, app: "started" };
+    const ok = await giveBack(JSON.stringify({ cutover: served, undone: false }));
+    assert.equal(ok.code, 0, ok.stderr);
+    assert.deepEqual(JSON.parse(ok.stdout.trim()), served);
+    assert.ok(!fs.existsSync(state("move-hold", "target.json")), "nothing sent anywhere");
+
+    const failed = { ok: false, served: false, exit: 1, import: null };
+    const notUndone = await giveBack(JSON.stringify({ cutover: failed, undone: false }));
+    assert.equal(notUndone.code, 1);
+    assert.match(notUndone.stderr, /could not undo it .* Set movePhase rollback and run pulumi up NOW/);
+    assert.ok(holding() && !fs.existsSync(state("move-hold", "target.json")), "still holding");
+    const garbage = await giveBack("not json");
+    assert.equal(garbage.code, 1);
+    assert.match(garbage.stderr, /not the cutover undo's result/);
+
+    fs.writeFileSync(state("move-new-side-ca.pem"), "an internal CA of an earlier move");
+    clearLogs();
+    // The deploying machine's undo (against a fake aws CLI) reads the line the import printed above.
+    const fakeBin = path.join(root, "fake-aws-bin");
+    fs.mkdirSync(fakeBin, { recursive: true });
+    fs.writeFileSync(
+      path.join(fakeBin, "aws"),
+      '#!/bin/sh\ncase "$1 $2" in "ecs update-service") echo svc ;; "elbv2 describe-rules") echo arn:rule/2 ;; "elbv2 modify-rule") echo arn:rule/2 ;; esac\n',
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(fakeBin, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const undo = spawnSync("bash", ["-c", moveCutoverUndoScript()], {
+      encoding: "utf8",
+      env: {
+        PATH: `${fakeBin}:${process.env.PATH}`,
+        AWS_REGION: "eu-central-1",
+        CLUSTER: "arn:cluster",
+        SERVICES: "backend=2 worker=1",
+        LISTENER_ARN: "arn:listener",
+        PRIORITY: "2",
+        SETTLE_SECONDS: "15",
+        CUTOVER: failedLine,
+      },
+    });
+    assert.equal(undo.status, 0, undo.stderr);
+    assert.deepEqual(JSON.parse(undo.stdout.trim()), { cutover: JSON.parse(failedLine), undone: true });
+    const undone = await giveBack(undo.stdout.trim());
+    assert.equal(undone.code, 1);
+    assert.match(undone.stderr, /failed before this side served and was undone: the aws side's backend and worker serve again/);
+    assert.match(undone.stderr, /pulumi config set movePhase rollback && pulumi up/);
+    assert.deepEqual(JSON.parse(fs.readFileSync(state("move-hold", "target.json"), "utf8")), { url: `https://${lb}:443`, ca: null });
+    assert.equal(fs.readFileSync(state("move-new-side"), "utf8").trim(), lb);
+    assert.ok(!fs.existsSync(state("move-new-side-ca.pem")), "the load balancer is verified with the public CAs");
+    assert.ok(!fs.existsSync(state("move-concluded")), "not a hand-over: a later move may still push from here");
+    assert.doesNotMatch(calls(), /^start /m, "this side's app stays stopped");
+    const audit = auditLines(appDir).filter((a) => a.action === "move-give-back");
+    assert.deepEqual(
+      audit.map((a) => [a.result, a.undone]),
+      [
+        ["failure", false],
+        ["success", true],
+      ],
+    );
+    // The next test starts from a holder that keeps requests.
+    fs.rmSync(state("move-hold", "target.json"));
+  });
+
   // The OLD host of a move onto aws, at a rollback after its cutover: this host (its scripts are the
   // same on every host) handed over to the load balancer (bin/move-export --conclude), its app
   // frozen, its holder sending everything there; the "oldaws" database stands in for the aws side,

@@ -705,7 +705,7 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
   it("an upload added to the old assets bucket after the upload measured it: objects_equal false, ok false, exit 1, the app not started", async () => {
     const moveDir = scratch("move-3");
     await dump(moveDir);
-    const exp = await upload(moveDir);
+    const exp = await upload(moveDir, moveExportOverrides((Date.now() / 1000 - 10).toFixed(6)));
     await putOld(`${OLD_ASSETS}/org-3/late.jpg`, "written after the export");
     const { r, report } = await importCmd("--start-app");
     assert.equal(r.code, 1, r.stderr);

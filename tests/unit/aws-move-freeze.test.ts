@@ -7,7 +7,9 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { moveFreezeScript, moveUnfreezeScript } from "../../components/aws/move-freeze";
+import { FREEZE_NOT_FROZEN, moveFreezeScript, moveUnfreezeScript } from "../../components/aws/move-freeze";
+import { moveCutoverUndoScript } from "../../components/aws/move-undo";
+import { EXPORT_RUN_IF_FROZEN } from "../../components/move/aws-export-run";
 import { MOVE_FORWARD_OFF_HOST, moveForwardOffScript } from "../../components/aws/move-forward";
 import { forwardCheckScript } from "../../components/move/forward-check";
 import { IMPORT_BACK_RUN } from "../../components/move/from-aws-copy-back";
@@ -71,6 +73,25 @@ describe("aws move off: the old side's write freeze and its end (fake aws CLI)",
     assert.deepEqual(counts(r.calls), ["backend=0", "backend=2", "worker=1"]);
     assert.match(r.stderr, /movePhase rollback && pulumi up NOW/);
     assert.equal(r.stdout.trim(), "", "no freeze time: nothing was frozen");
+  });
+  it("in a cutover off aws (failed = null): a freeze that cannot stop the services sets them back and reports, not fails; the export then does not run", () => {
+    const r = bash(moveFreezeScript(null), { SERVICES, SETTLE_SECONDS: "1", FAKE_STOP_FAILS: "1" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(counts(r.calls), ["backend=0", "backend=2", "worker=1"]);
+    assert.equal(r.stdout.trim(), FREEZE_NOT_FROZEN);
+    assert.doesNotMatch(r.stderr, /rollback/, "no instruction: the cutover's undo follows in the same run");
+    const skipped = bash(EXPORT_RUN_IF_FROZEN, { FREEZE_REPORT: FREEZE_NOT_FROZEN, FAIL_ON_ERROR: "0" });
+    assert.equal(skipped.status, 0, skipped.stderr);
+    assert.deepEqual(
+      skipped.calls.filter((c) => c.startsWith("ecs ")),
+      [],
+      "no export task without a freeze",
+    );
+    assert.deepEqual(JSON.parse(skipped.stdout.trim()), { ok: false, frozen: false });
+    // After a freeze the export task runs (its wrapper then needs its own environment).
+    const ran = bash(EXPORT_RUN_IF_FROZEN, { FREEZE_REPORT: '{"freeze_started": 1700000000, "settle_seconds": 15}', FAIL_ON_ERROR: "0" });
+    assert.notEqual(ran.stdout.trim(), '{"ok": false, "frozen": false}');
+    assert.match(ran.stderr, /LOG_STREAM_PREFIX|parameter null or not set/, "it went on to the task's run");
   });
   it("services that do not turn stable at 0: set back, step fails", () => {
     const r = bash(moveFreezeScript(), { SERVICES, SETTLE_SECONDS: "1", FAKE_WAIT_FAILS: "1" });
@@ -144,7 +165,7 @@ describe("rollback of a move off aws: the every-request rule turned off, and the
     const out = JSON.parse(r.stdout.trim());
     assert.equal(out.ok, false);
     assert.equal(out.forward_off, false);
-    assert.match(r.stderr, /cannot turn the every-request rule .* off: aws's backend and worker go back to 0 tasks/);
+    assert.match(r.stderr, /cannot turn the every-request rule .* off\naws's backend and worker go back to 0 tasks/);
     const unreadable = bash(moveForwardOffScript(), { ...env, REPORT: SCALED, FAKE_RULES_FAIL: "1" });
     assert.equal(JSON.parse(unreadable.stdout.trim()).ok, false);
     assert.deepEqual(counts(unreadable.calls), ["backend=0", "worker=0"]);
@@ -164,5 +185,53 @@ describe("rollback of a move off aws: the every-request rule turned off, and the
     // A push's manifest (took over): the import task runs (its wrapper needs its environment first).
     const ran = bash(IMPORT_BACK_RUN, { PUSHED: '{"source":"host","created":1}' });
     assert.notEqual(ran.stdout.trim(), '{"copied_back": false, "ok": true}');
+  });
+});
+
+describe("a cutover off aws that failed before the new host served: undone in the same run (fake aws CLI)", () => {
+  const env = { AWS_REGION: "eu-central-1", LISTENER_ARN: "arn:listener/https", PRIORITY: "2", SERVICES, SETTLE_SECONDS: "15" };
+  // What bin/move-import --from-s3 --start-app --report-failure prints (jq -c).
+  const FAILED = '{"ok":false,"served":false,"exit":1,"import":{"ok":false,"tables_equal":false}}';
+  const SERVED = '{"ok":true,"app":"started","freeze_seconds":31.2}';
+  const ours = (calls: string[]) => calls.filter((c) => c.startsWith("elbv2 ") || c.startsWith("ecs ") || c === "sleep 15");
+  it("the new host served: nothing undone, the report carried on", () => {
+    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: SERVED });
+    assert.equal(r.status, 0, r.stderr);
+    assert.deepEqual(ours(r.calls), []);
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { cutover: JSON.parse(SERVED), undone: false });
+  });
+  it("not served: the old backend and worker at their counts and stable, then the rule off and the settle; undone", () => {
+    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: FAILED });
+    assert.equal(r.status, 0, r.stderr);
+    const calls = ours(r.calls);
+    assert.deepEqual(counts(r.calls), ["backend=2", "worker=1"]);
+    const stable = calls.findIndex((c) => c.startsWith("ecs wait services-stable"));
+    const modify = calls.findIndex((c) => c.startsWith("elbv2 modify-rule"));
+    assert.ok(stable >= 0 && modify > stable, "the old side serves before the load balancer sends anything to it");
+    assert.deepEqual(JSON.parse(calls[modify].split("--conditions ")[1].split(" --query")[0]), [
+      { Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } },
+    ]);
+    assert.equal(calls[modify + 1], "sleep 15", "applied before the new host sends back what it kept");
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { cutover: JSON.parse(FAILED), undone: true });
+  });
+  it("services that do not turn stable: the rule stays (the new host keeps holding), not undone", () => {
+    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: FAILED, FAKE_WAIT_FAILS: "1" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!ours(r.calls).some((c) => c.startsWith("elbv2 modify-rule")), "the rule is left forwarding");
+    assert.equal(JSON.parse(r.stdout.trim()).undone, false);
+    assert.match(r.stderr, /did not turn stable/);
+  });
+  it("a rule that cannot be turned off (or read): not undone", () => {
+    for (const fail of [{ FAKE_MODIFY_FAILS: "1" }, { FAKE_RULES_FAIL: "1" }] as Record<string, string>[]) {
+      const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: FAILED, ...fail });
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(JSON.parse(r.stdout.trim()).undone, false, JSON.stringify(fail));
+      assert.match(r.stderr, /still forwards every request to the new host/);
+    }
+  });
+  it("a line that is not JSON is carried as null; only a report of a failure before serving is undone", () => {
+    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: "garbage" });
+    assert.deepEqual(JSON.parse(r.stdout.trim()), { cutover: null, undone: false });
+    assert.deepEqual(ours(r.calls), []);
   });
 });
