@@ -25,10 +25,6 @@ export const SCALE = `scale() {
   done
 }`;
 
-/** What a failed freeze of a move off aws tells the operator. */
-export const FREEZE_FAILED_OFF_AWS =
-  "the write freeze failed: the old side's data is unchanged. Its load balancer forwards to the new host, which holds requests for up to 600 s: run pulumi config set movePhase rollback && pulumi up NOW";
-
 /** What a failed freeze of a move off aws prints instead of failing: the cutover's undo follows (move-undo.ts). */
 export const FREEZE_NOT_FROZEN = '{"frozen": false}';
 
@@ -41,7 +37,7 @@ export const FREEZE_NOT_FROZEN = '{"frozen": false}';
  * with `failed` (what the operator does next): this side serves on. With `failed` null it prints
  * FREEZE_NOT_FROZEN and succeeds instead: a later step undoes the cutover.
  */
-export function moveFreezeScript(failed: string | null = FREEZE_FAILED_OFF_AWS): string {
+export function moveFreezeScript(failed: string | null): string {
   return `set -uo pipefail
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${SETTLE_SECONDS:?}"
 ${SCALE}

@@ -45,7 +45,7 @@ ok=false
 [ "$rc" -ne 0 ] || ok=true
 printf '{"task": "%s", "exit": %s, "${task}": %s, "ok": %s}\\n' "$task" "$rc" "$report" "$ok"
 if [ "$ok" != true ] && [ "$FAIL_ON_ERROR" = 1 ]; then
-  echo "the move's ${task} task failed (exit $rc): ${task === "import" ? "nothing changed on the old side; fix the cause" : "the new host imported nothing. In cutover the old side is frozen and the new host holds requests: pulumi config set movePhase rollback && pulumi up NOW. In prepare: fix the cause"} (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
+  echo "the move's ${task} task failed (exit $rc): ${task === "import" ? "nothing changed on the old side; fix the cause" : "nothing was imported. In a rollback's copy back the old host holds the requests: fix the cause and run pulumi up again at once. In prepare: fix the cause"} (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
   exit 1
 fi
 `;

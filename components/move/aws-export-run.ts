@@ -47,7 +47,7 @@ export function freezeThenExport(
   names: { freeze: string; export: string },
   source: MoveSource,
   after: pulumi.Resource[],
-  failed?: string | null,
+  failed: string | null,
 ): command.local.Command {
   const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
   const freeze = local(names.freeze, moveFreezeScript(failed), freezeEnv, after);

@@ -179,6 +179,15 @@ function queuedJobsOn(h: DisposableHost, tag: string): { waiting: string[]; dela
 }
 
 /** The hold in metrics/move.prom ("standby 1", "frozen 1", "none 0"), or "absent": what the alert rules read. */
+/** The running containers of a Compose service on a host (ids). */
+function runningService(h: DisposableHost, service: string): string[] {
+  return onHost(h, `docker ps -q --filter label=com.docker.compose.project=freshtrack --filter label=com.docker.compose.service=${service}`, {
+    allowFail: true,
+  })
+    .stdout.split("\n")
+    .filter(Boolean);
+}
+
 function moveHold(h: DisposableHost): string {
   const text = onHost(h, `cat ${APP_DIR}/metrics/move.prom 2>/dev/null`, { allowFail: true }).stdout;
   const m = /^freshtrack_move_app_held\{state="(\w+)"\} ([01])$/m.exec(text);
@@ -588,6 +597,9 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     // address, with both hosts' egress given as the hosts' network (vmEgressAddress,
     // moveVmEgressAddress: hosts behind a NAT).
     const byName = from === "vm" && to === "vm" && !rollback;
+    // Scenario 14's first cutover fails after the old side froze (the new host's database is
+    // stopped): the old side must serve again, every reading kept; the second cutover succeeds.
+    const failFirstCutover = from === "vm" && to === "vm" && !rollback;
     const egress = from === "vm" && to === "vm" && rollback ? hostsSubnet() : undefined;
     old = from === "vm" ? vmOldSide(oldHost, egress) : dropletOldSide(oldHost, newHost, d);
     side = to === "vm" ? vmSide(newHost, from === "vm", byName, egress) : dropletNewSide(newHost, d);
@@ -725,6 +737,72 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     let oldAppStopLog: string[] = [];
     /** The job queue (redis) at each copy with a freeze: the report's counts, and the probe jobs on the receiving side. */
     const jobQueue: Record<string, { report: unknown; equal: unknown; jobs_on_new_side?: unknown; jobs_on_old_side?: unknown }> = {};
+    /**
+     * The cutover with the new host's database stopped: its import fails at the restore, after the
+     * old side froze. The old side must end its freeze (bin/move-import's exit), serve again and
+     * answer what its holder kept; the new app must stay stopped. Then the database starts again.
+     */
+    const failCutoverOnce = async (p: PlanResult): Promise<Record<string, unknown>> => {
+      const pg = runningService(newHost, "postgres");
+      d.check(pg.length === 1, `the new host runs ${pg.length} postgres containers, not 1`);
+      onHost(newHost, `docker stop ${pg.join(" ")}`);
+      const t = Date.now();
+      let failedStep = "";
+      let error = "";
+      try {
+        await apply(p);
+      } catch (e) {
+        failedStep = e instanceof StepError ? e.step : "";
+        error =
+          e instanceof StepError
+            ? `${e.stderr}`
+                .split("\n")
+                .filter((l) => /ERROR|failed|freeze/.test(l))
+                .slice(-6)
+                .join("\n")
+            : String(e);
+      }
+      const seconds = secs(Date.now() - t);
+      let oldAnswers = false;
+      try {
+        await waitHealthy(target, 60);
+        oldAnswers = true;
+      } catch {
+        oldAnswers = false;
+      }
+      const facts = {
+        failed_step: failedStep || null,
+        seconds,
+        old_side: {
+          backend_running: runningService(oldHost, "backend").length > 0,
+          worker_running: runningService(oldHost, "worker").length > 0,
+          forwards: onHost(oldHost, `test -e ${APP_DIR}/state/proxy/move.forward && echo yes || echo no`).stdout.trim() === "yes",
+          answers_health: oldAnswers,
+          frozen_app_recorded: onHost(oldHost, `test -s ${APP_DIR}/state/move-frozen-app && echo yes || echo no`).stdout.trim() === "yes",
+        },
+        new_side_worker_running: runningService(newHost, "worker").length > 0,
+        readings_sent_so_far: gen.lastSent,
+        error,
+      };
+      d.record({ failed_first_cutover: facts });
+      d.check(
+        failedStep === "move-cutover",
+        `the cutover with the new database stopped did not fail in move-cutover: ${failedStep || error || "it succeeded"}`,
+      );
+      d.check(
+        facts.old_side.backend_running && facts.old_side.worker_running && !facts.old_side.forwards && oldAnswers && !facts.old_side.frozen_app_recorded,
+        `after the failed cutover the old side does not serve again: ${JSON.stringify(facts.old_side)}`,
+      );
+      d.check(!facts.new_side_worker_running, "after the failed cutover the new side's worker runs");
+      onHost(newHost, `docker start ${pg.join(" ")}`);
+      for (let i = 0; i < 60; i++) {
+        if (onHost(newHost, `docker exec ${pg[0]} pg_isready -q`, { allowFail: true }).code === 0) break;
+        await sleep(1000);
+      }
+      // A cutover more than a few seconds after the freeze ended, as an operator's re-run would be.
+      await sleep(5000);
+      return facts;
+    };
     const tMove = Date.now();
     gen.start();
     let load: LoadResult;
@@ -734,6 +812,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         t0 = Date.now();
         const p = await planFor({ ...moveKeys(phase), previousOutputs: last!.outputs });
         if (phase === "prepare" && newSide.create) d.record(await newSide.create(p));
+        if (phase === "cutover" && failFirstCutover) await failCutoverOnce(p);
         const reports = await apply(p);
         phases[phase] = { seconds: secs(Date.now() - t0), steps_run: reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`) };
         holds[phase] = { old: moveHold(oldHost), new: moveHold(newHost) };
