@@ -217,7 +217,7 @@ export function createMoveForward(scope: AwsScope, m: MoveForwardInputs): MoveFo
             conditions: [{ pathPattern: { values: r.pathPatterns } }],
             actions: [{ type: "forward", targetGroupArn: tgs[r.target].arn }],
           },
-          o({ dependsOn: [ready, ...after] }),
+          o({ dependsOn: [ready, ...after], ...(r.conditionsSetOnce ? { ignoreChanges: ["conditions"] } : {}) }),
         ),
     );
   };

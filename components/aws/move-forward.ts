@@ -115,6 +115,12 @@ export interface MoveForwardRule {
   priority: number;
   pathPatterns: string[];
   target: MoveForwardContainer;
+  /**
+   * Set at creation only: steps turn the rule off (moveForwardOffScript, the cutover's undo) and a
+   * `pulumi up --refresh` must not turn it on again while the host sends what it kept to the load
+   * balancer (the two would pass requests back and forth).
+   */
+  conditionsSetOnce?: boolean;
 }
 
 /** "acme": ACME challenges only (the new host gets its certificate); "all": every request too (cutover on). */
@@ -123,7 +129,13 @@ export type MoveForwardRuleSet = "acme" | "all";
 const ACME_RULE: MoveForwardRule = { name: "move-acme", priority: 1, pathPatterns: ["/.well-known/acme-challenge/*"], target: "acme" };
 /** The every-request rule's priority (a rollback's copy back turns it off by it: moveForwardOffScript). */
 export const MOVE_FORWARD_ALL_PRIORITY = 2;
-const ALL_RULE: MoveForwardRule = { name: "move-forward-all", priority: MOVE_FORWARD_ALL_PRIORITY, pathPatterns: ["/*"], target: "forward" };
+const ALL_RULE: MoveForwardRule = {
+  name: "move-forward-all",
+  priority: MOVE_FORWARD_ALL_PRIORITY,
+  pathPatterns: ["/*"],
+  target: "forward",
+  conditionsSetOnce: true,
+};
 
 export function moveForwardRules(which: MoveForwardRuleSet): MoveForwardRule[] {
   return which === "acme" ? [ACME_RULE] : [ACME_RULE, ALL_RULE];

@@ -570,6 +570,9 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       }
       const all = named(p.cutover, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!;
       assert.deepEqual((all.inputs.conditions as { pathPattern: { values: string[] } }[])[0].pathPattern.values, ["/*"]);
+      // Steps turn it off (an undone cutover, a copy back): a refresh must not turn it on again.
+      assert.deepEqual(all.options.ignoreChanges, ["conditions"]);
+      assert.equal(named(p.cutover, "aws:lb/listenerRule:ListenerRule", "move-acme")!.options.ignoreChanges, undefined);
       // The same rule at retire: no replacement while clients still reach the load balancer.
       assert.equal(json(named(p.retire, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!.inputs), json(all.inputs));
     });
