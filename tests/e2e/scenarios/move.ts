@@ -179,6 +179,16 @@ function queuedJobsOn(h: DisposableHost, tag: string): { waiting: string[]; dela
 }
 
 /** The hold in metrics/move.prom ("standby 1", "frozen 1", "none 0"), or "absent": what the alert rules read. */
+/** Whether the app answers its health check through `target` within `seconds`. */
+async function healthyWithin(target: Target, seconds: number): Promise<boolean> {
+  try {
+    await waitHealthy(target, seconds);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The running containers of a Compose service on a host (ids). */
 function runningService(h: DisposableHost, service: string): string[] {
   return onHost(h, `docker ps -q --filter label=com.docker.compose.project=freshtrack --filter label=com.docker.compose.service=${service}`, {
@@ -763,13 +773,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
             : String(e);
       }
       const seconds = secs(Date.now() - t);
-      let oldAnswers = false;
-      try {
-        await waitHealthy(target, 60);
-        oldAnswers = true;
-      } catch {
-        oldAnswers = false;
-      }
+      const oldAnswers = await healthyWithin(target, 60);
       const facts = {
         failed_step: failedStep || null,
         seconds,
@@ -890,13 +894,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         await sleep(500);
         after = state();
       }
-      let forwarded = false;
-      try {
-        await waitHealthy(target, 30);
-        forwarded = true;
-      } catch {
-        forwarded = false;
-      }
+      const forwarded = await healthyWithin(target, 30);
       holderRestart = { before, after, seconds_until_health_through_old_address: secs(Date.now() - t), forwarded_again: forwarded };
       d.check(
         after.startsWith("true") && after !== before && forwarded,
