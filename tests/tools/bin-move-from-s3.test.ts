@@ -607,7 +607,7 @@ esac
     assert.equal(noExport.code, 0, noExport.stderr);
     assert.deepEqual(JSON.parse(noExport.stdout.trim().split("\n").pop()!), { ok: false, served: false, exit: 1, import: null });
     assert.match(noExport.stderr, /manifest\.json is missing/);
-    assert.match(noExport.stderr, /the deploying machine, which undoes the cutover/);
+    assert.match(noExport.stderr, /stay held \(answered 503 after 600 s\): the deploying machine undoes the cutover next/);
     assert.doesNotMatch(calls(), /^start /m);
     assert.ok(holding() && fs.existsSync(marker()) && !fs.existsSync(state("move-hold", "target.json")), "held, sent nowhere");
     assert.match(calls(), /^notify .*the cutover is being undone/m);
