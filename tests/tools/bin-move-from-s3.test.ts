@@ -663,6 +663,7 @@ esac
     assert.equal(notUndone.code, 1);
     assert.match(notUndone.stderr, /could not undo it .* Set movePhase rollback and run pulumi up NOW/);
     assert.ok(holding() && !fs.existsSync(state("move-hold", "target.json")), "still holding");
+    assert.match(calls(), /^notify .*could not be undone.*pulumi up NOW/m);
     const garbage = await giveBack("not json");
     assert.equal(garbage.code, 1);
     assert.match(garbage.stderr, /not the cutover undo's result/);
@@ -702,6 +703,7 @@ esac
     assert.ok(!fs.existsSync(state("move-new-side-ca.pem")), "the load balancer is verified with the public CAs");
     assert.ok(!fs.existsSync(state("move-concluded")), "not a hand-over: a later move may still push from here");
     assert.doesNotMatch(calls(), /^start /m, "this side's app stays stopped");
+    assert.match(calls(), /^notify .*was undone: aws serves again/m);
     const audit = auditLines(appDir).filter((a) => a.action === "move-give-back");
     assert.deepEqual(
       audit.map((a) => [a.result, a.undone]),
