@@ -712,6 +712,16 @@ esac
         ["success", true],
       ],
     );
+    assert.equal(fs.readFileSync(state("move-gave-back"), "utf8").trim(), lb);
+    // The next cutover's hold takes the holder back from the load balancer; elsewhere it is still refused.
+    const held = await forwardCmd(["--hold"]);
+    assert.equal(held.code, 0, held.stderr);
+    assert.match(held.stderr, /after an undone cutover: it keeps requests again/);
+    assert.ok(holding() && fs.existsSync(marker()) && !fs.existsSync(state("move-hold", "target.json")), "holding, sent nowhere");
+    assert.ok(!fs.existsSync(state("move-gave-back")));
+    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: `https://${lb}:443`, ca: null }));
+    const refused = await forwardCmd(["--hold"]);
+    assert.equal(refused.code, 1, "without the give-back's mark a holder sending elsewhere is not taken back");
     // The next test starts from a holder that keeps requests.
     fs.rmSync(state("move-hold", "target.json"));
   });
