@@ -11,7 +11,8 @@ export const MOVE_IMPORT_LOG_PREFIX = "restore";
 
 /**
  * Runs the import task (runTaskScript) and prints one JSON line
- * `{"task": ARN, "exit": RC, "import": REPORT|null, "ok": BOOL}`, REPORT being what the task logged
+ * `{"task": ARN, "exit": RC, "seconds": S, "import": REPORT|null, "ok": BOOL}` (S: the whole run,
+ * the task's start to its log read: a move off aws forecasts its freeze from the prepare's), REPORT being what the task logged
  * after MARKER (row counts, sequences, objects, secret digests compared: no values). ok is the
  * task's exit code 0, which the task gives only when everything compared equal. With
  * FAIL_ON_ERROR=1 (prepare) a failed import fails the step; with 0 (cutover) it is reported.
@@ -22,6 +23,7 @@ export function moveImportRunScript(marker: string, run: RunTaskOptions & { task
   const task = run.task ?? "import";
   return `set -uo pipefail
 : "\${LOG_STREAM_PREFIX:?}" "\${FAIL_ON_ERROR:?}"
+started=$(date +%s)
 log=$(
 exec 2>&1
 ${runTaskScript(run)})
@@ -43,7 +45,7 @@ report=\${line#"${marker} "}
 [ -n "$line" ] || report=null
 ok=false
 [ "$rc" -ne 0 ] || ok=true
-printf '{"task": "%s", "exit": %s, "${task}": %s, "ok": %s}\\n' "$task" "$rc" "$report" "$ok"
+printf '{"task": "%s", "exit": %s, "seconds": %s, "${task}": %s, "ok": %s}\\n' "$task" "$rc" "$(($(date +%s) - started))" "$report" "$ok"
 if [ "$ok" != true ] && [ "$FAIL_ON_ERROR" = 1 ]; then
   echo "the move's ${task} task failed (exit $rc): ${task === "import" ? "nothing changed on the old side; fix the cause" : "nothing was imported. In a rollback's copy back the old host holds the requests: fix the cause and run pulumi up again at once. In prepare: fix the cause"} (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
   exit 1

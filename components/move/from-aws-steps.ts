@@ -5,7 +5,8 @@
 // which passes it to the new host, whose own request holder keeps it until its app serves.
 //   prepare:  move-export (run the export task; fails the step) -> move-copy (new host:
 //             bin/move-import --from-s3 --keep-app-stopped). The forwarder serves ACME challenges.
-//   cutover:  move-hold (new host: bin/move-forward --hold) -> the every-request listener rule ->
+//   cutover:  move-forecast (the prepare's export and copy times against moveMaxFreezeSeconds) ->
+//             move-hold (new host: bin/move-forward --hold) -> the every-request listener rule ->
 //             move-freeze (old backend and worker to 0 tasks) -> move-cutover-export ->
 //             move-cutover (new host: --from-s3 --start-app; releases what it held) -> move-undo
 //             -> move-give-back -> move-check (health through the load balancer and the new
@@ -20,6 +21,7 @@
 //             counts; the rules go afterwards).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { moveFreezeForecastScript } from "../aws/move-forecast";
 import { MOVE_FREEZE_SETTLE_SECONDS, moveUnfreezeScript } from "../aws/move-freeze";
 import { moveCutoverUndoScript } from "../aws/move-undo";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
@@ -36,7 +38,18 @@ export function fromAwsStepsFor(phase: string, cutoverDone: boolean, copiesBack:
     case "prepare":
       return ["move-export", "move-copy"];
     case "cutover":
-      return ["move-export", "move-copy", "move-hold", "move-freeze", "move-cutover-export", "move-cutover", "move-undo", "move-give-back", "move-check"];
+      return [
+        "move-export",
+        "move-copy",
+        "move-forecast",
+        "move-hold",
+        "move-freeze",
+        "move-cutover-export",
+        "move-cutover",
+        "move-undo",
+        "move-give-back",
+        "move-check",
+      ];
     case "rollback":
       if (!cutoverDone) return [];
       return copiesBack ? ["move-push-back", "move-import-back", "move-scale-back", "move-unforward-back", "move-conclude-back"] : ["move-unfreeze"];
@@ -58,6 +71,8 @@ export interface FromAwsInputs {
   domain: string;
   /** The backend's health path the check GETs (the app contract's /health). */
   health: string;
+  /** moveMaxFreezeSeconds: the cutover is refused before anything runs when the prepare forecasts a longer freeze. */
+  maxFreezeSeconds: number;
   dependsOn: pulumi.Resource[];
 }
 
@@ -77,14 +92,29 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
   if (m.phase === "retire") source.forwardRules("all", m.dependsOn);
 
   let copied: command.remote.Command | undefined;
+  let first: command.local.Command | undefined;
   if (access && steps.has("move-copy")) {
-    const first = local("move-export", EXPORT_RUN, exportRunEnv(access!.runTask, true), m.dependsOn);
+    first = local("move-export", EXPORT_RUN, exportRunEnv(access!.runTask, true), m.dependsOn);
     copied = pull("move-copy", ["--keep-app-stopped"], first);
     report.copy = copied.stdout;
   }
-  if (access && copied && steps.has("move-hold")) {
+  if (access && first && copied && steps.has("move-hold")) {
+    // The prepare's export and copy, timed: a freeze forecast over moveMaxFreezeSeconds stops the cutover here.
+    const forecast = local(
+      "move-forecast",
+      moveFreezeForecastScript(),
+      pulumi.all([first.stdout, copied.stdout]).apply(([e, c]) => ({
+        EXPORT_LINE: lastLine(e),
+        COPY_LINE: lastLine(c),
+        SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS),
+        MAX_FREEZE: String(m.maxFreezeSeconds),
+      })),
+      [copied],
+      copied.stdout,
+    );
+    report.forecast = forecast.stdout;
     // From the rule on, what reaches the load balancer waits on the new host: it holds first.
-    const hold = run("move-hold", m.newHost, "move-forward", ["--hold"], {}, [copied]);
+    const hold = run("move-hold", m.newHost, "move-forward", ["--hold"], {}, [forecast]);
     const rules = source.forwardRules("all", [hold]);
     // Until the new host serves, a failure is reported, not fatal: move-undo undoes it in this run.
     const final = freezeThenExport(local, { freeze: "move-freeze", export: "move-cutover-export" }, source, rules, null);

@@ -197,6 +197,7 @@ class Move extends pulumi.ComponentResource {
               oldAddress: old.hostAddress,
               domain: args.config.app.domain,
               health: APP_CONTRACT.health.full.path,
+              maxFreezeSeconds: move.maxFreezeSeconds,
               dependsOn: [fresh],
             }).report
           : {};

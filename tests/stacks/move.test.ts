@@ -501,7 +501,18 @@ for (const from of ["vm", "digitalocean"] as T[]) {
 
 const FROM_AWS_STEPS = {
   prepare: ["move-copy", "move-export"],
-  cutover: ["move-check", "move-copy", "move-cutover", "move-cutover-export", "move-export", "move-freeze", "move-give-back", "move-hold", "move-undo"],
+  cutover: [
+    "move-check",
+    "move-copy",
+    "move-cutover",
+    "move-cutover-export",
+    "move-export",
+    "move-forecast",
+    "move-freeze",
+    "move-give-back",
+    "move-hold",
+    "move-undo",
+  ],
 };
 const FORWARDER = ["aws:ecs/service:Service::move-forward", "aws:lb/targetGroup:TargetGroup::move-forward", "aws:lb/targetGroup:TargetGroup::move-acme"];
 
@@ -577,12 +588,15 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       assert.equal(json(named(p.retire, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!.inputs), json(all.inputs));
     });
 
-    it("order at cutover: the new host holds -> every request forwarded -> freeze -> final export -> import and start -> undo if it did not serve -> give back -> check", () => {
+    it("order at cutover: the freeze forecast -> the new host holds -> every request forwarded -> freeze -> final export -> import and start -> undo if it did not serve -> give back -> check", () => {
       const all = named(p.cutover, "aws:lb/listenerRule:ListenerRule", "move-forward-all")!;
       assert.ok((all.options.dependsOn ?? []).includes(keyOf(p.cutover, "move-hold")), "the rule waits for the new host to hold");
       assert.ok((all.options.dependsOn ?? []).includes(keyOf(p.cutover, "move-forward-ready")), "the rule waits for a healthy forwarder");
       assert.ok((step(p.cutover, "move-freeze").options.dependsOn ?? []).includes(`aws:lb/listenerRule:ListenerRule::move-forward-all`));
-      after(p.cutover, "move-hold", "move-copy");
+      after(p.cutover, "move-forecast", "move-copy");
+      after(p.cutover, "move-hold", "move-forecast");
+      const forecastEnv = step(p.cutover, "move-forecast").inputs.environment as Record<string, string>;
+      assert.deepEqual({ max: forecastEnv.MAX_FREEZE, settle: forecastEnv.SETTLE_SECONDS }, { max: "300", settle: "15" }, "moveMaxFreezeSeconds' default");
       after(p.cutover, "move-cutover-export", "move-freeze");
       after(p.cutover, "move-cutover", "move-cutover-export");
       after(p.cutover, "move-undo", "move-cutover");
@@ -631,7 +645,7 @@ for (const to of ["vm", "digitalocean"] as T[]) {
         assert.equal(r.inputs.logging, "stdout", `${name}: stdin not logged`);
         assert.ok(r.options.additionalSecretOutputs?.includes("stdin"), name);
       }
-      for (const name of ["move-export", "move-freeze", "move-cutover-export", "move-undo", "move-check"]) {
+      for (const name of ["move-export", "move-forecast", "move-freeze", "move-cutover-export", "move-undo", "move-check"]) {
         const env = JSON.stringify(step(p.cutover, name).inputs.environment);
         assert.doesNotMatch(env, /\$secret|secret_access_key|mock-secret|RNDSECRET/, `${name}: environment is not secret`);
       }

@@ -18,6 +18,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
+import { moveFreezeForecastScript } from "../../components/aws/move-forecast";
 import { moveCutoverUndoScript } from "../../components/aws/move-undo";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
@@ -353,6 +354,20 @@ esac
     const report = JSON.parse(r.stdout.trim());
     assert.equal(r.stdout.trim().split("\n").length, 1, "one line: the report");
     assert.equal(report.ok, true, r.stdout);
+    // The cutover's move-forecast reads this prepare's copy time from the very line.
+    const forecast = spawnSync("bash", ["-c", moveFreezeForecastScript()], {
+      encoding: "utf8",
+      env: {
+        PATH: process.env.PATH,
+        SETTLE_SECONDS: "15",
+        MAX_FREEZE: "300",
+        COPY_LINE: r.stdout.trim(),
+        EXPORT_LINE: '{"task": "t", "exit": 0, "seconds": 60, "export": {}, "ok": true}',
+      },
+    });
+    assert.equal(forecast.status, 0, forecast.stderr);
+    assert.equal(JSON.parse(forecast.stdout.trim()).copy_seconds, report.copy_seconds);
+    assert.equal(typeof report.copy_seconds, "number");
     assert.deepEqual(
       { tables: report.tables_equal, sequences: report.sequences_equal, objects: report.objects_equal, secrets: report.secrets_equal },
       { tables: true, sequences: true, objects: true, secrets: true },

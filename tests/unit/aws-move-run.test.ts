@@ -6,6 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { moveFreezeForecastScript } from "../../components/aws/move-forecast";
 import { moveImportRunScript, moveScaleScript } from "../../components/aws/move-run";
 
 const MARKER = "FRESHTRACK_MOVE_IMPORT";
@@ -52,8 +53,11 @@ describe("aws move: the import task's run (fake aws CLI)", () => {
   it("prints the task's report from its log stream, and ok when the task exited 0", () => {
     const r = runImport({ FAIL_ON_ERROR: "1", FAKE_LOG_LINE: `${MARKER} ${REPORT}`, FAKE_LOG_AFTER: "2" });
     assert.equal(r.status, 0, r.stderr);
-    const out = lastJson(r.stdout);
+    const { seconds, ...out } = lastJson(r.stdout);
     assert.deepEqual(out, { task: "arn:aws:ecs:eu-central-1:1:task/c/abc123", exit: 0, import: JSON.parse(REPORT), ok: true });
+    // The whole run in whole seconds (sleep is stubbed here): a move off aws forecasts its freeze from it.
+    assert.ok(Number.isInteger(seconds) && seconds >= 0 && seconds < 60, String(seconds));
+    assert.match(r.stdout.trim(), /"ok": true}$/, "as the scale step reads it");
     assert.ok(
       r.calls.some((c) => c.includes("logs get-log-events") && c.includes("--log-stream-name restore/restore/abc123")),
       "reads the restore container's stream of that task",
@@ -66,7 +70,16 @@ describe("aws move: the import task's run (fake aws CLI)", () => {
     assert.match(strict.stderr, /import task failed.*aws logs tail \/freshtrack\/aws\/move-import/);
     const lenient = runImport({ FAIL_ON_ERROR: "0", FAKE_EXIT: "1", FAKE_LOG_LINE: `${MARKER} ${failed}` });
     assert.equal(lenient.status, 0);
-    assert.deepEqual(lastJson(lenient.stdout), { task: "arn:aws:ecs:eu-central-1:1:task/c/abc123", exit: 1, import: JSON.parse(failed), ok: false });
+    const { seconds: _s, ...reported } = lastJson(lenient.stdout);
+    assert.deepEqual(reported, { task: "arn:aws:ecs:eu-central-1:1:task/c/abc123", exit: 1, import: JSON.parse(failed), ok: false });
+  });
+  it("the export's run line (the prepare's move-export) is what the cutover's move-forecast reads", () => {
+    const r = bash(moveImportRunScript(MARKER, { task: "export" }), { ...importEnv, FAIL_ON_ERROR: "1", FAKE_LOG_LINE: `${MARKER} {"tables": {}}` });
+    assert.equal(r.status, 0, r.stderr);
+    const line = r.stdout.trim().split("\n").pop()!;
+    const f = bash(moveFreezeForecastScript(), { SETTLE_SECONDS: "15", MAX_FREEZE: "300", EXPORT_LINE: line, COPY_LINE: '{"ok":true,"copy_seconds":2.5}' });
+    assert.equal(f.status, 0, f.stderr);
+    assert.equal(JSON.parse(f.stdout.trim()).export_seconds, JSON.parse(line).seconds);
   });
   it("no report in the log: import null, ok from the exit code alone", () => {
     const r = runImport({ FAIL_ON_ERROR: "0" });
