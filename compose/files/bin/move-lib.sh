@@ -242,6 +242,12 @@ ft_move_caddy() {
   printf '%s' "${ids%%$'\n'*}"
 }
 
+# No target: the holder keeps every request (compose/files/move/hold.js reads target.json every
+# 100 ms).
+ft_move_hold_keep() {
+  rm -f "$STATE_DIR/move-hold/target.json" "$STATE_DIR/move-hold/ca.pem"
+}
+
 # Starts the holder unless it runs (keeping a request up to $1 ms, default FT_MOVE_HOLD_MS), and
 # waits until Caddy reaches it by name.
 ft_move_hold_ensure() {
@@ -252,7 +258,7 @@ ft_move_hold_ensure() {
   install -d -m 0755 "$dir"
   if [[ -z $(docker ps -q --filter "name=^/$(ft_move_hold_name)\$" 2>/dev/null) ]]; then
     ft_move_hold_remove
-    rm -f "$dir/target.json" "$dir/ca.pem"
+    ft_move_hold_keep
     nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$caddy")
     hid=$(docker run -d --name "$(ft_move_hold_name)" \
       --label "com.docker.compose.project=$FT_PROJECT" --label com.docker.compose.service=move-hold \
