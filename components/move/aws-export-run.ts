@@ -51,13 +51,14 @@ export function freezeThenExport(
 ): command.local.Command {
   const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
   const freeze = local(names.freeze, moveFreezeScript(failed), freezeEnv, after);
-  if (failed === null) {
-    const env = exportRunEnv(
-      source.exportAccess!.runTask,
-      false,
-      pulumi.all([freezeStartOverrides(freeze.stdout), freeze.stdout]).apply(([o, out]) => ({ ...o, FREEZE_REPORT: lastLine(out) })),
-    );
-    return local(names.export, EXPORT_RUN_IF_FROZEN, env, [freeze], freeze.stdout);
-  }
-  return local(names.export, EXPORT_RUN, exportRunEnv(source.exportAccess!.runTask, true, freezeStartOverrides(freeze.stdout)), [freeze], freeze.stdout);
+  const overrides = freezeStartOverrides(freeze.stdout);
+  const reported = failed === null;
+  const extra = reported ? pulumi.all([overrides, freeze.stdout]).apply(([o, out]) => ({ ...o, FREEZE_REPORT: lastLine(out) })) : overrides;
+  return local(
+    names.export,
+    reported ? EXPORT_RUN_IF_FROZEN : EXPORT_RUN,
+    exportRunEnv(source.exportAccess!.runTask, !reported, extra),
+    [freeze],
+    freeze.stdout,
+  );
 }
