@@ -180,17 +180,25 @@ echo "the move's forwarder is healthy in its target groups" >&2
 export const MOVE_FORWARD_OFF_HOST = "off.freshtrack-move.invalid";
 
 /**
- * `rule_off`: the every-request rule (PRIORITY on LISTENER_ARN) stops matching (its condition
- * becomes a host name no request carries), then SETTLE_SECONDS for the load balancer to apply it;
- * returns 1 (said on stderr) when the rule cannot be read or changed. No rule: nothing forwards.
+ * Shell functions over the every-request rule (PRIORITY on LISTENER_ARN, in AWS_REGION); each
+ * returns 1 (said on stderr) when the rule cannot be read or changed.
+ * - `rule_off`: it stops matching (its condition becomes a host name no request carries), then
+ *   SETTLE_SECONDS for the load balancer to apply it. No rule: nothing forwards, nothing to do.
+ * - `rule_on`: it matches every request again, as declared (a step turned it off before: the
+ *   undo of an earlier attempt). No rule: returns 1 (nothing would send requests to the holder).
  */
-export function ruleOffFunction(): string {
+export function ruleFunctions(): string {
   const off = JSON.stringify([{ Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } }]);
-  return `rule_off() {
-  local rule
+  const on = JSON.stringify([{ Field: "path-pattern", PathPatternConfig: { Values: ALL_RULE.pathPatterns } }]);
+  return `rule_arn() {
   rule=$(aws elbv2 describe-rules --region "$AWS_REGION" --listener-arn "$LISTENER_ARN" --query "Rules[?Priority=='$PRIORITY'].RuleArn" --output text) ||
     { echo "cannot read the rules of $LISTENER_ARN" >&2; return 1; }
-  if [ -z "$rule" ] || [ "$rule" = None ]; then
+  [ "$rule" != None ] || rule=
+}
+rule_off() {
+  local rule
+  rule_arn || return 1
+  if [ -z "$rule" ]; then
     echo "no rule at priority $PRIORITY of $LISTENER_ARN: nothing forwards to the new host" >&2
     return 0
   fi
@@ -198,12 +206,19 @@ export function ruleOffFunction(): string {
     { echo "cannot turn the every-request rule $rule off" >&2; return 1; }
   echo "the every-request rule matches no request now; waiting \${SETTLE_SECONDS} s for the load balancer to apply it" >&2
   sleep "$SETTLE_SECONDS"
+}
+rule_on() {
+  local rule
+  rule_arn || return 1
+  [ -n "$rule" ] || { echo "no rule at priority $PRIORITY of $LISTENER_ARN: nothing sends requests to the host that holds them" >&2; return 1; }
+  aws elbv2 modify-rule --region "$AWS_REGION" --rule-arn "$rule" --conditions '${on}' --query 'Rules[0].RuleArn' --output text >&2 ||
+    { echo "cannot turn the every-request rule $rule on" >&2; return 1; }
 }`;
 }
 
 /**
  * A rollback's copy back off aws, once aws's backend and worker serve the copied data again: the
- * every-request rule stops matching (ruleOffFunction), so what reaches the load balancer goes to
+ * every-request rule stops matching (ruleFunctions' rule_off), so what reaches the load balancer goes to
  * the app again, and so do the requests the new host kept (its conclude sends them there next):
  * nothing loops between the load balancer and the new host. The rule itself goes at the end of
  * the run (Pulumi's delete). Environment: AWS_REGION, LISTENER_ARN, PRIORITY (the rule's),
@@ -220,7 +235,7 @@ case $REPORT in
   *) echo "the copy back did not succeed: the every-request rule stays" >&2; printf '%s\\n' "$REPORT"; exit 0 ;;
 esac
 ${SCALE_DOWN}
-${ruleOffFunction()}
+${ruleFunctions()}
 if ! rule_off; then
   echo "aws's backend and worker go back to 0 tasks, the new host serves on" >&2
   down

@@ -3,6 +3,7 @@
 // and worker go to 0 tasks once the load balancer sends every request to the new host, which
 // holds them) and, on a rollback, its end (the declared task counts again).
 import { shellQuote } from "../shared/host";
+import { ruleFunctions } from "./move-forward";
 
 /** Seconds between the every-request listener rule's creation and the freeze: ALB rule changes take a few seconds to apply everywhere, and requests already sent to the old backend finish. */
 export const MOVE_FREEZE_SETTLE_SECONDS = 15;
@@ -25,35 +26,38 @@ export const SCALE = `scale() {
   done
 }`;
 
-/** What a failed freeze of a move off aws prints instead of failing: the cutover's undo follows (move-undo.ts). */
+/** What a freeze that did not happen prints instead of failing: the undo follows in the same run (move-undo.ts). */
 export const FREEZE_NOT_FROZEN = '{"frozen": false}';
 
 /**
  * The write freeze of an aws side (the old side of a move off aws; the new side of a copy back).
  * Environment: AWS_REGION, CLUSTER, SERVICES ("name=count ..." of its backend and worker),
- * SETTLE_SECONDS. Prints `{"freeze_started": EPOCH, "settle_seconds": N}` (the time the
- * every-request rule existed: from then on new requests wait on the host that takes over).
- * When the services cannot be stopped, they are set back to their counts and the step fails
- * with `failed` (what the operator does next): this side serves on. With `failed` null it prints
- * FREEZE_NOT_FROZEN and succeeds instead: a later step undoes the cutover.
+ * SETTLE_SECONDS, LISTENER_ARN and PRIORITY (the every-request rule's). The rule matches every
+ * request first (an undo of an earlier attempt turned it off; the first attempt finds it so),
+ * then the settle, then the services go to 0 tasks. Prints `{"freeze_started": EPOCH,
+ * "settle_seconds": N}` (from then on new requests wait on the host that holds them). When the
+ * rule cannot be turned on or the services cannot be stopped, they are set back to their counts
+ * and it prints FREEZE_NOT_FROZEN and succeeds: no export runs, and the undo step after the
+ * host's import puts everything back.
  */
-export function moveFreezeScript(failed: string | null): string {
+export function moveFreezeScript(): string {
   return `set -uo pipefail
-: "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${SETTLE_SECONDS:?}"
+: "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${SETTLE_SECONDS:?}" "\${LISTENER_ARN:?}" "\${PRIORITY:?}"
 ${SCALE}
+${ruleFunctions()}
 started=$(date +%s)
-echo "waiting \${SETTLE_SECONDS} s: the load balancer's rule to the new host applies, requests sent to the old backend finish" >&2
+if ! rule_on; then
+  echo "the load balancer does not send every request to the host that holds them: nothing frozen, this side serves on" >&2
+  echo ${shellQuote(FREEZE_NOT_FROZEN)}
+  exit 0
+fi
+echo "waiting \${SETTLE_SECONDS} s: the load balancer's rule to the holding host applies, requests sent to this side's backend finish" >&2
 sleep "$SETTLE_SECONDS"
 if ! scale zero; then
-  echo "could not stop the old backend and worker: setting them back to their counts" >&2
+  echo "could not stop the backend and worker: setting them back to their counts" >&2
   scale declared || echo "could not set them back either: run aws ecs update-service for: $SERVICES" >&2
-${
-  failed === null
-    ? `  echo ${shellQuote(FREEZE_NOT_FROZEN)}
-  exit 0`
-    : `  echo ${shellQuote(failed)} >&2
-  exit 1`
-}
+  echo ${shellQuote(FREEZE_NOT_FROZEN)}
+  exit 0
 fi
 echo "backend and worker stopped: no write reaches this side's database" >&2
 printf '{"freeze_started": %s, "settle_seconds": %s}\\n' "$started" "$SETTLE_SECONDS"

@@ -47,7 +47,7 @@ ok=false
 [ "$rc" -ne 0 ] || ok=true
 printf '{"task": "%s", "exit": %s, "seconds": %s, "${task}": %s, "ok": %s}\\n' "$task" "$rc" "$(($(date +%s) - started))" "$report" "$ok"
 if [ "$ok" != true ] && [ "$FAIL_ON_ERROR" = 1 ]; then
-  echo "the move's ${task} task failed (exit $rc): ${task === "import" ? "nothing changed on the old side; fix the cause" : "nothing was imported. In a rollback's copy back the old host holds the requests: fix the cause and run pulumi up again at once. In prepare: fix the cause"} (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
+  echo "the move's ${task} task failed (exit $rc): ${task === "import" ? "nothing changed on the old side; fix the cause" : "nothing of the old side changed; fix the cause"} (aws logs tail $LOG_GROUP --region $AWS_REGION) and run pulumi up again" >&2
   exit 1
 fi
 `;

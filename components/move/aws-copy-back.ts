@@ -4,22 +4,29 @@
 //                    the load balancer and keeps them, and every later one)
 //   -> the every-request listener rule (what still reaches the load balancer goes to the old host
 //      through a forwarder, and waits there too)
-//   -> move-freeze-back (aws backend and worker to 0 tasks: no more writes on aws)
+//   -> move-freeze-back (the rule on, then aws backend and worker to 0 tasks: no more writes on aws)
 //   -> move-export-back (aws's export task into its own backups bucket, move/)
 //   -> move-copy-back   old host: bin/move-import --from-s3 --start-app --take-back (restores and
 //                       verifies, starts the app its freeze stopped, serves what it kept)
-// A cutover that never concluded (the old host never handed over) has nothing to take back: both
+//   -> move-undo-back   when the old host did not serve: aws's backend and worker back at their
+//                       counts, the rule off (move-undo.ts)
+//   -> move-give-back   old host: bin/move-export --give-back LB --rollback (undone: what it kept
+//                       goes to the load balancer, and the run fails saying how to try again)
+// Freeze, export and copy back report a failure instead of failing, so a copy back that fails
+// before the old host serves is undone in the same run: no request waits for the operator.
+// A new attempt (pulumi up --replace move-take-back's URN) runs every step again: each re-runs
+// when the one before it did, and the freeze turns the rule on again.
+// A cutover that never concluded (the old host never handed over) has nothing to take back: the
 // host steps say so and change nothing; move-unfreeze (aws-steps.ts) then ends any freeze left.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
+import { MOVE_FREEZE_SETTLE_SECONDS } from "../aws/move-freeze";
+import { moveCutoverUndoScript } from "../aws/move-undo";
 import { freezeThenExport } from "./aws-export-run";
 import { localStep } from "./local-step";
+import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
-
-/** What the operator does when the aws side cannot be stopped (the step fails with it). */
-export const COPY_BACK_FREEZE_FAILED =
-  'the aws side\'s write freeze failed: it serves on with its data, but its load balancer and the old host now keep every request (up to 600 s each): run pulumi up again NOW (the rollback goes on from this step); docs/move.md "When a phase fails"';
 
 export interface AwsCopyBack {
   /** The aws new side's move resources (export task, read key, forwarder), declared under the move. */
@@ -34,6 +41,8 @@ export function declareAwsCopyBack(
   run: RemoteStep,
   oldHost: HostAccess,
   back: AwsCopyBack,
+  /** aws's load balancer (its DNS name): where the old host sends what it kept when the copy back is undone. */
+  loadBalancer: pulumi.Input<string>,
   dependsOn: pulumi.Resource[],
 ): { report: pulumi.Output<string>; done: command.remote.Command } {
   const local = localStep(parent);
@@ -42,14 +51,26 @@ export function declareAwsCopyBack(
   // The old host holds only once the forwarder runs: its hold lasts until the copy back ends.
   const take = run("move-take-back", oldHost, "move-export", ["--take-back"], {}, [...dependsOn, ...(source.forwarder ? [source.forwarder] : [])]);
   const rules = source.forwardRules("all", [take]);
-  const exported = freezeThenExport(local, { freeze: "move-freeze-back", export: "move-export-back" }, source, rules, COPY_BACK_FREEZE_FAILED);
+  // The take-back's line carries its time: a new attempt (its --replace) freezes and exports again.
+  const { exported, exportOf } = freezeThenExport(local, { freeze: "move-freeze-back", export: "move-export-back" }, source, rules, take.stdout);
   const copy = run(
     "move-copy-back",
     oldHost,
     "move-import",
-    ["--from-s3", "--start-app", "--take-back"],
+    ["--from-s3", "--start-app", "--take-back", "--report-failure", "--export-of", exportOf],
     { stdin: access.pullCredential, logging: "stdout", triggers: [exported.stdout] },
     [exported],
   );
-  return { report: copy.stdout, done: copy };
+  const undo = local(
+    "move-undo-back",
+    moveCutoverUndoScript(),
+    pulumi
+      .all([source.freeze, source.forwardOff, copy.stdout])
+      .apply(([f, o, out]) => ({ ...f, ...o, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS), CUTOVER: lastLine(out) })),
+    [copy],
+    copy.stdout,
+  );
+  // Fails the run when the old host did not serve (undone or not), after sending what it kept back.
+  const given = run("move-give-back", oldHost, "move-export", ["--give-back", loadBalancer, "--rollback"], { stdin: undo.stdout.apply(lastLine) }, [undo]);
+  return { report: copy.stdout, done: given };
 }

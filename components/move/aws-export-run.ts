@@ -35,30 +35,43 @@ export const EXPORT_RUN_IF_FROZEN = `case \${FREEZE_REPORT:-} in
 esac
 ${EXPORT_RUN}`;
 
+/** `--export-of`'s value when this attempt exported nothing: the host refuses before anything changes. */
+export const NO_EXPORT = "none";
+
+/**
+ * The freeze start of the export this attempt wrote (the export step's last line: ok, and its
+ * report's freeze_started), else NO_EXPORT. The host reads only that export: after an undone
+ * attempt, an earlier attempt's export still in move/ would lack what aws took since.
+ */
+export function exportOf(exportLine: string): string {
+  try {
+    const r = JSON.parse(exportLine) as { ok?: unknown; export?: { freeze_started?: unknown } };
+    const at = r.ok === true ? r.export?.freeze_started : undefined;
+    return typeof at === "number" && Number.isInteger(at) && at > 0 ? String(at) : NO_EXPORT;
+  } catch {
+    return NO_EXPORT;
+  }
+}
+
 /**
  * The aws side's write freeze once `after` (its every-request rule) exists, then the export task
- * of the database nobody writes any more; `failed` is what a freeze that cannot stop the services
- * tells the operator (moveFreezeScript). With `failed` null neither step fails: each reports (the
- * export runs only after a freeze), and a later step undoes the cutover. Returns the export step:
- * its output is the export's line.
+ * of the database nobody writes any more. Neither step fails: each reports (the export runs only
+ * after a freeze), and an undo step after the host's import puts aws back when the host did not
+ * serve. `trigger`: the freeze runs again whenever that output changed (a new attempt). Returns
+ * the export step (its output is the export's line) and the host's `--export-of` value.
  */
 export function freezeThenExport(
   local: LocalStep,
   names: { freeze: string; export: string },
   source: MoveSource,
   after: pulumi.Resource[],
-  failed: string | null,
-): command.local.Command {
-  const freezeEnv = source.freeze.apply((env) => ({ ...env, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
-  const freeze = local(names.freeze, moveFreezeScript(failed), freezeEnv, after);
-  const overrides = freezeStartOverrides(freeze.stdout);
-  const reported = failed === null;
-  const extra = reported ? pulumi.all([overrides, freeze.stdout]).apply(([o, out]) => ({ ...o, FREEZE_REPORT: lastLine(out) })) : overrides;
-  return local(
-    names.export,
-    reported ? EXPORT_RUN_IF_FROZEN : EXPORT_RUN,
-    exportRunEnv(source.exportAccess!.runTask, !reported, extra),
-    [freeze],
-    freeze.stdout,
-  );
+  trigger?: pulumi.Output<string>,
+): { exported: command.local.Command; exportOf: pulumi.Output<string> } {
+  const freezeEnv = pulumi
+    .all([source.freeze, source.forwardOff])
+    .apply(([f, rule]) => ({ ...f, ...rule, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
+  const freeze = local(names.freeze, moveFreezeScript(), freezeEnv, after, trigger);
+  const extra = pulumi.all([freezeStartOverrides(freeze.stdout), freeze.stdout]).apply(([o, out]) => ({ ...o, FREEZE_REPORT: lastLine(out) }));
+  const exported = local(names.export, EXPORT_RUN_IF_FROZEN, exportRunEnv(source.exportAccess!.runTask, false, extra), [freeze], freeze.stdout);
+  return { exported, exportOf: exported.stdout.apply((out) => exportOf(lastLine(out))) };
 }

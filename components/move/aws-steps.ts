@@ -9,7 +9,8 @@
 //             held requests go to the load balancer, or, when anything failed, its freeze ends and the
 //             step fails) -> move-forward (as between hosts)
 //   rollback after cutover: the copy back (aws-copy-back.ts: move-take-back -> move-freeze-back ->
-//             move-export-back -> move-copy-back), then move-unfreeze (ends a freeze a cutover left
+//             move-export-back -> move-copy-back -> move-undo-back -> move-give-back; a copy back
+//             that fails before the old host serves is undone in the run), then move-unfreeze (ends a freeze a cutover left
 //             unconcluded; nothing to do after a copy back). With tlsMode internal the forwarder
 //             could not verify the old host: the operator copies the data back (moveManualDataCopy)
 //             and only move-unfreeze runs.
@@ -35,7 +36,9 @@ export function awsStepsFor(phase: string, cutoverDone: boolean, copiesBack: boo
       return ["move-forward", "move-final-backup"];
     case "rollback":
       if (!cutoverDone) return [];
-      return copiesBack ? ["move-take-back", "move-freeze-back", "move-export-back", "move-copy-back", "move-unfreeze"] : ["move-unfreeze"];
+      return copiesBack
+        ? ["move-take-back", "move-freeze-back", "move-export-back", "move-copy-back", "move-undo-back", "move-give-back", "move-unfreeze"]
+        : ["move-unfreeze"];
     default:
       return [];
   }
@@ -105,7 +108,7 @@ export function declareAwsSteps(
   // Retire: the import key and task are gone; the old side keeps forwarding to the load balancer.
   let copiedBack: pulumi.Resource | undefined;
   if (steps.has("move-copy-back") && back) {
-    const c = declareAwsCopyBack(parent, run, oldHost, back, dependsOn);
+    const c = declareAwsCopyBack(parent, run, oldHost, back, address, dependsOn);
     report.rollback = c.report;
     copiedBack = c.done;
   }

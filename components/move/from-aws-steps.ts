@@ -85,7 +85,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
   const source = m.source(parent, { newAddress: m.newAddress, exportData, forwarder: m.phase !== "rollback", importData: steps.has("move-push-back") });
   const access = source.exportAccess;
   // A step re-runs whenever the one before it did (its output changed): a new export is always imported again.
-  const pull = (stepName: string, app: string[], after: command.local.Command) =>
+  const pull = (stepName: string, app: pulumi.Input<string>[], after: command.local.Command) =>
     run(stepName, m.newHost, "move-import", ["--from-s3", ...app], { stdin: access!.pullCredential, logging: "stdout", triggers: [after.stdout] }, [after]);
 
   if (m.phase === "prepare") source.forwardRules("acme", m.dependsOn);
@@ -117,8 +117,8 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
     const hold = run("move-hold", m.newHost, "move-forward", ["--hold"], {}, [forecast]);
     const rules = source.forwardRules("all", [hold]);
     // Until the new host serves, a failure is reported, not fatal: move-undo undoes it in this run.
-    const final = freezeThenExport(local, { freeze: "move-freeze", export: "move-cutover-export" }, source, rules, null);
-    const cut = pull("move-cutover", ["--start-app", "--report-failure"], final);
+    const final = freezeThenExport(local, { freeze: "move-freeze", export: "move-cutover-export" }, source, rules);
+    const cut = pull("move-cutover", ["--start-app", "--report-failure", "--export-of", final.exportOf], final.exported);
     report.cutover = cut.stdout;
     const undo = local(
       "move-undo",

@@ -59,7 +59,7 @@ export interface MoveSource {
   forwarder?: pulumi.Resource;
   /** With `importData`: where the new host pushes its writes back, and the import task. */
   importAccess?: MoveImportAccess;
-  /** Environment of the step that turns the every-request rule off: region, the HTTPS listener, the rule's priority. */
+  /** The every-request rule, for the steps that turn it on (the freeze) or off (an undo, a copy back's end): region, the HTTPS listener, the rule's priority. */
   forwardOff: pulumi.Output<Record<string, string>>;
   /**
    * Declares the listener rules to the forwarder (needs `forwarder`), after `after`: "acme" sends

@@ -421,12 +421,26 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       const rb = mustPlan(STACK[from], { ...d.set, moveTo: "aws", movePhase: "rollback" }, d.secret, p.cutover.outputs);
       assertUnchanged(p.baseline, rb, "rollback");
       // (move-forward-ready: the forwarder's health wait before its rule, as on a move off aws.)
-      assert.deepEqual(steps(rb), ["move-copy-back", "move-export-back", "move-forward-ready", "move-freeze-back", "move-take-back", "move-unfreeze"]);
+      assert.deepEqual(steps(rb), [
+        "move-copy-back",
+        "move-export-back",
+        "move-forward-ready",
+        "move-freeze-back",
+        "move-give-back",
+        "move-take-back",
+        "move-undo-back",
+        "move-unfreeze",
+      ]);
       const create = (name: string) => String(step(rb, name).inputs.create);
       assert.match(create("move-take-back"), /move-export' '--take-back'$/);
-      assert.match(create("move-copy-back"), /move-import' '--from-s3' '--start-app' '--take-back'$/);
+      // Reported, not fatal, and only this attempt's export (under mocks none ran).
+      assert.match(create("move-copy-back"), /move-import' '--from-s3' '--start-app' '--take-back' '--report-failure' '--export-of' 'none'$/);
+      // What the old host kept goes back to where its conclude sent it: aws's load balancer.
+      const lb = /'--conclude' '([^']+)'$/.exec(String(step(p.cutover, "move-conclude").inputs.create))![1];
+      assert.equal(create("move-give-back").split(" ").slice(-3).join(" "), `'--give-back' '${lb}' '--rollback'`);
       assert.match(create("move-unfreeze"), /'--unfreeze'$/);
-      // Order: the forwarder runs -> the old host keeps requests -> every request forwarded to it -> aws stops -> export -> import -> unfreeze.
+      // Order: the forwarder runs -> the old host keeps requests -> every request forwarded to it -> aws stops -> export -> import
+      // -> undo when the old host did not serve -> give back -> unfreeze.
       const keyOf = (name: string) => {
         const x = rb.resources.find((y) => y.name === name && y.type.startsWith("command:")) ?? rb.resources.find((y) => y.name === name)!;
         return `${x.type}::${name}`;
@@ -439,7 +453,17 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       waits("move-freeze-back", "aws:lb/listenerRule:ListenerRule::move-forward-all");
       waits("move-export-back", "move-freeze-back");
       waits("move-copy-back", "move-export-back");
-      waits("move-unfreeze", "move-copy-back");
+      waits("move-undo-back", "move-copy-back");
+      waits("move-give-back", "move-undo-back");
+      waits("move-unfreeze", "move-give-back");
+      // Nothing before the old host serves fails the run; a new attempt (move-take-back replaced) runs every step again.
+      const env = (name: string) => step(rb, name).inputs.environment as Record<string, string>;
+      assert.equal(env("move-export-back").FAIL_ON_ERROR, "0");
+      for (const name of ["move-freeze-back", "move-export-back", "move-copy-back", "move-undo-back"])
+        assert.equal((step(rb, name).inputs.triggers as unknown[]).length, 1, `${name} re-runs when the step before it did`);
+      // The undo sets back what the freeze stopped and turns off the rule the freeze turned on.
+      for (const k of ["SERVICES", "LISTENER_ARN", "PRIORITY", "SETTLE_SECONDS"]) assert.equal(env("move-undo-back")[k], env("move-freeze-back")[k], k);
+      assert.ok(env("move-undo-back").LISTENER_ARN, "the HTTPS listener");
       // The forwarder sends to the old host's own address.
       const defs = JSON.parse(String(res(rb, "aws:ecs/taskDefinition:TaskDefinition", "move-forward")!.inputs.containerDefinitions)) as {
         name: string;
@@ -453,7 +477,7 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       const copy = step(rb, "move-copy-back");
       assert.ok(JSON.stringify(copy.inputs.stdin).startsWith('{"$secret":'));
       assert.equal(copy.inputs.logging, "stdout");
-      for (const name of ["move-freeze-back", "move-export-back"])
+      for (const name of ["move-freeze-back", "move-export-back", "move-undo-back"])
         assert.doesNotMatch(JSON.stringify(step(rb, name).inputs.environment), /\$secret|secret_access_key|mock-secret|RNDSECRET/, name);
       assert.match((step(rb, "move-freeze-back").inputs.environment as Record<string, string>).SERVICES, /^backend[^ ]*=\d+ worker[^ ]*=1$/);
       // aws's backend and worker are left to the freeze (no update stops them before the old host holds).
@@ -604,7 +628,8 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       after(p.cutover, "move-check", "move-give-back");
       after(p.prepare, "move-copy", "move-export");
       assert.match(String(step(p.prepare, "move-copy").inputs.create), /move-import' '--from-s3' '--keep-app-stopped'$/);
-      assert.match(String(step(p.cutover, "move-cutover").inputs.create), /move-import' '--from-s3' '--start-app' '--report-failure'$/);
+      // The export of this attempt only (its freeze's start; under mocks no export ran: none).
+      assert.match(String(step(p.cutover, "move-cutover").inputs.create), /move-import' '--from-s3' '--start-app' '--report-failure' '--export-of' 'none'$/);
       assert.match(String(step(p.cutover, "move-give-back").inputs.create), /move-export' '--give-back' '[^']+'$/);
       assert.match(String(step(p.cutover, "move-hold").inputs.create), /move-forward' '--hold'$/);
       // Each import re-runs when its export did (a new export is always imported again), and so does what follows.
@@ -621,6 +646,8 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       const freezeEnv = step(p.cutover, "move-freeze").inputs.environment as Record<string, string>;
       assert.match(freezeEnv.SERVICES, /^backend[^ ]*=\d+ worker[^ ]*=1$/);
       assert.equal(freezeEnv.SETTLE_SECONDS, "15");
+      // The freeze turns the every-request rule on first (the same rule the undo turns off).
+      assert.deepEqual([freezeEnv.LISTENER_ARN, freezeEnv.PRIORITY], [undoEnv.LISTENER_ARN, undoEnv.PRIORITY]);
       const check = step(p.cutover, "move-check").inputs.environment as Record<string, string>;
       assert.equal(check.DOMAIN, "app.dairy-coop.example");
       assert.equal(check.HEALTH, "/health");

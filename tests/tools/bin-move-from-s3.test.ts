@@ -625,7 +625,7 @@ esac
     assert.match(noExport.stderr, /stay held \(answered 503 after 600 s\): the deploying machine undoes the cutover next/);
     assert.doesNotMatch(calls(), /^start /m);
     assert.ok(holding() && fs.existsSync(marker()) && !fs.existsSync(state("move-hold", "target.json")), "held, sent nowhere");
-    assert.match(calls(), /^notify .*the cutover is being undone/m);
+    assert.match(calls(), /^notify .*undoes the cutover, the aws side serves again/m);
 
     // The app started but its backend never answers: stopped again, then reported.
     await writeExport({ freezeStarted: Date.now() / 1000 - 5 });
@@ -653,13 +653,16 @@ esac
     );
     assertKeyNowhere(r);
 
+    const wrong = await importCmd(["--from-s3", "--keep-app-stopped", "--report-failure"], cred());
+    assert.equal(wrong.code, 1);
+    assert.match(wrong.stderr, /--report-failure goes with --from-s3 --start-app/);
     for (const args of [
-      ["--from-s3", "--keep-app-stopped", "--report-failure"],
-      ["--from-s3", "--start-app", "--take-back", "--report-failure"],
+      ["--from-s3", "--keep-app-stopped", "--export-of", "1700000000"],
+      ["--from-s3", "--start-app", "--export-of", "soon"],
     ]) {
-      const wrong = await importCmd(args, cred());
-      assert.equal(wrong.code, 1, args.join(" "));
-      assert.match(wrong.stderr, /--report-failure goes with --from-s3 --start-app \(not --take-back\)/);
+      const bad = await importCmd(args, cred());
+      assert.equal(bad.code, 1, args.join(" "));
+      assert.match(bad.stderr, /--export-of goes with --from-s3 --start-app and takes the freeze start/);
     }
   });
 
@@ -676,12 +679,12 @@ esac
     const failed = { ok: false, served: false, exit: 1, import: null };
     const notUndone = await giveBack(JSON.stringify({ cutover: failed, undone: false }));
     assert.equal(notUndone.code, 1);
-    assert.match(notUndone.stderr, /could not undo it .* Set movePhase rollback and run pulumi up NOW/);
+    assert.match(notUndone.stderr, /could not undo it .* set movePhase rollback and run pulumi up NOW/);
     assert.ok(holding() && !fs.existsSync(state("move-hold", "target.json")), "still holding");
     assert.match(calls(), /^notify .*could not be undone.*pulumi up NOW/m);
     const garbage = await giveBack("not json");
     assert.equal(garbage.code, 1);
-    assert.match(garbage.stderr, /not the cutover undo's result/);
+    assert.match(garbage.stderr, /not the undo's result/);
 
     fs.writeFileSync(state("move-new-side-ca.pem"), "an internal CA of an earlier move");
     clearLogs();
@@ -778,7 +781,9 @@ esac
 
     const taken = await exportCmd(["--take-back"]);
     assert.equal(taken.code, 0, taken.stderr);
-    assert.deepEqual(JSON.parse(taken.stdout.trim()), { handed_over: true, from: lb });
+    const takenLine = JSON.parse(taken.stdout.trim());
+    assert.deepEqual({ ...takenLine, at: 0 }, { handed_over: true, from: lb, at: 0 });
+    assert.ok(Math.abs(takenLine.at - Date.now() / 1000) < 60, "its time: each attempt's line differs, so the freeze after it runs again");
     assert.ok(!fs.existsSync(state("move-hold", "target.json")), "the holder no longer sends requests to the load balancer");
     assert.ok(fs.existsSync(marker()) && holding(), "Caddy sends every request to the holder, which keeps it");
     assert.doesNotMatch(calls(), /^run -d /m, "the running holder is kept (what it forwards meanwhile finishes)");
@@ -804,6 +809,111 @@ esac
     assert.ok(!fs.existsSync(marker()) && !holding(), "this side serves every request itself");
     assert.ok(!fs.existsSync(state("move-concluded")), "a later move may push from this side again");
     assert.ok(!fs.existsSync(state("move-frozen-app")));
+    assertKeyNowhere(r);
+  });
+  // The same OLD host, a later rollback whose copy back fails before this side serves: the
+  // deploying machine undoes it (aws serves again), this side gives back what it kept, and the
+  // next attempt (move-take-back replaced) copies back this attempt's export only.
+  it("rollback of a move onto aws, copy back failing before this side serves: reported, undone, what was kept goes back to aws; the retry reads only its own attempt's export", async () => {
+    const lb = "ft-alb-123.eu-central-1.elb.amazonaws.com";
+    // Handed over again, as bin/move-export --freeze and --conclude leave it.
+    if (!holding()) assert.equal((await forwardCmd(["--hold"])).code, 0);
+    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: `https://${lb}:443`, ca: null }));
+    fs.writeFileSync(marker(), "");
+    fs.writeFileSync(state("move-concluded"), `${lb}\n`);
+    fs.appendFileSync(env.FT_STUB_STOPPED!, "new-backend\nnew-worker\n");
+    fs.writeFileSync(state("move-frozen-app"), "new-backend\nnew-worker\n");
+    // An earlier attempt's export is in move/; aws took writes since.
+    const earlier = Math.floor(Date.now() / 1000) - 600;
+    await writeExport({ freezeStarted: earlier });
+    await oldDb("INSERT INTO readings (sensor, c) SELECT 4, 1 FROM generate_series(1, 31) g");
+    const readingsHere = await count("frostguard", "readings");
+    assert.equal((await exportCmd(["--take-back"])).code, 0);
+    assert.ok(holding() && !fs.existsSync(state("move-hold", "target.json")), "holding");
+
+    // This attempt's freeze or export did not happen (none), or its export is not the one in move/: refused before anything changes.
+    for (const [of, why] of [
+      ["none", /write freeze or its export did not happen in this attempt/],
+      [String(earlier + 300), new RegExp(`the export of the freeze that began at ${earlier}, not this attempt's \\(${earlier + 300}\\)`)],
+    ] as [string, RegExp][]) {
+      clearLogs();
+      const r = await importCmd(["--from-s3", "--start-app", "--take-back", "--report-failure", "--export-of", of], cred());
+      assert.equal(r.code, 0, r.stderr);
+      const line = JSON.parse(r.stdout.trim().split("\n").pop()!);
+      assert.deepEqual({ ok: line.ok, served: line.served }, { ok: false, served: false }, of);
+      assert.match(r.stderr, why);
+      assert.match(r.stderr, /the deploying machine undoes the copy back next \(move-undo-back, move-give-back\)/);
+      assert.doesNotMatch(calls(), /^(start|stop) new-/m, "the app neither started nor stopped");
+      assert.equal(await count("frostguard", "readings"), readingsHere, "nothing restored");
+      assert.ok(holding() && fs.existsSync(marker()) && !fs.existsSync(state("move-hold", "target.json")), "still holding");
+      assert.ok(fs.existsSync(state("move-concluded")), "still handed over");
+      assertKeyNowhere(r);
+      if (of === "none") assert.equal(awsSaw.length, 0, "nothing read from the aws side");
+    }
+    assert.match(calls(), /^notify .*undoes the copy back, the aws side serves again/m);
+
+    // The deploying machine's undo (fake aws CLI) reads that line; the give-back reads the undo's.
+    const fakeBin = path.join(root, "fake-aws-bin");
+    const failedLine = JSON.stringify({ ok: false, served: false, exit: 1, import: null });
+    const undo = spawnSync("bash", ["-c", moveCutoverUndoScript()], {
+      encoding: "utf8",
+      env: {
+        PATH: `${fakeBin}:${process.env.PATH}`,
+        AWS_REGION: "eu-central-1",
+        CLUSTER: "arn:cluster",
+        SERVICES: "backend=2 worker=1",
+        LISTENER_ARN: "arn:listener",
+        PRIORITY: "2",
+        SETTLE_SECONDS: "15",
+        CUTOVER: failedLine,
+      },
+    });
+    assert.equal(undo.status, 0, undo.stderr);
+    assert.equal(JSON.parse(undo.stdout.trim()).undone, true);
+    const giveBack = (input: string) =>
+      run(path.join(appDir, "current", "bin", "move-export"), ["--give-back", lb, "--rollback"], { env, input, timeoutMs: 60000 });
+    clearLogs();
+    const given = await giveBack(undo.stdout.trim());
+    assert.equal(given.code, 1);
+    assert.match(given.stderr, /the rollback's copy back failed before this side served and was undone: the aws side's backend and worker serve again/);
+    assert.match(given.stderr, /pulumi up --replace .*move-take-back/);
+    assert.deepEqual(JSON.parse(fs.readFileSync(state("move-hold", "target.json"), "utf8")), { url: `https://${lb}:443`, ca: null });
+    assert.doesNotMatch(calls(), /^start /m, "this side's app stays stopped");
+    assert.ok(fs.existsSync(state("move-concluded")), "still handed over: the retry takes back again, and no push from here overwrites aws");
+    assert.ok(!fs.existsSync(state("move-gave-back")), "the mark is a new host's (bin/move-forward --hold)");
+    const audit = auditLines(appDir)
+      .filter((a) => a.action === "move-give-back")
+      .pop()!;
+    assert.deepEqual([audit.result, audit.side, audit.undone, audit.to], ["success", "old", true, lb]);
+    // Not undone: still holding, told what to do NOW; nothing to take back: nothing to give.
+    const notUndone = await giveBack(JSON.stringify({ cutover: JSON.parse(failedLine), undone: false }));
+    assert.equal(notUndone.code, 1);
+    assert.match(notUndone.stderr, /could not undo it .*run the rollback again at once: pulumi up --replace/);
+    const nothing = await giveBack(JSON.stringify({ cutover: { copied_back: false }, undone: false }));
+    assert.equal(nothing.code, 0, nothing.stderr);
+    assert.deepEqual(JSON.parse(nothing.stdout.trim()), { copied_back: false });
+    const wrongFlag = await run(path.join(appDir, "current", "bin", "move-export"), ["--give-back", lb, "--now"], { env, input: "{}", timeoutMs: 60000 });
+    assert.equal(wrongFlag.code, 64);
+
+    // The retry: the take-back holds again; this attempt's export (aws's writes since included) comes back.
+    const retryTaken = await exportCmd(["--take-back"]);
+    assert.equal(retryTaken.code, 0, retryTaken.stderr);
+    assert.ok(holding() && !fs.existsSync(state("move-hold", "target.json")), "holding again");
+    await oldDb("INSERT INTO readings (sensor, c) SELECT 5, 1 FROM generate_series(1, 12) g");
+    const now = Math.floor(Date.now() / 1000) - 2;
+    await writeExport({ freezeStarted: now });
+    const awsReadings = await count("oldaws", "readings");
+    clearLogs();
+    const r = await importCmd(["--from-s3", "--start-app", "--take-back", "--report-failure", "--export-of", String(now)], cred());
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim());
+    assert.deepEqual([report.ok, report.copied_back, report.app], [true, true, "started"], r.stdout);
+    assert.equal(await count("frostguard", "readings"), awsReadings, "every write aws took, those after the undo too");
+    assert.ok(!fs.existsSync(marker()) && !holding(), "this side serves every request itself");
+    assert.ok(!fs.existsSync(state("move-concluded")));
+    // The give-back after a copy back that served: nothing to do.
+    const after = await giveBack(JSON.stringify({ cutover: report, undone: false }));
+    assert.equal(after.code, 0, after.stderr);
     assertKeyNowhere(r);
   });
 });

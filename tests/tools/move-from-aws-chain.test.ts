@@ -35,6 +35,7 @@ import {
   moveUploadScript,
 } from "../../components/aws/move-export";
 import { MOVE_OBJECTS, MOVE_PREFIX } from "../../components/aws/move-import";
+import { exportOf } from "../../components/move/aws-export-run";
 import { RDS_CA_ENV, RDS_CA_FILE } from "../../components/aws/rds-ca";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
@@ -304,14 +305,18 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     /** bin/backup's name of this side's first backup once its app serves (null otherwise). */
     first_backup: string | null;
   }
-  const importCmd = async (mode: "--keep-app-stopped" | "--start-app") => {
+  /** The new host's import as the program runs it: the prepare's copy, or the cutover's with this attempt's export (`exportOf` of the export step's line). */
+  const importCmd = async (mode: "--keep-app-stopped" | "--start-app", exportLine?: string) => {
     fs.writeFileSync(dockerLog, "");
     oldSaw.length = 0;
-    const r = await run(path.join(appDir, "current", "bin", "move-import"), ["--from-s3", mode], { env: importEnv, input: cred(), timeoutMs: 240_000 });
+    const args = mode === "--start-app" ? [mode, "--report-failure", "--export-of", exportOf(exportLine ?? "")] : [mode];
+    const r = await run(path.join(appDir, "current", "bin", "move-import"), ["--from-s3", ...args], { env: importEnv, input: cred(), timeoutMs: 240_000 });
     outputs.push({ step: `move-import ${mode}`, r });
     const out = r.stdout.trim().split("\n");
-    assert.equal(out.length, 1, `one line, the report:\n${r.stdout}\n${r.stderr}`);
-    return { r, report: JSON.parse(out[0]) as Report };
+    // One line, the report; a cutover that failed before serving adds its reported failure.
+    const failure = out.length === 2 ? (JSON.parse(out[1]) as { ok: boolean; served: boolean; exit: number; import: unknown }) : undefined;
+    assert.ok(out.length === 1 || failure?.served === false, `one line, the report:\n${r.stdout}\n${r.stderr}`);
+    return { r, report: JSON.parse(out[0]) as Report, failure };
   };
   /** What the import asked of the old side's stand-in: only reads, only with the pull key, each bucket in its region. */
   const assertOnlyRead = () => {
@@ -663,7 +668,8 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     assert.equal(await count(oldQ, "readings"), 265);
 
     // The run step hands the upload container the time the old side's write freeze began.
-    const freeze = (Date.now() / 1000 - 30).toFixed(6);
+    // Epoch seconds, as the freeze step prints them (date +%s).
+    const freeze = String(Math.floor(Date.now() / 1000) - 30);
     const overrides = moveExportOverrides(freeze);
     assert.ok(overrides.includes(MOVE_FREEZE_ENV));
     const exp = await upload(moveDir, overrides);
@@ -672,7 +678,8 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     assert.match(await exported(MOVE_OBJECTS.tables), /^public\.readings 240$/m, "the dump's count, not the live one");
 
     const t0 = Date.now() / 1000;
-    const { r, report } = await importCmd("--start-app");
+    // The export step's line as moveImportRunScript prints it around the task's report.
+    const { r, report } = await importCmd("--start-app", JSON.stringify({ task: "arn:task/2", exit: 0, seconds: 70, export: exp, ok: true }));
     const t1 = Date.now() / 1000;
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(
@@ -702,13 +709,15 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     assertOnlyRead();
   });
 
-  it("an upload added to the old assets bucket after the upload measured it: objects_equal false, ok false, exit 1, the app not started", async () => {
+  it("an upload added to the old assets bucket after the upload measured it: objects_equal false, ok false, reported as not served, the app not started", async () => {
     const moveDir = scratch("move-3");
     await dump(moveDir);
-    const exp = await upload(moveDir, moveExportOverrides((Date.now() / 1000 - 10).toFixed(6)));
+    const exp = await upload(moveDir, moveExportOverrides(String(Math.floor(Date.now() / 1000) - 10)));
     await putOld(`${OLD_ASSETS}/org-3/late.jpg`, "written after the export");
-    const { r, report } = await importCmd("--start-app");
-    assert.equal(r.code, 1, r.stderr);
+    const { r, report, failure } = await importCmd("--start-app", JSON.stringify({ task: "arn:task/4", exit: 0, seconds: 60, export: exp, ok: true }));
+    // Reported, not fatal: the deploying machine's undo reads this line.
+    assert.equal(r.code, 0, r.stderr);
+    assert.deepEqual(failure, { ok: false, served: false, exit: 1, import: report });
     assert.deepEqual(
       { ok: report.ok, t: report.tables_equal, s: report.sequences_equal, o: report.objects_equal, x: report.secrets_equal },
       { ok: false, t: true, s: true, o: false, x: true },
@@ -738,7 +747,9 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     const take = await run(path.join(appDir, "current", "bin", "move-export"), ["--take-back"], { env: importEnv, timeoutMs: 60_000 });
     outputs.push({ step: "move-export --take-back", r: take });
     assert.equal(take.code, 0, take.stderr);
-    assert.deepEqual(JSON.parse(take.stdout.trim()), { handed_over: true, from: lb });
+    const taken = JSON.parse(take.stdout.trim());
+    assert.deepEqual({ handed_over: taken.handed_over, from: taken.from }, { handed_over: true, from: lb });
+    assert.equal(typeof taken.at, "number", "its time: a new attempt's freeze re-runs after it");
     assert.ok(!fs.existsSync(state("move-hold", "target.json")) && fs.existsSync(state("proxy", "move.forward")), "kept here, sent nowhere");
 
     // aws served meanwhile, then froze (its services at 0): the export of what it holds now.
@@ -747,16 +758,22 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     await dump(moveDir);
     const awsRows = await allRows(oldQ);
     const awsSeqs = await sequenceState(oldQ);
-    const freeze = (Date.now() / 1000 - 20).toFixed(6);
-    await upload(moveDir, moveExportOverrides(freeze));
+    const freeze = String(Math.floor(Date.now() / 1000) - 20);
+    const back = await upload(moveDir, moveExportOverrides(freeze));
 
     fs.writeFileSync(dockerLog, "");
     oldSaw.length = 0;
-    const r = await run(path.join(appDir, "current", "bin", "move-import"), ["--from-s3", "--start-app", "--take-back"], {
-      env: importEnv,
-      input: cred(),
-      timeoutMs: 240_000,
-    });
+    // As move-copy-back runs it: reported, not fatal, and this attempt's export only.
+    const backLine = JSON.stringify({ task: "arn:task/3", exit: 0, seconds: 65, export: back, ok: true });
+    const r = await run(
+      path.join(appDir, "current", "bin", "move-import"),
+      ["--from-s3", "--start-app", "--take-back", "--report-failure", "--export-of", exportOf(backLine)],
+      {
+        env: importEnv,
+        input: cred(),
+        timeoutMs: 240_000,
+      },
+    );
     outputs.push({ step: "move-import --take-back", r });
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout.trim().split("\n").pop()!) as Report & { copied_back: boolean };

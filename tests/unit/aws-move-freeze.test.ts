@@ -1,6 +1,7 @@
-// A move off aws: the freeze of the old side's services and the check that ends the cutover,
-// run by bash against a fake `aws` CLI and a fake `curl`: the freeze stops the old backend and
-// worker and says when it began, a freeze that cannot stop them puts them back and fails; the
+// The aws side's write freeze (a move off aws; a rollback's copy back onto a host), its undo and
+// the check that ends the cutover, run by bash against a fake `aws` CLI and a fake `curl`: the
+// freeze turns the every-request rule on, stops backend and worker and says when it began; one
+// that cannot puts them back and reports; the undo sets them back and turns the rule off; the
 // rollback's unfreeze brings the declared counts back; the check wants 200 through both addresses.
 import { strict as assert } from "assert";
 import { spawnSync } from "child_process";
@@ -10,7 +11,7 @@ import * as path from "path";
 import { moveFreezeForecastScript } from "../../components/aws/move-forecast";
 import { FREEZE_NOT_FROZEN, moveFreezeScript, moveUnfreezeScript } from "../../components/aws/move-freeze";
 import { moveCutoverUndoScript } from "../../components/aws/move-undo";
-import { EXPORT_RUN_IF_FROZEN } from "../../components/move/aws-export-run";
+import { EXPORT_RUN_IF_FROZEN, NO_EXPORT, exportOf } from "../../components/move/aws-export-run";
 import { MOVE_FORWARD_OFF_HOST, moveForwardOffScript } from "../../components/aws/move-forward";
 import { forwardCheckScript } from "../../components/move/forward-check";
 import { IMPORT_BACK_RUN } from "../../components/move/from-aws-copy-back";
@@ -49,40 +50,48 @@ function bash(script: string, env: Record<string, string>) {
 }
 
 const SERVICES = "backend=2 worker=1";
-/** What a failing freeze tells the operator (a rollback's copy back passes its own). */
-const FAILED = "the write freeze failed: run pulumi up again NOW";
+/** The every-request rule (the freeze turns it on, an undo off). */
+const RULE = { LISTENER_ARN: "arn:listener/https", PRIORITY: "2" };
 const counts = (calls: string[]) =>
   calls
     .filter((c) => c.startsWith("ecs update-service"))
     .map((c) => `${c.split("--service ")[1].split(" ")[0]}=${c.split("--desired-count ")[1].split(" ")[0]}`);
+/** The conditions a modify-rule call set. */
+const conditions = (call: string) => JSON.parse(call.split("--conditions ")[1].split(" --query")[0]);
 
 describe("aws move off: the old side's write freeze and its end (fake aws CLI)", () => {
-  it("waits for the rule to settle, stops backend and worker, waits until stable, prints when the freeze began", () => {
+  it("turns the every-request rule on, waits for it to settle, stops backend and worker, waits until stable, prints when the freeze began", () => {
     const before = Math.floor(Date.now() / 1000);
-    const r = bash(moveFreezeScript(FAILED), { SERVICES, SETTLE_SECONDS: "15" });
+    const r = bash(moveFreezeScript(), { SERVICES, SETTLE_SECONDS: "15", ...RULE });
     assert.equal(r.status, 0, r.stderr);
     // Only the script's own calls (a shell's startup files may run commands of their own).
-    const ours = r.calls.filter((c) => c === "sleep 15" || c.startsWith("ecs "));
-    assert.equal(ours[0], "sleep 15", "the settle comes first");
+    const ours = r.calls.filter((c) => c === "sleep 15" || c.startsWith("ecs ") || c.startsWith("elbv2 "));
+    assert.match(ours[0], /^elbv2 describe-rules .*--listener-arn arn:listener\/https .*Priority=='2'/);
+    assert.match(ours[1], /^elbv2 modify-rule .*--rule-arn arn:aws:elasticloadbalancing:rule\/2 /);
+    // As the rule is declared (pathPattern "/*"): an undo of an earlier attempt had turned it off.
+    assert.deepEqual(conditions(ours[1]), [{ Field: "path-pattern", PathPatternConfig: { Values: ["/*"] } }]);
+    assert.equal(ours[2], "sleep 15", "the settle follows the rule");
     assert.deepEqual(counts(r.calls), ["backend=0", "worker=0"]);
     assert.ok(r.calls.some((c) => c.startsWith("ecs wait services-stable") && c.includes("--services backend worker")));
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
     assert.ok(out.freeze_started >= before && out.freeze_started <= before + 5, JSON.stringify(out));
     assert.equal(out.settle_seconds, 15);
   });
-  it("a freeze that cannot stop the services sets them back to their counts and fails, saying what to do", () => {
-    const r = bash(moveFreezeScript(FAILED), { SERVICES, SETTLE_SECONDS: "1", FAKE_STOP_FAILS: "1" });
-    assert.equal(r.status, 1);
-    assert.deepEqual(counts(r.calls), ["backend=0", "backend=2", "worker=1"]);
-    assert.ok(r.stderr.includes(FAILED), r.stderr);
-    assert.equal(r.stdout.trim(), "", "no freeze time: nothing was frozen");
+  it("a rule that cannot be turned on (or read, or is gone): nothing frozen, the services untouched, reported and not fatal", () => {
+    for (const fail of [{ FAKE_MODIFY_FAILS: "1" }, { FAKE_RULES_FAIL: "1" }, { FAKE_RULE: "None" }] as Record<string, string>[]) {
+      const r = bash(moveFreezeScript(), { SERVICES, SETTLE_SECONDS: "1", ...RULE, ...fail });
+      assert.equal(r.status, 0, r.stderr);
+      assert.deepEqual(counts(r.calls), [], JSON.stringify(fail));
+      assert.equal(r.stdout.trim(), FREEZE_NOT_FROZEN, JSON.stringify(fail));
+      assert.match(r.stderr, /nothing frozen, this side serves on/);
+    }
   });
-  it("in a cutover off aws (failed = null): a freeze that cannot stop the services sets them back and reports, not fails; the export then does not run", () => {
-    const r = bash(moveFreezeScript(null), { SERVICES, SETTLE_SECONDS: "1", FAKE_STOP_FAILS: "1" });
+  it("a freeze that cannot stop the services sets them back and reports, not fails; the export then does not run", () => {
+    const r = bash(moveFreezeScript(), { SERVICES, SETTLE_SECONDS: "1", ...RULE, FAKE_STOP_FAILS: "1" });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(counts(r.calls), ["backend=0", "backend=2", "worker=1"]);
     assert.equal(r.stdout.trim(), FREEZE_NOT_FROZEN);
-    assert.doesNotMatch(r.stderr, /rollback/, "no instruction: the cutover's undo follows in the same run");
+    assert.doesNotMatch(r.stderr, /rollback/, "no instruction: the undo follows in the same run");
     const skipped = bash(EXPORT_RUN_IF_FROZEN, { FREEZE_REPORT: FREEZE_NOT_FROZEN, FAIL_ON_ERROR: "0" });
     assert.equal(skipped.status, 0, skipped.stderr);
     assert.deepEqual(
@@ -91,15 +100,28 @@ describe("aws move off: the old side's write freeze and its end (fake aws CLI)",
       "no export task without a freeze",
     );
     assert.deepEqual(JSON.parse(skipped.stdout.trim()), { ok: false, frozen: false });
+    // The host then reads no export at all.
+    assert.equal(exportOf(skipped.stdout.trim()), NO_EXPORT);
     // After a freeze the export task runs (its wrapper then needs its own environment).
     const ran = bash(EXPORT_RUN_IF_FROZEN, { FREEZE_REPORT: '{"freeze_started": 1700000000, "settle_seconds": 15}', FAIL_ON_ERROR: "0" });
     assert.notEqual(ran.stdout.trim(), '{"ok": false, "frozen": false}');
     assert.match(ran.stderr, /LOG_STREAM_PREFIX|parameter null or not set/, "it went on to the task's run");
   });
-  it("services that do not turn stable at 0: set back, step fails", () => {
-    const r = bash(moveFreezeScript(FAILED), { SERVICES, SETTLE_SECONDS: "1", FAKE_WAIT_FAILS: "1" });
-    assert.equal(r.status, 1);
+  it("services that do not turn stable at 0: set back, reported", () => {
+    const r = bash(moveFreezeScript(), { SERVICES, SETTLE_SECONDS: "1", ...RULE, FAKE_WAIT_FAILS: "1" });
+    assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(counts(r.calls), ["backend=0", "worker=0", "backend=2", "worker=1"]);
+    assert.equal(r.stdout.trim(), FREEZE_NOT_FROZEN);
+  });
+  it("the host reads only this attempt's export: its freeze start when the export ran ok, else none", () => {
+    const line = (ok: boolean, at: unknown) =>
+      JSON.stringify({ task: "arn:task/1", exit: ok ? 0 : 1, seconds: 80, export: { tables: 12, freeze_started: at }, ok });
+    assert.equal(exportOf(line(true, 1700000123)), "1700000123");
+    assert.equal(exportOf(line(false, 1700000123)), NO_EXPORT, "a failed export");
+    assert.equal(exportOf(line(true, null)), NO_EXPORT, "an export outside a freeze (a prepare's)");
+    assert.equal(exportOf('{"ok": false, "frozen": false}'), NO_EXPORT);
+    assert.equal(exportOf(""), NO_EXPORT);
+    assert.equal(exportOf("garbage"), NO_EXPORT);
   });
   it("the rollback's unfreeze: the declared counts, stable; fails when they do not turn stable", () => {
     const ok = bash(moveUnfreezeScript(), { SERVICES });
@@ -211,9 +233,7 @@ describe("a cutover off aws that failed before the new host served: undone in th
     const stable = calls.findIndex((c) => c.startsWith("ecs wait services-stable"));
     const modify = calls.findIndex((c) => c.startsWith("elbv2 modify-rule"));
     assert.ok(stable >= 0 && modify > stable, "the old side serves before the load balancer sends anything to it");
-    assert.deepEqual(JSON.parse(calls[modify].split("--conditions ")[1].split(" --query")[0]), [
-      { Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } },
-    ]);
+    assert.deepEqual(conditions(calls[modify]), [{ Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } }]);
     assert.equal(calls[modify + 1], "sleep 15", "applied before the new host sends back what it kept");
     assert.deepEqual(JSON.parse(r.stdout.trim()), { cutover: JSON.parse(NOT_SERVED), undone: true });
   });
@@ -229,8 +249,16 @@ describe("a cutover off aws that failed before the new host served: undone in th
       const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: NOT_SERVED, ...fail });
       assert.equal(r.status, 0, r.stderr);
       assert.equal(JSON.parse(r.stdout.trim()).undone, false, JSON.stringify(fail));
-      assert.match(r.stderr, /still forwards every request to the new host/);
+      assert.match(r.stderr, /still forwards every request to the host, which holds them/);
     }
+  });
+  it("a copy back (a rollback onto a host): the same line from the old host is undone; nothing to take back is not", () => {
+    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: '{"ok":false,"served":false,"exit":1,"import":null}' });
+    assert.deepEqual(counts(r.calls), ["backend=2", "worker=1"]);
+    assert.equal(JSON.parse(r.stdout.trim()).undone, true);
+    const nothing = bash(moveCutoverUndoScript(), { ...env, CUTOVER: '{"copied_back": false}' });
+    assert.deepEqual(ours(nothing.calls), []);
+    assert.deepEqual(JSON.parse(nothing.stdout.trim()), { cutover: { copied_back: false }, undone: false });
   });
   it("a line that is not JSON is carried as null; only a report of a failure before serving is undone", () => {
     const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: "garbage" });
