@@ -746,14 +746,6 @@ function parseMove(
     bad("moveManualDataCopy", `"${manual}" must be true or false. Fix: pulumi config set moveManualDataCopy false`);
   if (moveBetweenHosts(target, to as Target) && manual === "true")
     bad("moveManualDataCopy", `is for pairs with aws only; ${target} -> ${to} copies its data back itself. Fix: pulumi config rm moveManualDataCopy`);
-  // The forecast comes from the prepare's copy (between hosts) or its export and copy (off aws);
-  // onto aws nothing reads it (Pulumi hands the declared default over as a value: only another
-  // value is refused).
-  if (v("moveMaxFreezeSeconds") && v("moveMaxFreezeSeconds") !== String(MOVE_DEFAULTS.moveMaxFreezeSeconds) && to === "aws")
-    bad(
-      "moveMaxFreezeSeconds",
-      `applies to moves between hosts (vm, digitalocean) and off aws only; ${target} -> aws does not forecast its freeze (docs/move.md). Fix: pulumi config rm moveMaxFreezeSeconds`,
-    );
   // An aws old side's load balancer forwards to the new host verified by the public CAs only.
   if (target === "aws" && to !== "aws" && cfg.app.tlsMode !== "acme")
     bad(

@@ -1,32 +1,75 @@
-// A move off aws: the cutover's write freeze forecast from the prepare, checked before anything of
-// the cutover runs. From the every-request rule on, requests wait on the new host (600 s each at
-// most) through the settle, the old services' stop, the export task and the new host's copy; the
-// prepare ran the same export task and the same copy with the old side serving, so their times
-// are the forecast (as a move between hosts reads its prepare's copy: bin/move-import --max-freeze).
+// The write freeze forecast of a move with aws on one side, from its prepare, checked before
+// anything of the cutover runs (as a move between hosts reads its prepare's copy:
+// bin/move-import --max-freeze). The prepare ran the same steps the freeze repeats, with the old
+// side serving, so their times are the forecast:
+// - off aws: from the every-request rule on, requests wait on the new host (600 s each at most)
+//   through the settle, the old services' stop, the export task and the new host's copy;
+// - onto aws: from the old host's freeze on, requests wait on the old host (600 s each at most)
+//   through its app's stop, its push, the import task and the start of aws's backend and worker
+//   (which the prepare cannot measure: they stay at 0 tasks until the cutover).
+
+/** One measured step of the prepare: the variable holding its line, the number's key in it, and what it is. */
+interface ForecastPart {
+  /** Its key in the forecast's output. */
+  name: string;
+  env: string;
+  key: string;
+  what: string;
+}
+
+export interface FreezeForecast {
+  parts: [ForecastPart, ForecastPart];
+  /** What the freeze adds that the prepare did not measure. */
+  plus: string;
+  /** The host that holds the requests meanwhile. */
+  holder: string;
+}
+
+/** A move off aws: the prepare's export task run (`"seconds"` of its line) and the new host's copy. */
+export const FROM_AWS_FORECAST: FreezeForecast = {
+  parts: [
+    { name: "export_seconds", env: "EXPORT_LINE", key: "seconds", what: "the prepare's export task" },
+    { name: "copy_seconds", env: "COPY_LINE", key: "copy_seconds", what: "the new host's copy" },
+  ],
+  plus: "the old services' stop",
+  holder: "the new host",
+};
+
+/** A move onto aws: the old host's push (`"seconds"` of its manifest line) and the import task run. */
+export const ONTO_AWS_FORECAST: FreezeForecast = {
+  parts: [
+    { name: "push_seconds", env: "PUSH_LINE", key: "seconds", what: "the old host's push" },
+    { name: "import_seconds", env: "IMPORT_LINE", key: "seconds", what: "the prepare's import task" },
+  ],
+  plus: "the old app's stop and the start of aws's backend and worker, not measured before the cutover",
+  holder: "the old host",
+};
 
 /**
- * Environment: EXPORT_LINE (the prepare's export run line: `"seconds": S`), COPY_LINE (the new
- * host's prepare report: `"copy_seconds": C`), SETTLE_SECONDS, MAX_FREEZE (moveMaxFreezeSeconds).
- * Prints `{"forecast_seconds": F, "export_seconds": S, "copy_seconds": C, "settle_seconds": N,
- * "limit": MAX}` (null figures when the prepare did not report them: a warning, not a refusal).
- * Fails, with nothing of the cutover run, when F is over MAX.
+ * Environment: the two parts' lines, SETTLE_SECONDS, MAX_FREEZE (moveMaxFreezeSeconds). Prints
+ * `{"forecast_seconds": F, PART1: S, PART2: C, "settle_seconds": N, "limit": MAX}` (null figures
+ * when the prepare did not report them: a warning, not a refusal). Fails, with nothing of the
+ * cutover run, when F (the settle and both parts, rounded up) is over MAX.
  */
-export function moveFreezeForecastScript(): string {
+export function moveFreezeForecastScript(f: FreezeForecast): string {
+  const [a, b] = f.parts;
+  const num = (p: ForecastPart) => `$(printf '%s' "$${p.env}" | sed -n 's/.*"${p.key}": *\\([0-9][0-9.]*\\).*/\\1/p' | head -n 1)`;
+  const out = `printf '{"forecast_seconds": %s, "${a.name}": %s, "${b.name}": %s, "settle_seconds": %s, "limit": %s}\\n'`;
   return `set -uo pipefail
-: "\${EXPORT_LINE:?}" "\${COPY_LINE:?}" "\${SETTLE_SECONDS:?}" "\${MAX_FREEZE:?}"
-export_s=$(printf '%s' "$EXPORT_LINE" | sed -n 's/.*"seconds": *\\([0-9][0-9]*\\).*/\\1/p' | head -n 1)
-copy_s=$(printf '%s' "$COPY_LINE" | sed -n 's/.*"copy_seconds": *\\([0-9][0-9.]*\\).*/\\1/p' | head -n 1)
-if [ -z "$export_s" ] || [ -z "$copy_s" ]; then
-  echo "the prepare did not report how long its export task (\${export_s:-?} s) and the new host's copy (\${copy_s:-?} s) took: the write freeze cannot be forecast (limit \${MAX_FREEZE} s); going on" >&2
-  printf '{"forecast_seconds": null, "export_seconds": %s, "copy_seconds": %s, "settle_seconds": %s, "limit": %s}\\n' "\${export_s:-null}" "\${copy_s:-null}" "$SETTLE_SECONDS" "$MAX_FREEZE"
+: "\${${a.env}:?}" "\${${b.env}:?}" "\${SETTLE_SECONDS:?}" "\${MAX_FREEZE:?}"
+a=${num(a)}
+b=${num(b)}
+if [ -z "$a" ] || [ -z "$b" ]; then
+  echo "the prepare did not report how long ${a.what} (\${a:-?} s) and ${b.what} (\${b:-?} s) took: the write freeze cannot be forecast (limit \${MAX_FREEZE} s); going on" >&2
+  ${out} null "\${a:-null}" "\${b:-null}" "$SETTLE_SECONDS" "$MAX_FREEZE"
   exit 0
 fi
-forecast=$(awk -v a="$SETTLE_SECONDS" -v b="$export_s" -v c="$copy_s" 'BEGIN { printf "%d", a + b + c + 0.999 }')
-printf '{"forecast_seconds": %s, "export_seconds": %s, "copy_seconds": %s, "settle_seconds": %s, "limit": %s}\\n' "$forecast" "$export_s" "$copy_s" "$SETTLE_SECONDS" "$MAX_FREEZE"
+forecast=$(awk -v s="$SETTLE_SECONDS" -v a="$a" -v b="$b" 'BEGIN { printf "%d", s + a + b + 0.999 }')
+${out} "$forecast" "$a" "$b" "$SETTLE_SECONDS" "$MAX_FREEZE"
 if [ "$forecast" -gt "$MAX_FREEZE" ]; then
-  echo "cutover refused, nothing frozen or changed: the write freeze would last about $forecast s (the $SETTLE_SECONDS s settle, the prepare's export task $export_s s, the new host's copy $copy_s s, plus the old services' stop), more than moveMaxFreezeSeconds ($MAX_FREEZE s). Fix: run the prepare again when the database is quieter (pulumi config set movePhase prepare && pulumi up; a rollback first if this run recorded the cutover), or raise moveMaxFreezeSeconds (up to 540: the new host holds a request 600 s at most; docs/move.md \\"Large databases\\")" >&2
+  echo "cutover refused, nothing frozen or changed: the write freeze would last about $forecast s (the $SETTLE_SECONDS s settle, ${a.what} $a s, ${b.what} $b s, plus ${f.plus}), more than moveMaxFreezeSeconds ($MAX_FREEZE s). Fix: run the prepare again when the database is quieter (pulumi config set movePhase prepare && pulumi up; a rollback first if this run recorded the cutover), or raise moveMaxFreezeSeconds (up to 540: ${f.holder} holds a request 600 s at most; docs/move.md \\"Large databases\\")" >&2
   exit 1
 fi
-echo "forecast write freeze: about $forecast s plus the old services' stop (limit $MAX_FREEZE s)" >&2
+echo "forecast write freeze: about $forecast s plus ${f.plus} (limit $MAX_FREEZE s)" >&2
 `;
 }

@@ -3,7 +3,8 @@
 // would have nothing to name): the old host pushes into the new side's backups bucket with a key
 // that may only write the move's objects, and a one-off task in the VPC imports it into RDS.
 //   prepare:  move-push (old host: bin/move-export --push-s3) -> move-import (run the import task; fails the step)
-//   cutover:  move-cutover-push (--push-s3 --freeze: the holder keeps requests from here on)
+//   cutover:  move-forecast (the prepare's push and import times against moveMaxFreezeSeconds)
+//             -> move-cutover-push (--push-s3 --freeze: the holder keeps requests from here on)
 //             -> move-cutover-import (reported, never fails) -> move-scale (backend and worker up, only
 //             after an import that compared equal) -> move-conclude (old host: bin/move-export --conclude:
 //             held requests go to the load balancer, or, when anything failed, its freeze ends and the
@@ -16,6 +17,7 @@
 //             and only move-unfreeze runs.
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { moveFreezeForecastScript, ONTO_AWS_FORECAST } from "../aws/move-forecast";
 import { MOVE_IMPORT_MARKER } from "../aws/move-import";
 import { moveImportRunScript, moveScaleScript } from "../aws/move-run";
 import { HostAccess, MoveImportAccess } from "../shared/target";
@@ -31,7 +33,7 @@ export function awsStepsFor(phase: string, cutoverDone: boolean, copiesBack: boo
     case "prepare":
       return ["move-push", "move-import"];
     case "cutover":
-      return ["move-push", "move-import", "move-cutover-push", "move-cutover-import", "move-scale", "move-conclude", "move-forward"];
+      return ["move-push", "move-import", "move-forecast", "move-cutover-push", "move-cutover-import", "move-scale", "move-conclude", "move-forward"];
     case "retire":
       return ["move-forward", "move-final-backup"];
     case "rollback":
@@ -58,6 +60,8 @@ export function declareAwsSteps(
   /** The new side's load balancer (its DNS name): where the old side forwards, from cutover to its removal. */
   address: pulumi.Output<string>,
   dependsOn: pulumi.Resource[],
+  /** moveMaxFreezeSeconds: the cutover is refused before anything runs when the prepare forecasts a longer freeze. */
+  maxFreezeSeconds: number,
   /** A rollback's copy back: the aws side's move resources and the old host's address. */
   back?: AwsCopyBack,
 ): AwsSteps {
@@ -75,16 +79,29 @@ export function declareAwsSteps(
     run(stepName, oldHost, "move-export", freeze ? ["--push-s3", "--freeze"] : ["--push-s3"], { stdin: into!.pushCredential, logging: "stdout" }, after);
   const importRun = (failOnError: boolean) => into!.runTask.apply((env) => ({ ...env, FAIL_ON_ERROR: failOnError ? "1" : "0" }));
 
-  let imported: pulumi.Resource | undefined;
+  let prepared: { push: command.remote.Command; imported: command.local.Command } | undefined;
   if (into && steps.has("move-push") && steps.has("move-import")) {
     const first = push("move-push", false, dependsOn);
     const i = local("move-import", moveImportRunScript(MOVE_IMPORT_MARKER), importRun(true), first);
     report.copy = i.stdout;
-    imported = i;
+    prepared = { push: first, imported: i };
   }
   let concluded: pulumi.Resource | undefined;
-  if (into && imported && steps.has("move-cutover-push")) {
-    const final = push("move-cutover-push", true, [imported]);
+  if (into && prepared && steps.has("move-cutover-push")) {
+    // The prepare's push and import, timed: a freeze forecast over moveMaxFreezeSeconds stops the cutover here.
+    const forecast = local(
+      "move-forecast",
+      moveFreezeForecastScript(ONTO_AWS_FORECAST),
+      pulumi.all([prepared.push.stdout, prepared.imported.stdout]).apply(([p, i]) => ({
+        PUSH_LINE: lastLine(p),
+        IMPORT_LINE: lastLine(i),
+        SETTLE_SECONDS: "0",
+        MAX_FREEZE: String(maxFreezeSeconds),
+      })),
+      prepared.imported,
+    );
+    report.forecast = forecast.stdout;
+    const final = push("move-cutover-push", true, [forecast]);
     const i = local("move-cutover-import", moveImportRunScript(MOVE_IMPORT_MARKER), importRun(false), final);
     const scale = local(
       "move-scale",

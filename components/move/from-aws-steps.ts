@@ -21,7 +21,7 @@
 //             counts; the rules go afterwards).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { moveFreezeForecastScript } from "../aws/move-forecast";
+import { FROM_AWS_FORECAST, moveFreezeForecastScript } from "../aws/move-forecast";
 import { MOVE_FREEZE_SETTLE_SECONDS, moveUnfreezeScript } from "../aws/move-freeze";
 import { moveCutoverUndoScript } from "../aws/move-undo";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
@@ -102,7 +102,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
     // The prepare's export and copy, timed: a freeze forecast over moveMaxFreezeSeconds stops the cutover here.
     const forecast = local(
       "move-forecast",
-      moveFreezeForecastScript(),
+      moveFreezeForecastScript(FROM_AWS_FORECAST),
       pulumi.all([first.stdout, copied.stdout]).apply(([e, c]) => ({
         EXPORT_LINE: lastLine(e),
         COPY_LINE: lastLine(c),

@@ -180,7 +180,7 @@ class Move extends pulumi.ComponentResource {
     );
     const run = remoteStep(this, fresh);
     const report = viaBucket
-      ? declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh], {
+      ? declareAwsSteps(this, steps, run, old.hostAccess!, fresh.moveImport, fresh.hostAddress, [fresh], move.maxFreezeSeconds, {
           source: fresh.moveSource!,
           oldAddress: old.hostAddress,
         }).report

@@ -315,7 +315,7 @@ describe("move vm -> digitalocean: finish and rollback (mocks)", function () {
 
 const AWS_STEPS = {
   prepare: ["move-import", "move-push"],
-  cutover: ["move-conclude", "move-cutover-import", "move-cutover-push", "move-forward", "move-import", "move-push", "move-scale"],
+  cutover: ["move-conclude", "move-cutover-import", "move-cutover-push", "move-forecast", "move-forward", "move-import", "move-push", "move-scale"],
   retire: ["move-final-backup", "move-forward"],
 };
 
@@ -384,7 +384,7 @@ for (const from of ["vm", "digitalocean"] as T[]) {
         assert.ok(r.options.additionalSecretOutputs?.includes("stdin"), name);
         assert.match(String(r.inputs.create), name === "move-push" ? /'--push-s3'$/ : /'--push-s3' '--freeze'$/);
       }
-      for (const name of ["move-import", "move-cutover-import", "move-scale"]) {
+      for (const name of ["move-import", "move-forecast", "move-cutover-import", "move-scale"]) {
         const r = step(p.cutover, name);
         assert.equal(r.type, "command:local:Command");
         const env = JSON.stringify(r.inputs.environment);
@@ -398,17 +398,30 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       );
     });
 
-    it("order at cutover: final push (freeze) -> import -> scale -> conclude (old host) -> forward", () => {
+    it("order at cutover: the freeze forecast -> final push (freeze) -> import -> scale -> conclude (old host) -> forward", () => {
       const keyOf = (name: string) => `${step(p.cutover, name).type}::${name}`;
       const after = (name: string, before: string) =>
         assert.ok((step(p.cutover, name).options.dependsOn ?? []).includes(keyOf(before)), `${name} waits for ${before}`);
-      after("move-cutover-push", "move-import");
+      after("move-forecast", "move-import");
+      after("move-cutover-push", "move-forecast");
+      // The prepare's push and import times against moveMaxFreezeSeconds (no settle: the old host freezes itself).
+      const forecastEnv = step(p.cutover, "move-forecast").inputs.environment as Record<string, string>;
+      assert.deepEqual({ max: forecastEnv.MAX_FREEZE, settle: forecastEnv.SETTLE_SECONDS }, { max: "300", settle: "0" });
+      assert.ok("PUSH_LINE" in forecastEnv && "IMPORT_LINE" in forecastEnv);
+      assert.match(String(step(p.cutover, "move-forecast").inputs.create), /PUSH_LINE/);
+      const limited = mustPlan(
+        STACK[from],
+        { ...destination(from, "aws").set, moveTo: "aws", movePhase: "cutover", moveMaxFreezeSeconds: 120 },
+        destination(from, "aws").secret,
+        p.prepare.outputs,
+      );
+      assert.equal((step(limited, "move-forecast").inputs.environment as Record<string, string>).MAX_FREEZE, "120");
       after("move-cutover-import", "move-cutover-push");
       after("move-scale", "move-cutover-import");
       after("move-conclude", "move-scale");
       after("move-forward", "move-conclude");
       // Each local step re-runs when the one before it did (a replaced push is always imported again).
-      for (const name of ["move-import", "move-cutover-import", "move-scale"])
+      for (const name of ["move-import", "move-forecast", "move-cutover-import", "move-scale"])
         assert.equal((step(p.cutover, name).inputs.triggers as unknown[]).length, 1, name);
       // The old side forwards to the load balancer, the same address at cutover and at retire (no re-run).
       assert.match(String(step(p.cutover, "move-conclude").inputs.create), /'--conclude' '[^']+'$/);

@@ -18,7 +18,7 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { Client } from "pg";
-import { moveFreezeForecastScript } from "../../components/aws/move-forecast";
+import { FROM_AWS_FORECAST, moveFreezeForecastScript } from "../../components/aws/move-forecast";
 import { moveCutoverUndoScript } from "../../components/aws/move-undo";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
@@ -355,7 +355,7 @@ esac
     assert.equal(r.stdout.trim().split("\n").length, 1, "one line: the report");
     assert.equal(report.ok, true, r.stdout);
     // The cutover's move-forecast reads this prepare's copy time from the very line.
-    const forecast = spawnSync("bash", ["-c", moveFreezeForecastScript()], {
+    const forecast = spawnSync("bash", ["-c", moveFreezeForecastScript(FROM_AWS_FORECAST)], {
       encoding: "utf8",
       env: {
         PATH: process.env.PATH,

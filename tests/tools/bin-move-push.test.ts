@@ -14,7 +14,9 @@ import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
 import * as path from "path";
+import { spawnSync } from "child_process";
 import { Client } from "pg";
+import { moveFreezeForecastScript, ONTO_AWS_FORECAST } from "../../components/aws/move-forecast";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { auditLines, installRelease, pointAtTestStores, renderedVmRelease } from "../fixtures/move-release";
 import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
@@ -280,10 +282,38 @@ exec /usr/bin/rclone "$@"
     const list = await run(`${PG_BIN}/pg_restore`, ["--list", path.join(root, "pushed.dump")]);
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, /TABLE DATA public readings/);
-    // manifest.json: the last stdout line, the same as the uploaded one; counts from the dump.
+    // manifest.json: the last stdout line, the same as the uploaded one (with the push's own time
+    // added on stdout: the cutover's freeze forecast reads it); counts from the dump.
     const lines = r.stdout.trim().split("\n");
-    const manifest = JSON.parse(lines[lines.length - 1]);
+    const { seconds, ...manifest } = JSON.parse(lines[lines.length - 1]);
     assert.deepEqual(JSON.parse(text("move/manifest.json")), manifest);
+    assert.ok(Number.isInteger(seconds) && seconds >= 0 && seconds < 120, String(seconds));
+    // The forecast step (deploying machine) fed this very line and an import task's run line:
+    // the push's seconds count, at the limit it goes on, a second over it is refused.
+    const forecast = (max: number) =>
+      spawnSync("bash", ["-c", moveFreezeForecastScript(ONTO_AWS_FORECAST)], {
+        encoding: "utf8",
+        env: {
+          PATH: process.env.PATH,
+          PUSH_LINE: lines[lines.length - 1],
+          IMPORT_LINE: '{"task": "arn:task/1", "exit": 0, "seconds": 200, "import": {"ok": true}, "ok": true}',
+          SETTLE_SECONDS: "0",
+          MAX_FREEZE: String(max),
+        },
+      });
+    const at = forecast(200 + seconds);
+    assert.equal(at.status, 0, at.stderr);
+    assert.deepEqual(JSON.parse(at.stdout.trim()), {
+      forecast_seconds: 200 + seconds,
+      push_seconds: seconds,
+      import_seconds: 200,
+      settle_seconds: 0,
+      limit: 200 + seconds,
+    });
+    assert.match(at.stderr, /plus the old app's stop and the start of aws's backend and worker/);
+    const over = forecast(199 + seconds);
+    assert.equal(over.status, 1);
+    assert.match(over.stderr, /cutover refused, nothing frozen or changed: .*the old host's push \d+ s, the prepare's import task 200 s/);
     assert.equal(manifest.tables["public.readings"], 3000);
     assert.deepEqual(manifest.objects, { count: 3, bytes: oldBytes });
     assert.equal(manifest.freeze_started, null);
@@ -387,6 +417,8 @@ exec /usr/bin/rclone "$@"
     assert.match(calls, /^run -d --name freshtrack-move-hold /m, "the holder started");
     assert.match(calls, /^stop old-backend old-worker$/m, "the writers stopped");
     assert.doesNotMatch(calls, /^start /m, "a successful push leaves the freeze in place");
+    // The freeze's start, for the conclude to measure the freeze.
+    assert.equal(Math.floor(Number(fs.readFileSync(path.join(appDir, "state", "move-freeze-started"), "utf8"))), Math.floor(manifest.freeze_started));
     assert.ok(fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")));
     const tablesTxt = (await rcloneAs(awsConf, ["cat", `aws:${BACKUPS}/move/tables.txt`])).stdout;
     assert.match(tablesTxt, /^public\.readings 3030$/m, "the final copy has the rows written since the first");
@@ -397,6 +429,7 @@ exec /usr/bin/rclone "$@"
     const c = await exportCmd(["--conclude", ALB], JSON.stringify(report));
     assert.equal(c.code, 1);
     assert.equal(c.stdout, "");
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "move-freeze-started")), "the freeze ended: nothing left to measure");
     assert.ok(c.stderr.includes(JSON.stringify(report)), "the report is shown");
     assert.match(
       c.stderr,
@@ -445,9 +478,14 @@ exec /usr/bin/rclone "$@"
     const bad = await exportCmd(["--conclude", "x;rm -rf /"], JSON.stringify(report));
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /is not a host address/);
+    // A freeze that began 42.5 s ago (as --push-s3 --freeze records it): the conclude ends it.
+    fs.writeFileSync(path.join(appDir, "state", "move-freeze-started"), `${(Date.now() / 1000 - 42.5).toFixed(9)}\n`);
     const r = await exportCmd(["--conclude", ALB], JSON.stringify(report) + "\n");
     assert.equal(r.code, 0, r.stderr);
-    assert.deepEqual(JSON.parse(r.stdout), report);
+    const { freeze_seconds, ...carried } = JSON.parse(r.stdout);
+    assert.deepEqual(carried, report);
+    assert.ok(freeze_seconds >= 42.5 && freeze_seconds < 60, String(freeze_seconds));
+    assert.ok(!fs.existsSync(path.join(appDir, "state", "move-freeze-started")));
     assert.equal(r.stdout.trim().split("\n").length, 1, "one line: the report");
     assert.equal(fs.readFileSync(path.join(appDir, "state", "move-new-side"), "utf8"), `${ALB}\n`);
     assert.deepEqual(JSON.parse(fs.readFileSync(path.join(appDir, "state", "move-hold", "target.json"), "utf8")), { url: `https://${ALB}:443`, ca: null });
@@ -456,7 +494,10 @@ exec /usr/bin/rclone "$@"
     const last = auditLines(appDir)
       .filter((a) => a.action === "move-conclude")
       .pop()!;
-    assert.deepEqual({ result: last.result, ok: last.ok, to: last.to }, { result: "success", ok: true, to: ALB });
+    assert.deepEqual(
+      { result: last.result, ok: last.ok, to: last.to, freeze: last.freeze_seconds },
+      { result: "success", ok: true, to: ALB, freeze: freeze_seconds },
+    );
   });
 
   it("after a conclude with ok:true every push is refused (it would overwrite the new side's newer writes) until --unfreeze", async () => {

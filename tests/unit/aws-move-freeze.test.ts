@@ -8,7 +8,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { moveFreezeForecastScript } from "../../components/aws/move-forecast";
+import { FROM_AWS_FORECAST, moveFreezeForecastScript } from "../../components/aws/move-forecast";
 import { FREEZE_NOT_FROZEN, moveFreezeScript, moveUnfreezeScript } from "../../components/aws/move-freeze";
 import { moveCutoverUndoScript } from "../../components/aws/move-undo";
 import { EXPORT_RUN_IF_FROZEN, NO_EXPORT, exportOf } from "../../components/move/aws-export-run";
@@ -273,25 +273,29 @@ describe("a move off aws: the cutover's freeze forecast from the prepare's expor
   const copyLine = (seconds: number) => `{"tables_equal":true,"ok":true,"app":"stopped","copy_seconds":${seconds},"freeze_seconds":null}`;
   const env = { SETTLE_SECONDS: "15", MAX_FREEZE: "300" };
   it("under the limit: the forecast (settle + export + copy, rounded up) is printed and the cutover goes on", () => {
-    const r = bash(moveFreezeForecastScript(), { ...env, EXPORT_LINE: exportLine(95), COPY_LINE: copyLine(41.2) });
+    const r = bash(moveFreezeForecastScript(FROM_AWS_FORECAST), { ...env, EXPORT_LINE: exportLine(95), COPY_LINE: copyLine(41.2) });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim()), { forecast_seconds: 152, export_seconds: 95, copy_seconds: 41.2, settle_seconds: 15, limit: 300 });
     assert.match(r.stderr, /about 152 s plus the old services' stop/);
   });
   it("over the limit: refused before anything of the cutover, saying how to go on", () => {
-    const r = bash(moveFreezeForecastScript(), { ...env, EXPORT_LINE: exportLine(180), COPY_LINE: copyLine(120) });
+    const r = bash(moveFreezeForecastScript(FROM_AWS_FORECAST), { ...env, EXPORT_LINE: exportLine(180), COPY_LINE: copyLine(120) });
     assert.equal(r.status, 1);
     assert.equal(JSON.parse(r.stdout.trim()).forecast_seconds, 315);
     assert.match(r.stderr, /cutover refused, nothing frozen or changed: the write freeze would last about 315 s .* moveMaxFreezeSeconds \(300 s\)/);
     assert.match(r.stderr, /raise moveMaxFreezeSeconds \(up to 540/);
     assert.equal(
-      bash(moveFreezeForecastScript(), { ...env, MAX_FREEZE: "315", EXPORT_LINE: exportLine(180), COPY_LINE: copyLine(120) }).status,
+      bash(moveFreezeForecastScript(FROM_AWS_FORECAST), { ...env, MAX_FREEZE: "315", EXPORT_LINE: exportLine(180), COPY_LINE: copyLine(120) }).status,
       0,
       "at the limit",
     );
   });
   it("a prepare that did not report its times (an older release's lines): no forecast, a warning, the cutover goes on", () => {
-    const r = bash(moveFreezeForecastScript(), { ...env, EXPORT_LINE: '{"task": "t", "exit": 0, "export": {}, "ok": true}', COPY_LINE: copyLine(3) });
+    const r = bash(moveFreezeForecastScript(FROM_AWS_FORECAST), {
+      ...env,
+      EXPORT_LINE: '{"task": "t", "exit": 0, "export": {}, "ok": true}',
+      COPY_LINE: copyLine(3),
+    });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(JSON.parse(r.stdout.trim()), { forecast_seconds: null, export_seconds: null, copy_seconds: 3, settle_seconds: 15, limit: 300 });
     assert.match(r.stderr, /cannot be forecast/);

@@ -6,7 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { moveFreezeForecastScript } from "../../components/aws/move-forecast";
+import { FROM_AWS_FORECAST, moveFreezeForecastScript } from "../../components/aws/move-forecast";
 import { moveImportRunScript, moveScaleScript } from "../../components/aws/move-run";
 
 const MARKER = "FRESHTRACK_MOVE_IMPORT";
@@ -77,7 +77,12 @@ describe("aws move: the import task's run (fake aws CLI)", () => {
     const r = bash(moveImportRunScript(MARKER, { task: "export" }), { ...importEnv, FAIL_ON_ERROR: "1", FAKE_LOG_LINE: `${MARKER} {"tables": {}}` });
     assert.equal(r.status, 0, r.stderr);
     const line = r.stdout.trim().split("\n").pop()!;
-    const f = bash(moveFreezeForecastScript(), { SETTLE_SECONDS: "15", MAX_FREEZE: "300", EXPORT_LINE: line, COPY_LINE: '{"ok":true,"copy_seconds":2.5}' });
+    const f = bash(moveFreezeForecastScript(FROM_AWS_FORECAST), {
+      SETTLE_SECONDS: "15",
+      MAX_FREEZE: "300",
+      EXPORT_LINE: line,
+      COPY_LINE: '{"ok":true,"copy_seconds":2.5}',
+    });
     assert.equal(f.status, 0, f.stderr);
     assert.equal(JSON.parse(f.stdout.trim()).export_seconds, JSON.parse(line).seconds);
   });
