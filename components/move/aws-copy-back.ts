@@ -21,11 +21,9 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
-import { MOVE_FREEZE_SETTLE_SECONDS } from "../aws/move-freeze";
-import { moveCutoverUndoScript } from "../aws/move-undo";
 import { freezeThenExport } from "./aws-export-run";
+import { undoThenGiveBack } from "./aws-undo-steps";
 import { localStep } from "./local-step";
-import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
 
 export interface AwsCopyBack {
@@ -61,16 +59,6 @@ export function declareAwsCopyBack(
     { stdin: access.pullCredential, logging: "stdout", triggers: [exported.stdout] },
     [exported],
   );
-  const undo = local(
-    "move-undo-back",
-    moveCutoverUndoScript(),
-    pulumi
-      .all([source.freeze, source.forwardOff, copy.stdout])
-      .apply(([f, o, out]) => ({ ...f, ...o, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS), CUTOVER: lastLine(out) })),
-    [copy],
-    copy.stdout,
-  );
-  // Fails the run when the old host did not serve (undone or not), after sending what it kept back.
-  const given = run("move-give-back", oldHost, "move-export", ["--give-back", loadBalancer, "--rollback"], { stdin: undo.stdout.apply(lastLine) }, [undo]);
+  const given = undoThenGiveBack(local, run, oldHost, source, { undo: "move-undo-back", giveBack: "move-give-back" }, copy, [loadBalancer, "--rollback"]);
   return { report: copy.stdout, done: given };
 }

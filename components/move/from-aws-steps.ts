@@ -23,9 +23,9 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { FROM_AWS_FORECAST, moveFreezeForecastScript } from "../aws/move-forecast";
 import { MOVE_FREEZE_SETTLE_SECONDS, moveUnfreezeScript } from "../aws/move-freeze";
-import { moveCutoverUndoScript } from "../aws/move-undo";
 import { HostAccess, MoveSourceFactory } from "../shared/target";
 import { EXPORT_RUN, exportRunEnv, freezeThenExport } from "./aws-export-run";
+import { undoThenGiveBack } from "./aws-undo-steps";
 import { declareFromAwsCopyBack } from "./from-aws-copy-back";
 import { forwardCheckScript } from "./forward-check";
 import { localStep } from "./local-step";
@@ -120,17 +120,7 @@ export function declareFromAwsSteps(parent: pulumi.ComponentResource, m: FromAws
     const final = freezeThenExport(local, { freeze: "move-freeze", export: "move-cutover-export" }, source, rules);
     const cut = pull("move-cutover", ["--start-app", "--report-failure", "--export-of", final.exportOf], final.exported);
     report.cutover = cut.stdout;
-    const undo = local(
-      "move-undo",
-      moveCutoverUndoScript(),
-      pulumi
-        .all([source.freeze, source.forwardOff, cut.stdout])
-        .apply(([f, o, out]) => ({ ...f, ...o, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS), CUTOVER: lastLine(out) })),
-      [cut],
-      cut.stdout,
-    );
-    // Fails the run when the cutover did not serve (undone or not), after sending what it kept back.
-    const back = run("move-give-back", m.newHost, "move-export", ["--give-back", m.oldAddress], { stdin: undo.stdout.apply(lastLine) }, [undo]);
+    const back = undoThenGiveBack(local, run, m.newHost, source, { undo: "move-undo", giveBack: "move-give-back" }, cut, [m.oldAddress]);
     const check = local(
       "move-check",
       forwardCheckScript(),

@@ -168,6 +168,33 @@ describe("tools: bin/move-import --from-s3 (aws -> host) and bin/move-forward --
     return texts;
   };
   const calls = () => fs.readFileSync(dockerLog, "utf8");
+  /** This host as the OLD host of a move onto aws after its cutover: frozen, handed over to a load balancer (bin/move-export --push-s3 --freeze, --conclude). */
+  const handedOver = async () => {
+    const lb = "ft-alb-123.eu-central-1.elb.amazonaws.com";
+    if (!holding()) assert.equal((await forwardCmd(["--hold"])).code, 0);
+    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: `https://${lb}:443`, ca: null }));
+    fs.writeFileSync(marker(), "");
+    fs.writeFileSync(state("move-concluded"), `${lb}\n`);
+    fs.appendFileSync(env.FT_STUB_STOPPED!, "new-backend\nnew-worker\n");
+    fs.writeFileSync(state("move-frozen-app"), "new-backend\nnew-worker\n");
+    return lb;
+  };
+  /** The deploying machine's undo step (move-undo.ts) fed a host's import line, against a fake aws CLI that accepts every call. */
+  const undoOf = (importLine: string) => {
+    const fakeBin = path.join(root, "fake-aws-bin");
+    fs.mkdirSync(fakeBin, { recursive: true });
+    fs.writeFileSync(
+      path.join(fakeBin, "aws"),
+      '#!/bin/sh\ncase "$1 $2" in "ecs update-service") echo svc ;; "elbv2 describe-rules") echo arn:rule/2 ;; "elbv2 modify-rule") echo arn:rule/2 ;; esac\n',
+      { mode: 0o755 },
+    );
+    fs.writeFileSync(path.join(fakeBin, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
+    const env = { AWS_REGION: "eu-central-1", CLUSTER: "arn:cluster", SERVICES: "backend=2 worker=1", LISTENER_ARN: "arn:listener", PRIORITY: "2" };
+    return spawnSync("bash", ["-c", moveCutoverUndoScript()], {
+      encoding: "utf8",
+      env: { PATH: `${fakeBin}:${process.env.PATH}`, ...env, SETTLE_SECONDS: "15", CUTOVER: importLine },
+    });
+  };
   const clearLogs = () => {
     fs.writeFileSync(dockerLog, "");
     fs.writeFileSync(rcloneLog, "");
@@ -689,27 +716,7 @@ esac
     fs.writeFileSync(state("move-new-side-ca.pem"), "an internal CA of an earlier move");
     clearLogs();
     // The deploying machine's undo (against a fake aws CLI) reads the line the import printed above.
-    const fakeBin = path.join(root, "fake-aws-bin");
-    fs.mkdirSync(fakeBin, { recursive: true });
-    fs.writeFileSync(
-      path.join(fakeBin, "aws"),
-      '#!/bin/sh\ncase "$1 $2" in "ecs update-service") echo svc ;; "elbv2 describe-rules") echo arn:rule/2 ;; "elbv2 modify-rule") echo arn:rule/2 ;; esac\n',
-      { mode: 0o755 },
-    );
-    fs.writeFileSync(path.join(fakeBin, "sleep"), "#!/bin/sh\nexit 0\n", { mode: 0o755 });
-    const undo = spawnSync("bash", ["-c", moveCutoverUndoScript()], {
-      encoding: "utf8",
-      env: {
-        PATH: `${fakeBin}:${process.env.PATH}`,
-        AWS_REGION: "eu-central-1",
-        CLUSTER: "arn:cluster",
-        SERVICES: "backend=2 worker=1",
-        LISTENER_ARN: "arn:listener",
-        PRIORITY: "2",
-        SETTLE_SECONDS: "15",
-        CUTOVER: failedLine,
-      },
-    });
+    const undo = undoOf(failedLine);
     assert.equal(undo.status, 0, undo.stderr);
     assert.deepEqual(JSON.parse(undo.stdout.trim()), { cutover: JSON.parse(failedLine), undone: true });
     const undone = await giveBack(undo.stdout.trim());
@@ -767,13 +774,7 @@ esac
     assert.match(wrong.stderr, /--take-back goes with --from-s3 --start-app/);
 
     // Handed over: as bin/move-export --freeze and --conclude left it.
-    const lb = "ft-alb-123.eu-central-1.elb.amazonaws.com";
-    if (!holding()) assert.equal((await forwardCmd(["--hold"])).code, 0);
-    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: `https://${lb}:443`, ca: null }));
-    fs.writeFileSync(marker(), "");
-    fs.writeFileSync(state("move-concluded"), `${lb}\n`);
-    fs.appendFileSync(env.FT_STUB_STOPPED!, "new-backend\nnew-worker\n");
-    fs.writeFileSync(state("move-frozen-app"), "new-backend\nnew-worker\n");
+    const lb = await handedOver();
     await oldDb("INSERT INTO readings (sensor, c) SELECT 3, 2 FROM generate_series(1, 77) g");
     await writeExport({ freezeStarted: Date.now() / 1000 - 3 });
     const awsReadings = await count("oldaws", "readings");
@@ -815,14 +816,7 @@ esac
   // deploying machine undoes it (aws serves again), this side gives back what it kept, and the
   // next attempt (move-take-back replaced) copies back this attempt's export only.
   it("rollback of a move onto aws, copy back failing before this side serves: reported, undone, what was kept goes back to aws; the retry reads only its own attempt's export", async () => {
-    const lb = "ft-alb-123.eu-central-1.elb.amazonaws.com";
-    // Handed over again, as bin/move-export --freeze and --conclude leave it.
-    if (!holding()) assert.equal((await forwardCmd(["--hold"])).code, 0);
-    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: `https://${lb}:443`, ca: null }));
-    fs.writeFileSync(marker(), "");
-    fs.writeFileSync(state("move-concluded"), `${lb}\n`);
-    fs.appendFileSync(env.FT_STUB_STOPPED!, "new-backend\nnew-worker\n");
-    fs.writeFileSync(state("move-frozen-app"), "new-backend\nnew-worker\n");
+    const lb = await handedOver();
     // An earlier attempt's export is in move/; aws took writes since.
     const earlier = Math.floor(Date.now() / 1000) - 600;
     await writeExport({ freezeStarted: earlier });
@@ -853,21 +847,8 @@ esac
     assert.match(calls(), /^notify .*undoes the copy back, the aws side serves again/m);
 
     // The deploying machine's undo (fake aws CLI) reads that line; the give-back reads the undo's.
-    const fakeBin = path.join(root, "fake-aws-bin");
     const failedLine = JSON.stringify({ ok: false, served: false, exit: 1, import: null });
-    const undo = spawnSync("bash", ["-c", moveCutoverUndoScript()], {
-      encoding: "utf8",
-      env: {
-        PATH: `${fakeBin}:${process.env.PATH}`,
-        AWS_REGION: "eu-central-1",
-        CLUSTER: "arn:cluster",
-        SERVICES: "backend=2 worker=1",
-        LISTENER_ARN: "arn:listener",
-        PRIORITY: "2",
-        SETTLE_SECONDS: "15",
-        CUTOVER: failedLine,
-      },
-    });
+    const undo = undoOf(failedLine);
     assert.equal(undo.status, 0, undo.stderr);
     assert.equal(JSON.parse(undo.stdout.trim()).undone, true);
     const giveBack = (input: string) =>
