@@ -23,6 +23,8 @@ export interface FreezeForecast {
   plus: string;
   /** The host that holds the requests meanwhile. */
   holder: string;
+  /** The prepare's first step: replaced, it and the steps after it run (and measure) again. */
+  redo: string;
 }
 
 /** A move off aws: the prepare's export task run (`"seconds"` of its line) and the new host's copy. */
@@ -33,6 +35,7 @@ export const FROM_AWS_FORECAST: FreezeForecast = {
   ],
   plus: "the old services' stop",
   holder: "the new host",
+  redo: "move-export",
 };
 
 /** A move onto aws: the old host's push (`"seconds"` of its manifest line) and the import task run. */
@@ -43,6 +46,7 @@ export const ONTO_AWS_FORECAST: FreezeForecast = {
   ],
   plus: "the old app's stop and the start of aws's backend and worker, not measured before the cutover",
   holder: "the old host",
+  redo: "move-push",
 };
 
 /**
@@ -67,7 +71,7 @@ fi
 forecast=$(awk -v s="$SETTLE_SECONDS" -v a="$a" -v b="$b" 'BEGIN { printf "%d", s + a + b + 0.999 }')
 ${out} "$forecast" "$a" "$b" "$SETTLE_SECONDS" "$MAX_FREEZE"
 if [ "$forecast" -gt "$MAX_FREEZE" ]; then
-  echo "cutover refused, nothing frozen or changed: the write freeze would last about $forecast s (the $SETTLE_SECONDS s settle, ${a.what} $a s, ${b.what} $b s, plus ${f.plus}), more than moveMaxFreezeSeconds ($MAX_FREEZE s). Fix: run the prepare again when the database is quieter (pulumi config set movePhase prepare && pulumi up; a rollback first if this run recorded the cutover), or raise moveMaxFreezeSeconds (up to 540: ${f.holder} holds a request 600 s at most; docs/move.md \\"Large databases\\")" >&2
+  echo "cutover refused, nothing frozen or changed: the write freeze would last about $forecast s (the $SETTLE_SECONDS s settle, ${a.what} $a s, ${b.what} $b s, plus ${f.plus}), more than moveMaxFreezeSeconds ($MAX_FREEZE s). Fix: when the database is quieter, run the prepare's copy again to measure again: pulumi config set movePhase prepare && pulumi up --replace \\"\\$(pulumi stack --show-urns | grep -o 'urn:[^ ]*::${f.redo}')\\" (a plain pulumi up repeats no copy), then the cutover; or raise moveMaxFreezeSeconds (up to 540: ${f.holder} holds a request 600 s at most; docs/move.md \\"Large databases\\")" >&2
   exit 1
 fi
 echo "forecast write freeze: about $forecast s plus ${f.plus} (limit $MAX_FREEZE s)" >&2

@@ -314,6 +314,7 @@ exec /usr/bin/rclone "$@"
     const over = forecast(199 + seconds);
     assert.equal(over.status, 1);
     assert.match(over.stderr, /cutover refused, nothing frozen or changed: .*the old host's push \d+ s, the prepare's import task 200 s/);
+    assert.ok(over.stderr.includes(`pulumi up --replace "$(pulumi stack --show-urns | grep -o 'urn:[^ ]*::move-push')"`), over.stderr);
     assert.equal(manifest.tables["public.readings"], 3000);
     assert.deepEqual(manifest.objects, { count: 3, bytes: oldBytes });
     assert.equal(manifest.freeze_started, null);

@@ -332,6 +332,8 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
         r.stderr,
         /cutover refused, nothing frozen or changed: the prepare's copy from root@203\.0\.113\.10 took 301\.5 s.*moveMaxFreezeSeconds \(300 s\)\. Fix: /,
       );
+      // A plain up in prepare repeats no copy (the step is in the state): the prepare's copy is replaced.
+      assert.ok(r.stderr.includes(`pulumi up --replace "$(pulumi stack --show-urns | grep -o 'urn:[^ ]*::move-copy')"`), r.stderr);
       const calls = fs.readFileSync(dockerLog, "utf8");
       assert.doesNotMatch(calls, /^ssh /m, "the old side was never asked for anything");
       assert.doesNotMatch(calls, /^(stop|start) /m, "no container stopped or started on either side");

@@ -284,6 +284,7 @@ describe("a move off aws: the cutover's freeze forecast from the prepare's expor
     assert.equal(JSON.parse(r.stdout.trim()).forecast_seconds, 315);
     assert.match(r.stderr, /cutover refused, nothing frozen or changed: the write freeze would last about 315 s .* moveMaxFreezeSeconds \(300 s\)/);
     assert.match(r.stderr, /raise moveMaxFreezeSeconds \(up to 540/);
+    assert.ok(r.stderr.includes(`pulumi up --replace "$(pulumi stack --show-urns | grep -o 'urn:[^ ]*::move-export')"`), r.stderr);
     assert.equal(
       bash(moveFreezeForecastScript(FROM_AWS_FORECAST), { ...env, MAX_FREEZE: "315", EXPORT_LINE: exportLine(180), COPY_LINE: copyLine(120) }).status,
       0,
