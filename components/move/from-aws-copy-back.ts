@@ -9,7 +9,7 @@
 //                        that compared equal
 //   -> move-unforward-back  the every-request rule matches nothing: aws's load balancer serves
 //                        from aws again (the rule itself goes at the end of the run)
-//   -> move-conclude-back   new host: bin/move-export --conclude <load balancer>: what it kept, and
+//   -> move-conclude-back   new host: bin/move-export --conclude <load balancer> --back: what it kept, and
 //                        what follows, goes there; when anything failed its freeze ends, it serves on
 // A new host that never took over (its cutover failed before its app served) pushes nothing:
 // the import is skipped, aws's own data (the latest) serves again, and what the new host kept
@@ -70,6 +70,6 @@ export function declareFromAwsCopyBack(
     scale.stdout,
   );
   // Its input is the result before it: it re-runs when they did.
-  const conclude = run("move-conclude-back", newHost, "move-export", ["--conclude", oldAddress], { stdin: off.stdout.apply(lastLine) }, [off]);
+  const conclude = run("move-conclude-back", newHost, "move-export", ["--conclude", oldAddress, "--back"], { stdin: off.stdout.apply(lastLine) }, [off]);
   return { report: conclude.stdout, done: conclude };
 }

@@ -716,7 +716,7 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       after(rb, "move-unforward-back", "move-scale-back");
       after(rb, "move-conclude-back", "move-unforward-back");
       assert.match(String(step(rb, "move-push-back").inputs.create), /move-export' '--push-s3' '--freeze' '--back'$/);
-      assert.match(String(step(rb, "move-conclude-back").inputs.create), /move-export' '--conclude' '[^']+'$/);
+      assert.match(String(step(rb, "move-conclude-back").inputs.create), /move-export' '--conclude' '[^']+' '--back'$/);
       const push = step(rb, "move-push-back");
       assert.ok(JSON.stringify(push.inputs.stdin).startsWith('{"$secret":'), "the push key on stdin, secret");
       assert.equal(push.inputs.logging, "stdout");

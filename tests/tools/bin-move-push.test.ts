@@ -436,6 +436,11 @@ exec /usr/bin/rclone "$@"
       c.stderr,
       /this side serves again \(freeze ended\)\. Fix the cause the report shows, then try the cutover again from its push: pulumi up --replace .*::move-cutover-push/,
     );
+    // The rollback of a move off aws concludes with --back: its new attempt starts from its own push.
+    const back = await exportCmd(["--conclude", ALB, "--back"], JSON.stringify(report));
+    assert.equal(back.code, 1);
+    assert.match(back.stderr, /try the rollback again from its push: pulumi up --replace .*::move-push-back'\)" \(a plain pulumi up repeats only this step/);
+    assert.equal((await exportCmd(["--conclude", ALB, "--now"], JSON.stringify(report))).code, 64);
     calls = fs.readFileSync(dockerLog, "utf8");
     assert.match(calls, /^start old-backend old-worker$/m, "backend and worker started again");
     assert.match(calls, /^rm -f old-hold$/m, "the holder removed");
