@@ -11,7 +11,7 @@
 // invocation's arguments and environment before running the real rclone, and a curl stand-in for
 // the check through this side's own Caddy (and the operator's webhook).
 import { strict as assert } from "assert";
-import { spawnSync } from "child_process";
+import { spawn, spawnSync } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as http from "http";
@@ -896,5 +896,81 @@ esac
     const after = await giveBack(JSON.stringify({ cutover: report, undone: false }));
     assert.equal(after.code, 0, after.stderr);
     assertKeyNowhere(r);
+  });
+  // The new host of a move off aws whose cutover served, then failed (killed during its first
+  // backup, as a cut connection would): run again, as pulumi up does, it must import nothing over
+  // the writes this side took since.
+  it("--from-s3 --start-app killed after this side served: run again, it imports nothing (this side's writes kept), finishes and reports; a prepare's copy clears the mark", async () => {
+    // A stale mark of an earlier cutover: a new prepare's copy clears it.
+    fs.writeFileSync(state("move-served.json"), JSON.stringify({ from: "aws", report: { ok: true } }));
+    await writeExport();
+    const prep = await importCmd(["--from-s3", "--keep-app-stopped"], cred());
+    assert.equal(prep.code, 0, prep.stderr);
+    assert.ok(!fs.existsSync(state("move-served.json")), "the prepare's copy cleared the earlier mark");
+    assert.equal((await forwardCmd(["--hold"])).code, 0);
+    const frozeAt = Math.floor(Date.now() / 1000) - 5;
+    await oldDb("INSERT INTO readings (sensor, c) SELECT 2, 3 FROM generate_series(1, 20) g");
+    await writeExport({ freezeStarted: frozeAt });
+    const args = ["--from-s3", "--start-app", "--report-failure", "--export-of", String(frozeAt)];
+    clearLogs();
+    const child = spawn(path.join(appDir, "current", "bin", "move-import"), args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    let stderr = "";
+    const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
+    child.stdout.resume();
+    child.stderr.on("data", (d: Buffer) => {
+      stderr += d.toString();
+      if (/first backup of this side's data/.test(stderr)) child.kill("SIGTERM");
+    });
+    child.stdin.end(cred());
+    assert.equal(await exited, 143, stderr);
+    assert.match(stderr, /failed after this side's app started: this side serves the copied data; the other side stays frozen\. Run pulumi up again/);
+    assert.equal(JSON.parse(fs.readFileSync(state("move-served.json"), "utf8")).from, "aws");
+    // This side serves and takes writes.
+    await newDb("INSERT INTO readings (sensor, c) SELECT 1, 9 FROM generate_series(1, 7) g");
+    const readingsHere = await count("frostguard", "readings");
+
+    clearLogs();
+    const again = await importCmd(args, cred());
+    assert.equal(again.code, 0, again.stderr);
+    const report = JSON.parse(again.stdout.trim());
+    assert.deepEqual([report.ok, report.app], [true, "started"], again.stdout);
+    assert.match(again.stderr, /finishing, no new import/);
+    assert.equal(await count("frostguard", "readings"), readingsHere, "the writes this side took since are kept");
+    assert.doesNotMatch(calls(), /^(stop|start) new-/m, "the app neither stopped nor started again");
+    assert.equal(awsSaw.length, 0, "nothing read from the aws side");
+    assert.ok(!fs.existsSync(state("move-served.json")));
+    assert.ok(fs.existsSync(state("move-took-over")), "this side took over: a rollback pushes its writes back");
+    // The deploying machine's undo reads an ok line: nothing to undo.
+    assert.equal(JSON.parse(undoOf(again.stdout.trim()).stdout.trim()).undone, false);
+    assertKeyNowhere(again);
+  });
+  it("--take-back run again after its copy back served (the mark of a take-back, not of a cutover): no new import, the holder goes, copied back", async () => {
+    await handedOver();
+    assert.equal((await exportCmd(["--take-back"])).code, 0);
+    const frozeAt = Math.floor(Date.now() / 1000) - 4;
+    await writeExport({ freezeStarted: frozeAt });
+    // A cutover's mark is not this step's: it is not resumed from (the import runs as usual).
+    fs.writeFileSync(state("move-served.json"), JSON.stringify({ from: "aws", report: { ok: true } }));
+    const args = ["--from-s3", "--start-app", "--take-back", "--report-failure", "--export-of", String(frozeAt)];
+    const first = await importCmd(args, cred());
+    assert.equal(first.code, 0, first.stderr);
+    assert.doesNotMatch(first.stderr, /no new import/);
+    assert.equal(JSON.parse(first.stdout.trim()).copied_back, true);
+    // As a copy back that served and then failed leaves it: handed over no more, the holder still running.
+    await handedOver();
+    fs.rmSync(state("move-concluded"));
+    fs.writeFileSync(state("move-hold", "target.json"), JSON.stringify({ url: "https://caddy:443", ca: null }));
+    fs.writeFileSync(state("move-served.json"), JSON.stringify({ from: "aws:take-back", report: JSON.parse(first.stdout.trim()) }));
+    await newDb("INSERT INTO readings (sensor, c) SELECT 1, 8 FROM generate_series(1, 5) g");
+    const readingsHere = await count("frostguard", "readings");
+    clearLogs();
+    const again = await importCmd(args, cred());
+    assert.equal(again.code, 0, again.stderr);
+    const report = JSON.parse(again.stdout.trim());
+    assert.deepEqual([report.ok, report.copied_back], [true, true], again.stdout);
+    assert.match(again.stderr, /no new import/);
+    assert.equal(await count("frostguard", "readings"), readingsHere);
+    assert.ok(!holding(), "the holder goes");
+    assert.ok(!fs.existsSync(state("move-served.json")));
   });
 });

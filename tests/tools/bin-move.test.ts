@@ -729,7 +729,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.doesNotMatch(calls, /^stop new-backend/m, "the new side keeps serving");
     assert.match(
       stderr,
-      /failed after this side's app started: this side serves the copied data; the old side stays frozen\. Run the cutover again \(pulumi up\)/,
+      /failed after this side's app started: this side serves the copied data; the other side stays frozen\. Run pulumi up again: this step then finishes the hand-over/,
     );
     assert.ok(fs.existsSync(path.join(oldSide.appDir, "state", "proxy", "move.forward")), "the old side still sends its requests to its holder");
     // What the new side wrote since it served must survive the re-run: no second copy.
