@@ -1,7 +1,8 @@
-// Pure scripts a move off aws runs on the deploying machine (command.local.Command), with ids
-// and ARNs only in their environment: the write freeze of the old side at cutover (its backend
-// and worker go to 0 tasks once the load balancer sends every request to the new host, which
-// holds them) and, on a rollback, its end (the declared task counts again).
+// Pure scripts the deploying machine runs (command.local.Command) with ids and ARNs only in
+// their environment: the write freeze of an aws side (backend and worker to 0 tasks once the load
+// balancer sends every request to the host that holds them: the old side at a move off aws's
+// cutover, the new side at a rollback's copy back onto a host) and, on a rollback off aws, its
+// end (the declared task counts again).
 import { shellQuote } from "../shared/host";
 import { ruleFunctions } from "./move-forward";
 
@@ -36,9 +37,9 @@ export const FREEZE_NOT_FROZEN = '{"frozen": false}';
  * request first (an undo of an earlier attempt turned it off; the first attempt finds it so),
  * then the settle, then the services go to 0 tasks. Prints `{"freeze_started": EPOCH,
  * "settle_seconds": N}` (from then on new requests wait on the host that holds them). When the
- * rule cannot be turned on or the services cannot be stopped, they are set back to their counts
- * and it prints FREEZE_NOT_FROZEN and succeeds: no export runs, and the undo step after the
- * host's import puts everything back.
+ * rule cannot be turned on (nothing else touched) or the services cannot be stopped (set back to
+ * their counts), it prints FREEZE_NOT_FROZEN and succeeds: no export runs, and the undo step after
+ * the host's import puts the rule and the services back.
  */
 export function moveFreezeScript(): string {
   return `set -uo pipefail
