@@ -53,6 +53,13 @@ export function exportOf(exportLine: string): string {
   }
 }
 
+/** aws's services and its every-request rule, with the settle: what the freeze stops and turns on, and an undo sets back and turns off. */
+export function freezeEnv(source: MoveSource): pulumi.Output<Record<string, string>> {
+  return pulumi
+    .all([source.freeze, source.forwardOff])
+    .apply(([f, rule]): Record<string, string> => ({ ...f, ...rule, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
+}
+
 /**
  * The aws side's write freeze once `after` (its every-request rule) exists, then the export task
  * of the database nobody writes any more. Neither step fails: each reports (the export runs only
@@ -67,10 +74,7 @@ export function freezeThenExport(
   after: pulumi.Resource[],
   trigger?: pulumi.Output<string>,
 ): { exported: command.local.Command; exportOf: pulumi.Output<string> } {
-  const freezeEnv = pulumi
-    .all([source.freeze, source.forwardOff])
-    .apply(([f, rule]) => ({ ...f, ...rule, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS) }));
-  const freeze = local(names.freeze, moveFreezeScript(), freezeEnv, after, trigger);
+  const freeze = local(names.freeze, moveFreezeScript(), freezeEnv(source), after, trigger);
   const extra = pulumi.all([freezeStartOverrides(freeze.stdout), freeze.stdout]).apply(([o, out]) => ({ ...o, FREEZE_REPORT: lastLine(out) }));
   const exported = local(names.export, EXPORT_RUN_IF_FROZEN, exportRunEnv(source.exportAccess!.runTask, false, extra), [freeze], freeze.stdout);
   return { exported, exportOf: exported.stdout.apply((out) => exportOf(lastLine(out))) };

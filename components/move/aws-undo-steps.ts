@@ -4,9 +4,9 @@
 // give-back (what it kept goes to the load balancer; the run fails saying what next).
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { MOVE_FREEZE_SETTLE_SECONDS } from "../aws/move-freeze";
 import { moveCutoverUndoScript } from "../aws/move-undo";
 import { HostAccess, MoveSource } from "../shared/target";
+import { freezeEnv } from "./aws-export-run";
 import { LocalStep } from "./local-step";
 import { lastLine } from "./report";
 import { RemoteStep } from "./remote-step";
@@ -25,9 +25,7 @@ export function undoThenGiveBack(
   const undo = local(
     names.undo,
     moveCutoverUndoScript(),
-    pulumi
-      .all([source.freeze, source.forwardOff, imported.stdout])
-      .apply(([f, o, out]) => ({ ...f, ...o, SETTLE_SECONDS: String(MOVE_FREEZE_SETTLE_SECONDS), CUTOVER: lastLine(out) })),
+    pulumi.all([freezeEnv(source), imported.stdout]).apply(([env, out]) => ({ ...env, CUTOVER: lastLine(out) })),
     [imported],
     imported.stdout,
   );
