@@ -7,7 +7,7 @@
 // container gets its own config and secrets); container output stays on the host.
 // Secrets are written by the push's own write-secrets.sh, one generation per payload.
 import { strict as assert } from "assert";
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -296,6 +296,36 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     assert.equal(inContainer(now.backend[0], "/run/secrets/env/JWT_SECRET"), "jwt-secret-value-3\n");
     assert.equal(fs.readFileSync(path.join(app.appDir, "live/.release"), "utf8").trim(), "r2");
     first = now;
+  });
+
+  it("a deploy whose caller is cut off mid-roll (its output pipes closed) still ends as it would have: failed, what it replaced put back, audited, its output on the host", async () => {
+    const before = { current: link("current"), backend: ids().backend };
+    const logsDir = path.join(app.appDir, "state", "logs");
+    const logsBefore = new Set(fs.readdirSync(logsDir));
+    // r3's backend never turns healthy: the deploy must fail in its roll and restore.
+    const child = spawn("bash", [path.join(app.appDir, "releases", "r1", "bin", "deploy"), "r3"], {
+      env: { ...env, FT_SECRETS_GENERATION: gen },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    let seen = "";
+    child.stdout.resume();
+    child.stderr.on("data", (d: Buffer) => (seen += d.toString()));
+    for (let i = 0; i < 600 && !/backend: starting new container beside/.test(seen); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.match(seen, /backend: starting new container beside/);
+    // The deploying machine is gone: nothing reads the command's output any more.
+    child.stdout.destroy();
+    child.stderr.destroy();
+    assert.equal(await exited, 1, "it went on to its own end: the roll failed");
+    assert.equal(lastAudit().result, "failure");
+    assert.equal(lastAudit().step, "roll");
+    assert.deepEqual(ids().backend, before.backend, "the running backend serves on");
+    assert.equal(link("current"), before.current);
+    const logs = fs.readdirSync(logsDir).filter((f) => !logsBefore.has(f) && /-deploy-\d+\.log$/.test(f));
+    assert.equal(logs.length, 1, logs.join(" "));
+    const text = fs.readFileSync(path.join(logsDir, logs[0]), "utf8");
+    assert.match(text, /FAILED in step roll .*current is still r2/, "what the caller never saw");
+    assert.equal(fs.statSync(path.join(logsDir, logs[0])).mode & 0o777, 0o600);
   });
 
   it("rollback deploys previous without migrate and swaps current/previous", async () => {

@@ -5,23 +5,37 @@
 # Variables set here are read by the files and commands that source lib.sh:
 # shellcheck disable=SC2034
 
-# ft_lock_acquire NAME ACTION: takes state/NAME.lock without waiting and records the holder;
-# when another process holds it, prints that holder and exits 75.
+# ft_lock_acquire NAME ACTION [WAIT_SECONDS]: takes state/NAME.lock and records the holder
+# (with the log of a command that outlives its connection: ft_log_outlive). Without
+# WAIT_SECONDS it does not wait; with them it waits that long, saying for whom. When another
+# process still holds it, prints that holder and exits 75.
 ft_lock_acquire() {
-  local name=$1 action=$2 file owner
+  local name=$1 action=$2 wait=${3:-} file owner
   mkdir -p "$STATE_DIR"
   file=$STATE_DIR/$name.lock
   owner=$file.owner
   exec 9>>"$file"
   if ! flock -n 9; then
-    log "ERROR: $name lock is held; not waiting. Holder:"
-    if [[ -s $owner ]]; then sed 's/^/  /' "$owner" >&2; else log "  (holder unknown: $owner is empty)"; fi
-    exit 75
+    if [[ -n $wait ]]; then
+      log "$name lock is held (an earlier run, perhaps one that outlived its connection); waiting up to $wait s for it to end. Holder:"
+      ft_lock_holder "$owner"
+    fi
+    if [[ -z $wait ]] || ! flock -w "$wait" 9; then
+      log "ERROR: $name lock is held; $([[ -n $wait ]] && echo "still, after $wait s" || echo "not waiting"). Holder:"
+      ft_lock_holder "$owner"
+      log "Run this again once that holder has ended (its log says how far it is)."
+      exit 75
+    fi
   fi
   LOCK_OWNER_FILE=$owner
-  printf 'user=%s\npid=%s\nhost=%s\naction=%s\nsince=%s\n' "$(ft_audit_user)" "$$" "$(hostname)" "$action" \
-    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" >"$owner.tmp"
+  printf 'user=%s\npid=%s\nhost=%s\naction=%s\nsince=%s\n%s' "$(ft_audit_user)" "$$" "$(hostname)" "$action" \
+    "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "${FT_LOG_OUTLIVE_FILE:+log=$FT_LOG_OUTLIVE_FILE$'\n'}" >"$owner.tmp"
   mv -f "$owner.tmp" "$owner"
+}
+
+# The holder record of a lock, indented, on stderr.
+ft_lock_holder() {
+  if [[ -s $1 ]]; then sed 's/^/  /' "$1" >&2; else log "  (holder unknown: $1 is empty)"; fi
 }
 
 # Drops the lock and its holder record (a no-op when none is held).

@@ -26,6 +26,24 @@ ft_log_file() {
   printf '%s/%s-%s.log' "$dir" "$(date -u +%Y%m%dT%H%M%SZ)" "$1"
 }
 
+# ft_log_outlive NAME: the command outlives the connection that started it. Run over SSH by the
+# deploying machine, its output is a pipe to sshd: once that connection is gone (a laptop
+# asleep, a cut network, an interrupted pulumi up), the next message would kill it with SIGPIPE
+# half-way, and bash would run its EXIT trap as a success (a freeze never ended, a failed
+# deploy never restored). From here on stdout and stderr go through `tee -p`, which writes
+# state/logs/<utc time>-NAME-<pid>.log (0600) and keeps writing it when the pipe breaks, and a
+# hang-up is ignored: the command finishes, or undoes itself, on its own. Its output reaches
+# the caller as before, while the caller is there. Exports FT_LOG_OUTLIVE_FILE (a lock's holder
+# record names it); a command run by one that already does this writes into the same tee.
+ft_log_outlive() {
+  [[ -z ${FT_LOG_OUTLIVE_FILE:-} ]] || { trap '' HUP; return 0; }
+  FT_LOG_OUTLIVE_FILE=$(ft_log_file "$1-$$")
+  export FT_LOG_OUTLIVE_FILE
+  (umask 077 && : >>"$FT_LOG_OUTLIVE_FILE")
+  exec > >(tee -p -a "$FT_LOG_OUTLIVE_FILE") 2> >(tee -p -a "$FT_LOG_OUTLIVE_FILE" >&2)
+  trap '' HUP
+}
+
 # Container logs stay on the host, never in a command's output (which the push records
 # in Pulumi state): writes the last lines of container $1 (service $2) to
 # state/logs/<utc time>-<service>-<id>.log (root, 0600) and prints that path.
