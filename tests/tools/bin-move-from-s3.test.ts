@@ -177,6 +177,8 @@ describe("tools: bin/move-import --from-s3 (aws -> host) and bin/move-forward --
     fs.writeFileSync(state("move-concluded"), `${lb}\n`);
     fs.appendFileSync(env.FT_STUB_STOPPED!, "new-backend\nnew-worker\n");
     fs.writeFileSync(state("move-frozen-app"), "new-backend\nnew-worker\n");
+    // Its freeze ended what it once took over (move-export's step_freeze).
+    fs.rmSync(state("move-served.json"), { force: true });
     return lb;
   };
   /** The deploying machine's undo step (move-undo.ts) fed a host's import line, against a fake aws CLI that accepts every call. */
@@ -594,6 +596,10 @@ esac
     assert.match(String(report.first_backup), /^frostguard-\d{8}T\d{6}Z$/, "serving now: its first backup at once");
     assert.ok(fs.existsSync(path.join(appDir, "metrics", "backup.prom")), "the backup's freshness metric is there (no missing-backup alert)");
     assertKeyNowhere(r);
+    // Kept with this run's report: a run again (its caller cut off) prints it and imports nothing.
+    assert.deepEqual(JSON.parse(fs.readFileSync(state("move-served.json"), "utf8")).final, report);
+    // The tests below are new attempts: as a new move's prepare (--keep-app-stopped) clears it.
+    fs.rmSync(state("move-served.json"));
   });
 
   it("--from-s3 --start-app whose backend never answers: the marker stays and the holder keeps holding", async () => {
@@ -938,7 +944,11 @@ esac
     assert.equal(await count("frostguard", "readings"), readingsHere, "the writes this side took since are kept");
     assert.doesNotMatch(calls(), /^(stop|start) new-/m, "the app neither stopped nor started again");
     assert.equal(awsSaw.length, 0, "nothing read from the aws side");
-    assert.ok(!fs.existsSync(state("move-served.json")));
+    assert.equal(
+      JSON.parse(fs.readFileSync(state("move-served.json"), "utf8")).final.ok,
+      true,
+      "kept, now with its report: a third run imports nothing either",
+    );
     assert.ok(fs.existsSync(state("move-took-over")), "this side took over: a rollback pushes its writes back");
     // The deploying machine's undo reads an ok line: nothing to undo.
     assert.equal(JSON.parse(undoOf(again.stdout.trim()).stdout.trim()).undone, false);
@@ -971,6 +981,6 @@ esac
     assert.match(again.stderr, /no new import/);
     assert.equal(await count("frostguard", "readings"), readingsHere);
     assert.ok(!holding(), "the holder goes");
-    assert.ok(!fs.existsSync(state("move-served.json")));
+    assert.equal(JSON.parse(fs.readFileSync(state("move-served.json"), "utf8")).from, "aws:take-back", "kept: run again, it imports nothing");
   });
 });

@@ -62,6 +62,8 @@ describe("tools: bin/move-export | bin/move-import between two real PostgreSQL +
     for (const v of [ADMIN_PW, BACKUP_KEY, SALT, JWT, REDIS_PW, MOVE_KEY.split("\n")[1]])
       assert.ok(!(r.stdout + r.stderr).includes(v), "a secret value was printed");
   };
+  /** What a side's bin/move-import served (a run again of that cutover copies nothing). */
+  const servedMark = (side: Side) => path.join(side.appDir, "state", "move-served.json");
   const importFromOld = (args: string[], input = MOVE_KEY) =>
     run(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, ...args], { env: { ...env, FT_STUB_SIDE: "new" }, input });
 
@@ -433,6 +435,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.ok(viaCaddy < calls.search(/^ssh .* release$/m), "and before the old side was asked to release");
     assert.equal(calls.match(/^curl .*\/health\/live /gm)?.length, 3, "asked again until Caddy answered 200");
     assert.equal(held(oldSide), "frozen 1", "the old side's backend is stopped by design from now on");
+    assert.equal(JSON.parse(fs.readFileSync(servedMark(newSide), "utf8")).from, "root@203.0.113.10", "kept: a run again hands over without a new copy");
     assert.equal(held(newSide), "none 0", "the new side serves: its backend down would page again");
     // The new side's first backup, at once (its standby skipped every scheduled one): off the host, with the rows it took over.
     assert.match(report.first_backup, /^frostguard-\d{8}T\d{6}Z$/, r.stdout);
@@ -489,6 +492,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.match(checks[1], / old: marker=0 target=https:\/\/caddy:443$/, "the second: the holder's requests go to Caddy");
     assert.equal(held(newSide), "frozen 1");
     assert.equal(held(oldSide), "none 0");
+    assert.ok(!fs.existsSync(servedMark(newSide)), "the new side's freeze ends what it took over: its cutover, run again, copies");
     // Serving again, with writes its own backups never had: backed up at once.
     assert.ok((await backupsOf(oldSide)).includes(report.first_backup), r.stdout);
   });
@@ -593,7 +597,7 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
   /** Killed once its app started, while a request from its Caddy is under way. */
   const cutoverKilledAfterAppStart = () => cutoverKilledAt({ FT_STUB_WGET_SLEEP: "3", FT_STUB_WGET_SIDE: "new" }, /^start new-backend/m, 500);
 
-  it("a cutover killed while it loads the queue (SIGTERM, as a cut connection's HUP) fails, ends the old side's freeze and starts this side's redis again", async () => {
+  it("a cutover killed while it loads the queue (SIGTERM: stopped on purpose) fails, ends the old side's freeze and starts this side's redis again", async () => {
     // The old side is frozen and this side's redis is stopping: the kill comes in that window.
     const { code, stderr, calls } = await cutoverKilledAt({ FT_STUB_REDIS_STOP_SLEEP: "3" }, /^stop new-redis$/m);
     assert.equal(code, 143, stderr);
@@ -746,8 +750,14 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(report.app, "started");
     assert.match(again.stderr, /request holder: kept and later requests go to https:\/\//, "the old side hands over what it holds");
     assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(start|stop) (old|new)-(backend|worker)/m, "no app started or stopped");
-    assert.ok(!fs.existsSync(path.join(newSide.appDir, "state", "move-served.json")), "finished: a later cutover copies again");
+    // Finished, and still no new copy when run once more (a caller that never got this report).
+    const third = await importFromOld(["--freeze-source", "--start-app"]);
+    assert.equal(third.code, 0, third.stderr);
+    assert.match(third.stderr, /finishing the hand-over, no new copy/);
+    assert.equal((await pg(newSide, "SELECT count(*)::int AS n FROM readings WHERE c = 7777"))[0].n, 1, "the new side's write kept");
     await unfreezeOld();
+    // The old side serves again (by hand here; a rollback freezes this side, which clears the mark).
+    fs.rmSync(servedMark(newSide));
   });
 
   it("a cutover killed after the new app started but before it served (its backend taking back what its holder kept) stops that app again and ends the old side's freeze", async () => {
@@ -764,5 +774,58 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.ok(calls.lastIndexOf("stop new-") < calls.lastIndexOf("start old-backend"), "this side's app stops before the old side's starts");
     const recorded = fs.readFileSync(path.join(newSide.appDir, "state", "move-stopped-app"), "utf8");
     assert.match(recorded, /new-backend/, "recorded again: a later cutover starts them");
+  });
+
+  it("a cutover whose caller is cut off mid-freeze (its output pipes closed) finishes on its own; run again at once, it waits for that run and copies nothing", async () => {
+    fs.rmSync(newMarker(), { force: true });
+    fs.rmSync(`${env.FT_STUB_STOPPED}.hold-new`, { force: true });
+    await pg(oldSide, "INSERT INTO readings (sensor, c) VALUES (4, 4242)");
+    fs.writeFileSync(dockerLog, "");
+    const logsDir = path.join(newSide.appDir, "state", "logs");
+    const logsBefore = new Set(fs.existsSync(logsDir) ? fs.readdirSync(logsDir) : []);
+    // The deploying machine's SSH session: its stdout and stderr are pipes. Redis's stop is slowed
+    // so that the cut lands inside the freeze, before the copy is loaded.
+    const child = spawn(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, "--freeze-source", "--start-app"], {
+      env: { ...env, FT_STUB_SIDE: "new", FT_STUB_REDIS_STOP_SLEEP: "2" },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    child.stdin.end(MOVE_KEY);
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const frozen = () => /^stop old-backend old-worker$/m.test(fs.readFileSync(dockerLog, "utf8"));
+    for (let i = 0; i < 600 && !frozen(); i++) await sleep(100);
+    assert.ok(frozen(), "the old side froze");
+    // The connection is gone: nothing reads the command's output any more.
+    child.stdout.destroy();
+    child.stderr.destroy();
+    // pulumi up again at once, while the first run still works alone.
+    const again = importFromOld(["--freeze-source", "--start-app"]);
+    const code = await exited;
+    assert.equal(code, 0, "the cut-off run went on to its end");
+    const r = await again;
+    assert.equal(r.code, 0, r.stderr);
+    noSecretsIn(r);
+    assert.match(r.stderr, /move lock is held .*waiting up to 1800 s/, "the run again waited for the first");
+    assert.match(r.stderr, /finishing the hand-over, no new copy/);
+    const report = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(report.ok, true, r.stdout);
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    assert.equal(calls.match(/^stop old-backend old-worker$/gm)?.length, 1, `one freeze, one copy\n${calls}`);
+    assert.match(calls, /^start new-backend new-worker$/m, "the new side serves");
+    assert.doesNotMatch(calls, /^start old-backend/m, "the old side stays frozen, its requests sent here");
+    assert.equal((await pg(newSide, "SELECT count(*)::int AS n FROM readings WHERE c = 4242"))[0].n, 1, "the row written before the freeze arrived");
+    // What the cut-off caller never saw is on the host: its whole output, the report last.
+    const logs = fs.readdirSync(logsDir).filter((f) => !logsBefore.has(f) && /-move-import-\d+\.log$/.test(f));
+    assert.equal(logs.length, 2, logs.join(" "));
+    const first = logs.map((f) => fs.readFileSync(path.join(logsDir, f), "utf8")).find((t) => /pulling the export/.test(t))!;
+    assert.ok(first, "the first run's log");
+    assert.equal((fs.statSync(path.join(logsDir, logs[0])).mode & 0o777).toString(8), "600");
+    assert.match(first, /request holder: kept and later requests go to https:\/\//, "it asked the old side to hand over");
+    assert.equal(JSON.parse(first.trim().split("\n").pop()!).ok, true, "its report, last");
+    const audit = auditLines(newSide.appDir).filter((a) => a.action === "move-import");
+    assert.deepEqual(
+      audit.slice(-2).map((a) => a.result),
+      ["success", "success"],
+    );
+    await unfreezeOld();
   });
 });

@@ -707,6 +707,17 @@ describe("tools: a move off aws end to end: the export task's dump + upload -> b
     // Serving now: backed up at once, into this host's own backups store (nothing written to aws's).
     assert.match(String(report.first_backup), /^frostguard-\d{8}T\d{6}Z$/, r.stdout);
     assertOnlyRead();
+    // The same step run again (pulumi up after a caller cut off at the end): this run's report
+    // again, and no import over what this side wrote since.
+    await newQ("INSERT INTO readings (c) VALUES (4242)");
+    const again = await importCmd("--start-app", JSON.stringify({ task: "arn:task/2", exit: 0, seconds: 70, export: exp, ok: true }));
+    assert.equal(again.r.code, 0, again.r.stderr);
+    assert.deepEqual(again.report, report, "the finished run's own report");
+    assert.match(again.r.stderr, /no new import/);
+    assert.doesNotMatch(fs.readFileSync(dockerLog, "utf8"), /^(start|stop) /m, "nothing stopped or started");
+    assert.equal(await count(newQ, "readings"), 241, "this side's write kept");
+    // A new attempt below: as a new move's prepare (--keep-app-stopped) or this side's freeze would.
+    fs.rmSync(path.join(appDir, "state", "move-served.json"));
   });
 
   it("an upload added to the old assets bucket after the upload measured it: objects_equal false, ok false, reported as not served, the app not started", async () => {
