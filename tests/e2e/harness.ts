@@ -303,7 +303,12 @@ export class Applier {
     return { action: "replace", prev };
   }
 
-  async apply(p: PlanResult, opts: { only?: string[] } = {}): Promise<StepReport[]> {
+  /**
+   * Runs the plan's remote steps as the engine would. `cut`: the deploying machine's connection of
+   * that step is closed once its output matches `when` (a laptop shut, an interrupted `pulumi up`):
+   * the step fails as the engine would report it, and is not recorded (a run again re-creates it).
+   */
+  async apply(p: PlanResult, opts: { only?: string[]; cut?: { step: string; when: RegExp } } = {}): Promise<StepReport[]> {
     const reports: StepReport[] = [];
     for (const r of remoteSteps(p)) {
       if (opts.only && !opts.only.includes(r.name)) continue;
@@ -337,7 +342,19 @@ export class Applier {
           } else {
             const cmd = String(action === "update" ? inputs.update : inputs.create);
             if (this.verbose) console.log(`  -> ${r.name} (${action})`);
-            const res = await exec(client, cmd, { stdin: inputs.stdin as string | undefined, env: inputs.environment as Record<string, string> | undefined });
+            const cut = opts.cut?.step === r.name ? opts.cut.when : undefined;
+            let seen = "";
+            const onOutput = cut
+              ? (s: string) => {
+                  seen += s;
+                  if (cut.test(seen)) client.end();
+                }
+              : undefined;
+            const res = await exec(client, cmd, {
+              stdin: inputs.stdin as string | undefined,
+              env: inputs.environment as Record<string, string> | undefined,
+              onOutput,
+            });
             stdout = res.stdout;
             stderr = res.stderr;
             this.outputs.push(stdout, stderr);

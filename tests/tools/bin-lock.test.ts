@@ -34,6 +34,8 @@ describe("tools: bin/deploy lock", function () {
       assert.ok(fs.existsSync(owner), "first deploy never took the lock");
       const holder = fs.readFileSync(owner, "utf8");
       assert.match(holder, new RegExp(`^pid=${first.pid}$`, "m"));
+      // Where that run's output goes, should its caller be gone (it outlives the connection).
+      assert.match(holder, new RegExp(`^log=${app.appDir}/state/logs/\\d{8}T\\d{6}Z-deploy-${first.pid}\\.log$`, "m"));
 
       const second = await run(path.join(app.relDir, "bin/deploy"), ["r1"], { env });
       assert.ok(second.ms < 2000, `second deploy took ${second.ms} ms: it waited for the lock`);
@@ -43,6 +45,8 @@ describe("tools: bin/deploy lock", function () {
       assert.match(second.stderr, /action=deploy r1/);
       assert.match(second.stderr, /user=\S+/);
       assert.match(second.stderr, /since=\d{4}-\d\d-\d\dT/);
+      assert.match(second.stderr, /log=\S+-deploy-\d+\.log/);
+      assert.match(second.stderr, /Run this again once that holder has ended/);
       assert.equal(fs.readFileSync(owner, "utf8"), holder, "the refused deploy must not overwrite the holder");
     } finally {
       process.kill(-first.pid!, "SIGKILL");

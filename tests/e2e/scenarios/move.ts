@@ -807,6 +807,72 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       await sleep(5000);
       return facts;
     };
+    /**
+     * The cutover run again after that failure, its deploying machine cut off once the old side's
+     * freeze began (the SSH connection closed, as by a laptop shut or an interrupted pulumi up).
+     * Nobody runs anything for a while: the new host's import must finish alone, serve, and have
+     * the old side hand over. Then pulumi up runs again: the step reports that run, no new copy.
+     */
+    let cutCutover: Record<string, unknown> | undefined;
+    const cutCutoverOnce = async (p: PlanResult): Promise<void> => {
+      const t = Date.now();
+      let failedStep = "";
+      try {
+        await applier.apply(p, { cut: { step: "move-cutover", when: /write freeze: stopping backend and worker/ } });
+      } catch (e) {
+        failedStep = e instanceof StepError ? e.step : String(e);
+      }
+      const cutAfter = secs(Date.now() - t);
+      // The import holds state/move.lock for its whole run: free again, the run has ended.
+      let aloneEnded: number | null = null;
+      for (let i = 0; i < 300; i++) {
+        if (onHost(newHost, `flock -n ${APP_DIR}/state/move.lock true`, { allowFail: true }).code === 0) {
+          aloneEnded = secs(Date.now() - t);
+          break;
+        }
+        await sleep(1000);
+      }
+      const lastImport = onHost(newHost, `grep '"action":"move-import"' ${APP_DIR}/state/audit.log | tail -n 1`, { allowFail: true }).stdout.trim();
+      const logFile = onHost(newHost, `grep -l 'pulling the export' ${APP_DIR}/state/logs/*-move-import-*.log | tail -n 1`, { allowFail: true }).stdout.trim();
+      const logText = logFile ? onHost(newHost, `cat ${logFile}`, { allowFail: true }).stdout : "";
+      // What the cut-off caller never got is in the secret scan too.
+      d.outputs.push(logText);
+      const lastLine = logText.trim().split("\n").pop() ?? "";
+      let loggedReport: Record<string, unknown> | null = null;
+      try {
+        loggedReport = JSON.parse(lastLine) as Record<string, unknown>;
+      } catch {
+        /* not a report */
+      }
+      cutoverLog = logText.split("\n").filter(Boolean);
+      cutCutover = {
+        failed_step: failedStep || null,
+        cut_after_seconds: cutAfter,
+        finished_alone_after_seconds: aloneEnded,
+        import_audit_result: lastImport ? (JSON.parse(lastImport) as { result?: string }).result : null,
+        report_in_host_log: loggedReport ? { ok: loggedReport.ok, app: loggedReport.app, freeze_seconds: loggedReport.freeze_seconds } : null,
+        new_side_backend_running: runningService(newHost, "backend").length > 0,
+        new_side_worker_running: runningService(newHost, "worker").length > 0,
+        old_side_holder_target: onHost(oldHost, `jq -r .url ${APP_DIR}/state/move-hold/target.json 2>/dev/null`, { allowFail: true }).stdout.trim() || null,
+        old_side_backend_running: runningService(oldHost, "backend").length > 0,
+      };
+      d.record({ cut_off_cutover: cutCutover });
+      d.check(
+        failedStep === "move-cutover",
+        `the cut-off cutover did not fail in move-cutover (as the engine reports a lost connection): ${failedStep || "it succeeded"}`,
+      );
+      d.check(aloneEnded !== null, "the cut-off cutover's import did not end on its own within 300 s");
+      d.check(
+        cutCutover.import_audit_result === "success" && loggedReport?.ok === true && loggedReport?.app === "started",
+        `the cut-off cutover did not finish well on its own: ${JSON.stringify(cutCutover)}`,
+      );
+      d.check(
+        !!cutCutover.new_side_backend_running && !cutCutover.old_side_backend_running && String(cutCutover.old_side_holder_target).includes("443"),
+        `after the cut-off cutover the new side does not serve with the old side handing over: ${JSON.stringify(cutCutover)}`,
+      );
+      // Some seconds of serving, alone, before the operator's run again.
+      await sleep(5000);
+    };
     const tMove = Date.now();
     gen.start();
     let load: LoadResult;
@@ -816,7 +882,10 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         t0 = Date.now();
         const p = await planFor({ ...moveKeys(phase), previousOutputs: last!.outputs });
         if (phase === "prepare" && newSide.create) d.record(await newSide.create(p));
-        if (phase === "cutover" && failFirstCutover) await failCutoverOnce(p);
+        if (phase === "cutover" && failFirstCutover) {
+          await failCutoverOnce(p);
+          await cutCutoverOnce(p);
+        }
         const reports = await apply(p);
         phases[phase] = { seconds: secs(Date.now() - t0), steps_run: reports.filter((r) => r.action !== "unchanged").map((r) => `${r.name}:${r.action}`) };
         holds[phase] = { old: moveHold(oldHost), new: moveHold(newHost) };
@@ -841,7 +910,13 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         if (phase === "cutover") {
           cutoverReport = importReport(reports, "move-cutover");
           // Both sides' log lines of the cutover (time-stamped to the second): where a long freeze went.
-          cutoverLog = `${reports.find((x) => x.name === "move-cutover")?.stderr ?? ""}`.split("\n").filter(Boolean);
+          // A cut-off cutover's are in its log on the new host (cutCutoverOnce); its run again resumed.
+          if (!cutCutover) cutoverLog = `${reports.find((x) => x.name === "move-cutover")?.stderr ?? ""}`.split("\n").filter(Boolean);
+          else {
+            const again = `${reports.find((x) => x.name === "move-cutover")?.stderr ?? ""}`;
+            cutCutover.run_again_copied = !/no new copy/.test(again);
+            d.check(!cutCutover.run_again_copied, `the cutover run again after the cut copied again:\n${again.slice(-1500)}`);
+          }
           oldAppStopLog = frozenAppLog(oldHost);
           jobQueue.cutover = {
             report: cutoverReport?.queue ?? null,
