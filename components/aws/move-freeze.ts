@@ -9,8 +9,42 @@ import { ruleFunctions } from "./move-forward";
 /** Seconds between the every-request listener rule's creation and the freeze: ALB rule changes take a few seconds to apply everywhere, and requests already sent to the old backend finish. */
 export const MOVE_FREEZE_SETTLE_SECONDS = 15;
 
-/** Shared by the freeze, the unfreeze and the cutover's undo: `scale declared|zero` sets every service of SERVICES ("name=count ...") and waits until stable. */
-export const SCALE = `scale() {
+/** Seconds `in_service` waits for a healthy target in each target group (ECS's own waits allow 30 minutes; a started backend answers in seconds). */
+export const IN_SERVICE_MAX_SECONDS = 600;
+
+/**
+ * \`in_service\`: returns once each target group of TARGET_GROUPS (space-separated ARNs; none:
+ * at once) has a healthy target, polling every 2 s, or fails after IN_SERVICE_MAX_SECONDS. ECS
+ * counts a task as running (\`services-stable\`) once its containers run; the load balancer sends
+ * it requests only after its first passed health check, and while no target of the group has
+ * passed one it answers 503 itself. Requests are sent to aws's services only from here on.
+ */
+export const IN_SERVICE = `in_service() {
+  local tg i states
+  for tg in \${TARGET_GROUPS:-}; do
+    for ((i = 0; ; i++)); do
+      states=$(aws elbv2 describe-target-health --region "$AWS_REGION" --target-group-arn "$tg" \\
+        --query 'TargetHealthDescriptions[].TargetHealth.State' --output text) || states=
+      if printf '%s\\n' "$states" | grep -qw healthy; then
+        echo "$tg: a target is healthy after $((2 * i)) s" >&2
+        break
+      fi
+      if [ "$((2 * i))" -ge ${IN_SERVICE_MAX_SECONDS} ]; then
+        echo "$tg: no healthy target after ${IN_SERVICE_MAX_SECONDS} s (aws elbv2 describe-target-health --target-group-arn $tg)" >&2
+        return 1
+      fi
+      sleep 2
+    done
+  done
+}`;
+
+/**
+ * Shared by the freeze, the unfreeze and the cutover's undo: `scale declared|zero` sets every
+ * service of SERVICES ("name=count ...") and waits until stable; at their declared counts, also
+ * until their target groups have a healthy target (IN_SERVICE).
+ */
+export const SCALE = `${IN_SERVICE}
+scale() {
   local which=$1 s names=()
   for s in $SERVICES; do
     local count=\${s#*=}
@@ -25,6 +59,7 @@ export const SCALE = `scale() {
     tries=$((tries + 1))
     [ "$tries" -lt 3 ] || return 1
   done
+  [ "$which" != declared ] || in_service
 }`;
 
 /** What a freeze that did not happen prints instead of failing: the undo follows in the same run (move-undo.ts). */

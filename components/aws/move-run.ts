@@ -4,6 +4,7 @@
 // the step: the old host's `bin/move-export --conclude` reads the result and either sends the
 // held requests to the new side or ends its own write freeze (a failed step leaves the old side
 // serving).
+import { IN_SERVICE } from "./move-freeze";
 import { RunTaskOptions, runTaskScript } from "./one-off";
 
 /** Log stream prefix of the import task's restore container (awslogs: PREFIX/CONTAINER/TASK-ID). */
@@ -62,7 +63,8 @@ export const SCALE_DOWN = `down() {
 
 /**
  * Scales the services in SERVICES ("name=count ...") once IMPORT_REPORT (moveImportRunScript's
- * line) says ok, and waits until they are stable. Prints `{"import": REPORT, "scaled": BOOL, "ok": BOOL}`
+ * line) says ok, and waits until they are stable and their target groups (TARGET_GROUPS) have a
+ * healthy target: the held requests go to the load balancer next. Prints `{"import": REPORT, "scaled": BOOL, "ok": BOOL}`
  * and exits 0 either way; when anything fails the services go back to 0 tasks (no worker runs
  * beside the old side's, which serves on).
  */
@@ -71,6 +73,7 @@ export function moveScaleScript(): string {
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${IMPORT_REPORT:?}"
 result() { printf '{"import": %s, "scaled": %s, "ok": %s}\\n' "$IMPORT_REPORT" "$1" "$1"; }
 ${SCALE_DOWN}
+${IN_SERVICE}
 case $IMPORT_REPORT in
   *'"ok": true}') ;;
   *) echo "the import did not succeed: aws's backend and worker stay at 0 tasks" >&2; result false; exit 0 ;;
@@ -88,7 +91,10 @@ until aws ecs wait services-stable --region "$AWS_REGION" --cluster "$CLUSTER" -
   tries=$((tries + 1))
   if [ "$tries" -ge 3 ]; then echo "\${names[*]} not stable after 30 minutes: back to 0 tasks" >&2; down; result false; exit 0; fi
 done
-echo "scaled \${names[*]}: stable" >&2
+if ! in_service; then
+  echo "\${names[*]} stable, but the load balancer has no healthy target for them: back to 0 tasks" >&2; down; result false; exit 0
+fi
+echo "scaled \${names[*]}: stable, and the load balancer sends them requests" >&2
 result true
 `;
 }

@@ -148,11 +148,22 @@ export function moveTask(scope: AwsScope, s: MoveTaskSpec): { task: aws.ecs.Task
   return { task, logGroup };
 }
 
-/** Region, cluster and `name=count` of the backend and worker at their declared counts: the services a move scales. */
+/**
+ * Region, cluster and `name=count` of the backend and worker at their declared counts: the
+ * services a move scales; and their load balancer target groups, which must have a healthy
+ * target before requests are sent their way (move-freeze.ts IN_SERVICE).
+ */
 export function moveServicesEnvironment(scope: AwsScope, cluster: Cluster, services: Services): pulumi.Output<Record<string, string>> {
-  return pulumi.all([cluster.cluster.arn, services.backend.name, services.worker.name]).apply(([c, backend, worker]): Record<string, string> => ({
-    AWS_REGION: scope.cfg.region,
-    CLUSTER: c,
-    SERVICES: `${backend}=${scope.cfg.backend.count} ${worker}=${WORKER_COUNT}`,
-  }));
+  return pulumi
+    .all([cluster.cluster.arn, services.backend.name, services.worker.name, services.backend.loadBalancers, services.worker.loadBalancers])
+    .apply(([c, backend, worker, ...lbs]): Record<string, string> => ({
+      AWS_REGION: scope.cfg.region,
+      CLUSTER: c,
+      SERVICES: `${backend}=${scope.cfg.backend.count} ${worker}=${WORKER_COUNT}`,
+      TARGET_GROUPS: lbs
+        .flatMap((l) => l ?? [])
+        .map((l) => l.targetGroupArn ?? "")
+        .filter(Boolean)
+        .join(" "),
+    }));
 }

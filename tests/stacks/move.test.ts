@@ -362,6 +362,11 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       assert.ok((alarm(p.retire).alarmActions as unknown[]).length === 1);
       const scaleEnv = step(p.cutover, "move-scale").inputs.environment as Record<string, string>;
       assert.match(scaleEnv.SERVICES, new RegExp(`^backend=${service(p.retire, "backend").inputs.desiredCount} worker=1$`));
+      // The held requests go to the load balancer only once the backend's target group has a healthy target.
+      const backendTgs = (service(p.cutover, "backend").inputs.loadBalancers as { targetGroupArn: string }[]).map((l) => l.targetGroupArn);
+      assert.equal(backendTgs.length, 1);
+      assert.ok(backendTgs[0], "the backend's target group");
+      assert.equal(scaleEnv.TARGET_GROUPS, backendTgs[0], "the backend's target group (the worker has none)");
     });
 
     it("the push key may only write the move's objects and sync the assets bucket; it exists only in prepare and cutover", () => {
@@ -475,7 +480,9 @@ for (const from of ["vm", "digitalocean"] as T[]) {
       for (const name of ["move-freeze-back", "move-export-back", "move-copy-back", "move-undo-back"])
         assert.equal((step(rb, name).inputs.triggers as unknown[]).length, 1, `${name} re-runs when the step before it did`);
       // The undo sets back what the freeze stopped and turns off the rule the freeze turned on.
-      for (const k of ["SERVICES", "LISTENER_ARN", "PRIORITY", "SETTLE_SECONDS"]) assert.equal(env("move-undo-back")[k], env("move-freeze-back")[k], k);
+      for (const k of ["SERVICES", "TARGET_GROUPS", "LISTENER_ARN", "PRIORITY", "SETTLE_SECONDS"])
+        assert.equal(env("move-undo-back")[k], env("move-freeze-back")[k], k);
+      assert.ok(env("move-undo-back").TARGET_GROUPS, "the undo waits for a healthy backend target before the rule stops forwarding");
       assert.ok(env("move-undo-back").LISTENER_ARN, "the HTTPS listener");
       // The forwarder sends to the old host's own address.
       const defs = JSON.parse(String(res(rb, "aws:ecs/taskDefinition:TaskDefinition", "move-forward")!.inputs.containerDefinitions)) as {
@@ -654,7 +661,8 @@ for (const to of ["vm", "digitalocean"] as T[]) {
       assert.match(String(step(p.cutover, "move-cutover-export").inputs.create), /FREEZE_REPORT/);
       assert.equal((step(p.prepare, "move-export").inputs.environment as Record<string, string>).FAIL_ON_ERROR, "1", "the prepare's export fails its step");
       const undoEnv = step(p.cutover, "move-undo").inputs.environment as Record<string, string>;
-      for (const k of ["AWS_REGION", "CLUSTER", "SERVICES", "LISTENER_ARN", "PRIORITY", "SETTLE_SECONDS"]) assert.ok(undoEnv[k], `move-undo: ${k}`);
+      for (const k of ["AWS_REGION", "CLUSTER", "SERVICES", "TARGET_GROUPS", "LISTENER_ARN", "PRIORITY", "SETTLE_SECONDS"])
+        assert.ok(undoEnv[k], `move-undo: ${k}`);
       assert.equal(undoEnv.SERVICES, (step(p.cutover, "move-freeze").inputs.environment as Record<string, string>).SERVICES);
       const freezeEnv = step(p.cutover, "move-freeze").inputs.environment as Record<string, string>;
       assert.match(freezeEnv.SERVICES, /^backend[^ ]*=\d+ worker[^ ]*=1$/);

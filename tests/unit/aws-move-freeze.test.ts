@@ -25,6 +25,8 @@ case "$1 $2" in
   "ecs wait") [ "\${FAKE_WAIT_FAILS:-0}" = 0 ] || exit 255 ;;
   "elbv2 describe-rules") [ "\${FAKE_RULES_FAIL:-0}" = 0 ] || exit 255; echo "\${FAKE_RULE:-arn:aws:elasticloadbalancing:rule/2}" ;;
   "elbv2 modify-rule") [ "\${FAKE_MODIFY_FAILS:-0}" = 0 ] || exit 254; echo "arn:aws:elasticloadbalancing:rule/2" ;;
+  "elbv2 describe-target-health") n=$(cat "$FAKE_DIR/th" 2>/dev/null || echo 0); echo $((n + 1)) > "$FAKE_DIR/th"
+    IFS=';' read -ra st <<<"\${FAKE_TARGET_STATES:-healthy}"; [ "$n" -lt "\${#st[@]}" ] || n=$((\${#st[@]} - 1)); printf '%s\\n' "\${st[$n]}" ;;
 esac
 `;
 // curl -sS -o /dev/null -w '%{http_code}' -m 10 --connect-to DOMAIN:443:ADDR:443 URL: answers per ADDR.
@@ -73,6 +75,7 @@ describe("aws move off: the old side's write freeze and its end (fake aws CLI)",
     assert.equal(ours[2], "sleep 15", "the settle follows the rule");
     assert.deepEqual(counts(r.calls), ["backend=0", "worker=0"]);
     assert.ok(r.calls.some((c) => c.startsWith("ecs wait services-stable") && c.includes("--services backend worker")));
+    assert.ok(!r.calls.some((c) => c.startsWith("elbv2 describe-target-health")), "stopping waits for no healthy target");
     const out = JSON.parse(r.stdout.trim().split("\n").pop()!);
     assert.ok(out.freeze_started >= before && out.freeze_started <= before + 5, JSON.stringify(out));
     assert.equal(out.settle_seconds, 15);
@@ -123,10 +126,11 @@ describe("aws move off: the old side's write freeze and its end (fake aws CLI)",
     assert.equal(exportOf(""), NO_EXPORT);
     assert.equal(exportOf("garbage"), NO_EXPORT);
   });
-  it("the rollback's unfreeze: the declared counts, stable; fails when they do not turn stable", () => {
-    const ok = bash(moveUnfreezeScript(), { SERVICES });
+  it("the rollback's unfreeze: the declared counts, stable, a healthy target in the backend's target group; fails when they do not turn stable", () => {
+    const ok = bash(moveUnfreezeScript(), { SERVICES, TARGET_GROUPS: "arn:tg/backend", FAKE_TARGET_STATES: "initial;healthy" });
     assert.equal(ok.status, 0, ok.stderr);
     assert.deepEqual(counts(ok.calls), ["backend=2", "worker=1"]);
+    assert.equal(ok.calls.filter((c) => c.startsWith("elbv2 describe-target-health --region eu-central-1 --target-group-arn arn:tg/backend")).length, 2);
     assert.deepEqual(JSON.parse(ok.stdout.trim()), { old_side: "serving" });
     const bad = bash(moveUnfreezeScript(), { SERVICES, FAKE_WAIT_FAILS: "1" });
     assert.equal(bad.status, 1);
@@ -160,7 +164,14 @@ describe("move off aws: the check that ends the cutover (fake curl)", () => {
 
 describe("rollback of a move off aws: the every-request rule turned off, and the import skipped when nothing came back (fake aws CLI)", () => {
   const SCALED = '{"import": {"ok": true}, "scaled": true, "ok": true}';
-  const env = { AWS_REGION: "eu-central-1", LISTENER_ARN: "arn:listener/https", PRIORITY: "2", SERVICES, SETTLE_SECONDS: "15" };
+  const env = {
+    AWS_REGION: "eu-central-1",
+    LISTENER_ARN: "arn:listener/https",
+    PRIORITY: "2",
+    SERVICES,
+    SETTLE_SECONDS: "15",
+    TARGET_GROUPS: "arn:tg/backend",
+  };
   // Only the script's own calls (a shell's startup files may run commands of their own, sleeps included).
   const ours = (calls: string[]) => calls.filter((c) => c.startsWith("elbv2 ") || c.startsWith("ecs ") || c === "sleep 15");
   it("after a copy back that scaled aws up: the rule at priority 2 matches no request, then the settle; the report carried on, ok", () => {
@@ -214,7 +225,14 @@ describe("rollback of a move off aws: the every-request rule turned off, and the
 });
 
 describe("a cutover off aws that failed before the new host served: undone in the same run (fake aws CLI)", () => {
-  const env = { AWS_REGION: "eu-central-1", LISTENER_ARN: "arn:listener/https", PRIORITY: "2", SERVICES, SETTLE_SECONDS: "15" };
+  const env = {
+    AWS_REGION: "eu-central-1",
+    LISTENER_ARN: "arn:listener/https",
+    PRIORITY: "2",
+    SERVICES,
+    SETTLE_SECONDS: "15",
+    TARGET_GROUPS: "arn:tg/backend",
+  };
   // What bin/move-import --from-s3 --start-app --report-failure prints (jq -c).
   const NOT_SERVED = '{"ok":false,"served":false,"exit":1,"import":{"ok":false,"tables_equal":false}}';
   const SERVED = '{"ok":true,"app":"started","freeze_seconds":31.2}';
@@ -225,17 +243,32 @@ describe("a cutover off aws that failed before the new host served: undone in th
     assert.deepEqual(ours(r.calls), []);
     assert.deepEqual(JSON.parse(r.stdout.trim()), { cutover: JSON.parse(SERVED), undone: false });
   });
-  it("not served: the old backend and worker at their counts and stable, then the rule off and the settle; undone", () => {
-    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: NOT_SERVED });
+  it("not served: the old backend and worker at their counts and stable, then a healthy target, then the rule off and the settle; undone", () => {
+    // The load balancer answers 503 while no target of the group has passed a health check.
+    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: NOT_SERVED, FAKE_TARGET_STATES: "initial;initial draining;healthy draining" });
     assert.equal(r.status, 0, r.stderr);
     const calls = ours(r.calls);
     assert.deepEqual(counts(r.calls), ["backend=2", "worker=1"]);
     const stable = calls.findIndex((c) => c.startsWith("ecs wait services-stable"));
+    const health = calls.map((c, i) => (c.startsWith("elbv2 describe-target-health") ? i : -1)).filter((i) => i >= 0);
     const modify = calls.findIndex((c) => c.startsWith("elbv2 modify-rule"));
-    assert.ok(stable >= 0 && modify > stable, "the old side serves before the load balancer sends anything to it");
+    assert.equal(health.length, 3, "asked until a target was healthy");
+    assert.ok(
+      stable >= 0 && health[0] > stable && modify > health[2],
+      "the old side serves, and the load balancer sends it requests, before the rule stops forwarding",
+    );
+    assert.match(r.stderr, /arn:tg\/backend: a target is healthy after 4 s/);
     assert.deepEqual(conditions(calls[modify]), [{ Field: "host-header", HostHeaderConfig: { Values: [MOVE_FORWARD_OFF_HOST] } }]);
     assert.equal(calls[modify + 1], "sleep 15", "applied before the new host sends back what it kept");
     assert.deepEqual(JSON.parse(r.stdout.trim()), { cutover: JSON.parse(NOT_SERVED), undone: true });
+  });
+  it("services whose target group gets no healthy target: the rule stays (the new host keeps holding), not undone", () => {
+    const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: NOT_SERVED, FAKE_TARGET_STATES: "unhealthy" });
+    assert.equal(r.status, 0, r.stderr);
+    assert.ok(!ours(r.calls).some((c) => c.startsWith("elbv2 modify-rule")), "the rule is left forwarding");
+    assert.equal(r.calls.filter((c) => c.startsWith("elbv2 describe-target-health")).length, 301, "every 2 s for 600 s");
+    assert.equal(JSON.parse(r.stdout.trim()).undone, false);
+    assert.match(r.stderr, /no healthy target after 600 s/);
   });
   it("services that do not turn stable: the rule stays (the new host keeps holding), not undone", () => {
     const r = bash(moveCutoverUndoScript(), { ...env, CUTOVER: NOT_SERVED, FAKE_WAIT_FAILS: "1" });

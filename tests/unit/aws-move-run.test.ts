@@ -21,6 +21,8 @@ case "$1 $2" in
   "logs get-log-events") n=$(cat "$FAKE_DIR/logs" 2>/dev/null || echo 0); echo $((n + 1)) > "$FAKE_DIR/logs"
      if [ "$((n + 1))" -ge "\${FAKE_LOG_AFTER:-1}" ]; then printf '%s\\n' "\${FAKE_LOG_LINE:-None}"; else echo None; fi ;;
   "ecs update-service") [ "\${FAKE_UPDATE_FAILS:-0}" = 0 ] || exit 254; echo "\${*##*--service }" | cut -d' ' -f1 ;;
+  "elbv2 describe-target-health") n=$(cat "$FAKE_DIR/th" 2>/dev/null || echo 0); echo $((n + 1)) > "$FAKE_DIR/th"
+    IFS=';' read -ra st <<<"\${FAKE_TARGET_STATES:-healthy}"; [ "$n" -lt "\${#st[@]}" ] || n=$((\${#st[@]} - 1)); printf '%s\\n' "\${st[$n]}" ;;
 esac
 `;
 
@@ -96,14 +98,28 @@ describe("aws move: the import task's run (fake aws CLI)", () => {
 
 describe("aws move: the scale-up after the import (fake aws CLI)", () => {
   const okReport = `{"task": "t", "exit": 0, "import": ${REPORT}, "ok": true}`;
-  const scale = (env: Record<string, string>) => bash(moveScaleScript(), { SERVICES: "backend=2 worker=1", ...env });
-  it("scales each service to its count and waits until stable, after an import that was ok", () => {
-    const r = scale({ IMPORT_REPORT: okReport });
+  const scale = (env: Record<string, string>) => bash(moveScaleScript(), { SERVICES: "backend=2 worker=1", TARGET_GROUPS: "arn:tg/backend", ...env });
+  it("scales each service to its count, waits until stable and until the backend's target group has a healthy target, after an import that was ok", () => {
+    // Running tasks the load balancer has not seen pass a health check yet: it would answer 503.
+    const r = scale({ IMPORT_REPORT: okReport, FAKE_TARGET_STATES: "initial initial;initial healthy" });
     assert.equal(r.status, 0, r.stderr);
     assert.deepEqual(lastJson(r.stdout), { import: JSON.parse(okReport), scaled: true, ok: true });
     assert.match(r.calls[0], /ecs update-service .*--service backend --desired-count 2/);
     assert.match(r.calls[1], /ecs update-service .*--service worker --desired-count 1/);
     assert.match(r.calls[2], /ecs wait services-stable .*--services backend worker/);
+    assert.match(r.calls[3], /^elbv2 describe-target-health --region eu-central-1 --target-group-arn arn:tg\/backend /);
+    assert.match(r.calls[4], /^elbv2 describe-target-health /);
+    assert.equal(r.calls.length, 5);
+    assert.match(r.stderr, /a target is healthy after 2 s/);
+  });
+  it("a target group that gets no healthy target: back to 0 tasks, not ok (the old side then serves on)", () => {
+    const r = scale({ IMPORT_REPORT: okReport, FAKE_TARGET_STATES: "unhealthy" });
+    assert.equal(r.status, 0);
+    assert.deepEqual(lastJson(r.stdout).scaled, false);
+    assert.equal(r.calls.filter((c) => c.startsWith("elbv2 describe-target-health")).length, 301);
+    assert.ok(r.calls.some((c) => /--service backend --desired-count 0/.test(c)));
+    assert.ok(r.calls.some((c) => /--service worker --desired-count 0/.test(c)));
+    assert.match(r.stderr, /no healthy target for them: back to 0 tasks/);
   });
   it("touches nothing after a failed import", () => {
     const r = scale({ IMPORT_REPORT: '{"task": "t", "exit": 1, "import": null, "ok": false}' });
