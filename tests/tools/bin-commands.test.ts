@@ -120,7 +120,21 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
     assert.match(r.stderr, /ok: checked \d+ secret files/);
     assert.match(r.stderr, new RegExp(`ok: database 127\\.0\\.0\\.1:${pg.port} answers as postgres`));
     assert.match(r.stderr, /ok: backup schedule valid/);
+    assert.match(r.stderr, /ok: tee -p present/);
     assert.doesNotMatch(r.stderr, /FAIL|not checked/);
+  });
+
+  it("preflight fails on a host whose tee has no -p (a step's command would die with its connection)", async () => {
+    // busybox's tee, say: it knows -a and -i only.
+    const stub = fs.mkdtempSync(path.join(os.tmpdir(), "ft-tee-"));
+    fs.writeFileSync(path.join(stub, "tee"), '#!/bin/sh\ncase "$1" in -p) echo "tee: unrecognized option: p" >&2; exit 1 ;; esac\nexec cat\n', { mode: 0o755 });
+    try {
+      const r = await preflight({ PATH: `${stub}:${env.PATH}` });
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /FAIL: tee has no -p \(GNU coreutils 8\.24 or newer\): install coreutils/);
+    } finally {
+      fs.rmSync(stub, { recursive: true, force: true });
+    }
   });
 
   it("preflight reports every problem (secrets, DNS under acme, disk, port, database, schedule), then fails", async () => {
