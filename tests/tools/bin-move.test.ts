@@ -716,6 +716,28 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     );
   });
 
+  it("--ssh unfreeze (a failed cutover's undo, asked by the new host) whose connection is gone at once still ends the freeze", async () => {
+    const marker = path.join(oldSide.appDir, "state", "proxy", "move.forward");
+    fs.rmSync(path.join(oldSide.appDir, "state", "move-frozen-app"), { force: true });
+    fs.mkdirSync(path.dirname(marker), { recursive: true });
+    fs.writeFileSync(marker, "");
+    fs.writeFileSync(`${env.FT_STUB_STOPPED}.hold-old`, ""); // the holder runs
+    fs.writeFileSync(dockerLog, "");
+    // As sshd starts the forced command: a fresh environment, the mode in SSH_ORIGINAL_COMMAND.
+    const { FT_LOG_OUTLIVE_FILE: _parent, ...fresh } = env;
+    const child = spawn(bin(oldSide, "move-export"), ["--ssh"], {
+      env: { ...fresh, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0", SSH_ORIGINAL_COMMAND: "unfreeze" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    // Nothing reads its output: its first message would have killed it.
+    child.stdout.destroy();
+    child.stderr.destroy();
+    const code = await new Promise<number | null>((resolve) => child.on("exit", (c) => resolve(c)));
+    assert.equal(code, 0);
+    assert.ok(!fs.existsSync(marker), "Caddy routes locally again");
+    assert.match(fs.readFileSync(dockerLog, "utf8"), /^rm -f old-hold$/m, "the holder removed");
+  });
+
   const newMarker = () => path.join(newSide.appDir, "state", "proxy", "move.forward");
   const unfreezeOld = async () => {
     const u = await run(bin(oldSide, "move-export"), ["--unfreeze"], { env: { ...env, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0" } });
