@@ -423,6 +423,13 @@ exec /usr/bin/rclone "$@"
     assert.ok(fs.existsSync(path.join(appDir, "state", "proxy", "move.forward")));
     const tablesTxt = (await rcloneAs(awsConf, ["cat", `aws:${BACKUPS}/move/tables.txt`])).stdout;
     assert.match(tablesTxt, /^public\.readings 3030$/m, "the final copy has the rows written since the first");
+    // The same push run again under that freeze (pulumi up after a cut connection): the freeze
+    // it measures is still the first one's.
+    const again = await exportCmd(["--push-s3", "--freeze"], cred());
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout.trim().split("\n").pop()!).freeze_started, manifest.freeze_started);
+    assert.match(again.stderr, /write freeze: under way since \d\d:\d\d:\d\d \(an earlier push began it\)/);
+    assert.equal(Math.floor(Number(fs.readFileSync(path.join(appDir, "state", "move-freeze-started"), "utf8"))), Math.floor(manifest.freeze_started));
 
     fs.writeFileSync(dockerLog, "");
     fs.writeFileSync(path.join(appDir, "state", "move-new-side"), "203.0.113.77\n");
