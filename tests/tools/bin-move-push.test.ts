@@ -511,6 +511,10 @@ exec /usr/bin/rclone "$@"
       { result: last.result, ok: last.ok, to: last.to, freeze: last.freeze_seconds },
       { result: "success", ok: true, to: ALB, freeze: freeze_seconds },
     );
+    // The same conclude run again (pulumi up after a cut connection): the freeze it ended, again.
+    const again = await exportCmd(["--conclude", ALB], JSON.stringify(report) + "\n");
+    assert.equal(again.code, 0, again.stderr);
+    assert.equal(JSON.parse(again.stdout).freeze_seconds, freeze_seconds);
   });
 
   it("after a conclude with ok:true every push is refused (it would overwrite the new side's newer writes) until --unfreeze", async () => {
