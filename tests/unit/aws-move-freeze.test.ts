@@ -52,6 +52,15 @@ function bash(script: string, env: Record<string, string>) {
 }
 
 const SERVICES = "backend=2 worker=1";
+/** An aws side as the undo and the rollback's steps see it: its services, their target group, the every-request rule. */
+const AWS_SIDE = {
+  AWS_REGION: "eu-central-1",
+  LISTENER_ARN: "arn:listener/https",
+  PRIORITY: "2",
+  SERVICES,
+  SETTLE_SECONDS: "15",
+  TARGET_GROUPS: "arn:tg/backend",
+};
 /** The every-request rule (the freeze turns it on, an undo off). */
 const RULE = { LISTENER_ARN: "arn:listener/https", PRIORITY: "2" };
 const counts = (calls: string[]) =>
@@ -164,14 +173,7 @@ describe("move off aws: the check that ends the cutover (fake curl)", () => {
 
 describe("rollback of a move off aws: the every-request rule turned off, and the import skipped when nothing came back (fake aws CLI)", () => {
   const SCALED = '{"import": {"ok": true}, "scaled": true, "ok": true}';
-  const env = {
-    AWS_REGION: "eu-central-1",
-    LISTENER_ARN: "arn:listener/https",
-    PRIORITY: "2",
-    SERVICES,
-    SETTLE_SECONDS: "15",
-    TARGET_GROUPS: "arn:tg/backend",
-  };
+  const env = AWS_SIDE;
   // Only the script's own calls (a shell's startup files may run commands of their own, sleeps included).
   const ours = (calls: string[]) => calls.filter((c) => c.startsWith("elbv2 ") || c.startsWith("ecs ") || c === "sleep 15");
   it("after a copy back that scaled aws up: the rule at priority 2 matches no request, then the settle; the report carried on, ok", () => {
@@ -225,14 +227,7 @@ describe("rollback of a move off aws: the every-request rule turned off, and the
 });
 
 describe("a cutover off aws that failed before the new host served: undone in the same run (fake aws CLI)", () => {
-  const env = {
-    AWS_REGION: "eu-central-1",
-    LISTENER_ARN: "arn:listener/https",
-    PRIORITY: "2",
-    SERVICES,
-    SETTLE_SECONDS: "15",
-    TARGET_GROUPS: "arn:tg/backend",
-  };
+  const env = AWS_SIDE;
   // What bin/move-import --from-s3 --start-app --report-failure prints (jq -c).
   const NOT_SERVED = '{"ok":false,"served":false,"exit":1,"import":{"ok":false,"tables_equal":false}}';
   const SERVED = '{"ok":true,"app":"started","freeze_seconds":31.2}';
