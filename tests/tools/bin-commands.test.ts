@@ -258,6 +258,20 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
       assert.match(r.stdout, /^last backup: 2 h ago/m);
       assert.match(r.stdout, /^last restore check: never$/m);
       assert.match(r.stdout, /deploy lock: HELD by\n {2}user=alice/);
+      assert.doesNotMatch(r.stdout, /move lock/, "no move on this host: not shown");
+      // A cutover's import that outlived its caller: who, since when, and its log.
+      fs.writeFileSync(path.join(app.appDir, "state/move.lock"), "");
+      fs.writeFileSync(
+        path.join(app.appDir, "state/move.lock.owner"),
+        `user=root\npid=${process.pid}\nhost=h\naction=move-import\nsince=2026-01-01T00:00:00Z\nlog=${app.appDir}/state/logs/x-move-import-1.log\n`,
+      );
+      const moving = await run("bash", [path.join(app.relDir, "bin/status")], { env });
+      assert.equal(moving.code, 0, moving.stderr);
+      fs.unlinkSync(path.join(app.appDir, "state/move.lock.owner"));
+      assert.match(moving.stdout, /move lock: HELD by\n {2}user=root\n(.*\n){4} {2}log=\S+-move-import-1\.log$/m);
+      const after = await run("bash", [path.join(app.relDir, "bin/status")], { env });
+      fs.unlinkSync(path.join(app.appDir, "state/move.lock"));
+      assert.match(after.stdout, /^move lock: free$/m);
       // The schedule install-schedule wrote (the earlier test removed it: reinstall).
       assert.match(r.stdout, /^backup schedule: MISSING/m);
       assert.equal((await run("bash", [path.join(app.relDir, "bin/install-schedule")], { env })).code, 0);
