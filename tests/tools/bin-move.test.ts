@@ -611,14 +611,19 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
     assert.equal(last.result, "failure");
   });
 
-  it("--unfreeze with nothing recorded but requests diverted to the holder (a freeze that died between the two) routes them back to the running backend", async () => {
+  /** The old side with nothing recorded frozen but its requests diverted to a running holder; returns Caddy's marker. */
+  const divertedNothingFrozen = () => {
     const marker = path.join(oldSide.appDir, "state", "proxy", "move.forward");
-    const frozen = path.join(oldSide.appDir, "state", "move-frozen-app");
-    fs.rmSync(frozen, { force: true });
+    fs.rmSync(path.join(oldSide.appDir, "state", "move-frozen-app"), { force: true });
     fs.mkdirSync(path.dirname(marker), { recursive: true });
     fs.writeFileSync(marker, "");
     fs.writeFileSync(`${env.FT_STUB_STOPPED}.hold-old`, ""); // the holder runs
     fs.writeFileSync(dockerLog, "");
+    return marker;
+  };
+
+  it("--unfreeze with nothing recorded but requests diverted to the holder (a freeze that died between the two) routes them back to the running backend", async () => {
+    const marker = divertedNothingFrozen();
     const r = await run(bin(oldSide, "move-export"), ["--unfreeze"], { env: { ...env, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0" } });
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /nothing frozen here/);
@@ -717,16 +722,10 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
   });
 
   it("--ssh unfreeze (a failed cutover's undo, asked by the new host) whose connection is gone at once still ends the freeze", async () => {
-    const marker = path.join(oldSide.appDir, "state", "proxy", "move.forward");
-    fs.rmSync(path.join(oldSide.appDir, "state", "move-frozen-app"), { force: true });
-    fs.mkdirSync(path.dirname(marker), { recursive: true });
-    fs.writeFileSync(marker, "");
-    fs.writeFileSync(`${env.FT_STUB_STOPPED}.hold-old`, ""); // the holder runs
-    fs.writeFileSync(dockerLog, "");
-    // As sshd starts the forced command: a fresh environment, the mode in SSH_ORIGINAL_COMMAND.
-    const { FT_LOG_OUTLIVE_FILE: _parent, ...fresh } = env;
+    const marker = divertedNothingFrozen();
+    // As sshd starts the forced command: the mode in SSH_ORIGINAL_COMMAND.
     const child = spawn(bin(oldSide, "move-export"), ["--ssh"], {
-      env: { ...fresh, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0", SSH_ORIGINAL_COMMAND: "unfreeze" },
+      env: { ...env, FT_STUB_SIDE: "old", FT_PROXY_SETTLE_SECONDS: "0", SSH_ORIGINAL_COMMAND: "unfreeze" },
       stdio: ["ignore", "pipe", "pipe"],
     });
     // Nothing reads its output: its first message would have killed it.
