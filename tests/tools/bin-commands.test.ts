@@ -137,6 +137,48 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
     }
   });
 
+  it("preflight fails where logind would end a step with its connection (KillUserProcesses, KillOnlyUsers), and names the drop-in that fixes it", async () => {
+    // loginctl show-session prints the manager's properties; empty lists print as "Key=".
+    const stub = fs.mkdtempSync(path.join(os.tmpdir(), "ft-loginctl-"));
+    fs.writeFileSync(
+      path.join(stub, "loginctl"),
+      '#!/bin/sh\n[ "$1" = show-session ] || exit 1\nprintf "KillUserProcesses=%s\\nKillOnlyUsers=%s\\nKillExcludeUsers=%s\\n" "$KILL" "$ONLY" "$EXCLUDE"\n',
+      { mode: 0o755 },
+    );
+    const session = (user: string, kill: string, only = "", exclude = "") =>
+      preflight({ PATH: `${stub}:${env.PATH}`, SUDO_USER: user, KILL: kill, ONLY: only, EXCLUDE: exclude });
+    try {
+      let r = await session("deploy", "yes");
+      assert.notEqual(r.code, 0);
+      assert.match(
+        r.stderr,
+        /FAIL: logind ends deploy's processes when the connection drops \(KillUserProcesses=yes\): a step cut off would stop half-way\. Fix: mkdir -p \/etc\/systemd\/logind\.conf\.d && printf '\[Login\]\\nKillExcludeUsers=root deploy\\n' >\/etc\/systemd\/logind\.conf\.d\/freshtrack\.conf && systemctl restart systemd-logind/,
+      );
+      // KillOnlyUsers wins over KillUserProcesses=no; an existing exclusion list is kept in the fix.
+      r = await session("deploy", "no", "deploy ops", "root ops");
+      assert.notEqual(r.code, 0);
+      assert.match(r.stderr, /FAIL: logind ends deploy's processes .*\(KillOnlyUsers=deploy ops\).*KillExcludeUsers=root ops deploy\\n/);
+      for (const [user, kill, only, exclude, why] of [
+        ["deploy", "no", "", "root", "KillUserProcesses=no"],
+        ["deploy", "yes", "", "root deploy", "KillExcludeUsers"],
+        ["deploy", "yes", "deploy", "deploy", "KillExcludeUsers"],
+        ["deploy", "yes", "ops", "root", "KillOnlyUsers names others only"],
+        // root is excluded while the list is empty (logind's own default).
+        ["root", "yes", "", "", "KillExcludeUsers"],
+      ]) {
+        r = await session(user, kill, only, exclude);
+        assert.equal(r.code, 0, `${user} ${kill} [${only}] [${exclude}]: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`ok: logind keeps ${user}'s processes when a connection drops \\(${why}\\)`));
+      }
+    } finally {
+      fs.rmSync(stub, { recursive: true, force: true });
+    }
+    // With no logind to ask: fine where systemd is not running (this machine), a failure where it is.
+    const r = await preflight();
+    if (fs.existsSync("/run/systemd/system")) assert.match(r.stderr, /FAIL: logind's settings could not be read|ok: logind keeps/);
+    else assert.match(r.stderr, /ok: no systemd here: no logind session ends a step/);
+  });
+
   it("preflight reports every problem (secrets, DNS under acme, disk, port, database, schedule), then fails", async () => {
     const jwt = path.join(app.appDir, "secrets/app/JWT_SECRET");
     const pgpw = path.join(app.appDir, "secrets/postgres/POSTGRES_PASSWORD");
