@@ -1,15 +1,17 @@
 // with-secrets under dash (strict POSIX, like busybox ash), preflight's checks,
 // install-schedule's idempotence and status' lock report, on the release and secret files
 // the program plans for the example vm stack. docker is a stub here; the database is a
-// real PostgreSQL 15 (FT_PG_BIN seam).
+// real PostgreSQL 15 (FT_PG_BIN seam). Last, rollback into a release older than its own
+// ft_log_outlive outliving a cut connection.
 import { strict as assert } from "assert";
+import { spawn } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
 import { pgpassField } from "../../compose/secret-files";
 import type { ReleaseManifest } from "../../compose/bundle";
-import { BIN_SRC, run, stubDocker } from "../fixtures/bin/harness";
+import { BIN_SRC, makeAppDir, run, stubDocker } from "../fixtures/bin/harness";
 import { AppDir, fakeCronDir, freePort as getFreePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
 
 describe("tools: bin/with-secrets (POSIX sh)", () => {
@@ -329,6 +331,49 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
       assert.match(held.stdout, /^ {2}SKIPPED while a move holds this side's app \(standby since \d{4}-\d\d-\d\dT[0-9:]+Z\): the serving side backs up/m);
     } finally {
       fs.unlinkSync(path.join(app.appDir, "current"));
+    }
+  });
+});
+
+describe("tools: bin/rollback into a release from before ft_log_outlive", function () {
+  this.timeout(30000);
+
+  it("a rollback whose caller is cut off runs the older release's deploy to its end, its output on the host", async () => {
+    const app = makeAppDir({ target: "vm" }, "r2");
+    try {
+      // r1's deploy as releases before ft_log_outlive had it: every message on the caller's pipe.
+      const r1 = path.join(app.appDir, "releases", "r1");
+      fs.mkdirSync(path.join(r1, "bin"), { recursive: true });
+      fs.writeFileSync(path.join(r1, "release.json"), "{}");
+      fs.writeFileSync(
+        path.join(r1, "bin", "deploy"),
+        '#!/usr/bin/env bash\nset -Eeuo pipefail\nfor i in $(seq 1 20); do echo "old deploy $* step $i" >&2; sleep 0.1; done\necho finished >"$MARK"\n',
+        { mode: 0o755 },
+      );
+      fs.symlinkSync("releases/r2", path.join(app.appDir, "current"));
+      fs.symlinkSync("releases/r1", path.join(app.appDir, "previous"));
+      const mark = path.join(app.root, "finished");
+      const child = spawn("bash", [path.join(app.relDir, "bin", "rollback")], { env: { ...process.env, MARK: mark }, stdio: ["ignore", "pipe", "pipe"] });
+      const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+      let seen = "";
+      child.stdout.resume();
+      child.stderr.on("data", (d: Buffer) => (seen += d.toString()));
+      for (let i = 0; i < 100 && !/old deploy --rollback r1 step 2\b/.test(seen); i++) await new Promise((r) => setTimeout(r, 50));
+      assert.match(seen, /rolling back to r1[\s\S]*old deploy --rollback r1 step 2\b/);
+      // The deploying machine is gone: nothing reads the command's output any more.
+      child.stdout.destroy();
+      child.stderr.destroy();
+      assert.equal(await exited, 0, "the older deploy died with the connection");
+      assert.equal(fs.readFileSync(mark, "utf8"), "finished\n");
+      const logsDir = path.join(app.appDir, "state", "logs");
+      const logs = fs.readdirSync(logsDir).filter((f) => new RegExp(`-rollback-${child.pid}\\.log$`).test(f));
+      assert.equal(logs.length, 1, fs.readdirSync(logsDir).join(" "));
+      const text = fs.readFileSync(path.join(logsDir, logs[0]), "utf8");
+      assert.match(text, /rolling back to r1/);
+      assert.match(text, /old deploy --rollback r1 step 20\n/, "what the caller never saw");
+      assert.equal(fs.statSync(path.join(logsDir, logs[0])).mode & 0o777, 0o600);
+    } finally {
+      fs.rmSync(app.root, { recursive: true, force: true });
     }
   });
 });
