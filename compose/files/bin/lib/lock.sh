@@ -38,6 +38,11 @@ ft_lock_holder() {
   if [[ -s $1 ]]; then sed 's/^/  /' "$1" >&2; else log "  (holder unknown: $1 is empty)"; fi
 }
 
+# ft_lock_action NAME: the action the holder of state/NAME.lock recorded (empty when there is none).
+ft_lock_action() {
+  { sed -n 's/^action=//p' "$STATE_DIR/$1.lock.owner" 2>/dev/null || true; } | head -n 1
+}
+
 # Drops the lock and its holder record (a no-op when none is held).
 ft_lock_release() {
   [[ -n ${LOCK_OWNER_FILE:-} ]] && rm -f "$LOCK_OWNER_FILE"
