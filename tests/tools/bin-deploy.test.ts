@@ -172,7 +172,7 @@ describe("tools: bin/deploy and bin/rollback on a real Docker engine", function 
     const r = await deploy(["r1"]);
     assert.equal(r.code, 0, r.stderr);
     assert.deepEqual(ids(), first);
-    assert.equal(lastAudit().result, "noop");
+    assert.equal(lastAudit().result, "noop", r.stderr);
   });
 
   it("an app-only release rolls backend with a healthy container at every moment; data services untouched", async () => {
