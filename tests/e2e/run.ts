@@ -276,6 +276,11 @@ async function firstDeployBackup(ctx: Ctx): Promise<{ name: string; restore_chec
   return { name: first!.backup!, restore_check_seconds: Number(verify.seconds.toFixed(1)) };
 }
 
+/** What bin/deploy prints when it finds its release current (audit noop). */
+const DEPLOY_NOOP = /is already current with unchanged images and secrets: nothing to do/;
+/** bin/deploy's lines saying why a release is not current. */
+const neededUpdate = (out: string): string[] => out.split("\n").filter((l) => /needs an update/.test(l));
+
 async function s7NoChange(ctx: Ctx): Promise<Record<string, unknown>> {
   const before = containerMap();
   const p = await planFor(ctx);
@@ -301,15 +306,9 @@ async function s7NoChange(ctx: Ctx): Promise<Record<string, unknown>> {
   });
   check(JSON.stringify(before) === JSON.stringify(after2), `re-running deploy restarted containers: ${JSON.stringify(diffMaps(before, after2))}`);
   // Found current at once (audit noop), not by going through every step and changing nothing.
-  const noop = /is already current with unchanged images and secrets: nothing to do/.test(again.stdout + again.stderr);
+  const noop = DEPLOY_NOOP.test(again.stdout + again.stderr);
   record(ctx, { deploy_rerun_noop: noop });
-  check(
-    noop,
-    `re-running deploy of the current release did not find it current: ${(again.stdout + again.stderr)
-      .split("\n")
-      .filter((l) => /needs an update/.test(l))
-      .join(" ")}`,
-  );
+  check(noop, `re-running deploy of the current release did not find it current: ${neededUpdate(again.stdout + again.stderr).join(" ")}`);
   return {
     steps_run: changed.length,
     files_copied: copied,
@@ -352,8 +351,8 @@ async function cutDeployThenRunAgain(ctx: Ctx, p: PlanResult): Promise<{ reports
     cut_after_seconds: cutAfter,
     run_again_seconds: Number((again?.seconds ?? 0).toFixed(1)),
     run_again_waited: /deploy lock is held .*waiting up to 1800 s/.test(out),
-    run_again_found_current: /is already current with unchanged images and secrets: nothing to do/.test(out),
-    run_again_needed_update: out.split("\n").filter((l) => /needs an update/.test(l)),
+    run_again_found_current: DEPLOY_NOOP.test(out),
+    run_again_needed_update: neededUpdate(out),
     audit_cut_then_again: audit,
   };
   check(failedStep === "deploy", `the cut-off deploy did not fail in its step (as the engine reports a lost connection): ${failedStep || "it succeeded"}`);
