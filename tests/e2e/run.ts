@@ -28,6 +28,7 @@ import { startTestHost, TestHost } from "./lib/ssh-host";
 import { APP_STAND_INS, INFRA_STAND_INS, NOT_STOOD_IN } from "./stand-ins";
 import { sFailedDeploy } from "./scenarios/failed-deploy";
 import { backupSchedule } from "./scenarios/backup-schedule";
+import { logindSession, removeLogindHost } from "./scenarios/logind";
 import { MoveDeps, moveDigitalOceanToVm, moveVmToDigitalOcean, moveVmToVm, moveVmToVmRolledBack, removeMoveLeftovers } from "./scenarios/move";
 import { diskLost } from "./scenarios/disk-lost";
 import { OffHostRemote, startOffHostRemote } from "./lib/offhost-remote";
@@ -888,6 +889,14 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
     "the disk is lost: backup (database + uploads) to a second S3 server off the host; the app's credentials cannot delete a backup; a tampered dump is refused; volumes and APP_DIR wiped, a new deploy + bin/restore from the remote bring back identical rows and bytes",
     s15DiskLost,
   ],
+  [
+    "19",
+    "a host whose logind ends a dropped login's processes (systemd as PID 1, PAM sessions, sudo): preflight's session check against each setting, a step whose SSH connection is cut finishing or stopping half-way as it says, and its printed fix making it finish",
+    async (ctx) => {
+      await logindSession({ appDir: ctx.appDir, work: ctx.work, record: (f) => record(ctx, f), check });
+      return ctx.figures;
+    },
+  ],
 ];
 
 async function s15DiskLost(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -1007,6 +1016,7 @@ async function main(): Promise<number> {
       fs.rmSync(work, { recursive: true, force: true });
       // A scenario stopped by a signal never reached its own clean-up.
       removeMoveLeftovers();
+      removeLogindHost();
     } else console.log(`\n== FT_E2E_KEEP: stack left running; app dir ${appDir}`);
     offhost.stop();
     await testHost.stop();
