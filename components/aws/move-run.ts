@@ -4,7 +4,7 @@
 // the step: the old host's `bin/move-export --conclude` reads the result and either sends the
 // held requests to the new side or ends its own write freeze (a failed step leaves the old side
 // serving).
-import { IN_SERVICE } from "./move-freeze";
+import { SCALE } from "./move-freeze";
 import { RunTaskOptions, runTaskScript } from "./one-off";
 
 /** Log stream prefix of the import task's restore container (awslogs: PREFIX/CONTAINER/TASK-ID). */
@@ -64,7 +64,8 @@ export const SCALE_DOWN = `down() {
 /**
  * Scales the services in SERVICES ("name=count ...") once IMPORT_REPORT (moveImportRunScript's
  * line) says ok, and waits until they are stable and their target groups (TARGET_GROUPS) have a
- * healthy target: the held requests go to the load balancer next. Prints `{"import": REPORT, "scaled": BOOL, "ok": BOOL}`
+ * healthy target (SCALE, as the freeze's undo brings services back): the held requests go to the
+ * load balancer next. Prints `{"import": REPORT, "scaled": BOOL, "ok": BOOL}`
  * and exits 0 either way; when anything fails the services go back to 0 tasks (no worker runs
  * beside the old side's, which serves on).
  */
@@ -73,28 +74,15 @@ export function moveScaleScript(): string {
 : "\${AWS_REGION:?}" "\${CLUSTER:?}" "\${SERVICES:?}" "\${IMPORT_REPORT:?}"
 result() { printf '{"import": %s, "scaled": %s, "ok": %s}\\n' "$IMPORT_REPORT" "$1" "$1"; }
 ${SCALE_DOWN}
-${IN_SERVICE}
+${SCALE}
 case $IMPORT_REPORT in
   *'"ok": true}') ;;
   *) echo "the import did not succeed: aws's backend and worker stay at 0 tasks" >&2; result false; exit 0 ;;
 esac
-names=()
-for s in $SERVICES; do
-  if ! aws ecs update-service --region "$AWS_REGION" --cluster "$CLUSTER" --service "\${s%%=*}" --desired-count "\${s#*=}" --query service.serviceName --output text >&2; then
-    echo "could not scale \${s%%=*}: back to 0 tasks" >&2; down; result false; exit 0
-  fi
-  names+=("\${s%%=*}")
-done
-# ECS's waiter gives up after 10 minutes: up to 30 minutes, as a slow first start may need.
-tries=0
-until aws ecs wait services-stable --region "$AWS_REGION" --cluster "$CLUSTER" --services "\${names[@]}"; do
-  tries=$((tries + 1))
-  if [ "$tries" -ge 3 ]; then echo "\${names[*]} not stable after 30 minutes: back to 0 tasks" >&2; down; result false; exit 0; fi
-done
-if ! in_service; then
-  echo "\${names[*]} stable, but the load balancer has no healthy target for them: back to 0 tasks" >&2; down; result false; exit 0
+if ! scale declared; then
+  echo "$SERVICES: not stable at their counts, or no healthy target for them: back to 0 tasks" >&2; down; result false; exit 0
 fi
-echo "scaled \${names[*]}: stable, and the load balancer sends them requests" >&2
+echo "scaled $SERVICES: stable, and the load balancer sends them requests" >&2
 result true
 `;
 }
