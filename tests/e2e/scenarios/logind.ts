@@ -3,9 +3,10 @@
 // cut (lib/log.sh ft_log_outlive), unless logind kills the session's whole scope: then it stops
 // half-way, whatever the step does. bin/preflight's `session` check must say so before a deploy,
 // with a fix that works. Checked on a real systemd host (systemd as PID 1, logind, PAM sessions,
-// sshd, sudo) with the release the program pushed in scenario 1: for each logind setting, what
-// preflight says, and what happens to a step whose connection is cut (the effect the check is
-// about); where preflight fails, its printed fix is run as printed and both are checked again.
+// sshd, sudo) with the release serving on the stack's host (the program pushed it): for each
+// logind setting, what preflight says, and what happens to a step whose connection is cut (the
+// effect the check is about); where preflight fails, its printed fix is run as printed and both
+// are checked again.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
@@ -14,7 +15,7 @@ import { sh } from "../lib/docker";
 import { StandIn } from "../stand-ins";
 
 export interface LogindDeps {
-  /** APP_DIR of the stack scenario 1 deployed: its `current` release is copied onto the host. */
+  /** APP_DIR of the stack's host: its `current` release is copied onto the systemd host. */
   appDir: string;
   work: string;
   record(fig: Record<string, unknown>): void;
@@ -170,7 +171,7 @@ export async function logindSession(d: LogindDeps): Promise<void> {
   const t0 = Date.now();
   const h = await startHost(path.join(d.work, "logind-host"));
   try {
-    // The release the program pushed to the stack's host in scenario 1, as the push lays it out.
+    // The release serving on the stack's host (the program pushed it), laid out as the push lays it out.
     const release = fs.realpathSync(path.join(d.appDir, "current"));
     onHost(`mkdir -p ${APP_DIR}/releases ${APP_DIR}/state`);
     docker(["cp", release, `${LOGIND_HOST}:${APP_DIR}/releases/`]);
