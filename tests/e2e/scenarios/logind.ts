@@ -1,12 +1,12 @@
 // e2e scenario 19: a host whose systemd-logind ends a login's processes when its connection
 // drops. A step the deploying machine runs over SSH goes on by itself when that connection is
-// cut (lib/log.sh ft_log_outlive), unless logind kills the session's whole scope: then it stops
-// half-way, whatever the step does. bin/preflight's `session` check must say so before a deploy,
-// with a fix that works. Checked on a real systemd host (systemd as PID 1, logind, PAM sessions,
-// sshd, sudo) with the release serving on the stack's host (the program pushed it): for each
-// logind setting, what preflight says, and what happens to a step whose connection is cut (the
-// effect the check is about); where preflight fails, its printed fix is run as printed and both
-// are checked again.
+// cut (lib/log.sh ft_log_outlive), unless logind ends the session's processes (the step, its
+// output's tee, the sudo in front of it): then it stops half-way. bin/preflight's `session`
+// check must say so before a deploy, with a fix that works. Checked on a real systemd host
+// (systemd as PID 1, logind, PAM sessions, sshd, sudo) with the release serving on the stack's
+// host (the program pushed it): for each logind setting, what preflight says, and what happens
+// to a step whose connection is cut (the effect the check is about); where preflight fails, its
+// printed fix is run as printed and both are checked again.
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
