@@ -46,6 +46,8 @@ interface Case {
   name: string;
   /** The [Login] lines of the host's logind drop-in; none: Debian's defaults. */
   login: string[];
+  /** systemd-logind masked and stopped after the drop-in is written. */
+  mask?: boolean;
   user: "deploy" | "root";
   /** What preflight must say, and whether a cut step must finish. */
   preflight: "ok" | "FAIL";
@@ -56,6 +58,8 @@ const CASES: Case[] = [
   { name: "kill_user_processes", login: ["KillUserProcesses=yes"], user: "deploy", preflight: "FAIL" },
   { name: "kill_user_processes_as_root", login: ["KillUserProcesses=yes"], user: "root", preflight: "ok" },
   { name: "kill_only_users", login: ["KillOnlyUsers=deploy"], user: "deploy", preflight: "FAIL" },
+  // logind masked (stopped for good; loginctl cannot start it): its settings no longer apply.
+  { name: "logind_masked", login: ["KillUserProcesses=yes"], mask: true, user: "deploy", preflight: "ok" },
 ];
 
 function docker(args: string[], input?: string): string {
@@ -122,7 +126,7 @@ const asStep = (user: string, cmd: string) => (user === "root" ? cmd : `sudo -n 
 /** bin/preflight over SSH; its `session` line (ok or FAIL) and, on FAIL, the fix it prints. */
 function preflight(h: Host, user: string): { verdict: string; line: string; fix?: string } {
   const r = sh("ssh", h.ssh(user, asStep(user, `${APP_DIR}/current/bin/preflight`)), { allowFail: true });
-  const line = /^.*preflight: (ok|FAIL): logind .*$/m.exec(r.stderr)?.[0] ?? "";
+  const line = /^.*preflight: (ok|FAIL): .*logind.*$/m.exec(r.stderr)?.[0] ?? "";
   if (!line) throw new Error(`preflight printed no logind line (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
   return { verdict: /: (ok|FAIL): /.exec(line)![1], line, fix: / Fix: (.*)$/.exec(line)?.[1] };
 }
@@ -158,12 +162,17 @@ async function cutStep(h: Host, user: string): Promise<{ steps_done: number; of:
   return { steps_done: done, of: STEP_SECONDS, log_has_last: log.includes(`step ${STEP_SECONDS} of ${STEP_SECONDS}`), cut_after_message: 2 };
 }
 
-/** logind's drop-in as the case sets it (written on the host's console, not over SSH), then logind restarted. */
-function setLogind(lines: string[]): void {
+/**
+ * logind's drop-in as the case sets it (written on the host's console, not over SSH), then
+ * logind restarted, or masked and stopped.
+ */
+function setLogind(lines: string[], mask = false): void {
   onHost(
-    `rm -f /etc/systemd/logind.conf.d/*.conf && mkdir -p /etc/systemd/logind.conf.d && ` +
+    `systemctl unmask systemd-logind >/dev/null 2>&1; rm -f /etc/systemd/logind.conf.d/*.conf && mkdir -p /etc/systemd/logind.conf.d && ` +
       (lines.length ? `printf '[Login]\\n%s\\n' ${lines.map((l) => `'${l}'`).join(" ")} >/etc/systemd/logind.conf.d/e2e.conf && ` : "") +
-      `systemctl restart systemd-logind && systemctl is-active systemd-logind`,
+      (mask
+        ? `systemctl mask --now systemd-logind && ! systemctl is-active systemd-logind`
+        : `systemctl restart systemd-logind && systemctl is-active systemd-logind`),
   );
 }
 
@@ -179,11 +188,16 @@ export async function logindSession(d: LogindDeps): Promise<void> {
     onHost(`cat >${STEP} && chmod 0755 ${STEP}`, STEP_SCRIPT);
     const cases: Record<string, unknown> = {};
     for (const c of CASES) {
-      setLogind(c.login);
+      setLogind(c.login, c.mask);
       const pre = preflight(h, c.user);
       const cut = await cutStep(h, c.user);
       const survives = c.preflight === "ok";
-      const fig: Record<string, unknown> = { user: c.user, logind: c.login.join(" ") || "(Debian's defaults)", preflight: pre.verdict, ...cut };
+      const fig: Record<string, unknown> = {
+        user: c.user,
+        logind: `${c.login.join(" ") || "(Debian's defaults)"}${c.mask ? ", masked" : ""}`,
+        preflight: pre.verdict,
+        ...cut,
+      };
       d.check(pre.verdict === c.preflight, `${c.name}: preflight said ${pre.verdict}, expected ${c.preflight}: ${pre.line}`);
       d.check(
         survives ? cut.steps_done === STEP_SECONDS && cut.log_has_last : cut.steps_done < STEP_SECONDS,
