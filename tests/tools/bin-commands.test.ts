@@ -1,8 +1,8 @@
 // with-secrets under dash (strict POSIX, like busybox ash), preflight's checks,
 // install-schedule's idempotence and status' lock report, on the release and secret files
 // the program plans for the example vm stack. docker is a stub here; the database is a
-// real PostgreSQL 15 (FT_PG_BIN seam). Last, rollback into a release older than its own
-// ft_log_outlive outliving a cut connection.
+// real PostgreSQL 15 (FT_PG_BIN seam). Last, bin/rollback: into a release older than its own
+// ft_log_outlive, outliving a cut connection; and --to, which a second run cannot undo.
 import { strict as assert } from "assert";
 import { spawn } from "child_process";
 import * as fs from "fs";
@@ -335,10 +335,10 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
   });
 });
 
-describe("tools: bin/rollback into a release from before ft_log_outlive", function () {
+describe("tools: bin/rollback", function () {
   this.timeout(30000);
 
-  it("a rollback whose caller is cut off runs the older release's deploy to its end, its output on the host", async () => {
+  it("into a release from before ft_log_outlive: a rollback whose caller is cut off runs the older release's deploy to its end, its output on the host", async () => {
     const app = makeAppDir({ target: "vm" }, "r2");
     try {
       // r1's deploy as releases before ft_log_outlive had it: every message on the caller's pipe.
@@ -372,6 +372,48 @@ describe("tools: bin/rollback into a release from before ft_log_outlive", functi
       assert.match(text, /rolling back to r1/);
       assert.match(text, /old deploy --rollback r1 step 20\n/, "what the caller never saw");
       assert.equal(fs.statSync(path.join(logsDir, logs[0])).mode & 0o777, 0o600);
+    } finally {
+      fs.rmSync(app.root, { recursive: true, force: true });
+    }
+  });
+
+  it("--to RELEASE: rolls back to it only while it is the previous one, changes nothing once it is current, refuses any other", async () => {
+    const app = makeAppDir({ target: "vm" }, "r2");
+    try {
+      // r1's deploy only records how it was called (the rollback's procedure is bin-deploy's).
+      const r1 = path.join(app.appDir, "releases", "r1");
+      fs.mkdirSync(path.join(r1, "bin"), { recursive: true });
+      fs.writeFileSync(path.join(r1, "release.json"), "{}");
+      const calls = path.join(app.root, "calls");
+      fs.writeFileSync(path.join(r1, "bin", "deploy"), `#!/usr/bin/env bash\necho "$*" >>${calls}\n`, { mode: 0o755 });
+      const link = (name: string, rel: string) => {
+        fs.rmSync(path.join(app.appDir, name), { force: true });
+        fs.symlinkSync(`releases/${rel}`, path.join(app.appDir, name));
+      };
+      const rollback = (...args: string[]) => run("bash", [path.join(app.relDir, "bin", "rollback"), ...args]);
+      const called = () => (fs.existsSync(calls) ? fs.readFileSync(calls, "utf8") : "");
+      link("current", "r2");
+      link("previous", "r1");
+
+      // Another release than the previous one: refused, nothing run.
+      const other = await rollback("--to", "r0");
+      assert.equal(other.code, 1, other.stderr);
+      assert.match(other.stderr, /--to r0: the previous release is r1 and the current one r2; a rollback goes to the previous one only/);
+      assert.equal(called(), "");
+      // The previous one: the rollback runs (r1's own deploy, --rollback r1).
+      const ok = await rollback("--to", "r1");
+      assert.equal(ok.code, 0, ok.stderr);
+      assert.equal(called(), "--rollback r1\n");
+      // That rollback finished (current and previous swapped): the same command again changes nothing.
+      link("current", "r1");
+      link("previous", "r2");
+      const again = await rollback("--to", "r1");
+      assert.equal(again.code, 0, again.stderr);
+      assert.match(again.stderr, /release r1 is already current: nothing to roll back/);
+      assert.equal(called(), "--rollback r1\n", "a second rollback ran");
+      // A malformed call: usage, exit 64.
+      assert.equal((await rollback("--to")).code, 64);
+      assert.equal((await rollback("r1")).code, 64);
     } finally {
       fs.rmSync(app.root, { recursive: true, force: true });
     }
