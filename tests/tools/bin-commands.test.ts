@@ -337,18 +337,21 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
 
 describe("tools: bin/rollback", function () {
   this.timeout(30000);
+  /** releases/r1 beside the real release r2: a release.json and `deploy` as given (a stand-in for r1's own). */
+  const stubPrevious = (app: ReturnType<typeof makeAppDir>, deploy: string) => {
+    const r1 = path.join(app.appDir, "releases", "r1");
+    fs.mkdirSync(path.join(r1, "bin"), { recursive: true });
+    fs.writeFileSync(path.join(r1, "release.json"), "{}");
+    fs.writeFileSync(path.join(r1, "bin", "deploy"), deploy, { mode: 0o755 });
+  };
 
   it("into a release from before ft_log_outlive: a rollback whose caller is cut off runs the older release's deploy to its end, its output on the host", async () => {
     const app = makeAppDir({ target: "vm" }, "r2");
     try {
       // r1's deploy as releases before ft_log_outlive had it: every message on the caller's pipe.
-      const r1 = path.join(app.appDir, "releases", "r1");
-      fs.mkdirSync(path.join(r1, "bin"), { recursive: true });
-      fs.writeFileSync(path.join(r1, "release.json"), "{}");
-      fs.writeFileSync(
-        path.join(r1, "bin", "deploy"),
+      stubPrevious(
+        app,
         '#!/usr/bin/env bash\nset -Eeuo pipefail\nfor i in $(seq 1 20); do echo "old deploy $* step $i" >&2; sleep 0.1; done\necho finished >"$MARK"\n',
-        { mode: 0o755 },
       );
       fs.symlinkSync("releases/r2", path.join(app.appDir, "current"));
       fs.symlinkSync("releases/r1", path.join(app.appDir, "previous"));
@@ -381,11 +384,8 @@ describe("tools: bin/rollback", function () {
     const app = makeAppDir({ target: "vm" }, "r2");
     try {
       // r1's deploy only records how it was called (the rollback's procedure is bin-deploy's).
-      const r1 = path.join(app.appDir, "releases", "r1");
-      fs.mkdirSync(path.join(r1, "bin"), { recursive: true });
-      fs.writeFileSync(path.join(r1, "release.json"), "{}");
       const calls = path.join(app.root, "calls");
-      fs.writeFileSync(path.join(r1, "bin", "deploy"), `#!/usr/bin/env bash\necho "$*" >>${calls}\n`, { mode: 0o755 });
+      stubPrevious(app, `#!/usr/bin/env bash\necho "$*" >>${calls}\n`);
       const link = (name: string, rel: string) => {
         fs.rmSync(path.join(app.appDir, name), { force: true });
         fs.symlinkSync(`releases/${rel}`, path.join(app.appDir, name));
