@@ -39,8 +39,16 @@ export function hostImage(): string {
   return buildStandIn(HOST_IMAGE);
 }
 
-function keyLine(pubFile: string): string {
+/** "TYPE BASE64" of a public key file, without its comment: the form a pinned host key takes. */
+export function keyLine(pubFile: string): string {
   return fs.readFileSync(pubFile, "utf8").trim().split(/\s+/).slice(0, 2).join(" ");
+}
+
+/** A fresh ED25519 key pair at `file` and `file.pub` (any earlier one removed first). */
+export function freshKey(file: string, comment: string): void {
+  fs.rmSync(file, { force: true });
+  fs.rmSync(`${file}.pub`, { force: true });
+  execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file], { stdio: "ignore" });
 }
 
 /** Starts a host container with fresh keys; resolves once its sshd answers and its engine runs. */
@@ -53,11 +61,7 @@ export async function startDisposableHost(name: string, dir: string, image: stri
   fs.mkdirSync(path.join(overlay, "root", ".ssh"), { recursive: true, mode: 0o700 });
   const hostKey = path.join(overlay, "etc", "ssh", "ssh_host_ed25519_key");
   const clientKey = path.join(dir, "root_login_key");
-  for (const f of [hostKey, clientKey]) {
-    fs.rmSync(f, { force: true });
-    fs.rmSync(`${f}.pub`, { force: true });
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", `freshtrack-e2e-${name}`, "-f", f], { stdio: "ignore" });
-  }
+  for (const f of [hostKey, clientKey]) freshKey(f, `freshtrack-e2e-${name}`);
   fs.writeFileSync(path.join(overlay, "root", ".ssh", "authorized_keys"), fs.readFileSync(`${clientKey}.pub`), { mode: 0o600 });
   const data = path.join(DATA_ROOT, name);
   fs.rmSync(data, { recursive: true, force: true });

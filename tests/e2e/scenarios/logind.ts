@@ -7,10 +7,12 @@
 // host (the program pushed it): for each logind setting, what preflight says, and what happens
 // to a step whose connection is cut (the effect the check is about); where preflight fails, its
 // printed fix is run as printed and both are checked again.
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, spawn } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
+import { shellQuote } from "../../../components/shared/host";
 import { buildStandIn } from "../lib/build";
+import { freshKey, keyLine } from "../lib/disposable-host";
 import { sh } from "../lib/docker";
 import { StandIn } from "../stand-ins";
 
@@ -26,8 +28,10 @@ const IMAGE: StandIn = { key: "logind-host" as StandIn["key"], dir: "images/logi
 export const LOGIND_HOST = "freshtrack-e2e-logind";
 const APP_DIR = "/opt/freshtrack";
 const STEP = "/usr/local/sbin/ft-cut-step";
-/** Seconds the step runs (one message a second); the cut comes after its second message. */
+/** Seconds the step runs (one message a second). */
 const STEP_SECONDS = 8;
+/** The connection is cut once the step said this message. */
+const CUT_AFTER_MESSAGE = 2;
 
 /**
  * The step whose connection is cut: the release's own lib, so it outlives its connection
@@ -72,7 +76,6 @@ export function removeLogindHost(): void {
 }
 
 interface Host {
-  ip: string;
   ssh(user: string, ...cmd: string[]): string[];
 }
 
@@ -82,11 +85,7 @@ async function startHost(dir: string): Promise<Host> {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const hostKey = path.join(dir, "ssh_host_ed25519_key");
   const clientKey = path.join(dir, "login_key");
-  for (const f of [hostKey, clientKey]) {
-    fs.rmSync(f, { force: true });
-    fs.rmSync(`${f}.pub`, { force: true });
-    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", "freshtrack-e2e-logind", "-f", f], { stdio: "ignore" });
-  }
+  for (const f of [hostKey, clientKey]) freshKey(f, "freshtrack-e2e-logind");
   docker(["create", "--privileged", "--tmpfs", "/run", "--tmpfs", "/run/lock", "--name", LOGIND_HOST, "--hostname", LOGIND_HOST, image]);
   for (const f of [hostKey, `${hostKey}.pub`]) docker(["cp", f, `${LOGIND_HOST}:/etc/ssh/`]);
   docker(["start", LOGIND_HOST]);
@@ -104,7 +103,7 @@ async function startHost(dir: string): Promise<Host> {
   const ip = docker(["inspect", "-f", "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}", LOGIND_HOST]).trim();
   const knownHosts = path.join(dir, "known_hosts");
   // Pinned as every vm host's key is: no trust on first use.
-  fs.writeFileSync(knownHosts, `${ip} ${fs.readFileSync(`${hostKey}.pub`, "utf8").split(" ").slice(0, 2).join(" ")}\n`);
+  fs.writeFileSync(knownHosts, `${ip} ${keyLine(`${hostKey}.pub`)}\n`);
   const sshArgs = [
     "-i",
     clientKey,
@@ -117,7 +116,7 @@ async function startHost(dir: string): Promise<Host> {
     "-o",
     "StrictHostKeyChecking=yes",
   ];
-  return { ip, ssh: (user, ...cmd) => [...sshArgs, `${user}@${ip}`, ...cmd] };
+  return { ssh: (user, ...cmd) => [...sshArgs, `${user}@${ip}`, ...cmd] };
 }
 
 /** The command as the program's steps run it: through `sudo -n` unless the SSH user is root. */
@@ -126,14 +125,14 @@ const asStep = (user: string, cmd: string) => (user === "root" ? cmd : `sudo -n 
 /** bin/preflight over SSH; its `session` line (ok or FAIL) and, on FAIL, the fix it prints. */
 function preflight(h: Host, user: string): { verdict: string; line: string; fix?: string } {
   const r = sh("ssh", h.ssh(user, asStep(user, `${APP_DIR}/current/bin/preflight`)), { allowFail: true });
-  const line = /^.*preflight: (ok|FAIL): .*logind.*$/m.exec(r.stderr)?.[0] ?? "";
-  if (!line) throw new Error(`preflight printed no logind line (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
-  return { verdict: /: (ok|FAIL): /.exec(line)![1], line, fix: / Fix: (.*)$/.exec(line)?.[1] };
+  const m = /^.*preflight: (ok|FAIL): .*logind.*$/m.exec(r.stderr);
+  if (!m) throw new Error(`preflight printed no logind line (exit ${r.code}):\n${r.stderr.slice(-3000)}`);
+  return { verdict: m[1], line: m[0], fix: / Fix: (.*)$/.exec(m[0])?.[1] };
 }
 
 /**
  * Starts the step over SSH, closes the connection (the client killed, as when the deploying
- * machine goes) once the step said its second message, and waits until it finished or is gone.
+ * machine goes) once the step said its CUT_AFTER_MESSAGE-th message, and waits until it finished or is gone.
  * Returns how many of its seconds it ran, and whether its log on the host holds the last one.
  */
 async function cutStep(h: Host, user: string): Promise<{ steps_done: number; of: number; log_has_last: boolean; cut_after_message: number }> {
@@ -144,7 +143,7 @@ async function cutStep(h: Host, user: string): Promise<{ steps_done: number; of:
     const timer = setTimeout(() => reject(new Error(`the step said nothing within 30 s: ${said}`)), 30000);
     client.stderr!.on("data", (d: Buffer) => {
       said += d.toString();
-      if (/step 2 of/.test(said)) {
+      if (said.includes(`step ${CUT_AFTER_MESSAGE} of`)) {
         clearTimeout(timer);
         resolve();
       }
@@ -159,7 +158,7 @@ async function cutStep(h: Host, user: string): Promise<{ steps_done: number; of:
   }
   const done = Number(onHost(`cat ${APP_DIR}/state/cut-step.done 2>/dev/null || echo 0`).trim());
   const log = onHost(`cat ${APP_DIR}/state/logs/*-cut-step-*.log 2>/dev/null || true`);
-  return { steps_done: done, of: STEP_SECONDS, log_has_last: log.includes(`step ${STEP_SECONDS} of ${STEP_SECONDS}`), cut_after_message: 2 };
+  return { steps_done: done, of: STEP_SECONDS, log_has_last: log.includes(`step ${STEP_SECONDS} of ${STEP_SECONDS}`), cut_after_message: CUT_AFTER_MESSAGE };
 }
 
 /**
@@ -223,8 +222,4 @@ export async function logindSession(d: LogindDeps): Promise<void> {
   } finally {
     if (!process.env.FT_E2E_KEEP) removeLogindHost();
   }
-}
-
-function shellQuote(s: string): string {
-  return `'${s.replace(/'/g, `'\\''`)}'`;
 }
