@@ -7,7 +7,7 @@
 // restore check that matched the row counts, and the freshness metrics the textfile
 // collector reads (APP_DIR/metrics/*.prom). Then a manifest changed in the bucket must be
 // refused by bin/restore (the age-sealed copy differs).
-import { rcloneAsBackup } from "../lib/backup-rclone";
+import { rcloneAsBackup, rclonePutStdin } from "../lib/backup-rclone";
 import type { HostRun } from "../harness";
 
 export interface BackupScheduleDeps {
@@ -82,7 +82,7 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   // An upload of the app (binary, every byte value), in the app's bucket before the backup runs.
   const upload = Buffer.from(Array.from({ length: 4096 }, (_, i) => (i * 31) % 256));
   const UPLOAD_KEY = "e2e-org/sensor-photos/cooler-1.jpg";
-  const put = await d.host(`echo ${upload.toString("base64")} | base64 -d | ` + rcl(`rcat "$uploads/${UPLOAD_KEY}"`));
+  const put = await d.host(`echo ${upload.toString("base64")} | base64 -d | ` + rclonePutStdin(d.appDir, `"$uploads/${UPLOAD_KEY}"`));
   if (put.code !== 0) fail(`cannot put an upload into the app's bucket: ${put.stderr}`);
   const before = await d.host(`date +%s`);
   const t0 = Number(before.stdout.trim());
@@ -154,7 +154,7 @@ export async function backupSchedule(d: BackupScheduleDeps): Promise<Record<stri
   // A tampered manifest (row counts changed in the bucket) is refused by the restore check.
   const forged = JSON.stringify({ ...JSON.parse(manifest.stdout), tables: { ...m.tables, "public.sensor_readings": 0 } });
   const putManifest = async (text: string) => {
-    const r = await d.host(`echo ${b64(text)} | base64 -d | ` + rcl(`rcat "$base/${last.backup}.manifest.json"`));
+    const r = await d.host(`echo ${b64(text)} | base64 -d | ` + rclonePutStdin(d.appDir, `"$base/${last.backup}.manifest.json"`));
     if (r.code !== 0) fail(`cannot write the manifest back: ${r.stderr}`);
   };
   await putManifest(forged);
