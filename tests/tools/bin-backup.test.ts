@@ -18,6 +18,7 @@ import * as ini from "ini";
 import { Client } from "pg";
 import { RCLONE_IN_CONTAINER_SCRIPT, run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { AppDir, freePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
+import { wholePuts } from "../fixtures/s3-standin";
 import { FINAL_BACKUP_ARGS } from "../../components/move/plan";
 
 const MARKER = "plaintext-marker-7f3a"; // must never appear in the uploaded object
@@ -91,10 +92,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
 
     const S3rver = require("s3rver") as S3rverCtor;
     s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-"));
-    s3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: uploads.bucket }] });
+    s3 = wholePuts(new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: uploads.bucket }] }));
     const { port: s3Port } = await s3.run();
     remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-remote-"));
-    remoteS3 = new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: remoteDir, configureBuckets: [{ name: bucket }] });
+    remoteS3 = wholePuts(new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: remoteDir, configureBuckets: [{ name: bucket }] }));
     const { port: remotePort } = await remoteS3.run();
 
     hook = http.createServer((req, res) => {

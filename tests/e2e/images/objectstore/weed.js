@@ -13,9 +13,11 @@
 // s3rver computes signatures for path-style URIs only, so with -s3.domainName a signature that
 // does not match is let through (the access key still decides what a request may do).
 // GET /healthz and /status answer 200 like SeaweedFS's S3 gateway. Other flags are accepted and ignored.
+// A PUT is answered once the object is whole, as SeaweedFS answers it (s3rver-whole-put.js).
 const crypto = require("crypto");
 const fs = require("fs");
 const S3rver = require("s3rver");
+const { putObjectWhole } = require("./s3rver-whole-put");
 const AWSAccount = require("s3rver/lib/models/account");
 const { DUMMY_ACCOUNT } = AWSAccount;
 
@@ -94,6 +96,7 @@ fs.mkdirSync(dir, { recursive: true });
 const tls = flags["s3.cert.file"] && flags["s3.key.file"] ? { cert: fs.readFileSync(flags["s3.cert.file"]), key: fs.readFileSync(flags["s3.key.file"]) } : {};
 const domain = flags["s3.domainName"];
 const server = new S3rver({ port, address, directory: dir, silent: true, vhostBuckets: false, allowMismatchedSignatures: Boolean(domain), ...tls });
+putObjectWhole(server.store);
 server.middleware.unshift(async (ctx, next) => {
   if (ctx.method === "GET" && (ctx.path === "/healthz" || ctx.path === "/status")) {
     ctx.status = 200;
