@@ -10,21 +10,17 @@
  * - `$uploads`: the app's bucket, through the host store's admin section on vm (the backup job's
  *   own section may only read it), else the backup remote.
  */
-export function rcloneAsBackup(appDir: string, args: string, conf = `${appDir}/secrets/backup/rclone.conf`, mounts = ""): string {
+export function rcloneAsBackup(appDir: string, args: string, conf = `${appDir}/secrets/backup/rclone.conf`): string {
   return (
     `{ rel=${appDir}/current/release.json; base="$(jq -r '.backup | "\\(.remote):\\(.bucket)/\\(.prefix)"' "$rel")"; ` +
     `uploads="$(jq -r '.backup | "\\(.admin_remote // .remote):\\(.uploads.bucket)"' "$rel")"; ` +
-    `docker run --rm -i --network "$(jq -r .database.network "$rel")" -v ${conf}:/config/rclone/rclone.conf:ro ${mounts}"$(jq -r .images.rclone "$rel")" --config /config/rclone/rclone.conf ${args}; }`
+    `docker run --rm -i --network "$(jq -r .database.network "$rel")" -v ${conf}:/config/rclone/rclone.conf:ro "$(jq -r .images.rclone "$rel")" --config /config/rclone/rclone.conf ${args}; }`
   );
 }
 
-/**
- * One shell line that writes its stdin to DEST (an rclone path; `$base` and `$uploads` as above)
- * as rcloneAsBackup's rclone: staged in a file on the host first and mounted, since a pipe into
- * `docker run -i` once delivered only its first 64 KiB (`rcat`: "sizes differ 70000 vs 65536").
- */
+/** One shell line that writes its stdin to DEST (an rclone path; `$base` and `$uploads` as above) as rcloneAsBackup's rclone. */
 export function rclonePutStdin(appDir: string, dest: string, conf?: string): string {
-  return `{ put=$(mktemp); cat >"$put"; chmod 0644 "$put"; ${rcloneAsBackup(appDir, `copyto /put ${dest}`, conf, '-v "$put":/put:ro ')}; rc=$?; rm -f "$put"; (exit $rc); }`;
+  return rcloneAsBackup(appDir, `rcat ${dest}`, conf);
 }
 
 /** rclone's arguments that list the backups in `$base` (one manifest per backup, as bin/restore picks them). */
