@@ -18,16 +18,10 @@ import * as ini from "ini";
 import { Client } from "pg";
 import { RCLONE_IN_CONTAINER_SCRIPT, run, RunResult, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { AppDir, freePort, installPlanned, PG_BIN, plannedRelease, startPostgres } from "../fixtures/bin/release";
-import { wholePuts } from "../fixtures/s3-standin";
+import { S3Standin, startS3rver } from "../fixtures/s3-standin";
 import { FINAL_BACKUP_ARGS } from "../../components/move/plan";
 
 const MARKER = "plaintext-marker-7f3a"; // must never appear in the uploaded object
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
 
 describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3rver)", function () {
   this.timeout(180000);
@@ -40,10 +34,10 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
   let BASE = "";
   /** `<store remote>:<assets bucket>`: the app's uploads, on the host's own store. */
   let UPLOADS = "";
-  let remoteS3: S3rverInstance | undefined;
+  let remoteS3: S3Standin | undefined;
   let remoteDir = "";
   const PHOTO = Buffer.from(Array.from({ length: 3000 }, (_, i) => (i * 7) % 256)); // binary, every byte value
-  let s3: S3rverInstance | undefined;
+  let s3: S3Standin | undefined;
   let s3Dir = "";
   let hook: http.Server | undefined;
   const hookBodies: string[] = [];
@@ -90,13 +84,12 @@ describe("tools: bin/backup and bin/restore against real PostgreSQL 15 + S3 (s3r
     BASE = `${remote}:${bucket}/${prefix}`;
     UPLOADS = `${storeRemote}:${uploads.bucket}`;
 
-    const S3rver = require("s3rver") as S3rverCtor;
     s3Dir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-"));
-    s3 = wholePuts(new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: s3Dir, configureBuckets: [{ name: uploads.bucket }] }));
-    const { port: s3Port } = await s3.run();
+    s3 = await startS3rver({ directory: s3Dir, buckets: [uploads.bucket] });
+    const s3Port = s3.port;
     remoteDir = fs.mkdtempSync(path.join(os.tmpdir(), "ft-s3-remote-"));
-    remoteS3 = wholePuts(new S3rver({ port: 0, address: "127.0.0.1", silent: true, directory: remoteDir, configureBuckets: [{ name: bucket }] }));
-    const { port: remotePort } = await remoteS3.run();
+    remoteS3 = await startS3rver({ directory: remoteDir, buckets: [bucket] });
+    const remotePort = remoteS3.port;
 
     hook = http.createServer((req, res) => {
       let b = "";

@@ -2,20 +2,14 @@
 // the object is whole, as S3 and SeaweedFS do. s3rver 3.7 answers before its file is written; under
 // the e2e's load rclone's size check after an upload then read 0 of 757 bytes. Here file writes are
 // slowed so that the race is certain: rclone's upload fails against s3rver as it ships and
-// succeeds, whole, with putObjectWhole.
+// succeeds, whole, with putObjectWhole (startS3rver's default).
 import { strict as assert } from "assert";
 import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { run } from "../fixtures/bin/harness";
-import { RCLONE_BASE_ENV, s3rverRcloneConf, wholePuts } from "../fixtures/s3-standin";
-
-interface S3rverInstance {
-  run(): Promise<{ address: string; port: number }>;
-  close(): Promise<void>;
-}
-type S3rverCtor = new (opts: Record<string, unknown>) => S3rverInstance;
+import { RCLONE_BASE_ENV, s3rverRcloneConf, startS3rver } from "../fixtures/s3-standin";
 
 const SLOW_WRITE_MS = 1500;
 
@@ -42,19 +36,10 @@ describe("tools: the S3 stand-in answers a PUT only once the object is whole", f
   });
 
   async function upload(whole: boolean, size: number) {
-    const S3rver = require("s3rver") as S3rverCtor;
-    const made = new S3rver({
-      port: 0,
-      address: "127.0.0.1",
-      silent: true,
-      directory: path.join(dir, `${whole}-${size}`),
-      configureBuckets: [{ name: "bkt" }],
-    });
-    const server = whole ? wholePuts(made) : made;
-    const { port } = await server.run();
+    const server = await startS3rver({ directory: path.join(dir, `${whole}-${size}`), buckets: ["bkt"], asShipped: !whole });
     try {
-      const conf = path.join(dir, `rclone-${port}.conf`);
-      fs.writeFileSync(conf, s3rverRcloneConf(["s3"], `http://127.0.0.1:${port}`));
+      const conf = path.join(dir, `rclone-${server.port}.conf`);
+      fs.writeFileSync(conf, s3rverRcloneConf(["s3"], `http://127.0.0.1:${server.port}`));
       const body = Buffer.from(Array.from({ length: size }, (_, i) => (i * 13) % 256));
       const sh = (script: string, input?: string) => run("sh", ["-c", script], { env: RCLONE_BASE_ENV, input });
       const put = await sh(`base64 -d | rclone --config ${conf} rcat s3:bkt/obj`, body.toString("base64"));
