@@ -365,6 +365,28 @@ async function cutDeployThenRunAgain(ctx: Ctx, p: PlanResult): Promise<{ reports
   return { reports, figures };
 }
 
+/**
+ * What an operator might do by hand: `docker compose up -d --force-recreate --no-deps SERVICE` on
+ * the current release, in the environment state/secrets.env gives (else the secrets label would differ too).
+ */
+async function naiveRecreate(ctx: Ctx, service: string): Promise<{ code: number; seconds: number }> {
+  const cur = fs.realpathSync(path.join(ctx.appDir, "current"));
+  const rel = JSON.parse(fs.readFileSync(path.join(cur, "release.json"), "utf8")) as { compose_files: string[] };
+  const env = Object.fromEntries(
+    fs
+      .readFileSync(path.join(ctx.appDir, "state", "secrets.env"), "utf8")
+      .split("\n")
+      .filter((l) => /^FT_SECRETS_[A-Z0-9_]+=/.test(l))
+      .map((l) => l.split("=") as [string, string]),
+  );
+  const args = ["compose", "-p", "freshtrack", "--project-directory", cur, ...rel.compose_files.flatMap((f) => ["-f", path.join(cur, f)])];
+  const t0 = Date.now();
+  const r = await shAsync("docker", [...args, "up", "-d", "--force-recreate", "--no-deps", service], {
+    env: { ...process.env, ...env, FT_SECRETS_DIR: path.join(ctx.appDir, "secrets") },
+  });
+  return { code: r.code, seconds: (Date.now() - t0) / 1000 };
+}
+
 async function s2Release(ctx: Ctx): Promise<Record<string, unknown>> {
   const device = `s2-deploy-${Date.now()}`;
   const { load, stored, value } = await underLoad(ctx, device, async () => {
@@ -376,39 +398,7 @@ async function s2Release(ctx: Ctx): Promise<Record<string, unknown>> {
   const deployFig = record(ctx, { deploy: { ...lossFigures(load, stored), steps_run: ran, release_after: release, cut_off_deploy: value.figures } }).deploy;
   // Side by side: the naive way (recreate the backend with compose up) under the same load.
   const device2 = `s2-naive-${Date.now()}`;
-  const naive = await underLoad(
-    ctx,
-    device2,
-    async () => {
-      const cur = fs.realpathSync(path.join(ctx.appDir, "current"));
-      const rel = JSON.parse(fs.readFileSync(path.join(cur, "release.json"), "utf8")) as { compose_files: string[] };
-      const env = Object.fromEntries(
-        fs
-          .readFileSync(path.join(ctx.appDir, "state", "secrets.env"), "utf8")
-          .split("\n")
-          .filter((l) => /^FT_SECRETS_[A-Z0-9_]+=/.test(l))
-          .map((l) => l.split("=") as [string, string]),
-      );
-      const args = [
-        "compose",
-        "-p",
-        "freshtrack",
-        "--project-directory",
-        cur,
-        ...rel.compose_files.flatMap((f) => ["-f", path.join(cur, f)]),
-        "up",
-        "-d",
-        "--force-recreate",
-        "--no-deps",
-        "backend",
-      ];
-      const t0 = Date.now();
-      // The operator's environment after sourcing state/secrets.env (else the secrets label would differ too).
-      const r = await shAsync("docker", args, { env: { ...process.env, ...env, FT_SECRETS_DIR: path.join(ctx.appDir, "secrets") } });
-      return { code: r.code, seconds: (Date.now() - t0) / 1000 };
-    },
-    { after: 20000 },
-  );
+  const naive = await underLoad(ctx, device2, () => naiveRecreate(ctx, "backend"), { after: 20000 });
   record(ctx, { naive_compose_up_recreate: lossFigures(naive.load, naive.stored) });
   check(load.sent - stored === 0, `deploy of a new backend lost ${load.sent - stored} of ${load.sent} readings`);
   check(load.acked === load.sent, `deploy of a new backend refused ${load.sent - load.acked} readings`);
@@ -600,6 +590,64 @@ async function s6Rotate(ctx: Ctx): Promise<Record<string, unknown>> {
   check(health.status === 200, `/health ${health.status} after rotation`);
   check(load.sent - stored === 0, `rotation lost ${load.sent - stored} readings`);
   return ctx.figures;
+}
+
+/** The deploy's last audit line (state/audit.log). */
+function lastAudit(ctx: Ctx, action: string): Record<string, unknown> {
+  const lines = fs
+    .readFileSync(path.join(ctx.appDir, "state", "audit.log"), "utf8")
+    .trim()
+    .split("\n");
+  const entries = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.action === action);
+  return entries[entries.length - 1] ?? {};
+}
+
+async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>> {
+  const pgBefore = containers("postgres");
+  const maxBefore = Number(psql("SHOW max_connections"));
+  const maxAfter = maxBefore + 10;
+  const device = `s20-data-${Date.now()}`;
+  const { load, stored, value } = await underLoad(ctx, device, async () =>
+    apply(ctx, await planFor(ctx, { extraConfig: { ...ctx.stack.extraConfig, dbMaxConnections: String(maxAfter) } })),
+  );
+  const audit = lastAudit(ctx, "deploy");
+  // The worker went on through the restart: every stored reading's job processed.
+  const queue = await unprocessedAfter(device, 30);
+  // Nothing of the hold is left: no holder container, no marker sending requests to it, no deploy-hold mark.
+  const leftovers = [
+    ...containers("move-hold", true).map((id) => `holder container ${id.slice(0, 12)}`),
+    ...["state/proxy/move.forward", "state/deploy-hold"].filter((f) => fs.existsSync(path.join(ctx.appDir, f))),
+  ];
+  const recreated = JSON.stringify(containers("postgres")) !== JSON.stringify(pgBefore);
+  const maxNow = Number(psql("SHOW max_connections"));
+  const health = await httpsRequest(ctx.target, "GET", "/health");
+  const deployFig = record(ctx, {
+    deploy: {
+      ...lossFigures(load, stored),
+      steps_run: value.filter((r) => r.action !== "unchanged").map((r) => r.name),
+      postgres_recreated: recreated,
+      max_connections: { before: maxBefore, after: maxNow },
+      held_seconds: audit.held_seconds,
+      audit_result: audit.result,
+      queue: { stored, ...queue },
+      hold_leftovers: leftovers,
+    },
+  }).deploy;
+  // Side by side: the same restart by hand (compose up --force-recreate postgres), no holder.
+  const naive = await underLoad(ctx, `s20-naive-${Date.now()}`, () => naiveRecreate(ctx, "postgres"), { after: 20000 });
+  record(ctx, { naive_compose_up_recreate_postgres: lossFigures(naive.load, naive.stored) });
+  check(recreated, "PostgreSQL was not recreated: the scenario did not restart a data service");
+  check(maxNow === maxAfter, `max_connections is ${maxNow}, expected ${maxAfter}`);
+  check(audit.result === "success" && typeof audit.held_seconds === "number", `the deploy's audit line: ${JSON.stringify(audit)}`);
+  check(load.sent - stored === 0, `the data service restart lost ${load.sent - stored} of ${load.sent} readings`);
+  // Held readings are stored however long they wait; a client whose own timeout is shorter than the
+  // hold sees a timeout (counted in failures, as in the moves), not a refusal.
+  const refused = load.failed - (load.failures.timeout ?? 0);
+  check(refused === 0, `the data service restart refused ${refused} readings: ${JSON.stringify(load.failures)}`);
+  check(health.status === 200, `/health ${health.status} after the restart`);
+  check(queue.unprocessed === 0 && queue.processed === stored, `the worker left ${queue.unprocessed} of ${stored} readings unprocessed after the restart`);
+  check(leftovers.length === 0, `the hold left: ${leftovers.join(", ")}`);
+  return { deploy: deployFig, naive_compose_up_recreate_postgres: lossFigures(naive.load, naive.stored) };
 }
 
 async function s5Crash(ctx: Ctx): Promise<Record<string, unknown>> {
@@ -851,6 +899,11 @@ const SCENARIOS: [string, string, (ctx: Ctx) => Promise<Record<string, unknown>>
   ["8", "second deploy while the lock is held", s8Lock],
   ["4", "backup, destroy readings, restore", s4Backup],
   ["6", "rotate the database password under load", s6Rotate],
+  [
+    "20",
+    "a data service restarted by a deploy (dbMaxConnections: PostgreSQL recreated) under load; the same restart by hand side by side",
+    s20DataServiceRestart,
+  ],
   ["5", "kill -9 backend + restart PostgreSQL under load (retrying client)", s5Crash],
   ["9", "no secret value in docker inspect, logs, audit log, command output", s9Secrets],
   [
