@@ -166,6 +166,7 @@ function lossFigures(load: LoadResult, stored: number): Record<string, unknown> 
     lost: load.sent - stored,
     retries: load.retries,
     response_mixups: load.mixups,
+    max_ack_seconds: Number((load.maxAckMs / 1000).toFixed(1)),
   };
 }
 
@@ -602,6 +603,46 @@ function lastAudit(ctx: Ctx, action: string): Record<string, unknown> {
   return entries[entries.length - 1] ?? {};
 }
 
+/** What of a deploy's hold is left: a holder container, the marker sending requests to it, the deploy-hold mark. */
+function holdLeftovers(ctx: Ctx): string[] {
+  return [
+    ...containers("move-hold", true).map((id) => `holder container ${id.slice(0, 12)}`),
+    ...["state/proxy/move.forward", "state/deploy-hold"].filter((f) => fs.existsSync(path.join(ctx.appDir, f))),
+  ];
+}
+
+/**
+ * A deploy killed while it held the app's requests (its holder running, Caddy sending every request
+ * there, state/deploy-hold written, as the release's own functions leave them), under load; 5 s later
+ * the current release's deploy is run again, as an operator would: it must hand the requests back.
+ */
+async function killedHoldHandedBack(ctx: Ctx): Promise<Record<string, unknown>> {
+  const cur = (await host(ctx, `readlink ${ctx.appDir}/current`)).stdout.trim().replace(/^releases\//, "");
+  const { load, stored, value } = await underLoad(ctx, `s20-killed-${Date.now()}`, async () => {
+    const left = await host(
+      ctx,
+      `bash -c 'set -e; source "$1/current/bin/move-lib.sh"; ft_paths_resolve; ft_release_use "$(readlink -f "$1/current")"; ft_move_hold_ensure; : >"$STATE_DIR/deploy-hold"; ft_move_hold_divert' _ ${ctx.appDir}`,
+    );
+    check(left.code === 0, `could not leave a hold as a killed deploy would: ${left.stderr.slice(-400)}`);
+    await sleep(5000);
+    return host(ctx, `${ctx.appDir}/current/bin/deploy ${cur}`);
+  });
+  const audit = lastAudit(ctx, "deploy");
+  const figures = {
+    ...lossFigures(load, stored),
+    redeploy_exit: value.code,
+    handed_back: /held .* then handed back/.test(value.stderr + value.stdout),
+    audit_result: audit.result,
+    hold_leftovers: holdLeftovers(ctx),
+  };
+  record(ctx, { killed_deploy_hold: figures });
+  check(value.code === 0, `the deploy run after a killed hold failed: ${value.stderr.slice(-400)}`);
+  check(figures.handed_back, "the deploy run after a killed hold did not say it handed the requests back");
+  check(figures.hold_leftovers.length === 0, `the killed deploy's hold is left: ${figures.hold_leftovers.join(", ")}`);
+  check(load.sent - stored === 0, `a killed deploy's hold lost ${load.sent - stored} of ${load.sent} readings`);
+  return figures;
+}
+
 async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>> {
   const pgBefore = containers("postgres");
   const maxBefore = Number(psql("SHOW max_connections"));
@@ -613,11 +654,7 @@ async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>>
   const audit = lastAudit(ctx, "deploy");
   // The worker went on through the restart: every stored reading's job processed.
   const queue = await unprocessedAfter(device, 30);
-  // Nothing of the hold is left: no holder container, no marker sending requests to it, no deploy-hold mark.
-  const leftovers = [
-    ...containers("move-hold", true).map((id) => `holder container ${id.slice(0, 12)}`),
-    ...["state/proxy/move.forward", "state/deploy-hold"].filter((f) => fs.existsSync(path.join(ctx.appDir, f))),
-  ];
+  const leftovers = holdLeftovers(ctx);
   const recreated = JSON.stringify(containers("postgres")) !== JSON.stringify(pgBefore);
   const maxNow = Number(psql("SHOW max_connections"));
   const health = await httpsRequest(ctx.target, "GET", "/health");
@@ -636,6 +673,7 @@ async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>>
   // Side by side: the same restart by hand (compose up --force-recreate postgres), no holder.
   const naive = await underLoad(ctx, `s20-naive-${Date.now()}`, () => naiveRecreate(ctx, "postgres"), { after: 20000 });
   record(ctx, { naive_compose_up_recreate_postgres: lossFigures(naive.load, naive.stored) });
+  const killed = await killedHoldHandedBack(ctx);
   check(recreated, "PostgreSQL was not recreated: the scenario did not restart a data service");
   check(maxNow === maxAfter, `max_connections is ${maxNow}, expected ${maxAfter}`);
   check(audit.result === "success" && typeof audit.held_seconds === "number", `the deploy's audit line: ${JSON.stringify(audit)}`);
@@ -647,7 +685,7 @@ async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>>
   check(health.status === 200, `/health ${health.status} after the restart`);
   check(queue.unprocessed === 0 && queue.processed === stored, `the worker left ${queue.unprocessed} of ${stored} readings unprocessed after the restart`);
   check(leftovers.length === 0, `the hold left: ${leftovers.join(", ")}`);
-  return { deploy: deployFig, naive_compose_up_recreate_postgres: lossFigures(naive.load, naive.stored) };
+  return { deploy: deployFig, naive_compose_up_recreate_postgres: lossFigures(naive.load, naive.stored), killed_deploy_hold: killed };
 }
 
 async function s5Crash(ctx: Ctx): Promise<Record<string, unknown>> {

@@ -22,6 +22,8 @@ export interface LoadResult {
   mixups: number;
   seconds: number;
   rate: number;
+  /** The longest time a reading waited for its 2xx answer, in ms (TTN gives a webhook 10 s). */
+  maxAckMs: number;
 }
 
 export interface Target {
@@ -123,7 +125,7 @@ export class LoadGenerator {
   /** Per reading: every attempt's outcome (status or error), to explain a reading acknowledged but not stored. */
   readonly attempts = new Map<number, string[]>();
   readonly acked = new Set<number>();
-  readonly result: LoadResult = { sent: 0, acked: 0, failed: 0, failures: {}, retries: 0, rateLimited: 0, mixups: 0, seconds: 0, rate: 0 };
+  readonly result: LoadResult = { sent: 0, acked: 0, failed: 0, failures: {}, retries: 0, rateLimited: 0, mixups: 0, seconds: 0, rate: 0, maxAckMs: 0 };
 
   constructor(
     private readonly target: Target,
@@ -158,6 +160,7 @@ export class LoadGenerator {
     const end = Date.now() + (this.retry?.untilMs ?? 0);
     for (let attempt = 0; ; attempt++) {
       let why: string;
+      const t0 = Date.now();
       try {
         const r = await postUplink(this.target, body, this.agent);
         this.note(fCnt, `${r.status} ${r.body.slice(0, 60)}`);
@@ -174,6 +177,7 @@ export class LoadGenerator {
           why = `2xx for another reading (${echo.device_id}/${echo.f_cnt})`;
         } else if (r.status >= 200 && r.status < 300) {
           this.result.acked++;
+          this.result.maxAckMs = Math.max(this.result.maxAckMs, Date.now() - t0);
           this.acked.add(fCnt);
           return;
         } else why = `HTTP ${r.status}`;
