@@ -678,7 +678,7 @@ const MOVE_DEFAULTS = {
 
 /**
  * How long a move's request holder keeps a request before answering 503 (s): FT_MOVE_HOLD_MS in
- * compose/files/bin/move-lib.sh, kept equal by a test. A cutover between hosts may forecast a
+ * compose/files/bin/lib/hold.sh, kept equal by a test. A cutover between hosts may forecast a
  * freeze of at most this less one minute (the new app's start, the database's growth since).
  */
 export const MOVE_HOLD_SECONDS = 600;

@@ -16,13 +16,13 @@ import { SCALE_DOWN } from "./move-run";
 
 /** The holder as the hosts' bundles ship it: the task runs this very file. */
 export const HOLD_JS_PATH = path.join(STATIC_FILES_DIR, "move", "hold.js");
-/** The holder's own health path (as bin/move-lib.sh sets it): the target groups' health check. */
+/** The holder's own health path (as bin/lib/hold.sh sets it): the target groups' health check. */
 export const MOVE_FORWARD_HEALTH = "/.freshtrack-move/hold-health";
 /** The holder's limit per request: it has its target from the start, so this only bounds dialling a new host that is down. */
 export const MOVE_FORWARD_MAX_MS = 110000;
 /**
  * How long the new host's holder keeps a request during a move off aws (bin/move-forward --hold:
- * FT_MOVE_HOLD_MS in move-lib.sh, kept equal by a test): the freeze spans stopping the old
+ * FT_MOVE_HOLD_MS in bin/lib/hold.sh, kept equal by a test): the freeze spans stopping the old
  * services and two one-off tasks, minutes rather than seconds.
  */
 export const NEW_HOST_HOLD_MS = 600000;
@@ -82,7 +82,7 @@ export function moveForwardContainerDefinitions(i: MoveForwardTaskInput): string
       essential: true,
       cpu: MOVE_FORWARD_TASK_SIZE.cpu / 2,
       memoryReservation: MOVE_FORWARD_TASK_SIZE.memory / 4,
-      // Our own entry point, as bin/move-lib.sh starts the holder (`--entrypoint node`): the image's must not wrap it.
+      // Our own entry point, as bin/lib/hold.sh starts the holder (`--entrypoint node`): the image's must not wrap it.
       entryPoint: ["node"],
       command: ["-e", source],
       user: "65534",

@@ -58,7 +58,7 @@ export type Slot = (typeof SLOTS)[number];
  * the reason above: a load closes idle keep-alive connections.
  */
 export const MOVE_FORWARD_MARKER = "move.forward";
-/** Container name of the holder (bin/move-lib.sh starts it on the caddy container's networks). */
+/** Container name of the holder (bin/lib/hold.sh starts it on the caddy container's networks). */
 export const MOVE_HOLD_CONTAINER = `${PROJECT_NAME}-move-hold`;
 export const MOVE_HOLD_PORT = 3000;
 

@@ -621,7 +621,7 @@ async function killedHoldHandedBack(ctx: Ctx): Promise<Record<string, unknown>> 
   const { load, stored, value } = await underLoad(ctx, `s20-killed-${Date.now()}`, async () => {
     const left = await host(
       ctx,
-      `bash -c 'set -e; source "$1/current/bin/move-lib.sh"; ft_paths_resolve; ft_release_use "$(readlink -f "$1/current")"; ft_move_hold_ensure; : >"$STATE_DIR/deploy-hold"; ft_move_hold_divert' _ ${ctx.appDir}`,
+      `bash -c 'set -e; source "$1/current/bin/lib.sh"; ft_paths_resolve; ft_release_use "$(readlink -f "$1/current")"; ft_hold_ensure; : >"$STATE_DIR/deploy-hold"; ft_hold_divert' _ ${ctx.appDir}`,
     );
     check(left.code === 0, `could not leave a hold as a killed deploy would: ${left.stderr.slice(-400)}`);
     await sleep(5000);

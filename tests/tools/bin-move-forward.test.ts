@@ -320,7 +320,7 @@ describe("tools: bin/move-forward switches a running Caddy 2.6 to the new side a
     const drop = () =>
       run(
         "bash",
-        ["-c", `source '${path.join(appDir, "current", "bin", "lib.sh")}' && STATE_DIR='${path.join(appDir, "state")}' && ft_proxy_drop_stale_move`],
+        ["-c", `source '${path.join(appDir, "current", "bin", "lib.sh")}' && STATE_DIR='${path.join(appDir, "state")}' && ft_hold_drop_stale_marker`],
         {
           env: { ...process.env, ...stubEnv },
         },

@@ -507,7 +507,7 @@ esac
     const r = await forwardCmd(["--hold"]);
     assert.equal(r.code, 0, r.stderr);
     assert.match(calls(), /^run -d --name freshtrack-move-hold .*--user 65534:65534 --read-only .*--entrypoint node \S+ \/hold\.js$/m);
-    // Its drain on SIGTERM is the `docker stop -t 30` that removes it (one constant in move-lib.sh).
+    // Its drain on SIGTERM is the `docker stop -t 30` that removes it (one constant in bin/lib/hold.sh).
     assert.match(calls(), /^run -d .* -e FT_HOLD_DRAIN_MS=30000 /m);
     assert.ok(fs.existsSync(marker()), "Caddy sends every request for the app's hosts to the holder");
     assert.ok(!fs.existsSync(state("move-hold", "target.json")), "no target: the requests are kept");

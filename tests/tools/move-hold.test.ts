@@ -91,7 +91,7 @@ describe("tools: the freeze's request holder (rendered move/hold.js, real Node)"
     throw new Error("holder did not start");
   }
 
-  // As ft_move_hold_release writes it: one rename, so the holder never reads half a file.
+  // As ft_hold_release writes it: one rename, so the holder never reads half a file.
   const release = (holdDir: string, url: string, ca: string | null) => {
     if (ca) fs.copyFileSync(path.join(dir, ca), path.join(holdDir, ca));
     fs.writeFileSync(path.join(holdDir, ".target.tmp"), JSON.stringify({ url, ca }));

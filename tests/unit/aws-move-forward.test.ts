@@ -72,14 +72,14 @@ describe("aws move forwarder: container definitions", () => {
     assert.deepEqual(JSON.parse(env(named).FT_HOLD_TARGET), { url: "https://new.acme-foods.example:443" });
   });
 
-  it("the health path is the one bin/move-lib.sh gives the hosts' holder", () => {
-    const lib = fs.readFileSync(path.join(ROOT, "compose/files/bin/move-lib.sh"), "utf8");
+  it("the health path is the one bin/lib/hold.sh gives the hosts' holder", () => {
+    const lib = fs.readFileSync(path.join(ROOT, "compose/files/bin/lib/hold.sh"), "utf8");
     assert.ok(lib.includes(`FT_MOVE_HOLD_HEALTH=${MOVE_FORWARD_HEALTH}\n`));
   });
 
   it("the forwarder waits for an answer longer than the new host holds a request (bin/move-forward --hold's limit)", () => {
-    const lib = fs.readFileSync(path.join(ROOT, "compose/files/bin/move-lib.sh"), "utf8");
-    assert.ok(lib.includes(`FT_MOVE_HOLD_MS=${NEW_HOST_HOLD_MS}\n`), "move-lib.sh holds as long as the forwarder expects");
+    const lib = fs.readFileSync(path.join(ROOT, "compose/files/bin/lib/hold.sh"), "utf8");
+    assert.ok(lib.includes(`FT_MOVE_HOLD_MS=${NEW_HOST_HOLD_MS}\n`), "bin/lib/hold.sh holds as long as the forwarder expects");
     assert.ok(MOVE_FORWARD_UPSTREAM_TIMEOUT_MS > NEW_HOST_HOLD_MS);
     for (const d of defs()) assert.equal(env(d).FT_HOLD_UPSTREAM_TIMEOUT_MS, String(MOVE_FORWARD_UPSTREAM_TIMEOUT_MS), d.name);
   });

@@ -535,9 +535,9 @@ describe("caddy.json", () => {
         { handler: "reverse_proxy", upstreams: [{ dial: `${MOVE_HOLD_CONTAINER}:${MOVE_HOLD_PORT}` }], transport: UPSTREAM_TRANSPORT_RENDERED },
       ]);
     }
-    // bin/move-lib.sh names the same container, port and marker.
-    const lib = fs.readFileSync(path.join(STATIC_FILES_DIR, "bin", "move-lib.sh"), "utf8");
-    assert.match(lib, /ft_move_hold_name\(\) \{ printf '%s-move-hold' "\$FT_PROJECT"; \}/);
+    // bin/lib/hold.sh names the same container, port and marker.
+    const lib = fs.readFileSync(path.join(STATIC_FILES_DIR, "bin", "lib", "hold.sh"), "utf8");
+    assert.match(lib, /ft_hold_name\(\) \{ printf '%s-move-hold' "\$FT_PROJECT"; \}/);
     assert.equal(`${"freshtrack"}-move-hold`, MOVE_HOLD_CONTAINER);
     assert.match(lib, new RegExp(`^FT_MOVE_HOLD_PORT=${MOVE_HOLD_PORT}$`, "m"));
     assert.match(lib, new RegExp(`mv -f "\\$dir/\\.${MOVE_FORWARD_MARKER.replace(".", "\\.")}\\.tmp" "\\$dir/${MOVE_FORWARD_MARKER.replace(".", "\\.")}"`));

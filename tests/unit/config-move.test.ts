@@ -131,7 +131,7 @@ describe("config: move keys", () => {
     assert.equal(parse({ moveTo: "aws", awsRegion: "eu-central-1", moveMaxFreezeSeconds: "120" }).move!.maxFreezeSeconds, 120);
     refuses({ moveTo: "aws", awsRegion: "eu-central-1", moveMaxFreezeSeconds: "541" }, "moveMaxFreezeSeconds", /from 5 to 540/);
     // The holder on the host keeps a request as long as the config's limit assumes.
-    const lib = fs.readFileSync(path.join(__dirname, "../../compose/files/bin/move-lib.sh"), "utf8");
+    const lib = fs.readFileSync(path.join(__dirname, "../../compose/files/bin/lib/hold.sh"), "utf8");
     assert.match(lib, new RegExp(`^FT_MOVE_HOLD_MS=${MOVE_HOLD_SECONDS * 1000}$`, "m"));
   });
   it("retire refuses to purge the old side's data by way of vmPurgeOnDelete unless movePurgeOld says so", () => {

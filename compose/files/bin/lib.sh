@@ -4,9 +4,9 @@
 #/ Shared helpers of the on-host commands, one file per job under bin/lib/: APP_DIR from
 #/ the script's location (<APP_DIR>/releases/<id>/bin), the release and its release.json,
 #/ docker compose, logging, the audit log (state/audit.log), webhook notify, the deploy
-#/ lock (state/deploy.lock + .owner), secret generations, the proxy slots, PgBouncer's and
-#/ Redis's credentials, database/rclone access for backup and restore (seams FT_PG_BIN,
-#/ FT_RCLONE), metrics.
+#/ lock (state/deploy.lock + .owner), secret generations, the proxy slots, the request
+#/ holder, PgBouncer's and Redis's credentials, database/rclone access for backup and
+#/ restore (seams FT_PG_BIN, FT_RCLONE), metrics.
 # Sourced, never run. Contract: docs/design.md "Host layout". Callers run under
 # `set -Eeuo pipefail`. Nothing here prints, logs or passes on argv the content of a secret file.
 #
@@ -43,6 +43,8 @@ source "$_ft_lib/compose.sh"
 source "$_ft_lib/live.sh"
 # shellcheck source=lib/proxy.sh
 source "$_ft_lib/proxy.sh"
+# shellcheck source=lib/hold.sh
+source "$_ft_lib/hold.sh"
 # shellcheck source=lib/pgbouncer.sh
 source "$_ft_lib/pgbouncer.sh"
 # shellcheck source=lib/redis.sh

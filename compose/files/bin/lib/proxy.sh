@@ -47,25 +47,34 @@ ft_proxy_take_slot() {
   docker rename "$id" "$name"
 }
 
-# Waits until the proxy's container gets 200 from slot $2 of service $1 by name, on the
-# liveness path release.json .proxy gives (Docker's DNS follows a rename at once: this
-# checks it, and the network path, instead of assuming them) before traffic moves there.
-# Succeeds at once when caddy is not running yet or release.json .proxy has no entry for $1.
+# The caddy container (first id), or nothing.
+ft_proxy_caddy() {
+  local ids
+  ids=$(ft_compose_service_ids caddy)
+  printf '%s' "${ids%%$'\n'*}"
+}
+
+# Waits up to $4 seconds (default 10) until the proxy's container gets 200 from slot $2 of
+# service $1 by name, on path $3 (default: the liveness path release.json .proxy gives).
+# Docker's DNS follows a rename at once: this checks it, and the network path, instead of
+# assuming them, before traffic moves there (bin/deploy also asks the backend's full health
+# path before handing held requests back). Succeeds at once when caddy is not running yet or
+# release.json .proxy has no entry for $1.
 # shellcheck disable=SC2016 # $s is a jq variable, not a shell one
 ft_proxy_reachable() {
-  local svc=$1 slot=$2 caddy port health url i
-  caddy=$(ft_compose_service_ids caddy)
-  caddy=${caddy%%$'\n'*}
+  local svc=$1 slot=$2 path=${3:-} deadline=$((SECONDS + ${4:-10})) caddy port url tries=0
+  caddy=$(ft_proxy_caddy)
   [[ -n $caddy ]] || return 0 # first start: caddy comes up after the app
   port=$(rj --arg s "$svc" '.proxy[$s].port // empty')
-  health=$(rj --arg s "$svc" '.proxy[$s].health // empty')
-  [[ -n $port && -n $health ]] || return 0
-  url="http://$(ft_proxy_slot_name "$svc" "$slot"):$port$health"
-  for i in $(seq 1 20); do
+  [[ -n $path ]] || path=$(rj --arg s "$svc" '.proxy[$s].health // empty')
+  [[ -n $port && -n $path ]] || return 0
+  url="http://$(ft_proxy_slot_name "$svc" "$slot"):$port$path"
+  while ((tries == 0 || SECONDS < deadline)); do
+    tries=$((tries + 1))
     docker exec "$caddy" wget -q -O /dev/null -T 2 "$url" >/dev/null 2>&1 && return 0
     sleep 0.5
   done
-  log "proxy: $url does not answer from the caddy container (after $i attempts)"
+  log "proxy: $url does not answer from the caddy container (after $tries attempts in ${4:-10} s)"
   return 1
 }
 
@@ -79,15 +88,4 @@ ft_proxy_ensure() {
   slot=${slot:-blue}
   ft_proxy_take_slot "$ids" "$svc" "$slot"
   [[ -e $STATE_DIR/proxy/$svc.$slot ]] || ft_proxy_switch "$svc" "$slot"
-}
-
-# A move's marker (state/proxy/move.forward, compose/render/caddy.ts MOVE_FORWARD_MARKER) sends
-# every request to the move's request holder; without a running holder Caddy could only answer
-# 502. bin/deploy removes such a leftover (a move finished or abandoned by hand).
-ft_proxy_drop_stale_move() {
-  local f=$STATE_DIR/proxy/move.forward
-  [[ -e $f ]] || return 0
-  [[ -z $(docker ps -q --filter "label=com.docker.compose.project=$FT_PROJECT" --filter label=com.docker.compose.service=move-hold 2>/dev/null) ]] || return 0
-  rm -f "$f"
-  warn "proxy: removed a move's forward marker that no request holder serves: this side serves itself"
 }
