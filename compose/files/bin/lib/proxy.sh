@@ -59,22 +59,24 @@ ft_proxy_caddy() {
 # Docker's DNS follows a rename at once: this checks it, and the network path, instead of
 # assuming them, before traffic moves there (bin/deploy also asks the backend's full health
 # path before handing held requests back). Succeeds at once when caddy is not running yet or
-# release.json .proxy has no entry for $1.
+# release.json .proxy has no entry for $1. Bounded by the clock and by two tries a second
+# (each sleeps 0.5 s), so a test whose sleep returns at once does not spin for the whole time.
 # shellcheck disable=SC2016 # $s is a jq variable, not a shell one
 ft_proxy_reachable() {
-  local svc=$1 slot=$2 path=${3:-} deadline=$((SECONDS + ${4:-10})) caddy port url tries=0
+  local svc=$1 slot=$2 path=${3:-} within=${4:-10} caddy port url tries=0 deadline
   caddy=$(ft_proxy_caddy)
   [[ -n $caddy ]] || return 0 # first start: caddy comes up after the app
   port=$(rj --arg s "$svc" '.proxy[$s].port // empty')
   [[ -n $path ]] || path=$(rj --arg s "$svc" '.proxy[$s].health // empty')
   [[ -n $port && -n $path ]] || return 0
   url="http://$(ft_proxy_slot_name "$svc" "$slot"):$port$path"
-  while ((tries == 0 || SECONDS < deadline)); do
+  deadline=$((SECONDS + within))
+  while ((tries == 0 || (SECONDS < deadline && tries < within * 2))); do
     tries=$((tries + 1))
     docker exec "$caddy" wget -q -O /dev/null -T 2 "$url" >/dev/null 2>&1 && return 0
     sleep 0.5
   done
-  log "proxy: $url does not answer from the caddy container (after $tries attempts in ${4:-10} s)"
+  log "proxy: $url does not answer from the caddy container (after $tries attempts; limit $within s)"
   return 1
 }
 
