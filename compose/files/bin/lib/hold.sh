@@ -29,6 +29,9 @@ FT_MOVE_HOLD_DRAIN_SECONDS=30
 
 ft_hold_name() { printf '%s-move-hold' "$FT_PROJECT"; }
 
+# The holder container runs under its name (the one Caddy dials).
+ft_hold_up() { [[ -n $(docker ps -q --filter "name=^/$(ft_hold_name)\$" 2>/dev/null) ]]; }
+
 # Ids of the holder container: running or not, or with "running" only while it runs.
 ft_hold_ids() {
   local opts=(-aq --no-trunc)
@@ -50,7 +53,7 @@ ft_hold_ensure() {
   [[ -n $caddy ]] || die "no running caddy container: no request can be held or forwarded"
   # World-readable: the holder runs as nobody; target.json and a CA certificate hold no secret.
   install -d -m 0755 "$dir"
-  if [[ -z $(docker ps -q --filter "name=^/$(ft_hold_name)\$" 2>/dev/null) ]]; then
+  if ! ft_hold_up; then
     ft_hold_remove
     ft_hold_keep
     nets=$(docker inspect -f '{{range $k, $v := .NetworkSettings.Networks}}{{$k}} {{end}}' "$caddy")
