@@ -20,10 +20,40 @@ ft_move_path() {
 ft_move_rclone() {
   if [[ $RCLONE_MODE == host ]]; then
     rclone --config "$RCLONE_CONF" "$@" </dev/null
+  elif [[ -n ${FT_MOVE_RCLONE_KEPT:-} && $RCLONE_CONF == "$FT_MOVE_RCLONE_KEPT_CONF" ]]; then
+    docker exec "$FT_MOVE_RCLONE_KEPT" rclone --config /config/rclone/rclone.conf "$@"
   else
     docker run --rm --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" -v "$WORK:/work" \
       "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" --config /config/rclone/rclone.conf "$@"
   fi
+}
+
+# ft_move_tools_keep: the PostgreSQL clients (ft_db_tool_keep) and rclone each run in one
+# container for the rest of this run, <project>-move-db and <project>-move-rclone, not in a
+# container per call (the write freeze's copy makes about ten calls). rclone's is used while
+# RCLONE_CONF is the config it mounted (ft_move_s3_credential makes another: then each call
+# starts its own). Needs WORK, RCLONE_CONF and the database connection; ft_move_tools_drop
+# (on exit) removes both.
+ft_move_tools_keep() {
+  ft_db_tool_keep "$FT_PROJECT-move-db"
+  [[ $RCLONE_MODE != host && -z ${FT_MOVE_RCLONE_KEPT:-} ]] || return 0
+  local name=$FT_PROJECT-move-rclone
+  docker rm -f "$name" >/dev/null 2>&1 || true
+  # A day at most, as ft_db_tool_keep's.
+  if docker run -d --rm --name "$name" --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" \
+    -v "$WORK:/work" --entrypoint sleep "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" 86400 >/dev/null; then
+    FT_MOVE_RCLONE_KEPT=$name
+    FT_MOVE_RCLONE_KEPT_CONF=$RCLONE_CONF
+  else
+    warn "could not start $name: each rclone call starts its own container"
+  fi
+}
+
+ft_move_tools_drop() {
+  ft_db_tool_drop
+  [[ -n ${FT_MOVE_RCLONE_KEPT:-} ]] || return 0
+  docker rm -f "$FT_MOVE_RCLONE_KEPT" >/dev/null 2>&1 || true
+  FT_MOVE_RCLONE_KEPT=
 }
 
 # The rclone remotes of a move through aws S3 (sections ft_move_s3_credential adds to the work

@@ -1006,7 +1006,15 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
     const oldForwarding = onHost(oldHost, `ls ${APP_DIR}/state/proxy/move.forward 2>/dev/null; docker ps -q --filter name=freshtrack-move-hold`, {
       allowFail: true,
     }).stdout.trim();
+    // The copy's PostgreSQL-client and rclone containers (ft_move_tools_keep) go with each run.
+    const toolsLeft = (h: DisposableHost) =>
+      onHost(h, "docker ps -aq --filter name=freshtrack-move-db --filter name=freshtrack-move-rclone", { allowFail: true })
+        .stdout.trim()
+        .split("\n")
+        .filter(Boolean).length;
+    const moveToolContainersLeft = { old: toolsLeft(oldHost), new: toolsLeft(newHost) };
     d.record({
+      move_tool_containers_left: moveToolContainersLeft,
       final_side: rollback ? "old (rolled back)" : "new",
       ...(holderRestart ? { old_side_holder_restart: holderRestart } : {}),
       old_side_holder_log: holderLog(oldHost),
@@ -1119,6 +1127,10 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       });
     }
     // 5. Assertions (no timing is asserted).
+    d.check(
+      moveToolContainersLeft.old + moveToolContainersLeft.new === 0,
+      `the move's tool containers outlived their runs: ${JSON.stringify(moveToolContainersLeft)}`,
+    );
     // A backend stopped by the move is held (no "backend down" page); the serving side's is not.
     const wantHolds: Record<string, { old: string; new: string }> = {
       prepare: { old: "absent", new: "standby 1" },
