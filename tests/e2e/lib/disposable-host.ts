@@ -51,8 +51,69 @@ export function freshKey(file: string, comment: string): void {
   execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", file], { stdio: "ignore" });
 }
 
-/** Starts a host container with fresh keys; resolves once its sshd answers and its engine runs. */
-export async function startDisposableHost(name: string, dir: string, image: string): Promise<DisposableHost> {
+/** Polls until the host's engine answers (and, unless `engineOnly`, its sshd listens). */
+async function untilUp(name: string, engineOnly = false): Promise<void> {
+  const probe = engineOnly ? "docker info >/dev/null 2>&1" : "docker info >/dev/null 2>&1 && ss -Hltn 'sport = :22' | grep -q .";
+  for (let i = 0; ; i++) {
+    if (sh("docker", ["exec", name, "sh", "-c", probe], { allowFail: true }).code === 0) return;
+    if (i > 60) throw new Error(`host ${name}: engine or sshd not up after 30 s: ${sh("docker", ["logs", name], { allowFail: true }).stderr.slice(-2000)}`);
+    await new Promise((r) => setTimeout(r, 500));
+  }
+}
+
+/** The container that loads a seed (only while it does). */
+const SEED_HOST = "freshtrack-e2e-seed";
+/** Data roots already seeded in this run, by host image and image list. */
+const seeds = new Map<string, string>();
+
+/**
+ * A host engine's data root that holds `images`, made once per run: an engine of the host image
+ * loads them from one `docker save` stream, then stops cleanly. Each host started with it
+ * (startDisposableHost's `seed`) begins with those images, as if it had loaded them itself.
+ */
+export async function imageSeed(image: string, images: string[]): Promise<string> {
+  const key = [image, ...[...images].sort()].join(" ");
+  const known = seeds.get(key);
+  if (known && fs.existsSync(path.join(known, "overlay2"))) return known;
+  const name = SEED_HOST;
+  const data = path.join(DATA_ROOT, `seed-${seeds.size}`);
+  sh("docker", ["rm", "-f", name], { allowFail: true });
+  fs.rmSync(data, { recursive: true, force: true });
+  fs.mkdirSync(data, { recursive: true });
+  sh("docker", ["run", "-d", "--privileged", "--name", name, "-v", `${data}:/var/lib/docker`, image]);
+  try {
+    await untilUp(name, true);
+    await loadImages([{ name }], images);
+    // dockerd ends cleanly (its databases closed) before its files are copied.
+    sh("docker", ["exec", name, "sh", "-c", "pkill -TERM -x dockerd; while pgrep -x dockerd >/dev/null; do sleep 0.2; done"]);
+  } finally {
+    sh("docker", ["rm", "-f", name], { allowFail: true });
+  }
+  seeds.set(key, data);
+  return data;
+}
+
+/**
+ * Fills a new host's data root from a seed: the image layers (overlay2/, the bulk) hard-linked,
+ * since overlay2 only ever reads an image's layers (a container writes to a directory of its
+ * own); everything else copied, since Docker writes some of it in place (its bolt databases).
+ */
+function fromSeed(seed: string, data: string): void {
+  for (const entry of fs.readdirSync(seed)) sh("cp", [entry === "overlay2" ? "-al" : "-a", path.join(seed, entry), data]);
+}
+
+/** Removes the run's seeds (after every host is stopped), and a seed's host left by a signal. */
+export function removeImageSeeds(): void {
+  sh("docker", ["rm", "-f", SEED_HOST], { allowFail: true });
+  for (const data of seeds.values()) fs.rmSync(data, { recursive: true, force: true });
+  seeds.clear();
+}
+
+/**
+ * Starts a host container with fresh keys; resolves once its sshd answers and its engine runs.
+ * With `seed` (imageSeed) its engine starts with the seed's images.
+ */
+export async function startDisposableHost(name: string, dir: string, image: string, seed?: string): Promise<DisposableHost> {
   if (sh("docker", ["network", "inspect", HOSTS_NETWORK], { allowFail: true }).code !== 0) sh("docker", ["network", "create", HOSTS_NETWORK]);
   sh("docker", ["rm", "-f", name], { allowFail: true });
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -66,6 +127,7 @@ export async function startDisposableHost(name: string, dir: string, image: stri
   const data = path.join(DATA_ROOT, name);
   fs.rmSync(data, { recursive: true, force: true });
   fs.mkdirSync(data, { recursive: true });
+  if (seed) fromSeed(seed, data);
   const dnsName = `${name}${DNS_SUFFIX}`;
   sh("docker", [
     "create",
@@ -85,12 +147,7 @@ export async function startDisposableHost(name: string, dir: string, image: stri
   sh("docker", ["cp", `${overlay}/.`, `${name}:/`]);
   sh("docker", ["start", name]);
   const host = sh("docker", ["inspect", "-f", `{{(index .NetworkSettings.Networks "${HOSTS_NETWORK}").IPAddress}}`, name]).stdout.trim();
-  for (let i = 0; ; i++) {
-    const ready = sh("docker", ["exec", name, "sh", "-c", "docker info >/dev/null 2>&1 && ss -Hltn 'sport = :22' | grep -q ."], { allowFail: true });
-    if (ready.code === 0) break;
-    if (i > 60) throw new Error(`host ${name}: engine or sshd not up after 30 s: ${sh("docker", ["logs", name], { allowFail: true }).stderr.slice(-2000)}`);
-    await new Promise((r) => setTimeout(r, 500));
-  }
+  await untilUp(name);
   RUNNER_HOSTS.set(dnsName, host);
   return {
     name,
@@ -109,8 +166,25 @@ export async function startDisposableHost(name: string, dir: string, image: stri
   };
 }
 
-/** Loads images into every host's engine from ONE `docker save` stream (no registry here). */
-export async function loadImages(hosts: DisposableHost[], images: string[]): Promise<void> {
+/**
+ * Loads images into every host's engine from ONE `docker save` stream (no registry here): those
+ * that any of them lacks (none, for hosts started from a seed holding them); then checks that
+ * every host has every image.
+ */
+export async function loadImages(hosts: Pick<DisposableHost, "name">[], images: string[]): Promise<void> {
+  const has = (h: Pick<DisposableHost, "name">) =>
+    sh("docker", ["exec", h.name, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split("\n");
+  const before = hosts.map(has);
+  const lacking = images.filter((i) => before.some((listed) => !listed.includes(i)));
+  if (lacking.length) await loadAll(hosts, lacking);
+  for (const h of hosts) {
+    const listed = has(h);
+    const missing = images.filter((i) => !listed.includes(i));
+    if (missing.length) throw new Error(`host ${h.name} lacks ${missing.join(", ")} after the load`);
+  }
+}
+
+async function loadAll(hosts: Pick<DisposableHost, "name">[], images: string[]): Promise<void> {
   const loads = hosts.map((h) => `docker exec -i ${h.name} docker load -q`);
   const script = `set -o pipefail; docker save "$@" | tee ${loads
     .slice(1)
@@ -122,11 +196,6 @@ export async function loadImages(hosts: DisposableHost[], images: string[]): Pro
     p.stderr.on("data", (d: Buffer) => (err += d.toString()));
     p.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`loading images into ${hosts.map((h) => h.name).join(", ")}: ${err}`))));
   });
-  for (const h of hosts) {
-    const have = sh("docker", ["exec", h.name, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split("\n");
-    const missing = images.filter((i) => !have.includes(i));
-    if (missing.length) throw new Error(`host ${h.name} lacks ${missing.join(", ")} after the load`);
-  }
 }
 
 /** A command on the host itself (as its console would run it), not over SSH. */

@@ -21,10 +21,12 @@ import {
   HOSTS_NETWORK,
   hostImage,
   hostsSubnet,
+  imageSeed,
   loadImages,
   onHost,
   onHostAsync,
   removeHostsNetwork,
+  removeImageSeeds,
   startDisposableHost,
 } from "../lib/disposable-host";
 import { firewallFacts } from "../lib/firewall";
@@ -575,6 +577,7 @@ export function removeMoveLeftovers(): void {
   stopManagedDb(NAMES.db);
   for (const name of [NAMES.old, NAMES.new, NAMES.droplet, NAMES.spaces, NAMES.offhost]) sh("docker", ["rm", "-f", "-v", name], { allowFail: true });
   removeHostsNetwork();
+  removeImageSeeds();
 }
 
 export const moveVmToVm = (d: MoveDeps) => move(d, "vm", "vm", "retire");
@@ -588,8 +591,11 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
   const rollback = end === "rollback";
   const tHosts = Date.now();
   const image = hostImage();
-  const oldHost = await startDisposableHost(from === "vm" ? NAMES.old : NAMES.droplet, path.join(d.work, "hosts", "old"), image);
-  const newHost = await startDisposableHost(to === "vm" ? NAMES.new : NAMES.droplet, path.join(d.work, "hosts", "new"), image);
+  const images = [...new Set(Object.values(d.tags))];
+  // Both hosts start with every image (loaded once per run into a seed), as after a pull.
+  const seed = await imageSeed(image, images);
+  const oldHost = await startDisposableHost(from === "vm" ? NAMES.old : NAMES.droplet, path.join(d.work, "hosts", "old"), image, seed);
+  const newHost = await startDisposableHost(to === "vm" ? NAMES.new : NAMES.droplet, path.join(d.work, "hosts", "new"), image, seed);
   let side: NewSide | undefined;
   let old: OldSide | undefined;
   let remote: OffHostRemote | undefined;
@@ -602,7 +608,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         bucket: "acme-moved-backups",
         network: HOSTS_NETWORK,
       });
-    await loadImages([oldHost, newHost], [...new Set(Object.values(d.tags))]);
+    await loadImages([oldHost, newHost], images);
     // vm -> vm retired (scenario 14) names the new host by its DNS name; rolled back (17), by its
     // address, with both hosts' egress given as the hosts' network (vmEgressAddress,
     // moveVmEgressAddress: hosts behind a NAT).
