@@ -283,9 +283,10 @@ describe("app contract: the e2e stand-in's behaviour (node on loopback, no datab
   it("worker: starts with no variable at all and keeps retrying (does not exit); SIGTERM stops it", async () => {
     const w = run("src/workers/index.js", {});
     children.push(w.child);
+    // Its start is waited for (a loaded machine may take seconds to boot node), then it must keep running.
+    await until(async () => assert.match(w.out(), /worker started/));
     const early = await Promise.race([w.exited, new Promise((r) => setTimeout(() => r("running"), 2500))]);
     assert.equal(early, "running", `worker exited: ${w.out()}`);
-    assert.match(w.out(), /worker started/);
     w.child.kill("SIGTERM");
     assert.equal(await Promise.race([w.exited, new Promise((r) => setTimeout(() => r("stuck"), 8000))]), 0);
   });

@@ -108,7 +108,9 @@ describe("aws move forwarder: container definitions", () => {
     const p = spawn(process.execPath, d.command!, { env: { ...env(d), FT_HOLD_PORT: String(port) }, stdio: ["ignore", "pipe", "pipe"] });
     try {
       let body = "";
-      for (let i = 0; i < 50 && !body; i++) {
+      // Up to 20 s for node to start and listen (seconds on a loaded machine), a try every 100 ms.
+      const deadline = Date.now() + 20_000;
+      while (!body && Date.now() < deadline) {
         body = await new Promise<string>((resolve) =>
           http
             .get({ host: "127.0.0.1", port, path: MOVE_FORWARD_HEALTH }, (res) => {
