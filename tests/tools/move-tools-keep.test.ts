@@ -73,9 +73,9 @@ describe("tools: a move's tool containers (ft_move_tools_keep) on the planned vm
     assert.match(work, /\/state\/tmp\/move-test\./);
     assert.deepEqual(r.docker, [
       "rm -f freshtrack-move-db",
-      `run -d --rm --name freshtrack-move-db --network freshtrack_default --user 0 --entrypoint sleep -v ${secrets}/backup/pgpass:/run/ft/pgpass:ro ${postgresImage} 86400`,
+      `run -d --rm --name freshtrack-move-db --entrypoint sleep --network freshtrack_default --user 0 -v ${secrets}/backup/pgpass:/run/ft/pgpass:ro ${postgresImage} 86400`,
       "rm -f freshtrack-move-rclone",
-      `run -d --rm --name freshtrack-move-rclone --network freshtrack_default -v ${secrets}/backup/rclone.conf:/config/rclone/rclone.conf:ro -v ${work}:/work --entrypoint sleep ${rcloneImage} 86400`,
+      `run -d --rm --name freshtrack-move-rclone --entrypoint sleep --network freshtrack_default -v ${secrets}/backup/rclone.conf:/config/rclone/rclone.conf:ro -v ${work}:/work ${rcloneImage} 86400`,
       "exec -i -e PGHOST -e PGPORT -e PGUSER -e PGSSLMODE -e PGCONNECT_TIMEOUT -e PGPASSFILE=/run/ft/pgpass freshtrack-move-db pg_dump -Fc -d frostguard",
       "exec -i -e PGHOST -e PGPORT -e PGUSER -e PGSSLMODE -e PGCONNECT_TIMEOUT -e PGPASSFILE=/run/ft/pgpass freshtrack-move-db psql -X -q -At -v ON_ERROR_STOP=1 -d frostguard -c SELECT 1",
       "exec freshtrack-move-rclone rclone --config /config/rclone/rclone.conf lsjson store:frostguard-assets",

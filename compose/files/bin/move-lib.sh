@@ -15,8 +15,8 @@ ft_move_path() {
   if [[ $RCLONE_MODE == host ]]; then printf '%s' "$1"; else printf '/work/%s' "${1#"$WORK"/}"; fi
 }
 
-# rclone with the backup remote's config and the move's work directory at /work (container mode).
-# No stdin (no -i): none of its commands reads one, and `docker run -i` would read the caller's.
+# rclone with the backup remote's config and the move's work directory at /work (container mode:
+# in ft_move_tools_keep's container while it runs for this config). No stdin (no -i): none of its commands reads one, and `docker run -i` would read the caller's.
 ft_move_rclone() {
   if [[ $RCLONE_MODE == host ]]; then
     rclone --config "$RCLONE_CONF" "$@" </dev/null
@@ -24,9 +24,12 @@ ft_move_rclone() {
     docker exec "$FT_MOVE_RCLONE_KEPT" rclone --config /config/rclone/rclone.conf "$@"
   else
     docker run --rm --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" -v "$WORK:/work" \
-      "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" --config /config/rclone/rclone.conf "$@"
+      "$(ft_move_rclone_image)" --config /config/rclone/rclone.conf "$@"
   fi
 }
+
+# The rclone image of the release.
+ft_move_rclone_image() { rj '.images.rclone // "rclone/rclone:1.71.1"'; }
 
 # ft_move_tools_keep: the PostgreSQL clients (ft_db_tool_keep) and rclone each run in one
 # container for the rest of this run, <project>-move-db and <project>-move-rclone, not in a
@@ -38,10 +41,8 @@ ft_move_tools_keep() {
   ft_db_tool_keep "$FT_PROJECT-move-db"
   [[ $RCLONE_MODE != host && -z ${FT_MOVE_RCLONE_KEPT:-} ]] || return 0
   local name=$FT_PROJECT-move-rclone
-  docker rm -f "$name" >/dev/null 2>&1 || true
-  # A day at most, as ft_db_tool_keep's.
-  if docker run -d --rm --name "$name" --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" \
-    -v "$WORK:/work" --entrypoint sleep "$(rj '.images.rclone // "rclone/rclone:1.71.1"')" 86400 >/dev/null; then
+  if ft_util_keep_container "$name" --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" \
+    -v "$WORK:/work" "$(ft_move_rclone_image)"; then
     FT_MOVE_RCLONE_KEPT=$name
     FT_MOVE_RCLONE_KEPT_CONF=$RCLONE_CONF
   else
@@ -51,8 +52,7 @@ ft_move_tools_keep() {
 
 ft_move_tools_drop() {
   ft_db_tool_drop
-  [[ -n ${FT_MOVE_RCLONE_KEPT:-} ]] || return 0
-  docker rm -f "$FT_MOVE_RCLONE_KEPT" >/dev/null 2>&1 || true
+  ft_util_drop_container "${FT_MOVE_RCLONE_KEPT:-}"
   FT_MOVE_RCLONE_KEPT=
 }
 

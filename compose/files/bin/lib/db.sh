@@ -75,28 +75,24 @@ ft_db_tool() {
 }
 
 # ft_db_tool_keep NAME: until ft_db_tool_drop, ft_db_tool runs its programs in one container,
-# NAME, started here, with the same image, network, user and mounts (docker exec), instead of a
-# container per call. A move's write freeze makes about five calls, and on a small host each
-# `docker run` costs about 0.7 s more than an exec. The container sleeps a day at most, so one
-# left behind by a killed run goes by itself; a NAME left running is replaced. If it cannot
-# start, every call starts its own container, as without it.
+# NAME, with the same image, network, user and mounts (ft_util_keep_container), instead of a
+# container per call: a move's write freeze makes about five calls. If it cannot start, every
+# call starts its own container, as without it.
 ft_db_tool_keep() {
   [[ -z ${FT_PG_BIN:-} && -z ${FT_DB_TOOL_KEPT:-} ]] || return 0
   local ca=()
   [[ -z ${PG_CA_HOST:-} ]] || ca=(-v "$PG_CA_HOST:/run/ft/db-ca.crt:ro")
-  docker rm -f "$1" >/dev/null 2>&1 || true
-  if docker run -d --rm --name "$1" --network "$(ft_db_network)" --user 0 --entrypoint sleep \
-    -v "$PGPASSFILE_HOST:/run/ft/pgpass:ro" "${ca[@]}" "$(ft_db_image)" 86400 >/dev/null; then
+  if ft_util_keep_container "$1" --network "$(ft_db_network)" --user 0 -v "$PGPASSFILE_HOST:/run/ft/pgpass:ro" "${ca[@]}" \
+    "$(ft_db_image)"; then
     FT_DB_TOOL_KEPT=$1
   else
     warn "could not start $1 for the PostgreSQL clients: each call starts its own container"
   fi
 }
 
-# ft_db_tool_drop: removes ft_db_tool_keep's container (an exit trap's job: never fails).
+# ft_db_tool_drop: removes ft_db_tool_keep's container.
 ft_db_tool_drop() {
-  [[ -n ${FT_DB_TOOL_KEPT:-} ]] || return 0
-  docker rm -f "$FT_DB_TOOL_KEPT" >/dev/null 2>&1 || true
+  ft_util_drop_container "${FT_DB_TOOL_KEPT:-}"
   FT_DB_TOOL_KEPT=
 }
 
