@@ -176,7 +176,9 @@ export async function loadImages(hosts: Pick<DisposableHost, "name">[], images: 
     sh("docker", ["exec", h.name, "docker", "image", "ls", "--format", "{{.Repository}}:{{.Tag}}"]).stdout.split("\n");
   const before = hosts.map(has);
   const lacking = images.filter((i) => before.some((listed) => !listed.includes(i)));
-  if (lacking.length) await loadAll(hosts, lacking);
+  // Every host listed every image: nothing to load, and that listing was the check.
+  if (!lacking.length) return;
+  await loadAll(hosts, lacking);
   for (const h of hosts) {
     const listed = has(h);
     const missing = images.filter((i) => !listed.includes(i));
