@@ -215,6 +215,40 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
 `,
       { mode: 0o755 },
     );
+    // rclone stand-in: the real one, except a `copy` on a side listed in FT_STUB_RCLONE_SIDE
+    // (FT_STUB_SIDE), which logs its begin (with its pid) and end, takes FT_STUB_RCLONE_COPY_SLEEP
+    // seconds longer (ending at once on SIGTERM), with FT_STUB_RCLONE_AWAIT (an ERE, SIDE standing
+    // for the side) first waits up to 30 s for a line of the docker log that matches it (else
+    // fails), and with FT_STUB_RCLONE_COPY_FAIL fails.
+    const realRclone = spawnSync("sh", ["-c", "command -v rclone"], { encoding: "utf8" }).stdout.trim();
+    assert.ok(realRclone, "rclone is installed");
+    fs.writeFileSync(
+      path.join(stubDir, "rclone"),
+      `#!/bin/bash
+copy=
+for a in "$@"; do [ "$a" = copy ] && copy=1; done
+case " \${FT_STUB_RCLONE_SIDE:-} " in *" \${FT_STUB_SIDE:-} "*) ;; *) copy= ;; esac
+[ -n "$copy" ] || exec ${realRclone} "$@"
+echo "rclone copy begins ($FT_STUB_SIDE) pid $$" >>"$FT_STUB_LOG"
+if [ -n "\${FT_STUB_RCLONE_COPY_SLEEP:-}" ]; then
+  sleep "$FT_STUB_RCLONE_COPY_SLEEP" &
+  s=$!
+  trap 'kill $s; exit 143' TERM
+  wait $s
+fi
+if [ -n "\${FT_STUB_RCLONE_AWAIT:-}" ]; then
+  pat=\${FT_STUB_RCLONE_AWAIT//SIDE/$FT_STUB_SIDE}
+  for _ in $(seq 1 300); do grep -Eq "$pat" "$FT_STUB_LOG" && break; sleep 0.1; done
+  grep -Eq "$pat" "$FT_STUB_LOG" || { echo "rclone stub: the copy waited 30 s for $pat" >&2; exit 1; }
+fi
+if [ -n "\${FT_STUB_RCLONE_COPY_FAIL:-}" ]; then echo "rclone stub: copy failed" >&2; exit 1; fi
+rc=0
+${realRclone} "$@" || rc=$?
+echo "rclone copy ends ($FT_STUB_SIDE)" >>"$FT_STUB_LOG"
+exit $rc
+`,
+      { mode: 0o755 },
+    );
     dockerLog = path.join(oldSide.root, "docker.log");
     const { AWS_CA_BUNDLE: _ca, ...base } = process.env;
     env = {
@@ -848,5 +882,84 @@ exec env -u FT_APP_DIR -u FT_SECRETS_DIR SSH_ORIGINAL_COMMAND="$*" FT_STUB_SIDE=
       ["success", "success"],
     );
     await unfreezeOld();
+  });
+
+  /** An upload added on the old side (so that one travels at the next cutover), and a new side that copies again. */
+  const beforeCutover = async (key: string) => {
+    fs.rmSync(servedMark(newSide), { force: true });
+    const f = path.join(oldSide.root, "obj-travels");
+    fs.writeFileSync(f, `${key} ${Date.now()}`);
+    assert.equal((await rclone(oldSide, ["copyto", f, `backups:frostguard-assets/${key}`])).code, 0);
+    fs.writeFileSync(dockerLog, "");
+  };
+  /** A cutover onto the new side with the stand-ins' settings `stubEnv` (they reach the old side's export too). */
+  const cutoverWith = (stubEnv: Record<string, string>) =>
+    run(bin(newSide, "move-import"), ["--from", "root@203.0.113.10", "22", HOST_KEY, "--freeze-source", "--start-app"], {
+      env: { ...env, FT_STUB_SIDE: "new", ...stubEnv },
+      input: MOVE_KEY,
+    });
+  it("a cutover's uploads travel beside the work of the freeze: the old side's beside its dump and queue, the new side's beside its restore and queue load", async () => {
+    await beforeCutover("org-5/photos/beside.bin");
+    // Each side's copy ends only once that side's queue step ran (the old side's redis rewrite,
+    // after its dump and counts; the new side's redis restarted on the old side's files, after the
+    // restore). Done one after the other, the queue steps would wait for the copies: the copies
+    // would give up after 30 s, and the cutover fail.
+    const r = await cutoverWith({ FT_STUB_RCLONE_SIDE: "old new", FT_STUB_RCLONE_AWAIT: "^(exec -i SIDE-redis valkey-cli|start SIDE-redis)$" });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(report.ok, true, r.stdout);
+    assert.equal(report.objects_equal, true);
+    assert.equal(report.objects_travelled.count, 1, "the one upload added since");
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    const at = (line: string) => {
+      const i = calls.indexOf(line);
+      assert.ok(i >= 0, `${line} in:\n${calls}`);
+      return i;
+    };
+    assert.ok(at("exec -i old-redis valkey-cli") < at("rclone copy ends (old)"), calls);
+    assert.ok(at("start new-redis") < at("rclone copy ends (new)"), calls);
+    assert.ok(at("rclone copy ends (new)") < at("start new-backend"), "the app starts once the uploads are in");
+    await unfreezeOld();
+  });
+
+  for (const [side, error] of [
+    ["old", /move-export: ERROR: copying the uploads bucket frostguard-assets failed \(above\)/],
+    ["new", /move-import: ERROR: making the uploads bucket frostguard-assets equal to the old side's failed \(above\)/],
+  ] as const) {
+    it(`a cutover whose uploads copy fails on the ${side} side, beside the rest of the freeze, fails: the new app never starts, the old side serves again`, async () => {
+      await beforeCutover(`org-6/photos/fails-${side}.bin`);
+      const r = await cutoverWith({ FT_STUB_RCLONE_SIDE: side, FT_STUB_RCLONE_COPY_FAIL: "1" });
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stderr, /rclone stub: copy failed/);
+      assert.match(r.stderr, error);
+      const calls = fs.readFileSync(dockerLog, "utf8");
+      assert.match(calls, /^stop old-backend old-worker$/m, "frozen first");
+      assert.match(calls, /^start old-backend old-worker$/m, `the old side serves again\n${r.stderr}`);
+      assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the new side never serves");
+      assert.ok(calls.lastIndexOf("start new-redis") >= calls.lastIndexOf("stop new-redis"), "this side's redis runs");
+    });
+  }
+
+  it("a cutover killed while its uploads copy runs in the background ends that copy too, and the old side's freeze", async () => {
+    await beforeCutover("org-7/photos/killed.bin");
+    const { code, stderr, calls } = await cutoverKilledAt(
+      { FT_STUB_RCLONE_SIDE: "new", FT_STUB_RCLONE_COPY_SLEEP: "60" },
+      /^rclone copy begins \(new\)/m,
+      1000,
+    );
+    assert.equal(code, 143, stderr);
+    const pid = Number(/^rclone copy begins \(new\) pid (\d+)$/m.exec(calls)![1]);
+    const alive = () => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    assert.equal(alive(), false, "the copy ended with the command that spawned it");
+    assert.doesNotMatch(calls, /^rclone copy ends \(new\)/m, "it never finished");
+    assert.match(calls, /^start old-backend old-worker$/m, `the old side serves again\n${stderr}`);
+    assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the new side never serves");
   });
 });

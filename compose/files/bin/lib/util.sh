@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # util: small helpers with no job of their own (lists of words, elapsed seconds, a container kept
-# for many calls).
+# for many calls, a job run in the background).
 
 # Succeeds when word $2 is one of the words of list $1 (space/newline separated).
 ft_util_in_list() { local w; for w in $1; do [[ $w == "$2" ]] && return 0; done; return 1; }
@@ -22,3 +22,33 @@ ft_util_keep_container() {
 # ft_util_drop_container NAME: removes container NAME; nothing when NAME is empty. Never fails
 # (an exit trap's job).
 ft_util_drop_container() { [[ -z $1 ]] || docker rm -f "$1" >/dev/null 2>&1 || true; }
+
+# ft_util_spawn FN ARGS...: runs FN in the background, beside what the caller does next (one such
+# job at a time), its output on stderr (a caller's stdout may carry its result). A subshell: it
+# hands results back in files, sets nothing an exit trap must undo, and its die ends only itself
+# (ft_util_join returns its status).
+ft_util_spawn() {
+  "$@" >&2 &
+  FT_UTIL_SPAWNED=$!
+}
+
+# ft_util_join: waits for ft_util_spawn's job; returns its exit status (0 when none was spawned).
+ft_util_join() {
+  local pid=${FT_UTIL_SPAWNED:-}
+  FT_UTIL_SPAWNED=
+  [[ -z $pid ]] || wait "$pid"
+}
+
+# ft_util_unspawn: ends ft_util_spawn's job if it still runs, with the command it runs (an exit
+# trap's job: never fails). Paused first, so that it starts no new command meanwhile.
+ft_util_unspawn() {
+  local pid=${FT_UTIL_SPAWNED:-}
+  FT_UTIL_SPAWNED=
+  [[ -n $pid ]] || return 0
+  if kill -STOP "$pid" 2>/dev/null; then
+    pkill -TERM -P "$pid" 2>/dev/null || true
+    kill -TERM "$pid" 2>/dev/null || true
+    kill -CONT "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
