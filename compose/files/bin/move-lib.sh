@@ -16,7 +16,8 @@ ft_move_path() {
 }
 
 # rclone with the backup remote's config and the move's work directory at /work (container mode:
-# in ft_move_tools_keep's container while it runs for this config). No stdin (no -i): none of its commands reads one, and `docker run -i` would read the caller's.
+# in ft_move_tools_keep's container while it runs for this config). No stdin (no -i): none of
+# its commands reads one, and `docker run -i` would read the caller's.
 ft_move_rclone() {
   if [[ $RCLONE_MODE == host ]]; then
     rclone --config "$RCLONE_CONF" "$@" </dev/null

@@ -795,6 +795,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
       }
       const seconds = secs(Date.now() - t);
       const oldAnswers = await healthyWithin(target, 60);
+      carriedByFailedCutover = changedUploadsArrived(oldHost, newHost);
       const facts = {
         failed_step: failedStep || null,
         seconds,
@@ -806,7 +807,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
           frozen_app_recorded: onHost(oldHost, `test -s ${APP_DIR}/state/move-frozen-app && echo yes || echo no`).stdout.trim() === "yes",
         },
         new_side_worker_running: runningService(newHost, "worker").length > 0,
-        changed_uploads_already_on_new_side: changedUploadsArrived(oldHost, newHost),
+        changed_uploads_already_on_new_side: carriedByFailedCutover,
         readings_sent_so_far: gen.lastSent,
         error,
       };
@@ -905,8 +906,7 @@ async function move(d: MoveDeps, from: "vm" | "digitalocean", to: "vm" | "digita
         const p = await planFor({ ...moveKeys(phase), previousOutputs: last!.outputs });
         if (phase === "prepare" && newSide.create) d.record(await newSide.create(p));
         if (phase === "cutover" && failFirstCutover) {
-          const failed = await failCutoverOnce(p);
-          carriedByFailedCutover = failed.changed_uploads_already_on_new_side as { count: number; bytes: number };
+          await failCutoverOnce(p);
           await cutCutoverOnce(p);
         }
         const reports = await apply(p);
