@@ -13,6 +13,8 @@ export interface ComposeHealthcheck {
   timeout?: string;
   retries?: number;
   start_period?: string;
+  /** Time between checks until the first one passes within start_period (Docker Engine 25 or later). */
+  start_interval?: string;
   /** One-shot jobs: explicitly no healthcheck (an image's HEALTHCHECK would otherwise apply). */
   disable?: boolean;
 }

@@ -63,9 +63,9 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
   // the kernel hands out (a fixed range collided with another test's listener in CI).
   let freePort = 0;
   let busy: net.Server | undefined;
-  // The stubbed engine: running, Compose v2, data root, the database container of the release.
+  // The stubbed engine: running, its version ($FT_STUB_ENGINE), Compose v2, data root, the database container of the release.
   const STUB =
-    'case "$*" in "compose version --short") echo 2.26.1 ;; "info -f {{.DockerRootDir}}") echo /var/tmp ;; ps*service=postgres*) echo cid-pg ;; esac';
+    'case "$*" in "compose version --short") echo 2.26.1 ;; "version --format {{.Server.Version}}") echo "${FT_STUB_ENGINE:-26.1.5}" ;; "info -f {{.DockerRootDir}}") echo /var/tmp ;; ps*service=postgres*) echo cid-pg ;; esac';
 
   before(async () => {
     planned = plannedRelease("vm");
@@ -123,7 +123,22 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
     assert.match(r.stderr, new RegExp(`ok: database 127\\.0\\.0\\.1:${pg.port} answers as postgres`));
     assert.match(r.stderr, /ok: backup schedule valid/);
     assert.match(r.stderr, /ok: tee -p present/);
+    assert.match(r.stderr, /ok: docker engine 26\.1\.5/);
     assert.doesNotMatch(r.stderr, /FAIL|not checked/);
+  });
+
+  // Compose refuses the release's health checks (start_interval) on an engine older than 25.
+  it("preflight fails on a Docker engine older than 25, and says how to upgrade it; 25.0.0 passes", async () => {
+    const old = await preflight({ FT_STUB_ENGINE: "24.0.7" });
+    assert.equal(old.code, 1);
+    assert.match(
+      old.stderr,
+      /FAIL: docker engine 24\.0\.7 is older than 25\.0, which the release's health checks need: upgrade it from Docker's apt repository \(docs\/vm\.md\)/,
+    );
+    assert.match(old.stderr, /preflight FAILED: 1 problem/);
+    const edge = await preflight({ FT_STUB_ENGINE: "25.0.0" });
+    assert.equal(edge.code, 0, edge.stderr);
+    assert.match(edge.stderr, /ok: docker engine 25\.0\.0/);
   });
 
   it("preflight fails on a host whose tee has no -p (a step's command would die with its connection)", async () => {
@@ -239,6 +254,7 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
       assert.match(r.stderr, /FAIL: release\.json has no domain/);
       assert.match(r.stderr, /FAIL: release\.json has no ports/);
       assert.match(r.stderr, /FAIL: Docker's data root is unknown/);
+      assert.match(r.stderr, /FAIL: docker engine version unknown \('' from docker version\): the release's health checks need Engine 25\.0 or later/);
       assert.match(r.stderr, /FAIL: database service postgres is not running \(current release releases\/r1\)/);
       assert.doesNotMatch(r.stderr, /preflight: WARNING/);
     } finally {

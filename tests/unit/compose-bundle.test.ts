@@ -90,7 +90,7 @@ export function bundleInput(target: "vm" | "digitalocean", over: Record<string, 
 type Svc = Record<string, unknown> & {
   image?: string;
   ports?: unknown[];
-  healthcheck?: { test?: string[]; disable?: boolean };
+  healthcheck?: { test?: string[]; disable?: boolean; interval?: string; start_period?: string; start_interval?: string };
   restart?: string;
   deploy?: { resources: { limits: { cpus: string; memory: string } } };
   logging?: { driver: string; options: Record<string, string> };
@@ -194,6 +194,18 @@ for (const target of ["vm", "digitalocean"] as const) {
         assert.match(s.deploy?.resources.limits.memory ?? "", /^\d+M$/, `${name} memory`);
         assert.equal(s.logging?.driver, "json-file", name);
         assert.ok(s.logging?.options["max-size"] && s.logging.options["max-file"], `${name} log rotation`);
+      }
+    });
+
+    // A ready service is seen within a second (compose up --wait, the deploy's health gate), not
+    // an interval later; without a start period, start_interval would never apply.
+    it("checks every service each second until its first check passes (start_interval within a start period)", () => {
+      const secs = (d?: string) => Number(/^(\d+)s$/.exec(d ?? "")?.[1] ?? NaN);
+      for (const [name, s] of Object.entries(m.services)) {
+        if (JOBS.includes(name)) continue;
+        assert.equal(s.healthcheck?.start_interval, "1s", name);
+        assert.ok(secs(s.healthcheck?.start_period) > 1, `${name}: start_period ${s.healthcheck?.start_period}`);
+        assert.ok(secs(s.healthcheck?.interval) > 1, `${name}: interval ${s.healthcheck?.interval}`);
       }
     });
 

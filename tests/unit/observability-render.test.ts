@@ -31,6 +31,7 @@ describe("observability: compose services", () => {
     for (const [name, s] of services) {
       assert.ok(s.healthcheck.test.length > 1 && ["CMD", "CMD-SHELL"].includes(s.healthcheck.test[0]), `${name}: healthcheck`);
       assert.ok(s.healthcheck.interval && s.healthcheck.timeout && s.healthcheck.retries > 0 && s.healthcheck.start_period, `${name}: healthcheck timings`);
+      assert.equal(s.healthcheck.start_interval, "1s", `${name}: checked each second until ready`);
       assert.equal(s.restart, "unless-stopped", name);
       assert.match(s.deploy.resources.limits.cpus, /^\d+\.\d+$/, name);
       assert.match(s.deploy.resources.limits.memory, /^\d+M$/, name);

@@ -3,7 +3,7 @@
 // Nothing depends on an app service: monitoring must keep running when the app is down.
 import { IMAGES, ImageKey, imageFor } from "../../../core/images";
 import type { BundleInput } from "../../bundle-input";
-import { appDirOf, secretsDirExpr } from "../compose";
+import { appDirOf, HEALTH_START_INTERVAL, secretsDirExpr } from "../compose";
 import { ComposeDoc, ComposeHealthcheck, ComposeService, DependsOn, normalizeCompose, PROJECT_NAME } from "../compose-types";
 import { goMemLimit, OBSERVABILITY_BUDGET, ObservabilityService } from "./budget";
 import { PROMETHEUS_RETENTION } from "./prometheus";
@@ -54,6 +54,7 @@ const wgetCheck = (url: string, startPeriod = "30s"): Healthcheck => ({
   timeout: "5s",
   retries: 3,
   start_period: startPeriod,
+  start_interval: HEALTH_START_INTERVAL,
 });
 
 /** What every service of the profile shares: pinned image, profile, restart, no-new-privileges, limits from the budget, log rotation. */
@@ -176,6 +177,7 @@ export function observabilityCompose(input: BundleInput): ObservabilityCompose {
         timeout: "5s",
         retries: 3,
         start_period: "30s",
+        start_interval: HEALTH_START_INTERVAL,
       },
     },
     "docker-socket-proxy": {
@@ -193,7 +195,7 @@ export function observabilityCompose(input: BundleInput): ObservabilityCompose {
         "-shutdowngracetime=5",
       ],
       volumes: ["/var/run/docker.sock:/var/run/docker.sock:ro"],
-      healthcheck: { test: ["CMD", "./healthcheck"], interval: "30s", timeout: "5s", retries: 3, start_period: "10s" },
+      healthcheck: { test: ["CMD", "./healthcheck"], interval: "30s", timeout: "5s", retries: 3, start_period: "10s", start_interval: HEALTH_START_INTERVAL },
       // Not root: nobody, plus the host's docker group (its gid differs per host; bin/lib/paths.sh exports it).
       // Unset (compose run by hand), 65534 (nogroup) fails closed: the proxy cannot open the socket.
       user: `${IMAGES["docker-socket-proxy"].uid}:\${FT_DOCKER_GID:-65534}`,
