@@ -86,12 +86,23 @@ describe("tools: a move's tool containers (ft_move_tools_keep) on the planned vm
     ]);
   });
 
-  it("rclone's container only while RCLONE_CONF is the config it mounted (a move through aws S3 writes another)", () => {
-    const r = calls(`ft_move_tools_keep; RCLONE_CONF=$WORK/rclone.conf; ft_move_rclone lsjson ft-move-assets:a; ft_move_tools_drop`);
+  // A move through aws S3 writes its own config into the work directory (ft_move_s3_credential):
+  // the kept container sees it under /work, so its calls exec there too. A config elsewhere: a
+  // container per call, with that config mounted.
+  it("rclone's container also serves the config a move through aws S3 writes into the work directory; another config gets a container per call", () => {
+    const r = calls(
+      `ft_move_tools_keep; RCLONE_CONF=$WORK/rclone.conf; ft_move_rclone lsjson ft-move-assets:a
+       RCLONE_CONF=/etc/other-rclone.conf; ft_move_rclone lsjson other:b; ft_move_tools_drop`,
+    );
     assert.equal(r.status, 0, r.stderr);
-    const lsjson = r.docker.filter((l) => l.endsWith("lsjson ft-move-assets:a"));
-    assert.equal(lsjson.length, 1);
-    assert.match(lsjson[0], /^run --rm --network freshtrack_default -v \S+\/move-test\.\w+\/rclone\.conf:\/config\/rclone\/rclone\.conf:ro /);
+    assert.equal(r.docker.filter((l) => l.startsWith("run -d ")).length, 2, r.docker.join("\n"));
+    assert.deepEqual(
+      r.docker.filter((l) => l.endsWith("lsjson ft-move-assets:a")),
+      ["exec freshtrack-move-rclone rclone --config /work/rclone.conf lsjson ft-move-assets:a"],
+    );
+    const other = r.docker.filter((l) => l.endsWith("lsjson other:b"));
+    assert.equal(other.length, 1);
+    assert.match(other[0], /^run --rm --network freshtrack_default -v \/etc\/other-rclone\.conf:\/config\/rclone\/rclone\.conf:ro /);
   });
 
   it("a container that cannot start: a warning, and each call starts its own as without it (the move goes on)", () => {

@@ -16,13 +16,16 @@ ft_move_path() {
 }
 
 # rclone with the backup remote's config and the move's work directory at /work (container mode:
-# in ft_move_tools_keep's container while it runs for this config). No stdin (no -i): none of
-# its commands reads one, and `docker run -i` would read the caller's.
+# in ft_move_tools_keep's container while it runs, with the config it mounted or one in the work
+# directory, which it sees under /work). No stdin (no -i): none of its commands reads one, and
+# `docker run -i` would read the caller's.
 ft_move_rclone() {
   if [[ $RCLONE_MODE == host ]]; then
     rclone --config "$RCLONE_CONF" "$@" </dev/null
   elif [[ -n ${FT_MOVE_RCLONE_KEPT:-} && $RCLONE_CONF == "$FT_MOVE_RCLONE_KEPT_CONF" ]]; then
     docker exec "$FT_MOVE_RCLONE_KEPT" rclone --config /config/rclone/rclone.conf "$@"
+  elif [[ -n ${FT_MOVE_RCLONE_KEPT:-} && $RCLONE_CONF == "$WORK"/* ]]; then
+    docker exec "$FT_MOVE_RCLONE_KEPT" rclone --config "$(ft_move_path "$RCLONE_CONF")" "$@"
   else
     docker run --rm --network "$(ft_db_network)" -v "$RCLONE_CONF:/config/rclone/rclone.conf:ro" -v "$WORK:/work" \
       "$(ft_move_rclone_image)" --config /config/rclone/rclone.conf "$@"
@@ -34,10 +37,10 @@ ft_move_rclone_image() { rj '.images.rclone // "rclone/rclone:1.71.1"'; }
 
 # ft_move_tools_keep: the PostgreSQL clients (ft_db_tool_keep) and rclone each run in one
 # container for the rest of this run, <project>-move-db and <project>-move-rclone, not in a
-# container per call (the write freeze's copy makes about ten calls). rclone's is used while
-# RCLONE_CONF is the config it mounted (ft_move_s3_credential makes another: then each call
-# starts its own). Needs WORK, RCLONE_CONF and the database connection; ft_move_tools_drop
-# (on exit) removes both.
+# container per call (the write freeze's copy makes about ten calls). rclone's serves the config
+# it mounted and the one ft_move_s3_credential writes into the work directory (a move through
+# aws S3). Needs WORK, RCLONE_CONF and the database connection; ft_move_tools_drop (on exit)
+# removes both.
 ft_move_tools_keep() {
   ft_db_tool_keep "$FT_PROJECT-move-db"
   [[ $RCLONE_MODE != host && -z ${FT_MOVE_RCLONE_KEPT:-} ]] || return 0
