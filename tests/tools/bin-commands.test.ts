@@ -65,7 +65,7 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
   let busy: net.Server | undefined;
   // The stubbed engine: running, its version ($FT_STUB_ENGINE), Compose v2, data root, the database container of the release.
   const STUB =
-    'case "$*" in "compose version --short") echo 2.26.1 ;; "version --format {{.Server.Version}}") echo "${FT_STUB_ENGINE:-26.1.5}" ;; "info -f {{.DockerRootDir}}") echo /var/tmp ;; ps*service=postgres*) echo cid-pg ;; esac';
+    'case "$*" in "compose version --short") echo 2.26.1 ;; "info --format {{.ServerVersion}}") echo "${FT_STUB_ENGINE:-26.1.5}" ;; "info -f {{.DockerRootDir}}") echo /var/tmp ;; ps*service=postgres*) echo cid-pg ;; esac';
 
   before(async () => {
     planned = plannedRelease("vm");
@@ -254,7 +254,7 @@ describe("tools: bin/preflight, bin/install-schedule, bin/status on the planned 
       assert.match(r.stderr, /FAIL: release\.json has no domain/);
       assert.match(r.stderr, /FAIL: release\.json has no ports/);
       assert.match(r.stderr, /FAIL: Docker's data root is unknown/);
-      assert.match(r.stderr, /FAIL: docker engine version unknown \('' from docker version\): the release's health checks need Engine 25\.0 or later/);
+      assert.match(r.stderr, /FAIL: docker engine version unknown \('' from docker info\): the release's health checks need Engine 25\.0 or later/);
       assert.match(r.stderr, /FAIL: database service postgres is not running \(current release releases\/r1\)/);
       assert.doesNotMatch(r.stderr, /preflight: WARNING/);
     } finally {
