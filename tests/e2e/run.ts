@@ -621,8 +621,12 @@ async function killedHoldHandedBack(ctx: Ctx): Promise<Record<string, unknown>> 
   const { load, stored, value } = await underLoad(ctx, `s20-killed-${Date.now()}`, async () => {
     const left = await host(
       ctx,
-      `bash -c 'set -e; source "$1/current/bin/lib.sh"; ft_paths_resolve; ft_release_use "$(readlink -f "$1/current")"; ft_hold_ensure; : >"$STATE_DIR/deploy-hold"; ft_hold_divert' _ ${ctx.appDir}`,
+      // As bin/deploy's hold_requests and hold_worker leave them: the worker's ids in the mark, the worker
+      // stopped (first, so the 5 s below are the hold's alone, as before the worker stopped).
+      `bash -c 'set -e; source "$1/current/bin/lib.sh"; ft_paths_resolve; ft_release_use "$(readlink -f "$1/current")"; ft_hold_ensure; ` +
+        `ids=$(ft_compose_service_ids worker); printf "%s\\n" "$ids" >"$STATE_DIR/deploy-hold"; docker stop $ids >/dev/null; ft_hold_divert' _ ${ctx.appDir}`,
     );
+    check(containers("worker").length === 0, "the killed deploy's worker is still running");
     check(left.code === 0, `could not leave a hold as a killed deploy would: ${left.stderr.slice(-400)}`);
     await sleep(5000);
     return host(ctx, `${ctx.appDir}/current/bin/deploy ${cur}`);
@@ -633,9 +637,11 @@ async function killedHoldHandedBack(ctx: Ctx): Promise<Record<string, unknown>> 
     redeploy_exit: value.code,
     handed_back: /held .* then handed back/.test(value.stderr + value.stdout),
     audit_result: audit.result,
+    worker_running_after: containers("worker").length,
     hold_leftovers: holdLeftovers(ctx),
   };
   record(ctx, { killed_deploy_hold: figures });
+  check(figures.worker_running_after === 1, `the deploy run after a killed hold left its worker stopped (${figures.worker_running_after} running)`);
   check(value.code === 0, `the deploy run after a killed hold failed: ${value.stderr.slice(-400)}`);
   check(figures.handed_back, "the deploy run after a killed hold did not say it handed the requests back");
   check(figures.hold_leftovers.length === 0, `the killed deploy's hold is left: ${figures.hold_leftovers.join(", ")}`);
@@ -643,14 +649,63 @@ async function killedHoldHandedBack(ctx: Ctx): Promise<Record<string, unknown>> 
   return figures;
 }
 
+/** The project's container events between two moments (docker events): seconds, action, service, container id. */
+function projectEvents(sinceS: number, untilS: number): { t: number; action: string; service: string; id: string }[] {
+  const fmt = '{{.TimeNano}} {{.Action}} {{index .Actor.Attributes "com.docker.compose.service"}} {{.Actor.ID}}';
+  const out = sh("docker", [
+    "events",
+    "--since",
+    String(sinceS),
+    "--until",
+    String(untilS),
+    "--filter",
+    "type=container",
+    "--filter",
+    "label=com.docker.compose.project=freshtrack",
+    "--format",
+    fmt,
+  ]).stdout;
+  return out
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => {
+      const [ns, action, service, id] = l.split(" ");
+      return { t: Number(BigInt(ns) / 1000000n) / 1000, action, service, id };
+    });
+}
+
+/**
+ * The worker's part in a data service's restart, read from the engine's events: it stopped
+ * before the old PostgreSQL did and started again (the same container) after the new one started.
+ */
+function workerThroughRestart(events: ReturnType<typeof projectEvents>, pgBefore: string[]): Record<string, unknown> {
+  const first = (pred: (e: (typeof events)[number]) => boolean) => events.find(pred);
+  const pgStop = first((e) => e.service === "postgres" && e.action === "die" && pgBefore.includes(e.id));
+  const pgStart = first((e) => e.service === "postgres" && e.action === "start" && !pgBefore.includes(e.id));
+  const workerDie = first((e) => e.service === "worker" && e.action === "die");
+  const workerStart = workerDie && first((e) => e.service === "worker" && e.action === "start" && e.t >= workerDie.t);
+  const rel = (e?: { t: number }) => (e && pgStop ? Number((e.t - pgStop.t).toFixed(2)) : null);
+  return {
+    worker_stopped_s_before_postgres: workerDie && pgStop ? Number((pgStop.t - workerDie.t).toFixed(2)) : null,
+    worker_started_s_after_new_postgres: workerStart && pgStart ? Number((workerStart.t - pgStart.t).toFixed(2)) : null,
+    same_worker_container: !!workerDie && workerStart?.id === workerDie.id,
+    stopped_before: !!workerDie && !!pgStop && workerDie.t <= pgStop.t,
+    started_after: !!workerStart && !!pgStart && workerStart.t >= pgStart.t,
+    new_postgres_start_s: rel(pgStart),
+  };
+}
+
 async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>> {
   const pgBefore = containers("postgres");
   const maxBefore = Number(psql("SHOW max_connections"));
   const maxAfter = maxBefore + 10;
   const device = `s20-data-${Date.now()}`;
+  const since = Math.floor(Date.now() / 1000);
   const { load, stored, value } = await underLoad(ctx, device, async () =>
     apply(ctx, await planFor(ctx, { extraConfig: { ...ctx.stack.extraConfig, dbMaxConnections: String(maxAfter) } })),
   );
+  const worker = workerThroughRestart(projectEvents(since, Math.ceil(Date.now() / 1000) + 1), pgBefore);
+  const workerRunning = containers("worker").length;
   const audit = lastAudit(ctx, "deploy");
   // The worker went on through the restart: every stored reading's job processed.
   const queue = await unprocessedAfter(device, 30);
@@ -667,6 +722,7 @@ async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>>
       held_seconds: audit.held_seconds,
       audit_result: audit.result,
       queue: { stored, ...queue },
+      worker,
       hold_leftovers: leftovers,
     },
   }).deploy;
@@ -684,6 +740,11 @@ async function s20DataServiceRestart(ctx: Ctx): Promise<Record<string, unknown>>
   check(refused === 0, `the data service restart refused ${refused} readings: ${JSON.stringify(load.failures)}`);
   check(health.status === 200, `/health ${health.status} after the restart`);
   check(queue.unprocessed === 0 && queue.processed === stored, `the worker left ${queue.unprocessed} of ${stored} readings unprocessed after the restart`);
+  // No job taken while its database restarts: the worker stopped first and started again after.
+  check(
+    worker.stopped_before === true && worker.started_after === true && worker.same_worker_container === true && workerRunning === 1,
+    `the worker ran through the data services' restart: ${JSON.stringify(worker)}, ${workerRunning} running after`,
+  );
   check(leftovers.length === 0, `the hold left: ${leftovers.join(", ")}`);
   return { deploy: deployFig, naive_compose_up_recreate_postgres: lossFigures(naive.load, naive.stored), killed_deploy_hold: killed };
 }
