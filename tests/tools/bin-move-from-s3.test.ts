@@ -919,7 +919,16 @@ esac
     await writeExport({ freezeStarted: frozeAt });
     const args = ["--from-s3", "--start-app", "--report-failure", "--export-of", String(frozeAt)];
     clearLogs();
-    const child = spawn(path.join(appDir, "current", "bin", "move-import"), args, { env, stdio: ["pipe", "pipe", "pipe"] });
+    // The kill must land while the first backup runs. Its line reaches this process through the
+    // log's tee, late on a loaded machine: the backup's pg_dump waits 3 s first, so the kill still
+    // comes during the backup (once it came after it, and the step ended on another path).
+    const slowDump = path.join(root, "pg-bin-slow-dump");
+    fs.mkdirSync(slowDump, { recursive: true });
+    for (const tool of fs.readdirSync(PG_BIN))
+      if (!fs.existsSync(path.join(slowDump, tool))) fs.symlinkSync(path.join(PG_BIN, tool), path.join(slowDump, tool));
+    fs.rmSync(path.join(slowDump, "pg_dump"), { force: true });
+    fs.writeFileSync(path.join(slowDump, "pg_dump"), `#!/bin/sh\nsleep 3\nexec ${PG_BIN}/pg_dump "$@"\n`, { mode: 0o755 });
+    const child = spawn(path.join(appDir, "current", "bin", "move-import"), args, { env: { ...env, FT_PG_BIN: slowDump }, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     child.stdout.resume();
