@@ -679,19 +679,19 @@ function projectEvents(sinceS: number, untilS: number): { t: number; action: str
  * before the old PostgreSQL did and started again (the same container) after the new one started.
  */
 function workerThroughRestart(events: ReturnType<typeof projectEvents>, pgBefore: string[]): Record<string, unknown> {
-  const first = (pred: (e: (typeof events)[number]) => boolean) => events.find(pred);
-  const pgStop = first((e) => e.service === "postgres" && e.action === "die" && pgBefore.includes(e.id));
-  const pgStart = first((e) => e.service === "postgres" && e.action === "start" && !pgBefore.includes(e.id));
-  const workerDie = first((e) => e.service === "worker" && e.action === "die");
-  const workerStart = workerDie && first((e) => e.service === "worker" && e.action === "start" && e.t >= workerDie.t);
-  const rel = (e?: { t: number }) => (e && pgStop ? Number((e.t - pgStop.t).toFixed(2)) : null);
+  const pgStop = events.find((e) => e.service === "postgres" && e.action === "die" && pgBefore.includes(e.id));
+  const pgStart = events.find((e) => e.service === "postgres" && e.action === "start" && !pgBefore.includes(e.id));
+  const workerDie = events.find((e) => e.service === "worker" && e.action === "die");
+  const workerStart = workerDie && events.find((e) => e.service === "worker" && e.action === "start" && e.t >= workerDie.t);
+  /** Seconds from `a` to `b`, when both happened. */
+  const gap = (a?: { t: number }, b?: { t: number }) => (a && b ? Number((b.t - a.t).toFixed(2)) : null);
   return {
-    worker_stopped_s_before_postgres: workerDie && pgStop ? Number((pgStop.t - workerDie.t).toFixed(2)) : null,
-    worker_started_s_after_new_postgres: workerStart && pgStart ? Number((workerStart.t - pgStart.t).toFixed(2)) : null,
+    worker_stopped_s_before_postgres: gap(workerDie, pgStop),
+    worker_started_s_after_new_postgres: gap(pgStart, workerStart),
     same_worker_container: !!workerDie && workerStart?.id === workerDie.id,
     stopped_before: !!workerDie && !!pgStop && workerDie.t <= pgStop.t,
     started_after: !!workerStart && !!pgStart && workerStart.t >= pgStart.t,
-    new_postgres_start_s: rel(pgStart),
+    new_postgres_start_s: gap(pgStop, pgStart),
   };
 }
 

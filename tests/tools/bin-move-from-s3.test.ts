@@ -924,9 +924,7 @@ esac
     // comes during the backup (once it came after it, and the step ended on another path).
     const slowDump = path.join(root, "pg-bin-slow-dump");
     fs.mkdirSync(slowDump, { recursive: true });
-    for (const tool of fs.readdirSync(PG_BIN))
-      if (!fs.existsSync(path.join(slowDump, tool))) fs.symlinkSync(path.join(PG_BIN, tool), path.join(slowDump, tool));
-    fs.rmSync(path.join(slowDump, "pg_dump"), { force: true });
+    for (const tool of fs.readdirSync(PG_BIN)) if (tool !== "pg_dump") fs.symlinkSync(path.join(PG_BIN, tool), path.join(slowDump, tool));
     fs.writeFileSync(path.join(slowDump, "pg_dump"), `#!/bin/sh\nsleep 3\nexec ${PG_BIN}/pg_dump "$@"\n`, { mode: 0o755 });
     const child = spawn(path.join(appDir, "current", "bin", "move-import"), args, { env: { ...env, FT_PG_BIN: slowDump }, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
