@@ -37,7 +37,7 @@ docker() {
 ft_compose_service_ids() { case $1 in worker) echo w1 ;; backend) echo b1 ;; esac; }
 ft_proxy_caddy() { echo caddy; }
 ft_hold_ensure() { [[ $FAIL != holder ]] || die "the request holder did not start"; }
-ft_hold_divert() { echo "divert" >>"$STATE_DIR/docker.log"; }
+ft_hold_divert() { echo "divert" >>"$STATE_DIR/docker.log"; [[ $FAIL != divert ]] || die "failed just after the divert"; }
 ft_hold_end() { echo "hold end" >>"$STATE_DIR/docker.log"; }
 release_requests() { end_hold; }
 trap 'on_exit; [[ ! -e $STATE_DIR/deploy-hold ]] || echo "deploy-hold left" >>"$STATE_DIR/docker.log"' EXIT
@@ -67,7 +67,7 @@ describe("tools: bin/deploy stops the worker while data services restart, and st
   });
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const hold = async (fail: "none" | "holder" | "stop" | "killed") => {
+  const hold = async (fail: "none" | "holder" | "divert" | "stop" | "killed") => {
     const state = fs.mkdtempSync(path.join(dir, `${fail}-`));
     const r = await run("bash", [path.join(dir, "driver.sh"), fns, state, fail]);
     return { ...r, calls: fs.readFileSync(path.join(state, "docker.log"), "utf8").trim().split("\n") };
@@ -81,12 +81,23 @@ describe("tools: bin/deploy stops the worker while data services restart, and st
     assert.match(r.stderr, /worker started again/);
   });
 
-  it("the holder failing while the worker stops: the failed deploy waits for the stop, then starts the worker again", async () => {
+  it("the holder failing while the worker stops: the failed deploy waits for the stop, ends the hold (a holder half started goes), then starts the worker again", async () => {
     const r = await hold("holder");
     assert.equal(r.code, 1);
     assert.match(r.stderr, /the request holder did not start/);
     // Without on_exit's wait the start would come before the stop ends (or find no id yet): the worker left stopped.
-    assert.deepEqual(r.calls, ["docker stop w1", "docker inspect w1", "docker start w1"]);
+    assert.deepEqual(r.calls, ["docker stop w1", "hold end", "docker inspect w1", "docker start w1"]);
+    assert.ok(!r.calls.includes("deploy-hold left"));
+  });
+
+  it("a failure just after the divert, before the hold's start is recorded: Caddy routes locally again and the holder goes, the worker starts", async () => {
+    const r = await hold("divert");
+    assert.equal(r.code, 1);
+    assert.match(r.stderr, /failed just after the divert/);
+    // Without the hold's end the marker stays: the holder keeps every request, and the next deploy takes it for a move's.
+    assert.deepEqual(r.calls.slice(-3), ["hold end", "docker inspect w1", "docker start w1"]);
+    assert.ok(!r.calls.includes("data services restart here"), r.calls.join("; "));
+    assert.ok(!r.calls.includes("deploy-hold left"));
   });
 
   it("the worker's stop failing: nothing restarts, the held requests go back and the worker is started again", async () => {
