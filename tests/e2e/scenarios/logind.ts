@@ -161,6 +161,14 @@ async function cutStep(h: Host, user: string): Promise<{ steps_done: number; of:
   return { steps_done: done, of: STEP_SECONDS, log_has_last: log.includes(`step ${STEP_SECONDS} of ${STEP_SECONDS}`), cut_after_message: CUT_AFTER_MESSAGE };
 }
 
+/** What logind did and holds, for a failed check's message: its journal's last lines, its users and sessions. */
+function logindState(): string {
+  return onHost(
+    "journalctl -u systemd-logind --no-pager -n 40 -o short-precise 2>&1; echo '-- users:'; loginctl list-users --no-legend 2>&1; " +
+      "echo '-- sessions:'; loginctl list-sessions --no-legend 2>&1; systemctl list-units --no-legend 'user*' 'session-*' 2>&1 || true",
+  );
+}
+
 /**
  * logind's drop-in as the case sets it (written on the host's console, not over SSH), then
  * logind restarted, or masked and stopped.
@@ -198,9 +206,12 @@ export async function logindSession(d: LogindDeps): Promise<void> {
         ...cut,
       };
       d.check(pre.verdict === c.preflight, `${c.name}: preflight said ${pre.verdict}, expected ${c.preflight}: ${pre.line}`);
+      const cutAsSaid = survives ? cut.steps_done === STEP_SECONDS && cut.log_has_last : cut.steps_done < STEP_SECONDS;
       d.check(
-        survives ? cut.steps_done === STEP_SECONDS && cut.log_has_last : cut.steps_done < STEP_SECONDS,
-        `${c.name}: the cut step ran ${cut.steps_done} of ${STEP_SECONDS} s (log has the last: ${cut.log_has_last}); preflight said ${pre.verdict}: ${pre.line}`,
+        cutAsSaid,
+        cutAsSaid
+          ? ""
+          : `${c.name}: the cut step ran ${cut.steps_done} of ${STEP_SECONDS} s (log has the last: ${cut.log_has_last}); preflight said ${pre.verdict}: ${pre.line}\n${logindState()}`,
       );
       if (pre.verdict === "FAIL") {
         d.check(Boolean(pre.fix), `${c.name}: preflight failed without a fix: ${pre.line}`);
@@ -211,9 +222,12 @@ export async function logindSession(d: LogindDeps): Promise<void> {
         fig.fix = pre.fix;
         fig.after_fix = { preflight: after.verdict, ...cutAfter };
         d.check(after.verdict === "ok", `${c.name}: after its fix preflight still says ${after.line}`);
+        const fixed = cutAfter.steps_done === STEP_SECONDS && cutAfter.log_has_last;
         d.check(
-          cutAfter.steps_done === STEP_SECONDS && cutAfter.log_has_last,
-          `${c.name}: after the fix a cut step ran ${cutAfter.steps_done} of ${STEP_SECONDS} s (log has the last: ${cutAfter.log_has_last})`,
+          fixed,
+          fixed
+            ? ""
+            : `${c.name}: after the fix a cut step ran ${cutAfter.steps_done} of ${STEP_SECONDS} s (log has the last: ${cutAfter.log_has_last})\n${logindState()}`,
         );
       }
       cases[c.name] = fig;
