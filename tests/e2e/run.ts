@@ -976,7 +976,6 @@ async function s11RateLimit(ctx: Ctx): Promise<Record<string, unknown>> {
   return ctx.figures;
 }
 
-/** What the move scenarios (scenarios/move.ts) take from the run. */
 /**
  * Scenarios on hosts of their own (the logind host, the moves' disposable hosts): they run last,
  * and before the first of them the test host's stack goes, since no scenario left uses it. Idle,
@@ -987,6 +986,7 @@ async function s11RateLimit(ctx: Ctx): Promise<Record<string, unknown>> {
  */
 const OWN_HOSTS = new Set(["14", "16", "17", "18", "19"]);
 
+/** What the move scenarios (scenarios/move.ts) take from the run. */
 function moveDeps(ctx: Ctx): MoveDeps {
   return {
     work: ctx.work,

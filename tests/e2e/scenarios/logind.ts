@@ -194,6 +194,8 @@ export async function logindSession(d: LogindDeps): Promise<void> {
     onHost(`ln -sfn releases/${path.basename(release)} ${APP_DIR}/current && chown -R root:root ${APP_DIR}`);
     onHost(`cat >${STEP} && chmod 0755 ${STEP}`, STEP_SCRIPT);
     const cases: Record<string, unknown> = {};
+    // A cut step's check; its failure's message carries what logind did (read only then).
+    const checkCut = (ok: boolean, msg: () => string) => d.check(ok, ok ? "" : `${msg()}\n${logindState()}`);
     for (const c of CASES) {
       setLogind(c.login, c.mask);
       const pre = preflight(h, c.user);
@@ -206,12 +208,10 @@ export async function logindSession(d: LogindDeps): Promise<void> {
         ...cut,
       };
       d.check(pre.verdict === c.preflight, `${c.name}: preflight said ${pre.verdict}, expected ${c.preflight}: ${pre.line}`);
-      const cutAsSaid = survives ? cut.steps_done === STEP_SECONDS && cut.log_has_last : cut.steps_done < STEP_SECONDS;
-      d.check(
-        cutAsSaid,
-        cutAsSaid
-          ? ""
-          : `${c.name}: the cut step ran ${cut.steps_done} of ${STEP_SECONDS} s (log has the last: ${cut.log_has_last}); preflight said ${pre.verdict}: ${pre.line}\n${logindState()}`,
+      checkCut(
+        survives ? cut.steps_done === STEP_SECONDS && cut.log_has_last : cut.steps_done < STEP_SECONDS,
+        () =>
+          `${c.name}: the cut step ran ${cut.steps_done} of ${STEP_SECONDS} s (log has the last: ${cut.log_has_last}); preflight said ${pre.verdict}: ${pre.line}`,
       );
       if (pre.verdict === "FAIL") {
         d.check(Boolean(pre.fix), `${c.name}: preflight failed without a fix: ${pre.line}`);
@@ -222,12 +222,9 @@ export async function logindSession(d: LogindDeps): Promise<void> {
         fig.fix = pre.fix;
         fig.after_fix = { preflight: after.verdict, ...cutAfter };
         d.check(after.verdict === "ok", `${c.name}: after its fix preflight still says ${after.line}`);
-        const fixed = cutAfter.steps_done === STEP_SECONDS && cutAfter.log_has_last;
-        d.check(
-          fixed,
-          fixed
-            ? ""
-            : `${c.name}: after the fix a cut step ran ${cutAfter.steps_done} of ${STEP_SECONDS} s (log has the last: ${cutAfter.log_has_last})\n${logindState()}`,
+        checkCut(
+          cutAfter.steps_done === STEP_SECONDS && cutAfter.log_has_last,
+          () => `${c.name}: after the fix a cut step ran ${cutAfter.steps_done} of ${STEP_SECONDS} s (log has the last: ${cutAfter.log_has_last})`,
         );
       }
       cases[c.name] = fig;
