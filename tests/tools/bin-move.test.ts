@@ -922,9 +922,85 @@ exit $rc
     await unfreezeOld();
   });
 
+  /**
+   * FT_PG_BIN for one cutover: PostgreSQL 15's programs, except that the old side's pg_dump and the
+   * new side's single-transaction pg_restore first wait up to 30 s for a line of the docker log
+   * (awaitDump, awaitRestore: EREs; else they fail), log their end, and with failRestore the
+   * restore fails.
+   */
+  const pgBinWith = (o: { awaitDump?: string; awaitRestore?: string; failRestore?: boolean }): string => {
+    const dir = fs.mkdtempSync(path.join(oldSide.root, "pg-bin-"));
+    for (const f of fs.readdirSync(PG_BIN)) fs.symlinkSync(path.join(PG_BIN, f), path.join(dir, f));
+    const wrap = (tool: string, side: string, when: string, pat: string | undefined, fail: boolean) => {
+      fs.rmSync(path.join(dir, tool));
+      fs.writeFileSync(
+        path.join(dir, tool),
+        `#!/bin/bash
+# Only the ${side} side's ${tool}${when ? " with " + when : ""}: any other runs as it is.
+if [ "\${FT_STUB_SIDE:-}" != ${side} ]${when ? ` || [[ " $* " != *" ${when} "* ]]` : ""}; then exec ${PG_BIN}/${tool} "$@"; fi
+${
+  pat
+    ? `for _ in $(seq 1 300); do grep -Eq '${pat}' "$FT_STUB_LOG" && break; sleep 0.1; done
+grep -Eq '${pat}' "$FT_STUB_LOG" || { echo "${tool} stub: waited 30 s for ${pat}" >&2; exit 1; }`
+    : ""
+}
+${fail ? `echo "${tool} stub: failed" >&2; exit 1` : ""}
+rc=0
+${PG_BIN}/${tool} "$@" || rc=$?
+echo "${tool} ends (${side})" >>"$FT_STUB_LOG"
+exit $rc
+`,
+        { mode: 0o755 },
+      );
+    };
+    wrap("pg_dump", "old", "", o.awaitDump, false);
+    wrap("pg_restore", "new", "--single-transaction", o.awaitRestore, o.failRestore ?? false);
+    return dir;
+  };
+
+  it("a cutover's freeze does its work side by side: the old side's queue rewrite beside its dump, the new side's restore beside its queue load", async () => {
+    await beforeCutover("org-8/photos/side-by-side.bin");
+    // The old side's dump ends only once its redis was asked for the queue's rewrite; the new
+    // side's restore only once its redis restarted on the old side's files. Done one after the
+    // other (the queue after the dump, after the restore), each would wait 30 s and fail.
+    const r = await cutoverWith({ FT_PG_BIN: pgBinWith({ awaitDump: "^exec -i old-redis valkey-cli", awaitRestore: "^start new-redis$" }) });
+    assert.equal(r.code, 0, r.stderr);
+    const report = JSON.parse(r.stdout.trim().split("\n").pop()!);
+    assert.equal(report.ok, true, r.stdout);
+    assert.equal(report.tables_equal, true);
+    assert.equal(report.queue_equal, true);
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    const at = (line: string) => {
+      const i = calls.indexOf(line);
+      assert.ok(i >= 0, `${line} in:\n${calls}`);
+      return i;
+    };
+    assert.ok(at("exec -i old-redis valkey-cli") < at("pg_dump ends (old)"), calls);
+    assert.ok(at("start new-redis") < at("pg_restore ends (new)"), calls);
+    assert.ok(at("pg_restore ends (new)") < at("start new-backend"), "the app starts once the database is restored");
+    await unfreezeOld();
+  });
+
+  it("a cutover whose restore fails beside the queue load fails: the new app never starts, the old side serves again, this side's redis runs", async () => {
+    await beforeCutover("org-9/photos/restore-fails.bin");
+    const r = await cutoverWith({ FT_PG_BIN: pgBinWith({ failRestore: true }) });
+    assert.notEqual(r.code, 0, r.stdout);
+    assert.match(r.stderr, /pg_restore stub: failed/);
+    assert.match(r.stderr, /move-import: ERROR: pg_restore failed; the transaction was rolled back, this database is unchanged/);
+    assert.match(
+      r.stderr,
+      /move-import: ERROR: restoring the database or making the uploads bucket frostguard-assets equal to the old side's failed \(above\)/,
+    );
+    const calls = fs.readFileSync(dockerLog, "utf8");
+    assert.match(calls, /^stop old-backend old-worker$/m, "frozen first");
+    assert.match(calls, /^start old-backend old-worker$/m, `the old side serves again\n${r.stderr}`);
+    assert.doesNotMatch(calls, /^start new-(backend|worker)/m, "the new side never serves");
+    assert.ok(calls.lastIndexOf("start new-redis") >= calls.lastIndexOf("stop new-redis"), "this side's redis runs");
+  });
+
   for (const [side, error] of [
-    ["old", /move-export: ERROR: copying the uploads bucket frostguard-assets failed \(above\)/],
-    ["new", /move-import: ERROR: making the uploads bucket frostguard-assets equal to the old side's failed \(above\)/],
+    ["old", /move-export: ERROR: copying the uploads bucket frostguard-assets or the job queue failed \(above\)/],
+    ["new", /move-import: ERROR: restoring the database or making the uploads bucket frostguard-assets equal to the old side's failed \(above\)/],
   ] as const) {
     it(`a cutover whose uploads copy fails on the ${side} side, beside the rest of the freeze, fails: the new app never starts, the old side serves again`, async () => {
       await beforeCutover(`org-6/photos/fails-${side}.bin`);

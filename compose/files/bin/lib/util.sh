@@ -23,32 +23,39 @@ ft_util_keep_container() {
 # (an exit trap's job).
 ft_util_drop_container() { [[ -z $1 ]] || docker rm -f "$1" >/dev/null 2>&1 || true; }
 
-# ft_util_spawn FN ARGS...: runs FN in the background, beside what the caller does next (one such
-# job at a time), its output on stderr (a caller's stdout may carry its result). A subshell: it
-# hands results back in files, sets nothing an exit trap must undo, and its die ends only itself
-# (ft_util_join returns its status).
+# ft_util_spawn FN ARGS...: runs FN in the background, beside what the caller does next (several
+# may run until ft_util_join), its output on stderr (a caller's stdout may carry its result). A
+# subshell: it hands results back in files, sets nothing an exit trap must undo, and its die ends
+# only itself (ft_util_join returns its status).
 ft_util_spawn() {
   "$@" >&2 &
-  FT_UTIL_SPAWNED=$!
+  FT_UTIL_SPAWNED="${FT_UTIL_SPAWNED:-} $!"
 }
 
-# ft_util_join: waits for ft_util_spawn's job; returns its exit status (0 when none was spawned).
+# ft_util_join: waits for every ft_util_spawn job; returns 1 when any failed (0 when none was
+# spawned). Each job's die has said why.
 ft_util_join() {
-  local pid=${FT_UTIL_SPAWNED:-}
+  local pid rc=0
+  for pid in ${FT_UTIL_SPAWNED:-}; do
+    wait "$pid" || rc=1
+  done
   FT_UTIL_SPAWNED=
-  [[ -z $pid ]] || wait "$pid"
+  return "$rc"
 }
 
-# ft_util_unspawn: ends ft_util_spawn's job if it still runs, with the command it runs (an exit
-# trap's job: never fails). Paused first, so that it starts no new command meanwhile.
+# ft_util_unspawn: ends the ft_util_spawn jobs that still run, with the commands they run (an exit
+# trap's job: never fails). Each is paused first, so that it starts no new command meanwhile.
 ft_util_unspawn() {
-  local pid=${FT_UTIL_SPAWNED:-}
+  local pid
+  for pid in ${FT_UTIL_SPAWNED:-}; do
+    if kill -STOP "$pid" 2>/dev/null; then
+      pkill -TERM -P "$pid" 2>/dev/null || true
+      kill -TERM "$pid" 2>/dev/null || true
+      kill -CONT "$pid" 2>/dev/null || true
+    fi
+  done
+  for pid in ${FT_UTIL_SPAWNED:-}; do
+    wait "$pid" 2>/dev/null || true
+  done
   FT_UTIL_SPAWNED=
-  [[ -n $pid ]] || return 0
-  if kill -STOP "$pid" 2>/dev/null; then
-    pkill -TERM -P "$pid" 2>/dev/null || true
-    kill -TERM "$pid" 2>/dev/null || true
-    kill -CONT "$pid" 2>/dev/null || true
-  fi
-  wait "$pid" 2>/dev/null || true
 }
