@@ -20,7 +20,8 @@ async function loop() {
       await redis.incr("freshtrack:jobs:done");
     } catch (e) {
       if (running) {
-        log("warn", "job failed; retrying", { error: e.message });
+        // The job is not put back (docs/deploy.md): the loop takes the next one after a second.
+        log("warn", "job failed and dropped; taking the next in 1 s", { error: e.message });
         await new Promise((r) => setTimeout(r, 1000));
       }
     }
