@@ -919,22 +919,29 @@ esac
     await writeExport({ freezeStarted: frozeAt });
     const args = ["--from-s3", "--start-app", "--report-failure", "--export-of", String(frozeAt)];
     clearLogs();
-    // The kill must land while the first backup runs. Its line reaches this process through the
-    // log's tee, late on a loaded machine: the backup's pg_dump waits 3 s first, so the kill still
-    // comes during the backup (once it came after it, and the step ended on another path).
-    const slowDump = path.join(root, "pg-bin-slow-dump");
+    // The kill must land while the first backup runs. Its log line reaches this process through
+    // the log's tee, late on a loaded machine: a kill sent on it once came after the backup, and
+    // the step ended on another path. So the backup's pg_dump says when it began and waits for
+    // the kill before it dumps (bash runs the TERM trap once the backup it waits for ends).
+    const slowDump = path.join(root, "pg-bin-waiting-dump");
     fs.mkdirSync(slowDump, { recursive: true });
     for (const tool of fs.readdirSync(PG_BIN)) if (tool !== "pg_dump") fs.symlinkSync(path.join(PG_BIN, tool), path.join(slowDump, tool));
-    fs.writeFileSync(path.join(slowDump, "pg_dump"), `#!/bin/sh\nsleep 3\nexec ${PG_BIN}/pg_dump "$@"\n`, { mode: 0o755 });
+    const [began, go] = [path.join(slowDump, "dump-began"), path.join(slowDump, "dump-go")];
+    fs.writeFileSync(
+      path.join(slowDump, "pg_dump"),
+      `#!/bin/sh\n: >${began}\ni=0\nwhile [ ! -e ${go} ] && [ $i -lt 600 ]; do /bin/sleep 0.1; i=$((i + 1)); done\nexec ${PG_BIN}/pg_dump "$@"\n`,
+      { mode: 0o755 },
+    );
     const child = spawn(path.join(appDir, "current", "bin", "move-import"), args, { env: { ...env, FT_PG_BIN: slowDump }, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));
     child.stdout.resume();
-    child.stderr.on("data", (d: Buffer) => {
-      stderr += d.toString();
-      if (/first backup of this side's data/.test(stderr)) child.kill("SIGTERM");
-    });
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.stdin.end(cred());
+    for (let i = 0; i < 600 && !fs.existsSync(began); i++) await new Promise((r) => setTimeout(r, 100));
+    assert.ok(fs.existsSync(began), `the first backup's dump never began:\n${stderr}`);
+    child.kill("SIGTERM");
+    fs.writeFileSync(go, "");
     assert.equal(await exited, 143, stderr);
     assert.match(stderr, /failed after this side's app started: this side serves the copied data; the other side stays frozen\. Run pulumi up again/);
     assert.equal(JSON.parse(fs.readFileSync(state("move-served.json"), "utf8")).from, "aws");

@@ -898,6 +898,12 @@ exit $rc
       env: { ...env, FT_STUB_SIDE: "new", ...stubEnv },
       input: MOVE_KEY,
     });
+  /** Where `line` first is in the stand-ins' log `calls` (it must be there): for checks of order. */
+  const callAt = (calls: string) => (line: string) => {
+    const i = calls.indexOf(line);
+    assert.ok(i >= 0, `${line} in:\n${calls}`);
+    return i;
+  };
   it("a cutover's uploads travel beside the work of the freeze: the old side's beside its dump and queue, the new side's beside its restore and queue load", async () => {
     await beforeCutover("org-5/photos/beside.bin");
     // Each side's copy ends only once that side's queue step ran (the old side's redis rewrite,
@@ -911,11 +917,7 @@ exit $rc
     assert.equal(report.objects_equal, true);
     assert.equal(report.objects_travelled.count, 1, "the one upload added since");
     const calls = fs.readFileSync(dockerLog, "utf8");
-    const at = (line: string) => {
-      const i = calls.indexOf(line);
-      assert.ok(i >= 0, `${line} in:\n${calls}`);
-      return i;
-    };
+    const at = callAt(calls);
     assert.ok(at("exec -i old-redis valkey-cli") < at("rclone copy ends (old)"), calls);
     assert.ok(at("start new-redis") < at("rclone copy ends (new)"), calls);
     assert.ok(at("rclone copy ends (new)") < at("start new-backend"), "the app starts once the uploads are in");
@@ -970,11 +972,7 @@ exit $rc
     assert.equal(report.tables_equal, true);
     assert.equal(report.queue_equal, true);
     const calls = fs.readFileSync(dockerLog, "utf8");
-    const at = (line: string) => {
-      const i = calls.indexOf(line);
-      assert.ok(i >= 0, `${line} in:\n${calls}`);
-      return i;
-    };
+    const at = callAt(calls);
     assert.ok(at("exec -i old-redis valkey-cli") < at("pg_dump ends (old)"), calls);
     assert.ok(at("start new-redis") < at("pg_restore ends (new)"), calls);
     assert.ok(at("pg_restore ends (new)") < at("start new-backend"), "the app starts once the database is restored");
