@@ -22,7 +22,7 @@ import { FROM_AWS_FORECAST, moveFreezeForecastScript } from "../../components/aw
 import { moveCutoverUndoScript } from "../../components/aws/move-undo";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
-import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
+import { createDatabase, PG15_BIN as PG_BIN, pgBinWith, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { addS3rverKey, RCLONE_BASE_ENV, s3rverRcloneConf, S3Standin, startS3rver } from "../fixtures/s3-standin";
 
 const ADMIN_PW = "adm-" + crypto.randomBytes(8).toString("hex");
@@ -924,14 +924,10 @@ esac
     // the step ended on another path. So the backup's pg_dump says when it began and waits for
     // the kill before it dumps (bash runs the TERM trap once the backup it waits for ends).
     const slowDump = path.join(root, "pg-bin-waiting-dump");
-    fs.mkdirSync(slowDump, { recursive: true });
-    for (const tool of fs.readdirSync(PG_BIN)) if (tool !== "pg_dump") fs.symlinkSync(path.join(PG_BIN, tool), path.join(slowDump, tool));
     const [began, go] = [path.join(slowDump, "dump-began"), path.join(slowDump, "dump-go")];
-    fs.writeFileSync(
-      path.join(slowDump, "pg_dump"),
-      `#!/bin/sh\n: >${began}\ni=0\nwhile [ ! -e ${go} ] && [ $i -lt 600 ]; do /bin/sleep 0.1; i=$((i + 1)); done\nexec ${PG_BIN}/pg_dump "$@"\n`,
-      { mode: 0o755 },
-    );
+    pgBinWith(slowDump, {
+      pg_dump: `#!/bin/sh\n: >${began}\ni=0\nwhile [ ! -e ${go} ] && [ $i -lt 600 ]; do /bin/sleep 0.1; i=$((i + 1)); done\nexec ${PG_BIN}/pg_dump "$@"\n`,
+    });
     const child = spawn(path.join(appDir, "current", "bin", "move-import"), args, { env: { ...env, FT_PG_BIN: slowDump }, stdio: ["pipe", "pipe", "pipe"] });
     let stderr = "";
     const exited = new Promise<number | null>((resolve) => child.on("close", (code) => resolve(code)));

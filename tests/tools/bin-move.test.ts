@@ -15,7 +15,7 @@ import { Client } from "pg";
 import { run, RunResult, STATEFUL_DOCKER_SCRIPT, stubDocker, writeSecret } from "../fixtures/bin/harness";
 import { COLD_CHAIN_VM_HOST } from "../fixtures/config";
 import { auditLines, installRelease, pointAtTestStores, renderedVmRelease, VM_RELEASE_BACKUPS_BUCKET } from "../fixtures/move-release";
-import { createDatabase, PG15_BIN as PG_BIN, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
+import { createDatabase, PG15_BIN as PG_BIN, pgBinWith, PgCluster, postgresOwnedDir, startPgCluster } from "../fixtures/pg-cluster";
 import { S3Standin, startS3rver } from "../fixtures/s3-standin";
 
 const ADMIN_PW = "adm-" + crypto.randomBytes(8).toString("hex");
@@ -38,6 +38,14 @@ interface Side {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Shell lines of a stand-in that waits up to 30 s for a line of the docker log ($FT_STUB_LOG)
+ * matching the ERE `word` (one quoted shell word), else fails, saying that `who` waited.
+ */
+const awaitInStubLog = (word: string, who: string) =>
+  `for _ in $(seq 1 300); do grep -Eq ${word} "$FT_STUB_LOG" && break; sleep 0.1; done
+grep -Eq ${word} "$FT_STUB_LOG" || { echo "${who} waited 30 s for "${word} >&2; exit 1; }`;
 
 describe("tools: bin/move-export | bin/move-import between two real PostgreSQL + S3 sides", function () {
   this.timeout(240000);
@@ -238,8 +246,7 @@ if [ -n "\${FT_STUB_RCLONE_COPY_SLEEP:-}" ]; then
 fi
 if [ -n "\${FT_STUB_RCLONE_AWAIT:-}" ]; then
   pat=\${FT_STUB_RCLONE_AWAIT//SIDE/$FT_STUB_SIDE}
-  for _ in $(seq 1 300); do grep -Eq "$pat" "$FT_STUB_LOG" && break; sleep 0.1; done
-  grep -Eq "$pat" "$FT_STUB_LOG" || { echo "rclone stub: the copy waited 30 s for $pat" >&2; exit 1; }
+  ${awaitInStubLog('"$pat"', "rclone stub: the copy")}
 fi
 if [ -n "\${FT_STUB_RCLONE_COPY_FAIL:-}" ]; then echo "rclone stub: copy failed" >&2; exit 1; fi
 rc=0
@@ -930,34 +937,21 @@ exit $rc
    * (awaitDump, awaitRestore: EREs; else they fail), log their end, and with failRestore the
    * restore fails.
    */
-  const pgBinWith = (o: { awaitDump?: string; awaitRestore?: string; failRestore?: boolean }): string => {
-    const dir = fs.mkdtempSync(path.join(oldSide.root, "pg-bin-"));
-    for (const f of fs.readdirSync(PG_BIN)) fs.symlinkSync(path.join(PG_BIN, f), path.join(dir, f));
-    const wrap = (tool: string, side: string, when: string, pat: string | undefined, fail: boolean) => {
-      fs.rmSync(path.join(dir, tool));
-      fs.writeFileSync(
-        path.join(dir, tool),
-        `#!/bin/bash
+  const cutoverPgBin = (o: { awaitDump?: string; awaitRestore?: string; failRestore?: boolean }): string => {
+    const wrap = (tool: string, side: string, when: string, pat: string | undefined, fail: boolean) => `#!/bin/bash
 # Only the ${side} side's ${tool}${when ? " with " + when : ""}: any other runs as it is.
 if [ "\${FT_STUB_SIDE:-}" != ${side} ]${when ? ` || [[ " $* " != *" ${when} "* ]]` : ""}; then exec ${PG_BIN}/${tool} "$@"; fi
-${
-  pat
-    ? `for _ in $(seq 1 300); do grep -Eq '${pat}' "$FT_STUB_LOG" && break; sleep 0.1; done
-grep -Eq '${pat}' "$FT_STUB_LOG" || { echo "${tool} stub: waited 30 s for ${pat}" >&2; exit 1; }`
-    : ""
-}
+${pat ? awaitInStubLog(`'${pat}'`, `${tool} stub:`) : ""}
 ${fail ? `echo "${tool} stub: failed" >&2; exit 1` : ""}
 rc=0
 ${PG_BIN}/${tool} "$@" || rc=$?
 echo "${tool} ends (${side})" >>"$FT_STUB_LOG"
 exit $rc
-`,
-        { mode: 0o755 },
-      );
-    };
-    wrap("pg_dump", "old", "", o.awaitDump, false);
-    wrap("pg_restore", "new", "--single-transaction", o.awaitRestore, o.failRestore ?? false);
-    return dir;
+`;
+    return pgBinWith(fs.mkdtempSync(path.join(oldSide.root, "pg-bin-")), {
+      pg_dump: wrap("pg_dump", "old", "", o.awaitDump, false),
+      pg_restore: wrap("pg_restore", "new", "--single-transaction", o.awaitRestore, o.failRestore ?? false),
+    });
   };
 
   it("a cutover's freeze does its work side by side: the old side's queue rewrite beside its dump, the new side's restore beside its queue load", async () => {
@@ -965,7 +959,7 @@ exit $rc
     // The old side's dump ends only once its redis was asked for the queue's rewrite; the new
     // side's restore only once its redis restarted on the old side's files. Done one after the
     // other (the queue after the dump, after the restore), each would wait 30 s and fail.
-    const r = await cutoverWith({ FT_PG_BIN: pgBinWith({ awaitDump: "^exec -i old-redis valkey-cli", awaitRestore: "^start new-redis$" }) });
+    const r = await cutoverWith({ FT_PG_BIN: cutoverPgBin({ awaitDump: "^exec -i old-redis valkey-cli", awaitRestore: "^start new-redis$" }) });
     assert.equal(r.code, 0, r.stderr);
     const report = JSON.parse(r.stdout.trim().split("\n").pop()!);
     assert.equal(report.ok, true, r.stdout);
@@ -981,7 +975,7 @@ exit $rc
 
   it("a cutover whose restore fails beside the queue load fails: the new app never starts, the old side serves again, this side's redis runs", async () => {
     await beforeCutover("org-9/photos/restore-fails.bin");
-    const r = await cutoverWith({ FT_PG_BIN: pgBinWith({ failRestore: true }) });
+    const r = await cutoverWith({ FT_PG_BIN: cutoverPgBin({ failRestore: true }) });
     assert.notEqual(r.code, 0, r.stdout);
     assert.match(r.stderr, /pg_restore stub: failed/);
     assert.match(r.stderr, /move-import: ERROR: pg_restore failed; the transaction was rolled back, this database is unchanged/);
